@@ -1,0 +1,30 @@
+//! Gatehouse's domain: the types a value must pass through to enter the system, and the rules
+//! that decide what is allowed. Nothing here performs I/O or reads the clock; callers pass the
+//! current [`Timestamp`] and any randomness in, so every rule is tested fast and alone.
+
+pub mod audit;
+pub mod email;
+pub mod ids;
+pub mod lockout;
+pub mod names;
+pub mod npi;
+pub mod password;
+pub mod phone;
+pub mod session;
+pub mod tax_id;
+pub mod terms;
+pub mod time;
+pub mod two_step;
+pub mod user;
+pub mod username;
+
+pub use email::Email;
+pub use ids::{PlanId, UserId};
+pub use names::PersonName;
+pub use npi::Npi;
+pub use password::{PasswordPolicy, PasswordProblem};
+pub use phone::{PhoneNumber, TwoStepMethod};
+pub use tax_id::TaxId;
+pub use time::{Duration, Timestamp};
+pub use user::UserStatus;
+pub use username::Username;

@@ -1,0 +1,85 @@
+//! Session lifetime rules (HIPAA 164.312(a)(2)(iii) automatic logoff).
+
+use crate::time::{Duration, Timestamp};
+
+/// The plan's session timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused this long ends.
+    pub idle: Duration,
+    /// A session ends this long after sign-in, used or not.
+    pub absolute: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { idle: Duration::minutes(15), absolute: Duration::hours(12) }
+    }
+}
+
+impl SessionPolicy {
+    /// Whether a session created at `created` and last used at `last_seen` is still alive.
+    pub fn is_alive(&self, created: Timestamp, last_seen: Timestamp, now: Timestamp) -> bool {
+        now < last_seen.plus(self.idle) && now < created.plus(self.absolute)
+    }
+}
+
+/// How far a session has got through signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Password accepted; a code sent to the phone on record must be entered.
+    TwoStepCode,
+    /// Password accepted; the user has no two-step phone yet and must set one up.
+    TwoStepSetup,
+    /// Two-step done; the current terms must be signed.
+    Terms,
+    /// Fully signed in.
+    Complete,
+}
+
+impl SessionStage {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TwoStepCode => "two_step_code",
+            Self::TwoStepSetup => "two_step_setup",
+            Self::Terms => "terms",
+            Self::Complete => "complete",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "two_step_code" => Some(Self::TwoStepCode),
+            "two_step_setup" => Some(Self::TwoStepSetup),
+            "terms" => Some(Self::Terms),
+            "complete" => Some(Self::Complete),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_and_absolute_limits() {
+        let p = SessionPolicy::default();
+        let t0 = Timestamp(0);
+        assert!(p.is_alive(t0, t0, t0.plus(Duration::minutes(14))));
+        assert!(!p.is_alive(t0, t0, t0.plus(Duration::minutes(15))));
+        let late = t0.plus(Duration::hours(12));
+        assert!(!p.is_alive(t0, late.minus(Duration::seconds(1)), late));
+        assert!(p.is_alive(t0, late.minus(Duration::seconds(2)), late.minus(Duration::seconds(1))));
+    }
+
+    #[test]
+    fn stages_round_trip() {
+        for s in [SessionStage::TwoStepCode, SessionStage::TwoStepSetup, SessionStage::Terms, SessionStage::Complete] {
+            assert_eq!(SessionStage::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(SessionStage::parse(""), None);
+    }
+}
