@@ -1,1 +1,37 @@
-//! placeholder
+//! Gatehouse's capabilities. Each module is one capability and the only place its rules are
+//! applied and its transactions opened; the pages and the JSON API call these functions and
+//! nothing else. Every change writes its audit event, and any message it causes, in the same
+//! transaction as the change.
+
+pub mod account;
+pub mod audit;
+pub mod clock;
+pub mod context;
+pub mod delivery;
+pub mod hashing;
+pub mod invitations;
+pub mod messages;
+pub mod plans;
+pub mod sessions;
+pub mod signin;
+pub mod signup;
+pub mod terms;
+pub mod tokens;
+pub mod two_step;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::{RequestMeta, Services, ServicesConfig};
+pub use hashing::{HashError, PasswordHasher};
+pub use sessions::{SessionInfo, SessionToken};
+
+/// A failure of ours (not the user's): storage or hashing. Its text is for logs only.
+#[derive(Debug, thiserror::Error)]
+pub enum Internal {
+    #[error(transparent)]
+    Store(#[from] gatehouse_store::StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error("{0}")]
+    Other(String),
+}
+

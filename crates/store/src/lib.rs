@@ -1,1 +1,17 @@
-//! placeholder
+//! Gatehouse storage. One set of SQL serves SQLite and PostgreSQL through `sqlx::Any`: queries use
+//! `$n` placeholders, which both drivers accept, and only types both agree on (64-bit integers and
+//! text; times are Unix seconds). Each module holds the queries of one table; every function takes
+//! a connection so that the services decide where transactions begin and end.
+
+pub mod audit;
+pub mod codes;
+pub mod db;
+pub mod invitations;
+pub mod outbox;
+pub mod plans;
+pub mod secrets;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+
+pub use db::{Conn, Db, DbKind, StoreError, Tx, commit};

@@ -1,0 +1,119 @@
+//! Writing audit events (always inside the change's transaction) and verifying a plan's chain.
+
+use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::audit::{GENESIS, Outcome, chain_hash};
+use gatehouse_domain::{PlanId, UserId};
+use gatehouse_store::Conn;
+use gatehouse_store::audit::{self as store, NewEvent};
+
+/// One audited event: what happened, who did it, to whom, and how it ended.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub action: &'static str,
+    pub outcome: Outcome,
+    pub actor: Option<UserId>,
+    pub subject: Option<UserId>,
+    pub detail: serde_json::Value,
+}
+
+impl Event {
+    /// A successful `action` with no actor yet.
+    pub fn new(action: &'static str) -> Self {
+        Self { action, outcome: Outcome::Success, actor: None, subject: None, detail: serde_json::Value::Null }
+    }
+    /// Done by `user`.
+    pub fn by(mut self, user: UserId) -> Self {
+        self.actor = Some(user);
+        self
+    }
+    /// Done to `user`.
+    pub fn on(mut self, user: UserId) -> Self {
+        self.subject = Some(user);
+        self
+    }
+    /// Done by `user` to their own account.
+    pub fn by_self(self, user: UserId) -> Self {
+        self.by(user).on(user)
+    }
+    /// Ended as `outcome`.
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+    /// With details (never secrets, never health information).
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+/// Appends one event to the plan's chain, inside the caller's transaction.
+pub async fn record(conn: &mut Conn, now: i64, plan: PlanId, meta: &RequestMeta, e: Event) -> Result<i64, Internal> {
+    let detail = if e.detail.is_null() { "{}".to_owned() } else { e.detail.to_string() };
+    Ok(store::append(
+        conn,
+        &NewEvent {
+            plan_id: plan,
+            at: now,
+            actor: e.actor,
+            subject: e.subject,
+            action: e.action,
+            outcome: e.outcome.as_str(),
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
+            detail: &detail,
+        },
+    )
+    .await?)
+}
+
+/// The result of checking a plan's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainReport {
+    /// Every link holds.
+    Intact { events: i64 },
+    /// The first event whose link is broken.
+    Broken { seq: i64, reason: String },
+}
+
+impl Services {
+    /// Walks a plan's audit chain from the start and reports the first broken link.
+    pub async fn verify_audit_chain(&self, plan: PlanId) -> Result<ChainReport, Internal> {
+        let mut conn = self.db.acquire().await?;
+        let mut prev = GENESIS.to_owned();
+        let mut expected_seq = 1;
+        loop {
+            let page = store::page(&mut conn, plan, expected_seq - 1, 1000).await?;
+            if page.is_empty() {
+                break;
+            }
+            for e in &page {
+                if e.seq != expected_seq {
+                    return Ok(ChainReport::Broken { seq: expected_seq, reason: format!("event {expected_seq} is missing") });
+                }
+                if e.prev_hash != prev {
+                    return Ok(ChainReport::Broken { seq: e.seq, reason: "previous-hash link does not match".into() });
+                }
+                let h = chain_hash(&prev, &e.chain_fields());
+                if h != e.hash {
+                    return Ok(ChainReport::Broken { seq: e.seq, reason: "content does not match its hash".into() });
+                }
+                prev = h;
+                expected_seq += 1;
+            }
+        }
+        let count = expected_seq - 1;
+        if let Some((head_seq, head_hash)) = store::head(&mut conn, plan).await? {
+            if head_seq != count || head_hash != prev {
+                return Ok(ChainReport::Broken { seq: count + 1, reason: format!("chain head says {head_seq} events; found {count} (events were removed from the end)") });
+            }
+        }
+        Ok(ChainReport::Intact { events: count })
+    }
+
+    /// A plan's newest audit events.
+    pub async fn recent_audit(&self, plan: PlanId, limit: i64) -> Result<Vec<store::EventRow>, Internal> {
+        let mut conn = self.db.acquire().await?;
+        Ok(store::recent(&mut conn, plan, limit).await?)
+    }
+}

@@ -1,0 +1,60 @@
+//! The services' shared context: the database, the clock, the hashing pool and the server key.
+
+use crate::clock::Clock;
+use crate::hashing::PasswordHasher;
+use crate::Internal;
+use gatehouse_store::Db;
+use std::sync::Arc;
+
+/// Settings the services need from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct ServicesConfig {
+    /// The public base URL of the portal, used in links sent by email (no trailing slash).
+    pub base_url: String,
+}
+
+/// Who is asking, as far as the network says: written into every audit event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl RequestMeta {
+    /// Metadata for commands run from the command line.
+    pub fn cli() -> Self {
+        Self { ip: "cli".into(), user_agent: "gatehouse-cli".into() }
+    }
+}
+
+/// Everything a capability needs. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    pub config: Arc<ServicesConfig>,
+    /// Key for HMACs of short codes; shared by all instances through the database.
+    pub(crate) code_key: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").field("db", &self.db.kind()).field("config", &self.config).finish()
+    }
+}
+
+impl Services {
+    /// Builds the context, creating the server key on first start.
+    pub async fn new(db: Db, clock: Arc<dyn Clock>, hasher: PasswordHasher, config: ServicesConfig) -> Result<Self, Internal> {
+        let mut conn = db.acquire().await?;
+        let key = gatehouse_store::secrets::get_or_insert(&mut conn, "code_hmac_key", &crate::tokens::new_token()).await?;
+        drop(conn);
+        Ok(Self { db, clock, hasher, config: Arc::new(config), code_key: Arc::new(key.into_bytes()) })
+    }
+
+    /// Now, by the injected clock, in seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now().as_secs()
+    }
+}

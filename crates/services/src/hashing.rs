@@ -1,0 +1,201 @@
+//! Password hashing: Argon2id on a small pool of dedicated threads, one per core, off the async
+//! runtime. Work waits in a bounded queue; when the queue is full the caller gets
+//! [`HashError::Overloaded`] at once (the web layer answers 503 with Retry-After) instead of
+//! letting every sign-in's latency grow without bound.
+
+use argon2::password_hash::{PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
+use crossbeam_channel::{Sender, TrySendError, bounded};
+use std::sync::{Arc, OnceLock};
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+/// Argon2id cost and pool size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashConfig {
+    /// Memory in KiB (OWASP: 19456 = 19 MiB).
+    pub memory_kib: u32,
+    /// Passes (OWASP: 2).
+    pub iterations: u32,
+    /// Lanes (OWASP: 1).
+    pub parallelism: u32,
+    /// Hashing threads; defaults to the number of cores.
+    pub workers: usize,
+    /// Jobs that may wait for a thread before callers are turned away.
+    pub queue: usize,
+}
+
+impl Default for HashConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1, workers: cores, queue: cores }
+    }
+}
+
+/// Hashing failures.
+#[derive(Debug, Error)]
+pub enum HashError {
+    #[error("password hashing is at capacity; try again shortly")]
+    Overloaded,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+enum Job {
+    Hash { password: String, reply: oneshot::Sender<Result<String, HashError>> },
+    Verify { password: String, phc: Option<String>, reply: oneshot::Sender<Result<bool, HashError>> },
+}
+
+/// The hashing pool. Cheap to clone.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    jobs: Sender<Job>,
+    config: HashConfig,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher").field("config", &self.config).finish()
+    }
+}
+
+struct Engine {
+    argon: Argon2<'static>,
+    /// A hash of a random password, verified when the account does not exist so that an
+    /// unknown username costs the same time as a wrong password.
+    dummy: OnceLock<String>,
+}
+
+impl Engine {
+    fn hash(&self, password: &str) -> Result<String, HashError> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| HashError::Failed(e.to_string()))
+    }
+
+    fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, HashError> {
+        let phc = match phc {
+            Some(p) => p.to_owned(),
+            None => match self.dummy.get() {
+                Some(d) => d.clone(),
+                None => {
+                    let d = self.hash(&crate::tokens::new_token())?;
+                    self.dummy.get_or_init(|| d).clone()
+                }
+            },
+        };
+        let parsed = PasswordHash::new(&phc).map_err(|e| HashError::Failed(e.to_string()))?;
+        Ok(self.argon.verify_password(password.as_bytes(), &parsed).is_ok())
+    }
+}
+
+impl PasswordHasher {
+    /// Starts the pool's threads.
+    pub fn start(config: HashConfig) -> Result<Self, HashError> {
+        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
+            .map_err(|e| HashError::Failed(format!("invalid Argon2 parameters: {e}")))?;
+        let engine = Arc::new(Engine { argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params), dummy: OnceLock::new() });
+        let (tx, rx) = bounded::<Job>(config.queue.max(1));
+        for i in 0..config.workers.max(1) {
+            let rx = rx.clone();
+            let engine = engine.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        match job {
+                            Job::Hash { password, reply } => {
+                                let _ = reply.send(engine.hash(&password));
+                            }
+                            Job::Verify { password, phc, reply } => {
+                                let _ = reply.send(engine.verify(&password, phc.as_deref()));
+                            }
+                        }
+                    }
+                })
+                .map_err(|e| HashError::Failed(format!("cannot start hashing thread: {e}")))?;
+        }
+        Ok(Self { jobs: tx, config })
+    }
+
+    /// The pool's configuration.
+    pub fn config(&self) -> HashConfig {
+        self.config
+    }
+
+    fn submit(&self, job: Job) -> Result<(), HashError> {
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(HashError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => Err(HashError::Failed("hashing pool stopped".into())),
+        }
+    }
+
+    /// Hashes a new password (Argon2id, PHC string).
+    pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Hash { password: password.to_owned(), reply })?;
+        rx.await.map_err(|_| HashError::Failed("hashing thread dropped the job".into()))?
+    }
+
+    /// Verifies a password against a stored PHC string; with `None` (no such account) it
+    /// verifies against a dummy hash and returns false, taking the same time.
+    pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, HashError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Verify { password: password.to_owned(), phc: phc.map(str::to_owned), reply })?;
+        rx.await.map_err(|_| HashError::Failed("hashing thread dropped the job".into()))?
+    }
+
+    /// Whether a stored hash uses other parameters than the current ones and should be
+    /// replaced at the next successful sign-in.
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else { return true };
+        let Ok(p) = Params::try_from(&parsed) else { return true };
+        parsed.algorithm.as_str() != "argon2id"
+            || p.m_cost() != self.config.memory_kib
+            || p.t_cost() != self.config.iterations
+            || p.p_cost() != self.config.parallelism
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> HashConfig {
+        HashConfig { memory_kib: 256, iterations: 1, parallelism: 1, workers: 1, queue: 1 }
+    }
+
+    #[tokio::test]
+    async fn hash_and_verify() {
+        let h = PasswordHasher::start(small()).unwrap();
+        let phc = h.hash("purple tiger lamp").await.unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(h.verify("purple tiger lamp", Some(&phc)).await.unwrap());
+        assert!(!h.verify("purple tiger lamb", Some(&phc)).await.unwrap());
+        assert!(!h.verify("anything", None).await.unwrap());
+        assert!(!h.needs_rehash(&phc));
+        let stronger = PasswordHasher::start(HashConfig { iterations: 2, ..small() }).unwrap();
+        assert!(stronger.needs_rehash(&phc));
+    }
+
+    #[tokio::test]
+    async fn full_queue_is_refused_not_queued() {
+        let h = PasswordHasher::start(HashConfig { memory_kib: 65_536, iterations: 4, ..small() }).unwrap();
+        let mut pending = Vec::new();
+        let mut refused = 0;
+        for _ in 0..20 {
+            let h = h.clone();
+            pending.push(tokio::spawn(async move { h.hash("some long password").await }));
+        }
+        for p in pending {
+            if matches!(p.await.unwrap(), Err(HashError::Overloaded)) {
+                refused += 1;
+            }
+        }
+        // One thread and one queue slot: at most a few are admitted, the rest refused at once.
+        assert!(refused >= 15, "refused {refused}");
+    }
+}

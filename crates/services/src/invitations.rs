@@ -1,0 +1,102 @@
+//! Inviting a person to sign up: an invited account, a single-use link valid 72 hours (only its
+//! hash stored), and the invitation email, all in one transaction.
+
+use crate::audit::{self, Event};
+use crate::messages::{self, InvitationV1Text};
+use crate::plans::Plan;
+use crate::tokens::{hash_token, new_token};
+use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::email::EmailError;
+use gatehouse_domain::names::NameError;
+use gatehouse_domain::{Duration, Email, PersonName, UserId};
+use gatehouse_store::{invitations as store, users};
+use serde_json::json;
+use thiserror::Error;
+
+/// How long an invitation link works.
+pub const LINK_LIFETIME: Duration = Duration::hours(72);
+
+/// A person to invite.
+#[derive(Debug, Clone)]
+pub struct InviteRequest {
+    pub name: PersonName,
+    pub email: Email,
+}
+
+impl InviteRequest {
+    /// Parses the form fields.
+    pub fn parse(first: &str, last: &str, email: &str) -> Result<Self, InviteError> {
+        Ok(Self { name: PersonName::parse(first, last)?, email: Email::parse(email)? })
+    }
+}
+
+/// Why an invitation was refused.
+#[derive(Debug, Error)]
+pub enum InviteError {
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for InviteError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// An invitation that was sent.
+#[derive(Debug, Clone)]
+pub struct Invited {
+    pub user_id: UserId,
+    /// The sign-up link (also in the outbox); returned for the command line and tests.
+    pub link: String,
+}
+
+impl Services {
+    /// The sign-up link for a token.
+    pub fn signup_link(&self, token: &str) -> String {
+        format!("{}/signup?token={token}", self.config.base_url)
+    }
+
+    /// Invites a person: creates the invited account and its link, and queues the email.
+    pub async fn invite(&self, plan: &Plan, by: Option<(UserId, &str)>, req: &InviteRequest, meta: &RequestMeta) -> Result<Invited, InviteError> {
+        let now = self.now();
+        let token = new_token();
+        let link = self.signup_link(&token);
+        let mut tx = self.db.begin().await?;
+        let user_id = users::insert_invited(
+            &mut tx,
+            &users::NewUser {
+                plan_id: plan.id(),
+                first_name: req.name.first(),
+                middle_name: "",
+                last_name: req.name.last(),
+                email: req.email.as_str(),
+            },
+            now,
+        )
+        .await?;
+        store::insert(&mut tx, plan.id(), user_id, by.map(|b| b.0), &hash_token(&token), now, now + LINK_LIFETIME.as_secs()).await?;
+        let msg = InvitationV1Text {
+            first_name: req.name.first(),
+            invited_by: by.map(|b| b.1),
+            plan_name: &plan.row.name,
+            link: &link,
+            hours: LINK_LIFETIME.as_secs() / 3600,
+            support_phone: &plan.row.support_phone,
+            support_hours: &plan.row.support_hours,
+        }
+        .render_to(req.email.as_str())?;
+        messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+        let mut event = Event::new("user.invited").on(user_id).detail(json!({"email": req.email.as_str()}));
+        if let Some((actor, _)) = by {
+            event = event.by(actor);
+        }
+        audit::record(&mut tx, now, plan.id(), meta, event).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(Invited { user_id, link })
+    }
+}

@@ -1,0 +1,221 @@
+//! Typed, versioned messages. Each is rendered from templates (subject, text, HTML) and written
+//! to the outbox inside the transaction of the change that caused it. Messages carry no health
+//! information.
+
+use crate::Internal;
+use askama::Template;
+use gatehouse_domain::PlanId;
+use gatehouse_store::Conn;
+use gatehouse_store::outbox::{self, NewMessage};
+
+/// How a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+    Voice,
+}
+
+impl Channel {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::Voice => "voice",
+        }
+    }
+}
+
+/// A rendered message ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub channel: Channel,
+    pub kind: &'static str,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The invitation to sign up.
+#[derive(Template)]
+#[template(path = "messages/invitation_v1.txt")]
+pub struct InvitationV1Text<'a> {
+    pub first_name: &'a str,
+    pub invited_by: Option<&'a str>,
+    pub plan_name: &'a str,
+    pub link: &'a str,
+    pub hours: i64,
+    pub support_phone: &'a str,
+    pub support_hours: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "messages/invitation_v1.html")]
+struct InvitationV1Html<'a> {
+    first_name: &'a str,
+    invited_by: Option<&'a str>,
+    plan_name: &'a str,
+    link: &'a str,
+    hours: i64,
+    support_phone: &'a str,
+    support_hours: &'a str,
+}
+
+impl InvitationV1Text<'_> {
+    /// Renders the invitation to `to`.
+    pub fn render_to(&self, to: &str) -> Result<Rendered, Internal> {
+        let html = InvitationV1Html {
+            first_name: self.first_name,
+            invited_by: self.invited_by,
+            plan_name: self.plan_name,
+            link: self.link,
+            hours: self.hours,
+            support_phone: self.support_phone,
+            support_hours: self.support_hours,
+        };
+        Ok(Rendered {
+            channel: Channel::Email,
+            kind: "invitation.v1",
+            recipient: to.to_owned(),
+            subject: format!("You're invited to the {} provider portal", self.plan_name),
+            text: render(self)?,
+            html: render(&html)?,
+        })
+    }
+}
+
+/// A two-step code by text message.
+#[derive(Template)]
+#[template(path = "messages/two_step_code_v1.txt")]
+pub struct TwoStepCodeV1<'a> {
+    pub plan_name: &'a str,
+    pub code: &'a str,
+    pub minutes: i64,
+}
+
+/// A two-step code read out by a voice call.
+#[derive(Template)]
+#[template(path = "messages/two_step_voice_v1.txt")]
+pub struct TwoStepVoiceV1<'a> {
+    pub plan_name: &'a str,
+    pub spoken: &'a str,
+    pub minutes: i64,
+}
+
+/// Renders a code for text or voice delivery to `phone`.
+pub fn two_step_code(plan_name: &str, code: &str, minutes: i64, voice: bool, phone: &str) -> Result<Rendered, Internal> {
+    let (channel, kind, text) = if voice {
+        let spoken = code.chars().map(String::from).collect::<Vec<_>>().join(", ");
+        (Channel::Voice, "two_step_voice.v1", render(&TwoStepVoiceV1 { plan_name, spoken: &spoken, minutes })?)
+    } else {
+        (Channel::Sms, "two_step_code.v1", render(&TwoStepCodeV1 { plan_name, code, minutes })?)
+    };
+    Ok(Rendered {
+        channel,
+        kind,
+        recipient: phone.to_owned(),
+        subject: format!("{plan_name} verification code"),
+        text: text.trim().to_owned(),
+        html: String::new(),
+    })
+}
+
+/// Notice that the password changed.
+#[derive(Template)]
+#[template(path = "messages/password_changed_v1.txt")]
+pub struct PasswordChangedV1Text<'a> {
+    pub first_name: &'a str,
+    pub username: &'a str,
+    pub plan_name: &'a str,
+    pub when: &'a str,
+    pub support_phone: &'a str,
+    pub support_hours: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "messages/password_changed_v1.html")]
+struct PasswordChangedV1Html<'a> {
+    first_name: &'a str,
+    username: &'a str,
+    plan_name: &'a str,
+    when: &'a str,
+    support_phone: &'a str,
+    support_hours: &'a str,
+}
+
+impl PasswordChangedV1Text<'_> {
+    /// Renders the notice to `to`.
+    pub fn render_to(&self, to: &str) -> Result<Rendered, Internal> {
+        let html = PasswordChangedV1Html {
+            first_name: self.first_name,
+            username: self.username,
+            plan_name: self.plan_name,
+            when: self.when,
+            support_phone: self.support_phone,
+            support_hours: self.support_hours,
+        };
+        Ok(Rendered {
+            channel: Channel::Email,
+            kind: "password_changed.v1",
+            recipient: to.to_owned(),
+            subject: format!("Your {} portal password was changed", self.plan_name),
+            text: render(self)?,
+            html: render(&html)?,
+        })
+    }
+}
+
+fn render(t: &impl Template) -> Result<String, Internal> {
+    t.render().map_err(|e| Internal::Other(format!("message template: {e}")))
+}
+
+/// Writes a rendered message to the outbox, in the caller's transaction.
+pub async fn enqueue(conn: &mut Conn, plan: PlanId, m: &Rendered, now: i64) -> Result<i64, Internal> {
+    Ok(outbox::enqueue(
+        conn,
+        &NewMessage {
+            plan_id: plan,
+            channel: m.channel.as_str(),
+            kind: m.kind,
+            recipient: &m.recipient,
+            subject: &m.subject,
+            body_text: &m.text,
+            body_html: &m.html,
+        },
+        now,
+    )
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitation_escapes_html_but_not_text() {
+        let t = InvitationV1Text {
+            first_name: "Ana <b>",
+            invited_by: None,
+            plan_name: "Chorus",
+            link: "https://x.example/signup?token=a&b",
+            hours: 72,
+            support_phone: "1-800-555-0100",
+            support_hours: "8-5",
+        };
+        let r = t.render_to("ana@x.example").unwrap();
+        assert!(r.text.contains("Ana <b>"));
+        assert!(r.html.contains("Ana &#60;b&#62;") || r.html.contains("Ana &lt;b&gt;"));
+        assert!(r.text.contains("72 hours"));
+    }
+
+    #[test]
+    fn voice_reads_digits_one_by_one() {
+        let r = two_step_code("Chorus", "120045", 10, true, "+12065559975").unwrap();
+        assert_eq!(r.channel, Channel::Voice);
+        assert!(r.text.contains("1, 2, 0, 0, 4, 5"));
+        let s = two_step_code("Chorus", "120045", 10, false, "+12065559975").unwrap();
+        assert!(s.text.contains("120045"));
+    }
+}

@@ -1,0 +1,161 @@
+//! Server-side sessions: started at sign-in or sign-up, advanced stage by stage under a fresh
+//! token at every privilege change, ended by sign-out, by timeout, or from another session.
+
+use crate::{Internal, RequestMeta, Services};
+use crate::plans::Plan;
+use crate::tokens::{hash_token, new_token};
+use crate::audit::{self, Event};
+use serde_json::json;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{PlanId, Timestamp, UserId};
+use gatehouse_store::{Conn, sessions as store};
+use serde::Serialize;
+use thiserror::Error;
+
+/// The secret a client presents (cookie or bearer). Never stored, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(pub String);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(..)")
+    }
+}
+
+/// A live session, as the pages and the API see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub plan_id: PlanId,
+    pub user_id: UserId,
+    pub stage: SessionStage,
+    pub created_at: i64,
+}
+
+/// One of a user's sessions, for the "Your sessions" page.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub id: i64,
+    pub current: bool,
+    pub ip: String,
+    pub user_agent: String,
+    pub signed_in_at: i64,
+    pub last_seen_at: i64,
+}
+
+/// Why a session action was refused.
+#[derive(Debug, Error)]
+pub enum SessionError {
+    #[error("That session was not found or has already ended.")]
+    NotFound,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for SessionError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// Activity is written at most this often per session, to spare the database.
+const TOUCH_EVERY_SECS: i64 = 15;
+
+/// Starts a session in the caller's transaction.
+pub(crate) async fn start(
+    conn: &mut Conn,
+    plan: PlanId,
+    user: UserId,
+    stage: SessionStage,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<SessionToken, Internal> {
+    let token = new_token();
+    store::insert(conn, plan, user, &hash_token(&token), stage, &meta.ip, &meta.user_agent, now).await?;
+    Ok(SessionToken(token))
+}
+
+/// Moves a session to its next stage under a new token. `None` if it was no longer at `from`
+/// (a concurrent request moved it first).
+pub(crate) async fn advance(
+    conn: &mut Conn,
+    info: &SessionInfo,
+    to: SessionStage,
+    now: i64,
+) -> Result<Option<SessionToken>, Internal> {
+    let token = new_token();
+    if store::advance(conn, info.id, info.stage, to, &hash_token(&token), now).await? {
+        Ok(Some(SessionToken(token)))
+    } else {
+        Ok(None)
+    }
+}
+
+impl Services {
+    /// The live session for a presented token, or `None`. A session past its idle or absolute
+    /// limit is ended (and audited) here.
+    pub async fn authenticate(&self, plan: &Plan, token: &str) -> Result<Option<SessionInfo>, Internal> {
+        if token.is_empty() || token.len() > 100 {
+            return Ok(None);
+        }
+        let now = self.now();
+        let mut conn = self.db.acquire().await?;
+        let Some(row) = store::by_token_hash(&mut conn, plan.id(), &hash_token(token)).await? else {
+            return Ok(None);
+        };
+        if !plan.session_policy().is_alive(Timestamp(row.created_at), Timestamp(row.last_seen_at), Timestamp(now)) {
+            drop(conn);
+            let mut tx = self.db.begin().await?;
+            if store::end(&mut tx, row.user_id, row.id, now).await? {
+                let meta = RequestMeta { ip: row.ip.clone(), user_agent: row.user_agent.clone() };
+                audit::record(&mut tx, now, plan.id(), &meta, Event::new("session.timed_out").by_self(row.user_id).detail(json!({"session": row.id}))).await?;
+            }
+            gatehouse_store::commit(tx).await?;
+            return Ok(None);
+        }
+        if now - row.last_seen_at >= TOUCH_EVERY_SECS {
+            store::touch(&mut conn, row.id, now).await?;
+        }
+        Ok(Some(SessionInfo { id: row.id, plan_id: row.plan_id, user_id: row.user_id, stage: row.stage, created_at: row.created_at }))
+    }
+
+    /// Ends the current session.
+    pub async fn sign_out(&self, info: &SessionInfo, meta: &RequestMeta) -> Result<(), Internal> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if store::end(&mut tx, info.user_id, info.id, now).await? {
+            audit::record(&mut tx, now, info.plan_id, meta, Event::new("session.signed_out").by_self(info.user_id).detail(json!({"session": info.id}))).await?;
+        }
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// The user's live sessions, the current one marked.
+    pub async fn list_sessions(&self, info: &SessionInfo) -> Result<Vec<SessionView>, Internal> {
+        let mut conn = self.db.acquire().await?;
+        Ok(store::list_live(&mut conn, info.user_id)
+            .await?
+            .into_iter()
+            .map(|s| SessionView {
+                id: s.id,
+                current: s.id == info.id,
+                ip: s.ip,
+                user_agent: s.user_agent,
+                signed_in_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+            })
+            .collect())
+    }
+
+    /// Ends another of the user's own sessions.
+    pub async fn end_session(&self, info: &SessionInfo, session_id: i64, meta: &RequestMeta) -> Result<(), SessionError> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if !store::end(&mut tx, info.user_id, session_id, now).await? {
+            return Err(SessionError::NotFound);
+        }
+        audit::record(&mut tx, now, info.plan_id, meta, Event::new("session.ended_by_user").by_self(info.user_id).detail(json!({"session": session_id}))).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! Signing in, first step: username and password. The answer for a wrong password and for an
+//! unknown username is the same, and takes the same time (a dummy hash is verified). Failures
+//! are counted per username as typed, so a lock looks the same whether or not the account
+//! exists; the lock grows with failures but is capped, and is kept per username and client
+//! address, with a much higher per-username limit across all addresses (NIST SP 800-63B 5.2.2),
+//! so that nobody can keep another person out for long.
+
+use crate::audit::{self, Event};
+use crate::plans::Plan;
+use crate::sessions::{self, SessionToken};
+use crate::two_step::{self, Purpose};
+use crate::{HashError, Internal, RequestMeta, Services};
+use gatehouse_domain::audit::Outcome;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{Duration, UserStatus};
+use gatehouse_store::{throttle, users};
+use serde_json::json;
+use thiserror::Error;
+
+/// Failures from all addresses together before a username is locked everywhere.
+pub const ACCOUNT_WIDE_LIMIT: i64 = 100;
+
+/// Why sign-in did not proceed.
+#[derive(Debug, Error)]
+pub enum SignInError {
+    #[error("The username or password is not correct.")]
+    Invalid,
+    #[error("Too many unsuccessful sign-in attempts. Wait {minutes} minute(s) and try again, or use Forgot password.")]
+    Locked { minutes: i64 },
+    #[error("This account is deactivated. Contact your practice administrator.")]
+    Deactivated,
+    #[error("The server is busy. Try again in a moment.")]
+    Busy,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for SignInError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<HashError> for SignInError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Overloaded => Self::Busy,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+/// A session after the password step, and what it must do next.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub session: SessionToken,
+    pub stage: SessionStage,
+    /// The masked phone a code was sent to, when the next stage is the code.
+    pub masked_phone: Option<String>,
+    /// Set when no code could be sent (too many sent this hour).
+    pub code_not_sent: Option<String>,
+}
+
+fn user_key(name: &str) -> String {
+    format!("u:{name}")
+}
+
+fn ip_key(name: &str, ip: &str) -> String {
+    format!("u:{name}|ip:{ip}")
+}
+
+impl Services {
+    /// Checks a username and password and starts a session at the two-step stage.
+    pub async fn sign_in(&self, plan: &Plan, username: &str, password: &str, meta: &RequestMeta) -> Result<SignedIn, SignInError> {
+        let name = username.trim().to_lowercase();
+        if name.is_empty() || name.chars().count() > 64 || password.is_empty() || password.chars().count() > 1024 {
+            return Err(SignInError::Invalid);
+        }
+        let now = self.now();
+        let (user, locked_until) = {
+            let mut conn = self.db.acquire().await?;
+            let mut until = None;
+            for key in [user_key(&name), ip_key(&name, &meta.ip)] {
+                if let Some(c) = throttle::get(&mut conn, plan.id(), &key).await? {
+                    if let Some(t) = c.locked_until.filter(|t| *t > now) {
+                        until = Some(until.map_or(t, |u: i64| u.max(t)));
+                    }
+                }
+            }
+            (users::by_username(&mut conn, plan.id(), &name).await?, until)
+        };
+        if let Some(until) = locked_until {
+            let mut tx = self.db.begin().await?;
+            let mut e = Event::new("signin.password").outcome(Outcome::Denied).detail(json!({"reason": "locked", "username": name}));
+            if let Some(u) = &user {
+                e = e.on(u.id);
+            }
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(SignInError::Locked { minutes: ((until - now) + 59) / 60 });
+        }
+        let stored = user.as_ref().filter(|u| u.status != UserStatus::Invited).and_then(|u| u.password_hash.clone());
+        let ok = self.hasher.verify(password, stored.as_deref()).await? && stored.is_some();
+        let now = self.now();
+        let Some(user) = user.filter(|_| ok) else {
+            return Err(self.record_failure(plan, &name, meta, now).await?);
+        };
+        if user.status == UserStatus::Deactivated {
+            let mut tx = self.db.begin().await?;
+            audit::record(&mut tx, now, plan.id(), meta, Event::new("signin.password").on(user.id).outcome(Outcome::Denied).detail(json!({"reason": "deactivated"}))).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(SignInError::Deactivated);
+        }
+        let rehash = match &stored {
+            Some(h) if self.hasher.needs_rehash(h) => self.hasher.hash(password).await.ok(),
+            _ => None,
+        };
+        let mut tx = self.db.begin().await?;
+        throttle::clear_prefix(&mut tx, plan.id(), &user_key(&name)).await?;
+        if let Some(h) = rehash {
+            users::set_password_hash(&mut tx, user.id, &h, now).await?;
+        }
+        let (stage, phone) = match (&user.two_step_phone, &user.two_step_method) {
+            (Some(p), Some(m)) => (SessionStage::TwoStepCode, Some((p.clone(), m.clone()))),
+            _ => (SessionStage::TwoStepSetup, None),
+        };
+        let session = sessions::start(&mut tx, plan.id(), user.id, stage, meta, now).await?;
+        audit::record(&mut tx, now, plan.id(), meta, Event::new("signin.password").by_self(user.id).detail(json!({"next": stage.as_str()}))).await?;
+        let mut masked_phone = None;
+        let mut code_not_sent = None;
+        if let Some((phone, method)) = phone {
+            let method = gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
+            match two_step::send_code(self, &mut tx, plan, user.id, Purpose::SignIn, &phone, method, meta, now).await {
+                Ok(()) => {}
+                Err(two_step::TwoStepError::TooManySends) => code_not_sent = Some(two_step::TwoStepError::TooManySends.to_string()),
+                Err(e) => return Err(Internal::Other(e.to_string()).into()),
+            }
+            masked_phone = Some(gatehouse_domain::phone::mask_digits(&phone));
+        }
+        gatehouse_store::commit(tx).await?;
+        Ok(SignedIn { session, stage, masked_phone, code_not_sent })
+    }
+
+    async fn record_failure(&self, plan: &Plan, name: &str, meta: &RequestMeta, now: i64) -> Result<SignInError, SignInError> {
+        let policy = plan.lockout_policy();
+        let mut tx = self.db.begin().await?;
+        let per_ip = throttle::add_failure(&mut tx, plan.id(), &ip_key(name, &meta.ip), now).await?;
+        let overall = throttle::add_failure(&mut tx, plan.id(), &user_key(name), now).await?;
+        let mut locked_for = None;
+        if let Some(d) = policy.lock_for(per_ip) {
+            throttle::lock(&mut tx, plan.id(), &ip_key(name, &meta.ip), now + d.as_secs()).await?;
+            locked_for = Some(d);
+        }
+        if overall >= ACCOUNT_WIDE_LIMIT {
+            let d = policy.max_lock;
+            throttle::lock(&mut tx, plan.id(), &user_key(name), now + d.as_secs()).await?;
+            locked_for = Some(locked_for.map_or(d, |x: Duration| x.max(d)));
+        }
+        let subject = users::by_username(&mut tx, plan.id(), name).await?.map(|u| u.id);
+        let mut e = Event::new("signin.password").outcome(Outcome::Failure).detail(json!({"username": name, "failures": per_ip}));
+        if let Some(s) = subject {
+            e = e.on(s);
+        }
+        audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(match locked_for {
+            Some(d) => SignInError::Locked { minutes: (d.as_secs() + 59) / 60 },
+            None => SignInError::Invalid,
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! Terms and conditions: signed by typing the account's first and last name; a new version is
+//! signed at the next sign-in.
+
+use crate::audit::{self, Event};
+use crate::plans::Plan;
+use crate::sessions::{self, SessionInfo, SessionToken};
+use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::audit::Outcome;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{PersonName, terms};
+use gatehouse_store::{plans, users};
+use serde_json::json;
+use thiserror::Error;
+
+/// Why a signature was refused.
+#[derive(Debug, Error)]
+pub enum TermsError {
+    #[error("Type your first and last name exactly as they appear on your account.")]
+    NameMismatch,
+    #[error("This step is not available now. Start again from sign in.")]
+    WrongStage,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for TermsError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// The terms to sign.
+#[derive(Debug, Clone)]
+pub struct Terms {
+    pub version: i64,
+    pub text: String,
+}
+
+impl Services {
+    /// The plan's current terms.
+    pub async fn current_terms(&self, plan: &Plan) -> Result<Terms, Internal> {
+        let mut conn = self.db.acquire().await?;
+        let p = plans::get(&mut conn, plan.id()).await?.unwrap_or_else(|| plan.row.clone());
+        Ok(Terms { version: p.terms_version, text: p.terms_text })
+    }
+
+    /// Signs the current terms and completes sign-in.
+    pub async fn sign_terms(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        version: i64,
+        first: &str,
+        last: &str,
+        meta: &RequestMeta,
+    ) -> Result<SessionToken, TermsError> {
+        if session.stage != SessionStage::Terms {
+            return Err(TermsError::WrongStage);
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TermsError::WrongStage)?;
+        let name = PersonName::parse(&user.first_name, &user.last_name).map_err(|e| Internal::Other(e.to_string()))?;
+        if !terms::signature_matches(&name, first, last) {
+            audit::record(&mut tx, now, plan.id(), meta, Event::new("terms.signed").by_self(user.id).outcome(Outcome::Failure).detail(json!({"reason": "name_mismatch"}))).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(TermsError::NameMismatch);
+        }
+        let current = plans::get(&mut tx, plan.id()).await?.map_or(version, |p| p.terms_version);
+        users::sign_terms(&mut tx, user.id, current, now).await?;
+        let token = sessions::advance(&mut tx, session, SessionStage::Complete, now).await?.ok_or(TermsError::WrongStage)?;
+        users::record_signin(&mut tx, user.id, now).await?;
+        audit::record(&mut tx, now, plan.id(), meta, Event::new("terms.signed").by_self(user.id).detail(json!({"version": current, "shown_version": version}))).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(token)
+    }
+}

@@ -1,0 +1,229 @@
+//! Two-step verification by text or voice: set up a phone (a code to the new number proves it),
+//! and enter a code at every sign-in. Codes are 6 digits, valid 10 minutes, 5 tries, and at most
+//! 5 are sent per hour per user (all per plan settings). A code is stored only as an HMAC.
+
+use crate::audit::{self, Event};
+use crate::messages;
+use crate::plans::Plan;
+use crate::sessions::{self, SessionInfo, SessionToken};
+use crate::tokens::{hash_code, random_u64, same};
+use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::audit::Outcome;
+use gatehouse_domain::phone::PhoneError;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::two_step::{CodeCheck, check_code};
+use gatehouse_domain::{Duration, PhoneNumber, TwoStepMethod, UserId, terms};
+use gatehouse_store::{Conn, codes, plans, users};
+use serde_json::json;
+use thiserror::Error;
+
+/// What a code proves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The phone on record, at sign-in.
+    SignIn,
+    /// A new phone being set up.
+    Setup,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "signin",
+            Self::Setup => "setup",
+        }
+    }
+
+    fn for_stage(stage: SessionStage) -> Option<Self> {
+        match stage {
+            SessionStage::TwoStepCode => Some(Self::SignIn),
+            SessionStage::TwoStepSetup => Some(Self::Setup),
+            _ => None,
+        }
+    }
+}
+
+/// Why a two-step action was refused.
+#[derive(Debug, Error)]
+pub enum TwoStepError {
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+    #[error("Too many codes were requested. Wait an hour before asking for another, or call the help desk.")]
+    TooManySends,
+    #[error("Enter the {0}-digit code.")]
+    Malformed(u32),
+    #[error("That code is not correct. You have {0} more tries.")]
+    Wrong(i64),
+    #[error("Too many wrong codes. Ask for a new code.")]
+    TooManyTries,
+    #[error("That code has expired. Ask for a new code.")]
+    Expired,
+    #[error("That code was already used. Ask for a new code if you need one.")]
+    Used,
+    #[error("No code has been sent yet. Ask for a code first.")]
+    NoCode,
+    #[error("This step is not available now. Start again from sign in.")]
+    WrongStage,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for TwoStepError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// Where the session went after a correct code.
+#[derive(Debug)]
+pub struct Verified {
+    pub session: SessionToken,
+    pub stage: SessionStage,
+}
+
+fn code_context(user: UserId, purpose: Purpose) -> String {
+    format!("code:{}:{}", user.0, purpose.as_str())
+}
+
+/// Generates, stores and queues a code, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn send_code(
+    svc: &Services,
+    conn: &mut Conn,
+    plan: &Plan,
+    user: UserId,
+    purpose: Purpose,
+    phone: &str,
+    method: TwoStepMethod,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<(), TwoStepError> {
+    let policy = plan.code_policy();
+    let sent = codes::count_since(conn, user, now - Duration::hours(1).as_secs()).await?;
+    if !policy.may_send(sent) {
+        audit::record(conn, now, plan.id(), meta, Event::new("two_step.code_sent").by_self(user).outcome(Outcome::Denied).detail(json!({"reason": "send_limit"}))).await?;
+        return Err(TwoStepError::TooManySends);
+    }
+    let code = policy.code_from(random_u64());
+    let hash = hash_code(&svc.code_key, &code_context(user, purpose), &code);
+    codes::insert(
+        conn,
+        &codes::NewCode {
+            plan_id: plan.id(),
+            user_id: user,
+            purpose: purpose.as_str(),
+            phone,
+            method: method.as_str(),
+            code_hash: &hash,
+            expires_at: policy.expires_at(gatehouse_domain::Timestamp(now)).as_secs(),
+        },
+        now,
+    )
+    .await?;
+    let minutes = policy.lifetime.as_secs() / 60;
+    let msg = messages::two_step_code(&plan.row.name, &code, minutes, method == TwoStepMethod::Voice, phone)?;
+    messages::enqueue(conn, plan.id(), &msg, now).await?;
+    audit::record(conn, now, plan.id(), meta, Event::new("two_step.code_sent").by_self(user).detail(json!({"purpose": purpose.as_str(), "method": method.as_str(), "phone": gatehouse_domain::phone::mask_digits(phone)}))).await?;
+    Ok(())
+}
+
+impl Services {
+    /// Sends a code to a new phone during set-up. Returns the masked number.
+    pub async fn send_setup_code(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        country_code: &str,
+        number: &str,
+        method: TwoStepMethod,
+        meta: &RequestMeta,
+    ) -> Result<String, TwoStepError> {
+        if session.stage != SessionStage::TwoStepSetup {
+            return Err(TwoStepError::WrongStage);
+        }
+        let phone = PhoneNumber::parse(country_code, number)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let r = send_code(self, &mut tx, plan, session.user_id, Purpose::Setup, phone.e164(), method, meta, now).await;
+        // The refusal is audited too, so commit either way.
+        gatehouse_store::commit(tx).await?;
+        r.map(|()| phone.masked())
+    }
+
+    /// Sends a new sign-in code to the phone on record, by `method` (or the one on record).
+    pub async fn resend_signin_code(&self, plan: &Plan, session: &SessionInfo, method: Option<TwoStepMethod>, meta: &RequestMeta) -> Result<String, TwoStepError> {
+        if session.stage != SessionStage::TwoStepCode {
+            return Err(TwoStepError::WrongStage);
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TwoStepError::WrongStage)?;
+        let phone = user.two_step_phone.ok_or(TwoStepError::WrongStage)?;
+        let method = method
+            .or_else(|| user.two_step_method.as_deref().and_then(TwoStepMethod::parse))
+            .unwrap_or(TwoStepMethod::Text);
+        let r = send_code(self, &mut tx, plan, session.user_id, Purpose::SignIn, &phone, method, meta, now).await;
+        gatehouse_store::commit(tx).await?;
+        r.map(|()| gatehouse_domain::phone::mask_digits(&phone))
+    }
+
+    /// The masked number codes go to at this stage: the phone on record, or the one being set up.
+    pub async fn pending_phone(&self, plan: &Plan, session: &SessionInfo) -> Result<Option<String>, Internal> {
+        let mut conn = self.db.acquire().await?;
+        Ok(match Purpose::for_stage(session.stage) {
+            Some(Purpose::SignIn) => users::get(&mut conn, plan.id(), session.user_id).await?.and_then(|u| u.two_step_phone),
+            Some(Purpose::Setup) => codes::latest(&mut conn, session.user_id, Purpose::Setup.as_str()).await?.map(|c| c.phone),
+            None => None,
+        }
+        .map(|p| gatehouse_domain::phone::mask_digits(&p)))
+    }
+
+    /// Checks a typed code. On success the session moves on (terms, or fully signed in) under a
+    /// new token; a set-up code also makes its phone the one on record.
+    pub async fn verify_code(&self, plan: &Plan, session: &SessionInfo, typed: &str, meta: &RequestMeta) -> Result<Verified, TwoStepError> {
+        let purpose = Purpose::for_stage(session.stage).ok_or(TwoStepError::WrongStage)?;
+        let policy = plan.code_policy();
+        let typed = typed.trim();
+        if !policy.well_formed(typed) {
+            return Err(TwoStepError::Malformed(policy.length));
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let code = codes::latest(&mut tx, session.user_id, purpose.as_str()).await?.ok_or(TwoStepError::NoCode)?;
+        let matches = same(&hash_code(&self.code_key, &code_context(session.user_id, purpose), typed), &code.code_hash);
+        let verdict = check_code(&policy, matches, code.tries, gatehouse_domain::Timestamp(code.expires_at), code.consumed_at.is_some(), gatehouse_domain::Timestamp(now));
+        let fail = |reason: &str| Event::new("two_step.verify").by_self(session.user_id).outcome(Outcome::Failure).detail(json!({"purpose": purpose.as_str(), "reason": reason}));
+        let err = match verdict {
+            CodeCheck::Accepted => None,
+            CodeCheck::Wrong { tries_left } => Some((TwoStepError::Wrong(tries_left), "wrong")),
+            CodeCheck::TooManyTries => Some((TwoStepError::TooManyTries, "too_many_tries")),
+            CodeCheck::Expired => Some((TwoStepError::Expired, "expired")),
+            CodeCheck::AlreadyUsed => Some((TwoStepError::Used, "used")),
+        };
+        if let Some((e, reason)) = err {
+            if !matches!(verdict, CodeCheck::AlreadyUsed | CodeCheck::Expired) {
+                codes::add_try(&mut tx, code.id).await?;
+            }
+            audit::record(&mut tx, now, plan.id(), meta, fail(reason)).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(e);
+        }
+        if !codes::consume(&mut tx, code.id, now).await? {
+            return Err(TwoStepError::Used);
+        }
+        if purpose == Purpose::Setup {
+            users::set_two_step(&mut tx, session.user_id, &code.phone, &code.method, now).await?;
+        }
+        let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TwoStepError::WrongStage)?;
+        let current_terms = plans::get(&mut tx, plan.id()).await?.map_or(plan.row.terms_version, |p| p.terms_version);
+        let next = if terms::must_sign(user.terms_version_signed, current_terms) { SessionStage::Terms } else { SessionStage::Complete };
+        let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(TwoStepError::Used)?;
+        if next == SessionStage::Complete {
+            users::record_signin(&mut tx, session.user_id, now).await?;
+        }
+        let action = if purpose == Purpose::Setup { "two_step.phone_set" } else { "two_step.verify" };
+        audit::record(&mut tx, now, plan.id(), meta, Event::new(action).by_self(session.user_id).detail(json!({"phone": gatehouse_domain::phone::mask_digits(&code.phone), "method": code.method, "next": next.as_str()}))).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(Verified { session: token, stage: next })
+    }
+}

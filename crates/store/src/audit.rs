@@ -1,0 +1,169 @@
+//! The append-only, hash-chained audit log. Appending updates the plan's chain head in the same
+//! transaction, which serializes a plan's appends (a row lock on PostgreSQL, the write lock on
+//! SQLite), so the chain never forks.
+
+use crate::{Conn, StoreError};
+use gatehouse_domain::audit::{ChainFields, GENESIS, chain_hash};
+use gatehouse_domain::{PlanId, UserId};
+use sqlx::Row;
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub plan_id: PlanId,
+    pub at: i64,
+    pub actor: Option<UserId>,
+    pub subject: Option<UserId>,
+    pub action: &'a str,
+    pub outcome: &'a str,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub detail: &'a str,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub id: i64,
+    pub plan_id: PlanId,
+    pub seq: i64,
+    pub at: i64,
+    pub actor: Option<UserId>,
+    pub subject: Option<UserId>,
+    pub action: String,
+    pub outcome: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl EventRow {
+    /// The fields the chain protects.
+    pub fn chain_fields(&self) -> ChainFields<'_> {
+        ChainFields {
+            plan_id: self.plan_id.0,
+            seq: self.seq,
+            at: self.at,
+            actor_user_id: self.actor.map(|u| u.0),
+            subject_user_id: self.subject.map(|u| u.0),
+            action: &self.action,
+            outcome: &self.outcome,
+            ip: &self.ip,
+            user_agent: &self.user_agent,
+            detail: &self.detail,
+        }
+    }
+}
+
+/// Creates a plan's chain head; called once when the plan is created.
+pub async fn init_chain(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO audit_heads (plan_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (plan_id) DO NOTHING")
+        .bind(plan.0)
+        .bind(GENESIS)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends an event to its plan's chain and returns its sequence number.
+pub async fn append(conn: &mut Conn, e: &NewEvent<'_>) -> Result<i64, StoreError> {
+    let head = sqlx::query("UPDATE audit_heads SET seq = seq + 1 WHERE plan_id = $1 RETURNING seq, hash")
+        .bind(e.plan_id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("plan {} has no audit chain head", e.plan_id)))?;
+    let seq: i64 = head.try_get("seq")?;
+    let prev: String = head.try_get("hash")?;
+    let fields = ChainFields {
+        plan_id: e.plan_id.0,
+        seq,
+        at: e.at,
+        actor_user_id: e.actor.map(|u| u.0),
+        subject_user_id: e.subject.map(|u| u.0),
+        action: e.action,
+        outcome: e.outcome,
+        ip: e.ip,
+        user_agent: e.user_agent,
+        detail: e.detail,
+    };
+    let hash = chain_hash(&prev, &fields);
+    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE plan_id = $1")
+        .bind(e.plan_id.0)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO audit_events (plan_id, seq, at, actor_user_id, subject_user_id, action, outcome, ip, \
+         user_agent, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(e.plan_id.0)
+    .bind(seq)
+    .bind(e.at)
+    .bind(e.actor.map(|u| u.0))
+    .bind(e.subject.map(|u| u.0))
+    .bind(e.action)
+    .bind(e.outcome)
+    .bind(e.ip)
+    .bind(e.user_agent)
+    .bind(e.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(seq)
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
+    Ok(EventRow {
+        id: r.try_get("id")?,
+        plan_id: PlanId(r.try_get("plan_id")?),
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get::<Option<i64>, _>("actor_user_id")?.map(UserId),
+        subject: r.try_get::<Option<i64>, _>("subject_user_id")?.map(UserId),
+        action: r.try_get("action")?,
+        outcome: r.try_get("outcome")?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+        detail: r.try_get("detail")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+const COLUMNS: &str = "id, plan_id, seq, at, actor_user_id, subject_user_id, action, outcome, ip, user_agent, detail, prev_hash, hash";
+
+/// A page of a plan's events in chain order, starting after sequence `after_seq`.
+pub async fn page(conn: &mut Conn, plan: PlanId, after_seq: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE plan_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+    ))
+    .bind(plan.0)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The plan's newest events, newest first.
+pub async fn recent(conn: &mut Conn, plan: PlanId, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events WHERE plan_id = $1 ORDER BY seq DESC LIMIT $2"))
+        .bind(plan.0)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The plan's chain head: the last sequence number and hash.
+pub async fn head(conn: &mut Conn, plan: PlanId) -> Result<Option<(i64, String)>, StoreError> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE plan_id = $1")
+        .bind(plan.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| -> Result<(i64, String), StoreError> { Ok((r.try_get("seq")?, r.try_get("hash")?)) })
+        .transpose()
+}

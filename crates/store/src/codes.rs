@@ -1,0 +1,106 @@
+//! One-time verification codes (two-step). Only an HMAC of the code is stored.
+
+use crate::{Conn, StoreError};
+use gatehouse_domain::{PlanId, UserId};
+use sqlx::Row;
+
+/// A code as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRow {
+    pub id: i64,
+    pub user_id: UserId,
+    pub purpose: String,
+    pub phone: String,
+    pub method: String,
+    pub code_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub tries: i64,
+    pub consumed_at: Option<i64>,
+}
+
+/// A code to store.
+#[derive(Debug, Clone)]
+pub struct NewCode<'a> {
+    pub plan_id: PlanId,
+    pub user_id: UserId,
+    pub purpose: &'a str,
+    pub phone: &'a str,
+    pub method: &'a str,
+    pub code_hash: &'a str,
+    pub expires_at: i64,
+}
+
+/// Stores a code.
+pub async fn insert(conn: &mut Conn, c: &NewCode<'_>, now: i64) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO verification_codes (plan_id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING id",
+    )
+    .bind(c.plan_id.0)
+    .bind(c.user_id.0)
+    .bind(c.purpose)
+    .bind(c.phone)
+    .bind(c.method)
+    .bind(c.code_hash)
+    .bind(now)
+    .bind(c.expires_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// How many codes were sent to the user since `since` (any purpose).
+pub async fn count_since(conn: &mut Conn, user: UserId, since: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND created_at > $2")
+        .bind(user.0)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// The user's newest code for `purpose`.
+pub async fn latest(conn: &mut Conn, user: UserId, purpose: &str) -> Result<Option<CodeRow>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries, consumed_at \
+         FROM verification_codes WHERE user_id = $1 AND purpose = $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(user.0)
+    .bind(purpose)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| -> Result<CodeRow, StoreError> {
+        Ok(CodeRow {
+            id: r.try_get("id")?,
+            user_id: UserId(r.try_get("user_id")?),
+            purpose: r.try_get("purpose")?,
+            phone: r.try_get("phone")?,
+            method: r.try_get("method")?,
+            code_hash: r.try_get("code_hash")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+            tries: r.try_get("tries")?,
+            consumed_at: r.try_get("consumed_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts a wrong try.
+pub async fn add_try(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE verification_codes SET tries = tries + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the code used if it was not already. Exactly one concurrent caller gets `true`.
+pub async fn consume(conn: &mut Conn, id: i64, now: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE verification_codes SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -1,0 +1,141 @@
+//! Connecting, migrating and opening transactions.
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions};
+
+use std::str::FromStr;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A connection, inside or outside a transaction.
+pub type Conn = sqlx::AnyConnection;
+/// A transaction; commit it or it rolls back when dropped.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    /// The embedded database (one instance).
+    Sqlite,
+    /// PostgreSQL (one or many instances).
+    Postgres,
+}
+
+/// Storage failures. Their text is for logs, never for the client.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored value is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the error is a unique-constraint violation (a concurrent insert won).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Self::Sqlx(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
+/// The database pool and its kind.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    kind: DbKind,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://file.db`, `sqlite::memory:`, or `postgres://…`). A SQLite
+    /// file is created if missing and opened in WAL mode with a busy timeout.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let kind = if url.starts_with("sqlite:") {
+            DbKind::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            DbKind::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let pool = match kind {
+            DbKind::Sqlite => {
+                let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+                let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            sqlx::query(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            )
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await?
+            }
+            DbKind::Postgres => {
+                let opts = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?
+            }
+        };
+        Ok(Self { pool, kind })
+    }
+
+    /// Applies the migrations of this database kind that have not run yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.kind {
+            DbKind::Sqlite => sqlx::migrate!("../../migrations/sqlite").run(&self.pool).await?,
+            DbKind::Postgres => sqlx::migrate!("../../migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// The pool, for reads outside a transaction.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A connection from the pool, for reads outside a transaction.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails to upgrade.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self.kind {
+            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Commits a transaction.
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! The outbox: messages written in the same transaction as the change that caused them, and
+//! delivered after commit by a worker, at least once.
+
+use crate::{Conn, StoreError};
+use gatehouse_domain::PlanId;
+use sqlx::Row;
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub plan_id: PlanId,
+    /// `email`, `sms` or `voice`.
+    pub channel: &'a str,
+    /// Template name and version, e.g. `invitation.v1`.
+    pub kind: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+}
+
+/// A queued or delivered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: i64,
+    pub plan_id: PlanId,
+    pub channel: String,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, attempts, delivered_at, last_error";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
+    Ok(MessageRow {
+        id: r.try_get("id")?,
+        plan_id: PlanId(r.try_get("plan_id")?),
+        channel: r.try_get("channel")?,
+        kind: r.try_get("kind")?,
+        recipient: r.try_get("recipient")?,
+        subject: r.try_get("subject")?,
+        body_text: r.try_get("body_text")?,
+        body_html: r.try_get("body_html")?,
+        created_at: r.try_get("created_at")?,
+        attempts: r.try_get("attempts")?,
+        delivered_at: r.try_get("delivered_at")?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+/// Queues a message.
+pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>, now: i64) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, \
+         attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8) RETURNING id",
+    )
+    .bind(m.plan_id.0)
+    .bind(m.channel)
+    .bind(m.kind)
+    .bind(m.recipient)
+    .bind(m.subject)
+    .bind(m.body_text)
+    .bind(m.body_html)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Claims up to `limit` due messages for `lease_secs`, so that other instances leave them alone
+/// while this one delivers them. A claim that lapses (the instance died) is taken up again.
+pub async fn claim_due(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 \
+         WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
+         AND id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                    AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY id LIMIT $3) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(now)
+    .bind(now + lease_secs)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Records a delivery.
+pub async fn mark_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET delivered_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt and when to try again.
+pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str, retry_at: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET claimed_until = NULL, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(error)
+        .bind(retry_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A plan's newest messages, newest first.
+pub async fn recent(conn: &mut Conn, plan: PlanId, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE plan_id = $1 ORDER BY id DESC LIMIT $2"))
+        .bind(plan.0)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// One message of a plan.
+pub async fn get(conn: &mut Conn, plan: PlanId, id: i64) -> Result<Option<MessageRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE plan_id = $1 AND id = $2"))
+        .bind(plan.0)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}

@@ -1,0 +1,143 @@
+//! Server-side sessions. Only the SHA-256 of a session's token is stored.
+
+use crate::{Conn, StoreError};
+use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{PlanId, UserId};
+use sqlx::Row;
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: i64,
+    pub plan_id: PlanId,
+    pub user_id: UserId,
+    pub stage: SessionStage,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip: String,
+    pub user_agent: String,
+    pub ended_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, plan_id, user_id, stage, created_at, last_seen_at, ip, user_agent, ended_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
+    let stage: String = r.try_get("stage")?;
+    Ok(SessionRow {
+        id: r.try_get("id")?,
+        plan_id: PlanId(r.try_get("plan_id")?),
+        user_id: UserId(r.try_get("user_id")?),
+        stage: SessionStage::parse(&stage).ok_or_else(|| StoreError::Corrupt(format!("session stage {stage:?}")))?,
+        created_at: r.try_get("created_at")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+        ended_at: r.try_get("ended_at")?,
+    })
+}
+
+/// Starts a session.
+pub async fn insert(
+    conn: &mut Conn,
+    plan: PlanId,
+    user: UserId,
+    token_hash: &str,
+    stage: SessionStage,
+    ip: &str,
+    user_agent: &str,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sessions (plan_id, user_id, token_hash, stage, created_at, last_seen_at, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
+    )
+    .bind(plan.0)
+    .bind(user.0)
+    .bind(token_hash)
+    .bind(stage.as_str())
+    .bind(now)
+    .bind(ip)
+    .bind(user_agent)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// The live (not ended) session with this token hash in this plan.
+pub async fn by_token_hash(conn: &mut Conn, plan: PlanId, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE plan_id = $1 AND token_hash = $2 AND ended_at IS NULL"
+    ))
+    .bind(plan.0)
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Records activity.
+pub async fn touch(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a session to a new stage under a new token (a new id at every privilege change).
+/// Returns false if the session had ended or was not at `from`.
+pub async fn advance(
+    conn: &mut Conn,
+    id: i64,
+    from: SessionStage,
+    to: SessionStage,
+    new_token_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE sessions SET stage = $3, token_hash = $4, last_seen_at = $5 \
+         WHERE id = $1 AND stage = $2 AND ended_at IS NULL",
+    )
+    .bind(id)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(new_token_hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Ends one session of a user. Returns false if it was not theirs or already ended.
+pub async fn end(conn: &mut Conn, user: UserId, id: i64, now: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE sessions SET ended_at = $3 WHERE id = $1 AND user_id = $2 AND ended_at IS NULL")
+        .bind(id)
+        .bind(user.0)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Ends every session of a user except `keep`. Returns how many ended.
+pub async fn end_all_except(conn: &mut Conn, user: UserId, keep: Option<i64>, now: i64) -> Result<u64, StoreError> {
+    let r = sqlx::query("UPDATE sessions SET ended_at = $3 WHERE user_id = $1 AND id <> $2 AND ended_at IS NULL")
+        .bind(user.0)
+        .bind(keep.unwrap_or(-1))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// A user's sessions that have not ended, newest activity first.
+pub async fn list_live(conn: &mut Conn, user: UserId) -> Result<Vec<SessionRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND ended_at IS NULL ORDER BY last_seen_at DESC, id DESC"
+    ))
+    .bind(user.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

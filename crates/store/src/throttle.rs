@@ -1,0 +1,61 @@
+//! Counters of failed sign-ins, shared by every instance through the database.
+
+use crate::{Conn, StoreError};
+use gatehouse_domain::PlanId;
+use sqlx::Row;
+
+/// A throttle counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub failures: i64,
+    pub locked_until: Option<i64>,
+}
+
+/// The counter for `key`, if any failure was recorded.
+pub async fn get(conn: &mut Conn, plan: PlanId, key: &str) -> Result<Option<Counter>, StoreError> {
+    let row = sqlx::query("SELECT failures, locked_until FROM signin_throttle WHERE plan_id = $1 AND throttle_key = $2")
+        .bind(plan.0)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| -> Result<Counter, StoreError> {
+        Ok(Counter { failures: r.try_get("failures")?, locked_until: r.try_get("locked_until")? })
+    })
+    .transpose()
+}
+
+/// Adds a failure and returns the new count.
+pub async fn add_failure(conn: &mut Conn, plan: PlanId, key: &str, now: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO signin_throttle (plan_id, throttle_key, failures, updated_at) VALUES ($1, $2, 1, $3) \
+         ON CONFLICT (plan_id, throttle_key) DO UPDATE SET failures = signin_throttle.failures + 1, updated_at = $3 \
+         RETURNING failures",
+    )
+    .bind(plan.0)
+    .bind(key)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Locks `key` until `until`.
+pub async fn lock(conn: &mut Conn, plan: PlanId, key: &str, until: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE signin_throttle SET locked_until = $3 WHERE plan_id = $1 AND throttle_key = $2")
+        .bind(plan.0)
+        .bind(key)
+        .bind(until)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets every counter whose key starts with `prefix` (after a success, or a help-desk unlock).
+pub async fn clear_prefix(conn: &mut Conn, plan: PlanId, prefix: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM signin_throttle WHERE plan_id = $1 AND (throttle_key = $2 OR throttle_key LIKE $3 ESCAPE '\\')")
+        .bind(plan.0)
+        .bind(prefix)
+        .bind(format!("{}|%", prefix.replace('%', "\\%").replace('_', "\\_")))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

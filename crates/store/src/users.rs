@@ -1,0 +1,210 @@
+//! User accounts.
+
+use crate::{Conn, StoreError};
+use gatehouse_domain::{PlanId, UserId, UserStatus};
+use sqlx::Row;
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: UserId,
+    pub plan_id: PlanId,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub middle_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub status: UserStatus,
+    pub password_hash: Option<String>,
+    pub two_step_phone: Option<String>,
+    pub two_step_method: Option<String>,
+    pub terms_version_signed: Option<i64>,
+    pub last_signin_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, plan_id, username, first_name, middle_name, last_name, email, status, \
+    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, created_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
+    let status: String = r.try_get("status")?;
+    Ok(UserRow {
+        id: UserId(r.try_get("id")?),
+        plan_id: PlanId(r.try_get("plan_id")?),
+        username: r.try_get("username")?,
+        first_name: r.try_get("first_name")?,
+        middle_name: r.try_get("middle_name")?,
+        last_name: r.try_get("last_name")?,
+        email: r.try_get("email")?,
+        status: UserStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("user status {status:?}")))?,
+        password_hash: r.try_get("password_hash")?,
+        two_step_phone: r.try_get("two_step_phone")?,
+        two_step_method: r.try_get("two_step_method")?,
+        terms_version_signed: r.try_get("terms_version_signed")?,
+        last_signin_at: r.try_get("last_signin_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// What is needed to create an invited user.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub plan_id: PlanId,
+    pub first_name: &'a str,
+    pub middle_name: &'a str,
+    pub last_name: &'a str,
+    pub email: &'a str,
+}
+
+/// Creates a user in status `invited`, without username or password.
+pub async fn insert_invited(conn: &mut Conn, u: &NewUser<'_>, now: i64) -> Result<UserId, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (plan_id, first_name, middle_name, last_name, email, email_lower, status, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'invited', $7, $7) RETURNING id",
+    )
+    .bind(u.plan_id.0)
+    .bind(u.first_name)
+    .bind(u.middle_name)
+    .bind(u.last_name)
+    .bind(u.email)
+    .bind(u.email.to_lowercase())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(UserId(id))
+}
+
+/// The user with this id in this plan.
+pub async fn get(conn: &mut Conn, plan: PlanId, id: UserId) -> Result<Option<UserRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE plan_id = $1 AND id = $2"))
+        .bind(plan.0)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The user with this username (any case) in this plan.
+pub async fn by_username(conn: &mut Conn, plan: PlanId, username_lower: &str) -> Result<Option<UserRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE plan_id = $1 AND username_lower = $2"))
+        .bind(plan.0)
+        .bind(username_lower)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Whether `value` (lower case) is used as a username or an email by anyone in the plan other
+/// than `except`.
+pub async fn name_taken(conn: &mut Conn, plan: PlanId, value_lower: &str, except: UserId) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE plan_id = $1 AND id <> $3 AND (username_lower = $2 OR email_lower = $2)",
+    )
+    .bind(plan.0)
+    .bind(value_lower)
+    .bind(except.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Completes sign-up: sets username and password and makes the account active. Returns false
+/// if the user was no longer `invited`.
+pub async fn complete_signup(
+    conn: &mut Conn,
+    id: UserId,
+    username: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE users SET username = $1, username_lower = $2, password_hash = $3, status = 'active', \
+         updated_at = $4 WHERE id = $5 AND status = 'invited'",
+    )
+    .bind(username)
+    .bind(username.to_lowercase())
+    .bind(password_hash)
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records the time of a successful sign-in.
+pub async fn record_signin(conn: &mut Conn, id: UserId, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET last_signin_at = $2, updated_at = $2 WHERE id = $1")
+        .bind(id.0)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the password hash (e.g. after a rehash with new parameters).
+pub async fn set_password_hash(conn: &mut Conn, id: UserId, hash: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+        .bind(id.0)
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the verified two-step phone and method.
+pub async fn set_two_step(conn: &mut Conn, id: UserId, phone: &str, method: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET two_step_phone = $2, two_step_method = $3, updated_at = $4 WHERE id = $1")
+        .bind(id.0)
+        .bind(phone)
+        .bind(method)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records the terms version signed.
+pub async fn sign_terms(conn: &mut Conn, id: UserId, version: i64, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET terms_version_signed = $2, terms_signed_at = $3, updated_at = $3 WHERE id = $1")
+        .bind(id.0)
+        .bind(version)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Creates an active user directly (demo data, benchmarks and imports).
+pub async fn insert_active(
+    conn: &mut Conn,
+    u: &NewUser<'_>,
+    username: &str,
+    password_hash: &str,
+    phone: Option<(&str, &str)>,
+    terms_version: Option<i64>,
+    now: i64,
+) -> Result<UserId, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
+         email_lower, status, password_hash, two_step_phone, two_step_method, terms_version_signed, \
+         terms_signed_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $13, $13, $13) RETURNING id",
+    )
+    .bind(u.plan_id.0)
+    .bind(username)
+    .bind(username.to_lowercase())
+    .bind(u.first_name)
+    .bind(u.middle_name)
+    .bind(u.last_name)
+    .bind(u.email)
+    .bind(u.email.to_lowercase())
+    .bind(password_hash)
+    .bind(phone.map(|p| p.0))
+    .bind(phone.map(|p| p.1))
+    .bind(terms_version)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(UserId(id))
+}
