@@ -1,1 +1,117 @@
-fn main() {}
+//! The `gatehouse` command.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gatehouse::config::{ServeArgs, ServerConfig};
+use gatehouse_services::SystemClock;
+use gatehouse_services::audit::ChainReport;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Gatehouse: identity and access for health plans' provider portals.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Run the server with a demo plan and accounts on an embedded database.
+    Demo(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(ServeArgs),
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Measure the server on this machine.
+    Bench(gatehouse::bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every plan's hash chain and report the first broken link.
+    Verify(ServeArgs),
+}
+
+const DEFAULT_DB: &str = "sqlite://gatehouse.db";
+const DEMO_DB: &str = "sqlite://gatehouse-demo.db";
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gatehouse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(a) => {
+            let cfg = ServerConfig::from_args(&a, DEFAULT_DB)?;
+            let running = gatehouse::start(cfg, Arc::new(SystemClock)).await?;
+            println!("Gatehouse is listening on http://{} (portal: {})", running.addr, running.base_url);
+            running.wait().await;
+        }
+        Command::Demo(a) => {
+            let cfg = ServerConfig::from_args(&a, DEMO_DB)?;
+            let db = cfg.database_url.clone();
+            let running = gatehouse::start(cfg, Arc::new(SystemClock)).await?;
+            let (plan, fresh) = gatehouse::demo::load(&running.services).await.context("loading demo data")?;
+            println!();
+            println!("  Gatehouse demo — {}", plan.row.name);
+            println!("  Open {}/ in a browser.", running.base_url);
+            println!("  Database: {db}{}", if fresh { " (demo data loaded)" } else { " (existing data kept)" });
+            println!();
+            println!("  Demo accounts (two-step codes appear in the development outbox: {}/dev/outbox):", running.base_url);
+            for acc in gatehouse::demo::ACCOUNTS {
+                println!("    {:<10} password \"{}\"  — {} ({})", acc.username, acc.password, acc.name, acc.role);
+            }
+            println!("  A pending invitation for Maria Lopez waits in the outbox: open it and sign up.");
+            println!();
+            running.wait().await;
+        }
+        Command::Migrate(a) => {
+            let cfg = ServerConfig::from_args(&a, DEFAULT_DB)?;
+            gatehouse::open_db(&cfg.database_url).await?;
+            println!("Migrations applied to {}", gatehouse::redact(&cfg.database_url));
+        }
+        Command::Audit { command: AuditCommand::Verify(a) } => {
+            let cfg = ServerConfig::from_args(&a, DEFAULT_DB)?;
+            let svc = gatehouse::services(&cfg, Arc::new(SystemClock), String::new()).await?;
+            let mut broken = false;
+            let mut conn = svc.db.acquire().await?;
+            let plans = gatehouse_store::plans::list(&mut conn).await?;
+            drop(conn);
+            for p in plans {
+                match svc.verify_audit_chain(p.id).await? {
+                    ChainReport::Intact { events } => println!("plan {} ({}): intact, {events} events", p.slug, p.name),
+                    ChainReport::Broken { seq, reason } => {
+                        broken = true;
+                        println!("plan {} ({}): BROKEN at event {seq}: {reason}", p.slug, p.name);
+                    }
+                }
+            }
+            if broken {
+                return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Bench(b) => gatehouse::bench::run(b).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

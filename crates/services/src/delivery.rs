@@ -167,3 +167,11 @@ mod tests {
         assert_eq!(backoff_secs(50), 3600);
     }
 }
+
+impl Services {
+    /// A plan's newest outbox messages, for the development outbox page.
+    pub async fn recent_outbox(&self, plan: gatehouse_domain::PlanId, limit: i64) -> Result<Vec<MessageRow>, Internal> {
+        let mut conn = self.db.acquire().await?;
+        Ok(outbox::recent(&mut conn, plan, limit).await?)
+    }
+}

@@ -1,1 +1,71 @@
-//! placeholder
+//! Gatehouse's HTTP face: server-rendered pages that work without JavaScript, and the JSON API
+//! under `/api/v1`. Both are thin adapters: they parse the request, call one service function,
+//! and turn its result or error into a page or a JSON body.
+
+pub mod api;
+pub mod csrf;
+pub mod extract;
+pub mod pages;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use gatehouse_services::Services;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub svc: Services,
+    /// Serve `/dev/outbox` (only when no SMTP or SMS provider is configured).
+    pub dev_outbox: bool,
+    /// Mark cookies `Secure` (off only for plain-HTTP localhost development).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy: bool,
+    /// Wakes the outbox worker after a commit that queued messages.
+    pub outbox_waker: Arc<Notify>,
+}
+
+/// The whole application: pages, API, and the layers every response passes through.
+pub fn router(state: AppState) -> Router {
+    let pages = pages::routes(state.clone());
+    let api = api::routes(state.clone());
+    Router::new()
+        .merge(pages)
+        .nest("/api/v1", api)
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), extract::resolve_plan))
+        .layer(axum::middleware::from_fn(wake_outbox_layer(state.outbox_waker.clone())))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+type Next = axum::middleware::Next;
+
+/// After every state-changing request, nudge the outbox worker so messages go out at once.
+fn wake_outbox_layer(
+    waker: Arc<Notify>,
+) -> impl Fn(axum::extract::Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>> + Clone {
+    move |req, next| {
+        let waker = waker.clone();
+        Box::pin(async move {
+            let mutating = req.method() != axum::http::Method::GET && req.method() != axum::http::Method::HEAD;
+            let resp = next.run(req).await;
+            if mutating {
+                waker.notify_one();
+            }
+            resp
+        })
+    }
+}

@@ -1,0 +1,174 @@
+//! Configuration from flags, environment variables (`GATEHOUSE_*`) and an optional TOML file,
+//! validated at start with messages that say what to change.
+
+use anyhow::{Context, bail};
+use clap::Args;
+use gatehouse_services::hashing::HashConfig;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Server settings as given on the command line or in the environment.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Database URL: `sqlite://gatehouse.db` (embedded) or `postgres://user@host/db`.
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "GATEHOUSE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Public base URL used in emailed links, e.g. `https://portal.example.org`.
+    #[arg(long, env = "GATEHOUSE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// SMTP server for email, e.g. `smtps://user:pass@smtp.example.org:465`.
+    #[arg(long, env = "GATEHOUSE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// From address of email.
+    #[arg(long, env = "GATEHOUSE_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// SMS/voice provider endpoint (HTTP POST of `{to, channel, body}`).
+    #[arg(long, env = "GATEHOUSE_SMS_URL")]
+    pub sms_url: Option<String>,
+    /// Bearer token for the SMS provider.
+    #[arg(long, env = "GATEHOUSE_SMS_TOKEN", hide_env_values = true)]
+    pub sms_token: Option<String>,
+    /// Trust `X-Forwarded-For` (only behind your own reverse proxy).
+    #[arg(long, env = "GATEHOUSE_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Optional TOML file with the same settings (flags and environment win).
+    #[arg(long, env = "GATEHOUSE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    base_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    sms_url: Option<String>,
+    sms_token: Option<String>,
+    trust_proxy: Option<bool>,
+    argon2_memory_kib: Option<u32>,
+    argon2_iterations: Option<u32>,
+    hash_workers: Option<usize>,
+    hash_queue: Option<usize>,
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub base_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub sms_url: Option<String>,
+    pub sms_token: Option<String>,
+    pub trust_proxy: bool,
+    pub hash: HashConfig,
+    /// Run the background outbox worker (tests may drive delivery themselves).
+    pub run_outbox_worker: bool,
+}
+
+impl ServerConfig {
+    /// Defaults for local use: embedded database, localhost, development outbox.
+    pub fn local(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: None,
+            smtp_url: None,
+            mail_from: "Provider Portal <no-reply@localhost.localdomain>".into(),
+            sms_url: None,
+            sms_token: None,
+            trust_proxy: false,
+            hash: HashConfig::default(),
+            run_outbox_worker: true,
+        }
+    }
+
+    /// Merges flags, environment and file, then validates.
+    pub fn from_args(a: &ServeArgs, default_db: &str) -> anyhow::Result<Self> {
+        let file = match &a.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read config file {}", p.display()))?;
+                toml::from_str::<FileConfig>(&text).with_context(|| format!("config file {} is not valid", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let mut c = Self::local(a.database_url.clone().or(file.database_url).unwrap_or_else(|| default_db.to_owned()));
+        if let Some(l) = a.listen.or(file.listen) {
+            c.listen = l;
+        }
+        c.base_url = a.base_url.clone().or(file.base_url).map(|u| u.trim_end_matches('/').to_owned());
+        c.smtp_url = a.smtp_url.clone().or(file.smtp_url);
+        if let Some(f) = a.mail_from.clone().or(file.mail_from) {
+            c.mail_from = f;
+        }
+        c.sms_url = a.sms_url.clone().or(file.sms_url);
+        c.sms_token = a.sms_token.clone().or(file.sms_token);
+        c.trust_proxy = a.trust_proxy || file.trust_proxy.unwrap_or(false);
+        if let Some(m) = file.argon2_memory_kib {
+            c.hash.memory_kib = m;
+        }
+        if let Some(t) = file.argon2_iterations {
+            c.hash.iterations = t;
+        }
+        if let Some(w) = file.hash_workers {
+            c.hash.workers = w;
+        }
+        if let Some(q) = file.hash_queue {
+            c.hash.queue = q;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Refuses settings that would run insecurely or not at all.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")) {
+            bail!("--database-url must start with sqlite: or postgres:// (got {})", crate::redact(&self.database_url));
+        }
+        if let Some(b) = &self.base_url {
+            let u = url::Url::parse(b).with_context(|| format!("--base-url {b:?} is not a URL"))?;
+            let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            if u.scheme() != "https" && !(u.scheme() == "http" && local) {
+                bail!("--base-url must use https:// (plain http is allowed only for localhost development)");
+            }
+        }
+        if self.sms_url.is_some() && self.sms_token.is_none() {
+            bail!("--sms-url needs --sms-token (GATEHOUSE_SMS_TOKEN)");
+        }
+        if self.hash.memory_kib < 8 * 1024 && self.hash.iterations < 2 {
+            bail!("argon2 parameters are below the OWASP minimum (19 MiB, 2 passes)");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_plain_http_off_localhost() {
+        let mut c = ServerConfig::local("sqlite://x.db");
+        c.base_url = Some("http://portal.example.org".into());
+        assert!(c.validate().is_err());
+        c.base_url = Some("http://localhost:8080".into());
+        assert!(c.validate().is_ok());
+        c.base_url = Some("https://portal.example.org".into());
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn refuses_unknown_database_and_sms_without_token() {
+        assert!(ServerConfig::local("mysql://x").validate().is_err());
+        let mut c = ServerConfig::local("sqlite://x.db");
+        c.sms_url = Some("https://sms.example.org/send".into());
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! The Gatehouse server as a library: configuration, start-up, demo data and benchmarks, so the
+//! `gatehouse` binary, the integration tests and the benchmarks start exactly the same server.
+
+pub mod bench;
+pub mod config;
+pub mod demo;
+
+use anyhow::Context;
+use config::ServerConfig;
+use gatehouse_services::delivery::{Deliverer, DeliveryConfig};
+use gatehouse_services::{Clock, PasswordHasher, Services, ServicesConfig};
+use gatehouse_store::Db;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A started server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The public base URL.
+    pub base_url: String,
+    /// Its services, for tests and the demo loader.
+    pub services: Services,
+    /// The outbox worker (tests call `deliver_due` directly).
+    pub deliverer: Deliverer,
+    shutdown: Option<oneshot::Sender<()>>,
+    join: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting requests and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.join).await;
+        self.services.db.close().await;
+    }
+
+    /// Waits until the server stops (ctrl-c or SIGTERM).
+    pub async fn wait(self) {
+        let _ = self.join.await;
+    }
+}
+
+/// Connects, migrates, and opens the database named in the configuration.
+pub async fn open_db(url: &str) -> anyhow::Result<Db> {
+    let db = Db::connect(url).await.with_context(|| format!("cannot open the database at {}", redact(url)))?;
+    db.migrate().await.context("database migration failed")?;
+    Ok(db)
+}
+
+/// Hides a password in a database URL for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Builds the services (database migrated, hashing pool started) without serving HTTP.
+pub async fn services(cfg: &ServerConfig, clock: Arc<dyn Clock>, base_url: String) -> anyhow::Result<Services> {
+    let db = open_db(&cfg.database_url).await?;
+    let hasher = PasswordHasher::start(cfg.hash).context("cannot start the password hashing pool")?;
+    Ok(Services::new(db, clock, hasher, ServicesConfig { base_url }).await.context("cannot initialise services")?)
+}
+
+/// Starts the server: database, migrations, hashing pool, outbox worker, HTTP listener.
+pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let base_url = cfg.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", addr.port()));
+    let svc = services(&cfg, clock, base_url.clone()).await?;
+    let delivery = DeliveryConfig { smtp_url: cfg.smtp_url.clone(), mail_from: cfg.mail_from.clone(), sms_url: cfg.sms_url.clone(), sms_token: cfg.sms_token.clone() };
+    let dev_outbox = delivery.dev_outbox();
+    let deliverer = Deliverer::new(svc.clone(), delivery)?;
+    if cfg.run_outbox_worker {
+        tokio::spawn(deliverer.clone().run());
+    }
+    let state = gatehouse_web::AppState {
+        svc: svc.clone(),
+        dev_outbox,
+        secure_cookies: base_url.starts_with("https://"),
+        trust_proxy: cfg.trust_proxy,
+        outbox_waker: deliverer.waker(),
+    };
+    let app = gatehouse_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = oneshot::channel::<()>();
+    let join = tokio::spawn(async move {
+        let shutdown = async move {
+            tokio::select! {
+                _ = rx => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    tracing::info!(%addr, %base_url, "Gatehouse is ready");
+    Ok(Running { addr, base_url, services: svc, deliverer, shutdown: Some(tx), join })
+}

@@ -1,0 +1,92 @@
+//! The JSON API under `/api/v1`: the same capabilities as the pages, for other clients. Callers
+//! present the session token as `Authorization: Bearer …`. Every error has one documented body:
+//! `{"error": {"code", "message", "field"}}`.
+
+mod auth;
+
+use crate::AppState;
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+/// The API routes.
+pub fn routes(_state: AppState) -> Router<AppState> {
+    auth::routes().route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gatehouse API", description = "Identity and access for provider portals."),
+    paths(
+        auth::check_invitation, auth::sign_up, auth::sign_in, auth::setup_phone, auth::resend_code, auth::verify_code,
+        auth::get_terms, auth::sign_terms, auth::me, auth::list_sessions, auth::end_session, auth::sign_out
+    ),
+    components(schemas(ErrorBody, ErrorDetail))
+)]
+pub struct ApiDoc;
+
+/// The error body of every failed API call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `invalid_credentials`.
+    pub code: String,
+    /// A sentence for a person.
+    pub message: String,
+    /// The request field at fault, if one is.
+    pub field: Option<String>,
+}
+
+/// An API error: a status and the body.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl ApiError {
+    /// A client error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), field: None }
+    }
+    /// Names the field at fault.
+    pub fn field(mut self, field: Option<&'static str>) -> Self {
+        self.field = field;
+        self
+    }
+    /// A failure of ours, logged with its cause and reported without it.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "API request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side. Please try again.")
+    }
+    /// Password hashing is at capacity.
+    pub fn busy() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "The server is busy. Retry after the time in Retry-After.")
+    }
+    /// No live session.
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in first: send a live session token as a bearer token.")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(ErrorBody { error: ErrorDetail { code: self.code.into(), message: self.message, field: self.field.map(Into::into) } });
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            (self.status, [(axum::http::header::RETRY_AFTER, "2")], body).into_response()
+        } else {
+            (self.status, body).into_response()
+        }
+    }
+}

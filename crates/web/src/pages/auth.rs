@@ -1,0 +1,448 @@
+//! Sign-in, sign-up, two-step verification and terms: the journey from the door to the home page.
+
+use super::{Chrome, busy, internal_error, next_url, render, to_stage};
+use crate::AppState;
+use crate::csrf::CsrfToken;
+use crate::extract::{CookieSession, CurrentPlan, Meta, SESSION_COOKIE};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use gatehouse_domain::TwoStepMethod;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_services::SessionInfo;
+use gatehouse_services::signin::SignInError;
+use gatehouse_services::signup::SignUpError;
+use gatehouse_services::terms::TermsError;
+use gatehouse_services::two_step::TwoStepError;
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/signin", get(signin_page).post(signin_submit))
+        .route("/signup", get(signup_page).post(signup_submit))
+        .route("/two-step/setup", get(setup_page).post(setup_submit))
+        .route("/two-step/code", get(code_page).post(code_submit))
+        .route("/terms", get(terms_page).post(terms_submit))
+        .route("/signout", post(signout))
+}
+
+/// Sends a visitor whose session is not at `stage` to where it belongs.
+fn require_stage(s: &Option<SessionInfo>, stage: SessionStage) -> Result<SessionInfo, Response> {
+    match s {
+        None => Err(Redirect::to("/signin").into_response()),
+        Some(s) if s.stage != stage => Err(Redirect::to(next_url(s.stage)).into_response()),
+        Some(s) => Ok(s.clone()),
+    }
+}
+
+// ---- Sign in ----
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    chrome: Chrome,
+    username: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    #[serde(default)]
+    signed_out: Option<String>,
+}
+
+async fn signin_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, q: Query<NoticeQuery>) -> Response {
+    if let Some(s) = sess.0 {
+        return Redirect::to(next_url(s.stage)).into_response();
+    }
+    let notice = q.signed_out.as_ref().map(|_| "You have signed out.".to_owned());
+    render(StatusCode::OK, &SignInPage { chrome: Chrome::new(&st, &plan, &csrf, false), username: String::new(), error: None, notice })
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn signin_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, Meta(meta): Meta, jar: CookieJar, Form(f): Form<SignInForm>) -> Response {
+    match st.svc.sign_in(&plan.0, &f.username, &f.password, &meta).await {
+        Ok(s) => to_stage(&st, jar, s.session, s.stage),
+        Err(SignInError::Busy) => busy(),
+        Err(SignInError::Internal(e)) => internal_error(e),
+        Err(e) => {
+            let status = if matches!(e, SignInError::Locked { .. }) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
+            render(status, &SignInPage { chrome: Chrome::new(&st, &plan, &csrf, false), username: f.username.chars().take(64).collect(), error: Some(e.to_string()), notice: None })
+        }
+    }
+}
+
+// ---- Sign up ----
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignUpPage {
+    chrome: Chrome,
+    token: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    username: String,
+    min_len: usize,
+    form_error: Option<String>,
+    username_error: Option<String>,
+    password_error: Option<String>,
+    confirm_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn link_problem(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, text: &str) -> Response {
+    #[derive(Template)]
+    #[template(path = "message.html")]
+    struct P<'a> {
+        chrome: Chrome,
+        heading: &'a str,
+        text: &'a str,
+        is_error: bool,
+        link_href: &'a str,
+        link_text: &'a str,
+    }
+    render(
+        StatusCode::BAD_REQUEST,
+        &P { chrome: Chrome::new(st, plan, csrf, false), heading: "This link cannot be used", text, is_error: true, link_href: "/signin", link_text: "Go to sign in" },
+    )
+}
+
+async fn signup_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, q: Query<TokenQuery>) -> Response {
+    match st.svc.invitation(&plan.0, &q.token).await {
+        Ok(inv) => render(
+            StatusCode::OK,
+            &SignUpPage {
+                chrome: Chrome::new(&st, &plan, &csrf, false),
+                token: q.token.clone(),
+                first_name: inv.first_name,
+                last_name: inv.last_name,
+                email: inv.email,
+                username: String::new(),
+                min_len: plan.0.password_policy().min_len,
+                form_error: None,
+                username_error: None,
+                password_error: None,
+                confirm_error: None,
+            },
+        ),
+        Err(SignUpError::Link(p)) => link_problem(&st, &plan, &csrf, &p.to_string()),
+        Err(e) => internal_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignUpForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+async fn signup_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, Meta(meta): Meta, jar: CookieJar, Form(f): Form<SignUpForm>) -> Response {
+    let err = match st.svc.sign_up(&plan.0, &f.token, &f.username, &f.password, &f.confirm_password, &meta).await {
+        Ok(token) => return to_stage(&st, jar, token, SessionStage::TwoStepSetup),
+        Err(SignUpError::Link(p)) => return link_problem(&st, &plan, &csrf, &p.to_string()),
+        Err(SignUpError::Busy) => return busy(),
+        Err(SignUpError::Internal(e)) => return internal_error(e),
+        Err(e) => e,
+    };
+    let inv = match st.svc.invitation(&plan.0, &f.token).await {
+        Ok(i) => i,
+        Err(SignUpError::Link(p)) => return link_problem(&st, &plan, &csrf, &p.to_string()),
+        Err(e) => return internal_error(e),
+    };
+    let msg = Some(err.to_string());
+    let field = err.field();
+    render(
+        StatusCode::BAD_REQUEST,
+        &SignUpPage {
+            chrome: Chrome::new(&st, &plan, &csrf, false),
+            token: f.token,
+            first_name: inv.first_name,
+            last_name: inv.last_name,
+            email: inv.email,
+            username: f.username.chars().take(64).collect(),
+            min_len: plan.0.password_policy().min_len,
+            form_error: if field.is_none() { msg.clone() } else { None },
+            username_error: if field == Some("username") { msg.clone() } else { None },
+            password_error: if field == Some("password") { msg.clone() } else { None },
+            confirm_error: if field == Some("confirm_password") { msg } else { None },
+        },
+    )
+}
+
+// ---- Two-step set-up ----
+
+const COUNTRIES: &[(&str, &str)] = &[
+    ("1", "United States or Canada (+1)"),
+    ("52", "Mexico (+52)"),
+    ("44", "United Kingdom (+44)"),
+    ("63", "Philippines (+63)"),
+    ("91", "India (+91)"),
+];
+
+#[derive(Template)]
+#[template(path = "two_step_setup.html")]
+struct SetupPage {
+    chrome: Chrome,
+    countries: &'static [(&'static str, &'static str)],
+    country_code: String,
+    phone: String,
+    method: String,
+    code_sent: bool,
+    masked_phone: String,
+    notice: Option<String>,
+    send_error: Option<String>,
+    phone_error: Option<String>,
+    code_error: Option<String>,
+}
+
+impl SetupPage {
+    fn new(chrome: Chrome) -> Self {
+        Self {
+            chrome,
+            countries: COUNTRIES,
+            country_code: "1".into(),
+            phone: String::new(),
+            method: "text".into(),
+            code_sent: false,
+            masked_phone: String::new(),
+            notice: None,
+            send_error: None,
+            phone_error: None,
+            code_error: None,
+        }
+    }
+}
+
+async fn setup_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+    let s = match require_stage(&sess.0, SessionStage::TwoStepSetup) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false));
+    match st.svc.pending_phone(&plan.0, &s).await {
+        Ok(Some(m)) => {
+            page.code_sent = true;
+            page.masked_phone = m;
+        }
+        Ok(None) => {}
+        Err(e) => return internal_error(e),
+    }
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    country_code: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn setup_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar, Form(f): Form<SetupForm>) -> Response {
+    let s = match require_stage(&sess.0, SessionStage::TwoStepSetup) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false));
+    page.country_code = f.country_code.clone();
+    page.phone = f.phone.chars().take(32).collect();
+    page.method = if f.method == "voice" { "voice".into() } else { "text".into() };
+    if f.action == "verify" {
+        match st.svc.verify_code(&plan.0, &s, &f.code, &meta).await {
+            Ok(v) => return to_stage(&st, jar, v.session, v.stage),
+            Err(TwoStepError::Internal(e)) => return internal_error(e),
+            Err(TwoStepError::WrongStage) => return Redirect::to("/signin").into_response(),
+            Err(e) => page.code_error = Some(e.to_string()),
+        }
+        if let Ok(Some(m)) = st.svc.pending_phone(&plan.0, &s).await {
+            page.code_sent = true;
+            page.masked_phone = m;
+        }
+        return render(StatusCode::BAD_REQUEST, &page);
+    }
+    let method = if f.method == "voice" { TwoStepMethod::Voice } else { TwoStepMethod::Text };
+    match st.svc.send_setup_code(&plan.0, &s, &f.country_code, &f.phone, method, &meta).await {
+        Ok(masked) => {
+            page.code_sent = true;
+            page.notice = Some(if method == TwoStepMethod::Voice { format!("We are calling {masked} with your code.") } else { format!("We sent a code to {masked}.") });
+            page.masked_phone = masked;
+            render(StatusCode::OK, &page)
+        }
+        Err(TwoStepError::Phone(e)) => {
+            page.phone_error = Some(e.to_string());
+            render(StatusCode::BAD_REQUEST, &page)
+        }
+        Err(TwoStepError::Internal(e)) => internal_error(e),
+        Err(e) => {
+            page.send_error = Some(e.to_string());
+            render(StatusCode::TOO_MANY_REQUESTS, &page)
+        }
+    }
+}
+
+// ---- Sign-in code ----
+
+#[derive(Template)]
+#[template(path = "two_step_code.html")]
+struct CodePage {
+    chrome: Chrome,
+    masked_phone: String,
+    notice: Option<String>,
+    send_error: Option<String>,
+    code_error: Option<String>,
+}
+
+async fn code_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+    let s = match require_stage(&sess.0, SessionStage::TwoStepCode) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let masked = match st.svc.pending_phone(&plan.0, &s).await {
+        Ok(m) => m.unwrap_or_default(),
+        Err(e) => return internal_error(e),
+    };
+    render(StatusCode::OK, &CodePage { chrome: Chrome::new(&st, &plan, &csrf, false), masked_phone: masked, notice: None, send_error: None, code_error: None })
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    method: String,
+}
+
+async fn code_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar, Form(f): Form<CodeForm>) -> Response {
+    let s = match require_stage(&sess.0, SessionStage::TwoStepCode) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let masked = st.svc.pending_phone(&plan.0, &s).await.ok().flatten().unwrap_or_default();
+    let mut page = CodePage { chrome: Chrome::new(&st, &plan, &csrf, false), masked_phone: masked, notice: None, send_error: None, code_error: None };
+    if f.action == "resend" {
+        let method = if f.method == "voice" { TwoStepMethod::Voice } else { TwoStepMethod::Text };
+        return match st.svc.resend_signin_code(&plan.0, &s, Some(method), &meta).await {
+            Ok(m) => {
+                page.notice = Some(if method == TwoStepMethod::Voice { format!("We are calling {m} with a new code.") } else { format!("We sent a new code to {m}.") });
+                render(StatusCode::OK, &page)
+            }
+            Err(TwoStepError::Internal(e)) => internal_error(e),
+            Err(e) => {
+                page.send_error = Some(e.to_string());
+                render(StatusCode::TOO_MANY_REQUESTS, &page)
+            }
+        };
+    }
+    match st.svc.verify_code(&plan.0, &s, &f.code, &meta).await {
+        Ok(v) => to_stage(&st, jar, v.session, v.stage),
+        Err(TwoStepError::Internal(e)) => internal_error(e),
+        Err(TwoStepError::WrongStage) => Redirect::to("/signin").into_response(),
+        Err(e) => {
+            page.code_error = Some(e.to_string());
+            render(StatusCode::BAD_REQUEST, &page)
+        }
+    }
+}
+
+// ---- Terms ----
+
+#[derive(Template)]
+#[template(path = "terms.html")]
+struct TermsPage {
+    chrome: Chrome,
+    version: i64,
+    text: String,
+    first_name: String,
+    last_name: String,
+    error: Option<String>,
+}
+
+async fn terms_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+    if let Err(r) = require_stage(&sess.0, SessionStage::Terms) {
+        return r;
+    }
+    match st.svc.current_terms(&plan.0).await {
+        Ok(t) => render(StatusCode::OK, &TermsPage { chrome: Chrome::new(&st, &plan, &csrf, false), version: t.version, text: t.text, first_name: String::new(), last_name: String::new(), error: None }),
+        Err(e) => internal_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TermsForm {
+    #[serde(default)]
+    version: i64,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+}
+
+async fn terms_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar, Form(f): Form<TermsForm>) -> Response {
+    let s = match require_stage(&sess.0, SessionStage::Terms) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match st.svc.sign_terms(&plan.0, &s, f.version, &f.first_name, &f.last_name, &meta).await {
+        Ok(token) => to_stage(&st, jar, token, SessionStage::Complete),
+        Err(TermsError::Internal(e)) => internal_error(e),
+        Err(TermsError::WrongStage) => Redirect::to("/signin").into_response(),
+        Err(e) => match st.svc.current_terms(&plan.0).await {
+            Ok(t) => render(
+                StatusCode::BAD_REQUEST,
+                &TermsPage {
+                    chrome: Chrome::new(&st, &plan, &csrf, false),
+                    version: t.version,
+                    text: t.text,
+                    first_name: f.first_name.chars().take(60).collect(),
+                    last_name: f.last_name.chars().take(60).collect(),
+                    error: Some(e.to_string()),
+                },
+            ),
+            Err(e) => internal_error(e),
+        },
+    }
+}
+
+// ---- Sign out ----
+
+async fn signout(State(st): State<AppState>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar) -> Response {
+    if let Some(s) = sess.0 {
+        if let Err(e) = st.svc.sign_out(&s, &meta).await {
+            return internal_error(e);
+        }
+    }
+    (jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/signin?signed_out=1")).into_response()
+}

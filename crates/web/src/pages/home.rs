@@ -1,0 +1,152 @@
+//! The home page and the "Your sessions" page.
+
+use super::{Chrome, internal_error, message_page, next_url, render, when};
+use crate::AppState;
+use crate::csrf::CsrfToken;
+use crate::extract::{CookieSession, CurrentPlan, Meta};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_services::SessionInfo;
+use gatehouse_services::account::Me;
+use gatehouse_services::sessions::SessionError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/sessions", get(sessions_page))
+        .route("/sessions/{id}/end", get(end_confirm).post(end_submit))
+}
+
+fn signed_in(s: CookieSession) -> Result<SessionInfo, Response> {
+    match s.0 {
+        None => Err(Redirect::to("/signin").into_response()),
+        Some(s) if s.stage != SessionStage::Complete => Err(Redirect::to(next_url(s.stage)).into_response()),
+        Some(s) => Ok(s),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    me: Me,
+    last_signin: String,
+}
+
+async fn home(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+    let s = match signed_in(sess) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match st.svc.me(&plan.0, &s).await {
+        Ok(me) => {
+            let last_signin = me.last_signin_at.map(when).unwrap_or_else(|| "This is your first sign-in".into());
+            render(StatusCode::OK, &HomePage { chrome: Chrome::new(&st, &plan, &csrf, true), me, last_signin })
+        }
+        Err(e) => internal_error(e),
+    }
+}
+
+struct SessionRow {
+    id: i64,
+    current: bool,
+    device: String,
+    ip: String,
+    signed_in: String,
+    last_seen: String,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage {
+    chrome: Chrome,
+    sessions: Vec<SessionRow>,
+    notice: Option<String>,
+}
+
+/// A short, readable name for a browser's user agent.
+fn device(ua: &str) -> String {
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"].iter().find(|b| ua.contains(*b)).map(|b| b.trim_end_matches('/')).unwrap_or("Browser");
+    let browser = if browser == "Edg" { "Edge" } else { browser };
+    let os = ["Windows", "Mac OS X", "Android", "iPhone", "Linux"].iter().find(|o| ua.contains(*o)).copied().unwrap_or("");
+    if ua.is_empty() { "Unknown device".into() } else if os.is_empty() { browser.to_owned() } else { format!("{browser} on {}", if os == "Mac OS X" { "Mac" } else { os }) }
+}
+
+async fn list(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, s: &SessionInfo, notice: Option<String>) -> Response {
+    match st.svc.list_sessions(s).await {
+        Ok(list) => {
+            let sessions = list
+                .into_iter()
+                .map(|v| SessionRow { id: v.id, current: v.current, device: device(&v.user_agent), ip: v.ip, signed_in: when(v.signed_in_at), last_seen: when(v.last_seen_at) })
+                .collect();
+            render(StatusCode::OK, &SessionsPage { chrome: Chrome::new(st, plan, csrf, true), sessions, notice })
+        }
+        Err(e) => internal_error(e),
+    }
+}
+
+async fn sessions_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+    match signed_in(sess) {
+        Ok(s) => list(&st, &plan, &csrf, &s, None).await,
+        Err(r) => r,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    heading: String,
+    question: String,
+    action: String,
+    confirm_label: String,
+    cancel_href: String,
+}
+
+async fn end_confirm(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Path(id): Path<i64>) -> Response {
+    if let Err(r) = signed_in(sess) {
+        return r;
+    }
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            chrome: Chrome::new(&st, &plan, &csrf, true),
+            heading: "Sign out that session?".into(),
+            question: "The browser or device using that session will be signed out at once and must sign in again.".into(),
+            action: format!("/sessions/{id}/end"),
+            confirm_label: "Sign out that session".into(),
+            cancel_href: "/sessions".into(),
+        },
+    )
+}
+
+async fn end_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Meta(meta): Meta, Path(id): Path<i64>, parts: RequestParts) -> Response {
+    let s = match signed_in(sess) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if id == s.id {
+        return message_page(&st, &parts.0, StatusCode::BAD_REQUEST, "That is this session", "To end this session, use Sign out at the top of the page.", "/sessions", "Back to your sessions");
+    }
+    match st.svc.end_session(&s, id, &meta).await {
+        Ok(()) => list(&st, &plan, &csrf, &s, Some("That session was signed out.".into())).await,
+        Err(SessionError::NotFound) => message_page(&st, &parts.0, StatusCode::NOT_FOUND, "Session not found", "That session was not found or has already ended.", "/sessions", "Back to your sessions"),
+        Err(SessionError::Internal(e)) => internal_error(e),
+    }
+}
+
+/// The request's parts, for building message pages.
+struct RequestParts(Parts);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestParts {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.clone()))
+    }
+}

@@ -1,0 +1,127 @@
+//! The pages: one askama template per view, one small module per journey.
+
+mod auth;
+mod home;
+mod outbox;
+
+use crate::AppState;
+use crate::csrf::CsrfToken;
+use crate::extract::{CurrentPlan, SESSION_COOKIE};
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use gatehouse_domain::session::SessionStage;
+use gatehouse_services::SessionToken;
+
+/// What the shared layout shows on every page.
+pub struct Chrome {
+    pub plan_name: String,
+    pub support_phone: String,
+    pub support_hours: String,
+    pub csrf: String,
+    pub signed_in: bool,
+    pub dev_outbox: bool,
+}
+
+impl Chrome {
+    /// The layout's data for this request.
+    pub fn new(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, signed_in: bool) -> Self {
+        Self {
+            plan_name: plan.0.row.name.clone(),
+            support_phone: plan.0.row.support_phone.clone(),
+            support_hours: plan.0.row.support_hours.clone(),
+            csrf: csrf.0.clone(),
+            signed_in,
+            dev_outbox: st.dev_outbox,
+        }
+    }
+}
+
+/// The page routes, CSRF-protected.
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .merge(auth::routes())
+        .merge(home::routes())
+        .merge(outbox::routes(state.dev_outbox))
+        .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
+}
+
+/// Renders a template with a status.
+pub fn render(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()
+        }
+    }
+}
+
+/// A failure of ours: logged with its cause, shown to the person without it.
+pub fn internal_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><html lang=\"en\"><title>Error</title><main><h1>Something went wrong on our side</h1><p>Please try again in a moment. If it keeps happening, call provider services.</p></main></html>")).into_response()
+}
+
+/// Password hashing is at capacity: ask the browser to retry shortly.
+pub fn busy() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, "2")],
+        Html("<!doctype html><html lang=\"en\"><title>Busy</title><main><h1>The portal is very busy</h1><p>Please go back and try again in a few seconds.</p></main></html>"),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    chrome: Chrome,
+    heading: &'a str,
+    text: &'a str,
+    is_error: bool,
+    link_href: &'a str,
+    link_text: &'a str,
+}
+
+/// A page that only says something, with a link onward.
+pub fn message_page(st: &AppState, parts: &Parts, status: StatusCode, heading: &str, text: &str, link_href: &str, link_text: &str) -> Response {
+    let Some(plan) = parts.extensions.get::<CurrentPlan>() else {
+        return (status, text.to_owned()).into_response();
+    };
+    let csrf = parts.extensions.get::<CsrfToken>().cloned().unwrap_or(CsrfToken(String::new()));
+    render(
+        status,
+        &MessagePage { chrome: Chrome::new(st, plan, &csrf, false), heading, text, is_error: status.is_client_error() || status.is_server_error(), link_href, link_text },
+    )
+}
+
+/// Where a session at `stage` goes next.
+pub fn next_url(stage: SessionStage) -> &'static str {
+    match stage {
+        SessionStage::TwoStepCode => "/two-step/code",
+        SessionStage::TwoStepSetup => "/two-step/setup",
+        SessionStage::Terms => "/terms",
+        SessionStage::Complete => "/",
+    }
+}
+
+/// The session cookie for a new token.
+pub fn session_cookie(st: &AppState, token: SessionToken) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token.0)).path("/").http_only(true).secure(st.secure_cookies).same_site(SameSite::Lax).build()
+}
+
+/// Sets the new session cookie and goes to the stage's page.
+pub fn to_stage(st: &AppState, jar: CookieJar, token: SessionToken, stage: SessionStage) -> Response {
+    (jar.add(session_cookie(st, token)), Redirect::to(next_url(stage))).into_response()
+}
+
+/// Formats a Unix time for people (UTC).
+pub fn when(secs: i64) -> String {
+    let fmt = time::macros::format_description!("[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute] [period] UTC");
+    time::OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_else(|| "—".into())
+}
