@@ -41,7 +41,7 @@ pub struct Deliverer {
     wake: Arc<Notify>,
 }
 
-/// The backoff before attempt `n + 1`: 15 s doubling, capped at an hour.
+/// The wait after the `n + 1`-th failed attempt: 15 s, doubling, capped at an hour.
 pub fn backoff_secs(attempts: i64) -> i64 {
     let exp = attempts.clamp(0, 12) as u32;
     (15i64 << exp).min(3600)
@@ -101,7 +101,7 @@ impl Deliverer {
                 Ok(()) => outbox::mark_delivered(&mut conn, m.id, self.services.now()).await?,
                 Err(e) => {
                     tracing::warn!(message_id = m.id, kind = %m.kind, attempts = m.attempts, error = %e, "delivery failed; will retry");
-                    let retry = self.services.now() + backoff_secs(m.attempts);
+                    let retry = self.services.now() + backoff_secs(m.attempts - 1);
                     outbox::mark_failed(&mut conn, m.id, &e, retry).await?;
                 }
             }

@@ -1,0 +1,323 @@
+//! The JSON API: every step of sign-up and sign-in, and the bad inputs that must change nothing.
+
+use crate::both;
+use crate::support::{Backend, TestApp, code_in};
+use gatehouse_domain::Duration;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "maple orbit lantern";
+const PHONE: &str = "+12065550143";
+
+async fn call(c: &Client, app: &TestApp, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    let mut r = match method {
+        "GET" => c.get(app.url(path)),
+        "DELETE" => c.delete(app.url(path)),
+        _ => c.post(app.url(path)),
+    };
+    if let Some(t) = bearer {
+        r = r.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn token_of(link: &str) -> String {
+    link.split("token=").nth(1).expect("token").to_owned()
+}
+
+/// Signs up over the API and returns a fully signed-in session token.
+async fn sign_up(app: &TestApp, c: &Client, email: &str, username: &str) -> String {
+    let link = app.invite("Maria", "Lopez", email).await;
+    let (s, v) = call(c, app, "POST", "/api/v1/invitations/check", None, Some(json!({"token": token_of(&link)}))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["email"], email);
+    let (s, v) = call(c, app, "POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": username, "password": PASSWORD, "confirm_password": PASSWORD}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["next"], "two_step_setup");
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let (s, v) = call(c, app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "206 555 0143", "method": "voice"}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["masked_phone"], "XXX-XXX-0143");
+    let voice = app.last_message_to(PHONE).await.expect("call");
+    assert_eq!(voice.channel, "voice");
+    let code = code_in(&voice.body_text).expect("spoken code");
+    let (s, v) = call(c, app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["next"], "terms");
+    let t2 = v["session_token"].as_str().expect("token").to_owned();
+    // The old token died when the session moved on.
+    assert_eq!(call(c, app, "GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
+    let (s, v) = call(c, app, "POST", "/api/v1/terms/sign", Some(&t2), Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["session_token"].as_str().expect("token").to_owned()
+}
+
+async fn sign_in(app: &TestApp, c: &Client, username: &str) -> String {
+    let (s, v) = call(c, app, "POST", "/api/v1/signin", None, Some(json!({"username": username, "password": PASSWORD}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["next"], "two_step_code");
+    assert_eq!(v["masked_phone"], "XXX-XXX-0143");
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(PHONE).await;
+    let (s, v) = call(c, app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["next"], "complete");
+    v["session_token"].as_str().expect("token").to_owned()
+}
+
+async fn api_journey_and_sessions(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.api();
+    let t = sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
+    let (s, me) = call(&c, &app, "GET", "/api/v1/me", Some(&t), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["username"], "mlopez");
+    assert_eq!(me["two_step_phone"], "XXX-XXX-0143");
+    let other = sign_in(&app, &c, "MLOPEZ").await;
+    let (_, list) = call(&c, &app, "GET", "/api/v1/sessions", Some(&t), None).await;
+    let list = list.as_array().expect("list").clone();
+    assert_eq!(list.len(), 2);
+    let other_id = list.iter().find(|s| s["current"] == false).expect("other")["id"].as_i64().expect("id");
+    assert_eq!(call(&c, &app, "DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&other), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&c, &app, "DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&c, &app, "POST", "/api/v1/signout", Some(&t), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
+    // A half-signed-in session cannot reach signed-in endpoints.
+    let (_, v) = call(&c, &app, "POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
+    let half = v["session_token"].as_str().expect("token").to_owned();
+    assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&half), None).await.0, StatusCode::CONFLICT);
+    app.stop().await;
+}
+both!(api_journey_and_sessions);
+
+async fn invitation_links_work_once_and_for_72_hours(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.api();
+    let body = |token: &str, u: &str| json!({"token": token, "username": u, "password": PASSWORD, "confirm_password": PASSWORD});
+    // Garbled.
+    let (s, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(body("not-a-real-token", "x1"))).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(v["error"]["message"].as_str().expect("msg").contains("not valid"));
+    // Expired after 72 hours.
+    let old = app.invite("Old", "Link", "old@clinic.example.org").await;
+    app.advance(Duration::hours(72));
+    let (s, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(body(&token_of(&old), "olduser"))).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(v["error"]["message"].as_str().expect("msg").contains("expired"));
+    // Two browsers submit the same link at once: exactly one wins.
+    let link = app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
+    let tok = token_of(&link);
+    let (a, b) = tokio::join!(
+        call(&c, &app, "POST", "/api/v1/signup", None, Some(body(&tok, "aruiz"))),
+        call(&c, &app, "POST", "/api/v1/signup", None, Some(body(&tok, "ana.ruiz")))
+    );
+    let wins = [a.0, b.0].iter().filter(|s| **s == StatusCode::CREATED).count();
+    assert_eq!(wins, 1, "{a:?} {b:?}");
+    assert!([a.0, b.0].contains(&StatusCode::GONE));
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'active'").await, 1);
+    // Replayed after use.
+    let (s, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(body(&tok, "third"))).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(v["error"]["message"].as_str().expect("msg").contains("already been used"));
+    app.stop().await;
+}
+both!(invitation_links_work_once_and_for_72_hours);
+
+async fn usernames_are_unique_without_case_and_never_an_email(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.api();
+    sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
+    let link = app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
+    let before = app.count("SELECT COUNT(*) FROM outbox").await;
+    for taken in ["MLopez", "maria@clinic.example.org"] {
+        let (s, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": taken, "password": PASSWORD, "confirm_password": PASSWORD}))).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{taken}");
+        assert_eq!(v["error"]["field"], "username");
+    }
+    // Refusals changed nothing and sent nothing.
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM invitations WHERE used_at IS NULL").await, 1);
+    app.stop().await;
+}
+both!(usernames_are_unique_without_case_and_never_an_email);
+
+async fn wrong_password_and_unknown_user_look_the_same_and_lock(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.api();
+    sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
+    let attempt = |u: &'static str, p: &'static str| {
+        let c = c.clone();
+        let app = &app;
+        async move { call(&c, app, "POST", "/api/v1/signin", None, Some(json!({"username": u, "password": p}))).await }
+    };
+    let wrong = attempt("mlopez", "wrong password here").await;
+    let unknown = attempt("nobody", "wrong password here").await;
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong, unknown, "same status and body for a wrong password and an unknown username");
+    for _ in 0..3 {
+        attempt("mlopez", "wrong password here").await;
+        attempt("nobody", "wrong password here").await;
+    }
+    let (s1, v1) = attempt("mlopez", "wrong password here").await;
+    let (s2, v2) = attempt("nobody", "wrong password here").await;
+    assert_eq!(s1, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!((s1, &v1), (s2, &v2), "the lock says nothing about whether the account exists");
+    // Locked: even the right password is refused, without checking it.
+    assert_eq!(attempt("mlopez", PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // The first lock is short; after it the right password works and clears the count.
+    app.advance(Duration::minutes(2));
+    let (s, v) = attempt("mlopez", PASSWORD).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key LIKE 'u:mlopez%'").await, 0);
+    app.stop().await;
+}
+both!(wrong_password_and_unknown_user_look_the_same_and_lock);
+
+async fn two_step_codes_tries_sends_and_expiry(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.api();
+    let link = app.invite("Maria", "Lopez", "maria@clinic.example.org").await;
+    let (_, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": "mlopez", "password": PASSWORD, "confirm_password": PASSWORD}))).await;
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    // Invalid phone numbers.
+    for bad in ["", "12", "not a phone", "206-555-01433333"] {
+        let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": bad, "method": "text"}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+        assert_eq!(v["error"]["field"], "phone");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM verification_codes").await, 0);
+    let send = || call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "2065550143", "method": "text"})));
+    assert_eq!(send().await.0, StatusCode::OK);
+    let code = app.last_code(PHONE).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    // Malformed codes do not count as tries.
+    assert_eq!(call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": "12a"}))).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    for left in (1..=4).rev() {
+        let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(v["error"]["message"].as_str().expect("m").contains(&format!("{left} more tries")), "{v}");
+    }
+    let (s, _) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
+    assert_eq!(s, StatusCode::GONE, "fifth wrong try uses the code up");
+    // The sixth try fails even with the right code.
+    let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    assert_eq!(s, StatusCode::GONE, "{v}");
+    // A new code: expired after 10 minutes.
+    assert_eq!(send().await.0, StatusCode::OK);
+    let code = app.last_code(PHONE).await;
+    app.advance(Duration::minutes(10));
+    let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(v["error"]["message"].as_str().expect("m").contains("expired"));
+    // Five sends an hour: the third, fourth and fifth work, the sixth is refused and sends nothing.
+    for _ in 0..3 {
+        assert_eq!(send().await.0, StatusCode::OK);
+    }
+    let before = app.count("SELECT COUNT(*) FROM outbox").await;
+    let (s, v) = send().await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, before);
+    // The newest code still works, once.
+    let code = app.last_code(PHONE).await;
+    let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let t2 = v["session_token"].as_str().expect("t").to_owned();
+    let (s, _) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t2), Some(json!({"code": code}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "replayed code after the step is done");
+    // After an hour, codes can be sent again.
+    app.advance(Duration::hours(1));
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE two_step_phone = '+12065550143'").await, 1);
+    app.stop().await;
+}
+both!(two_step_codes_tries_sends_and_expiry);
+
+async fn concurrent_code_submits_succeed_once(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.api();
+    sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
+    let (_, v) = call(&c, &app, "POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(PHONE).await;
+    let body = json!({"code": code});
+    let (a, b) = tokio::join!(
+        call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(body.clone())),
+        call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(body.clone()))
+    );
+    let ok = [a.0, b.0].iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{a:?} {b:?}");
+    app.stop().await;
+}
+both!(concurrent_code_submits_succeed_once);
+
+async fn terms_signed_with_the_wrong_name_are_refused(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.api();
+    let link = app.invite("Maria", "Lopez", "maria@clinic.example.org").await;
+    let (_, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": "mlopez", "password": PASSWORD, "confirm_password": PASSWORD}))).await;
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    // Terms cannot be signed before two-step.
+    let (s, _) = call(&c, &app, "POST", "/api/v1/terms/sign", Some(&t), Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "2065550143", "method": "text"}))).await;
+    let code = app.last_code(PHONE).await;
+    let (_, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    for (f, l) in [("Mary", "Lopez"), ("", ""), ("Lopez", "Maria")] {
+        let (s, v) = call(&c, &app, "POST", "/api/v1/terms/sign", Some(&t), Some(json!({"version": 1, "first_name": f, "last_name": l}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE terms_version_signed IS NOT NULL").await, 0);
+    app.stop().await;
+}
+both!(terms_signed_with_the_wrong_name_are_refused);
+
+async fn full_hashing_queue_answers_503_with_retry_after(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |cfg| {
+        cfg.hash = gatehouse_services::hashing::HashConfig { memory_kib: 32 * 1024, iterations: 3, parallelism: 1, workers: 1, queue: 1 };
+    })
+    .await
+    else {
+        return;
+    };
+    let c = app.api();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let c = c.clone();
+        let url = app.url("/api/v1/signin");
+        tasks.push(tokio::spawn(async move {
+            let r = c.post(url).json(&json!({"username": format!("user{i}"), "password": "some password here"})).send().await.expect("send");
+            (r.status(), r.headers().get("retry-after").is_some())
+        }));
+    }
+    let mut busy = 0;
+    for t in tasks {
+        let (status, retry_after) = t.await.expect("task");
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            busy += 1;
+            assert!(retry_after, "503 carries Retry-After");
+        } else {
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    assert!(busy >= 1, "with one thread and one queue slot, some of 12 concurrent sign-ins are turned away");
+    app.stop().await;
+}
+both!(full_hashing_queue_answers_503_with_retry_after);
+
+async fn openapi_document_describes_the_api(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (s, doc) = call(&app.api(), &app, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    for path in ["/api/v1/signup", "/api/v1/signin", "/api/v1/two-step/setup", "/api/v1/two-step/verify", "/api/v1/terms/sign", "/api/v1/sessions", "/api/v1/signout"] {
+        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    }
+    app.stop().await;
+}
+both!(openapi_document_describes_the_api);

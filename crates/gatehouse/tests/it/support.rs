@@ -1,0 +1,217 @@
+//! The test harness: a real server on a random port, a fresh database per test (SQLite file or
+//! a new PostgreSQL database), a clock the test moves, and the outbox to read links and codes.
+
+use gatehouse::Running;
+use gatehouse::config::ServerConfig;
+use gatehouse_domain::{Duration, Timestamp};
+use gatehouse_services::hashing::HashConfig;
+use gatehouse_services::invitations::InviteRequest;
+use gatehouse_services::plans::Plan;
+use gatehouse_services::{ManualClock, RequestMeta};
+use gatehouse_store::outbox::MessageRow;
+use std::sync::Arc;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body on both databases: `both!(name);` makes `name::sqlite` and
+/// `name::postgres` from `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::support::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// The PostgreSQL server tests use: `GATEHOUSE_TEST_PG` or the local default.
+pub fn pg_base() -> String {
+    std::env::var("GATEHOUSE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+}
+
+/// Creates a fresh PostgreSQL database, or says why not. In CI an unreachable server fails the
+/// test instead of skipping it.
+async fn fresh_pg_database() -> Option<String> {
+    use sqlx::Connection;
+    let admin_url = format!("{}/postgres", pg_base());
+    match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(mut c) => {
+            let name = format!("gh_test_{}", gatehouse_services::tokens::random_u64() % 1_000_000_000_000);
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create test database");
+            let _ = c.close().await;
+            Some(format!("{}/{name}", pg_base()))
+        }
+        Err(e) => {
+            assert!(!in_ci(), "PostgreSQL is required in CI but not reachable at {admin_url}: {e}");
+            eprintln!("SKIPPED (PostgreSQL not reachable at {admin_url}: {e}); set GATEHOUSE_TEST_PG to run it");
+            None
+        }
+    }
+}
+
+/// A running server for one test.
+pub struct TestApp {
+    pub base: String,
+    pub clock: ManualClock,
+    pub running: Running,
+    pub plan: Plan,
+    pub backend: Backend,
+    pg_database: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Fast hashing for tests (the production parameters are measured by the benchmarks).
+pub fn test_hash() -> HashConfig {
+    HashConfig { memory_kib: 1024, iterations: 1, parallelism: 1, workers: 2, queue: 64 }
+}
+
+impl TestApp {
+    /// Starts a server with a demo-like plan, or `None` when the database is not available here.
+    pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after adjusting its configuration.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut ServerConfig)) -> Option<Self> {
+        let (url, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                (format!("sqlite://{}", dir.path().join("test.db").display()), Some(dir))
+            }
+            Backend::Postgres => (fresh_pg_database().await?, None),
+        };
+        let db_name = url.rsplit('/').next().unwrap_or_default().to_owned();
+        let mut cfg = ServerConfig::local(url);
+        cfg.listen = "127.0.0.1:0".parse().expect("addr");
+        cfg.hash = test_hash();
+        cfg.run_outbox_worker = false;
+        adjust(&mut cfg);
+        let clock = ManualClock::new(Timestamp(1_800_000_000));
+        let running = gatehouse::start(cfg, Arc::new(clock.clone())).await.expect("server starts");
+        let plan = running
+            .services
+            .create_plan(gatehouse_services::plans::NewPlan {
+                slug: "test".into(),
+                name: "Chorus Test Plan".into(),
+                host: None,
+                support_phone: "1-800-555-0199".into(),
+                support_hours: "8-5".into(),
+                terms_text: "Be careful with member information.".into(),
+            })
+            .await
+            .expect("plan");
+        let pg_database = (backend == Backend::Postgres).then(|| db_name.clone());
+        Some(Self { base: running.base_url.clone(), clock, running, plan, backend, pg_database, _dir: dir })
+    }
+
+    /// A client that keeps cookies and does not follow redirects (tests look at each hop).
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    }
+
+    /// A client without cookies, for the API.
+    pub fn api(&self) -> reqwest::Client {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+    }
+
+    /// Invites a person through the service and returns the emailed sign-up link (read from the
+    /// outbox, as a person would).
+    pub async fn invite(&self, first: &str, last: &str, email: &str) -> String {
+        let req = InviteRequest::parse(first, last, email).expect("valid invitee");
+        self.running.services.invite(&self.plan, None, &req, &RequestMeta::cli()).await.expect("invite");
+        let msg = self.last_message_to(email).await.expect("invitation email");
+        link_in(&msg.body_text).expect("link in invitation")
+    }
+
+    /// The whole outbox, newest first.
+    pub async fn outbox(&self) -> Vec<MessageRow> {
+        self.running.services.recent_outbox(self.plan.id(), 1000).await.expect("outbox")
+    }
+
+    /// The newest message to `recipient`.
+    pub async fn last_message_to(&self, recipient: &str) -> Option<MessageRow> {
+        self.outbox().await.into_iter().find(|m| m.recipient == recipient)
+    }
+
+    /// The newest two-step code sent to `phone` (E.164).
+    pub async fn last_code(&self, phone: &str) -> String {
+        let m = self.last_message_to(phone).await.expect("a code message");
+        code_in(&m.body_text).expect("code in message")
+    }
+
+    /// Runs SQL directly (to tamper, or to look).
+    pub async fn sql(&self, q: &str) {
+        sqlx::query(q).execute(self.running.services.db.pool()).await.expect("sql");
+    }
+
+    /// A count from SQL.
+    pub async fn count(&self, q: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(q).fetch_one(self.running.services.db.pool()).await.expect("count")
+    }
+
+    /// Stops the server and drops its PostgreSQL database.
+    pub async fn stop(self) {
+        self.running.stop().await;
+        if let Some(name) = self.pg_database {
+            use sqlx::Connection;
+            if let Ok(mut c) = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base())).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+                let _ = c.close().await;
+            }
+        }
+    }
+}
+
+/// The first http(s) link in a text.
+pub fn link_in(text: &str) -> Option<String> {
+    text.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://")).map(str::to_owned)
+}
+
+/// The first run of six digits in a text (a text message), or the spoken digits of a voice call.
+pub fn code_in(text: &str) -> Option<String> {
+    let digits: String = text.chars().filter(|c| c.is_ascii_digit() || c.is_whitespace() || *c == ',').collect();
+    if let Some(w) = text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6) {
+        return Some(w.to_owned());
+    }
+    let spoken: String = digits.chars().filter(char::is_ascii_digit).take(6).collect();
+    (spoken.len() == 6).then_some(spoken)
+}
+
+/// The value of the hidden CSRF field in a page.
+pub fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    html[start..].split('"').next().expect("csrf value").to_owned()
+}
+
+/// The path of a sign-up link, for the test's own base URL.
+pub fn path_of(link: &str) -> String {
+    let u = url::Url::parse(link).expect("url");
+    format!("{}?{}", u.path(), u.query().unwrap_or(""))
+}
