@@ -22,10 +22,7 @@ pub enum NpiError {
 pub fn check_digit(first_nine: &[u8; 9]) -> u8 {
     // Digits of "80840" + first nine, then double every second digit from the right of that
     // payload (the rightmost payload digit is doubled, since the check digit will follow it).
-    let payload = [8u8, 0, 8, 4, 0]
-        .into_iter()
-        .chain(first_nine.iter().copied())
-        .collect::<Vec<_>>();
+    let payload = [8u8, 0, 8, 4, 0].into_iter().chain(first_nine.iter().copied()).collect::<Vec<_>>();
     let sum: u32 = payload
         .iter()
         .rev()

@@ -58,7 +58,7 @@ fn is_common(lower: &str) -> bool {
     // The same short unit repeated ("abcabcabcabc", "aaaaaaaaaaaa").
     let chars: Vec<char> = lower.chars().collect();
     for unit in 1..=chars.len() / 2 {
-        if chars.len() % unit == 0 && chars.chunks(unit).all(|c| c == &chars[..unit]) {
+        if chars.len().is_multiple_of(unit) && chars.chunks(unit).all(|c| c == &chars[..unit]) {
             return true;
         }
     }
@@ -68,12 +68,7 @@ fn is_common(lower: &str) -> bool {
 
 impl PasswordPolicy {
     /// Checks a new password, entered twice, for the account with `username` (if chosen yet).
-    pub fn check(
-        &self,
-        password: &str,
-        confirmation: &str,
-        username: Option<&str>,
-    ) -> Result<(), PasswordProblem> {
+    pub fn check(&self, password: &str, confirmation: &str, username: Option<&str>) -> Result<(), PasswordProblem> {
         let n = password.chars().count();
         if n == 0 {
             return Err(PasswordProblem::Empty);
@@ -126,9 +121,17 @@ mod tests {
 
     #[test]
     fn common_and_predictable_refused() {
-        for p in ["password1234", "Password2024!", "123456789012", "qwertyuiopas", "aaaaaaaaaaaa",
-            "abcabcabcabc", "!!Welcome1!!", "healthcare2025", "passwordpassword"]
-        {
+        for p in [
+            "password1234",
+            "Password2024!",
+            "123456789012",
+            "qwertyuiopas",
+            "aaaaaaaaaaaa",
+            "abcabcabcabc",
+            "!!Welcome1!!",
+            "healthcare2025",
+            "passwordpassword",
+        ] {
             assert_eq!(check(p), Err(PasswordProblem::Common), "{p}");
         }
     }

@@ -34,11 +34,7 @@ impl PhoneNumber {
         if code.is_empty() || code.len() > 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PhoneError::CountryCode);
         }
-        let full = if national.starts_with('+') {
-            national.to_owned()
-        } else {
-            format!("+{code} {national}")
-        };
+        let full = if national.starts_with('+') { national.to_owned() } else { format!("+{code} {national}") };
         let parsed = phonenumber::parse(None, &full).map_err(|_| PhoneError::Invalid)?;
         if !phonenumber::is_valid(&parsed) {
             return Err(PhoneError::Invalid);

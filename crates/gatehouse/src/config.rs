@@ -94,8 +94,10 @@ impl ServerConfig {
     pub fn from_args(a: &ServeArgs, default_db: &str) -> anyhow::Result<Self> {
         let file = match &a.config {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read config file {}", p.display()))?;
-                toml::from_str::<FileConfig>(&text).with_context(|| format!("config file {} is not valid", p.display()))?
+                let text =
+                    std::fs::read_to_string(p).with_context(|| format!("cannot read config file {}", p.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("config file {} is not valid", p.display()))?
             }
             None => FileConfig::default(),
         };
@@ -129,7 +131,10 @@ impl ServerConfig {
 
     /// Refuses settings that would run insecurely or not at all.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")) {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres:")
+            || self.database_url.starts_with("postgresql:"))
+        {
             bail!("--database-url must start with sqlite: or postgres:// (got {})", crate::redact(&self.database_url));
         }
         if let Some(b) = &self.base_url {

@@ -20,8 +20,20 @@ pub struct DemoAccount {
 
 /// The demo accounts.
 pub const ACCOUNTS: &[DemoAccount] = &[
-    DemoAccount { username: "ocarter", password: "orchard lantern harbor", name: "Olivia Carter", role: "Office Manager, Lakeside Family Medicine", phone: "+12065550143" },
-    DemoAccount { username: "jpatel", password: "granite willow compass", name: "Jay Patel", role: "Billing Staff, Lakeside Family Medicine", phone: "+12065559975" },
+    DemoAccount {
+        username: "ocarter",
+        password: "orchard lantern harbor",
+        name: "Olivia Carter",
+        role: "Office Manager, Lakeside Family Medicine",
+        phone: "+12065550143",
+    },
+    DemoAccount {
+        username: "jpatel",
+        password: "granite willow compass",
+        name: "Jay Patel",
+        role: "Billing Staff, Lakeside Family Medicine",
+        phone: "+12065559975",
+    },
 ];
 
 /// The plan's terms and conditions (version 1).
@@ -66,10 +78,18 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
             now,
         )
         .await?;
-        audit::record(&mut tx, now, plan.id(), &meta, Event::new("demo.user_created").on(id).detail(json!({"username": a.username}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            &meta,
+            Event::new("demo.user_created").on(id).detail(json!({"username": a.username})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
     }
-    let invite = InviteRequest::parse("Maria", "Lopez", "maria.lopez@lakeside-family.example.org").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let invite = InviteRequest::parse("Maria", "Lopez", "maria.lopez@lakeside-family.example.org")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     svc.invite(&plan, None, &invite, &meta).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((plan, true))
 }

@@ -67,16 +67,22 @@ pub fn redact(url: &str) -> String {
 pub async fn services(cfg: &ServerConfig, clock: Arc<dyn Clock>, base_url: String) -> anyhow::Result<Services> {
     let db = open_db(&cfg.database_url).await?;
     let hasher = PasswordHasher::start(cfg.hash).context("cannot start the password hashing pool")?;
-    Ok(Services::new(db, clock, hasher, ServicesConfig { base_url }).await.context("cannot initialise services")?)
+    Services::new(db, clock, hasher, ServicesConfig { base_url }).await.context("cannot initialise services")
 }
 
 /// Starts the server: database, migrations, hashing pool, outbox worker, HTTP listener.
 pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let base_url = cfg.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", addr.port()));
     let svc = services(&cfg, clock, base_url.clone()).await?;
-    let delivery = DeliveryConfig { smtp_url: cfg.smtp_url.clone(), mail_from: cfg.mail_from.clone(), sms_url: cfg.sms_url.clone(), sms_token: cfg.sms_token.clone() };
+    let delivery = DeliveryConfig {
+        smtp_url: cfg.smtp_url.clone(),
+        mail_from: cfg.mail_from.clone(),
+        sms_url: cfg.sms_url.clone(),
+        sms_token: cfg.sms_token.clone(),
+    };
     let dev_outbox = delivery.dev_outbox();
     let deliverer = Deliverer::new(svc.clone(), delivery)?;
     if cfg.run_outbox_worker {

@@ -43,7 +43,8 @@ const DEFAULT_DB: &str = "sqlite://gatehouse.db";
 const DEMO_DB: &str = "sqlite://gatehouse-demo.db";
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
 }
 
@@ -78,7 +79,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("  Open {}/ in a browser.", running.base_url);
             println!("  Database: {db}{}", if fresh { " (demo data loaded)" } else { " (existing data kept)" });
             println!();
-            println!("  Demo accounts (two-step codes appear in the development outbox: {}/dev/outbox):", running.base_url);
+            println!(
+                "  Demo accounts (two-step codes appear in the development outbox: {}/dev/outbox):",
+                running.base_url
+            );
             for acc in gatehouse::demo::ACCOUNTS {
                 println!("    {:<10} password \"{}\"  — {} ({})", acc.username, acc.password, acc.name, acc.role);
             }

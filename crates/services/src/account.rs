@@ -24,7 +24,9 @@ impl Services {
     /// The account behind a session.
     pub async fn me(&self, plan: &Plan, session: &SessionInfo) -> Result<Me, Internal> {
         let mut conn = self.db.acquire().await?;
-        let u = users::get(&mut conn, plan.id(), session.user_id).await?.ok_or_else(|| Internal::Other("session user missing".into()))?;
+        let u = users::get(&mut conn, plan.id(), session.user_id)
+            .await?
+            .ok_or_else(|| Internal::Other("session user missing".into()))?;
         Ok(Me {
             user_id: u.id.0,
             username: u.username.unwrap_or_default(),

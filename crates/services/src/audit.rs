@@ -89,7 +89,10 @@ impl Services {
             }
             for e in &page {
                 if e.seq != expected_seq {
-                    return Ok(ChainReport::Broken { seq: expected_seq, reason: format!("event {expected_seq} is missing") });
+                    return Ok(ChainReport::Broken {
+                        seq: expected_seq,
+                        reason: format!("event {expected_seq} is missing"),
+                    });
                 }
                 if e.prev_hash != prev {
                     return Ok(ChainReport::Broken { seq: e.seq, reason: "previous-hash link does not match".into() });
@@ -103,10 +106,13 @@ impl Services {
             }
         }
         let count = expected_seq - 1;
-        if let Some((head_seq, head_hash)) = store::head(&mut conn, plan).await? {
-            if head_seq != count || head_hash != prev {
-                return Ok(ChainReport::Broken { seq: count + 1, reason: format!("chain head says {head_seq} events; found {count} (events were removed from the end)") });
-            }
+        if let Some((head_seq, head_hash)) = store::head(&mut conn, plan).await?
+            && (head_seq != count || head_hash != prev)
+        {
+            return Ok(ChainReport::Broken {
+                seq: count + 1,
+                reason: format!("chain head says {head_seq} events; found {count} (events were removed from the end)"),
+            });
         }
         Ok(ChainReport::Intact { events: count })
     }

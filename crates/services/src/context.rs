@@ -1,8 +1,8 @@
 //! The services' shared context: the database, the clock, the hashing pool and the server key.
 
+use crate::Internal;
 use crate::clock::Clock;
 use crate::hashing::PasswordHasher;
-use crate::Internal;
 use gatehouse_store::Db;
 use std::sync::Arc;
 
@@ -46,9 +46,15 @@ impl std::fmt::Debug for Services {
 
 impl Services {
     /// Builds the context, creating the server key on first start.
-    pub async fn new(db: Db, clock: Arc<dyn Clock>, hasher: PasswordHasher, config: ServicesConfig) -> Result<Self, Internal> {
+    pub async fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        hasher: PasswordHasher,
+        config: ServicesConfig,
+    ) -> Result<Self, Internal> {
         let mut conn = db.acquire().await?;
-        let key = gatehouse_store::secrets::get_or_insert(&mut conn, "code_hmac_key", &crate::tokens::new_token()).await?;
+        let key =
+            gatehouse_store::secrets::get_or_insert(&mut conn, "code_hmac_key", &crate::tokens::new_token()).await?;
         drop(conn);
         Ok(Self { db, clock, hasher, config: Arc::new(config), code_key: Arc::new(key.into_bytes()) })
     }

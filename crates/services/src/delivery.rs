@@ -116,7 +116,9 @@ impl Deliverer {
                 Some(smtp) => {
                     let body = if m.body_html.is_empty() {
                         MultiPart::alternative().singlepart(
-                            lettre::message::SinglePart::builder().header(ContentType::TEXT_PLAIN).body(m.body_text.clone()),
+                            lettre::message::SinglePart::builder()
+                                .header(ContentType::TEXT_PLAIN)
+                                .body(m.body_text.clone()),
                         )
                     } else {
                         MultiPart::alternative_plain_html(m.body_text.clone(), m.body_html.clone())
@@ -155,6 +157,14 @@ impl Deliverer {
     }
 }
 
+impl Services {
+    /// A plan's newest outbox messages, for the development outbox page.
+    pub async fn recent_outbox(&self, plan: gatehouse_domain::PlanId, limit: i64) -> Result<Vec<MessageRow>, Internal> {
+        let mut conn = self.db.acquire().await?;
+        Ok(outbox::recent(&mut conn, plan, limit).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,13 +175,5 @@ mod tests {
         assert_eq!(backoff_secs(1), 30);
         assert_eq!(backoff_secs(3), 120);
         assert_eq!(backoff_secs(50), 3600);
-    }
-}
-
-impl Services {
-    /// A plan's newest outbox messages, for the development outbox page.
-    pub async fn recent_outbox(&self, plan: gatehouse_domain::PlanId, limit: i64) -> Result<Vec<MessageRow>, Internal> {
-        let mut conn = self.db.acquire().await?;
-        Ok(outbox::recent(&mut conn, plan, limit).await?)
     }
 }

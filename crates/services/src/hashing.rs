@@ -96,7 +96,10 @@ impl PasswordHasher {
     pub fn start(config: HashConfig) -> Result<Self, HashError> {
         let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
             .map_err(|e| HashError::Failed(format!("invalid Argon2 parameters: {e}")))?;
-        let engine = Arc::new(Engine { argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params), dummy: OnceLock::new() });
+        let engine = Arc::new(Engine {
+            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            dummy: OnceLock::new(),
+        });
         let (tx, rx) = bounded::<Job>(config.queue.max(1));
         for i in 0..config.workers.max(1) {
             let rx = rx.clone();

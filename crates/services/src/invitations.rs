@@ -62,7 +62,13 @@ impl Services {
     }
 
     /// Invites a person: creates the invited account and its link, and queues the email.
-    pub async fn invite(&self, plan: &Plan, by: Option<(UserId, &str)>, req: &InviteRequest, meta: &RequestMeta) -> Result<Invited, InviteError> {
+    pub async fn invite(
+        &self,
+        plan: &Plan,
+        by: Option<(UserId, &str)>,
+        req: &InviteRequest,
+        meta: &RequestMeta,
+    ) -> Result<Invited, InviteError> {
         let now = self.now();
         let token = new_token();
         let link = self.signup_link(&token);
@@ -79,7 +85,16 @@ impl Services {
             now,
         )
         .await?;
-        store::insert(&mut tx, plan.id(), user_id, by.map(|b| b.0), &hash_token(&token), now, now + LINK_LIFETIME.as_secs()).await?;
+        store::insert(
+            &mut tx,
+            plan.id(),
+            user_id,
+            by.map(|b| b.0),
+            &hash_token(&token),
+            now,
+            now + LINK_LIFETIME.as_secs(),
+        )
+        .await?;
         let msg = InvitationV1Text {
             first_name: req.name.first(),
             invited_by: by.map(|b| b.1),

@@ -34,4 +34,3 @@ pub enum Internal {
     #[error("{0}")]
     Other(String),
 }
-

@@ -105,7 +105,13 @@ pub struct TwoStepVoiceV1<'a> {
 }
 
 /// Renders a code for text or voice delivery to `phone`.
-pub fn two_step_code(plan_name: &str, code: &str, minutes: i64, voice: bool, phone: &str) -> Result<Rendered, Internal> {
+pub fn two_step_code(
+    plan_name: &str,
+    code: &str,
+    minutes: i64,
+    voice: bool,
+    phone: &str,
+) -> Result<Rendered, Internal> {
     let (channel, kind, text) = if voice {
         let spoken = code.chars().map(String::from).collect::<Vec<_>>().join(", ");
         (Channel::Voice, "two_step_voice.v1", render(&TwoStepVoiceV1 { plan_name, spoken: &spoken, minutes })?)

@@ -21,7 +21,10 @@ impl Plan {
     }
     /// Password rules.
     pub fn password_policy(&self) -> PasswordPolicy {
-        PasswordPolicy { min_len: self.row.password_min.max(1) as usize, max_len: self.row.password_max.max(1) as usize }
+        PasswordPolicy {
+            min_len: self.row.password_min.max(1) as usize,
+            max_len: self.row.password_max.max(1) as usize,
+        }
     }
     /// Two-step code rules.
     pub fn code_policy(&self) -> CodePolicy {
@@ -34,7 +37,10 @@ impl Plan {
     }
     /// Session timeouts.
     pub fn session_policy(&self) -> SessionPolicy {
-        SessionPolicy { idle: Duration::seconds(self.row.session_idle_secs), absolute: Duration::seconds(self.row.session_absolute_secs) }
+        SessionPolicy {
+            idle: Duration::seconds(self.row.session_idle_secs),
+            absolute: Duration::seconds(self.row.session_absolute_secs),
+        }
     }
     /// Lockout rules.
     pub fn lockout_policy(&self) -> LockoutPolicy {
@@ -89,10 +95,10 @@ impl Services {
                 return Ok(Some(Plan { row }));
             }
         }
-        if let Some(s) = slug_hint {
-            if let Some(row) = plans::by_slug(&mut conn, s).await? {
-                return Ok(Some(Plan { row }));
-            }
+        if let Some(s) = slug_hint
+            && let Some(row) = plans::by_slug(&mut conn, s).await?
+        {
+            return Ok(Some(Plan { row }));
         }
         Ok(plans::list(&mut conn).await?.into_iter().next().map(|row| Plan { row }))
     }
@@ -109,7 +115,14 @@ impl Services {
         let row = plans::get(&mut tx, plan).await?.ok_or_else(|| Internal::Other("no such plan".into()))?;
         let version = row.terms_version + 1;
         plans::set_terms(&mut tx, plan, version, text).await?;
-        crate::audit::record(&mut tx, self.now(), plan, meta, Event::new("plan.terms_published").detail(serde_json::json!({"version": version}))).await?;
+        crate::audit::record(
+            &mut tx,
+            self.now(),
+            plan,
+            meta,
+            Event::new("plan.terms_published").detail(serde_json::json!({"version": version})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(version)
     }

@@ -1,15 +1,15 @@
 //! Server-side sessions: started at sign-in or sign-up, advanced stage by stage under a fresh
 //! token at every privilege change, ended by sign-out, by timeout, or from another session.
 
-use crate::{Internal, RequestMeta, Services};
+use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::tokens::{hash_token, new_token};
-use crate::audit::{self, Event};
-use serde_json::json;
+use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{PlanId, Timestamp, UserId};
 use gatehouse_store::{Conn, sessions as store};
 use serde::Serialize;
+use serde_json::json;
 use thiserror::Error;
 
 /// The secret a client presents (cookie or bearer). Never stored, never logged.
@@ -71,7 +71,16 @@ pub(crate) async fn start(
     now: i64,
 ) -> Result<SessionToken, Internal> {
     let token = new_token();
-    store::insert(conn, plan, user, &hash_token(&token), stage, &meta.ip, &meta.user_agent, now).await?;
+    let hash = hash_token(&token);
+    let new = store::NewSession {
+        plan_id: plan,
+        user_id: user,
+        token_hash: &hash,
+        stage,
+        ip: &meta.ip,
+        user_agent: &meta.user_agent,
+    };
+    store::insert(conn, &new, now).await?;
     Ok(SessionToken(token))
 }
 
@@ -108,7 +117,14 @@ impl Services {
             let mut tx = self.db.begin().await?;
             if store::end(&mut tx, row.user_id, row.id, now).await? {
                 let meta = RequestMeta { ip: row.ip.clone(), user_agent: row.user_agent.clone() };
-                audit::record(&mut tx, now, plan.id(), &meta, Event::new("session.timed_out").by_self(row.user_id).detail(json!({"session": row.id}))).await?;
+                audit::record(
+                    &mut tx,
+                    now,
+                    plan.id(),
+                    &meta,
+                    Event::new("session.timed_out").by_self(row.user_id).detail(json!({"session": row.id})),
+                )
+                .await?;
             }
             gatehouse_store::commit(tx).await?;
             return Ok(None);
@@ -116,7 +132,13 @@ impl Services {
         if now - row.last_seen_at >= TOUCH_EVERY_SECS {
             store::touch(&mut conn, row.id, now).await?;
         }
-        Ok(Some(SessionInfo { id: row.id, plan_id: row.plan_id, user_id: row.user_id, stage: row.stage, created_at: row.created_at }))
+        Ok(Some(SessionInfo {
+            id: row.id,
+            plan_id: row.plan_id,
+            user_id: row.user_id,
+            stage: row.stage,
+            created_at: row.created_at,
+        }))
     }
 
     /// Ends the current session.
@@ -124,7 +146,14 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         if store::end(&mut tx, info.user_id, info.id, now).await? {
-            audit::record(&mut tx, now, info.plan_id, meta, Event::new("session.signed_out").by_self(info.user_id).detail(json!({"session": info.id}))).await?;
+            audit::record(
+                &mut tx,
+                now,
+                info.plan_id,
+                meta,
+                Event::new("session.signed_out").by_self(info.user_id).detail(json!({"session": info.id})),
+            )
+            .await?;
         }
         gatehouse_store::commit(tx).await?;
         Ok(())
@@ -148,13 +177,25 @@ impl Services {
     }
 
     /// Ends another of the user's own sessions.
-    pub async fn end_session(&self, info: &SessionInfo, session_id: i64, meta: &RequestMeta) -> Result<(), SessionError> {
+    pub async fn end_session(
+        &self,
+        info: &SessionInfo,
+        session_id: i64,
+        meta: &RequestMeta,
+    ) -> Result<(), SessionError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         if !store::end(&mut tx, info.user_id, session_id, now).await? {
             return Err(SessionError::NotFound);
         }
-        audit::record(&mut tx, now, info.plan_id, meta, Event::new("session.ended_by_user").by_self(info.user_id).detail(json!({"session": session_id}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            info.plan_id,
+            meta,
+            Event::new("session.ended_by_user").by_self(info.user_id).detail(json!({"session": session_id})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
     }

@@ -71,7 +71,13 @@ fn ip_key(name: &str, ip: &str) -> String {
 
 impl Services {
     /// Checks a username and password and starts a session at the two-step stage.
-    pub async fn sign_in(&self, plan: &Plan, username: &str, password: &str, meta: &RequestMeta) -> Result<SignedIn, SignInError> {
+    pub async fn sign_in(
+        &self,
+        plan: &Plan,
+        username: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, SignInError> {
         let name = username.trim().to_lowercase();
         if name.is_empty() || name.chars().count() > 64 || password.is_empty() || password.chars().count() > 1024 {
             return Err(SignInError::Invalid);
@@ -81,17 +87,19 @@ impl Services {
             let mut conn = self.db.acquire().await?;
             let mut until = None;
             for key in [user_key(&name), ip_key(&name, &meta.ip)] {
-                if let Some(c) = throttle::get(&mut conn, plan.id(), &key).await? {
-                    if let Some(t) = c.locked_until.filter(|t| *t > now) {
-                        until = Some(until.map_or(t, |u: i64| u.max(t)));
-                    }
+                if let Some(c) = throttle::get(&mut conn, plan.id(), &key).await?
+                    && let Some(t) = c.locked_until.filter(|t| *t > now)
+                {
+                    until = Some(until.map_or(t, |u: i64| u.max(t)));
                 }
             }
             (users::by_username(&mut conn, plan.id(), &name).await?, until)
         };
         if let Some(until) = locked_until {
             let mut tx = self.db.begin().await?;
-            let mut e = Event::new("signin.password").outcome(Outcome::Denied).detail(json!({"reason": "locked", "username": name}));
+            let mut e = Event::new("signin.password")
+                .outcome(Outcome::Denied)
+                .detail(json!({"reason": "locked", "username": name}));
             if let Some(u) = &user {
                 e = e.on(u.id);
             }
@@ -107,7 +115,17 @@ impl Services {
         };
         if user.status == UserStatus::Deactivated {
             let mut tx = self.db.begin().await?;
-            audit::record(&mut tx, now, plan.id(), meta, Event::new("signin.password").on(user.id).outcome(Outcome::Denied).detail(json!({"reason": "deactivated"}))).await?;
+            audit::record(
+                &mut tx,
+                now,
+                plan.id(),
+                meta,
+                Event::new("signin.password")
+                    .on(user.id)
+                    .outcome(Outcome::Denied)
+                    .detail(json!({"reason": "deactivated"})),
+            )
+            .await?;
             gatehouse_store::commit(tx).await?;
             return Err(SignInError::Deactivated);
         }
@@ -125,14 +143,24 @@ impl Services {
             _ => (SessionStage::TwoStepSetup, None),
         };
         let session = sessions::start(&mut tx, plan.id(), user.id, stage, meta, now).await?;
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("signin.password").by_self(user.id).detail(json!({"next": stage.as_str()}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            Event::new("signin.password").by_self(user.id).detail(json!({"next": stage.as_str()})),
+        )
+        .await?;
         let mut masked_phone = None;
         let mut code_not_sent = None;
         if let Some((phone, method)) = phone {
-            let method = gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
+            let method =
+                gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
             match two_step::send_code(self, &mut tx, plan, user.id, Purpose::SignIn, &phone, method, meta, now).await {
                 Ok(()) => {}
-                Err(two_step::TwoStepError::TooManySends) => code_not_sent = Some(two_step::TwoStepError::TooManySends.to_string()),
+                Err(two_step::TwoStepError::TooManySends) => {
+                    code_not_sent = Some(two_step::TwoStepError::TooManySends.to_string())
+                }
                 Err(e) => return Err(Internal::Other(e.to_string()).into()),
             }
             masked_phone = Some(gatehouse_domain::phone::mask_digits(&phone));
@@ -141,7 +169,13 @@ impl Services {
         Ok(SignedIn { session, stage, masked_phone, code_not_sent })
     }
 
-    async fn record_failure(&self, plan: &Plan, name: &str, meta: &RequestMeta, now: i64) -> Result<SignInError, SignInError> {
+    async fn record_failure(
+        &self,
+        plan: &Plan,
+        name: &str,
+        meta: &RequestMeta,
+        now: i64,
+    ) -> Result<SignInError, SignInError> {
         let policy = plan.lockout_policy();
         let mut tx = self.db.begin().await?;
         let per_ip = throttle::add_failure(&mut tx, plan.id(), &ip_key(name, &meta.ip), now).await?;
@@ -157,7 +191,9 @@ impl Services {
             locked_for = Some(locked_for.map_or(d, |x: Duration| x.max(d)));
         }
         let subject = users::by_username(&mut tx, plan.id(), name).await?.map(|u| u.id);
-        let mut e = Event::new("signin.password").outcome(Outcome::Failure).detail(json!({"username": name, "failures": per_ip}));
+        let mut e = Event::new("signin.password")
+            .outcome(Outcome::Failure)
+            .detail(json!({"username": name, "failures": per_ip}));
         if let Some(s) = subject {
             e = e.on(s);
         }

@@ -6,10 +6,10 @@ use crate::plans::Plan;
 use crate::sessions::{self, SessionToken};
 use crate::tokens::hash_token;
 use crate::{HashError, Internal, RequestMeta, Services};
+use gatehouse_domain::Username;
 use gatehouse_domain::password::PasswordProblem;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::username::UsernameError;
-use gatehouse_domain::Username;
 use gatehouse_store::invitations::{self as store, InvitationRow};
 use gatehouse_store::users;
 use serde_json::json;
@@ -135,7 +135,8 @@ impl Services {
         let mut tx = self.db.begin().await?;
         if !store::consume(&mut tx, inv.id, now).await? {
             // Another submit of the same link won, or it expired meanwhile.
-            let fresh = store::by_token_hash(&mut tx, plan.id(), &hash_token(token)).await?.ok_or(LinkProblem::Invalid)?;
+            let fresh =
+                store::by_token_hash(&mut tx, plan.id(), &hash_token(token)).await?.ok_or(LinkProblem::Invalid)?;
             return Err(usable(&fresh, now).err().unwrap_or(LinkProblem::Used).into());
         }
         if users::name_taken(&mut tx, plan.id(), &username.normalized(), inv.user_id).await? {
@@ -148,7 +149,14 @@ impl Services {
             Err(e) => return Err(e.into()),
         }
         let session = sessions::start(&mut tx, plan.id(), inv.user_id, SessionStage::TwoStepSetup, meta, now).await?;
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("user.signed_up").by_self(inv.user_id).detail(json!({"username": username.as_str()}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            Event::new("user.signed_up").by_self(inv.user_id).detail(json!({"username": username.as_str()})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(session)
     }

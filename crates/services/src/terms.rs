@@ -62,15 +62,33 @@ impl Services {
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TermsError::WrongStage)?;
         let name = PersonName::parse(&user.first_name, &user.last_name).map_err(|e| Internal::Other(e.to_string()))?;
         if !terms::signature_matches(&name, first, last) {
-            audit::record(&mut tx, now, plan.id(), meta, Event::new("terms.signed").by_self(user.id).outcome(Outcome::Failure).detail(json!({"reason": "name_mismatch"}))).await?;
+            audit::record(
+                &mut tx,
+                now,
+                plan.id(),
+                meta,
+                Event::new("terms.signed")
+                    .by_self(user.id)
+                    .outcome(Outcome::Failure)
+                    .detail(json!({"reason": "name_mismatch"})),
+            )
+            .await?;
             gatehouse_store::commit(tx).await?;
             return Err(TermsError::NameMismatch);
         }
         let current = plans::get(&mut tx, plan.id()).await?.map_or(version, |p| p.terms_version);
         users::sign_terms(&mut tx, user.id, current, now).await?;
-        let token = sessions::advance(&mut tx, session, SessionStage::Complete, now).await?.ok_or(TermsError::WrongStage)?;
+        let token =
+            sessions::advance(&mut tx, session, SessionStage::Complete, now).await?.ok_or(TermsError::WrongStage)?;
         users::record_signin(&mut tx, user.id, now).await?;
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("terms.signed").by_self(user.id).detail(json!({"version": current, "shown_version": version}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            Event::new("terms.signed").by_self(user.id).detail(json!({"version": current, "shown_version": version})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(token)
     }

@@ -101,7 +101,17 @@ pub(crate) async fn send_code(
     let policy = plan.code_policy();
     let sent = codes::count_since(conn, user, now - Duration::hours(1).as_secs()).await?;
     if !policy.may_send(sent) {
-        audit::record(conn, now, plan.id(), meta, Event::new("two_step.code_sent").by_self(user).outcome(Outcome::Denied).detail(json!({"reason": "send_limit"}))).await?;
+        audit::record(
+            conn,
+            now,
+            plan.id(),
+            meta,
+            Event::new("two_step.code_sent")
+                .by_self(user)
+                .outcome(Outcome::Denied)
+                .detail(json!({"reason": "send_limit"})),
+        )
+        .await?;
         return Err(TwoStepError::TooManySends);
     }
     let code = policy.code_from(random_u64());
@@ -151,7 +161,13 @@ impl Services {
     }
 
     /// Sends a new sign-in code to the phone on record, by `method` (or the one on record).
-    pub async fn resend_signin_code(&self, plan: &Plan, session: &SessionInfo, method: Option<TwoStepMethod>, meta: &RequestMeta) -> Result<String, TwoStepError> {
+    pub async fn resend_signin_code(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        method: Option<TwoStepMethod>,
+        meta: &RequestMeta,
+    ) -> Result<String, TwoStepError> {
         if session.stage != SessionStage::TwoStepCode {
             return Err(TwoStepError::WrongStage);
         }
@@ -171,8 +187,12 @@ impl Services {
     pub async fn pending_phone(&self, plan: &Plan, session: &SessionInfo) -> Result<Option<String>, Internal> {
         let mut conn = self.db.acquire().await?;
         Ok(match Purpose::for_stage(session.stage) {
-            Some(Purpose::SignIn) => users::get(&mut conn, plan.id(), session.user_id).await?.and_then(|u| u.two_step_phone),
-            Some(Purpose::Setup) => codes::latest(&mut conn, session.user_id, Purpose::Setup.as_str()).await?.map(|c| c.phone),
+            Some(Purpose::SignIn) => {
+                users::get(&mut conn, plan.id(), session.user_id).await?.and_then(|u| u.two_step_phone)
+            }
+            Some(Purpose::Setup) => {
+                codes::latest(&mut conn, session.user_id, Purpose::Setup.as_str()).await?.map(|c| c.phone)
+            }
             None => None,
         }
         .map(|p| gatehouse_domain::phone::mask_digits(&p)))
@@ -180,7 +200,13 @@ impl Services {
 
     /// Checks a typed code. On success the session moves on (terms, or fully signed in) under a
     /// new token; a set-up code also makes its phone the one on record.
-    pub async fn verify_code(&self, plan: &Plan, session: &SessionInfo, typed: &str, meta: &RequestMeta) -> Result<Verified, TwoStepError> {
+    pub async fn verify_code(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        typed: &str,
+        meta: &RequestMeta,
+    ) -> Result<Verified, TwoStepError> {
         let purpose = Purpose::for_stage(session.stage).ok_or(TwoStepError::WrongStage)?;
         let policy = plan.code_policy();
         let typed = typed.trim();
@@ -191,8 +217,20 @@ impl Services {
         let mut tx = self.db.begin().await?;
         let code = codes::latest(&mut tx, session.user_id, purpose.as_str()).await?.ok_or(TwoStepError::NoCode)?;
         let matches = same(&hash_code(&self.code_key, &code_context(session.user_id, purpose), typed), &code.code_hash);
-        let verdict = check_code(&policy, matches, code.tries, gatehouse_domain::Timestamp(code.expires_at), code.consumed_at.is_some(), gatehouse_domain::Timestamp(now));
-        let fail = |reason: &str| Event::new("two_step.verify").by_self(session.user_id).outcome(Outcome::Failure).detail(json!({"purpose": purpose.as_str(), "reason": reason}));
+        let verdict = check_code(
+            &policy,
+            matches,
+            code.tries,
+            gatehouse_domain::Timestamp(code.expires_at),
+            code.consumed_at.is_some(),
+            gatehouse_domain::Timestamp(now),
+        );
+        let fail = |reason: &str| {
+            Event::new("two_step.verify")
+                .by_self(session.user_id)
+                .outcome(Outcome::Failure)
+                .detail(json!({"purpose": purpose.as_str(), "reason": reason}))
+        };
         let err = match verdict {
             CodeCheck::Accepted => None,
             CodeCheck::Wrong { tries_left } => Some((TwoStepError::Wrong(tries_left), "wrong")),
@@ -216,7 +254,11 @@ impl Services {
         }
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TwoStepError::WrongStage)?;
         let current_terms = plans::get(&mut tx, plan.id()).await?.map_or(plan.row.terms_version, |p| p.terms_version);
-        let next = if terms::must_sign(user.terms_version_signed, current_terms) { SessionStage::Terms } else { SessionStage::Complete };
+        let next = if terms::must_sign(user.terms_version_signed, current_terms) {
+            SessionStage::Terms
+        } else {
+            SessionStage::Complete
+        };
         let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(TwoStepError::Used)?;
         if next == SessionStage::Complete {
             users::record_signin(&mut tx, session.user_id, now).await?;

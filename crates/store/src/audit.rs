@@ -133,7 +133,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
     })
 }
 
-const COLUMNS: &str = "id, plan_id, seq, at, actor_user_id, subject_user_id, action, outcome, ip, user_agent, detail, prev_hash, hash";
+const COLUMNS: &str =
+    "id, plan_id, seq, at, actor_user_id, subject_user_id, action, outcome, ip, user_agent, detail, prev_hash, hash";
 
 /// A page of a plan's events in chain order, starting after sequence `after_seq`.
 pub async fn page(conn: &mut Conn, plan: PlanId, after_seq: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
@@ -150,11 +151,12 @@ pub async fn page(conn: &mut Conn, plan: PlanId, after_seq: i64, limit: i64) -> 
 
 /// The plan's newest events, newest first.
 pub async fn recent(conn: &mut Conn, plan: PlanId, limit: i64) -> Result<Vec<EventRow>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events WHERE plan_id = $1 ORDER BY seq DESC LIMIT $2"))
-        .bind(plan.0)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events WHERE plan_id = $1 ORDER BY seq DESC LIMIT $2"))
+            .bind(plan.0)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -164,6 +166,5 @@ pub async fn head(conn: &mut Conn, plan: PlanId) -> Result<Option<(i64, String)>
         .bind(plan.0)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| -> Result<(i64, String), StoreError> { Ok((r.try_get("seq")?, r.try_get("hash")?)) })
-        .transpose()
+    row.map(|r| -> Result<(i64, String), StoreError> { Ok((r.try_get("seq")?, r.try_get("hash")?)) }).transpose()
 }

@@ -88,10 +88,7 @@ pub async fn latest(conn: &mut Conn, user: UserId, purpose: &str) -> Result<Opti
 
 /// Counts a wrong try.
 pub async fn add_try(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE verification_codes SET tries = tries + 1 WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("UPDATE verification_codes SET tries = tries + 1 WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -57,7 +57,11 @@ pub async fn insert(
 }
 
 /// The invitation whose token hashes to `token_hash`, in this plan.
-pub async fn by_token_hash(conn: &mut Conn, plan: PlanId, token_hash: &str) -> Result<Option<InvitationRow>, StoreError> {
+pub async fn by_token_hash(
+    conn: &mut Conn,
+    plan: PlanId,
+    token_hash: &str,
+) -> Result<Option<InvitationRow>, StoreError> {
     let row = sqlx::query(
         "SELECT id, plan_id, user_id, invited_by, sent_at, expires_at, used_at, cancelled_at \
          FROM invitations WHERE plan_id = $1 AND token_hash = $2",

@@ -36,8 +36,7 @@ pub struct MessageRow {
     pub last_error: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, attempts, delivered_at, last_error";
+const COLUMNS: &str = "id, plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, attempts, delivered_at, last_error";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
     Ok(MessageRow {

@@ -10,9 +10,7 @@ pub async fn get_or_insert(conn: &mut Conn, name: &str, candidate: &str) -> Resu
         .bind(candidate)
         .execute(&mut *conn)
         .await?;
-    let v: String = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?;
+    let v: String =
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&mut *conn).await?;
     Ok(v)
 }

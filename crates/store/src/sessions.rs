@@ -36,28 +36,30 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
     })
 }
 
+/// A session to start.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub plan_id: PlanId,
+    pub user_id: UserId,
+    pub token_hash: &'a str,
+    pub stage: SessionStage,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+}
+
 /// Starts a session.
-pub async fn insert(
-    conn: &mut Conn,
-    plan: PlanId,
-    user: UserId,
-    token_hash: &str,
-    stage: SessionStage,
-    ip: &str,
-    user_agent: &str,
-    now: i64,
-) -> Result<i64, StoreError> {
+pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> Result<i64, StoreError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO sessions (plan_id, user_id, token_hash, stage, created_at, last_seen_at, ip, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
     )
-    .bind(plan.0)
-    .bind(user.0)
-    .bind(token_hash)
-    .bind(stage.as_str())
+    .bind(s.plan_id.0)
+    .bind(s.user_id.0)
+    .bind(s.token_hash)
+    .bind(s.stage.as_str())
     .bind(now)
-    .bind(ip)
-    .bind(user_agent)
+    .bind(s.ip)
+    .bind(s.user_agent)
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)

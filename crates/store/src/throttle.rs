@@ -13,11 +13,12 @@ pub struct Counter {
 
 /// The counter for `key`, if any failure was recorded.
 pub async fn get(conn: &mut Conn, plan: PlanId, key: &str) -> Result<Option<Counter>, StoreError> {
-    let row = sqlx::query("SELECT failures, locked_until FROM signin_throttle WHERE plan_id = $1 AND throttle_key = $2")
-        .bind(plan.0)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT failures, locked_until FROM signin_throttle WHERE plan_id = $1 AND throttle_key = $2")
+            .bind(plan.0)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
     row.map(|r| -> Result<Counter, StoreError> {
         Ok(Counter { failures: r.try_get("failures")?, locked_until: r.try_get("locked_until")? })
     })
@@ -51,11 +52,13 @@ pub async fn lock(conn: &mut Conn, plan: PlanId, key: &str, until: i64) -> Resul
 
 /// Forgets every counter whose key starts with `prefix` (after a success, or a help-desk unlock).
 pub async fn clear_prefix(conn: &mut Conn, plan: PlanId, prefix: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM signin_throttle WHERE plan_id = $1 AND (throttle_key = $2 OR throttle_key LIKE $3 ESCAPE '\\')")
-        .bind(plan.0)
-        .bind(prefix)
-        .bind(format!("{}|%", prefix.replace('%', "\\%").replace('_', "\\_")))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM signin_throttle WHERE plan_id = $1 AND (throttle_key = $2 OR throttle_key LIKE $3 ESCAPE '\\')",
+    )
+    .bind(plan.0)
+    .bind(prefix)
+    .bind(format!("{}|%", prefix.replace('%', "\\%").replace('_', "\\_")))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

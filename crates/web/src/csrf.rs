@@ -57,7 +57,12 @@ pub async fn protect(State(st): State<AppState>, req: Request, next: Next) -> Re
     parts.extensions.insert(CsrfToken(token.clone()));
     let resp = next.run(Request::from_parts(parts, body)).await;
     if fresh {
-        let cookie = Cookie::build((CSRF_COOKIE, token)).path("/").http_only(true).secure(st.secure_cookies).same_site(SameSite::Strict).build();
+        let cookie = Cookie::build((CSRF_COOKIE, token))
+            .path("/")
+            .http_only(true)
+            .secure(st.secure_cookies)
+            .same_site(SameSite::Strict)
+            .build();
         (CookieJar::new().add(cookie), resp).into_response()
     } else {
         resp

@@ -28,7 +28,11 @@ pub async fn resolve_plan(State(st): State<AppState>, mut req: Request, next: Ne
             req.extensions_mut().insert(CurrentPlan(Arc::new(plan)));
             next.run(req).await
         }
-        Ok(None) => (StatusCode::NOT_FOUND, "No plan is configured on this server. Run `gatehouse demo` or `gatehouse plan create`.").into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            "No plan is configured on this server. Run `gatehouse demo` or `gatehouse plan create`.",
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "plan lookup failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()

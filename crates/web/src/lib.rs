@@ -56,7 +56,11 @@ type Next = axum::middleware::Next;
 /// After every state-changing request, nudge the outbox worker so messages go out at once.
 fn wake_outbox_layer(
     waker: Arc<Notify>,
-) -> impl Fn(axum::extract::Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>> + Clone {
+) -> impl Fn(
+    axum::extract::Request,
+    Next,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>>
++ Clone {
     move |req, next| {
         let waker = waker.clone();
         Box::pin(async move {

@@ -9,7 +9,14 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "maple orbit lantern";
 const PHONE: &str = "+12065550143";
 
-async fn call(c: &Client, app: &TestApp, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    c: &Client,
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut r = match method {
         "GET" => c.get(app.url(path)),
         "DELETE" => c.delete(app.url(path)),
@@ -37,11 +44,29 @@ async fn sign_up(app: &TestApp, c: &Client, email: &str, username: &str) -> Stri
     let (s, v) = call(c, app, "POST", "/api/v1/invitations/check", None, Some(json!({"token": token_of(&link)}))).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["email"], email);
-    let (s, v) = call(c, app, "POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": username, "password": PASSWORD, "confirm_password": PASSWORD}))).await;
+    let (s, v) = call(
+        c,
+        app,
+        "POST",
+        "/api/v1/signup",
+        None,
+        Some(
+            json!({"token": token_of(&link), "username": username, "password": PASSWORD, "confirm_password": PASSWORD}),
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["next"], "two_step_setup");
     let t = v["session_token"].as_str().expect("token").to_owned();
-    let (s, v) = call(c, app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "206 555 0143", "method": "voice"}))).await;
+    let (s, v) = call(
+        c,
+        app,
+        "POST",
+        "/api/v1/two-step/setup",
+        Some(&t),
+        Some(json!({"phone": "206 555 0143", "method": "voice"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["masked_phone"], "XXX-XXX-0143");
     let voice = app.last_message_to(PHONE).await.expect("call");
@@ -53,13 +78,22 @@ async fn sign_up(app: &TestApp, c: &Client, email: &str, username: &str) -> Stri
     let t2 = v["session_token"].as_str().expect("token").to_owned();
     // The old token died when the session moved on.
     assert_eq!(call(c, app, "GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
-    let (s, v) = call(c, app, "POST", "/api/v1/terms/sign", Some(&t2), Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"}))).await;
+    let (s, v) = call(
+        c,
+        app,
+        "POST",
+        "/api/v1/terms/sign",
+        Some(&t2),
+        Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v["session_token"].as_str().expect("token").to_owned()
 }
 
 async fn sign_in(app: &TestApp, c: &Client, username: &str) -> String {
-    let (s, v) = call(c, app, "POST", "/api/v1/signin", None, Some(json!({"username": username, "password": PASSWORD}))).await;
+    let (s, v) =
+        call(c, app, "POST", "/api/v1/signin", None, Some(json!({"username": username, "password": PASSWORD}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["next"], "two_step_code");
     assert_eq!(v["masked_phone"], "XXX-XXX-0143");
@@ -84,13 +118,20 @@ async fn api_journey_and_sessions(backend: Backend) {
     let list = list.as_array().expect("list").clone();
     assert_eq!(list.len(), 2);
     let other_id = list.iter().find(|s| s["current"] == false).expect("other")["id"].as_i64().expect("id");
-    assert_eq!(call(&c, &app, "DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&c, &app, "DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&other), None).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&c, &app, "DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&c, &app, "DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(call(&c, &app, "POST", "/api/v1/signout", Some(&t), None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
     // A half-signed-in session cannot reach signed-in endpoints.
-    let (_, v) = call(&c, &app, "POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
+    let (_, v) =
+        call(&c, &app, "POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
     let half = v["session_token"].as_str().expect("token").to_owned();
     assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&half), None).await.0, StatusCode::CONFLICT);
     app.stop().await;
@@ -184,21 +225,45 @@ async fn two_step_codes_tries_sends_and_expiry(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = app.api();
     let link = app.invite("Maria", "Lopez", "maria@clinic.example.org").await;
-    let (_, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": "mlopez", "password": PASSWORD, "confirm_password": PASSWORD}))).await;
+    let (_, v) = call(
+        &c,
+        &app,
+        "POST",
+        "/api/v1/signup",
+        None,
+        Some(
+            json!({"token": token_of(&link), "username": "mlopez", "password": PASSWORD, "confirm_password": PASSWORD}),
+        ),
+    )
+    .await;
     let t = v["session_token"].as_str().expect("token").to_owned();
     // Invalid phone numbers.
     for bad in ["", "12", "not a phone", "206-555-01433333"] {
-        let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": bad, "method": "text"}))).await;
+        let (s, v) =
+            call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": bad, "method": "text"})))
+                .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
         assert_eq!(v["error"]["field"], "phone");
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM verification_codes").await, 0);
-    let send = || call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "2065550143", "method": "text"})));
+    let send = || {
+        call(
+            &c,
+            &app,
+            "POST",
+            "/api/v1/two-step/setup",
+            Some(&t),
+            Some(json!({"phone": "2065550143", "method": "text"})),
+        )
+    };
     assert_eq!(send().await.0, StatusCode::OK);
     let code = app.last_code(PHONE).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     // Malformed codes do not count as tries.
-    assert_eq!(call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": "12a"}))).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": "12a"}))).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     for left in (1..=4).rev() {
         let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
@@ -242,7 +307,8 @@ async fn concurrent_code_submits_succeed_once(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = app.api();
     sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
-    let (_, v) = call(&c, &app, "POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
+    let (_, v) =
+        call(&c, &app, "POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
     let t = v["session_token"].as_str().expect("token").to_owned();
     let code = app.last_code(PHONE).await;
     let body = json!({"code": code});
@@ -260,17 +326,44 @@ async fn terms_signed_with_the_wrong_name_are_refused(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = app.api();
     let link = app.invite("Maria", "Lopez", "maria@clinic.example.org").await;
-    let (_, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": "mlopez", "password": PASSWORD, "confirm_password": PASSWORD}))).await;
+    let (_, v) = call(
+        &c,
+        &app,
+        "POST",
+        "/api/v1/signup",
+        None,
+        Some(
+            json!({"token": token_of(&link), "username": "mlopez", "password": PASSWORD, "confirm_password": PASSWORD}),
+        ),
+    )
+    .await;
     let t = v["session_token"].as_str().expect("token").to_owned();
     // Terms cannot be signed before two-step.
-    let (s, _) = call(&c, &app, "POST", "/api/v1/terms/sign", Some(&t), Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"}))).await;
+    let (s, _) = call(
+        &c,
+        &app,
+        "POST",
+        "/api/v1/terms/sign",
+        Some(&t),
+        Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "2065550143", "method": "text"}))).await;
+    call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "2065550143", "method": "text"})))
+        .await;
     let code = app.last_code(PHONE).await;
     let (_, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
     let t = v["session_token"].as_str().expect("token").to_owned();
     for (f, l) in [("Mary", "Lopez"), ("", ""), ("Lopez", "Maria")] {
-        let (s, v) = call(&c, &app, "POST", "/api/v1/terms/sign", Some(&t), Some(json!({"version": 1, "first_name": f, "last_name": l}))).await;
+        let (s, v) = call(
+            &c,
+            &app,
+            "POST",
+            "/api/v1/terms/sign",
+            Some(&t),
+            Some(json!({"version": 1, "first_name": f, "last_name": l})),
+        )
+        .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE terms_version_signed IS NOT NULL").await, 0);
@@ -280,7 +373,13 @@ both!(terms_signed_with_the_wrong_name_are_refused);
 
 async fn full_hashing_queue_answers_503_with_retry_after(backend: Backend) {
     let Some(app) = TestApp::start_with(backend, |cfg| {
-        cfg.hash = gatehouse_services::hashing::HashConfig { memory_kib: 32 * 1024, iterations: 3, parallelism: 1, workers: 1, queue: 1 };
+        cfg.hash = gatehouse_services::hashing::HashConfig {
+            memory_kib: 32 * 1024,
+            iterations: 3,
+            parallelism: 1,
+            workers: 1,
+            queue: 1,
+        };
     })
     .await
     else {
@@ -292,7 +391,12 @@ async fn full_hashing_queue_answers_503_with_retry_after(backend: Backend) {
         let c = c.clone();
         let url = app.url("/api/v1/signin");
         tasks.push(tokio::spawn(async move {
-            let r = c.post(url).json(&json!({"username": format!("user{i}"), "password": "some password here"})).send().await.expect("send");
+            let r = c
+                .post(url)
+                .json(&json!({"username": format!("user{i}"), "password": "some password here"}))
+                .send()
+                .await
+                .expect("send");
             (r.status(), r.headers().get("retry-after").is_some())
         }));
     }
@@ -315,7 +419,15 @@ async fn openapi_document_describes_the_api(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let (s, doc) = call(&app.api(), &app, "GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
-    for path in ["/api/v1/signup", "/api/v1/signin", "/api/v1/two-step/setup", "/api/v1/two-step/verify", "/api/v1/terms/sign", "/api/v1/sessions", "/api/v1/signout"] {
+    for path in [
+        "/api/v1/signup",
+        "/api/v1/signin",
+        "/api/v1/two-step/setup",
+        "/api/v1/two-step/verify",
+        "/api/v1/terms/sign",
+        "/api/v1/sessions",
+        "/api/v1/signout",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
     }
     app.stop().await;

@@ -31,7 +31,10 @@ async fn audit_chain_detects_deleted_tail(backend: Backend) {
     app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
     let n = app.count("SELECT COUNT(*) FROM audit_events").await;
     app.sql(&format!("DELETE FROM audit_events WHERE seq = {n}")).await;
-    assert!(matches!(app.running.services.verify_audit_chain(app.plan.id()).await.expect("verify"), ChainReport::Broken { .. }));
+    assert!(matches!(
+        app.running.services.verify_audit_chain(app.plan.id()).await.expect("verify"),
+        ChainReport::Broken { .. }
+    ));
     app.stop().await;
 }
 both!(audit_chain_detects_deleted_tail);
@@ -63,7 +66,12 @@ async fn outbox_delivers_after_commit_and_retries(backend: Backend) {
     let (url, seen) = fake_sms_provider(1).await;
     let deliverer = Deliverer::new(
         app.running.services.clone(),
-        DeliveryConfig { smtp_url: None, mail_from: "x@example.org".into(), sms_url: Some(url), sms_token: Some("sms-secret".into()) },
+        DeliveryConfig {
+            smtp_url: None,
+            mail_from: "x@example.org".into(),
+            sms_url: Some(url),
+            sms_token: Some("sms-secret".into()),
+        },
     )
     .expect("deliverer");
     let c = app.api();
@@ -79,11 +87,17 @@ async fn outbox_delivers_after_commit_and_retries(backend: Backend) {
         .await
         .expect("json");
     let t = r["session_token"].as_str().expect("t");
-    c.post(app.url("/api/v1/two-step/setup")).bearer_auth(t).json(&serde_json::json!({"phone": "2065550143", "method": "text"})).send().await.expect("setup");
+    c.post(app.url("/api/v1/two-step/setup"))
+        .bearer_auth(t)
+        .json(&serde_json::json!({"phone": "2065550143", "method": "text"}))
+        .send()
+        .await
+        .expect("setup");
     // First pass: the email (dev outbox, no SMTP) is delivered; the provider fails the text.
     assert_eq!(deliverer.deliver_due().await.expect("pass"), 2);
     assert_eq!(seen.lock().expect("lock").len(), 1);
-    let undelivered = app.count("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND last_error IS NOT NULL").await;
+    let undelivered =
+        app.count("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND last_error IS NOT NULL").await;
     assert_eq!(undelivered, 1);
     // Not retried before its backoff...
     assert_eq!(deliverer.deliver_due().await.expect("pass"), 0);
@@ -102,12 +116,17 @@ both!(outbox_delivers_after_commit_and_retries);
 
 async fn schema(app: &TestApp) -> Vec<(String, String)> {
     let q = match app.backend {
-        Backend::Sqlite => "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY 1, 2",
-        Backend::Postgres => "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%' ORDER BY 1, 2",
+        Backend::Sqlite => {
+            "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY 1, 2"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%' ORDER BY 1, 2"
+        }
     };
-    let rows: Vec<(String, String)> = sqlx::query_as(q).fetch_all(app.running.services.db.pool()).await.expect("schema");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as(q).fetch_all(app.running.services.db.pool()).await.expect("schema");
     rows
 }
 

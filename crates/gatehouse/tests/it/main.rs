@@ -1,5 +1,8 @@
 //! Gatehouse's integration tests: one binary, a real server per test, on SQLite and PostgreSQL.
 
+// Test code may stop at the first surprise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod api_flows;

@@ -15,7 +15,13 @@ async fn get(c: &Client, app: &TestApp, path: &str) -> (StatusCode, String, Opti
 }
 
 /// Posts a form with the CSRF token of the page at `form_page`.
-async fn post(c: &Client, app: &TestApp, form_page: &str, action: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+async fn post(
+    c: &Client,
+    app: &TestApp,
+    form_page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, Option<String>) {
     let (_, html, _) = get(c, app, form_page).await;
     let token = csrf(&html);
     let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
@@ -33,17 +39,33 @@ pub async fn sign_up_through_pages(app: &TestApp, email: &str, username: &str) -
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Welcome, Maria Lopez"));
     let token = link.split("token=").nth(1).expect("token");
-    let (status, _, loc) = post(&c, app, &link, "/signup", &[("token", token), ("username", username), ("password", PASSWORD), ("confirm_password", PASSWORD)]).await;
+    let (status, _, loc) = post(
+        &c,
+        app,
+        &link,
+        "/signup",
+        &[("token", token), ("username", username), ("password", PASSWORD), ("confirm_password", PASSWORD)],
+    )
+    .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/two-step/setup"));
-    let (status, html, _) = post(&c, app, "/two-step/setup", "/two-step/setup", &[("action", "send"), ("country_code", "1"), ("phone", "206-555-0143"), ("method", "text")]).await;
+    let (status, html, _) = post(
+        &c,
+        app,
+        "/two-step/setup",
+        "/two-step/setup",
+        &[("action", "send"), ("country_code", "1"), ("phone", "206-555-0143"), ("method", "text")],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("XXX-XXX-0143"));
     let code = app.last_code(PHONE_E164).await;
-    let (status, _, loc) = post(&c, app, "/two-step/setup", "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
+    let (status, _, loc) =
+        post(&c, app, "/two-step/setup", "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/terms"));
-    let (status, _, loc) = post(&c, app, "/terms", "/terms", &[("version", "1"), ("first_name", "maria"), ("last_name", "LOPEZ")]).await;
+    let (status, _, loc) =
+        post(&c, app, "/terms", "/terms", &[("version", "1"), ("first_name", "maria"), ("last_name", "LOPEZ")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/"));
     let (status, html, _) = get(&c, app, "/").await;
@@ -61,7 +83,8 @@ async fn invitation_to_home_and_back(backend: Backend) {
     assert_eq!(loc.as_deref(), Some("/signin?signed_out=1"));
     let (_, _, loc) = get(&c, &app, "/").await;
     assert_eq!(loc.as_deref(), Some("/signin"));
-    let (status, _, loc) = post(&c, &app, "/signin", "/signin", &[("username", "MLopez"), ("password", PASSWORD)]).await;
+    let (status, _, loc) =
+        post(&c, &app, "/signin", "/signin", &[("username", "MLopez"), ("password", PASSWORD)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/two-step/code"));
     let (_, html, _) = get(&c, &app, "/two-step/code").await;
@@ -70,14 +93,17 @@ async fn invitation_to_home_and_back(backend: Backend) {
     let (_, _, loc) = get(&c, &app, "/").await;
     assert_eq!(loc.as_deref(), Some("/two-step/code"));
     let code = app.last_code(PHONE_E164).await;
-    let (status, _, loc) = post(&c, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+    let (status, _, loc) =
+        post(&c, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/"), "terms already signed: straight home");
     let (_, html, _) = get(&c, &app, "/").await;
     assert!(html.contains("Welcome, Maria Lopez"));
-    assert!(app.running.services.verify_audit_chain(app.plan.id()).await.expect("verify").eq(&gatehouse_services::audit::ChainReport::Intact {
-        events: app.count("SELECT COUNT(*) FROM audit_events").await
-    }));
+    assert!(app.running.services.verify_audit_chain(app.plan.id()).await.expect("verify").eq(
+        &gatehouse_services::audit::ChainReport::Intact {
+            events: app.count("SELECT COUNT(*) FROM audit_events").await
+        }
+    ));
     app.stop().await;
 }
 both!(invitation_to_home_and_back);
@@ -86,7 +112,10 @@ async fn forms_without_csrf_are_refused(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = app.browser();
     let _ = get(&c, &app, "/signin").await;
-    for body in [vec![("username", "x"), ("password", "y")], vec![("csrf_token", "forged-token-forged-token-forged-token"), ("username", "x"), ("password", "y")]] {
+    for body in [
+        vec![("username", "x"), ("password", "y")],
+        vec![("csrf_token", "forged-token-forged-token-forged-token"), ("username", "x"), ("password", "y")],
+    ] {
         let r = c.post(app.url("/signin")).form(&body).send().await.expect("post");
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         assert!(r.text().await.expect("body").contains("This form has expired"));
@@ -113,7 +142,14 @@ async fn signup_form_shows_errors_beside_fields(backend: Backend) {
         ("aruiz", PASSWORD, "maple orbit lanterns", "confirm_password-error", "do not match"),
     ];
     for (username, pw, confirm, field, text) in cases {
-        let (status, html, _) = post(&c, &app, &link, "/signup", &[("token", &token), ("username", username), ("password", pw), ("confirm_password", confirm)]).await;
+        let (status, html, _) = post(
+            &c,
+            &app,
+            &link,
+            "/signup",
+            &[("token", &token), ("username", username), ("password", pw), ("confirm_password", confirm)],
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{username} {pw}");
         assert!(html.contains(&format!("id=\"{field}\"")), "{field} missing for {username}/{pw}");
         assert!(html.contains(text) || html.contains(&text.replace(';', "&#59;")), "{text} missing: {html}");
@@ -164,7 +200,12 @@ async fn end_another_session_from_the_sessions_page(backend: Backend) {
     post(&second, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
     let (_, html, _) = get(&first, &app, "/sessions").await;
     assert!(html.contains("This session"));
-    let other: i64 = html.split("href=\"/sessions/").nth(1).and_then(|s| s.split('/').next()).and_then(|s| s.parse().ok()).expect("another session listed");
+    let other: i64 = html
+        .split("href=\"/sessions/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.parse().ok())
+        .expect("another session listed");
     let (status, html, _) = get(&first, &app, &format!("/sessions/{other}/end")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Sign out that session?"));
@@ -185,18 +226,26 @@ async fn new_terms_version_is_signed_at_next_sign_in(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = sign_up_through_pages(&app, "maria@clinic.example.org", "mlopez").await;
     post(&c, &app, "/", "/signout", &[]).await;
-    let v = app.running.services.publish_terms(app.plan.id(), "New terms: version 2.", &gatehouse_services::RequestMeta::cli()).await.expect("publish");
+    let v = app
+        .running
+        .services
+        .publish_terms(app.plan.id(), "New terms: version 2.", &gatehouse_services::RequestMeta::cli())
+        .await
+        .expect("publish");
     assert_eq!(v, 2);
     post(&c, &app, "/signin", "/signin", &[("username", "mlopez"), ("password", PASSWORD)]).await;
     let code = app.last_code(PHONE_E164).await;
-    let (_, _, loc) = post(&c, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+    let (_, _, loc) =
+        post(&c, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!(loc.as_deref(), Some("/terms"));
     let (_, html, _) = get(&c, &app, "/terms").await;
     assert!(html.contains("New terms: version 2."));
-    let (status, html, _) = post(&c, &app, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Smith")]).await;
+    let (status, html, _) =
+        post(&c, &app, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Smith")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("exactly as they appear on your account"));
-    let (_, _, loc) = post(&c, &app, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Lopez")]).await;
+    let (_, _, loc) =
+        post(&c, &app, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Lopez")]).await;
     assert_eq!(loc.as_deref(), Some("/"));
     assert_eq!(app.count("SELECT terms_version_signed FROM users WHERE username = 'mlopez'").await, 2);
     app.stop().await;
@@ -209,7 +258,11 @@ async fn dev_outbox_lists_messages_with_links(backend: Backend) {
     let c = app.browser();
     let (status, html, _) = get(&c, &app, "/dev/outbox").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains(&format!("<a href=\"{}\">", link.replace('&', "&#38;"))) || html.contains(&format!("<a href=\"{link}\">")), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"{}\">", link.replace('&', "&#38;")))
+            || html.contains(&format!("<a href=\"{link}\">")),
+        "{html}"
+    );
     assert!(html.contains("Email to ana@clinic.example.org"));
     app.stop().await;
 }

@@ -122,7 +122,11 @@ impl TestApp {
 
     /// A client that keeps cookies and does not follow redirects (tests look at each hop).
     pub fn browser(&self) -> reqwest::Client {
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
     }
 
     /// A client without cookies, for the API.

@@ -49,7 +49,11 @@ fn stage_name(s: SessionStage) -> &'static str {
 fn need(s: BearerSession, stage: Option<SessionStage>) -> Result<SessionInfo, ApiError> {
     let s = s.0.ok_or_else(ApiError::unauthenticated)?;
     match stage {
-        Some(st) if s.stage != st => Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", format!("This session is at the {} step.", stage_name(s.stage)))),
+        Some(st) if s.stage != st => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "wrong_stage",
+            format!("This session is at the {} step.", stage_name(s.stage)),
+        )),
         _ => Ok(s),
     }
 }
@@ -82,7 +86,9 @@ fn signup_error(e: SignUpError) -> ApiError {
         SignUpError::Link(p) => ApiError::new(StatusCode::GONE, "link_unusable", p.to_string()),
         SignUpError::Busy => ApiError::busy(),
         SignUpError::Internal(e) => ApiError::internal(e),
-        SignUpError::UsernameTaken => ApiError::new(StatusCode::CONFLICT, "username_taken", e.to_string()).field(Some("username")),
+        SignUpError::UsernameTaken => {
+            ApiError::new(StatusCode::CONFLICT, "username_taken", e.to_string()).field(Some("username"))
+        }
         other => {
             let field = other.field();
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", other.to_string()).field(field)
@@ -93,7 +99,11 @@ fn signup_error(e: SignUpError) -> ApiError {
 /// Checks a sign-up link's token and says whom it is for.
 #[utoipa::path(post, path = "/api/v1/invitations/check", request_body = TokenBody,
     responses((status = 200, body = InviteeBody), (status = 410, body = super::ErrorBody)))]
-pub async fn check_invitation(State(st): State<AppState>, plan: CurrentPlan, Json(b): Json<TokenBody>) -> ApiResult<InviteeBody> {
+pub async fn check_invitation(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Json(b): Json<TokenBody>,
+) -> ApiResult<InviteeBody> {
     let i = st.svc.invitation(&plan.0, &b.token).await.map_err(signup_error)?;
     Ok(Json(InviteeBody { first_name: i.first_name, last_name: i.last_name, email: i.email }))
 }
@@ -109,9 +119,25 @@ pub struct SignUpBody {
 /// Completes sign-up from an invitation; the session goes on to two-step set-up.
 #[utoipa::path(post, path = "/api/v1/signup", request_body = SignUpBody,
     responses((status = 201, body = SessionStep), (status = 409, body = super::ErrorBody), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
-pub async fn sign_up(State(st): State<AppState>, plan: CurrentPlan, Meta(meta): Meta, Json(b): Json<SignUpBody>) -> Result<(StatusCode, Json<SessionStep>), ApiError> {
-    let token = st.svc.sign_up(&plan.0, &b.token, &b.username, &b.password, &b.confirm_password, &meta).await.map_err(signup_error)?;
-    Ok((StatusCode::CREATED, Json(SessionStep { session_token: token.0, next: stage_name(SessionStage::TwoStepSetup).into(), masked_phone: None })))
+pub async fn sign_up(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    Json(b): Json<SignUpBody>,
+) -> Result<(StatusCode, Json<SessionStep>), ApiError> {
+    let token = st
+        .svc
+        .sign_up(&plan.0, &b.token, &b.username, &b.password, &b.confirm_password, &meta)
+        .await
+        .map_err(signup_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionStep {
+            session_token: token.0,
+            next: stage_name(SessionStage::TwoStepSetup).into(),
+            masked_phone: None,
+        }),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -123,13 +149,26 @@ pub struct SignInBody {
 /// Checks username and password; the session goes on to two-step.
 #[utoipa::path(post, path = "/api/v1/signin", request_body = SignInBody,
     responses((status = 200, body = SessionStep), (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 429, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
-pub async fn sign_in(State(st): State<AppState>, plan: CurrentPlan, Meta(meta): Meta, Json(b): Json<SignInBody>) -> ApiResult<SessionStep> {
+pub async fn sign_in(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    Json(b): Json<SignInBody>,
+) -> ApiResult<SessionStep> {
     match st.svc.sign_in(&plan.0, &b.username, &b.password, &meta).await {
-        Ok(s) => Ok(Json(SessionStep { session_token: s.session.0, next: stage_name(s.stage).into(), masked_phone: s.masked_phone })),
+        Ok(s) => Ok(Json(SessionStep {
+            session_token: s.session.0,
+            next: stage_name(s.stage).into(),
+            masked_phone: s.masked_phone,
+        })),
         Err(SignInError::Busy) => Err(ApiError::busy()),
         Err(SignInError::Internal(e)) => Err(ApiError::internal(e)),
-        Err(e @ SignInError::Invalid) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", e.to_string())),
-        Err(e @ SignInError::Locked { .. }) => Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string())),
+        Err(e @ SignInError::Invalid) => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", e.to_string()))
+        }
+        Err(e @ SignInError::Locked { .. }) => {
+            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string()))
+        }
         Err(e @ SignInError::Deactivated) => Err(ApiError::new(StatusCode::FORBIDDEN, "deactivated", e.to_string())),
     }
 }
@@ -137,10 +176,14 @@ pub async fn sign_in(State(st): State<AppState>, plan: CurrentPlan, Meta(meta): 
 fn two_step_error(e: TwoStepError) -> ApiError {
     match e {
         TwoStepError::Internal(e) => ApiError::internal(e),
-        TwoStepError::Phone(p) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", p.to_string()).field(Some("phone")),
+        TwoStepError::Phone(p) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", p.to_string()).field(Some("phone"))
+        }
         TwoStepError::TooManySends => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sends", e.to_string()),
         TwoStepError::WrongStage => ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string()),
-        TwoStepError::Malformed(_) | TwoStepError::Wrong(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code", e.to_string()).field(Some("code")),
+        TwoStepError::Malformed(_) | TwoStepError::Wrong(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code", e.to_string()).field(Some("code"))
+        }
         TwoStepError::TooManyTries | TwoStepError::Expired | TwoStepError::Used | TwoStepError::NoCode => {
             ApiError::new(StatusCode::GONE, "code_unusable", e.to_string()).field(Some("code"))
         }
@@ -182,10 +225,17 @@ pub struct CodeSent {
 /// Sends a code to a new two-step phone.
 #[utoipa::path(post, path = "/api/v1/two-step/setup", request_body = SetupBody, security(("bearer" = [])),
     responses((status = 200, body = CodeSent), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
-pub async fn setup_phone(State(st): State<AppState>, plan: CurrentPlan, sess: BearerSession, Meta(meta): Meta, Json(b): Json<SetupBody>) -> ApiResult<CodeSent> {
+pub async fn setup_phone(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Json(b): Json<SetupBody>,
+) -> ApiResult<CodeSent> {
     let s = need(sess, Some(SessionStage::TwoStepSetup))?;
     let cc = b.country_code.unwrap_or_else(|| "1".into());
-    let masked = st.svc.send_setup_code(&plan.0, &s, &cc, &b.phone, b.method.into(), &meta).await.map_err(two_step_error)?;
+    let masked =
+        st.svc.send_setup_code(&plan.0, &s, &cc, &b.phone, b.method.into(), &meta).await.map_err(two_step_error)?;
     Ok(Json(CodeSent { masked_phone: masked }))
 }
 
@@ -198,9 +248,16 @@ pub struct ResendBody {
 /// Sends a new sign-in code to the phone on record.
 #[utoipa::path(post, path = "/api/v1/two-step/resend", request_body = ResendBody, security(("bearer" = [])),
     responses((status = 200, body = CodeSent), (status = 429, body = super::ErrorBody)))]
-pub async fn resend_code(State(st): State<AppState>, plan: CurrentPlan, sess: BearerSession, Meta(meta): Meta, Json(b): Json<ResendBody>) -> ApiResult<CodeSent> {
+pub async fn resend_code(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Json(b): Json<ResendBody>,
+) -> ApiResult<CodeSent> {
     let s = need(sess, Some(SessionStage::TwoStepCode))?;
-    let masked = st.svc.resend_signin_code(&plan.0, &s, b.method.map(Into::into), &meta).await.map_err(two_step_error)?;
+    let masked =
+        st.svc.resend_signin_code(&plan.0, &s, b.method.map(Into::into), &meta).await.map_err(two_step_error)?;
     Ok(Json(CodeSent { masked_phone: masked }))
 }
 
@@ -212,7 +269,13 @@ pub struct CodeBody {
 /// Checks a two-step code (sign-in or set-up); the session moves on under a new token.
 #[utoipa::path(post, path = "/api/v1/two-step/verify", request_body = CodeBody, security(("bearer" = [])),
     responses((status = 200, body = SessionStep), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn verify_code(State(st): State<AppState>, plan: CurrentPlan, sess: BearerSession, Meta(meta): Meta, Json(b): Json<CodeBody>) -> ApiResult<SessionStep> {
+pub async fn verify_code(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Json(b): Json<CodeBody>,
+) -> ApiResult<SessionStep> {
     let s = need(sess, None)?;
     let v = st.svc.verify_code(&plan.0, &s, &b.code, &meta).await.map_err(two_step_error)?;
     Ok(Json(SessionStep { session_token: v.session.0, next: stage_name(v.stage).into(), masked_phone: None }))
@@ -241,13 +304,26 @@ pub struct SignTermsBody {
 /// Signs the terms by typing one's first and last name; completes sign-in.
 #[utoipa::path(post, path = "/api/v1/terms/sign", request_body = SignTermsBody, security(("bearer" = [])),
     responses((status = 200, body = SessionStep), (status = 422, body = super::ErrorBody)))]
-pub async fn sign_terms(State(st): State<AppState>, plan: CurrentPlan, sess: BearerSession, Meta(meta): Meta, Json(b): Json<SignTermsBody>) -> ApiResult<SessionStep> {
+pub async fn sign_terms(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Json(b): Json<SignTermsBody>,
+) -> ApiResult<SessionStep> {
     let s = need(sess, Some(SessionStage::Terms))?;
     match st.svc.sign_terms(&plan.0, &s, b.version, &b.first_name, &b.last_name, &meta).await {
-        Ok(t) => Ok(Json(SessionStep { session_token: t.0, next: stage_name(SessionStage::Complete).into(), masked_phone: None })),
+        Ok(t) => Ok(Json(SessionStep {
+            session_token: t.0,
+            next: stage_name(SessionStage::Complete).into(),
+            masked_phone: None,
+        })),
         Err(TermsError::Internal(e)) => Err(ApiError::internal(e)),
         Err(e @ TermsError::WrongStage) => Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string())),
-        Err(e @ TermsError::NameMismatch) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "name_mismatch", e.to_string()).field(Some("last_name"))),
+        Err(e @ TermsError::NameMismatch) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "name_mismatch", e.to_string())
+                .field(Some("last_name")))
+        }
     }
 }
 
@@ -264,7 +340,15 @@ pub struct MeBody {
 
 impl From<Me> for MeBody {
     fn from(m: Me) -> Self {
-        Self { user_id: m.user_id, username: m.username, first_name: m.first_name, last_name: m.last_name, email: m.email, two_step_phone: m.two_step_phone, last_signin_at: m.last_signin_at }
+        Self {
+            user_id: m.user_id,
+            username: m.username,
+            first_name: m.first_name,
+            last_name: m.last_name,
+            email: m.email,
+            two_step_phone: m.two_step_phone,
+            last_signin_at: m.last_signin_at,
+        }
     }
 }
 
@@ -287,7 +371,14 @@ pub struct SessionBody {
 
 impl From<SessionView> for SessionBody {
     fn from(v: SessionView) -> Self {
-        Self { id: v.id, current: v.current, ip: v.ip, user_agent: v.user_agent, signed_in_at: v.signed_in_at, last_seen_at: v.last_seen_at }
+        Self {
+            id: v.id,
+            current: v.current,
+            ip: v.ip,
+            user_agent: v.user_agent,
+            signed_in_at: v.signed_in_at,
+            last_seen_at: v.last_seen_at,
+        }
     }
 }
 
@@ -301,7 +392,12 @@ pub async fn list_sessions(State(st): State<AppState>, sess: BearerSession) -> A
 /// Ends another of the user's sessions.
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
-pub async fn end_session(State(st): State<AppState>, sess: BearerSession, Meta(meta): Meta, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+pub async fn end_session(
+    State(st): State<AppState>,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     let s = need(sess, Some(SessionStage::Complete))?;
     match st.svc.end_session(&s, id, &meta).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
@@ -312,7 +408,11 @@ pub async fn end_session(State(st): State<AppState>, sess: BearerSession, Meta(m
 
 /// Ends the current session.
 #[utoipa::path(post, path = "/api/v1/signout", security(("bearer" = [])), responses((status = 204)))]
-pub async fn sign_out(State(st): State<AppState>, sess: BearerSession, Meta(meta): Meta) -> Result<StatusCode, ApiError> {
+pub async fn sign_out(
+    State(st): State<AppState>,
+    sess: BearerSession,
+    Meta(meta): Meta,
+) -> Result<StatusCode, ApiError> {
     let s = need(sess, None)?;
     st.svc.sign_out(&s, &meta).await.map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)

@@ -22,8 +22,18 @@ pub fn routes(_state: AppState) -> Router<AppState> {
 #[openapi(
     info(title = "Gatehouse API", description = "Identity and access for provider portals."),
     paths(
-        auth::check_invitation, auth::sign_up, auth::sign_in, auth::setup_phone, auth::resend_code, auth::verify_code,
-        auth::get_terms, auth::sign_terms, auth::me, auth::list_sessions, auth::end_session, auth::sign_out
+        auth::check_invitation,
+        auth::sign_up,
+        auth::sign_in,
+        auth::setup_phone,
+        auth::resend_code,
+        auth::verify_code,
+        auth::get_terms,
+        auth::sign_terms,
+        auth::me,
+        auth::list_sessions,
+        auth::end_session,
+        auth::sign_out
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
@@ -76,13 +86,19 @@ impl ApiError {
     }
     /// No live session.
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in first: send a live session token as a bearer token.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Sign in first: send a live session token as a bearer token.",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(ErrorBody { error: ErrorDetail { code: self.code.into(), message: self.message, field: self.field.map(Into::into) } });
+        let body = Json(ErrorBody {
+            error: ErrorDetail { code: self.code.into(), message: self.message, field: self.field.map(Into::into) },
+        });
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             (self.status, [(axum::http::header::RETRY_AFTER, "2")], body).into_response()
         } else {

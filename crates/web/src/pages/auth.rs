@@ -32,10 +32,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Sends a visitor whose session is not at `stage` to where it belongs.
-fn require_stage(s: &Option<SessionInfo>, stage: SessionStage) -> Result<SessionInfo, Response> {
+fn require_stage(s: &Option<SessionInfo>, stage: SessionStage) -> Result<SessionInfo, Redirect> {
     match s {
-        None => Err(Redirect::to("/signin").into_response()),
-        Some(s) if s.stage != stage => Err(Redirect::to(next_url(s.stage)).into_response()),
+        None => Err(Redirect::to("/signin")),
+        Some(s) if s.stage != stage => Err(Redirect::to(next_url(s.stage))),
         Some(s) => Ok(s.clone()),
     }
 }
@@ -57,12 +57,21 @@ struct NoticeQuery {
     signed_out: Option<String>,
 }
 
-async fn signin_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, q: Query<NoticeQuery>) -> Response {
+async fn signin_page(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    q: Query<NoticeQuery>,
+) -> Response {
     if let Some(s) = sess.0 {
         return Redirect::to(next_url(s.stage)).into_response();
     }
     let notice = q.signed_out.as_ref().map(|_| "You have signed out.".to_owned());
-    render(StatusCode::OK, &SignInPage { chrome: Chrome::new(&st, &plan, &csrf, false), username: String::new(), error: None, notice })
+    render(
+        StatusCode::OK,
+        &SignInPage { chrome: Chrome::new(&st, &plan, &csrf, false), username: String::new(), error: None, notice },
+    )
 }
 
 #[derive(Deserialize)]
@@ -73,14 +82,33 @@ struct SignInForm {
     password: String,
 }
 
-async fn signin_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, Meta(meta): Meta, jar: CookieJar, Form(f): Form<SignInForm>) -> Response {
+async fn signin_submit(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(f): Form<SignInForm>,
+) -> Response {
     match st.svc.sign_in(&plan.0, &f.username, &f.password, &meta).await {
         Ok(s) => to_stage(&st, jar, s.session, s.stage),
         Err(SignInError::Busy) => busy(),
         Err(SignInError::Internal(e)) => internal_error(e),
         Err(e) => {
-            let status = if matches!(e, SignInError::Locked { .. }) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
-            render(status, &SignInPage { chrome: Chrome::new(&st, &plan, &csrf, false), username: f.username.chars().take(64).collect(), error: Some(e.to_string()), notice: None })
+            let status = if matches!(e, SignInError::Locked { .. }) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            render(
+                status,
+                &SignInPage {
+                    chrome: Chrome::new(&st, &plan, &csrf, false),
+                    username: f.username.chars().take(64).collect(),
+                    error: Some(e.to_string()),
+                    notice: None,
+                },
+            )
         }
     }
 }
@@ -122,11 +150,23 @@ fn link_problem(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, text: &str)
     }
     render(
         StatusCode::BAD_REQUEST,
-        &P { chrome: Chrome::new(st, plan, csrf, false), heading: "This link cannot be used", text, is_error: true, link_href: "/signin", link_text: "Go to sign in" },
+        &P {
+            chrome: Chrome::new(st, plan, csrf, false),
+            heading: "This link cannot be used",
+            text,
+            is_error: true,
+            link_href: "/signin",
+            link_text: "Go to sign in",
+        },
     )
 }
 
-async fn signup_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, q: Query<TokenQuery>) -> Response {
+async fn signup_page(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    q: Query<TokenQuery>,
+) -> Response {
     match st.svc.invitation(&plan.0, &q.token).await {
         Ok(inv) => render(
             StatusCode::OK,
@@ -161,7 +201,14 @@ struct SignUpForm {
     confirm_password: String,
 }
 
-async fn signup_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, Meta(meta): Meta, jar: CookieJar, Form(f): Form<SignUpForm>) -> Response {
+async fn signup_submit(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(f): Form<SignUpForm>,
+) -> Response {
     let err = match st.svc.sign_up(&plan.0, &f.token, &f.username, &f.password, &f.confirm_password, &meta).await {
         Ok(token) => return to_stage(&st, jar, token, SessionStage::TwoStepSetup),
         Err(SignUpError::Link(p)) => return link_problem(&st, &plan, &csrf, &p.to_string()),
@@ -238,10 +285,15 @@ impl SetupPage {
     }
 }
 
-async fn setup_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+async fn setup_page(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+) -> Response {
     let s = match require_stage(&sess.0, SessionStage::TwoStepSetup) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false));
     match st.svc.pending_phone(&plan.0, &s).await {
@@ -269,10 +321,18 @@ struct SetupForm {
     code: String,
 }
 
-async fn setup_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar, Form(f): Form<SetupForm>) -> Response {
+async fn setup_submit(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(f): Form<SetupForm>,
+) -> Response {
     let s = match require_stage(&sess.0, SessionStage::TwoStepSetup) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false));
     page.country_code = f.country_code.clone();
@@ -295,7 +355,11 @@ async fn setup_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum:
     match st.svc.send_setup_code(&plan.0, &s, &f.country_code, &f.phone, method, &meta).await {
         Ok(masked) => {
             page.code_sent = true;
-            page.notice = Some(if method == TwoStepMethod::Voice { format!("We are calling {masked} with your code.") } else { format!("We sent a code to {masked}.") });
+            page.notice = Some(if method == TwoStepMethod::Voice {
+                format!("We are calling {masked} with your code.")
+            } else {
+                format!("We sent a code to {masked}.")
+            });
             page.masked_phone = masked;
             render(StatusCode::OK, &page)
         }
@@ -323,16 +387,30 @@ struct CodePage {
     code_error: Option<String>,
 }
 
-async fn code_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+async fn code_page(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+) -> Response {
     let s = match require_stage(&sess.0, SessionStage::TwoStepCode) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let masked = match st.svc.pending_phone(&plan.0, &s).await {
         Ok(m) => m.unwrap_or_default(),
         Err(e) => return internal_error(e),
     };
-    render(StatusCode::OK, &CodePage { chrome: Chrome::new(&st, &plan, &csrf, false), masked_phone: masked, notice: None, send_error: None, code_error: None })
+    render(
+        StatusCode::OK,
+        &CodePage {
+            chrome: Chrome::new(&st, &plan, &csrf, false),
+            masked_phone: masked,
+            notice: None,
+            send_error: None,
+            code_error: None,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -345,18 +423,36 @@ struct CodeForm {
     method: String,
 }
 
-async fn code_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar, Form(f): Form<CodeForm>) -> Response {
+async fn code_submit(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(f): Form<CodeForm>,
+) -> Response {
     let s = match require_stage(&sess.0, SessionStage::TwoStepCode) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let masked = st.svc.pending_phone(&plan.0, &s).await.ok().flatten().unwrap_or_default();
-    let mut page = CodePage { chrome: Chrome::new(&st, &plan, &csrf, false), masked_phone: masked, notice: None, send_error: None, code_error: None };
+    let mut page = CodePage {
+        chrome: Chrome::new(&st, &plan, &csrf, false),
+        masked_phone: masked,
+        notice: None,
+        send_error: None,
+        code_error: None,
+    };
     if f.action == "resend" {
         let method = if f.method == "voice" { TwoStepMethod::Voice } else { TwoStepMethod::Text };
         return match st.svc.resend_signin_code(&plan.0, &s, Some(method), &meta).await {
             Ok(m) => {
-                page.notice = Some(if method == TwoStepMethod::Voice { format!("We are calling {m} with a new code.") } else { format!("We sent a new code to {m}.") });
+                page.notice = Some(if method == TwoStepMethod::Voice {
+                    format!("We are calling {m} with a new code.")
+                } else {
+                    format!("We sent a new code to {m}.")
+                });
                 render(StatusCode::OK, &page)
             }
             Err(TwoStepError::Internal(e)) => internal_error(e),
@@ -390,12 +486,27 @@ struct TermsPage {
     error: Option<String>,
 }
 
-async fn terms_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+async fn terms_page(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+) -> Response {
     if let Err(r) = require_stage(&sess.0, SessionStage::Terms) {
-        return r;
+        return r.into_response();
     }
     match st.svc.current_terms(&plan.0).await {
-        Ok(t) => render(StatusCode::OK, &TermsPage { chrome: Chrome::new(&st, &plan, &csrf, false), version: t.version, text: t.text, first_name: String::new(), last_name: String::new(), error: None }),
+        Ok(t) => render(
+            StatusCode::OK,
+            &TermsPage {
+                chrome: Chrome::new(&st, &plan, &csrf, false),
+                version: t.version,
+                text: t.text,
+                first_name: String::new(),
+                last_name: String::new(),
+                error: None,
+            },
+        ),
         Err(e) => internal_error(e),
     }
 }
@@ -410,10 +521,18 @@ struct TermsForm {
     last_name: String,
 }
 
-async fn terms_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar, Form(f): Form<TermsForm>) -> Response {
+async fn terms_submit(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(f): Form<TermsForm>,
+) -> Response {
     let s = match require_stage(&sess.0, SessionStage::Terms) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match st.svc.sign_terms(&plan.0, &s, f.version, &f.first_name, &f.last_name, &meta).await {
         Ok(token) => to_stage(&st, jar, token, SessionStage::Complete),
@@ -439,10 +558,10 @@ async fn terms_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum:
 // ---- Sign out ----
 
 async fn signout(State(st): State<AppState>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar) -> Response {
-    if let Some(s) = sess.0 {
-        if let Err(e) = st.svc.sign_out(&s, &meta).await {
-            return internal_error(e);
-        }
+    if let Some(s) = sess.0
+        && let Err(e) = st.svc.sign_out(&s, &meta).await
+    {
+        return internal_error(e);
     }
     (jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/signin?signed_out=1")).into_response()
 }

@@ -23,10 +23,10 @@ pub fn routes() -> Router<AppState> {
         .route("/sessions/{id}/end", get(end_confirm).post(end_submit))
 }
 
-fn signed_in(s: CookieSession) -> Result<SessionInfo, Response> {
+fn signed_in(s: CookieSession) -> Result<SessionInfo, Redirect> {
     match s.0 {
-        None => Err(Redirect::to("/signin").into_response()),
-        Some(s) if s.stage != SessionStage::Complete => Err(Redirect::to(next_url(s.stage)).into_response()),
+        None => Err(Redirect::to("/signin")),
+        Some(s) if s.stage != SessionStage::Complete => Err(Redirect::to(next_url(s.stage))),
         Some(s) => Ok(s),
     }
 }
@@ -39,10 +39,15 @@ struct HomePage {
     last_signin: String,
 }
 
-async fn home(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+async fn home(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+) -> Response {
     let s = match signed_in(sess) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match st.svc.me(&plan.0, &s).await {
         Ok(me) => {
@@ -72,18 +77,42 @@ struct SessionsPage {
 
 /// A short, readable name for a browser's user agent.
 fn device(ua: &str) -> String {
-    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"].iter().find(|b| ua.contains(*b)).map(|b| b.trim_end_matches('/')).unwrap_or("Browser");
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
+        .iter()
+        .find(|b| ua.contains(*b))
+        .map(|b| b.trim_end_matches('/'))
+        .unwrap_or("Browser");
     let browser = if browser == "Edg" { "Edge" } else { browser };
-    let os = ["Windows", "Mac OS X", "Android", "iPhone", "Linux"].iter().find(|o| ua.contains(*o)).copied().unwrap_or("");
-    if ua.is_empty() { "Unknown device".into() } else if os.is_empty() { browser.to_owned() } else { format!("{browser} on {}", if os == "Mac OS X" { "Mac" } else { os }) }
+    let os =
+        ["Windows", "Mac OS X", "Android", "iPhone", "Linux"].iter().find(|o| ua.contains(*o)).copied().unwrap_or("");
+    if ua.is_empty() {
+        "Unknown device".into()
+    } else if os.is_empty() {
+        browser.to_owned()
+    } else {
+        format!("{browser} on {}", if os == "Mac OS X" { "Mac" } else { os })
+    }
 }
 
-async fn list(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, s: &SessionInfo, notice: Option<String>) -> Response {
+async fn list(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    s: &SessionInfo,
+    notice: Option<String>,
+) -> Response {
     match st.svc.list_sessions(s).await {
         Ok(list) => {
             let sessions = list
                 .into_iter()
-                .map(|v| SessionRow { id: v.id, current: v.current, device: device(&v.user_agent), ip: v.ip, signed_in: when(v.signed_in_at), last_seen: when(v.last_seen_at) })
+                .map(|v| SessionRow {
+                    id: v.id,
+                    current: v.current,
+                    device: device(&v.user_agent),
+                    ip: v.ip,
+                    signed_in: when(v.signed_in_at),
+                    last_seen: when(v.last_seen_at),
+                })
                 .collect();
             render(StatusCode::OK, &SessionsPage { chrome: Chrome::new(st, plan, csrf, true), sessions, notice })
         }
@@ -91,10 +120,15 @@ async fn list(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, s: &SessionIn
     }
 }
 
-async fn sessions_page(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession) -> Response {
+async fn sessions_page(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+) -> Response {
     match signed_in(sess) {
         Ok(s) => list(&st, &plan, &csrf, &s, None).await,
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -109,16 +143,23 @@ struct ConfirmPage {
     cancel_href: String,
 }
 
-async fn end_confirm(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Path(id): Path<i64>) -> Response {
+async fn end_confirm(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Path(id): Path<i64>,
+) -> Response {
     if let Err(r) = signed_in(sess) {
-        return r;
+        return r.into_response();
     }
     render(
         StatusCode::OK,
         &ConfirmPage {
             chrome: Chrome::new(&st, &plan, &csrf, true),
             heading: "Sign out that session?".into(),
-            question: "The browser or device using that session will be signed out at once and must sign in again.".into(),
+            question: "The browser or device using that session will be signed out at once and must sign in again."
+                .into(),
             action: format!("/sessions/{id}/end"),
             confirm_label: "Sign out that session".into(),
             cancel_href: "/sessions".into(),
@@ -126,17 +167,41 @@ async fn end_confirm(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::
     )
 }
 
-async fn end_submit(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>, sess: CookieSession, Meta(meta): Meta, Path(id): Path<i64>, parts: RequestParts) -> Response {
+async fn end_submit(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+    parts: RequestParts,
+) -> Response {
     let s = match signed_in(sess) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if id == s.id {
-        return message_page(&st, &parts.0, StatusCode::BAD_REQUEST, "That is this session", "To end this session, use Sign out at the top of the page.", "/sessions", "Back to your sessions");
+        return message_page(
+            &st,
+            &parts.0,
+            StatusCode::BAD_REQUEST,
+            "That is this session",
+            "To end this session, use Sign out at the top of the page.",
+            "/sessions",
+            "Back to your sessions",
+        );
     }
     match st.svc.end_session(&s, id, &meta).await {
         Ok(()) => list(&st, &plan, &csrf, &s, Some("That session was signed out.".into())).await,
-        Err(SessionError::NotFound) => message_page(&st, &parts.0, StatusCode::NOT_FOUND, "Session not found", "That session was not found or has already ended.", "/sessions", "Back to your sessions"),
+        Err(SessionError::NotFound) => message_page(
+            &st,
+            &parts.0,
+            StatusCode::NOT_FOUND,
+            "Session not found",
+            "That session was not found or has already ended.",
+            "/sessions",
+            "Back to your sessions",
+        ),
         Err(SessionError::Internal(e)) => internal_error(e),
     }
 }

@@ -89,14 +89,29 @@ struct MessagePage<'a> {
 }
 
 /// A page that only says something, with a link onward.
-pub fn message_page(st: &AppState, parts: &Parts, status: StatusCode, heading: &str, text: &str, link_href: &str, link_text: &str) -> Response {
+pub fn message_page(
+    st: &AppState,
+    parts: &Parts,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+    link_href: &str,
+    link_text: &str,
+) -> Response {
     let Some(plan) = parts.extensions.get::<CurrentPlan>() else {
         return (status, text.to_owned()).into_response();
     };
     let csrf = parts.extensions.get::<CsrfToken>().cloned().unwrap_or(CsrfToken(String::new()));
     render(
         status,
-        &MessagePage { chrome: Chrome::new(st, plan, &csrf, false), heading, text, is_error: status.is_client_error() || status.is_server_error(), link_href, link_text },
+        &MessagePage {
+            chrome: Chrome::new(st, plan, &csrf, false),
+            heading,
+            text,
+            is_error: status.is_client_error() || status.is_server_error(),
+            link_href,
+            link_text,
+        },
     )
 }
 
@@ -112,7 +127,12 @@ pub fn next_url(stage: SessionStage) -> &'static str {
 
 /// The session cookie for a new token.
 pub fn session_cookie(st: &AppState, token: SessionToken) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token.0)).path("/").http_only(true).secure(st.secure_cookies).same_site(SameSite::Lax).build()
+    Cookie::build((SESSION_COOKIE, token.0))
+        .path("/")
+        .http_only(true)
+        .secure(st.secure_cookies)
+        .same_site(SameSite::Lax)
+        .build()
 }
 
 /// Sets the new session cookie and goes to the stage's page.
@@ -122,6 +142,8 @@ pub fn to_stage(st: &AppState, jar: CookieJar, token: SessionToken, stage: Sessi
 
 /// Formats a Unix time for people (UTC).
 pub fn when(secs: i64) -> String {
-    let fmt = time::macros::format_description!("[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute] [period] UTC");
+    let fmt = time::macros::format_description!(
+        "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute] [period] UTC"
+    );
     time::OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_else(|| "—".into())
 }

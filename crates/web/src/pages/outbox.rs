@@ -69,7 +69,11 @@ async fn outbox(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Exten
                     subject: m.subject,
                     kind: m.kind,
                     when: when(m.created_at),
-                    status: if m.delivered_at.is_some() { "delivered".into() } else { m.last_error.map_or("queued".into(), |e| format!("retrying: {e}")) },
+                    status: if m.delivered_at.is_some() {
+                        "delivered".into()
+                    } else {
+                        m.last_error.map_or("queued".into(), |e| format!("retrying: {e}"))
+                    },
                     segments: linkify(&m.body_text),
                 })
                 .collect();
@@ -87,6 +91,9 @@ mod tests {
     fn links_are_split_out() {
         let s = linkify("Sign up here:\nhttps://x.example/signup?token=abc\nThanks");
         assert_eq!(s[1], ("https://x.example/signup?token=abc".to_owned(), true));
-        assert_eq!(s.iter().map(|p| p.0.as_str()).collect::<String>(), "Sign up here:\nhttps://x.example/signup?token=abc\nThanks");
+        assert_eq!(
+            s.iter().map(|p| p.0.as_str()).collect::<String>(),
+            "Sign up here:\nhttps://x.example/signup?token=abc\nThanks"
+        );
     }
 }
