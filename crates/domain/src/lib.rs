@@ -10,6 +10,7 @@ pub mod names;
 pub mod npi;
 pub mod password;
 pub mod phone;
+pub mod roster;
 pub mod session;
 pub mod tax_id;
 pub mod terms;

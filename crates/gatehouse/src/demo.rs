@@ -2,10 +2,13 @@
 //! pending invitation whose email sits in the development outbox.
 
 use anyhow::Context;
+use gatehouse_domain::roster::{ProviderKind, Zip};
+use gatehouse_domain::{Npi, TaxId};
 use gatehouse_services::audit::{self, Event};
 use gatehouse_services::invitations::InviteRequest;
 use gatehouse_services::plans::{NewPlan, Plan};
 use gatehouse_services::{RequestMeta, Services};
+use gatehouse_store::roster::{self, NewPractice, NewProvider};
 use gatehouse_store::users::{self, NewUser};
 use serde_json::json;
 
@@ -62,6 +65,7 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
         })
         .await?;
     let meta = RequestMeta::cli();
+    load_roster(svc, &plan, &meta).await?;
     for a in ACCOUNTS {
         let hash = svc.hasher.hash(a.password).await.context("hashing a demo password")?;
         let (first, last) = a.name.split_once(' ').unwrap_or((a.name, ""));
@@ -92,4 +96,115 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     svc.invite(&plan, None, &invite, &meta).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((plan, true))
+}
+
+/// A demo practice: Tax ID, name, street, city, ZIP, phone, and its providers
+/// (provider ID, NPI's first nine digits, kind, first, last or organization name, billing group).
+type DemoProvider = (&'static str, [u8; 9], ProviderKind, &'static str, &'static str, Option<&'static str>);
+
+const ROSTER: &[(&str, &str, &str, &str, &str, &str, &[DemoProvider])] = &[
+    (
+        "825671892",
+        "Lakeside Family Medicine",
+        "1200 Lakeview Ave Ste 300",
+        "Seattle",
+        "98101",
+        "206-555-0100",
+        &[
+            ("G100234", [1, 5, 4, 2, 3, 8, 6, 1, 0], ProviderKind::Group, "", "Lakeside Family Medicine", None),
+            ("P200451", [1, 2, 9, 8, 4, 7, 5, 6, 3], ProviderKind::Practitioner, "Richard", "Kim", Some("G100234")),
+            ("P200452", [1, 7, 3, 6, 0, 2, 9, 4, 8], ProviderKind::Practitioner, "Amara", "Okafor", Some("G100234")),
+        ],
+    ),
+    (
+        "914407731",
+        "Cedar Valley Pediatrics",
+        "88 Cedar Valley Rd",
+        "Tacoma",
+        "98402-1107",
+        "253-555-0142",
+        &[("P300118", [1, 3, 3, 5, 7, 0, 8, 2, 6], ProviderKind::Practitioner, "Helen", "Brooks", None)],
+    ),
+    (
+        "731190246",
+        "St. Brigid Community Hospital",
+        "4500 Harbor Blvd",
+        "Everett",
+        "98201",
+        "425-555-0177",
+        &[("F400010", [1, 6, 2, 0, 9, 4, 4, 7, 1], ProviderKind::Facility, "", "St. Brigid Community Hospital", None)],
+    ),
+];
+
+/// Loads the demo practices and providers (valid Tax IDs, ZIPs and NPIs) in one transaction.
+async fn load_roster(svc: &Services, plan: &Plan, meta: &RequestMeta) -> anyhow::Result<()> {
+    let now = svc.now();
+    let mut tx = svc.db.begin().await?;
+    let (mut practices, mut providers) = (0, 0);
+    for (tin, name, street, city, zip, phone, provs) in ROSTER {
+        let tax_id = TaxId::parse(tin).map_err(|e| anyhow::anyhow!("demo Tax ID {tin}: {e}"))?;
+        let zip = Zip::parse(zip).map_err(|e| anyhow::anyhow!("demo ZIP {zip}: {e}"))?;
+        let practice = NewPractice {
+            plan_id: plan.id(),
+            tax_id: &tax_id,
+            name,
+            address1: street,
+            address2: "",
+            city,
+            state: "WA",
+            zip: &zip,
+            phone,
+        };
+        let practice_id = roster::insert_practice(&mut tx, &practice, now).await?;
+        practices += 1;
+        for (provider_id, nine, kind, first, last, group) in *provs {
+            let npi = Npi::from_first_nine(nine);
+            let (first_name, last_name, org_name) =
+                if *kind == ProviderKind::Practitioner { (*first, *last, "") } else { ("", "", *last) };
+            let p = NewProvider {
+                plan_id: plan.id(),
+                practice_id,
+                provider_id,
+                npi: &npi,
+                kind: *kind,
+                first_name,
+                last_name,
+                org_name,
+                address1: street,
+                city,
+                state: "WA",
+                zip: &zip,
+                group_provider_id: *group,
+            };
+            roster::insert_provider(&mut tx, &p, now).await?;
+            providers += 1;
+        }
+    }
+    audit::record(
+        &mut tx,
+        now,
+        plan.id(),
+        meta,
+        Event::new("demo.roster_loaded").detail(json!({"practices": practices, "providers": providers})),
+    )
+    .await?;
+    gatehouse_store::commit(tx).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_roster_values_are_valid() {
+        for (tin, _, _, _, zip, _, provs) in ROSTER {
+            assert!(TaxId::parse(tin).is_ok());
+            assert!(Zip::parse(zip).is_ok());
+            for p in *provs {
+                let npi = Npi::from_first_nine(&p.1);
+                assert!(Npi::parse(npi.as_str()).is_ok());
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod invitations;
 pub mod outbox;
 pub mod plans;
+pub mod roster;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;

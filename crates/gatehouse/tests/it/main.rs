@@ -8,4 +8,5 @@ mod support;
 mod api_flows;
 mod audit_and_outbox;
 mod browser;
+mod demo_data;
 mod page_flows;

@@ -89,6 +89,15 @@ impl TestApp {
 
     /// Starts a server after adjusting its configuration.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut ServerConfig)) -> Option<Self> {
+        Self::launch(backend, adjust, false).await
+    }
+
+    /// Starts a server loaded with the demo data of `gatehouse demo`.
+    pub async fn start_demo(backend: Backend) -> Option<Self> {
+        Self::launch(backend, |_| {}, true).await
+    }
+
+    async fn launch(backend: Backend, adjust: impl FnOnce(&mut ServerConfig), demo: bool) -> Option<Self> {
         let (url, dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("tempdir");
@@ -104,19 +113,23 @@ impl TestApp {
         adjust(&mut cfg);
         let clock = ManualClock::new(Timestamp(1_800_000_000));
         let running = gatehouse::start(cfg, Arc::new(clock.clone())).await.expect("server starts");
-        let plan = running
-            .services
-            .create_plan(gatehouse_services::plans::NewPlan {
-                slug: "test".into(),
-                name: "Chorus Test Plan".into(),
-                host: None,
-                support_phone: "1-800-555-0199".into(),
-                support_hours: "8-5".into(),
-                terms_text: "Be careful with member information.".into(),
-            })
-            .await
-            .expect("plan");
-        let pg_database = (backend == Backend::Postgres).then(|| db_name.clone());
+        let plan = if demo {
+            gatehouse::demo::load(&running.services).await.expect("demo data").0
+        } else {
+            running
+                .services
+                .create_plan(gatehouse_services::plans::NewPlan {
+                    slug: "test".into(),
+                    name: "Chorus Test Plan".into(),
+                    host: None,
+                    support_phone: "1-800-555-0199".into(),
+                    support_hours: "8-5".into(),
+                    terms_text: "Be careful with member information.".into(),
+                })
+                .await
+                .expect("plan")
+        };
+        let pg_database = (backend == Backend::Postgres).then_some(db_name);
         Some(Self { base: running.base_url.clone(), clock, running, plan, backend, pg_database, _dir: dir })
     }
 
