@@ -128,51 +128,6 @@ pub fn two_step_code(
     })
 }
 
-/// Notice that the password changed.
-#[derive(Template)]
-#[template(path = "messages/password_changed_v1.txt")]
-pub struct PasswordChangedV1Text<'a> {
-    pub first_name: &'a str,
-    pub username: &'a str,
-    pub plan_name: &'a str,
-    pub when: &'a str,
-    pub support_phone: &'a str,
-    pub support_hours: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "messages/password_changed_v1.html")]
-struct PasswordChangedV1Html<'a> {
-    first_name: &'a str,
-    username: &'a str,
-    plan_name: &'a str,
-    when: &'a str,
-    support_phone: &'a str,
-    support_hours: &'a str,
-}
-
-impl PasswordChangedV1Text<'_> {
-    /// Renders the notice to `to`.
-    pub fn render_to(&self, to: &str) -> Result<Rendered, Internal> {
-        let html = PasswordChangedV1Html {
-            first_name: self.first_name,
-            username: self.username,
-            plan_name: self.plan_name,
-            when: self.when,
-            support_phone: self.support_phone,
-            support_hours: self.support_hours,
-        };
-        Ok(Rendered {
-            channel: Channel::Email,
-            kind: "password_changed.v1",
-            recipient: to.to_owned(),
-            subject: format!("Your {} portal password was changed", self.plan_name),
-            text: render(self)?,
-            html: render(&html)?,
-        })
-    }
-}
-
 fn render(t: &impl Template) -> Result<String, Internal> {
     t.render().map_err(|e| Internal::Other(format!("message template: {e}")))
 }

@@ -8,5 +8,6 @@ mod support;
 mod api_flows;
 mod audit_and_outbox;
 mod browser;
+mod cli;
 mod demo_data;
 mod page_flows;

@@ -1,0 +1,47 @@
+//! The `gatehouse` command itself: migrations and the audit chain check, on a SQLite file.
+
+use std::process::Command;
+
+fn gatehouse(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gatehouse")).args(args).env("RUST_LOG", "error").output().expect("run gatehouse")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_reports_the_first_broken_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let out = gatehouse(&["migrate", "--database-url", &url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    {
+        let svc = gatehouse::services(
+            &gatehouse::config::ServerConfig::local(url.clone()),
+            std::sync::Arc::new(gatehouse_services::SystemClock),
+            "http://localhost".into(),
+        )
+        .await
+        .expect("services");
+        gatehouse::demo::load(&svc).await.expect("demo");
+        svc.db.close().await;
+    }
+    let out = gatehouse(&["audit", "verify", "--database-url", &url]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("intact"), "{text}");
+    let db = gatehouse_store::Db::connect(&url).await.expect("db");
+    sqlx::query("UPDATE audit_events SET ip = '10.0.0.9' WHERE seq = 3").execute(db.pool()).await.expect("tamper");
+    db.close().await;
+    let out = gatehouse(&["audit", "verify", "--database-url", &url]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("BROKEN at event 3"), "{text}");
+}
+
+#[test]
+fn bad_configuration_is_refused_with_a_clear_message() {
+    let out = gatehouse(&["serve", "--database-url", "mysql://nope", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url must start with sqlite: or postgres://"));
+    let out = gatehouse(&["serve", "--base-url", "http://portal.example.org", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must use https://"));
+}
