@@ -25,7 +25,7 @@ impl Default for PasswordPolicy {
 pub enum PasswordProblem {
     #[error("Enter a password.")]
     Empty,
-    #[error("Use at least {0} characters. A few unrelated words make a strong, memorable password.")]
+    #[error("Use at least {0} characters.")]
     TooShort(usize),
     #[error("Use at most {0} characters.")]
     TooLong(usize),

@@ -98,42 +98,84 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
     Ok((plan, true))
 }
 
-/// A demo practice: Tax ID, name, street, city, ZIP, phone, and its providers
-/// (provider ID, NPI's first nine digits, kind, first, last or organization name, billing group).
-type DemoProvider = (&'static str, [u8; 9], ProviderKind, &'static str, &'static str, Option<&'static str>);
+/// A demo practice and its providers.
+struct DemoPractice {
+    tax_id: &'static str,
+    name: &'static str,
+    street: &'static str,
+    city: &'static str,
+    zip: &'static str,
+    phone: &'static str,
+    providers: &'static [DemoProvider],
+}
 
-const ROSTER: &[(&str, &str, &str, &str, &str, &str, &[DemoProvider])] = &[
-    (
-        "825671892",
-        "Lakeside Family Medicine",
-        "1200 Lakeview Ave Ste 300",
-        "Seattle",
-        "98101",
-        "206-555-0100",
-        &[
-            ("G100234", [1, 5, 4, 2, 3, 8, 6, 1, 0], ProviderKind::Group, "", "Lakeside Family Medicine", None),
-            ("P200451", [1, 2, 9, 8, 4, 7, 5, 6, 3], ProviderKind::Practitioner, "Richard", "Kim", Some("G100234")),
-            ("P200452", [1, 7, 3, 6, 0, 2, 9, 4, 8], ProviderKind::Practitioner, "Amara", "Okafor", Some("G100234")),
+/// A demo provider: for groups and facilities `last` is the organization's name.
+struct DemoProvider {
+    provider_id: &'static str,
+    npi_first_nine: [u8; 9],
+    kind: ProviderKind,
+    first: &'static str,
+    last: &'static str,
+    bills_under: Option<&'static str>,
+}
+
+const fn prov(
+    provider_id: &'static str,
+    npi_first_nine: [u8; 9],
+    kind: ProviderKind,
+    first: &'static str,
+    last: &'static str,
+    bills_under: Option<&'static str>,
+) -> DemoProvider {
+    DemoProvider { provider_id, npi_first_nine, kind, first, last, bills_under }
+}
+
+const ROSTER: &[DemoPractice] = &[
+    DemoPractice {
+        tax_id: "825671892",
+        name: "Lakeside Family Medicine",
+        street: "1200 Lakeview Ave Ste 300",
+        city: "Seattle",
+        zip: "98101",
+        phone: "206-555-0100",
+        providers: &[
+            prov("G100234", [1, 5, 4, 2, 3, 8, 6, 1, 0], ProviderKind::Group, "", "Lakeside Family Medicine", None),
+            prov("P200451", [1, 2, 9, 8, 4, 7, 5, 6, 3], ProviderKind::Practitioner, "Richard", "Kim", Some("G100234")),
+            prov(
+                "P200452",
+                [1, 7, 3, 6, 0, 2, 9, 4, 8],
+                ProviderKind::Practitioner,
+                "Amara",
+                "Okafor",
+                Some("G100234"),
+            ),
         ],
-    ),
-    (
-        "914407731",
-        "Cedar Valley Pediatrics",
-        "88 Cedar Valley Rd",
-        "Tacoma",
-        "98402-1107",
-        "253-555-0142",
-        &[("P300118", [1, 3, 3, 5, 7, 0, 8, 2, 6], ProviderKind::Practitioner, "Helen", "Brooks", None)],
-    ),
-    (
-        "731190246",
-        "St. Brigid Community Hospital",
-        "4500 Harbor Blvd",
-        "Everett",
-        "98201",
-        "425-555-0177",
-        &[("F400010", [1, 6, 2, 0, 9, 4, 4, 7, 1], ProviderKind::Facility, "", "St. Brigid Community Hospital", None)],
-    ),
+    },
+    DemoPractice {
+        tax_id: "914407731",
+        name: "Cedar Valley Pediatrics",
+        street: "88 Cedar Valley Rd",
+        city: "Tacoma",
+        zip: "98402-1107",
+        phone: "253-555-0142",
+        providers: &[prov("P300118", [1, 3, 3, 5, 7, 0, 8, 2, 6], ProviderKind::Practitioner, "Helen", "Brooks", None)],
+    },
+    DemoPractice {
+        tax_id: "731190246",
+        name: "St. Brigid Community Hospital",
+        street: "4500 Harbor Blvd",
+        city: "Everett",
+        zip: "98201",
+        phone: "425-555-0177",
+        providers: &[prov(
+            "F400010",
+            [1, 6, 2, 0, 9, 4, 4, 7, 1],
+            ProviderKind::Facility,
+            "",
+            "St. Brigid Community Hospital",
+            None,
+        )],
+    },
 ];
 
 /// Loads the demo practices and providers (valid Tax IDs, ZIPs and NPIs) in one transaction.
@@ -141,42 +183,42 @@ async fn load_roster(svc: &Services, plan: &Plan, meta: &RequestMeta) -> anyhow:
     let now = svc.now();
     let mut tx = svc.db.begin().await?;
     let (mut practices, mut providers) = (0, 0);
-    for (tin, name, street, city, zip, phone, provs) in ROSTER {
-        let tax_id = TaxId::parse(tin).map_err(|e| anyhow::anyhow!("demo Tax ID {tin}: {e}"))?;
-        let zip = Zip::parse(zip).map_err(|e| anyhow::anyhow!("demo ZIP {zip}: {e}"))?;
+    for dp in ROSTER {
+        let tax_id = TaxId::parse(dp.tax_id).map_err(|e| anyhow::anyhow!("demo Tax ID {}: {e}", dp.tax_id))?;
+        let zip = Zip::parse(dp.zip).map_err(|e| anyhow::anyhow!("demo ZIP {}: {e}", dp.zip))?;
         let practice = NewPractice {
             plan_id: plan.id(),
             tax_id: &tax_id,
-            name,
-            address1: street,
+            name: dp.name,
+            address1: dp.street,
             address2: "",
-            city,
+            city: dp.city,
             state: "WA",
             zip: &zip,
-            phone,
+            phone: dp.phone,
         };
         let practice_id = roster::insert_practice(&mut tx, &practice, now).await?;
         practices += 1;
-        for (provider_id, nine, kind, first, last, group) in *provs {
-            let npi = Npi::from_first_nine(nine);
+        for p in dp.providers {
+            let npi = Npi::from_first_nine(&p.npi_first_nine);
             let (first_name, last_name, org_name) =
-                if *kind == ProviderKind::Practitioner { (*first, *last, "") } else { ("", "", *last) };
-            let p = NewProvider {
+                if p.kind == ProviderKind::Practitioner { (p.first, p.last, "") } else { ("", "", p.last) };
+            let new = NewProvider {
                 plan_id: plan.id(),
                 practice_id,
-                provider_id,
+                provider_id: p.provider_id,
                 npi: &npi,
-                kind: *kind,
+                kind: p.kind,
                 first_name,
                 last_name,
                 org_name,
-                address1: street,
-                city,
+                address1: dp.street,
+                city: dp.city,
                 state: "WA",
                 zip: &zip,
-                group_provider_id: *group,
+                group_provider_id: p.bills_under,
             };
-            roster::insert_provider(&mut tx, &p, now).await?;
+            roster::insert_provider(&mut tx, &new, now).await?;
             providers += 1;
         }
     }
@@ -198,11 +240,11 @@ mod tests {
 
     #[test]
     fn demo_roster_values_are_valid() {
-        for (tin, _, _, _, zip, _, provs) in ROSTER {
-            assert!(TaxId::parse(tin).is_ok());
-            assert!(Zip::parse(zip).is_ok());
-            for p in *provs {
-                let npi = Npi::from_first_nine(&p.1);
+        for dp in ROSTER {
+            assert!(TaxId::parse(dp.tax_id).is_ok());
+            assert!(Zip::parse(dp.zip).is_ok());
+            for p in dp.providers {
+                let npi = Npi::from_first_nine(&p.npi_first_nine);
                 assert!(Npi::parse(npi.as_str()).is_ok());
             }
         }

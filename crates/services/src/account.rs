@@ -18,6 +18,8 @@ pub struct Me {
     pub two_step_method: Option<String>,
     pub terms_version_signed: Option<i64>,
     pub last_signin_at: Option<i64>,
+    /// The sign-in before the current one.
+    pub previous_signin_at: Option<i64>,
 }
 
 impl Services {
@@ -37,6 +39,7 @@ impl Services {
             two_step_method: u.two_step_method,
             terms_version_signed: u.terms_version_signed,
             last_signin_at: u.last_signin_at,
+            previous_signin_at: u.previous_signin_at,
         })
     }
 }

@@ -20,11 +20,12 @@ pub struct UserRow {
     pub two_step_method: Option<String>,
     pub terms_version_signed: Option<i64>,
     pub last_signin_at: Option<i64>,
+    pub previous_signin_at: Option<i64>,
     pub created_at: i64,
 }
 
 const COLUMNS: &str = "id, plan_id, username, first_name, middle_name, last_name, email, status, \
-    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, created_at";
+    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, created_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -42,6 +43,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         two_step_method: r.try_get("two_step_method")?,
         terms_version_signed: r.try_get("terms_version_signed")?,
         last_signin_at: r.try_get("last_signin_at")?,
+        previous_signin_at: r.try_get("previous_signin_at")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -131,13 +133,15 @@ pub async fn complete_signup(
     Ok(r.rows_affected() == 1)
 }
 
-/// Records the time of a successful sign-in.
+/// Records the time of a completed sign-in, keeping the one before it.
 pub async fn record_signin(conn: &mut Conn, id: UserId, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET last_signin_at = $2, updated_at = $2 WHERE id = $1")
-        .bind(id.0)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET previous_signin_at = last_signin_at, last_signin_at = $2, updated_at = $2 WHERE id = $1",
+    )
+    .bind(id.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

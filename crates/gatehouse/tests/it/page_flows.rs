@@ -77,10 +77,12 @@ pub async fn sign_up_through_pages(app: &TestApp, email: &str, username: &str) -
 async fn invitation_to_home_and_back(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = sign_up_through_pages(&app, "maria@clinic.example.org", "mlopez").await;
-    // Sign out, then sign in again: password, then a code to the phone on record.
+    assert!(get(&c, &app, "/").await.1.contains("This is your first sign-in"));
+    // Sign out, then (two hours later) sign in again: password, then a code to the phone on record.
     let (status, _, loc) = post(&c, &app, "/", "/signout", &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/signin?signed_out=1"));
+    app.advance(Duration::hours(2));
     let (_, _, loc) = get(&c, &app, "/").await;
     assert_eq!(loc.as_deref(), Some("/signin"));
     let (status, _, loc) =
@@ -99,6 +101,9 @@ async fn invitation_to_home_and_back(backend: Backend) {
     assert_eq!(loc.as_deref(), Some("/"), "terms already signed: straight home");
     let (_, html, _) = get(&c, &app, "/").await;
     assert!(html.contains("Welcome, Maria Lopez"));
+    // "Previous sign-in" is the sign-up's, two hours ago, not this one.
+    let first = gatehouse_web::pages::when(1_800_000_000);
+    assert!(html.contains(&first), "{first} not in {html}");
     assert!(app.running.services.verify_audit_chain(app.plan.id()).await.expect("verify").eq(
         &gatehouse_services::audit::ChainReport::Intact {
             events: app.count("SELECT COUNT(*) FROM audit_events").await

@@ -295,7 +295,7 @@ async fn setup_page(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false));
+    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow());
     match st.svc.pending_phone(&plan.0, &s).await {
         Ok(Some(m)) => {
             page.code_sent = true;
@@ -334,7 +334,7 @@ async fn setup_submit(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false));
+    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow());
     page.country_code = f.country_code.clone();
     page.phone = f.phone.chars().take(32).collect();
     page.method = if f.method == "voice" { "voice".into() } else { "text".into() };
@@ -404,7 +404,7 @@ async fn code_page(
     render(
         StatusCode::OK,
         &CodePage {
-            chrome: Chrome::new(&st, &plan, &csrf, false),
+            chrome: Chrome::new(&st, &plan, &csrf, false).mid_flow(),
             masked_phone: masked,
             notice: None,
             send_error: None,
@@ -438,7 +438,7 @@ async fn code_submit(
     };
     let masked = st.svc.pending_phone(&plan.0, &s).await.ok().flatten().unwrap_or_default();
     let mut page = CodePage {
-        chrome: Chrome::new(&st, &plan, &csrf, false),
+        chrome: Chrome::new(&st, &plan, &csrf, false).mid_flow(),
         masked_phone: masked,
         notice: None,
         send_error: None,
@@ -499,7 +499,7 @@ async fn terms_page(
         Ok(t) => render(
             StatusCode::OK,
             &TermsPage {
-                chrome: Chrome::new(&st, &plan, &csrf, false),
+                chrome: Chrome::new(&st, &plan, &csrf, false).mid_flow(),
                 version: t.version,
                 text: t.text,
                 first_name: String::new(),
@@ -542,7 +542,7 @@ async fn terms_submit(
             Ok(t) => render(
                 StatusCode::BAD_REQUEST,
                 &TermsPage {
-                    chrome: Chrome::new(&st, &plan, &csrf, false),
+                    chrome: Chrome::new(&st, &plan, &csrf, false).mid_flow(),
                     version: t.version,
                     text: t.text,
                     first_name: f.first_name.chars().take(60).collect(),

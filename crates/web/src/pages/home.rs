@@ -51,7 +51,7 @@ async fn home(
     };
     match st.svc.me(&plan.0, &s).await {
         Ok(me) => {
-            let last_signin = me.last_signin_at.map(when).unwrap_or_else(|| "This is your first sign-in".into());
+            let last_signin = me.previous_signin_at.map(when).unwrap_or_else(|| "This is your first sign-in".into());
             render(StatusCode::OK, &HomePage { chrome: Chrome::new(&st, &plan, &csrf, true), me, last_signin })
         }
         Err(e) => internal_error(e),
@@ -114,7 +114,7 @@ async fn list(
                     last_seen: when(v.last_seen_at),
                 })
                 .collect();
-            render(StatusCode::OK, &SessionsPage { chrome: Chrome::new(st, plan, csrf, true), sessions, notice })
+            render(StatusCode::OK, &SessionsPage { chrome: Chrome::new(st, plan, csrf, true).wide(), sessions, notice })
         }
         Err(e) => internal_error(e),
     }

@@ -24,6 +24,10 @@ pub struct Chrome {
     pub support_hours: String,
     pub csrf: String,
     pub signed_in: bool,
+    /// Part-way through signing in or up: offer a way out.
+    pub mid_flow: bool,
+    /// Use the wide page (tables).
+    pub wide: bool,
     pub dev_outbox: bool,
 }
 
@@ -36,8 +40,22 @@ impl Chrome {
             support_hours: plan.0.row.support_hours.clone(),
             csrf: csrf.0.clone(),
             signed_in,
+            mid_flow: false,
+            wide: false,
             dev_outbox: st.dev_outbox,
         }
+    }
+
+    /// For the pages between password and home.
+    pub fn mid_flow(mut self) -> Self {
+        self.mid_flow = true;
+        self
+    }
+
+    /// For pages with wide tables.
+    pub fn wide(mut self) -> Self {
+        self.wide = true;
+        self
     }
 }
 
