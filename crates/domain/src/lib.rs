@@ -12,6 +12,7 @@ pub mod password;
 pub mod phone;
 pub mod roster;
 pub mod session;
+pub mod staff;
 pub mod tax_id;
 pub mod terms;
 pub mod time;

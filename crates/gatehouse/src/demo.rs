@@ -51,7 +51,7 @@ as HIPAA permits, for treatment, payment and health care operations.\n\
 /// Loads the demo plan and accounts unless the database already has a plan. Returns the plan and
 /// whether data was loaded now.
 pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
-    if let Some(p) = svc.resolve_plan(None, None).await? {
+    if let Some(p) = svc.resolve_plan(None).await? {
         return Ok((p, false));
     }
     let plan = svc

@@ -57,8 +57,8 @@ pub struct Invited {
 
 impl Services {
     /// The sign-up link for a token.
-    pub fn signup_link(&self, token: &str) -> String {
-        format!("{}/signup?token={token}", self.config.base_url)
+    pub fn signup_link(&self, plan: &Plan, token: &str) -> String {
+        format!("{}/signup?token={token}", self.plan_url(plan))
     }
 
     /// Invites a person: creates the invited account and its link, and queues the email.
@@ -71,7 +71,7 @@ impl Services {
     ) -> Result<Invited, InviteError> {
         let now = self.now();
         let token = new_token();
-        let link = self.signup_link(&token);
+        let link = self.signup_link(plan, &token);
         let mut tx = self.db.begin().await?;
         let user_id = users::insert_invited(
             &mut tx,

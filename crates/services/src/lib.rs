@@ -15,6 +15,7 @@ pub mod plans;
 pub mod sessions;
 pub mod signin;
 pub mod signup;
+pub mod staff;
 pub mod terms;
 pub mod tokens;
 pub mod two_step;

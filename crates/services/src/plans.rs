@@ -86,21 +86,52 @@ impl Services {
         Ok(Plan { row })
     }
 
-    /// The plan served at `host`; without a match, the plan with `slug_hint`, else the first plan.
-    pub async fn resolve_plan(&self, host: Option<&str>, slug_hint: Option<&str>) -> Result<Option<Plan>, Internal> {
+    /// Which plan a request is for: the plan whose host name is `host`; else the plan named by a
+    /// `/p/{slug}` path prefix (local use); else, for a loopback host or a deployment where no plan
+    /// claims a host name, the first plan. Anything else is served no plan at all, so one plan is
+    /// never shown at another's address.
+    pub async fn route_plan(&self, host: Option<&str>, prefix_slug: Option<&str>) -> Result<Option<(Plan, bool)>, Internal> {
         let mut conn = self.db.acquire().await?;
-        if let Some(h) = host {
-            let h = h.split(':').next().unwrap_or(h).to_ascii_lowercase();
-            if let Some(row) = plans::by_host(&mut conn, &h).await? {
-                return Ok(Some(Plan { row }));
-            }
+        let host = host.map(|h| h.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(h, |(n, _)| n).to_ascii_lowercase());
+        if let Some(h) = &host
+            && let Some(row) = plans::by_host(&mut conn, h).await?
+        {
+            return Ok(Some((Plan { row }, false)));
         }
-        if let Some(s) = slug_hint
+        if let Some(s) = prefix_slug
             && let Some(row) = plans::by_slug(&mut conn, s).await?
         {
-            return Ok(Some(Plan { row }));
+            return Ok(Some((Plan { row }, true)));
         }
-        Ok(plans::list(&mut conn).await?.into_iter().next().map(|row| Plan { row }))
+        let all = plans::list(&mut conn).await?;
+        let loopback = host.as_deref().is_none_or(|h| matches!(h, "localhost" | "127.0.0.1" | "[::1]"));
+        if loopback || all.iter().all(|p| p.host.is_none()) {
+            return Ok(all.into_iter().next().map(|row| (Plan { row }, false)));
+        }
+        Ok(None)
+    }
+
+    /// The first plan, or the plan with `slug`: for command-line tools.
+    pub async fn resolve_plan(&self, slug: Option<&str>) -> Result<Option<Plan>, Internal> {
+        let mut conn = self.db.acquire().await?;
+        Ok(match slug {
+            Some(s) => plans::by_slug(&mut conn, s).await?,
+            None => plans::list(&mut conn).await?.into_iter().next(),
+        }
+        .map(|row| Plan { row }))
+    }
+
+    /// The public address of a plan's pages: its own host name when it has one, else the server's
+    /// base URL with the plan's `/p/{slug}` prefix.
+    pub fn plan_url(&self, plan: &Plan) -> String {
+        let base = &self.config.base_url;
+        match &plan.row.host {
+            Some(h) => {
+                let scheme = if base.starts_with("https://") { "https" } else { "http" };
+                format!("{scheme}://{h}")
+            }
+            None => format!("{base}/p/{}", plan.row.slug),
+        }
     }
 
     /// A plan by id.

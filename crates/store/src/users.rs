@@ -21,11 +21,12 @@ pub struct UserRow {
     pub terms_version_signed: Option<i64>,
     pub last_signin_at: Option<i64>,
     pub previous_signin_at: Option<i64>,
+    pub staff_role: Option<String>,
     pub created_at: i64,
 }
 
 const COLUMNS: &str = "id, plan_id, username, first_name, middle_name, last_name, email, status, \
-    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, created_at";
+    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -44,6 +45,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         terms_version_signed: r.try_get("terms_version_signed")?,
         last_signin_at: r.try_get("last_signin_at")?,
         previous_signin_at: r.try_get("previous_signin_at")?,
+        staff_role: r.try_get("staff_role")?,
         created_at: r.try_get("created_at")?,
     })
 }

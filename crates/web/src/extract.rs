@@ -15,24 +15,53 @@ use std::sync::Arc;
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "gh_session";
 
-/// The plan this request is for.
+/// The plan this request is for, and its path prefix (`/p/{slug}`, or "" at its own host).
 #[derive(Clone)]
-pub struct CurrentPlan(pub Arc<Plan>);
+pub struct CurrentPlan(pub Arc<Plan>, pub String);
 
-/// Resolves the plan from the Host header (falling back to the first plan for local use) and
-/// stores it in the request.
+/// Resolves the plan (by Host, else a `/p/{slug}` prefix, which is stripped) and stores it in
+/// the request. Under a prefix, pages prefix their links with it and redirects are rewritten to
+/// keep it.
 pub async fn resolve_plan(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
-    match st.svc.resolve_plan(host.as_deref(), None).await {
-        Ok(Some(plan)) => {
-            req.extensions_mut().insert(CurrentPlan(Arc::new(plan)));
-            next.run(req).await
+    let path = req.uri().path().to_owned();
+    let prefix_slug = path
+        .strip_prefix("/p/")
+        .map(|rest| rest.split('/').next().unwrap_or(""))
+        .filter(|s| !s.is_empty() && s.len() <= 64)
+        .map(str::to_owned);
+    match st.svc.route_plan(host.as_deref(), prefix_slug.as_deref()).await {
+        Ok(Some((plan, prefixed))) => {
+            let base = if prefixed { format!("/p/{}", plan.row.slug) } else { String::new() };
+            if prefixed {
+                let rest = &path[base.len()..];
+                let rest = if rest.is_empty() { "/" } else { rest };
+                let pq = match req.uri().query() {
+                    Some(q) => format!("{rest}?{q}"),
+                    None => rest.to_owned(),
+                };
+                let mut parts = req.uri().clone().into_parts();
+                match pq.parse() {
+                    Ok(p) => parts.path_and_query = Some(p),
+                    Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+                }
+                match axum::http::Uri::from_parts(parts) {
+                    Ok(u) => *req.uri_mut() = u,
+                    Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+                }
+            }
+            req.extensions_mut().insert(CurrentPlan(Arc::new(plan), base.clone()));
+            let mut resp = next.run(req).await;
+            if !base.is_empty()
+                && let Some(loc) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok())
+                && loc.starts_with('/')
+                && let Ok(v) = axum::http::HeaderValue::from_str(&format!("{base}{loc}"))
+            {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            resp
         }
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            "No plan is configured on this server. Run `gatehouse demo` or `gatehouse plan create`.",
-        )
-            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "No provider portal is served at this address.").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "plan lookup failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()

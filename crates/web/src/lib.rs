@@ -32,10 +32,14 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let pages = pages::routes(state.clone());
     let api = api::routes(state.clone());
-    Router::new()
+    let inner = Router::new()
         .merge(pages)
         .nest("/api/v1", api)
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .with_state(state.clone());
+    // The plan is resolved (and a `/p/{slug}` prefix stripped) before the inner router routes.
+    Router::new()
+        .fallback_service(inner)
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::resolve_plan))
         .layer(axum::middleware::from_fn(wake_outbox_layer(state.outbox_waker.clone())))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
+mod tenancy;
 
 mod api_flows;
 mod audit_and_outbox;

@@ -19,6 +19,8 @@ use gatehouse_services::SessionToken;
 
 /// What the shared layout shows on every page.
 pub struct Chrome {
+    /// The plan's path prefix for links ("" when served at its own host).
+    pub base: String,
     pub plan_name: String,
     pub support_phone: String,
     pub support_hours: String,
@@ -35,6 +37,7 @@ impl Chrome {
     /// The layout's data for this request.
     pub fn new(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, signed_in: bool) -> Self {
         Self {
+            base: plan.1.clone(),
             plan_name: plan.0.row.name.clone(),
             support_phone: plan.0.row.support_phone.clone(),
             support_hours: plan.0.row.support_hours.clone(),
