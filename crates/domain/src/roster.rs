@@ -1,4 +1,20 @@
-//! The provider roster's value types: ZIP codes, states and provider kinds.
+//! The provider roster's value types (ZIP codes, states, provider kinds and IDs) and the rules
+//! of a roster file: its columns, one validated [`RosterRow`] per record, the rules across
+//! records, and synthetic rosters for demos and benchmarks.
+
+pub mod check;
+pub mod columns;
+pub mod provider_id;
+pub mod row;
+pub mod state;
+pub mod synthetic;
+
+pub use check::{ParsedLine, RosterEntry, check_lines};
+pub use columns::{Column, Header, HeaderError};
+pub use provider_id::ProviderId;
+pub use row::{RosterRow, RowError, RowErrors};
+pub use state::UsState;
+pub use synthetic::synthetic_roster_csv;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -72,6 +88,29 @@ impl ProviderKind {
             "facility" => Some(Self::Facility),
             _ => None,
         }
+    }
+}
+
+/// Records in the standard column order, for tests of the file rules.
+#[cfg(test)]
+pub(crate) mod test_rows {
+    fn record(id: &str, npi: &str, kind: &str, names: [&str; 3], tax_id: &str, group: Option<&str>) -> Vec<String> {
+        let [first, last, org] = names;
+        [id, npi, kind, first, last, org, tax_id, "Lakeside Family Medicine", "1200 Lakeview Ave", "", "Seattle", "WA"]
+            .into_iter()
+            .chain(["98101", "", "", "", group.unwrap_or("")])
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A valid group line.
+    pub fn group(id: &str, tax_id: &str) -> Vec<String> {
+        record(id, "1234567893", "group", ["", "", "Lakeside Family Medicine"], tax_id, None)
+    }
+
+    /// A valid practitioner line.
+    pub fn practitioner(id: &str, tax_id: &str, group: Option<&str>) -> Vec<String> {
+        record(id, "1245319599", "practitioner", ["Richard", "Kim", ""], tax_id, group)
     }
 }
 

@@ -1,15 +1,1128 @@
-//! `gatehouse bench`: measurements of this server on this machine (being written).
+//! `gatehouse bench`: measurements of this server on this machine.
+//!
+//! - `signin`: sign-ins per second over HTTP against the real server, compared with raw
+//!   Argon2id verifies per second with the same parameters, measured in the same run.
+//! - `overload`: four times the hashing capacity offered at once; latency of the admitted
+//!   sign-ins against the time of one hash, and whether every refusal carries `Retry-After`.
+//! - `startup`: time from spawning `gatehouse serve` to its first `/healthz` answer, on a fresh
+//!   and on an existing database, and the resident memory of the idle server.
+//!
+//! Every figure that is compared with another is measured in the same run, because the machine
+//! may be shared and noisy. All traffic goes to 127.0.0.1 and every loop is bounded in time and
+//! in count.
 
-use clap::Args;
+use crate::config::ServerConfig;
+use anyhow::{Context, anyhow, bail};
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use clap::{Args, ValueEnum};
+use gatehouse_services::hashing::HashConfig;
+use gatehouse_services::plans::{NewPlan, Plan};
+use gatehouse_services::{Services, SystemClock};
+use gatehouse_store::users::{self, NewUser};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// The password every benchmark user has.
+const PASSWORD: &str = "bench orchard lantern harbor 42";
+/// Upper bound on requests one client task sends, whatever the duration.
+const MAX_REQUESTS_PER_CLIENT: usize = 500_000;
+/// How long a started server may take to answer before the start counts as failed.
+const START_LIMIT: Duration = Duration::from_secs(10);
+/// Pause between `/healthz` polls while the server starts.
+const POLL_EVERY: Duration = Duration::from_millis(2);
+/// Idle time before the server's resident memory is read.
+const IDLE_BEFORE_RSS: Duration = Duration::from_secs(1);
+/// Single verifies timed to find the time of one hash.
+const ONE_HASH_SAMPLES: usize = 11;
+
+/// Which benchmark to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Which {
+    /// HTTP sign-ins per second against raw Argon2id verifies per second.
+    Signin,
+    /// Four times the hashing capacity offered: admitted latency and refusals.
+    Overload,
+    /// Start-to-ready time and idle memory of `gatehouse serve`.
+    Startup,
+    /// All three, one after the other.
+    All,
+}
 
 /// Benchmark options.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Which benchmark: `signin`, `overload` or `startup`.
-    pub which: String,
+    /// Which benchmark: `signin`, `overload`, `startup` or `all`.
+    #[arg(value_enum)]
+    pub which: Which,
+    /// Seconds of traffic for `signin` and `overload` (1 to 120).
+    #[arg(long, default_value_t = 15)]
+    pub seconds: u64,
+    /// Active users to create and rotate through (10 to 10000).
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Concurrent clients for `signin` (1 to 256; default: twice the hashing workers).
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// Starts per case for `startup`; the median is reported (1 to 20).
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Diagnostic: milliseconds a client waits after a 503 before its next request (0 to
+    /// 5000; default 0, clients hammer without waiting).
+    #[arg(long, default_value_t = 0)]
+    pub reject_pause_ms: u64,
 }
 
-/// Runs a benchmark.
+impl BenchArgs {
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=120).contains(&self.seconds) {
+            bail!("--seconds must be between 1 and 120 (got {})", self.seconds);
+        }
+        if !(10..=10_000).contains(&self.users) {
+            bail!("--users must be between 10 and 10000 (got {})", self.users);
+        }
+        if let Some(c) = self.clients.filter(|c| !(1..=256).contains(c)) {
+            bail!("--clients must be between 1 and 256 (got {c})");
+        }
+        if !(1..=20).contains(&self.repeats) {
+            bail!("--repeats must be between 1 and 20 (got {})", self.repeats);
+        }
+        if self.reject_pause_ms > 5000 {
+            bail!("--reject-pause-ms must be at most 5000 (got {})", self.reject_pause_ms);
+        }
+        Ok(())
+    }
+
+    fn duration(&self) -> Duration {
+        Duration::from_secs(self.seconds)
+    }
+}
+
+/// Runs the chosen benchmark(s) and prints one table per benchmark.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("benchmark {} is not available yet", args.which)
+    args.validate()?;
+    let mut tables = Vec::new();
+    if matches!(args.which, Which::Signin | Which::All) {
+        tables.push(signin(&args).await.context("signin benchmark")?);
+        print_last(&tables);
+    }
+    if matches!(args.which, Which::Overload | Which::All) {
+        tables.push(overload(&args).await.context("overload benchmark")?);
+        print_last(&tables);
+    }
+    if matches!(args.which, Which::Startup | Which::All) {
+        tables.push(startup(args.repeats).await.context("startup benchmark")?);
+        print_last(&tables);
+    }
+    if tables.len() > 1 {
+        let (pass, miss) = tables.iter().fold((0, 0), |(p, m), t| {
+            let (tp, tm) = t.verdicts();
+            (p + tp, m + tm)
+        });
+        println!("Summary: {pass} target(s) met, {miss} missed.");
+    }
+    Ok(())
+}
+
+fn print_last(tables: &[Table]) {
+    if let Some(t) = tables.last() {
+        println!("{}", t.render());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+/// One line of a result table.
+struct Row {
+    name: String,
+    value: String,
+    target: String,
+    verdict: Option<bool>,
+}
+
+/// A titled table of figures, some with a target and a verdict.
+struct Table {
+    title: String,
+    notes: Vec<String>,
+    rows: Vec<Row>,
+}
+
+impl Table {
+    fn new(title: impl Into<String>) -> Self {
+        Self { title: title.into(), notes: Vec::new(), rows: Vec::new() }
+    }
+
+    /// A figure without a target.
+    fn figure(&mut self, name: &str, value: impl Into<String>) {
+        self.rows.push(Row { name: name.into(), value: value.into(), target: String::new(), verdict: None });
+    }
+
+    /// A figure with its target and whether it was met.
+    fn check(&mut self, name: &str, value: impl Into<String>, target: impl Into<String>, met: bool) {
+        self.rows.push(Row { name: name.into(), value: value.into(), target: target.into(), verdict: Some(met) });
+    }
+
+    /// A line printed under the table.
+    fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
+    }
+
+    /// Targets met and missed.
+    fn verdicts(&self) -> (usize, usize) {
+        let met = self.rows.iter().filter(|r| r.verdict == Some(true)).count();
+        let missed = self.rows.iter().filter(|r| r.verdict == Some(false)).count();
+        (met, missed)
+    }
+
+    fn render(&self) -> String {
+        let header = Row { name: "figure".into(), value: "value".into(), target: "target".into(), verdict: None };
+        let all: Vec<&Row> = std::iter::once(&header).chain(self.rows.iter()).collect();
+        let w_name = all.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
+        let w_value = all.iter().map(|r| r.value.chars().count()).max().unwrap_or(0);
+        let w_target = all.iter().map(|r| r.target.chars().count()).max().unwrap_or(0);
+        let mut out = format!("== {} ==\n", self.title);
+        for (i, r) in all.iter().enumerate() {
+            let verdict = match (i, r.verdict) {
+                (0, _) => "result",
+                (_, Some(true)) => "PASS",
+                (_, Some(false)) => "MISS",
+                (_, None) => "",
+            };
+            let line = format!("  {:<w_name$}  {:>w_value$}  {:<w_target$}  {verdict}", r.name, r.value, r.target);
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        for n in &self.notes {
+            out.push_str(&format!("  note: {n}\n"));
+        }
+        out
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn per_sec(n: f64) -> String {
+    format!("{n:.1}/s")
+}
+
+/// CPU time by kind of thread as average cores over `window`, leaving out kinds that were idle.
+fn cores(cpu: &BTreeMap<&'static str, Duration>, window: Duration) -> String {
+    let secs = window.as_secs_f64().max(1e-9);
+    let parts: Vec<String> = cpu
+        .iter()
+        .map(|(g, d)| (g, d.as_secs_f64() / secs))
+        .filter(|(_, c)| *c >= 0.005)
+        .map(|(g, c)| format!("{g} {c:.2}"))
+        .collect();
+    if parts.is_empty() { "n/a".into() } else { parts.join(", ") }
+}
+
+/// The value at percentile `p` (nearest rank) of sorted values.
+fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A server with users
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> anyhow::Result<Self> {
+        let name = format!("gatehouse-bench-{tag}-{}-{:016x}", std::process::id(), rand::random::<u64>());
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn sqlite_url(&self, file: &str) -> String {
+        format!("sqlite://{}", self.0.join(file).display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The in-process server with a plan and active users who all share one password hash.
+struct Fixture {
+    running: crate::Running,
+    /// One client for all load, so connections are kept alive from one slice to the next.
+    client: reqwest::Client,
+    /// The next user to sign in, so that every user signs in as rarely as possible.
+    next_user: Arc<AtomicUsize>,
+    outbox: tokio::task::JoinHandle<()>,
+    usernames: Arc<Vec<String>>,
+    phc: String,
+    hash: HashConfig,
+    _dir: TempDir,
+}
+
+impl Fixture {
+    /// Starts the real server on a fresh SQLite file with production hashing settings.
+    async fn start(users: usize) -> anyhow::Result<Self> {
+        let dir = TempDir::new("server")?;
+        let mut cfg = ServerConfig::local(dir.sqlite_url("bench.db"));
+        cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        cfg.hash = HashConfig::default();
+        // The outbox worker runs as in production, but on a task we can stop afterwards.
+        cfg.run_outbox_worker = false;
+        let hash = cfg.hash;
+        let running = crate::start(cfg, Arc::new(SystemClock)).await?;
+        let outbox = tokio::spawn(running.deliverer.clone().run());
+        let svc = &running.services;
+        let plan = bench_plan(svc).await?;
+        let phc = svc.hasher.hash(PASSWORD).await.context("hashing the benchmark password")?;
+        let usernames = insert_users(svc, &plan, &phc, users).await?;
+        let fixture = Self {
+            running,
+            client: http_client()?,
+            next_user: Arc::new(AtomicUsize::new(0)),
+            outbox,
+            usernames: Arc::new(usernames),
+            phc,
+            hash,
+            _dir: dir,
+        };
+        fixture.check_signin().await?;
+        Ok(fixture)
+    }
+
+    fn signin_url(&self) -> String {
+        format!("http://{}/api/v1/signin", self.running.addr)
+    }
+
+    /// One sign-in, checked to take the real path: password step, then a code sent by text.
+    async fn check_signin(&self) -> anyhow::Result<()> {
+        let user = self.usernames.first().context("no benchmark users")?;
+        let resp = self
+            .client
+            .post(self.signin_url())
+            .json(&serde_json::json!({ "username": user, "password": PASSWORD }))
+            .send()
+            .await?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.context("sign-in answer is not JSON")?;
+        if status != reqwest::StatusCode::OK || body["next"] != "two_step_code" || body["masked_phone"].is_null() {
+            bail!("a benchmark sign-in did not reach the two-step code step: {status} {body}");
+        }
+        Ok(())
+    }
+
+    async fn stop(self) {
+        drop(self.client);
+        self.outbox.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.running.stop()).await;
+    }
+}
+
+async fn bench_plan(svc: &Services) -> anyhow::Result<Plan> {
+    Ok(svc
+        .create_plan(NewPlan {
+            slug: "bench".into(),
+            name: "Benchmark Health Plan".into(),
+            host: None,
+            support_phone: "1-800-555-0199".into(),
+            support_hours: "Always".into(),
+            terms_text: "Benchmark terms, version 1.".into(),
+        })
+        .await?)
+}
+
+/// Creates `count` active users with two-step phones and the current terms signed.
+async fn insert_users(svc: &Services, plan: &Plan, phc: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let now = svc.now();
+    let mut names = Vec::with_capacity(count);
+    let mut tx = svc.db.begin().await?;
+    for i in 0..count {
+        let username = format!("bench{i:05}");
+        let email = format!("{username}@bench.example.org");
+        let phone = format!("+1206555{:04}", i % 10_000);
+        let user =
+            NewUser { plan_id: plan.id(), first_name: "Bench", middle_name: "", last_name: "User", email: &email };
+        users::insert_active(&mut tx, &user, &username, phc, Some((&phone, "text")), Some(plan.row.terms_version), now)
+            .await?;
+        names.push(username);
+    }
+    gatehouse_store::commit(tx).await?;
+    Ok(names)
+}
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP load
+
+/// One answered request.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    latency: Duration,
+    status: u16,
+    retry_after: bool,
+}
+
+/// What a load run saw: answers completed within the window, and transport errors.
+struct Load {
+    samples: Vec<Sample>,
+    errors: u64,
+    window: Duration,
+    /// CPU time of this process's threads during the load, by kind of thread.
+    cpu: BTreeMap<&'static str, Duration>,
+}
+
+impl Load {
+    fn with_status(&self, status: u16) -> impl Iterator<Item = &Sample> {
+        self.samples.iter().filter(move |s| s.status == status)
+    }
+
+    /// Statuses other than those listed, as `code×count`.
+    fn others(&self, expected: &[u16]) -> String {
+        let mut counts = BTreeMap::new();
+        for s in self.samples.iter().filter(|s| !expected.contains(&s.status)) {
+            *counts.entry(s.status).or_insert(0u64) += 1;
+        }
+        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k}×{v}")).collect();
+        if parts.is_empty() { "none".into() } else { parts.join(", ") }
+    }
+
+    /// CPU used during the load, in cores, as `group cores` pairs.
+    fn cpu_cores(&self) -> String {
+        cores(&self.cpu, self.window)
+    }
+
+    /// A load of nothing, to absorb others into.
+    fn empty() -> Self {
+        Self { samples: Vec::new(), errors: 0, window: Duration::ZERO, cpu: BTreeMap::new() }
+    }
+
+    /// Adds another load run's answers, window and CPU to this one.
+    fn absorb(&mut self, other: Load) {
+        self.samples.extend(other.samples);
+        self.errors += other.errors;
+        self.window += other.window;
+        for (g, d) in other.cpu {
+            *self.cpu.entry(g).or_default() += d;
+        }
+    }
+}
+
+/// `clients` tasks sign in over keep-alive connections, rotating through the fixture's users,
+/// for `window`.
+async fn drive_signins(fx: &Fixture, clients: usize, window: Duration, reject_pause: Duration) -> anyhow::Result<Load> {
+    if fx.usernames.is_empty() {
+        bail!("no users to sign in");
+    }
+    let (client, url, usernames, next) = (&fx.client, fx.signin_url(), &fx.usernames, &fx.next_user);
+    let start = Instant::now();
+    let deadline = start + window;
+    let cpu_before = thread_cpu();
+    let mut tasks = JoinSet::new();
+    for _ in 0..clients {
+        let (client, url, usernames, next) = (client.clone(), url.clone(), usernames.clone(), next.clone());
+        let pacing = Pacing { deadline, reject_pause };
+        tasks.spawn(async move { client_loop(client, url, usernames, next, pacing).await });
+    }
+    let mut load = Load { samples: Vec::new(), errors: 0, window, cpu: BTreeMap::new() };
+    while let Some(done) = tasks.join_next().await {
+        let (samples, errors) = done.context("a client task failed")?;
+        load.samples.extend(samples);
+        load.errors += errors;
+    }
+    load.cpu = cpu_by_group(&cpu_before, &thread_cpu());
+    Ok(load)
+}
+
+/// When a client stops, and how it treats refusals.
+#[derive(Debug, Clone, Copy)]
+struct Pacing {
+    deadline: Instant,
+    reject_pause: Duration,
+}
+
+async fn client_loop(
+    client: reqwest::Client,
+    url: String,
+    usernames: Arc<Vec<String>>,
+    next: Arc<AtomicUsize>,
+    pacing: Pacing,
+) -> (Vec<Sample>, u64) {
+    let Pacing { deadline, reject_pause } = pacing;
+    let mut samples = Vec::new();
+    let mut errors = 0;
+    for _ in 0..MAX_REQUESTS_PER_CLIENT {
+        let sent = Instant::now();
+        if sent >= deadline {
+            break;
+        }
+        let i = next.fetch_add(1, Ordering::Relaxed) % usernames.len();
+        let body = serde_json::json!({ "username": usernames[i], "password": PASSWORD });
+        let answer = match client.post(&url).json(&body).send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = resp.headers().contains_key(reqwest::header::RETRY_AFTER);
+                resp.bytes().await.map(|_| (status, retry_after))
+            }
+            Err(e) => Err(e),
+        };
+        let done = Instant::now();
+        match answer {
+            Ok((status, retry_after)) => {
+                if done <= deadline {
+                    samples.push(Sample { latency: done - sent, status, retry_after });
+                }
+                if status == 503 && !reject_pause.is_zero() {
+                    tokio::time::sleep(reject_pause).await;
+                }
+            }
+            Err(_) => {
+                errors += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    (samples, errors)
+}
+
+/// CPU time so far of each thread of this process, by thread id, with the thread's name
+/// (from `/proc/self/task/*/schedstat`; empty where that is not available).
+fn thread_cpu() -> BTreeMap<u64, (String, Duration)> {
+    let mut out = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u64>().ok()) else { continue };
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_owned();
+        let ns = std::fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()));
+        if let Some(ns) = ns {
+            out.insert(tid, (name, Duration::from_nanos(ns)));
+        }
+    }
+    out
+}
+
+/// What kind of work a thread does, from its name.
+fn thread_group(name: &str) -> &'static str {
+    if name.starts_with("argon2-") {
+        "hashing"
+    } else if name.starts_with("tokio-") {
+        "runtime"
+    } else if name.starts_with("sqlx-sqlite") {
+        "sqlite"
+    } else {
+        "other"
+    }
+}
+
+/// CPU used between two snapshots, summed by kind of thread.
+fn cpu_by_group(
+    before: &BTreeMap<u64, (String, Duration)>,
+    after: &BTreeMap<u64, (String, Duration)>,
+) -> BTreeMap<&'static str, Duration> {
+    let mut out = BTreeMap::new();
+    for (tid, (name, cpu)) in after {
+        let start = before.get(tid).map(|b| b.1).unwrap_or_default();
+        *out.entry(thread_group(name)).or_default() += cpu.saturating_sub(start);
+    }
+    out
+}
+
+/// Clock ticks per second in `/proc/stat` and `/proc/self/stat` (`USER_HZ`, 100 on Linux).
+const USER_HZ: f64 = 100.0;
+
+/// The whole machine's busy CPU time and this process's, to tell how much other processes used.
+struct MachineCpu {
+    at: Instant,
+    busy: Option<u64>,
+    own: Option<u64>,
+}
+
+impl MachineCpu {
+    fn now() -> Self {
+        Self { at: Instant::now(), busy: machine_busy_ticks(), own: own_ticks() }
+    }
+
+    /// Cores used on average by other processes since `now()`.
+    fn others_since(&self) -> Option<f64> {
+        let (busy, own) = (machine_busy_ticks()? - self.busy?, own_ticks()? - self.own?);
+        Some(busy.saturating_sub(own) as f64 / USER_HZ / self.at.elapsed().as_secs_f64())
+    }
+}
+
+/// Busy ticks of all CPUs together (everything but idle and iowait), from `/proc/stat`.
+fn machine_busy_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> =
+        stat.lines().next()?.strip_prefix("cpu ")?.split_whitespace().take(8).filter_map(|f| f.parse().ok()).collect();
+    let total: u64 = fields.iter().sum();
+    Some(total - fields.get(3)? - fields.get(4)?)
+}
+
+/// User and system ticks of this process, from `/proc/self/stat`.
+fn own_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw Argon2id
+
+fn argon2id(cfg: &HashConfig) -> anyhow::Result<Argon2<'static>> {
+    let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
+        .map_err(|e| anyhow!("invalid Argon2 parameters: {e}"))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// One verify as the server's pool does it: parse the stored PHC string, then verify.
+fn verify_once(argon: &Argon2<'_>, phc: &str) -> anyhow::Result<()> {
+    let parsed = PasswordHash::new(phc).map_err(|e| anyhow!("stored hash does not parse: {e}"))?;
+    argon
+        .verify_password(PASSWORD.as_bytes(), &parsed)
+        .map_err(|e| anyhow!("the benchmark password does not verify: {e}"))
+}
+
+/// Verifies completed on `threads` threads in `window`.
+fn raw_verifies(cfg: HashConfig, phc: &str, threads: usize, window: Duration) -> anyhow::Result<Raw> {
+    let argon = argon2id(&cfg)?;
+    let deadline = Instant::now() + window;
+    std::thread::scope(|scope| {
+        let mut workers = Vec::new();
+        for i in 0..threads.max(1) {
+            let worker = std::thread::Builder::new().name(format!("raw-argon2-{i}")).spawn_scoped(scope, || {
+                let (start, start_wait) = own_thread_sched();
+                let mut done = 0u64;
+                while Instant::now() < deadline {
+                    verify_once(&argon, phc)?;
+                    if Instant::now() <= deadline {
+                        done += 1;
+                    }
+                }
+                let (end, end_wait) = own_thread_sched();
+                anyhow::Ok(Raw {
+                    verifies: done,
+                    cpu: end.saturating_sub(start),
+                    waited: end_wait.saturating_sub(start_wait),
+                })
+            })?;
+            workers.push(worker);
+        }
+        let mut total = Raw { verifies: 0, cpu: Duration::ZERO, waited: Duration::ZERO };
+        for w in workers {
+            let r = w.join().map_err(|_| anyhow!("a verify thread panicked"))??;
+            total.verifies += r.verifies;
+            total.cpu += r.cpu;
+            total.waited += r.waited;
+        }
+        Ok(total)
+    })
+}
+
+/// Raw verifies completed, the CPU time their threads used, and how long they were ready to run
+/// but waited for a CPU.
+struct Raw {
+    verifies: u64,
+    cpu: Duration,
+    waited: Duration,
+}
+
+/// CPU time used so far by the calling thread and time it spent waiting for a CPU (zero where
+/// `/proc/thread-self/schedstat` is not available).
+fn own_thread_sched() -> (Duration, Duration) {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let mut fields = text.split_whitespace().map(|n| n.parse::<u64>().map(Duration::from_nanos).unwrap_or_default());
+    (fields.next().unwrap_or_default(), fields.next().unwrap_or_default())
+}
+
+/// The median time of one verify with nothing else running.
+fn one_hash_time(cfg: HashConfig, phc: &str) -> anyhow::Result<Duration> {
+    let argon = argon2id(&cfg)?;
+    let mut times = Vec::with_capacity(ONE_HASH_SAMPLES);
+    for _ in 0..ONE_HASH_SAMPLES {
+        let t = Instant::now();
+        verify_once(&argon, phc)?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    percentile(&times, 50.0).context("no verify timed")
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f).await.context("a measuring thread failed")?
+}
+
+// ---------------------------------------------------------------------------------------------
+// signin
+
+async fn signin(args: &BenchArgs) -> anyhow::Result<Table> {
+    let fx = Fixture::start(args.users).await?;
+    let result = measure_signin(&fx, args).await;
+    fx.stop().await;
+    result
+}
+
+/// Length of one slice of the sign-in measurement: raw and HTTP alternate in slices this long.
+const SLICE_SECS: u64 = 2;
+
+async fn measure_signin(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Table> {
+    let workers = fx.hash.workers.max(1);
+    let clients = args.clients.unwrap_or(2 * workers);
+    let cfg = fx.hash;
+    let pause = Duration::from_millis(args.reject_pause_ms);
+    // Raw verifies and HTTP sign-ins alternate in short slices (the order flips every round),
+    // so that a neighbour's burst of work on a shared machine falls on both sides of a round's
+    // ratio; the median of the rounds' ratios is then judged.
+    let rounds = (args.seconds / SLICE_SECS).max(1) as u32;
+    let slice = args.duration() / rounds;
+    let mut load = Load::empty();
+    let (mut raw_total, mut raw_rates, mut http_rates, mut ratios) = (0u64, Vec::new(), Vec::new(), Vec::new());
+    let (mut raw_cpu, mut raw_waited) = (Duration::ZERO, Duration::ZERO);
+    let machine = MachineCpu::now();
+    for round in 0..rounds {
+        let (mut raw_rate, mut http_rate) = (0.0, 0.0);
+        for raw_turn in if round % 2 == 0 { [true, false] } else { [false, true] } {
+            if raw_turn {
+                let phc = fx.phc.clone();
+                let raw = blocking(move || raw_verifies(cfg, &phc, workers, slice)).await?;
+                let n = raw.verifies;
+                raw_cpu += raw.cpu;
+                raw_waited += raw.waited;
+                raw_total += n;
+                raw_rate = n as f64 / slice.as_secs_f64();
+            } else {
+                let l = drive_signins(fx, clients, slice, pause).await?;
+                http_rate = l.with_status(200).count() as f64 / slice.as_secs_f64();
+                load.absorb(l);
+            }
+        }
+        if raw_rate <= 0.0 {
+            bail!("no raw verify completed in a {:.1} s slice", slice.as_secs_f64());
+        }
+        raw_rates.push(raw_rate);
+        http_rates.push(http_rate);
+        ratios.push(http_rate / raw_rate);
+    }
+    let others = machine.others_since();
+    let window = slice * rounds;
+    let ok = load.with_status(200).count() as u64;
+    let http_rate = ok as f64 / window.as_secs_f64();
+    let raw_rate = raw_total as f64 / window.as_secs_f64();
+    let overall = http_rate / raw_rate;
+    ratios.sort_by(f64::total_cmp);
+    let median = percentile(&ratios, 50.0).unwrap_or(0.0);
+
+    let mut t = Table::new(format!(
+        "signin: {rounds} rounds of {:.1} s HTTP + {:.1} s raw, {clients} clients, {workers} hashing workers, {} users, Argon2id m={} KiB t={} p={}",
+        slice.as_secs_f64(),
+        slice.as_secs_f64(),
+        args.users,
+        cfg.memory_kib,
+        cfg.iterations,
+        cfg.parallelism
+    ));
+    t.figure("HTTP sign-ins answered 200", ok.to_string());
+    t.figure("HTTP sign-ins per second", per_sec(http_rate));
+    t.figure("  per round min / median / max", spread(&mut http_rates));
+    t.figure("other answers", load.others(&[200]));
+    t.figure("transport errors", load.errors.to_string());
+    t.figure("CPU during HTTP, cores", load.cpu_cores());
+    t.figure(&format!("raw Argon2id verifies ({workers} threads)"), raw_total.to_string());
+    t.figure("raw Argon2id verifies per second", per_sec(raw_rate));
+    t.figure("  per round min / median / max", spread(&mut raw_rates));
+    t.figure(
+        "CPU during raw, cores",
+        format!(
+            "raw threads {:.2} (waiting for a CPU {:.2})",
+            raw_cpu.as_secs_f64() / window.as_secs_f64(),
+            raw_waited.as_secs_f64() / window.as_secs_f64()
+        ),
+    );
+    t.figure("CPU of other processes, cores", others.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2}")));
+    t.figure("HTTP / raw, whole run", format!("{overall:.3}"));
+    t.figure(
+        "HTTP / raw, per round min / max",
+        format!("{:.3} / {:.3}", ratios.first().copied().unwrap_or(0.0), ratios.last().copied().unwrap_or(0.0)),
+    );
+    t.check("HTTP / raw, median of rounds", format!("{median:.3}"), ">= 0.90", median >= 0.90);
+    let process_cpu: Duration = load.cpu.values().sum();
+    if !process_cpu.is_zero() && !raw_cpu.is_zero() {
+        let per_cpu = (ok as f64 / process_cpu.as_secs_f64()) / (raw_total as f64 / raw_cpu.as_secs_f64());
+        t.figure("HTTP / raw, per CPU-second", format!("{per_cpu:.3}"));
+        t.note(
+            "per CPU-second: sign-ins per second of this process's CPU (server and client) over verifies per second \
+             of the raw threads' CPU; it does not depend on how much CPU other processes left",
+        );
+    }
+    if others.is_some_and(|c| c > 0.2) {
+        t.note("other processes used the CPU during the run: per-second rates and their ratio are unreliable");
+    }
+    if ok > 5 * args.users as u64 {
+        t.note("more sign-ins than 5 per user: some did not send a code (hourly limit)");
+    }
+    if load.with_status(503).next().is_some() {
+        t.note("503s at this concurrency mean the pool refused work below its nominal capacity (workers + queue)");
+    }
+    Ok(t)
+}
+
+/// `min / median / max` of rates.
+fn spread(rates: &mut [f64]) -> String {
+    rates.sort_by(f64::total_cmp);
+    let at = |q: f64| percentile(rates, q).unwrap_or(0.0);
+    format!("{:.1} / {:.1} / {:.1}", at(0.0), at(50.0), at(100.0))
+}
+
+// ---------------------------------------------------------------------------------------------
+// overload
+
+async fn overload(args: &BenchArgs) -> anyhow::Result<Table> {
+    let fx = Fixture::start(args.users).await?;
+    let result = measure_overload(&fx, args).await;
+    fx.stop().await;
+    result
+}
+
+async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Table> {
+    let (cfg, phc) = (fx.hash, fx.phc.clone());
+    let capacity = cfg.workers.max(1) + cfg.queue.max(1);
+    let clients = 4 * capacity;
+    let one_hash = blocking(move || one_hash_time(cfg, &phc)).await?;
+    let pause = Duration::from_millis(args.reject_pause_ms);
+    let machine = MachineCpu::now();
+    let load = drive_signins(fx, clients, args.duration(), pause).await?;
+    let others = machine.others_since();
+
+    let mut admitted: Vec<Duration> = load.with_status(200).map(|s| s.latency).collect();
+    admitted.sort();
+    let mut rejected: Vec<Duration> = load.with_status(503).map(|s| s.latency).collect();
+    rejected.sort();
+    let without_retry_after = load.with_status(503).filter(|s| !s.retry_after).count();
+    let p = |v: &[Duration], q: f64| percentile(v, q).map_or_else(|| "-".to_owned(), ms);
+    let p99 = percentile(&admitted, 99.0);
+    let limit = one_hash * 3;
+
+    let mut t = Table::new(format!(
+        "overload: {} s, {clients} clients = 4 × ({} workers + {} queue), {} users",
+        args.seconds, cfg.workers, cfg.queue, args.users
+    ));
+    t.figure("one hash (median of 11, alone)", ms(one_hash));
+    t.figure("admitted (200)", admitted.len().to_string());
+    t.figure("admitted per second", per_sec(admitted.len() as f64 / args.duration().as_secs_f64()));
+    t.figure("admitted p50", p(&admitted, 50.0));
+    t.check(
+        "admitted p99",
+        p(&admitted, 99.0),
+        format!("<= 3 × one hash = {}", ms(limit)),
+        p99.is_some_and(|v| v <= limit),
+    );
+    t.figure("admitted max", p(&admitted, 100.0));
+    t.figure("rejected (503)", rejected.len().to_string());
+    t.figure("rejected p50 / p99", format!("{} / {}", p(&rejected, 50.0), p(&rejected, 99.0)));
+    t.check(
+        "503s without Retry-After",
+        without_retry_after.to_string(),
+        "0",
+        without_retry_after == 0 && !rejected.is_empty(),
+    );
+    t.figure("other answers", load.others(&[200, 503]));
+    t.figure("transport errors", load.errors.to_string());
+    t.figure("CPU in load, cores", load.cpu_cores());
+    t.figure("CPU of other processes, cores", others.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2}")));
+    if let Some(v) = p99 {
+        t.note(format!("admitted p99 is {:.2} × one hash", v.as_secs_f64() / one_hash.as_secs_f64()));
+    }
+    if rejected.is_empty() {
+        t.note("nothing was rejected: the offered load did not exceed capacity");
+    }
+    if args.reject_pause_ms > 0 {
+        t.note(format!("clients paused {} ms after each 503 (diagnostic run)", args.reject_pause_ms));
+    }
+    Ok(t)
+}
+
+// ---------------------------------------------------------------------------------------------
+// startup
+
+/// One start of `gatehouse serve` as a child process.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    /// Spawn to the first answer of `GET /healthz`.
+    ready: Duration,
+    /// The status of that answer.
+    status: u16,
+    /// Resident memory after being idle, in bytes.
+    rss: u64,
+}
+
+/// A child process that is killed when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn startup(repeats: usize) -> anyhow::Result<Table> {
+    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    let dir = TempDir::new("startup")?;
+    let mut fresh = Vec::with_capacity(repeats);
+    for i in 0..repeats {
+        fresh.push(start_once(&exe, &dir, &format!("fresh-{i}.db")).await?);
+    }
+    // The existing database: migrated by a first start, and given a plan, as a configured
+    // deployment would be.
+    start_once(&exe, &dir, "s.db").await?;
+    seed_plan(&dir.sqlite_url("s.db")).await?;
+    let mut existing = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        existing.push(start_once(&exe, &dir, "s.db").await?);
+    }
+
+    let mut t = Table::new(format!("startup: `gatehouse serve` as a child process, {repeats} starts per case, median"));
+    startup_rows(&mut t, "fresh database", &fresh)?;
+    startup_rows(&mut t, "existing database", &existing)?;
+    t.note(format!(
+        "ready = spawn to the first HTTP answer of GET /healthz, polled every {} ms",
+        POLL_EVERY.as_millis()
+    ));
+    t.note(format!(
+        "memory = VmRSS from /proc/<pid>/status after {} s idle; 1 MB = 10^6 bytes",
+        IDLE_BEFORE_RSS.as_secs()
+    ));
+    Ok(t)
+}
+
+fn startup_rows(t: &mut Table, case: &str, starts: &[Start]) -> anyhow::Result<()> {
+    let mut ready: Vec<Duration> = starts.iter().map(|s| s.ready).collect();
+    ready.sort();
+    let mut rss: Vec<u64> = starts.iter().map(|s| s.rss).collect();
+    rss.sort_unstable();
+    let median_ready = percentile(&ready, 50.0).context("no start measured")?;
+    let median_rss = percentile(&rss, 50.0).context("no start measured")?;
+    let rss_mb = median_rss as f64 / 1e6;
+    let limit = Duration::from_millis(150);
+    t.check(&format!("{case}: start to ready"), ms(median_ready), "<= 150 ms", median_ready <= limit);
+    t.figure(
+        &format!("{case}: min / max"),
+        format!(
+            "{} / {}",
+            ms(ready.first().copied().unwrap_or_default()),
+            ms(ready.last().copied().unwrap_or_default())
+        ),
+    );
+    let statuses: Vec<String> = starts.iter().map(|s| s.status.to_string()).collect();
+    t.check(&format!("{case}: /healthz status"), statuses.join(","), "200", starts.iter().all(|s| s.status == 200));
+    t.check(&format!("{case}: idle RSS"), format!("{rss_mb:.1} MB"), "<= 30 MB", rss_mb <= 30.0);
+    Ok(())
+}
+
+/// Adds a plan to an existing database, in-process, as an administrator would.
+async fn seed_plan(url: &str) -> anyhow::Result<()> {
+    let mut cfg = ServerConfig::local(url);
+    cfg.hash.workers = 1;
+    cfg.hash.queue = 1;
+    let svc = crate::services(&cfg, Arc::new(SystemClock), String::new()).await?;
+    bench_plan(&svc).await?;
+    svc.db.close().await;
+    Ok(())
+}
+
+/// Spawns `gatehouse serve` on `file` in `dir`, times it to its first `/healthz` answer, reads
+/// its memory after it has been idle, and kills it.
+async fn start_once(exe: &Path, dir: &TempDir, file: &str) -> anyhow::Result<Start> {
+    let (exe, url) = (exe.to_owned(), dir.sqlite_url(file));
+    let log_path = dir.path().join(format!("{file}.log"));
+    blocking(move || time_start(&exe, &url, &log_path)).await
+}
+
+fn time_start(exe: &Path, url: &str, log_path: &Path) -> anyhow::Result<Start> {
+    let addr = free_port()?;
+    let log = std::fs::File::create(log_path)?;
+    let t0 = Instant::now();
+    let child = Command::new(exe)
+        .args(["serve", "--database-url", url, "--listen", &addr.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))?;
+    let mut child = KillOnDrop(child);
+    let status = loop {
+        if let Ok(status) = probe(addr, START_LIMIT.saturating_sub(t0.elapsed())) {
+            break status;
+        }
+        if let Some(exit) = child.0.try_wait()? {
+            bail!("the server exited with {exit} before answering: {}", log_tail(log_path));
+        }
+        if t0.elapsed() >= START_LIMIT {
+            bail!("the server did not answer within {} s: {}", START_LIMIT.as_secs(), log_tail(log_path));
+        }
+        std::thread::sleep(POLL_EVERY);
+    };
+    let ready = t0.elapsed();
+    std::thread::sleep(IDLE_BEFORE_RSS);
+    let rss = read_rss(child.0.id())?;
+    drop(child);
+    Ok(Start { ready, status, rss })
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+/// One `GET /healthz`; returns the status of the answer.
+fn probe(addr: SocketAddr, limit: Duration) -> anyhow::Result<u16> {
+    let limit = limit.max(Duration::from_millis(1));
+    let mut s = TcpStream::connect_timeout(&addr, limit)?;
+    s.set_read_timeout(Some(limit))?;
+    s.set_write_timeout(Some(limit))?;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 256];
+    while !buf.windows(2).any(|w| w == b"\r\n") && buf.len() < 4096 {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    }
+    parse_status(&buf)
+}
+
+/// The status code of an HTTP/1.x status line.
+fn parse_status(response: &[u8]) -> anyhow::Result<u16> {
+    let text = String::from_utf8_lossy(response);
+    let line = text.lines().next().unwrap_or_default();
+    match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [version, code, ..] if version.starts_with("HTTP/1.") => Ok(code.parse()?),
+        _ => bail!("not an HTTP answer: {line:?}"),
+    }
+}
+
+/// Resident memory of a process in bytes.
+fn read_rss(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .context("cannot read /proc/<pid>/status (the startup benchmark needs Linux)")?;
+    parse_vmrss(&status).context("no VmRSS line in /proc/<pid>/status")
+}
+
+fn parse_vmrss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let v: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50.0), Some(50));
+        assert_eq!(percentile(&v, 99.0), Some(99));
+        assert_eq!(percentile(&v, 100.0), Some(100));
+        assert_eq!(percentile(&[7], 99.0), Some(7));
+        assert_eq!(percentile::<u32>(&[], 50.0), None);
+    }
+
+    #[test]
+    fn parses_status_lines_and_vmrss() {
+        assert_eq!(parse_status(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n").unwrap(), 200);
+        assert_eq!(parse_status(b"HTTP/1.1 404 Not Found\r\n").unwrap(), 404);
+        assert!(parse_status(b"").is_err());
+        assert!(parse_status(b"SSH-2.0-OpenSSH\r\n").is_err());
+        let status = "Name:\tgatehouse\nVmPeak:\t  100 kB\nVmRSS:\t   12345 kB\nThreads:\t5\n";
+        assert_eq!(parse_vmrss(status), Some(12345 * 1024));
+        assert_eq!(parse_vmrss("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn table_aligns_columns_and_counts_verdicts() {
+        let mut t = Table::new("demo");
+        t.figure("a", "1");
+        t.check("longer name", "22.5 ms", "<= 30 ms", true);
+        t.check("b", "3", "0", false);
+        let text = t.render();
+        let column = |word: &str| text.lines().find_map(|l| l.find(word));
+        assert_eq!(column("result"), column("PASS"));
+        assert_eq!(column("PASS"), column("MISS"));
+        assert_eq!(t.verdicts(), (1, 1));
+    }
+
+    #[test]
+    fn cpu_is_summed_by_kind_of_thread() {
+        let ms = Duration::from_millis;
+        let before = BTreeMap::from([(1, ("argon2-0".to_owned(), ms(10))), (2, ("tokio-rt-worker".to_owned(), ms(5)))]);
+        let after = BTreeMap::from([
+            (1, ("argon2-0".to_owned(), ms(30))),
+            (2, ("tokio-rt-worker".to_owned(), ms(6))),
+            (3, ("sqlx-sqlite-wor".to_owned(), ms(4))),
+            (4, ("argon2-1".to_owned(), ms(7))),
+        ]);
+        let groups = cpu_by_group(&before, &after);
+        assert_eq!(groups.get("hashing"), Some(&ms(27)));
+        assert_eq!(groups.get("runtime"), Some(&ms(1)));
+        assert_eq!(groups.get("sqlite"), Some(&ms(4)));
+        assert_eq!(thread_group("gatehouse"), "other");
+    }
+
+    #[test]
+    fn bounds_are_enforced() {
+        let ok =
+            BenchArgs { which: Which::All, seconds: 15, users: 1000, clients: None, repeats: 5, reject_pause_ms: 0 };
+        assert!(ok.validate().is_ok());
+        assert!(BenchArgs { seconds: 0, ..ok.clone() }.validate().is_err());
+        assert!(BenchArgs { seconds: 1000, ..ok.clone() }.validate().is_err());
+        assert!(BenchArgs { users: 1, ..ok.clone() }.validate().is_err());
+        assert!(BenchArgs { clients: Some(0), ..ok.clone() }.validate().is_err());
+        assert!(BenchArgs { repeats: 100, ..ok }.validate().is_err());
+    }
+
+    #[test]
+    fn raw_verifies_count_within_the_window() {
+        let cfg = HashConfig { memory_kib: 64, iterations: 1, parallelism: 1, workers: 1, queue: 1 };
+        let salt = argon2::password_hash::SaltString::from_b64("c2FsdHNhbHRzYWx0").unwrap();
+        let phc = argon2::PasswordHasher::hash_password(&argon2id(&cfg).unwrap(), PASSWORD.as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        let n = raw_verifies(cfg, &phc, 2, Duration::from_millis(50)).unwrap().verifies;
+        assert!(n > 0);
+        assert!(one_hash_time(cfg, &phc).unwrap() < Duration::from_millis(50));
+    }
 }

@@ -4,6 +4,8 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod plan_cli;
+pub mod roster_cli;
 
 use anyhow::Context;
 use config::ServerConfig;

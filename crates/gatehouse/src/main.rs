@@ -20,8 +20,14 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
-    /// Run the server with a demo plan and accounts on an embedded database.
-    Demo(ServeArgs),
+    /// Run the server with a demo plan and accounts on an embedded database (or `demo roster`).
+    #[command(args_conflicts_with_subcommands = true)]
+    Demo {
+        #[command(subcommand)]
+        command: Option<DemoCommand>,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
     /// Apply database migrations and exit.
     Migrate(ServeArgs),
     /// Audit log tools.
@@ -29,8 +35,51 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Plans (tenants).
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+    /// Plan staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Measure the server on this machine.
     Bench(gatehouse::bench::BenchArgs),
+    /// Provider roster: import a CSV file, measure imports.
+    Roster {
+        #[command(subcommand)]
+        command: gatehouse::roster_cli::RosterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Print a synthetic provider roster as CSV (or write it to --out).
+    Roster(gatehouse::roster_cli::DemoRosterArgs),
+}
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Create a plan.
+    Create {
+        #[command(flatten)]
+        plan: gatehouse::plan_cli::PlanCreateArgs,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Invite a staff member (the first plan administrator, for example); prints the sign-up link.
+    Invite {
+        #[command(flatten)]
+        staff: gatehouse::plan_cli::StaffInviteArgs,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -40,6 +89,11 @@ enum AuditCommand {
 }
 
 const DEFAULT_DB: &str = "sqlite://gatehouse.db";
+
+/// The base URL links are built on when no server is running.
+fn base_url(cfg: &ServerConfig) -> String {
+    cfg.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", cfg.listen.port()))
+}
 const DEMO_DB: &str = "sqlite://gatehouse-demo.db";
 
 fn init_tracing() {
@@ -74,7 +128,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("Gatehouse is listening on http://{} (portal: {})", running.addr, running.base_url);
             running.wait().await;
         }
-        Command::Demo(a) => {
+        Command::Demo { command: Some(DemoCommand::Roster(r)), .. } => gatehouse::roster_cli::demo_roster(&r)?,
+        Command::Demo { command: None, args: a } => {
             let cfg = ServerConfig::from_args(&a, DEMO_DB)?;
             let db = cfg.database_url.clone();
             let running = gatehouse::start(cfg, Arc::new(SystemClock)).await?;
@@ -120,7 +175,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
         }
+        Command::Plan { command: PlanCommand::Create { plan, server } } => {
+            let cfg = ServerConfig::from_args(&server, DEFAULT_DB)?;
+            let svc = gatehouse::services(&cfg, Arc::new(SystemClock), base_url(&cfg)).await?;
+            gatehouse::plan_cli::create_plan(&svc, &plan).await?;
+        }
+        Command::Staff { command: StaffCommand::Invite { staff, server } } => {
+            let cfg = ServerConfig::from_args(&server, DEFAULT_DB)?;
+            let svc = gatehouse::services(&cfg, Arc::new(SystemClock), base_url(&cfg)).await?;
+            gatehouse::plan_cli::invite_staff(&svc, &staff).await?;
+            // Deliver the invitation now if SMTP is configured (the outbox is kept either way).
+            let delivery = gatehouse_services::delivery::DeliveryConfig {
+                smtp_url: cfg.smtp_url.clone(),
+                mail_from: cfg.mail_from.clone(),
+                sms_url: cfg.sms_url.clone(),
+                sms_token: cfg.sms_token.clone(),
+            };
+            gatehouse_services::delivery::Deliverer::new(svc.clone(), delivery)?.deliver_due().await?;
+        }
         Command::Bench(b) => gatehouse::bench::run(b).await?,
+        Command::Roster { command } => return gatehouse::roster_cli::run(command).await,
     }
     Ok(ExitCode::SUCCESS)
 }

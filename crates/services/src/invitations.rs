@@ -9,7 +9,7 @@ use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::email::EmailError;
 use gatehouse_domain::names::NameError;
 use gatehouse_domain::{Duration, Email, PersonName, UserId};
-use gatehouse_store::{invitations as store, users};
+use gatehouse_store::{Conn, invitations as store, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -62,8 +62,17 @@ impl Services {
     }
 
     /// Invites a person: creates the invited account and its link, and queues the email.
-    pub async fn invite(
+    pub async fn invite(&self, plan: &Plan, by: Option<(UserId, &str)>, req: &InviteRequest, meta: &RequestMeta) -> Result<Invited, InviteError> {
+        let mut tx = self.db.begin().await?;
+        let invited = self.invite_in(&mut tx, plan, by, req, meta).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(invited)
+    }
+
+    /// [`Services::invite`] inside the caller's transaction.
+    pub(crate) async fn invite_in(
         &self,
+        tx: &mut Conn,
         plan: &Plan,
         by: Option<(UserId, &str)>,
         req: &InviteRequest,
@@ -72,9 +81,8 @@ impl Services {
         let now = self.now();
         let token = new_token();
         let link = self.signup_link(plan, &token);
-        let mut tx = self.db.begin().await?;
         let user_id = users::insert_invited(
-            &mut tx,
+            tx,
             &users::NewUser {
                 plan_id: plan.id(),
                 first_name: req.name.first(),
@@ -85,16 +93,7 @@ impl Services {
             now,
         )
         .await?;
-        store::insert(
-            &mut tx,
-            plan.id(),
-            user_id,
-            by.map(|b| b.0),
-            &hash_token(&token),
-            now,
-            now + LINK_LIFETIME.as_secs(),
-        )
-        .await?;
+        store::insert(tx, plan.id(), user_id, by.map(|b| b.0), &hash_token(&token), now, now + LINK_LIFETIME.as_secs()).await?;
         let msg = InvitationV1Text {
             first_name: req.name.first(),
             invited_by: by.map(|b| b.1),
@@ -105,13 +104,12 @@ impl Services {
             support_hours: &plan.row.support_hours,
         }
         .render_to(req.email.as_str())?;
-        messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+        messages::enqueue(tx, plan.id(), &msg, now).await?;
         let mut event = Event::new("user.invited").on(user_id).detail(json!({"email": req.email.as_str()}));
         if let Some((actor, _)) = by {
             event = event.by(actor);
         }
-        audit::record(&mut tx, now, plan.id(), meta, event).await?;
-        gatehouse_store::commit(tx).await?;
+        audit::record(tx, now, plan.id(), meta, event).await?;
         Ok(Invited { user_id, link })
     }
 }

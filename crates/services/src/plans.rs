@@ -1,6 +1,5 @@
 //! Plans and the policies their settings make.
 
-use crate::audit::Event;
 use crate::{Internal, Services};
 use gatehouse_domain::lockout::LockoutPolicy;
 use gatehouse_domain::session::SessionPolicy;
@@ -79,6 +78,9 @@ impl Services {
             code_max_sends_per_hour: 5,
             session_idle_secs: 15 * 60,
             session_absolute_secs: 12 * 3600,
+            brand_color: "#0b4f6c".into(),
+            access_review_days: 90,
+            has_logo: false,
         };
         let mut tx = self.db.begin().await?;
         row.id = plans::insert(&mut tx, &row, self.now()).await?;
@@ -139,22 +141,26 @@ impl Services {
         let mut conn = self.db.acquire().await?;
         Ok(plans::get(&mut conn, id).await?.map(|row| Plan { row }))
     }
+}
 
-    /// Publishes new terms; every user signs them at their next sign-in.
-    pub async fn publish_terms(&self, plan: PlanId, text: &str, meta: &crate::RequestMeta) -> Result<i64, Internal> {
-        let mut tx = self.db.begin().await?;
-        let row = plans::get(&mut tx, plan).await?.ok_or_else(|| Internal::Other("no such plan".into()))?;
-        let version = row.terms_version + 1;
-        plans::set_terms(&mut tx, plan, version, text).await?;
-        crate::audit::record(
-            &mut tx,
-            self.now(),
-            plan,
-            meta,
-            Event::new("plan.terms_published").detail(serde_json::json!({"version": version})),
-        )
-        .await?;
-        gatehouse_store::commit(tx).await?;
-        Ok(version)
+/// A plan at a glance, for the control panel's home.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanFigures {
+    pub active_users: i64,
+    pub invited_users: i64,
+    pub practices: i64,
+    pub providers: i64,
+}
+
+impl Services {
+    /// Counts of users and roster records. Any staff role may see them.
+    pub async fn plan_figures(&self, grant: &crate::staff::StaffGrant, plan: &Plan) -> Result<PlanFigures, Internal> {
+        if grant.plan_id() != plan.id() {
+            return Ok(PlanFigures::default());
+        }
+        let mut conn = self.db.acquire().await?;
+        let (active_users, invited_users) = gatehouse_store::users::status_counts(&mut conn, plan.id()).await?;
+        let (practices, providers) = gatehouse_store::roster::counts(&mut conn, plan.id()).await?;
+        Ok(PlanFigures { active_users, invited_users, practices, providers })
     }
 }

@@ -10,6 +10,7 @@ use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
 use gatehouse_domain::{PlanId, UserId};
+use crate::invitations::{InviteError, InviteRequest, Invited};
 use gatehouse_store::users;
 use serde_json::json;
 use thiserror::Error;
@@ -98,6 +99,110 @@ impl Services {
             e = e.by(s.user_id);
         }
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+}
+
+/// A member of the plan's staff, for the staff page.
+#[derive(Debug, Clone)]
+pub struct StaffMember {
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+    pub username: Option<String>,
+    pub role: StaffRole,
+    pub status: gatehouse_domain::UserStatus,
+    pub last_signin_at: Option<i64>,
+}
+
+/// Why a staff change was refused.
+#[derive(Debug, Error)]
+pub enum StaffError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Invite(#[from] InviteError),
+    #[error("{0} already has a staff account.")]
+    AlreadyStaff(String),
+    #[error("That staff member was not found.")]
+    NotFound,
+    #[error("The plan must keep at least one active plan administrator.")]
+    LastPlanAdmin,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for StaffError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl Services {
+    /// Invites a person to join the plan's staff in `role`; they sign up like everyone else.
+    pub async fn invite_staff(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        req: &InviteRequest,
+        role: StaffRole,
+        meta: &RequestMeta,
+    ) -> Result<Invited, StaffError> {
+        grant.require(plan.id(), StaffPermission::ManageStaff)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let same_email = users::by_email(&mut tx, plan.id(), &req.email.normalized()).await?;
+        if same_email.iter().any(|u| u.staff_role.is_some() && u.status != gatehouse_domain::UserStatus::Deactivated) {
+            return Err(StaffError::AlreadyStaff(req.email.to_string()));
+        }
+        let inviter = match grant.actor() {
+            Some(a) => users::get(&mut tx, plan.id(), a).await?.map(|u| (a, format!("{} {}", u.first_name, u.last_name))),
+            None => None,
+        };
+        let invited = self.invite_in(&mut tx, plan, inviter.as_ref().map(|(id, n)| (*id, n.as_str())), req, meta).await?;
+        users::set_staff_role(&mut tx, plan.id(), invited.user_id, Some(role.as_str()), now).await?;
+        audit::record(&mut tx, now, plan.id(), meta, grant.event("staff.invited").on(invited.user_id).detail(json!({"role": role.as_str(), "email": req.email.as_str()}))).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(invited)
+    }
+
+    /// The plan's staff.
+    pub async fn list_staff(&self, grant: &StaffGrant, plan: &Plan) -> Result<Vec<StaffMember>, StaffError> {
+        grant.require(plan.id(), StaffPermission::ManageStaff)?;
+        let mut conn = self.db.acquire().await?;
+        Ok(users::list_staff(&mut conn, plan.id())
+            .await?
+            .into_iter()
+            .filter_map(|u| {
+                let role = u.staff_role.as_deref().and_then(StaffRole::parse)?;
+                Some(StaffMember {
+                    user_id: u.id,
+                    name: format!("{} {}", u.first_name, u.last_name),
+                    email: u.email,
+                    username: u.username,
+                    role,
+                    status: u.status,
+                    last_signin_at: u.last_signin_at,
+                })
+            })
+            .collect())
+    }
+
+    /// Takes a staff role away (the account stays, without control-panel access). The last
+    /// active plan administrator cannot be removed.
+    pub async fn remove_staff(&self, grant: &StaffGrant, plan: &Plan, user: UserId, meta: &RequestMeta) -> Result<(), StaffError> {
+        grant.require(plan.id(), StaffPermission::ManageStaff)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
+        let u = users::get(&mut tx, plan.id(), user).await?.ok_or(StaffError::NotFound)?;
+        let role = u.staff_role.as_deref().and_then(StaffRole::parse).ok_or(StaffError::NotFound)?;
+        if role == StaffRole::PlanAdmin && users::count_staff_role(&mut tx, plan.id(), role.as_str(), user).await? == 0 {
+            return Err(StaffError::LastPlanAdmin);
+        }
+        users::set_staff_role(&mut tx, plan.id(), user, None, now).await?;
+        audit::record(&mut tx, now, plan.id(), meta, grant.event("staff.removed").on(user).detail(json!({"role": role.as_str()}))).await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
     }

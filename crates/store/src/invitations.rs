@@ -85,3 +85,25 @@ pub async fn consume(conn: &mut Conn, id: InvitationId, now: i64) -> Result<bool
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Cancels every open invitation of a user (before a new link is sent). Returns how many.
+pub async fn cancel_open(conn: &mut Conn, user: UserId, now: i64) -> Result<u64, StoreError> {
+    let r = sqlx::query("UPDATE invitations SET cancelled_at = $2 WHERE user_id = $1 AND used_at IS NULL AND cancelled_at IS NULL")
+        .bind(user.0)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// The newest invitation of a user.
+pub async fn latest_for_user(conn: &mut Conn, user: UserId) -> Result<Option<InvitationRow>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, plan_id, user_id, invited_by, sent_at, expires_at, used_at, cancelled_at \
+         FROM invitations WHERE user_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(user.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}

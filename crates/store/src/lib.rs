@@ -3,12 +3,14 @@
 //! text; times are Unix seconds). Each module holds the queries of one table; every function takes
 //! a connection so that the services decide where transactions begin and end.
 
+pub mod affiliations;
 pub mod audit;
 pub mod codes;
 pub mod db;
 pub mod invitations;
 pub mod outbox;
 pub mod plans;
+pub mod registrations;
 pub mod roster;
 pub mod secrets;
 pub mod sessions;

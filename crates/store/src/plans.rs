@@ -23,11 +23,16 @@ pub struct PlanRow {
     pub code_max_sends_per_hour: i64,
     pub session_idle_secs: i64,
     pub session_absolute_secs: i64,
+    pub brand_color: String,
+    pub access_review_days: i64,
+    /// Whether a logo was uploaded (read-only; set with [`set_logo`]).
+    pub has_logo: bool,
 }
 
 const COLUMNS: &str = "id, slug, name, host, support_phone, support_hours, terms_version, terms_text, \
     password_min, password_max, code_length, code_lifetime_secs, code_max_tries, \
-    code_max_sends_per_hour, session_idle_secs, session_absolute_secs";
+    code_max_sends_per_hour, session_idle_secs, session_absolute_secs, brand_color, access_review_days, \
+    (SELECT COUNT(*) FROM plan_logos l WHERE l.plan_id = plans.id) AS logo_count";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
     Ok(PlanRow {
@@ -47,6 +52,9 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
         code_max_sends_per_hour: r.try_get("code_max_sends_per_hour")?,
         session_idle_secs: r.try_get("session_idle_secs")?,
         session_absolute_secs: r.try_get("session_absolute_secs")?,
+        brand_color: r.try_get("brand_color")?,
+        access_review_days: r.try_get("access_review_days")?,
+        has_logo: r.try_get::<i64, _>("logo_count")? > 0,
     })
 }
 
@@ -121,5 +129,70 @@ pub async fn set_terms(conn: &mut Conn, id: PlanId, version: i64, text: &str) ->
         .bind(id.0)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Saves the editable settings of a plan (everything but its id, slug, host and terms).
+pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE plans SET name = $2, support_phone = $3, support_hours = $4, password_min = $5, password_max = $6, \
+         code_length = $7, code_lifetime_secs = $8, code_max_tries = $9, code_max_sends_per_hour = $10, \
+         session_idle_secs = $11, session_absolute_secs = $12, brand_color = $13, access_review_days = $14 WHERE id = $1",
+    )
+    .bind(p.id.0)
+    .bind(&p.name)
+    .bind(&p.support_phone)
+    .bind(&p.support_hours)
+    .bind(p.password_min)
+    .bind(p.password_max)
+    .bind(p.code_length)
+    .bind(p.code_lifetime_secs)
+    .bind(p.code_max_tries)
+    .bind(p.code_max_sends_per_hour)
+    .bind(p.session_idle_secs)
+    .bind(p.session_absolute_secs)
+    .bind(&p.brand_color)
+    .bind(p.access_review_days)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Stores the plan's logo.
+pub async fn set_logo(conn: &mut Conn, plan: PlanId, content_type: &str, bytes: &[u8], now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO plan_logos (plan_id, content_type, bytes, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (plan_id) DO UPDATE SET content_type = $2, bytes = $3, updated_at = $4",
+    )
+    .bind(plan.0)
+    .bind(content_type)
+    .bind(bytes)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The plan's logo: content type and bytes.
+pub async fn logo(conn: &mut Conn, plan: PlanId) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+    let row = sqlx::query("SELECT content_type, bytes FROM plan_logos WHERE plan_id = $1")
+        .bind(plan.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| -> Result<(String, Vec<u8>), StoreError> { Ok((r.try_get("content_type")?, r.try_get("bytes")?)) })
+        .transpose()
+}
+
+/// Whether the plan has a logo.
+pub async fn has_logo(conn: &mut Conn, plan: PlanId) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plan_logos WHERE plan_id = $1").bind(plan.0).fetch_one(&mut *conn).await?;
+    Ok(n > 0)
+}
+
+/// Serializes this transaction with every other that locks the same plan: a row lock on
+/// PostgreSQL (held until commit); on SQLite the write transaction already excludes all others.
+/// Used by checks such as "the plan keeps at least one administrator" that read then write.
+pub async fn lock(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE plans SET id = id WHERE id = $1").bind(plan.0).execute(&mut *conn).await?;
     Ok(())
 }

@@ -1,4 +1,10 @@
-//! The provider roster: practices by Tax ID and their providers.
+//! The provider roster: practices by Tax ID and their providers; bulk loads and writes for
+//! imports, the record of past imports, and search.
+
+pub mod bulk;
+pub mod imports;
+pub mod practices;
+pub mod search;
 
 use crate::{Conn, StoreError};
 use gatehouse_domain::roster::{ProviderKind, Zip};
@@ -81,13 +87,13 @@ pub async fn insert_provider(conn: &mut Conn, p: &NewProvider<'_>, now: i64) -> 
     .await?)
 }
 
-/// How many practices and providers a plan's roster holds.
+/// How many practices and providers (not end-dated) a plan's roster holds.
 pub async fn counts(conn: &mut Conn, plan: PlanId) -> Result<(i64, i64), StoreError> {
     let practices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM practices WHERE plan_id = $1")
         .bind(plan.0)
         .fetch_one(&mut *conn)
         .await?;
-    let providers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM providers WHERE plan_id = $1")
+    let providers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM providers WHERE plan_id = $1 AND end_dated_at IS NULL")
         .bind(plan.0)
         .fetch_one(&mut *conn)
         .await?;

@@ -62,3 +62,15 @@ pub async fn clear_prefix(conn: &mut Conn, plan: PlanId, prefix: &str) -> Result
     .await?;
     Ok(())
 }
+
+/// The latest lock time among the keys for this username (all addresses), if any.
+pub async fn locked_until(conn: &mut Conn, plan: PlanId, prefix: &str) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MAX(locked_until) FROM signin_throttle WHERE plan_id = $1 AND (throttle_key = $2 OR throttle_key LIKE $3 ESCAPE '\\')",
+    )
+    .bind(plan.0)
+    .bind(prefix)
+    .bind(format!("{}|%", prefix.replace('%', "\\%").replace('_', "\\_")))
+    .fetch_one(&mut *conn)
+    .await?)
+}

@@ -214,3 +214,141 @@ pub async fn insert_active(
     .await?;
     Ok(UserId(id))
 }
+
+/// Sets or clears a user's staff role.
+pub async fn set_staff_role(conn: &mut Conn, plan: PlanId, id: UserId, role: Option<&str>, now: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE users SET staff_role = $3, updated_at = $4 WHERE plan_id = $1 AND id = $2")
+        .bind(plan.0)
+        .bind(id.0)
+        .bind(role)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The plan's staff, by last name.
+pub async fn list_staff(conn: &mut Conn, plan: PlanId) -> Result<Vec<UserRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE plan_id = $1 AND staff_role IS NOT NULL ORDER BY last_name, first_name, id"
+    ))
+    .bind(plan.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// How many users hold `role` and are not deactivated, other than `except`.
+pub async fn count_staff_role(conn: &mut Conn, plan: PlanId, role: &str, except: UserId) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE plan_id = $1 AND staff_role = $2 AND status <> 'deactivated' AND id <> $3",
+    )
+    .bind(plan.0)
+    .bind(role)
+    .bind(except.0)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Users of the plan with this email (any case).
+pub async fn by_email(conn: &mut Conn, plan: PlanId, email_lower: &str) -> Result<Vec<UserRow>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE plan_id = $1 AND email_lower = $2 ORDER BY id"))
+        .bind(plan.0)
+        .bind(email_lower)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// How many users of the plan are active, and how many invited.
+pub async fn status_counts(conn: &mut Conn, plan: PlanId) -> Result<(i64, i64), StoreError> {
+    let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE plan_id = $1 AND status = 'active'")
+        .bind(plan.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    let invited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE plan_id = $1 AND status = 'invited'")
+        .bind(plan.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((active, invited))
+}
+
+/// One page of users matching `needle` (already lower case) in name, username, email or phone
+/// digits, by last name. Returns the page and the total count.
+pub async fn search(conn: &mut Conn, plan: PlanId, needle: &str, digits: &str, limit: i64, offset: i64) -> Result<(Vec<UserRow>, i64), StoreError> {
+    let like = format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let digits_like = if digits.len() >= 4 { format!("%{digits}%") } else { "\u{1}".to_owned() };
+    let filter = "plan_id = $1 AND (username_lower LIKE $2 ESCAPE '\\' OR email_lower LIKE $2 ESCAPE '\\' \
+         OR lower(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' OR two_step_phone LIKE $3)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
+        .bind(plan.0)
+        .bind(&like)
+        .bind(&digits_like)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"))
+        .bind(plan.0)
+        .bind(&like)
+        .bind(&digits_like)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
+}
+
+/// Users affiliated with the practice that has `tax_id`, or with the practice of the provider
+/// whose NPI is `npi`.
+pub async fn by_practice_key(conn: &mut Conn, plan: PlanId, tax_id: Option<&str>, npi: Option<&str>) -> Result<Vec<UserRow>, StoreError> {
+    let cols = COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT DISTINCT {cols} FROM users u JOIN affiliations a ON a.user_id = u.id JOIN practices p ON p.id = a.practice_id \
+         WHERE u.plan_id = $1 AND (p.tax_id = $2 OR p.id IN (SELECT practice_id FROM providers WHERE plan_id = $1 AND npi = $3)) \
+         ORDER BY u.last_name, u.first_name, u.id LIMIT 200"
+    ))
+    .bind(plan.0)
+    .bind(tax_id.unwrap_or("\u{1}"))
+    .bind(npi.unwrap_or("\u{1}"))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Sets the account status. Returns false if the user is not in the plan.
+pub async fn set_status(conn: &mut Conn, plan: PlanId, id: UserId, status: UserStatus, now: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE users SET status = $3, updated_at = $4 WHERE plan_id = $1 AND id = $2")
+        .bind(plan.0)
+        .bind(id.0)
+        .bind(status.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Forgets the two-step phone: the user sets up a new one at their next sign-in.
+pub async fn clear_two_step(conn: &mut Conn, plan: PlanId, id: UserId, now: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE users SET two_step_phone = NULL, two_step_method = NULL, updated_at = $3 WHERE plan_id = $1 AND id = $2")
+        .bind(plan.0)
+        .bind(id.0)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A user's practices: (Tax ID, practice name, user type, administrator).
+pub async fn affiliations_of(conn: &mut Conn, user: UserId) -> Result<Vec<(String, String, String, bool)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.tax_id, p.name, a.user_type, a.is_admin FROM affiliations a JOIN practices p ON p.id = a.practice_id \
+         WHERE a.user_id = $1 ORDER BY p.name",
+    )
+    .bind(user.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| -> Result<_, StoreError> {
+            Ok((r.try_get("tax_id")?, r.try_get("name")?, r.try_get("user_type")?, r.try_get::<i64, _>("is_admin")? != 0))
+        })
+        .collect()
+}

@@ -27,13 +27,27 @@ pub async fn protect(State(st): State<AppState>, req: Request, next: Next) -> Re
     let jar = CookieJar::from_headers(req.headers());
     let existing = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() >= 32 && v.len() <= 64);
     let (mut parts, body) = req.into_parts();
+    let multipart = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
     let body = if parts.method == Method::POST {
-        let Ok(bytes) = to_bytes(body, MAX_FORM).await else {
-            return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response();
+        // File uploads carry the token in the query string, so the (large) body is not buffered.
+        let (sent, body) = if multipart {
+            let sent = parts.uri.query().and_then(|q| {
+                serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()?.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v)
+            });
+            (sent, body)
+        } else {
+            let Ok(bytes) = to_bytes(body, MAX_FORM).await else {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response();
+            };
+            let sent = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
+            (sent, Body::from(bytes))
         };
-        let sent = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-            .ok()
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
         let ok = matches!((&existing, &sent), (Some(a), Some(b)) if a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes())));
         if !ok {
             return crate::pages::message_page(
@@ -46,7 +60,7 @@ pub async fn protect(State(st): State<AppState>, req: Request, next: Next) -> Re
                 "Go to the start page",
             );
         }
-        Body::from(bytes)
+        body
     } else {
         body
     };

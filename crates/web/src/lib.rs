@@ -2,6 +2,7 @@
 //! under `/api/v1`. Both are thin adapters: they parse the request, call one service function,
 //! and turn its result or error into a page or a JSON body.
 
+pub mod admin;
 pub mod api;
 pub mod csrf;
 pub mod extract;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     let api = api::routes(state.clone());
     let inner = Router::new()
         .merge(pages)
+        .merge(admin::routes(state.clone()))
         .nest("/api/v1", api)
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state.clone());

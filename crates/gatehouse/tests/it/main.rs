@@ -10,5 +10,7 @@ mod api_flows;
 mod audit_and_outbox;
 mod browser;
 mod cli;
+mod control_panel;
 mod demo_data;
+mod help_desk;
 mod page_flows;

@@ -231,10 +231,9 @@ async fn new_terms_version_is_signed_at_next_sign_in(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = sign_up_through_pages(&app, "maria@clinic.example.org", "mlopez").await;
     post(&c, &app, "/", "/signout", &[]).await;
-    let v = app
-        .running
-        .services
-        .publish_terms(app.plan.id(), "New terms: version 2.", &gatehouse_services::RequestMeta::cli())
+    let svc = &app.running.services;
+    let v = svc
+        .publish_new_terms(&svc.operator_grant(&app.plan), &app.plan, "New terms: version 2.", &gatehouse_services::RequestMeta::cli())
         .await
         .expect("publish");
     assert_eq!(v, 2);

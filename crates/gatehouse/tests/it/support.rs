@@ -232,3 +232,74 @@ pub fn path_of(link: &str) -> String {
     let u = url::Url::parse(link).expect("url");
     format!("{}?{}", u.path(), u.query().unwrap_or(""))
 }
+
+/// The password of users made with [`TestApp::user`].
+pub const TEST_PASSWORD: &str = "maple orbit lantern";
+
+impl TestApp {
+    /// Creates an active user (two-step phone set, terms signed) with an optional staff role and
+    /// returns its id. `phone_tail` makes the phone `+1206555xxxx`.
+    pub async fn user(&self, username: &str, first: &str, last: &str, phone_tail: u16, staff_role: Option<&str>) -> gatehouse_domain::UserId {
+        let svc = &self.running.services;
+        let hash = svc.hasher.hash(TEST_PASSWORD).await.expect("hash");
+        let phone = format!("+1206555{phone_tail:04}");
+        let email = format!("{username}@example.org");
+        let now = svc.now();
+        let mut tx = svc.db.begin().await.expect("tx");
+        let id = gatehouse_store::users::insert_active(
+            &mut tx,
+            &gatehouse_store::users::NewUser { plan_id: self.plan.id(), first_name: first, middle_name: "", last_name: last, email: &email },
+            username,
+            &hash,
+            Some((&phone, "text")),
+            Some(self.plan.row.terms_version),
+            now,
+        )
+        .await
+        .expect("user");
+        if let Some(r) = staff_role {
+            gatehouse_store::users::set_staff_role(&mut tx, self.plan.id(), id, Some(r), now).await.expect("role");
+        }
+        gatehouse_store::commit(tx).await.expect("commit");
+        id
+    }
+
+    /// A browser signed in (password and code, through the pages) as `username`.
+    pub async fn signed_in_browser(&self, username: &str, phone_tail: u16) -> reqwest::Client {
+        let c = self.browser();
+        let page = c.get(self.url("/signin")).send().await.expect("get").text().await.expect("text");
+        let r = c
+            .post(self.url("/signin"))
+            .form(&[("csrf_token", csrf(&page).as_str()), ("username", username), ("password", TEST_PASSWORD)])
+            .send()
+            .await
+            .expect("signin");
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "sign-in of {username}");
+        let code = self.last_code(&format!("+1206555{phone_tail:04}")).await;
+        let page = c.get(self.url("/two-step/code")).send().await.expect("get").text().await.expect("text");
+        let r = c
+            .post(self.url("/two-step/code"))
+            .form(&[("csrf_token", csrf(&page).as_str()), ("action", "verify"), ("code", code.as_str())])
+            .send()
+            .await
+            .expect("code");
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+        c
+    }
+
+    /// GETs a page; returns status and body.
+    pub async fn page(&self, c: &reqwest::Client, path: &str) -> (reqwest::StatusCode, String) {
+        let r = c.get(self.url(path)).send().await.expect("get");
+        (r.status(), r.text().await.expect("text"))
+    }
+
+    /// Posts a form with the CSRF token taken from `form_page`.
+    pub async fn submit(&self, c: &reqwest::Client, form_page: &str, action: &str, fields: &[(&str, &str)]) -> (reqwest::StatusCode, String) {
+        let (_, html) = self.page(c, form_page).await;
+        let token = csrf(&html);
+        let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        body.extend_from_slice(fields);
+        let r = c.post(self.url(action)).form(&body).send().await.expect("post");
+        (r.status(), r.text().await.expect("text"))
+    }
+}

@@ -37,6 +37,7 @@ struct HomePage {
     chrome: Chrome,
     me: Me,
     last_signin: String,
+    is_staff: bool,
 }
 
 async fn home(
@@ -49,10 +50,11 @@ async fn home(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    let is_staff = st.svc.staff_grant(&plan.0, Some(&s)).await.is_ok();
     match st.svc.me(&plan.0, &s).await {
         Ok(me) => {
             let last_signin = me.previous_signin_at.map(when).unwrap_or_else(|| "This is your first sign-in".into());
-            render(StatusCode::OK, &HomePage { chrome: Chrome::new(&st, &plan, &csrf, true), me, last_signin })
+            render(StatusCode::OK, &HomePage { chrome: Chrome::new(&st, &plan, &csrf, true).staff(is_staff), me, last_signin, is_staff })
         }
         Err(e) => internal_error(e),
     }

@@ -31,6 +31,12 @@ pub struct Chrome {
     /// Use the wide page (tables).
     pub wide: bool,
     pub dev_outbox: bool,
+    /// The plan's colour and a darker shade, `#rrggbb`.
+    pub brand: String,
+    pub brand_dark: String,
+    pub has_logo: bool,
+    /// Show the link to the control panel (the user is plan staff).
+    pub control_panel: bool,
 }
 
 impl Chrome {
@@ -46,7 +52,19 @@ impl Chrome {
             mid_flow: false,
             wide: false,
             dev_outbox: st.dev_outbox,
+            brand: plan.0.row.brand_color.clone(),
+            brand_dark: gatehouse_domain::settings::BrandColor::parse(&plan.0.row.brand_color)
+                .map(|c| c.darker())
+                .unwrap_or_else(|_| "#083a50".into()),
+            has_logo: plan.0.row.has_logo,
+            control_panel: false,
         }
+    }
+
+    /// Shows the control panel link.
+    pub fn staff(mut self, is_staff: bool) -> Self {
+        self.control_panel = is_staff;
+        self
     }
 
     /// For the pages between password and home.

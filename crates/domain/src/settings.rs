@@ -1,0 +1,209 @@
+//! A plan's settings as a plan administrator edits them: every value checked against bounds that
+//! keep the portal safe (NIST SP 800-63B, HIPAA automatic logoff) and its pages readable (WCAG AA).
+
+use std::collections::BTreeMap;
+
+/// The editable settings, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSettings {
+    pub name: String,
+    pub brand_color: BrandColor,
+    pub support_phone: String,
+    pub support_hours: String,
+    pub password_min: i64,
+    pub password_max: i64,
+    pub code_length: i64,
+    pub code_lifetime_minutes: i64,
+    pub code_max_tries: i64,
+    pub code_max_sends_per_hour: i64,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub access_review_days: i64,
+}
+
+/// The settings form as typed: field name → text.
+pub type RawSettings = BTreeMap<String, String>;
+
+/// Field name → message, for every field at fault.
+pub type FieldErrors = BTreeMap<&'static str, String>;
+
+/// A brand colour `#rrggbb` that white text can sit on and that reads as text on white, both at
+/// WCAG AA contrast (4.5:1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrandColor(String);
+
+/// The WCAG contrast ratio of two sRGB colours.
+pub fn contrast_ratio(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+    fn lum((r, g, b): (u8, u8, u8)) -> f64 {
+        let ch = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.039_28 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+    }
+    let (la, lb) = (lum(a), lum(b));
+    let (hi, lo) = if la > lb { (la, lb) } else { (lb, la) };
+    (hi + 0.05) / (lo + 0.05)
+}
+
+impl BrandColor {
+    /// Parses `#rrggbb` (or `rrggbb`) and checks its contrast with white.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let hex = raw.trim().trim_start_matches('#');
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("Enter a colour as # followed by six hexadecimal digits, like #0b4f6c.".into());
+        }
+        let c = Self(format!("#{}", hex.to_ascii_lowercase()));
+        let ratio = contrast_ratio(c.rgb(), (255, 255, 255));
+        if ratio < 4.5 {
+            return Err(format!(
+                "This colour is too light: white text on it has a contrast of {ratio:.1}:1, and at least 4.5:1 is needed. Choose a darker colour."
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The colour as `#rrggbb`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Red, green and blue.
+    pub fn rgb(&self) -> (u8, u8, u8) {
+        let v = |i: usize| u8::from_str_radix(&self.0[i..i + 2], 16).unwrap_or(0);
+        (v(1), v(3), v(5))
+    }
+
+    /// A darker shade for headings and hover states.
+    pub fn darker(&self) -> String {
+        let (r, g, b) = self.rgb();
+        let d = |c: u8| (f64::from(c) * 0.75) as u8;
+        format!("#{:02x}{:02x}{:02x}", d(r), d(g), d(b))
+    }
+}
+
+fn int(raw: &RawSettings, field: &'static str, label: &str, lo: i64, hi: i64, errs: &mut FieldErrors) -> i64 {
+    match raw.get(field).map(|s| s.trim().parse::<i64>()) {
+        Some(Ok(v)) if (lo..=hi).contains(&v) => v,
+        _ => {
+            errs.insert(field, format!("{label} must be a whole number from {lo} to {hi}."));
+            lo
+        }
+    }
+}
+
+fn text(raw: &RawSettings, field: &'static str, label: &str, min: usize, max: usize, errs: &mut FieldErrors) -> String {
+    let v = raw.get(field).map(|s| s.trim().to_owned()).unwrap_or_default();
+    let n = v.chars().count();
+    if n < min {
+        errs.insert(field, format!("Enter the {label}."));
+    } else if n > max {
+        errs.insert(field, format!("The {label} can be at most {max} characters."));
+    } else if v.chars().any(|c| c.is_control() || c == '<' || c == '>') {
+        errs.insert(field, format!("The {label} cannot contain < > or control characters."));
+    }
+    v
+}
+
+impl PlanSettings {
+    /// Validates every field, returning all errors at once.
+    pub fn parse(raw: &RawSettings) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let name = text(raw, "name", "plan name", 1, 100, &mut e);
+        let brand_color = match BrandColor::parse(raw.get("brand_color").map_or("", String::as_str)) {
+            Ok(c) => c,
+            Err(m) => {
+                e.insert("brand_color", m);
+                BrandColor("#000000".into())
+            }
+        };
+        let support_phone = text(raw, "support_phone", "support phone number", 1, 32, &mut e);
+        let support_hours = text(raw, "support_hours", "support hours", 0, 100, &mut e);
+        let password_min = int(raw, "password_min", "Minimum password length", 8, 64, &mut e);
+        let password_max = int(raw, "password_max", "Maximum password length", 64, 256, &mut e);
+        let code_length = int(raw, "code_length", "Code length", 6, 8, &mut e);
+        let code_lifetime_minutes = int(raw, "code_lifetime_minutes", "Code lifetime", 1, 30, &mut e);
+        let code_max_tries = int(raw, "code_max_tries", "Tries per code", 3, 10, &mut e);
+        let code_max_sends_per_hour = int(raw, "code_max_sends_per_hour", "Codes per hour", 1, 20, &mut e);
+        let session_idle_minutes = int(raw, "session_idle_minutes", "Idle timeout", 5, 60, &mut e);
+        let session_absolute_hours = int(raw, "session_absolute_hours", "Session length", 1, 24, &mut e);
+        let access_review_days = int(raw, "access_review_days", "Access review interval", 30, 365, &mut e);
+        if e.is_empty() && session_idle_minutes > session_absolute_hours * 60 {
+            e.insert("session_idle_minutes", "The idle timeout cannot be longer than the whole session.".into());
+        }
+        if !e.is_empty() {
+            return Err(e);
+        }
+        Ok(Self {
+            name,
+            brand_color,
+            support_phone,
+            support_hours,
+            password_min,
+            password_max,
+            code_length,
+            code_lifetime_minutes,
+            code_max_tries,
+            code_max_sends_per_hour,
+            session_idle_minutes,
+            session_absolute_hours,
+            access_review_days,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> RawSettings {
+        [
+            ("name", "Chorus"),
+            ("brand_color", "#0b4f6c"),
+            ("support_phone", "1-800-555-0199"),
+            ("support_hours", "8-5"),
+            ("password_min", "12"),
+            ("password_max", "128"),
+            ("code_length", "6"),
+            ("code_lifetime_minutes", "10"),
+            ("code_max_tries", "5"),
+            ("code_max_sends_per_hour", "5"),
+            ("session_idle_minutes", "15"),
+            ("session_absolute_hours", "12"),
+            ("access_review_days", "90"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn accepts_defaults() {
+        let s = PlanSettings::parse(&good()).unwrap();
+        assert_eq!(s.password_min, 12);
+        assert_eq!(s.brand_color.as_str(), "#0b4f6c");
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let mut r = good();
+        r.insert("password_min".into(), "6".into());
+        r.insert("session_idle_minutes".into(), "90".into());
+        r.insert("brand_color".into(), "#ffff00".into());
+        r.insert("name".into(), " ".into());
+        r.insert("code_length".into(), "six".into());
+        let e = PlanSettings::parse(&r).unwrap_err();
+        for f in ["password_min", "session_idle_minutes", "brand_color", "name", "code_length"] {
+            assert!(e.contains_key(f), "{f}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn contrast_is_wcag() {
+        assert!((contrast_ratio((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 0.01);
+        assert!(BrandColor::parse("#767676").is_ok()); // 4.54:1, the lightest grey that passes
+        assert!(BrandColor::parse("#777777").is_err());
+        assert!(BrandColor::parse("0B4F6C").is_ok());
+        assert!(BrandColor::parse("#12345").is_err());
+    }
+}

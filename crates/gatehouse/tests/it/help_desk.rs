@@ -1,0 +1,191 @@
+//! The help desk: plan-wide user search and the actions that help a user, each with a reason,
+//! audited, and effective at once.
+
+use crate::both;
+use crate::support::{Backend, TEST_PASSWORD, TestApp, path_of};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// Puts a user on a practice (Tax ID 825671892) with one provider (NPI 1234567893).
+async fn affiliate(app: &TestApp, user: gatehouse_domain::UserId) {
+    let db = app.running.services.db.pool();
+    let plan = app.plan.id().0;
+    sqlx::query("INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) VALUES ($1, '825671892', 'Lakeside Family Medicine', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)")
+        .bind(plan)
+        .execute(db)
+        .await
+        .expect("practice");
+    let practice: i64 = sqlx::query_scalar("SELECT id FROM practices WHERE tax_id = '825671892'").fetch_one(db).await.expect("id");
+    sqlx::query("INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) VALUES ($1, $2, 'P1', '1234567893', 'practitioner', 'Richard', 'Kim', '', '1 Main St', 'Seattle', 'WA', '98101', 0)")
+        .bind(plan)
+        .bind(practice)
+        .execute(db)
+        .await
+        .expect("provider");
+    sqlx::query("INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) VALUES ($1, $2, $3, 'billing_staff', 0, 1, 0)")
+        .bind(plan)
+        .bind(user.0)
+        .bind(practice)
+        .execute(db)
+        .await
+        .expect("affiliation");
+}
+
+async fn search_finds_users_every_way(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    app.user("mlopez", "Maria", "Lopez", 1234, None).await;
+    affiliate(&app, jay).await;
+    let c = app.signed_in_browser("hdesk", 1002).await;
+    for q in ["patel", "Jay Pat", "JPATEL", "jpatel@example", "555-9975", "825671892", "1234567893"] {
+        let (s, page) = app.page(&c, &format!("/admin/users?q={}", urlencode(q))).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("Jay Patel"), "search {q:?} finds Jay");
+        assert!(!page.contains("Maria Lopez"), "search {q:?} does not find Maria");
+    }
+    let (_, page) = app.page(&c, "/admin/users?q=jpatel").await;
+    assert!(page.contains("XXX-XXX-9975") && page.contains("825671892 Lakeside Family Medicine"));
+    assert!(page.contains("Total Records: 1"));
+    let (_, page) = app.page(&c, "/admin/users").await;
+    assert!(page.contains("Total Records: 3"));
+    // Wildcards are literal.
+    let (_, page) = app.page(&c, "/admin/users?q=%25").await;
+    assert!(page.contains("Total Records: 0"));
+    app.stop().await;
+}
+both!(search_finds_users_every_way);
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn reset_two_step_ends_sessions_and_asks_for_a_new_phone(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let jays_browser = app.signed_in_browser("jpatel", 9975).await;
+    assert_eq!(app.page(&jays_browser, "/").await.0, StatusCode::OK);
+    let c = app.signed_in_browser("hdesk", 1002).await;
+    let action = format!("/admin/users/{}/reset-two-step", jay.0);
+    let (s, page) = app.page(&c, &action).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("set up a new phone"));
+    let (s, page) = app.submit(&c, &action, &action, &[("reason", " ")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Give a reason"));
+    assert!(app.count("SELECT COUNT(*) FROM users WHERE two_step_phone IS NULL").await == 0);
+    let (s, page) = app.submit(&c, &action, &action, &[("reason", "Caller verified; lost phone")]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Done: reset two-step verification."));
+    // Jay's session ended at once; his next sign-in asks for a new phone after the password.
+    let r = jays_browser.get(app.url("/")).send().await.expect("get");
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/signin"));
+    let r = app.api().post(app.url("/api/v1/signin")).json(&json!({"username": "jpatel", "password": TEST_PASSWORD})).send().await.expect("signin");
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["next"], "two_step_setup");
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE action = 'support.two_step_reset'")
+        .fetch_one(app.running.services.db.pool())
+        .await
+        .expect("audit");
+    assert!(detail.contains("Caller verified; lost phone"));
+    app.stop().await;
+}
+both!(reset_two_step_ends_sessions_and_asks_for_a_new_phone);
+
+async fn unlock_deactivate_reactivate(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let desk = app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
+    let admin = app.user("padmin", "Pat", "Admin", 1001, Some("plan_admin")).await;
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let api = app.api();
+    for _ in 0..5 {
+        api.post(app.url("/api/v1/signin")).json(&json!({"username": "jpatel", "password": "wrong wrong wrong"})).send().await.expect("signin");
+    }
+    let signin = || api.post(app.url("/api/v1/signin")).json(&json!({"username": "jpatel", "password": TEST_PASSWORD})).send();
+    assert_eq!(signin().await.expect("s").status(), StatusCode::TOO_MANY_REQUESTS);
+    let c = app.signed_in_browser("hdesk", 1002).await;
+    let (_, page) = app.page(&c, &format!("/admin/users/{}", jay.0)).await;
+    assert!(page.contains("Locked") && page.contains("Unlock sign-in"));
+    let unlock = format!("/admin/users/{}/unlock", jay.0);
+    assert_eq!(app.submit(&c, &unlock, &unlock, &[("reason", "Verified caller")]).await.0, StatusCode::OK);
+    assert_eq!(signin().await.expect("s").status(), StatusCode::OK);
+    // Deactivate: signed out everywhere, cannot sign in; reactivate: can again.
+    let jays_browser = app.signed_in_browser("jpatel", 9975).await;
+    let deactivate = format!("/admin/users/{}/deactivate", jay.0);
+    assert_eq!(app.submit(&c, &deactivate, &deactivate, &[("reason", "Left the practice")]).await.0, StatusCode::OK);
+    assert_eq!(jays_browser.get(app.url("/")).send().await.expect("g").status(), StatusCode::SEE_OTHER);
+    assert_eq!(signin().await.expect("s").status(), StatusCode::FORBIDDEN);
+    let reactivate = format!("/admin/users/{}/reactivate", jay.0);
+    assert_eq!(app.submit(&c, &reactivate, &reactivate, &[("reason", "Came back")]).await.0, StatusCode::OK);
+    assert_eq!(signin().await.expect("s").status(), StatusCode::OK);
+    // Not yourself, and not the last plan administrator.
+    let own = format!("/admin/users/{}/deactivate", desk.0);
+    let (s, page) = app.submit(&c, &own, &own, &[("reason", "x")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("your own account"));
+    let last = format!("/admin/users/{}/deactivate", admin.0);
+    let (s, page) = app.submit(&c, &last, &last, &[("reason", "x")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("at least one active plan administrator"));
+    app.stop().await;
+}
+both!(unlock_deactivate_reactivate);
+
+async fn resend_invitation_kills_the_old_link(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
+    let old = path_of(&app.invite("Ana", "Ruiz", "ana@clinic.example.org").await);
+    let ana: i64 = app.count("SELECT id FROM users WHERE email = 'ana@clinic.example.org'").await;
+    let c = app.signed_in_browser("hdesk", 1002).await;
+    let resend = format!("/admin/users/{ana}/resend-invitation");
+    assert_eq!(app.submit(&c, &resend, &resend, &[("reason", "Link expired")]).await.0, StatusCode::OK);
+    let new = path_of(&crate::support::link_in(&app.last_message_to("ana@clinic.example.org").await.expect("mail").body_text).expect("link"));
+    assert_ne!(old, new);
+    let b = app.browser();
+    assert_eq!(app.page(&b, &old).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.page(&b, &new).await.0, StatusCode::OK);
+    app.stop().await;
+}
+both!(resend_invitation_kills_the_old_link);
+
+async fn other_plans_and_read_only_roles_are_refused(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
+    app.user("audit", "Ada", "Auditor", 1003, Some("auditor")).await;
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    // A user of another plan.
+    let svc = &app.running.services;
+    let other = svc
+        .create_plan(gatehouse_services::plans::NewPlan {
+            slug: "northwind".into(),
+            name: "Northwind".into(),
+            host: None,
+            support_phone: "1".into(),
+            support_hours: "".into(),
+            terms_text: "t".into(),
+        })
+        .await
+        .expect("plan");
+    let req = gatehouse_services::invitations::InviteRequest::parse("Olaf", "Other", "olaf@other.example.org").expect("req");
+    let olaf = svc.invite(&other, None, &req, &gatehouse_services::RequestMeta::cli()).await.expect("invite").user_id;
+    let c = app.signed_in_browser("hdesk", 1002).await;
+    assert_eq!(app.page(&c, &format!("/admin/users/{}", olaf.0)).await.0, StatusCode::NOT_FOUND);
+    let resend = format!("/admin/users/{}/resend-invitation", olaf.0);
+    let (s, _) = app.submit(&c, "/admin/users", &resend, &[("reason", "x")]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(app.count("SELECT COUNT(*) FROM invitations WHERE cancelled_at IS NOT NULL").await, 0);
+    let (_, page) = app.page(&c, "/admin/users?q=olaf").await;
+    assert!(page.contains("Total Records: 0"));
+    // An auditor sees users but cannot act.
+    let a = app.signed_in_browser("audit", 1003).await;
+    let (s, page) = app.page(&a, &format!("/admin/users/{}", jay.0)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!page.contains("Deactivate account"));
+    let deactivate = format!("/admin/users/{}/deactivate", jay.0);
+    let (s, _) = app.submit(&a, "/admin/users", &deactivate, &[("reason", "x")]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'deactivated'").await, 0);
+    app.stop().await;
+}
+both!(other_plans_and_read_only_roles_are_refused);

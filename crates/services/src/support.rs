@@ -1,0 +1,271 @@
+//! The help desk: find any user of the plan, see their account, and help them — reset two-step,
+//! unlock, deactivate or reactivate, resend an invitation. Every action needs a reason and is
+//! audited; deactivating or resetting ends the user's sessions at once.
+
+use crate::audit::{self};
+use crate::invitations::LINK_LIFETIME;
+use crate::messages::{self, InvitationV1Text};
+use crate::plans::Plan;
+use crate::staff::{Denied, StaffGrant};
+use crate::tokens::{hash_token, new_token};
+use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::staff::{StaffPermission, StaffRole};
+use gatehouse_domain::{UserId, UserStatus};
+use gatehouse_store::users::UserRow;
+use gatehouse_store::{invitations, sessions, throttle, users};
+use serde_json::json;
+use thiserror::Error;
+
+/// Results per page of a user search.
+pub const PAGE_SIZE: i64 = 25;
+
+/// Why a help-desk action was refused.
+#[derive(Debug, Error)]
+pub enum SupportError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("That user was not found.")]
+    NotFound,
+    #[error("Give a reason (at most 500 characters); it is kept in the audit log.")]
+    Reason,
+    #[error("{0}")]
+    NotApplicable(&'static str),
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for SupportError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// A help-desk action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupportAction {
+    ResetTwoStep,
+    Unlock,
+    Deactivate,
+    Reactivate,
+    ResendInvitation,
+}
+
+impl SupportAction {
+    /// The path segment and form value.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::ResetTwoStep => "reset-two-step",
+            Self::Unlock => "unlock",
+            Self::Deactivate => "deactivate",
+            Self::Reactivate => "reactivate",
+            Self::ResendInvitation => "resend-invitation",
+        }
+    }
+
+    /// Parses the path segment.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::ResetTwoStep, Self::Unlock, Self::Deactivate, Self::Reactivate, Self::ResendInvitation].into_iter().find(|a| a.slug() == s)
+    }
+
+    /// The button label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ResetTwoStep => "Reset two-step verification",
+            Self::Unlock => "Unlock sign-in",
+            Self::Deactivate => "Deactivate account",
+            Self::Reactivate => "Reactivate account",
+            Self::ResendInvitation => "Resend invitation",
+        }
+    }
+
+    /// What the confirmation page says will happen.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::ResetTwoStep => "The user's two-step phone is removed and all their sessions end. At their next sign-in, after their password, they set up a new phone.",
+            Self::Unlock => "Failed sign-in attempts are forgotten and any lock on this username ends now.",
+            Self::Deactivate => "The user is signed out everywhere at once and cannot sign in until reactivated.",
+            Self::Reactivate => "The user can sign in again with their username, password and two-step phone.",
+            Self::ResendInvitation => "A new sign-up link (valid 72 hours) is emailed; the old link stops working.",
+        }
+    }
+
+    fn event(self) -> &'static str {
+        match self {
+            Self::ResetTwoStep => "support.two_step_reset",
+            Self::Unlock => "support.unlocked",
+            Self::Deactivate => "support.deactivated",
+            Self::Reactivate => "support.reactivated",
+            Self::ResendInvitation => "support.invitation_resent",
+        }
+    }
+}
+
+/// A user as the help desk sees them.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    pub row: UserRow,
+    /// The masked two-step phone.
+    pub phone: Option<String>,
+    /// Until when sign-in is locked, if it is.
+    pub locked_until: Option<i64>,
+    /// The practices the user acts for: (Tax ID, practice name, user type, administrator).
+    pub affiliations: Vec<(String, String, String, bool)>,
+}
+
+impl UserSummary {
+    /// The actions that apply to this user now.
+    pub fn actions(&self) -> Vec<SupportAction> {
+        let mut a = Vec::new();
+        match self.row.status {
+            UserStatus::Invited => a.push(SupportAction::ResendInvitation),
+            UserStatus::Active => {
+                if self.row.two_step_phone.is_some() {
+                    a.push(SupportAction::ResetTwoStep);
+                }
+                if self.locked_until.is_some() {
+                    a.push(SupportAction::Unlock);
+                }
+                a.push(SupportAction::Deactivate);
+            }
+            UserStatus::Deactivated => a.push(SupportAction::Reactivate),
+        }
+        a
+    }
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+impl Services {
+    async fn summary(&self, conn: &mut gatehouse_store::Conn, plan: &Plan, row: UserRow) -> Result<UserSummary, SupportError> {
+        let now = self.now();
+        let locked_until = match &row.username {
+            Some(u) => throttle::locked_until(conn, plan.id(), &format!("u:{}", u.to_lowercase())).await?.filter(|t| *t > now),
+            None => None,
+        };
+        let affiliations = gatehouse_store::users::affiliations_of(conn, row.id).await?;
+        Ok(UserSummary { phone: row.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits), locked_until, affiliations, row })
+    }
+
+    /// Searches every user of the plan by name, username, email or phone, or by the Tax ID or
+    /// NPI of a practice they act for. Returns a page and the total.
+    pub async fn search_users(&self, grant: &StaffGrant, plan: &Plan, query: &str, page: i64) -> Result<(Vec<UserSummary>, i64), SupportError> {
+        grant.require(plan.id(), StaffPermission::UserSearch)?;
+        let q = query.trim().to_lowercase();
+        let mut conn = self.db.acquire().await?;
+        let d = digits(&q);
+        let rows = if d.len() == q.len() && (q.len() == 9 || q.len() == 10) {
+            // Nine digits: a Tax ID; ten: an NPI (or a phone number).
+            let (tin, npi) = if q.len() == 9 { (Some(q.as_str()), None) } else { (None, Some(q.as_str())) };
+            let mut found = users::by_practice_key(&mut conn, plan.id(), tin, npi).await?;
+            let (by_phone, _) = users::search(&mut conn, plan.id(), &q, &d, 200, 0).await?;
+            for u in by_phone {
+                if !found.iter().any(|f| f.id == u.id) {
+                    found.push(u);
+                }
+            }
+            let total = found.len() as i64;
+            (found.into_iter().skip(((page.max(1) - 1) * PAGE_SIZE) as usize).take(PAGE_SIZE as usize).collect(), total)
+        } else if q.is_empty() {
+            users::search(&mut conn, plan.id(), "", "", PAGE_SIZE, (page.max(1) - 1) * PAGE_SIZE).await?
+        } else {
+            users::search(&mut conn, plan.id(), &q, &d, PAGE_SIZE, (page.max(1) - 1) * PAGE_SIZE).await?
+        };
+        let mut out = Vec::with_capacity(rows.0.len());
+        for r in rows.0 {
+            out.push(self.summary(&mut conn, plan, r).await?);
+        }
+        Ok((out, rows.1))
+    }
+
+    /// One user of the plan.
+    pub async fn user_summary(&self, grant: &StaffGrant, plan: &Plan, user: UserId) -> Result<UserSummary, SupportError> {
+        grant.require(plan.id(), StaffPermission::UserSearch)?;
+        let mut conn = self.db.acquire().await?;
+        let row = users::get(&mut conn, plan.id(), user).await?.ok_or(SupportError::NotFound)?;
+        self.summary(&mut conn, plan, row).await
+    }
+
+    /// Performs a help-desk action on a user of the plan, with a reason for the audit log.
+    pub async fn support_action(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        user: UserId,
+        action: SupportAction,
+        reason: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), SupportError> {
+        grant.require(plan.id(), StaffPermission::UserSupport)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(SupportError::Reason);
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
+        let row = users::get(&mut tx, plan.id(), user).await?.ok_or(SupportError::NotFound)?;
+        let mut detail = json!({"reason": reason});
+        match action {
+            SupportAction::ResetTwoStep => {
+                if row.status != UserStatus::Active || row.two_step_phone.is_none() {
+                    return Err(SupportError::NotApplicable("This user has no two-step phone to reset."));
+                }
+                users::clear_two_step(&mut tx, plan.id(), user, now).await?;
+                let ended = sessions::end_all_except(&mut tx, user, None, now).await?;
+                detail["sessions_ended"] = json!(ended);
+            }
+            SupportAction::Unlock => {
+                let name = row.username.as_deref().ok_or(SupportError::NotApplicable("This user has not signed up yet."))?;
+                throttle::clear_prefix(&mut tx, plan.id(), &format!("u:{}", name.to_lowercase())).await?;
+            }
+            SupportAction::Deactivate => {
+                if row.status != UserStatus::Active {
+                    return Err(SupportError::NotApplicable("Only an active account can be deactivated."));
+                }
+                if Some(user) == grant.actor() {
+                    return Err(SupportError::NotApplicable("You cannot deactivate your own account."));
+                }
+                if row.staff_role.as_deref() == Some(StaffRole::PlanAdmin.as_str())
+                    && users::count_staff_role(&mut tx, plan.id(), StaffRole::PlanAdmin.as_str(), user).await? == 0
+                {
+                    return Err(SupportError::NotApplicable("The plan must keep at least one active plan administrator."));
+                }
+                users::set_status(&mut tx, plan.id(), user, UserStatus::Deactivated, now).await?;
+                let ended = sessions::end_all_except(&mut tx, user, None, now).await?;
+                detail["sessions_ended"] = json!(ended);
+            }
+            SupportAction::Reactivate => {
+                if row.status != UserStatus::Deactivated {
+                    return Err(SupportError::NotApplicable("Only a deactivated account can be reactivated."));
+                }
+                let status = if row.password_hash.is_some() { UserStatus::Active } else { UserStatus::Invited };
+                users::set_status(&mut tx, plan.id(), user, status, now).await?;
+            }
+            SupportAction::ResendInvitation => {
+                if row.status != UserStatus::Invited {
+                    return Err(SupportError::NotApplicable("This user has already signed up."));
+                }
+                invitations::cancel_open(&mut tx, user, now).await?;
+                let token = new_token();
+                let link = self.signup_link(plan, &token);
+                invitations::insert(&mut tx, plan.id(), user, grant.actor(), &hash_token(&token), now, now + LINK_LIFETIME.as_secs()).await?;
+                let msg = InvitationV1Text {
+                    first_name: &row.first_name,
+                    invited_by: None,
+                    plan_name: &plan.row.name,
+                    link: &link,
+                    hours: LINK_LIFETIME.as_secs() / 3600,
+                    support_phone: &plan.row.support_phone,
+                    support_hours: &plan.row.support_hours,
+                }
+                .render_to(&row.email)?;
+                messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+            }
+        }
+        audit::record(&mut tx, now, plan.id(), meta, grant.event(action.event()).on(user).detail(detail)).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+}

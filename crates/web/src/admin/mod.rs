@@ -1,0 +1,151 @@
+//! The plan's control panel (`/admin`): a left navigation showing only what the signed-in staff
+//! member's role may use, and every route checked on the server (the services check again).
+
+mod home;
+mod settings;
+mod staff;
+mod users;
+
+use crate::AppState;
+use crate::csrf::CsrfToken;
+use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::pages::{Chrome, render};
+use askama::Template;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use gatehouse_domain::staff::StaffPermission;
+use gatehouse_services::SessionInfo;
+use gatehouse_services::staff::{Denied, StaffGrant};
+
+/// The control panel's routes, CSRF-protected like every page.
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .merge(home::routes())
+        .merge(staff::routes())
+        .merge(settings::routes())
+        .merge(users::routes())
+        .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
+}
+
+/// One entry of the left navigation.
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What the control panel's layout shows.
+pub struct AdminChrome {
+    pub role_label: &'static str,
+    pub actor_name: String,
+    pub nav: Vec<NavItem>,
+}
+
+/// The sections of the control panel and who may see them.
+pub const SECTIONS: &[(&str, &str, Option<StaffPermission>)] = &[
+    ("/admin", "Home", None),
+    ("/admin/registrations", "Registration requests", Some(StaffPermission::Registrations)),
+    ("/admin/users", "Users", Some(StaffPermission::UserSearch)),
+    ("/admin/roster", "Roster", Some(StaffPermission::RosterView)),
+    ("/admin/audit", "Audit", Some(StaffPermission::AuditRead)),
+    ("/admin/staff", "Staff", Some(StaffPermission::ManageStaff)),
+    ("/admin/settings", "Settings", Some(StaffPermission::PlanSettings)),
+];
+
+/// A signed-in staff member on a control-panel page.
+pub struct Staff {
+    pub grant: StaffGrant,
+    pub session: SessionInfo,
+    pub plan: CurrentPlan,
+    pub csrf: CsrfToken,
+    pub meta: gatehouse_services::RequestMeta,
+    pub name: String,
+    state: AppState,
+    parts: Parts,
+}
+
+impl Staff {
+    /// The page chrome and the navigation with `current` marked.
+    pub fn chrome(&self, current: &str) -> (Chrome, AdminChrome) {
+        let chrome = Chrome::new(&self.state, &self.plan, &self.csrf, true).wide().staff(true);
+        let nav = SECTIONS
+            .iter()
+            .filter(|(_, _, p)| p.is_none_or(|p| self.grant.may(p)))
+            .map(|(href, label, _)| NavItem { href, label, current: *href == current })
+            .collect();
+        (chrome, AdminChrome { role_label: self.grant.role().label(), actor_name: self.name.clone(), nav })
+    }
+
+    /// Checks a permission for this page; refuses (audited) with a 403 page.
+    pub async fn require(&self, p: StaffPermission) -> Result<(), Response> {
+        if self.grant.may(p) {
+            return Ok(());
+        }
+        let _ = self
+            .state
+            .svc
+            .audit_denied(&self.plan.0, Some(&self.session), "admin.access_denied", &self.meta)
+            .await;
+        Err(self.denied_page())
+    }
+
+    fn denied_page(&self) -> Response {
+        #[derive(Template)]
+        #[template(path = "admin/denied.html")]
+        struct DeniedPage {
+            chrome: Chrome,
+            admin: AdminChrome,
+        }
+        let (chrome, admin) = self.chrome("");
+        render(StatusCode::FORBIDDEN, &DeniedPage { chrome, admin })
+    }
+
+    /// The request's parts (for message pages).
+    pub fn parts(&self) -> &Parts {
+        &self.parts
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let plan = CurrentPlan::from_request_parts(parts, st).await.map_err(IntoResponse::into_response)?;
+        let session = CookieSession::from_request_parts(parts, st).await?.0;
+        let Meta(meta) = Meta::from_request_parts(parts, st).await.map_err(|e| match e {})?;
+        let csrf = parts.extensions.get::<CsrfToken>().cloned().unwrap_or(CsrfToken(String::new()));
+        match st.svc.staff_grant(&plan.0, session.as_ref()).await {
+            Ok(grant) => {
+                let session = session.ok_or_else(|| Redirect::to("/signin").into_response())?;
+                let name = match st.svc.me(&plan.0, &session).await {
+                    Ok(me) => format!("{} {}", me.first_name, me.last_name),
+                    Err(e) => return Err(crate::pages::internal_error(e)),
+                };
+                Ok(Self { grant, session, plan, csrf, meta, name, state: st.clone(), parts: parts.clone() })
+            }
+            Err(Denied::NotSignedIn) => Err(match session {
+                Some(s) => Redirect::to(crate::pages::next_url(s.stage)).into_response(),
+                None => Redirect::to("/signin").into_response(),
+            }),
+            Err(Denied::NotPermitted) => {
+                let _ = st.svc.audit_denied(&plan.0, session.as_ref(), "admin.access_denied", &meta).await;
+                Err(crate::pages::message_page(
+                    st,
+                    parts,
+                    StatusCode::FORBIDDEN,
+                    "No access",
+                    "The control panel is for the plan's staff. If you need access, ask a plan administrator.",
+                    "/",
+                    "Go to your home page",
+                ))
+            }
+        }
+    }
+}

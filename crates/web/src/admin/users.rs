@@ -1,0 +1,212 @@
+//! Plan-wide user search and the help desk's actions on one user.
+
+use super::{AdminChrome, Staff};
+use crate::AppState;
+use crate::pages::{Chrome, internal_error, render, when};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use gatehouse_domain::staff::{StaffPermission, StaffRole};
+use gatehouse_domain::{UserId, UserStatus};
+use gatehouse_services::support::{PAGE_SIZE, SupportAction, SupportError, UserSummary};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(search))
+        .route("/admin/users/{id}", get(detail))
+        .route("/admin/users/{id}/{action}", get(confirm).post(act))
+}
+
+struct UserView {
+    id: i64,
+    name: String,
+    username: String,
+    email: String,
+    phone: String,
+    status: &'static str,
+    practices: String,
+    last_signin: String,
+    staff_role: Option<&'static str>,
+    affiliations: Vec<(String, String, String, bool)>,
+}
+
+fn status_label(u: &UserSummary) -> &'static str {
+    match (u.row.status, u.locked_until.is_some()) {
+        (UserStatus::Active, true) => "Locked",
+        (UserStatus::Active, false) => "Active",
+        (UserStatus::Invited, _) => "Invited",
+        (UserStatus::Deactivated, _) => "Deactivated",
+    }
+}
+
+fn view(u: UserSummary) -> UserView {
+    UserView {
+        id: u.row.id.0,
+        name: format!("{} {}", u.row.first_name, u.row.last_name),
+        username: u.row.username.clone().unwrap_or_else(|| "(not signed up yet)".into()),
+        email: u.row.email.clone(),
+        phone: u.phone.clone().unwrap_or_else(|| "Not set up".into()),
+        status: status_label(&u),
+        practices: if u.affiliations.is_empty() { "—".into() } else { u.affiliations.iter().map(|a| format!("{} {}", a.0, a.1)).collect::<Vec<_>>().join("; ") },
+        last_signin: u.row.last_signin_at.map(when).unwrap_or_else(|| "Never".into()),
+        staff_role: u.row.staff_role.as_deref().and_then(StaffRole::parse).map(StaffRole::label),
+        affiliations: u.affiliations,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct SearchPage {
+    chrome: Chrome,
+    admin: AdminChrome,
+    q: String,
+    rows: Vec<UserView>,
+    total: i64,
+    first: i64,
+    last: i64,
+    prev: Option<i64>,
+    next: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+async fn search(staff: Staff, Query(q): Query<SearchQuery>) -> Response {
+    if let Err(r) = staff.require(StaffPermission::UserSearch).await {
+        return r;
+    }
+    let query: String = q.q.chars().take(100).collect();
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    match staff.state().svc.search_users(&staff.grant, &staff.plan.0, &query, page).await {
+        Ok((rows, total)) => {
+            let (chrome, admin) = staff.chrome("/admin/users");
+            let first = (page - 1) * PAGE_SIZE + 1;
+            let last = (first + rows.len() as i64 - 1).max(0);
+            render(
+                StatusCode::OK,
+                &SearchPage {
+                    chrome,
+                    admin,
+                    q: query,
+                    rows: rows.into_iter().map(view).collect(),
+                    total,
+                    first,
+                    last,
+                    prev: (page > 1).then_some(page - 1),
+                    next: (last < total).then_some(page + 1),
+                },
+            )
+        }
+        Err(e) => internal_error(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct DetailPage {
+    chrome: Chrome,
+    admin: AdminChrome,
+    u: UserView,
+    actions: Vec<(&'static str, &'static str)>,
+    notice: Option<String>,
+}
+
+async fn detail_page(staff: &Staff, id: i64, notice: Option<String>) -> Response {
+    match staff.state().svc.user_summary(&staff.grant, &staff.plan.0, UserId(id)).await {
+        Ok(u) => {
+            let (chrome, admin) = staff.chrome("/admin/users");
+            let actions = if staff.grant.may(StaffPermission::UserSupport) { u.actions().into_iter().map(|a| (a.slug(), a.label())).collect() } else { Vec::new() };
+            render(StatusCode::OK, &DetailPage { chrome, admin, u: view(u), actions, notice })
+        }
+        Err(SupportError::NotFound) => not_found(staff),
+        Err(e) => internal_error(e),
+    }
+}
+
+fn not_found(staff: &Staff) -> Response {
+    crate::pages::message_page(staff.state(), staff.parts(), StatusCode::NOT_FOUND, "User not found", "No user of this plan has that id.", "/admin/users", "Back to users")
+}
+
+async fn detail(staff: Staff, Path(id): Path<i64>) -> Response {
+    if let Err(r) = staff.require(StaffPermission::UserSearch).await {
+        return r;
+    }
+    detail_page(&staff, id, None).await
+}
+
+#[derive(Template)]
+#[template(path = "admin/user_action.html")]
+struct ActionPage {
+    chrome: Chrome,
+    admin: AdminChrome,
+    id: i64,
+    name: String,
+    slug: &'static str,
+    label: &'static str,
+    explanation: &'static str,
+    reason: String,
+    error: Option<String>,
+}
+
+async fn action_page(staff: &Staff, id: i64, action: SupportAction, reason: String, error: Option<String>, status: StatusCode) -> Response {
+    match staff.state().svc.user_summary(&staff.grant, &staff.plan.0, UserId(id)).await {
+        Ok(u) => {
+            let (chrome, admin) = staff.chrome("/admin/users");
+            render(
+                status,
+                &ActionPage {
+                    chrome,
+                    admin,
+                    id,
+                    name: format!("{} {}", u.row.first_name, u.row.last_name),
+                    slug: action.slug(),
+                    label: action.label(),
+                    explanation: action.explanation(),
+                    reason,
+                    error,
+                },
+            )
+        }
+        Err(SupportError::NotFound) => not_found(staff),
+        Err(e) => internal_error(e),
+    }
+}
+
+async fn confirm(staff: Staff, Path((id, action)): Path<(i64, String)>) -> Response {
+    if let Err(r) = staff.require(StaffPermission::UserSupport).await {
+        return r;
+    }
+    let Some(action) = SupportAction::parse(&action) else { return not_found(&staff) };
+    action_page(&staff, id, action, String::new(), None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn act(staff: Staff, Path((id, action)): Path<(i64, String)>, Form(f): Form<ActionForm>) -> Response {
+    if let Err(r) = staff.require(StaffPermission::UserSupport).await {
+        return r;
+    }
+    let Some(action) = SupportAction::parse(&action) else { return not_found(&staff) };
+    match staff.state().svc.support_action(&staff.grant, &staff.plan.0, UserId(id), action, &f.reason, &staff.meta).await {
+        Ok(()) => detail_page(&staff, id, Some(format!("Done: {}.", action.label().to_lowercase()))).await,
+        Err(SupportError::NotFound) => not_found(&staff),
+        Err(e @ (SupportError::Reason | SupportError::NotApplicable(_))) => {
+            let reason = f.reason.chars().take(500).collect();
+            action_page(&staff, id, action, reason, Some(e.to_string()), StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => internal_error(e),
+    }
+}
