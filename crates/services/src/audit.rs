@@ -67,6 +67,21 @@ pub async fn record(conn: &mut Conn, now: i64, plan: PlanId, meta: &RequestMeta,
     .await?)
 }
 
+/// Why the audit log could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditReadError {
+    #[error(transparent)]
+    Denied(#[from] crate::staff::Denied),
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for AuditReadError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
 /// The result of checking a plan's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainReport {
@@ -121,5 +136,19 @@ impl Services {
     pub async fn recent_audit(&self, plan: PlanId, limit: i64) -> Result<Vec<store::EventRow>, Internal> {
         let mut conn = self.db.acquire().await?;
         Ok(store::recent(&mut conn, plan, limit).await?)
+    }
+
+    /// Audit events for readers of the log (auditors and plan administrators), newest first.
+    pub async fn search_audit(
+        &self,
+        grant: &crate::staff::StaffGrant,
+        plan: PlanId,
+        action_like: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<store::EventRow>, AuditReadError> {
+        grant.require(plan, gatehouse_domain::staff::StaffPermission::AuditRead)?;
+        let mut conn = self.db.acquire().await?;
+        Ok(store::search(&mut conn, plan, &action_like.to_lowercase(), before.unwrap_or(i64::MAX), limit.clamp(1, 10_000)).await?)
     }
 }

@@ -168,3 +168,19 @@ pub async fn head(conn: &mut Conn, plan: PlanId) -> Result<Option<(i64, String)>
         .await?;
     row.map(|r| -> Result<(i64, String), StoreError> { Ok((r.try_get("seq")?, r.try_get("hash")?)) }).transpose()
 }
+
+/// A page of a plan's events, newest first, before sequence `before` (exclusive), optionally only
+/// actions containing `action_like` (lower case, no wildcards).
+pub async fn search(conn: &mut Conn, plan: PlanId, action_like: &str, before: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+    let like = format!("%{}%", action_like.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE plan_id = $1 AND seq < $2 AND action LIKE $3 ESCAPE '\\' ORDER BY seq DESC LIMIT $4"
+    ))
+    .bind(plan.0)
+    .bind(before)
+    .bind(like)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -209,3 +209,31 @@ async fn staff_of_one_plan_have_no_access_to_another(backend: Backend) {
     app.stop().await;
 }
 both!(staff_of_one_plan_have_no_access_to_another);
+
+async fn auditors_read_and_export_the_audit_log(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("audit", "Ada", "Auditor", 1003, Some("auditor")).await;
+    app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
+    app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
+    let c = app.signed_in_browser("audit", 1003).await;
+    let (s, page) = app.page(&c, "/admin/audit").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("The audit chain is intact"));
+    assert!(page.contains("user.invited") && page.contains("signin.password"));
+    let (_, page) = app.page(&c, "/admin/audit?action=invited").await;
+    assert!(page.contains("user.invited") && !page.contains("signin.password"));
+    let r = c.get(app.url("/admin/audit.csv?action=invited")).send().await.expect("csv");
+    assert_eq!(r.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/csv; charset=utf-8"));
+    let body = r.text().await.expect("body");
+    assert!(body.starts_with("seq,at_utc,action"));
+    assert_eq!(body.lines().count(), 2, "{body}");
+    // Tampering shows on the page.
+    app.sql("UPDATE audit_events SET outcome = 'failure' WHERE seq = 1").await;
+    assert!(app.page(&c, "/admin/audit").await.1.contains("BROKEN at event 1"));
+    // The help desk does not read the audit log.
+    let d = app.signed_in_browser("hdesk", 1002).await;
+    assert_eq!(app.page(&d, "/admin/audit").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.page(&d, "/admin/audit.csv").await.0, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+both!(auditors_read_and_export_the_audit_log);

@@ -1,6 +1,7 @@
 //! The plan's control panel (`/admin`): a left navigation showing only what the signed-in staff
 //! member's role may use, and every route checked on the server (the services check again).
 
+mod audit;
 mod home;
 mod settings;
 mod staff;
@@ -24,6 +25,7 @@ use gatehouse_services::staff::{Denied, StaffGrant};
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::routes())
+        .merge(audit::routes())
         .merge(staff::routes())
         .merge(settings::routes())
         .merge(users::routes())
