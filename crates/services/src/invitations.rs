@@ -78,6 +78,33 @@ impl Services {
         req: &InviteRequest,
         meta: &RequestMeta,
     ) -> Result<Invited, InviteError> {
+        let hours = LINK_LIFETIME.as_secs() / 3600;
+        self.invite_in_with(tx, plan, by, req, meta, |link| {
+            InvitationV1Text {
+                first_name: req.name.first(),
+                invited_by: by.map(|b| b.1),
+                plan_name: &plan.row.name,
+                link,
+                hours,
+                support_phone: &plan.row.support_phone,
+                support_hours: &plan.row.support_hours,
+            }
+            .render_to(req.email.as_str())
+        })
+        .await
+    }
+
+    /// [`Services::invite_in`] sending `message(link)` in place of the invitation email (e.g. a
+    /// registration approval that carries the sign-up link).
+    pub(crate) async fn invite_in_with(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        by: Option<(UserId, &str)>,
+        req: &InviteRequest,
+        meta: &RequestMeta,
+        message: impl FnOnce(&str) -> Result<messages::Rendered, Internal>,
+    ) -> Result<Invited, InviteError> {
         let now = self.now();
         let token = new_token();
         let link = self.signup_link(plan, &token);
@@ -94,16 +121,7 @@ impl Services {
         )
         .await?;
         store::insert(tx, plan.id(), user_id, by.map(|b| b.0), &hash_token(&token), now, now + LINK_LIFETIME.as_secs()).await?;
-        let msg = InvitationV1Text {
-            first_name: req.name.first(),
-            invited_by: by.map(|b| b.1),
-            plan_name: &plan.row.name,
-            link: &link,
-            hours: LINK_LIFETIME.as_secs() / 3600,
-            support_phone: &plan.row.support_phone,
-            support_hours: &plan.row.support_hours,
-        }
-        .render_to(req.email.as_str())?;
+        let msg = message(&link)?;
         messages::enqueue(tx, plan.id(), &msg, now).await?;
         let mut event = Event::new("user.invited").on(user_id).detail(json!({"email": req.email.as_str()}));
         if let Some((actor, _)) = by {

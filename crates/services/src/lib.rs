@@ -12,6 +12,7 @@ pub mod hashing;
 pub mod invitations;
 pub mod messages;
 pub mod plans;
+pub mod registrations;
 pub mod roster;
 pub mod sessions;
 pub mod settings;

@@ -8,6 +8,8 @@ use gatehouse_domain::PlanId;
 use gatehouse_store::Conn;
 use gatehouse_store::outbox::{self, NewMessage};
 
+pub mod registration;
+
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {

@@ -14,3 +14,4 @@ mod control_panel;
 mod demo_data;
 mod help_desk;
 mod page_flows;
+mod roster_pages;

@@ -82,7 +82,8 @@ fn values_rows(rows: usize, per_row: usize, now_columns: usize) -> String {
 
 /// Rows per statement for `per_row` parameters each.
 fn batch_rows(per_row: usize) -> usize {
-    ((MAX_PARAMS - 2) / per_row).clamp(1, 1000)
+    let cap = std::env::var("GH_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    ((MAX_PARAMS - 2) / per_row).clamp(1, cap)
 }
 
 fn practice(r: &AnyRow) -> Result<PracticeRecord, StoreError> {

@@ -3,6 +3,8 @@
 
 mod audit;
 mod home;
+mod registrations;
+mod roster;
 mod settings;
 mod staff;
 mod users;
@@ -25,12 +27,18 @@ use gatehouse_services::staff::{Denied, StaffGrant};
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::routes())
+        .merge(registrations::routes())
+        .merge(roster::routes())
         .merge(audit::routes())
         .merge(staff::routes())
         .merge(settings::routes())
         .merge(users::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
+
+/// The largest request body the server reads at all (a roster file); every other extractor
+/// keeps axum's 2 MB default.
+pub const MAX_UPLOAD: usize = roster::MAX_ROSTER_FILE + 64 * 1024;
 
 /// One entry of the left navigation.
 pub struct NavItem {

@@ -3,6 +3,8 @@
 //! `{"error": {"code", "message", "field"}}`.
 
 mod auth;
+mod registrations;
+mod roster;
 
 use crate::AppState;
 use axum::Json;
@@ -14,7 +16,7 @@ use utoipa::{OpenApi, ToSchema};
 
 /// The API routes.
 pub fn routes(_state: AppState) -> Router<AppState> {
-    auth::routes().route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
+    auth::routes().merge(registrations::routes()).merge(roster::routes()).route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
 /// The OpenAPI document.
@@ -33,7 +35,10 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         auth::me,
         auth::list_sessions,
         auth::end_session,
-        auth::sign_out
+        auth::sign_out,
+        registrations::request_registration,
+        roster::import,
+        roster::report
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]

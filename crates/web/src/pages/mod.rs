@@ -3,6 +3,7 @@
 mod auth;
 mod home;
 mod outbox;
+mod registration;
 
 use crate::AppState;
 use crate::csrf::CsrfToken;
@@ -86,6 +87,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(auth::routes())
         .merge(home::routes())
         .merge(outbox::routes(state.dev_outbox))
+        .merge(registration::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 
