@@ -198,7 +198,14 @@ fn practice(errs: &mut Errors, f: &RegistrationForm) -> Option<PracticeInfo> {
             "Enter a US state or territory as two letters, like WA."
         }),
     );
-    let zip = errs.check("zip", if f.zip.trim().is_empty() { Err("Enter the ZIP code.".to_owned()) } else { Zip::parse(&f.zip).map_err(|e| e.to_string()) });
+    let zip = errs.check(
+        "zip",
+        if f.zip.trim().is_empty() {
+            Err("Enter the ZIP code.".to_owned())
+        } else {
+            Zip::parse(&f.zip).map_err(|e| e.to_string())
+        },
+    );
     let phone = errs.check("phone", us_phone(&f.phone, "Enter the practice's phone number."));
     let fax = if f.fax.trim().is_empty() { Some(None) } else { errs.check("fax", us_phone(&f.fax, "")).map(Some) };
     let tax_id = match TaxId::parse_confirmed(&f.tax_id, &f.tax_id_confirm) {

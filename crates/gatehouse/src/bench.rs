@@ -40,8 +40,10 @@ const START_LIMIT: Duration = Duration::from_secs(10);
 const POLL_EVERY: Duration = Duration::from_millis(2);
 /// Idle time before the server's resident memory is read.
 const IDLE_BEFORE_RSS: Duration = Duration::from_secs(1);
-/// Single verifies timed to find the time of one hash.
+/// Single verifies timed, before and after the load, to find the time of one hash.
 const ONE_HASH_SAMPLES: usize = 11;
+/// How long every worker's thread hashes at once to find the time of one hash on a busy machine.
+const BUSY_HASH_WINDOW: Duration = Duration::from_secs(2);
 
 /// Which benchmark to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -382,26 +384,39 @@ struct Sample {
     latency: Duration,
     status: u16,
     retry_after: bool,
+    /// Whether it completed before the deadline (only those count towards rates).
+    in_window: bool,
 }
 
-/// What a load run saw: answers completed within the window, and transport errors.
+/// What a load run saw: every answer to a request sent within the window, and transport errors.
 struct Load {
     samples: Vec<Sample>,
     errors: u64,
     window: Duration,
-    /// CPU time of this process's threads during the load, by kind of thread.
+    /// CPU time of this process's threads from the start of the load until its last answer, by
+    /// kind of thread, and how long that was.
     cpu: BTreeMap<&'static str, Duration>,
+    cpu_window: Duration,
 }
 
 impl Load {
+    /// Answers with this status that completed within the window.
     fn with_status(&self, status: u16) -> impl Iterator<Item = &Sample> {
-        self.samples.iter().filter(move |s| s.status == status)
+        self.samples.iter().filter(move |s| s.status == status && s.in_window)
+    }
+
+    /// Latencies, sorted, of every answer with this status, including those that completed just
+    /// after the deadline.
+    fn latencies(&self, status: u16) -> Vec<Duration> {
+        let mut v: Vec<Duration> = self.samples.iter().filter(|s| s.status == status).map(|s| s.latency).collect();
+        v.sort();
+        v
     }
 
     /// Statuses other than those listed, as `code×count`.
     fn others(&self, expected: &[u16]) -> String {
         let mut counts = BTreeMap::new();
-        for s in self.samples.iter().filter(|s| !expected.contains(&s.status)) {
+        for s in self.samples.iter().filter(|s| s.in_window && !expected.contains(&s.status)) {
             *counts.entry(s.status).or_insert(0u64) += 1;
         }
         let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k}×{v}")).collect();
@@ -410,12 +425,18 @@ impl Load {
 
     /// CPU used during the load, in cores, as `group cores` pairs.
     fn cpu_cores(&self) -> String {
-        cores(&self.cpu, self.window)
+        cores(&self.cpu, self.cpu_window)
     }
 
     /// A load of nothing, to absorb others into.
     fn empty() -> Self {
-        Self { samples: Vec::new(), errors: 0, window: Duration::ZERO, cpu: BTreeMap::new() }
+        Self {
+            samples: Vec::new(),
+            errors: 0,
+            window: Duration::ZERO,
+            cpu: BTreeMap::new(),
+            cpu_window: Duration::ZERO,
+        }
     }
 
     /// Adds another load run's answers, window and CPU to this one.
@@ -423,6 +444,7 @@ impl Load {
         self.samples.extend(other.samples);
         self.errors += other.errors;
         self.window += other.window;
+        self.cpu_window += other.cpu_window;
         for (g, d) in other.cpu {
             *self.cpu.entry(g).or_default() += d;
         }
@@ -445,13 +467,14 @@ async fn drive_signins(fx: &Fixture, clients: usize, window: Duration, reject_pa
         let pacing = Pacing { deadline, reject_pause };
         tasks.spawn(async move { client_loop(client, url, usernames, next, pacing).await });
     }
-    let mut load = Load { samples: Vec::new(), errors: 0, window, cpu: BTreeMap::new() };
+    let mut load = Load { window, ..Load::empty() };
     while let Some(done) = tasks.join_next().await {
         let (samples, errors) = done.context("a client task failed")?;
         load.samples.extend(samples);
         load.errors += errors;
     }
     load.cpu = cpu_by_group(&cpu_before, &thread_cpu());
+    load.cpu_window = start.elapsed();
     Ok(load)
 }
 
@@ -490,9 +513,7 @@ async fn client_loop(
         let done = Instant::now();
         match answer {
             Ok((status, retry_after)) => {
-                if done <= deadline {
-                    samples.push(Sample { latency: done - sent, status, retry_after });
-                }
+                samples.push(Sample { latency: done - sent, status, retry_after, in_window: done <= deadline });
                 if status == 503 && !reject_pause.is_zero() {
                     tokio::time::sleep(reject_pause).await;
                 }
@@ -659,8 +680,8 @@ fn own_thread_sched() -> (Duration, Duration) {
     (fields.next().unwrap_or_default(), fields.next().unwrap_or_default())
 }
 
-/// The median time of one verify with nothing else running.
-fn one_hash_time(cfg: HashConfig, phc: &str) -> anyhow::Result<Duration> {
+/// Times of single verifies, one after another on one thread, with nothing else running.
+fn single_verify_times(cfg: HashConfig, phc: &str) -> anyhow::Result<Vec<Duration>> {
     let argon = argon2id(&cfg)?;
     let mut times = Vec::with_capacity(ONE_HASH_SAMPLES);
     for _ in 0..ONE_HASH_SAMPLES {
@@ -668,8 +689,13 @@ fn one_hash_time(cfg: HashConfig, phc: &str) -> anyhow::Result<Duration> {
         verify_once(&argon, phc)?;
         times.push(t.elapsed());
     }
+    Ok(times)
+}
+
+/// The median of sorted-or-not durations.
+fn median(mut times: Vec<Duration>) -> anyhow::Result<Duration> {
     times.sort();
-    percentile(&times, 50.0).context("no verify timed")
+    percentile(&times, 50.0).context("nothing was timed")
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
@@ -808,31 +834,34 @@ async fn overload(args: &BenchArgs) -> anyhow::Result<Table> {
 }
 
 async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Table> {
-    let (cfg, phc) = (fx.hash, fx.phc.clone());
-    let capacity = cfg.workers.max(1) + cfg.queue.max(1);
-    let clients = 4 * capacity;
-    let one_hash = blocking(move || one_hash_time(cfg, &phc)).await?;
+    let cfg = fx.hash;
+    let clients = 4 * (cfg.workers.max(1) + cfg.queue.max(1));
+    let phc = fx.phc.clone();
+    let before = blocking(move || single_verify_times(cfg, &phc)).await?;
     let pause = Duration::from_millis(args.reject_pause_ms);
     let machine = MachineCpu::now();
     let load = drive_signins(fx, clients, args.duration(), pause).await?;
     let others = machine.others_since();
+    let hash = HashTimes::finish(fx, before).await?;
 
-    let mut admitted: Vec<Duration> = load.with_status(200).map(|s| s.latency).collect();
-    admitted.sort();
-    let mut rejected: Vec<Duration> = load.with_status(503).map(|s| s.latency).collect();
-    rejected.sort();
-    let without_retry_after = load.with_status(503).filter(|s| !s.retry_after).count();
+    let (admitted, rejected) = (load.latencies(200), load.latencies(503));
+    let admitted_in_window = load.with_status(200).count();
+    let without_retry_after = load.samples.iter().filter(|s| s.status == 503 && !s.retry_after).count();
     let p = |v: &[Duration], q: f64| percentile(v, q).map_or_else(|| "-".to_owned(), ms);
     let p99 = percentile(&admitted, 99.0);
-    let limit = one_hash * 3;
+    let limit = hash.alone * 3;
 
     let mut t = Table::new(format!(
         "overload: {} s, {clients} clients = 4 × ({} workers + {} queue), {} users",
         args.seconds, cfg.workers, cfg.queue, args.users
     ));
-    t.figure("one hash (median of 11, alone)", ms(one_hash));
+    t.figure(
+        &format!("one hash alone (median of {})", 2 * ONE_HASH_SAMPLES),
+        format!("{} (before {}, after {})", ms(hash.alone), ms(hash.before), ms(hash.after)),
+    );
+    t.figure(&format!("one hash, {} threads hashing", cfg.workers.max(1)), ms(hash.busy));
     t.figure("admitted (200)", admitted.len().to_string());
-    t.figure("admitted per second", per_sec(admitted.len() as f64 / args.duration().as_secs_f64()));
+    t.figure("admitted per second", per_sec(admitted_in_window as f64 / args.duration().as_secs_f64()));
     t.figure("admitted p50", p(&admitted, 50.0));
     t.check(
         "admitted p99",
@@ -854,7 +883,11 @@ async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Tabl
     t.figure("CPU in load, cores", load.cpu_cores());
     t.figure("CPU of other processes, cores", others.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2}")));
     if let Some(v) = p99 {
-        t.note(format!("admitted p99 is {:.2} × one hash", v.as_secs_f64() / one_hash.as_secs_f64()));
+        t.note(format!(
+            "admitted p99 is {:.2} × one hash alone, {:.2} × one hash with every worker hashing",
+            v.as_secs_f64() / hash.alone.as_secs_f64(),
+            v.as_secs_f64() / hash.busy.as_secs_f64().max(1e-9)
+        ));
     }
     if rejected.is_empty() {
         t.note("nothing was rejected: the offered load did not exceed capacity");
@@ -863,6 +896,33 @@ async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Tabl
         t.note(format!("clients paused {} ms after each 503 (diagnostic run)", args.reject_pause_ms));
     }
     Ok(t)
+}
+
+/// The time of one hash in the overload run.
+struct HashTimes {
+    /// Median of single verifies alone, before and after the load together.
+    alone: Duration,
+    before: Duration,
+    after: Duration,
+    /// Average time of one verify while every worker's thread verifies at once.
+    busy: Duration,
+}
+
+impl HashTimes {
+    /// Times single verifies again after the load, then verifies on every worker's thread at once.
+    async fn finish(fx: &Fixture, before: Vec<Duration>) -> anyhow::Result<Self> {
+        let (cfg, phc) = (fx.hash, fx.phc.clone());
+        let after = blocking(move || single_verify_times(cfg, &phc)).await?;
+        let (workers, phc) = (cfg.workers.max(1), fx.phc.clone());
+        let busy = blocking(move || raw_verifies(cfg, &phc, workers, BUSY_HASH_WINDOW)).await?;
+        let busy = (BUSY_HASH_WINDOW * workers as u32).checked_div(busy.verifies.max(1) as u32).unwrap_or_default();
+        Ok(Self {
+            before: median(before.clone())?,
+            after: median(after.clone())?,
+            alone: median(before.into_iter().chain(after).collect())?,
+            busy,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1123,6 +1183,8 @@ mod tests {
             .to_string();
         let n = raw_verifies(cfg, &phc, 2, Duration::from_millis(50)).unwrap().verifies;
         assert!(n > 0);
-        assert!(one_hash_time(cfg, &phc).unwrap() < Duration::from_millis(50));
+        let times = single_verify_times(cfg, &phc).unwrap();
+        assert_eq!(times.len(), ONE_HASH_SAMPLES);
+        assert!(median(times).unwrap() < Duration::from_millis(50));
     }
 }

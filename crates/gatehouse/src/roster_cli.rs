@@ -20,7 +20,7 @@ use std::sync::Arc;
 #[derive(Debug, Subcommand)]
 pub enum RosterCommand {
     /// Import a provider roster CSV file into a plan (idempotent; prints the change report).
-    Import(ImportArgs),
+    Import(Box<ImportArgs>),
     /// Measure roster imports of synthetic rosters on SQLite and PostgreSQL.
     Bench(BenchRosterArgs),
 }

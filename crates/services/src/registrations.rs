@@ -62,7 +62,12 @@ pub struct Received {
 }
 
 /// The parts of every registration email that come from the request and the plan.
-pub(crate) fn message_for<'a>(plan: &'a Plan, r: &'a RegistrationRow, names: &'a [String; 2], to: &'a AdminRow) -> RegistrationV1<'a> {
+pub(crate) fn message_for<'a>(
+    plan: &'a Plan,
+    r: &'a RegistrationRow,
+    names: &'a [String; 2],
+    to: &'a AdminRow,
+) -> RegistrationV1<'a> {
     RegistrationV1 {
         first_name: &to.first_name,
         plan_name: &plan.row.name,
@@ -141,7 +146,8 @@ impl Services {
             Err(e) if e.is_unique_violation() => return Err(RegistrationError::DuplicatePending),
             Err(e) => return Err(e.into()),
         };
-        let row = store::get(&mut tx, plan.id(), id).await?.ok_or_else(|| Internal::Other("registration vanished".into()))?;
+        let row =
+            store::get(&mut tx, plan.id(), id).await?.ok_or_else(|| Internal::Other("registration vanished".into()))?;
         let names = names(&row);
         for to in [&row.primary, &row.secondary] {
             let msg = message_for(plan, &row, &names, to).received(&to.email)?;

@@ -25,8 +25,8 @@ use changes::Roster;
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::roster::{HeaderError, ProviderId, RosterRow, check_lines};
 use gatehouse_domain::staff::StaffPermission;
-use gatehouse_store::roster::bulk;
 use gatehouse_store::roster::imports::{self, ImportCounts, NewImport};
+use gatehouse_store::roster::{bulk, load};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -99,9 +99,74 @@ fn rejections(lines: &[gatehouse_domain::roster::ParsedLine]) -> (Vec<Rejection>
     (rejected, kept)
 }
 
+/// Elapsed time at each step of an import, for one debug log line.
+struct Timings(std::time::Instant, Vec<(&'static str, std::time::Duration)>);
+
+impl Timings {
+    fn start() -> Self {
+        Self(std::time::Instant::now(), Vec::new())
+    }
+    fn lap(&mut self, step: &'static str) {
+        self.1.push((step, self.0.elapsed()));
+    }
+}
+
+impl std::fmt::Display for Timings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (step, at) in &self.1 {
+            write!(f, "{step} {:.3}s ", at.as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
+
+/// A report of the lines read, before any change is known.
+fn new_report(
+    file_name: &str,
+    csv: &[u8],
+    at: i64,
+    lines: u64,
+    rejected: Vec<Rejection>,
+    applied: bool,
+) -> ImportReport {
+    ImportReport {
+        id: 0,
+        at,
+        file_name: file_name.to_owned(),
+        file_sha256: hex::encode(Sha256::digest(csv)),
+        applied,
+        counts: ReportCounts { lines, rejected: rejected.len() as u64, ..ReportCounts::default() },
+        added: vec![],
+        changed: vec![],
+        removed: vec![],
+        rejected,
+        practices_added: vec![],
+        practices_changed: vec![],
+        truncated: false,
+    }
+}
+
+/// Moves the changes' lists and counts into the report.
+fn fill(report: &mut ImportReport, c: changes::Changes) {
+    report.counts = ReportCounts {
+        added: c.added.len() as u64,
+        changed: c.changed.len() as u64,
+        removed: c.removed.len() as u64,
+        unchanged: c.unchanged,
+        practices_added: c.practices_added.len() as u64,
+        practices_changed: c.practices_changed.len() as u64,
+        ..report.counts
+    };
+    (report.added, report.changed, report.removed) = (c.added, c.changed, c.removed);
+    (report.practices_added, report.practices_changed) = (c.practices_added, c.practices_changed);
+}
+
 impl Services {
     /// Imports a roster file for `plan`: see the module documentation for the rules. Returns
     /// the change report, also stored with the import (see [`Services::roster_import`]).
+    ///
+    /// The file is parsed on the calling task (about 0.2 s per 100,000 lines) before the
+    /// transaction begins; the plan's roster is then locked, loaded and compared in memory.
     #[allow(clippy::too_many_arguments)]
     pub async fn import_roster(
         &self,
@@ -114,61 +179,35 @@ impl Services {
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport, RosterError> {
         grant.require(plan.id(), StaffPermission::RosterImport)?;
-        let file_sha256 = hex::encode(Sha256::digest(csv));
-        let started = std::time::Instant::now();
+        let mut timings = Timings::start();
         let mut file = read::read(csv, progress)?;
-        let read_at = started.elapsed();
         let total = file.lines.len() as u64;
+        timings.lap("read");
         let now = self.now();
         let mut tx = self.db.begin().await?;
         bulk::lock_for_import(&mut tx, plan.id(), now).await?;
-        let roster = Roster::new(
-            bulk::load_practices(&mut tx, plan.id()).await?,
-            bulk::load_providers(&mut tx, plan.id()).await?,
-        );
+        let roster =
+            Roster::new(load::practices(&mut tx, plan.id()).await?, load::providers(&mut tx, plan.id()).await?);
+        timings.lap("loaded");
         progress(ImportProgress { stage: ImportStage::Comparing, done: 0, total });
-        let loaded_at = started.elapsed();
         check_lines(&mut file.lines, |id| roster.entry(id));
         let (rejected, kept) = rejections(&file.lines);
         let applied = rejected.is_empty() || opts.import_valid_rows;
-        let mut report = ImportReport {
-            id: 0,
-            at: now,
-            file_name: file_name.to_owned(),
-            file_sha256,
-            applied,
-            counts: ReportCounts { lines: total, rejected: rejected.len() as u64, ..ReportCounts::default() },
-            added: vec![],
-            changed: vec![],
-            removed: vec![],
-            rejected,
-            practices_added: vec![],
-            practices_changed: vec![],
-            truncated: false,
-        };
+        let mut report = new_report(file_name, csv, now, total, rejected, applied);
         if applied {
             let rows: Vec<&RosterRow> = file.lines.iter().filter_map(|l| l.row.as_ref().ok()).collect();
             let c = changes::compare(&rows, &kept, &roster);
+            timings.lap("compared");
             progress(ImportProgress { stage: ImportStage::Comparing, done: total, total });
-            let compared_at = started.elapsed();
             apply::apply(&mut tx, plan.id(), &roster, &c, now, progress).await?;
-            tracing::debug!(?compared_at, written_at = ?started.elapsed(), "roster import: changes written");
-            report.counts = ReportCounts {
-                added: c.added.len() as u64,
-                changed: c.changed.len() as u64,
-                removed: c.removed.len() as u64,
-                unchanged: c.unchanged,
-                practices_added: c.practices_added.len() as u64,
-                practices_changed: c.practices_changed.len() as u64,
-                ..report.counts
-            };
-            (report.added, report.changed, report.removed) = (c.added, c.changed, c.removed);
-            (report.practices_added, report.practices_changed) = (c.practices_added, c.practices_changed);
+            timings.lap("written");
+            fill(&mut report, c);
         }
         report.truncate_details();
         report.id = self.record_import(&mut tx, grant, plan, meta, &report).await?;
         gatehouse_store::commit(tx).await?;
-        tracing::debug!(?read_at, ?loaded_at, committed_at = ?started.elapsed(), lines = total, "roster import: done");
+        timings.lap("committed");
+        tracing::debug!(lines = total, applied, %timings, "roster import");
         progress(ImportProgress { stage: ImportStage::Done, done: total, total });
         Ok(report)
     }

@@ -177,12 +177,13 @@ pub async fn insert(conn: &mut Conn, r: &NewRegistration<'_>, now: i64) -> Resul
 
 /// Whether a request for `tax_id` is waiting for review.
 pub async fn pending_exists(conn: &mut Conn, plan: PlanId, tax_id: &str) -> Result<bool, StoreError> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM registrations WHERE plan_id = $1 AND tax_id = $2 AND status = 'pending'")
-            .bind(plan.0)
-            .bind(tax_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM registrations WHERE plan_id = $1 AND tax_id = $2 AND status = 'pending'",
+    )
+    .bind(plan.0)
+    .bind(tax_id)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(n > 0)
 }
 
@@ -267,7 +268,13 @@ pub async fn attempts_since(conn: &mut Conn, plan: PlanId, ip: &str, since: i64)
 }
 
 /// Records an attempt from `ip`, forgetting the plan's attempts older than `forget_before`.
-pub async fn record_attempt(conn: &mut Conn, plan: PlanId, ip: &str, now: i64, forget_before: i64) -> Result<(), StoreError> {
+pub async fn record_attempt(
+    conn: &mut Conn,
+    plan: PlanId,
+    ip: &str,
+    now: i64,
+    forget_before: i64,
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM registration_attempts WHERE plan_id = $1 AND at < $2")
         .bind(plan.0)
         .bind(forget_before)

@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod imports;
+pub mod load;
 pub mod practices;
 pub mod search;
 
@@ -93,9 +94,10 @@ pub async fn counts(conn: &mut Conn, plan: PlanId) -> Result<(i64, i64), StoreEr
         .bind(plan.0)
         .fetch_one(&mut *conn)
         .await?;
-    let providers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM providers WHERE plan_id = $1 AND end_dated_at IS NULL")
-        .bind(plan.0)
-        .fetch_one(&mut *conn)
-        .await?;
+    let providers: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM providers WHERE plan_id = $1 AND end_dated_at IS NULL")
+            .bind(plan.0)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok((practices, providers))
 }

@@ -100,7 +100,9 @@ impl Reader<'_, '_> {
 
     /// Free text: white space runs made one space, length and control characters checked.
     fn text(&mut self, c: Column) -> String {
-        let s = self.raw(c).split_whitespace().collect::<Vec<_>>().join(" ");
+        let raw = self.raw(c);
+        let plain = !raw.contains("  ") && !raw.contains(|ch: char| ch.is_whitespace() && ch != ' ');
+        let s = if plain { raw.to_owned() } else { raw.split_whitespace().collect::<Vec<_>>().join(" ") };
         if s.chars().count() > c.max_len() {
             self.errors.push(RowError::TooLong { column: c, max: c.max_len() });
         } else if s.chars().any(char::is_control) {

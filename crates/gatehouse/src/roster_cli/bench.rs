@@ -72,7 +72,7 @@ fn table(figures: &[Figures], providers: usize) -> String {
     let again_target = AGAIN_TARGET.as_secs_f64() * scale;
     let verdict = |d: Duration, t: f64| if d.as_secs_f64() <= t { "met" } else { "MISSED" };
     let mut out =
-        format!("| database | first import | target | re-import (0 changes) | target |\n|---|---|---|---|---|\n");
+        String::from("| database | first import | target | re-import (0 changes) | target |\n|---|---|---|---|---|\n");
     for f in figures {
         out.push_str(&format!(
             "| {} | {:.2} s ({:.0} rows/s) | ≤ {first_target:.1} s: {} | {:.2} s | ≤ {again_target:.1} s: {} |\n",

@@ -35,8 +35,8 @@ fn workspace() -> PathBuf {
 
 /// ChromeDriver and the Chromium it drives. Dropping it (also when a test panics) ends the
 /// session, so ChromeDriver quits Chromium, then kills ChromeDriver's process group.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: DriverGuard,
     /// The WebDriver session still open, if any.
     session: Option<String>,
@@ -54,7 +54,7 @@ impl Drop for Browser {
 impl Browser {
     /// Starts ChromeDriver on a free port and opens a headless Chromium session, or returns
     /// `None` (after saying so) when they are not installed outside CI.
-    async fn launch() -> Option<Self> {
+    pub(crate) async fn launch() -> Option<Self> {
         if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true");
             assert!(
@@ -116,7 +116,7 @@ impl Browser {
     }
 
     /// Ends the Chromium session; ChromeDriver goes when `self` drops.
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if self.client.clone().close().await.is_ok() {
             self.session = None;
         }
@@ -160,16 +160,16 @@ impl Drop for DriverGuard {
 }
 
 /// Where a journey is, for screenshot names and failure messages.
-struct Journey<'a> {
-    c: &'a Client,
-    name: &'static str,
-    backend: &'static str,
-    step: u32,
+pub(crate) struct Journey<'a> {
+    pub(crate) c: &'a Client,
+    pub(crate) name: &'static str,
+    pub(crate) backend: &'static str,
+    pub(crate) step: u32,
 }
 
 impl Journey<'_> {
     /// Checks the page and saves a full-page screenshot named after the step.
-    async fn page(&mut self, step: &str) {
+    pub(crate) async fn page(&mut self, step: &str) {
         self.step += 1;
         let label = format!("{}-{}-{:02}-{step}", self.name, self.backend, self.step);
         screenshot(self.c, &label).await;
@@ -177,7 +177,7 @@ impl Journey<'_> {
     }
 }
 
-fn backend_name(b: Backend) -> &'static str {
+pub(crate) fn backend_name(b: Backend) -> &'static str {
     match b {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
@@ -185,7 +185,7 @@ fn backend_name(b: Backend) -> &'static str {
 }
 
 /// Waits for the page whose `<h1>` reads `heading` (exactly, ignoring spacing).
-async fn wait_h1(c: &Client, heading: &str) {
+pub(crate) async fn wait_h1(c: &Client, heading: &str) {
     let xpath = format!("//h1[normalize-space()='{heading}']");
     if c.wait().at_most(PAGE_WAIT).for_element(Locator::XPath(&xpath)).await.is_err() {
         let h1 = match c.find(Locator::Css("h1")).await {
@@ -198,7 +198,7 @@ async fn wait_h1(c: &Client, heading: &str) {
 }
 
 /// Finds an element by CSS selector, waiting for it.
-async fn css(c: &Client, selector: &str) -> fantoccini::elements::Element {
+pub(crate) async fn css(c: &Client, selector: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(PAGE_WAIT)
         .for_element(Locator::Css(selector))
@@ -207,7 +207,7 @@ async fn css(c: &Client, selector: &str) -> fantoccini::elements::Element {
 }
 
 /// Clicks the button or link whose text is `label`, inside `scope` (an XPath prefix like `//main`).
-async fn click(c: &Client, scope: &str, label: &str) {
+pub(crate) async fn click(c: &Client, scope: &str, label: &str) {
     let xpath = format!("{scope}//*[self::button or self::a][normalize-space()='{label}']");
     c.find(Locator::XPath(&xpath))
         .await
@@ -218,7 +218,7 @@ async fn click(c: &Client, scope: &str, label: &str) {
 }
 
 /// Clears a field and types into it.
-async fn type_into(c: &Client, selector: &str, text: &str) {
+pub(crate) async fn type_into(c: &Client, selector: &str, text: &str) {
     let field = css(c, selector).await;
     field.clear().await.expect("clear");
     field.send_keys(text).await.expect("type");
@@ -226,7 +226,7 @@ async fn type_into(c: &Client, selector: &str, text: &str) {
 
 /// Opens the development outbox in a new tab, as a person would look at their phone, returns
 /// the code in the newest text message to `phone`, and goes back to the original tab.
-async fn code_from_outbox(c: &Client, base: &str, phone: &str) -> String {
+pub(crate) async fn code_from_outbox(c: &Client, base: &str, phone: &str) -> String {
     let original = c.window().await.expect("window");
     let tab = c.new_window(true).await.expect("new tab");
     c.switch_to_window(tab.handle.clone()).await.expect("switch to tab");

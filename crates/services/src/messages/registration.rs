@@ -127,7 +127,13 @@ mod tests {
     fn approval_lists_both_administrators_and_the_link() {
         let r = sample().approved("maria@clinic.example.org", "https://x.example/signup?token=a&b", true, 72).unwrap();
         assert_eq!(r.kind, "registration_approved.v1");
-        for s in ["Primary: Maria Lopez (maria@clinic.example.org)", "Secondary: Sam Okafor", "72 hours", "Sign Up: https://x.example/signup?token=a&b", "1-844-202-0117"] {
+        for s in [
+            "Primary: Maria Lopez (maria@clinic.example.org)",
+            "Secondary: Sam Okafor",
+            "72 hours",
+            "Sign Up: https://x.example/signup?token=a&b",
+            "1-844-202-0117",
+        ] {
             assert!(r.text.contains(s), "{s} in {}", r.text);
         }
         assert!(r.html.contains("token=a&amp;b") || r.html.contains("token=a&#38;b"), "{}", r.html);

@@ -85,7 +85,9 @@ impl Services {
         let (practice_id, practice_created) = practice_for(&mut tx, plan, &r, now).await?;
         store::set_practice(&mut tx, id, practice_id).await?;
         let actor = match grant.actor() {
-            Some(a) => users::get(&mut tx, plan.id(), a).await?.map(|u| (a, format!("{} {}", u.first_name, u.last_name))),
+            Some(a) => {
+                users::get(&mut tx, plan.id(), a).await?.map(|u| (a, format!("{} {}", u.first_name, u.last_name)))
+            }
             None => None,
         };
         let names = names(&r);
@@ -138,7 +140,12 @@ impl Services {
                 .invite_in_with(tx, plan, c.by, &req, c.meta, |link| message.approved(&to.email, link, true, hours))
                 .await?;
             affiliate(tx, plan, invited.user_id, c.practice_id, c.now).await?;
-            return Ok(ApprovedAdmin { user_id: invited.user_id, email: to.email.clone(), new_account: true, link: invited.link });
+            return Ok(ApprovedAdmin {
+                user_id: invited.user_id,
+                email: to.email.clone(),
+                new_account: true,
+                link: invited.link,
+            });
         };
         affiliate(tx, plan, user.id, c.practice_id, c.now).await?;
         let new_account = user.status == UserStatus::Invited;
@@ -146,7 +153,8 @@ impl Services {
             let token = new_token();
             let expires = c.now + LINK_LIFETIME.as_secs();
             invitations::insert(tx, plan.id(), user.id, c.by.map(|b| b.0), &hash_token(&token), c.now, expires).await?;
-            let mut e = Event::new("user.invited").on(user.id).detail(json!({"email": to.email, "existing_account": true}));
+            let mut e =
+                Event::new("user.invited").on(user.id).detail(json!({"email": to.email, "existing_account": true}));
             if let Some((a, _)) = c.by {
                 e = e.by(a);
             }

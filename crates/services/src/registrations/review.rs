@@ -122,13 +122,19 @@ impl Services {
     }
 
     /// One request with its Tax ID matched against the roster and the practice's administrators.
-    pub async fn registration(&self, grant: &StaffGrant, plan: &Plan, id: i64) -> Result<RegistrationDetail, ReviewError> {
+    pub async fn registration(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        id: i64,
+    ) -> Result<RegistrationDetail, ReviewError> {
         grant.require(plan.id(), StaffPermission::Registrations)?;
         let mut conn = self.db.acquire().await?;
         let request = store::get(&mut conn, plan.id(), id).await?.ok_or(ReviewError::NotFound)?;
         let (roster, admins) = match practices::by_tax_id(&mut conn, plan.id(), &request.tax_id).await? {
             Some(practice) => {
-                let (providers, provider_count) = practices::providers_of(&mut conn, practice.id, PROVIDERS_SHOWN).await?;
+                let (providers, provider_count) =
+                    practices::providers_of(&mut conn, practice.id, PROVIDERS_SHOWN).await?;
                 let admins = affiliations::admins_of(&mut conn, practice.id).await?;
                 (Some(RosterMatch { practice, providers, provider_count }), admins)
             }

@@ -133,28 +133,30 @@ impl Diff {
         self
     }
 
-    fn opt(&mut self, field: &str, old: &Option<String>, new: &Option<String>) -> &mut Self {
-        self.field(field, old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""))
+    fn opt(&mut self, field: &str, old: Option<&str>, new: Option<&str>) -> &mut Self {
+        self.field(field, old.unwrap_or(""), new.unwrap_or(""))
     }
 }
 
-fn provider_diff(old: &ProviderValues, old_tax: &str, new: &ProviderValues, new_tax: &str) -> Vec<FieldChange> {
+/// What differs between a stored provider and its row in the file (compared in place: most
+/// rows of a re-import are unchanged and need no copy).
+fn provider_diff(old: &ProviderValues, old_tax: &str, new: &RosterRow) -> Vec<FieldChange> {
     let mut d = Diff(Vec::new());
-    d.field("npi", &old.npi, &new.npi)
-        .field("type", &old.kind, &new.kind)
-        .field("first_name", &old.first_name, &new.first_name)
-        .field("last_name", &old.last_name, &new.last_name)
-        .field("organization_name", &old.org_name, &new.org_name)
-        .field("tax_id", old_tax, new_tax)
-        .field("address1", &old.address1, &new.address1)
-        .field("address2", &old.address2, &new.address2)
-        .field("city", &old.city, &new.city)
-        .field("state", &old.state, &new.state)
-        .field("zip", &old.zip, &new.zip)
-        .field("phone", &old.phone, &new.phone)
-        .opt("vendor_id", &old.vendor_id, &new.vendor_id)
-        .opt("office_id", &old.office_id, &new.office_id)
-        .opt("group_provider_id", &old.group_provider_id, &new.group_provider_id);
+    d.field("npi", &old.npi, new.npi().as_str())
+        .field("type", &old.kind, new.kind().as_str())
+        .field("first_name", &old.first_name, new.first_name())
+        .field("last_name", &old.last_name, new.last_name())
+        .field("organization_name", &old.org_name, new.organization_name())
+        .field("tax_id", old_tax, new.tax_id().as_str())
+        .field("address1", &old.address1, new.address1())
+        .field("address2", &old.address2, new.address2())
+        .field("city", &old.city, new.city())
+        .field("state", &old.state, new.state().as_str())
+        .field("zip", &old.zip, new.zip().as_str())
+        .field("phone", &old.phone, new.phone())
+        .opt("vendor_id", old.vendor_id.as_deref(), new.vendor_id())
+        .opt("office_id", old.office_id.as_deref(), new.office_id())
+        .opt("group_provider_id", old.group_provider_id.as_deref(), new.group_provider_id().map(ProviderId::as_str));
     d.0
 }
 
@@ -218,16 +220,16 @@ pub(crate) fn compare(rows: &[&RosterRow], kept: &HashSet<ProviderId>, roster: &
     }
     let mut listed: HashSet<&str> = HashSet::with_capacity(rows.len());
     for r in rows {
-        let v = provider_values(r);
         let tax = r.tax_id().as_str();
         listed.insert(r.provider_id().as_str());
-        match roster.providers.get(&v.provider_id) {
+        match roster.providers.get(r.provider_id().as_str()) {
             None => {
+                let v = provider_values(r);
                 c.added.push(entry(&v, tax));
                 c.new_providers.push((tax.to_owned(), v));
             }
             Some(old) => {
-                let mut changes = provider_diff(&old.values, roster.tax_id_of(old), &v, tax);
+                let mut changes = provider_diff(&old.values, roster.tax_id_of(old), r);
                 if old.end_dated_at.is_some() {
                     changes.insert(
                         0,
@@ -237,6 +239,7 @@ pub(crate) fn compare(rows: &[&RosterRow], kept: &HashSet<ProviderId>, roster: &
                 if changes.is_empty() {
                     c.unchanged += 1;
                 } else {
+                    let v = provider_values(r);
                     c.changed.push(ProviderChange {
                         provider_id: v.provider_id.clone(),
                         name: display_name(&v),

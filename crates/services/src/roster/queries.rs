@@ -47,9 +47,11 @@ impl Services {
     ) -> Result<Option<ImportReport>, RosterError> {
         grant.require(plan.id(), StaffPermission::RosterView)?;
         let mut conn = self.db.acquire().await?;
-        let Some((_, body)) = imports::get(&mut conn, plan.id(), id).await? else { return Ok(None) };
-        let report = serde_json::from_str(&body)
+        let Some((row, body)) = imports::get(&mut conn, plan.id(), id).await? else { return Ok(None) };
+        let mut report: ImportReport = serde_json::from_str(&body)
             .map_err(|e| Internal::Other(format!("stored report of roster import {id} is unreadable: {e}")))?;
+        // The report is stored before its row has an id.
+        report.id = row.id;
         Ok(Some(report))
     }
 

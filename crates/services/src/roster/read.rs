@@ -6,6 +6,29 @@ use gatehouse_domain::roster::{Header, ParsedLine, RosterRow};
 /// Report reading progress every this many records.
 const PROGRESS_EVERY: usize = 5_000;
 
+/// Line numbers as an editor shows them, from byte offsets that only grow. (The csv crate's
+/// own line count is one short after a CRLF line end.)
+struct Lines<'a> {
+    text: &'a [u8],
+    counted_to: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The line of the first character at or after `byte` that is not a line break.
+    fn at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > self.counted_to {
+            self.line += self.text[self.counted_to..start].iter().filter(|b| **b == b'\n').count() as u64;
+            self.counted_to = start;
+        }
+        self.line
+    }
+}
+
 /// The data lines of a file, each checked on its own.
 #[derive(Debug)]
 pub(crate) struct RosterFile {
@@ -29,17 +52,18 @@ pub(crate) fn read(bytes: &[u8], progress: &(dyn Fn(ImportProgress) + Send + Syn
     let mut header: Option<Header> = None;
     let mut lines = Vec::new();
     let mut record = csv::StringRecord::new();
+    let mut numbering = Lines { text: text.as_bytes(), counted_to: 0, line: 1 };
     loop {
-        let line = reader.position().line();
+        let at = reader.position().byte();
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                let line = e.position().map_or(line, csv::Position::line);
+                let line = numbering.at(e.position().map_or(at, csv::Position::byte));
                 return Err(RosterError::Malformed { line });
             }
         }
-        let line = record.position().map_or(line, csv::Position::line);
+        let line = numbering.at(record.position().map_or(at, csv::Position::byte));
         let fields: Vec<&str> = record.iter().collect();
         if fields.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -110,6 +134,15 @@ mod tests {
         assert_eq!(file.lines[1].line, 5);
         assert_eq!(file.lines[1].provider_id_text.as_deref(), Some("P2"));
         assert!(file.lines[1].row.is_err());
+    }
+
+    #[test]
+    fn windows_line_endings_read_the_same() {
+        let rec = "P1,1234567893,practitioner,Ana,Ruiz,,825671892,X,1 Main St,Seattle,WA,98101";
+        let csv = format!("{HEADER}\r\n{rec}\r\n\r\n{}\r\n", rec.replace("P1", "P2"));
+        let file = read(csv.as_bytes(), &quiet).unwrap();
+        assert_eq!(file.lines.iter().map(|l| l.line).collect::<Vec<_>>(), vec![2, 4]);
+        assert_eq!(file.lines[0].row.as_ref().unwrap().zip().as_str(), "98101");
     }
 
     #[test]

@@ -56,7 +56,11 @@ pub struct ProviderBrief {
 
 /// The practice's providers that are not end-dated, by provider ID (at most `limit`), and how
 /// many there are in all.
-pub async fn providers_of(conn: &mut Conn, practice_id: i64, limit: i64) -> Result<(Vec<ProviderBrief>, i64), StoreError> {
+pub async fn providers_of(
+    conn: &mut Conn,
+    practice_id: i64,
+    limit: i64,
+) -> Result<(Vec<ProviderBrief>, i64), StoreError> {
     let total: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM providers WHERE practice_id = $1 AND end_dated_at IS NULL")
             .bind(practice_id)
@@ -77,7 +81,12 @@ pub async fn providers_of(conn: &mut Conn, practice_id: i64, limit: i64) -> Resu
             let first: String = r.try_get("first_name")?;
             let last: String = r.try_get("last_name")?;
             let name = if org.is_empty() { format!("{first} {last}").trim().to_owned() } else { org };
-            Ok(ProviderBrief { provider_id: r.try_get("provider_id")?, npi: r.try_get("npi")?, kind: r.try_get("kind")?, name })
+            Ok(ProviderBrief {
+                provider_id: r.try_get("provider_id")?,
+                npi: r.try_get("npi")?,
+                kind: r.try_get("kind")?,
+                name,
+            })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((list, total))

@@ -30,7 +30,9 @@ const HERE: &str = "/admin/registrations";
 /// A stored phone (E.164) as people read it: `206-555-0143` for US numbers.
 fn phone(e164: &str) -> String {
     match e164.strip_prefix("+1") {
-        Some(d) if d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit()) => format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..]),
+        Some(d) if d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..])
+        }
         _ => e164.to_owned(),
     }
 }
@@ -43,7 +45,12 @@ struct AdminView {
 }
 
 fn admin_view(kind: &'static str, a: &AdminRow) -> AdminView {
-    AdminView { kind, name: format!("{} {}", a.first_name, a.last_name), phone: phone(&a.phone), email: a.email.clone() }
+    AdminView {
+        kind,
+        name: format!("{} {}", a.first_name, a.last_name),
+        phone: phone(&a.phone),
+        email: a.email.clone(),
+    }
 }
 
 /// A request as the pages show it.
@@ -267,10 +274,13 @@ async fn approve(staff: Staff, Path(id): Path<i64>) -> Response {
         Ok(a) => {
             let emails = a.admins.iter().map(|a| a.email.as_str()).collect::<Vec<_>>().join(" and ");
             let practice = if a.practice_created { " The practice was added to the roster." } else { "" };
-            let notice = format!("Approved. The approval emails, with their sign-up links, were sent to {emails}.{practice}");
+            let notice =
+                format!("Approved. The approval emails, with their sign-up links, were sent to {emails}.{practice}");
             show(&staff, id, StatusCode::OK, Some(notice), None).await
         }
-        Err(e @ ReviewError::AlreadyDecided { .. }) => show(&staff, id, StatusCode::CONFLICT, None, Some(e.to_string())).await,
+        Err(e @ ReviewError::AlreadyDecided { .. }) => {
+            show(&staff, id, StatusCode::CONFLICT, None, Some(e.to_string())).await
+        }
         Err(e) => review_error(&staff, e).await,
     }
 }
@@ -293,7 +303,10 @@ async fn deny_form(staff: Staff, Path(id): Path<i64>) -> Response {
         Ok(d) if d.request.status != Status::Pending => already_decided(&staff, &d),
         Ok(d) => {
             let (chrome, admin) = staff.chrome(HERE);
-            render(StatusCode::OK, &DenyPage { chrome, admin, r: request_view(&d.request), reason: String::new(), reason_error: None })
+            render(
+                StatusCode::OK,
+                &DenyPage { chrome, admin, r: request_view(&d.request), reason: String::new(), reason_error: None },
+            )
         }
         Err(e) => review_error(&staff, e).await,
     }
@@ -318,12 +331,15 @@ async fn deny(staff: Staff, Path(id): Path<i64>, Form(f): Form<DenyBody>) -> Res
             Ok(d) => {
                 let (chrome, admin) = staff.chrome(HERE);
                 let reason = f.reason.chars().take(2000).collect();
-                let page = DenyPage { chrome, admin, r: request_view(&d.request), reason, reason_error: Some(e.to_string()) };
+                let page =
+                    DenyPage { chrome, admin, r: request_view(&d.request), reason, reason_error: Some(e.to_string()) };
                 render(StatusCode::BAD_REQUEST, &page)
             }
             Err(e) => review_error(&staff, e).await,
         },
-        Err(e @ ReviewError::AlreadyDecided { .. }) => show(&staff, id, StatusCode::CONFLICT, None, Some(e.to_string())).await,
+        Err(e @ ReviewError::AlreadyDecided { .. }) => {
+            show(&staff, id, StatusCode::CONFLICT, None, Some(e.to_string())).await
+        }
         Err(e) => review_error(&staff, e).await,
     }
 }

@@ -96,7 +96,10 @@ pub async fn request_registration(
     Json(b): Json<RegistrationBody>,
 ) -> Result<(StatusCode, Json<RegistrationReceived>), ApiError> {
     match st.svc.request_registration(&plan.0, &b.into(), &meta).await {
-        Ok(r) => Ok((StatusCode::CREATED, Json(RegistrationReceived { status: "pending".into(), emails: r.emails.to_vec() }))),
+        Ok(r) => Ok((
+            StatusCode::CREATED,
+            Json(RegistrationReceived { status: "pending".into(), emails: r.emails.to_vec() }),
+        )),
         Err(RegistrationError::Invalid(errors)) => {
             let field = errors.0.first().map(|e| e.field);
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", errors.to_string()).field(field))
@@ -104,7 +107,9 @@ pub async fn request_registration(
         Err(e @ RegistrationError::DuplicatePending) => {
             Err(ApiError::new(StatusCode::CONFLICT, "already_pending", e.to_string()).field(Some("tax_id")))
         }
-        Err(e @ RegistrationError::Throttled) => Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())),
+        Err(e @ RegistrationError::Throttled) => {
+            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string()))
+        }
         Err(RegistrationError::Internal(e)) => Err(ApiError::internal(e)),
     }
 }

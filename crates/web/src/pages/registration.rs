@@ -66,11 +66,51 @@ type Spec = (&'static str, &'static str, &'static str, &'static str, bool, usize
 fn admin_specs(prefix: &'static str) -> [Spec; 5] {
     let p = |primary: &'static str, secondary: &'static str| if prefix == "primary" { primary } else { secondary };
     [
-        (p("primary_first_name", "secondary_first_name"), "First name", "text", p("section-primary given-name", "section-secondary given-name"), true, 60, None),
-        (p("primary_last_name", "secondary_last_name"), "Last name", "text", p("section-primary family-name", "section-secondary family-name"), true, 60, None),
-        (p("primary_phone", "secondary_phone"), "Phone number", "tel", p("section-primary tel-national", "section-secondary tel-national"), true, 32, Some("A US number, like 206-555-0143.")),
-        (p("primary_email", "secondary_email"), "Email", "email", p("section-primary email", "section-secondary email"), true, 254, None),
-        (p("primary_email_confirm", "secondary_email_confirm"), "Confirm email", "email", "off", true, 254, Some("Type the email address again.")),
+        (
+            p("primary_first_name", "secondary_first_name"),
+            "First name",
+            "text",
+            p("section-primary given-name", "section-secondary given-name"),
+            true,
+            60,
+            None,
+        ),
+        (
+            p("primary_last_name", "secondary_last_name"),
+            "Last name",
+            "text",
+            p("section-primary family-name", "section-secondary family-name"),
+            true,
+            60,
+            None,
+        ),
+        (
+            p("primary_phone", "secondary_phone"),
+            "Phone number",
+            "tel",
+            p("section-primary tel-national", "section-secondary tel-national"),
+            true,
+            32,
+            Some("A US number, like 206-555-0143."),
+        ),
+        (
+            p("primary_email", "secondary_email"),
+            "Email",
+            "email",
+            p("section-primary email", "section-secondary email"),
+            true,
+            254,
+            None,
+        ),
+        (
+            p("primary_email_confirm", "secondary_email_confirm"),
+            "Confirm email",
+            "email",
+            "off",
+            true,
+            254,
+            Some("Type the email address again."),
+        ),
     ]
 }
 
@@ -140,7 +180,12 @@ fn section(
     Section { legend, intro, note, fields }
 }
 
-fn form_view(chrome: Chrome, form: &RegistrationForm, errors: Option<&RegistrationErrors>, form_error: Option<String>) -> RegisterPage {
+fn form_view(
+    chrome: Chrome,
+    form: &RegistrationForm,
+    errors: Option<&RegistrationErrors>,
+    form_error: Option<String>,
+) -> RegisterPage {
     let sections = vec![
         section(
             "Primary administrator",
@@ -161,7 +206,9 @@ fn form_view(chrome: Chrome, form: &RegistrationForm, errors: Option<&Registrati
         section(
             "Practice information",
             None,
-            Some("This Tax ID may be associated with additional practice locations. Only one practice address needs to be entered for each Tax ID."),
+            Some(
+                "This Tax ID may be associated with additional practice locations. Only one practice address needs to be entered for each Tax ID.",
+            ),
             &PRACTICE,
             form,
             errors,
@@ -189,7 +236,9 @@ async fn submit(
     let chrome = Chrome::new(&st, &plan, &csrf, false);
     match st.svc.request_registration(&plan.0, &form, &meta).await {
         Ok(r) => render(StatusCode::OK, &ReceivedPage { chrome, emails: r.emails.to_vec() }),
-        Err(RegistrationError::Invalid(errors)) => render(StatusCode::BAD_REQUEST, &form_view(chrome, &form, Some(&errors), None)),
+        Err(RegistrationError::Invalid(errors)) => {
+            render(StatusCode::BAD_REQUEST, &form_view(chrome, &form, Some(&errors), None))
+        }
         Err(e @ RegistrationError::DuplicatePending) => {
             let errors = RegistrationErrors(vec![FieldError { field: "tax_id", message: e.to_string() }]);
             render(StatusCode::CONFLICT, &form_view(chrome, &form, Some(&errors), None))
