@@ -29,6 +29,7 @@ pub struct Running {
     pub deliverer: Deliverer,
     shutdown: Option<oneshot::Sender<()>>,
     join: JoinHandle<()>,
+    worker: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -38,6 +39,9 @@ impl Running {
             let _ = tx.send(());
         }
         let _ = (&mut self.join).await;
+        if let Some(w) = self.worker.take() {
+            w.abort();
+        }
         self.services.db.close().await;
     }
 
@@ -87,9 +91,7 @@ pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<R
     };
     let dev_outbox = delivery.dev_outbox();
     let deliverer = Deliverer::new(svc.clone(), delivery)?;
-    if cfg.run_outbox_worker {
-        tokio::spawn(deliverer.clone().run());
-    }
+    let worker = cfg.run_outbox_worker.then(|| tokio::spawn(deliverer.clone().run()));
     let state = gatehouse_web::AppState {
         svc: svc.clone(),
         dev_outbox,
@@ -111,5 +113,5 @@ pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<R
         }
     });
     tracing::info!(%addr, %base_url, "Gatehouse is ready");
-    Ok(Running { addr, base_url, services: svc, deliverer, shutdown: Some(tx), join })
+    Ok(Running { addr, base_url, services: svc, deliverer, shutdown: Some(tx), join, worker })
 }

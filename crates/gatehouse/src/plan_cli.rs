@@ -83,11 +83,13 @@ pub async fn create_plan(svc: &Services, a: &PlanCreateArgs) -> anyhow::Result<(
 
 /// Invites a staff member and prints the sign-up link.
 pub async fn invite_staff(svc: &Services, a: &StaffInviteArgs) -> anyhow::Result<()> {
-    let plan = svc.resolve_plan(a.plan.as_deref()).await?.context("no such plan: create one with `gatehouse plan create`")?;
+    let plan =
+        svc.resolve_plan(a.plan.as_deref()).await?.context("no such plan: create one with `gatehouse plan create`")?;
     let role = StaffRole::parse(&a.role).context("--role must be plan_admin, help_desk or auditor")?;
     let req = InviteRequest::parse(&a.first_name, &a.last_name, &a.email).map_err(|e| anyhow::anyhow!("{e}"))?;
     let grant = svc.operator_grant(&plan);
-    let invited = svc.invite_staff(&grant, &plan, &req, role, &RequestMeta::cli()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let invited =
+        svc.invite_staff(&grant, &plan, &req, role, &RequestMeta::cli()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("Invited {} as {} of {}.", req.email, role.label(), plan.row.name);
     println!("Sign-up link (also emailed; works once, for 72 hours):\n  {}", invited.link);
     Ok(())

@@ -40,9 +40,13 @@ impl Event {
         self.outcome = outcome;
         self
     }
-    /// With details (never secrets, never health information).
+    /// With details (never secrets, never health information). Object details are merged into
+    /// what the event already carries (such as the command-line actor marker).
     pub fn detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = detail;
+        match (&mut self.detail, detail) {
+            (serde_json::Value::Object(have), serde_json::Value::Object(more)) => have.extend(more),
+            (slot, d) => *slot = d,
+        }
         self
     }
 }
@@ -149,6 +153,13 @@ impl Services {
     ) -> Result<Vec<store::EventRow>, AuditReadError> {
         grant.require(plan, gatehouse_domain::staff::StaffPermission::AuditRead)?;
         let mut conn = self.db.acquire().await?;
-        Ok(store::search(&mut conn, plan, &action_like.to_lowercase(), before.unwrap_or(i64::MAX), limit.clamp(1, 10_000)).await?)
+        Ok(store::search(
+            &mut conn,
+            plan,
+            &action_like.to_lowercase(),
+            before.unwrap_or(i64::MAX),
+            limit.clamp(1, 10_000),
+        )
+        .await?)
     }
 }

@@ -1,14 +1,15 @@
 //! Password hashing: Argon2id on a small pool of dedicated threads, one per core, off the async
 //! runtime. Work waits in a bounded queue; when the queue is full the caller gets
 //! [`HashError::Overloaded`] at once (the web layer answers 503 with Retry-After) instead of
-//! letting every sign-in's latency grow without bound.
+//! letting every sign-in's latency grow without bound. Capacity (`workers + queue` jobs running
+//! or waiting) is counted by a semaphore whose permit a job holds until its answer is sent.
 
 use argon2::password_hash::{PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
-use crossbeam_channel::{Sender, TrySendError, bounded};
+use crossbeam_channel::{Sender, unbounded};
 use std::sync::{Arc, OnceLock};
 use thiserror::Error;
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// Argon2id cost and pool size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,16 +42,31 @@ pub enum HashError {
     Failed(String),
 }
 
-enum Job {
+enum Work {
     Hash { password: String, reply: oneshot::Sender<Result<String, HashError>> },
     Verify { password: String, phc: Option<String>, reply: oneshot::Sender<Result<bool, HashError>> },
+}
+
+/// A job and the capacity it holds until its answer is sent.
+struct Job {
+    work: Work,
+    _slot: OwnedSemaphorePermit,
 }
 
 /// The hashing pool. Cheap to clone.
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: Sender<Job>,
+    /// Jobs running or waiting: at most `workers + queue`.
+    capacity: Arc<Semaphore>,
     config: HashConfig,
+}
+
+/// A reserved place in the hashing pool: take it before doing anything else costly, so that a
+/// request the pool cannot serve is turned away at once.
+pub struct Slot {
+    jobs: Sender<Job>,
+    permit: OwnedSemaphorePermit,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -100,7 +116,8 @@ impl PasswordHasher {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             dummy: OnceLock::new(),
         });
-        let (tx, rx) = bounded::<Job>(config.queue.max(1));
+        let (tx, rx) = unbounded::<Job>();
+        let capacity = Arc::new(Semaphore::new(config.workers.max(1) + config.queue.max(1)));
         for i in 0..config.workers.max(1) {
             let rx = rx.clone();
             let engine = engine.clone();
@@ -108,19 +125,20 @@ impl PasswordHasher {
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
                     while let Ok(job) = rx.recv() {
-                        match job {
-                            Job::Hash { password, reply } => {
+                        match job.work {
+                            Work::Hash { password, reply } => {
                                 let _ = reply.send(engine.hash(&password));
                             }
-                            Job::Verify { password, phc, reply } => {
+                            Work::Verify { password, phc, reply } => {
                                 let _ = reply.send(engine.verify(&password, phc.as_deref()));
                             }
                         }
+                        // The job (and its place in the pool) is released here, after the answer.
                     }
                 })
                 .map_err(|e| HashError::Failed(format!("cannot start hashing thread: {e}")))?;
         }
-        Ok(Self { jobs: tx, config })
+        Ok(Self { jobs: tx, capacity, config })
     }
 
     /// The pool's configuration.
@@ -128,27 +146,21 @@ impl PasswordHasher {
         self.config
     }
 
-    fn submit(&self, job: Job) -> Result<(), HashError> {
-        match self.jobs.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(HashError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => Err(HashError::Failed("hashing pool stopped".into())),
-        }
+    /// Reserves a place in the pool, or answers [`HashError::Overloaded`] at once.
+    pub fn reserve(&self) -> Result<Slot, HashError> {
+        let permit = self.capacity.clone().try_acquire_owned().map_err(|_| HashError::Overloaded)?;
+        Ok(Slot { jobs: self.jobs.clone(), permit })
     }
 
     /// Hashes a new password (Argon2id, PHC string).
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
-        let (reply, rx) = oneshot::channel();
-        self.submit(Job::Hash { password: password.to_owned(), reply })?;
-        rx.await.map_err(|_| HashError::Failed("hashing thread dropped the job".into()))?
+        self.reserve()?.hash(password).await
     }
 
     /// Verifies a password against a stored PHC string; with `None` (no such account) it
     /// verifies against a dummy hash and returns false, taking the same time.
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, HashError> {
-        let (reply, rx) = oneshot::channel();
-        self.submit(Job::Verify { password: password.to_owned(), phc: phc.map(str::to_owned), reply })?;
-        rx.await.map_err(|_| HashError::Failed("hashing thread dropped the job".into()))?
+        self.reserve()?.verify(password, phc).await
     }
 
     /// Whether a stored hash uses other parameters than the current ones and should be
@@ -160,6 +172,26 @@ impl PasswordHasher {
             || p.m_cost() != self.config.memory_kib
             || p.t_cost() != self.config.iterations
             || p.p_cost() != self.config.parallelism
+    }
+}
+
+impl Slot {
+    fn send(self, work: Work) -> Result<(), HashError> {
+        self.jobs.send(Job { work, _slot: self.permit }).map_err(|_| HashError::Failed("hashing pool stopped".into()))
+    }
+
+    /// Hashes a new password in the reserved place.
+    pub async fn hash(self, password: &str) -> Result<String, HashError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Work::Hash { password: password.to_owned(), reply })?;
+        rx.await.map_err(|_| HashError::Failed("hashing thread dropped the job".into()))?
+    }
+
+    /// Verifies a password in the reserved place (see [`PasswordHasher::verify`]).
+    pub async fn verify(self, password: &str, phc: Option<&str>) -> Result<bool, HashError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Work::Verify { password: password.to_owned(), phc: phc.map(str::to_owned), reply })?;
+        rx.await.map_err(|_| HashError::Failed("hashing thread dropped the job".into()))?
     }
 }
 

@@ -62,7 +62,13 @@ impl Services {
     }
 
     /// Invites a person: creates the invited account and its link, and queues the email.
-    pub async fn invite(&self, plan: &Plan, by: Option<(UserId, &str)>, req: &InviteRequest, meta: &RequestMeta) -> Result<Invited, InviteError> {
+    pub async fn invite(
+        &self,
+        plan: &Plan,
+        by: Option<(UserId, &str)>,
+        req: &InviteRequest,
+        meta: &RequestMeta,
+    ) -> Result<Invited, InviteError> {
         let mut tx = self.db.begin().await?;
         let invited = self.invite_in(&mut tx, plan, by, req, meta).await?;
         gatehouse_store::commit(tx).await?;
@@ -120,7 +126,8 @@ impl Services {
             now,
         )
         .await?;
-        store::insert(tx, plan.id(), user_id, by.map(|b| b.0), &hash_token(&token), now, now + LINK_LIFETIME.as_secs()).await?;
+        store::insert(tx, plan.id(), user_id, by.map(|b| b.0), &hash_token(&token), now, now + LINK_LIFETIME.as_secs())
+            .await?;
         let msg = message(&link)?;
         messages::enqueue(tx, plan.id(), &msg, now).await?;
         let mut event = Event::new("user.invited").on(user_id).detail(json!({"email": req.email.as_str()}));

@@ -92,9 +92,18 @@ impl Services {
     /// `/p/{slug}` path prefix (local use); else, for a loopback host or a deployment where no plan
     /// claims a host name, the first plan. Anything else is served no plan at all, so one plan is
     /// never shown at another's address.
-    pub async fn route_plan(&self, host: Option<&str>, prefix_slug: Option<&str>) -> Result<Option<(Plan, bool)>, Internal> {
+    pub async fn route_plan(
+        &self,
+        host: Option<&str>,
+        prefix_slug: Option<&str>,
+    ) -> Result<Option<(Plan, bool)>, Internal> {
         let mut conn = self.db.acquire().await?;
-        let host = host.map(|h| h.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(h, |(n, _)| n).to_ascii_lowercase());
+        let host = host.map(|h| {
+            h.rsplit_once(':')
+                .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(h, |(n, _)| n)
+                .to_ascii_lowercase()
+        });
         if let Some(h) = &host
             && let Some(row) = plans::by_host(&mut conn, h).await?
         {

@@ -105,14 +105,28 @@ impl Services {
             return Ok(changes);
         }
         plans::update_settings(&mut tx, &new).await?;
-        let detail: Map<String, Value> = changes.iter().map(|(k, o, n)| (k.clone(), json!({"old": o, "new": n}))).collect();
-        audit::record(&mut tx, now, plan.id(), meta, grant.event("plan.settings_changed").detail(Value::Object(detail))).await?;
+        let detail: Map<String, Value> =
+            changes.iter().map(|(k, o, n)| (k.clone(), json!({"old": o, "new": n}))).collect();
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            grant.event("plan.settings_changed").detail(Value::Object(detail)),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(changes)
     }
 
     /// Publishes a new version of the terms; every user signs it at their next sign-in.
-    pub async fn publish_new_terms(&self, grant: &StaffGrant, plan: &Plan, text: &str, meta: &RequestMeta) -> Result<i64, SettingsError> {
+    pub async fn publish_new_terms(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        text: &str,
+        meta: &RequestMeta,
+    ) -> Result<i64, SettingsError> {
         grant.require(plan.id(), StaffPermission::PlanSettings)?;
         let text = text.trim();
         if text.is_empty() {
@@ -123,19 +137,41 @@ impl Services {
         let old = plans::get(&mut tx, plan.id()).await?.ok_or_else(|| Internal::Other("plan vanished".into()))?;
         let version = old.terms_version + 1;
         plans::set_terms(&mut tx, plan.id(), version, text).await?;
-        audit::record(&mut tx, now, plan.id(), meta, grant.event("plan.terms_published").detail(json!({"old_version": old.terms_version, "new_version": version}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            grant
+                .event("plan.terms_published")
+                .detail(json!({"old_version": old.terms_version, "new_version": version})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(version)
     }
 
     /// Replaces the plan's logo (PNG or JPEG, at most 256 KB).
-    pub async fn set_logo(&self, grant: &StaffGrant, plan: &Plan, bytes: &[u8], meta: &RequestMeta) -> Result<(), SettingsError> {
+    pub async fn set_logo(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        bytes: &[u8],
+        meta: &RequestMeta,
+    ) -> Result<(), SettingsError> {
         grant.require(plan.id(), StaffPermission::PlanSettings)?;
         let ct = logo_type(bytes).filter(|_| bytes.len() <= MAX_LOGO).ok_or(SettingsError::BadLogo)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         plans::set_logo(&mut tx, plan.id(), ct, bytes, now).await?;
-        audit::record(&mut tx, now, plan.id(), meta, grant.event("plan.logo_changed").detail(json!({"bytes": bytes.len(), "type": ct}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            grant.event("plan.logo_changed").detail(json!({"bytes": bytes.len(), "type": ct})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
     }

@@ -82,6 +82,8 @@ impl Services {
         if name.is_empty() || name.chars().count() > 64 || password.is_empty() || password.chars().count() > 1024 {
             return Err(SignInError::Invalid);
         }
+        // Take a place in the hashing pool first: a sign-in the pool cannot serve costs nothing more.
+        let slot = self.hasher.reserve()?;
         let now = self.now();
         let (user, locked_until) = {
             let mut conn = self.db.acquire().await?;
@@ -108,7 +110,7 @@ impl Services {
             return Err(SignInError::Locked { minutes: ((until - now) + 59) / 60 });
         }
         let stored = user.as_ref().filter(|u| u.status != UserStatus::Invited).and_then(|u| u.password_hash.clone());
-        let ok = self.hasher.verify(password, stored.as_deref()).await? && stored.is_some();
+        let ok = slot.verify(password, stored.as_deref()).await? && stored.is_some();
         let now = self.now();
         let Some(user) = user.filter(|_| ok) else {
             return Err(self.record_failure(plan, &name, meta, now).await?);

@@ -3,6 +3,7 @@
 //! function that takes a grant cannot be called without one.
 
 use crate::audit::{self, Event};
+use crate::invitations::{InviteError, InviteRequest, Invited};
 use crate::plans::Plan;
 use crate::sessions::SessionInfo;
 use crate::{Internal, RequestMeta, Services};
@@ -10,7 +11,6 @@ use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
 use gatehouse_domain::{PlanId, UserId};
-use crate::invitations::{InviteError, InviteRequest, Invited};
 use gatehouse_store::users;
 use serde_json::json;
 use thiserror::Error;
@@ -157,12 +157,25 @@ impl Services {
             return Err(StaffError::AlreadyStaff(req.email.to_string()));
         }
         let inviter = match grant.actor() {
-            Some(a) => users::get(&mut tx, plan.id(), a).await?.map(|u| (a, format!("{} {}", u.first_name, u.last_name))),
+            Some(a) => {
+                users::get(&mut tx, plan.id(), a).await?.map(|u| (a, format!("{} {}", u.first_name, u.last_name)))
+            }
             None => None,
         };
-        let invited = self.invite_in(&mut tx, plan, inviter.as_ref().map(|(id, n)| (*id, n.as_str())), req, meta).await?;
+        let invited =
+            self.invite_in(&mut tx, plan, inviter.as_ref().map(|(id, n)| (*id, n.as_str())), req, meta).await?;
         users::set_staff_role(&mut tx, plan.id(), invited.user_id, Some(role.as_str()), now).await?;
-        audit::record(&mut tx, now, plan.id(), meta, grant.event("staff.invited").on(invited.user_id).detail(json!({"role": role.as_str(), "email": req.email.as_str()}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            grant
+                .event("staff.invited")
+                .on(invited.user_id)
+                .detail(json!({"role": role.as_str(), "email": req.email.as_str()})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(invited)
     }
@@ -191,18 +204,32 @@ impl Services {
 
     /// Takes a staff role away (the account stays, without control-panel access). The last
     /// active plan administrator cannot be removed.
-    pub async fn remove_staff(&self, grant: &StaffGrant, plan: &Plan, user: UserId, meta: &RequestMeta) -> Result<(), StaffError> {
+    pub async fn remove_staff(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        user: UserId,
+        meta: &RequestMeta,
+    ) -> Result<(), StaffError> {
         grant.require(plan.id(), StaffPermission::ManageStaff)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
         let u = users::get(&mut tx, plan.id(), user).await?.ok_or(StaffError::NotFound)?;
         let role = u.staff_role.as_deref().and_then(StaffRole::parse).ok_or(StaffError::NotFound)?;
-        if role == StaffRole::PlanAdmin && users::count_staff_role(&mut tx, plan.id(), role.as_str(), user).await? == 0 {
+        if role == StaffRole::PlanAdmin && users::count_staff_role(&mut tx, plan.id(), role.as_str(), user).await? == 0
+        {
             return Err(StaffError::LastPlanAdmin);
         }
         users::set_staff_role(&mut tx, plan.id(), user, None, now).await?;
-        audit::record(&mut tx, now, plan.id(), meta, grant.event("staff.removed").on(user).detail(json!({"role": role.as_str()}))).await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            grant.event("staff.removed").on(user).detail(json!({"role": role.as_str()})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
     }

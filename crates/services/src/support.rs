@@ -64,7 +64,9 @@ impl SupportAction {
 
     /// Parses the path segment.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::ResetTwoStep, Self::Unlock, Self::Deactivate, Self::Reactivate, Self::ResendInvitation].into_iter().find(|a| a.slug() == s)
+        [Self::ResetTwoStep, Self::Unlock, Self::Deactivate, Self::Reactivate, Self::ResendInvitation]
+            .into_iter()
+            .find(|a| a.slug() == s)
     }
 
     /// The button label.
@@ -81,7 +83,9 @@ impl SupportAction {
     /// What the confirmation page says will happen.
     pub fn explanation(self) -> &'static str {
         match self {
-            Self::ResetTwoStep => "The user's two-step phone is removed and all their sessions end. At their next sign-in, after their password, they set up a new phone.",
+            Self::ResetTwoStep => {
+                "The user's two-step phone is removed and all their sessions end. At their next sign-in, after their password, they set up a new phone."
+            }
             Self::Unlock => "Failed sign-in attempts are forgotten and any lock on this username ends now.",
             Self::Deactivate => "The user is signed out everywhere at once and cannot sign in until reactivated.",
             Self::Reactivate => "The user can sign in again with their username, password and two-step phone.",
@@ -138,19 +142,37 @@ fn digits(s: &str) -> String {
 }
 
 impl Services {
-    async fn summary(&self, conn: &mut gatehouse_store::Conn, plan: &Plan, row: UserRow) -> Result<UserSummary, SupportError> {
+    async fn summary(
+        &self,
+        conn: &mut gatehouse_store::Conn,
+        plan: &Plan,
+        row: UserRow,
+    ) -> Result<UserSummary, SupportError> {
         let now = self.now();
         let locked_until = match &row.username {
-            Some(u) => throttle::locked_until(conn, plan.id(), &format!("u:{}", u.to_lowercase())).await?.filter(|t| *t > now),
+            Some(u) => {
+                throttle::locked_until(conn, plan.id(), &format!("u:{}", u.to_lowercase())).await?.filter(|t| *t > now)
+            }
             None => None,
         };
         let affiliations = gatehouse_store::users::affiliations_of(conn, row.id).await?;
-        Ok(UserSummary { phone: row.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits), locked_until, affiliations, row })
+        Ok(UserSummary {
+            phone: row.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits),
+            locked_until,
+            affiliations,
+            row,
+        })
     }
 
     /// Searches every user of the plan by name, username, email or phone, or by the Tax ID or
     /// NPI of a practice they act for. Returns a page and the total.
-    pub async fn search_users(&self, grant: &StaffGrant, plan: &Plan, query: &str, page: i64) -> Result<(Vec<UserSummary>, i64), SupportError> {
+    pub async fn search_users(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        query: &str,
+        page: i64,
+    ) -> Result<(Vec<UserSummary>, i64), SupportError> {
         grant.require(plan.id(), StaffPermission::UserSearch)?;
         let q = query.trim().to_lowercase();
         let mut conn = self.db.acquire().await?;
@@ -180,7 +202,12 @@ impl Services {
     }
 
     /// One user of the plan.
-    pub async fn user_summary(&self, grant: &StaffGrant, plan: &Plan, user: UserId) -> Result<UserSummary, SupportError> {
+    pub async fn user_summary(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        user: UserId,
+    ) -> Result<UserSummary, SupportError> {
         grant.require(plan.id(), StaffPermission::UserSearch)?;
         let mut conn = self.db.acquire().await?;
         let row = users::get(&mut conn, plan.id(), user).await?.ok_or(SupportError::NotFound)?;
@@ -217,7 +244,8 @@ impl Services {
                 detail["sessions_ended"] = json!(ended);
             }
             SupportAction::Unlock => {
-                let name = row.username.as_deref().ok_or(SupportError::NotApplicable("This user has not signed up yet."))?;
+                let name =
+                    row.username.as_deref().ok_or(SupportError::NotApplicable("This user has not signed up yet."))?;
                 throttle::clear_prefix(&mut tx, plan.id(), &format!("u:{}", name.to_lowercase())).await?;
             }
             SupportAction::Deactivate => {
@@ -230,7 +258,9 @@ impl Services {
                 if row.staff_role.as_deref() == Some(StaffRole::PlanAdmin.as_str())
                     && users::count_staff_role(&mut tx, plan.id(), StaffRole::PlanAdmin.as_str(), user).await? == 0
                 {
-                    return Err(SupportError::NotApplicable("The plan must keep at least one active plan administrator."));
+                    return Err(SupportError::NotApplicable(
+                        "The plan must keep at least one active plan administrator.",
+                    ));
                 }
                 users::set_status(&mut tx, plan.id(), user, UserStatus::Deactivated, now).await?;
                 let ended = sessions::end_all_except(&mut tx, user, None, now).await?;
@@ -250,7 +280,16 @@ impl Services {
                 invitations::cancel_open(&mut tx, user, now).await?;
                 let token = new_token();
                 let link = self.signup_link(plan, &token);
-                invitations::insert(&mut tx, plan.id(), user, grant.actor(), &hash_token(&token), now, now + LINK_LIFETIME.as_secs()).await?;
+                invitations::insert(
+                    &mut tx,
+                    plan.id(),
+                    user,
+                    grant.actor(),
+                    &hash_token(&token),
+                    now,
+                    now + LINK_LIFETIME.as_secs(),
+                )
+                .await?;
                 let msg = InvitationV1Text {
                     first_name: &row.first_name,
                     invited_by: None,

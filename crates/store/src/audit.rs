@@ -171,7 +171,13 @@ pub async fn head(conn: &mut Conn, plan: PlanId) -> Result<Option<(i64, String)>
 
 /// A page of a plan's events, newest first, before sequence `before` (exclusive), optionally only
 /// actions containing `action_like` (lower case, no wildcards).
-pub async fn search(conn: &mut Conn, plan: PlanId, action_like: &str, before: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+pub async fn search(
+    conn: &mut Conn,
+    plan: PlanId,
+    action_like: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, StoreError> {
     let like = format!("%{}%", action_like.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM audit_events WHERE plan_id = $1 AND seq < $2 AND action LIKE $3 ESCAPE '\\' ORDER BY seq DESC LIMIT $4"

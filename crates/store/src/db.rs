@@ -48,6 +48,8 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Where write transactions run (on SQLite a one-connection pool; on PostgreSQL `pool`).
+    writer: AnyPool,
     kind: DbKind,
 }
 
@@ -63,36 +65,27 @@ impl Db {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let pool = match kind {
+        let (pool, writer) = match kind {
             DbKind::Sqlite => {
                 let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
                 let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            sqlx::query(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                            )
-                            .execute(conn)
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(opts)
-                    .await?
+                let pool = sqlite_pool(8).connect_with(opts.clone()).await?;
+                // SQLite has one writer at a time: queueing write transactions on one connection
+                // in-process is fair and quick, where several would sleep in SQLite's busy handler.
+                let writer = sqlite_pool(1).acquire_timeout(Duration::from_secs(30)).connect_with(opts).await?;
+                (pool, writer)
             }
             DbKind::Postgres => {
                 let opts = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
-        Ok(Self { pool, kind })
+        Ok(Self { pool, writer, kind })
     }
 
     /// Applies the migrations of this database kind that have not run yet.
@@ -123,13 +116,14 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails to upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self.kind {
-            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             DbKind::Postgres => self.pool.begin().await?,
         })
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -138,4 +132,18 @@ impl Db {
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     tx.commit().await?;
     Ok(())
+}
+
+/// Pool options for SQLite connections: WAL, a busy timeout, foreign keys.
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(max).after_connect(|conn, _meta| {
+        Box::pin(async move {
+            sqlx::query(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+            )
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+    })
 }

@@ -88,11 +88,13 @@ pub async fn consume(conn: &mut Conn, id: InvitationId, now: i64) -> Result<bool
 
 /// Cancels every open invitation of a user (before a new link is sent). Returns how many.
 pub async fn cancel_open(conn: &mut Conn, user: UserId, now: i64) -> Result<u64, StoreError> {
-    let r = sqlx::query("UPDATE invitations SET cancelled_at = $2 WHERE user_id = $1 AND used_at IS NULL AND cancelled_at IS NULL")
-        .bind(user.0)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE invitations SET cancelled_at = $2 WHERE user_id = $1 AND used_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(user.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(r.rows_affected())
 }
 

@@ -159,7 +159,13 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
 }
 
 /// Stores the plan's logo.
-pub async fn set_logo(conn: &mut Conn, plan: PlanId, content_type: &str, bytes: &[u8], now: i64) -> Result<(), StoreError> {
+pub async fn set_logo(
+    conn: &mut Conn,
+    plan: PlanId,
+    content_type: &str,
+    bytes: &[u8],
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO plan_logos (plan_id, content_type, bytes, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (plan_id) DO UPDATE SET content_type = $2, bytes = $3, updated_at = $4",
@@ -185,7 +191,10 @@ pub async fn logo(conn: &mut Conn, plan: PlanId) -> Result<Option<(String, Vec<u
 
 /// Whether the plan has a logo.
 pub async fn has_logo(conn: &mut Conn, plan: PlanId) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plan_logos WHERE plan_id = $1").bind(plan.0).fetch_one(&mut *conn).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plan_logos WHERE plan_id = $1")
+        .bind(plan.0)
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(n > 0)
 }
 

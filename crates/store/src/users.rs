@@ -216,7 +216,13 @@ pub async fn insert_active(
 }
 
 /// Sets or clears a user's staff role.
-pub async fn set_staff_role(conn: &mut Conn, plan: PlanId, id: UserId, role: Option<&str>, now: i64) -> Result<bool, StoreError> {
+pub async fn set_staff_role(
+    conn: &mut Conn,
+    plan: PlanId,
+    id: UserId,
+    role: Option<&str>,
+    now: i64,
+) -> Result<bool, StoreError> {
     let r = sqlx::query("UPDATE users SET staff_role = $3, updated_at = $4 WHERE plan_id = $1 AND id = $2")
         .bind(plan.0)
         .bind(id.0)
@@ -275,7 +281,14 @@ pub async fn status_counts(conn: &mut Conn, plan: PlanId) -> Result<(i64, i64), 
 
 /// One page of users matching `needle` (already lower case) in name, username, email or phone
 /// digits, by last name. Returns the page and the total count.
-pub async fn search(conn: &mut Conn, plan: PlanId, needle: &str, digits: &str, limit: i64, offset: i64) -> Result<(Vec<UserRow>, i64), StoreError> {
+pub async fn search(
+    conn: &mut Conn,
+    plan: PlanId,
+    needle: &str,
+    digits: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<UserRow>, i64), StoreError> {
     let like = format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let digits_like = if digits.len() >= 4 { format!("%{digits}%") } else { "\u{1}".to_owned() };
     let filter = "plan_id = $1 AND (username_lower LIKE $2 ESCAPE '\\' OR email_lower LIKE $2 ESCAPE '\\' \
@@ -286,20 +299,27 @@ pub async fn search(conn: &mut Conn, plan: PlanId, needle: &str, digits: &str, l
         .bind(&digits_like)
         .fetch_one(&mut *conn)
         .await?;
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"))
-        .bind(plan.0)
-        .bind(&like)
-        .bind(&digits_like)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+    ))
+    .bind(plan.0)
+    .bind(&like)
+    .bind(&digits_like)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
 }
 
 /// Users affiliated with the practice that has `tax_id`, or with the practice of the provider
 /// whose NPI is `npi`.
-pub async fn by_practice_key(conn: &mut Conn, plan: PlanId, tax_id: Option<&str>, npi: Option<&str>) -> Result<Vec<UserRow>, StoreError> {
+pub async fn by_practice_key(
+    conn: &mut Conn,
+    plan: PlanId,
+    tax_id: Option<&str>,
+    npi: Option<&str>,
+) -> Result<Vec<UserRow>, StoreError> {
     let cols = COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
     let rows = sqlx::query(&format!(
         "SELECT DISTINCT {cols} FROM users u JOIN affiliations a ON a.user_id = u.id JOIN practices p ON p.id = a.practice_id \
@@ -315,7 +335,13 @@ pub async fn by_practice_key(conn: &mut Conn, plan: PlanId, tax_id: Option<&str>
 }
 
 /// Sets the account status. Returns false if the user is not in the plan.
-pub async fn set_status(conn: &mut Conn, plan: PlanId, id: UserId, status: UserStatus, now: i64) -> Result<bool, StoreError> {
+pub async fn set_status(
+    conn: &mut Conn,
+    plan: PlanId,
+    id: UserId,
+    status: UserStatus,
+    now: i64,
+) -> Result<bool, StoreError> {
     let r = sqlx::query("UPDATE users SET status = $3, updated_at = $4 WHERE plan_id = $1 AND id = $2")
         .bind(plan.0)
         .bind(id.0)
@@ -348,7 +374,12 @@ pub async fn affiliations_of(conn: &mut Conn, user: UserId) -> Result<Vec<(Strin
     .await?;
     rows.iter()
         .map(|r| -> Result<_, StoreError> {
-            Ok((r.try_get("tax_id")?, r.try_get("name")?, r.try_get("user_type")?, r.try_get::<i64, _>("is_admin")? != 0))
+            Ok((
+                r.try_get("tax_id")?,
+                r.try_get("name")?,
+                r.try_get("user_type")?,
+                r.try_get::<i64, _>("is_admin")? != 0,
+            ))
         })
         .collect()
 }

@@ -36,7 +36,11 @@ pub async fn protect(State(st): State<AppState>, req: Request, next: Next) -> Re
         // File uploads carry the token in the query string, so the (large) body is not buffered.
         let (sent, body) = if multipart {
             let sent = parts.uri.query().and_then(|q| {
-                serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()?.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v)
+                serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                    .ok()?
+                    .into_iter()
+                    .find(|(k, _)| k == CSRF_FIELD)
+                    .map(|(_, v)| v)
             });
             (sent, body)
         } else {

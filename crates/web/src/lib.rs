@@ -33,16 +33,17 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let pages = pages::routes(state.clone());
     let api = api::routes(state.clone());
-    let inner = Router::new()
-        .merge(pages)
-        .merge(admin::routes(state.clone()))
-        .nest("/api/v1", api)
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .with_state(state.clone());
+    let inner =
+        Router::new().merge(pages).merge(admin::routes(state.clone())).nest("/api/v1", api).with_state(state.clone());
     // The plan is resolved (and a `/p/{slug}` prefix stripped) before the inner router routes.
-    Router::new()
+    let planned = Router::new()
         .fallback_service(inner)
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::resolve_plan))
+        .with_state(state.clone());
+    // The health check answers before any plan or database is consulted.
+    Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .fallback_service(planned)
         .layer(axum::middleware::from_fn(wake_outbox_layer(state.outbox_waker.clone())))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
@@ -54,10 +55,14 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(admin::MAX_UPLOAD))
         // Spans name the path only: query strings can hold sign-up tokens, which are never logged.
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-        }))
-        .with_state(state)
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                // 503s under overload are deliberate; handlers log real failures themselves.
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
 }
 
 type Next = axum::middleware::Next;
@@ -75,7 +80,8 @@ fn wake_outbox_layer(
         Box::pin(async move {
             let mutating = req.method() != axum::http::Method::GET && req.method() != axum::http::Method::HEAD;
             let resp = next.run(req).await;
-            if mutating {
+            // Only a successful change can have queued a message.
+            if mutating && (resp.status().is_success() || resp.status().is_redirection()) {
                 waker.notify_one();
             }
             resp

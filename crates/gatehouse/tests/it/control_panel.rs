@@ -108,7 +108,19 @@ async fn settings_are_validated_applied_and_audited(backend: Backend) {
     let link = crate::support::path_of(&app.invite("New", "Person", "new@example.org").await);
     let token = link.split("token=").nth(1).expect("token").to_owned();
     let b = app.browser();
-    let (s, page) = app.submit(&b, &link, "/signup", &[("token", &token), ("username", "newp"), ("password", "thirteen char"), ("confirm_password", "thirteen char")]).await;
+    let (s, page) = app
+        .submit(
+            &b,
+            &link,
+            "/signup",
+            &[
+                ("token", &token),
+                ("username", "newp"),
+                ("password", "thirteen char"),
+                ("confirm_password", "thirteen char"),
+            ],
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("at least 14"));
     // The new brand colour reaches the pages.
@@ -125,14 +137,17 @@ async fn terms_and_logo_are_published(backend: Backend) {
     let (s, page) = app.submit(&c, "/admin/settings", "/admin/settings/terms", &[("terms_text", "  ")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("Enter the text of the new terms."));
-    let (s, page) = app.submit(&c, "/admin/settings", "/admin/settings/terms", &[("terms_text", "Version two of the terms.")]).await;
+    let (s, page) = app
+        .submit(&c, "/admin/settings", "/admin/settings/terms", &[("terms_text", "Version two of the terms.")])
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Version 2 of the terms is published"));
     // The logo: only PNG/JPEG, served back at /branding/logo, shown in the header.
     let (_, page) = app.page(&c, "/admin/settings").await;
     let token = crate::support::csrf(&page);
     let upload = |bytes: Vec<u8>| {
-        let form = reqwest::multipart::Form::new().part("logo", reqwest::multipart::Part::bytes(bytes).file_name("logo.png"));
+        let form =
+            reqwest::multipart::Form::new().part("logo", reqwest::multipart::Part::bytes(bytes).file_name("logo.png"));
         c.post(app.url(&format!("/admin/settings/logo?csrf_token={token}"))).multipart(form).send()
     };
     let r = upload(b"<svg onload='alert(1)'></svg>".to_vec()).await.expect("upload");
@@ -145,7 +160,8 @@ async fn terms_and_logo_are_published(backend: Backend) {
     assert_eq!(r.bytes().await.expect("bytes").to_vec(), png);
     assert!(app.page(&app.browser(), "/signin").await.1.contains("/branding/logo"));
     // A logo upload without the CSRF token is refused.
-    let form = reqwest::multipart::Form::new().part("logo", reqwest::multipart::Part::bytes(b"\x89PNG\r\n\x1a\n".to_vec()));
+    let form =
+        reqwest::multipart::Form::new().part("logo", reqwest::multipart::Part::bytes(b"\x89PNG\r\n\x1a\n".to_vec()));
     let r = c.post(app.url("/admin/settings/logo")).multipart(form).send().await.expect("upload");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.stop().await;
@@ -157,18 +173,33 @@ async fn staff_are_invited_and_removed(backend: Backend) {
     let admin_id = app.user("padmin", "Pat", "Admin", 1001, Some("plan_admin")).await;
     let c = app.signed_in_browser("padmin", 1001).await;
     let (s, page) = app
-        .submit(&c, "/admin/staff", "/admin/staff/invite", &[("first_name", "Hal"), ("last_name", "Desk"), ("email", "not-an-email"), ("role", "help_desk")])
+        .submit(
+            &c,
+            "/admin/staff",
+            "/admin/staff/invite",
+            &[("first_name", "Hal"), ("last_name", "Desk"), ("email", "not-an-email"), ("role", "help_desk")],
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("id=\"invite-error\""));
     let (s, page) = app
-        .submit(&c, "/admin/staff", "/admin/staff/invite", &[("first_name", "Hal"), ("last_name", "Desk"), ("email", "hal@plan.example.org"), ("role", "help_desk")])
+        .submit(
+            &c,
+            "/admin/staff",
+            "/admin/staff/invite",
+            &[("first_name", "Hal"), ("last_name", "Desk"), ("email", "hal@plan.example.org"), ("role", "help_desk")],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains("Invitation sent to hal@plan.example.org"));
     assert!(app.last_message_to("hal@plan.example.org").await.is_some());
     let (s, _) = app
-        .submit(&c, "/admin/staff", "/admin/staff/invite", &[("first_name", "Hal"), ("last_name", "Desk"), ("email", "HAL@plan.example.org"), ("role", "auditor")])
+        .submit(
+            &c,
+            "/admin/staff",
+            "/admin/staff/invite",
+            &[("first_name", "Hal"), ("last_name", "Desk"), ("email", "HAL@plan.example.org"), ("role", "auditor")],
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "one staff account per person");
     // The last plan administrator cannot be removed (even by a second request for themselves).

@@ -15,7 +15,8 @@ async fn affiliate(app: &TestApp, user: gatehouse_domain::UserId) {
         .execute(db)
         .await
         .expect("practice");
-    let practice: i64 = sqlx::query_scalar("SELECT id FROM practices WHERE tax_id = '825671892'").fetch_one(db).await.expect("id");
+    let practice: i64 =
+        sqlx::query_scalar("SELECT id FROM practices WHERE tax_id = '825671892'").fetch_one(db).await.expect("id");
     sqlx::query("INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) VALUES ($1, $2, 'P1', '1234567893', 'practitioner', 'Richard', 'Kim', '', '1 Main St', 'Seattle', 'WA', '98101', 0)")
         .bind(plan)
         .bind(practice)
@@ -81,7 +82,13 @@ async fn reset_two_step_ends_sessions_and_asks_for_a_new_phone(backend: Backend)
     // Jay's session ended at once; his next sign-in asks for a new phone after the password.
     let r = jays_browser.get(app.url("/")).send().await.expect("get");
     assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/signin"));
-    let r = app.api().post(app.url("/api/v1/signin")).json(&json!({"username": "jpatel", "password": TEST_PASSWORD})).send().await.expect("signin");
+    let r = app
+        .api()
+        .post(app.url("/api/v1/signin"))
+        .json(&json!({"username": "jpatel", "password": TEST_PASSWORD}))
+        .send()
+        .await
+        .expect("signin");
     let v: serde_json::Value = r.json().await.expect("json");
     assert_eq!(v["next"], "two_step_setup");
     let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE action = 'support.two_step_reset'")
@@ -100,9 +107,14 @@ async fn unlock_deactivate_reactivate(backend: Backend) {
     let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
     let api = app.api();
     for _ in 0..5 {
-        api.post(app.url("/api/v1/signin")).json(&json!({"username": "jpatel", "password": "wrong wrong wrong"})).send().await.expect("signin");
+        api.post(app.url("/api/v1/signin"))
+            .json(&json!({"username": "jpatel", "password": "wrong wrong wrong"}))
+            .send()
+            .await
+            .expect("signin");
     }
-    let signin = || api.post(app.url("/api/v1/signin")).json(&json!({"username": "jpatel", "password": TEST_PASSWORD})).send();
+    let signin =
+        || api.post(app.url("/api/v1/signin")).json(&json!({"username": "jpatel", "password": TEST_PASSWORD})).send();
     assert_eq!(signin().await.expect("s").status(), StatusCode::TOO_MANY_REQUESTS);
     let c = app.signed_in_browser("hdesk", 1002).await;
     let (_, page) = app.page(&c, &format!("/admin/users/{}", jay.0)).await;
@@ -140,7 +152,10 @@ async fn resend_invitation_kills_the_old_link(backend: Backend) {
     let c = app.signed_in_browser("hdesk", 1002).await;
     let resend = format!("/admin/users/{ana}/resend-invitation");
     assert_eq!(app.submit(&c, &resend, &resend, &[("reason", "Link expired")]).await.0, StatusCode::OK);
-    let new = path_of(&crate::support::link_in(&app.last_message_to("ana@clinic.example.org").await.expect("mail").body_text).expect("link"));
+    let new = path_of(
+        &crate::support::link_in(&app.last_message_to("ana@clinic.example.org").await.expect("mail").body_text)
+            .expect("link"),
+    );
     assert_ne!(old, new);
     let b = app.browser();
     assert_eq!(app.page(&b, &old).await.0, StatusCode::BAD_REQUEST);
@@ -167,7 +182,8 @@ async fn other_plans_and_read_only_roles_are_refused(backend: Backend) {
         })
         .await
         .expect("plan");
-    let req = gatehouse_services::invitations::InviteRequest::parse("Olaf", "Other", "olaf@other.example.org").expect("req");
+    let req =
+        gatehouse_services::invitations::InviteRequest::parse("Olaf", "Other", "olaf@other.example.org").expect("req");
     let olaf = svc.invite(&other, None, &req, &gatehouse_services::RequestMeta::cli()).await.expect("invite").user_id;
     let c = app.signed_in_browser("hdesk", 1002).await;
     assert_eq!(app.page(&c, &format!("/admin/users/{}", olaf.0)).await.0, StatusCode::NOT_FOUND);

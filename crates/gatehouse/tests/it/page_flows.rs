@@ -233,7 +233,12 @@ async fn new_terms_version_is_signed_at_next_sign_in(backend: Backend) {
     post(&c, &app, "/", "/signout", &[]).await;
     let svc = &app.running.services;
     let v = svc
-        .publish_new_terms(&svc.operator_grant(&app.plan), &app.plan, "New terms: version 2.", &gatehouse_services::RequestMeta::cli())
+        .publish_new_terms(
+            &svc.operator_grant(&app.plan),
+            &app.plan,
+            "New terms: version 2.",
+            &gatehouse_services::RequestMeta::cli(),
+        )
         .await
         .expect("publish");
     assert_eq!(v, 2);

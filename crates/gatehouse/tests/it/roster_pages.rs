@@ -24,7 +24,12 @@ async fn upload(app: &TestApp, c: &reqwest::Client, csv: String, mode: &str) -> 
     let form = reqwest::multipart::Form::new()
         .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("roster.csv"))
         .text("mode", mode.to_owned());
-    let r = c.post(app.url(&format!("/admin/roster/import?csrf_token={token}"))).multipart(form).send().await.expect("upload");
+    let r = c
+        .post(app.url(&format!("/admin/roster/import?csrf_token={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
     (r.status(), r.text().await.expect("text"))
 }
 
@@ -123,7 +128,13 @@ async fn import_over_the_api(backend: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     // Not staff: refused; no token: unauthenticated.
     let office = token("office", 1004).await;
-    let r = api.post(app.url("/api/v1/roster/imports")).bearer_auth(&office).body(roster_csv(false)).send().await.expect("import");
+    let r = api
+        .post(app.url("/api/v1/roster/imports"))
+        .bearer_auth(&office)
+        .body(roster_csv(false))
+        .send()
+        .await
+        .expect("import");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = api.post(app.url("/api/v1/roster/imports")).body(roster_csv(false)).send().await.expect("import");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);

@@ -239,7 +239,14 @@ pub const TEST_PASSWORD: &str = "maple orbit lantern";
 impl TestApp {
     /// Creates an active user (two-step phone set, terms signed) with an optional staff role and
     /// returns its id. `phone_tail` makes the phone `+1206555xxxx`.
-    pub async fn user(&self, username: &str, first: &str, last: &str, phone_tail: u16, staff_role: Option<&str>) -> gatehouse_domain::UserId {
+    pub async fn user(
+        &self,
+        username: &str,
+        first: &str,
+        last: &str,
+        phone_tail: u16,
+        staff_role: Option<&str>,
+    ) -> gatehouse_domain::UserId {
         let svc = &self.running.services;
         let hash = svc.hasher.hash(TEST_PASSWORD).await.expect("hash");
         let phone = format!("+1206555{phone_tail:04}");
@@ -248,7 +255,13 @@ impl TestApp {
         let mut tx = svc.db.begin().await.expect("tx");
         let id = gatehouse_store::users::insert_active(
             &mut tx,
-            &gatehouse_store::users::NewUser { plan_id: self.plan.id(), first_name: first, middle_name: "", last_name: last, email: &email },
+            &gatehouse_store::users::NewUser {
+                plan_id: self.plan.id(),
+                first_name: first,
+                middle_name: "",
+                last_name: last,
+                email: &email,
+            },
             username,
             &hash,
             Some((&phone, "text")),
@@ -294,7 +307,13 @@ impl TestApp {
     }
 
     /// Posts a form with the CSRF token taken from `form_page`.
-    pub async fn submit(&self, c: &reqwest::Client, form_page: &str, action: &str, fields: &[(&str, &str)]) -> (reqwest::StatusCode, String) {
+    pub async fn submit(
+        &self,
+        c: &reqwest::Client,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, String) {
         let (_, html) = self.page(c, form_page).await;
         let token = csrf(&html);
         let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];

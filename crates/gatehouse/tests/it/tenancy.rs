@@ -32,7 +32,13 @@ async fn plans_are_isolated(backend: Backend) {
     let body = json!({"token": token, "username": "mlopez", "password": "maple orbit lantern", "confirm_password": "maple orbit lantern"});
     let r = c.post(app.url("/p/northwind/api/v1/signup")).json(&body).send().await.expect("send");
     assert_eq!(r.status(), StatusCode::GONE);
-    let r = c.post(app.url("/api/v1/signup")).header("host", "portal.northwind.example").json(&body).send().await.expect("send");
+    let r = c
+        .post(app.url("/api/v1/signup"))
+        .header("host", "portal.northwind.example")
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), StatusCode::GONE);
     // At its own plan it works.
     let r = c.post(app.url("/p/test/api/v1/signup")).json(&body).send().await.expect("send");
@@ -40,12 +46,31 @@ async fn plans_are_isolated(backend: Backend) {
     let session: serde_json::Value = r.json().await.expect("json");
     let t = session["session_token"].as_str().expect("token");
     // Plan A's session is unknown at plan B; plan A's user cannot sign in at plan B.
-    let r = c.post(app.url("/p/northwind/api/v1/two-step/setup")).bearer_auth(t).json(&json!({"phone": "2065550143", "method": "text"})).send().await.expect("send");
+    let r = c
+        .post(app.url("/p/northwind/api/v1/two-step/setup"))
+        .bearer_auth(t)
+        .json(&json!({"phone": "2065550143", "method": "text"}))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = c.post(app.url("/p/northwind/api/v1/signin")).json(&json!({"username": "mlopez", "password": "maple orbit lantern"})).send().await.expect("send");
+    let r = c
+        .post(app.url("/p/northwind/api/v1/signin"))
+        .json(&json!({"username": "mlopez", "password": "maple orbit lantern"}))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // The pages name the plan they belong to.
-    let page = c.get(app.url("/signin")).header("host", "portal.northwind.example").send().await.expect("get").text().await.expect("text");
+    let page = c
+        .get(app.url("/signin"))
+        .header("host", "portal.northwind.example")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
     assert!(page.contains("northwind Health Provider Portal"));
     let page = c.get(app.url("/p/test/signin")).send().await.expect("get").text().await.expect("text");
     assert!(page.contains("Chorus Test Plan Provider Portal"));

@@ -62,8 +62,13 @@ async fn page(staff: Staff, Query(f): Query<Filter>) -> Response {
         Err(e) => return internal_error(e),
     };
     let (chain, chain_ok) = match svc.verify_audit_chain(staff.plan.0.id()).await {
-        Ok(ChainReport::Intact { events }) => (format!("The audit chain is intact: {events} events, each linked to the one before."), true),
-        Ok(ChainReport::Broken { seq, reason }) => (format!("The audit chain is BROKEN at event {seq}: {reason}. Report this to your security officer."), false),
+        Ok(ChainReport::Intact { events }) => {
+            (format!("The audit chain is intact: {events} events, each linked to the one before."), true)
+        }
+        Ok(ChainReport::Broken { seq, reason }) => (
+            format!("The audit chain is BROKEN at event {seq}: {reason}. Report this to your security officer."),
+            false,
+        ),
         Err(e) => return internal_error(e),
     };
     let older = (events.len() as i64 == PAGE).then(|| events.last().map(|e| e.seq)).flatten();
@@ -95,7 +100,8 @@ async fn csv(staff: Staff, Query(f): Query<Filter>) -> Response {
         return r;
     }
     let action: String = f.action.chars().take(60).collect();
-    let events = match staff.state().svc.search_audit(&staff.grant, staff.plan.0.id(), &action, f.before, 10_000).await {
+    let events = match staff.state().svc.search_audit(&staff.grant, staff.plan.0.id(), &action, f.before, 10_000).await
+    {
         Ok(e) => e,
         Err(e) => return internal_error(e),
     };
@@ -120,7 +126,14 @@ async fn csv(staff: Staff, Query(f): Query<Filter>) -> Response {
         out.push_str(&cols.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\"")], out).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+        ],
+        out,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

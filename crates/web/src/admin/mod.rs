@@ -94,11 +94,7 @@ impl Staff {
         if self.grant.may(p) {
             return Ok(());
         }
-        let _ = self
-            .state
-            .svc
-            .audit_denied(&self.plan.0, Some(&self.session), "admin.access_denied", &self.meta)
-            .await;
+        let _ = self.state.svc.audit_denied(&self.plan.0, Some(&self.session), "admin.access_denied", &self.meta).await;
         Err(self.denied_page())
     }
 

@@ -53,7 +53,8 @@ async fn search(staff: Staff, Query(q): Query<SearchQuery>) -> Response {
     }
     let svc = &staff.state().svc;
     let query: String = q.q.chars().take(100).collect();
-    let page = match svc.search_roster(&staff.grant, &staff.plan.0, &query, q.page.unwrap_or(1).clamp(1, 100_000)).await {
+    let page = match svc.search_roster(&staff.grant, &staff.plan.0, &query, q.page.unwrap_or(1).clamp(1, 100_000)).await
+    {
         Ok(p) => p,
         Err(e) => return internal_error(e),
     };
@@ -70,14 +71,29 @@ async fn search(staff: Staff, Query(q): Query<SearchQuery>) -> Response {
                 Some(t) => format!("End-dated {}", when(t)),
                 None => "Active".into(),
             };
-            (p.provider_id, p.npi, p.kind, name, p.tax_id, p.practice_name, format!("{}, {} {}", p.city, p.state, p.zip), status)
+            (
+                p.provider_id,
+                p.npi,
+                p.kind,
+                name,
+                p.tax_id,
+                p.practice_name,
+                format!("{}, {} {}", p.city, p.state, p.zip),
+                status,
+            )
         })
         .collect();
     let imports = imports
         .into_iter()
         .map(|i| {
             let result = if i.outcome == "applied" { "Applied" } else { "Rejected: nothing changed" };
-            (i.id, when(i.at), i.file_name, result, [i.counts.lines, i.counts.added, i.counts.changed, i.counts.removed, i.counts.rejected])
+            (
+                i.id,
+                when(i.at),
+                i.file_name,
+                result,
+                [i.counts.lines, i.counts.added, i.counts.changed, i.counts.removed, i.counts.rejected],
+            )
         })
         .collect();
     let (chrome, admin) = staff.chrome("/admin/roster");
@@ -140,7 +156,12 @@ async fn import(staff: Staff, mut form: Multipart) -> Response {
                     let name = field.file_name().unwrap_or("roster.csv").chars().take(200).collect();
                     match field.bytes().await {
                         Ok(b) => file = Some((name, b.to_vec())),
-                        Err(_) => return import_error(&staff, "The file could not be received (it may be larger than 64 MB)."),
+                        Err(_) => {
+                            return import_error(
+                                &staff,
+                                "The file could not be received (it may be larger than 64 MB).",
+                            );
+                        }
                     }
                 }
                 Some("mode") => opts.import_valid_rows = field.text().await.is_ok_and(|t| t == "valid_rows"),
@@ -173,7 +194,15 @@ async fn report(staff: Staff, Path(id): Path<i64>) -> Response {
     }
     match staff.state().svc.roster_import(&staff.grant, &staff.plan.0, id).await {
         Ok(Some(r)) => report_page(&staff, StatusCode::OK, r),
-        Ok(None) => message_page(staff.state(), staff.parts(), StatusCode::NOT_FOUND, "Import not found", "This plan has no roster import with that number.", "/admin/roster", "Back to the roster"),
+        Ok(None) => message_page(
+            staff.state(),
+            staff.parts(),
+            StatusCode::NOT_FOUND,
+            "Import not found",
+            "This plan has no roster import with that number.",
+            "/admin/roster",
+            "Back to the roster",
+        ),
         Err(e) => internal_error(e),
     }
 }

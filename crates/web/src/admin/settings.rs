@@ -83,7 +83,15 @@ const GROUPS: &[(&str, &[Spec])] = &[
     ),
 ];
 
-async fn render_page(staff: &Staff, status: StatusCode, raw: RawSettings, errors: FieldErrors, notice: Option<String>, logo_error: Option<String>, terms_error: Option<String>) -> Response {
+async fn render_page(
+    staff: &Staff,
+    status: StatusCode,
+    raw: RawSettings,
+    errors: FieldErrors,
+    notice: Option<String>,
+    logo_error: Option<String>,
+    terms_error: Option<String>,
+) -> Response {
     let (chrome, admin) = staff.chrome("/admin/settings");
     let terms = match staff.state().svc.current_terms(&staff.plan.0).await {
         Ok(t) => t,
@@ -108,7 +116,17 @@ async fn render_page(staff: &Staff, status: StatusCode, raw: RawSettings, errors
         .collect();
     render(
         status,
-        &SettingsPage { chrome, admin, groups, errors, notice, logo_error, terms_error, terms_text: terms.text, terms_version: terms.version },
+        &SettingsPage {
+            chrome,
+            admin,
+            groups,
+            errors,
+            notice,
+            logo_error,
+            terms_error,
+            terms_text: terms.text,
+            terms_version: terms.version,
+        },
     )
 }
 
@@ -134,20 +152,26 @@ async fn save(staff: Staff, Form(form): Form<BTreeMap<String, String>>) -> Respo
     if let Err(r) = staff.require(StaffPermission::PlanSettings).await {
         return r;
     }
-    let raw: RawSettings = form.into_iter().filter(|(k, _)| k != "csrf_token").map(|(k, v)| (k, v.chars().take(200).collect())).collect();
+    let raw: RawSettings =
+        form.into_iter().filter(|(k, _)| k != "csrf_token").map(|(k, v)| (k, v.chars().take(200).collect())).collect();
     match staff.state().svc.update_settings(&staff.grant, &staff.plan.0, &raw, &staff.meta).await {
         Ok(changes) => {
             let notice = if changes.is_empty() {
                 "Nothing changed.".to_owned()
             } else {
-                format!("Saved. Changed: {}.", changes.iter().map(|c| c.0.replace('_', " ")).collect::<Vec<_>>().join(", "))
+                format!(
+                    "Saved. Changed: {}.",
+                    changes.iter().map(|c| c.0.replace('_', " ")).collect::<Vec<_>>().join(", ")
+                )
             };
             match current_raw(&staff).await {
                 Ok(raw) => render_page(&staff, StatusCode::OK, raw, FieldErrors::new(), Some(notice), None, None).await,
                 Err(r) => r,
             }
         }
-        Err(SettingsError::Invalid(errors)) => render_page(&staff, StatusCode::BAD_REQUEST, raw, errors, None, None, None).await,
+        Err(SettingsError::Invalid(errors)) => {
+            render_page(&staff, StatusCode::BAD_REQUEST, raw, errors, None, None, None).await
+        }
         Err(e) => internal_error(e),
     }
 }
@@ -171,7 +195,9 @@ async fn publish_terms(staff: Staff, Form(f): Form<TermsForm>) -> Response {
             let notice = format!("Version {v} of the terms is published. Users sign it at their next sign-in.");
             render_page(&staff, StatusCode::OK, raw, FieldErrors::new(), Some(notice), None, None).await
         }
-        Err(e @ SettingsError::EmptyTerms) => render_page(&staff, StatusCode::BAD_REQUEST, raw, FieldErrors::new(), None, None, Some(e.to_string())).await,
+        Err(e @ SettingsError::EmptyTerms) => {
+            render_page(&staff, StatusCode::BAD_REQUEST, raw, FieldErrors::new(), None, None, Some(e.to_string())).await
+        }
         Err(e) => internal_error(e),
     }
 }
@@ -192,15 +218,31 @@ async fn upload_logo(staff: Staff, mut form: Multipart) -> Response {
     }
     let bytes = bytes.unwrap_or_default();
     match staff.state().svc.set_logo(&staff.grant, &staff.plan.0, &bytes, &staff.meta).await {
-        Ok(()) => render_page(&staff, StatusCode::OK, raw, FieldErrors::new(), Some("The logo is updated.".into()), None, None).await,
-        Err(e @ SettingsError::BadLogo) => render_page(&staff, StatusCode::BAD_REQUEST, raw, FieldErrors::new(), None, Some(e.to_string()), None).await,
+        Ok(()) => {
+            render_page(
+                &staff,
+                StatusCode::OK,
+                raw,
+                FieldErrors::new(),
+                Some("The logo is updated.".into()),
+                None,
+                None,
+            )
+            .await
+        }
+        Err(e @ SettingsError::BadLogo) => {
+            render_page(&staff, StatusCode::BAD_REQUEST, raw, FieldErrors::new(), None, Some(e.to_string()), None).await
+        }
         Err(e) => internal_error(e),
     }
 }
 
 async fn logo(plan: crate::extract::CurrentPlan, axum::extract::State(st): axum::extract::State<AppState>) -> Response {
     match st.svc.logo(&plan.0).await {
-        Ok(Some((ct, bytes))) => ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=300".to_owned())], bytes).into_response(),
+        Ok(Some((ct, bytes))) => {
+            ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=300".to_owned())], bytes)
+                .into_response()
+        }
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => internal_error(e),
     }

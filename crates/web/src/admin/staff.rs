@@ -58,7 +58,13 @@ struct StaffPage {
 const ROLES: &[(&str, &str)] =
     &[("help_desk", "Help desk agent"), ("auditor", "Auditor (read only)"), ("plan_admin", "Plan administrator")];
 
-async fn page(staff: &Staff, status: StatusCode, form: InviteForm, notice: Option<String>, error: Option<String>) -> Response {
+async fn page(
+    staff: &Staff,
+    status: StatusCode,
+    form: InviteForm,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     let (chrome, admin) = staff.chrome("/admin/staff");
     let me = staff.session.user_id;
     match staff.state().svc.list_staff(&staff.grant, &staff.plan.0).await {
@@ -144,7 +150,9 @@ async fn invite(staff: Staff, Form(f): Form<InviteBody>) -> Response {
             form.field = "email";
             page(&staff, StatusCode::CONFLICT, form, None, None).await
         }
-        Err(StaffError::Denied(_)) => staff.require(StaffPermission::ManageStaff).await.err().unwrap_or_else(|| internal_error("denied")),
+        Err(StaffError::Denied(_)) => {
+            staff.require(StaffPermission::ManageStaff).await.err().unwrap_or_else(|| internal_error("denied"))
+        }
         Err(e) => internal_error(e),
     }
 }

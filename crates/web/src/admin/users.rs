@@ -51,7 +51,11 @@ fn view(u: UserSummary) -> UserView {
         email: u.row.email.clone(),
         phone: u.phone.clone().unwrap_or_else(|| "Not set up".into()),
         status: status_label(&u),
-        practices: if u.affiliations.is_empty() { "—".into() } else { u.affiliations.iter().map(|a| format!("{} {}", a.0, a.1)).collect::<Vec<_>>().join("; ") },
+        practices: if u.affiliations.is_empty() {
+            "—".into()
+        } else {
+            u.affiliations.iter().map(|a| format!("{} {}", a.0, a.1)).collect::<Vec<_>>().join("; ")
+        },
         last_signin: u.row.last_signin_at.map(when).unwrap_or_else(|| "Never".into()),
         staff_role: u.row.staff_role.as_deref().and_then(StaffRole::parse).map(StaffRole::label),
         affiliations: u.affiliations,
@@ -124,7 +128,11 @@ async fn detail_page(staff: &Staff, id: i64, notice: Option<String>) -> Response
     match staff.state().svc.user_summary(&staff.grant, &staff.plan.0, UserId(id)).await {
         Ok(u) => {
             let (chrome, admin) = staff.chrome("/admin/users");
-            let actions = if staff.grant.may(StaffPermission::UserSupport) { u.actions().into_iter().map(|a| (a.slug(), a.label())).collect() } else { Vec::new() };
+            let actions = if staff.grant.may(StaffPermission::UserSupport) {
+                u.actions().into_iter().map(|a| (a.slug(), a.label())).collect()
+            } else {
+                Vec::new()
+            };
             render(StatusCode::OK, &DetailPage { chrome, admin, u: view(u), actions, notice })
         }
         Err(SupportError::NotFound) => not_found(staff),
@@ -133,7 +141,15 @@ async fn detail_page(staff: &Staff, id: i64, notice: Option<String>) -> Response
 }
 
 fn not_found(staff: &Staff) -> Response {
-    crate::pages::message_page(staff.state(), staff.parts(), StatusCode::NOT_FOUND, "User not found", "No user of this plan has that id.", "/admin/users", "Back to users")
+    crate::pages::message_page(
+        staff.state(),
+        staff.parts(),
+        StatusCode::NOT_FOUND,
+        "User not found",
+        "No user of this plan has that id.",
+        "/admin/users",
+        "Back to users",
+    )
 }
 
 async fn detail(staff: Staff, Path(id): Path<i64>) -> Response {
@@ -157,7 +173,14 @@ struct ActionPage {
     error: Option<String>,
 }
 
-async fn action_page(staff: &Staff, id: i64, action: SupportAction, reason: String, error: Option<String>, status: StatusCode) -> Response {
+async fn action_page(
+    staff: &Staff,
+    id: i64,
+    action: SupportAction,
+    reason: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     match staff.state().svc.user_summary(&staff.grant, &staff.plan.0, UserId(id)).await {
         Ok(u) => {
             let (chrome, admin) = staff.chrome("/admin/users");
@@ -200,7 +223,12 @@ async fn act(staff: Staff, Path((id, action)): Path<(i64, String)>, Form(f): For
         return r;
     }
     let Some(action) = SupportAction::parse(&action) else { return not_found(&staff) };
-    match staff.state().svc.support_action(&staff.grant, &staff.plan.0, UserId(id), action, &f.reason, &staff.meta).await {
+    match staff
+        .state()
+        .svc
+        .support_action(&staff.grant, &staff.plan.0, UserId(id), action, &f.reason, &staff.meta)
+        .await
+    {
         Ok(()) => detail_page(&staff, id, Some(format!("Done: {}.", action.label().to_lowercase()))).await,
         Err(SupportError::NotFound) => not_found(&staff),
         Err(e @ (SupportError::Reason | SupportError::NotApplicable(_))) => {

@@ -16,7 +16,10 @@ use utoipa::{OpenApi, ToSchema};
 
 /// The API routes.
 pub fn routes(_state: AppState) -> Router<AppState> {
-    auth::routes().merge(registrations::routes()).merge(roster::routes()).route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
+    auth::routes()
+        .merge(registrations::routes())
+        .merge(roster::routes())
+        .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
 /// The OpenAPI document.

@@ -23,7 +23,9 @@ async fn grant(st: &AppState, plan: &CurrentPlan, sess: BearerSession) -> Result
     match st.svc.staff_grant(&plan.0, sess.0.as_ref()).await {
         Ok(g) => Ok(g),
         Err(Denied::NotSignedIn) => Err(ApiError::unauthenticated()),
-        Err(Denied::NotPermitted) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", Denied::NotPermitted.to_string())),
+        Err(Denied::NotPermitted) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", Denied::NotPermitted.to_string()))
+        }
     }
 }
 
@@ -71,10 +73,17 @@ pub async fn import(
 /// A past import's change report.
 #[utoipa::path(get, path = "/api/v1/roster/imports/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, description = "The change report"), (status = 404, body = super::ErrorBody)))]
-pub async fn report(State(st): State<AppState>, plan: CurrentPlan, sess: BearerSession, Path(id): Path<i64>) -> Result<Json<ImportReport>, ApiError> {
+pub async fn report(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Path(id): Path<i64>,
+) -> Result<Json<ImportReport>, ApiError> {
     let g = grant(&st, &plan, sess).await?;
     match st.svc.roster_import(&g, &plan.0, id).await.map_err(roster_error)? {
         Some(r) => Ok(Json(r)),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "This plan has no roster import with that number.")),
+        None => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "This plan has no roster import with that number."))
+        }
     }
 }

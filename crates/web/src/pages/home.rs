@@ -54,7 +54,10 @@ async fn home(
     match st.svc.me(&plan.0, &s).await {
         Ok(me) => {
             let last_signin = me.previous_signin_at.map(when).unwrap_or_else(|| "This is your first sign-in".into());
-            render(StatusCode::OK, &HomePage { chrome: Chrome::new(&st, &plan, &csrf, true).staff(is_staff), me, last_signin, is_staff })
+            render(
+                StatusCode::OK,
+                &HomePage { chrome: Chrome::new(&st, &plan, &csrf, true).staff(is_staff), me, last_signin, is_staff },
+            )
         }
         Err(e) => internal_error(e),
     }
