@@ -19,6 +19,10 @@ pub struct DemoAccount {
     pub name: &'static str,
     pub role: &'static str,
     pub phone: &'static str,
+    /// A plan staff role, for the control panel.
+    pub staff_role: Option<&'static str>,
+    /// The practice the account acts for: Tax ID, user type, administrator.
+    pub practice: Option<(&'static str, &'static str, bool)>,
 }
 
 /// The demo accounts.
@@ -27,8 +31,10 @@ pub const ACCOUNTS: &[DemoAccount] = &[
         username: "ocarter",
         password: "orchard lantern harbor",
         name: "Olivia Carter",
-        role: "Office Manager, Lakeside Family Medicine",
+        role: "Office Manager and administrator, Lakeside Family Medicine",
         phone: "+12065550143",
+        staff_role: None,
+        practice: Some(("825671892", "office_manager", true)),
     },
     DemoAccount {
         username: "jpatel",
@@ -36,6 +42,26 @@ pub const ACCOUNTS: &[DemoAccount] = &[
         name: "Jay Patel",
         role: "Billing Staff, Lakeside Family Medicine",
         phone: "+12065559975",
+        staff_role: None,
+        practice: Some(("825671892", "billing_staff", false)),
+    },
+    DemoAccount {
+        username: "pshah",
+        password: "harbor violet meadow",
+        name: "Priya Shah",
+        role: "plan administrator (control panel)",
+        phone: "+12065550188",
+        staff_role: Some("plan_admin"),
+        practice: None,
+    },
+    DemoAccount {
+        username: "hdiaz",
+        password: "copper fern lantern",
+        name: "Hector Diaz",
+        role: "help desk agent (control panel)",
+        phone: "+12065550177",
+        staff_role: Some("help_desk"),
+        practice: None,
     },
 ];
 
@@ -69,7 +95,8 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
     for a in ACCOUNTS {
         let hash = svc.hasher.hash(a.password).await.context("hashing a demo password")?;
         let (first, last) = a.name.split_once(' ').unwrap_or((a.name, ""));
-        let email = format!("{}@lakeside-family.example.org", a.username);
+        let domain = if a.staff_role.is_some() { "chorus-health.example.org" } else { "lakeside-family.example.org" };
+        let email = format!("{}@{domain}", a.username);
         let now = svc.now();
         let mut tx = svc.db.begin().await?;
         let id = users::insert_active(
@@ -82,6 +109,23 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
             now,
         )
         .await?;
+        if let Some(role) = a.staff_role {
+            users::set_staff_role(&mut tx, plan.id(), id, Some(role), now).await?;
+        }
+        if let Some((tin, user_type, is_admin)) = a.practice {
+            let practice = gatehouse_store::roster::practices::by_tax_id(&mut tx, plan.id(), tin)
+                .await?
+                .context("demo practice missing from the demo roster")?;
+            let aff = gatehouse_store::affiliations::NewAffiliation {
+                plan_id: plan.id(),
+                user_id: id,
+                practice_id: practice.id,
+                user_type,
+                is_admin,
+                all_providers: true,
+            };
+            gatehouse_store::affiliations::insert(&mut tx, &aff, now).await?;
+        }
         audit::record(
             &mut tx,
             now,
