@@ -478,6 +478,55 @@ async fn drive_signins(fx: &Fixture, clients: usize, window: Duration, reject_pa
     Ok(load)
 }
 
+/// Offers sign-ins at a fixed `rate` per second for `window`, each on its own task, whatever the
+/// answers (an open-loop load: arrivals do not wait for the server, as independent users don't).
+async fn drive_open_loop(fx: &Fixture, rate: f64, window: Duration) -> anyhow::Result<Load> {
+    if fx.usernames.is_empty() || !(1.0..=20_000.0).contains(&rate) {
+        bail!("open-loop rate {rate:.1}/s is out of range (1 to 20,000)");
+    }
+    let start = Instant::now();
+    let deadline = start + window;
+    let cpu_before = thread_cpu();
+    let total = (rate * window.as_secs_f64()).ceil() as u64;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = JoinSet::new();
+    for _ in 0..total {
+        ticker.tick().await;
+        let (client, url) = (fx.client.clone(), fx.signin_url());
+        let i = fx.next_user.fetch_add(1, Ordering::Relaxed) % fx.usernames.len();
+        let body = serde_json::json!({ "username": fx.usernames[i], "password": PASSWORD });
+        tasks.spawn(async move {
+            let sent = Instant::now();
+            let answer = match client.post(&url).json(&body).send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = resp.headers().contains_key(reqwest::header::RETRY_AFTER);
+                    resp.bytes().await.map(|_| (status, retry_after))
+                }
+                Err(e) => Err(e),
+            };
+            let done = Instant::now();
+            answer.map(|(status, retry_after)| Sample {
+                latency: done - sent,
+                status,
+                retry_after,
+                in_window: done <= deadline + Duration::from_secs(5),
+            })
+        });
+    }
+    let mut load = Load { window, ..Load::empty() };
+    while let Some(done) = tasks.join_next().await {
+        match done.context("a request task failed")? {
+            Ok(sample) => load.samples.push(sample),
+            Err(_) => load.errors += 1,
+        }
+    }
+    load.cpu = cpu_by_group(&cpu_before, &thread_cpu());
+    load.cpu_window = start.elapsed();
+    Ok(load)
+}
+
 /// When a client stops, and how it treats refusals.
 #[derive(Debug, Clone, Copy)]
 struct Pacing {
@@ -835,12 +884,13 @@ async fn overload(args: &BenchArgs) -> anyhow::Result<Table> {
 
 async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Table> {
     let cfg = fx.hash;
-    let clients = 4 * (cfg.workers.max(1) + cfg.queue.max(1));
     let phc = fx.phc.clone();
     let before = blocking(move || single_verify_times(cfg, &phc)).await?;
-    let pause = Duration::from_millis(args.reject_pause_ms);
+    // Capacity: what the hashing workers can do, one hash each at a time.
+    let capacity = cfg.workers.max(1) as f64 / median(before.clone())?.as_secs_f64().max(1e-6);
+    let offered = 4.0 * capacity;
     let machine = MachineCpu::now();
-    let load = drive_signins(fx, clients, args.duration(), pause).await?;
+    let load = drive_open_loop(fx, offered, args.duration()).await?;
     let others = machine.others_since();
     let hash = HashTimes::finish(fx, before).await?;
 
@@ -852,7 +902,7 @@ async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Tabl
     let limit = hash.alone * 3;
 
     let mut t = Table::new(format!(
-        "overload: {} s, {clients} clients = 4 × ({} workers + {} queue), {} users",
+        "overload: {} s, sign-ins offered at {offered:.0}/s = 4 × capacity ({} workers / one hash), queue {}, {} users",
         args.seconds, cfg.workers, cfg.queue, args.users
     ));
     t.figure(
@@ -892,9 +942,7 @@ async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Tabl
     if rejected.is_empty() {
         t.note("nothing was rejected: the offered load did not exceed capacity");
     }
-    if args.reject_pause_ms > 0 {
-        t.note(format!("clients paused {} ms after each 503 (diagnostic run)", args.reject_pause_ms));
-    }
+    t.note("open loop: requests arrive at a fixed rate whatever the answers, as independent users do");
     Ok(t)
 }
 

@@ -27,6 +27,9 @@ impl RequestMeta {
     }
 }
 
+/// The plans as read at an instant.
+pub(crate) type CachedPlans = (std::time::Instant, Arc<Vec<gatehouse_store::plans::PlanRow>>);
+
 /// Everything a capability needs. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
@@ -36,6 +39,8 @@ pub struct Services {
     pub config: Arc<ServicesConfig>,
     /// Key for HMACs of short codes; shared by all instances through the database.
     pub(crate) code_key: Arc<Vec<u8>>,
+    /// The plans, read at most every [`crate::plans::PLAN_CACHE_TTL`] (every request needs them).
+    pub(crate) plans_cache: Arc<std::sync::RwLock<Option<CachedPlans>>>,
 }
 
 impl std::fmt::Debug for Services {
@@ -56,7 +61,14 @@ impl Services {
         let key =
             gatehouse_store::secrets::get_or_insert(&mut conn, "code_hmac_key", &crate::tokens::new_token()).await?;
         drop(conn);
-        Ok(Self { db, clock, hasher, config: Arc::new(config), code_key: Arc::new(key.into_bytes()) })
+        Ok(Self {
+            db,
+            clock,
+            hasher,
+            config: Arc::new(config),
+            code_key: Arc::new(key.into_bytes()),
+            plans_cache: Arc::default(),
+        })
     }
 
     /// Now, by the injected clock, in seconds.

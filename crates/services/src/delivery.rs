@@ -94,18 +94,26 @@ impl Deliverer {
             gatehouse_store::commit(tx).await?;
             b
         };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut results = Vec::with_capacity(batch.len());
         for m in &batch {
-            let result = self.send(m).await;
-            let mut conn = self.services.db.acquire().await?;
+            results.push(self.send(m).await);
+        }
+        // The outcomes are recorded together, in one write transaction.
+        let now = self.services.now();
+        let mut tx = self.services.db.begin().await?;
+        for (m, result) in batch.iter().zip(results) {
             match result {
-                Ok(()) => outbox::mark_delivered(&mut conn, m.id, self.services.now()).await?,
+                Ok(()) => outbox::mark_delivered(&mut tx, m.id, now).await?,
                 Err(e) => {
                     tracing::warn!(message_id = m.id, kind = %m.kind, attempts = m.attempts, error = %e, "delivery failed; will retry");
-                    let retry = self.services.now() + backoff_secs(m.attempts - 1);
-                    outbox::mark_failed(&mut conn, m.id, &e, retry).await?;
+                    outbox::mark_failed(&mut tx, m.id, &e, now + backoff_secs(m.attempts - 1)).await?;
                 }
             }
         }
+        gatehouse_store::commit(tx).await?;
         Ok(batch.len())
     }
 

@@ -124,16 +124,21 @@ impl PasswordHasher {
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
-                    while let Ok(job) = rx.recv() {
-                        match job.work {
+                    while let Ok(Job { work, _slot: slot }) = rx.recv() {
+                        // The place in the pool is given back before the answer is sent, so a
+                        // client that sends its next request at once finds it free.
+                        match work {
                             Work::Hash { password, reply } => {
-                                let _ = reply.send(engine.hash(&password));
+                                let r = engine.hash(&password);
+                                drop(slot);
+                                let _ = reply.send(r);
                             }
                             Work::Verify { password, phc, reply } => {
-                                let _ = reply.send(engine.verify(&password, phc.as_deref()));
+                                let r = engine.verify(&password, phc.as_deref());
+                                drop(slot);
+                                let _ = reply.send(r);
                             }
                         }
-                        // The job (and its place in the pool) is released here, after the answer.
                     }
                 })
                 .map_err(|e| HashError::Failed(format!("cannot start hashing thread: {e}")))?;

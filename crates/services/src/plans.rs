@@ -6,6 +6,10 @@ use gatehouse_domain::session::SessionPolicy;
 use gatehouse_domain::two_step::CodePolicy;
 use gatehouse_domain::{Duration, PasswordPolicy, PlanId};
 use gatehouse_store::plans::{self, PlanRow};
+use std::sync::Arc;
+
+/// How long a cached list of plans is used before it is read again.
+pub const PLAN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A plan with its rules in domain form.
 #[derive(Debug, Clone)]
@@ -85,6 +89,7 @@ impl Services {
         let mut tx = self.db.begin().await?;
         row.id = plans::insert(&mut tx, &row, self.now()).await?;
         gatehouse_store::commit(tx).await?;
+        self.forget_plans();
         Ok(Plan { row })
     }
 
@@ -97,29 +102,53 @@ impl Services {
         host: Option<&str>,
         prefix_slug: Option<&str>,
     ) -> Result<Option<(Plan, bool)>, Internal> {
-        let mut conn = self.db.acquire().await?;
+        let all = self.all_plans().await?;
         let host = host.map(|h| {
             h.rsplit_once(':')
                 .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
                 .map_or(h, |(n, _)| n)
                 .to_ascii_lowercase()
         });
+        let found = |f: &dyn Fn(&PlanRow) -> bool| all.iter().find(|p| f(p)).cloned();
         if let Some(h) = &host
-            && let Some(row) = plans::by_host(&mut conn, h).await?
+            && let Some(row) = found(&|p| p.host.as_deref() == Some(h.as_str()))
         {
             return Ok(Some((Plan { row }, false)));
         }
         if let Some(s) = prefix_slug
-            && let Some(row) = plans::by_slug(&mut conn, s).await?
+            && let Some(row) = found(&|p| p.slug == s)
         {
             return Ok(Some((Plan { row }, true)));
         }
-        let all = plans::list(&mut conn).await?;
         let loopback = host.as_deref().is_none_or(|h| matches!(h, "localhost" | "127.0.0.1" | "[::1]"));
         if loopback || all.iter().all(|p| p.host.is_none()) {
-            return Ok(all.into_iter().next().map(|row| (Plan { row }, false)));
+            return Ok(all.first().cloned().map(|row| (Plan { row }, false)));
         }
         Ok(None)
+    }
+
+    /// Every plan, oldest first, from a cache at most [`PLAN_CACHE_TTL`] old (changes made on this
+    /// instance are seen at once; on other instances within the TTL).
+    async fn all_plans(&self) -> Result<Arc<Vec<PlanRow>>, Internal> {
+        if let Ok(g) = self.plans_cache.read()
+            && let Some((at, list)) = &*g
+            && at.elapsed() < PLAN_CACHE_TTL
+        {
+            return Ok(list.clone());
+        }
+        let mut conn = self.db.acquire().await?;
+        let list = Arc::new(plans::list(&mut conn).await?);
+        if let Ok(mut g) = self.plans_cache.write() {
+            *g = Some((std::time::Instant::now(), list.clone()));
+        }
+        Ok(list)
+    }
+
+    /// Drops the cached plans after a change.
+    pub(crate) fn forget_plans(&self) {
+        if let Ok(mut g) = self.plans_cache.write() {
+            *g = None;
+        }
     }
 
     /// The first plan, or the plan with `slug`: for command-line tools.

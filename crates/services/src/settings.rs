@@ -116,6 +116,7 @@ impl Services {
         )
         .await?;
         gatehouse_store::commit(tx).await?;
+        self.forget_plans();
         Ok(changes)
     }
 
@@ -148,6 +149,7 @@ impl Services {
         )
         .await?;
         gatehouse_store::commit(tx).await?;
+        self.forget_plans();
         Ok(version)
     }
 
@@ -173,6 +175,7 @@ impl Services {
         )
         .await?;
         gatehouse_store::commit(tx).await?;
+        self.forget_plans();
         Ok(())
     }
 

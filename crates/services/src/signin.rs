@@ -85,17 +85,19 @@ impl Services {
         // Take a place in the hashing pool first: a sign-in the pool cannot serve costs nothing more.
         let slot = self.hasher.reserve()?;
         let now = self.now();
-        let (user, locked_until) = {
+        let (user, locked_until, had_failures) = {
             let mut conn = self.db.acquire().await?;
             let mut until = None;
+            let mut had_failures = false;
             for key in [user_key(&name), ip_key(&name, &meta.ip)] {
-                if let Some(c) = throttle::get(&mut conn, plan.id(), &key).await?
-                    && let Some(t) = c.locked_until.filter(|t| *t > now)
-                {
-                    until = Some(until.map_or(t, |u: i64| u.max(t)));
+                if let Some(c) = throttle::get(&mut conn, plan.id(), &key).await? {
+                    had_failures = true;
+                    if let Some(t) = c.locked_until.filter(|t| *t > now) {
+                        until = Some(until.map_or(t, |u: i64| u.max(t)));
+                    }
                 }
             }
-            (users::by_username(&mut conn, plan.id(), &name).await?, until)
+            (users::by_username(&mut conn, plan.id(), &name).await?, until, had_failures)
         };
         if let Some(until) = locked_until {
             let mut tx = self.db.begin().await?;
@@ -136,7 +138,10 @@ impl Services {
             _ => None,
         };
         let mut tx = self.db.begin().await?;
-        throttle::clear_prefix(&mut tx, plan.id(), &user_key(&name)).await?;
+        // Every failure counts on the username's own key too, so without it there is nothing to clear.
+        if had_failures {
+            throttle::clear_prefix(&mut tx, plan.id(), &user_key(&name)).await?;
+        }
         if let Some(h) = rehash {
             users::set_password_hash(&mut tx, user.id, &h, now).await?;
         }
