@@ -45,3 +45,56 @@ fn bad_configuration_is_refused_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must use https://"));
 }
+
+#[test]
+fn plan_create_and_staff_invite_bootstrap_a_plan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let out =
+        gatehouse(&["plan", "create", "--slug", "northwind", "--name", "Northwind Health", "--database-url", &url]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Created plan northwind"), "{text}");
+    let out = gatehouse(&["plan", "create", "--slug", "northwind", "--name", "Again", "--database-url", &url]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = gatehouse(&["plan", "create", "--slug", "Bad Slug", "--name", "x", "--database-url", &url]);
+    assert!(!out.status.success());
+    let out = gatehouse(&[
+        "staff",
+        "invite",
+        "--plan",
+        "northwind",
+        "--role",
+        "plan_admin",
+        "--first-name",
+        "Pat",
+        "--last-name",
+        "Lee",
+        "--email",
+        "pat@northwind.example.org",
+        "--database-url",
+        &url,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("/p/northwind/signup?token="), "{text}");
+    let out = gatehouse(&[
+        "staff",
+        "invite",
+        "--plan",
+        "northwind",
+        "--role",
+        "root",
+        "--first-name",
+        "A",
+        "--last-name",
+        "B",
+        "--email",
+        "a@b.example.org",
+        "--database-url",
+        &url,
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--role must be"));
+}
