@@ -9,6 +9,7 @@ pub mod lockout;
 pub mod names;
 pub mod npi;
 pub mod password;
+pub mod permissions;
 pub mod phone;
 pub mod registration;
 pub mod roster;

@@ -23,6 +23,7 @@ pub mod support;
 pub mod terms;
 pub mod tokens;
 pub mod two_step;
+pub mod user_types;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{RequestMeta, Services, ServicesConfig};

@@ -15,6 +15,7 @@ pub mod roster;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
+pub mod user_types;
 pub mod users;
 
 pub use db::{Conn, Db, DbKind, StoreError, Tx, commit};

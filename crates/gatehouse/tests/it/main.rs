@@ -18,3 +18,4 @@ mod page_flows;
 mod registration;
 mod roster;
 mod roster_pages;
+mod user_types;

@@ -7,6 +7,7 @@ mod registrations;
 mod roster;
 mod settings;
 mod staff;
+mod user_types;
 mod users;
 
 use crate::AppState;
@@ -32,6 +33,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(audit::routes())
         .merge(staff::routes())
         .merge(settings::routes())
+        .merge(user_types::routes())
         .merge(users::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
@@ -63,6 +65,7 @@ pub const SECTIONS: &[(&str, &str, Option<StaffPermission>)] = &[
     ("/admin/audit", "Audit", Some(StaffPermission::AuditRead)),
     ("/admin/staff", "Staff", Some(StaffPermission::ManageStaff)),
     ("/admin/settings", "Settings", Some(StaffPermission::PlanSettings)),
+    ("/admin/user-types", "User types", Some(StaffPermission::PlanSettings)),
 ];
 
 /// A signed-in staff member on a control-panel page.
