@@ -1,6 +1,6 @@
 //! Sign-in, sign-up, two-step verification and terms: the journey from the door to the home page.
 
-use super::{Chrome, busy, internal_error, next_url, render, to_stage};
+use super::{Chrome, busy, internal_error, next_url, render, require_stage, to_stage};
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta, SESSION_COOKIE};
@@ -14,7 +14,6 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_services::SessionInfo;
 use gatehouse_services::signin::SignInError;
 use gatehouse_services::signup::SignUpError;
 use gatehouse_services::terms::TermsError;
@@ -29,15 +28,6 @@ pub fn routes() -> Router<AppState> {
         .route("/two-step/code", get(code_page).post(code_submit))
         .route("/terms", get(terms_page).post(terms_submit))
         .route("/signout", post(signout))
-}
-
-/// Sends a visitor whose session is not at `stage` to where it belongs.
-fn require_stage(s: &Option<SessionInfo>, stage: SessionStage) -> Result<SessionInfo, Redirect> {
-    match s {
-        None => Err(Redirect::to("/signin")),
-        Some(s) if s.stage != stage => Err(Redirect::to(next_url(s.stage))),
-        Some(s) => Ok(s.clone()),
-    }
 }
 
 // ---- Sign in ----

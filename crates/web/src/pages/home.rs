@@ -1,6 +1,6 @@
 //! The home page and the "Your sessions" page.
 
-use super::{Chrome, internal_error, message_page, next_url, render, when};
+use super::{Chrome, internal_error, message_page, render, require_stage, when};
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
@@ -23,12 +23,9 @@ pub fn routes() -> Router<AppState> {
         .route("/sessions/{id}/end", get(end_confirm).post(end_submit))
 }
 
+/// The session of a fully signed-in visitor, or where to send them.
 fn signed_in(s: CookieSession) -> Result<SessionInfo, Redirect> {
-    match s.0 {
-        None => Err(Redirect::to("/signin")),
-        Some(s) if s.stage != SessionStage::Complete => Err(Redirect::to(next_url(s.stage))),
-        Some(s) => Ok(s),
-    }
+    require_stage(&s.0, SessionStage::Complete)
 }
 
 #[derive(Template)]

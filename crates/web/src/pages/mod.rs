@@ -156,6 +156,19 @@ pub fn message_page(
     )
 }
 
+/// The session if it is at `stage`; otherwise where its visitor belongs (sign-in, or the step
+/// their session is at).
+pub fn require_stage(
+    s: &Option<gatehouse_services::SessionInfo>,
+    stage: SessionStage,
+) -> Result<gatehouse_services::SessionInfo, Redirect> {
+    match s {
+        None => Err(Redirect::to("/signin")),
+        Some(s) if s.stage != stage => Err(Redirect::to(next_url(s.stage))),
+        Some(s) => Ok(s.clone()),
+    }
+}
+
 /// Where a session at `stage` goes next.
 pub fn next_url(stage: SessionStage) -> &'static str {
     match stage {
