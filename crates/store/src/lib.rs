@@ -3,6 +3,7 @@
 //! text; times are Unix seconds). Each module holds the queries of one table; every function takes
 //! a connection so that the services decide where transactions begin and end.
 
+pub mod access_changes;
 pub mod affiliations;
 pub mod audit;
 pub mod codes;
