@@ -2,6 +2,7 @@
 //! that decide what is allowed. Nothing here performs I/O or reads the clock; callers pass the
 //! current [`Timestamp`] and any randomness in, so every rule is tested fast and alone.
 
+pub mod association;
 pub mod audit;
 pub mod email;
 pub mod ids;

@@ -3,8 +3,12 @@
 //! nothing else. Every change writes its audit event, and any message it causes, in the same
 //! transaction as the change.
 
+pub mod access_requests;
 pub mod account;
+pub mod affiliations;
+pub mod association;
 pub mod audit;
+mod authz_pending;
 pub mod clock;
 pub mod context;
 pub mod delivery;

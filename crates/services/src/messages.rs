@@ -8,6 +8,7 @@ use gatehouse_domain::PlanId;
 use gatehouse_store::Conn;
 use gatehouse_store::outbox::{self, NewMessage};
 
+pub mod access;
 pub mod registration;
 
 /// How a message travels.

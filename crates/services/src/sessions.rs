@@ -30,6 +30,8 @@ pub struct SessionInfo {
     pub user_id: UserId,
     pub stage: SessionStage,
     pub created_at: i64,
+    /// The affiliation the session acts for, if chosen (see [`crate::affiliations`]).
+    pub active_affiliation: Option<i64>,
 }
 
 /// One of a user's sessions, for the "Your sessions" page.
@@ -138,6 +140,7 @@ impl Services {
             user_id: row.user_id,
             stage: row.stage,
             created_at: row.created_at,
+            active_affiliation: row.active_affiliation_id,
         }))
     }
 

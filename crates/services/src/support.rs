@@ -11,8 +11,9 @@ use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
 use gatehouse_domain::{UserId, UserStatus};
+use gatehouse_store::roster::practices;
 use gatehouse_store::users::UserRow;
-use gatehouse_store::{invitations, sessions, throttle, users};
+use gatehouse_store::{affiliations, invitations, sessions, throttle, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -30,6 +31,11 @@ pub enum SupportError {
     Reason,
     #[error("{0}")]
     NotApplicable(&'static str),
+    /// Deactivating would leave a practice with active users and no active administrator.
+    #[error(
+        "{0} must keep at least one active administrator while it has active users. Make someone else its administrator first."
+    )]
+    LastPracticeAdmin(String),
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -262,7 +268,20 @@ impl Services {
                         "The plan must keep at least one active plan administrator.",
                     ));
                 }
+                // Lock the practices they administer (in id order, so two deactivations cannot
+                // deadlock), then check each still has an administrator after the change.
+                let mut administered: Vec<_> =
+                    affiliations::of_user(&mut tx, user).await?.into_iter().filter(|a| a.is_admin).collect();
+                administered.sort_by_key(|a| a.practice_id);
+                for a in &administered {
+                    practices::lock(&mut tx, a.practice_id).await?;
+                }
                 users::set_status(&mut tx, plan.id(), user, UserStatus::Deactivated, now).await?;
+                for a in &administered {
+                    if crate::affiliations::ensure_admin_remains(&mut tx, a.practice_id).await.is_err() {
+                        return Err(SupportError::LastPracticeAdmin(a.practice_name.clone()));
+                    }
+                }
                 let ended = sessions::end_all_except(&mut tx, user, None, now).await?;
                 detail["sessions_ended"] = json!(ended);
             }
@@ -304,7 +323,14 @@ impl Services {
             }
         }
         audit::record(&mut tx, now, plan.id(), meta, grant.event(action.event()).on(user).detail(detail)).await?;
+        let access = matches!(action, SupportAction::Deactivate | SupportAction::Reactivate);
+        if access {
+            gatehouse_store::access_changes::record(&mut tx, plan.id(), Some(user), now).await?;
+        }
         gatehouse_store::commit(tx).await?;
+        if access {
+            self.access_changed(plan.id(), Some(user)).await;
+        }
         Ok(())
     }
 }

@@ -4,7 +4,9 @@
 //! a connection so that the services decide where transactions begin and end.
 
 pub mod access_changes;
+pub mod access_requests;
 pub mod affiliations;
+pub mod association;
 pub mod audit;
 pub mod codes;
 pub mod db;

@@ -17,9 +17,12 @@ pub struct SessionRow {
     pub ip: String,
     pub user_agent: String,
     pub ended_at: Option<i64>,
+    /// The affiliation the session acts for.
+    pub active_affiliation_id: Option<i64>,
 }
 
-const COLUMNS: &str = "id, plan_id, user_id, stage, created_at, last_seen_at, ip, user_agent, ended_at";
+const COLUMNS: &str =
+    "id, plan_id, user_id, stage, created_at, last_seen_at, ip, user_agent, ended_at, active_affiliation_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
     let stage: String = r.try_get("stage")?;
@@ -33,6 +36,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
         ended_at: r.try_get("ended_at")?,
+        active_affiliation_id: r.try_get("active_affiliation_id")?,
     })
 }
 
@@ -142,4 +146,14 @@ pub async fn list_live(conn: &mut Conn, user: UserId) -> Result<Vec<SessionRow>,
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Sets the affiliation a live session acts for; false if the session has ended.
+pub async fn set_active_affiliation(conn: &mut Conn, id: i64, affiliation: Option<i64>) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE sessions SET active_affiliation_id = $1 WHERE id = $2 AND ended_at IS NULL")
+        .bind(affiliation)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
 }

@@ -47,6 +47,8 @@ pub async fn by_tax_id(conn: &mut Conn, plan: PlanId, tax_id: &str) -> Result<Op
 /// A provider of a practice, briefly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderBrief {
+    /// The provider's row id.
+    pub id: i64,
     pub provider_id: String,
     pub npi: String,
     pub kind: String,
@@ -67,7 +69,7 @@ pub async fn providers_of(
             .fetch_one(&mut *conn)
             .await?;
     let rows = sqlx::query(
-        "SELECT provider_id, npi, kind, first_name, last_name, org_name FROM providers \
+        "SELECT id, provider_id, npi, kind, first_name, last_name, org_name FROM providers \
          WHERE practice_id = $1 AND end_dated_at IS NULL ORDER BY provider_id LIMIT $2",
     )
     .bind(practice_id)
@@ -82,6 +84,7 @@ pub async fn providers_of(
             let last: String = r.try_get("last_name")?;
             let name = if org.is_empty() { format!("{first} {last}").trim().to_owned() } else { org };
             Ok(ProviderBrief {
+                id: r.try_get("id")?,
                 provider_id: r.try_get("provider_id")?,
                 npi: r.try_get("npi")?,
                 kind: r.try_get("kind")?,
@@ -90,4 +93,88 @@ pub async fn providers_of(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((list, total))
+}
+
+/// A provider of a practice as compared with an association claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderCandidate {
+    pub id: i64,
+    pub kind: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub org_name: String,
+    pub zip: String,
+    pub end_dated: bool,
+}
+
+/// The practice's provider with this provider ID (in capitals), end-dated or not.
+pub async fn provider_in(
+    conn: &mut Conn,
+    practice_id: i64,
+    provider_id: &str,
+) -> Result<Option<ProviderCandidate>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, kind, first_name, last_name, org_name, zip, end_dated_at FROM providers \
+         WHERE practice_id = $1 AND provider_id = $2",
+    )
+    .bind(practice_id)
+    .bind(provider_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(ProviderCandidate {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            first_name: r.try_get("first_name")?,
+            last_name: r.try_get("last_name")?,
+            org_name: r.try_get("org_name")?,
+            zip: r.try_get("zip")?,
+            end_dated: r.try_get::<Option<i64>, _>("end_dated_at")?.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Which of `ids` are current (not end-dated) providers of the practice.
+pub async fn current_providers_among(conn: &mut Conn, practice_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM providers WHERE id = $1 AND practice_id = $2 AND end_dated_at IS NULL",
+        )
+        .bind(*id)
+        .bind(practice_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if n > 0 {
+            found.push(*id);
+        }
+    }
+    Ok(found)
+}
+
+/// Serializes this transaction with every other that locks the same practice (a row lock on
+/// PostgreSQL, held until commit; SQLite's write transaction already excludes all others). Used
+/// by "the practice keeps an active administrator", which reads then writes.
+pub async fn lock(conn: &mut Conn, practice_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE practices SET id = id WHERE id = $1").bind(practice_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The practice `id` of the plan.
+pub async fn get(conn: &mut Conn, plan: PlanId, id: i64) -> Result<Option<PracticeRow>, StoreError> {
+    let row = sqlx::query("SELECT tax_id FROM practices WHERE plan_id = $1 AND id = $2")
+        .bind(plan.0)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => by_tax_id(conn, plan, &r.try_get::<String, _>("tax_id")?).await,
+        None => Ok(None),
+    }
+}
+
+/// The practice's name.
+pub async fn name(conn: &mut Conn, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT name FROM practices WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?)
 }
