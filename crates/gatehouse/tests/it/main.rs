@@ -15,6 +15,7 @@ mod control_panel;
 mod demo_data;
 mod help_desk;
 mod page_flows;
+mod practice_admins;
 mod registration;
 mod roster;
 mod roster_pages;
