@@ -46,6 +46,15 @@ pub const ACCOUNTS: &[DemoAccount] = &[
         practice: Some(("825671892", "billing_staff", false)),
     },
     DemoAccount {
+        username: "mlopez",
+        password: "meadow copper sparrow",
+        name: "Maria Lopez",
+        role: "new office manager, not linked yet: associate as practitioner Helen Brooks, Tax ID 914407731, provider ID P300118, ZIP 98402",
+        phone: "+12065550166",
+        staff_role: None,
+        practice: None,
+    },
+    DemoAccount {
         username: "pshah",
         password: "harbor violet meadow",
         name: "Priya Shah",
