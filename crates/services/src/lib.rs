@@ -16,6 +16,7 @@ pub mod hashing;
 pub mod invitations;
 pub mod messages;
 pub mod plans;
+pub mod practice;
 pub mod registrations;
 pub mod roster;
 pub mod sessions;

@@ -10,6 +10,7 @@ pub mod association;
 pub mod audit;
 pub mod codes;
 pub mod db;
+pub mod directory;
 pub mod invitations;
 pub mod outbox;
 pub mod plans;

@@ -1,0 +1,249 @@
+//! Practice administrators managing their own staff, through the services on the real database:
+//! the directory, and every change to a user, limited to the Tax IDs the administrator
+//! administers (another practice's user, affiliation, Tax ID or provider is "not found", changes
+//! nothing, and is audited as denied).
+
+use crate::both;
+use crate::support::{Backend, TestApp};
+use gatehouse_domain::UserId;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_services::access_requests::Scope;
+use gatehouse_services::practice::PracticeError;
+use gatehouse_services::practice::directory::DirectoryRequest;
+use gatehouse_services::practice::members::NewMemberAffiliation;
+use gatehouse_services::{RequestMeta, SessionInfo};
+
+/// Two practices, each with providers P1/P2 (A) and Q1 (B).
+struct World {
+    app: TestApp,
+    dana: UserId,
+    lee: UserId,
+    kim: UserId,
+    olga: UserId,
+    bob: UserId,
+    practice_a: i64,
+    practice_b: i64,
+    /// Provider row ids: A's P1 and P2, B's Q1.
+    p1: i64,
+    p2: i64,
+    q1: i64,
+}
+
+async fn exec(app: &TestApp, sql: &str, binds: &[i64]) -> i64 {
+    let mut q = sqlx::query_scalar::<_, i64>(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    q.fetch_one(app.running.services.db.pool()).await.expect(sql)
+}
+
+async fn practice(app: &TestApp, tax_id: &str, name: &str) -> i64 {
+    exec(
+        app,
+        &format!(
+            "INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) \
+             VALUES ($1, '{tax_id}', '{name}', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0) RETURNING id"
+        ),
+        &[app.plan.id().0],
+    )
+    .await
+}
+
+async fn provider(app: &TestApp, practice: i64, id: &str) -> i64 {
+    exec(
+        app,
+        &format!(
+            "INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, \
+             address1, city, state, zip, created_at) VALUES ($1, $2, '{id}', '1234567893', 'practitioner', 'Pat', \
+             '{id}', '', '1 Main St', 'Seattle', 'WA', '98101', 0) RETURNING id"
+        ),
+        &[app.plan.id().0, practice],
+    )
+    .await
+}
+
+async fn affiliate(app: &TestApp, user: UserId, practice: i64, user_type: &str, admin: bool) -> i64 {
+    exec(
+        app,
+        &format!(
+            "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+             VALUES ($1, $2, $3, '{user_type}', $4, 1, 0) RETURNING id"
+        ),
+        &[app.plan.id().0, user.0, practice, i64::from(admin)],
+    )
+    .await
+}
+
+async fn world(backend: Backend) -> Option<World> {
+    let app = TestApp::start(backend).await?;
+    let dana = app.user("dana", "Dana", "Reyes", 1001, None).await;
+    let lee = app.user("lee", "Lee", "Park", 1002, None).await;
+    let kim = app.user("kim", "Kim", "Adams", 1003, None).await;
+    let olga = app.user("olga", "Olga", "Novak", 1004, None).await;
+    let bob = app.user("bob", "Bob", "Stone", 1005, None).await;
+    let practice_a = practice(&app, "825671892", "Lakeside Family Medicine").await;
+    let practice_b = practice(&app, "914407731", "Cedar Valley Pediatrics").await;
+    let p1 = provider(&app, practice_a, "P1").await;
+    let p2 = provider(&app, practice_a, "P2").await;
+    let q1 = provider(&app, practice_b, "Q1").await;
+    affiliate(&app, dana, practice_a, "office_manager", true).await;
+    affiliate(&app, lee, practice_a, "billing_staff", false).await;
+    affiliate(&app, kim, practice_a, "eligibility_checker", false).await;
+    affiliate(&app, olga, practice_b, "office_manager", true).await;
+    affiliate(&app, bob, practice_b, "billing_staff", false).await;
+    Some(World { app, dana, lee, kim, olga, bob, practice_a, practice_b, p1, p2, q1 })
+}
+
+fn session(w: &World, user: UserId) -> SessionInfo {
+    SessionInfo {
+        id: 1,
+        plan_id: w.app.plan.id(),
+        user_id: user,
+        stage: SessionStage::Complete,
+        created_at: 0,
+        active_affiliation: None,
+    }
+}
+
+async fn denied_events(w: &World) -> i64 {
+    w.app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'practice.access_denied'").await
+}
+
+async fn directory_shows_only_the_administrators_practices(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let svc = &w.app.running.services;
+    let grant = svc.practice_grant(&w.app.plan, &session(&w, w.dana)).await.expect("grant");
+    assert_eq!(grant.practice_ids(), vec![w.practice_a]);
+    let all = svc.practice_directory(&grant, &w.app.plan, &DirectoryRequest::default()).await.expect("list");
+    let names: Vec<_> = all.entries.iter().map(|e| e.row.last_name.as_str()).collect();
+    assert_eq!(names, ["Adams", "Park", "Reyes"], "sorted by name, no searching needed, nobody from B");
+    assert_eq!((all.total, all.first, all.last, all.pages), (3, 1, 3, 1));
+    assert_eq!(all.entries[1].user_types, ["Billing Staff"]);
+
+    let find = |q: &str| DirectoryRequest { q: q.into(), ..Default::default() };
+    for (q, expect) in [("park", 1), ("LEE@EXAMPLE", 1), ("555-1002", 1), ("stone", 0), ("%", 0)] {
+        let r = svc.practice_directory(&grant, &w.app.plan, &find(q)).await.expect("search");
+        assert_eq!(r.total, expect, "search {q:?}");
+    }
+    let by_type = DirectoryRequest { user_type: "billing_staff".into(), ..Default::default() };
+    assert_eq!(svc.practice_directory(&grant, &w.app.plan, &by_type).await.unwrap().total, 1);
+    let desc = DirectoryRequest { sort: "username".into(), dir: "desc".into(), ..Default::default() };
+    let r = svc.practice_directory(&grant, &w.app.plan, &desc).await.unwrap();
+    assert_eq!(r.entries[0].row.username.as_deref(), Some("lee"));
+    // Another practice as a filter is refused, like any other foreign id.
+    let foreign = DirectoryRequest { practice: Some(w.practice_b), ..Default::default() };
+    assert!(matches!(svc.practice_directory(&grant, &w.app.plan, &foreign).await, Err(PracticeError::NotFound)));
+    // A user with no administered practice gets no grant.
+    assert!(matches!(svc.practice_grant(&w.app.plan, &session(&w, w.lee)).await, Err(PracticeError::NotAdmin)));
+    w.app.stop().await;
+}
+both!(directory_shows_only_the_administrators_practices);
+
+async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let svc = &w.app.running.services;
+    let plan = &w.app.plan;
+    let meta = RequestMeta::default();
+    let grant = svc.practice_grant(plan, &session(&w, w.dana)).await.expect("grant");
+    let lee_a: i64 = exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.lee.0]).await;
+    let bob_b: i64 = exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.bob.0]).await;
+
+    // Another practice's user, affiliation, Tax ID and provider: not found, nothing changed, audited.
+    assert!(matches!(svc.member(&grant, plan, w.bob, &meta).await, Err(PracticeError::NotFound)));
+    assert!(matches!(
+        svc.set_member_user_type(&grant, plan, bob_b, "office_manager", &meta).await,
+        Err(PracticeError::NotFound)
+    ));
+    assert!(matches!(svc.remove_member_affiliation(&grant, plan, bob_b, &meta).await, Err(PracticeError::NotFound)));
+    assert!(matches!(
+        svc.add_member_affiliation(
+            &grant,
+            plan,
+            w.lee,
+            &NewMemberAffiliation { practice_id: w.practice_b, user_type: "billing_staff".into(), scope: Scope::All },
+            &meta
+        )
+        .await,
+        Err(PracticeError::NotFound)
+    ));
+    assert!(matches!(
+        svc.set_member_providers(&grant, plan, lee_a, &Scope::Providers(vec![w.p1, w.q1]), &meta).await,
+        Err(PracticeError::NotFound)
+    ));
+    assert!(matches!(svc.deactivate_member(&grant, plan, w.bob, &meta).await, Err(PracticeError::NotFound)));
+    assert_eq!(denied_events(&w).await, 5, "each reach outside is audited (the provider one is a plain refusal)");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM affiliations WHERE user_type = 'office_manager'").await, 2);
+
+    // Inside: user type, provider list, detail.
+    svc.set_member_user_type(&grant, plan, lee_a, "clinical_staff", &meta).await.expect("type");
+    svc.set_member_providers(&grant, plan, lee_a, &Scope::Providers(vec![w.p2]), &meta).await.expect("providers");
+    let d = svc.member(&grant, plan, w.lee, &meta).await.expect("detail");
+    assert_eq!(d.affiliations.len(), 1);
+    assert_eq!(d.affiliations[0].user_type_name, "Clinical Staff");
+    assert_eq!(d.affiliations[0].providers.iter().map(|p| p.id).collect::<Vec<_>>(), [w.p2]);
+    assert!(!d.elsewhere);
+    assert!(matches!(
+        svc.set_member_providers(&grant, plan, lee_a, &Scope::Providers(vec![]), &meta).await,
+        Err(PracticeError::Invalid(_))
+    ));
+    assert!(matches!(
+        svc.set_member_user_type(&grant, plan, lee_a, "no_such_type", &meta).await,
+        Err(PracticeError::Invalid(_))
+    ));
+
+    // The last administrator cannot remove themselves; handing over first makes it possible.
+    let dana_a: i64 = exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.dana.0]).await;
+    assert!(matches!(
+        svc.remove_member_affiliation(&grant, plan, dana_a, &meta).await,
+        Err(PracticeError::LastAdmin { .. })
+    ));
+    svc.hand_over_admin(&grant, plan, w.practice_a, w.kim, &meta).await.expect("hand over");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM affiliations WHERE is_admin = 1 AND user_id IN (SELECT id FROM users WHERE username = 'kim')").await, 1);
+    // Dana is no longer an administrator: her old grant is re-checked and refused.
+    assert!(matches!(
+        svc.set_member_user_type(&grant, plan, lee_a, "billing_staff", &meta).await,
+        Err(PracticeError::NotAdmin)
+    ));
+
+    // Kim revokes Lee from her Tax IDs; a user who also works elsewhere cannot be deactivated.
+    let kim_grant = svc.practice_grant(plan, &session(&w, w.kim)).await.expect("kim");
+    affiliate(&w.app, w.olga, w.practice_a, "billing_staff", false).await;
+    let r = svc.deactivate_member(&kim_grant, plan, w.olga, &meta).await;
+    assert!(matches!(r, Err(PracticeError::Invalid(ref m)) if m.contains("Revoke User")), "{r:?}");
+    assert_eq!(svc.revoke_member(&kim_grant, plan, w.olga, &meta).await.expect("revoke"), 1);
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM affiliations WHERE user_id IN (SELECT id FROM users WHERE username = 'olga')")
+            .await,
+        1
+    );
+    svc.deactivate_member(&kim_grant, plan, w.lee, &meta).await.expect("deactivate");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users WHERE status = 'deactivated'").await, 1);
+    svc.reactivate_member(&kim_grant, plan, w.lee, &meta).await.expect("reactivate");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users WHERE status = 'deactivated'").await, 0);
+    let _ = (w.practice_b, w.olga);
+    w.app.stop().await;
+}
+both!(changes_stay_inside_the_administrators_practices);
+
+async fn two_administrators_deactivating_each_other_keep_one(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let svc = &w.app.running.services;
+    let plan = &w.app.plan;
+    let meta = RequestMeta::default();
+    // Make Lee an administrator too.
+    w.app.sql(&format!("UPDATE affiliations SET is_admin = 1 WHERE user_id = {}", w.lee.0)).await;
+    let gd = svc.practice_grant(plan, &session(&w, w.dana)).await.expect("dana");
+    let gl = svc.practice_grant(plan, &session(&w, w.lee)).await.expect("lee");
+    let (a, b) =
+        tokio::join!(svc.deactivate_member(&gd, plan, w.lee, &meta), svc.deactivate_member(&gl, plan, w.dana, &meta));
+    assert_eq!([&a, &b].into_iter().filter(|r| r.is_ok()).count(), 1, "exactly one wins: {a:?} {b:?}");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users WHERE status = 'deactivated'").await, 1);
+    let admins_active = w
+        .app
+        .count("SELECT COUNT(*) FROM affiliations a JOIN users u ON u.id = a.user_id WHERE a.is_admin = 1 AND u.status = 'active' AND a.practice_id IN (SELECT id FROM practices WHERE tax_id = '825671892')")
+        .await;
+    assert_eq!(admins_active, 1);
+    w.app.stop().await;
+}
+both!(two_administrators_deactivating_each_other_keep_one);

@@ -1,0 +1,116 @@
+//! "User Management": the users of the practices an administrator administers, listed without
+//! searching, with search (name, username, email, phone), filters (status, user type, Tax ID,
+//! provider), sorting by any column and paging.
+
+use super::{PracticeError, PracticeGrant};
+use crate::Services;
+use crate::plans::Plan;
+use gatehouse_domain::UserStatus;
+use gatehouse_store::directory::{self as store, DirectoryQuery, DirectoryRow, SortBy};
+use gatehouse_store::user_types;
+
+/// Rows per page.
+pub const PAGE_SIZE: i64 = 25;
+/// Longest search text, in characters.
+pub const MAX_SEARCH: usize = 100;
+
+/// What the administrator asked for, as typed (all optional).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct DirectoryRequest {
+    pub q: String,
+    pub status: String,
+    pub user_type: String,
+    /// A practice id of the administrator's.
+    pub practice: Option<i64>,
+    /// A provider's row id.
+    pub provider: Option<i64>,
+    /// `name`, `username`, `email` or `status`.
+    pub sort: String,
+    /// `desc` for descending.
+    pub dir: String,
+    /// 1-based.
+    pub page: Option<i64>,
+}
+
+/// One user in the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    pub row: DirectoryRow,
+    /// The names of the user types they hold at the administrator's practices.
+    pub user_types: Vec<String>,
+}
+
+/// One page of the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryPage {
+    pub entries: Vec<DirectoryEntry>,
+    pub total: i64,
+    /// 1-based positions of the first and last entries shown (0 and 0 when none).
+    pub first: i64,
+    pub last: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+impl Services {
+    /// One page of the administrator's directory.
+    pub async fn practice_directory(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        req: &DirectoryRequest,
+    ) -> Result<DirectoryPage, PracticeError> {
+        let text: String = req.q.trim().chars().take(MAX_SEARCH).collect();
+        let needle = text.to_lowercase();
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let status = match req.status.as_str() {
+            "" => None,
+            s => Some(
+                UserStatus::parse(s).ok_or_else(|| PracticeError::Invalid("Choose a status from the list.".into()))?,
+            ),
+        };
+        if req.practice.is_some_and(|p| !grant.administers(p)) {
+            return Err(PracticeError::NotFound);
+        }
+        let sort = match req.sort.as_str() {
+            "username" => SortBy::Username,
+            "email" => SortBy::Email,
+            "status" => SortBy::Status,
+            _ => SortBy::Name,
+        };
+        let practices = grant.practice_ids();
+        let page = req.page.unwrap_or(1).max(1);
+        let user_type = (!req.user_type.is_empty()).then_some(req.user_type.as_str());
+        let query = DirectoryQuery {
+            practices: &practices,
+            needle: &needle,
+            digits: &digits,
+            status,
+            user_type,
+            practice: req.practice,
+            provider: req.provider,
+            sort,
+            descending: req.dir == "desc",
+            limit: PAGE_SIZE,
+            offset: (page - 1) * PAGE_SIZE,
+        };
+        let mut conn = self.db.acquire().await?;
+        let (rows, total) = store::page(&mut conn, plan.id(), &query).await?;
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let held = store::user_types_of(&mut conn, &ids, &practices).await?;
+        let types = user_types::list(&mut conn, plan.id()).await?;
+        let name_of =
+            |key: &str| types.iter().find(|t| t.key.as_str() == key).map_or(key.to_owned(), |t| t.name.clone());
+        let entries = rows
+            .into_iter()
+            .map(|row| {
+                let user_types = held.iter().filter(|(u, _)| *u == row.id).map(|(_, k)| name_of(k)).collect();
+                DirectoryEntry { row, user_types }
+            })
+            .collect::<Vec<_>>();
+        let first = if entries.is_empty() { 0 } else { (page - 1) * PAGE_SIZE + 1 };
+        let last = if entries.is_empty() { 0 } else { first + entries.len() as i64 - 1 };
+        Ok(DirectoryPage { entries, total, first, last, page, pages: (total + PAGE_SIZE - 1) / PAGE_SIZE })
+    }
+}

@@ -1,0 +1,157 @@
+//! The practice directory: the users affiliated with a set of practices, searched, filtered,
+//! sorted and paged in the database.
+
+use crate::{Conn, StoreError};
+use gatehouse_domain::{PlanId, UserId, UserStatus};
+use sqlx::Row;
+
+/// The column a directory is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    Name,
+    Username,
+    Email,
+    Status,
+}
+
+/// A directory query; `practices` is never empty.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryQuery<'a> {
+    pub practices: &'a [i64],
+    /// Lower-case text to find in name, username or email.
+    pub needle: &'a str,
+    /// At least four digits to find in the phone, or empty.
+    pub digits: &'a str,
+    pub status: Option<UserStatus>,
+    pub user_type: Option<&'a str>,
+    pub practice: Option<i64>,
+    /// A provider's row id the user's affiliation must cover.
+    pub provider: Option<i64>,
+    pub sort: SortBy,
+    pub descending: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One row of the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryRow {
+    pub id: UserId,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+    pub status: UserStatus,
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The query's filter values, in placeholder order `$1`…`$7`, then one per practice from `$10`.
+fn bind_filters<'q>(
+    mut query: AnyQuery<'q>,
+    plan: PlanId,
+    q: &DirectoryQuery<'q>,
+    like: &'q str,
+    digits: &'q str,
+) -> AnyQuery<'q> {
+    query = query
+        .bind(plan.0)
+        .bind(like)
+        .bind(digits)
+        .bind(q.status.map(|s| s.as_str()).unwrap_or_default())
+        .bind(q.user_type.unwrap_or_default())
+        .bind(q.practice.unwrap_or(0))
+        .bind(q.provider.unwrap_or(0));
+    query
+}
+
+/// One page of the directory and the total count.
+pub async fn page(
+    conn: &mut Conn,
+    plan: PlanId,
+    q: &DirectoryQuery<'_>,
+) -> Result<(Vec<DirectoryRow>, i64), StoreError> {
+    // Absent filters bind a neutral value switched off in the SQL (`$5 = ''`), so the text
+    // depends only on the number of practices.
+    let list = (0..q.practices.len()).map(|i| format!("${}", i + 10)).collect::<Vec<_>>().join(", ");
+    let filter = format!(
+        "u.plan_id = $1 AND EXISTS (SELECT 1 FROM affiliations a WHERE a.user_id = u.id AND a.practice_id IN ({list}) \
+           AND ($5 = '' OR a.user_type = $5) AND ($6 = 0 OR a.practice_id = $6) \
+           AND ($7 = 0 OR a.all_providers = 1 OR EXISTS (SELECT 1 FROM affiliation_providers s \
+                WHERE s.affiliation_id = a.id AND s.provider_id = $7))) \
+         AND ($4 = '' OR u.status = $4) \
+         AND ($2 = '' OR u.username_lower LIKE $2 ESCAPE '\\' OR u.email_lower LIKE $2 ESCAPE '\\' \
+              OR lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\\' OR u.two_step_phone LIKE $3)"
+    );
+    let like = if q.needle.is_empty() {
+        String::new()
+    } else {
+        format!("%{}%", q.needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    };
+    let digits = if q.digits.len() >= 4 { format!("%{}%", q.digits) } else { "\u{1}".to_owned() };
+    let dir = if q.descending { "DESC" } else { "ASC" };
+    let order = match q.sort {
+        SortBy::Name => format!("lower(u.last_name) {dir}, lower(u.first_name) {dir}, u.id"),
+        SortBy::Username => format!("u.username_lower {dir}, u.id"),
+        SortBy::Email => format!("u.email_lower {dir}, u.id"),
+        SortBy::Status => format!("u.status {dir}, lower(u.last_name), u.id"),
+    };
+    let count_sql = format!("SELECT COUNT(*) AS n FROM users u WHERE {filter} AND $8 >= 0 AND $9 >= 0");
+    let page_sql = format!(
+        "SELECT u.id, u.first_name, u.last_name, u.username, u.email, u.two_step_phone, u.status FROM users u \
+         WHERE {filter} ORDER BY {order} LIMIT $8 OFFSET $9"
+    );
+    let mut count = bind_filters(sqlx::query(&count_sql), plan, q, &like, &digits).bind(q.limit).bind(q.offset);
+    let mut rows = bind_filters(sqlx::query(&page_sql), plan, q, &like, &digits).bind(q.limit).bind(q.offset);
+    for p in q.practices {
+        count = count.bind(*p);
+        rows = rows.bind(*p);
+    }
+    let total: i64 = count.fetch_one(&mut *conn).await?.try_get("n")?;
+    let rows = rows.fetch_all(&mut *conn).await?;
+    let list = rows
+        .iter()
+        .map(|r| {
+            let status: String = r.try_get("status")?;
+            Ok(DirectoryRow {
+                id: UserId(r.try_get("id")?),
+                first_name: r.try_get("first_name")?,
+                last_name: r.try_get("last_name")?,
+                username: r.try_get("username")?,
+                email: r.try_get("email")?,
+                phone: r.try_get("two_step_phone")?,
+                status: UserStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("user status {status:?}")))?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((list, total))
+}
+
+/// The user types (keys) each of `users` holds at `practices`.
+pub async fn user_types_of(
+    conn: &mut Conn,
+    users: &[UserId],
+    practices: &[i64],
+) -> Result<Vec<(UserId, String)>, StoreError> {
+    if users.is_empty() || practices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ul = (0..users.len()).map(|i| format!("${}", i + 1)).collect::<Vec<_>>().join(", ");
+    let pl = (0..practices.len()).map(|i| format!("${}", i + 1 + users.len())).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT DISTINCT user_id, user_type FROM affiliations WHERE user_id IN ({ul}) AND practice_id IN ({pl}) \
+         ORDER BY user_id, user_type"
+    );
+    let mut query = sqlx::query(&sql);
+    for u in users {
+        query = query.bind(u.0);
+    }
+    for p in practices {
+        query = query.bind(*p);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok((UserId(r.try_get("user_id")?), r.try_get("user_type")?))).collect()
+}
