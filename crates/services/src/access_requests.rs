@@ -53,8 +53,9 @@ pub struct PendingRequest {
 }
 
 /// The providers an approval grants.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Scope {
+    #[default]
     All,
     /// Provider row ids of the practice.
     Providers(Vec<i64>),

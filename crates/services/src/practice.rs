@@ -6,6 +6,7 @@
 //! audited (`practice.access_denied`) and reads as "not found".
 
 pub mod directory;
+pub mod invites;
 pub mod members;
 
 use crate::affiliations::{AffiliationError, signed_in};

@@ -109,3 +109,46 @@ pub async fn latest_for_user(conn: &mut Conn, user: UserId) -> Result<Option<Inv
     .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// An open invitation an administrator sent, with its invitee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingInvitation {
+    pub user_id: UserId,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub sent_at: i64,
+    pub expires_at: i64,
+}
+
+/// The invitations `inviter` sent whose invitee has not signed up, last sent at or after
+/// `since` and neither used nor cancelled, newest first.
+pub async fn pending_sent_by(
+    conn: &mut Conn,
+    plan: PlanId,
+    inviter: UserId,
+    since: i64,
+) -> Result<Vec<PendingInvitation>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.first_name, u.last_name, u.email, i.sent_at, i.expires_at FROM invitations i \
+         JOIN users u ON u.id = i.user_id WHERE i.plan_id = $1 AND i.invited_by = $2 AND i.sent_at >= $3 \
+         AND i.used_at IS NULL AND i.cancelled_at IS NULL AND u.status = 'invited' ORDER BY i.sent_at DESC, i.id DESC",
+    )
+    .bind(plan.0)
+    .bind(inviter.0)
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingInvitation {
+                user_id: UserId(r.try_get("id")?),
+                first_name: r.try_get("first_name")?,
+                last_name: r.try_get("last_name")?,
+                email: r.try_get("email")?,
+                sent_at: r.try_get("sent_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .collect()
+}

@@ -10,6 +10,7 @@ use gatehouse_domain::session::SessionStage;
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::PracticeError;
 use gatehouse_services::practice::directory::DirectoryRequest;
+use gatehouse_services::practice::invites::InviteRow;
 use gatehouse_services::practice::members::NewMemberAffiliation;
 use gatehouse_services::{RequestMeta, SessionInfo};
 
@@ -247,3 +248,115 @@ async fn two_administrators_deactivating_each_other_keep_one(backend: Backend) {
     w.app.stop().await;
 }
 both!(two_administrators_deactivating_each_other_keep_one);
+
+fn row(first: &str, last: &str, email: &str, practices: Vec<i64>) -> InviteRow {
+    InviteRow {
+        first_name: first.into(),
+        last_name: last.into(),
+        email: email.into(),
+        email_confirm: email.into(),
+        practices,
+        user_type: "billing_staff".into(),
+        scope: Scope::All,
+    }
+}
+
+async fn a_batch_of_invitations_reports_each_row(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let svc = &w.app.running.services;
+    let plan = &w.app.plan;
+    let meta = RequestMeta::default();
+    let grant = svc.practice_grant(plan, &session(&w, w.dana)).await.expect("grant");
+    let a = w.practice_a;
+    let mut rows: Vec<InviteRow> =
+        (0..44).map(|i| row("Staff", &format!("Number{i}"), &format!("staff{i}@clinic.example"), vec![a])).collect();
+    let mut mismatch = row("Eve", "Mismatch", "eve@clinic.example", vec![a]);
+    mismatch.email_confirm = "eve@clinic.example.org".into();
+    rows.push(mismatch);
+    rows.push(row("No", "Email", "not-an-email", vec![a]));
+    rows.push(row("Lee", "Park", "lee@example.org", vec![a])); // already a user of this Tax ID
+    rows.push(row("Bob", "Stone", "bob@example.org", vec![a])); // B's user: gets A, no second account
+    rows.push(row("Far", "Away", "far@clinic.example", vec![w.practice_b])); // not Dana's Tax ID
+    let mut scoped = row("Pia", "Scoped", "pia@clinic.example", vec![a]);
+    scoped.scope = Scope::Providers(vec![w.p1, w.q1]);
+    rows.push(scoped);
+    assert_eq!(rows.len(), 50);
+    let users_before = w.app.count("SELECT COUNT(*) FROM users").await;
+
+    let results = svc.invite_batch(&grant, plan, &rows, &meta).await.expect("batch");
+    assert_eq!(results.len(), 50);
+    assert!(results[..44].iter().all(|r| r.as_ref().is_ok_and(|i| i.new_account && i.link.is_some())));
+    assert!(results[44].as_ref().unwrap_err().contains("do not match"), "{:?}", results[44]);
+    assert!(results[45].is_err());
+    assert_eq!(results[46].as_ref().unwrap_err(), "Already a user of this Tax ID.");
+    let bob = results[47].as_ref().expect("bob gets the Tax ID");
+    assert!(!bob.new_account && bob.link.is_none() && bob.user_id == w.bob);
+    assert!(results[48].as_ref().unwrap_err().contains("not found"));
+    assert!(results[49].is_ok(), "each practice gets its own providers: {:?}", results[49]);
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users").await, users_before + 45);
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM affiliation_providers s JOIN affiliations f ON f.id = s.affiliation_id JOIN users u ON u.id = f.user_id WHERE u.email = 'pia@clinic.example'").await,
+        1,
+        "only A's provider"
+    );
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'practice.user_invited'").await, 46);
+    assert!(w.app.last_message_to("bob@example.org").await.is_some(), "Bob is told");
+
+    // Duplicates are pointed out before sending.
+    let d = svc.invite_duplicates(&grant, plan, "lee", "PARK", "lee@example.org").await.expect("dups");
+    assert_eq!(d.same_name, ["Lee Park (lee)"]);
+    assert!(d.email_in_use);
+    let d = svc.invite_duplicates(&grant, plan, "Bob", "Stone", "nobody@example.org").await.expect("dups");
+    assert!(d.same_name.len() == 1 && !d.email_in_use, "Bob is in A now");
+    let d = svc.invite_duplicates(&grant, plan, "Olga", "Novak", "").await.expect("dups");
+    assert!(d.same_name.is_empty(), "B's users are not shown");
+    w.app.stop().await;
+}
+both!(a_batch_of_invitations_reports_each_row);
+
+async fn pending_invitations_resend_and_cancel(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let svc = &w.app.running.services;
+    let plan = &w.app.plan;
+    let meta = RequestMeta::default();
+    let dana = svc.practice_grant(plan, &session(&w, w.dana)).await.expect("grant");
+    let olga = svc.practice_grant(plan, &session(&w, w.olga)).await.expect("grant");
+    let rows = [
+        row("Ann", "One", "ann@clinic.example", vec![w.practice_a]),
+        row("Ben", "Two", "ben@clinic.example", vec![w.practice_a]),
+    ];
+    let sent = svc.invite_batch(&dana, plan, &rows, &meta).await.expect("batch");
+    let ann = sent[0].as_ref().unwrap().clone();
+    let ben = sent[1].as_ref().unwrap().clone();
+    let pending = svc.pending_invitations(&dana, plan).await.expect("pending");
+    assert_eq!(pending.len(), 2);
+    assert!(svc.pending_invitations(&olga, plan).await.unwrap().is_empty(), "only one's own invitations");
+
+    // Someone else's invitation: refused, nothing changed.
+    assert!(matches!(svc.resend_invitation(&olga, plan, ann.user_id, &meta).await, Err(PracticeError::NotFound)));
+    assert!(matches!(svc.cancel_invitation(&olga, plan, ann.user_id, &meta).await, Err(PracticeError::NotFound)));
+
+    // A day later a resend restarts both clocks; the old link (still within its 72 hours) is dead.
+    w.app.advance(gatehouse_domain::Duration::days(1));
+    let new_link = svc.resend_invitation(&dana, plan, ann.user_id, &meta).await.expect("resend");
+    assert_ne!(Some(new_link.clone()), ann.link);
+    let c = w.app.browser();
+    let old = crate::support::path_of(ann.link.as_deref().unwrap());
+    let (_, page) = w.app.page(&c, &old).await;
+    assert!(!page.contains("Choose your username"), "old link dead");
+    let (_, page) = w.app.page(&c, &crate::support::path_of(&new_link)).await;
+    assert!(page.contains("Choose your username"), "new link works");
+
+    // Cancel Ben: his link dies and he leaves the directory.
+    svc.cancel_invitation(&dana, plan, ben.user_id, &meta).await.expect("cancel");
+    assert_eq!(w.app.count(&format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {}", ben.user_id.0)).await, 0);
+    assert!(matches!(svc.cancel_invitation(&dana, plan, ben.user_id, &meta).await, Err(PracticeError::NotFound)));
+
+    // Seven days after the first sending Ann (resent) is still listed; seven after the resend she is not.
+    w.app.advance(gatehouse_domain::Duration::days(6));
+    assert_eq!(svc.pending_invitations(&dana, plan).await.unwrap().len(), 1);
+    w.app.advance(gatehouse_domain::Duration::days(2));
+    assert!(svc.pending_invitations(&dana, plan).await.unwrap().is_empty());
+    w.app.stop().await;
+}
+both!(pending_invitations_resend_and_cancel);

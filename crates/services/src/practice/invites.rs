@@ -1,0 +1,371 @@
+//! Inviting users to the administrator's practices (seeds 000 and 001): a list of people sent at
+//! once with a result per row, a warning of likely duplicates before sending, and "Manage Pending
+//! Users" — the invitations this administrator sent, shown until the invitee signs up or
+//! [`PENDING_SHOWN`] after the link was last sent, with resend (new link, old one dead, clocks
+//! restarted) and cancel.
+//!
+//! Each row is its own transaction, so one bad row does not hold back the others. An email that
+//! already belongs to an account of the plan gets no second account: an active account is given
+//! the Tax ID (and told by email), an invited one is given it and a fresh sign-up link.
+
+use super::{PracticeError, PracticeGrant};
+use crate::access_requests::Scope;
+use crate::affiliations::{changed, require_admin};
+use crate::audit::{self, Event};
+use crate::invitations::{InviteRequest, LINK_LIFETIME};
+use crate::messages::{self, InvitationV1Text, access::AccessV1};
+use crate::plans::Plan;
+use crate::tokens::{hash_token, new_token};
+use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::permissions::UserTypeKey;
+use gatehouse_domain::{Duration, Email, PersonName, UserId, UserStatus};
+use gatehouse_store::affiliations::{self as aff_store, NewAffiliation};
+use gatehouse_store::invitations::{self, PendingInvitation};
+use gatehouse_store::roster::practices;
+use gatehouse_store::{Conn, user_types, users};
+use serde_json::json;
+
+/// How long after the link was last sent an invitation stays on "Manage Pending Users".
+pub const PENDING_SHOWN: Duration = Duration::days(7);
+/// Most people one list may invite.
+pub const MAX_BATCH: usize = 100;
+
+/// One row of the list, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InviteRow {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub email_confirm: String,
+    /// Practice ids of the administrator's.
+    pub practices: Vec<i64>,
+    pub user_type: String,
+    /// `Scope::Providers` lists provider row ids; each practice gets those that are its own.
+    pub scope: Scope,
+}
+
+/// What happened to one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invited {
+    pub email: String,
+    pub user_id: UserId,
+    /// A new invited account (rather than an existing account given the Tax ID).
+    pub new_account: bool,
+    /// The sign-up link sent, when one was (also in the outbox).
+    pub link: Option<String>,
+}
+
+/// Likely duplicates of a person about to be invited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Duplicates {
+    /// Users of the administrator's practices with the same name (first and last): "First Last (username or email)".
+    pub same_name: Vec<String>,
+    /// An account of the plan already uses this email (its details are not shown: it may be
+    /// another practice's); inviting gives that account the Tax ID.
+    pub email_in_use: bool,
+}
+
+impl Services {
+    /// Warns of likely duplicates before an invitation is sent.
+    pub async fn invite_duplicates(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        first: &str,
+        last: &str,
+        email: &str,
+    ) -> Result<Duplicates, PracticeError> {
+        let mut conn = self.db.acquire().await?;
+        let email_in_use = !email.trim().is_empty()
+            && !users::by_email(&mut conn, plan.id(), &email.trim().to_lowercase()).await?.is_empty();
+        let mut same_name = Vec::new();
+        if !first.trim().is_empty() && !last.trim().is_empty() {
+            let needle = format!("{} {}", first.trim(), last.trim()).to_lowercase();
+            let ids = grant.practice_ids();
+            let q = gatehouse_store::directory::DirectoryQuery {
+                practices: &ids,
+                needle: &needle,
+                limit: 20,
+                ..Default::default()
+            };
+            let (rows, _) = gatehouse_store::directory::page(&mut conn, plan.id(), &q).await?;
+            same_name = rows
+                .into_iter()
+                .filter(|r| format!("{} {}", r.first_name, r.last_name).to_lowercase() == needle)
+                .map(|r| format!("{} {} ({})", r.first_name, r.last_name, r.username.unwrap_or(r.email)))
+                .collect();
+        }
+        Ok(Duplicates { same_name, email_in_use })
+    }
+
+    /// Sends the whole list; one result per row, in order.
+    pub async fn invite_batch(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        rows: &[InviteRow],
+        meta: &RequestMeta,
+    ) -> Result<Vec<Result<Invited, String>>, PracticeError> {
+        if rows.is_empty() {
+            return Err(PracticeError::Invalid("Add at least one person to the list.".into()));
+        }
+        if rows.len() > MAX_BATCH {
+            return Err(PracticeError::Invalid(format!("Send at most {MAX_BATCH} invitations at once.")));
+        }
+        let inviter = users::get(&mut *self.db.acquire().await?, plan.id(), grant.actor())
+            .await?
+            .map(|u| format!("{} {}", u.first_name, u.last_name))
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(match self.invite_one(grant, plan, row, &inviter, meta).await {
+                Ok(i) => Ok(i),
+                Err(PracticeError::Internal(e)) => return Err(PracticeError::Internal(e)),
+                Err(e) => Err(e.to_string()),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn invite_one(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        row: &InviteRow,
+        inviter: &str,
+        meta: &RequestMeta,
+    ) -> Result<Invited, PracticeError> {
+        let name = PersonName::parse(&row.first_name, &row.last_name).map_err(|e| invalid(&e.to_string()))?;
+        let email = Email::parse_confirmed(&row.email, &row.email_confirm).map_err(|e| invalid(&e.to_string()))?;
+        if row.practices.is_empty() {
+            return Err(invalid("Choose at least one Tax ID."));
+        }
+        if let Some(p) = row.practices.iter().find(|p| !grant.administers(**p)) {
+            return Err(self.practice_denied(grant, meta, json!({"practice": p})).await);
+        }
+        let key = UserTypeKey::parse(row.user_type.trim()).map_err(|_| invalid("Choose a user type."))?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        user_types::get(&mut tx, plan.id(), &key).await?.ok_or_else(|| invalid("Choose a user type."))?;
+        let mut chosen = row.practices.clone();
+        chosen.sort_unstable();
+        chosen.dedup();
+        let mut scopes = Vec::with_capacity(chosen.len());
+        for p in &chosen {
+            practices::lock(&mut tx, *p).await?;
+            require_admin(&mut tx, grant.actor(), *p).await?;
+            scopes.push(match &row.scope {
+                Scope::All => (true, Vec::new()),
+                Scope::Providers(ids) => {
+                    let own = practices::current_providers_among(&mut tx, *p, ids).await?;
+                    if own.is_empty() {
+                        return Err(invalid("Choose at least one provider for each Tax ID, or all providers."));
+                    }
+                    (false, own)
+                }
+            });
+        }
+        let same = users::by_email(&mut tx, plan.id(), &email.as_str().to_lowercase()).await?;
+        let existing = same
+            .iter()
+            .find(|u| u.status == UserStatus::Active)
+            .or_else(|| same.iter().find(|u| u.status == UserStatus::Invited))
+            .cloned();
+        let by = Some((grant.actor(), inviter));
+        let (user_id, new_account, link) = match &existing {
+            None => {
+                let req = InviteRequest { name: name.clone(), email: email.clone() };
+                let invited = self.invite_in(&mut tx, plan, by, &req, meta).await.map_err(|e| match e {
+                    crate::invitations::InviteError::Internal(i) => PracticeError::Internal(i),
+                    other => invalid(&other.to_string()),
+                })?;
+                (invited.user_id, true, Some(invited.link))
+            }
+            Some(u) => {
+                let held = aff_store::of_user(&mut tx, u.id).await?;
+                if held.iter().any(|a| chosen.contains(&a.practice_id)) {
+                    return Err(invalid("Already a user of this Tax ID."));
+                }
+                (u.id, false, None)
+            }
+        };
+        for (p, (all, listed)) in chosen.iter().zip(&scopes) {
+            let new = NewAffiliation {
+                plan_id: plan.id(),
+                user_id,
+                practice_id: *p,
+                user_type: key.as_str(),
+                is_admin: false,
+                all_providers: *all,
+            };
+            aff_store::insert(&mut tx, &new, now).await?;
+            let a = aff_store::of_user_at(&mut tx, user_id, *p)
+                .await?
+                .ok_or_else(|| Internal::Other("affiliation vanished".into()))?;
+            aff_store::set_scope(&mut tx, a.id, *all, listed).await?;
+        }
+        let link = match (&existing, link) {
+            (Some(u), _) if u.status == UserStatus::Invited => {
+                Some(self.send_link(&mut tx, plan, u.id, &u.first_name, &u.email, grant.actor(), inviter, now).await?)
+            }
+            (Some(u), _) => {
+                let practice_name = grant
+                    .practices()
+                    .iter()
+                    .filter(|p| chosen.contains(&p.id))
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let signin = format!("{}/signin", self.plan_url(plan));
+                let msg = AccessV1 {
+                    first_name: &u.first_name,
+                    plan_name: &plan.row.name,
+                    practice_name: &practice_name,
+                    requester_name: inviter,
+                    link: &signin,
+                    support_phone: &plan.row.support_phone,
+                    support_hours: &plan.row.support_hours,
+                }
+                .approved(&u.email)?;
+                messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+                None
+            }
+            (None, link) => link,
+        };
+        let tax_ids: Vec<_> =
+            grant.practices().iter().filter(|p| chosen.contains(&p.id)).map(|p| p.tax_id.as_str()).collect();
+        let event = Event::new("practice.user_invited").by(grant.actor()).on(user_id).detail(json!({
+            "email": email.as_str(), "tax_ids": tax_ids, "user_type": key.as_str(), "new_account": new_account,
+        }));
+        audit::record(&mut tx, now, plan.id(), meta, event).await?;
+        changed(&mut tx, plan.id(), user_id, now).await?;
+        gatehouse_store::commit(tx).await?;
+        self.access_changed(plan.id(), Some(user_id)).await;
+        Ok(Invited { email: email.as_str().to_owned(), user_id, new_account, link })
+    }
+
+    /// "Manage Pending Users": the invitations this administrator sent, still open, last sent
+    /// within [`PENDING_SHOWN`].
+    pub async fn pending_invitations(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+    ) -> Result<Vec<PendingInvitation>, PracticeError> {
+        let since = self.now() - PENDING_SHOWN.as_secs();
+        let mut conn = self.db.acquire().await?;
+        Ok(invitations::pending_sent_by(&mut conn, plan.id(), grant.actor(), since).await?)
+    }
+
+    /// Sends a new link for one of this administrator's pending invitations (the old link stops
+    /// working; both clocks restart). Returns the new link.
+    pub async fn resend_invitation(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        user: UserId,
+        meta: &RequestMeta,
+    ) -> Result<String, PracticeError> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let Some(p) = self.own_pending(&mut tx, grant, plan, user, now).await? else {
+            drop(tx);
+            return Err(self.practice_denied(grant, meta, json!({"invitation_for": user.0})).await);
+        };
+        let inviter = users::get(&mut tx, plan.id(), grant.actor())
+            .await?
+            .map(|u| format!("{} {}", u.first_name, u.last_name))
+            .unwrap_or_default();
+        let link = self.send_link(&mut tx, plan, user, &p.first_name, &p.email, grant.actor(), &inviter, now).await?;
+        let event =
+            Event::new("practice.invitation_resent").by(grant.actor()).on(user).detail(json!({"email": p.email}));
+        audit::record(&mut tx, now, plan.id(), meta, event).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(link)
+    }
+
+    /// Cancels one of this administrator's pending invitations: the link dies and the invitee
+    /// loses the administrator's Tax IDs (an invited account left with none is deactivated).
+    pub async fn cancel_invitation(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        user: UserId,
+        meta: &RequestMeta,
+    ) -> Result<(), PracticeError> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let Some(p) = self.own_pending(&mut tx, grant, plan, user, now).await? else {
+            drop(tx);
+            return Err(self.practice_denied(grant, meta, json!({"invitation_for": user.0})).await);
+        };
+        invitations::cancel_open(&mut tx, user, now).await?;
+        let held = aff_store::of_user(&mut tx, user).await?;
+        let (mine, others): (Vec<_>, Vec<_>) = held.into_iter().partition(|a| grant.administers(a.practice_id));
+        for a in &mine {
+            aff_store::delete(&mut tx, a.id).await?;
+        }
+        if others.is_empty() {
+            users::set_status(&mut tx, plan.id(), user, UserStatus::Deactivated, now).await?;
+        }
+        let event = Event::new("practice.invitation_cancelled").by(grant.actor()).on(user).detail(json!({
+            "email": p.email, "tax_ids": mine.iter().map(|a| a.tax_id.as_str()).collect::<Vec<_>>(),
+        }));
+        audit::record(&mut tx, now, plan.id(), meta, event).await?;
+        changed(&mut tx, plan.id(), user, now).await?;
+        gatehouse_store::commit(tx).await?;
+        self.access_changed(plan.id(), Some(user)).await;
+        Ok(())
+    }
+
+    /// The administrator's own pending invitation of `user`, if there is one.
+    async fn own_pending(
+        &self,
+        tx: &mut Conn,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        user: UserId,
+        now: i64,
+    ) -> Result<Option<PendingInvitation>, PracticeError> {
+        let since = now - PENDING_SHOWN.as_secs();
+        Ok(invitations::pending_sent_by(tx, plan.id(), grant.actor(), since)
+            .await?
+            .into_iter()
+            .find(|p| p.user_id == user))
+    }
+
+    /// Kills the user's open links and emails a new one; returns it.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_link(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        user: UserId,
+        first_name: &str,
+        email: &str,
+        by: UserId,
+        inviter: &str,
+        now: i64,
+    ) -> Result<String, PracticeError> {
+        invitations::cancel_open(tx, user, now).await?;
+        let token = new_token();
+        let link = self.signup_link(plan, &token);
+        invitations::insert(tx, plan.id(), user, Some(by), &hash_token(&token), now, now + LINK_LIFETIME.as_secs())
+            .await?;
+        let msg = InvitationV1Text {
+            first_name,
+            invited_by: Some(inviter),
+            plan_name: &plan.row.name,
+            link: &link,
+            hours: LINK_LIFETIME.as_secs() / 3600,
+            support_phone: &plan.row.support_phone,
+            support_hours: &plan.row.support_hours,
+        }
+        .render_to(email)?;
+        messages::enqueue(tx, plan.id(), &msg, now).await?;
+        Ok(link)
+    }
+}
+
+fn invalid(m: &str) -> PracticeError {
+    PracticeError::Invalid(m.to_owned())
+}
