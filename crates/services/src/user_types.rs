@@ -9,7 +9,8 @@ use gatehouse_domain::PlanId;
 use gatehouse_domain::permissions::{Permission, PermissionSet, UserTypeKey, default_user_types};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_store::Conn;
-use gatehouse_store::user_types::{self, UserTypeRow};
+use gatehouse_store::user_types;
+pub use gatehouse_store::user_types::UserTypeRow;
 use serde_json::json;
 use thiserror::Error;
 

@@ -16,6 +16,7 @@ mod demo_data;
 mod help_desk;
 mod page_flows;
 mod practice_admins;
+mod practice_pages;
 mod practice_users;
 mod registration;
 mod roster;

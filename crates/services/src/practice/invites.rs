@@ -135,15 +135,10 @@ impl Services {
         inviter: &str,
         meta: &RequestMeta,
     ) -> Result<Invited, PracticeError> {
-        let name = PersonName::parse(&row.first_name, &row.last_name).map_err(|e| invalid(&e.to_string()))?;
-        let email = Email::parse_confirmed(&row.email, &row.email_confirm).map_err(|e| invalid(&e.to_string()))?;
-        if row.practices.is_empty() {
-            return Err(invalid("Choose at least one Tax ID."));
-        }
         if let Some(p) = row.practices.iter().find(|p| !grant.administers(**p)) {
             return Err(self.practice_denied(grant, meta, json!({"practice": p})).await);
         }
-        let key = UserTypeKey::parse(row.user_type.trim()).map_err(|_| invalid("Choose a user type."))?;
+        let (name, email, key) = check_row(grant, row)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         user_types::get(&mut tx, plan.id(), &key).await?.ok_or_else(|| invalid("Choose a user type."))?;
@@ -364,6 +359,24 @@ impl Services {
         messages::enqueue(tx, plan.id(), &msg, now).await?;
         Ok(link)
     }
+}
+
+/// The checks of one row that need no database: names, email entered twice, at least one Tax
+/// ID, all of them the administrator's, and a user type. Each problem is a sentence for people.
+pub fn check_row(grant: &PracticeGrant, row: &InviteRow) -> Result<(PersonName, Email, UserTypeKey), PracticeError> {
+    let name = PersonName::parse(&row.first_name, &row.last_name).map_err(|e| invalid(&e.to_string()))?;
+    let email = Email::parse_confirmed(&row.email, &row.email_confirm).map_err(|e| invalid(&e.to_string()))?;
+    if row.practices.is_empty() {
+        return Err(invalid("Choose at least one Tax ID."));
+    }
+    if row.practices.iter().any(|p| !grant.administers(*p)) {
+        return Err(PracticeError::NotFound);
+    }
+    let key = UserTypeKey::parse(row.user_type.trim()).map_err(|_| invalid("Choose a user type."))?;
+    if matches!(&row.scope, Scope::Providers(ids) if ids.is_empty()) {
+        return Err(invalid("Choose at least one provider, or all providers."));
+    }
+    Ok((name, email, key))
 }
 
 fn invalid(m: &str) -> PracticeError {

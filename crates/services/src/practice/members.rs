@@ -60,7 +60,36 @@ pub struct MemberDetail {
     pub elsewhere: bool,
 }
 
+/// Most providers a chooser lists for one practice.
+pub const PROVIDERS_LISTED: i64 = 500;
+
 impl Services {
+    /// The current providers of one of the administrator's practices, by provider ID, for
+    /// choosing a provider association; `q` (optional) narrows by name, provider ID or NPI.
+    pub async fn practice_providers(
+        &self,
+        grant: &PracticeGrant,
+        practice_id: i64,
+        q: &str,
+        meta: &RequestMeta,
+    ) -> Result<Vec<practices::ProviderBrief>, PracticeError> {
+        if !grant.administers(practice_id) {
+            return Err(self.practice_denied(grant, meta, json!({"practice": practice_id})).await);
+        }
+        let mut conn = self.db.acquire().await?;
+        let (list, _) = practices::providers_of(&mut conn, practice_id, PROVIDERS_LISTED).await?;
+        let q = q.trim().to_lowercase();
+        Ok(list
+            .into_iter()
+            .filter(|p| {
+                q.is_empty()
+                    || p.name.to_lowercase().contains(&q)
+                    || p.provider_id.to_lowercase().contains(&q)
+                    || p.npi.contains(&q)
+            })
+            .collect())
+    }
+
     /// The user's information and their affiliations with the administrator's practices.
     pub async fn member(
         &self,

@@ -3,6 +3,7 @@
 mod auth;
 mod home;
 mod outbox;
+mod practice;
 mod registration;
 
 use crate::AppState;
@@ -88,6 +89,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(home::routes())
         .merge(outbox::routes(state.dev_outbox))
         .merge(registration::routes())
+        .merge(practice::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 

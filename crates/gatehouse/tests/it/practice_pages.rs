@@ -1,0 +1,206 @@
+//! The practice administrator's pages over HTTP: directory, a user's page and its changes,
+//! inviting a list, pending invitations; another practice's ids answer "not found".
+
+use crate::both;
+use crate::support::{Backend, TestApp, csrf};
+use reqwest::StatusCode;
+
+async fn setup(app: &TestApp) -> (gatehouse_domain::UserId, gatehouse_domain::UserId, gatehouse_domain::UserId) {
+    let dana = app.user("dana", "Dana", "Reyes", 1001, None).await;
+    let lee = app.user("lee", "Lee", "Park", 1002, None).await;
+    let bob = app.user("bob", "Bob", "Stone", 1005, None).await;
+    let plan = app.plan.id().0;
+    for (tin, name) in [("825671892", "Lakeside Family Medicine"), ("914407731", "Cedar Valley Pediatrics")] {
+        app.sql(&format!(
+            "INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) \
+             VALUES ({plan}, '{tin}', '{name}', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)"
+        ))
+        .await;
+    }
+    app.sql(&format!(
+        "INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) \
+         SELECT {plan}, id, 'P1', '1234567893', 'practitioner', 'Richard', 'Kim', '', '1 Main St', 'Seattle', 'WA', '98101', 0 FROM practices WHERE tax_id = '825671892'"
+    ))
+    .await;
+    for (user, tin, t, admin) in [
+        (dana, "825671892", "office_manager", 1),
+        (lee, "825671892", "billing_staff", 0),
+        (bob, "914407731", "billing_staff", 0),
+    ] {
+        app.sql(&format!(
+            "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+             SELECT {plan}, {}, id, '{t}', {admin}, 1, 0 FROM practices WHERE tax_id = '{tin}'",
+            user.0
+        ))
+        .await;
+    }
+    (dana, lee, bob)
+}
+
+async fn post(
+    app: &TestApp,
+    c: &reqwest::Client,
+    form_page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let (_, html) = app.page(c, form_page).await;
+    let token = csrf(&html);
+    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+    body.extend_from_slice(fields);
+    let r = c.post(app.url(action)).form(&body).send().await.expect("post");
+    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    (r.status(), loc, r.text().await.expect("text"))
+}
+
+async fn administrator_manages_users_through_the_pages(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (_dana, lee, bob) = setup(&app).await;
+    let c = app.signed_in_browser("dana", 1001).await;
+
+    let (s, page) = app.page(&c, "/practice/users").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Before adding a new user, please check if the user you want to add already exists"));
+    assert!(page.contains("Lee Park") && page.contains("Dana Reyes") && !page.contains("Bob Stone"));
+    assert!(page.contains("Total Records: 2"));
+    let (_, page) = app.page(&c, "/practice/users?q=park&sort=name&dir=desc").await;
+    assert!(page.contains("Total Records: 1") && page.contains("aria-sort=\"descending\""));
+
+    // Another practice's user: not found, audited.
+    let (s, _) = app.page(&c, &format!("/practice/users/{}", bob.0)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'practice.access_denied'").await, 1);
+
+    // Lee's page: change the user type, then choose providers.
+    let me = format!("/practice/users/{}", lee.0);
+    let (s, page) = app.page(&c, &me).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("825671892 – Lakeside Family Medicine"));
+    assert!(page.contains("This User has access to all Providers affiliated with this Tax ID."));
+    let aid = app.count(&format!("SELECT id FROM affiliations WHERE user_id = {}", lee.0)).await;
+    let (s, loc, _) =
+        post(&app, &c, &me, &format!("{me}/affiliations/{aid}/type"), &[("user_type", "clinical_staff")]).await;
+    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, format!("{me}?done=type").as_str()));
+    let (_, page) = app.page(&c, &loc).await;
+    assert!(page.contains("The user type was saved"));
+    let p1 = app.count("SELECT id FROM providers WHERE provider_id = 'P1'").await.to_string();
+    let providers = format!("{me}/affiliations/{aid}/providers");
+    let (s, _, _) = post(&app, &c, &providers, &providers, &[("scope", "some")]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a list needs at least one provider");
+    let (s, _, _) = post(&app, &c, &providers, &providers, &[("scope", "some"), ("provider", &p1)]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = app.page(&c, &me).await;
+    assert!(page.contains("Richard Kim") && page.contains("Clinical Staff"));
+
+    // Deactivate through the confirmation page; then reactivate.
+    let (s, page) = app.page(&c, &format!("{me}/deactivate")).await;
+    assert!(s == StatusCode::OK && page.contains("signed out everywhere"));
+    let (s, loc, _) = post(&app, &c, &format!("{me}/deactivate"), &format!("{me}/deactivate"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(app.page(&c, &loc).await.1.contains("Deactivated"));
+    post(&app, &c, &format!("{me}/reactivate"), &format!("{me}/reactivate"), &[]).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'deactivated'").await, 0);
+
+    // The last administrator cannot remove their own Tax ID.
+    let daid =
+        app.count("SELECT a.id FROM affiliations a JOIN users u ON u.id = a.user_id WHERE u.username = 'dana'").await;
+    let mine = format!("/practice/users/{}/affiliations/{daid}/remove", _dana.0);
+    let (s, _, body) = post(&app, &c, &mine, &mine, &[]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("must keep at least one active administrator"));
+
+    // A user who administers nothing gets a clear refusal.
+    let lc = app.signed_in_browser("lee", 1002).await;
+    let (s, page) = app.page(&lc, "/practice/users").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(page.contains("Only an administrator of your practice"));
+    app.stop().await;
+}
+both!(administrator_manages_users_through_the_pages);
+
+async fn inviting_a_list_and_managing_pending_users(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    setup(&app).await;
+    let c = app.signed_in_browser("dana", 1001).await;
+    let practice = app.count("SELECT id FROM practices WHERE tax_id = '825671892'").await.to_string();
+    let person = |first: &'static str, email: &'static str| {
+        vec![
+            ("first_name", first),
+            ("last_name", "Newhire"),
+            ("email", email),
+            ("email_confirm", email),
+            ("user_type", "billing_staff"),
+            ("scope", "all"),
+            ("action", "add"),
+        ]
+    };
+    // Add Ann, then Ben (the list travels in hidden fields), then send.
+    let mut f = person("Ann", "ann@clinic.example");
+    f.push(("practice", &practice));
+    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &f).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("List (1 of at most"));
+    let mut f2 = person("Ben", "ben@clinic.example");
+    f2.push(("practice", &practice));
+    f2.extend([
+        ("l0_first", "Ann"),
+        ("l0_last", "Newhire"),
+        ("l0_email", "ann@clinic.example"),
+        ("l0_practices", practice.as_str()),
+        ("l0_type", "billing_staff"),
+        ("l0_providers", ""),
+    ]);
+    let (_, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &f2).await;
+    assert!(page.contains("List (2 of at most"));
+    // A mismatched email is refused at Add to List, beside nothing else changing.
+    let mut bad = person("Cy", "cy@clinic.example");
+    bad[3] = ("email_confirm", "cy@clinic.example.org");
+    bad.push(("practice", &practice));
+    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("do not match"));
+    // Send the two, plus Lee (already a user of this Tax ID) to see a per-row failure.
+    let send = vec![
+        ("action", "send"),
+        ("l0_first", "Ann"),
+        ("l0_last", "Newhire"),
+        ("l0_email", "ann@clinic.example"),
+        ("l0_practices", practice.as_str()),
+        ("l0_type", "billing_staff"),
+        ("l0_providers", ""),
+        ("l1_first", "Ben"),
+        ("l1_last", "Newhire"),
+        ("l1_email", "ben@clinic.example"),
+        ("l1_practices", practice.as_str()),
+        ("l1_type", "billing_staff"),
+        ("l1_providers", ""),
+        ("l2_first", "Lee"),
+        ("l2_last", "Park"),
+        ("l2_email", "lee@example.org"),
+        ("l2_practices", practice.as_str()),
+        ("l2_type", "billing_staff"),
+        ("l2_providers", ""),
+    ];
+    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &send).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Invitations: 2 of 3 sent"), "{page}");
+    assert!(page.contains("Already a user of this Tax ID."));
+    assert!(app.last_message_to("ann@clinic.example").await.is_some());
+
+    // Pending users: both listed; resend Ann; cancel Ben.
+    let (_, page) = app.page(&c, "/practice/pending").await;
+    assert!(page.contains("ann@clinic.example") && page.contains("ben@clinic.example"));
+    let ann = app.count("SELECT id FROM users WHERE email = 'ann@clinic.example'").await;
+    let ben = app.count("SELECT id FROM users WHERE email = 'ben@clinic.example'").await;
+    let (s, _, page) = post(&app, &c, "/practice/pending", &format!("/practice/pending/{ann}/resend"), &[]).await;
+    assert!(s == StatusCode::OK && page.contains("A new link was emailed"));
+    let (_, page) = app.page(&c, &format!("/practice/pending/{ben}/cancel")).await;
+    assert!(page.contains("Their link stops working"));
+    let (_, _, page) = post(&app, &c, "/practice/pending", &format!("/practice/pending/{ben}/cancel"), &[]).await;
+    assert!(page.contains("The invitation was cancelled") && !page.contains("ben@clinic.example"));
+    // Someone else's (or no) invitation: not found.
+    let (s, _, _) = post(&app, &c, "/practice/pending", &format!("/practice/pending/{ben}/resend"), &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+both!(inviting_a_list_and_managing_pending_users);

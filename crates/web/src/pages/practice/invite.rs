@@ -1,0 +1,417 @@
+//! "Invite New User" (a list: Add to List, then Send Invitation, a result per row) and "Manage
+//! Pending Users" (resend, cancel). Works without JavaScript: the list travels in hidden fields
+//! and every row is checked again by the service when the list is sent.
+
+use super::PracticeAdmin;
+use crate::AppState;
+use crate::pages::{Chrome, internal_error, render, when};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use gatehouse_domain::UserId;
+use gatehouse_services::access_requests::Scope;
+use gatehouse_services::practice::PracticeError;
+use gatehouse_services::practice::invites::{InviteRow, MAX_BATCH, check_row};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/practice/invite", get(invite_form).post(invite_submit))
+        .route("/practice/pending", get(pending))
+        .route("/practice/pending/{id}/resend", axum::routing::post(resend))
+        .route("/practice/pending/{id}/cancel", get(cancel_confirm).post(cancel))
+}
+
+/// One row of the list as shown and carried in hidden fields.
+struct ListRow {
+    first: String,
+    last: String,
+    email: String,
+    /// Practice ids, comma-separated.
+    practices: String,
+    user_type: String,
+    /// Provider row ids, comma-separated; empty for all providers.
+    providers: String,
+    /// For people: Tax IDs, user type name, providers.
+    tax_ids: String,
+    type_name: String,
+    scope: String,
+}
+
+/// The person being added, as typed.
+#[derive(Default)]
+struct Person {
+    first: String,
+    last: String,
+    email: String,
+    email_confirm: String,
+    practices: Vec<i64>,
+    user_type: String,
+    all: bool,
+    providers: Vec<i64>,
+}
+
+/// A provider to choose: (row id, provider ID, name).
+type ProviderChoice = (i64, String, String);
+
+#[derive(Template)]
+#[template(path = "practice/invite.html")]
+struct InvitePage {
+    chrome: Chrome,
+    list: Vec<ListRow>,
+    person: Person,
+    practices: Vec<(i64, String)>,
+    user_types: Vec<(String, String)>,
+    /// (practice label, [(row id, provider ID, name)])
+    providers: Vec<(String, Vec<ProviderChoice>)>,
+    error: Option<String>,
+    duplicates: Vec<String>,
+    email_in_use: bool,
+    max: usize,
+}
+
+fn ids(s: &str) -> Vec<i64> {
+    s.split(',').filter_map(|x| x.trim().parse().ok()).collect()
+}
+
+fn join(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
+    form.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
+}
+
+impl ListRow {
+    fn to_row(&self) -> InviteRow {
+        let providers = ids(&self.providers);
+        InviteRow {
+            first_name: self.first.clone(),
+            last_name: self.last.clone(),
+            email: self.email.clone(),
+            email_confirm: self.email.clone(),
+            practices: ids(&self.practices),
+            user_type: self.user_type.clone(),
+            scope: if providers.is_empty() { Scope::All } else { Scope::Providers(providers) },
+        }
+    }
+}
+
+async fn build_page(admin: &PracticeAdmin, list: Vec<ListRow>, person: Person, error: Option<String>) -> Response {
+    page_with(admin, list, person, error, Vec::new(), false).await
+}
+
+async fn page_with(
+    admin: &PracticeAdmin,
+    list: Vec<ListRow>,
+    person: Person,
+    error: Option<String>,
+    duplicates: Vec<String>,
+    email_in_use: bool,
+) -> Response {
+    let st = admin.state();
+    let types = match st.svc.list_user_types(&admin.plan.0).await {
+        Ok(t) => t,
+        Err(e) => return internal_error(e),
+    };
+    let mut providers = Vec::new();
+    for p in admin.grant.practices() {
+        match st.svc.practice_providers(&admin.grant, p.id, "", &admin.meta).await {
+            Ok(list) => providers.push((
+                format!("{} – {}", p.tax_id, p.name),
+                list.into_iter().map(|v| (v.id, v.provider_id, v.name)).collect(),
+            )),
+            Err(e) => return admin.refused(e),
+        }
+    }
+    let mut person = person;
+    if person.practices.is_empty() && admin.grant.practices().len() == 1 {
+        person.practices = admin.grant.practice_ids();
+    }
+    render(
+        if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
+        &InvitePage {
+            chrome: admin.chrome(),
+            list,
+            person,
+            practices: admin.grant.practices().iter().map(|p| (p.id, format!("{} – {}", p.tax_id, p.name))).collect(),
+            user_types: types.into_iter().map(|t| (t.key.as_str().to_owned(), t.name)).collect(),
+            providers,
+            error,
+            duplicates,
+            email_in_use,
+            max: MAX_BATCH,
+        },
+    )
+}
+
+async fn invite_form(admin: PracticeAdmin) -> Response {
+    build_page(&admin, Vec::new(), Person { all: true, ..Default::default() }, None).await
+}
+
+/// The list carried in the form's hidden fields.
+fn list_of(admin: &PracticeAdmin, form: &[(String, String)], types: &[(String, String)]) -> Vec<ListRow> {
+    let mut out = Vec::new();
+    for i in 0..MAX_BATCH {
+        let first = field(form, &format!("l{i}_first"));
+        if first.is_empty() {
+            break;
+        }
+        out.push(describe(
+            admin,
+            types,
+            ListRow {
+                first: first.to_owned(),
+                last: field(form, &format!("l{i}_last")).to_owned(),
+                email: field(form, &format!("l{i}_email")).to_owned(),
+                practices: field(form, &format!("l{i}_practices")).to_owned(),
+                user_type: field(form, &format!("l{i}_type")).to_owned(),
+                providers: field(form, &format!("l{i}_providers")).to_owned(),
+                tax_ids: String::new(),
+                type_name: String::new(),
+                scope: String::new(),
+            },
+        ));
+    }
+    out
+}
+
+/// Fills in the row's labels for people.
+fn describe(admin: &PracticeAdmin, types: &[(String, String)], mut r: ListRow) -> ListRow {
+    let chosen = ids(&r.practices);
+    r.tax_ids = admin
+        .grant
+        .practices()
+        .iter()
+        .filter(|p| chosen.contains(&p.id))
+        .map(|p| p.tax_id.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    r.type_name = types.iter().find(|(k, _)| *k == r.user_type).map_or_else(|| r.user_type.clone(), |(_, n)| n.clone());
+    let n = ids(&r.providers).len();
+    r.scope = if n == 0 { "All providers".into() } else { format!("{n} chosen provider(s)") };
+    r
+}
+
+async fn invite_submit(admin: PracticeAdmin, Form(form): Form<Vec<(String, String)>>) -> Response {
+    let st = admin.state();
+    let types: Vec<(String, String)> = match st.svc.list_user_types(&admin.plan.0).await {
+        Ok(t) => t.into_iter().map(|t| (t.key.as_str().to_owned(), t.name)).collect(),
+        Err(e) => return internal_error(e),
+    };
+    let mut list = list_of(&admin, &form, &types);
+    let action = field(&form, "action");
+    let person = Person {
+        first: field(&form, "first_name").to_owned(),
+        last: field(&form, "last_name").to_owned(),
+        email: field(&form, "email").to_owned(),
+        email_confirm: field(&form, "email_confirm").to_owned(),
+        practices: form.iter().filter(|(k, _)| k == "practice").filter_map(|(_, v)| v.parse().ok()).collect(),
+        user_type: field(&form, "user_type").to_owned(),
+        all: field(&form, "scope") != "some",
+        providers: form.iter().filter(|(k, _)| k == "provider").filter_map(|(_, v)| v.parse().ok()).collect(),
+    };
+    if let Some(i) = action.strip_prefix("remove_").and_then(|i| i.parse::<usize>().ok()) {
+        if i < list.len() {
+            list.remove(i);
+        }
+        return build_page(&admin, list, person, None).await;
+    }
+    if action == "send" {
+        if list.is_empty() {
+            return build_page(&admin, list, person, Some("Add at least one person to the list first.".into())).await;
+        }
+        let rows: Vec<InviteRow> = list.iter().map(ListRow::to_row).collect();
+        return match st.svc.invite_batch(&admin.grant, &admin.plan.0, &rows, &admin.meta).await {
+            Ok(results) => results_page(&admin, &list, results),
+            Err(PracticeError::Invalid(m)) => build_page(&admin, list, person, Some(m)).await,
+            Err(e) => admin.refused(e),
+        };
+    }
+    // Add to List: the person's own checks now, duplicates pointed out once.
+    let row = InviteRow {
+        first_name: person.first.clone(),
+        last_name: person.last.clone(),
+        email: person.email.clone(),
+        email_confirm: person.email_confirm.clone(),
+        practices: person.practices.clone(),
+        user_type: person.user_type.clone(),
+        scope: if person.all { Scope::All } else { Scope::Providers(person.providers.clone()) },
+    };
+    if let Err(e) = check_row(&admin.grant, &row) {
+        let m = match e {
+            PracticeError::Internal(i) => return internal_error(i),
+            other => other.to_string(),
+        };
+        return build_page(&admin, list, person, Some(m)).await;
+    }
+    if list.len() >= MAX_BATCH {
+        return build_page(
+            &admin,
+            list,
+            person,
+            Some(format!("A list holds at most {MAX_BATCH} people. Send this one first.")),
+        )
+        .await;
+    }
+    if list.iter().any(|r| r.email.eq_ignore_ascii_case(person.email.trim())) {
+        return build_page(&admin, list, person, Some("This email is already on the list.".into())).await;
+    }
+    if field(&form, "dup_ok") != "1" {
+        match st.svc.invite_duplicates(&admin.grant, &admin.plan.0, &person.first, &person.last, &person.email).await {
+            Ok(d) if !d.same_name.is_empty() || d.email_in_use => {
+                return page_with(&admin, list, person, None, d.same_name, d.email_in_use).await;
+            }
+            Ok(_) => {}
+            Err(e) => return admin.refused(e),
+        }
+    }
+    let new = ListRow {
+        first: person.first.trim().to_owned(),
+        last: person.last.trim().to_owned(),
+        email: person.email.trim().to_owned(),
+        practices: join(&person.practices),
+        user_type: person.user_type.clone(),
+        providers: if person.all { String::new() } else { join(&person.providers) },
+        tax_ids: String::new(),
+        type_name: String::new(),
+        scope: String::new(),
+    };
+    list.push(describe(&admin, &types, new));
+    let next = Person { all: true, practices: person.practices, user_type: person.user_type, ..Default::default() };
+    build_page(&admin, list, next, None).await
+}
+
+struct ResultRow {
+    name: String,
+    email: String,
+    ok: bool,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "practice/invite_results.html")]
+struct ResultsPage {
+    chrome: Chrome,
+    rows: Vec<ResultRow>,
+    sent: usize,
+}
+
+fn results_page(
+    admin: &PracticeAdmin,
+    list: &[ListRow],
+    results: Vec<Result<gatehouse_services::practice::invites::Invited, String>>,
+) -> Response {
+    let rows: Vec<ResultRow> = list
+        .iter()
+        .zip(results)
+        .map(|(l, r)| {
+            let (ok, message) = match r {
+                Ok(i) if i.new_account => (true, "Invitation sent. The link works for 72 hours.".to_owned()),
+                Ok(_) => (
+                    true,
+                    "This person already has a portal account: they now have your Tax ID, and we emailed them."
+                        .to_owned(),
+                ),
+                Err(m) => (false, m),
+            };
+            ResultRow { name: format!("{} {}", l.first, l.last), email: l.email.clone(), ok, message }
+        })
+        .collect();
+    let sent = rows.iter().filter(|r| r.ok).count();
+    render(StatusCode::OK, &ResultsPage { chrome: admin.chrome(), rows, sent })
+}
+
+struct PendingRow {
+    id: i64,
+    name: String,
+    email: String,
+    sent: String,
+    expires: String,
+    expired: bool,
+}
+
+#[derive(Template)]
+#[template(path = "practice/pending.html")]
+struct PendingPage {
+    chrome: Chrome,
+    rows: Vec<PendingRow>,
+    notice: Option<String>,
+}
+
+async fn pending_page(admin: &PracticeAdmin, notice: Option<String>) -> Response {
+    let st = admin.state();
+    let now = st.svc.now();
+    match st.svc.pending_invitations(&admin.grant, &admin.plan.0).await {
+        Ok(list) => {
+            let rows = list
+                .into_iter()
+                .map(|p| PendingRow {
+                    id: p.user_id.0,
+                    name: format!("{} {}", p.first_name, p.last_name),
+                    email: p.email,
+                    sent: when(p.sent_at),
+                    expires: when(p.expires_at),
+                    expired: p.expires_at <= now,
+                })
+                .collect();
+            render(StatusCode::OK, &PendingPage { chrome: admin.chrome(), rows, notice })
+        }
+        Err(e) => admin.refused(e),
+    }
+}
+
+async fn pending(admin: PracticeAdmin) -> Response {
+    pending_page(&admin, None).await
+}
+
+async fn resend(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
+    match admin.state().svc.resend_invitation(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(_) => pending_page(&admin, Some("A new link was emailed; the old one no longer works.".into())).await,
+        Err(e) => admin.refused(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    heading: String,
+    question: String,
+    action: String,
+    confirm_label: String,
+    cancel_href: String,
+}
+
+async fn cancel_confirm(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
+    let list = match admin.state().svc.pending_invitations(&admin.grant, &admin.plan.0).await {
+        Ok(l) => l,
+        Err(e) => return admin.refused(e),
+    };
+    let Some(p) = list.into_iter().find(|p| p.user_id.0 == id) else {
+        return admin.refused(PracticeError::NotFound);
+    };
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            chrome: admin.chrome(),
+            heading: "Cancel invitation".into(),
+            question: format!(
+                "Cancel the invitation of {} {} ({})? Their link stops working. To give them access later, invite them again.",
+                p.first_name, p.last_name, p.email
+            ),
+            action: format!("/practice/pending/{id}/cancel"),
+            confirm_label: "Cancel invitation".into(),
+            cancel_href: "/practice/pending".into(),
+        },
+    )
+}
+
+async fn cancel(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
+    match admin.state().svc.cancel_invitation(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(()) => pending_page(&admin, Some("The invitation was cancelled.".into())).await,
+        Err(e) => admin.refused(e),
+    }
+}

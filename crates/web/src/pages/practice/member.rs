@@ -1,0 +1,445 @@
+//! "Portal User Information": one user of the administrator's practices, one section per Tax ID
+//! affiliation, and every change: user type, provider association, administrator flag, adding
+//! and removing a Tax ID, revoking, deactivating and reactivating, handing the administrator role
+//! over. Destructive changes go through a confirmation page.
+
+use super::{PracticeAdmin, status_label};
+use crate::AppState;
+use crate::pages::{Chrome, internal_error, render, when};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use gatehouse_domain::UserId;
+use gatehouse_services::access_requests::Scope;
+use gatehouse_services::affiliations::AffiliationError;
+use gatehouse_services::practice::PracticeError;
+use gatehouse_services::practice::members::{MemberDetail, NewMemberAffiliation};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/practice/users/{id}", get(detail))
+        .route("/practice/users/{id}/affiliations", post(add))
+        .route("/practice/users/{id}/affiliations/{aid}/type", post(set_type))
+        .route("/practice/users/{id}/affiliations/{aid}/admin", post(set_admin))
+        .route("/practice/users/{id}/affiliations/{aid}/providers", get(providers_form).post(providers_save))
+        .route("/practice/users/{id}/affiliations/{aid}/{action}", get(confirm_affiliation).post(act_affiliation))
+        .route("/practice/users/{id}/{action}", get(confirm_user).post(act_user))
+}
+
+/// What a `?done=` notice says.
+fn notice(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "type" => "The user type was saved. This change is effective immediately.",
+        "providers" => "The provider association was saved. This change is effective immediately.",
+        "added" => {
+            "The user's Tax ID and Provider Associations have been successfully added. This change is effective immediately."
+        }
+        "removed" => "The Tax ID affiliation was removed. This change is effective immediately.",
+        "admin" => "The user is now an administrator of this Tax ID.",
+        "unadmin" => "The user is no longer an administrator of this Tax ID.",
+        "handed-over" => "The user is now the administrator; you are no longer an administrator of this Tax ID.",
+        "deactivated" => "The user was deactivated and signed out everywhere. They can no longer sign in.",
+        "reactivated" => "The user was reactivated and can sign in again.",
+        _ => return None,
+    })
+}
+
+struct ProviderView {
+    provider_id: String,
+    npi: String,
+    name: String,
+}
+
+struct AffiliationView {
+    id: i64,
+    tax_id: String,
+    practice_name: String,
+    user_type: String,
+    is_admin: bool,
+    all_providers: bool,
+    providers: Vec<ProviderView>,
+}
+
+#[derive(Template)]
+#[template(path = "practice/member.html")]
+struct MemberPage {
+    chrome: Chrome,
+    id: i64,
+    name: String,
+    username: String,
+    email: String,
+    phone: String,
+    status: &'static str,
+    deactivated: bool,
+    is_self: bool,
+    elsewhere: bool,
+    last_signin: String,
+    affiliations: Vec<AffiliationView>,
+    user_types: Vec<(String, String)>,
+    /// Administered practices the user does not have yet.
+    addable: Vec<(i64, String)>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Done {
+    done: String,
+}
+
+async fn detail(admin: PracticeAdmin, Path(id): Path<i64>, Query(d): Query<Done>) -> Response {
+    let st = admin.state();
+    let m = match st.svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(m) => m,
+        Err(e) => return admin.refused(e),
+    };
+    let types = match st.svc.list_user_types(&admin.plan.0).await {
+        Ok(t) => t,
+        Err(e) => return internal_error(e),
+    };
+    render(StatusCode::OK, &page(&admin, m, &types, notice(&d.done)))
+}
+
+fn page(
+    admin: &PracticeAdmin,
+    m: MemberDetail,
+    types: &[gatehouse_services::user_types::UserTypeRow],
+    notice: Option<&'static str>,
+) -> MemberPage {
+    let held: Vec<i64> = m.affiliations.iter().map(|a| a.row.practice_id).collect();
+    MemberPage {
+        chrome: admin.chrome(),
+        id: m.user.id.0,
+        name: [m.user.first_name.as_str(), m.user.middle_name.as_str(), m.user.last_name.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" "),
+        username: m.user.username.clone().unwrap_or_else(|| "(not signed up yet)".into()),
+        email: m.user.email.clone(),
+        phone: m.user.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits).unwrap_or_else(|| "—".into()),
+        status: status_label(m.user.status),
+        deactivated: m.user.status == gatehouse_domain::UserStatus::Deactivated,
+        is_self: m.user.id == admin.grant.actor(),
+        elsewhere: m.elsewhere,
+        last_signin: m.user.last_signin_at.map(when).unwrap_or_else(|| "Never".into()),
+        affiliations: m
+            .affiliations
+            .into_iter()
+            .map(|a| AffiliationView {
+                id: a.row.id,
+                tax_id: a.row.tax_id,
+                practice_name: a.row.practice_name,
+                user_type: a.row.user_type,
+                is_admin: a.row.is_admin,
+                all_providers: a.row.all_providers,
+                providers: a
+                    .providers
+                    .into_iter()
+                    .map(|p| ProviderView { provider_id: p.provider_id, npi: p.npi, name: p.name })
+                    .collect(),
+            })
+            .collect(),
+        user_types: types.iter().map(|t| (t.key.as_str().to_owned(), t.name.clone())).collect(),
+        addable: admin
+            .grant
+            .practices()
+            .iter()
+            .filter(|p| !held.contains(&p.id))
+            .map(|p| (p.id, format!("{} – {}", p.tax_id, p.name)))
+            .collect(),
+        notice,
+    }
+}
+
+fn back(id: i64, done: &str) -> Response {
+    Redirect::to(&format!("/practice/users/{id}?done={done}")).into_response()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TypeForm {
+    user_type: String,
+}
+
+async fn set_type(admin: PracticeAdmin, Path((id, aid)): Path<(i64, i64)>, Form(f): Form<TypeForm>) -> Response {
+    match admin.state().svc.set_member_user_type(&admin.grant, &admin.plan.0, aid, &f.user_type, &admin.meta).await {
+        Ok(()) => back(id, "type"),
+        Err(e) => admin.refused(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AdminForm {
+    admin: String,
+}
+
+async fn set_admin(admin: PracticeAdmin, Path((id, aid)): Path<(i64, i64)>, Form(f): Form<AdminForm>) -> Response {
+    let make = f.admin == "1";
+    let st = admin.state();
+    match st.svc.set_practice_admin(&admin.plan.0, &admin.session, aid, make, &admin.meta).await {
+        Ok(()) => back(id, if make { "admin" } else { "unadmin" }),
+        Err(AffiliationError::NotAdmin) | Err(AffiliationError::NotFound) => admin.refused(PracticeError::NotFound),
+        Err(e) => admin.refused(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AddForm {
+    practice: i64,
+    user_type: String,
+}
+
+async fn add(admin: PracticeAdmin, Path(id): Path<i64>, Form(f): Form<AddForm>) -> Response {
+    let new = NewMemberAffiliation { practice_id: f.practice, user_type: f.user_type, scope: Scope::All };
+    let st = admin.state();
+    match st.svc.add_member_affiliation(&admin.grant, &admin.plan.0, UserId(id), &new, &admin.meta).await {
+        Ok(aid) => Redirect::to(&format!("/practice/users/{id}/affiliations/{aid}/providers?new=1")).into_response(),
+        Err(e) => admin.refused(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "practice/providers.html")]
+struct ProvidersPage {
+    chrome: Chrome,
+    id: i64,
+    aid: i64,
+    practice_label: String,
+    all: bool,
+    q: String,
+    new: bool,
+    /// (row id, provider ID, NPI, name, chosen)
+    providers: Vec<(i64, String, String, String, bool)>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProvidersQuery {
+    q: String,
+    new: String,
+}
+
+async fn providers_form(
+    admin: PracticeAdmin,
+    Path((id, aid)): Path<(i64, i64)>,
+    Query(q): Query<ProvidersQuery>,
+) -> Response {
+    providers_page(&admin, id, aid, &q.q, q.new == "1", None).await
+}
+
+async fn providers_page(
+    admin: &PracticeAdmin,
+    id: i64,
+    aid: i64,
+    q: &str,
+    new: bool,
+    error: Option<String>,
+) -> Response {
+    let st = admin.state();
+    let m = match st.svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(m) => m,
+        Err(e) => return admin.refused(e),
+    };
+    let Some(a) = m.affiliations.into_iter().find(|a| a.row.id == aid) else {
+        return admin.refused(PracticeError::NotFound);
+    };
+    let list = match st.svc.practice_providers(&admin.grant, a.row.practice_id, q, &admin.meta).await {
+        Ok(l) => l,
+        Err(e) => return admin.refused(e),
+    };
+    let chosen: Vec<i64> = a.providers.iter().map(|p| p.id).collect();
+    render(
+        if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
+        &ProvidersPage {
+            chrome: admin.chrome(),
+            id,
+            aid,
+            practice_label: format!("{} – {}", a.row.tax_id, a.row.practice_name),
+            all: a.row.all_providers,
+            q: q.to_owned(),
+            new,
+            providers: list
+                .into_iter()
+                .map(|p| {
+                    let on = chosen.contains(&p.id);
+                    (p.id, p.provider_id, p.npi, p.name, on)
+                })
+                .collect(),
+            error,
+        },
+    )
+}
+
+async fn providers_save(
+    admin: PracticeAdmin,
+    Path((id, aid)): Path<(i64, i64)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let all = form.iter().any(|(k, v)| k == "scope" && v == "all");
+    let ids: Vec<i64> = form.iter().filter(|(k, _)| k == "provider").filter_map(|(_, v)| v.parse().ok()).collect();
+    let scope = if all { Scope::All } else { Scope::Providers(ids) };
+    match admin.state().svc.set_member_providers(&admin.grant, &admin.plan.0, aid, &scope, &admin.meta).await {
+        Ok(()) => back(id, "providers"),
+        Err(PracticeError::Invalid(m)) => providers_page(&admin, id, aid, "", false, Some(m)).await,
+        Err(e) => admin.refused(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    heading: String,
+    question: String,
+    action: String,
+    confirm_label: String,
+    cancel_href: String,
+}
+
+/// The confirmation of an action on one affiliation: (heading, question, button).
+fn affiliation_question(action: &str, name: &str, label: &str) -> Option<(String, String, String)> {
+    Some(match action {
+        "remove" => (
+            "Remove Tax ID affiliation".into(),
+            format!("Remove {name}'s access to {label}? They can no longer act for this Tax ID or its providers."),
+            "Remove".into(),
+        ),
+        "hand-over" => (
+            "Hand over the administrator role".into(),
+            format!(
+                "Make {name} the administrator of {label} and step down yourself? You will keep your access, but no longer manage this Tax ID's users."
+            ),
+            "Hand over and step down".into(),
+        ),
+        _ => return None,
+    })
+}
+
+/// The confirmation of an action on the user: (heading, question, button).
+fn user_question(action: &str, name: &str) -> Option<(String, String, String)> {
+    Some(match action {
+        "revoke" => (
+            "Revoke user".into(),
+            format!(
+                "Remove {name} from all of the Tax IDs you administer? Their account stays, for any other practice they work for."
+            ),
+            "Revoke user".into(),
+        ),
+        "deactivate" => (
+            "Deactivate user".into(),
+            format!("Deactivate {name}? They are signed out everywhere at once and cannot sign in until reactivated."),
+            "Deactivate".into(),
+        ),
+        "reactivate" => {
+            ("Reactivate user".into(), format!("Reactivate {name}? They can sign in again."), "Reactivate".into())
+        }
+        _ => return None,
+    })
+}
+
+async fn confirm_affiliation(admin: PracticeAdmin, Path((id, aid, action)): Path<(i64, i64, String)>) -> Response {
+    let m = match admin.state().svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(m) => m,
+        Err(e) => return admin.refused(e),
+    };
+    let Some(a) = m.affiliations.iter().find(|a| a.row.id == aid) else {
+        return admin.refused(PracticeError::NotFound);
+    };
+    let name = format!("{} {}", m.user.first_name, m.user.last_name);
+    let Some((heading, question, confirm_label)) =
+        affiliation_question(&action, &name, &format!("{} – {}", a.row.tax_id, a.row.practice_name))
+    else {
+        return admin.refused(PracticeError::NotFound);
+    };
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            chrome: admin.chrome(),
+            heading,
+            question,
+            action: format!("/practice/users/{id}/affiliations/{aid}/{action}"),
+            confirm_label,
+            cancel_href: format!("/practice/users/{id}"),
+        },
+    )
+}
+
+async fn act_affiliation(admin: PracticeAdmin, Path((id, aid, action)): Path<(i64, i64, String)>) -> Response {
+    let st = admin.state();
+    let (plan, grant, meta) = (&admin.plan.0, &admin.grant, &admin.meta);
+    let r = match action.as_str() {
+        "remove" => st.svc.remove_member_affiliation(grant, plan, aid, meta).await.map(|()| "removed"),
+        "hand-over" => {
+            let practice = match st.svc.member(grant, plan, UserId(id), meta).await {
+                Ok(m) => m.affiliations.iter().find(|a| a.row.id == aid).map(|a| a.row.practice_id),
+                Err(e) => return admin.refused(e),
+            };
+            match practice {
+                Some(p) => st.svc.hand_over_admin(grant, plan, p, UserId(id), meta).await.map(|()| "handed-over"),
+                None => Err(PracticeError::NotFound),
+            }
+        }
+        _ => Err(PracticeError::NotFound),
+    };
+    match r {
+        Ok(done) => back(id, done),
+        Err(e) => admin.refused(e),
+    }
+}
+
+async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, String)>) -> Response {
+    let m = match admin.state().svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(m) => m,
+        Err(e) => return admin.refused(e),
+    };
+    let name = format!("{} {}", m.user.first_name, m.user.last_name);
+    let Some((heading, question, confirm_label)) = user_question(&action, &name) else {
+        return admin.refused(PracticeError::NotFound);
+    };
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            chrome: admin.chrome(),
+            heading,
+            question,
+            action: format!("/practice/users/{id}/{action}"),
+            confirm_label,
+            cancel_href: format!("/practice/users/{id}"),
+        },
+    )
+}
+
+async fn act_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, String)>) -> Response {
+    let st = admin.state();
+    let (plan, grant, meta, user) = (&admin.plan.0, &admin.grant, &admin.meta, UserId(id));
+    let r = match action.as_str() {
+        "revoke" => match st.svc.revoke_member(grant, plan, user, meta).await {
+            Ok(_) => {
+                return admin.message(
+                    StatusCode::OK,
+                    "User revoked",
+                    "The user was removed from your Tax IDs. This change is effective immediately.",
+                    "/practice/users",
+                    "Back to User Management",
+                );
+            }
+            Err(e) => Err(e),
+        },
+        "deactivate" => st.svc.deactivate_member(grant, plan, user, meta).await.map(|()| "deactivated"),
+        "reactivate" => st.svc.reactivate_member(grant, plan, user, meta).await.map(|()| "reactivated"),
+        _ => Err(PracticeError::NotFound),
+    };
+    match r {
+        Ok(done) => back(id, done),
+        Err(e) => admin.refused(e),
+    }
+}
