@@ -204,3 +204,84 @@ async fn inviting_a_list_and_managing_pending_users(backend: Backend) {
     app.stop().await;
 }
 both!(inviting_a_list_and_managing_pending_users);
+
+/// A session token for `username` through the API (password, then the texted code).
+async fn api_token(app: &TestApp, username: &str, phone_tail: u16) -> String {
+    let c = app.api();
+    let r = c
+        .post(app.url("/api/v1/signin"))
+        .json(&serde_json::json!({"username": username, "password": crate::support::TEST_PASSWORD}))
+        .send()
+        .await
+        .expect("signin");
+    let v: serde_json::Value = r.json().await.expect("json");
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(&format!("+1206555{phone_tail:04}")).await;
+    let r = c
+        .post(app.url("/api/v1/two-step/verify"))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"code": code}))
+        .send()
+        .await
+        .expect("verify");
+    let v: serde_json::Value = r.json().await.expect("json");
+    v["session_token"].as_str().expect("token").to_owned()
+}
+
+async fn administrator_api(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (dana, lee, bob) = setup(&app).await;
+    let t = api_token(&app, "dana", 1001).await;
+    let c = app.api();
+    let get = |path: String| c.get(app.url(&path)).bearer_auth(&t).send();
+    let v: serde_json::Value = get("/api/v1/practice/users?sort=name".into()).await.unwrap().json().await.unwrap();
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["users"][0]["username"], "lee", "Park before Reyes");
+    assert_eq!(get(format!("/api/v1/practice/users/{}", bob.0)).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let v: serde_json::Value = get(format!("/api/v1/practice/users/{}", lee.0)).await.unwrap().json().await.unwrap();
+    let aid = v["affiliations"][0]["id"].as_i64().expect("aid");
+    let r = c
+        .patch(app.url(&format!("/api/v1/practice/affiliations/{aid}")))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"user_type": "clinical_staff"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let daid = app.count(&format!("SELECT id FROM affiliations WHERE user_id = {}", dana.0)).await;
+    let r = c.delete(app.url(&format!("/api/v1/practice/affiliations/{daid}"))).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT, "the last administrator stays");
+    let r = c
+        .post(app.url("/api/v1/practice/invitations"))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"rows": [
+            {"first_name": "Ann", "last_name": "New", "email": "ann@clinic.example", "email_confirm": "ann@clinic.example",
+             "practice_ids": [0], "user_type": "billing_staff"},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    let results: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(results[0]["ok"], false, "practice 0 is not Dana's");
+    let practice = app.count("SELECT id FROM practices WHERE tax_id = '825671892'").await;
+    let r = c
+        .post(app.url("/api/v1/practice/invitations"))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"rows": [
+            {"first_name": "Ann", "last_name": "New", "email": "ann@clinic.example", "email_confirm": "ann@clinic.example",
+             "practice_ids": [practice], "user_type": "billing_staff"},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    let results: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(results[0]["ok"], true, "{results}");
+    let v: serde_json::Value = get("/api/v1/practice/invitations".into()).await.unwrap().json().await.unwrap();
+    assert_eq!(v[0]["email"], "ann@clinic.example");
+    // Not an administrator: 403.
+    let lt = api_token(&app, "lee", 1002).await;
+    let r = c.get(app.url("/api/v1/practice/users")).bearer_auth(&lt).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+both!(administrator_api);

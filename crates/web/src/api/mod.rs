@@ -3,6 +3,7 @@
 //! `{"error": {"code", "message", "field"}}`.
 
 mod auth;
+mod practice;
 mod registrations;
 mod roster;
 
@@ -19,6 +20,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
     auth::routes()
         .merge(registrations::routes())
         .merge(roster::routes())
+        .merge(practice::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
@@ -41,7 +43,18 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         auth::sign_out,
         registrations::request_registration,
         roster::import,
-        roster::report
+        roster::report,
+        practice::directory,
+        practice::member,
+        practice::add_affiliation,
+        practice::change_affiliation,
+        practice::remove_affiliation,
+        practice::user_action,
+        practice::hand_over,
+        practice::invite,
+        practice::pending,
+        practice::resend,
+        practice::cancel
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]

@@ -1,0 +1,469 @@
+//! Practice administrators over JSON: the directory, one user, every change to their Tax ID
+//! affiliations and account, inviting a list, and pending invitations. The caller is a signed-in
+//! user (bearer session) who administers at least one Tax ID; another practice's ids answer 404.
+
+use super::ApiError;
+use crate::AppState;
+use crate::extract::{BearerSession, CurrentPlan, Meta};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use gatehouse_domain::UserId;
+use gatehouse_services::access_requests::Scope;
+use gatehouse_services::practice::directory::DirectoryRequest;
+use gatehouse_services::practice::invites::InviteRow;
+use gatehouse_services::practice::members::NewMemberAffiliation;
+use gatehouse_services::practice::{PracticeError, PracticeGrant};
+use gatehouse_services::{RequestMeta, SessionInfo};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/practice/users", get(directory))
+        .route("/practice/users/{id}", get(member))
+        .route("/practice/users/{id}/affiliations", post(add_affiliation))
+        .route("/practice/users/{id}/{action}", post(user_action))
+        .route("/practice/affiliations/{id}", axum::routing::patch(change_affiliation).delete(remove_affiliation))
+        .route("/practice/hand-over", post(hand_over))
+        .route("/practice/invitations", get(pending).post(invite))
+        .route("/practice/invitations/{user}/resend", post(resend))
+        .route("/practice/invitations/{user}", delete(cancel))
+}
+
+/// The caller's practice grant.
+struct Caller {
+    grant: PracticeGrant,
+    session: SessionInfo,
+    plan: CurrentPlan,
+    meta: RequestMeta,
+}
+
+async fn caller(st: &AppState, plan: CurrentPlan, sess: BearerSession, meta: RequestMeta) -> Result<Caller, ApiError> {
+    let session = sess.0.ok_or_else(ApiError::unauthenticated)?;
+    let grant = st.svc.practice_grant(&plan.0, &session).await.map_err(error)?;
+    Ok(Caller { grant, session, plan, meta })
+}
+
+fn error(e: PracticeError) -> ApiError {
+    match e {
+        PracticeError::Internal(i) => ApiError::internal(i),
+        PracticeError::NotSignedIn => ApiError::unauthenticated(),
+        PracticeError::NotAdmin => ApiError::new(StatusCode::FORBIDDEN, "not_practice_admin", e.to_string()),
+        PracticeError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        PracticeError::LastAdmin { .. } => ApiError::new(StatusCode::CONFLICT, "last_admin", e.to_string()),
+        PracticeError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+    }
+}
+
+/// One user in the directory.
+#[derive(Serialize, ToSchema)]
+pub struct DirectoryUser {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: Option<String>,
+    pub email: String,
+    /// `active`, `invited` or `deactivated`.
+    pub status: String,
+    pub user_types: Vec<String>,
+}
+
+/// One page of the directory.
+#[derive(Serialize, ToSchema)]
+pub struct DirectoryBody {
+    pub users: Vec<DirectoryUser>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+/// The users of the caller's practices: `q`, `status`, `user_type`, `practice`, `provider`,
+/// `sort` (name, username, email, status), `dir` (`desc`), `page`.
+#[utoipa::path(get, path = "/api/v1/practice/users", security(("bearer" = [])),
+    responses((status = 200, body = DirectoryBody), (status = 403, body = super::ErrorBody)))]
+pub async fn directory(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Query(req): Query<DirectoryRequest>,
+) -> Result<Json<DirectoryBody>, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    let p = st.svc.practice_directory(&c.grant, &c.plan.0, &req).await.map_err(error)?;
+    Ok(Json(DirectoryBody {
+        users: p
+            .entries
+            .into_iter()
+            .map(|e| DirectoryUser {
+                id: e.row.id.0,
+                first_name: e.row.first_name,
+                last_name: e.row.last_name,
+                username: e.row.username,
+                email: e.row.email,
+                status: e.row.status.as_str().to_owned(),
+                user_types: e.user_types,
+            })
+            .collect(),
+        total: p.total,
+        page: p.page,
+        pages: p.pages,
+    }))
+}
+
+/// One Tax ID affiliation of a user.
+#[derive(Serialize, ToSchema)]
+pub struct AffiliationBody {
+    pub id: i64,
+    pub tax_id: String,
+    pub practice_name: String,
+    pub user_type: String,
+    pub is_admin: bool,
+    pub all_providers: bool,
+    /// Provider IDs, when not all.
+    pub provider_ids: Vec<String>,
+}
+
+/// A user as their administrator sees them.
+#[derive(Serialize, ToSchema)]
+pub struct MemberBody {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: Option<String>,
+    pub email: String,
+    pub status: String,
+    pub affiliations: Vec<AffiliationBody>,
+    /// Also works for practices the caller does not administer.
+    pub elsewhere: bool,
+}
+
+/// One user of the caller's practices (only those practices' affiliations).
+#[utoipa::path(get, path = "/api/v1/practice/users/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = MemberBody), (status = 404, body = super::ErrorBody)))]
+pub async fn member(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+) -> Result<Json<MemberBody>, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    let m = st.svc.member(&c.grant, &c.plan.0, UserId(id), &c.meta).await.map_err(error)?;
+    Ok(Json(MemberBody {
+        id: m.user.id.0,
+        first_name: m.user.first_name,
+        last_name: m.user.last_name,
+        username: m.user.username,
+        email: m.user.email,
+        status: m.user.status.as_str().to_owned(),
+        affiliations: m
+            .affiliations
+            .into_iter()
+            .map(|a| AffiliationBody {
+                id: a.row.id,
+                tax_id: a.row.tax_id,
+                practice_name: a.row.practice_name,
+                user_type: a.row.user_type,
+                is_admin: a.row.is_admin,
+                all_providers: a.row.all_providers,
+                provider_ids: a.providers.into_iter().map(|p| p.provider_id).collect(),
+            })
+            .collect(),
+        elsewhere: m.elsewhere,
+    }))
+}
+
+/// Providers: all of the Tax ID's, or a list of provider row ids.
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct ScopeBody {
+    pub all_providers: Option<bool>,
+    /// Provider row ids (from the roster) when not all.
+    pub providers: Vec<i64>,
+}
+
+impl ScopeBody {
+    fn scope(&self) -> Option<Scope> {
+        match self.all_providers {
+            Some(true) => Some(Scope::All),
+            Some(false) => Some(Scope::Providers(self.providers.clone())),
+            None => None,
+        }
+    }
+}
+
+/// A Tax ID affiliation to add.
+#[derive(Deserialize, ToSchema)]
+pub struct AddAffiliationBody {
+    pub practice_id: i64,
+    pub user_type: String,
+    #[serde(flatten)]
+    pub scope: ScopeBody,
+}
+
+/// The new affiliation's id.
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+/// Adds a Tax ID affiliation (one of the caller's) to a user of the caller's practices.
+#[utoipa::path(post, path = "/api/v1/practice/users/{id}/affiliations", params(("id" = i64, Path)), security(("bearer" = [])),
+    request_body = AddAffiliationBody,
+    responses((status = 201, body = Created), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn add_affiliation(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+    Json(b): Json<AddAffiliationBody>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    let new = NewMemberAffiliation {
+        practice_id: b.practice_id,
+        user_type: b.user_type,
+        scope: b.scope.scope().unwrap_or(Scope::All),
+    };
+    let aid = st.svc.add_member_affiliation(&c.grant, &c.plan.0, UserId(id), &new, &c.meta).await.map_err(error)?;
+    Ok((StatusCode::CREATED, Json(Created { id: aid })))
+}
+
+/// Changes to one affiliation (each optional).
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct ChangeAffiliationBody {
+    pub user_type: Option<String>,
+    /// `true` to make administrator, `false` to revoke (refused with 409 for the last one).
+    pub admin: Option<bool>,
+    #[serde(flatten)]
+    pub scope: ScopeBody,
+}
+
+/// Changes an affiliation's user type, providers or administrator flag.
+#[utoipa::path(patch, path = "/api/v1/practice/affiliations/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    request_body = ChangeAffiliationBody,
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn change_affiliation(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+    Json(b): Json<ChangeAffiliationBody>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    if let Some(t) = &b.user_type {
+        st.svc.set_member_user_type(&c.grant, &c.plan.0, id, t, &c.meta).await.map_err(error)?;
+    }
+    if let Some(scope) = b.scope.scope() {
+        st.svc.set_member_providers(&c.grant, &c.plan.0, id, &scope, &c.meta).await.map_err(error)?;
+    }
+    if let Some(admin) = b.admin {
+        st.svc.set_practice_admin(&c.plan.0, &c.session, id, admin, &c.meta).await.map_err(|e| error(e.into()))?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a Tax ID affiliation (409 if it would leave the Tax ID without an administrator).
+#[utoipa::path(delete, path = "/api/v1/practice/affiliations/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn remove_affiliation(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    st.svc.remove_member_affiliation(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `revoke` (remove from all the caller's Tax IDs), `deactivate` or `reactivate` a user.
+#[utoipa::path(post, path = "/api/v1/practice/users/{id}/{action}", params(("id" = i64, Path), ("action" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn user_action(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path((id, action)): Path<(i64, String)>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    let (g, p, m, u) = (&c.grant, &c.plan.0, &c.meta, UserId(id));
+    match action.as_str() {
+        "revoke" => st.svc.revoke_member(g, p, u, m).await.map(|_| ()),
+        "deactivate" => st.svc.deactivate_member(g, p, u, m).await,
+        "reactivate" => st.svc.reactivate_member(g, p, u, m).await,
+        _ => Err(PracticeError::NotFound),
+    }
+    .map_err(error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who takes over as administrator.
+#[derive(Deserialize, ToSchema)]
+pub struct HandOverBody {
+    pub practice_id: i64,
+    pub user_id: i64,
+}
+
+/// Makes another user the administrator of a Tax ID and steps the caller down, in one change.
+#[utoipa::path(post, path = "/api/v1/practice/hand-over", security(("bearer" = [])), request_body = HandOverBody,
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn hand_over(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Json(b): Json<HandOverBody>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    st.svc.hand_over_admin(&c.grant, &c.plan.0, b.practice_id, UserId(b.user_id), &c.meta).await.map_err(error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One person to invite.
+#[derive(Deserialize, ToSchema)]
+pub struct InviteRowBody {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub email_confirm: String,
+    pub practice_ids: Vec<i64>,
+    pub user_type: String,
+    #[serde(flatten)]
+    pub scope: ScopeBody,
+}
+
+/// A list to invite at once.
+#[derive(Deserialize, ToSchema)]
+pub struct InviteBody {
+    pub rows: Vec<InviteRowBody>,
+}
+
+/// The result of one row.
+#[derive(Serialize, ToSchema)]
+pub struct InviteResult {
+    pub email: String,
+    pub ok: bool,
+    pub user_id: Option<i64>,
+    pub new_account: Option<bool>,
+    /// Why the row was not sent.
+    pub error: Option<String>,
+}
+
+/// Invites a list; a result per row, in order.
+#[utoipa::path(post, path = "/api/v1/practice/invitations", security(("bearer" = [])), request_body = InviteBody,
+    responses((status = 200, body = [InviteResult]), (status = 422, body = super::ErrorBody)))]
+pub async fn invite(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Json(b): Json<InviteBody>,
+) -> Result<Json<Vec<InviteResult>>, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    let rows: Vec<InviteRow> = b
+        .rows
+        .iter()
+        .map(|r| InviteRow {
+            first_name: r.first_name.clone(),
+            last_name: r.last_name.clone(),
+            email: r.email.clone(),
+            email_confirm: r.email_confirm.clone(),
+            practices: r.practice_ids.clone(),
+            user_type: r.user_type.clone(),
+            scope: r.scope.scope().unwrap_or(Scope::All),
+        })
+        .collect();
+    let results = st.svc.invite_batch(&c.grant, &c.plan.0, &rows, &c.meta).await.map_err(error)?;
+    Ok(Json(
+        b.rows
+            .iter()
+            .zip(results)
+            .map(|(r, res)| match res {
+                Ok(i) => InviteResult {
+                    email: i.email,
+                    ok: true,
+                    user_id: Some(i.user_id.0),
+                    new_account: Some(i.new_account),
+                    error: None,
+                },
+                Err(e) => {
+                    InviteResult { email: r.email.clone(), ok: false, user_id: None, new_account: None, error: Some(e) }
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// A pending invitation.
+#[derive(Serialize, ToSchema)]
+pub struct PendingBody {
+    pub user_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub sent_at: i64,
+    pub expires_at: i64,
+}
+
+/// The caller's pending invitations (until signed up, or 7 days after the link was last sent).
+#[utoipa::path(get, path = "/api/v1/practice/invitations", security(("bearer" = [])),
+    responses((status = 200, body = [PendingBody])))]
+pub async fn pending(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+) -> Result<Json<Vec<PendingBody>>, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    let list = st.svc.pending_invitations(&c.grant, &c.plan.0).await.map_err(error)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|p| PendingBody {
+                user_id: p.user_id.0,
+                first_name: p.first_name,
+                last_name: p.last_name,
+                email: p.email,
+                sent_at: p.sent_at,
+                expires_at: p.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Sends a new link (the old one stops working).
+#[utoipa::path(post, path = "/api/v1/practice/invitations/{user}/resend", params(("user" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody)))]
+pub async fn resend(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(user): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    st.svc.resend_invitation(&c.grant, &c.plan.0, UserId(user), &c.meta).await.map_err(error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Cancels a pending invitation.
+#[utoipa::path(delete, path = "/api/v1/practice/invitations/{user}", params(("user" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody)))]
+pub async fn cancel(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(user): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    st.svc.cancel_invitation(&c.grant, &c.plan.0, UserId(user), &c.meta).await.map_err(error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
