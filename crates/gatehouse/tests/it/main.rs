@@ -9,6 +9,7 @@ mod tenancy;
 mod api_flows;
 mod audit_and_outbox;
 mod browser;
+mod browser_practice;
 mod browser_registration;
 mod cli;
 mod control_panel;

@@ -1,0 +1,161 @@
+//! A practice administrator in headless Chromium: invites two people in one list, manages the
+//! pending invitations (resend one, cancel the other), the remaining one signs up from the
+//! emailed link, and the administrator changes their user type and provider association and
+//! deactivates them. Every page gets the accessibility checks and a screenshot of `browser.rs`
+//! (`target/screenshots/practice-<backend>-<step>.png`).
+
+use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+use crate::support::{Backend, TEST_PASSWORD, TestApp};
+use fantoccini::{Client, Locator};
+
+const ADMIN_PHONE: &str = "+12065551001";
+const ANN_PASSWORD: &str = "Harbor willow lantern 77";
+
+async fn sign_in(c: &Client, base: &str, username: &str, password: &str, phone: &str) {
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    type_into(c, "#username", username).await;
+    type_into(c, "#password", password).await;
+    click(c, "//main", "Sign in").await;
+    wait_h1(c, "Two-step verification").await;
+    let code = code_from_outbox(c, base, phone).await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Verify").await;
+}
+
+async fn add_person(c: &Client, first: &str, last: &str, email: &str) {
+    type_into(c, "#first_name", first).await;
+    type_into(c, "#last_name", last).await;
+    type_into(c, "#email", email).await;
+    type_into(c, "#email_confirm", email).await;
+    css(c, "#user_type").await.select_by_label("Billing Staff").await.expect("user type");
+    click(c, "//main", "Add to List").await;
+    wait_h1(c, "Invite New User").await;
+}
+
+async fn invite_manage_and_deactivate(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    let dana = app.user("dana", "Dana", "Reyes", 1001, None).await;
+    let plan = app.plan.id().0;
+    app.sql(&format!(
+        "INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) \
+         VALUES ({plan}, '825671892', 'Lakeside Family Medicine', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)"
+    ))
+    .await;
+    for (id, first, last) in [("P1", "Richard", "Kim"), ("P2", "Amara", "Okafor")] {
+        app.sql(&format!(
+            "INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) \
+             SELECT {plan}, id, '{id}', '1234567893', 'practitioner', '{first}', '{last}', '', '1 Main St', 'Seattle', 'WA', '98101', 0 FROM practices"
+        ))
+        .await;
+    }
+    app.sql(&format!(
+        "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+         SELECT {plan}, {}, id, 'office_manager', 1, 1, 0 FROM practices",
+        dana.0
+    ))
+    .await;
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "practice", backend: backend_name(backend), step: 0 };
+
+    sign_in(c, &base, "dana", TEST_PASSWORD, ADMIN_PHONE).await;
+    c.goto(&format!("{base}/practice/users")).await.expect("open users");
+    wait_h1(c, "User Management").await;
+    j.page("directory").await;
+
+    // ---- Invite two people in one list ----
+    click(c, "//main", "Invite New User").await;
+    wait_h1(c, "Invite New User").await;
+    j.page("invite-empty").await;
+    add_person(c, "Ann", "Newhire", "ann@clinic.example").await;
+    add_person(c, "Ben", "Newhire", "ben@clinic.example").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("List (2 of at most"), "{text}");
+    j.page("invite-list").await;
+    click(c, "//main", "Send Invitations (2)").await;
+    wait_h1(c, "Invitations: 2 of 2 sent").await;
+    j.page("invite-results").await;
+
+    // ---- Pending users: resend Ann's link, cancel Ben's ----
+    click(c, "//main", "Manage Pending Users").await;
+    wait_h1(c, "Manage Pending Users").await;
+    j.page("pending").await;
+    click(c, "//main", "Resend to Ann Newhire").await;
+    wait_h1(c, "Manage Pending Users").await;
+    click(c, "//main", "Cancel Ben Newhire").await;
+    wait_h1(c, "Cancel invitation").await;
+    j.page("cancel-confirm").await;
+    click(c, "//main", "Cancel invitation").await;
+    wait_h1(c, "Manage Pending Users").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("The invitation was cancelled") && !text.contains("ben@clinic.example"), "{text}");
+    click(c, "//header", "Sign out").await;
+    wait_h1(c, "Sign in").await;
+
+    // ---- Ann signs up from the newest link ----
+    c.goto(&format!("{base}/dev/outbox")).await.expect("open outbox");
+    wait_h1(c, "Development outbox").await;
+    let xpath = "(//article[starts-with(normalize-space(h2), 'Email to ann@clinic.example')])[1]//a[contains(@href, '/signup?')]";
+    c.find(Locator::XPath(xpath)).await.expect("Ann's link").click().await.expect("click");
+    wait_h1(c, "Sign up").await;
+    type_into(c, "#username", "anewhire").await;
+    type_into(c, "#password", ANN_PASSWORD).await;
+    type_into(c, "#confirm_password", ANN_PASSWORD).await;
+    click(c, "//main", "Continue").await;
+    wait_h1(c, "Set up two-step verification").await;
+    type_into(c, "#phone", "206-555-0177").await;
+    css(c, "#method-text").await.click().await.expect("text");
+    click(c, "//main", "Send code").await;
+    wait_h1(c, "Set up two-step verification").await;
+    let code = code_from_outbox(c, &base, "+12065550177").await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Verify").await;
+    wait_h1(c, "Terms and conditions").await;
+    type_into(c, "#first_name", "Ann").await;
+    type_into(c, "#last_name", "Newhire").await;
+    click(c, "//main", "I accept").await;
+    wait_h1(c, "Welcome, Ann Newhire").await;
+    click(c, "//header", "Sign out").await;
+    wait_h1(c, "Sign in").await;
+
+    // ---- The administrator changes Ann's user type and providers, then deactivates her ----
+    sign_in(c, &base, "dana", TEST_PASSWORD, ADMIN_PHONE).await;
+    c.goto(&format!("{base}/practice/users?q=newhire")).await.expect("search");
+    wait_h1(c, "User Management").await;
+    click(c, "//main", "Ann Newhire").await;
+    wait_h1(c, "Portal User Information").await;
+    j.page("member").await;
+    let select = css(c, "select[name=user_type]").await;
+    select.select_by_label("Clinical Staff").await.expect("choose type");
+    click(c, "//main", "Save user type").await;
+    wait_h1(c, "Portal User Information").await;
+    assert!(css(c, "main [role=status]").await.text().await.expect("notice").contains("user type was saved"));
+    click(c, "//main", "Edit Provider Association").await;
+    wait_h1(c, "Edit Provider Association").await;
+    css(c, "#scope-some").await.click().await.expect("some");
+    c.find(Locator::XPath("//label[normalize-space()='Amara Okafor']"))
+        .await
+        .expect("Amara")
+        .click()
+        .await
+        .expect("check");
+    j.page("providers").await;
+    click(c, "//main", "Done").await;
+    wait_h1(c, "Portal User Information").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("Amara Okafor") && !text.contains("Richard Kim"), "{text}");
+    click(c, "//main", "Deactivate User").await;
+    wait_h1(c, "Deactivate user").await;
+    click(c, "//main", "Deactivate").await;
+    wait_h1(c, "Portal User Information").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("was deactivated") && text.contains("Reactivate User"), "{text}");
+    j.page("deactivated").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username = 'anewhire' AND status = 'deactivated'").await, 1);
+
+    browser.close().await;
+    app.stop().await;
+}
+crate::both!(invite_manage_and_deactivate);
