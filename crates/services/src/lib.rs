@@ -4,7 +4,9 @@
 //! transaction as the change.
 
 pub mod account;
+pub mod applications;
 pub mod audit;
+pub mod authz;
 pub mod clock;
 pub mod context;
 pub mod delivery;

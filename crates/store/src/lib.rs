@@ -4,7 +4,9 @@
 //! a connection so that the services decide where transactions begin and end.
 
 pub mod access_changes;
+pub mod access_index;
 pub mod affiliations;
+pub mod applications;
 pub mod audit;
 pub mod codes;
 pub mod db;
