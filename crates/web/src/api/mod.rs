@@ -1,8 +1,10 @@
 //! The JSON API under `/api/v1`: the same capabilities as the pages, for other clients. Callers
-//! present the session token as `Authorization: Bearer …`. Every error has one documented body:
+//! present the session token as `Authorization: Bearer …`; the permission check API's callers
+//! are applications, with HTTP Basic. Every error has one documented body:
 //! `{"error": {"code", "message", "field"}}`.
 
 mod auth;
+mod authz;
 mod registrations;
 mod roster;
 
@@ -19,6 +21,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
     auth::routes()
         .merge(registrations::routes())
         .merge(roster::routes())
+        .merge(authz::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
@@ -41,7 +44,10 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         auth::sign_out,
         registrations::request_registration,
         roster::import,
-        roster::report
+        roster::report,
+        authz::check,
+        authz::check_batch,
+        authz::access
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
