@@ -34,6 +34,8 @@ pub enum StaffPermission {
     UserSupport,
     /// Read the audit log.
     AuditRead,
+    /// Register and revoke the portal applications that call the permission check API.
+    Applications,
 }
 
 impl StaffRole {
@@ -100,5 +102,8 @@ mod tests {
         assert!(!StaffRole::Auditor.may(P::UserSupport));
         assert!(!StaffRole::Auditor.may(P::Registrations));
         assert!(!StaffRole::HelpDesk.may(P::AuditRead));
+        assert!(StaffRole::PlanAdmin.may(P::Applications));
+        assert!(!StaffRole::HelpDesk.may(P::Applications));
+        assert!(!StaffRole::Auditor.may(P::Applications));
     }
 }

@@ -4,12 +4,18 @@
 //!   Argon2id verifies per second with the same parameters, measured in the same run.
 //! - `overload`: four times the hashing capacity offered at once; latency of the admitted
 //!   sign-ins against the time of one hash, and whether every refusal carries `Retry-After`.
+//! - `authz`: the permission check in process, over HTTP, against Cedar, and propagation of a
+//!   change between instances (see [`authz`]).
 //! - `startup`: time from spawning `gatehouse serve` to its first `/healthz` answer, on a fresh
 //!   and on an existing database, and the resident memory of the idle server.
 //!
 //! Every figure that is compared with another is measured in the same run, because the machine
 //! may be shared and noisy. All traffic goes to 127.0.0.1 and every loop is bounded in time and
 //! in count.
+
+mod authz;
+#[cfg(feature = "cedar-bench")]
+mod authz_cedar;
 
 use crate::config::ServerConfig;
 use anyhow::{Context, anyhow, bail};
@@ -54,8 +60,10 @@ pub enum Which {
     Overload,
     /// Start-to-ready time and idle memory of `gatehouse serve`.
     Startup,
-    /// All three, one after the other.
+    /// All three, one after the other (not `authz`).
     All,
+    /// Permission checks: in process (1,000,000 affiliations), HTTP, Cedar, propagation.
+    Authz,
 }
 
 /// Benchmark options.
@@ -80,6 +88,9 @@ pub struct BenchArgs {
     /// 5000; default 0, clients hammer without waiting).
     #[arg(long, default_value_t = 0)]
     pub reject_pause_ms: u64,
+    /// PostgreSQL server for `authz`'s propagation part (a database is created and dropped).
+    #[arg(long, env = "GATEHOUSE_BENCH_PG")]
+    pub pg: Option<String>,
 }
 
 impl BenchArgs {
@@ -121,6 +132,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if matches!(args.which, Which::Startup | Which::All) {
         tables.push(startup(args.repeats).await.context("startup benchmark")?);
+        print_last(&tables);
+    }
+    if args.which == Which::Authz {
+        tables.push(authz::run(args.pg.clone(), args.seconds).await.context("authz benchmark")?);
         print_last(&tables);
     }
     if tables.len() > 1 {
@@ -1212,8 +1227,15 @@ mod tests {
 
     #[test]
     fn bounds_are_enforced() {
-        let ok =
-            BenchArgs { which: Which::All, seconds: 15, users: 1000, clients: None, repeats: 5, reject_pause_ms: 0 };
+        let ok = BenchArgs {
+            which: Which::All,
+            seconds: 15,
+            users: 1000,
+            clients: None,
+            repeats: 5,
+            reject_pause_ms: 0,
+            pg: None,
+        };
         assert!(ok.validate().is_ok());
         assert!(BenchArgs { seconds: 0, ..ok.clone() }.validate().is_err());
         assert!(BenchArgs { seconds: 1000, ..ok.clone() }.validate().is_err());

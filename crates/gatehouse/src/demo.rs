@@ -46,9 +46,9 @@ pub const ACCOUNTS: &[DemoAccount] = &[
         practice: Some(("825671892", "billing_staff", false)),
     },
     DemoAccount {
-        username: "mlopez",
+        username: "tnguyen",
         password: "meadow copper sparrow",
-        name: "Maria Lopez",
+        name: "Tom Nguyen",
         role: "new office manager, not linked yet: associate as practitioner Helen Brooks, Tax ID 914407731, provider ID P300118, ZIP 98402",
         phone: "+12065550166",
         staff_role: None,

@@ -30,6 +30,7 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     join: JoinHandle<()>,
     worker: Option<JoinHandle<()>>,
+    refresher: JoinHandle<()>,
 }
 
 impl Running {
@@ -42,6 +43,7 @@ impl Running {
         if let Some(w) = self.worker.take() {
             w.abort();
         }
+        self.refresher.abort();
         self.services.db.close().await;
     }
 
@@ -76,7 +78,8 @@ pub async fn services(cfg: &ServerConfig, clock: Arc<dyn Clock>, base_url: Strin
     Services::new(db, clock, hasher, ServicesConfig { base_url }).await.context("cannot initialise services")
 }
 
-/// Starts the server: database, migrations, hashing pool, outbox worker, HTTP listener.
+/// Starts the server: database, migrations, hashing pool, outbox worker, permission index
+/// refresher, HTTP listener.
 pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -92,6 +95,8 @@ pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<R
     let dev_outbox = delivery.dev_outbox();
     let deliverer = Deliverer::new(svc.clone(), delivery)?;
     let worker = cfg.run_outbox_worker.then(|| tokio::spawn(deliverer.clone().run()));
+    // Keeps this instance's permission index in step with changes made on other instances.
+    let refresher = tokio::spawn(svc.clone().run_access_refresher());
     let state = gatehouse_web::AppState {
         svc: svc.clone(),
         dev_outbox,
@@ -113,5 +118,5 @@ pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<R
         }
     });
     tracing::info!(%addr, %base_url, "Gatehouse is ready");
-    Ok(Running { addr, base_url, services: svc, deliverer, shutdown: Some(tx), join, worker })
+    Ok(Running { addr, base_url, services: svc, deliverer, shutdown: Some(tx), join, worker, refresher })
 }

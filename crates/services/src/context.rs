@@ -41,6 +41,8 @@ pub struct Services {
     pub(crate) code_key: Arc<Vec<u8>>,
     /// The plans, read at most every [`crate::plans::PLAN_CACHE_TTL`] (every request needs them).
     pub(crate) plans_cache: Arc<std::sync::RwLock<Option<CachedPlans>>>,
+    /// The permission index, the applications and the change-log cursor (see [`crate::authz`]).
+    pub(crate) access: Arc<crate::authz::AccessState>,
 }
 
 impl std::fmt::Debug for Services {
@@ -61,6 +63,7 @@ impl Services {
         let key =
             gatehouse_store::secrets::get_or_insert(&mut conn, "code_hmac_key", &crate::tokens::new_token()).await?;
         drop(conn);
+        let access = Arc::new(crate::authz::AccessState::load(&db).await?);
         Ok(Self {
             db,
             clock,
@@ -68,6 +71,7 @@ impl Services {
             config: Arc::new(config),
             code_key: Arc::new(key.into_bytes()),
             plans_cache: Arc::default(),
+            access,
         })
     }
 

@@ -6,9 +6,10 @@
 pub mod access_requests;
 pub mod account;
 pub mod affiliations;
+pub mod applications;
 pub mod association;
 pub mod audit;
-mod authz_pending;
+pub mod authz;
 pub mod clock;
 pub mod context;
 pub mod delivery;

@@ -205,8 +205,15 @@ impl Services {
         }
         report.truncate_details();
         report.id = self.record_import(&mut tx, grant, plan, meta, &report).await?;
+        if applied {
+            gatehouse_store::access_changes::record(&mut tx, plan.id(), None, now).await?;
+        }
         gatehouse_store::commit(tx).await?;
         timings.lap("committed");
+        if applied {
+            self.access_changed(plan.id(), None).await;
+            timings.lap("index refreshed");
+        }
         tracing::debug!(lines = total, applied, %timings, "roster import");
         progress(ImportProgress { stage: ImportStage::Done, done: total, total });
         Ok(report)

@@ -128,7 +128,9 @@ impl Services {
             "new": {"name": change.after.name, "permissions": permissions.names()},
         });
         audit::record(&mut tx, now, plan.id(), meta, grant.event("plan.user_type_changed").detail(detail)).await?;
+        gatehouse_store::access_changes::record(&mut tx, plan.id(), None, now).await?;
         gatehouse_store::commit(tx).await?;
+        self.access_changed(plan.id(), None).await;
         Ok(change)
     }
 }

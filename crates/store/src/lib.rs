@@ -4,8 +4,10 @@
 //! a connection so that the services decide where transactions begin and end.
 
 pub mod access_changes;
+pub mod access_index;
 pub mod access_requests;
 pub mod affiliations;
+pub mod applications;
 pub mod association;
 pub mod audit;
 pub mod codes;

@@ -11,7 +11,7 @@ use fantoccini::{Client, Locator};
 const ADMIN_PHONE: &str = "+12065551001";
 const ANN_PASSWORD: &str = "Harbor willow lantern 77";
 
-async fn sign_in(c: &Client, base: &str, username: &str, password: &str, phone: &str) {
+async fn sign_in(c: &Client, base: &str, username: &str, password: &str, phone: &str, home: &str) {
     c.goto(&format!("{base}/signin")).await.expect("open sign-in");
     wait_h1(c, "Sign in").await;
     type_into(c, "#username", username).await;
@@ -21,6 +21,7 @@ async fn sign_in(c: &Client, base: &str, username: &str, password: &str, phone: 
     let code = code_from_outbox(c, base, phone).await;
     type_into(c, "#code", &code).await;
     click(c, "//main", "Verify").await;
+    wait_h1(c, home).await;
 }
 
 async fn add_person(c: &Client, first: &str, last: &str, email: &str) {
@@ -60,7 +61,7 @@ async fn invite_manage_and_deactivate(backend: Backend) {
     let base = app.base.clone();
     let mut j = Journey { c, name: "practice", backend: backend_name(backend), step: 0 };
 
-    sign_in(c, &base, "dana", TEST_PASSWORD, ADMIN_PHONE).await;
+    sign_in(c, &base, "dana", TEST_PASSWORD, ADMIN_PHONE, "Welcome, Dana Reyes").await;
     c.goto(&format!("{base}/practice/users")).await.expect("open users");
     wait_h1(c, "User Management").await;
     j.page("directory").await;
@@ -121,7 +122,7 @@ async fn invite_manage_and_deactivate(backend: Backend) {
     wait_h1(c, "Sign in").await;
 
     // ---- The administrator changes Ann's user type and providers, then deactivates her ----
-    sign_in(c, &base, "dana", TEST_PASSWORD, ADMIN_PHONE).await;
+    sign_in(c, &base, "dana", TEST_PASSWORD, ADMIN_PHONE, "Welcome, Dana Reyes").await;
     c.goto(&format!("{base}/practice/users?q=newhire")).await.expect("search");
     wait_h1(c, "User Management").await;
     click(c, "//main", "Ann Newhire").await;

@@ -11,7 +11,7 @@ async fn demo_data_is_complete_and_usable(backend: Backend) {
     assert_eq!(app.plan.row.name, "Chorus Community Health Plan");
     assert_eq!(app.count("SELECT COUNT(*) FROM practices").await, 3);
     assert_eq!(app.count("SELECT COUNT(*) FROM providers").await, 5);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'active'").await, 4);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'active'").await, 5);
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE staff_role = 'plan_admin'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM affiliations WHERE is_admin = 1").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'invited'").await, 1);
@@ -19,7 +19,7 @@ async fn demo_data_is_complete_and_usable(backend: Backend) {
     // Loading twice keeps the data as it is.
     let (_, fresh) = gatehouse::demo::load(&app.running.services).await.expect("reload");
     assert!(!fresh);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 5);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 6);
     // A demo account signs in with the printed password; its code goes to its phone.
     let acc = &gatehouse::demo::ACCOUNTS[0];
     let r = app

@@ -8,6 +8,7 @@ mod tenancy;
 
 mod api_flows;
 mod audit_and_outbox;
+mod authz;
 mod browser;
 mod browser_practice;
 mod browser_registration;

@@ -117,7 +117,13 @@ impl Services {
             event = event.on(first.user_id);
         }
         audit::record(&mut tx, now, plan.id(), meta, event).await?;
+        for a in &admins {
+            gatehouse_store::access_changes::record(&mut tx, plan.id(), Some(a.user_id), now).await?;
+        }
         gatehouse_store::commit(tx).await?;
+        for a in &admins {
+            self.access_changed(plan.id(), Some(a.user_id)).await;
+        }
         Ok(Approved { practice_id, practice_created, admins })
     }
 

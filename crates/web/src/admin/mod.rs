@@ -1,6 +1,7 @@
 //! The plan's control panel (`/admin`): a left navigation showing only what the signed-in staff
 //! member's role may use, and every route checked on the server (the services check again).
 
+mod applications;
 mod audit;
 mod home;
 mod registrations;
@@ -35,6 +36,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(settings::routes())
         .merge(user_types::routes())
         .merge(users::routes())
+        .merge(applications::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 
@@ -66,6 +68,7 @@ pub const SECTIONS: &[(&str, &str, Option<StaffPermission>)] = &[
     ("/admin/staff", "Staff", Some(StaffPermission::ManageStaff)),
     ("/admin/settings", "Settings", Some(StaffPermission::PlanSettings)),
     ("/admin/user-types", "User types", Some(StaffPermission::PlanSettings)),
+    ("/admin/applications", "Applications", Some(StaffPermission::Applications)),
 ];
 
 /// A signed-in staff member on a control-panel page.

@@ -1,8 +1,10 @@
 //! The JSON API under `/api/v1`: the same capabilities as the pages, for other clients. Callers
-//! present the session token as `Authorization: Bearer …`. Every error has one documented body:
+//! present the session token as `Authorization: Bearer …`; the permission check API's callers
+//! are applications, with HTTP Basic. Every error has one documented body:
 //! `{"error": {"code", "message", "field"}}`.
 
 mod auth;
+mod authz;
 mod practice;
 mod registrations;
 mod roster;
@@ -21,6 +23,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .merge(registrations::routes())
         .merge(roster::routes())
         .merge(practice::routes())
+        .merge(authz::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
@@ -54,7 +57,10 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         practice::invite,
         practice::pending,
         practice::resend,
-        practice::cancel
+        practice::cancel,
+        authz::check,
+        authz::check_batch,
+        authz::access
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]

@@ -1,0 +1,229 @@
+//! Portal applications: the clients of the permission check API. Plan administrators register
+//! one (its secret is shown once and stored as a SHA-256) and revoke it; both audited. An
+//! application authenticates with its client id and secret against an in-memory copy, refreshed
+//! through the access change log, so no request reads the database to authenticate.
+
+use crate::plans::Plan;
+use crate::staff::{Denied, StaffGrant};
+use crate::tokens::{hash_token, new_token, random_u64, same};
+use crate::{Internal, RequestMeta, Services, audit};
+use gatehouse_domain::staff::StaffPermission;
+use gatehouse_domain::{PlanId, UserId};
+use gatehouse_store::access_changes;
+use gatehouse_store::applications::{self, ApplicationRow, NewApplication};
+use serde_json::json;
+use thiserror::Error;
+
+/// Longest application name.
+pub const MAX_NAME: usize = 80;
+
+/// Why an application change was refused.
+#[derive(Debug, Error)]
+pub enum ApplicationError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("Enter a name of 1 to 80 characters.")]
+    BadName,
+    #[error("This plan has no such application, or it is already revoked.")]
+    NotFound,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for ApplicationError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// A newly registered application and its secret, which is never shown again.
+#[derive(Debug, Clone)]
+pub struct CreatedApplication {
+    pub row: ApplicationRow,
+    pub secret: String,
+}
+
+/// An authenticated application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCaller {
+    pub id: i64,
+    pub plan_id: PlanId,
+    pub name: String,
+}
+
+/// Why an application was not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum AppAuthError {
+    /// Unknown client id, wrong secret, or a revoked application.
+    #[error("Unknown application or wrong secret.")]
+    BadCredentials,
+    /// The application belongs to another plan.
+    #[error("This application is registered with another plan.")]
+    OtherPlan,
+}
+
+impl Services {
+    /// Registers an application; the secret in the answer is shown once. Plan administrators.
+    pub async fn create_application(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> Result<CreatedApplication, ApplicationError> {
+        grant.require(plan.id(), StaffPermission::Applications)?;
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(ApplicationError::BadName);
+        }
+        let client_id = format!("gh_{:016x}{:016x}", random_u64(), random_u64());
+        let secret = new_token();
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let new = NewApplication {
+            plan_id: plan.id(),
+            name: &name,
+            client_id: &client_id,
+            secret_hash: &hash_token(&secret),
+            created_by: grant.actor(),
+        };
+        let id = applications::insert(&mut tx, &new, now).await?;
+        let detail = json!({"application_id": id, "name": name, "client_id": client_id});
+        audit::record(&mut tx, now, plan.id(), meta, grant.event("application.created").detail(detail)).await?;
+        access_changes::record(&mut tx, plan.id(), None, now).await?;
+        gatehouse_store::commit(tx).await?;
+        self.access_changed(plan.id(), None).await;
+        let row = ApplicationRow {
+            id,
+            plan_id: plan.id(),
+            name,
+            client_id,
+            secret_hash: hash_token(&secret),
+            created_at: now,
+            created_by: grant.actor(),
+            revoked_at: None,
+        };
+        Ok(CreatedApplication { row, secret })
+    }
+
+    /// The plan's applications, newest first, revoked ones included. Plan administrators.
+    pub async fn list_applications(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+    ) -> Result<Vec<ApplicationRow>, ApplicationError> {
+        grant.require(plan.id(), StaffPermission::Applications)?;
+        let mut conn = self.db.acquire().await?;
+        Ok(applications::list(&mut conn, plan.id()).await?)
+    }
+
+    /// Revokes an application: its secret stops working at once here, within a second on other
+    /// instances. Plan administrators.
+    pub async fn revoke_application(
+        &self,
+        grant: &StaffGrant,
+        plan: &Plan,
+        id: i64,
+        meta: &RequestMeta,
+    ) -> Result<ApplicationRow, ApplicationError> {
+        grant.require(plan.id(), StaffPermission::Applications)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let row = applications::revoke(&mut tx, plan.id(), id, now).await?.ok_or(ApplicationError::NotFound)?;
+        let detail = json!({"application_id": id, "name": row.name, "client_id": row.client_id});
+        audit::record(&mut tx, now, plan.id(), meta, grant.event("application.revoked").detail(detail)).await?;
+        access_changes::record(&mut tx, plan.id(), None, now).await?;
+        gatehouse_store::commit(tx).await?;
+        self.access_changed(plan.id(), None).await;
+        Ok(row)
+    }
+
+    /// Authenticates an application of `plan` by client id and secret, from memory.
+    pub fn authenticate_application(
+        &self,
+        plan: PlanId,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<AppCaller, AppAuthError> {
+        let presented = hash_token(secret);
+        let apps = self.access.apps.read().map_err(|_| AppAuthError::BadCredentials)?;
+        let app = apps.get(client_id).ok_or(AppAuthError::BadCredentials)?;
+        if !same(&presented, &app.secret_hash) {
+            return Err(AppAuthError::BadCredentials);
+        }
+        if app.plan_id != plan {
+            return Err(AppAuthError::OtherPlan);
+        }
+        Ok(AppCaller { id: app.id, plan_id: app.plan_id, name: app.name.clone() })
+    }
+}
+
+/// A user's access as the access listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAccess {
+    pub user_id: UserId,
+    pub username: Option<String>,
+    pub status: gatehouse_domain::UserStatus,
+    pub affiliations: Vec<AffiliationAccess>,
+}
+
+/// One affiliation of a user, with what it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffiliationAccess {
+    pub id: i64,
+    pub tax_id: String,
+    pub practice_name: String,
+    pub user_type_key: String,
+    /// The user type's name (empty when the type is unknown).
+    pub user_type_name: String,
+    pub is_admin: bool,
+    pub permissions: gatehouse_domain::permissions::PermissionSet,
+    /// `None`: all of the practice's providers; else (provider ID, NPI) of those listed.
+    pub providers: Option<Vec<(String, String)>>,
+}
+
+impl Services {
+    /// The user's affiliations and what each allows, read from the database (`None`: no such
+    /// user in the plan).
+    pub async fn user_access(&self, plan: PlanId, user: UserId) -> Result<Option<UserAccess>, Internal> {
+        use gatehouse_domain::permissions::{Permission, default_user_types};
+        use gatehouse_store::{access_index, user_types, users};
+        let mut conn = self.db.acquire().await?;
+        let Some(u) = users::get(&mut conn, plan, user).await? else { return Ok(None) };
+        let rows = access_index::access_of(&mut conn, plan, user).await?;
+        let scopes = access_index::scope_of(&mut conn, plan, user).await?;
+        let mut types: Vec<(String, String, gatehouse_domain::permissions::PermissionSet)> =
+            user_types::list(&mut conn, plan)
+                .await?
+                .into_iter()
+                .map(|t| (t.key.as_str().to_owned(), t.name, t.permissions))
+                .collect();
+        if types.is_empty() {
+            types = default_user_types().into_iter().map(|t| (t.key.into(), t.name.into(), t.permissions)).collect();
+        }
+        let affiliations = rows
+            .into_iter()
+            .map(|r| {
+                let (name, mut permissions) =
+                    types.iter().find(|t| t.0 == r.user_type).map(|t| (t.1.clone(), t.2)).unwrap_or_default();
+                if r.is_admin {
+                    permissions.insert(Permission::UsersManage);
+                }
+                let providers = (!r.all_providers).then(|| {
+                    scopes.iter().filter(|s| s.0 == r.affiliation_id).map(|s| (s.1.clone(), s.2.clone())).collect()
+                });
+                AffiliationAccess {
+                    id: r.affiliation_id,
+                    tax_id: r.tax_id,
+                    practice_name: r.practice_name,
+                    user_type_key: r.user_type,
+                    user_type_name: name,
+                    is_admin: r.is_admin,
+                    permissions,
+                    providers,
+                }
+            })
+            .collect();
+        Ok(Some(UserAccess { user_id: u.id, username: u.username, status: u.status, affiliations }))
+    }
+}
