@@ -7,6 +7,7 @@ mod support;
 mod tenancy;
 
 mod api_flows;
+mod association;
 mod audit_and_outbox;
 mod browser;
 mod browser_registration;

@@ -2,6 +2,7 @@
 //! present the session token as `Authorization: Bearer …`. Every error has one documented body:
 //! `{"error": {"code", "message", "field"}}`.
 
+mod associations;
 mod auth;
 mod registrations;
 mod roster;
@@ -17,6 +18,7 @@ use utoipa::{OpenApi, ToSchema};
 /// The API routes.
 pub fn routes(_state: AppState) -> Router<AppState> {
     auth::routes()
+        .merge(associations::routes())
         .merge(registrations::routes())
         .merge(roster::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
@@ -39,6 +41,15 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         auth::list_sessions,
         auth::end_session,
         auth::sign_out,
+        associations::check,
+        associations::accept,
+        associations::request_access,
+        associations::affiliations,
+        associations::switch,
+        associations::access_requests,
+        associations::approve,
+        associations::decline,
+        associations::set_admin,
         registrations::request_registration,
         roster::import,
         roster::report
