@@ -10,6 +10,7 @@ mod api_flows;
 mod association;
 mod audit_and_outbox;
 mod browser;
+mod browser_association;
 mod browser_registration;
 mod cli;
 mod control_panel;
