@@ -468,6 +468,8 @@ async fn association_over_the_api(backend: Backend) {
     let (s, v) =
         call(&app, "POST", "/api/v1/me/active-affiliation", &t, Some(json!({"affiliation_id": cedar_id}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["active"].as_bool(), v["user_type"].as_str()), (Some(true), Some("Office Manager")));
+    assert_eq!(v["providers"], json!([{"provider_id": "P300118", "name": "Helen Brooks"}]));
     let (_, v) = call(&app, "GET", "/api/v1/me/affiliations", &t, None).await;
     let active: Vec<_> = v.as_array().expect("list").iter().filter(|a| a["active"] == true).collect();
     assert_eq!(active.len(), 1);
