@@ -37,11 +37,12 @@ struct HomePage {
     me: Me,
     last_signin: String,
     is_staff: bool,
-    /// "Practice (12-3456789)" of the active linked account.
-    acting_for: Option<String>,
+    /// (practice, Tax ID as 12-3456789) of the active linked account.
+    acting_for: Option<(String, String)>,
     /// Pending access requests for the practices the user administers.
     waiting_requests: usize,
-    notice: Option<String>,
+    /// The account just linked: (practice, Tax ID, whether the user administers it).
+    linked: Option<(String, String, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -77,12 +78,11 @@ async fn home(
     } else {
         0
     };
-    let notice = q.linked.and_then(|id| linked.iter().find(|a| a.id == id)).map(|a| {
-        let admin = if a.is_admin { " You are its administrator." } else { "" };
-        format!("Your account is now linked to {} (Tax ID {}).{admin}", a.practice_name, a.tax_id_display())
-    });
-    let acting_for =
-        linked.iter().find(|a| a.active).map(|a| format!("{} (Tax ID {})", a.practice_name, a.tax_id_display()));
+    let just_linked = q
+        .linked
+        .and_then(|id| linked.iter().find(|a| a.id == id))
+        .map(|a| (a.practice_name.clone(), a.tax_id_display(), a.is_admin));
+    let acting_for = linked.iter().find(|a| a.active).map(|a| (a.practice_name.clone(), a.tax_id_display()));
     match st.svc.me(&plan.0, &s).await {
         Ok(me) => {
             let last_signin = me.previous_signin_at.map(when).unwrap_or_else(|| "This is your first sign-in".into());
@@ -93,7 +93,7 @@ async fn home(
                 is_staff,
                 acting_for,
                 waiting_requests,
-                notice,
+                linked: just_linked,
             };
             render(StatusCode::OK, &page)
         }
