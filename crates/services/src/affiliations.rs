@@ -171,16 +171,13 @@ impl Services {
         }));
         audit::record(&mut tx, now, plan.id(), meta, event).await?;
         gatehouse_store::commit(tx).await?;
-        Ok(LinkedAccount {
-            id: row.id,
-            practice_name: row.practice_name,
-            tax_id: row.tax_id,
-            user_type: row.user_type,
-            is_admin: row.is_admin,
-            all_providers: row.all_providers,
-            providers: Vec::new(),
-            active: true,
-        })
+        // Described as the list describes it (the user type's name, the providers covered).
+        let switched = SessionInfo { active_affiliation: Some(row.id), ..s.clone() };
+        self.linked_accounts(plan, &switched)
+            .await?
+            .into_iter()
+            .find(|a| a.id == row.id)
+            .ok_or(AffiliationError::NotFound)
     }
 
     /// Makes a user of a practice its administrator, or revokes that. The actor must administer

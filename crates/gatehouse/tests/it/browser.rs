@@ -425,6 +425,7 @@ async fn invitation_to_home_and_back(backend: Backend) {
     // ---- Journey A: invitation to home ----
     let mut j = Journey { c, name: "invitation", backend, step: 0 };
     let link = app.invite("Maria", "Lopez", EMAIL).await;
+    app.affiliate_email(EMAIL).await;
 
     // The person opens the email and clicks the link in it.
     c.goto(&format!("{base}/dev/outbox")).await.expect("open outbox");

@@ -6,38 +6,12 @@ use crate::support::{Backend, TEST_PASSWORD, TestApp, path_of};
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// Puts a user on a practice (Tax ID 825671892) with one provider (NPI 1234567893).
-async fn affiliate(app: &TestApp, user: gatehouse_domain::UserId) {
-    let db = app.running.services.db.pool();
-    let plan = app.plan.id().0;
-    sqlx::query("INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) VALUES ($1, '825671892', 'Lakeside Family Medicine', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)")
-        .bind(plan)
-        .execute(db)
-        .await
-        .expect("practice");
-    let practice: i64 =
-        sqlx::query_scalar("SELECT id FROM practices WHERE tax_id = '825671892'").fetch_one(db).await.expect("id");
-    sqlx::query("INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) VALUES ($1, $2, 'P1', '1234567893', 'practitioner', 'Richard', 'Kim', '', '1 Main St', 'Seattle', 'WA', '98101', 0)")
-        .bind(plan)
-        .bind(practice)
-        .execute(db)
-        .await
-        .expect("provider");
-    sqlx::query("INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) VALUES ($1, $2, $3, 'billing_staff', 0, 1, 0)")
-        .bind(plan)
-        .bind(user.0)
-        .bind(practice)
-        .execute(db)
-        .await
-        .expect("affiliation");
-}
-
 async fn search_finds_users_every_way(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
     let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
     app.user("mlopez", "Maria", "Lopez", 1234, None).await;
-    affiliate(&app, jay).await;
+    app.affiliate(jay).await;
     let c = app.signed_in_browser("hdesk", 1002).await;
     for q in ["patel", "Jay Pat", "JPATEL", "jpatel@example", "555-9975", "825671892", "1234567893"] {
         let (s, page) = app.page(&c, &format!("/admin/users?q={}", urlencode(q))).await;
@@ -65,6 +39,7 @@ async fn reset_two_step_ends_sessions_and_asks_for_a_new_phone(backend: Backend)
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
     let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    app.affiliate(jay).await;
     let jays_browser = app.signed_in_browser("jpatel", 9975).await;
     assert_eq!(app.page(&jays_browser, "/").await.0, StatusCode::OK);
     let c = app.signed_in_browser("hdesk", 1002).await;

@@ -7,9 +7,11 @@ mod support;
 mod tenancy;
 
 mod api_flows;
+mod association;
 mod audit_and_outbox;
 mod authz;
 mod browser;
+mod browser_association;
 mod browser_practice;
 mod browser_registration;
 mod cli;

@@ -34,6 +34,8 @@ async fn post(
 /// Walks invitation → sign-up → two-step set-up → terms → home; returns the signed-in client.
 pub async fn sign_up_through_pages(app: &TestApp, email: &str, username: &str) -> Client {
     let link = path_of(&app.invite("Maria", "Lopez", email).await);
+    // Invited into a practice, so the home page is hers (not "associate your account").
+    app.affiliate_email(email).await;
     let c = app.browser();
     let (status, html, _) = get(&c, app, &link).await;
     assert_eq!(status, StatusCode::OK);

@@ -277,6 +277,52 @@ impl TestApp {
         id
     }
 
+    /// Puts a user on a practice (Tax ID 825671892, created with one provider, NPI 1234567893,
+    /// when missing) as billing staff for all its providers. Without a linked account a portal
+    /// user is sent from the home page to associate one.
+    pub async fn affiliate(&self, user: gatehouse_domain::UserId) {
+        let db = self.running.services.db.pool();
+        let plan = self.plan.id().0;
+        let find = "SELECT id FROM practices WHERE plan_id = $1 AND tax_id = '825671892'";
+        let existing: Option<i64> = sqlx::query_scalar(find).bind(plan).fetch_optional(db).await.expect("practice");
+        let practice = match existing {
+            Some(id) => id,
+            None => {
+                sqlx::query("INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) VALUES ($1, '825671892', 'Lakeside Family Medicine', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)")
+                    .bind(plan)
+                    .execute(db)
+                    .await
+                    .expect("practice");
+                let id: i64 = sqlx::query_scalar(find).bind(plan).fetch_one(db).await.expect("id");
+                sqlx::query("INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) VALUES ($1, $2, 'P1', '1234567893', 'practitioner', 'Richard', 'Kim', '', '1 Main St', 'Seattle', 'WA', '98101', 0)")
+                    .bind(plan)
+                    .bind(id)
+                    .execute(db)
+                    .await
+                    .expect("provider");
+                id
+            }
+        };
+        sqlx::query("INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) VALUES ($1, $2, $3, 'billing_staff', 0, 1, 0)")
+            .bind(plan)
+            .bind(user.0)
+            .bind(practice)
+            .execute(db)
+            .await
+            .expect("affiliation");
+    }
+
+    /// [`TestApp::affiliate`] for the user (invited or active) with this email.
+    pub async fn affiliate_email(&self, email: &str) {
+        let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE plan_id = $1 AND email = $2")
+            .bind(self.plan.id().0)
+            .bind(email)
+            .fetch_one(self.running.services.db.pool())
+            .await
+            .expect("user");
+        self.affiliate(gatehouse_domain::UserId(id)).await;
+    }
+
     /// A browser signed in (password and code, through the pages) as `username`.
     pub async fn signed_in_browser(&self, username: &str, phone_tail: u16) -> reqwest::Client {
         let c = self.browser();

@@ -231,7 +231,7 @@ async fn act(staff: Staff, Path((id, action)): Path<(i64, String)>, Form(f): For
     {
         Ok(()) => detail_page(&staff, id, Some(format!("Done: {}.", action.label().to_lowercase()))).await,
         Err(SupportError::NotFound) => not_found(&staff),
-        Err(e @ (SupportError::Reason | SupportError::NotApplicable(_))) => {
+        Err(e @ (SupportError::Reason | SupportError::NotApplicable(_) | SupportError::LastPracticeAdmin(_))) => {
             let reason = f.reason.chars().take(500).collect();
             action_page(&staff, id, action, reason, Some(e.to_string()), StatusCode::BAD_REQUEST).await
         }

@@ -3,6 +3,7 @@
 //! are applications, with HTTP Basic. Every error has one documented body:
 //! `{"error": {"code", "message", "field"}}`.
 
+mod associations;
 mod auth;
 mod authz;
 mod practice;
@@ -20,6 +21,7 @@ use utoipa::{OpenApi, ToSchema};
 /// The API routes.
 pub fn routes(_state: AppState) -> Router<AppState> {
     auth::routes()
+        .merge(associations::routes())
         .merge(registrations::routes())
         .merge(roster::routes())
         .merge(practice::routes())
@@ -44,6 +46,15 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         auth::list_sessions,
         auth::end_session,
         auth::sign_out,
+        associations::check,
+        associations::accept,
+        associations::request_access,
+        associations::affiliations,
+        associations::switch,
+        associations::access_requests,
+        associations::approve,
+        associations::decline,
+        associations::set_admin,
         registrations::request_registration,
         roster::import,
         roster::report,

@@ -1,4 +1,5 @@
-//! The home page and the "Your sessions" page.
+//! The home page and the "Your sessions" page. A signed-in user with no linked account (and not
+//! plan staff) is taken from the home page to associate their account first.
 
 use super::{Chrome, internal_error, message_page, render, require_stage, when};
 use crate::AppState;
@@ -6,7 +7,7 @@ use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,6 +16,7 @@ use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::account::Me;
 use gatehouse_services::sessions::SessionError;
+use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,6 +37,18 @@ struct HomePage {
     me: Me,
     last_signin: String,
     is_staff: bool,
+    /// (practice, Tax ID as 12-3456789) of the active linked account.
+    acting_for: Option<(String, String)>,
+    /// Pending access requests for the practices the user administers.
+    waiting_requests: usize,
+    /// The account just linked: (practice, Tax ID, whether the user administers it).
+    linked: Option<(String, String, bool)>,
+}
+
+#[derive(Deserialize)]
+struct HomeQuery {
+    /// The affiliation just linked in step 2 of association.
+    linked: Option<i64>,
 }
 
 async fn home(
@@ -42,19 +56,46 @@ async fn home(
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
     sess: CookieSession,
+    Query(q): Query<HomeQuery>,
 ) -> Response {
     let s = match signed_in(sess) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
     let is_staff = st.svc.staff_grant(&plan.0, Some(&s)).await.is_ok();
+    let (chrome, linked) = match Chrome::for_session(&st, &plan, &csrf, &s, "/").await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if linked.is_empty() && !is_staff {
+        return Redirect::to("/associate").into_response();
+    }
+    let waiting_requests = if linked.iter().any(|a| a.is_admin) {
+        match st.svc.pending_access_requests(&plan.0, &s).await {
+            Ok((list, _)) => list.len(),
+            Err(e) => return internal_error(e),
+        }
+    } else {
+        0
+    };
+    let just_linked = q
+        .linked
+        .and_then(|id| linked.iter().find(|a| a.id == id))
+        .map(|a| (a.practice_name.clone(), a.tax_id_display(), a.is_admin));
+    let acting_for = linked.iter().find(|a| a.active).map(|a| (a.practice_name.clone(), a.tax_id_display()));
     match st.svc.me(&plan.0, &s).await {
         Ok(me) => {
             let last_signin = me.previous_signin_at.map(when).unwrap_or_else(|| "This is your first sign-in".into());
-            render(
-                StatusCode::OK,
-                &HomePage { chrome: Chrome::new(&st, &plan, &csrf, true).staff(is_staff), me, last_signin, is_staff },
-            )
+            let page = HomePage {
+                chrome: chrome.staff(is_staff),
+                me,
+                last_signin,
+                is_staff,
+                acting_for,
+                waiting_requests,
+                linked: just_linked,
+            };
+            render(StatusCode::OK, &page)
         }
         Err(e) => internal_error(e),
     }
@@ -103,6 +144,10 @@ async fn list(
     s: &SessionInfo,
     notice: Option<String>,
 ) -> Response {
+    let chrome = match Chrome::for_session(st, plan, csrf, s, "/sessions").await {
+        Ok((c, _)) => c,
+        Err(r) => return r,
+    };
     match st.svc.list_sessions(s).await {
         Ok(list) => {
             let sessions = list
@@ -116,7 +161,7 @@ async fn list(
                     last_seen: when(v.last_seen_at),
                 })
                 .collect();
-            render(StatusCode::OK, &SessionsPage { chrome: Chrome::new(st, plan, csrf, true).wide(), sessions, notice })
+            render(StatusCode::OK, &SessionsPage { chrome: chrome.wide(), sessions, notice })
         }
         Err(e) => internal_error(e),
     }
@@ -136,13 +181,13 @@ async fn sessions_page(
 
 #[derive(Template)]
 #[template(path = "confirm.html")]
-struct ConfirmPage {
-    chrome: Chrome,
-    heading: String,
-    question: String,
-    action: String,
-    confirm_label: String,
-    cancel_href: String,
+pub(super) struct ConfirmPage {
+    pub(super) chrome: Chrome,
+    pub(super) heading: String,
+    pub(super) question: String,
+    pub(super) action: String,
+    pub(super) confirm_label: String,
+    pub(super) cancel_href: String,
 }
 
 async fn end_confirm(
@@ -152,13 +197,18 @@ async fn end_confirm(
     sess: CookieSession,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Err(r) = signed_in(sess) {
-        return r.into_response();
-    }
+    let s = match signed_in(sess) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let chrome = match Chrome::for_session(&st, &plan, &csrf, &s, "/sessions").await {
+        Ok((c, _)) => c,
+        Err(r) => return r,
+    };
     render(
         StatusCode::OK,
         &ConfirmPage {
-            chrome: Chrome::new(&st, &plan, &csrf, true),
+            chrome,
             heading: "Sign out that session?".into(),
             question: "The browser or device using that session will be signed out at once and must sign in again."
                 .into(),
@@ -209,7 +259,14 @@ async fn end_submit(
 }
 
 /// The request's parts, for building message pages.
-struct RequestParts(Parts);
+pub(super) struct RequestParts(pub(super) Parts);
+
+impl RequestParts {
+    /// The request's CSRF token (for a page rendered after a post).
+    pub(super) fn csrf(&self) -> CsrfToken {
+        self.0.extensions.get::<CsrfToken>().cloned().unwrap_or(CsrfToken(String::new()))
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestParts {
     type Rejection = std::convert::Infallible;

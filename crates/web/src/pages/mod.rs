@@ -1,5 +1,8 @@
 //! The pages: one askama template per view, one small module per journey.
 
+mod access_requests;
+mod accounts;
+mod association;
 mod auth;
 mod home;
 mod outbox;
@@ -18,6 +21,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionToken;
+use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 
 /// What the shared layout shows on every page.
 pub struct Chrome {
@@ -39,6 +43,20 @@ pub struct Chrome {
     pub has_logo: bool,
     /// Show the link to the control panel (the user is plan staff).
     pub control_panel: bool,
+    /// The signed-in user's linked accounts, for the header's switcher (shown with two or more).
+    pub accounts: Vec<AccountChoice>,
+    /// This page's path (without the plan prefix): where the switcher comes back to.
+    pub here: String,
+    /// Show the link to user management (the user administers a practice).
+    pub manage_users: bool,
+}
+
+/// One linked account in the header's switcher.
+pub struct AccountChoice {
+    pub id: i64,
+    /// "Practice name (12-3456789)".
+    pub label: String,
+    pub active: bool,
 }
 
 impl Chrome {
@@ -60,7 +78,37 @@ impl Chrome {
                 .unwrap_or_else(|_| "#083a50".into()),
             has_logo: plan.0.row.has_logo,
             control_panel: false,
+            accounts: Vec::new(),
+            manage_users: false,
+            here: "/".into(),
         }
+    }
+
+    /// The layout of a signed-in page at `here`, with the switcher's accounts filled in. Also
+    /// returns the user's linked accounts, for pages that show them.
+    pub async fn for_session(
+        st: &AppState,
+        plan: &CurrentPlan,
+        csrf: &CsrfToken,
+        s: &gatehouse_services::SessionInfo,
+        here: &str,
+    ) -> Result<(Self, Vec<LinkedAccount>), Response> {
+        let linked = st.svc.linked_accounts(&plan.0, s).await.map_err(|e| match e {
+            AffiliationError::NotSignedIn => Redirect::to("/signin").into_response(),
+            other => internal_error(other),
+        })?;
+        let mut chrome = Self::new(st, plan, csrf, true);
+        chrome.here = here.to_owned();
+        chrome.manage_users = linked.iter().any(|a| a.is_admin);
+        chrome.accounts = linked
+            .iter()
+            .map(|a| AccountChoice {
+                id: a.id,
+                label: format!("{} ({})", a.practice_name, a.tax_id_display()),
+                active: a.active,
+            })
+            .collect();
+        Ok((chrome, linked))
     }
 
     /// Shows the control panel link.
@@ -85,6 +133,9 @@ impl Chrome {
 /// The page routes, CSRF-protected.
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
+        .merge(access_requests::routes())
+        .merge(accounts::routes())
+        .merge(association::routes())
         .merge(auth::routes())
         .merge(home::routes())
         .merge(outbox::routes(state.dev_outbox))
@@ -196,10 +247,46 @@ pub fn to_stage(st: &AppState, jar: CookieJar, token: SessionToken, stage: Sessi
     (jar.add(session_cookie(st, token)), Redirect::to(next_url(stage))).into_response()
 }
 
+/// A local path to come back to: it starts with one `/` (`//host` and `/\\host` are taken by
+/// browsers as another site, so no backslash at all) and has no control characters; else the
+/// home page.
+pub fn local_path(next: &str) -> &str {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.chars().any(|c| c.is_control() || c == '\\');
+    if ok { next } else { "/" }
+}
+
+/// A Tax ID as people write it, `12-3456789`.
+pub fn tax_id_display(tax_id: &str) -> String {
+    match tax_id.get(..2).zip(tax_id.get(2..)) {
+        Some((a, b)) => format!("{a}-{b}"),
+        None => tax_id.to_owned(),
+    }
+}
+
 /// Formats a Unix time for people (UTC).
 pub fn when(secs: i64) -> String {
     let fmt = time::macros::format_description!(
         "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute] [period] UTC"
     );
     time::OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_else(|| "—".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path("/accounts"), "/accounts");
+        assert_eq!(local_path("/access-requests?x=1"), "/access-requests?x=1");
+        for bad in ["", "accounts", "//evil.example", "/\\evil.example", "https://evil.example/", "/a\nb"] {
+            assert_eq!(local_path(bad), "/", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tax_ids_are_shown_with_a_dash() {
+        assert_eq!(tax_id_display("123456789"), "12-3456789");
+        assert_eq!(tax_id_display("1"), "1");
+    }
 }

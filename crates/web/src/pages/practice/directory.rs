@@ -121,7 +121,7 @@ async fn directory(admin: PracticeAdmin, Query(req): Query<DirectoryRequest>) ->
     render(
         if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
         &DirectoryPage {
-            chrome: admin.chrome(),
+            chrome: admin.chrome().await,
             q: req.q.clone(),
             status: req.status.clone(),
             user_type: req.user_type.clone(),

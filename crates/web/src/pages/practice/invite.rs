@@ -133,7 +133,7 @@ async fn page_with(
     render(
         if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
         &InvitePage {
-            chrome: admin.chrome(),
+            chrome: admin.chrome().await,
             list,
             person,
             practices: admin.grant.practices().iter().map(|p| (p.id, format!("{} – {}", p.tax_id, p.name))).collect(),
@@ -225,7 +225,7 @@ async fn invite_submit(admin: PracticeAdmin, Form(form): Form<Vec<(String, Strin
         }
         let rows: Vec<InviteRow> = list.iter().map(ListRow::to_row).collect();
         return match st.svc.invite_batch(&admin.grant, &admin.plan.0, &rows, &admin.meta).await {
-            Ok(results) => results_page(&admin, &list, results),
+            Ok(results) => results_page(&admin, &list, results).await,
             Err(PracticeError::Invalid(m)) => build_page(&admin, list, person, Some(m)).await,
             Err(e) => admin.refused(e),
         };
@@ -299,7 +299,7 @@ struct ResultsPage {
     sent: usize,
 }
 
-fn results_page(
+async fn results_page(
     admin: &PracticeAdmin,
     list: &[ListRow],
     results: Vec<Result<gatehouse_services::practice::invites::Invited, String>>,
@@ -321,7 +321,7 @@ fn results_page(
         })
         .collect();
     let sent = rows.iter().filter(|r| r.ok).count();
-    render(StatusCode::OK, &ResultsPage { chrome: admin.chrome(), rows, sent })
+    render(StatusCode::OK, &ResultsPage { chrome: admin.chrome().await, rows, sent })
 }
 
 struct PendingRow {
@@ -357,7 +357,7 @@ async fn pending_page(admin: &PracticeAdmin, notice: Option<String>) -> Response
                     expired: p.expires_at <= now,
                 })
                 .collect();
-            render(StatusCode::OK, &PendingPage { chrome: admin.chrome(), rows, notice })
+            render(StatusCode::OK, &PendingPage { chrome: admin.chrome().await, rows, notice })
         }
         Err(e) => admin.refused(e),
     }
@@ -396,7 +396,7 @@ async fn cancel_confirm(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
     render(
         StatusCode::OK,
         &ConfirmPage {
-            chrome: admin.chrome(),
+            chrome: admin.chrome().await,
             heading: "Cancel invitation".into(),
             question: format!(
                 "Cancel the invitation of {} {} ({})? Their link stops working. To give them access later, invite them again.",

@@ -101,10 +101,10 @@ async fn detail(admin: PracticeAdmin, Path(id): Path<i64>, Query(d): Query<Done>
         Ok(t) => t,
         Err(e) => return internal_error(e),
     };
-    render(StatusCode::OK, &page(&admin, m, &types, notice(&d.done)))
+    render(StatusCode::OK, &page(&admin, m, &types, notice(&d.done)).await)
 }
 
-fn page(
+async fn page(
     admin: &PracticeAdmin,
     m: MemberDetail,
     types: &[gatehouse_services::user_types::UserTypeRow],
@@ -112,7 +112,7 @@ fn page(
 ) -> MemberPage {
     let held: Vec<i64> = m.affiliations.iter().map(|a| a.row.practice_id).collect();
     MemberPage {
-        chrome: admin.chrome(),
+        chrome: admin.chrome().await,
         id: m.user.id.0,
         name: [m.user.first_name.as_str(), m.user.middle_name.as_str(), m.user.last_name.as_str()]
             .iter()
@@ -260,7 +260,7 @@ async fn providers_page(
     render(
         if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
         &ProvidersPage {
-            chrome: admin.chrome(),
+            chrome: admin.chrome().await,
             id,
             aid,
             practice_label: format!("{} – {}", a.row.tax_id, a.row.practice_name),
@@ -363,7 +363,7 @@ async fn confirm_affiliation(admin: PracticeAdmin, Path((id, aid, action)): Path
     render(
         StatusCode::OK,
         &ConfirmPage {
-            chrome: admin.chrome(),
+            chrome: admin.chrome().await,
             heading,
             question,
             action: format!("/practice/users/{id}/affiliations/{aid}/{action}"),
@@ -408,7 +408,7 @@ async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, Strin
     render(
         StatusCode::OK,
         &ConfirmPage {
-            chrome: admin.chrome(),
+            chrome: admin.chrome().await,
             heading,
             question,
             action: format!("/practice/users/{id}/{action}"),

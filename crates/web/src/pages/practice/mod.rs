@@ -36,9 +36,13 @@ pub struct PracticeAdmin {
 }
 
 impl PracticeAdmin {
-    /// The page chrome (wide, for tables).
-    pub fn chrome(&self) -> Chrome {
-        Chrome::new(&self.state, &self.plan, &self.csrf, true).wide()
+    /// The page chrome (wide, for tables), with the account switcher.
+    pub async fn chrome(&self) -> Chrome {
+        let here = self.parts.uri.path().to_owned();
+        match Chrome::for_session(&self.state, &self.plan, &self.csrf, &self.session, &here).await {
+            Ok((c, _)) => c.wide(),
+            Err(_) => Chrome::new(&self.state, &self.plan, &self.csrf, true).wide(),
+        }
     }
 
     /// The shared state.

@@ -1,0 +1,267 @@
+//! Access requests for practice administrators (`/access-requests`): each pending request with
+//! an approval form (user type; all providers of the Tax ID or a checked list) and a decline
+//! button behind a confirmation. The rules are in `gatehouse_services::access_requests`.
+
+use super::home::{ConfirmPage, RequestParts};
+use super::{Chrome, internal_error, message_page, render, require_stage, tax_id_display, when};
+use crate::AppState;
+use crate::csrf::CsrfToken;
+use crate::extract::{CookieSession, CurrentPlan, Meta};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use gatehouse_domain::session::SessionStage;
+use gatehouse_services::SessionInfo;
+use gatehouse_services::access_requests::{AccessRequestError, Approval, PendingRequest, Scope};
+use gatehouse_services::affiliations::AffiliationError;
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/access-requests", get(list))
+        .route("/access-requests/{id}/approve", post(approve))
+        .route("/access-requests/{id}/decline", get(decline_confirm).post(decline))
+}
+
+/// One pending request as the page shows it.
+struct RequestView {
+    id: i64,
+    requester: String,
+    username: String,
+    email: String,
+    practice: String,
+    tax_id: String,
+    /// The provider they matched, or all providers (a group).
+    matched: String,
+    matched_row: Option<i64>,
+    sent: String,
+    /// (row id, "Name (provider ID)", checked: the one they matched) of the practice's providers.
+    providers: Vec<(i64, String, bool)>,
+    /// Why the last decision on it was refused.
+    error: Option<String>,
+}
+
+impl RequestView {
+    fn of(p: PendingRequest) -> Self {
+        let r = p.request;
+        let matched_row = r.provider.as_ref().map(|p| p.0);
+        Self {
+            id: r.id,
+            requester: format!("{} {}", r.first_name, r.last_name),
+            username: r.username.unwrap_or_else(|| "(not signed up yet)".into()),
+            email: r.email,
+            practice: r.practice_name,
+            tax_id: tax_id_display(&r.tax_id),
+            matched: r.provider.as_ref().map_or_else(
+                || "All providers (they matched the group)".into(),
+                |(_, id, name)| format!("{name} ({id})"),
+            ),
+            matched_row,
+            sent: when(r.created_at),
+            providers: p
+                .providers
+                .into_iter()
+                .map(|b| (b.id, format!("{} ({})", b.name, b.provider_id), Some(b.id) == matched_row))
+                .collect(),
+            error: None,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "access_requests.html")]
+struct RequestsPage {
+    chrome: Chrome,
+    requests: Vec<RequestView>,
+    /// (key, name) of the plan's user types.
+    user_types: Vec<(String, String)>,
+    notice: Option<&'static str>,
+    /// A refusal about a request no longer listed.
+    alert: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+fn signed_in(s: CookieSession) -> Result<SessionInfo, Redirect> {
+    require_stage(&s.0, SessionStage::Complete)
+}
+
+/// The page, with `error` shown on request `id`.
+async fn page(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    s: &SessionInfo,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    error: Option<(i64, String)>,
+) -> Response {
+    let (chrome, _) = match Chrome::for_session(st, plan, csrf, s, "/access-requests").await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match st.svc.pending_access_requests(&plan.0, s).await {
+        Ok((pending, types)) => {
+            let mut requests: Vec<_> = pending.into_iter().map(RequestView::of).collect();
+            let mut alert = None;
+            if let Some((id, message)) = error {
+                match requests.iter_mut().find(|r| r.id == id) {
+                    Some(r) => r.error = Some(message),
+                    None => alert = Some(message),
+                }
+            }
+            let user_types = types.into_iter().map(|t| (t.key.to_string(), t.name)).collect();
+            render(status, &RequestsPage { chrome: chrome.wide(), requests, user_types, notice, alert })
+        }
+        Err(e) => internal_error(e),
+    }
+}
+
+async fn list(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Query(q): Query<Done>,
+) -> Response {
+    let s = match signed_in(sess) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let notice = match q.done.as_deref() {
+        Some("approved") => Some("Approved. They can use the portal for this practice now, and we emailed them."),
+        Some("declined") => Some("Declined. We emailed them."),
+        _ => None,
+    };
+    page(&st, &plan, &csrf, &s, StatusCode::OK, notice, None).await
+}
+
+/// The page after a refused decision: the reason beside the request (or at the top when it is no
+/// longer pending).
+async fn refused(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    s: &SessionInfo,
+    parts: &RequestParts,
+    id: i64,
+    e: AccessRequestError,
+) -> Response {
+    let status = match &e {
+        AccessRequestError::Internal(_) | AccessRequestError::Affiliation(AffiliationError::Internal(_)) => {
+            return internal_error(e);
+        }
+        AccessRequestError::Affiliation(AffiliationError::NotSignedIn) => {
+            return Redirect::to("/signin").into_response();
+        }
+        AccessRequestError::NotFound => return not_found(st, parts),
+        AccessRequestError::AlreadyDecided(_) => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    page(st, plan, csrf, s, status, None, Some((id, e.to_string()))).await
+}
+
+async fn approve(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: CookieSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+    parts: RequestParts,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match signed_in(sess) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let csrf = parts.csrf();
+    let value = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+    let scope = if value("scope") == "all" {
+        Scope::All
+    } else {
+        // A provider that is not a number cannot be one of the practice's: the service refuses it.
+        let ids = fields.iter().filter(|(k, _)| k == "provider").map(|(_, v)| v.trim().parse::<i64>().unwrap_or(-1));
+        Scope::Providers(ids.collect())
+    };
+    let approval = Approval { user_type: value("user_type").to_owned(), scope };
+    match st.svc.approve_access_request(&plan.0, &s, id, &approval, &meta).await {
+        Ok(()) => Redirect::to("/access-requests?done=approved").into_response(),
+        Err(e) => refused(&st, &plan, &csrf, &s, &parts, id, e).await,
+    }
+}
+
+fn not_found(st: &AppState, parts: &RequestParts) -> Response {
+    message_page(
+        st,
+        &parts.0,
+        StatusCode::NOT_FOUND,
+        "Access request not found",
+        "That access request was not found. It may have been withdrawn, or it is for a practice you do not administer.",
+        "/access-requests",
+        "Back to access requests",
+    )
+}
+
+async fn decline_confirm(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Path(id): Path<i64>,
+    parts: RequestParts,
+) -> Response {
+    let s = match signed_in(sess) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let pending = match st.svc.pending_access_requests(&plan.0, &s).await {
+        Ok((p, _)) => p,
+        Err(e) => return internal_error(e),
+    };
+    let Some(r) = pending.into_iter().find(|p| p.request.id == id).map(RequestView::of) else {
+        return not_found(&st, &parts);
+    };
+    let (chrome, _) = match Chrome::for_session(&st, &plan, &csrf, &s, "/access-requests").await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            chrome,
+            heading: format!("Decline the request of {}?", r.requester),
+            question: format!(
+                "{} will not get access to {} (Tax ID {}). We will email them that you declined. They can send a new request later.",
+                r.requester, r.practice, r.tax_id
+            ),
+            action: format!("/access-requests/{id}/decline"),
+            confirm_label: "Decline the request".into(),
+            cancel_href: "/access-requests".into(),
+        },
+    )
+}
+
+async fn decline(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+    parts: RequestParts,
+) -> Response {
+    let s = match signed_in(sess) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match st.svc.decline_access_request(&plan.0, &s, id, &meta).await {
+        Ok(()) => Redirect::to("/access-requests?done=declined").into_response(),
+        Err(e) => refused(&st, &plan, &csrf, &s, &parts, id, e).await,
+    }
+}
