@@ -12,6 +12,7 @@ pub mod npi;
 pub mod password;
 pub mod permissions;
 pub mod phone;
+pub mod profile;
 pub mod registration;
 pub mod roster;
 pub mod session;

@@ -95,19 +95,19 @@ impl RegistrationErrors {
 }
 
 /// Collects problems while fields are parsed.
-struct Errors(Vec<FieldError>);
+pub(crate) struct Errors(pub(crate) Vec<FieldError>);
 
 impl Errors {
-    fn add(&mut self, field: &'static str, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: &'static str, message: impl Into<String>) {
         self.0.push(FieldError { field, message: message.into() });
     }
-    fn check<T, E: std::fmt::Display>(&mut self, field: &'static str, r: Result<T, E>) -> Option<T> {
+    pub(crate) fn check<T, E: std::fmt::Display>(&mut self, field: &'static str, r: Result<T, E>) -> Option<T> {
         r.map_err(|e| self.add(field, e.to_string())).ok()
     }
 }
 
 /// Trims, makes inner white space one space, and checks length and control characters.
-fn text(raw: &str, max: usize, empty: Option<&str>) -> Result<String, String> {
+pub(crate) fn text(raw: &str, max: usize, empty: Option<&str>) -> Result<String, String> {
     let s = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.is_empty() {
         return empty.map_or(Ok(s), |m| Err(m.to_owned()));
@@ -121,7 +121,7 @@ fn text(raw: &str, max: usize, empty: Option<&str>) -> Result<String, String> {
     Ok(s)
 }
 
-fn us_phone(raw: &str, empty: &str) -> Result<PhoneNumber, String> {
+pub(crate) fn us_phone(raw: &str, empty: &str) -> Result<PhoneNumber, String> {
     PhoneNumber::parse("1", raw).map_err(|e| match e {
         PhoneError::Empty => empty.to_owned(),
         PhoneError::CountryCode | PhoneError::Invalid => "Enter a valid US phone number, like 206-555-0143.".to_owned(),

@@ -383,3 +383,81 @@ pub async fn affiliations_of(conn: &mut Conn, user: UserId) -> Result<Vec<(Strin
         })
         .collect()
 }
+
+/// A user's contact details and office address (empty strings when not given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactRow {
+    pub mobile_phone: String,
+    pub office_phone: String,
+    pub fax: String,
+    pub street: String,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+}
+
+/// The user's contact details.
+pub async fn contact(conn: &mut Conn, plan: PlanId, id: UserId) -> Result<Option<ContactRow>, StoreError> {
+    let row = sqlx::query(
+        "SELECT mobile_phone, office_phone, fax, street, city, state, zip FROM users WHERE plan_id = $1 AND id = $2",
+    )
+    .bind(plan.0)
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(ContactRow {
+            mobile_phone: r.try_get("mobile_phone")?,
+            office_phone: r.try_get("office_phone")?,
+            fax: r.try_get("fax")?,
+            street: r.try_get("street")?,
+            city: r.try_get("city")?,
+            state: r.try_get("state")?,
+            zip: r.try_get("zip")?,
+        })
+    })
+    .transpose()
+}
+
+/// Names and email of a user, as edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamesAndEmail<'a> {
+    pub first_name: &'a str,
+    pub middle_name: &'a str,
+    pub last_name: &'a str,
+    pub email: &'a str,
+}
+
+/// Saves a user's names, email and contact details.
+pub async fn update_profile(
+    conn: &mut Conn,
+    plan: PlanId,
+    id: UserId,
+    n: &NamesAndEmail<'_>,
+    c: &ContactRow,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE users SET first_name = $3, middle_name = $4, last_name = $5, email = $6, email_lower = $7, \
+         mobile_phone = $8, office_phone = $9, fax = $10, street = $11, city = $12, state = $13, zip = $14, \
+         updated_at = $15 WHERE plan_id = $1 AND id = $2",
+    )
+    .bind(plan.0)
+    .bind(id.0)
+    .bind(n.first_name)
+    .bind(n.middle_name)
+    .bind(n.last_name)
+    .bind(n.email)
+    .bind(n.email.to_lowercase())
+    .bind(&c.mobile_phone)
+    .bind(&c.office_phone)
+    .bind(&c.fax)
+    .bind(&c.street)
+    .bind(&c.city)
+    .bind(&c.state)
+    .bind(&c.zip)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -285,3 +285,78 @@ async fn administrator_api(backend: Backend) {
     app.stop().await;
 }
 both!(administrator_api);
+
+async fn administrator_edits_user_information(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (_dana, lee, bob) = setup(&app).await;
+    let c = app.signed_in_browser("dana", 1001).await;
+    let edit = format!("/practice/users/{}/edit", lee.0);
+    let (s, page) = app.page(&c, &edit).await;
+    assert!(s == StatusCode::OK && page.contains("value=\"lee@example.org\""));
+    let good = [
+        ("first_name", "Leona"),
+        ("middle_name", ""),
+        ("last_name", "Park"),
+        ("email", "leona.park@clinic.example"),
+        ("email_confirm", "leona.park@clinic.example"),
+        ("mobile_phone", "206-555-0101"),
+        ("office_phone", ""),
+        ("fax", "206 555 0102"),
+        ("street", "1200 Lakeview Ave"),
+        ("city", "Seattle"),
+        ("state", "wa"),
+        ("zip", "98101"),
+    ];
+    // Bad input: every problem beside its field, nothing changed.
+    let mut bad = good;
+    bad[4] = ("email_confirm", "other@clinic.example");
+    bad[7] = ("fax", "12");
+    bad[10] = ("state", "ZZ");
+    let (s, _, page) = post(&app, &c, &edit, &edit, &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("id=\"email_confirm-error\"")
+            && page.contains("id=\"fax-error\"")
+            && page.contains("id=\"state-error\"")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE first_name = 'Leona'").await, 0);
+    let (s, loc, _) = post(&app, &c, &edit, &edit, &good).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = app.page(&c, &loc).await;
+    assert!(
+        page.contains("Leona Park")
+            && page.contains("206-555-0102")
+            && page.contains("1200 Lakeview Ave, Seattle, WA 98101")
+    );
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE action = 'user.information_edited'")
+        .fetch_one(app.running.services.db.pool())
+        .await
+        .expect("audited");
+    assert!(detail.contains("\"old\":\"Lee\"") && detail.contains("\"new\":\"Leona\""), "{detail}");
+    // Another practice's user through the API: 404; a bad field: 422 naming it.
+    let t = api_token(&app, "dana", 1001).await;
+    let body = serde_json::json!({"first_name": "X", "last_name": "Y", "email": "x@clinic.example", "email_confirm": "x@clinic.example"});
+    let r = app
+        .api()
+        .patch(app.url(&format!("/api/v1/practice/users/{}", bob.0)))
+        .bearer_auth(&t)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body = serde_json::json!({"first_name": "Leona", "last_name": "Park", "email": "leona@clinic", "email_confirm": "leona@clinic"});
+    let r = app
+        .api()
+        .patch(app.url(&format!("/api/v1/practice/users/{}", lee.0)))
+        .bearer_auth(&t)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["field"], "email");
+    app.stop().await;
+}
+both!(administrator_edits_user_information);

@@ -60,6 +60,28 @@ pub struct MemberDetail {
     pub elsewhere: bool,
 }
 
+/// Why an edit of a user's information was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EditMemberError {
+    /// Fields are wrong; each problem names its field.
+    #[error(transparent)]
+    Invalid(#[from] gatehouse_domain::profile::ProfileErrors),
+    #[error(transparent)]
+    Practice(#[from] PracticeError),
+}
+
+impl From<Internal> for EditMemberError {
+    fn from(e: Internal) -> Self {
+        Self::Practice(e.into())
+    }
+}
+
+impl From<gatehouse_store::StoreError> for EditMemberError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Practice(e.into())
+    }
+}
+
 /// Most providers a chooser lists for one practice.
 pub const PROVIDERS_LISTED: i64 = 500;
 
@@ -122,6 +144,89 @@ impl Services {
             affiliations.push(MemberAffiliation { row: a, user_type_name, providers });
         }
         Ok(MemberDetail { user: row, affiliations, elsewhere })
+    }
+
+    /// The user's contact details, for the edit form.
+    pub async fn member_contact(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        user: UserId,
+        meta: &RequestMeta,
+    ) -> Result<users::ContactRow, PracticeError> {
+        let mut conn = self.db.acquire().await?;
+        if visible(&mut conn, grant, plan, user).await?.is_none() {
+            drop(conn);
+            return Err(self.practice_denied(grant, meta, json!({"user": user.0})).await);
+        }
+        Ok(users::contact(&mut conn, plan.id(), user).await?.unwrap_or_default())
+    }
+
+    /// Edits a user's names, email and contact details (audited old → new). Like deactivation,
+    /// only for a user all of whose Tax IDs the administrator administers: the account is shared
+    /// by every practice the person works for.
+    pub async fn edit_member(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        user: UserId,
+        form: &gatehouse_domain::profile::ProfileForm,
+        meta: &RequestMeta,
+    ) -> Result<(), EditMemberError> {
+        let p = form.parse()?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let Some((row, _, elsewhere)) = visible(&mut tx, grant, plan, user).await? else {
+            drop(tx);
+            return Err(self.practice_denied(grant, meta, json!({"user": user.0})).await.into());
+        };
+        if elsewhere {
+            return Err(invalid(
+                "This user also works for practices you do not administer, so their information can only be changed by them or by provider services.",
+            )
+            .into());
+        }
+        let old = users::contact(&mut tx, plan.id(), user).await?.unwrap_or_default();
+        let phone =
+            |x: &Option<gatehouse_domain::PhoneNumber>| x.as_ref().map(|n| n.e164().to_owned()).unwrap_or_default();
+        let new = users::ContactRow {
+            mobile_phone: phone(&p.mobile_phone),
+            office_phone: phone(&p.office_phone),
+            fax: phone(&p.fax),
+            street: p.street.clone(),
+            city: p.city.clone(),
+            state: p.state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            zip: p.zip.as_ref().map(|z| z.as_str().to_owned()).unwrap_or_default(),
+        };
+        let names = users::NamesAndEmail {
+            first_name: p.name.first(),
+            middle_name: &p.middle_name,
+            last_name: p.name.last(),
+            email: p.email.as_str(),
+        };
+        users::update_profile(&mut tx, plan.id(), user, &names, &new, now).await?;
+        let mut changes = serde_json::Map::new();
+        let mut diff = |field: &str, before: &str, after: &str| {
+            if before != after {
+                changes.insert(field.to_owned(), json!({"old": before, "new": after}));
+            }
+        };
+        diff("first_name", &row.first_name, names.first_name);
+        diff("middle_name", &row.middle_name, names.middle_name);
+        diff("last_name", &row.last_name, names.last_name);
+        diff("email", &row.email, names.email);
+        diff("mobile_phone", &old.mobile_phone, &new.mobile_phone);
+        diff("office_phone", &old.office_phone, &new.office_phone);
+        diff("fax", &old.fax, &new.fax);
+        diff("street", &old.street, &new.street);
+        diff("city", &old.city, &new.city);
+        diff("state", &old.state, &new.state);
+        diff("zip", &old.zip, &new.zip);
+        let event =
+            Event::new("user.information_edited").by(grant.actor()).on(user).detail(json!({"changes": changes}));
+        audit::record(&mut tx, now, plan.id(), meta, event).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(())
     }
 
     /// Changes the user type of an affiliation with one of the administrator's practices.

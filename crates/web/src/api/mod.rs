@@ -60,6 +60,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         roster::report,
         practice::directory,
         practice::member,
+        practice::edit_member,
         practice::add_affiliation,
         practice::change_affiliation,
         practice::remove_affiliation,

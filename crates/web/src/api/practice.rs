@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/practice/users", get(directory))
-        .route("/practice/users/{id}", get(member))
+        .route("/practice/users/{id}", get(member).patch(edit_member))
         .route("/practice/users/{id}/affiliations", post(add_affiliation))
         .route("/practice/users/{id}/{action}", post(user_action))
         .route("/practice/affiliations/{id}", axum::routing::patch(change_affiliation).delete(remove_affiliation))
@@ -466,4 +466,34 @@ pub async fn cancel(
     let c = caller(&st, plan, sess, meta).await?;
     st.svc.cancel_invitation(&c.grant, &c.plan.0, UserId(user), &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Edits a user's names, email and contact details (the whole form; blank optional fields clear
+/// them). 422 names the field at fault; refused for a user who also works for other practices.
+#[utoipa::path(patch, path = "/api/v1/practice/users/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    request_body(content = Object, description = "first_name, middle_name, last_name, email, email_confirm, mobile_phone, office_phone, fax, street, city, state, zip"),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn edit_member(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<StatusCode, ApiError> {
+    use gatehouse_services::practice::members::EditMemberError;
+    // The form's fields as JSON strings: first_name, middle_name, last_name, email,
+    // email_confirm, mobile_phone, office_phone, fax, street, city, state, zip.
+    let form: gatehouse_domain::profile::ProfileForm = serde_json::from_value(body)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "Send the fields as JSON strings."))?;
+    let c = caller(&st, plan, sess, meta).await?;
+    match st.svc.edit_member(&c.grant, &c.plan.0, UserId(id), &form, &c.meta).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(EditMemberError::Invalid(e)) => {
+            let first = e.0.first();
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", e.to_string())
+                .field(first.map(|f| f.field)))
+        }
+        Err(EditMemberError::Practice(e)) => Err(error(e)),
+    }
 }

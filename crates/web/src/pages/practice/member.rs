@@ -22,6 +22,7 @@ use serde::Deserialize;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/practice/users/{id}", get(detail))
+        .route("/practice/users/{id}/edit", get(edit_form).post(edit_save))
         .route("/practice/users/{id}/affiliations", post(add))
         .route("/practice/users/{id}/affiliations/{aid}/type", post(set_type))
         .route("/practice/users/{id}/affiliations/{aid}/admin", post(set_admin))
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
 fn notice(done: &str) -> Option<&'static str> {
     Some(match done {
         "type" => "The user type was saved. This change is effective immediately.",
+        "edited" => "The user's information was saved.",
         "providers" => "The provider association was saved. This change is effective immediately.",
         "added" => {
             "The user's Tax ID and Provider Associations have been successfully added. This change is effective immediately."
@@ -78,6 +80,8 @@ struct MemberPage {
     is_self: bool,
     elsewhere: bool,
     last_signin: String,
+    /// Contact details given: (label, value).
+    contact: Vec<(&'static str, String)>,
     affiliations: Vec<AffiliationView>,
     user_types: Vec<(String, String)>,
     /// Administered practices the user does not have yet.
@@ -101,7 +105,29 @@ async fn detail(admin: PracticeAdmin, Path(id): Path<i64>, Query(d): Query<Done>
         Ok(t) => t,
         Err(e) => return internal_error(e),
     };
-    render(StatusCode::OK, &page(&admin, m, &types, notice(&d.done)).await)
+    let c = match st.svc.member_contact(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(c) => c,
+        Err(e) => return admin.refused(e),
+    };
+    let state_zip = format!("{} {}", c.state, c.zip);
+    let address = [c.street.as_str(), c.city.as_str(), state_zip.trim()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let contact: Vec<(&'static str, String)> = [
+        ("Mobile phone", phone_for_form(&c.mobile_phone)),
+        ("Office phone", phone_for_form(&c.office_phone)),
+        ("Fax", phone_for_form(&c.fax)),
+        ("Office address", address),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    let mut p = page(&admin, m, &types, notice(&d.done)).await;
+    p.contact = contact;
+    render(StatusCode::OK, &p)
 }
 
 async fn page(
@@ -128,6 +154,7 @@ async fn page(
         is_self: m.user.id == admin.grant.actor(),
         elsewhere: m.elsewhere,
         last_signin: m.user.last_signin_at.map(when).unwrap_or_else(|| "Never".into()),
+        contact: Vec::new(),
         affiliations: m
             .affiliations
             .into_iter()
@@ -441,5 +468,137 @@ async fn act_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, String)>)
     match r {
         Ok(done) => back(id, done),
         Err(e) => admin.refused(e),
+    }
+}
+
+/// One field of the edit form.
+struct EditField {
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    value: String,
+    error: Option<String>,
+    hint: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "practice/edit.html")]
+struct EditPage {
+    chrome: Chrome,
+    id: i64,
+    name: String,
+    fields: Vec<EditField>,
+    has_errors: bool,
+}
+
+const EDIT_FIELDS: [(&str, &str, &str, &str); 12] = [
+    ("first_name", "First name", "text", ""),
+    ("middle_name", "Middle name", "text", "Optional."),
+    ("last_name", "Last name", "text", ""),
+    ("email", "Email", "email", ""),
+    ("email_confirm", "Email again", "email", ""),
+    (
+        "mobile_phone",
+        "Mobile phone",
+        "tel",
+        "Optional. This is not the two-step phone, which only the user can change.",
+    ),
+    ("office_phone", "Office phone", "tel", "Optional."),
+    ("fax", "Fax", "tel", "Optional."),
+    ("street", "Street address", "text", "Optional."),
+    ("city", "City", "text", "Optional."),
+    ("state", "State", "text", "Optional. Two letters, like WA."),
+    ("zip", "ZIP code", "text", "Optional."),
+];
+
+fn form_value(f: &gatehouse_domain::profile::ProfileForm, name: &str) -> String {
+    match name {
+        "first_name" => &f.first_name,
+        "middle_name" => &f.middle_name,
+        "last_name" => &f.last_name,
+        "email" => &f.email,
+        "email_confirm" => &f.email_confirm,
+        "mobile_phone" => &f.mobile_phone,
+        "office_phone" => &f.office_phone,
+        "fax" => &f.fax,
+        "street" => &f.street,
+        "city" => &f.city,
+        "state" => &f.state,
+        _ => &f.zip,
+    }
+    .clone()
+}
+
+fn edit_page(
+    admin_chrome: Chrome,
+    id: i64,
+    name: String,
+    f: &gatehouse_domain::profile::ProfileForm,
+    errors: Option<&gatehouse_domain::profile::ProfileErrors>,
+) -> Response {
+    let fields = EDIT_FIELDS
+        .iter()
+        .map(|(n, label, kind, hint)| EditField {
+            name: n,
+            label,
+            kind,
+            value: form_value(f, n),
+            error: errors.and_then(|e| e.get(n)).map(str::to_owned),
+            hint,
+        })
+        .collect();
+    let status = if errors.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    render(status, &EditPage { chrome: admin_chrome, id, name, fields, has_errors: errors.is_some() })
+}
+
+/// Shows a stored phone as people type it (206-555-0143).
+fn phone_for_form(e164: &str) -> String {
+    match e164.strip_prefix("+1") {
+        Some(d) if d.len() == 10 => format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..]),
+        _ => e164.to_owned(),
+    }
+}
+
+async fn edit_form(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
+    let st = admin.state();
+    let m = match st.svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(m) => m,
+        Err(e) => return admin.refused(e),
+    };
+    let c = match st.svc.member_contact(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(c) => c,
+        Err(e) => return admin.refused(e),
+    };
+    let f = gatehouse_domain::profile::ProfileForm {
+        first_name: m.user.first_name.clone(),
+        middle_name: m.user.middle_name.clone(),
+        last_name: m.user.last_name.clone(),
+        email: m.user.email.clone(),
+        email_confirm: m.user.email.clone(),
+        mobile_phone: phone_for_form(&c.mobile_phone),
+        office_phone: phone_for_form(&c.office_phone),
+        fax: phone_for_form(&c.fax),
+        street: c.street,
+        city: c.city,
+        state: c.state,
+        zip: c.zip,
+    };
+    let name = format!("{} {}", m.user.first_name, m.user.last_name);
+    edit_page(admin.chrome().await, id, name, &f, None)
+}
+
+async fn edit_save(
+    admin: PracticeAdmin,
+    Path(id): Path<i64>,
+    Form(f): Form<gatehouse_domain::profile::ProfileForm>,
+) -> Response {
+    use gatehouse_services::practice::members::EditMemberError;
+    match admin.state().svc.edit_member(&admin.grant, &admin.plan.0, UserId(id), &f, &admin.meta).await {
+        Ok(()) => back(id, "edited"),
+        Err(EditMemberError::Invalid(e)) => {
+            let name = format!("{} {}", f.first_name.trim(), f.last_name.trim());
+            edit_page(admin.chrome().await, id, name, &f, Some(&e))
+        }
+        Err(EditMemberError::Practice(e)) => admin.refused(e),
     }
 }
