@@ -18,6 +18,7 @@ pub mod messages;
 pub mod plans;
 pub mod registrations;
 pub mod roster;
+pub mod self_service;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
