@@ -19,4 +19,5 @@ mod practice_admins;
 mod registration;
 mod roster;
 mod roster_pages;
+mod self_service;
 mod user_types;

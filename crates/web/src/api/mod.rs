@@ -5,6 +5,7 @@
 mod auth;
 mod registrations;
 mod roster;
+mod self_service;
 
 use crate::AppState;
 use axum::Json;
@@ -19,6 +20,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
     auth::routes()
         .merge(registrations::routes())
         .merge(roster::routes())
+        .merge(self_service::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
@@ -41,7 +43,13 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         auth::sign_out,
         registrations::request_registration,
         roster::import,
-        roster::report
+        roster::report,
+        self_service::forgot_username,
+        self_service::start_reset,
+        self_service::reset_status,
+        self_service::send_code,
+        self_service::verify_code,
+        self_service::complete
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]

@@ -4,6 +4,7 @@ mod auth;
 mod home;
 mod outbox;
 mod registration;
+mod self_service;
 
 use crate::AppState;
 use crate::csrf::CsrfToken;
@@ -88,6 +89,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(home::routes())
         .merge(outbox::routes(state.dev_outbox))
         .merge(registration::routes())
+        .merge(self_service::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 
