@@ -6,6 +6,7 @@ pub mod association;
 pub mod audit;
 pub mod email;
 pub mod ids;
+pub mod legacy;
 pub mod lockout;
 pub mod names;
 pub mod npi;

@@ -20,6 +20,7 @@ pub mod plans;
 pub mod practice;
 pub mod registrations;
 pub mod roster;
+pub mod self_service;
 pub mod sessions;
 pub mod settings;
 pub mod signin;

@@ -10,6 +10,7 @@ use gatehouse_store::outbox::{self, NewMessage};
 
 pub mod access;
 pub mod registration;
+pub mod self_service;
 
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

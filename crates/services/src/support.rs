@@ -54,6 +54,8 @@ pub enum SupportAction {
     Deactivate,
     Reactivate,
     ResendInvitation,
+    /// Emails a single-use link (72 hours) to choose a new password.
+    SendPasswordReset,
 }
 
 impl SupportAction {
@@ -65,14 +67,22 @@ impl SupportAction {
             Self::Deactivate => "deactivate",
             Self::Reactivate => "reactivate",
             Self::ResendInvitation => "resend-invitation",
+            Self::SendPasswordReset => "send-password-reset",
         }
     }
 
     /// Parses the path segment.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::ResetTwoStep, Self::Unlock, Self::Deactivate, Self::Reactivate, Self::ResendInvitation]
-            .into_iter()
-            .find(|a| a.slug() == s)
+        [
+            Self::ResetTwoStep,
+            Self::Unlock,
+            Self::Deactivate,
+            Self::Reactivate,
+            Self::ResendInvitation,
+            Self::SendPasswordReset,
+        ]
+        .into_iter()
+        .find(|a| a.slug() == s)
     }
 
     /// The button label.
@@ -83,6 +93,7 @@ impl SupportAction {
             Self::Deactivate => "Deactivate account",
             Self::Reactivate => "Reactivate account",
             Self::ResendInvitation => "Resend invitation",
+            Self::SendPasswordReset => "Send password reset link",
         }
     }
 
@@ -96,6 +107,9 @@ impl SupportAction {
             Self::Deactivate => "The user is signed out everywhere at once and cannot sign in until reactivated.",
             Self::Reactivate => "The user can sign in again with their username, password and two-step phone.",
             Self::ResendInvitation => "A new sign-up link (valid 72 hours) is emailed; the old link stops working.",
+            Self::SendPasswordReset => {
+                "A link to choose a new password (single use, valid 72 hours) is emailed to the user's address on record; an earlier link stops working. The current password keeps working until the link is used. After it, the user signs in with two-step verification as usual."
+            }
         }
     }
 
@@ -106,6 +120,7 @@ impl SupportAction {
             Self::Deactivate => "support.deactivated",
             Self::Reactivate => "support.reactivated",
             Self::ResendInvitation => "support.invitation_resent",
+            Self::SendPasswordReset => "support.password_reset_link_sent",
         }
     }
 }
@@ -134,6 +149,9 @@ impl UserSummary {
                 }
                 if self.locked_until.is_some() {
                     a.push(SupportAction::Unlock);
+                }
+                if self.row.username.is_some() {
+                    a.push(SupportAction::SendPasswordReset);
                 }
                 a.push(SupportAction::Deactivate);
             }
@@ -291,6 +309,14 @@ impl Services {
                 }
                 let status = if row.password_hash.is_some() { UserStatus::Active } else { UserStatus::Invited };
                 users::set_status(&mut tx, plan.id(), user, status, now).await?;
+            }
+            SupportAction::SendPasswordReset => {
+                if crate::self_service::check_link_applies(&row).is_err() {
+                    return Err(SupportError::NotApplicable(
+                        "Only an active, signed-up account can get a password reset link.",
+                    ));
+                }
+                self.issue_reset_link(&mut tx, plan, &row, grant.actor(), now).await?;
             }
             SupportAction::ResendInvitation => {
                 if row.status != UserStatus::Invited {

@@ -24,6 +24,8 @@ pub enum Purpose {
     SignIn,
     /// A new phone being set up.
     Setup,
+    /// The phone on record, to reset a forgotten password.
+    Reset,
 }
 
 impl Purpose {
@@ -31,6 +33,7 @@ impl Purpose {
         match self {
             Self::SignIn => "signin",
             Self::Setup => "setup",
+            Self::Reset => "reset",
         }
     }
 
@@ -137,6 +140,59 @@ pub(crate) async fn send_code(
     Ok(())
 }
 
+/// Checks `typed` against the user's newest code for `purpose` (sent at or after `not_before`)
+/// and consumes it, in the caller's transaction. A refusal writes the counted try and its audit
+/// event to the transaction: the caller commits it before answering.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn check_and_consume(
+    svc: &Services,
+    tx: &mut Conn,
+    plan: &Plan,
+    user: UserId,
+    purpose: Purpose,
+    typed: &str,
+    not_before: i64,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<codes::CodeRow, TwoStepError> {
+    let policy = plan.code_policy();
+    let code = codes::latest(tx, user, purpose.as_str())
+        .await?
+        .filter(|c| c.created_at >= not_before)
+        .ok_or(TwoStepError::NoCode)?;
+    let matches = same(&hash_code(&svc.code_key, &code_context(user, purpose), typed), &code.code_hash);
+    let verdict = check_code(
+        &policy,
+        matches,
+        code.tries,
+        gatehouse_domain::Timestamp(code.expires_at),
+        code.consumed_at.is_some(),
+        gatehouse_domain::Timestamp(now),
+    );
+    let err = match verdict {
+        CodeCheck::Accepted => None,
+        CodeCheck::Wrong { tries_left } => Some((TwoStepError::Wrong(tries_left), "wrong")),
+        CodeCheck::TooManyTries => Some((TwoStepError::TooManyTries, "too_many_tries")),
+        CodeCheck::Expired => Some((TwoStepError::Expired, "expired")),
+        CodeCheck::AlreadyUsed => Some((TwoStepError::Used, "used")),
+    };
+    if let Some((e, reason)) = err {
+        if !matches!(verdict, CodeCheck::AlreadyUsed | CodeCheck::Expired) {
+            codes::add_try(tx, code.id).await?;
+        }
+        let event = Event::new("two_step.verify")
+            .by_self(user)
+            .outcome(Outcome::Failure)
+            .detail(json!({"purpose": purpose.as_str(), "reason": reason}));
+        audit::record(tx, now, plan.id(), meta, event).await?;
+        return Err(e);
+    }
+    if !codes::consume(tx, code.id, now).await? {
+        return Err(TwoStepError::Used);
+    }
+    Ok(code)
+}
+
 impl Services {
     /// Sends a code to a new phone during set-up. Returns the masked number.
     pub async fn send_setup_code(
@@ -187,7 +243,7 @@ impl Services {
     pub async fn pending_phone(&self, plan: &Plan, session: &SessionInfo) -> Result<Option<String>, Internal> {
         let mut conn = self.db.acquire().await?;
         Ok(match Purpose::for_stage(session.stage) {
-            Some(Purpose::SignIn) => {
+            Some(Purpose::SignIn | Purpose::Reset) => {
                 users::get(&mut conn, plan.id(), session.user_id).await?.and_then(|u| u.two_step_phone)
             }
             Some(Purpose::Setup) => {
@@ -215,40 +271,14 @@ impl Services {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let code = codes::latest(&mut tx, session.user_id, purpose.as_str()).await?.ok_or(TwoStepError::NoCode)?;
-        let matches = same(&hash_code(&self.code_key, &code_context(session.user_id, purpose), typed), &code.code_hash);
-        let verdict = check_code(
-            &policy,
-            matches,
-            code.tries,
-            gatehouse_domain::Timestamp(code.expires_at),
-            code.consumed_at.is_some(),
-            gatehouse_domain::Timestamp(now),
-        );
-        let fail = |reason: &str| {
-            Event::new("two_step.verify")
-                .by_self(session.user_id)
-                .outcome(Outcome::Failure)
-                .detail(json!({"purpose": purpose.as_str(), "reason": reason}))
-        };
-        let err = match verdict {
-            CodeCheck::Accepted => None,
-            CodeCheck::Wrong { tries_left } => Some((TwoStepError::Wrong(tries_left), "wrong")),
-            CodeCheck::TooManyTries => Some((TwoStepError::TooManyTries, "too_many_tries")),
-            CodeCheck::Expired => Some((TwoStepError::Expired, "expired")),
-            CodeCheck::AlreadyUsed => Some((TwoStepError::Used, "used")),
-        };
-        if let Some((e, reason)) = err {
-            if !matches!(verdict, CodeCheck::AlreadyUsed | CodeCheck::Expired) {
-                codes::add_try(&mut tx, code.id).await?;
+        let code = match check_and_consume(self, &mut tx, plan, session.user_id, purpose, typed, 0, meta, now).await {
+            Ok(c) => c,
+            Err(e) => {
+                // A wrong try and its audit event are kept.
+                gatehouse_store::commit(tx).await?;
+                return Err(e);
             }
-            audit::record(&mut tx, now, plan.id(), meta, fail(reason)).await?;
-            gatehouse_store::commit(tx).await?;
-            return Err(e);
-        }
-        if !codes::consume(&mut tx, code.id, now).await? {
-            return Err(TwoStepError::Used);
-        }
+        };
         if purpose == Purpose::Setup {
             users::set_two_step(&mut tx, session.user_id, &code.phone, &code.method, now).await?;
         }

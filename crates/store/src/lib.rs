@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod outbox;
 pub mod plans;
 pub mod registrations;
+pub mod resets;
 pub mod roster;
 pub mod secrets;
 pub mod sessions;

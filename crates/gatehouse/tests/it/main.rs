@@ -25,4 +25,5 @@ mod practice_users;
 mod registration;
 mod roster;
 mod roster_pages;
+mod self_service;
 mod user_types;

@@ -360,3 +360,25 @@ async fn administrator_edits_user_information(backend: Backend) {
     app.stop().await;
 }
 both!(administrator_edits_user_information);
+
+async fn administrator_sends_a_password_reset_link(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (_dana, lee, bob) = setup(&app).await;
+    let c = app.signed_in_browser("dana", 1001).await;
+    let me = format!("/practice/users/{}", lee.0);
+    let (_, page) = app.page(&c, &format!("{me}/reset-password")).await;
+    assert!(page.contains("Are you sure you want to reset the password for this user?"));
+    let (s, loc, _) = post(&app, &c, &me, &format!("{me}/reset-password"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(app.page(&c, &loc).await.1.contains("A password reset link was emailed"));
+    let mail = app.last_message_to("lee@example.org").await.expect("reset email");
+    assert!(crate::support::link_in(&mail.body_text).is_some(), "the email carries the link");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'user.password_reset_link_sent'").await, 1);
+    // Another practice's user: not found, nothing sent.
+    let other = format!("/practice/users/{}/reset-password", bob.0);
+    let (s, _, _) = post(&app, &c, &me, &other, &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(app.last_message_to("bob@example.org").await.is_none());
+    app.stop().await;
+}
+both!(administrator_sends_a_password_reset_link);

@@ -9,6 +9,7 @@ mod authz;
 mod practice;
 mod registrations;
 mod roster;
+mod self_service;
 
 use crate::AppState;
 use axum::Json;
@@ -26,6 +27,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .merge(roster::routes())
         .merge(practice::routes())
         .merge(authz::routes())
+        .merge(self_service::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
@@ -72,7 +74,13 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         practice::cancel,
         authz::check,
         authz::check_batch,
-        authz::access
+        authz::access,
+        self_service::forgot_username,
+        self_service::start_reset,
+        self_service::reset_status,
+        self_service::send_code,
+        self_service::verify_code,
+        self_service::complete
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]

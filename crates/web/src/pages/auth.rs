@@ -45,6 +45,8 @@ struct SignInPage {
 struct NoticeQuery {
     #[serde(default)]
     signed_out: Option<String>,
+    #[serde(default)]
+    password_changed: Option<String>,
 }
 
 async fn signin_page(
@@ -57,7 +59,11 @@ async fn signin_page(
     if let Some(s) = sess.0 {
         return Redirect::to(next_url(s.stage)).into_response();
     }
-    let notice = q.signed_out.as_ref().map(|_| "You have signed out.".to_owned());
+    let notice = if q.password_changed.is_some() {
+        Some("Your password was changed. Sign in with your new password.".to_owned())
+    } else {
+        q.signed_out.as_ref().map(|_| "You have signed out.".to_owned())
+    };
     render(
         StatusCode::OK,
         &SignInPage { chrome: Chrome::new(&st, &plan, &csrf, false), username: String::new(), error: None, notice },

@@ -8,6 +8,7 @@ mod home;
 mod outbox;
 mod practice;
 mod registration;
+mod self_service;
 
 use crate::AppState;
 use crate::csrf::CsrfToken;
@@ -141,6 +142,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(outbox::routes(state.dev_outbox))
         .merge(registration::routes())
         .merge(practice::routes())
+        .merge(self_service::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 

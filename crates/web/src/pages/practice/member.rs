@@ -46,6 +46,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "handed-over" => "The user is now the administrator; you are no longer an administrator of this Tax ID.",
         "deactivated" => "The user was deactivated and signed out everywhere. They can no longer sign in.",
         "reactivated" => "The user was reactivated and can sign in again.",
+        "reset-sent" => "A password reset link was emailed to the user. It works once, for 72 hours.",
         _ => return None,
     })
 }
@@ -369,6 +370,11 @@ fn user_question(action: &str, name: &str) -> Option<(String, String, String)> {
         "reactivate" => {
             ("Reactivate user".into(), format!("Reactivate {name}? They can sign in again."), "Reactivate".into())
         }
+        "reset-password" => (
+            "Reset password".into(),
+            "Are you sure you want to reset the password for this user? They will receive an email with a link and instructions to reset their password.".into(),
+            "Reset password".into(),
+        ),
         _ => return None,
     })
 }
@@ -462,6 +468,7 @@ async fn act_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, String)>)
             Err(e) => Err(e),
         },
         "deactivate" => st.svc.deactivate_member(grant, plan, user, meta).await.map(|()| "deactivated"),
+        "reset-password" => return reset_password(&admin, id).await,
         "reactivate" => st.svc.reactivate_member(grant, plan, user, meta).await.map(|()| "reactivated"),
         _ => Err(PracticeError::NotFound),
     };
@@ -600,5 +607,24 @@ async fn edit_save(
             edit_page(admin.chrome().await, id, name, &f, Some(&e))
         }
         Err(EditMemberError::Practice(e)) => admin.refused(e),
+    }
+}
+
+/// Emails the user a password reset link, as their administrator (for one of the Tax IDs both
+/// share; the service checks it again).
+async fn reset_password(admin: &PracticeAdmin, id: i64) -> Response {
+    use gatehouse_services::self_service::{ResetRequester, SelfServiceError};
+    let st = admin.state();
+    let practice_id = match st.svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+        Ok(m) => m.affiliations.first().map(|a| a.row.practice_id),
+        Err(e) => return admin.refused(e),
+    };
+    let Some(practice_id) = practice_id else { return admin.refused(PracticeError::NotFound) };
+    let requester = ResetRequester::PracticeAdmin { session: &admin.session, practice_id };
+    match st.svc.send_password_reset_link(&admin.plan.0, requester, UserId(id), "", &admin.meta).await {
+        Ok(()) => back(id, "reset-sent"),
+        Err(SelfServiceError::Internal(e)) => internal_error(e),
+        Err(SelfServiceError::NotFound) | Err(SelfServiceError::Denied(_)) => admin.refused(PracticeError::NotFound),
+        Err(e) => admin.refused(PracticeError::Invalid(e.to_string())),
     }
 }

@@ -1,0 +1,452 @@
+//! Self-service tools over HTTP (pages and API): forgot username, reset password through two-step,
+//! and the reset link sent by the help desk. Answers must not tell whether an account exists.
+
+use crate::both;
+use crate::support::{Backend, TEST_PASSWORD, TestApp, code_in, csrf, link_in, path_of};
+use gatehouse_domain::Duration;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const NEW_PASSWORD: &str = "copper kettle meadow";
+
+/// Posts a form (CSRF token from `form_page`); returns status, body and Location.
+async fn post(
+    app: &TestApp,
+    c: &Client,
+    form_page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, Option<String>) {
+    let (_, html) = app.page(c, form_page).await;
+    let token = csrf(&html);
+    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+    body.extend_from_slice(fields);
+    let r = c.post(app.url(action)).form(&body).send().await.expect("post");
+    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (r.status(), r.text().await.expect("text"), loc)
+}
+
+async fn emails_to(app: &TestApp, to: &str) -> usize {
+    app.outbox().await.iter().filter(|m| m.recipient == to).count()
+}
+
+async fn forgot_username_answers_the_same_and_emails_every_username(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("mlopez", "Maria", "Lopez", 143, None).await;
+    app.user("mlopez2", "Maria", "Lopez", 144, None).await;
+    app.sql(
+        "UPDATE users SET email = 'mlopez@example.org', email_lower = 'mlopez@example.org' WHERE username = 'mlopez2'",
+    )
+    .await;
+    let c = app.browser();
+    let (s, page) = app.page(&c, "/signin").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("/forgot-username") && page.contains("/forgot-password"), "sign-in links to both tools");
+    let (known_status, known_body, _) =
+        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "MLopez@example.org")]).await;
+    let (unknown_status, unknown_body, _) =
+        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
+    assert_eq!(known_status, StatusCode::OK);
+    assert_eq!((known_status, &known_body), (unknown_status, &unknown_body), "same answer for known and unknown");
+    assert!(known_body.contains("Email sent"));
+    let m = app.last_message_to("mlopez@example.org").await.expect("reminder");
+    assert_eq!(m.kind, "username_reminder.v1");
+    assert!(m.body_text.contains("  mlopez\n") && m.body_text.contains("  mlopez2\n"), "{}", m.body_text);
+    assert_eq!(emails_to(&app, "nobody@example.org").await, 0);
+    // A malformed address is told so beside the field.
+    let (s, page, _) = post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "not an email")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("id=\"email-error\""));
+    // Five lookups per address an hour, known or not: the sixth is refused the same way.
+    for _ in 0..4 {
+        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
+        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
+    }
+    let (a, a_body, _) =
+        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
+    let (b, b_body, _) =
+        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
+    assert_eq!(a, StatusCode::TOO_MANY_REQUESTS);
+    // Identical apart from the address echoed back into the field.
+    assert_eq!((a, a_body.replace("mlopez@example.org", "@")), (b, b_body.replace("nobody@example.org", "@")));
+    assert_eq!(emails_to(&app, "mlopez@example.org").await, 5);
+    // An hour later the address may ask again.
+    app.advance(Duration::minutes(61));
+    let (s, _, _) = post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
+    assert_eq!(s, StatusCode::OK);
+    app.stop().await;
+}
+both!(forgot_username_answers_the_same_and_emails_every_username);
+
+async fn forgot_username_is_throttled_per_address(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.browser();
+    for i in 0..20 {
+        let email = format!("person{i}@example.org");
+        let (s, _, _) = post(&app, &c, "/forgot-username", "/forgot-username", &[("email", &email)]).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, page, _) = post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "other@example.org")]).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Too many requests"));
+    app.stop().await;
+}
+both!(forgot_username_is_throttled_per_address);
+
+/// A browser that already holds `cookie` (`name=value`), to replay another browser's state.
+fn browser_with_cookie(app: &TestApp, cookie: &str) -> Client {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(&format!("{cookie}; Path=/"), &app.url("/").parse().expect("url"));
+    Client::builder().cookie_provider(jar).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// Lookup → code → new password through the pages. Returns the code used and the reset cookie
+/// (`gh_reset=…`) of the new-password step.
+async fn reset_through_pages(app: &TestApp, c: &Client) -> (String, String) {
+    let (s, _, loc) = post(
+        app,
+        c,
+        "/forgot-password",
+        "/forgot-password",
+        &[("username", "JPatel"), ("email", "jpatel@example.org")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/forgot-password/verify"));
+    let (s, page) = app.page(c, "/forgot-password/verify").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("XXX-XXX-9975") && page.contains("Text me a code"), "{page}");
+    let (s, page, _) =
+        post(app, c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "send"), ("method", "voice")])
+            .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("We are calling XXX-XXX-9975") && page.contains("Send a new code"), "{page}");
+    let (s, _, _) =
+        post(app, c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "send"), ("method", "text")])
+            .await;
+    assert_eq!(s, StatusCode::OK);
+    let code = app.last_code("+12065559975").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (s, page, _) =
+        post(app, c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", wrong)])
+            .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("id=\"code-error\"") && page.contains("not correct"));
+    let (_, html) = app.page(c, "/forgot-password/verify").await;
+    let r = c
+        .post(app.url("/forgot-password/verify"))
+        .form(&[("csrf_token", csrf(&html).as_str()), ("action", "verify"), ("code", code.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/forgot-password/new"));
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("gh_reset="))
+        .and_then(|v| v.split(';').next())
+        .expect("a new reset cookie")
+        .to_owned();
+    let (s, page) = app.page(c, "/forgot-password/new").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Create a new password") && page.contains("jpatel"));
+    let (s, page, _) = post(
+        app,
+        c,
+        "/forgot-password/new",
+        "/forgot-password/new",
+        &[("password", NEW_PASSWORD), ("confirm_password", "copper kettle meadoW")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("id=\"confirm_password-error\""));
+    let (s, page, _) = post(
+        app,
+        c,
+        "/forgot-password/new",
+        "/forgot-password/new",
+        &[("password", "short"), ("confirm_password", "short")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("id=\"password-error\""));
+    let (s, _, loc) = post(
+        app,
+        c,
+        "/forgot-password/new",
+        "/forgot-password/new",
+        &[("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/signin?password_changed=1"));
+    (code, cookie)
+}
+
+async fn sign_in_status(app: &TestApp, username: &str, password: &str) -> Value {
+    let r = app
+        .api()
+        .post(app.url("/api/v1/signin"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("signin");
+    r.json().await.expect("json")
+}
+
+async fn reset_password_through_two_step(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    app.affiliate(jay).await;
+    let elsewhere = app.signed_in_browser("jpatel", 9975).await;
+    assert_eq!(app.page(&elsewhere, "/").await.0, StatusCode::OK);
+    let c = app.browser();
+    let (code, reset_cookie) = reset_through_pages(&app, &c).await;
+    // The other session ended; the user was told by email; the change is audited.
+    let r = elsewhere.get(app.url("/")).send().await.expect("get");
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/signin"));
+    let notice = app.last_message_to("jpatel@example.org").await.expect("notice");
+    assert_eq!(notice.kind, "password_changed.v1");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'password.changed'").await, 1);
+    let (_, page) = app.page(&c, "/signin?password_changed=1").await;
+    assert!(page.contains("Your password was changed"));
+    // The new password works (and still asks for two-step); the old one does not.
+    assert_eq!(sign_in_status(&app, "jpatel", NEW_PASSWORD).await["next"], "two_step_code");
+    assert_eq!(sign_in_status(&app, "jpatel", TEST_PASSWORD).await["error"]["code"], "invalid_credentials");
+    // Replays: the finished reset cannot set another password, and its code cannot be reused.
+    let replay = browser_with_cookie(&app, &reset_cookie);
+    let (s, page, _) = post(
+        &app,
+        &replay,
+        "/forgot-password",
+        "/forgot-password/new",
+        &[("password", "another fine password"), ("confirm_password", "another fine password")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("already used"), "{page}");
+    let (s, _, _) = post(
+        &app,
+        &c,
+        "/forgot-password",
+        "/forgot-password",
+        &[("username", "jpatel"), ("email", "jpatel@example.org")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, page, _) =
+        post(&app, &c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", &code)])
+            .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("already used") || page.contains("No code has been sent yet"), "replayed code: {page}");
+    app.stop().await;
+}
+both!(reset_password_through_two_step);
+
+async fn reset_mismatch_answers_the_same_until_the_code_step_and_sends_nothing(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let c = app.browser();
+    let (s1, b1, l1) = post(
+        &app,
+        &c,
+        "/forgot-password",
+        "/forgot-password",
+        &[("username", "jpatel"), ("email", "jpatel@example.org")],
+    )
+    .await;
+    let (s2, b2, l2) = post(
+        &app,
+        &c,
+        "/forgot-password",
+        "/forgot-password",
+        &[("username", "jpatel"), ("email", "someone@example.org")],
+    )
+    .await;
+    let (s3, b3, l3) = post(
+        &app,
+        &c,
+        "/forgot-password",
+        "/forgot-password",
+        &[("username", "nobody"), ("email", "jpatel@example.org")],
+    )
+    .await;
+    assert_eq!((s1, &b1, &l1), (s2, &b2, &l2));
+    assert_eq!((s1, &b1, &l1), (s3, &b3, &l3));
+    let (s, page) = app.page(&c, "/forgot-password/verify").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("find that account"), "{page}");
+    assert!(!page.contains("XXX-XXX"));
+    let (s, _, _) =
+        post(&app, &c, "/forgot-password", "/forgot-password/verify", &[("action", "send"), ("method", "text")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 0, "nothing is ever sent for a mismatch");
+    assert_eq!(app.count("SELECT COUNT(*) FROM verification_codes").await, 0);
+    // Five lookups per username an hour.
+    for _ in 0..3 {
+        post(&app, &c, "/forgot-password", "/forgot-password", &[("username", "jpatel"), ("email", "x@example.org")])
+            .await;
+    }
+    let (s, page, _) =
+        post(&app, &c, "/forgot-password", "/forgot-password", &[("username", "jpatel"), ("email", "x@example.org")])
+            .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Too many requests"));
+    app.stop().await;
+}
+both!(reset_mismatch_answers_the_same_until_the_code_step_and_sends_nothing);
+
+async fn reset_refused_without_two_step(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    app.sql("UPDATE users SET two_step_phone = NULL, two_step_method = NULL").await;
+    let c = app.browser();
+    let (s, _, loc) = post(
+        &app,
+        &c,
+        "/forgot-password",
+        "/forgot-password",
+        &[("username", "jpatel"), ("email", "jpatel@example.org")],
+    )
+    .await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/verify")));
+    let (s, page) = app.page(&c, "/forgot-password/verify").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("practice administrator") && page.contains("1-800-555-0199"), "{page}");
+    let (s, _, _) =
+        post(&app, &c, "/forgot-password", "/forgot-password/verify", &[("action", "send"), ("method", "text")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = app.page(&c, "/forgot-password/new").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 0);
+    app.stop().await;
+}
+both!(reset_refused_without_two_step);
+
+async fn help_desk_reset_link_works_once_and_expires(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let staff = app.signed_in_browser("hdesk", 1002).await;
+    let action = format!("/admin/users/{}/send-password-reset", jay.0);
+    let (s, page) = app.page(&staff, &format!("/admin/users/{}", jay.0)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Send password reset link"), "offered on the user's page");
+    let (s, page) = app.submit(&staff, &action, &action, &[("reason", "")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Give a reason"));
+    let (s, _) = app.submit(&staff, &action, &action, &[("reason", "Caller verified by date of birth")]).await;
+    assert_eq!(s, StatusCode::OK);
+    let m = app.last_message_to("jpatel@example.org").await.expect("link email");
+    assert_eq!(m.kind, "password_reset_link.v1");
+    let link = path_of(&link_in(&m.body_text).expect("link"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'support.password_reset_link_sent' AND detail LIKE '%date of birth%'").await, 1);
+    // The link lands on "Create a new password"; afterwards the user signs in with two-step.
+    let c = app.browser();
+    let r = c.get(app.url(&link)).send().await.expect("get");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(to.ends_with("/forgot-password/new"), "{to}");
+    let (s, _, loc) = post(
+        &app,
+        &c,
+        "/forgot-password/new",
+        "/forgot-password/new",
+        &[("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)],
+    )
+    .await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin?password_changed=1")));
+    assert_eq!(sign_in_status(&app, "jpatel", NEW_PASSWORD).await["next"], "two_step_code");
+    // Replayed link: refused, clearly.
+    let (s, page) = app.page(&app.browser(), &link).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("already used"), "{page}");
+    // A second link, opened after 72 hours: expired. A third makes the second one dead.
+    app.submit(&staff, &action, &action, &[("reason", "Asked again")]).await;
+    let second =
+        path_of(&link_in(&app.last_message_to("jpatel@example.org").await.expect("email").body_text).expect("link"));
+    app.submit(&staff, &action, &action, &[("reason", "Asked a third time")]).await;
+    let third =
+        path_of(&link_in(&app.last_message_to("jpatel@example.org").await.expect("email").body_text).expect("link"));
+    let (s, page) = app.page(&app.browser(), &second).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("already used") || page.contains("not valid"), "{page}");
+    app.advance(Duration::hours(72));
+    let (s, page) = app.page(&app.browser(), &third).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("expired"), "{page}");
+    app.stop().await;
+}
+both!(help_desk_reset_link_works_once_and_expires);
+
+async fn api_post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = app.api().post(app.url(path)).json(&body).send().await.expect("post");
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn self_service_over_the_api(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let known = api_post(&app, "/api/v1/forgot-username", json!({"email": "jpatel@example.org"})).await;
+    let unknown = api_post(&app, "/api/v1/forgot-username", json!({"email": "who@example.org"})).await;
+    assert_eq!(known.0, StatusCode::ACCEPTED);
+    assert_eq!(known, unknown);
+    assert!(app.last_message_to("jpatel@example.org").await.expect("reminder").body_text.contains("jpatel"));
+    // A mismatch gets a token too, and its status says so; nothing is sent.
+    let (s, v) =
+        api_post(&app, "/api/v1/password-reset", json!({"username": "jpatel", "email": "who@example.org"})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let bad = v["reset_token"].as_str().expect("token").to_owned();
+    let (_, v) = api_post(&app, "/api/v1/password-reset/status", json!({"reset_token": bad})).await;
+    assert_eq!(v["step"], "no_match");
+    let (s, _) = api_post(&app, "/api/v1/password-reset/send-code", json!({"reset_token": bad})).await;
+    assert_eq!(s, StatusCode::GONE);
+    // The real one.
+    let (_, v) =
+        api_post(&app, "/api/v1/password-reset", json!({"username": "jpatel", "email": "jpatel@example.org"})).await;
+    let token = v["reset_token"].as_str().expect("token").to_owned();
+    let (_, v) = api_post(&app, "/api/v1/password-reset/status", json!({"reset_token": token})).await;
+    assert_eq!(
+        (v["step"].as_str(), v["masked_phone"].as_str(), v["code_sent"].as_bool()),
+        (Some("code"), Some("XXX-XXX-9975"), Some(false))
+    );
+    let (s, v) =
+        api_post(&app, "/api/v1/password-reset/send-code", json!({"reset_token": token, "method": "text"})).await;
+    assert_eq!((s, v["masked_phone"].as_str()), (StatusCode::OK, Some("XXX-XXX-9975")));
+    let code = code_in(&app.last_message_to("+12065559975").await.expect("code").body_text).expect("code");
+    let (s, v) = api_post(&app, "/api/v1/password-reset/verify", json!({"reset_token": token, "code": code})).await;
+    assert_eq!(s, StatusCode::OK);
+    let next = v["reset_token"].as_str().expect("token").to_owned();
+    assert_ne!(next, token, "the token changes at the code step");
+    // Replayed code (with the old token): refused; the old token is dead.
+    let (s, _) = api_post(&app, "/api/v1/password-reset/verify", json!({"reset_token": token, "code": code})).await;
+    assert_eq!(s, StatusCode::GONE);
+    let (s, v) = api_post(
+        &app,
+        "/api/v1/password-reset/complete",
+        json!({"reset_token": next, "password": "jpatel rocks 2026", "confirm_password": "jpatel rocks 2026"}),
+    )
+    .await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("password")));
+    let (s, v) = api_post(
+        &app,
+        "/api/v1/password-reset/complete",
+        json!({"reset_token": next, "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}),
+    )
+    .await;
+    assert_eq!((s, v["username"].as_str()), (StatusCode::OK, Some("jpatel")));
+    let (s, v) = api_post(
+        &app,
+        "/api/v1/password-reset/complete",
+        json!({"reset_token": next, "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}),
+    )
+    .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("reset_unusable")));
+    assert_eq!(sign_in_status(&app, "jpatel", NEW_PASSWORD).await["next"], "two_step_code");
+    app.stop().await;
+}
+both!(self_service_over_the_api);

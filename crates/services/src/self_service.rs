@@ -1,0 +1,583 @@
+//! Self-service tools for people who cannot sign in: "forgot username" (every username of an
+//! email address, by email) and "reset password" (username and email, then a two-step code to the
+//! phone on record, then a new password), and the reset link that plan staff or a practice
+//! administrator can email instead.
+//!
+//! Enumeration: the lookups answer the same whether or not anything matched, and are throttled
+//! per client address and per email or username typed, counted in the database. A password reset
+//! reveals a match only at the code step, where a mismatch never sends anything.
+//!
+//! State: a reset is a `password_resets` row found by the SHA-256 of a random token that the
+//! browser holds in a cookie (or that the emailed link carries). The token changes when the code
+//! is accepted; the row is used once.
+
+use crate::audit::{self, Event};
+use crate::messages::{self, self_service::SelfServiceV1};
+use crate::plans::Plan;
+use crate::sessions::SessionInfo;
+use crate::staff::{Denied, StaffGrant};
+use crate::support::{SupportAction, SupportError};
+use crate::tokens::{hash_token, new_token};
+use crate::two_step::{self, Purpose, TwoStepError};
+use crate::{HashError, Internal, RequestMeta, Services};
+use gatehouse_domain::audit::Outcome;
+use gatehouse_domain::email::EmailError;
+use gatehouse_domain::password::PasswordProblem;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{Duration, Email, TwoStepMethod, UserId, UserStatus};
+use gatehouse_store::resets::{self as store, NewReset, ResetRow};
+use gatehouse_store::users::UserRow;
+use gatehouse_store::{Conn, affiliations, codes, plans, sessions, throttle, users};
+use serde_json::json;
+use thiserror::Error;
+
+/// The window in which lookups are counted.
+pub const LOOKUP_WINDOW: Duration = Duration::hours(1);
+/// Lookups (of either tool) from one client address per window.
+pub const LOOKUPS_PER_ADDRESS: i64 = 20;
+/// Lookups naming one email address or username per window.
+pub const LOOKUPS_PER_NAME: i64 = 5;
+/// How long a reset started with username and email may take.
+pub const SELF_RESET_LIFETIME: Duration = Duration::minutes(30);
+/// How long an emailed reset link works.
+pub const RESET_LINK_LIFETIME: Duration = Duration::hours(72);
+
+/// Why a reset token cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ResetProblem {
+    #[error(
+        "This password reset is not valid. If it came from an email, check that you opened the whole link; otherwise start again from Forgot password."
+    )]
+    Invalid,
+    #[error("This password reset has expired. Start again from Forgot password, or ask for a new reset link.")]
+    Expired,
+    #[error(
+        "This password reset was already used. Sign in with your new password, or start again from Forgot password."
+    )]
+    Used,
+    #[error("This step is not available now. Start again from Forgot password.")]
+    WrongStep,
+}
+
+/// Why a self-service request was refused. Field errors name their field.
+#[derive(Debug, Error)]
+pub enum SelfServiceError {
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    #[error("Enter your username.")]
+    Username,
+    #[error("Too many requests. Wait an hour and try again, or call provider services.")]
+    Throttled,
+    #[error(transparent)]
+    Reset(#[from] ResetProblem),
+    #[error(transparent)]
+    Code(TwoStepError),
+    #[error(transparent)]
+    Password(#[from] PasswordProblem),
+    #[error("The server is busy. Try again in a moment.")]
+    Busy,
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("That user was not found.")]
+    NotFound,
+    #[error("Give a reason (at most 500 characters); it is kept in the audit log.")]
+    Reason,
+    #[error("{0}")]
+    NotApplicable(&'static str),
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for SelfServiceError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<HashError> for SelfServiceError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Overloaded => Self::Busy,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<TwoStepError> for SelfServiceError {
+    fn from(e: TwoStepError) -> Self {
+        match e {
+            TwoStepError::Internal(i) => Self::Internal(i),
+            other => Self::Code(other),
+        }
+    }
+}
+
+impl From<SupportError> for SelfServiceError {
+    fn from(e: SupportError) -> Self {
+        match e {
+            SupportError::Denied(d) => Self::Denied(d),
+            SupportError::NotFound => Self::NotFound,
+            SupportError::Reason => Self::Reason,
+            SupportError::NotApplicable(m) => Self::NotApplicable(m),
+            SupportError::LastPracticeAdmin(p) => Self::Internal(Internal::Other(p)),
+            SupportError::Internal(i) => Self::Internal(i),
+        }
+    }
+}
+
+impl SelfServiceError {
+    /// The form field the error belongs beside, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::Email(_) => Some("email"),
+            Self::Username => Some("username"),
+            Self::Code(TwoStepError::Malformed(_) | TwoStepError::Wrong(_)) => Some("code"),
+            Self::Password(PasswordProblem::Mismatch) => Some("confirm_password"),
+            Self::Password(_) => Some("password"),
+            _ => None,
+        }
+    }
+}
+
+/// A reset's secret, held by the browser (cookie) or the API client. Never stored or logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResetToken(pub String);
+
+impl std::fmt::Debug for ResetToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResetToken(..)")
+    }
+}
+
+/// Where a password reset stands, and what its page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetStep {
+    /// A two-step code must be entered. It goes to `masked_phone` (`XXX-XXX-9975`); `code_sent`
+    /// says whether one was sent for this reset yet.
+    Code { masked_phone: String, code_sent: bool },
+    /// The account has no two-step phone (or cannot sign in): only an administrator or the help
+    /// desk can help.
+    NoTwoStep,
+    /// No account has that username and email.
+    NoMatch,
+    /// A new password may be chosen for `username`.
+    NewPassword { username: String },
+}
+
+/// Who asks for a reset link to be emailed to a user.
+#[derive(Debug, Clone, Copy)]
+pub enum ResetRequester<'a> {
+    /// Plan staff through the help desk (needs the user-support permission).
+    Staff(&'a StaffGrant),
+    /// A practice administrator, signed in, for a user of `practice_id` that they administer.
+    PracticeAdmin { session: &'a SessionInfo, practice_id: i64 },
+}
+
+fn lookup_keys(kind: &str, name: &str, ip: &str) -> (String, String) {
+    (format!("ip:{ip}"), format!("{kind}:{name}"))
+}
+
+/// Whether the user may reset a password online: signed up, active, with two-step set up.
+fn has_two_step(u: &UserRow) -> bool {
+    u.status == UserStatus::Active && u.two_step_phone.is_some() && u.password_hash.is_some()
+}
+
+impl Services {
+    /// Counts a lookup for the address and the name; refuses when either is over its limit.
+    /// Runs in the caller's transaction, which holds the plan lock.
+    async fn count_lookup(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        kind: &str,
+        name: &str,
+        ip: &str,
+        now: i64,
+    ) -> Result<bool, SelfServiceError> {
+        plans::lock(tx, plan.id()).await?;
+        let since = now - LOOKUP_WINDOW.as_secs();
+        let (ip_key, name_key) = lookup_keys(kind, name, ip);
+        let by_ip = store::attempts_since(tx, plan.id(), &ip_key, since).await?;
+        let by_name = store::attempts_since(tx, plan.id(), &name_key, since).await?;
+        if by_ip >= LOOKUPS_PER_ADDRESS || by_name >= LOOKUPS_PER_NAME {
+            return Ok(false);
+        }
+        store::record_attempts(tx, plan.id(), &[&ip_key, &name_key], now, since).await?;
+        Ok(true)
+    }
+
+    fn self_service_email<'a>(
+        &'a self,
+        plan: &'a Plan,
+        first_name: &'a str,
+        username: &'a str,
+        link: &'a str,
+    ) -> SelfServiceV1<'a> {
+        SelfServiceV1 {
+            first_name,
+            username,
+            plan_name: &plan.row.name,
+            link,
+            support_phone: &plan.row.support_phone,
+            support_hours: &plan.row.support_hours,
+        }
+    }
+
+    /// "Forgot username": emails every username of `email` in this plan to that address. The
+    /// answer is the same whether or not the address belongs to anyone.
+    pub async fn send_username_reminder(
+        &self,
+        plan: &Plan,
+        email: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), SelfServiceError> {
+        let email = Email::parse(email)?;
+        let address = email.as_str().to_lowercase();
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if !self.count_lookup(&mut tx, plan, "email", &address, &meta.ip, now).await? {
+            let e = Event::new("self_service.username_reminder")
+                .outcome(Outcome::Denied)
+                .detail(json!({"email": address, "reason": "throttled"}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(SelfServiceError::Throttled);
+        }
+        let accounts: Vec<UserRow> = users::by_email(&mut tx, plan.id(), &address)
+            .await?
+            .into_iter()
+            .filter(|u| u.username.is_some() && u.status == UserStatus::Active)
+            .collect();
+        let names: Vec<String> = accounts.iter().filter_map(|u| u.username.clone()).collect();
+        let first = match accounts.as_slice() {
+            [one] => one.first_name.as_str(),
+            _ => "",
+        };
+        let link = format!("{}/signin", self.plan_url(plan));
+        // Rendered either way, so both answers do the same work.
+        let to = accounts.first().map_or(email.as_str(), |u| u.email.as_str());
+        let msg = self.self_service_email(plan, first, "", &link).usernames(&names, to)?;
+        if !names.is_empty() {
+            messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+        }
+        let mut e =
+            Event::new("self_service.username_reminder").detail(json!({"email": address, "accounts": names.len()}));
+        if let [one] = accounts.as_slice() {
+            e = e.on(one.id);
+        }
+        audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// "Forgot password", first step: username and email. Always starts a reset (the answer is
+    /// the same whether or not they match); [`Services::password_reset_step`] tells what follows.
+    pub async fn start_password_reset(
+        &self,
+        plan: &Plan,
+        username: &str,
+        email: &str,
+        meta: &RequestMeta,
+    ) -> Result<ResetToken, SelfServiceError> {
+        let name = username.trim().to_lowercase();
+        let email = Email::parse(email);
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(SelfServiceError::Username);
+        }
+        let email = email?;
+        let address = email.as_str().to_lowercase();
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if !self.count_lookup(&mut tx, plan, "username", &name, &meta.ip, now).await? {
+            let e = Event::new("self_service.password_reset_started")
+                .outcome(Outcome::Denied)
+                .detail(json!({"username": name, "reason": "throttled"}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(SelfServiceError::Throttled);
+        }
+        let user = users::by_username(&mut tx, plan.id(), &name).await?.filter(|u| u.email.to_lowercase() == address);
+        let token = new_token();
+        store::insert(
+            &mut tx,
+            &NewReset {
+                plan_id: plan.id(),
+                user_id: user.as_ref().map(|u| u.id),
+                token_hash: &hash_token(&token),
+                origin: "self",
+                stage: "code",
+                requested_by: None,
+                expires_at: now + SELF_RESET_LIFETIME.as_secs(),
+            },
+            now,
+        )
+        .await?;
+        let mut e = Event::new("self_service.password_reset_started")
+            .detail(json!({"username": name, "matched": user.is_some()}));
+        if let Some(u) = &user {
+            e = e.on(u.id);
+        }
+        audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(ResetToken(token))
+    }
+
+    /// The live reset for a token, and its user.
+    async fn live_reset(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        token: &str,
+        now: i64,
+    ) -> Result<(ResetRow, Option<UserRow>), SelfServiceError> {
+        if token.is_empty() || token.len() > 100 {
+            return Err(ResetProblem::Invalid.into());
+        }
+        let row = store::by_token_hash(conn, plan.id(), &hash_token(token)).await?.ok_or(ResetProblem::Invalid)?;
+        if row.used_at.is_some() {
+            return Err(ResetProblem::Used.into());
+        }
+        if now >= row.expires_at {
+            return Err(ResetProblem::Expired.into());
+        }
+        let user = match row.user_id {
+            Some(id) => users::get(conn, plan.id(), id).await?,
+            None => None,
+        };
+        Ok((row, user))
+    }
+
+    /// Where the reset of `token` stands.
+    pub async fn password_reset_step(&self, plan: &Plan, token: &str) -> Result<ResetStep, SelfServiceError> {
+        let now = self.now();
+        let mut conn = self.db.acquire().await?;
+        let (row, user) = self.live_reset(&mut conn, plan, token, now).await?;
+        let Some(user) = user else { return Ok(ResetStep::NoMatch) };
+        if row.stage == "password" {
+            return match (&user.username, user.status) {
+                (Some(u), UserStatus::Active) => Ok(ResetStep::NewPassword { username: u.clone() }),
+                _ => Ok(ResetStep::NoTwoStep),
+            };
+        }
+        if !has_two_step(&user) {
+            return Ok(ResetStep::NoTwoStep);
+        }
+        let phone = user.two_step_phone.unwrap_or_default();
+        let code_sent =
+            codes::latest(&mut conn, user.id, "reset").await?.is_some_and(|c| c.created_at >= row.created_at);
+        Ok(ResetStep::Code { masked_phone: gatehouse_domain::phone::mask_digits(&phone), code_sent })
+    }
+
+    /// Sends the reset code to the phone on record by `method`. Returns the masked number.
+    /// Nothing is sent unless the username and email matched an account with two-step.
+    pub async fn send_reset_code(
+        &self,
+        plan: &Plan,
+        token: &str,
+        method: TwoStepMethod,
+        meta: &RequestMeta,
+    ) -> Result<String, SelfServiceError> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let (row, user) = self.live_reset(&mut tx, plan, token, now).await?;
+        let user = user.filter(|u| row.stage == "code" && has_two_step(u)).ok_or(ResetProblem::WrongStep)?;
+        let phone = user.two_step_phone.clone().unwrap_or_default();
+        let r = two_step::send_code(self, &mut tx, plan, user.id, Purpose::Reset, &phone, method, meta, now).await;
+        // A refusal (too many codes) is audited, so commit either way.
+        gatehouse_store::commit(tx).await?;
+        r?;
+        Ok(gatehouse_domain::phone::mask_digits(&phone))
+    }
+
+    /// Checks the reset code. On success the reset moves to the new-password step under a new
+    /// token, which replaces the old one.
+    pub async fn verify_reset_code(
+        &self,
+        plan: &Plan,
+        token: &str,
+        typed: &str,
+        meta: &RequestMeta,
+    ) -> Result<ResetToken, SelfServiceError> {
+        let policy = plan.code_policy();
+        let typed = typed.trim();
+        if !policy.well_formed(typed) {
+            return Err(SelfServiceError::Code(TwoStepError::Malformed(policy.length)));
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let (row, user) = self.live_reset(&mut tx, plan, token, now).await?;
+        let user = user.filter(|u| row.stage == "code" && has_two_step(u)).ok_or(ResetProblem::WrongStep)?;
+        if let Err(e) =
+            two_step::check_and_consume(self, &mut tx, plan, user.id, Purpose::Reset, typed, row.created_at, meta, now)
+                .await
+        {
+            gatehouse_store::commit(tx).await?;
+            return Err(e.into());
+        }
+        let next = new_token();
+        if !store::advance(&mut tx, row.id, "code", "password", &hash_token(&next)).await? {
+            return Err(ResetProblem::Used.into());
+        }
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            Event::new("self_service.password_reset_verified").by_self(user.id),
+        )
+        .await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(ResetToken(next))
+    }
+
+    /// Sets the new password (the plan's policy, typed twice). Every session of the user ends,
+    /// other resets and links of the user stop working, and an email tells the user. Returns the
+    /// username, to sign in with.
+    pub async fn complete_password_reset(
+        &self,
+        plan: &Plan,
+        token: &str,
+        password: &str,
+        confirm: &str,
+        meta: &RequestMeta,
+    ) -> Result<String, SelfServiceError> {
+        let (row, user) = {
+            let mut conn = self.db.acquire().await?;
+            self.live_reset(&mut conn, plan, token, self.now()).await?
+        };
+        let user = user
+            .filter(|u| row.stage == "password" && u.status == UserStatus::Active)
+            .ok_or(ResetProblem::WrongStep)?;
+        let username = user.username.clone().ok_or(ResetProblem::WrongStep)?;
+        plan.password_policy().check(password, confirm, Some(&username))?;
+        let hash = self.hasher.hash(password).await?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if !store::finish(&mut tx, row.id, now).await? {
+            return Err(ResetProblem::Used.into());
+        }
+        self.password_changed_in(&mut tx, plan, &user, &hash, &row.origin, meta, now).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(username)
+    }
+
+    /// Stores a new password hash for `user` and does what every password change does: ends
+    /// their sessions and open resets, clears sign-in failures, audits, and emails the notice.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn password_changed_in(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        user: &UserRow,
+        hash: &str,
+        how: &str,
+        meta: &RequestMeta,
+        now: i64,
+    ) -> Result<(), Internal> {
+        users::set_password_hash(tx, user.id, hash, now).await?;
+        store::end_open(tx, user.id, None, now).await?;
+        let ended = sessions::end_all_except(tx, user.id, None, now).await?;
+        let username = user.username.clone().unwrap_or_default();
+        throttle::clear_prefix(tx, plan.id(), &format!("u:{}", username.to_lowercase())).await?;
+        let link = format!("{}/signin", self.plan_url(plan));
+        let msg = self.self_service_email(plan, &user.first_name, &username, &link).password_changed(&user.email)?;
+        messages::enqueue(tx, plan.id(), &msg, now).await?;
+        let e = Event::new("password.changed").by_self(user.id).detail(json!({"how": how, "sessions_ended": ended}));
+        audit::record(tx, now, plan.id(), meta, e).await?;
+        Ok(())
+    }
+
+    /// Creates a reset link for `user` (any earlier unused link of theirs stops working) and
+    /// queues the email, in the caller's transaction.
+    pub(crate) async fn issue_reset_link(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        user: &UserRow,
+        by: Option<UserId>,
+        now: i64,
+    ) -> Result<(), Internal> {
+        store::end_open(tx, user.id, Some("link"), now).await?;
+        let token = new_token();
+        store::insert(
+            tx,
+            &NewReset {
+                plan_id: plan.id(),
+                user_id: Some(user.id),
+                token_hash: &hash_token(&token),
+                origin: "link",
+                stage: "password",
+                requested_by: by,
+                expires_at: now + RESET_LINK_LIFETIME.as_secs(),
+            },
+            now,
+        )
+        .await?;
+        let link = format!("{}/reset-password?token={token}", self.plan_url(plan));
+        let username = user.username.clone().unwrap_or_default();
+        let msg = self
+            .self_service_email(plan, &user.first_name, &username, &link)
+            .reset_link(RESET_LINK_LIFETIME.as_secs() / 3600, &user.email)?;
+        messages::enqueue(tx, plan.id(), &msg, now).await?;
+        Ok(())
+    }
+
+    /// Emails `target` a single-use link, valid 72 hours, to choose a new password (then they
+    /// sign in with two-step as usual). `requester` says who asks: plan staff through the help
+    /// desk, or a practice administrator for a user of a practice they administer. Audited with
+    /// the reason.
+    pub async fn send_password_reset_link(
+        &self,
+        plan: &Plan,
+        requester: ResetRequester<'_>,
+        target: UserId,
+        reason: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), SelfServiceError> {
+        let (session, practice_id) = match requester {
+            ResetRequester::Staff(grant) => {
+                return Ok(self
+                    .support_action(grant, plan, target, SupportAction::SendPasswordReset, reason, meta)
+                    .await?);
+            }
+            ResetRequester::PracticeAdmin { session, practice_id } => (session, practice_id),
+        };
+        if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
+            return Err(Denied::NotSignedIn.into());
+        }
+        let reason = reason.trim();
+        if reason.chars().count() > 500 {
+            return Err(SelfServiceError::Reason);
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if crate::affiliations::require_admin(&mut tx, session.user_id, practice_id).await.is_err() {
+            return Err(Denied::NotPermitted.into());
+        }
+        // Another practice's user reads as not found.
+        if affiliations::of_user_at(&mut tx, target, practice_id).await?.is_none() {
+            return Err(SelfServiceError::NotFound);
+        }
+        let user = users::get(&mut tx, plan.id(), target).await?.ok_or(SelfServiceError::NotFound)?;
+        check_link_applies(&user)?;
+        self.issue_reset_link(&mut tx, plan, &user, Some(session.user_id), now).await?;
+        let e = Event::new("user.password_reset_link_sent")
+            .by(session.user_id)
+            .on(target)
+            .detail(json!({"practice": practice_id, "reason": reason}));
+        audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+}
+
+/// Whether a reset link can be sent to this user: signed up and active.
+pub(crate) fn check_link_applies(user: &UserRow) -> Result<(), SelfServiceError> {
+    match user.status {
+        UserStatus::Active if user.username.is_some() => Ok(()),
+        UserStatus::Invited => {
+            Err(SelfServiceError::NotApplicable("This user has not signed up yet: resend the invitation instead."))
+        }
+        _ => Err(SelfServiceError::NotApplicable("Only an active account can get a password reset link.")),
+    }
+}

@@ -1,0 +1,210 @@
+//! Forgot username and password reset over JSON. A reset is carried by `reset_token` (from the
+//! lookup, or from an emailed reset link's `token`), which changes when the code is accepted.
+
+use super::ApiError;
+use crate::AppState;
+use crate::extract::{CurrentPlan, Meta};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use gatehouse_domain::TwoStepMethod;
+use gatehouse_services::self_service::{ResetStep, SelfServiceError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/forgot-username", post(forgot_username))
+        .route("/password-reset", post(start_reset))
+        .route("/password-reset/status", post(reset_status))
+        .route("/password-reset/send-code", post(send_code))
+        .route("/password-reset/verify", post(verify_code))
+        .route("/password-reset/complete", post(complete))
+}
+
+fn error(e: SelfServiceError) -> ApiError {
+    match e {
+        SelfServiceError::Internal(e) => ApiError::internal(e),
+        SelfServiceError::Busy => ApiError::busy(),
+        SelfServiceError::Throttled => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string()),
+        SelfServiceError::Reset(p) => ApiError::new(StatusCode::GONE, "reset_unusable", p.to_string()),
+        SelfServiceError::Code(ref c) if matches!(c, gatehouse_services::two_step::TwoStepError::TooManySends) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_codes", e.to_string())
+        }
+        other => {
+            let field = other.field();
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", other.to_string()).field(field)
+        }
+    }
+}
+
+/// The answer to a lookup: the same whether or not anything matched.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub message: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EmailBody {
+    pub email: String,
+}
+
+/// Emails every username of the address. Answers 202 whether or not the address is known.
+#[utoipa::path(post, path = "/api/v1/forgot-username", request_body = EmailBody,
+    responses((status = 202, body = Accepted), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
+pub async fn forgot_username(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    Json(b): Json<EmailBody>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    st.svc.send_username_reminder(&plan.0, &b.email, &meta).await.map_err(error)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted { message: "If the address belongs to an account, its username(s) were emailed to it.".into() }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LookupBody {
+    pub username: String,
+    pub email: String,
+}
+
+/// A reset in progress.
+#[derive(Serialize, ToSchema)]
+pub struct ResetBody {
+    /// Send with every later call of this reset.
+    pub reset_token: String,
+}
+
+/// Starts a password reset with username and email. Answers 202 with a token whether or not they
+/// match; `password-reset/status` says what follows.
+#[utoipa::path(post, path = "/api/v1/password-reset", request_body = LookupBody,
+    responses((status = 202, body = ResetBody), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
+pub async fn start_reset(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    Json(b): Json<LookupBody>,
+) -> Result<(StatusCode, Json<ResetBody>), ApiError> {
+    let t = st.svc.start_password_reset(&plan.0, &b.username, &b.email, &meta).await.map_err(error)?;
+    Ok((StatusCode::ACCEPTED, Json(ResetBody { reset_token: t.0 })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetTokenBody {
+    pub reset_token: String,
+}
+
+/// Where a reset stands.
+#[derive(Serialize, ToSchema)]
+pub struct ResetStatus {
+    /// `code` (send and enter a code), `no_two_step` (ask an administrator or the help desk),
+    /// `no_match` (no account has that username and email), or `new_password`.
+    pub step: String,
+    /// Where codes go, masked, at the `code` step.
+    pub masked_phone: Option<String>,
+    /// Whether a code was sent for this reset yet.
+    pub code_sent: bool,
+}
+
+/// Says where a reset stands.
+#[utoipa::path(post, path = "/api/v1/password-reset/status", request_body = ResetTokenBody,
+    responses((status = 200, body = ResetStatus), (status = 410, body = super::ErrorBody)))]
+pub async fn reset_status(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Json(b): Json<ResetTokenBody>,
+) -> Result<Json<ResetStatus>, ApiError> {
+    let s = st.svc.password_reset_step(&plan.0, &b.reset_token).await.map_err(error)?;
+    Ok(Json(match s {
+        ResetStep::Code { masked_phone, code_sent } => {
+            ResetStatus { step: "code".into(), masked_phone: Some(masked_phone), code_sent }
+        }
+        ResetStep::NoTwoStep => ResetStatus { step: "no_two_step".into(), masked_phone: None, code_sent: false },
+        ResetStep::NoMatch => ResetStatus { step: "no_match".into(), masked_phone: None, code_sent: false },
+        ResetStep::NewPassword { .. } => {
+            ResetStatus { step: "new_password".into(), masked_phone: None, code_sent: false }
+        }
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SendCodeBody {
+    pub reset_token: String,
+    /// `text` (default) or `voice`.
+    #[serde(default)]
+    pub method: Option<String>,
+}
+
+/// Where a code went.
+#[derive(Serialize, ToSchema)]
+pub struct CodeSent {
+    pub masked_phone: String,
+}
+
+/// Sends the reset code to the phone on record. Refused (410) unless the reset is at the `code` step.
+#[utoipa::path(post, path = "/api/v1/password-reset/send-code", request_body = SendCodeBody,
+    responses((status = 200, body = CodeSent), (status = 410, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
+pub async fn send_code(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    Json(b): Json<SendCodeBody>,
+) -> Result<Json<CodeSent>, ApiError> {
+    let method = if b.method.as_deref() == Some("voice") { TwoStepMethod::Voice } else { TwoStepMethod::Text };
+    let m = st.svc.send_reset_code(&plan.0, &b.reset_token, method, &meta).await.map_err(error)?;
+    Ok(Json(CodeSent { masked_phone: m }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyBody {
+    pub reset_token: String,
+    pub code: String,
+}
+
+/// Checks the code; the answer's token replaces the old one.
+#[utoipa::path(post, path = "/api/v1/password-reset/verify", request_body = VerifyBody,
+    responses((status = 200, body = ResetBody), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn verify_code(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    Json(b): Json<VerifyBody>,
+) -> Result<Json<ResetBody>, ApiError> {
+    let t = st.svc.verify_reset_code(&plan.0, &b.reset_token, &b.code, &meta).await.map_err(error)?;
+    Ok(Json(ResetBody { reset_token: t.0 }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CompleteBody {
+    pub reset_token: String,
+    pub password: String,
+    pub confirm_password: String,
+}
+
+/// The account whose password changed.
+#[derive(Serialize, ToSchema)]
+pub struct Completed {
+    /// Sign in with this username and the new password (and two-step).
+    pub username: String,
+}
+
+/// Sets the new password; every session of the user ends and the user is emailed.
+#[utoipa::path(post, path = "/api/v1/password-reset/complete", request_body = CompleteBody,
+    responses((status = 200, body = Completed), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
+pub async fn complete(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    Json(b): Json<CompleteBody>,
+) -> Result<Json<Completed>, ApiError> {
+    let username = st
+        .svc
+        .complete_password_reset(&plan.0, &b.reset_token, &b.password, &b.confirm_password, &meta)
+        .await
+        .map_err(error)?;
+    Ok(Json(Completed { username }))
+}
