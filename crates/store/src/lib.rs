@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod plans;
 pub mod registrations;
 pub mod roster;
+pub mod search;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;

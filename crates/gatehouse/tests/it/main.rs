@@ -21,4 +21,5 @@ mod practice_users;
 mod registration;
 mod roster;
 mod roster_pages;
+mod user_search;
 mod user_types;
