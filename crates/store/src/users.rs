@@ -330,9 +330,11 @@ pub async fn search(
             .await?
         }
         // Many matches (or no index): walk `users_plan_name` in order until the page is full.
+        // SQLite has no statistics to prefer it over sorting the whole plan, so it is named.
         _ => {
+            let hint = if fts.is_some() { "INDEXED BY users_plan_name" } else { "" };
             sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+                "SELECT {COLUMNS} FROM users {hint} WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
             ))
             .bind(plan.0)
             .bind(&like)
