@@ -64,6 +64,9 @@ pub enum Which {
     All,
     /// Permission checks: in process (1,000,000 affiliations), HTTP, Cedar, propagation.
     Authz,
+    /// Plan-wide user search and a practice directory over a million users (SQLite, and
+    /// PostgreSQL with `--pg`); not part of `all`.
+    Search,
 }
 
 /// Benchmark options.
@@ -88,7 +91,14 @@ pub struct BenchArgs {
     /// 5000; default 0, clients hammer without waiting).
     #[arg(long, default_value_t = 0)]
     pub reject_pause_ms: u64,
-    /// PostgreSQL server for `authz`'s propagation part (a database is created and dropped).
+    /// `search`: users of the plan (25000 to 2000000).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub search_users: usize,
+    /// `search`: timed searches per kind of needle (10 to 10000).
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// `authz` (propagation) and `search`: a PostgreSQL server (`postgres://user@host:port`) on
+    /// which to create a fresh database; skipped when absent.
     #[arg(long, env = "GATEHOUSE_BENCH_PG")]
     pub pg: Option<String>,
 }
@@ -121,6 +131,11 @@ impl BenchArgs {
 /// Runs the chosen benchmark(s) and prints one table per benchmark.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     args.validate()?;
+    if args.which == Which::Search {
+        let search =
+            crate::bench_search::SearchArgs { users: args.search_users, samples: args.samples, pg: args.pg.clone() };
+        return crate::bench_search::run(&search).await.context("search benchmark");
+    }
     let mut tables = Vec::new();
     if matches!(args.which, Which::Signin | Which::All) {
         tables.push(signin(&args).await.context("signin benchmark")?);
@@ -1234,6 +1249,8 @@ mod tests {
             clients: None,
             repeats: 5,
             reject_pause_ms: 0,
+            search_users: 1_000_000,
+            samples: 200,
             pg: None,
         };
         assert!(ok.validate().is_ok());

@@ -1,7 +1,7 @@
 //! The practice directory: the users affiliated with a set of practices, searched, filtered,
 //! sorted and paged in the database.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, DbKind, StoreError, search};
 use gatehouse_domain::{PlanId, UserId, UserStatus};
 use sqlx::Row;
 
@@ -53,12 +53,12 @@ fn bind_filters<'q>(
     mut query: AnyQuery<'q>,
     plan: PlanId,
     q: &DirectoryQuery<'q>,
-    like: &'q str,
+    text: &'q str,
     digits: &'q str,
 ) -> AnyQuery<'q> {
     query = query
         .bind(plan.0)
-        .bind(like)
+        .bind(text)
         .bind(digits)
         .bind(q.status.map(|s| s.as_str()).unwrap_or_default())
         .bind(q.user_type.unwrap_or_default())
@@ -68,29 +68,53 @@ fn bind_filters<'q>(
 }
 
 /// One page of the directory and the total count.
+///
+/// The candidates are read from the practices' affiliations (a hospital system's 20,000 users,
+/// not the plan's million). On SQLite, when the plan has few users matching a needle of three
+/// characters or more (counted in the FTS5 index), the index's matches are the candidates
+/// instead. See [`crate::search`].
 pub async fn page(
     conn: &mut Conn,
     plan: PlanId,
     q: &DirectoryQuery<'_>,
 ) -> Result<(Vec<DirectoryRow>, i64), StoreError> {
     // Absent filters bind a neutral value switched off in the SQL (`$5 = ''`), so the text
-    // depends only on the number of practices.
+    // depends only on the number of practices and on the way the needle is found.
     let list = (0..q.practices.len()).map(|i| format!("${}", i + 10)).collect::<Vec<_>>().join(", ");
-    let filter = format!(
-        "u.plan_id = $1 AND EXISTS (SELECT 1 FROM affiliations a WHERE a.user_id = u.id AND a.practice_id IN ({list}) \
+    let affiliated = format!(
+        "SELECT a.user_id FROM affiliations a WHERE a.practice_id IN ({list}) \
            AND ($5 = '' OR a.user_type = $5) AND ($6 = 0 OR a.practice_id = $6) \
            AND ($7 = 0 OR a.all_providers = 1 OR EXISTS (SELECT 1 FROM affiliation_providers s \
-                WHERE s.affiliation_id = a.id AND s.provider_id = $7))) \
-         AND ($4 = '' OR u.status = $4) \
-         AND ($2 = '' OR u.username_lower LIKE $2 ESCAPE '\\' OR u.email_lower LIKE $2 ESCAPE '\\' \
-              OR lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\\' OR u.two_step_phone LIKE $3)"
+                WHERE s.affiliation_id = a.id AND s.provider_id = $7))"
     );
-    let like = if q.needle.is_empty() {
-        String::new()
-    } else {
-        format!("%{}%", q.needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    let fts = match search::kind_of(conn) {
+        DbKind::Sqlite => search::fts_query(plan, q.needle, q.digits),
+        DbKind::Postgres => None,
     };
-    let digits = if q.digits.len() >= 4 { format!("%{}%", q.digits) } else { "\u{1}".to_owned() };
+    let few = match &fts {
+        Some(m) => search::fts_count(conn, m).await? <= search::FEW_MATCHES,
+        None => false,
+    };
+    let (from, text, text_arg) = match (&fts, few) {
+        // SQLite, few matches in the plan: start from the index's matches.
+        (Some(m), true) => (
+            format!(
+                "users_search s CROSS JOIN users u WHERE u.id = s.rowid AND EXISTS ({affiliated} AND a.user_id = u.id)"
+            ),
+            "users_search MATCH $2 AND $3 <> ''".to_owned(),
+            m.clone(),
+        ),
+        // Otherwise start from the practices' users and compare each.
+        _ => (
+            format!("(SELECT DISTINCT x.user_id FROM ({affiliated}) x) c CROSS JOIN users u WHERE u.id = c.user_id"),
+            "($2 = '' OR u.username_lower LIKE $2 ESCAPE '\\' OR u.email_lower LIKE $2 ESCAPE '\\' \
+              OR lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\\' OR u.two_step_phone LIKE $3)"
+                .to_owned(),
+            if q.needle.is_empty() { String::new() } else { search::like_pattern(q.needle) },
+        ),
+    };
+    let filter = format!("{from} AND u.plan_id = $1 AND ($4 = '' OR u.status = $4) AND {text}");
+    let digits = search::phone_pattern(q.digits);
     let dir = if q.descending { "DESC" } else { "ASC" };
     let order = match q.sort {
         SortBy::Name => format!("lower(u.last_name) {dir}, lower(u.first_name) {dir}, u.id"),
@@ -98,13 +122,13 @@ pub async fn page(
         SortBy::Email => format!("u.email_lower {dir}, u.id"),
         SortBy::Status => format!("u.status {dir}, lower(u.last_name), u.id"),
     };
-    let count_sql = format!("SELECT COUNT(*) AS n FROM users u WHERE {filter} AND $8 >= 0 AND $9 >= 0");
+    let count_sql = format!("SELECT COUNT(*) AS n FROM {filter} AND $8 >= 0 AND $9 >= 0");
     let page_sql = format!(
-        "SELECT u.id, u.first_name, u.last_name, u.username, u.email, u.two_step_phone, u.status FROM users u \
-         WHERE {filter} ORDER BY {order} LIMIT $8 OFFSET $9"
+        "SELECT u.id, u.first_name, u.last_name, u.username, u.email, u.two_step_phone, u.status FROM {filter} \
+         ORDER BY {order} LIMIT $8 OFFSET $9"
     );
-    let mut count = bind_filters(sqlx::query(&count_sql), plan, q, &like, &digits).bind(q.limit).bind(q.offset);
-    let mut rows = bind_filters(sqlx::query(&page_sql), plan, q, &like, &digits).bind(q.limit).bind(q.offset);
+    let mut count = bind_filters(sqlx::query(&count_sql), plan, q, &text_arg, &digits).bind(q.limit).bind(q.offset);
+    let mut rows = bind_filters(sqlx::query(&page_sql), plan, q, &text_arg, &digits).bind(q.limit).bind(q.offset);
     for p in q.practices {
         count = count.bind(*p);
         rows = rows.bind(*p);

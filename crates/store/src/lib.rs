@@ -19,6 +19,7 @@ pub mod plans;
 pub mod registrations;
 pub mod resets;
 pub mod roster;
+pub mod search;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;

@@ -1,6 +1,6 @@
 //! User accounts.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, DbKind, StoreError, search};
 use gatehouse_domain::{PlanId, UserId, UserStatus};
 use sqlx::Row;
 
@@ -279,8 +279,12 @@ pub async fn status_counts(conn: &mut Conn, plan: PlanId) -> Result<(i64, i64), 
     Ok((active, invited))
 }
 
-/// One page of users matching `needle` (already lower case) in name, username, email or phone
-/// digits, by last name. Returns the page and the total count.
+/// One page of users matching `needle` (already lower case) in name, username or email, or
+/// `digits` (four or more) in the phone, by last name. Returns the page and the total count.
+///
+/// On SQLite a needle of three characters or more is answered by the FTS5 trigram index (count
+/// and, for few matches, the page); PostgreSQL answers the same `LIKE`s from its trigram indexes.
+/// See [`crate::search`].
 pub async fn search(
     conn: &mut Conn,
     plan: PlanId,
@@ -289,26 +293,58 @@ pub async fn search(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<UserRow>, i64), StoreError> {
-    let like = format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let digits_like = if digits.len() >= 4 { format!("%{digits}%") } else { "\u{1}".to_owned() };
+    let like = search::like_pattern(needle);
+    let digits_like = search::phone_pattern(digits);
     let filter = "plan_id = $1 AND (username_lower LIKE $2 ESCAPE '\\' OR email_lower LIKE $2 ESCAPE '\\' \
          OR lower(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' OR two_step_phone LIKE $3)";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
-        .bind(plan.0)
-        .bind(&like)
-        .bind(&digits_like)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
-    ))
-    .bind(plan.0)
-    .bind(&like)
-    .bind(&digits_like)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
+    let fts = match search::kind_of(conn) {
+        DbKind::Sqlite => search::fts_query(plan, needle, digits),
+        DbKind::Postgres => None,
+    };
+    let total: i64 = match &fts {
+        Some(m) => search::fts_count(conn, m).await?,
+        None => {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
+                .bind(plan.0)
+                .bind(&like)
+                .bind(&digits_like)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    if total <= offset {
+        return Ok((Vec::new(), total));
+    }
+    let rows = match &fts {
+        Some(m) if total <= search::FEW_MATCHES => {
+            // Few matches: read them by id from the index's answer, then sort.
+            let cols = COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+            sqlx::query(&format!(
+                "SELECT {cols} FROM users_search s CROSS JOIN users u WHERE users_search MATCH $1 AND u.id = s.rowid \
+                 ORDER BY u.last_name, u.first_name, u.id LIMIT $2 OFFSET $3"
+            ))
+            .bind(m)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        // Many matches (or no index): walk `users_plan_name` in order until the page is full.
+        // SQLite has no statistics to prefer it over sorting the whole plan, so it is named.
+        _ => {
+            let hint = if fts.is_some() { "INDEXED BY users_plan_name" } else { "" };
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM users {hint} WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+            ))
+            .bind(plan.0)
+            .bind(&like)
+            .bind(&digits_like)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    };
     Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
 }
 

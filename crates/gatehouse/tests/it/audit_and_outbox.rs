@@ -117,8 +117,11 @@ both!(outbox_delivers_after_commit_and_retries);
 async fn schema(app: &TestApp) -> Vec<(String, String)> {
     let q = match app.backend {
         Backend::Sqlite => {
-            "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY 1, 2"
+            // Ordinary tables only: the FTS5 search index (`virtual`) and its `shadow` tables
+            // are SQLite's counterpart of PostgreSQL's trigram indexes, checked below.
+            "SELECT m.name AS t, p.name AS c FROM pragma_table_list m JOIN pragma_table_info(m.name) p \
+             WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+             ORDER BY 1, 2"
         }
         Backend::Postgres => {
             "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
@@ -137,6 +140,20 @@ async fn sqlite_and_postgres_schemas_match() {
     let (a, b) = (schema(&lite).await, schema(&pg).await);
     assert!(!a.is_empty());
     assert_eq!(a, b, "migrations/sqlite and migrations/postgres must define the same tables and columns");
+    // Both have the indexes the user searches rely on (migration 0011).
+    let fts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_list WHERE name = 'users_search' AND type = 'virtual'")
+            .fetch_one(lite.running.services.db.pool())
+            .await
+            .expect("fts");
+    assert_eq!(fts, 1, "SQLite has the FTS5 index users_search");
+    let trgm: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'users' AND indexdef LIKE '%gin_trgm_ops%'",
+    )
+    .fetch_one(pg.running.services.db.pool())
+    .await
+    .expect("trgm");
+    assert_eq!(trgm, 4, "PostgreSQL has trigram indexes on name, username, email and phone");
     lite.stop().await;
     pg.stop().await;
 }

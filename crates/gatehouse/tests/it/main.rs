@@ -26,4 +26,5 @@ mod registration;
 mod roster;
 mod roster_pages;
 mod self_service;
+mod user_search;
 mod user_types;

@@ -1,0 +1,324 @@
+//! The user searches against their definition: every needle finds exactly the users whose name,
+//! username or email contains it (or whose phone contains its digits), in the plan (and the
+//! practices) asked, whichever way the database answers (trigram index, few or many matches,
+//! needles too short for trigrams), and the index follows renames and deletions.
+
+use crate::both;
+use crate::support::{Backend, TestApp};
+use gatehouse_domain::{PlanId, UserId};
+use gatehouse_services::plans::NewPlan;
+use gatehouse_store::directory::{self, DirectoryQuery};
+use gatehouse_store::{search, users};
+
+/// Users sharing the last name "Commonwealth": more than `search::FEW_MATCHES`, so that their
+/// pages are found by walking the users in order.
+const COMMON: usize = 5_100;
+
+#[derive(Debug, Clone)]
+struct U {
+    id: i64,
+    first: String,
+    last: String,
+    username: Option<String>,
+    email: String,
+    phone: Option<String>,
+}
+
+impl U {
+    fn matches(&self, needle: &str, digits: &str) -> bool {
+        let name = format!("{} {}", self.first, self.last).to_ascii_lowercase();
+        name.contains(needle)
+            || self.username.as_deref().is_some_and(|u| u.to_ascii_lowercase().contains(needle))
+            || self.email.to_ascii_lowercase().contains(needle)
+            || (digits.len() >= 4 && self.phone.as_deref().is_some_and(|p| p.contains(digits)))
+    }
+}
+
+/// First name, last name, username, email, phone.
+type Person = (&'static str, &'static str, Option<&'static str>, &'static str, Option<&'static str>);
+
+async fn insert(app: &TestApp, plan: PlanId, rows: &[Person]) -> Vec<U> {
+    let db = app.running.services.db.pool();
+    let mut out = Vec::new();
+    for (first, last, username, email, phone) in rows {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
+             email_lower, status, two_step_phone, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, '', $5, $6, $7, 'active', $8, 0, 0) RETURNING id",
+        )
+        .bind(plan.0)
+        .bind(*username)
+        .bind(username.map(str::to_lowercase))
+        .bind(*first)
+        .bind(*last)
+        .bind(*email)
+        .bind(email.to_lowercase())
+        .bind(*phone)
+        .fetch_one(db)
+        .await
+        .expect("insert user");
+        out.push(U {
+            id,
+            first: (*first).into(),
+            last: (*last).into(),
+            username: username.map(Into::into),
+            email: (*email).into(),
+            phone: phone.map(Into::into),
+        });
+    }
+    out
+}
+
+/// Many users in multi-row statements (values are generated here, so written inline).
+async fn insert_common(app: &TestApp, plan: PlanId) -> Vec<U> {
+    let db = app.running.services.db.pool();
+    let mut all = Vec::new();
+    for chunk in (0..COMMON).collect::<Vec<_>>().chunks(500) {
+        let values = chunk
+            .iter()
+            .map(|i| {
+                format!(
+                    "({}, 'pc{i}', 'pc{i}', 'Pat{i}', '', 'Commonwealth', 'pc{i}@commons.example.org', \
+                     'pc{i}@commons.example.org', 'active', '+1206556{i:04}', 0, 0)",
+                    plan.0
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
+             email_lower, status, two_step_phone, created_at, updated_at) VALUES {values} RETURNING id"
+        ))
+        .fetch_all(db)
+        .await
+        .expect("insert users");
+        for (i, id) in chunk.iter().zip(ids) {
+            all.push(U {
+                id,
+                first: format!("Pat{i}"),
+                last: "Commonwealth".into(),
+                username: Some(format!("pc{i}")),
+                email: format!("pc{i}@commons.example.org"),
+                phone: Some(format!("+1206556{i:04}")),
+            });
+        }
+    }
+    all
+}
+
+const SPECIAL: [Person; 5] = [
+    ("Mary-Jane", "O'Brien", Some("mj_obrien"), "Mary.Jane+1@Ex_Ample.org", Some("+12065550101")),
+    ("Percy", "50%Off", Some("percy%"), "percy@example.org", Some("+12065550102")),
+    ("Ann", "Lee", Some("al"), "al@x.io", None),
+    ("Zed", "Back\\slash", Some("zb"), "z\"q@example.org", Some("+12065550104")),
+    ("Invited", "Person", None, "invited.person@example.org", None),
+];
+
+const NEEDLES: [&str; 32] = [
+    "",
+    "a",
+    "al",
+    "_",
+    "%",
+    "\\",
+    "\"",
+    "'",
+    "o'b",
+    "-jane",
+    "jane o",
+    "50%",
+    "%off",
+    "mj_",
+    "ex_ample",
+    "ex%ample",
+    "commonwealth",
+    "mmo",
+    "pat1",
+    "pat12",
+    "1206556",
+    "0101",
+    "5550102",
+    "mary",
+    "e.o",
+    "pc99@",
+    "h\\s",
+    "z\"q",
+    "y p",
+    "ck\\",
+    "@",
+    "nobody here",
+];
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+async fn other_plan(app: &TestApp) -> PlanId {
+    let plan = app
+        .running
+        .services
+        .create_plan(NewPlan {
+            slug: "other".into(),
+            name: "Other Plan".into(),
+            host: None,
+            support_phone: "1-800-555-0100".into(),
+            support_hours: "Always".into(),
+            terms_text: "Terms.".into(),
+        })
+        .await
+        .expect("plan");
+    plan.id()
+}
+
+async fn practice(app: &TestApp, tax_id: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) \
+         VALUES ($1, $2, 'Practice', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0) RETURNING id",
+    )
+    .bind(app.plan.id().0)
+    .bind(tax_id)
+    .fetch_one(app.running.services.db.pool())
+    .await
+    .expect("practice")
+}
+
+async fn affiliate(app: &TestApp, users: &[&U], practice: i64) {
+    for chunk in users.chunks(500) {
+        let values = chunk
+            .iter()
+            .map(|u| format!("({}, {}, {practice}, 'billing_staff', 0, 1, 0)", app.plan.id().0, u.id))
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!(
+            "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+             VALUES {values}"
+        ))
+        .execute(app.running.services.db.pool())
+        .await
+        .expect("affiliations");
+    }
+}
+
+async fn plan_search(app: &TestApp, plan: PlanId, needle: &str, limit: i64, offset: i64) -> (Vec<i64>, i64) {
+    let mut conn = app.running.services.db.acquire().await.expect("conn");
+    let (rows, total) = users::search(&mut conn, plan, needle, &digits(needle), limit, offset).await.expect("search");
+    (rows.iter().map(|r| r.id.0).collect(), total)
+}
+
+async fn dir_search(app: &TestApp, practices: &[i64], needle: &str, limit: i64, offset: i64) -> (Vec<i64>, i64) {
+    let mut conn = app.running.services.db.acquire().await.expect("conn");
+    let d = digits(needle);
+    let q = DirectoryQuery { practices, needle, digits: &d, limit, offset, ..Default::default() };
+    let (rows, total) = directory::page(&mut conn, app.plan.id(), &q).await.expect("directory");
+    (rows.iter().map(|r| r.id.0).collect(), total)
+}
+
+fn sorted(mut v: Vec<i64>) -> Vec<i64> {
+    v.sort_unstable();
+    v
+}
+
+async fn searches_find_exactly_what_like_finds(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let plan = app.plan.id();
+    let mut mine = insert(&app, plan, &SPECIAL).await;
+    mine.extend(insert_common(&app, plan).await);
+    // The same people in another plan must never be found.
+    let other = other_plan(&app).await;
+    insert(&app, other, &SPECIAL).await;
+    // A practice with the special users and every other Commonwealth, and one with the rest.
+    let (a, b) = (practice(&app, "825671892").await, practice(&app, "914407731").await);
+    let in_a: Vec<&U> =
+        mine.iter().enumerate().filter(|(i, _)| *i < SPECIAL.len() || i % 2 == 0).map(|x| x.1).collect();
+    let in_b: Vec<&U> =
+        mine.iter().enumerate().filter(|(i, _)| *i >= SPECIAL.len() && i % 2 == 1).map(|x| x.1).collect();
+    affiliate(&app, &in_a, a).await;
+    affiliate(&app, &in_b, b).await;
+
+    for needle in NEEDLES {
+        let d = digits(needle);
+        let expect: Vec<i64> = sorted(mine.iter().filter(|u| u.matches(needle, &d)).map(|u| u.id).collect());
+        let (found, total) = plan_search(&app, plan, needle, 10_000, 0).await;
+        assert_eq!(total, expect.len() as i64, "plan-wide count for {needle:?}");
+        assert_eq!(sorted(found.clone()), expect, "plan-wide matches for {needle:?}");
+        // Pages are slices of the whole ordered list.
+        let (page, _) = plan_search(&app, plan, needle, 7, 3).await;
+        assert_eq!(page, found.iter().skip(3).take(7).copied().collect::<Vec<_>>(), "page for {needle:?}");
+
+        let expect_a: Vec<i64> =
+            sorted(in_a.iter().filter(|u| needle.is_empty() || u.matches(needle, &d)).map(|u| u.id).collect());
+        let (found, total) = dir_search(&app, &[a], needle, 10_000, 0).await;
+        assert_eq!(total, expect_a.len() as i64, "directory count for {needle:?}");
+        assert_eq!(sorted(found.clone()), expect_a, "directory matches for {needle:?}");
+        let (page, _) = dir_search(&app, &[a], needle, 7, 3).await;
+        assert_eq!(page, found.iter().skip(3).take(7).copied().collect::<Vec<_>>(), "directory page for {needle:?}");
+        let (_, both_total) = dir_search(&app, &[a, b], needle, 1, 0).await;
+        let expect_ab = mine.iter().filter(|u| needle.is_empty() || u.matches(needle, &d)).count();
+        assert_eq!(both_total, expect_ab as i64, "two practices' count for {needle:?}");
+    }
+    // The cases that matter, spelled out.
+    let count = |n: &'static str| {
+        let app = &app;
+        async move { plan_search(app, plan, n, 1, 0).await.1 }
+    };
+    assert_eq!(count("%").await, 1, "a typed % is a percent sign (50%Off)");
+    assert_eq!(count("_").await, 1, "a typed _ is an underscore (mj_obrien, ex_ample: one user)");
+    assert_eq!(count("al").await, COMMON as i64 + 1, "two letters: al@x.io and every Commonwealth");
+    assert_eq!(count("commonwealth").await, COMMON as i64);
+    app.stop().await;
+}
+both!(searches_find_exactly_what_like_finds);
+
+async fn the_index_follows_changes(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let plan = app.plan.id();
+    let users = insert(&app, plan, &SPECIAL).await;
+    let db = app.running.services.db.pool();
+    let mary = UserId(users[0].id);
+    let found = |n: &'static str| {
+        let app = &app;
+        async move { plan_search(app, plan, n, 10, 0).await.0 }
+    };
+    assert_eq!(found("o'brien").await, [mary.0]);
+
+    sqlx::query("UPDATE users SET first_name = 'Marigold', last_name = 'Quinn' WHERE id = $1")
+        .bind(mary.0)
+        .execute(db)
+        .await
+        .expect("rename");
+    assert!(found("o'brien").await.is_empty(), "the old name is gone");
+    assert!(found("mary-jane").await.is_empty());
+    assert_eq!(found("marigold q").await, [mary.0], "the new name is found");
+    assert_eq!(found("mary.jane").await, [mary.0], "the email did not change");
+
+    sqlx::query("UPDATE users SET username = 'mq', username_lower = 'mq', email = 'mq@example.org', email_lower = 'mq@example.org' WHERE id = $1")
+        .bind(mary.0)
+        .execute(db)
+        .await
+        .expect("new username and email");
+    assert!(found("mj_o").await.is_empty());
+    assert!(found("mary.jane").await.is_empty());
+    assert_eq!(found("mq@ex").await, [mary.0]);
+
+    // A sign-in (other columns) changes nothing; clearing the phone removes it from the index.
+    sqlx::query("UPDATE users SET last_signin_at = 5 WHERE id = $1").bind(mary.0).execute(db).await.expect("signin");
+    assert_eq!(found("5550101").await, [mary.0]);
+    let mut conn = app.running.services.db.acquire().await.expect("conn");
+    assert!(users::clear_two_step(&mut conn, plan, mary, 6).await.expect("clear"));
+    drop(conn);
+    assert!(found("5550101").await.is_empty(), "the old phone is gone");
+
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(users[2].id).execute(db).await.expect("delete");
+    assert!(found("al@x").await.is_empty(), "a deleted user is gone");
+    assert_eq!(plan_search(&app, plan, "example.org", 10, 0).await.1, 4);
+    if backend == Backend::Sqlite {
+        // The index agrees with its content after all of this.
+        sqlx::query("INSERT INTO users_search (users_search, rank) VALUES ('integrity-check', 1)")
+            .execute(db)
+            .await
+            .expect("FTS5 index matches the users table");
+    }
+    assert!(search::fts_query(plan, "ab", "").is_none(), "two letters are not asked of the index");
+    app.stop().await;
+}
+both!(the_index_follows_changes);
