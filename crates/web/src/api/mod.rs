@@ -49,7 +49,8 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         self_service::reset_status,
         self_service::send_code,
         self_service::verify_code,
-        self_service::complete
+        self_service::complete,
+        self_service::first_password
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
