@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod import_cli;
 pub mod plan_cli;
 pub mod roster_cli;
 

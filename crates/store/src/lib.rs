@@ -11,6 +11,7 @@ pub mod audit;
 pub mod codes;
 pub mod db;
 pub mod invitations;
+pub mod legacy;
 pub mod outbox;
 pub mod plans;
 pub mod registrations;

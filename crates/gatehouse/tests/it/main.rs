@@ -14,6 +14,7 @@ mod cli;
 mod control_panel;
 mod demo_data;
 mod help_desk;
+mod legacy;
 mod page_flows;
 mod practice_admins;
 mod registration;
