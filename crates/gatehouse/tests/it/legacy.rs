@@ -117,3 +117,78 @@ async fn legacy_import_and_first_sign_in(backend: Backend) {
     app.stop().await;
 }
 both!(legacy_import_and_first_sign_in);
+
+/// A bearer token of a staff member with `role` (password and code over the API).
+async fn staff_token(app: &TestApp, username: &str, role: &str, tail: u16) -> String {
+    app.user(username, "Sam", "Lee", tail, Some(role)).await;
+    let c = app.api();
+    let v: serde_json::Value = c
+        .post(app.url("/api/v1/signin"))
+        .json(&json!({"username": username, "password": crate::support::TEST_PASSWORD}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(&format!("+1206555{tail:04}")).await;
+    let v: serde_json::Value = c
+        .post(app.url("/api/v1/two-step/verify"))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    v["session_token"].as_str().expect("token").to_owned()
+}
+
+async fn legacy_import_over_the_api(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let admin = staff_token(&app, "planadmin2", "plan_admin", 1201).await;
+    let desk = staff_token(&app, "desk2", "help_desk", 1202).await;
+    let csv = format!(
+        "Username,First Name,Last Name,Email,Tax ID,User Type,Providers,Administrator,Hash Format,Hash,Salt,Iterations\n\
+         csvuser,Cara,Svensson,cara@old.example.org,{TIN},billing_staff,all,no,pbkdf2-sha256,\
+         458248df38298a8d987f783f53f28ee175c5d826c637cd8d05a138ba77f57c3f,NaCl,1000\n"
+    );
+    let post =
+        |token: &str| app.api().post(app.url("/api/v1/legacy-users/imports")).bearer_auth(token).body(csv.clone());
+    let r = post(&desk).send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "help desk cannot import");
+    let r = post(&admin).send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!((v["imported"].as_u64(), v["rejected_count"].as_u64()), (Some(1), Some(0)), "{v}");
+    let v: serde_json::Value = post(&admin).send().await.expect("post").json().await.expect("json");
+    assert_eq!((v["imported"].as_u64(), v["unchanged"].as_u64()), (Some(0), Some(1)));
+    // PBKDF2-SHA256 of the old password verifies at sign-in.
+    let v: serde_json::Value = app
+        .api()
+        .post(app.url("/api/v1/signin"))
+        .json(&json!({"username": "csvuser", "password": "copper kettle meadow"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["next"], "new_password", "{v}");
+    let v: serde_json::Value = app
+        .api()
+        .get(app.url("/api/v1/legacy-users/report"))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!((v["imported"].as_i64(), v["pending"].as_i64()), (Some(1), Some(1)), "{v}");
+    assert_eq!(v["practices"][0]["tax_id"], TIN);
+    app.stop().await;
+}
+both!(legacy_import_over_the_api);

@@ -3,6 +3,7 @@
 //! `{"error": {"code", "message", "field"}}`.
 
 mod auth;
+mod legacy;
 mod registrations;
 mod roster;
 mod self_service;
@@ -20,6 +21,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
     auth::routes()
         .merge(registrations::routes())
         .merge(roster::routes())
+        .merge(legacy::routes())
         .merge(self_service::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
@@ -50,7 +52,9 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         self_service::send_code,
         self_service::verify_code,
         self_service::complete,
-        self_service::first_password
+        self_service::first_password,
+        legacy::import,
+        legacy::report
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
