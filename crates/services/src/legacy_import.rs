@@ -12,6 +12,8 @@ use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::legacy::{LegacyHash, SaltPosition};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_domain::{Email, PersonName, Username};
+/// One practice's line of the migration report.
+pub use gatehouse_store::legacy::PracticeMigration;
 use gatehouse_store::legacy::{self as store, NewLegacyUser};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

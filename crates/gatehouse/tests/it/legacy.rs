@@ -189,6 +189,11 @@ async fn legacy_import_over_the_api(backend: Backend) {
         .expect("json");
     assert_eq!((v["imported"].as_i64(), v["pending"].as_i64()), (Some(1), Some(1)), "{v}");
     assert_eq!(v["practices"][0]["tax_id"], TIN);
+    // The control panel's page shows the same figures to the help desk.
+    let desk_browser = app.signed_in_browser("desk2", 1202).await;
+    let (s, page) = app.page(&desk_browser, "/admin/migration").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Account migration") && page.contains(TIN), "{page}");
     app.stop().await;
 }
 both!(legacy_import_over_the_api);
