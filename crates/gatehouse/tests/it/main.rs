@@ -10,6 +10,7 @@ mod api_flows;
 mod audit_and_outbox;
 mod browser;
 mod browser_registration;
+mod browser_self_service;
 mod cli;
 mod control_panel;
 mod demo_data;
