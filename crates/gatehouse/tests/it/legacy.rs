@@ -177,6 +177,19 @@ async fn legacy_import_over_the_api(backend: Backend) {
         .await
         .expect("json");
     assert_eq!(v["next"], "new_password", "{v}");
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let first = |password: &str| {
+        app.api()
+            .post(app.url("/api/v1/first-password"))
+            .bearer_auth(&token)
+            .json(&json!({"password": password, "confirm_password": password}))
+    };
+    let r = first("csvuser").send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: serde_json::Value = first("a brand new passphrase").send().await.expect("post").json().await.expect("json");
+    assert_eq!(v["next"], "terms", "{v}");
+    let r = first("a brand new passphrase").send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the old session token stopped working");
     let v: serde_json::Value = app
         .api()
         .get(app.url("/api/v1/legacy-users/report"))
@@ -187,7 +200,7 @@ async fn legacy_import_over_the_api(backend: Backend) {
         .json()
         .await
         .expect("json");
-    assert_eq!((v["imported"].as_i64(), v["pending"].as_i64()), (Some(1), Some(1)), "{v}");
+    assert_eq!((v["imported"].as_i64(), v["migrated"].as_i64()), (Some(1), Some(1)), "{v}");
     assert_eq!(v["practices"][0]["tax_id"], TIN);
     // The control panel's page shows the same figures to the help desk.
     let desk_browser = app.signed_in_browser("desk2", 1202).await;
