@@ -27,3 +27,9 @@ CREATE TABLE password_resets (
     used_at INTEGER
 );
 CREATE INDEX password_resets_user ON password_resets (user_id);
+
+-- Accounts imported from a legacy system keep the old password hash (see domain::legacy) until
+-- their first sign-in here replaces it with Argon2id.
+ALTER TABLE users ADD COLUMN legacy_hash TEXT;
+ALTER TABLE users ADD COLUMN legacy_imported_at INTEGER;
+ALTER TABLE users ADD COLUMN legacy_migrated_at INTEGER;

@@ -27,6 +27,8 @@ impl SessionPolicy {
 /// How far a session has got through signing in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStage {
+    /// An imported account's old password was accepted; a new one must be chosen.
+    NewPassword,
     /// Password accepted; a code sent to the phone on record must be entered.
     TwoStepCode,
     /// Password accepted; the user has no two-step phone yet and must set one up.
@@ -41,6 +43,7 @@ impl SessionStage {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::NewPassword => "new_password",
             Self::TwoStepCode => "two_step_code",
             Self::TwoStepSetup => "two_step_setup",
             Self::Terms => "terms",
@@ -51,6 +54,7 @@ impl SessionStage {
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "new_password" => Some(Self::NewPassword),
             "two_step_code" => Some(Self::TwoStepCode),
             "two_step_setup" => Some(Self::TwoStepSetup),
             "terms" => Some(Self::Terms),
@@ -77,7 +81,13 @@ mod tests {
 
     #[test]
     fn stages_round_trip() {
-        for s in [SessionStage::TwoStepCode, SessionStage::TwoStepSetup, SessionStage::Terms, SessionStage::Complete] {
+        for s in [
+            SessionStage::NewPassword,
+            SessionStage::TwoStepCode,
+            SessionStage::TwoStepSetup,
+            SessionStage::Terms,
+            SessionStage::Complete,
+        ] {
             assert_eq!(SessionStage::parse(s.as_str()), Some(s));
         }
         assert_eq!(SessionStage::parse(""), None);

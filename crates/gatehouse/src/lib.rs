@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_search;
 pub mod config;
 pub mod demo;
+pub mod import_cli;
 pub mod plan_cli;
 pub mod roster_cli;
 

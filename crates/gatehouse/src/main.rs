@@ -47,6 +47,11 @@ enum Command {
     },
     /// Measure the server on this machine.
     Bench(gatehouse::bench::BenchArgs),
+    /// Legacy accounts: import them with their old password hashes, measure imports.
+    Import {
+        #[command(subcommand)]
+        command: gatehouse::import_cli::ImportCommand,
+    },
     /// Provider roster: import a CSV file, measure imports.
     Roster {
         #[command(subcommand)]
@@ -195,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(b) => gatehouse::bench::run(b).await?,
         Command::Roster { command } => return gatehouse::roster_cli::run(command).await,
+        Command::Import { command } => return gatehouse::import_cli::run(command).await,
     }
     Ok(ExitCode::SUCCESS)
 }

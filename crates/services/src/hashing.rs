@@ -7,6 +7,7 @@
 use argon2::password_hash::{PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
 use crossbeam_channel::{Sender, unbounded};
+use gatehouse_domain::legacy::LegacyHash;
 use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
@@ -45,6 +46,7 @@ pub enum HashError {
 enum Work {
     Hash { password: String, reply: oneshot::Sender<Result<String, HashError>> },
     Verify { password: String, phc: Option<String>, reply: oneshot::Sender<Result<bool, HashError>> },
+    VerifyLegacy { password: String, legacy: LegacyHash, reply: oneshot::Sender<Result<bool, HashError>> },
 }
 
 /// A job and the capacity it holds until its answer is sent.
@@ -138,6 +140,11 @@ impl PasswordHasher {
                                 drop(slot);
                                 let _ = reply.send(r);
                             }
+                            Work::VerifyLegacy { password, legacy, reply } => {
+                                let r = legacy.verify(&password);
+                                drop(slot);
+                                let _ = reply.send(Ok(r));
+                            }
                         }
                     }
                 })
@@ -189,6 +196,13 @@ impl Slot {
     pub async fn hash(self, password: &str) -> Result<String, HashError> {
         let (reply, rx) = oneshot::channel();
         self.send(Work::Hash { password: password.to_owned(), reply })?;
+        rx.await.map_err(|_| HashError::Failed("hashing thread dropped the job".into()))?
+    }
+
+    /// Verifies a password against a legacy system's hash in the reserved place.
+    pub async fn verify_legacy(self, password: &str, legacy: LegacyHash) -> Result<bool, HashError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Work::VerifyLegacy { password: password.to_owned(), legacy, reply })?;
         rx.await.map_err(|_| HashError::Failed("hashing thread dropped the job".into()))?
     }
 

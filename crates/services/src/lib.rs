@@ -15,6 +15,7 @@ pub mod context;
 pub mod delivery;
 pub mod hashing;
 pub mod invitations;
+pub mod legacy_import;
 pub mod messages;
 pub mod plans;
 pub mod practice;

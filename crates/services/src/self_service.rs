@@ -475,6 +475,8 @@ impl Services {
         now: i64,
     ) -> Result<(), Internal> {
         users::set_password_hash(tx, user.id, hash, now).await?;
+        // An imported account's old hash goes too.
+        users::replace_legacy_hash(tx, user.id, hash, now).await?;
         store::end_open(tx, user.id, None, now).await?;
         let ended = sessions::end_all_except(tx, user.id, None, now).await?;
         let username = user.username.clone().unwrap_or_default();
@@ -568,6 +570,56 @@ impl Services {
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
+    }
+}
+
+impl Services {
+    /// The username of a session's user ("" if it has none).
+    pub async fn username_of(&self, plan: &Plan, session: &SessionInfo) -> Result<String, Internal> {
+        let mut conn = self.db.acquire().await?;
+        Ok(users::get(&mut conn, plan.id(), session.user_id).await?.and_then(|u| u.username).unwrap_or_default())
+    }
+
+    /// An imported account's first sign-in, after its old password was accepted: sets the new
+    /// password (the plan's policy; the old one may be reused if it meets it), stores it as
+    /// Argon2id and erases the legacy hash. The session moves on to the terms (or two-step
+    /// set-up) under a new token.
+    pub async fn set_first_password(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        password: &str,
+        confirm: &str,
+        meta: &RequestMeta,
+    ) -> Result<(crate::SessionToken, SessionStage), SelfServiceError> {
+        if session.stage != SessionStage::NewPassword || session.plan_id != plan.id() {
+            return Err(ResetProblem::WrongStep.into());
+        }
+        let user = {
+            let mut conn = self.db.acquire().await?;
+            users::get(&mut conn, plan.id(), session.user_id).await?.ok_or(ResetProblem::WrongStep)?
+        };
+        let username = user.username.clone().ok_or(ResetProblem::WrongStep)?;
+        plan.password_policy().check(password, confirm, Some(&username))?;
+        let hash = self.hasher.hash(password).await?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if !users::replace_legacy_hash(&mut tx, user.id, &hash, now).await? {
+            return Err(ResetProblem::Used.into());
+        }
+        let current_terms = plans::get(&mut tx, plan.id()).await?.map_or(plan.row.terms_version, |p| p.terms_version);
+        let next = if gatehouse_domain::terms::must_sign(user.terms_version_signed, current_terms) {
+            SessionStage::Terms
+        } else if user.two_step_phone.is_none() {
+            SessionStage::TwoStepSetup
+        } else {
+            SessionStage::TwoStepCode
+        };
+        let token = crate::sessions::advance(&mut tx, session, next, now).await?.ok_or(ResetProblem::Used)?;
+        let e = Event::new("password.changed").by_self(user.id).detail(json!({"how": "legacy_first_signin"}));
+        audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok((token, next))
     }
 }
 

@@ -11,6 +11,7 @@ use crate::sessions::{self, SessionToken};
 use crate::two_step::{self, Purpose};
 use crate::{HashError, Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
+use gatehouse_domain::legacy::LegacyHash;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{Duration, UserStatus};
 use gatehouse_store::{throttle, users};
@@ -112,7 +113,18 @@ impl Services {
             return Err(SignInError::Locked { minutes: ((until - now) + 59) / 60 });
         }
         let stored = user.as_ref().filter(|u| u.status != UserStatus::Invited).and_then(|u| u.password_hash.clone());
-        let ok = slot.verify(password, stored.as_deref()).await? && stored.is_some();
+        // An imported account that has not signed in here yet: its old system's hash.
+        let legacy = match (&stored, &user) {
+            (None, Some(u)) if u.status != UserStatus::Invited => {
+                u.legacy_hash.as_deref().and_then(|h| LegacyHash::parse_stored(h).ok())
+            }
+            _ => None,
+        };
+        let first_signin = legacy.is_some();
+        let ok = match legacy {
+            Some(l) => slot.verify_legacy(password, l).await?,
+            None => slot.verify(password, stored.as_deref()).await? && stored.is_some(),
+        };
         let now = self.now();
         let Some(user) = user.filter(|_| ok) else {
             return Err(self.record_failure(plan, &name, meta, now).await?);
@@ -146,6 +158,7 @@ impl Services {
             users::set_password_hash(&mut tx, user.id, &h, now).await?;
         }
         let (stage, phone) = match (&user.two_step_phone, &user.two_step_method) {
+            _ if first_signin => (SessionStage::NewPassword, None),
             (Some(p), Some(m)) => (SessionStage::TwoStepCode, Some((p.clone(), m.clone()))),
             _ => (SessionStage::TwoStepSetup, None),
         };
@@ -155,7 +168,9 @@ impl Services {
             now,
             plan.id(),
             meta,
-            Event::new("signin.password").by_self(user.id).detail(json!({"next": stage.as_str()})),
+            Event::new("signin.password")
+                .by_self(user.id)
+                .detail(json!({"next": stage.as_str(), "legacy_password": first_signin})),
         )
         .await?;
         let mut masked_phone = None;

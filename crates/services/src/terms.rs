@@ -53,7 +53,7 @@ impl Services {
         first: &str,
         last: &str,
         meta: &RequestMeta,
-    ) -> Result<SessionToken, TermsError> {
+    ) -> Result<(SessionToken, SessionStage), TermsError> {
         if session.stage != SessionStage::Terms {
             return Err(TermsError::WrongStage);
         }
@@ -78,9 +78,12 @@ impl Services {
         }
         let current = plans::get(&mut tx, plan.id()).await?.map_or(version, |p| p.terms_version);
         users::sign_terms(&mut tx, user.id, current, now).await?;
-        let token =
-            sessions::advance(&mut tx, session, SessionStage::Complete, now).await?.ok_or(TermsError::WrongStage)?;
-        users::record_signin(&mut tx, user.id, now).await?;
+        // An imported account signs the terms before it has a two-step phone: set-up comes next.
+        let next = if user.two_step_phone.is_none() { SessionStage::TwoStepSetup } else { SessionStage::Complete };
+        let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(TermsError::WrongStage)?;
+        if next == SessionStage::Complete {
+            users::record_signin(&mut tx, user.id, now).await?;
+        }
         audit::record(
             &mut tx,
             now,
@@ -90,6 +93,6 @@ impl Services {
         )
         .await?;
         gatehouse_store::commit(tx).await?;
-        Ok(token)
+        Ok((token, next))
     }
 }

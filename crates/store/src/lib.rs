@@ -14,6 +14,7 @@ pub mod codes;
 pub mod db;
 pub mod directory;
 pub mod invitations;
+pub mod legacy;
 pub mod outbox;
 pub mod plans;
 pub mod registrations;

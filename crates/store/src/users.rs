@@ -23,10 +23,12 @@ pub struct UserRow {
     pub previous_signin_at: Option<i64>,
     pub staff_role: Option<String>,
     pub created_at: i64,
+    /// A legacy system's password hash, until the first sign-in replaces it.
+    pub legacy_hash: Option<String>,
 }
 
 const COLUMNS: &str = "id, plan_id, username, first_name, middle_name, last_name, email, status, \
-    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at";
+    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at, legacy_hash";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -47,6 +49,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         previous_signin_at: r.try_get("previous_signin_at")?,
         staff_role: r.try_get("staff_role")?,
         created_at: r.try_get("created_at")?,
+        legacy_hash: r.try_get("legacy_hash")?,
     })
 }
 
@@ -492,6 +495,21 @@ pub async fn update_profile(
     .bind(&c.city)
     .bind(&c.state)
     .bind(&c.zip)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Replaces a legacy hash by the first Argon2id hash. Returns false if the user no longer had a
+/// legacy hash (a concurrent first sign-in finished first).
+pub async fn replace_legacy_hash(conn: &mut Conn, id: UserId, hash: &str, now: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE users SET password_hash = $2, legacy_hash = NULL, legacy_migrated_at = $3, updated_at = $3 \
+         WHERE id = $1 AND legacy_hash IS NOT NULL",
+    )
+    .bind(id.0)
+    .bind(hash)
     .bind(now)
     .execute(&mut *conn)
     .await?;

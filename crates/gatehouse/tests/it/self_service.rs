@@ -450,3 +450,71 @@ async fn self_service_over_the_api(backend: Backend) {
     app.stop().await;
 }
 both!(self_service_over_the_api);
+
+/// A fully signed-in session of a demo account, through the API.
+async fn demo_session(app: &TestApp, i: usize) -> gatehouse_services::SessionInfo {
+    let acc = &gatehouse::demo::ACCOUNTS[i];
+    let (_, v) = api_post(app, "/api/v1/signin", json!({"username": acc.username, "password": acc.password})).await;
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(acc.phone).await;
+    let r = app.api().post(app.url("/api/v1/two-step/verify")).bearer_auth(&token).json(&json!({"code": code}));
+    let v: Value = r.send().await.expect("post").json().await.expect("json");
+    assert_eq!(v["next"], "complete", "{v}");
+    let token = v["session_token"].as_str().expect("token");
+    app.running.services.authenticate(&app.plan, token).await.expect("auth").expect("live session")
+}
+
+async fn practice_administrator_sends_a_reset_link(backend: Backend) {
+    use gatehouse_services::self_service::{ResetRequester, SelfServiceError};
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let admin = demo_session(&app, 0).await;
+    let staff_member = demo_session(&app, 1).await;
+    let practice: i64 = sqlx::query_scalar("SELECT id FROM practices WHERE tax_id = '825671892'")
+        .fetch_one(svc.db.pool())
+        .await
+        .expect("practice");
+    let pool = svc.db.pool().clone();
+    let id = |name: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT id FROM users WHERE username = '{name}'"))
+                .fetch_one(&pool)
+                .await
+                .map(gatehouse_domain::UserId)
+                .expect("user")
+        }
+    };
+    let meta = gatehouse_services::RequestMeta::cli();
+    let as_admin = ResetRequester::PracticeAdmin { session: &admin, practice_id: practice };
+    svc.send_password_reset_link(&app.plan, as_admin, id("jpatel").await, "Forgot it", &meta).await.expect("sent");
+    let m = app.last_message_to(&svc_email(&app, "jpatel").await).await.expect("email");
+    assert_eq!(m.kind, "password_reset_link.v1");
+    // Another practice's user reads as not found; a non-administrator is refused.
+    let r = svc.send_password_reset_link(&app.plan, as_admin, id("tnguyen").await, "", &meta).await;
+    assert!(matches!(r, Err(SelfServiceError::NotFound)), "{r:?}");
+    let as_staff_member = ResetRequester::PracticeAdmin { session: &staff_member, practice_id: practice };
+    let r = svc.send_password_reset_link(&app.plan, as_staff_member, id("ocarter").await, "", &meta).await;
+    assert!(matches!(r, Err(SelfServiceError::Denied(_))), "{r:?}");
+    // Plan staff through the same function: the help-desk action, reason required.
+    let grant = svc.operator_grant(&app.plan);
+    let r =
+        svc.send_password_reset_link(&app.plan, ResetRequester::Staff(&grant), id("tnguyen").await, " ", &meta).await;
+    assert!(matches!(r, Err(SelfServiceError::Reason)), "{r:?}");
+    svc.send_password_reset_link(&app.plan, ResetRequester::Staff(&grant), id("tnguyen").await, "Call", &meta)
+        .await
+        .expect("sent");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action IN ('user.password_reset_link_sent', 'support.password_reset_link_sent')").await,
+        2
+    );
+    app.stop().await;
+}
+both!(practice_administrator_sends_a_reset_link);
+
+async fn svc_email(app: &TestApp, username: &str) -> String {
+    sqlx::query_scalar(&format!("SELECT email FROM users WHERE username = '{username}'"))
+        .fetch_one(app.running.services.db.pool())
+        .await
+        .expect("email")
+}

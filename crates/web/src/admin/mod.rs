@@ -4,6 +4,7 @@
 mod applications;
 mod audit;
 mod home;
+mod migration;
 mod registrations;
 mod roster;
 mod settings;
@@ -37,6 +38,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(user_types::routes())
         .merge(users::routes())
         .merge(applications::routes())
+        .merge(migration::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 
@@ -63,6 +65,7 @@ pub const SECTIONS: &[(&str, &str, Option<StaffPermission>)] = &[
     ("/admin", "Home", None),
     ("/admin/registrations", "Registration requests", Some(StaffPermission::Registrations)),
     ("/admin/users", "Users", Some(StaffPermission::UserSearch)),
+    ("/admin/migration", "Account migration", Some(StaffPermission::UserSearch)),
     ("/admin/roster", "Roster", Some(StaffPermission::RosterView)),
     ("/admin/audit", "Audit", Some(StaffPermission::AuditRead)),
     ("/admin/staff", "Staff", Some(StaffPermission::ManageStaff)),

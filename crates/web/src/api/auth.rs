@@ -39,6 +39,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 
 fn stage_name(s: SessionStage) -> &'static str {
     match s {
+        SessionStage::NewPassword => "new_password",
         SessionStage::TwoStepCode => "two_step_code",
         SessionStage::TwoStepSetup => "two_step_setup",
         SessionStage::Terms => "terms",
@@ -63,7 +64,8 @@ fn need(s: BearerSession, stage: Option<SessionStage>) -> Result<SessionInfo, Ap
 pub struct SessionStep {
     /// Send as `Authorization: Bearer …`. A new token replaces the old one at every step.
     pub session_token: String,
-    /// `two_step_setup`, `two_step_code`, `terms` or `complete`.
+    /// `new_password` (an imported account's first sign-in), `two_step_setup`, `two_step_code`,
+    /// `terms` or `complete`.
     pub next: String,
     /// Where the code was sent, masked (`XXX-XXX-9975`), when `next` is `two_step_code`.
     pub masked_phone: Option<String>,
@@ -313,11 +315,9 @@ pub async fn sign_terms(
 ) -> ApiResult<SessionStep> {
     let s = need(sess, Some(SessionStage::Terms))?;
     match st.svc.sign_terms(&plan.0, &s, b.version, &b.first_name, &b.last_name, &meta).await {
-        Ok(t) => Ok(Json(SessionStep {
-            session_token: t.0,
-            next: stage_name(SessionStage::Complete).into(),
-            masked_phone: None,
-        })),
+        Ok((t, next)) => {
+            Ok(Json(SessionStep { session_token: t.0, next: stage_name(next).into(), masked_phone: None }))
+        }
         Err(TermsError::Internal(e)) => Err(ApiError::internal(e)),
         Err(e @ TermsError::WrongStage) => Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string())),
         Err(e @ TermsError::NameMismatch) => {

@@ -6,6 +6,7 @@
 mod associations;
 mod auth;
 mod authz;
+mod legacy;
 mod practice;
 mod registrations;
 mod roster;
@@ -27,6 +28,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .merge(roster::routes())
         .merge(practice::routes())
         .merge(authz::routes())
+        .merge(legacy::routes())
         .merge(self_service::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
@@ -80,7 +82,10 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         self_service::reset_status,
         self_service::send_code,
         self_service::verify_code,
-        self_service::complete
+        self_service::complete,
+        self_service::first_password,
+        legacy::import,
+        legacy::report
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]

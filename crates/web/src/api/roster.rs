@@ -19,7 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/roster/imports/{id}", get(report))
 }
 
-async fn grant(st: &AppState, plan: &CurrentPlan, sess: BearerSession) -> Result<StaffGrant, ApiError> {
+pub(super) async fn grant(st: &AppState, plan: &CurrentPlan, sess: BearerSession) -> Result<StaffGrant, ApiError> {
     match st.svc.staff_grant(&plan.0, sess.0.as_ref()).await {
         Ok(g) => Ok(g),
         Err(Denied::NotSignedIn) => Err(ApiError::unauthenticated()),

@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/password-reset/send-code", post(send_code))
         .route("/password-reset/verify", post(verify_code))
         .route("/password-reset/complete", post(complete))
+        .route("/first-password", post(first_password))
 }
 
 fn error(e: SelfServiceError) -> ApiError {
@@ -207,4 +208,33 @@ pub async fn complete(
         .await
         .map_err(error)?;
     Ok(Json(Completed { username }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct FirstPasswordBody {
+    pub password: String,
+    pub confirm_password: String,
+}
+
+/// An imported account's first sign-in (session at `new_password`): sets the new password,
+/// erasing the old system's hash. Answers the next step under a new session token.
+#[utoipa::path(post, path = "/api/v1/first-password", request_body = FirstPasswordBody, security(("bearer" = [])),
+    responses((status = 200, body = super::auth::SessionStep), (status = 401, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn first_password(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: crate::extract::BearerSession,
+    Meta(meta): Meta,
+    Json(b): Json<FirstPasswordBody>,
+) -> Result<Json<super::auth::SessionStep>, ApiError> {
+    let s = sess.0.ok_or_else(ApiError::unauthenticated)?;
+    match st.svc.set_first_password(&plan.0, &s, &b.password, &b.confirm_password, &meta).await {
+        Ok((t, next)) => {
+            Ok(Json(super::auth::SessionStep { session_token: t.0, next: next.as_str().into(), masked_phone: None }))
+        }
+        Err(SelfServiceError::Reset(_)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", "This session is not at the new-password step."))
+        }
+        Err(e) => Err(error(e)),
+    }
 }

@@ -531,7 +531,7 @@ async fn terms_submit(
         Err(r) => return r.into_response(),
     };
     match st.svc.sign_terms(&plan.0, &s, f.version, &f.first_name, &f.last_name, &meta).await {
-        Ok(token) => to_stage(&st, jar, token, SessionStage::Complete),
+        Ok((token, next)) => to_stage(&st, jar, token, next),
         Err(TermsError::Internal(e)) => internal_error(e),
         Err(TermsError::WrongStage) => Redirect::to("/signin").into_response(),
         Err(e) => match st.svc.current_terms(&plan.0).await {

@@ -227,6 +227,7 @@ pub fn require_stage(
 /// Where a session at `stage` goes next.
 pub fn next_url(stage: SessionStage) -> &'static str {
     match stage {
+        SessionStage::NewPassword => "/first-password",
         SessionStage::TwoStepCode => "/two-step/code",
         SessionStage::TwoStepSetup => "/two-step/setup",
         SessionStage::Terms => "/terms",

@@ -23,6 +23,7 @@ pub const RESET_COOKIE: &str = "gh_reset";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/first-password", get(first_password_page).post(first_password_submit))
         .route("/forgot-username", get(username_page).post(username_submit))
         .route("/forgot-password", get(lookup_page).post(lookup_submit))
         .route("/forgot-password/verify", get(code_page).post(code_submit))
@@ -359,13 +360,17 @@ async fn code_submit(
 
 #[derive(Template)]
 #[template(path = "new_password.html")]
-struct NewPasswordPage {
-    chrome: Chrome,
-    username: String,
-    min_len: usize,
-    form_error: Option<String>,
-    password_error: Option<String>,
-    confirm_error: Option<String>,
+pub(super) struct NewPasswordPage {
+    pub chrome: Chrome,
+    /// Where the form posts.
+    pub action: &'static str,
+    /// An imported account's first sign-in (not a reset).
+    pub first_signin: bool,
+    pub username: String,
+    pub min_len: usize,
+    pub form_error: Option<String>,
+    pub password_error: Option<String>,
+    pub confirm_error: Option<String>,
 }
 
 async fn new_password_page(
@@ -379,6 +384,8 @@ async fn new_password_page(
             StatusCode::OK,
             &NewPasswordPage {
                 chrome: Chrome::new(&st, &plan, &csrf, false),
+                action: "/forgot-password/new",
+                first_signin: false,
                 username,
                 min_len: plan.0.password_policy().min_len,
                 form_error: None,
@@ -427,6 +434,8 @@ async fn new_password_submit(
         StatusCode::BAD_REQUEST,
         &NewPasswordPage {
             chrome: Chrome::new(&st, &plan, &csrf, false),
+            action: "/forgot-password/new",
+            first_signin: false,
             username,
             min_len: plan.0.password_policy().min_len,
             form_error: None,
@@ -483,5 +492,73 @@ fn link_text(e: &SelfServiceError) -> String {
         }
         SelfServiceError::Reset(_) => "This password reset link is not valid. Check that you opened the whole link from your email, or ask for a new one.".into(),
         other => other.to_string(),
+    }
+}
+
+// ---- An imported account's first sign-in: a new password ----
+
+async fn first_password_page(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: crate::extract::CookieSession,
+) -> Response {
+    let s = match super::require_stage(&sess.0, gatehouse_domain::session::SessionStage::NewPassword) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    first_password_form(&st, &plan, &csrf, &s, StatusCode::OK, None).await
+}
+
+async fn first_password_form(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    s: &gatehouse_services::SessionInfo,
+    status: StatusCode,
+    err: Option<SelfServiceError>,
+) -> Response {
+    let username = match st.svc.username_of(&plan.0, s).await {
+        Ok(u) => u,
+        Err(e) => return internal_error(e),
+    };
+    let field = err.as_ref().and_then(SelfServiceError::field);
+    let msg = err.as_ref().map(ToString::to_string);
+    render(
+        status,
+        &NewPasswordPage {
+            chrome: Chrome::new(st, plan, csrf, false).mid_flow(),
+            action: "/first-password",
+            first_signin: true,
+            username,
+            min_len: plan.0.password_policy().min_len,
+            form_error: if field.is_none() { msg.clone() } else { None },
+            password_error: if field == Some("password") { msg.clone() } else { None },
+            confirm_error: if field == Some("confirm_password") { msg } else { None },
+        },
+    )
+}
+
+async fn first_password_submit(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: crate::extract::CookieSession,
+    Meta(meta): Meta,
+    jar: CookieJar,
+    Form(f): Form<NewPasswordForm>,
+) -> Response {
+    let s = match super::require_stage(&sess.0, gatehouse_domain::session::SessionStage::NewPassword) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match st.svc.set_first_password(&plan.0, &s, &f.password, &f.confirm_password, &meta).await {
+        Ok((token, next)) => super::to_stage(&st, jar, token, next),
+        Err(SelfServiceError::Internal(e)) => internal_error(e),
+        Err(SelfServiceError::Busy) => busy(),
+        Err(e @ SelfServiceError::Password(_)) => {
+            first_password_form(&st, &plan, &csrf, &s, StatusCode::BAD_REQUEST, Some(e)).await
+        }
+        Err(_) => Redirect::to("/signin").into_response(),
     }
 }

@@ -1,0 +1,70 @@
+//! Self-service in headless Chromium: from the sign-in page, forgot username (the email arrives on
+//! the development outbox), then reset password through a two-step code to the new password and a
+//! sign-in with it. Every page gets the accessibility checks and a screenshot
+//! (`target/screenshots/self-service-<backend>-<step>.png`).
+
+use crate::both;
+use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+use crate::support::{Backend, TestApp};
+use fantoccini::Locator;
+
+const NEW_PASSWORD: &str = "copper kettle meadow";
+
+async fn forgot_username_then_reset_password(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "self-service", backend: backend_name(backend), step: 0 };
+
+    // ---- Forgot username ----
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    click(c, "//main", "username").await;
+    wait_h1(c, "Account lookup").await;
+    j.page("username-lookup").await;
+    type_into(c, "#email", "jpatel@example.org").await;
+    click(c, "//main", "Email my username").await;
+    wait_h1(c, "Email sent").await;
+    j.page("username-sent").await;
+    c.goto(&format!("{base}/dev/outbox")).await.expect("outbox");
+    wait_h1(c, "Development outbox").await;
+    let xpath = "(//article[starts-with(normalize-space(h2), 'Email to jpatel@example.org')])[1]//pre";
+    let body = c.find(Locator::XPath(xpath)).await.expect("reminder email").text().await.expect("text");
+    assert!(body.contains("jpatel"), "{body}");
+
+    // ---- Reset password ----
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    click(c, "//main", "password").await;
+    wait_h1(c, "Account lookup").await;
+    type_into(c, "#username", "jpatel").await;
+    type_into(c, "#email", "jpatel@example.org").await;
+    j.page("password-lookup").await;
+    click(c, "//main", "Next").await;
+    wait_h1(c, "Two-step verification").await;
+    j.page("password-choose-method").await;
+    click(c, "//main", "Text me a code").await;
+    css(c, "#code").await;
+    j.page("password-code").await;
+    let code = code_from_outbox(c, &base, "+12065559975").await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Next").await;
+    wait_h1(c, "Create a new password").await;
+    j.page("password-new").await;
+    type_into(c, "#password", NEW_PASSWORD).await;
+    type_into(c, "#confirm_password", NEW_PASSWORD).await;
+    click(c, "//main", "Save new password").await;
+    wait_h1(c, "Sign in").await;
+    j.page("password-changed").await;
+    let notice = css(c, ".notice").await.text().await.expect("notice");
+    assert!(notice.contains("Your password was changed"), "{notice}");
+    type_into(c, "#username", "jpatel").await;
+    type_into(c, "#password", NEW_PASSWORD).await;
+    click(c, "//main", "Sign in").await;
+    wait_h1(c, "Two-step verification").await;
+    browser.close().await;
+    app.stop().await;
+}
+both!(forgot_username_then_reset_password);

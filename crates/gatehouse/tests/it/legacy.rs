@@ -1,0 +1,212 @@
+//! Legacy accounts: import (idempotent, with a change report; unknown references reported) and the
+//! first sign-in that verifies the old hash, asks for a new password, the terms and two-step.
+
+use crate::both;
+use crate::support::{Backend, TestApp, csrf};
+use gatehouse_services::RequestMeta;
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+
+const TIN: &str = "825671892";
+
+fn file() -> String {
+    let lines = [
+        // Salted SHA-256 of "NaCl" + "copper kettle meadow": the old password meets the new policy.
+        json!({"username": "Old.Timer", "first_name": "Olga", "last_name": "Timer", "email": "olga@old.example.org",
+               "hash_format": "sha256", "hash": "ceb70765ed214a7eb05c1a96ca0982de9174cfd1673b2f9be1ffce522978c8b0",
+               "salt": "NaCl", "salt_position": "prefix",
+               "affiliations": [{"tax_id": TIN, "user_type": "billing_staff", "providers": "all"}]}),
+        // RFC 6070's PBKDF2-SHA1 vector: the old password "password" is too weak to keep.
+        json!({"username": "weakling", "first_name": "Walt", "last_name": "Kling", "email": "walt@old.example.org",
+               "hash_format": "pbkdf2-sha1", "hash": "4b007901b765489abead49d926f721d065a429c1", "salt": "salt",
+               "iterations": 4096, "affiliations": [{"tax_id": TIN, "user_type": "clinical_staff"}]}),
+        json!({"username": "stray", "first_name": "Sam", "last_name": "Tray", "email": "sam@old.example.org",
+               "hash_format": "sha1", "hash": "a9993e364706816aba3e25717850c26c9cd0d89d", "salt": "a", "salt_position": "prefix",
+               "affiliations": [{"tax_id": "111111111", "user_type": "billing_staff"}]}),
+        json!({"username": "badhash", "first_name": "Bea", "last_name": "Hash", "email": "bea@old.example.org",
+               "hash_format": "md5", "hash": "00"}),
+    ];
+    lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+async fn post_form(
+    app: &TestApp,
+    c: &Client,
+    page: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, Option<String>) {
+    let (_, html) = app.page(c, page).await;
+    let token = csrf(&html);
+    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+    body.extend_from_slice(fields);
+    let r = c.post(app.url(page)).form(&body).send().await.expect("post");
+    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (r.status(), r.text().await.expect("text"), loc)
+}
+
+async fn legacy_import_and_first_sign_in(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let grant = svc.operator_grant(&app.plan);
+    let r = svc.import_legacy_users(&grant, &app.plan, &file(), &RequestMeta::cli()).await.expect("import");
+    assert_eq!((r.accounts, r.imported, r.unchanged, r.rejected_count, r.affiliations_added), (4, 2, 0, 2, 2));
+    let reasons: Vec<String> = r.rejected.iter().flat_map(|x| x.reasons.clone()).collect();
+    assert!(reasons.iter().any(|x| x.contains("111111111")), "{reasons:?}");
+    assert!(reasons.iter().any(|x| x.contains("md5")), "{reasons:?}");
+    // Idempotent.
+    let again = svc.import_legacy_users(&grant, &app.plan, &file(), &RequestMeta::cli()).await.expect("import");
+    assert_eq!((again.imported, again.unchanged, again.affiliations_added), (0, 2, 0));
+    let (imported, migrated, per) = svc.legacy_migration_report(&grant, &app.plan).await.expect("report");
+    assert_eq!((imported, migrated, per.len()), (2, 0, 1));
+
+    // A wrong old password counts like any failure; the right one asks for a new password.
+    let api = app.api();
+    let v: serde_json::Value = api
+        .post(app.url("/api/v1/signin"))
+        .json(&json!({"username": "old.timer", "password": "nope nope nope"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["error"]["code"], "invalid_credentials");
+    assert_eq!(app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key = 'u:old.timer'").await, 1);
+    let c = app.browser();
+    let (s, _, loc) =
+        post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-password")));
+    let (s, page) = app.page(&c, "/first-password").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Create a new password") && page.contains("Old.Timer"), "{page}");
+    // The old password may be kept: it meets the policy.
+    let (s, _, loc) = post_form(
+        &app,
+        &c,
+        "/first-password",
+        &[("password", "copper kettle meadow"), ("confirm_password", "copper kettle meadow")],
+    )
+    .await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/terms")));
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username_lower = 'old.timer' AND legacy_hash IS NULL AND password_hash LIKE '$argon2id$%'").await, 1);
+    let (s, _, loc) =
+        post_form(&app, &c, "/terms", &[("version", "1"), ("first_name", "Olga"), ("last_name", "Timer")]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/two-step/setup")));
+    let (s, _, _) = post_form(
+        &app,
+        &c,
+        "/two-step/setup",
+        &[("action", "send"), ("country_code", "1"), ("phone", "206-555-0177"), ("method", "text")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let code = app.last_code("+12065550177").await;
+    let (s, _, loc) = post_form(&app, &c, "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
+    assert_eq!(app.page(&c, "/").await.0, StatusCode::OK);
+    let (_, migrated, _) = svc.legacy_migration_report(&grant, &app.plan).await.expect("report");
+    assert_eq!(migrated, 1);
+    // A weak old password must be replaced.
+    let w = app.browser();
+    let (_, _, loc) = post_form(&app, &w, "/signin", &[("username", "weakling"), ("password", "password")]).await;
+    assert_eq!(loc.as_deref(), Some("/first-password"));
+    let (s, page, _) =
+        post_form(&app, &w, "/first-password", &[("password", "password"), ("confirm_password", "password")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("id=\"password-error\""));
+    app.stop().await;
+}
+both!(legacy_import_and_first_sign_in);
+
+/// A bearer token of a staff member with `role` (password and code over the API).
+async fn staff_token(app: &TestApp, username: &str, role: &str, tail: u16) -> String {
+    app.user(username, "Sam", "Lee", tail, Some(role)).await;
+    let c = app.api();
+    let v: serde_json::Value = c
+        .post(app.url("/api/v1/signin"))
+        .json(&json!({"username": username, "password": crate::support::TEST_PASSWORD}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(&format!("+1206555{tail:04}")).await;
+    let v: serde_json::Value = c
+        .post(app.url("/api/v1/two-step/verify"))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    v["session_token"].as_str().expect("token").to_owned()
+}
+
+async fn legacy_import_over_the_api(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let admin = staff_token(&app, "planadmin2", "plan_admin", 1201).await;
+    let desk = staff_token(&app, "desk2", "help_desk", 1202).await;
+    let csv = format!(
+        "Username,First Name,Last Name,Email,Tax ID,User Type,Providers,Administrator,Hash Format,Hash,Salt,Iterations\n\
+         csvuser,Cara,Svensson,cara@old.example.org,{TIN},billing_staff,all,no,pbkdf2-sha256,\
+         458248df38298a8d987f783f53f28ee175c5d826c637cd8d05a138ba77f57c3f,NaCl,1000\n"
+    );
+    let post =
+        |token: &str| app.api().post(app.url("/api/v1/legacy-users/imports")).bearer_auth(token).body(csv.clone());
+    let r = post(&desk).send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "help desk cannot import");
+    let r = post(&admin).send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!((v["imported"].as_u64(), v["rejected_count"].as_u64()), (Some(1), Some(0)), "{v}");
+    let v: serde_json::Value = post(&admin).send().await.expect("post").json().await.expect("json");
+    assert_eq!((v["imported"].as_u64(), v["unchanged"].as_u64()), (Some(0), Some(1)));
+    // PBKDF2-SHA256 of the old password verifies at sign-in.
+    let v: serde_json::Value = app
+        .api()
+        .post(app.url("/api/v1/signin"))
+        .json(&json!({"username": "csvuser", "password": "copper kettle meadow"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["next"], "new_password", "{v}");
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let first = |password: &str| {
+        app.api()
+            .post(app.url("/api/v1/first-password"))
+            .bearer_auth(&token)
+            .json(&json!({"password": password, "confirm_password": password}))
+    };
+    let r = first("csvuser").send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: serde_json::Value = first("a brand new passphrase").send().await.expect("post").json().await.expect("json");
+    assert_eq!(v["next"], "terms", "{v}");
+    let r = first("a brand new passphrase").send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the old session token stopped working");
+    let v: serde_json::Value = app
+        .api()
+        .get(app.url("/api/v1/legacy-users/report"))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!((v["imported"].as_i64(), v["migrated"].as_i64()), (Some(1), Some(1)), "{v}");
+    assert_eq!(v["practices"][0]["tax_id"], TIN);
+    // The control panel's page shows the same figures to the help desk.
+    let desk_browser = app.signed_in_browser("desk2", 1202).await;
+    let (s, page) = app.page(&desk_browser, "/admin/migration").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Account migration") && page.contains(TIN), "{page}");
+    app.stop().await;
+}
+both!(legacy_import_over_the_api);
