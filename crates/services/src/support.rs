@@ -218,10 +218,30 @@ impl Services {
         } else {
             users::search(&mut conn, plan.id(), &q, &d, PAGE_SIZE, (page.max(1) - 1) * PAGE_SIZE).await?
         };
-        let mut out = Vec::with_capacity(rows.0.len());
-        for r in rows.0 {
-            out.push(self.summary(&mut conn, plan, r).await?);
-        }
+        // Two queries for the whole page, not two per user.
+        let now = self.now();
+        let locked = throttle::locked_keys(&mut conn, plan.id(), now).await?;
+        let ids: Vec<UserId> = rows.0.iter().map(|r| r.id).collect();
+        let mut practices = users::affiliations_of_many(&mut conn, &ids).await?;
+        let out = rows
+            .0
+            .into_iter()
+            .map(|row| {
+                let locked_until = row.username.as_deref().and_then(|u| {
+                    let key = format!("u:{}", u.to_lowercase());
+                    let prefix = format!("{key}|");
+                    locked.iter().filter(|(k, _)| *k == key || k.starts_with(&prefix)).map(|(_, t)| *t).max()
+                });
+                let (mine, rest): (Vec<_>, Vec<_>) = practices.drain(..).partition(|(u, _)| *u == row.id);
+                practices = rest;
+                UserSummary {
+                    phone: row.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits),
+                    locked_until,
+                    affiliations: mine.into_iter().map(|(_, a)| a).collect(),
+                    row,
+                }
+            })
+            .collect();
         Ok((out, rows.1))
     }
 

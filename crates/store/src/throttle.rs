@@ -74,3 +74,14 @@ pub async fn locked_until(conn: &mut Conn, plan: PlanId, prefix: &str) -> Result
     .fetch_one(&mut *conn)
     .await?)
 }
+
+/// Every key of the plan locked after `now`, with when its lock ends (few at any time).
+pub async fn locked_keys(conn: &mut Conn, plan: PlanId, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows =
+        sqlx::query("SELECT throttle_key, locked_until FROM signin_throttle WHERE plan_id = $1 AND locked_until > $2")
+            .bind(plan.0)
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter().map(|r| Ok((r.try_get("throttle_key")?, r.try_get("locked_until")?))).collect()
+}

@@ -515,3 +515,36 @@ pub async fn replace_legacy_hash(conn: &mut Conn, id: UserId, hash: &str, now: i
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// The practices of each of `users` (as [`affiliations_of`]), in one query.
+pub async fn affiliations_of_many(
+    conn: &mut Conn,
+    users: &[UserId],
+) -> Result<Vec<(UserId, (String, String, String, bool))>, StoreError> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (1..=users.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT a.user_id, p.tax_id, p.name, a.user_type, a.is_admin FROM affiliations a \
+         JOIN practices p ON p.id = a.practice_id WHERE a.user_id IN ({list}) ORDER BY p.name"
+    );
+    let mut q = sqlx::query(&sql);
+    for u in users {
+        q = q.bind(u.0);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| -> Result<_, StoreError> {
+            Ok((
+                UserId(r.try_get("user_id")?),
+                (
+                    r.try_get("tax_id")?,
+                    r.try_get("name")?,
+                    r.try_get("user_type")?,
+                    r.try_get::<i64, _>("is_admin")? != 0,
+                ),
+            ))
+        })
+        .collect()
+}

@@ -94,6 +94,8 @@ async fn unlock_deactivate_reactivate(backend: Backend) {
     let c = app.signed_in_browser("hdesk", 1002).await;
     let (_, page) = app.page(&c, &format!("/admin/users/{}", jay.0)).await;
     assert!(page.contains("Locked") && page.contains("Unlock sign-in"));
+    let (_, page) = app.page(&c, "/admin/users?q=jpatel").await;
+    assert!(page.contains("<td>Locked</td>"), "the search results show the lock too");
     let unlock = format!("/admin/users/{}/unlock", jay.0);
     assert_eq!(app.submit(&c, &unlock, &unlock, &[("reason", "Verified caller")]).await.0, StatusCode::OK);
     assert_eq!(signin().await.expect("s").status(), StatusCode::OK);
