@@ -3,6 +3,7 @@
 
 use super::{AdminChrome, Staff};
 use crate::AppState;
+use crate::pages::ConfirmPage;
 use crate::pages::{Chrome, internal_error, render, when};
 use askama::Template;
 use axum::Router;
@@ -116,17 +117,6 @@ async fn create(staff: Staff, Form(f): Form<CreateBody>) -> Response {
         }
         Err(e) => internal_error(e),
     }
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-struct ConfirmPage {
-    chrome: Chrome,
-    heading: String,
-    question: String,
-    action: String,
-    confirm_label: String,
-    cancel_href: String,
 }
 
 async fn revoke_confirm(staff: Staff, Path(id): Path<i64>) -> Response {

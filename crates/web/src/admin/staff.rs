@@ -2,6 +2,7 @@
 
 use super::{AdminChrome, Staff};
 use crate::AppState;
+use crate::pages::ConfirmPage;
 use crate::pages::{Chrome, internal_error, render, when};
 use askama::Template;
 use axum::Router;
@@ -155,17 +156,6 @@ async fn invite(staff: Staff, Form(f): Form<InviteBody>) -> Response {
         }
         Err(e) => internal_error(e),
     }
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-struct ConfirmPage {
-    chrome: Chrome,
-    heading: String,
-    question: String,
-    action: String,
-    confirm_label: String,
-    cancel_href: String,
 }
 
 async fn remove_confirm(staff: Staff, Path(id): Path<i64>) -> Response {

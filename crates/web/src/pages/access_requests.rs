@@ -2,7 +2,8 @@
 //! an approval form (user type; all providers of the Tax ID or a checked list) and a decline
 //! button behind a confirmation. The rules are in `gatehouse_services::access_requests`.
 
-use super::home::{ConfirmPage, RequestParts};
+use super::ConfirmPage;
+use super::home::RequestParts;
 use super::{Chrome, internal_error, message_page, render, require_stage, tax_id_display, when};
 use crate::AppState;
 use crate::csrf::CsrfToken;

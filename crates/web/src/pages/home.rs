@@ -1,6 +1,7 @@
 //! The home page and the "Your sessions" page. A signed-in user with no linked account (and not
 //! plan staff) is taken from the home page to associate their account first.
 
+use super::ConfirmPage;
 use super::{Chrome, internal_error, message_page, render, require_stage, when};
 use crate::AppState;
 use crate::csrf::CsrfToken;
@@ -177,17 +178,6 @@ async fn sessions_page(
         Ok(s) => list(&st, &plan, &csrf, &s, None).await,
         Err(r) => r.into_response(),
     }
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-pub(super) struct ConfirmPage {
-    pub(super) chrome: Chrome,
-    pub(super) heading: String,
-    pub(super) question: String,
-    pub(super) action: String,
-    pub(super) confirm_label: String,
-    pub(super) cancel_href: String,
 }
 
 async fn end_confirm(

@@ -173,6 +173,20 @@ pub fn busy() -> Response {
         .into_response()
 }
 
+/// A confirmation before a change that cannot be taken back: a question, the button that does it,
+/// and a way back.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub chrome: Chrome,
+    pub heading: String,
+    pub question: String,
+    /// Where the form posts (without the plan's prefix).
+    pub action: String,
+    pub confirm_label: String,
+    pub cancel_href: String,
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {

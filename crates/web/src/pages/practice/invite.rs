@@ -4,6 +4,7 @@
 
 use super::PracticeAdmin;
 use crate::AppState;
+use crate::pages::ConfirmPage;
 use crate::pages::{Chrome, internal_error, render, when};
 use askama::Template;
 use axum::Router;
@@ -372,17 +373,6 @@ async fn resend(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
         Ok(_) => pending_page(&admin, Some("A new link was emailed; the old one no longer works.".into())).await,
         Err(e) => admin.refused(e),
     }
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-struct ConfirmPage {
-    chrome: Chrome,
-    heading: String,
-    question: String,
-    action: String,
-    confirm_label: String,
-    cancel_href: String,
 }
 
 async fn cancel_confirm(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {

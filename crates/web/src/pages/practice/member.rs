@@ -5,6 +5,7 @@
 
 use super::{PracticeAdmin, status_label};
 use crate::AppState;
+use crate::pages::ConfirmPage;
 use crate::pages::{Chrome, internal_error, render, when};
 use askama::Template;
 use axum::Router;
@@ -320,17 +321,6 @@ async fn providers_save(
         Err(PracticeError::Invalid(m)) => providers_page(&admin, id, aid, "", false, Some(m)).await,
         Err(e) => admin.refused(e),
     }
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-struct ConfirmPage {
-    chrome: Chrome,
-    heading: String,
-    question: String,
-    action: String,
-    confirm_label: String,
-    cancel_href: String,
 }
 
 /// The confirmation of an action on one affiliation: (heading, question, button).
