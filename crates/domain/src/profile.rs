@@ -17,6 +17,9 @@ pub const MAX_TEXT: usize = 100;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ProfileForm {
+    /// Only for users who have signed up; empty keeps the username (checked by the service,
+    /// which knows the plan's username format).
+    pub username: String,
     pub first_name: String,
     pub middle_name: String,
     pub last_name: String,
@@ -31,12 +34,31 @@ pub struct ProfileForm {
     pub zip: String,
 }
 
-/// A profile whose every field passed its checks; optional ones are `None` or empty when blank.
+/// A profile whose every field passed its checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     pub name: PersonName,
     pub middle_name: String,
     pub email: Email,
+    pub office: OfficeDetails,
+}
+
+/// The office part of a profile as typed: what a user edits on their own profile page.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OfficeForm {
+    pub mobile_phone: String,
+    pub office_phone: String,
+    pub fax: String,
+    pub street: String,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+}
+
+/// Contact numbers and office address, checked; blank fields are `None` or empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeDetails {
     pub mobile_phone: Option<PhoneNumber>,
     pub office_phone: Option<PhoneNumber>,
     pub fax: Option<PhoneNumber>,
@@ -44,6 +66,22 @@ pub struct Profile {
     pub city: String,
     pub state: Option<UsState>,
     pub zip: Option<Zip>,
+}
+
+impl OfficeDetails {
+    /// The details as stored: phones in E.164, state and ZIP as text, blanks as "".
+    pub fn stored(&self) -> [(&'static str, String); 7] {
+        let phone = |x: &Option<PhoneNumber>| x.as_ref().map(|n| n.e164().to_owned()).unwrap_or_default();
+        [
+            ("mobile_phone", phone(&self.mobile_phone)),
+            ("office_phone", phone(&self.office_phone)),
+            ("fax", phone(&self.fax)),
+            ("street", self.street.clone()),
+            ("city", self.city.clone()),
+            ("state", self.state.map(|s| s.as_str().to_owned()).unwrap_or_default()),
+            ("zip", self.zip.as_ref().map(|z| z.as_str().to_owned()).unwrap_or_default()),
+        ]
+    }
 }
 
 /// Every problem found in the form, in the order of its fields.
@@ -96,9 +134,46 @@ impl ProfileForm {
                 None
             }
         };
-        let mobile = optional_phone(&mut errs, "mobile_phone", &self.mobile_phone);
-        let office = optional_phone(&mut errs, "office_phone", &self.office_phone);
-        let fax = optional_phone(&mut errs, "fax", &self.fax);
+        let office = self.office_form().check(&mut errs);
+        if !errs.0.is_empty() {
+            return Err(ProfileErrors(errs.0));
+        }
+        match (name, middle, email, office) {
+            (Some(name), Some(middle_name), Some(email), Some(office)) => {
+                Ok(Profile { name, middle_name, email, office })
+            }
+            _ => Err(ProfileErrors(errs.0)),
+        }
+    }
+
+    /// The office fields of the form.
+    pub fn office_form(&self) -> OfficeForm {
+        OfficeForm {
+            mobile_phone: self.mobile_phone.clone(),
+            office_phone: self.office_phone.clone(),
+            fax: self.fax.clone(),
+            street: self.street.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            zip: self.zip.clone(),
+        }
+    }
+}
+
+impl OfficeForm {
+    /// Checks every field.
+    pub fn parse(&self) -> Result<OfficeDetails, ProfileErrors> {
+        let mut errs = Errors(Vec::new());
+        match self.check(&mut errs) {
+            Some(o) if errs.0.is_empty() => Ok(o),
+            _ => Err(ProfileErrors(errs.0)),
+        }
+    }
+
+    fn check(&self, errs: &mut Errors) -> Option<OfficeDetails> {
+        let mobile = optional_phone(errs, "mobile_phone", &self.mobile_phone);
+        let office = optional_phone(errs, "office_phone", &self.office_phone);
+        let fax = optional_phone(errs, "fax", &self.fax);
         let street = errs.check("street", text(&self.street, MAX_TEXT, None));
         let city = errs.check("city", text(&self.city, MAX_TEXT, None));
         let state = if self.state.trim().is_empty() {
@@ -112,24 +187,15 @@ impl ProfileForm {
         };
         let zip =
             if self.zip.trim().is_empty() { Some(None) } else { errs.check("zip", Zip::parse(&self.zip)).map(Some) };
-        if !errs.0.is_empty() {
-            return Err(ProfileErrors(errs.0));
-        }
-        match (name, middle, email, mobile, office, fax, street, city, state, zip) {
-            (
-                Some(name),
-                Some(middle_name),
-                Some(email),
-                Some(mobile_phone),
-                Some(office_phone),
-                Some(fax),
-                Some(street),
-                Some(city),
-                Some(state),
-                Some(zip),
-            ) => Ok(Profile { name, middle_name, email, mobile_phone, office_phone, fax, street, city, state, zip }),
-            _ => Err(ProfileErrors(errs.0)),
-        }
+        Some(OfficeDetails {
+            mobile_phone: mobile?,
+            office_phone: office?,
+            fax: fax?,
+            street: street?,
+            city: city?,
+            state: state?,
+            zip: zip?,
+        })
     }
 }
 
@@ -139,6 +205,7 @@ mod tests {
 
     fn form() -> ProfileForm {
         ProfileForm {
+            username: String::new(),
             first_name: "Ann".into(),
             middle_name: "B".into(),
             last_name: "Newhire".into(),
@@ -158,9 +225,9 @@ mod tests {
     fn a_complete_form_parses_and_blanks_stay_blank() {
         let p = form().parse().unwrap();
         assert_eq!(p.name.full(), "Ann Newhire");
-        assert_eq!(p.mobile_phone.map(|m| m.e164().to_owned()).as_deref(), Some("+12065550143"));
-        assert!(p.office_phone.is_none() && p.fax.is_none());
-        assert_eq!(p.state.map(|s| s.as_str().to_owned()).as_deref(), Some("WA"));
+        assert_eq!(p.office.mobile_phone.map(|m| m.e164().to_owned()).as_deref(), Some("+12065550143"));
+        assert!(p.office.office_phone.is_none() && p.office.fax.is_none());
+        assert_eq!(p.office.state.map(|s| s.as_str().to_owned()).as_deref(), Some("WA"));
     }
 
     #[test]
@@ -174,5 +241,16 @@ mod tests {
         let e = f.parse().unwrap_err();
         let fields: Vec<_> = e.0.iter().map(|x| x.field).collect();
         assert_eq!(fields, ["first_name", "email_confirm", "fax", "state", "zip"]);
+    }
+
+    #[test]
+    fn office_details_parse_alone() {
+        let f = form().office_form();
+        let o = f.parse().unwrap();
+        assert_eq!(o.stored()[0], ("mobile_phone", "+12065550143".to_owned()));
+        assert_eq!(o.stored()[5], ("state", "WA".to_owned()));
+        let bad = OfficeForm { zip: "1".into(), office_phone: "55".into(), ..f };
+        let fields: Vec<_> = bad.parse().unwrap_err().0.iter().map(|x| x.field).collect();
+        assert_eq!(fields, ["office_phone", "zip"]);
     }
 }

@@ -1,6 +1,8 @@
 //! A plan's settings as a plan administrator edits them: every value checked against bounds that
 //! keep the portal safe (NIST SP 800-63B, HIPAA automatic logoff) and its pages readable (WCAG AA).
 
+use crate::Timestamp;
+use crate::username::UsernameFormat;
 use std::collections::BTreeMap;
 
 /// The editable settings, validated.
@@ -19,6 +21,41 @@ pub struct PlanSettings {
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
     pub access_review_days: i64,
+    pub username_format: UsernameFormat,
+    /// Days after deactivation during which a practice administrator may reactivate.
+    pub reactivation_days: i64,
+    /// The last day an imported account may sign in with its old system's password.
+    pub legacy_deadline: Option<LegacyDeadline>,
+}
+
+/// The last day (UTC) an imported account may sign in with the password of the old portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyDeadline(::time::Date);
+
+impl LegacyDeadline {
+    /// Parses `YYYY-MM-DD`; empty means no deadline.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let format = ::time::macros::format_description!("[year]-[month]-[day]");
+        ::time::Date::parse(raw, &format)
+            .map(|d| Some(Self(d)))
+            .map_err(|_| "Enter the date as year-month-day, like 2027-03-31, or leave it empty.".to_owned())
+    }
+
+    /// Whether the deadline is over at `now`: true from midnight UTC after the day.
+    pub fn passed(self, now: Timestamp) -> bool {
+        let end = self.0.next_day().map_or(i64::MAX, |d| d.midnight().assume_utc().unix_timestamp());
+        now.0 >= end
+    }
+
+    /// `YYYY-MM-DD`.
+    pub fn as_string(self) -> String {
+        let (y, m, d) = (self.0.year(), u8::from(self.0.month()), self.0.day());
+        format!("{y:04}-{m:02}-{d:02}")
+    }
 }
 
 /// The settings form as typed: field name → text.
@@ -128,6 +165,21 @@ impl PlanSettings {
         let session_idle_minutes = int(raw, "session_idle_minutes", "Idle timeout", 5, 60, &mut e);
         let session_absolute_hours = int(raw, "session_absolute_hours", "Session length", 1, 24, &mut e);
         let access_review_days = int(raw, "access_review_days", "Access review interval", 30, 365, &mut e);
+        let username_format = match raw.get("username_format").map(String::as_str).and_then(UsernameFormat::parse) {
+            Some(f) => f,
+            None => {
+                e.insert("username_format", "Choose plain names or email addresses.".into());
+                UsernameFormat::Plain
+            }
+        };
+        let reactivation_days = int(raw, "reactivation_days", "Reactivation period", 0, 3650, &mut e);
+        let legacy_deadline = match LegacyDeadline::parse(raw.get("legacy_deadline").map_or("", String::as_str)) {
+            Ok(d) => d,
+            Err(m) => {
+                e.insert("legacy_deadline", m);
+                None
+            }
+        };
         if e.is_empty() && session_idle_minutes > session_absolute_hours * 60 {
             e.insert("session_idle_minutes", "The idle timeout cannot be longer than the whole session.".into());
         }
@@ -148,6 +200,9 @@ impl PlanSettings {
             session_idle_minutes,
             session_absolute_hours,
             access_review_days,
+            username_format,
+            reactivation_days,
+            legacy_deadline,
         })
     }
 }
@@ -171,6 +226,9 @@ mod tests {
             ("session_idle_minutes", "15"),
             ("session_absolute_hours", "12"),
             ("access_review_days", "90"),
+            ("username_format", "plain"),
+            ("reactivation_days", "90"),
+            ("legacy_deadline", ""),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -196,6 +254,28 @@ mod tests {
         for f in ["password_min", "session_idle_minutes", "brand_color", "name", "code_length"] {
             assert!(e.contains_key(f), "{f}: {e:?}");
         }
+    }
+
+    #[test]
+    fn legacy_deadline_ends_after_its_day() {
+        let d = LegacyDeadline::parse("2027-03-31").unwrap().unwrap();
+        assert_eq!(d.as_string(), "2027-03-31");
+        let midnight_after = 1_806_537_600; // 2027-04-01T00:00:00Z
+        assert!(!d.passed(Timestamp(midnight_after - 1)));
+        assert!(d.passed(Timestamp(midnight_after)));
+        assert_eq!(LegacyDeadline::parse(" "), Ok(None));
+        assert!(LegacyDeadline::parse("31/03/2027").is_err());
+        assert!(LegacyDeadline::parse("2027-02-30").is_err());
+        let mut r = good();
+        r.insert("username_format".into(), "emails".into());
+        r.insert("legacy_deadline".into(), "soon".into());
+        r.insert("reactivation_days".into(), "-1".into());
+        let e = PlanSettings::parse(&r).unwrap_err();
+        assert!(
+            e.contains_key("username_format")
+                && e.contains_key("legacy_deadline")
+                && e.contains_key("reactivation_days")
+        );
     }
 
     #[test]

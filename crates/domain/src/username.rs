@@ -27,6 +27,35 @@ pub enum UsernameError {
     Forbidden(char),
     #[error("A username cannot contain control characters.")]
     Control,
+    #[error("In this portal a username is an email address, like jdoe@clinic.example.")]
+    NotEmail,
+}
+
+/// How usernames look in a plan (a plan setting): any name, or an email address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsernameFormat {
+    #[default]
+    Plain,
+    Email,
+}
+
+impl UsernameFormat {
+    /// `plain` or `email`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "plain" => Some(Self::Plain),
+            "email" => Some(Self::Email),
+            _ => None,
+        }
+    }
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::Email => "email",
+        }
+    }
 }
 
 impl Username {
@@ -50,6 +79,15 @@ impl Username {
             }
         }
         Ok(Self(raw.to_owned()))
+    }
+
+    /// Parses a username that must also have the plan's `format`.
+    pub fn parse_as(raw: &str, format: UsernameFormat) -> Result<Self, UsernameError> {
+        let u = Self::parse(raw)?;
+        if format == UsernameFormat::Email && crate::Email::parse(raw).is_err() {
+            return Err(UsernameError::NotEmail);
+        }
+        Ok(u)
     }
 
     /// The username as chosen.
@@ -89,6 +127,16 @@ mod tests {
         for c in FORBIDDEN.chars() {
             assert_eq!(Username::parse(&format!("ab{c}cd")), Err(UsernameError::Forbidden(c)));
         }
+    }
+
+    #[test]
+    fn email_format_needs_an_address() {
+        assert_eq!(Username::parse_as("jdoe", UsernameFormat::Email), Err(UsernameError::NotEmail));
+        assert!(Username::parse_as("jdoe@clinic.example", UsernameFormat::Email).is_ok());
+        assert!(Username::parse_as("jdoe", UsernameFormat::Plain).is_ok());
+        assert_eq!(Username::parse_as("j doe@x.example", UsernameFormat::Email), Err(UsernameError::WhiteSpace));
+        assert_eq!(UsernameFormat::parse("email"), Some(UsernameFormat::Email));
+        assert_eq!(UsernameFormat::parse("other"), None);
     }
 
     #[test]

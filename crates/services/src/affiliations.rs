@@ -86,13 +86,17 @@ pub(crate) fn signed_in(plan: &Plan, s: &SessionInfo) -> Result<UserId, Affiliat
 /// Refuses the change made in `tx` if it left the practice with active users and no active
 /// administrator. The caller must have locked the practice ([`practices::lock`]) before changing it.
 pub(crate) async fn ensure_admin_remains(tx: &mut Conn, practice_id: i64) -> Result<(), AffiliationError> {
-    if store::count_active_admins(tx, practice_id).await? > 0
-        || store::count_active_members(tx, practice_id).await? == 0
-    {
+    if has_active_admin_or_no_users(tx, practice_id).await? {
         return Ok(());
     }
     let practice = practices::name(tx, practice_id).await?.unwrap_or_else(|| "This practice".into());
     Err(AffiliationError::LastAdmin { practice })
+}
+
+/// Whether the practice keeps the rule: an active administrator, or no active users at all.
+pub(crate) async fn has_active_admin_or_no_users(tx: &mut Conn, practice_id: i64) -> Result<bool, Internal> {
+    Ok(store::count_active_admins(tx, practice_id).await? > 0
+        || store::count_active_members(tx, practice_id).await? == 0)
 }
 
 /// Records that `user`'s access changed, in the transaction of the change.

@@ -62,6 +62,9 @@ pub struct LegacyImportReport {
     pub affiliations_added: usize,
     pub rejected_count: usize,
     pub rejected: Vec<LegacyRejection>,
+    /// Tax IDs that now have active users but no active administrator: the help desk or a plan
+    /// administrator should make one (the portal's rule is that every such Tax ID has one).
+    pub practices_without_admin: Vec<String>,
 }
 
 /// One Tax ID affiliation of an imported account.
@@ -98,7 +101,8 @@ pub struct LegacyAccount {
     pub middle_name: String,
     pub last_name: String,
     pub email: String,
-    /// Not trusted for two-step: the user sets up and verifies a phone at first sign-in.
+    /// Kept as the account's mobile phone. Not trusted for two-step: the user sets up and
+    /// verifies a phone at first sign-in.
     #[serde(default)]
     pub phone: String,
     /// `active` (or `locked`) or `deactivated` (or `inactive`, `disabled`).
@@ -230,6 +234,8 @@ struct Checked {
     middle: String,
     last: String,
     email: String,
+    /// E.164, or "".
+    phone: String,
     status: &'static str,
     hash: String,
     /// (practice id, user type key, administrator, provider row ids or `None` for all).
@@ -295,6 +301,17 @@ impl Services {
             if emails.contains(lower.as_str()) {
                 reasons.push("username: equals another account's email address".into());
             }
+            let phone = if a.phone.trim().is_empty() {
+                String::new()
+            } else {
+                match gatehouse_domain::PhoneNumber::parse("1", &a.phone) {
+                    Ok(p) => p.e164().to_owned(),
+                    Err(e) => {
+                        reasons.push(format!("phone: {e}"));
+                        String::new()
+                    }
+                }
+            };
             let status = match a.status.trim().to_ascii_lowercase().as_str() {
                 "" | "active" | "locked" => "active",
                 "deactivated" | "inactive" | "disabled" => "deactivated",
@@ -365,6 +382,7 @@ impl Services {
                 middle: a.middle_name.trim().to_owned(),
                 last: a.last_name.trim().to_owned(),
                 email,
+                phone,
                 status,
                 hash,
                 affiliations: affs,
@@ -382,6 +400,7 @@ impl Services {
                 middle_name: &c.middle,
                 last_name: &c.last,
                 email: &c.email,
+                mobile_phone: &c.phone,
                 status: c.status,
                 legacy_hash: &c.hash,
             })
@@ -412,12 +431,21 @@ impl Services {
             }
         }
         report.rejected = rejected;
+        let touched: HashSet<i64> = affs.iter().map(|a| a.1).collect();
+        let tax_of: HashMap<i64, &str> = practices.iter().map(|(id, t)| (*id, t.as_str())).collect();
+        for practice in touched {
+            if !crate::affiliations::has_active_admin_or_no_users(&mut tx, practice).await? {
+                report.practices_without_admin.extend(tax_of.get(&practice).map(|t| (*t).to_owned()));
+            }
+        }
+        report.practices_without_admin.sort();
         let e = grant.event("legacy.users_imported").detail(json!({
             "accounts": report.accounts,
             "imported": report.imported,
             "unchanged": report.unchanged,
             "affiliations_added": report.affiliations_added,
             "rejected": report.rejected_count,
+            "practices_without_admin": report.practices_without_admin,
         }));
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
         gatehouse_store::commit(tx).await?;

@@ -19,6 +19,7 @@ pub mod legacy_import;
 pub mod messages;
 pub mod plans;
 pub mod practice;
+pub mod profile;
 pub mod registrations;
 pub mod roster;
 pub mod self_service;

@@ -49,6 +49,14 @@ impl Plan {
     pub fn lockout_policy(&self) -> LockoutPolicy {
         LockoutPolicy::default()
     }
+    /// How new usernames must look.
+    pub fn username_format(&self) -> gatehouse_domain::username::UsernameFormat {
+        gatehouse_domain::username::UsernameFormat::parse(&self.row.username_format).unwrap_or_default()
+    }
+    /// The last day imported accounts may sign in with their old password, if any.
+    pub fn legacy_deadline(&self) -> Option<gatehouse_domain::settings::LegacyDeadline> {
+        gatehouse_domain::settings::LegacyDeadline::parse(&self.row.legacy_deadline).ok().flatten()
+    }
 }
 
 /// Settings of a new plan; the rest take the product's defaults.
@@ -84,6 +92,9 @@ impl Services {
             session_absolute_secs: 12 * 3600,
             brand_color: "#0b4f6c".into(),
             access_review_days: 90,
+            username_format: "plain".into(),
+            reactivation_days: 90,
+            legacy_deadline: String::new(),
             has_logo: false,
         };
         let mut tx = self.db.begin().await?;

@@ -158,6 +158,9 @@ pub enum ResetStep {
     /// The account has no two-step phone (or cannot sign in): only an administrator or the help
     /// desk can help.
     NoTwoStep,
+    /// An imported account that has not signed in here yet (so has no two-step phone): a reset
+    /// link was emailed to its address on record.
+    LinkEmailed,
     /// No account has that username and email.
     NoMatch,
     /// A new password may be chosen for `username`.
@@ -175,6 +178,11 @@ pub enum ResetRequester<'a> {
 
 fn lookup_keys(kind: &str, name: &str, ip: &str) -> (String, String) {
     (format!("ip:{ip}"), format!("{kind}:{name}"))
+}
+
+/// An active account imported from the old portal that has not signed in here yet.
+fn imported_without_two_step(u: &UserRow) -> bool {
+    u.status == UserStatus::Active && u.legacy_hash.is_some() && u.two_step_phone.is_none()
 }
 
 /// Whether the user may reset a password online: signed up, active, with two-step set up.
@@ -206,7 +214,7 @@ impl Services {
         Ok(true)
     }
 
-    fn self_service_email<'a>(
+    pub(crate) fn self_service_email<'a>(
         &'a self,
         plan: &'a Plan,
         first_name: &'a str,
@@ -297,6 +305,10 @@ impl Services {
             return Err(SelfServiceError::Throttled);
         }
         let user = users::by_username(&mut tx, plan.id(), &name).await?.filter(|u| u.email.to_lowercase() == address);
+        // An imported account without two-step resets by a link to its address on record.
+        if let Some(u) = user.as_ref().filter(|u| imported_without_two_step(u)) {
+            self.issue_reset_link(&mut tx, plan, u, None, now).await?;
+        }
         let token = new_token();
         store::insert(
             &mut tx,
@@ -358,6 +370,9 @@ impl Services {
                 (Some(u), UserStatus::Active) => Ok(ResetStep::NewPassword { username: u.clone() }),
                 _ => Ok(ResetStep::NoTwoStep),
             };
+        }
+        if imported_without_two_step(&user) {
+            return Ok(ResetStep::LinkEmailed);
         }
         if !has_two_step(&user) {
             return Ok(ResetStep::NoTwoStep);

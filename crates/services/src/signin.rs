@@ -70,7 +70,68 @@ fn ip_key(name: &str, ip: &str) -> String {
     format!("u:{name}|ip:{ip}")
 }
 
+/// When the username (from this address) is locked until, and whether it has failures counted.
+async fn lock_state(
+    conn: &mut gatehouse_store::Conn,
+    plan: &Plan,
+    name: &str,
+    ip: &str,
+    now: i64,
+) -> Result<(Option<i64>, bool), gatehouse_store::StoreError> {
+    let mut until = None;
+    let mut had_failures = false;
+    for key in [user_key(name), ip_key(name, ip)] {
+        if let Some(c) = throttle::get(conn, plan.id(), &key).await? {
+            had_failures = true;
+            if let Some(t) = c.locked_until.filter(|t| *t > now) {
+                until = Some(until.map_or(t, |u: i64| u.max(t)));
+            }
+        }
+    }
+    Ok((until, had_failures))
+}
+
 impl Services {
+    /// Checks, for a signed-in user confirming it is them, that `username` is theirs and
+    /// `password` is their password. A wrong answer counts toward the username's lock exactly
+    /// like a failed sign-in, and a locked username is refused.
+    pub(crate) async fn confirm_password(
+        &self,
+        plan: &Plan,
+        user: &gatehouse_store::users::UserRow,
+        username: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), SignInError> {
+        let name = username.trim().to_lowercase();
+        if name.is_empty() || name.chars().count() > 64 || password.is_empty() || password.chars().count() > 1024 {
+            return Err(SignInError::Invalid);
+        }
+        let slot = self.hasher.reserve()?;
+        let now = self.now();
+        let (locked_until, had_failures) = {
+            let mut conn = self.db.acquire().await?;
+            lock_state(&mut conn, plan, &name, &meta.ip, now).await?
+        };
+        if let Some(until) = locked_until {
+            return Err(SignInError::Locked { minutes: ((until - now) + 59) / 60 });
+        }
+        let own = user.username.as_deref().is_some_and(|u| u.to_lowercase() == name);
+        let stored = user.password_hash.as_deref().filter(|_| own);
+        // Verified even when the username is not theirs, so both answers take the same time.
+        let ok = slot.verify(password, stored).await? && stored.is_some();
+        let now = self.now();
+        if !ok {
+            return Err(self.record_failure(plan, &name, meta, now).await?);
+        }
+        if had_failures {
+            let mut tx = self.db.begin().await?;
+            throttle::clear_prefix(&mut tx, plan.id(), &user_key(&name)).await?;
+            gatehouse_store::commit(tx).await?;
+        }
+        Ok(())
+    }
+
     /// Checks a username and password and starts a session at the two-step stage.
     pub async fn sign_in(
         &self,
@@ -86,19 +147,10 @@ impl Services {
         // Take a place in the hashing pool first: a sign-in the pool cannot serve costs nothing more.
         let slot = self.hasher.reserve()?;
         let now = self.now();
-        let (user, locked_until, had_failures) = {
+        let (user, (locked_until, had_failures)) = {
             let mut conn = self.db.acquire().await?;
-            let mut until = None;
-            let mut had_failures = false;
-            for key in [user_key(&name), ip_key(&name, &meta.ip)] {
-                if let Some(c) = throttle::get(&mut conn, plan.id(), &key).await? {
-                    had_failures = true;
-                    if let Some(t) = c.locked_until.filter(|t| *t > now) {
-                        until = Some(until.map_or(t, |u: i64| u.max(t)));
-                    }
-                }
-            }
-            (users::by_username(&mut conn, plan.id(), &name).await?, until, had_failures)
+            let lock = lock_state(&mut conn, plan, &name, &meta.ip, now).await?;
+            (users::by_username(&mut conn, plan.id(), &name).await?, lock)
         };
         if let Some(until) = locked_until {
             let mut tx = self.db.begin().await?;
@@ -114,8 +166,11 @@ impl Services {
         }
         let stored = user.as_ref().filter(|u| u.status != UserStatus::Invited).and_then(|u| u.password_hash.clone());
         // An imported account that has not signed in here yet: its old system's hash.
+        // After the plan's migration deadline the old system's hashes are no longer accepted:
+        // those accounts reset their password by email ("Forgot password").
+        let deadline_passed = plan.legacy_deadline().is_some_and(|d| d.passed(gatehouse_domain::Timestamp(now)));
         let legacy = match (&stored, &user) {
-            (None, Some(u)) if u.status != UserStatus::Invited => {
+            (None, Some(u)) if u.status != UserStatus::Invited && !deadline_passed => {
                 u.legacy_hash.as_deref().and_then(|h| LegacyHash::parse_stored(h).ok())
             }
             _ => None,

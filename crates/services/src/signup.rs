@@ -122,7 +122,7 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<SessionToken, SignUpError> {
         let inv = self.find_invitation(plan, token).await?;
-        let username = Username::parse(username)?;
+        let username = Username::parse_as(username, plan.username_format())?;
         plan.password_policy().check(password, confirm, Some(username.as_str()))?;
         {
             let mut conn = self.db.acquire().await?;

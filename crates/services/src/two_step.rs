@@ -26,14 +26,20 @@ pub enum Purpose {
     Setup,
     /// The phone on record, to reset a forgotten password.
     Reset,
+    /// The phone on record, when a signed-in user confirms it is them before editing their profile.
+    Reauth,
+    /// A new phone replacing the one on record, from the profile page.
+    NewPhone,
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::SignIn => "signin",
             Self::Setup => "setup",
             Self::Reset => "reset",
+            Self::Reauth => "reauth",
+            Self::NewPhone => "new_phone",
         }
     }
 
@@ -243,7 +249,7 @@ impl Services {
     pub async fn pending_phone(&self, plan: &Plan, session: &SessionInfo) -> Result<Option<String>, Internal> {
         let mut conn = self.db.acquire().await?;
         Ok(match Purpose::for_stage(session.stage) {
-            Some(Purpose::SignIn | Purpose::Reset) => {
+            Some(Purpose::SignIn | Purpose::Reset | Purpose::Reauth | Purpose::NewPhone) => {
                 users::get(&mut conn, plan.id(), session.user_id).await?.and_then(|u| u.two_step_phone)
             }
             Some(Purpose::Setup) => {

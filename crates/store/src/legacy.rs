@@ -67,6 +67,8 @@ pub struct NewLegacyUser<'a> {
     pub middle_name: &'a str,
     pub last_name: &'a str,
     pub email: &'a str,
+    /// E.164, or "" (kept as the mobile phone, never as the two-step phone).
+    pub mobile_phone: &'a str,
     /// `active` or `deactivated`.
     pub status: &'a str,
     /// `domain::legacy::LegacyHash::to_stored`.
@@ -86,13 +88,13 @@ pub async fn insert_users(
     users: &[NewLegacyUser<'_>],
     now: i64,
 ) -> Result<Vec<(String, UserId)>, StoreError> {
-    const COLS: usize = 12;
+    const COLS: usize = 13;
     let per = (params_per_statement(conn) / COLS).max(1);
     let mut out = Vec::with_capacity(users.len());
     for chunk in users.chunks(per) {
         let mut sql = String::from(
             "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
-             email_lower, status, legacy_hash, legacy_imported_at, created_at, updated_at) VALUES ",
+             email_lower, mobile_phone, status, legacy_hash, legacy_imported_at, created_at, updated_at) VALUES ",
         );
         for i in 0..chunk.len() {
             let b = i * COLS;
@@ -100,7 +102,7 @@ pub async fn insert_users(
                 sql.push(',');
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -113,7 +115,8 @@ pub async fn insert_users(
                 b + 10,
                 b + 11,
                 b + 12,
-                b + 12
+                b + 13,
+                b + 13
             ));
         }
         sql.push_str(" RETURNING id, username_lower");
@@ -128,6 +131,7 @@ pub async fn insert_users(
                 .bind(u.last_name)
                 .bind(u.email)
                 .bind(u.email.to_lowercase())
+                .bind(u.mobile_phone)
                 .bind(u.status)
                 .bind(u.legacy_hash)
                 .bind(now)

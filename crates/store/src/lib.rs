@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod legacy;
 pub mod outbox;
 pub mod plans;
+pub mod profile;
 pub mod registrations;
 pub mod resets;
 pub mod roster;

@@ -381,13 +381,17 @@ pub async fn set_status(
     status: UserStatus,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let r = sqlx::query("UPDATE users SET status = $3, updated_at = $4 WHERE plan_id = $1 AND id = $2")
-        .bind(plan.0)
-        .bind(id.0)
-        .bind(status.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE users SET status = $3, updated_at = $4, \
+         deactivated_at = CASE WHEN $3 = 'deactivated' THEN $4 ELSE deactivated_at END \
+         WHERE plan_id = $1 AND id = $2",
+    )
+    .bind(plan.0)
+    .bind(id.0)
+    .bind(status.as_str())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -499,6 +503,79 @@ pub async fn update_profile(
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Saves a user's contact details and office address only.
+pub async fn update_contact(
+    conn: &mut Conn,
+    plan: PlanId,
+    id: UserId,
+    c: &ContactRow,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE users SET mobile_phone = $3, office_phone = $4, fax = $5, street = $6, city = $7, state = $8, \
+         zip = $9, updated_at = $10 WHERE plan_id = $1 AND id = $2",
+    )
+    .bind(plan.0)
+    .bind(id.0)
+    .bind(&c.mobile_phone)
+    .bind(&c.office_phone)
+    .bind(&c.fax)
+    .bind(&c.street)
+    .bind(&c.city)
+    .bind(&c.state)
+    .bind(&c.zip)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Changes the username of a user who has one.
+pub async fn set_username(
+    conn: &mut Conn,
+    plan: PlanId,
+    id: UserId,
+    username: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE users SET username = $3, username_lower = $4, updated_at = $5 \
+         WHERE plan_id = $1 AND id = $2 AND username IS NOT NULL",
+    )
+    .bind(plan.0)
+    .bind(id.0)
+    .bind(username)
+    .bind(username.to_lowercase())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets a user's email address.
+pub async fn set_email(conn: &mut Conn, plan: PlanId, id: UserId, email: &str, now: i64) -> Result<bool, StoreError> {
+    let r =
+        sqlx::query("UPDATE users SET email = $3, email_lower = $4, updated_at = $5 WHERE plan_id = $1 AND id = $2")
+            .bind(plan.0)
+            .bind(id.0)
+            .bind(email)
+            .bind(email.to_lowercase())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// When the user was last deactivated, if ever recorded.
+pub async fn deactivated_at(conn: &mut Conn, plan: PlanId, id: UserId) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT deactivated_at FROM users WHERE plan_id = $1 AND id = $2")
+        .bind(plan.0)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten())
 }
 
 /// Replaces a legacy hash by the first Argon2id hash. Returns false if the user no longer had a

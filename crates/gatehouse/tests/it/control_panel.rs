@@ -70,6 +70,9 @@ async fn settings_are_validated_applied_and_audited(backend: Backend) {
             ("session_idle_minutes", "15"),
             ("session_absolute_hours", "12"),
             ("access_review_days", "90"),
+            ("username_format", "plain"),
+            ("reactivation_days", "90"),
+            ("legacy_deadline", ""),
         ];
         for (k, val) in &mut f {
             if *k == name {

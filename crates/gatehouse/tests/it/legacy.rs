@@ -210,3 +210,73 @@ async fn legacy_import_over_the_api(backend: Backend) {
     app.stop().await;
 }
 both!(legacy_import_over_the_api);
+
+async fn legacy_deadline_phones_and_practices_without_an_administrator(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let grant = svc.operator_grant(&app.plan);
+    // Salted SHA-256 of "NaCl" + "copper kettle meadow", as in `file`. The demo's Tax ID
+    // 914407731 has no administrator yet.
+    let lines = [
+        json!({"username": "Old.Timer", "first_name": "Olga", "last_name": "Timer", "email": "olga@old.example.org",
+               "phone": "(206) 555-0188", "hash_format": "sha256",
+               "hash": "ceb70765ed214a7eb05c1a96ca0982de9174cfd1673b2f9be1ffce522978c8b0", "salt": "NaCl",
+               "salt_position": "prefix",
+               "affiliations": [{"tax_id": "914407731", "user_type": "billing_staff", "providers": "all"}]}),
+        json!({"username": "badphone", "first_name": "Bo", "last_name": "Phone", "email": "bo@old.example.org",
+               "phone": "12", "hash_format": "sha1", "hash": "a9993e364706816aba3e25717850c26c9cd0d89d", "salt": "a",
+               "salt_position": "prefix", "affiliations": [{"tax_id": TIN, "user_type": "billing_staff"}]}),
+    ];
+    let text = lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n");
+    let r = svc.import_legacy_users(&grant, &app.plan, &text, &RequestMeta::cli()).await.expect("import");
+    assert_eq!((r.imported, r.rejected_count), (1, 1), "{r:?}");
+    assert!(r.rejected[0].reasons.iter().any(|x| x.starts_with("phone:")), "{r:?}");
+    assert_eq!(r.practices_without_admin, vec!["914407731".to_owned()]);
+    // The old phone is kept as contact information, never as the two-step phone.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE username = 'Old.Timer' AND mobile_phone = '+12065550188' AND two_step_phone IS NULL").await,
+        1
+    );
+
+    // Before the plan's deadline the old password works; after it, it does not.
+    let mut raw = gatehouse_services::settings::raw_from(&app.plan.row);
+    raw.insert("legacy_deadline".into(), "2027-01-31".into());
+    svc.update_settings(&grant, &app.plan, &raw, &RequestMeta::cli()).await.expect("settings");
+    let c = app.browser();
+    let (_, _, loc) =
+        post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")]).await;
+    assert_eq!(loc.as_deref(), Some("/first-password"), "the clock (2027-01-15) is before the deadline");
+    raw.insert("legacy_deadline".into(), "2027-01-14".into());
+    svc.update_settings(&grant, &app.plan, &raw, &RequestMeta::cli()).await.expect("settings");
+    let c = app.browser();
+    let (_, page, loc) =
+        post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")]).await;
+    assert_eq!(loc, None);
+    assert!(page.contains("The username or password is not correct."), "{page}");
+
+    // Forgot password emails such an account a reset link instead of asking for a code.
+    let (s, _, loc) =
+        post_form(&app, &c, "/forgot-password", &[("username", "Old.Timer"), ("email", "olga@old.example.org")]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/verify")));
+    let (_, page) = app.page(&c, "/forgot-password/verify").await;
+    assert!(page.contains("Check your email"), "{page}");
+    let m = app.last_message_to("olga@old.example.org").await.expect("reset link");
+    assert_eq!(m.kind, "password_reset_link.v1");
+    let link = crate::support::path_of(&crate::support::link_in(&m.body_text).expect("link"));
+    let r = c.get(app.url(&link)).send().await.expect("get");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (s, _, loc) = post_form(
+        &app,
+        &c,
+        "/forgot-password/new",
+        &[("password", "a brand new passphrase"), ("confirm_password", "a brand new passphrase")],
+    )
+    .await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin?password_changed=1")));
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username = 'Old.Timer' AND legacy_hash IS NULL").await, 1);
+    let (_, _, loc) =
+        post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "a brand new passphrase")]).await;
+    assert_eq!(loc.as_deref(), Some("/two-step/setup"), "then two-step set-up as for any first sign-in");
+    app.stop().await;
+}
+both!(legacy_deadline_phones_and_practices_without_an_administrator);

@@ -24,6 +24,7 @@ mod page_flows;
 mod practice_admins;
 mod practice_pages;
 mod practice_users;
+mod profile;
 mod registration;
 mod roster;
 mod roster_pages;

@@ -360,3 +360,77 @@ async fn pending_invitations_resend_and_cancel(backend: Backend) {
     w.app.stop().await;
 }
 both!(pending_invitations_resend_and_cancel);
+
+fn edit_form(username: &str, first: &str, last: &str, email: &str) -> gatehouse_domain::profile::ProfileForm {
+    gatehouse_domain::profile::ProfileForm {
+        username: username.into(),
+        first_name: first.into(),
+        last_name: last.into(),
+        email: email.into(),
+        email_confirm: email.into(),
+        ..Default::default()
+    }
+}
+
+async fn usernames_follow_the_plan_format_and_reactivation_has_a_window(backend: Backend) {
+    use gatehouse_services::practice::members::EditMemberError;
+    let Some(w) = world(backend).await else { return };
+    let svc = &w.app.running.services;
+    let plan = &w.app.plan;
+    let meta = RequestMeta::default();
+    let grant = svc.practice_grant(plan, &session(&w, w.dana)).await.expect("grant");
+    let lee = |name: &str| edit_form(name, "Lee", "Park", "lee@example.org");
+
+    // A plain-name plan: another user's username (in any case) is taken; a free one is saved,
+    // audited old → new, and the user is emailed.
+    match svc.edit_member(&grant, plan, w.lee, &lee("KIM"), &meta).await {
+        Err(EditMemberError::Invalid(e)) => {
+            assert_eq!(e.get("username"), Some("This username is taken. Choose another."))
+        }
+        other => panic!("expected a taken username, got {other:?}"),
+    }
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users WHERE username = 'lee'").await, 1);
+    svc.edit_member(&grant, plan, w.lee, &lee("lee.park"), &meta).await.expect("rename");
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM users WHERE username = 'lee.park' AND username_lower = 'lee.park'").await,
+        1
+    );
+    let m = w.app.last_message_to("lee@example.org").await.expect("notice");
+    assert_eq!(m.kind, "username_changed.v1");
+    assert!(m.body_text.contains("from lee to lee.park"), "{}", m.body_text);
+    // An empty username field keeps the username.
+    svc.edit_member(&grant, plan, w.lee, &lee(""), &meta).await.expect("no rename");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users WHERE username = 'lee.park'").await, 1);
+
+    // A plan whose usernames are email addresses refuses a plain name, with the other fields' errors.
+    let mut email_plan = plan.clone();
+    email_plan.row.username_format = "email".into();
+    let mut bad = lee("lee.park2");
+    bad.zip = "1".into();
+    match svc.edit_member(&grant, &email_plan, w.lee, &bad, &meta).await {
+        Err(EditMemberError::Invalid(e)) => {
+            assert!(e.get("username").is_some_and(|m| m.contains("email address")));
+            assert!(e.get("zip").is_some());
+        }
+        other => panic!("expected a format error, got {other:?}"),
+    }
+    svc.edit_member(&grant, &email_plan, w.lee, &lee("lee@clinic.example"), &meta).await.expect("email username");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users WHERE username = 'lee@clinic.example'").await, 1);
+
+    // Reactivation by the administrator only within the plan's period after deactivation.
+    svc.deactivate_member(&grant, plan, w.kim, &meta).await.expect("deactivate");
+    svc.reactivate_member(&grant, plan, w.kim, &meta).await.expect("reactivate at once");
+    svc.deactivate_member(&grant, plan, w.kim, &meta).await.expect("deactivate again");
+    w.app.advance(gatehouse_domain::Duration::days(91));
+    match svc.reactivate_member(&grant, plan, w.kim, &meta).await {
+        Err(PracticeError::Invalid(m)) => assert!(m.contains("more than 90 days"), "{m}"),
+        other => panic!("expected the window to be over, got {other:?}"),
+    }
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users WHERE username = 'kim' AND status = 'deactivated'").await, 1);
+    let mut longer = plan.clone();
+    longer.row.reactivation_days = 365;
+    svc.reactivate_member(&grant, &longer, w.kim, &meta).await.expect("a longer period allows it");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM users WHERE username = 'kim' AND status = 'active'").await, 1);
+    w.app.stop().await;
+}
+both!(usernames_follow_the_plan_format_and_reactivation_has_a_window);

@@ -25,6 +25,14 @@ enum Kind<'a> {
     Usernames(&'a [String]),
     ResetLink(i64),
     PasswordChanged,
+    /// To a new address: the link that confirms it, valid so many hours.
+    EmailChangeLink(i64),
+    /// To the old address: the account's email is now this one.
+    EmailChanged(&'a str),
+    /// The two-step phone is now this (masked) number.
+    PhoneChanged(&'a str),
+    /// An administrator changed the username from this one to `m.username`.
+    UsernameChanged(&'a str),
 }
 
 #[derive(Template)]
@@ -51,6 +59,18 @@ impl SelfServiceV1<'_> {
             Kind::PasswordChanged => {
                 ("password_changed.v1", format!("Your {} provider portal password was changed", self.plan_name))
             }
+            Kind::EmailChangeLink(_) => {
+                ("email_change_link.v1", format!("Confirm your new {} provider portal email address", self.plan_name))
+            }
+            Kind::EmailChanged(_) => {
+                ("email_changed.v1", format!("Your {} provider portal email address was changed", self.plan_name))
+            }
+            Kind::UsernameChanged(_) => {
+                ("username_changed.v1", format!("Your {} provider portal username was changed", self.plan_name))
+            }
+            Kind::PhoneChanged(_) => {
+                ("phone_changed.v1", format!("Your {} provider portal two-step phone was changed", self.plan_name))
+            }
         };
         Ok(Rendered {
             channel: Channel::Email,
@@ -75,6 +95,26 @@ impl SelfServiceV1<'_> {
     /// The notice that the password changed.
     pub fn password_changed(&self, to: &str) -> Result<Rendered, Internal> {
         self.email(Kind::PasswordChanged, to)
+    }
+
+    /// The link, valid `hours`, that confirms `to` as the account's new address.
+    pub fn email_change_link(&self, hours: i64, to: &str) -> Result<Rendered, Internal> {
+        self.email(Kind::EmailChangeLink(hours), to)
+    }
+
+    /// The notice, to the old address `to`, that the account's email is now `new_email`.
+    pub fn email_changed(&self, new_email: &str, to: &str) -> Result<Rendered, Internal> {
+        self.email(Kind::EmailChanged(new_email), to)
+    }
+
+    /// The notice that an administrator changed the username from `old` (to `self.username`).
+    pub fn username_changed(&self, old: &str, to: &str) -> Result<Rendered, Internal> {
+        self.email(Kind::UsernameChanged(old), to)
+    }
+
+    /// The notice that the two-step phone is now `masked_phone`.
+    pub fn phone_changed(&self, masked_phone: &str, to: &str) -> Result<Rendered, Internal> {
+        self.email(Kind::PhoneChanged(masked_phone), to)
     }
 }
 
@@ -108,5 +148,18 @@ mod tests {
         let n = m().password_changed("m@x.example").unwrap();
         assert_eq!(n.kind, "password_changed.v1");
         assert!(n.text.contains("was just changed"));
+    }
+
+    #[test]
+    fn contact_change_emails_say_what_changed() {
+        let l = m().email_change_link(24, "new@x.example").unwrap();
+        assert!(l.text.contains("24 hours") && l.text.contains("https://portal.example/signin"), "{}", l.text);
+        let c = m().email_changed("new@x.example", "old@x.example").unwrap();
+        assert_eq!(c.recipient, "old@x.example");
+        assert!(c.text.contains("new@x.example") && c.text.contains("mlopez"), "{}", c.text);
+        let p = m().phone_changed("XXX-XXX-9975", "m@x.example").unwrap();
+        assert!(p.text.contains("XXX-XXX-9975") && p.html.contains("XXX-XXX-9975"));
+        let u = m().username_changed("maria", "m@x.example").unwrap();
+        assert!(u.text.contains("from maria to mlopez"), "{}", u.text);
     }
 }

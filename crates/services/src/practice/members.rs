@@ -13,6 +13,9 @@ use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::permissions::UserTypeKey;
+use gatehouse_domain::profile::ProfileErrors;
+use gatehouse_domain::registration::FieldError;
+use gatehouse_domain::username::Username;
 use gatehouse_domain::{UserId, UserStatus};
 use gatehouse_store::affiliations::{self as store, AffiliationRow, NewAffiliation};
 use gatehouse_store::roster::practices;
@@ -173,7 +176,20 @@ impl Services {
         form: &gatehouse_domain::profile::ProfileForm,
         meta: &RequestMeta,
     ) -> Result<(), EditMemberError> {
-        let p = form.parse()?;
+        let typed = form.username.trim();
+        let username = (!typed.is_empty()).then(|| Username::parse_as(typed, plan.username_format()));
+        let p = match (form.parse(), username.clone().transpose()) {
+            (Ok(p), Ok(_)) => p,
+            (parsed, u) => {
+                let mut errs = match u {
+                    Err(e) => vec![FieldError { field: "username", message: e.to_string() }],
+                    Ok(_) => Vec::new(),
+                };
+                errs.extend(parsed.err().map(|e| e.0).unwrap_or_default());
+                return Err(ProfileErrors(errs).into());
+            }
+        };
+        let username = username.and_then(Result::ok);
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let Some((row, _, elsewhere)) = visible(&mut tx, grant, plan, user).await? else {
@@ -187,17 +203,7 @@ impl Services {
             .into());
         }
         let old = users::contact(&mut tx, plan.id(), user).await?.unwrap_or_default();
-        let phone =
-            |x: &Option<gatehouse_domain::PhoneNumber>| x.as_ref().map(|n| n.e164().to_owned()).unwrap_or_default();
-        let new = users::ContactRow {
-            mobile_phone: phone(&p.mobile_phone),
-            office_phone: phone(&p.office_phone),
-            fax: phone(&p.fax),
-            street: p.street.clone(),
-            city: p.city.clone(),
-            state: p.state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            zip: p.zip.as_ref().map(|z| z.as_str().to_owned()).unwrap_or_default(),
-        };
+        let new = crate::profile::contact_row(&p.office);
         let names = users::NamesAndEmail {
             first_name: p.name.first(),
             middle_name: &p.middle_name,
@@ -205,23 +211,33 @@ impl Services {
             email: p.email.as_str(),
         };
         users::update_profile(&mut tx, plan.id(), user, &names, &new, now).await?;
-        let mut changes = serde_json::Map::new();
-        let mut diff = |field: &str, before: &str, after: &str| {
+        let mut changes = crate::profile::contact_changes(&old, &new);
+        // A new username, for a user who has one (an invited user chooses theirs at sign-up).
+        if let (Some(before), Some(u)) = (&row.username, &username)
+            && before != u.as_str()
+        {
+            if users::name_taken(&mut tx, plan.id(), &u.normalized(), user).await? {
+                let taken = FieldError { field: "username", message: "This username is taken. Choose another.".into() };
+                return Err(ProfileErrors(vec![taken]).into());
+            }
+            users::set_username(&mut tx, plan.id(), user, u.as_str(), now).await?;
+            changes.insert("username".into(), json!({"old": before, "new": u.as_str()}));
+            let link = format!("{}/signin", self.plan_url(plan));
+            let msg = self
+                .self_service_email(plan, &row.first_name, u.as_str(), &link)
+                .username_changed(before, p.email.as_str())?;
+            crate::messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+        }
+        for (field, before, after) in [
+            ("first_name", row.first_name.as_str(), names.first_name),
+            ("middle_name", &row.middle_name, names.middle_name),
+            ("last_name", &row.last_name, names.last_name),
+            ("email", &row.email, names.email),
+        ] {
             if before != after {
                 changes.insert(field.to_owned(), json!({"old": before, "new": after}));
             }
-        };
-        diff("first_name", &row.first_name, names.first_name);
-        diff("middle_name", &row.middle_name, names.middle_name);
-        diff("last_name", &row.last_name, names.last_name);
-        diff("email", &row.email, names.email);
-        diff("mobile_phone", &old.mobile_phone, &new.mobile_phone);
-        diff("office_phone", &old.office_phone, &new.office_phone);
-        diff("fax", &old.fax, &new.fax);
-        diff("street", &old.street, &new.street);
-        diff("city", &old.city, &new.city);
-        diff("state", &old.state, &new.state);
-        diff("zip", &old.zip, &new.zip);
+        }
         let event =
             Event::new("user.information_edited").by(grant.actor()).on(user).detail(json!({"changes": changes}));
         audit::record(&mut tx, now, plan.id(), meta, event).await?;
@@ -452,6 +468,13 @@ impl Services {
         let (action, ended) = if active {
             if row.status != UserStatus::Deactivated {
                 return Err(invalid("Only a deactivated user can be reactivated."));
+            }
+            let window = gatehouse_domain::Duration::days(plan.row.reactivation_days).as_secs();
+            if users::deactivated_at(&mut tx, plan.id(), user).await?.is_some_and(|at| now >= at + window) {
+                return Err(PracticeError::Invalid(format!(
+                    "This account was deactivated more than {} days ago, so only provider services can reactivate it: call them at {}.",
+                    plan.row.reactivation_days, plan.row.support_phone
+                )));
             }
             let status = if row.password_hash.is_some() { UserStatus::Active } else { UserStatus::Invited };
             users::set_status(&mut tx, plan.id(), user, status, now).await?;

@@ -81,6 +81,24 @@ const GROUPS: &[(&str, &[Spec])] = &[
             ("access_review_days", "Access review every (days)", "30 to 365.", true),
         ],
     ),
+    (
+        "Accounts",
+        &[
+            ("username_format", "Usernames", "For new usernames; existing ones stay as they are.", false),
+            (
+                "reactivation_days",
+                "Reactivation by practice administrators (days)",
+                "0 to 3650. After this many days a deactivated account can only be reactivated by provider services.",
+                true,
+            ),
+            (
+                "legacy_deadline",
+                "Last day for old-portal passwords",
+                "Optional. After this day, imported accounts that have not signed in must reset their password by email.",
+                false,
+            ),
+        ],
+    ),
 ];
 
 async fn render_page(

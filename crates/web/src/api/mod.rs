@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod legacy;
 mod practice;
+mod profile;
 mod registrations;
 mod roster;
 mod self_service;
@@ -30,6 +31,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .merge(authz::routes())
         .merge(legacy::routes())
         .merge(self_service::routes())
+        .merge(profile::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
@@ -85,7 +87,16 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         self_service::complete,
         self_service::first_password,
         legacy::import,
-        legacy::report
+        legacy::report,
+        profile::profile,
+        profile::confirm_password,
+        profile::send_code,
+        profile::verify_code,
+        profile::office,
+        profile::phone,
+        profile::confirm_phone,
+        profile::email,
+        profile::confirm_email
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]

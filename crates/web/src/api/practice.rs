@@ -471,7 +471,7 @@ pub async fn cancel(
 /// Edits a user's names, email and contact details (the whole form; blank optional fields clear
 /// them). 422 names the field at fault; refused for a user who also works for other practices.
 #[utoipa::path(patch, path = "/api/v1/practice/users/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
-    request_body(content = Object, description = "first_name, middle_name, last_name, email, email_confirm, mobile_phone, office_phone, fax, street, city, state, zip"),
+    request_body(content = Object, description = "username (optional; only for users who signed up, in the plan's username format), first_name, middle_name, last_name, email, email_confirm, mobile_phone, office_phone, fax, street, city, state, zip"),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn edit_member(
     State(st): State<AppState>,

@@ -103,6 +103,7 @@ pub struct ResetTokenBody {
 #[derive(Serialize, ToSchema)]
 pub struct ResetStatus {
     /// `code` (send and enter a code), `no_two_step` (ask an administrator or the help desk),
+    /// `link_emailed` (an imported account: a reset link went to its address on record),
     /// `no_match` (no account has that username and email), or `new_password`.
     pub step: String,
     /// Where codes go, masked, at the `code` step.
@@ -125,6 +126,7 @@ pub async fn reset_status(
             ResetStatus { step: "code".into(), masked_phone: Some(masked_phone), code_sent }
         }
         ResetStep::NoTwoStep => ResetStatus { step: "no_two_step".into(), masked_phone: None, code_sent: false },
+        ResetStep::LinkEmailed => ResetStatus { step: "link_emailed".into(), masked_phone: None, code_sent: false },
         ResetStep::NoMatch => ResetStatus { step: "no_match".into(), masked_phone: None, code_sent: false },
         ResetStep::NewPassword { .. } => {
             ResetStatus { step: "new_password".into(), masked_phone: None, code_sent: false }

@@ -239,7 +239,7 @@ async fn signup_submit(
 
 // ---- Two-step set-up ----
 
-const COUNTRIES: &[(&str, &str)] = &[
+pub(super) const COUNTRIES: &[(&str, &str)] = &[
     ("1", "United States or Canada (+1)"),
     ("52", "Mexico (+52)"),
     ("44", "United Kingdom (+44)"),

@@ -7,6 +7,7 @@ mod auth;
 mod home;
 mod outbox;
 mod practice;
+mod profile;
 mod registration;
 mod self_service;
 
@@ -142,8 +143,28 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(outbox::routes(state.dev_outbox))
         .merge(registration::routes())
         .merge(practice::routes())
+        .merge(profile::routes())
         .merge(self_service::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
+}
+
+/// One field of an edit form (label, input, hint and error), as `practice/edit.html` and the
+/// profile page draw them.
+pub struct EditField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub value: String,
+    pub error: Option<String>,
+    pub hint: &'static str,
+}
+
+/// Shows a stored phone as people type it (206-555-0143).
+pub fn phone_for_form(e164: &str) -> String {
+    match e164.strip_prefix("+1") {
+        Some(d) if d.len() == 10 => format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..]),
+        _ => e164.to_owned(),
+    }
 }
 
 /// Renders a template with a status.

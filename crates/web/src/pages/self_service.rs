@@ -259,6 +259,16 @@ async fn step_page(
             render(status, &page)
         }
         Ok(ResetStep::NewPassword { .. }) => Redirect::to("/forgot-password/new").into_response(),
+        Ok(ResetStep::LinkEmailed) => message(
+            st,
+            plan,
+            csrf,
+            StatusCode::OK,
+            "Check your email",
+            "Your account was moved from the old portal. We emailed a link to choose a new password to the address on record. The link works once, for 72 hours. After that you set up two-step verification the first time you sign in.",
+            "/signin",
+            "Back to sign in",
+        ),
         Ok(ResetStep::NoTwoStep) => message(
             st,
             plan,

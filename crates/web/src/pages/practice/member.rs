@@ -119,9 +119,9 @@ async fn detail(admin: PracticeAdmin, Path(id): Path<i64>, Query(d): Query<Done>
         .collect::<Vec<_>>()
         .join(", ");
     let contact: Vec<(&'static str, String)> = [
-        ("Mobile phone", phone_for_form(&c.mobile_phone)),
-        ("Office phone", phone_for_form(&c.office_phone)),
-        ("Fax", phone_for_form(&c.fax)),
+        ("Mobile phone", crate::pages::phone_for_form(&c.mobile_phone)),
+        ("Office phone", crate::pages::phone_for_form(&c.office_phone)),
+        ("Fax", crate::pages::phone_for_form(&c.fax)),
         ("Office address", address),
     ]
     .into_iter()
@@ -468,27 +468,18 @@ async fn act_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, String)>)
     }
 }
 
-/// One field of the edit form.
-struct EditField {
-    name: &'static str,
-    label: &'static str,
-    kind: &'static str,
-    value: String,
-    error: Option<String>,
-    hint: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "practice/edit.html")]
 struct EditPage {
     chrome: Chrome,
     id: i64,
     name: String,
-    fields: Vec<EditField>,
+    fields: Vec<crate::pages::EditField>,
     has_errors: bool,
 }
 
-const EDIT_FIELDS: [(&str, &str, &str, &str); 12] = [
+const EDIT_FIELDS: [(&str, &str, &str, &str); 13] = [
+    ("username", "Username", "text", "The user signs in with it; we email them when it changes."),
     ("first_name", "First name", "text", ""),
     ("middle_name", "Middle name", "text", "Optional."),
     ("last_name", "Last name", "text", ""),
@@ -510,6 +501,7 @@ const EDIT_FIELDS: [(&str, &str, &str, &str); 12] = [
 
 fn form_value(f: &gatehouse_domain::profile::ProfileForm, name: &str) -> String {
     match name {
+        "username" => &f.username,
         "first_name" => &f.first_name,
         "middle_name" => &f.middle_name,
         "last_name" => &f.last_name,
@@ -535,7 +527,9 @@ fn edit_page(
 ) -> Response {
     let fields = EDIT_FIELDS
         .iter()
-        .map(|(n, label, kind, hint)| EditField {
+        // An invited user has no username yet: they choose it at sign-up.
+        .filter(|(n, ..)| *n != "username" || !f.username.is_empty() || errors.is_some_and(|e| e.get(n).is_some()))
+        .map(|(n, label, kind, hint)| crate::pages::EditField {
             name: n,
             label,
             kind,
@@ -546,14 +540,6 @@ fn edit_page(
         .collect();
     let status = if errors.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     render(status, &EditPage { chrome: admin_chrome, id, name, fields, has_errors: errors.is_some() })
-}
-
-/// Shows a stored phone as people type it (206-555-0143).
-fn phone_for_form(e164: &str) -> String {
-    match e164.strip_prefix("+1") {
-        Some(d) if d.len() == 10 => format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..]),
-        _ => e164.to_owned(),
-    }
 }
 
 async fn edit_form(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
@@ -567,14 +553,15 @@ async fn edit_form(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
         Err(e) => return admin.refused(e),
     };
     let f = gatehouse_domain::profile::ProfileForm {
+        username: m.user.username.clone().unwrap_or_default(),
         first_name: m.user.first_name.clone(),
         middle_name: m.user.middle_name.clone(),
         last_name: m.user.last_name.clone(),
         email: m.user.email.clone(),
         email_confirm: m.user.email.clone(),
-        mobile_phone: phone_for_form(&c.mobile_phone),
-        office_phone: phone_for_form(&c.office_phone),
-        fax: phone_for_form(&c.fax),
+        mobile_phone: crate::pages::phone_for_form(&c.mobile_phone),
+        office_phone: crate::pages::phone_for_form(&c.office_phone),
+        fax: crate::pages::phone_for_form(&c.fax),
         street: c.street,
         city: c.city,
         state: c.state,
