@@ -68,3 +68,64 @@ async fn forgot_username_then_reset_password(backend: Backend) {
     app.stop().await;
 }
 both!(forgot_username_then_reset_password);
+
+/// Edit profile: sign in, confirm it's you (password, then the code to the current phone), then
+/// save office details and move two-step to a new phone proven by its own code.
+async fn edit_profile(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    app.affiliate(jay).await;
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "profile", backend: backend_name(backend), step: 0 };
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    type_into(c, "#username", "jpatel").await;
+    type_into(c, "#password", crate::support::TEST_PASSWORD).await;
+    click(c, "//main", "Sign in").await;
+    wait_h1(c, "Two-step verification").await;
+    let code = code_from_outbox(c, &base, "+12065559975").await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Verify").await;
+    wait_h1(c, "Welcome, Jay Patel").await;
+
+    click(c, "//header", "My profile").await;
+    wait_h1(c, "My profile").await;
+    j.page("locked").await;
+    type_into(c, "#username", "jpatel").await;
+    type_into(c, "#password", crate::support::TEST_PASSWORD).await;
+    click(c, "//main", "Next").await;
+    css(c, "#code").await;
+    j.page("code").await;
+    let code = code_from_outbox(c, &base, "+12065559975").await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Next").await;
+    css(c, "#city").await;
+    j.page("open").await;
+
+    type_into(c, "#city", "Tacoma").await;
+    type_into(c, "#state", "WA").await;
+    type_into(c, "#zip", "98402").await;
+    click(c, "//main", "Save office details").await;
+    let notice = css(c, ".notice").await.text().await.expect("notice");
+    assert!(notice.contains("office details were saved"), "{notice}");
+
+    type_into(c, "#phone", "253-555-0199").await;
+    click(c, "//main", "Send code to this phone").await;
+    css(c, "#phone_code").await;
+    j.page("new-phone-code").await;
+    let code = code_from_outbox(c, &base, "+12535550199").await;
+    type_into(c, "#phone_code", &code).await;
+    click(c, "//main", "Use this phone").await;
+    let notice = css(c, ".notice").await.text().await.expect("notice");
+    assert!(notice.contains("XXX-XXX-0199"), "{notice}");
+    j.page("phone-changed").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE username = 'jpatel' AND two_step_phone = '+12535550199' AND city = 'Tacoma'").await,
+        1
+    );
+    browser.close().await;
+    app.stop().await;
+}
+both!(edit_profile);
