@@ -1,7 +1,7 @@
 //! Self-service in headless Chromium: from the sign-in page, forgot username (the email arrives on
 //! the development outbox), then reset password through a two-step code to the new password and a
-//! sign-in with it. Every page gets the accessibility checks and a screenshot
-//! (`target/screenshots/self-service-<backend>-<step>.png`).
+//! sign-in with it; editing one's profile; and an imported account's first sign-in. Every page
+//! gets the accessibility checks and a screenshot (`target/screenshots/<journey>-<backend>-<step>.png`).
 
 use crate::both;
 use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
@@ -129,3 +129,61 @@ async fn edit_profile(backend: Backend) {
     app.stop().await;
 }
 both!(edit_profile);
+
+/// An account moved from the old portal signs in for the first time: the old password (checked
+/// against its salted SHA-256), a new password, the terms, two-step set-up, then home.
+async fn legacy_first_sign_in(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    let svc = &app.running.services;
+    // Salted SHA-256 of "NaCl" + "copper kettle meadow".
+    let line = serde_json::json!({"username": "Old.Timer", "first_name": "Olga", "last_name": "Timer",
+        "email": "olga@old.example.org", "hash_format": "sha256",
+        "hash": "ceb70765ed214a7eb05c1a96ca0982de9174cfd1673b2f9be1ffce522978c8b0", "salt": "NaCl",
+        "salt_position": "prefix", "affiliations": [{"tax_id": "825671892", "user_type": "billing_staff"}]});
+    let r = svc
+        .import_legacy_users(
+            &svc.operator_grant(&app.plan),
+            &app.plan,
+            &line.to_string(),
+            &gatehouse_services::RequestMeta::cli(),
+        )
+        .await
+        .expect("import");
+    assert_eq!(r.imported, 1);
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "legacy", backend: backend_name(backend), step: 0 };
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    type_into(c, "#username", "old.timer").await;
+    type_into(c, "#password", NEW_PASSWORD).await;
+    click(c, "//main", "Sign in").await;
+    wait_h1(c, "Create a new password").await;
+    j.page("new-password").await;
+    type_into(c, "#password", "a brand new passphrase").await;
+    type_into(c, "#confirm_password", "a brand new passphrase").await;
+    click(c, "//main", "Save new password").await;
+    wait_h1(c, "Terms and conditions").await;
+    j.page("terms").await;
+    type_into(c, "#first_name", "Olga").await;
+    type_into(c, "#last_name", "Timer").await;
+    click(c, "//main", "I accept").await;
+    wait_h1(c, "Set up two-step verification").await;
+    j.page("two-step-setup").await;
+    type_into(c, "#phone", "206-555-0177").await;
+    click(c, "//main", "Send code").await;
+    css(c, "#code").await;
+    let code = code_from_outbox(c, &base, "+12065550177").await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Verify").await;
+    wait_h1(c, "Welcome, Olga Timer").await;
+    j.page("home").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE username = 'Old.Timer' AND legacy_hash IS NULL AND legacy_migrated_at IS NOT NULL").await,
+        1
+    );
+    browser.close().await;
+    app.stop().await;
+}
+both!(legacy_first_sign_in);
