@@ -340,6 +340,12 @@ async fn an_existing_administrator_is_asked_not_replaced(backend: Backend) {
             .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Choose a user type."));
+    // A refused decision shows the choices made again (here: no provider checked).
+    let (status, html, _) =
+        post(&app, &admin, "/access-requests", &approve, &[("user_type", "billing_staff"), ("scope", "some")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("value=\"billing_staff\" selected"), "the user type is kept");
+    assert!(!html.contains(&format!("value=\"{kim}\" checked")), "the unchecked provider stays unchecked");
     let (status, _, loc) = post(
         &app,
         &admin,

@@ -37,10 +37,13 @@ struct RequestView {
     tax_id: String,
     /// The provider they matched, or all providers (a group).
     matched: String,
-    matched_row: Option<i64>,
     sent: String,
     /// (row id, "Name (provider ID)", checked: the one they matched) of the practice's providers.
     providers: Vec<(i64, String, bool)>,
+    /// The user type chosen (none at first, what was submitted after a refusal).
+    user_type: String,
+    /// Whether "all providers" is chosen.
+    scope_all: bool,
     /// Why the last decision on it was refused.
     error: Option<String>,
 }
@@ -60,14 +63,26 @@ impl RequestView {
                 || "All providers (they matched the group)".into(),
                 |(_, id, name)| format!("{name} ({id})"),
             ),
-            matched_row,
             sent: when(r.created_at),
             providers: p
                 .providers
                 .into_iter()
                 .map(|b| (b.id, format!("{} ({})", b.name, b.provider_id), Some(b.id) == matched_row))
                 .collect(),
+            user_type: String::new(),
+            scope_all: matched_row.is_none(),
             error: None,
+        }
+    }
+
+    /// Shows the choices of a refused decision again, so the administrator only fixes what was wrong.
+    fn keep(&mut self, a: &Approval) {
+        self.user_type = a.user_type.clone();
+        self.scope_all = matches!(a.scope, Scope::All);
+        if let Scope::Providers(ids) = &a.scope {
+            for p in &mut self.providers {
+                p.2 = ids.contains(&p.0);
+            }
         }
     }
 }
@@ -101,7 +116,7 @@ async fn page(
     s: &SessionInfo,
     status: StatusCode,
     notice: Option<&'static str>,
-    error: Option<(i64, String)>,
+    error: Option<(i64, String, Option<&Approval>)>,
 ) -> Response {
     let (chrome, _) = match Chrome::for_session(st, plan, csrf, s, "/access-requests").await {
         Ok(c) => c,
@@ -111,9 +126,14 @@ async fn page(
         Ok((pending, types)) => {
             let mut requests: Vec<_> = pending.into_iter().map(RequestView::of).collect();
             let mut alert = None;
-            if let Some((id, message)) = error {
+            if let Some((id, message, submitted)) = error {
                 match requests.iter_mut().find(|r| r.id == id) {
-                    Some(r) => r.error = Some(message),
+                    Some(r) => {
+                        r.error = Some(message);
+                        if let Some(a) = submitted {
+                            r.keep(a);
+                        }
+                    }
                     None => alert = Some(message),
                 }
             }
@@ -151,7 +171,7 @@ async fn refused(
     csrf: &CsrfToken,
     s: &SessionInfo,
     parts: &RequestParts,
-    id: i64,
+    (id, submitted): (i64, Option<&Approval>),
     e: AccessRequestError,
 ) -> Response {
     let status = match &e {
@@ -165,7 +185,7 @@ async fn refused(
         AccessRequestError::AlreadyDecided(_) => StatusCode::CONFLICT,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    page(st, plan, csrf, s, status, None, Some((id, e.to_string()))).await
+    page(st, plan, csrf, s, status, None, Some((id, e.to_string(), submitted))).await
 }
 
 async fn approve(
@@ -193,7 +213,7 @@ async fn approve(
     let approval = Approval { user_type: value("user_type").to_owned(), scope };
     match st.svc.approve_access_request(&plan.0, &s, id, &approval, &meta).await {
         Ok(()) => Redirect::to("/access-requests?done=approved").into_response(),
-        Err(e) => refused(&st, &plan, &csrf, &s, &parts, id, e).await,
+        Err(e) => refused(&st, &plan, &csrf, &s, &parts, (id, Some(&approval)), e).await,
     }
 }
 
@@ -263,6 +283,6 @@ async fn decline(
     };
     match st.svc.decline_access_request(&plan.0, &s, id, &meta).await {
         Ok(()) => Redirect::to("/access-requests?done=declined").into_response(),
-        Err(e) => refused(&st, &plan, &csrf, &s, &parts, id, e).await,
+        Err(e) => refused(&st, &plan, &csrf, &s, &parts, (id, None), e).await,
     }
 }
