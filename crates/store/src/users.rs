@@ -283,11 +283,14 @@ pub async fn status_counts(conn: &mut Conn, plan: PlanId) -> Result<(i64, i64), 
 }
 
 /// One page of users matching `needle` (already lower case) in name, username or email, or
-/// `digits` (four or more) in the phone, by last name. Returns the page and the total count.
+/// `digits` (four or more) in the phone, by last name, first name and id. Returns the page and
+/// the total, counted up to `cap` (or to the end of the page when it lies beyond; see
+/// [`search::count_stop`]).
 ///
-/// On SQLite a needle of three characters or more is answered by the FTS5 trigram index (count
-/// and, for few matches, the page); PostgreSQL answers the same `LIKE`s from its trigram indexes.
-/// See [`crate::search`].
+/// On SQLite a needle of three characters or more is answered from the FTS5 trigram index: the
+/// count, and the page from the index's matches sorted by name, unless the matches are many and
+/// a short walk of the users in name order already finds the page. PostgreSQL answers the same
+/// `LIKE`s from its trigram indexes. See [`crate::search`].
 pub async fn search(
     conn: &mut Conn,
     plan: PlanId,
@@ -295,59 +298,95 @@ pub async fn search(
     digits: &str,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<UserRow>, i64), StoreError> {
+    cap: i64,
+) -> Result<(Vec<UserRow>, search::Total), StoreError> {
     let like = search::like_pattern(needle);
     let digits_like = search::phone_pattern(digits);
     let filter = "plan_id = $1 AND (username_lower LIKE $2 ESCAPE '\\' OR email_lower LIKE $2 ESCAPE '\\' \
          OR lower(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' OR two_step_phone LIKE $3)";
+    let stop = search::count_stop(cap, offset, limit);
     let fts = match search::kind_of(conn) {
-        DbKind::Sqlite => search::fts_query(plan, needle, digits),
-        DbKind::Postgres => None,
+        DbKind::Sqlite if search::fts_query_all_plans(needle, digits).is_some() => {
+            if search::plan_holds_everyone(conn, plan).await? {
+                search::fts_query_all_plans(needle, digits)
+            } else {
+                search::fts_query(plan, needle, digits)
+            }
+        }
+        _ => None,
     };
-    let total: i64 = match &fts {
-        Some(m) => search::fts_count(conn, m).await?,
-        None => {
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
+    let Some(m) = fts else {
+        // PostgreSQL (its planner chooses between the trigram indexes and the name index), or a
+        // needle too short for trigrams on SQLite.
+        let counted: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE {filter} LIMIT $4) AS m"))
                 .bind(plan.0)
                 .bind(&like)
                 .bind(&digits_like)
+                .bind(stop.saturating_add(1))
                 .fetch_one(&mut *conn)
-                .await?
+                .await?;
+        let total = search::Total::from_count(counted, stop);
+        if counted <= offset {
+            return Ok((Vec::new(), total));
         }
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+        ))
+        .bind(plan.0)
+        .bind(&like)
+        .bind(&digits_like)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+        return Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total));
     };
-    if total <= offset {
+    // The index's matches, each checked to be in the plan on the narrow `users_search_sort`.
+    let matches = "users_search s CROSS JOIN users u INDEXED BY users_search_sort \
+                   WHERE users_search MATCH $1 AND u.id = s.rowid AND u.plan_id = $2";
+    let counted: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {matches} LIMIT $3) AS m"))
+        .bind(&m)
+        .bind(plan.0)
+        .bind(stop.saturating_add(1))
+        .fetch_one(&mut *conn)
+        .await?;
+    let total = search::Total::from_count(counted, stop);
+    if counted <= offset {
         return Ok((Vec::new(), total));
     }
-    let rows = match &fts {
-        Some(m) if total <= search::FEW_MATCHES => {
-            // Few matches: read them by id from the index's answer, then sort.
-            let cols = COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
-            sqlx::query(&format!(
-                "SELECT {cols} FROM users_search s CROSS JOIN users u WHERE users_search MATCH $1 AND u.id = s.rowid \
-                 ORDER BY u.last_name, u.first_name, u.id LIMIT $2 OFFSET $3"
-            ))
-            .bind(m)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&mut *conn)
-            .await?
+    if !total.is_exact() {
+        // Many matches: when they are spread over the alphabet, the first few thousand users in
+        // name order hold the page, found by walking `users_plan_name`. That is the page only
+        // when the walk filled it; else the matches are sorted below.
+        let walked = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM (SELECT * FROM users INDEXED BY users_plan_name WHERE plan_id = $1 \
+             ORDER BY last_name, first_name, id LIMIT $6) AS w WHERE {filter} \
+             ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+        ))
+        .bind(plan.0)
+        .bind(&like)
+        .bind(&digits_like)
+        .bind(limit)
+        .bind(offset)
+        .bind(search::WALK_ROWS.saturating_add(offset))
+        .fetch_all(&mut *conn)
+        .await?;
+        if walked.len() as i64 == limit {
+            return Ok((walked.iter().map(from_row).collect::<Result<_, _>>()?, total));
         }
-        // Many matches (or no index): walk `users_plan_name` in order until the page is full.
-        // SQLite has no statistics to prefer it over sorting the whole plan, so it is named.
-        _ => {
-            let hint = if fts.is_some() { "INDEXED BY users_plan_name" } else { "" };
-            sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM users {hint} WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
-            ))
-            .bind(plan.0)
-            .bind(&like)
-            .bind(&digits_like)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&mut *conn)
-            .await?
-        }
-    };
+    }
+    // Sort the matches by name on the narrow index, then read the page's rows.
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE id IN (SELECT u.id FROM {matches} \
+         ORDER BY u.last_name, u.first_name, u.id LIMIT $3 OFFSET $4) ORDER BY last_name, first_name, id"
+    ))
+    .bind(&m)
+    .bind(plan.0)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
 }
 

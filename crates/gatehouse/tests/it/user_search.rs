@@ -8,10 +8,11 @@ use crate::support::{Backend, TestApp};
 use gatehouse_domain::{PlanId, UserId};
 use gatehouse_services::plans::NewPlan;
 use gatehouse_store::directory::{self, DirectoryQuery};
+use gatehouse_store::search::Total;
 use gatehouse_store::{search, users};
 
-/// Users sharing the last name "Commonwealth": more than `search::FEW_MATCHES`, so that their
-/// pages are found by walking the users in order.
+/// Users sharing the last name "Commonwealth": more than a capped count counts, so that their
+/// pages are found by walking the users in order (or, past the walk, by sorting the matches).
 const COMMON: usize = 5_100;
 
 #[derive(Debug, Clone)]
@@ -114,7 +115,7 @@ const SPECIAL: [Person; 5] = [
     ("Invited", "Person", None, "invited.person@example.org", None),
 ];
 
-const NEEDLES: [&str; 32] = [
+const NEEDLES: [&str; 33] = [
     "",
     "a",
     "al",
@@ -135,6 +136,8 @@ const NEEDLES: [&str; 32] = [
     "mmo",
     "pat1",
     "pat12",
+    // 211 Commonwealths late in name order (Pat9…): past a short walk of the users in order.
+    "pc9",
     "1206556",
     "0101",
     "5550102",
@@ -199,18 +202,52 @@ async fn affiliate(app: &TestApp, users: &[&U], practice: i64) {
     }
 }
 
+/// A page of the plan-wide search and its total, counted to the end.
 async fn plan_search(app: &TestApp, plan: PlanId, needle: &str, limit: i64, offset: i64) -> (Vec<i64>, i64) {
+    let (rows, total) = plan_search_capped(app, plan, needle, limit, offset, i64::MAX).await;
+    assert!(total.is_exact(), "a count without a cap is exact");
+    (rows, total.shown())
+}
+
+async fn plan_search_capped(
+    app: &TestApp,
+    plan: PlanId,
+    needle: &str,
+    limit: i64,
+    offset: i64,
+    cap: i64,
+) -> (Vec<i64>, Total) {
     let mut conn = app.running.services.db.acquire().await.expect("conn");
-    let (rows, total) = users::search(&mut conn, plan, needle, &digits(needle), limit, offset).await.expect("search");
+    let (rows, total) =
+        users::search(&mut conn, plan, needle, &digits(needle), limit, offset, cap).await.expect("search");
     (rows.iter().map(|r| r.id.0).collect(), total)
 }
 
+/// A page of the directory and its total, counted to the end.
 async fn dir_search(app: &TestApp, practices: &[i64], needle: &str, limit: i64, offset: i64) -> (Vec<i64>, i64) {
+    let (rows, total) = dir_search_capped(app, practices, needle, limit, offset, None).await;
+    assert!(total.is_exact(), "a count without a cap is exact");
+    (rows, total.shown())
+}
+
+async fn dir_search_capped(
+    app: &TestApp,
+    practices: &[i64],
+    needle: &str,
+    limit: i64,
+    offset: i64,
+    count_cap: Option<i64>,
+) -> (Vec<i64>, Total) {
     let mut conn = app.running.services.db.acquire().await.expect("conn");
     let d = digits(needle);
-    let q = DirectoryQuery { practices, needle, digits: &d, limit, offset, ..Default::default() };
+    let q = DirectoryQuery { practices, needle, digits: &d, limit, offset, count_cap, ..Default::default() };
     let (rows, total) = directory::page(&mut conn, app.plan.id(), &q).await.expect("directory");
     (rows.iter().map(|r| r.id.0).collect(), total)
+}
+
+/// What a count stopping at `cap` must say for a page of `limit` at `offset` when `n` match.
+fn capped_total(n: usize, cap: i64, offset: i64, limit: i64) -> Total {
+    Total::from_count(n as i64, search::count_stop(cap, offset, limit))
 }
 
 fn sorted(mut v: Vec<i64>) -> Vec<i64> {
@@ -244,6 +281,13 @@ async fn searches_find_exactly_what_like_finds(backend: Backend) {
         // Pages are slices of the whole ordered list.
         let (page, _) = plan_search(&app, plan, needle, 7, 3).await;
         assert_eq!(page, found.iter().skip(3).take(7).copied().collect::<Vec<_>>(), "page for {needle:?}");
+        // Counting stopped early changes the total only, never the rows or their order.
+        for (limit, offset) in [(7, 3), (25, 150)] {
+            let (page, total) = plan_search_capped(&app, plan, needle, limit, offset, 100).await;
+            let expect_page = found.iter().skip(offset as usize).take(limit as usize).copied().collect::<Vec<_>>();
+            assert_eq!(page, expect_page, "capped page {offset} for {needle:?}");
+            assert_eq!(total, capped_total(expect.len(), 100, offset, limit), "capped total for {needle:?}");
+        }
 
         let expect_a: Vec<i64> =
             sorted(in_a.iter().filter(|u| needle.is_empty() || u.matches(needle, &d)).map(|u| u.id).collect());
@@ -252,6 +296,9 @@ async fn searches_find_exactly_what_like_finds(backend: Backend) {
         assert_eq!(sorted(found.clone()), expect_a, "directory matches for {needle:?}");
         let (page, _) = dir_search(&app, &[a], needle, 7, 3).await;
         assert_eq!(page, found.iter().skip(3).take(7).copied().collect::<Vec<_>>(), "directory page for {needle:?}");
+        let (page, total) = dir_search_capped(&app, &[a], needle, 7, 3, Some(100)).await;
+        assert_eq!(page, found.iter().skip(3).take(7).copied().collect::<Vec<_>>(), "capped directory page {needle:?}");
+        assert_eq!(total, capped_total(expect_a.len(), 100, 3, 7), "capped directory total for {needle:?}");
         let (_, both_total) = dir_search(&app, &[a, b], needle, 1, 0).await;
         let expect_ab = mine.iter().filter(|u| needle.is_empty() || u.matches(needle, &d)).count();
         assert_eq!(both_total, expect_ab as i64, "two practices' count for {needle:?}");
