@@ -128,6 +128,18 @@ impl Db {
     }
 }
 
+/// A transaction on `conn` for reading: every statement in it sees one snapshot. End it with
+/// [`end_read`].
+pub async fn begin_read(conn: &mut Conn) -> Result<sqlx::Transaction<'_, sqlx::Any>, StoreError> {
+    Ok(sqlx::Connection::begin(conn).await?)
+}
+
+/// Ends a transaction begun with [`begin_read`].
+pub async fn end_read(tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+    tx.rollback().await?;
+    Ok(())
+}
+
 /// Commits a transaction.
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     tx.commit().await?;

@@ -168,9 +168,55 @@ pub async fn plan_holds_everyone(conn: &mut Conn, plan: PlanId) -> Result<bool, 
     Ok(lo == Some(plan.0) && hi == Some(plan.0))
 }
 
+/// The plan's name-order version: on SQLite bumped by triggers whenever a user of the plan is
+/// added, removed or renamed (migration 0014); always 0 on PostgreSQL.
+pub async fn name_version(conn: &mut Conn, plan: PlanId) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT search_version FROM plans WHERE id = $1")
+        .bind(plan.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or(0))
+}
+
+/// The ids of the plan's users in the searches' order (last name, first name, id). SQLite only
+/// (`group_concat … ORDER BY`, one text for a million ids).
+pub async fn ids_in_name_order(conn: &mut Conn, plan: PlanId) -> Result<Vec<i64>, StoreError> {
+    let text: Option<String> = sqlx::query_scalar(
+        "SELECT group_concat(id, ',' ORDER BY last_name, first_name, id) FROM users WHERE plan_id = $1",
+    )
+    .bind(plan.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    parse_ids(text.as_deref().unwrap_or(""))
+}
+
+/// The rowids the FTS5 query on `users_search` matches, in no particular order. SQLite only.
+pub async fn fts_ids(conn: &mut Conn, query: &str) -> Result<Vec<i64>, StoreError> {
+    let text: Option<String> =
+        sqlx::query_scalar("SELECT group_concat(rowid) FROM users_search WHERE users_search MATCH $1")
+            .bind(query)
+            .fetch_one(&mut *conn)
+            .await?;
+    parse_ids(text.as_deref().unwrap_or(""))
+}
+
+fn parse_ids(text: &str) -> Result<Vec<i64>, StoreError> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',').map(|s| s.parse().map_err(|_| StoreError::Corrupt(format!("user id {s:?}")))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_lists_parse() {
+        assert_eq!(parse_ids("").ok(), Some(vec![]));
+        assert_eq!(parse_ids("3,1,22").ok(), Some(vec![3, 1, 22]));
+        assert!(parse_ids("3,x").is_err());
+    }
 
     #[test]
     fn patterns_escape_wildcards() {

@@ -91,6 +91,22 @@ pub async fn get(conn: &mut Conn, plan: PlanId, id: UserId) -> Result<Option<Use
     row.as_ref().map(from_row).transpose()
 }
 
+/// The plan's users with these ids, in the order of `ids` (ids not in the plan are left out).
+pub async fn by_ids(conn: &mut Conn, plan: PlanId, ids: &[UserId]) -> Result<Vec<UserRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (0..ids.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE plan_id = $1 AND id IN ({list})");
+    let mut query = sqlx::query(&sql).bind(plan.0);
+    for id in ids {
+        query = query.bind(id.0);
+    }
+    let mut rows = query.fetch_all(&mut *conn).await?.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok(rows)
+}
+
 /// The user with this username (any case) in this plan.
 pub async fn by_username(conn: &mut Conn, plan: PlanId, username_lower: &str) -> Result<Option<UserRow>, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE plan_id = $1 AND username_lower = $2"))

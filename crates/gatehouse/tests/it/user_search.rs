@@ -8,6 +8,7 @@ use crate::support::{Backend, TestApp};
 use gatehouse_domain::{PlanId, UserId};
 use gatehouse_services::plans::NewPlan;
 use gatehouse_store::directory::{self, DirectoryQuery};
+use gatehouse_services::support::{COUNT_CAP, PAGE_SIZE};
 use gatehouse_store::search::Total;
 use gatehouse_store::{search, users};
 
@@ -369,3 +370,46 @@ async fn the_index_follows_changes(backend: Backend) {
     app.stop().await;
 }
 both!(the_index_follows_changes);
+
+async fn the_name_order_in_memory_agrees_with_sql(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let plan = app.plan.id();
+    let svc = &app.running.services;
+    let mut mine = insert(&app, plan, &SPECIAL).await;
+    mine.extend(insert_common(&app, plan).await);
+    let other = other_plan(&app).await;
+    insert(&app, other, &SPECIAL).await;
+    let grant = svc.operator_grant(&app.plan);
+    svc.load_name_order(plan).await.expect("name order");
+    let page_of = |needle: &'static str, page: i64| {
+        let app = &app;
+        let grant = &grant;
+        async move {
+            let (rows, total) =
+                app.running.services.search_users(grant, &app.plan, needle, page).await.expect("search");
+            (rows.iter().map(|u| u.row.id.0).collect::<Vec<_>>(), total)
+        }
+    };
+    for needle in ["commonwealth", "commons.example", "pat1", "pc9", "mary", "example.org", "o'b"] {
+        let d = digits(needle);
+        let n = mine.iter().filter(|u| u.matches(needle, &d)).count();
+        for page in [1_i64, 3, 41, 205] {
+            let offset = (page - 1) * PAGE_SIZE;
+            let (found, total) = page_of(needle, page).await;
+            let (expect, _) = plan_search(&app, plan, needle, PAGE_SIZE, offset).await;
+            assert_eq!(found, expect, "page {page} of {needle:?}");
+            assert_eq!(total, capped_total(n, COUNT_CAP, offset, PAGE_SIZE), "total of {needle:?}");
+        }
+    }
+    // A rename makes the copy out of date: the search must not use it (the renamed user comes
+    // first now), and reads it again afterwards.
+    let last = mine.iter().rfind(|u| u.last == "Commonwealth").expect("a Commonwealth").id;
+    app.sql(&format!("UPDATE users SET last_name = 'Aaronson' WHERE id = {last}")).await;
+    assert_eq!(page_of("commons.example", 1).await.0.first(), Some(&last));
+    svc.load_name_order(plan).await.expect("name order again");
+    assert_eq!(page_of("commons.example", 1).await.0.first(), Some(&last));
+    let (found, _) = page_of("commons.example", 2).await;
+    assert_eq!(found, plan_search(&app, plan, "commons.example", PAGE_SIZE, PAGE_SIZE).await.0);
+    app.stop().await;
+}
+both!(the_name_order_in_memory_agrees_with_sql);
