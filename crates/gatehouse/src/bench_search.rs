@@ -562,7 +562,8 @@ async fn measure(running: &crate::Running, db: &str, args: &SearchArgs) -> anyho
     let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build()?;
     let staff_cookie = session_cookie(svc, plan, f.staff).await?;
     let admin_cookie = session_cookie(svc, plan, f.admin).await?;
-    let page_url = |path: &str, q: &str| url::Url::parse_with_params(&format!("http://{}{path}", running.addr), [("q", q)]);
+    let page_url =
+        |path: &str, q: &str| url::Url::parse_with_params(&format!("http://{}{path}", running.addr), [("q", q)]);
     println!(
         "| database | search | needles | samples | p50 ms | p95 ms | max ms | matches median / max | p95 target |"
     );

@@ -11,8 +11,8 @@
 
 use crate::{Internal, Services};
 use gatehouse_domain::{PlanId, UserId};
-use gatehouse_store::users::{self, UserRow};
 use gatehouse_store::search::Total;
+use gatehouse_store::users::{self, UserRow};
 use gatehouse_store::{Conn, DbKind, StoreError, search};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,7 +31,8 @@ pub(crate) struct NameOrders {
 }
 
 impl Services {
-    /// A page of the plan-wide search sorted by the in-memory name order, or `None` when this
+    /// A page of the plan-wide search sorted by the in-memory name order, its total counted up to
+    /// [`search::COUNT_CAP`], or `None` when this
     /// instance has no current order for the plan or the index cannot answer the needle: then
     /// the SQL path answers.
     pub(crate) async fn search_in_name_order(
@@ -42,7 +43,6 @@ impl Services {
         digits: &str,
         limit: i64,
         offset: i64,
-        cap: i64,
     ) -> Result<Option<(Vec<UserRow>, Total)>, StoreError> {
         if self.db.kind() != DbKind::Sqlite || search::fts_query_all_plans(needle, digits).is_none() {
             return Ok(None);
@@ -64,6 +64,18 @@ impl Services {
             gatehouse_store::end_read(tx).await?;
             return Ok(None);
         };
+        let stop = search::count_stop(search::COUNT_CAP, offset, limit);
+        // Matches spread over the alphabet (a first name, a mail domain) fill a page within the
+        // first few hundred users in name order: cheaper than reading tens of thousands of ids.
+        let counted = users::fts_count_in_plan(&mut tx, plan, &query, stop).await?;
+        if counted > stop {
+            let walked =
+                users::walk_page(&mut tx, plan, needle, digits, limit, offset, search::SHORT_WALK_ROWS).await?;
+            if let Some(rows) = walked {
+                gatehouse_store::end_read(tx).await?;
+                return Ok(Some((rows, Total::from_count(counted, stop))));
+            }
+        }
         let mut ranked = Vec::new();
         for id in search::fts_ids(&mut tx, &query).await? {
             // Not ranked: another plan's user (the plan term was left out), not a match.
@@ -71,7 +83,7 @@ impl Services {
                 ranked.push((*r, id));
             }
         }
-        let total = Total::from_count(ranked.len() as i64, search::count_stop(cap, offset, limit));
+        let total = Total::from_count(ranked.len() as i64, stop);
         let end = usize::try_from(offset.saturating_add(limit).max(0)).unwrap_or(usize::MAX).min(ranked.len());
         let start = usize::try_from(offset.max(0)).unwrap_or(usize::MAX).min(end);
         if end > 0 && end < ranked.len() {

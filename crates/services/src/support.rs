@@ -216,7 +216,7 @@ impl Services {
             (found.into_iter().skip(((page.max(1) - 1) * PAGE_SIZE) as usize).take(PAGE_SIZE as usize).collect(), total)
         } else {
             let offset = (page.max(1) - 1) * PAGE_SIZE;
-            match self.search_in_name_order(&mut conn, plan.id(), &q, &d, PAGE_SIZE, offset, COUNT_CAP).await? {
+            match self.search_in_name_order(&mut conn, plan.id(), &q, &d, PAGE_SIZE, offset).await? {
                 Some(found) => found,
                 None => {
                     let found = users::search(&mut conn, plan.id(), &q, &d, PAGE_SIZE, offset, COUNT_CAP).await?;

@@ -1,11 +1,13 @@
-//! What the two user searches (plan-wide and the practice directory) share: the `LIKE` pattern
-//! and, on SQLite, the query for the FTS5 trigram index `users_search` (migration 0011).
+//! What the two user searches (plan-wide and the practice directory) share: the `LIKE` pattern,
+//! the capped count ([`Total`], [`COUNT_CAP`]) and, on SQLite, the queries for the FTS5 trigram
+//! indexes `users_search` (migration 0011) and `affiliations_search` (0013).
 //!
 //! On PostgreSQL the searches keep their `LIKE` predicates and GIN trigram indexes on the same
 //! expressions answer them. SQLite cannot index `LIKE '%x%'`, so there the searches ask the FTS5
-//! table, whose text and tokenizer are chosen so that a phrase match is exactly the `LIKE` (see
-//! the migration). Needles shorter than three characters have no trigram: both databases then
-//! read every candidate row, which is correct but slower.
+//! tables, whose text and tokenizer are chosen so that a phrase match is exactly the `LIKE` (see
+//! the migrations). Needles shorter than three characters have no trigram: both databases then
+//! read every candidate row, which is correct but slower. docs/decisions.md ("User search at a
+//! million users") says which path answers when.
 
 use crate::{Conn, DbKind, StoreError};
 use gatehouse_domain::PlanId;
@@ -14,6 +16,10 @@ use std::fmt;
 /// Users of the plan a search walks in name order looking for a page of many matches before it
 /// reads the matches from the index instead.
 pub const WALK_ROWS: i64 = 3_000;
+
+/// The shorter walk tried first when the plan's name order is in memory (sorting by it is
+/// cheaper than a long walk): enough for needles matching one user in 20 or more.
+pub const SHORT_WALK_ROWS: i64 = 500;
 
 /// The searches count matches up to this many and then only say "more than 1,000": an exact
 /// count of tens of thousands costs as much as reading them all and helps nobody, who then adds
@@ -63,7 +69,7 @@ impl fmt::Display for Total {
             let digits = n.unsigned_abs().to_string();
             let mut out = String::new();
             for (i, c) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
                     out.push(',');
                 }
                 out.push(c);

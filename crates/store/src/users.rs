@@ -318,8 +318,7 @@ pub async fn search(
 ) -> Result<(Vec<UserRow>, search::Total), StoreError> {
     let like = search::like_pattern(needle);
     let digits_like = search::phone_pattern(digits);
-    let filter = "plan_id = $1 AND (username_lower LIKE $2 ESCAPE '\\' OR email_lower LIKE $2 ESCAPE '\\' \
-         OR lower(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' OR two_step_phone LIKE $3)";
+    let filter = SEARCH_FILTER;
     let stop = search::count_stop(cap, offset, limit);
     let fts = match search::kind_of(conn) {
         DbKind::Sqlite if search::fts_query_all_plans(needle, digits).is_some() => {
@@ -332,8 +331,7 @@ pub async fn search(
         _ => None,
     };
     let Some(m) = fts else {
-        // PostgreSQL (its planner chooses between the trigram indexes and the name index), or a
-        // needle too short for trigrams on SQLite.
+        // PostgreSQL, or a needle too short for trigrams on SQLite.
         let counted: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE {filter} LIMIT $4) AS m"))
                 .bind(plan.0)
@@ -346,6 +344,7 @@ pub async fn search(
         if counted <= offset {
             return Ok((Vec::new(), total));
         }
+        // PostgreSQL's planner chooses between the trigram indexes and the name index.
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
         ))
@@ -358,38 +357,17 @@ pub async fn search(
         .await?;
         return Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total));
     };
-    // The index's matches, each checked to be in the plan on the narrow `users_search_sort`.
-    let matches = "users_search s CROSS JOIN users u INDEXED BY users_search_sort \
-                   WHERE users_search MATCH $1 AND u.id = s.rowid AND u.plan_id = $2";
-    let counted: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {matches} LIMIT $3) AS m"))
-        .bind(&m)
-        .bind(plan.0)
-        .bind(stop.saturating_add(1))
-        .fetch_one(&mut *conn)
-        .await?;
+    let matches = FTS_MATCHES;
+    let counted = fts_count_in_plan(conn, plan, &m, stop).await?;
     let total = search::Total::from_count(counted, stop);
     if counted <= offset {
         return Ok((Vec::new(), total));
     }
     if !total.is_exact() {
         // Many matches: when they are spread over the alphabet, the first few thousand users in
-        // name order hold the page, found by walking `users_plan_name`. That is the page only
-        // when the walk filled it; else the matches are sorted below.
-        let walked = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM (SELECT * FROM users INDEXED BY users_plan_name WHERE plan_id = $1 \
-             ORDER BY last_name, first_name, id LIMIT $6) AS w WHERE {filter} \
-             ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
-        ))
-        .bind(plan.0)
-        .bind(&like)
-        .bind(&digits_like)
-        .bind(limit)
-        .bind(offset)
-        .bind(search::WALK_ROWS.saturating_add(offset))
-        .fetch_all(&mut *conn)
-        .await?;
-        if walked.len() as i64 == limit {
-            return Ok((walked.iter().map(from_row).collect::<Result<_, _>>()?, total));
+        // name order hold the page. Else the matches are sorted below.
+        if let Some(rows) = walk_page(conn, plan, needle, digits, limit, offset, search::WALK_ROWS).await? {
+            return Ok((rows, total));
         }
     }
     // Sort the matches by name on the narrow index, then read the page's rows.
@@ -405,6 +383,60 @@ pub async fn search(
     .await?;
     Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
 }
+
+/// The page of `limit` rows at `offset` of the plan's users matching `needle` or `digits`, found
+/// by walking the first `rows` users after `offset` in name order and testing each: `Some` only
+/// when the walk held the whole page (then it is exactly the page), else `None`.
+pub async fn walk_page(
+    conn: &mut Conn,
+    plan: PlanId,
+    needle: &str,
+    digits: &str,
+    limit: i64,
+    offset: i64,
+    rows: i64,
+) -> Result<Option<Vec<UserRow>>, StoreError> {
+    // SQLite has no statistics to prefer the name index over sorting the plan, so it is named.
+    let hint = if search::kind_of(conn) == DbKind::Sqlite { "INDEXED BY users_plan_name" } else { "" };
+    let walked = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM (SELECT * FROM users {hint} WHERE plan_id = $1 \
+         ORDER BY last_name, first_name, id LIMIT $6) AS w WHERE {SEARCH_FILTER} \
+         ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+    ))
+    .bind(plan.0)
+    .bind(search::like_pattern(needle))
+    .bind(search::phone_pattern(digits))
+    .bind(limit)
+    .bind(offset)
+    .bind(rows.saturating_add(offset))
+    .fetch_all(&mut *conn)
+    .await?;
+    if walked.len() as i64 == limit {
+        Ok(Some(walked.iter().map(from_row).collect::<Result<_, _>>()?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// How many of the plan's users the FTS5 query on `users_search` matches, stopping after
+/// `stop + 1` (SQLite).
+pub async fn fts_count_in_plan(conn: &mut Conn, plan: PlanId, query: &str, stop: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {FTS_MATCHES} LIMIT $3) AS m"))
+        .bind(query)
+        .bind(plan.0)
+        .bind(stop.saturating_add(1))
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// The plan's users matching the `LIKE` patterns `$2` (name, username, email) and `$3` (phone).
+const SEARCH_FILTER: &str = "plan_id = $1 AND (username_lower LIKE $2 ESCAPE '\\' OR email_lower LIKE $2 ESCAPE '\\' \
+     OR lower(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' OR two_step_phone LIKE $3)";
+
+/// The FTS5 index's matches (`$1`), each checked to be in the plan (`$2`) on the narrow
+/// `users_search_sort`.
+const FTS_MATCHES: &str = "users_search s CROSS JOIN users u INDEXED BY users_search_sort \
+     WHERE users_search MATCH $1 AND u.id = s.rowid AND u.plan_id = $2";
 
 /// Users affiliated with the practice that has `tax_id`, or with the practice of the provider
 /// whose NPI is `npi`.

@@ -7,8 +7,8 @@ use crate::both;
 use crate::support::{Backend, TestApp};
 use gatehouse_domain::{PlanId, UserId};
 use gatehouse_services::plans::NewPlan;
-use gatehouse_store::directory::{self, DirectoryQuery};
 use gatehouse_services::support::{COUNT_CAP, PAGE_SIZE};
+use gatehouse_store::directory::{self, DirectoryQuery};
 use gatehouse_store::search::Total;
 use gatehouse_store::{search, users};
 
@@ -323,6 +323,14 @@ async fn the_index_follows_changes(backend: Backend) {
     let users = insert(&app, plan, &SPECIAL).await;
     let db = app.running.services.db.pool();
     let mary = UserId(users[0].id);
+    // Mary and Ann in a practice, so the directory's own index must follow them too.
+    let a = practice(&app, "825671892").await;
+    affiliate(&app, &[&users[0], &users[2]], a).await;
+    let in_directory = |n: &'static str| {
+        let app = &app;
+        async move { dir_search(app, &[a], n, 10, 0).await.0 }
+    };
+    assert_eq!(in_directory("o'brien").await, [mary.0]);
     let found = |n: &'static str| {
         let app = &app;
         async move { plan_search(app, plan, n, 10, 0).await.0 }
@@ -337,6 +345,8 @@ async fn the_index_follows_changes(backend: Backend) {
     assert!(found("o'brien").await.is_empty(), "the old name is gone");
     assert!(found("mary-jane").await.is_empty());
     assert_eq!(found("marigold q").await, [mary.0], "the new name is found");
+    assert!(in_directory("o'brien").await.is_empty(), "the old name is gone from the directory");
+    assert_eq!(in_directory("marigold q").await, [mary.0], "the directory finds the new name");
     assert_eq!(found("mary.jane").await, [mary.0], "the email did not change");
 
     sqlx::query("UPDATE users SET username = 'mq', username_lower = 'mq', email = 'mq@example.org', email_lower = 'mq@example.org' WHERE id = $1")
@@ -356,6 +366,10 @@ async fn the_index_follows_changes(backend: Backend) {
     drop(conn);
     assert!(found("5550101").await.is_empty(), "the old phone is gone");
 
+    assert_eq!(in_directory("mq@ex").await, [mary.0]);
+    // Leaving the practice leaves its directory.
+    sqlx::query("DELETE FROM affiliations WHERE user_id = $1").bind(users[2].id).execute(db).await.expect("leave");
+    assert!(in_directory("al@x").await.is_empty(), "Ann left the practice");
     sqlx::query("DELETE FROM users WHERE id = $1").bind(users[2].id).execute(db).await.expect("delete");
     assert!(found("al@x").await.is_empty(), "a deleted user is gone");
     assert_eq!(plan_search(&app, plan, "example.org", 10, 0).await.1, 4);
@@ -365,6 +379,10 @@ async fn the_index_follows_changes(backend: Backend) {
             .execute(db)
             .await
             .expect("FTS5 index matches the users table");
+        sqlx::query("INSERT INTO affiliations_search (affiliations_search, rank) VALUES ('integrity-check', 1)")
+            .execute(db)
+            .await
+            .expect("the directory's FTS5 index matches the affiliations");
     }
     assert!(search::fts_query(plan, "ab", "").is_none(), "two letters are not asked of the index");
     app.stop().await;
