@@ -101,6 +101,17 @@ pub struct BenchArgs {
     /// which to create a fresh database; skipped when absent.
     #[arg(long, env = "GATEHOUSE_BENCH_PG")]
     pub pg: Option<String>,
+    /// `search`: keep the SQLite database in this file and reuse it on the next run when it
+    /// already holds `--search-users` users (default: a temporary file, deleted).
+    #[arg(long)]
+    pub search_sqlite_file: Option<PathBuf>,
+    /// `search`: keep the PostgreSQL database of this name on `--pg` and reuse it on the next run
+    /// when it already holds `--search-users` users (default: a fresh database, dropped).
+    #[arg(long)]
+    pub search_pg_database: Option<String>,
+    /// `search`: measure PostgreSQL only (with `--pg`).
+    #[arg(long)]
+    pub search_skip_sqlite: bool,
 }
 
 impl BenchArgs {
@@ -132,8 +143,14 @@ impl BenchArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     args.validate()?;
     if args.which == Which::Search {
-        let search =
-            crate::bench_search::SearchArgs { users: args.search_users, samples: args.samples, pg: args.pg.clone() };
+        let search = crate::bench_search::SearchArgs {
+            users: args.search_users,
+            samples: args.samples,
+            pg: args.pg.clone(),
+            sqlite_file: args.search_sqlite_file.clone(),
+            pg_database: args.search_pg_database.clone(),
+            skip_sqlite: args.search_skip_sqlite,
+        };
         return crate::bench_search::run(&search).await.context("search benchmark");
     }
     let mut tables = Vec::new();
@@ -1252,6 +1269,9 @@ mod tests {
             search_users: 1_000_000,
             samples: 200,
             pg: None,
+            search_sqlite_file: None,
+            search_pg_database: None,
+            search_skip_sqlite: false,
         };
         assert!(ok.validate().is_ok());
         assert!(BenchArgs { seconds: 0, ..ok.clone() }.validate().is_err());

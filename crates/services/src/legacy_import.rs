@@ -242,6 +242,9 @@ struct Checked {
     affiliations: Vec<(i64, String, bool, Option<Vec<i64>>)>,
 }
 
+/// Imports of at least this many accounts tidy the search indexes afterwards.
+const BULK_LOAD: usize = 1_000;
+
 impl Services {
     /// Imports legacy accounts from `text` (CSV or JSON lines). Plan administrators only (the
     /// roster-import permission). Audited with the counts.
@@ -449,6 +452,11 @@ impl Services {
         }));
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
         gatehouse_store::commit(tx).await?;
+        if report.imported >= BULK_LOAD {
+            // Rows written one by one leave the search index fragmented; tidy it once now.
+            let mut conn = self.db.acquire().await?;
+            gatehouse_store::search::after_bulk_load(&mut conn).await?;
+        }
         Ok(report)
     }
 

@@ -12,6 +12,7 @@ use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
 use gatehouse_domain::{UserId, UserStatus};
 use gatehouse_store::roster::practices;
+pub use gatehouse_store::search::{COUNT_CAP, Total};
 use gatehouse_store::users::UserRow;
 use gatehouse_store::{affiliations, invitations, sessions, throttle, users};
 use serde_json::json;
@@ -196,7 +197,7 @@ impl Services {
         plan: &Plan,
         query: &str,
         page: i64,
-    ) -> Result<(Vec<UserSummary>, i64), SupportError> {
+    ) -> Result<(Vec<UserSummary>, Total), SupportError> {
         grant.require(plan.id(), StaffPermission::UserSearch)?;
         let q = query.trim().to_lowercase();
         let mut conn = self.db.acquire().await?;
@@ -205,18 +206,28 @@ impl Services {
             // Nine digits: a Tax ID; ten: an NPI (or a phone number).
             let (tin, npi) = if q.len() == 9 { (Some(q.as_str()), None) } else { (None, Some(q.as_str())) };
             let mut found = users::by_practice_key(&mut conn, plan.id(), tin, npi).await?;
-            let (by_phone, _) = users::search(&mut conn, plan.id(), &q, &d, 200, 0).await?;
+            let (by_phone, _) = users::search(&mut conn, plan.id(), &q, &d, 200, 0, 200).await?;
             for u in by_phone {
                 if !found.iter().any(|f| f.id == u.id) {
                     found.push(u);
                 }
             }
-            let total = found.len() as i64;
+            let total = Total::Exact(found.len() as i64);
             (found.into_iter().skip(((page.max(1) - 1) * PAGE_SIZE) as usize).take(PAGE_SIZE as usize).collect(), total)
-        } else if q.is_empty() {
-            users::search(&mut conn, plan.id(), "", "", PAGE_SIZE, (page.max(1) - 1) * PAGE_SIZE).await?
         } else {
-            users::search(&mut conn, plan.id(), &q, &d, PAGE_SIZE, (page.max(1) - 1) * PAGE_SIZE).await?
+            let offset = (page.max(1) - 1) * PAGE_SIZE;
+            match self.search_in_name_order(&mut conn, plan.id(), &q, &d, PAGE_SIZE, offset).await? {
+                Some(found) => found,
+                None => {
+                    let found = users::search(&mut conn, plan.id(), &q, &d, PAGE_SIZE, offset, COUNT_CAP).await?;
+                    if !found.1.is_exact() {
+                        // A plan large enough for sorting its matches in SQL to cost: keep its
+                        // name order in memory from now on.
+                        self.refresh_name_order(plan.id());
+                    }
+                    found
+                }
+            }
         };
         // Two queries for the whole page, not two per user.
         let now = self.now();

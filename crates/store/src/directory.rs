@@ -32,6 +32,9 @@ pub struct DirectoryQuery<'a> {
     pub descending: bool,
     pub limit: i64,
     pub offset: i64,
+    /// Count matches up to this many (or to the end of the page when it lies beyond); `None`
+    /// counts them all.
+    pub count_cap: Option<i64>,
 }
 
 /// One row of the directory.
@@ -67,46 +70,48 @@ fn bind_filters<'q>(
     query
 }
 
-/// One page of the directory and the total count.
+/// One page of the directory and the total, counted up to `q.count_cap`.
 ///
 /// The candidates are read from the practices' affiliations (a hospital system's 20,000 users,
-/// not the plan's million). On SQLite, when the plan has few users matching a needle of three
-/// characters or more (counted in the FTS5 index), the index's matches are the candidates
-/// instead. See [`crate::search`].
+/// not the plan's million). On SQLite a needle of three characters or more is looked up in the
+/// per-affiliation FTS5 index `affiliations_search`, whose matches are the candidates instead.
+/// See [`crate::search`].
 pub async fn page(
     conn: &mut Conn,
     plan: PlanId,
     q: &DirectoryQuery<'_>,
-) -> Result<(Vec<DirectoryRow>, i64), StoreError> {
+) -> Result<(Vec<DirectoryRow>, search::Total), StoreError> {
     // Absent filters bind a neutral value switched off in the SQL (`$5 = ''`), so the text
     // depends only on the number of practices and on the way the needle is found.
     let list = (0..q.practices.len()).map(|i| format!("${}", i + 10)).collect::<Vec<_>>().join(", ");
-    let affiliated = format!(
-        "SELECT a.user_id FROM affiliations a WHERE a.practice_id IN ({list}) \
+    let of_practices = format!(
+        "a.practice_id IN ({list}) \
            AND ($5 = '' OR a.user_type = $5) AND ($6 = 0 OR a.practice_id = $6) \
            AND ($7 = 0 OR a.all_providers = 1 OR EXISTS (SELECT 1 FROM affiliation_providers s \
                 WHERE s.affiliation_id = a.id AND s.provider_id = $7))"
     );
     let fts = match search::kind_of(conn) {
-        DbKind::Sqlite => search::fts_query(plan, q.needle, q.digits),
+        DbKind::Sqlite => search::fts_practices_query(q.practices, q.needle, q.digits),
         DbKind::Postgres => None,
     };
-    let few = match &fts {
-        Some(m) => search::fts_count(conn, m).await? <= search::FEW_MATCHES,
-        None => false,
-    };
-    let (from, text, text_arg) = match (&fts, few) {
-        // SQLite, few matches in the plan: start from the index's matches.
-        (Some(m), true) => (
+    let (from, text, text_arg) = match &fts {
+        // SQLite, a needle of three characters or more: the practices' affiliations whose user
+        // matches are found in their own trigram index (migration 0013).
+        Some(m) => (
             format!(
-                "users_search s CROSS JOIN users u WHERE u.id = s.rowid AND EXISTS ({affiliated} AND a.user_id = u.id)"
+                "(SELECT DISTINCT a.user_id FROM affiliations_search t CROSS JOIN affiliations a \
+                  WHERE affiliations_search MATCH $2 AND a.id = t.rowid AND {of_practices}) c \
+                 CROSS JOIN users u WHERE u.id = c.user_id"
             ),
-            "users_search MATCH $2 AND $3 <> ''".to_owned(),
+            "$3 <> ''".to_owned(),
             m.clone(),
         ),
         // Otherwise start from the practices' users and compare each.
-        _ => (
-            format!("(SELECT DISTINCT x.user_id FROM ({affiliated}) x) c CROSS JOIN users u WHERE u.id = c.user_id"),
+        None => (
+            format!(
+                "(SELECT DISTINCT a.user_id FROM affiliations a WHERE {of_practices}) c \
+                 CROSS JOIN users u WHERE u.id = c.user_id"
+            ),
             "($2 = '' OR u.username_lower LIKE $2 ESCAPE '\\' OR u.email_lower LIKE $2 ESCAPE '\\' \
               OR lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\\' OR u.two_step_phone LIKE $3)"
                 .to_owned(),
@@ -122,7 +127,12 @@ pub async fn page(
         SortBy::Email => format!("u.email_lower {dir}, u.id"),
         SortBy::Status => format!("u.status {dir}, lower(u.last_name), u.id"),
     };
-    let count_sql = format!("SELECT COUNT(*) AS n FROM {filter} AND $8 >= 0 AND $9 >= 0");
+    let stop = search::count_stop(q.count_cap.unwrap_or(i64::MAX), q.offset, q.limit);
+    // The stop is a number computed here, written into the text (an `i64`, never user input).
+    let count_sql = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM {filter} AND $8 >= 0 AND $9 >= 0 LIMIT {}) AS m",
+        stop.saturating_add(1)
+    );
     let page_sql = format!(
         "SELECT u.id, u.first_name, u.last_name, u.username, u.email, u.two_step_phone, u.status FROM {filter} \
          ORDER BY {order} LIMIT $8 OFFSET $9"
@@ -133,7 +143,8 @@ pub async fn page(
         count = count.bind(*p);
         rows = rows.bind(*p);
     }
-    let total: i64 = count.fetch_one(&mut *conn).await?.try_get("n")?;
+    let counted: i64 = count.fetch_one(&mut *conn).await?.try_get("n")?;
+    let total = search::Total::from_count(counted, stop);
     let rows = rows.fetch_all(&mut *conn).await?;
     let list = rows
         .iter()

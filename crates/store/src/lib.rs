@@ -28,4 +28,4 @@ pub mod throttle;
 pub mod user_types;
 pub mod users;
 
-pub use db::{Conn, Db, DbKind, StoreError, Tx, commit};
+pub use db::{Conn, Db, DbKind, StoreError, Tx, begin_read, commit, end_read};

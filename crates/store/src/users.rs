@@ -91,6 +91,22 @@ pub async fn get(conn: &mut Conn, plan: PlanId, id: UserId) -> Result<Option<Use
     row.as_ref().map(from_row).transpose()
 }
 
+/// The plan's users with these ids, in the order of `ids` (ids not in the plan are left out).
+pub async fn by_ids(conn: &mut Conn, plan: PlanId, ids: &[UserId]) -> Result<Vec<UserRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (0..ids.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE plan_id = $1 AND id IN ({list})");
+    let mut query = sqlx::query(&sql).bind(plan.0);
+    for id in ids {
+        query = query.bind(id.0);
+    }
+    let mut rows = query.fetch_all(&mut *conn).await?.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok(rows)
+}
+
 /// The user with this username (any case) in this plan.
 pub async fn by_username(conn: &mut Conn, plan: PlanId, username_lower: &str) -> Result<Option<UserRow>, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE plan_id = $1 AND username_lower = $2"))
@@ -283,11 +299,14 @@ pub async fn status_counts(conn: &mut Conn, plan: PlanId) -> Result<(i64, i64), 
 }
 
 /// One page of users matching `needle` (already lower case) in name, username or email, or
-/// `digits` (four or more) in the phone, by last name. Returns the page and the total count.
+/// `digits` (four or more) in the phone, by last name, first name and id. Returns the page and
+/// the total, counted up to `cap` (or to the end of the page when it lies beyond; see
+/// [`search::count_stop`]).
 ///
-/// On SQLite a needle of three characters or more is answered by the FTS5 trigram index (count
-/// and, for few matches, the page); PostgreSQL answers the same `LIKE`s from its trigram indexes.
-/// See [`crate::search`].
+/// On SQLite a needle of three characters or more is answered from the FTS5 trigram index: the
+/// count, and the page from the index's matches sorted by name, unless the matches are many and
+/// a short walk of the users in name order already finds the page. PostgreSQL answers the same
+/// `LIKE`s from its trigram indexes. See [`crate::search`].
 pub async fn search(
     conn: &mut Conn,
     plan: PlanId,
@@ -295,61 +314,129 @@ pub async fn search(
     digits: &str,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<UserRow>, i64), StoreError> {
+    cap: i64,
+) -> Result<(Vec<UserRow>, search::Total), StoreError> {
     let like = search::like_pattern(needle);
     let digits_like = search::phone_pattern(digits);
-    let filter = "plan_id = $1 AND (username_lower LIKE $2 ESCAPE '\\' OR email_lower LIKE $2 ESCAPE '\\' \
-         OR lower(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' OR two_step_phone LIKE $3)";
+    let filter = SEARCH_FILTER;
+    let stop = search::count_stop(cap, offset, limit);
     let fts = match search::kind_of(conn) {
-        DbKind::Sqlite => search::fts_query(plan, needle, digits),
-        DbKind::Postgres => None,
+        DbKind::Sqlite if search::fts_query_all_plans(needle, digits).is_some() => {
+            if search::plan_holds_everyone(conn, plan).await? {
+                search::fts_query_all_plans(needle, digits)
+            } else {
+                search::fts_query(plan, needle, digits)
+            }
+        }
+        _ => None,
     };
-    let total: i64 = match &fts {
-        Some(m) => search::fts_count(conn, m).await?,
-        None => {
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
+    let Some(m) = fts else {
+        // PostgreSQL, or a needle too short for trigrams on SQLite.
+        let counted: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE {filter} LIMIT $4) AS m"))
                 .bind(plan.0)
                 .bind(&like)
                 .bind(&digits_like)
+                .bind(stop.saturating_add(1))
                 .fetch_one(&mut *conn)
-                .await?
+                .await?;
+        let total = search::Total::from_count(counted, stop);
+        if counted <= offset {
+            return Ok((Vec::new(), total));
         }
+        // PostgreSQL's planner chooses between the trigram indexes and the name index.
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+        ))
+        .bind(plan.0)
+        .bind(&like)
+        .bind(&digits_like)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+        return Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total));
     };
-    if total <= offset {
+    let matches = FTS_MATCHES;
+    let counted = fts_count_in_plan(conn, plan, &m, stop).await?;
+    let total = search::Total::from_count(counted, stop);
+    if counted <= offset {
         return Ok((Vec::new(), total));
     }
-    let rows = match &fts {
-        Some(m) if total <= search::FEW_MATCHES => {
-            // Few matches: read them by id from the index's answer, then sort.
-            let cols = COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
-            sqlx::query(&format!(
-                "SELECT {cols} FROM users_search s CROSS JOIN users u WHERE users_search MATCH $1 AND u.id = s.rowid \
-                 ORDER BY u.last_name, u.first_name, u.id LIMIT $2 OFFSET $3"
-            ))
-            .bind(m)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&mut *conn)
-            .await?
+    if !total.is_exact() {
+        // Many matches: when they are spread over the alphabet, the first few thousand users in
+        // name order hold the page. Else the matches are sorted below.
+        if let Some(rows) = walk_page(conn, plan, needle, digits, limit, offset, search::WALK_ROWS).await? {
+            return Ok((rows, total));
         }
-        // Many matches (or no index): walk `users_plan_name` in order until the page is full.
-        // SQLite has no statistics to prefer it over sorting the whole plan, so it is named.
-        _ => {
-            let hint = if fts.is_some() { "INDEXED BY users_plan_name" } else { "" };
-            sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM users {hint} WHERE {filter} ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
-            ))
-            .bind(plan.0)
-            .bind(&like)
-            .bind(&digits_like)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&mut *conn)
-            .await?
-        }
-    };
+    }
+    // Sort the matches by name on the narrow index, then read the page's rows.
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE id IN (SELECT u.id FROM {matches} \
+         ORDER BY u.last_name, u.first_name, u.id LIMIT $3 OFFSET $4) ORDER BY last_name, first_name, id"
+    ))
+    .bind(&m)
+    .bind(plan.0)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok((rows.iter().map(from_row).collect::<Result<_, _>>()?, total))
 }
+
+/// The page of `limit` rows at `offset` of the plan's users matching `needle` or `digits`, found
+/// by walking the first `rows` users after `offset` in name order and testing each: `Some` only
+/// when the walk held the whole page (then it is exactly the page), else `None`.
+pub async fn walk_page(
+    conn: &mut Conn,
+    plan: PlanId,
+    needle: &str,
+    digits: &str,
+    limit: i64,
+    offset: i64,
+    rows: i64,
+) -> Result<Option<Vec<UserRow>>, StoreError> {
+    // SQLite has no statistics to prefer the name index over sorting the plan, so it is named.
+    let hint = if search::kind_of(conn) == DbKind::Sqlite { "INDEXED BY users_plan_name" } else { "" };
+    let walked = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM (SELECT * FROM users {hint} WHERE plan_id = $1 \
+         ORDER BY last_name, first_name, id LIMIT $6) AS w WHERE {SEARCH_FILTER} \
+         ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+    ))
+    .bind(plan.0)
+    .bind(search::like_pattern(needle))
+    .bind(search::phone_pattern(digits))
+    .bind(limit)
+    .bind(offset)
+    .bind(rows.saturating_add(offset))
+    .fetch_all(&mut *conn)
+    .await?;
+    if walked.len() as i64 == limit {
+        Ok(Some(walked.iter().map(from_row).collect::<Result<_, _>>()?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// How many of the plan's users the FTS5 query on `users_search` matches, stopping after
+/// `stop + 1` (SQLite).
+pub async fn fts_count_in_plan(conn: &mut Conn, plan: PlanId, query: &str, stop: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {FTS_MATCHES} LIMIT $3) AS m"))
+        .bind(query)
+        .bind(plan.0)
+        .bind(stop.saturating_add(1))
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// The plan's users matching the `LIKE` patterns `$2` (name, username, email) and `$3` (phone).
+const SEARCH_FILTER: &str = "plan_id = $1 AND (username_lower LIKE $2 ESCAPE '\\' OR email_lower LIKE $2 ESCAPE '\\' \
+     OR lower(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' OR two_step_phone LIKE $3)";
+
+/// The FTS5 index's matches (`$1`), each checked to be in the plan (`$2`) on the narrow
+/// `users_search_sort`.
+const FTS_MATCHES: &str = "users_search s CROSS JOIN users u INDEXED BY users_search_sort \
+     WHERE users_search MATCH $1 AND u.id = s.rowid AND u.plan_id = $2";
 
 /// Users affiliated with the practice that has `tax_id`, or with the practice of the provider
 /// whose NPI is `npi`.

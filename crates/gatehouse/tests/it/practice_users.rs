@@ -9,7 +9,7 @@ use gatehouse_domain::UserId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::PracticeError;
-use gatehouse_services::practice::directory::DirectoryRequest;
+use gatehouse_services::practice::directory::{DirectoryRequest, Total};
 use gatehouse_services::practice::invites::InviteRow;
 use gatehouse_services::practice::members::NewMemberAffiliation;
 use gatehouse_services::{RequestMeta, SessionInfo};
@@ -118,16 +118,16 @@ async fn directory_shows_only_the_administrators_practices(backend: Backend) {
     let all = svc.practice_directory(&grant, &w.app.plan, &DirectoryRequest::default()).await.expect("list");
     let names: Vec<_> = all.entries.iter().map(|e| e.row.last_name.as_str()).collect();
     assert_eq!(names, ["Adams", "Park", "Reyes"], "sorted by name, no searching needed, nobody from B");
-    assert_eq!((all.total, all.first, all.last, all.pages), (3, 1, 3, 1));
+    assert_eq!((all.total, all.first, all.last, all.pages, all.has_next), (Total::Exact(3), 1, 3, 1, false));
     assert_eq!(all.entries[1].user_types, ["Billing Staff"]);
 
     let find = |q: &str| DirectoryRequest { q: q.into(), ..Default::default() };
     for (q, expect) in [("park", 1), ("LEE@EXAMPLE", 1), ("555-1002", 1), ("stone", 0), ("%", 0)] {
         let r = svc.practice_directory(&grant, &w.app.plan, &find(q)).await.expect("search");
-        assert_eq!(r.total, expect, "search {q:?}");
+        assert_eq!(r.total, Total::Exact(expect), "search {q:?}");
     }
     let by_type = DirectoryRequest { user_type: "billing_staff".into(), ..Default::default() };
-    assert_eq!(svc.practice_directory(&grant, &w.app.plan, &by_type).await.unwrap().total, 1);
+    assert_eq!(svc.practice_directory(&grant, &w.app.plan, &by_type).await.unwrap().total, Total::Exact(1));
     let desc = DirectoryRequest { sort: "username".into(), dir: "desc".into(), ..Default::default() };
     let r = svc.practice_directory(&grant, &w.app.plan, &desc).await.unwrap();
     assert_eq!(r.entries[0].row.username.as_deref(), Some("lee"));

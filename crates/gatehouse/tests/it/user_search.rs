@@ -7,11 +7,13 @@ use crate::both;
 use crate::support::{Backend, TestApp};
 use gatehouse_domain::{PlanId, UserId};
 use gatehouse_services::plans::NewPlan;
+use gatehouse_services::support::{COUNT_CAP, PAGE_SIZE};
 use gatehouse_store::directory::{self, DirectoryQuery};
+use gatehouse_store::search::Total;
 use gatehouse_store::{search, users};
 
-/// Users sharing the last name "Commonwealth": more than `search::FEW_MATCHES`, so that their
-/// pages are found by walking the users in order.
+/// Users sharing the last name "Commonwealth": more than a capped count counts, so that their
+/// pages are found by walking the users in order (or, past the walk, by sorting the matches).
 const COMMON: usize = 5_100;
 
 #[derive(Debug, Clone)]
@@ -114,7 +116,7 @@ const SPECIAL: [Person; 5] = [
     ("Invited", "Person", None, "invited.person@example.org", None),
 ];
 
-const NEEDLES: [&str; 32] = [
+const NEEDLES: [&str; 33] = [
     "",
     "a",
     "al",
@@ -135,6 +137,8 @@ const NEEDLES: [&str; 32] = [
     "mmo",
     "pat1",
     "pat12",
+    // 211 Commonwealths late in name order (Pat9…): past a short walk of the users in order.
+    "pc9",
     "1206556",
     "0101",
     "5550102",
@@ -199,18 +203,52 @@ async fn affiliate(app: &TestApp, users: &[&U], practice: i64) {
     }
 }
 
+/// A page of the plan-wide search and its total, counted to the end.
 async fn plan_search(app: &TestApp, plan: PlanId, needle: &str, limit: i64, offset: i64) -> (Vec<i64>, i64) {
+    let (rows, total) = plan_search_capped(app, plan, needle, limit, offset, i64::MAX).await;
+    assert!(total.is_exact(), "a count without a cap is exact");
+    (rows, total.shown())
+}
+
+async fn plan_search_capped(
+    app: &TestApp,
+    plan: PlanId,
+    needle: &str,
+    limit: i64,
+    offset: i64,
+    cap: i64,
+) -> (Vec<i64>, Total) {
     let mut conn = app.running.services.db.acquire().await.expect("conn");
-    let (rows, total) = users::search(&mut conn, plan, needle, &digits(needle), limit, offset).await.expect("search");
+    let (rows, total) =
+        users::search(&mut conn, plan, needle, &digits(needle), limit, offset, cap).await.expect("search");
     (rows.iter().map(|r| r.id.0).collect(), total)
 }
 
+/// A page of the directory and its total, counted to the end.
 async fn dir_search(app: &TestApp, practices: &[i64], needle: &str, limit: i64, offset: i64) -> (Vec<i64>, i64) {
+    let (rows, total) = dir_search_capped(app, practices, needle, limit, offset, None).await;
+    assert!(total.is_exact(), "a count without a cap is exact");
+    (rows, total.shown())
+}
+
+async fn dir_search_capped(
+    app: &TestApp,
+    practices: &[i64],
+    needle: &str,
+    limit: i64,
+    offset: i64,
+    count_cap: Option<i64>,
+) -> (Vec<i64>, Total) {
     let mut conn = app.running.services.db.acquire().await.expect("conn");
     let d = digits(needle);
-    let q = DirectoryQuery { practices, needle, digits: &d, limit, offset, ..Default::default() };
+    let q = DirectoryQuery { practices, needle, digits: &d, limit, offset, count_cap, ..Default::default() };
     let (rows, total) = directory::page(&mut conn, app.plan.id(), &q).await.expect("directory");
     (rows.iter().map(|r| r.id.0).collect(), total)
+}
+
+/// What a count stopping at `cap` must say for a page of `limit` at `offset` when `n` match.
+fn capped_total(n: usize, cap: i64, offset: i64, limit: i64) -> Total {
+    Total::from_count(n as i64, search::count_stop(cap, offset, limit))
 }
 
 fn sorted(mut v: Vec<i64>) -> Vec<i64> {
@@ -244,6 +282,13 @@ async fn searches_find_exactly_what_like_finds(backend: Backend) {
         // Pages are slices of the whole ordered list.
         let (page, _) = plan_search(&app, plan, needle, 7, 3).await;
         assert_eq!(page, found.iter().skip(3).take(7).copied().collect::<Vec<_>>(), "page for {needle:?}");
+        // Counting stopped early changes the total only, never the rows or their order.
+        for (limit, offset) in [(7, 3), (25, 150)] {
+            let (page, total) = plan_search_capped(&app, plan, needle, limit, offset, 100).await;
+            let expect_page = found.iter().skip(offset as usize).take(limit as usize).copied().collect::<Vec<_>>();
+            assert_eq!(page, expect_page, "capped page {offset} for {needle:?}");
+            assert_eq!(total, capped_total(expect.len(), 100, offset, limit), "capped total for {needle:?}");
+        }
 
         let expect_a: Vec<i64> =
             sorted(in_a.iter().filter(|u| needle.is_empty() || u.matches(needle, &d)).map(|u| u.id).collect());
@@ -252,6 +297,9 @@ async fn searches_find_exactly_what_like_finds(backend: Backend) {
         assert_eq!(sorted(found.clone()), expect_a, "directory matches for {needle:?}");
         let (page, _) = dir_search(&app, &[a], needle, 7, 3).await;
         assert_eq!(page, found.iter().skip(3).take(7).copied().collect::<Vec<_>>(), "directory page for {needle:?}");
+        let (page, total) = dir_search_capped(&app, &[a], needle, 7, 3, Some(100)).await;
+        assert_eq!(page, found.iter().skip(3).take(7).copied().collect::<Vec<_>>(), "capped directory page {needle:?}");
+        assert_eq!(total, capped_total(expect_a.len(), 100, 3, 7), "capped directory total for {needle:?}");
         let (_, both_total) = dir_search(&app, &[a, b], needle, 1, 0).await;
         let expect_ab = mine.iter().filter(|u| needle.is_empty() || u.matches(needle, &d)).count();
         assert_eq!(both_total, expect_ab as i64, "two practices' count for {needle:?}");
@@ -275,6 +323,14 @@ async fn the_index_follows_changes(backend: Backend) {
     let users = insert(&app, plan, &SPECIAL).await;
     let db = app.running.services.db.pool();
     let mary = UserId(users[0].id);
+    // Mary and Ann in a practice, so the directory's own index must follow them too.
+    let a = practice(&app, "825671892").await;
+    affiliate(&app, &[&users[0], &users[2]], a).await;
+    let in_directory = |n: &'static str| {
+        let app = &app;
+        async move { dir_search(app, &[a], n, 10, 0).await.0 }
+    };
+    assert_eq!(in_directory("o'brien").await, [mary.0]);
     let found = |n: &'static str| {
         let app = &app;
         async move { plan_search(app, plan, n, 10, 0).await.0 }
@@ -289,6 +345,8 @@ async fn the_index_follows_changes(backend: Backend) {
     assert!(found("o'brien").await.is_empty(), "the old name is gone");
     assert!(found("mary-jane").await.is_empty());
     assert_eq!(found("marigold q").await, [mary.0], "the new name is found");
+    assert!(in_directory("o'brien").await.is_empty(), "the old name is gone from the directory");
+    assert_eq!(in_directory("marigold q").await, [mary.0], "the directory finds the new name");
     assert_eq!(found("mary.jane").await, [mary.0], "the email did not change");
 
     sqlx::query("UPDATE users SET username = 'mq', username_lower = 'mq', email = 'mq@example.org', email_lower = 'mq@example.org' WHERE id = $1")
@@ -308,6 +366,10 @@ async fn the_index_follows_changes(backend: Backend) {
     drop(conn);
     assert!(found("5550101").await.is_empty(), "the old phone is gone");
 
+    assert_eq!(in_directory("mq@ex").await, [mary.0]);
+    // Leaving the practice leaves its directory.
+    sqlx::query("DELETE FROM affiliations WHERE user_id = $1").bind(users[2].id).execute(db).await.expect("leave");
+    assert!(in_directory("al@x").await.is_empty(), "Ann left the practice");
     sqlx::query("DELETE FROM users WHERE id = $1").bind(users[2].id).execute(db).await.expect("delete");
     assert!(found("al@x").await.is_empty(), "a deleted user is gone");
     assert_eq!(plan_search(&app, plan, "example.org", 10, 0).await.1, 4);
@@ -317,8 +379,55 @@ async fn the_index_follows_changes(backend: Backend) {
             .execute(db)
             .await
             .expect("FTS5 index matches the users table");
+        sqlx::query("INSERT INTO affiliations_search (affiliations_search, rank) VALUES ('integrity-check', 1)")
+            .execute(db)
+            .await
+            .expect("the directory's FTS5 index matches the affiliations");
     }
     assert!(search::fts_query(plan, "ab", "").is_none(), "two letters are not asked of the index");
     app.stop().await;
 }
 both!(the_index_follows_changes);
+
+async fn the_name_order_in_memory_agrees_with_sql(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let plan = app.plan.id();
+    let svc = &app.running.services;
+    let mut mine = insert(&app, plan, &SPECIAL).await;
+    mine.extend(insert_common(&app, plan).await);
+    let other = other_plan(&app).await;
+    insert(&app, other, &SPECIAL).await;
+    let grant = svc.operator_grant(&app.plan);
+    svc.load_name_order(plan).await.expect("name order");
+    let page_of = |needle: &'static str, page: i64| {
+        let app = &app;
+        let grant = &grant;
+        async move {
+            let (rows, total) =
+                app.running.services.search_users(grant, &app.plan, needle, page).await.expect("search");
+            (rows.iter().map(|u| u.row.id.0).collect::<Vec<_>>(), total)
+        }
+    };
+    for needle in ["commonwealth", "commons.example", "pat1", "pc9", "mary", "example.org", "o'b"] {
+        let d = digits(needle);
+        let n = mine.iter().filter(|u| u.matches(needle, &d)).count();
+        for page in [1_i64, 3, 41, 205] {
+            let offset = (page - 1) * PAGE_SIZE;
+            let (found, total) = page_of(needle, page).await;
+            let (expect, _) = plan_search(&app, plan, needle, PAGE_SIZE, offset).await;
+            assert_eq!(found, expect, "page {page} of {needle:?}");
+            assert_eq!(total, capped_total(n, COUNT_CAP, offset, PAGE_SIZE), "total of {needle:?}");
+        }
+    }
+    // A rename makes the copy out of date: the search must not use it (the renamed user comes
+    // first now), and reads it again afterwards.
+    let last = mine.iter().rfind(|u| u.last == "Commonwealth").expect("a Commonwealth").id;
+    app.sql(&format!("UPDATE users SET last_name = 'Aaronson' WHERE id = {last}")).await;
+    assert_eq!(page_of("commons.example", 1).await.0.first(), Some(&last));
+    svc.load_name_order(plan).await.expect("name order again");
+    assert_eq!(page_of("commons.example", 1).await.0.first(), Some(&last));
+    let (found, _) = page_of("commons.example", 2).await;
+    assert_eq!(found, plan_search(&app, plan, "commons.example", PAGE_SIZE, PAGE_SIZE).await.0);
+    app.stop().await;
+}
+both!(the_name_order_in_memory_agrees_with_sql);

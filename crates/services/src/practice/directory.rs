@@ -7,6 +7,7 @@ use crate::Services;
 use crate::plans::Plan;
 use gatehouse_domain::UserStatus;
 use gatehouse_store::directory::{self as store, DirectoryQuery, DirectoryRow, SortBy};
+pub use gatehouse_store::search::{COUNT_CAP, Total};
 use gatehouse_store::user_types;
 
 /// Rows per page.
@@ -45,12 +46,16 @@ pub struct DirectoryEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryPage {
     pub entries: Vec<DirectoryEntry>,
-    pub total: i64,
+    /// Counted up to [`COUNT_CAP`]: beyond it, "more than 1,000".
+    pub total: Total,
     /// 1-based positions of the first and last entries shown (0 and 0 when none).
     pub first: i64,
     pub last: i64,
     pub page: i64,
+    /// Pages of the users counted.
     pub pages: i64,
+    /// Whether a next page has users.
+    pub has_next: bool,
 }
 
 impl Services {
@@ -94,6 +99,7 @@ impl Services {
             descending: req.dir == "desc",
             limit: PAGE_SIZE,
             offset: (page - 1) * PAGE_SIZE,
+            count_cap: Some(COUNT_CAP),
         };
         let mut conn = self.db.acquire().await?;
         let (rows, total) = store::page(&mut conn, plan.id(), &query).await?;
@@ -111,6 +117,8 @@ impl Services {
             .collect::<Vec<_>>();
         let first = if entries.is_empty() { 0 } else { (page - 1) * PAGE_SIZE + 1 };
         let last = if entries.is_empty() { 0 } else { first + entries.len() as i64 - 1 };
-        Ok(DirectoryPage { entries, total, first, last, page, pages: (total + PAGE_SIZE - 1) / PAGE_SIZE })
+        let pages = (total.shown() + PAGE_SIZE - 1) / PAGE_SIZE;
+        let has_next = !entries.is_empty() && total.more_after(last);
+        Ok(DirectoryPage { entries, total, first, last, page, pages, has_next })
     }
 }

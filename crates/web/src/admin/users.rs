@@ -69,7 +69,10 @@ struct SearchPage {
     admin: AdminChrome,
     q: String,
     rows: Vec<UserView>,
-    total: i64,
+    /// "12", "1,234" or "more than 1,000".
+    total: String,
+    /// Whether counting stopped (the needle matches more users than are counted).
+    capped: bool,
     first: i64,
     last: i64,
     prev: Option<i64>,
@@ -95,6 +98,7 @@ async fn search(staff: Staff, Query(q): Query<SearchQuery>) -> Response {
             let (chrome, admin) = staff.chrome("/admin/users");
             let first = (page - 1) * PAGE_SIZE + 1;
             let last = (first + rows.len() as i64 - 1).max(0);
+            let next = (!rows.is_empty() && total.more_after(last)).then_some(page + 1);
             render(
                 StatusCode::OK,
                 &SearchPage {
@@ -102,11 +106,12 @@ async fn search(staff: Staff, Query(q): Query<SearchQuery>) -> Response {
                     admin,
                     q: query,
                     rows: rows.into_iter().map(view).collect(),
-                    total,
+                    total: total.to_string(),
+                    capped: !total.is_exact(),
                     first,
                     last,
                     prev: (page > 1).then_some(page - 1),
-                    next: (last < total).then_some(page + 1),
+                    next,
                 },
             )
         }

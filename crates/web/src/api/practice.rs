@@ -74,9 +74,15 @@ pub struct DirectoryUser {
 #[derive(Serialize, ToSchema)]
 pub struct DirectoryBody {
     pub users: Vec<DirectoryUser>,
+    /// Users found, counted up to 1,000 (see `total_is_exact`).
     pub total: i64,
+    /// False when counting stopped at `total` and more users match (add to `q` to narrow).
+    pub total_is_exact: bool,
     pub page: i64,
+    /// Pages of the users counted.
     pub pages: i64,
+    /// Whether the next page has users.
+    pub has_next: bool,
 }
 
 /// The users of the caller's practices: `q`, `status`, `user_type`, `practice`, `provider`,
@@ -106,9 +112,11 @@ pub async fn directory(
                 user_types: e.user_types,
             })
             .collect(),
-        total: p.total,
+        total: p.total.shown(),
+        total_is_exact: p.total.is_exact(),
         page: p.page,
         pages: p.pages,
+        has_next: p.has_next,
     }))
 }
 

@@ -10,7 +10,7 @@ use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use gatehouse_services::practice::directory::DirectoryRequest;
+use gatehouse_services::practice::directory::{DirectoryRequest, Total};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/practice/users", get(directory))
@@ -46,7 +46,10 @@ struct DirectoryPage {
     user_types: Vec<(String, String)>,
     columns: Vec<Column>,
     rows: Vec<Row>,
-    total: i64,
+    /// "12", "1,234" or "more than 1,000".
+    total: String,
+    /// Whether counting stopped (the search matches more users than are counted).
+    capped: bool,
     first: i64,
     last: i64,
     prev: Option<String>,
@@ -113,10 +116,10 @@ async fn directory(admin: PracticeAdmin, Query(req): Query<DirectoryRequest>) ->
                 })
                 .collect();
             let prev = (p.page > 1).then(|| filters(Some(p.page - 1), &req.sort, &req.dir));
-            let next = (p.page < p.pages).then(|| filters(Some(p.page + 1), &req.sort, &req.dir));
+            let next = p.has_next.then(|| filters(Some(p.page + 1), &req.sort, &req.dir));
             (rows, p.total, p.first, p.last, prev, next)
         }
-        None => (Vec::new(), 0, 0, 0, None, None),
+        None => (Vec::new(), Total::Exact(0), 0, 0, None, None),
     };
     render(
         if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
@@ -130,7 +133,8 @@ async fn directory(admin: PracticeAdmin, Query(req): Query<DirectoryRequest>) ->
             user_types: types.into_iter().map(|t| (t.key.as_str().to_owned(), t.name)).collect(),
             columns,
             rows,
-            total,
+            total: total.to_string(),
+            capped: !total.is_exact(),
             first,
             last,
             prev,
