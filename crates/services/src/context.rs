@@ -43,8 +43,8 @@ pub struct Services {
     pub(crate) plans_cache: Arc<std::sync::RwLock<Option<CachedPlans>>>,
     /// The permission index, the applications and the change-log cursor (see [`crate::authz`]).
     pub(crate) access: Arc<crate::authz::AccessState>,
-    /// The plan-wide search's in-memory name orders (see [`crate::name_order`]).
-    pub(crate) name_orders: Arc<crate::name_order::NameOrders>,
+    /// The user searches' in-memory indexes (see [`crate::search_index`]).
+    pub(crate) search_indexes: Arc<crate::search_index::SearchIndexes>,
 }
 
 impl std::fmt::Debug for Services {
@@ -74,7 +74,7 @@ impl Services {
             code_key: Arc::new(key.into_bytes()),
             plans_cache: Arc::default(),
             access,
-            name_orders: Arc::default(),
+            search_indexes: Arc::default(),
         })
     }
 

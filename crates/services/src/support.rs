@@ -216,18 +216,7 @@ impl Services {
             (found.into_iter().skip(((page.max(1) - 1) * PAGE_SIZE) as usize).take(PAGE_SIZE as usize).collect(), total)
         } else {
             let offset = (page.max(1) - 1) * PAGE_SIZE;
-            match self.search_in_name_order(&mut conn, plan.id(), &q, &d, PAGE_SIZE, offset).await? {
-                Some(found) => found,
-                None => {
-                    let found = users::search(&mut conn, plan.id(), &q, &d, PAGE_SIZE, offset, COUNT_CAP).await?;
-                    if !found.1.is_exact() {
-                        // A plan large enough for sorting its matches in SQL to cost: keep its
-                        // name order in memory from now on.
-                        self.refresh_name_order(plan.id());
-                    }
-                    found
-                }
-            }
+            self.user_search_page(&mut conn, plan.id(), &q, &d, PAGE_SIZE, offset).await?
         };
         // Two queries for the whole page, not two per user.
         let now = self.now();

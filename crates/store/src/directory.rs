@@ -35,6 +35,8 @@ pub struct DirectoryQuery<'a> {
     /// Count matches up to this many (or to the end of the page when it lies beyond); `None`
     /// counts them all.
     pub count_cap: Option<i64>,
+    /// Only these users (the search index's first matches and the users it does not know).
+    pub among: Option<&'a [i64]>,
 }
 
 /// One row of the directory.
@@ -91,8 +93,17 @@ pub async fn page(
                 WHERE s.affiliation_id = a.id AND s.provider_id = $7))"
     );
     let fts = match search::kind_of(conn) {
-        DbKind::Sqlite => search::fts_practices_query(q.practices, q.needle, q.digits),
-        DbKind::Postgres => None,
+        DbKind::Sqlite if q.among.is_none() => search::fts_practices_query(q.practices, q.needle, q.digits),
+        _ => None,
+    };
+    let among = match q.among {
+        Some([]) => return Ok((Vec::new(), search::Total::Exact(0))),
+        Some(ids) => {
+            let first = 10 + q.practices.len();
+            let list = (0..ids.len()).map(|i| format!("${}", i + first)).collect::<Vec<_>>().join(", ");
+            format!(" AND u.id IN ({list})")
+        }
+        None => String::new(),
     };
     let (from, text, text_arg) = match &fts {
         // SQLite, a needle of three characters or more: the practices' affiliations whose user
@@ -106,19 +117,24 @@ pub async fn page(
             "$3 <> ''".to_owned(),
             m.clone(),
         ),
-        // Otherwise start from the practices' users and compare each.
+        // Otherwise start from the practices' users (or from the few users asked about) and
+        // compare each.
         None => (
-            format!(
-                "(SELECT DISTINCT a.user_id FROM affiliations a WHERE {of_practices}) c \
-                 CROSS JOIN users u WHERE u.id = c.user_id"
-            ),
+            if among.is_empty() {
+                format!(
+                    "(SELECT DISTINCT a.user_id FROM affiliations a WHERE {of_practices}) c \
+                     CROSS JOIN users u WHERE u.id = c.user_id"
+                )
+            } else {
+                format!("users u WHERE EXISTS (SELECT 1 FROM affiliations a WHERE a.user_id = u.id AND {of_practices})")
+            },
             "($2 = '' OR u.username_lower LIKE $2 ESCAPE '\\' OR u.email_lower LIKE $2 ESCAPE '\\' \
               OR lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\\' OR u.two_step_phone LIKE $3)"
                 .to_owned(),
             if q.needle.is_empty() { String::new() } else { search::like_pattern(q.needle) },
         ),
     };
-    let filter = format!("{from} AND u.plan_id = $1 AND ($4 = '' OR u.status = $4) AND {text}");
+    let filter = format!("{from} AND u.plan_id = $1 AND ($4 = '' OR u.status = $4) AND {text}{among}");
     let digits = search::phone_pattern(q.digits);
     let dir = if q.descending { "DESC" } else { "ASC" };
     let order = match q.sort {
@@ -143,6 +159,10 @@ pub async fn page(
         count = count.bind(*p);
         rows = rows.bind(*p);
     }
+    for id in q.among.unwrap_or_default() {
+        count = count.bind(*id);
+        rows = rows.bind(*id);
+    }
     let counted: i64 = count.fetch_one(&mut *conn).await?.try_get("n")?;
     let total = search::Total::from_count(counted, stop);
     let rows = rows.fetch_all(&mut *conn).await?;
@@ -163,6 +183,32 @@ pub async fn page(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((list, total))
+}
+
+/// The ids of the users the directory `q` lists before its search text is applied: the users
+/// of its practices passing its status, user type, practice and provider filters, each once, in
+/// no particular order. The search index matches their text itself.
+pub async fn candidates(conn: &mut Conn, plan: PlanId, q: &DirectoryQuery<'_>) -> Result<Vec<i64>, StoreError> {
+    let list = (0..q.practices.len()).map(|i| format!("${}", i + 10)).collect::<Vec<_>>().join(", ");
+    let ids = match search::kind_of(conn) {
+        DbKind::Sqlite => "group_concat(DISTINCT a.user_id)",
+        DbKind::Postgres => "string_agg(DISTINCT a.user_id::text, ',')",
+    };
+    // `$1`…`$3`, `$8` and `$9` are bound as for the page and unused here but for their types.
+    let sql = format!(
+        "SELECT {ids} AS ids FROM affiliations a WHERE a.practice_id IN ({list}) \
+           AND ($5 = '' OR a.user_type = $5) AND ($6 = 0 OR a.practice_id = $6) \
+           AND ($7 = 0 OR a.all_providers = 1 OR EXISTS (SELECT 1 FROM affiliation_providers s \
+                WHERE s.affiliation_id = a.id AND s.provider_id = $7)) \
+           AND ($4 = '' OR EXISTS (SELECT 1 FROM users u WHERE u.id = a.user_id AND u.plan_id = $1 AND u.status = $4)) \
+           AND ($2 = '' OR $2 <> '') AND ($3 = '' OR $3 <> '') AND $8 >= 0 AND $9 >= 0"
+    );
+    let mut query = bind_filters(sqlx::query(&sql), plan, q, "", "").bind(q.limit).bind(q.offset);
+    for p in q.practices {
+        query = query.bind(*p);
+    }
+    let text: Option<String> = query.fetch_one(&mut *conn).await?.try_get("ids")?;
+    search::parse_ids(text.as_deref().unwrap_or(""))
 }
 
 /// The user types (keys) each of `users` holds at `practices`.

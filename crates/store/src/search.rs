@@ -11,6 +11,7 @@
 
 use crate::{Conn, DbKind, StoreError};
 use gatehouse_domain::PlanId;
+use sqlx::Row;
 use std::fmt;
 
 /// Users of the plan a search walks in name order looking for a page of many matches before it
@@ -174,39 +175,87 @@ pub async fn plan_holds_everyone(conn: &mut Conn, plan: PlanId) -> Result<bool, 
     Ok(lo == Some(plan.0) && hi == Some(plan.0))
 }
 
-/// The plan's name-order version: on SQLite bumped by triggers whenever a user of the plan is
-/// added, removed or renamed (migration 0014); always 0 on PostgreSQL.
-pub async fn name_version(conn: &mut Conn, plan: PlanId) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT search_version FROM plans WHERE id = $1")
-        .bind(plan.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        .unwrap_or(0))
+/// The database's clock, in seconds since 1970 (PostgreSQL: the transaction's start). The
+/// search index and the change log (migration 0016) are both timed by it, never by a server's
+/// clock.
+pub async fn db_clock(conn: &mut Conn) -> Result<i64, StoreError> {
+    let sql = match kind_of(conn) {
+        DbKind::Sqlite => "SELECT CAST(strftime('%s', 'now') AS INTEGER)",
+        DbKind::Postgres => "SELECT extract(epoch FROM now())::bigint",
+    };
+    Ok(sqlx::query_scalar(sql).fetch_one(&mut *conn).await?)
 }
 
-/// The ids of the plan's users in the searches' order (last name, first name, id). SQLite only
-/// (`group_concat … ORDER BY`, one text for a million ids).
-pub async fn ids_in_name_order(conn: &mut Conn, plan: PlanId) -> Result<Vec<i64>, StoreError> {
-    let text: Option<String> = sqlx::query_scalar(
-        "SELECT group_concat(id, ',' ORDER BY last_name, first_name, id) FROM users WHERE plan_id = $1",
+/// One user as the search index holds them: the searched text exactly as the SQL searches
+/// compare it, and their place in the practice directory's name order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedUser {
+    pub id: i64,
+    /// `lower(first_name || ' ' || last_name)`.
+    pub name: String,
+    /// Lower case, empty when none.
+    pub username: String,
+    /// Lower case.
+    pub email: String,
+    /// The two-step phone, empty when none.
+    pub phone: String,
+    /// 1-based position in the directory's order (lower last name, lower first name, id).
+    pub directory_rank: i64,
+}
+
+/// Calls `each` with every user of the plan in the plan-wide search's order (last name, first
+/// name, id), streamed (a million users are never all in memory as rows).
+pub async fn each_user_in_name_order(
+    conn: &mut Conn,
+    plan: PlanId,
+    mut each: impl FnMut(IndexedUser) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    use futures::TryStreamExt;
+    let mut rows = sqlx::query(
+        "SELECT id, lower(first_name || ' ' || last_name) AS name, coalesce(username_lower, '') AS username, \
+         email_lower, coalesce(two_step_phone, '') AS phone, \
+         row_number() OVER (ORDER BY lower(last_name), lower(first_name), id) AS directory_rank \
+         FROM users WHERE plan_id = $1 ORDER BY last_name, first_name, id",
     )
     .bind(plan.0)
-    .fetch_one(&mut *conn)
-    .await?;
-    parse_ids(text.as_deref().unwrap_or(""))
+    .fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        each(IndexedUser {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            username: r.try_get("username")?,
+            email: r.try_get("email_lower")?,
+            phone: r.try_get("phone")?,
+            directory_rank: r.try_get("directory_rank")?,
+        })?;
+    }
+    Ok(())
 }
 
-/// The rowids the FTS5 query on `users_search` matches, in no particular order. SQLite only.
-pub async fn fts_ids(conn: &mut Conn, query: &str) -> Result<Vec<i64>, StoreError> {
-    let text: Option<String> =
-        sqlx::query_scalar("SELECT group_concat(rowid) FROM users_search WHERE users_search MATCH $1")
-            .bind(query)
-            .fetch_one(&mut *conn)
-            .await?;
-    parse_ids(text.as_deref().unwrap_or(""))
+/// The changes logged for the plan's users at or after `since` (the database's clock): each
+/// change's log id and user, at most `limit` of them.
+pub async fn changes_since(
+    conn: &mut Conn,
+    plan: PlanId,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(sqlx::query_as("SELECT id, user_id FROM user_search_changes WHERE plan_id = $1 AND changed_at >= $2 LIMIT $3")
+        .bind(plan.0)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
-fn parse_ids(text: &str) -> Result<Vec<i64>, StoreError> {
+/// Forgets the changes logged before `before` (every plan's).
+pub async fn prune_changes(conn: &mut Conn, before: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM user_search_changes WHERE changed_at < $1").bind(before).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Ids written as `1,2,3` (`group_concat`, `string_agg`).
+pub(crate) fn parse_ids(text: &str) -> Result<Vec<i64>, StoreError> {
     if text.is_empty() {
         return Ok(Vec::new());
     }

@@ -418,6 +418,61 @@ pub async fn walk_page(
     }
 }
 
+/// How many of the users `ids` of the plan match `needle` or `digits` as in [`search`]. The
+/// search index asks this of the users it does not know (changed since it was read).
+pub async fn count_among(
+    conn: &mut Conn,
+    plan: PlanId,
+    ids: &[i64],
+    needle: &str,
+    digits: &str,
+) -> Result<i64, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let list = (0..ids.len()).map(|i| format!("${}", i + 4)).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT COUNT(*) FROM users WHERE {SEARCH_FILTER} AND id IN ({list})");
+    let mut count =
+        sqlx::query_scalar(&sql).bind(plan.0).bind(search::like_pattern(needle)).bind(search::phone_pattern(digits));
+    for id in ids {
+        count = count.bind(*id);
+    }
+    Ok(count.fetch_one(&mut *conn).await?)
+}
+
+/// The page of `limit` rows at `offset`, in the search's order, of those of the users `ids` of
+/// the plan that match `needle` or `digits` as in [`search`]. The search index hands over its
+/// first matches and the users it does not know, so SQL has the last word on every row shown.
+pub async fn page_among(
+    conn: &mut Conn,
+    plan: PlanId,
+    ids: &[i64],
+    needle: &str,
+    digits: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<UserRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (0..ids.len()).map(|i| format!("${}", i + 6)).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE {SEARCH_FILTER} AND id IN ({list}) \
+         ORDER BY last_name, first_name, id LIMIT $4 OFFSET $5"
+    );
+    let mut page = sqlx::query(&sql)
+        .bind(plan.0)
+        .bind(search::like_pattern(needle))
+        .bind(search::phone_pattern(digits))
+        .bind(limit)
+        .bind(offset);
+    for id in ids {
+        page = page.bind(*id);
+    }
+    let rows = page.fetch_all(&mut *conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// How many of the plan's users the FTS5 query on `users_search` matches, stopping after
 /// `stop + 1` (SQLite).
 pub async fn fts_count_in_plan(conn: &mut Conn, plan: PlanId, query: &str, stop: i64) -> Result<i64, StoreError> {

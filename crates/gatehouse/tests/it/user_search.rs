@@ -389,7 +389,66 @@ async fn the_index_follows_changes(backend: Backend) {
 }
 both!(the_index_follows_changes);
 
-async fn the_name_order_in_memory_agrees_with_sql(backend: Backend) {
+/// The plan-wide search through the services (the in-memory index when it can answer).
+async fn indexed_search(app: &TestApp, needle: &str, offset: i64) -> (Vec<i64>, Total) {
+    let svc = &app.running.services;
+    let mut conn = svc.db.acquire().await.expect("conn");
+    let (rows, total) = svc
+        .user_search_page(&mut conn, app.plan.id(), needle, &digits(needle), PAGE_SIZE, offset)
+        .await
+        .expect("search");
+    (rows.iter().map(|r| r.id.0).collect(), total)
+}
+
+/// The practice directory by name through the services (the index when it can answer).
+async fn indexed_directory(app: &TestApp, practices: &[i64], needle: &str, offset: i64) -> (Vec<i64>, Total) {
+    let svc = &app.running.services;
+    let mut conn = svc.db.acquire().await.expect("conn");
+    let d = digits(needle);
+    let q = DirectoryQuery {
+        practices,
+        needle,
+        digits: &d,
+        limit: PAGE_SIZE,
+        offset,
+        count_cap: Some(COUNT_CAP),
+        ..Default::default()
+    };
+    let (rows, total) = svc.directory_page(&mut conn, app.plan.id(), &q).await.expect("directory");
+    (rows.iter().map(|r| r.id.0).collect(), total)
+}
+
+/// Every needle's pages and totals, from the index and from SQL alone, in both searches.
+async fn index_agrees_with_sql(app: &TestApp, practice: i64, needles: &[&str]) {
+    for needle in needles {
+        let d = digits(needle);
+        for page in [1_i64, 3, 41, 205] {
+            let offset = (page - 1) * PAGE_SIZE;
+            let sql = plan_search_capped(app, app.plan.id(), needle, PAGE_SIZE, offset, COUNT_CAP).await;
+            assert_eq!(indexed_search(app, needle, offset).await, sql, "plan-wide page {page} of {needle:?}");
+            let mut conn = app.running.services.db.acquire().await.expect("conn");
+            let q = DirectoryQuery {
+                practices: &[practice],
+                needle,
+                digits: &d,
+                limit: PAGE_SIZE,
+                offset,
+                count_cap: Some(COUNT_CAP),
+                ..Default::default()
+            };
+            let (rows, total) = directory::page(&mut conn, app.plan.id(), &q).await.expect("directory");
+            drop(conn);
+            let sql = (rows.iter().map(|r| r.id.0).collect::<Vec<_>>(), total);
+            assert_eq!(
+                indexed_directory(app, &[practice], needle, offset).await,
+                sql,
+                "directory page {page} of {needle:?}"
+            );
+        }
+    }
+}
+
+async fn the_search_index_agrees_with_sql(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let plan = app.plan.id();
     let svc = &app.running.services;
@@ -397,37 +456,53 @@ async fn the_name_order_in_memory_agrees_with_sql(backend: Backend) {
     mine.extend(insert_common(&app, plan).await);
     let other = other_plan(&app).await;
     insert(&app, other, &SPECIAL).await;
-    let grant = svc.operator_grant(&app.plan);
-    svc.load_name_order(plan).await.expect("name order");
-    let page_of = |needle: &'static str, page: i64| {
-        let app = &app;
-        let grant = &grant;
-        async move {
-            let (rows, total) =
-                app.running.services.search_users(grant, &app.plan, needle, page).await.expect("search");
-            (rows.iter().map(|u| u.row.id.0).collect::<Vec<_>>(), total)
-        }
-    };
-    for needle in ["commonwealth", "commons.example", "pat1", "pc9", "mary", "example.org", "o'b"] {
-        let d = digits(needle);
-        let n = mine.iter().filter(|u| u.matches(needle, &d)).count();
-        for page in [1_i64, 3, 41, 205] {
-            let offset = (page - 1) * PAGE_SIZE;
-            let (found, total) = page_of(needle, page).await;
-            let (expect, _) = plan_search(&app, plan, needle, PAGE_SIZE, offset).await;
-            assert_eq!(found, expect, "page {page} of {needle:?}");
-            assert_eq!(total, capped_total(n, COUNT_CAP, offset, PAGE_SIZE), "total of {needle:?}");
-        }
-    }
-    // A rename makes the copy out of date: the search must not use it (the renamed user comes
-    // first now), and reads it again afterwards.
-    let last = mine.iter().rfind(|u| u.last == "Commonwealth").expect("a Commonwealth").id;
-    app.sql(&format!("UPDATE users SET last_name = 'Aaronson' WHERE id = {last}")).await;
-    assert_eq!(page_of("commons.example", 1).await.0.first(), Some(&last));
-    svc.load_name_order(plan).await.expect("name order again");
-    assert_eq!(page_of("commons.example", 1).await.0.first(), Some(&last));
-    let (found, _) = page_of("commons.example", 2).await;
-    assert_eq!(found, plan_search(&app, plan, "commons.example", PAGE_SIZE, PAGE_SIZE).await.0);
+    // A practice with the special users and every other Commonwealth.
+    let a = practice(&app, "825671892").await;
+    let in_a: Vec<&U> =
+        mine.iter().enumerate().filter(|(i, _)| *i < SPECIAL.len() || i % 2 == 0).map(|x| x.1).collect();
+    affiliate(&app, &in_a, a).await;
+    svc.load_search_index(plan).await.expect("index");
+    let before = svc.searches_answered_by_index();
+    index_agrees_with_sql(&app, a, &NEEDLES).await;
+    assert!(
+        svc.searches_answered_by_index() >= before + 2 * 4 * NEEDLES.len() as u64 - 8,
+        "the index answered (all but needles it cannot: none here)"
+    );
+
+    // Changes after the index was read: a rename to the front of the alphabet, a new user, a
+    // deleted one, a new email. The index does not know them; SQL decides on them.
+    let renamed = mine.iter().rfind(|u| u.last == "Commonwealth").expect("a Commonwealth").id;
+    app.sql(&format!("UPDATE users SET last_name = 'Aaronson' WHERE id = {renamed}")).await;
+    let added = insert(&app, plan, &[("Abe", "Commonwealth", Some("abe"), "abe@commons.example.org", None)]).await;
+    // Pat12 has no practice; Pat11 is in the practice.
+    let gone = mine.iter().find(|u| u.first == "Pat12").expect("Pat12").id;
+    app.sql(&format!("DELETE FROM users WHERE id = {gone}")).await;
+    let moved = mine.iter().find(|u| u.first == "Pat11").expect("Pat11").id;
+    app.sql(&format!(
+        "UPDATE users SET email = 'zz@moved.example', email_lower = 'zz@moved.example' WHERE id = {moved}"
+    ))
+    .await;
+    let before = svc.searches_answered_by_index();
+    assert_eq!(indexed_search(&app, "commons.example", 0).await.0.first(), Some(&renamed), "renamed comes first");
+    assert!(indexed_search(&app, "abe@commons", 0).await.0 == vec![added[0].id], "the new user is found");
+    assert!(indexed_search(&app, "pc12@", 0).await.0.is_empty(), "the deleted user is gone");
+    assert!(indexed_search(&app, "pc11@", 0).await.0.is_empty(), "the old email is gone");
+    assert_eq!(indexed_search(&app, "moved.ex", 0).await.0, vec![moved], "the new email is found");
+    assert_eq!(indexed_directory(&app, &[a], "moved.ex", 0).await.0, vec![moved], "and in the directory");
+    index_agrees_with_sql(&app, a, &["commonwealth", "commons.example", "pat1", "aaronson", "", "zz@"]).await;
+    assert!(svc.searches_answered_by_index() > before, "the index still answered, with SQL deciding the changed users");
+
+    // Thousands of changes: SQL answers alone, still right, until the index is read again.
+    app.sql("UPDATE users SET email_lower = 'x' || email_lower WHERE last_name = 'Commonwealth'").await;
+    let before = svc.searches_answered_by_index();
+    let sql = plan_search_capped(&app, plan, "xpc1", PAGE_SIZE, 0, COUNT_CAP).await;
+    assert_eq!(indexed_search(&app, "xpc1", 0).await, sql);
+    assert_eq!(svc.searches_answered_by_index(), before, "too many changes for the index: SQL answered");
+    index_agrees_with_sql(&app, a, &["xpc1", "commonwealth"]).await;
+    svc.load_search_index(plan).await.expect("index again");
+    let before = svc.searches_answered_by_index();
+    index_agrees_with_sql(&app, a, &["xpc1", "commonwealth", "aaronson"]).await;
+    assert!(svc.searches_answered_by_index() > before, "the index read again answers");
     app.stop().await;
 }
-both!(the_name_order_in_memory_agrees_with_sql);
+both!(the_search_index_agrees_with_sql);

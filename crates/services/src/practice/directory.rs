@@ -100,9 +100,10 @@ impl Services {
             limit: PAGE_SIZE,
             offset: (page - 1) * PAGE_SIZE,
             count_cap: Some(COUNT_CAP),
+            among: None,
         };
         let mut conn = self.db.acquire().await?;
-        let (rows, total) = store::page(&mut conn, plan.id(), &query).await?;
+        let (rows, total) = self.directory_page(&mut conn, plan.id(), &query).await?;
         let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
         let held = store::user_types_of(&mut conn, &ids, &practices).await?;
         let types = user_types::list(&mut conn, plan.id()).await?;
