@@ -41,3 +41,7 @@ BEGIN
     SELECT p, new.id, CAST(strftime('%s', 'now') AS INTEGER)
     FROM (SELECT old.plan_id AS p UNION SELECT new.plan_id);
 END;
+
+-- The directory's candidates are a practice's user ids: read from the index alone.
+DROP INDEX affiliations_practice;
+CREATE INDEX affiliations_practice ON affiliations (practice_id, user_id);

@@ -17,6 +17,7 @@
 //! background. Each instance keeps its own copy: several instances need nothing shared but the
 //! database.
 
+use crate::authz::index::IntHasher;
 use crate::{Internal, Services};
 use gatehouse_domain::PlanId;
 use gatehouse_store::directory::{self as dir, DirectoryQuery, DirectoryRow, SortBy};
@@ -25,8 +26,10 @@ use gatehouse_store::users::{self, UserRow};
 use gatehouse_store::{Conn, StoreError};
 use memchr::memmem;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Ends a field of a user's text (never in a needle: such needles go to SQL).
 const FIELD_END: u8 = 0x1f;
@@ -43,6 +46,9 @@ const MAX_AGE_SECS: i64 = 45 * 60;
 const KEEP_SECS: i64 = 3_600;
 /// The most unknown users a search asks SQL about; beyond, the index is read again.
 const MAX_UNKNOWN: i64 = 2_000;
+/// A search SQL answered more slowly than this has the plan's index read (as does one counting
+/// more than [`search::COUNT_CAP`] matches).
+const SLOW_SQL: Duration = Duration::from_millis(100);
 
 /// One plan's users as of `read_at`, in the plan-wide search's order.
 pub(crate) struct PlanIndex {
@@ -62,7 +68,69 @@ pub(crate) struct PlanIndex {
     /// Each user's place in the practice directory's name order.
     directory_rank: Vec<u32>,
     /// Each user's place in this index.
-    position: HashMap<i64, u32>,
+    position: HashMap<i64, u32, BuildHasherDefault<IntHasher>>,
+    /// Which blocks of users hold which three bytes of text, and of phone.
+    text_blocks: Blocks,
+    phone_blocks: Blocks,
+}
+
+/// Users in a block of [`Blocks`].
+const BLOCK: usize = 512;
+
+/// For each three bytes found in a text, the blocks of [`BLOCK`] consecutive users whose text
+/// holds them (a bit each): a needle can only be in the blocks holding all its three-byte
+/// windows, so a scan skips the others. Empty until built: then every block is scanned.
+#[derive(Default)]
+struct Blocks {
+    of: HashMap<[u8; 3], Vec<u64>>,
+    /// Words of each bitmap.
+    words: usize,
+}
+
+impl Blocks {
+    /// The blocks of `buf` (users starting at `starts`).
+    fn build(buf: &[u8], starts: &[u32]) -> Self {
+        let users = starts.len().saturating_sub(1);
+        let blocks = users.div_ceil(BLOCK);
+        let words = blocks.div_ceil(64);
+        let mut of: HashMap<[u8; 3], Vec<u64>> = HashMap::new();
+        let mut seen: Vec<[u8; 3]> = Vec::new();
+        for b in 0..blocks {
+            let from = starts.get(b * BLOCK).map_or(0, |s| *s as usize);
+            let to = starts.get(((b + 1) * BLOCK).min(users)).map_or(buf.len(), |s| *s as usize);
+            seen.clear();
+            seen.extend(
+                buf.get(from..to)
+                    .unwrap_or_default()
+                    .windows(3)
+                    .filter(|w| !w.iter().any(|c| *c == FIELD_END || *c == USER_END))
+                    .map(|w| [w[0], w[1], w[2]]),
+            );
+            seen.sort_unstable();
+            seen.dedup();
+            for t in &seen {
+                let bits = of.entry(*t).or_insert_with(|| vec![0; words]);
+                bits[b / 64] |= 1 << (b % 64);
+            }
+        }
+        Self { of, words }
+    }
+
+    /// The blocks that may hold `needle` as a bitmap, or `None` when every block may (not
+    /// built, or a needle shorter than three bytes).
+    fn may_hold(&self, needle: &[u8]) -> Option<Vec<u64>> {
+        if self.words == 0 || needle.len() < 3 {
+            return None;
+        }
+        let mut bits = vec![u64::MAX; self.words];
+        for w in needle.windows(3) {
+            match self.of.get(&[w[0], w[1], w[2]]) {
+                Some(b) => bits.iter_mut().zip(b).for_each(|(x, y)| *x &= y),
+                None => return Some(vec![0; self.words]),
+            }
+        }
+        Some(bits)
+    }
 }
 
 impl PlanIndex {
@@ -76,8 +144,18 @@ impl PlanIndex {
             phones: Vec::new(),
             phone_starts: vec![0],
             directory_rank: Vec::new(),
-            position: HashMap::new(),
+            position: HashMap::default(),
+            text_blocks: Blocks::default(),
+            phone_blocks: Blocks::default(),
         }
+    }
+
+    /// Builds the block maps once every user is in.
+    fn finish(&mut self) {
+        self.text.shrink_to_fit();
+        self.phones.shrink_to_fit();
+        self.text_blocks = Blocks::build(&self.text, &self.starts);
+        self.phone_blocks = Blocks::build(&self.phones, &self.phone_starts);
     }
 
     /// Adds the next user in name order.
@@ -100,24 +178,49 @@ impl PlanIndex {
     }
 
     /// The positions of the users (not `unknown`) whose `buf` text contains `needle`, in order,
-    /// at most `max`.
-    fn scan(buf: &[u8], starts: &[u32], ids: &[i64], needle: &[u8], unknown: &HashSet<i64>, max: usize) -> Vec<u32> {
+    /// at most `max`, reading only the blocks that may hold it.
+    #[allow(clippy::too_many_arguments)]
+    fn scan(
+        buf: &[u8],
+        starts: &[u32],
+        blocks: &Blocks,
+        ids: &[i64],
+        needle: &[u8],
+        unknown: &HashSet<i64>,
+        max: usize,
+    ) -> Vec<u32> {
         let mut out = Vec::new();
         if needle.is_empty() {
             out.extend((0..ids.len()).filter(|p| !unknown.contains(&ids[*p])).take(max).map(|p| p as u32));
             return out;
         }
+        let users = ids.len();
+        let may = blocks.may_hold(needle);
         let finder = memmem::Finder::new(needle);
-        let mut from = 0usize;
-        while out.len() < max {
-            let Some(hit) = finder.find(buf.get(from..).unwrap_or_default()) else { break };
-            let at = from + hit;
-            // The user whose text holds the hit: the last start at or before it.
-            let p = starts.partition_point(|s| *s as usize <= at).saturating_sub(1);
-            if !unknown.contains(&ids[p]) {
-                out.push(p as u32);
+        let mut b = 0;
+        while b * BLOCK < users && out.len() < max {
+            if !holds(&may, b) {
+                b += 1;
+                continue;
             }
-            from = starts.get(p + 1).map_or(buf.len(), |s| *s as usize);
+            // A run of blocks that may hold the needle, read as one range.
+            let first = b;
+            while (b + 1) * BLOCK < users && holds(&may, b + 1) {
+                b += 1;
+            }
+            b += 1;
+            let mut from = starts.get(first * BLOCK).map_or(buf.len(), |s| *s as usize);
+            let to = starts.get((b * BLOCK).min(users)).map_or(buf.len(), |s| *s as usize);
+            while out.len() < max {
+                let Some(hit) = finder.find(buf.get(from..to).unwrap_or_default()) else { break };
+                let at = from + hit;
+                // The user whose text holds the hit: the last start at or before it.
+                let p = starts.partition_point(|s| *s as usize <= at).saturating_sub(1);
+                if !unknown.contains(&ids[p]) {
+                    out.push(p as u32);
+                }
+                from = starts.get(p + 1).map_or(to, |s| *s as usize);
+            }
         }
         out
     }
@@ -125,11 +228,20 @@ impl PlanIndex {
     /// The users (not `unknown`) matching `needle` in their text or `digits` (four or more) in
     /// their phone, in name order, at most `max`.
     fn matches(&self, needle: &str, digits: &str, unknown: &HashSet<i64>, max: usize) -> Vec<u32> {
-        let by_text = Self::scan(&self.text, &self.starts, &self.ids, needle.as_bytes(), unknown, max);
+        let by_text =
+            Self::scan(&self.text, &self.starts, &self.text_blocks, &self.ids, needle.as_bytes(), unknown, max);
         if digits.len() < 4 {
             return by_text;
         }
-        let by_phone = Self::scan(&self.phones, &self.phone_starts, &self.ids, digits.as_bytes(), unknown, max);
+        let by_phone = Self::scan(
+            &self.phones,
+            &self.phone_starts,
+            &self.phone_blocks,
+            &self.ids,
+            digits.as_bytes(),
+            unknown,
+            max,
+        );
         let mut all = by_text;
         all.extend(by_phone);
         all.sort_unstable();
@@ -138,17 +250,49 @@ impl PlanIndex {
         all
     }
 
-    /// Whether the user at `p` matches as in [`Self::matches`].
-    fn user_matches<'a>(&'a self, p: usize, needle: &memmem::Finder<'_>, digits: &str) -> bool {
-        let slice = |buf: &'a [u8], starts: &[u32]| -> &'a [u8] {
-            match (starts.get(p), starts.get(p + 1)) {
-                (Some(a), Some(b)) => buf.get(*a as usize..*b as usize).unwrap_or_default(),
-                _ => &[],
-            }
-        };
-        needle.find(slice(&self.text, &self.starts)).is_some()
-            || (digits.len() >= 4 && memmem::find(slice(&self.phones, &self.phone_starts), digits.as_bytes()).is_some())
+    /// Whether the user at `p` matches `needle` (found by `finder`) in their text or `digits`
+    /// (four or more) in their phone, as in [`Self::matches`]. A user in a block that cannot
+    /// hold them is answered without reading their text.
+    fn user_matches(&self, p: usize, finder: &memmem::Finder<'_>, digits: &str, may: &MayHold) -> bool {
+        (holds(&may.text, p / BLOCK) && finder.find(self.user_text(p)).is_some())
+            || (digits.len() >= 4
+                && holds(&may.phone, p / BLOCK)
+                && memmem::find(self.user_phone(p), digits.as_bytes()).is_some())
     }
+
+    fn user_text(&self, p: usize) -> &[u8] {
+        Self::range(&self.text, &self.starts, p)
+    }
+
+    fn user_phone(&self, p: usize) -> &[u8] {
+        Self::range(&self.phones, &self.phone_starts, p)
+    }
+
+    fn range<'a>(buf: &'a [u8], starts: &[u32], p: usize) -> &'a [u8] {
+        match (starts.get(p), starts.get(p + 1)) {
+            (Some(a), Some(b)) => buf.get(*a as usize..*b as usize).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// The blocks that may hold `needle` in text and `digits` in phones.
+    fn may_hold(&self, needle: &str, digits: &str) -> MayHold {
+        MayHold {
+            text: self.text_blocks.may_hold(needle.as_bytes()),
+            phone: if digits.len() >= 4 { self.phone_blocks.may_hold(digits.as_bytes()) } else { Some(Vec::new()) },
+        }
+    }
+}
+
+/// Bitmaps of the blocks that may hold a needle (`None`: every block may).
+struct MayHold {
+    text: Option<Vec<u64>>,
+    phone: Option<Vec<u64>>,
+}
+
+/// Whether block `b` may hold the needle of `may`.
+fn holds(may: &Option<Vec<u64>>, b: usize) -> bool {
+    may.as_ref().is_none_or(|bits| bits.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0))
 }
 
 /// Whether the index can answer `needle` exactly as SQL does.
@@ -261,21 +405,25 @@ impl Services {
             return Ok(None);
         };
         let unknown: HashSet<i64> = unknown.into_iter().collect();
-        let finder = memmem::Finder::new(q.needle.as_bytes());
-        let mut found = Vec::new();
+        let mut known = Vec::new();
         let mut ask = Vec::new();
         for id in dir::candidates(&mut tx, plan, q).await? {
             match index.position.get(&id) {
-                Some(p) if !unknown.contains(&id) => {
-                    let p = *p as usize;
-                    if index.user_matches(p, &finder, q.digits) {
-                        found.push((index.directory_rank[p], id));
-                    }
-                }
+                Some(p) if !unknown.contains(&id) => known.push(*p),
                 // Changed since the index was read (or added just before, inside the margin).
                 _ => ask.push(id),
             }
         }
+        // In the index's order, the candidates' text is read front to back.
+        known.sort_unstable();
+        let finder = memmem::Finder::new(q.needle.as_bytes());
+        let may = index.may_hold(q.needle, q.digits);
+        let mut found: Vec<(u32, i64)> = known
+            .into_iter()
+            .map(|p| p as usize)
+            .filter(|p| index.user_matches(*p, &finder, q.digits, &may))
+            .map(|p| (index.directory_rank[p], index.ids[p]))
+            .collect();
         let stop = search::count_stop(q.count_cap.unwrap_or(i64::MAX), q.offset, q.limit);
         let others = if ask.is_empty() {
             0
@@ -312,9 +460,10 @@ impl Services {
         if let Some(found) = self.search_with_index(conn, plan, needle, digits, limit, offset).await? {
             return Ok(found);
         }
+        let started = Instant::now();
         let found = users::search(conn, plan, needle, digits, limit, offset, search::COUNT_CAP).await?;
-        if !found.1.is_exact() {
-            // A plan large enough for sorting its matches in SQL to cost.
+        if !found.1.is_exact() || started.elapsed() > SLOW_SQL {
+            // A plan large enough for SQL to cost.
             self.refresh_search_index(plan);
         }
         Ok(found)
@@ -332,8 +481,9 @@ impl Services {
         if let Some(found) = self.directory_with_index(conn, plan, q).await? {
             return Ok(found);
         }
+        let started = Instant::now();
         let found = dir::page(conn, plan, q).await?;
-        if !found.1.is_exact() {
+        if !found.1.is_exact() || started.elapsed() > SLOW_SQL {
             self.refresh_search_index(plan);
         }
         Ok(found)
@@ -354,8 +504,9 @@ impl Services {
     }
 
     /// Reads the plan's search index now and forgets changes older than the log keeps. Searches
-    /// read it themselves in the background once a search of the plan counts more matches
-    /// than it shows; benchmarks and tests call this to start warm.
+    /// read it themselves in the background once a search of the plan counts more than
+    /// [`search::COUNT_CAP`] matches or takes SQL more than 100 ms; benchmarks and tests call
+    /// this to start warm.
     pub async fn load_search_index(&self, plan: PlanId) -> Result<(), Internal> {
         let mut conn = self.db.acquire().await?;
         let mut tx = gatehouse_store::begin_read(&mut conn).await?;
@@ -365,8 +516,13 @@ impl Services {
         let mut index = PlanIndex::new(read_at, seen.into_iter().map(|(change, _)| change).collect());
         search::each_user_in_name_order(&mut tx, plan, |u| index.push(u)).await?;
         gatehouse_store::end_read(tx).await?;
-        index.text.shrink_to_fit();
-        index.phones.shrink_to_fit();
+        // A second or so of CPU at a million users: off the async threads.
+        let index = tokio::task::spawn_blocking(move || {
+            index.finish();
+            index
+        })
+        .await
+        .map_err(|e| Internal::Other(format!("building the search index: {e}")))?;
         search::prune_changes(&mut conn, index.read_at - KEEP_SECS).await?;
         self.search_indexes.plans.lock().unwrap_or_else(PoisonError::into_inner).insert(plan, Arc::new(index));
         Ok(())
@@ -417,6 +573,43 @@ mod tests {
     }
 
     #[test]
+    fn skipping_blocks_finds_what_a_full_scan_finds() {
+        let build = |finish: bool| {
+            let mut i = PlanIndex::new(0, HashSet::new());
+            for n in 0..3_000_i64 {
+                let last = ["adams", "baker", "smith", "young"][(n * 4 / 3_000) as usize];
+                let name = format!("pat{n} {last}");
+                let email = format!("p{n}@{}.example", if n % 997 == 0 { "rare" } else { "mail" });
+                i.push(user(n, &name, &email, &format!("+1206555{n:04}"), n + 1)).expect("push");
+            }
+            if finish {
+                i.finish();
+            }
+            i
+        };
+        let (full, skipping) = (build(false), build(true));
+        let none = HashSet::new();
+        let unknown = HashSet::from([1994, 2]);
+        for needle in ["smith", "h p", "rare.ex", "pat29", "pat2999 young", "zzz", "ex", "@mail", "u1"] {
+            for max in [1, 25, 5_000] {
+                for skip in [&none, &unknown] {
+                    let d: String = needle.chars().filter(char::is_ascii_digit).collect();
+                    assert_eq!(
+                        full.matches(needle, &d, skip, max),
+                        skipping.matches(needle, &d, skip, max),
+                        "{needle}"
+                    );
+                }
+            }
+        }
+        assert_eq!(skipping.matches("rare.ex", "", &none, 10), vec![0, 997, 1994, 2991]);
+        assert_eq!(skipping.matches("qq5552999", "5552999", &none, 10), vec![2999]);
+        // Only the three blocks (of six) holding Smiths (users 1,500 to 2,249) hold "smith".
+        let may = skipping.text_blocks.may_hold(b"smith").expect("a bitmap");
+        assert_eq!(may.iter().map(|w| w.count_ones()).sum::<u32>(), 3);
+    }
+
+    #[test]
     fn matches_come_in_name_order_once_each() {
         let i = index();
         let none = HashSet::new();
@@ -444,8 +637,9 @@ mod tests {
         let unknown = HashSet::from([9]);
         assert_eq!(i.matches("smith", "", &unknown, 10), vec![1, 3]);
         assert_eq!(i.matches("", "", &unknown, 10), vec![0, 1, 3]);
-        assert!(i.user_matches(2, &memmem::Finder::new("smithers"), ""));
-        assert!(!i.user_matches(0, &memmem::Finder::new("smith"), ""));
+        assert!(i.user_matches(2, &memmem::Finder::new("smithers"), "", &i.may_hold("smithers", "")));
+        assert!(!i.user_matches(0, &memmem::Finder::new("smith"), "", &i.may_hold("smith", "")));
+        assert!(i.user_matches(3, &memmem::Finder::new("qq1112"), "1112", &i.may_hold("qq1112", "1112")));
         assert!(!answerable("a\nb"));
         assert!(answerable("o'brien"));
     }

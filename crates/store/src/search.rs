@@ -1,13 +1,16 @@
 //! What the two user searches (plan-wide and the practice directory) share: the `LIKE` pattern,
-//! the capped count ([`Total`], [`COUNT_CAP`]) and, on SQLite, the queries for the FTS5 trigram
-//! indexes `users_search` (migration 0011) and `affiliations_search` (0013).
+//! the capped count ([`Total`], [`COUNT_CAP`]), the reading of a plan's users and of the change
+//! log (migration 0016) for the services' index in memory, and, on SQLite, the queries for the
+//! FTS5 trigram indexes `users_search` (migration 0011) and `affiliations_search` (0013).
 //!
-//! On PostgreSQL the searches keep their `LIKE` predicates and GIN trigram indexes on the same
-//! expressions answer them. SQLite cannot index `LIKE '%x%'`, so there the searches ask the FTS5
-//! tables, whose text and tokenizer are chosen so that a phrase match is exactly the `LIKE` (see
-//! the migrations). Needles shorter than three characters have no trigram: both databases then
-//! read every candidate row, which is correct but slower. docs/decisions.md ("User search at a
-//! million users") says which path answers when.
+//! Large plans are searched in memory (`gatehouse_services`' search index); SQL answers small
+//! plans and a large plan's searches while its index is missing. On PostgreSQL the SQL searches
+//! compare with `LIKE` (the trigram indexes of 0011 were dropped by 0016: they cost more at every
+//! write than they saved a small plan). SQLite cannot index `LIKE '%x%'`, so there the searches
+//! ask the FTS5 tables, whose text and tokenizer are chosen so that a phrase match is exactly the
+//! `LIKE` (see the migrations). Needles shorter than three characters have no trigram: SQLite
+//! then reads every candidate row, which is correct but slower. docs/decisions.md ("User search
+//! at a million users") says which path answers when.
 
 use crate::{Conn, DbKind, StoreError};
 use gatehouse_domain::PlanId;

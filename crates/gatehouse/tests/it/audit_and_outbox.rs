@@ -140,20 +140,27 @@ async fn sqlite_and_postgres_schemas_match() {
     let (a, b) = (schema(&lite).await, schema(&pg).await);
     assert!(!a.is_empty());
     assert_eq!(a, b, "migrations/sqlite and migrations/postgres must define the same tables and columns");
-    // Both have the indexes the user searches rely on (migration 0011).
+    // SQLite has the index its SQL searches rely on (migration 0011).
     let fts: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_list WHERE name = 'users_search' AND type = 'virtual'")
             .fetch_one(lite.running.services.db.pool())
             .await
             .expect("fts");
     assert_eq!(fts, 1, "SQLite has the FTS5 index users_search");
-    let trgm: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'users' AND indexdef LIKE '%gin_trgm_ops%'",
+    // Both log the changes the search index in memory follows (migration 0016), by triggers.
+    let lite_triggers: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'users_search_changes_%'",
+    )
+    .fetch_one(lite.running.services.db.pool())
+    .await
+    .expect("sqlite triggers");
+    let pg_triggers: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE 'users_search_changes_%' AND NOT tgisinternal",
     )
     .fetch_one(pg.running.services.db.pool())
     .await
-    .expect("trgm");
-    assert_eq!(trgm, 4, "PostgreSQL has trigram indexes on name, username, email and phone");
+    .expect("postgres triggers");
+    assert_eq!((lite_triggers, pg_triggers), (3, 3), "insert, delete and update are logged on both");
     lite.stop().await;
     pg.stop().await;
 }

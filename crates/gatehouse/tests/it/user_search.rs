@@ -5,7 +5,7 @@
 
 use crate::both;
 use crate::support::{Backend, TestApp};
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{PlanId, UserId, UserStatus};
 use gatehouse_services::plans::NewPlan;
 use gatehouse_services::support::{COUNT_CAP, PAGE_SIZE};
 use gatehouse_store::directory::{self, DirectoryQuery};
@@ -464,6 +464,33 @@ async fn the_search_index_agrees_with_sql(backend: Backend) {
     svc.load_search_index(plan).await.expect("index");
     let before = svc.searches_answered_by_index();
     index_agrees_with_sql(&app, a, &NEEDLES).await;
+    // The directory's filters stay in SQL: the index agrees with them too.
+    app.sql("UPDATE users SET status = 'deactivated' WHERE first_name LIKE 'Pat3%'").await;
+    svc.load_search_index(plan).await.expect("index after the status change");
+    let mut conn = svc.db.acquire().await.expect("conn");
+    for (status, user_type) in [(Some(UserStatus::Active), None), (None, Some("billing_staff")), (None, Some("nurse"))]
+    {
+        for needle in ["", "commonwealth", "pat3", "o'b"] {
+            let d = digits(needle);
+            let q = DirectoryQuery {
+                practices: &[a],
+                needle,
+                digits: &d,
+                status,
+                user_type,
+                limit: PAGE_SIZE,
+                offset: 25,
+                count_cap: Some(COUNT_CAP),
+                ..Default::default()
+            };
+            let by_sql = directory::page(&mut conn, plan, &q).await.expect("sql");
+            let answered = svc.searches_answered_by_index();
+            let by_index = svc.directory_page(&mut conn, plan, &q).await.expect("index");
+            assert_eq!(svc.searches_answered_by_index(), answered + 1, "the index answered {needle:?}");
+            assert_eq!(by_index, by_sql, "{status:?} {user_type:?} {needle:?}");
+        }
+    }
+    drop(conn);
     assert!(
         svc.searches_answered_by_index() >= before + 2 * 4 * NEEDLES.len() as u64 - 8,
         "the index answered (all but needles it cannot: none here)"
