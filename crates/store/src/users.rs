@@ -624,8 +624,7 @@ pub async fn update_profile(
 ) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "UPDATE users SET first_name = $3, middle_name = $4, last_name = $5, email = $6, email_lower = $7, \
-         mobile_phone = $8, office_phone = $9, fax = $10, street = $11, city = $12, state = $13, zip = $14, \
-         updated_at = $15 WHERE plan_id = $1 AND id = $2",
+         updated_at = $8 WHERE plan_id = $1 AND id = $2",
     )
     .bind(plan.0)
     .bind(id.0)
@@ -634,17 +633,10 @@ pub async fn update_profile(
     .bind(n.last_name)
     .bind(n.email)
     .bind(n.email.to_lowercase())
-    .bind(&c.mobile_phone)
-    .bind(&c.office_phone)
-    .bind(&c.fax)
-    .bind(&c.street)
-    .bind(&c.city)
-    .bind(&c.state)
-    .bind(&c.zip)
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(r.rows_affected() == 1 && update_contact(conn, plan, id, c, now).await?)
 }
 
 /// Saves a user's contact details and office address only.
