@@ -206,7 +206,7 @@ impl Services {
             // Nine digits: a Tax ID; ten: an NPI (or a phone number).
             let (tin, npi) = if q.len() == 9 { (Some(q.as_str()), None) } else { (None, Some(q.as_str())) };
             let mut found = users::by_practice_key(&mut conn, plan.id(), tin, npi).await?;
-            let (by_phone, _) = users::search(&mut conn, plan.id(), &q, &d, 200, 0, 200).await?;
+            let (by_phone, _) = self.user_search_page(&mut conn, plan.id(), &q, &d, 200, 0).await?;
             for u in by_phone {
                 if !found.iter().any(|f| f.id == u.id) {
                     found.push(u);

@@ -88,7 +88,7 @@ impl Services {
                 limit: 20,
                 ..Default::default()
             };
-            let (rows, _) = gatehouse_store::directory::page(&mut conn, plan.id(), &q).await?;
+            let (rows, _) = self.directory_page(&mut conn, plan.id(), &q).await?;
             same_name = rows
                 .into_iter()
                 .filter(|r| format!("{} {}", r.first_name, r.last_name).to_lowercase() == needle)
