@@ -99,6 +99,13 @@ pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<R
     let worker = cfg.run_outbox_worker.then(|| tokio::spawn(deliverer.clone().run()));
     // Keeps this instance's permission index in step with changes made on other instances.
     let refresher = tokio::spawn(svc.clone().run_access_refresher());
+    // Large plans' user searches answer from memory as soon as their index is read.
+    let warming = svc.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warming.warm_search_indexes().await {
+            tracing::warn!(error = %e, "cannot read the large plans' search indexes");
+        }
+    });
     let state = gatehouse_web::AppState {
         svc: svc.clone(),
         dev_outbox,

@@ -40,12 +40,17 @@ const USER_END: u8 = b'\n';
 const MARGIN_SECS: i64 = 300;
 /// An index older than this is read again in the background once users have changed.
 const REFRESH_SECS: i64 = 300;
+/// An index older than this is read again in the background even when nothing changed, before
+/// it is too old to use.
+const RENEW_SECS: i64 = 30 * 60;
 /// An index older than this is not used (the change log keeps an hour, see [`KEEP_SECS`]).
 const MAX_AGE_SECS: i64 = 45 * 60;
 /// How long the change log keeps a change.
 const KEEP_SECS: i64 = 3_600;
 /// The most unknown users a search asks SQL about; beyond, the index is read again.
 const MAX_UNKNOWN: i64 = 2_000;
+/// Plans with at least this many users have their index read when the server starts.
+const WARM_USERS: i64 = 50_000;
 /// A search SQL answered more slowly than this has the plan's index read (as does one counting
 /// more than [`search::COUNT_CAP`] matches).
 const SLOW_SQL: Duration = Duration::from_millis(100);
@@ -342,7 +347,7 @@ impl Services {
             return Ok(None);
         }
         let unknown: Vec<i64> = unknown.into_iter().collect();
-        if age > REFRESH_SECS && !unknown.is_empty() {
+        if age > RENEW_SECS || (age > REFRESH_SECS && !unknown.is_empty()) {
             self.refresh_search_index(plan);
         }
         self.search_indexes.answered.fetch_add(1, Ordering::Relaxed);
@@ -487,6 +492,24 @@ impl Services {
             self.refresh_search_index(plan);
         }
         Ok(found)
+    }
+
+    /// Has the index of every plan of [`WARM_USERS`] users or more read in the background, so
+    /// that the first searches after a start do not wait for SQL to sort a large plan's
+    /// matches. Smaller plans get theirs when a search proves them slow.
+    pub async fn warm_search_indexes(&self) -> Result<(), Internal> {
+        self.warm_search_indexes_of(WARM_USERS).await
+    }
+
+    /// As [`Self::warm_search_indexes`], for plans of `users` users or more.
+    pub async fn warm_search_indexes_of(&self, users: i64) -> Result<(), Internal> {
+        let mut conn = self.db.acquire().await?;
+        for plan in gatehouse_store::plans::list(&mut conn).await? {
+            if search::has_users(&mut conn, plan.id, users).await? {
+                self.refresh_search_index(plan.id);
+            }
+        }
+        Ok(())
     }
 
     /// Reads the plan's index in the background, unless it is being read already.

@@ -251,6 +251,17 @@ pub async fn changes_since(
         .await?)
 }
 
+/// Whether the plan has at least `n` users (an index walk of `n` entries, not a count).
+pub async fn has_users(conn: &mut Conn, plan: PlanId, n: i64) -> Result<bool, StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE plan_id = $1 ORDER BY plan_id LIMIT 1 OFFSET $2")
+            .bind(plan.0)
+            .bind(n.saturating_sub(1).max(0))
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
 /// Forgets the changes logged before `before` (every plan's).
 pub async fn prune_changes(conn: &mut Conn, before: i64) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM user_search_changes WHERE changed_at < $1").bind(before).execute(&mut *conn).await?;

@@ -461,7 +461,17 @@ async fn the_search_index_agrees_with_sql(backend: Backend) {
     let in_a: Vec<&U> =
         mine.iter().enumerate().filter(|(i, _)| *i < SPECIAL.len() || i % 2 == 0).map(|x| x.1).collect();
     affiliate(&app, &in_a, a).await;
-    svc.load_search_index(plan).await.expect("index");
+    // A start reads the indexes of large plans only (here: 5,000 users or more).
+    assert!(!svc.has_search_index(plan) && !svc.has_search_index(other));
+    svc.warm_search_indexes_of(5_000).await.expect("warm");
+    for _ in 0..200 {
+        if svc.has_search_index(plan) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(svc.has_search_index(plan), "the large plan's index was read in the background");
+    assert!(!svc.has_search_index(other), "a plan of five users is left to SQL");
     let before = svc.searches_answered_by_index();
     index_agrees_with_sql(&app, a, &NEEDLES).await;
     // The directory's filters stay in SQL: the index agrees with them too.
