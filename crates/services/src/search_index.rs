@@ -531,6 +531,7 @@ impl Services {
     /// [`search::COUNT_CAP`] matches or takes SQL more than 100 ms; benchmarks and tests call
     /// this to start warm.
     pub async fn load_search_index(&self, plan: PlanId) -> Result<(), Internal> {
+        let started = Instant::now();
         let mut conn = self.db.acquire().await?;
         let mut tx = gatehouse_store::begin_read(&mut conn).await?;
         let read_at = search::db_clock(&mut tx).await?;
@@ -547,6 +548,13 @@ impl Services {
         .await
         .map_err(|e| Internal::Other(format!("building the search index: {e}")))?;
         search::prune_changes(&mut conn, index.read_at - KEEP_SECS).await?;
+        tracing::info!(
+            plan = plan.0,
+            users = index.ids.len(),
+            mib = (index.text.len() + index.phones.len() + index.ids.len() * 24) / (1 << 20),
+            seconds = started.elapsed().as_secs_f64(),
+            "user search index read"
+        );
         self.search_indexes.plans.lock().unwrap_or_else(PoisonError::into_inner).insert(plan, Arc::new(index));
         Ok(())
     }
