@@ -33,3 +33,32 @@ id_type!(
     /// A row of the audit log.
     AuditId
 );
+id_type!(
+    /// A practice (one Tax ID) of a plan.
+    PracticeId
+);
+id_type!(
+    /// An affiliation: one user's link to one practice, with a user type and a provider scope.
+    AffiliationId
+);
+id_type!(
+    /// A provider row of the plan's roster (what forms and the API send back to name a provider).
+    ProviderRowId
+);
+id_type!(
+    /// A user's request for access to a practice, decided by its administrator.
+    AccessRequestId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_plain_numbers_on_the_wire() {
+        let id: AffiliationId = serde_json::from_str("42").unwrap();
+        assert_eq!(id, AffiliationId(42));
+        assert_eq!(serde_json::to_string(&PracticeId(7)).unwrap(), "7");
+        assert_eq!(ProviderRowId(3).to_string(), "3");
+    }
+}

@@ -27,7 +27,7 @@ pub mod user;
 pub mod username;
 
 pub use email::Email;
-pub use ids::{PlanId, UserId};
+pub use ids::{AccessRequestId, AffiliationId, PlanId, PracticeId, ProviderRowId, UserId};
 pub use names::PersonName;
 pub use npi::Npi;
 pub use password::{PasswordPolicy, PasswordProblem};

@@ -78,6 +78,49 @@ impl StaffRole {
     }
 }
 
+/// Where an account stands in the order of roles (PRODUCT.md, "Who may act on whom"): plan
+/// administrator > help desk agent > auditor > practice administrator > portal user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rank {
+    PortalUser,
+    PracticeAdmin,
+    Auditor,
+    HelpDesk,
+    PlanAdmin,
+}
+
+impl Rank {
+    /// The rank of an account: its staff role if it holds one, else whether it administers a
+    /// practice.
+    pub fn of_account(staff_role: Option<StaffRole>, administers_a_practice: bool) -> Self {
+        match staff_role {
+            Some(StaffRole::PlanAdmin) => Self::PlanAdmin,
+            Some(StaffRole::HelpDesk) => Self::HelpDesk,
+            Some(StaffRole::Auditor) => Self::Auditor,
+            None if administers_a_practice => Self::PracticeAdmin,
+            None => Self::PortalUser,
+        }
+    }
+
+    /// Whether this rank is a plan staff role.
+    pub fn is_staff(self) -> bool {
+        self >= Self::Auditor
+    }
+
+    /// Whether an actor of this rank may change an account of rank `target` (details, status,
+    /// password reset, two-step reset). Nobody acts on an account above their own role; among
+    /// equals only plan administrators (who manage each other's staff accounts) and practice
+    /// administrators (co-administrators of a practice) act on one another. A help desk agent
+    /// does not act on another agent, and an auditor changes nothing.
+    pub fn may_act_on(self, target: Rank) -> bool {
+        match self {
+            Self::Auditor => false,
+            Self::PlanAdmin | Self::PracticeAdmin => self >= target,
+            Self::HelpDesk | Self::PortalUser => self > target,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +148,39 @@ mod tests {
         assert!(StaffRole::PlanAdmin.may(P::Applications));
         assert!(!StaffRole::HelpDesk.may(P::Applications));
         assert!(!StaffRole::Auditor.may(P::Applications));
+    }
+
+    #[test]
+    fn ranks_are_ordered_as_the_product_says() {
+        assert!(Rank::PlanAdmin > Rank::HelpDesk);
+        assert!(Rank::HelpDesk > Rank::Auditor);
+        assert!(Rank::Auditor > Rank::PracticeAdmin);
+        assert!(Rank::PracticeAdmin > Rank::PortalUser);
+        assert_eq!(Rank::of_account(Some(StaffRole::HelpDesk), true), Rank::HelpDesk);
+        assert_eq!(Rank::of_account(None, true), Rank::PracticeAdmin);
+        assert_eq!(Rank::of_account(None, false), Rank::PortalUser);
+        assert!(Rank::Auditor.is_staff() && !Rank::PracticeAdmin.is_staff());
+    }
+
+    #[test]
+    fn nobody_acts_above_their_role() {
+        let all = [Rank::PortalUser, Rank::PracticeAdmin, Rank::Auditor, Rank::HelpDesk, Rank::PlanAdmin];
+        for actor in all {
+            for target in all {
+                if target > actor {
+                    assert!(!actor.may_act_on(target), "{actor:?} must not act on {target:?}");
+                }
+            }
+        }
+        // A practice administrator never reaches a staff account.
+        for staff in [Rank::Auditor, Rank::HelpDesk, Rank::PlanAdmin] {
+            assert!(!Rank::PracticeAdmin.may_act_on(staff));
+        }
+        assert!(Rank::PlanAdmin.may_act_on(Rank::PlanAdmin));
+        assert!(Rank::PracticeAdmin.may_act_on(Rank::PracticeAdmin));
+        assert!(Rank::PracticeAdmin.may_act_on(Rank::PortalUser));
+        assert!(Rank::HelpDesk.may_act_on(Rank::PracticeAdmin));
+        assert!(!Rank::HelpDesk.may_act_on(Rank::HelpDesk));
+        assert!(!Rank::Auditor.may_act_on(Rank::PortalUser));
     }
 }

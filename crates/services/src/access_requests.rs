@@ -2,11 +2,13 @@
 //! administer, approval (choosing the user type and the providers, all or a list) and decline.
 //! Either way the requester is emailed. Of two administrators deciding at once, exactly one wins.
 
-use crate::affiliations::{self, AffiliationError, require_admin, signed_in};
+use crate::affiliations::{self, AffiliationError, require_admin};
+use crate::practice::PracticeGrant;
 use crate::audit::{self, Event};
 use crate::messages::{self, access::AccessV1};
 use crate::plans::Plan;
-use crate::{Internal, RequestMeta, Services, SessionInfo};
+use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::{AccessRequestId, PracticeId};
 use gatehouse_domain::permissions::UserTypeKey;
 use gatehouse_store::access_requests::{self as store, AccessRequestRow, Status};
 use gatehouse_store::affiliations::{self as aff_store, NewAffiliation};
@@ -62,10 +64,13 @@ pub enum Scope {
 }
 
 /// An approval's choices.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Approval {
     pub user_type: String,
     pub scope: Scope,
+    /// Providers named by provider ID (billing number) instead of row id (the API's way); each
+    /// must be a current provider of the request's practice. Added to `scope`'s list.
+    pub provider_ids: Vec<String>,
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -81,14 +86,14 @@ impl Services {
     /// user types to choose from.
     pub async fn pending_access_requests(
         &self,
+        grant: &PracticeGrant,
         plan: &Plan,
-        s: &SessionInfo,
     ) -> Result<(Vec<PendingRequest>, Vec<UserTypeRow>), AccessRequestError> {
-        let user = signed_in(plan, s)?;
+        let user = grant.actor();
         let mut conn = self.db.acquire().await?;
         let rows = store::pending_for_admin(&mut conn, user).await?;
         let mut out = Vec::with_capacity(rows.len());
-        for request in rows.into_iter().filter(|r| r.user_id != user) {
+        for request in rows.into_iter().filter(|r| r.user_id != user && grant.administers(PracticeId(r.practice_id))) {
             let (providers, _) = practices::providers_of(&mut conn, request.practice_id, PROVIDERS_LISTED).await?;
             out.push(PendingRequest { request, providers });
         }
@@ -99,29 +104,42 @@ impl Services {
     /// chosen user type and providers, or those are added to the one they have.
     pub async fn approve_access_request(
         &self,
+        grant: &PracticeGrant,
         plan: &Plan,
-        s: &SessionInfo,
-        id: i64,
+        id: AccessRequestId,
         approval: &Approval,
         meta: &RequestMeta,
     ) -> Result<(), AccessRequestError> {
         let key = UserTypeKey::parse(approval.user_type.trim()).map_err(|_| AccessRequestError::UserType)?;
-        let admin = signed_in(plan, s)?;
+        let admin = grant.actor();
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let r = self.decidable(&mut tx, plan, admin, id).await?;
+        let r = self.decidable(&mut tx, grant, plan, id).await?;
         user_types::get(&mut tx, plan.id(), &key).await?.ok_or(AccessRequestError::UserType)?;
         let (all, listed) = match &approval.scope {
             Scope::All => (true, Vec::new()),
-            Scope::Providers(ids) if ids.is_empty() => return Err(AccessRequestError::NoProviders),
-            Scope::Providers(ids) => {
-                let found = practices::current_providers_among(&mut tx, r.practice_id, ids).await?;
+            Scope::Providers(rows) => {
+                let mut ids = rows.clone();
+                if !approval.provider_ids.is_empty() {
+                    let (current, _) = practices::providers_of(&mut tx, r.practice_id, i64::MAX).await?;
+                    for wanted in &approval.provider_ids {
+                        let found = current.iter().find(|p| p.provider_id.eq_ignore_ascii_case(wanted.trim()));
+                        ids.push(found.ok_or(AccessRequestError::ForeignProvider)?.id);
+                    }
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                if ids.is_empty() {
+                    return Err(AccessRequestError::NoProviders);
+                }
+                let found = practices::current_providers_among(&mut tx, r.practice_id, &ids).await?;
                 if found.len() != ids.len() {
                     return Err(AccessRequestError::ForeignProvider);
                 }
                 (false, found)
             }
         };
+        let id = id.0;
         if !store::decide(&mut tx, id, Status::Approved, admin, Some(key.as_str()), now).await? {
             return Err(AccessRequestError::AlreadyDecided("decided"));
         }
@@ -173,15 +191,16 @@ impl Services {
     /// Declines a pending request; the requester is emailed.
     pub async fn decline_access_request(
         &self,
+        grant: &PracticeGrant,
         plan: &Plan,
-        s: &SessionInfo,
-        id: i64,
+        id: AccessRequestId,
         meta: &RequestMeta,
     ) -> Result<(), AccessRequestError> {
-        let admin = signed_in(plan, s)?;
+        let admin = grant.actor();
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let r = self.decidable(&mut tx, plan, admin, id).await?;
+        let r = self.decidable(&mut tx, grant, plan, id).await?;
+        let id = id.0;
         if !store::decide(&mut tx, id, Status::Declined, admin, None, now).await? {
             return Err(AccessRequestError::AlreadyDecided("decided"));
         }
@@ -193,16 +212,22 @@ impl Services {
         Ok(())
     }
 
-    /// The request, if `admin` administers its practice and it is still pending.
+    /// The request, if the grant's holder administers its practice (checked again with the
+    /// practice locked) and it is still pending.
     async fn decidable(
         &self,
         tx: &mut Conn,
+        grant: &PracticeGrant,
         plan: &Plan,
-        admin: gatehouse_domain::UserId,
-        id: i64,
+        id: AccessRequestId,
     ) -> Result<AccessRequestRow, AccessRequestError> {
-        let r = store::get(tx, plan.id(), id).await?.ok_or(AccessRequestError::NotFound)?;
+        let admin = grant.actor();
+        let r = store::get(tx, plan.id(), id.0).await?.ok_or(AccessRequestError::NotFound)?;
         // Another practice's request is "not found", not "forbidden": its existence is not shown.
+        if !grant.administers(PracticeId(r.practice_id)) {
+            return Err(AccessRequestError::NotFound);
+        }
+        practices::lock(tx, r.practice_id).await?;
         require_admin(tx, admin, r.practice_id).await.map_err(|e| match e {
             AffiliationError::NotAdmin => AccessRequestError::NotFound,
             other => other.into(),

@@ -1,5 +1,5 @@
 //! A user's affiliations ("linked accounts"): listing them, switching the one the session acts
-//! for, and the administrator flag, under the rule that a practice with active users always keeps
+//! for, and the rule (used by every change of the administrator flag) that a practice with active users always keeps
 //! an active administrator ([`ensure_admin_remains`], checked inside the changing transaction
 //! with the practice locked, so two concurrent revocations cannot both pass).
 
@@ -182,49 +182,6 @@ impl Services {
             .into_iter()
             .find(|a| a.id == row.id)
             .ok_or(AffiliationError::NotFound)
-    }
-
-    /// Makes a user of a practice its administrator, or revokes that. The actor must administer
-    /// the practice; revoking is refused when it would leave the practice with active users and
-    /// no active administrator (also when two administrators revoke each other at once).
-    pub async fn set_practice_admin(
-        &self,
-        plan: &Plan,
-        s: &SessionInfo,
-        affiliation: i64,
-        admin: bool,
-        meta: &RequestMeta,
-    ) -> Result<(), AffiliationError> {
-        let actor = signed_in(plan, s)?;
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let target = store::get(&mut tx, plan.id(), affiliation).await?.ok_or(AffiliationError::NotFound)?;
-        practices::lock(&mut tx, target.practice_id).await?;
-        require_admin(&mut tx, actor, target.practice_id).await?;
-        // Read again under the lock: a concurrent change may have committed meanwhile.
-        let target = store::get(&mut tx, plan.id(), affiliation).await?.ok_or(AffiliationError::NotFound)?;
-        if target.is_admin == admin {
-            return Err(AffiliationError::NotApplicable(if admin {
-                "This user is already an administrator of this practice."
-            } else {
-                "This user is not an administrator of this practice."
-            }));
-        }
-        store::set_admin(&mut tx, target.id, admin).await?;
-        if !admin {
-            ensure_admin_remains(&mut tx, target.practice_id).await?;
-        }
-        let action = if admin { "affiliation.admin_granted" } else { "affiliation.admin_revoked" };
-        let event = Event::new(action).by(actor).on(target.user_id).detail(json!({
-            "affiliation": target.id,
-            "tax_id": target.tax_id,
-            "practice_id": target.practice_id,
-        }));
-        audit::record(&mut tx, now, plan.id(), meta, event).await?;
-        changed(&mut tx, plan.id(), target.user_id, now).await?;
-        gatehouse_store::commit(tx).await?;
-        self.access_changed(plan.id(), Some(target.user_id)).await;
-        Ok(())
     }
 }
 

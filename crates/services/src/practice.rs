@@ -5,6 +5,8 @@
 //! grant cannot outlive a revocation. A refusal because the target belongs to another practice is
 //! audited (`practice.access_denied`) and reads as "not found".
 
+pub mod access;
+pub mod account_status;
 pub mod directory;
 pub mod invites;
 pub mod members;
@@ -13,7 +15,7 @@ use crate::affiliations::{AffiliationError, signed_in};
 use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services, SessionInfo};
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{PlanId, PracticeId, UserId};
 use gatehouse_store::affiliations;
 use serde_json::json;
 use thiserror::Error;
@@ -21,7 +23,7 @@ use thiserror::Error;
 /// A practice the grant's holder administers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdministeredPractice {
-    pub id: i64,
+    pub id: PracticeId,
     pub tax_id: String,
     pub name: String,
 }
@@ -46,12 +48,12 @@ impl PracticeGrant {
     }
 
     /// Whether the holder administers the practice.
-    pub fn administers(&self, practice_id: i64) -> bool {
+    pub fn administers(&self, practice_id: PracticeId) -> bool {
         self.practices.iter().any(|p| p.id == practice_id)
     }
 
     /// The ids of the practices administered.
-    pub fn practice_ids(&self) -> Vec<i64> {
+    pub fn practice_ids(&self) -> Vec<PracticeId> {
         self.practices.iter().map(|p| p.id).collect()
     }
 }
@@ -104,7 +106,7 @@ impl Services {
             .await?
             .into_iter()
             .filter(|a| a.is_admin)
-            .map(|a| AdministeredPractice { id: a.practice_id, tax_id: a.tax_id, name: a.practice_name })
+            .map(|a| AdministeredPractice { id: PracticeId(a.practice_id), tax_id: a.tax_id, name: a.practice_name })
             .collect();
         if practices.is_empty() {
             return Err(PracticeError::NotAdmin);

@@ -15,8 +15,8 @@ use crate::audit::{self, Event};
 use crate::messages::{self, self_service::SelfServiceV1};
 use crate::plans::Plan;
 use crate::sessions::SessionInfo;
-use crate::staff::{Denied, StaffGrant};
-use crate::support::{SupportAction, SupportError};
+use crate::staff::Denied;
+use crate::support::SupportError;
 use crate::tokens::{hash_token, new_token};
 use crate::two_step::{self, Purpose, TwoStepError};
 use crate::{HashError, Internal, RequestMeta, Services};
@@ -27,7 +27,7 @@ use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{Duration, Email, TwoStepMethod, UserId, UserStatus};
 use gatehouse_store::resets::{self as store, NewReset, ResetRow};
 use gatehouse_store::users::UserRow;
-use gatehouse_store::{Conn, affiliations, codes, plans, sessions, throttle, users};
+use gatehouse_store::{Conn, codes, plans, sessions, throttle, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -117,6 +117,7 @@ impl From<SupportError> for SelfServiceError {
         match e {
             SupportError::Denied(d) => Self::Denied(d),
             SupportError::NotFound => Self::NotFound,
+            SupportError::AboveYourRole => Self::Denied(Denied::NotPermitted),
             SupportError::Reason => Self::Reason,
             SupportError::NotApplicable(m) => Self::NotApplicable(m),
             SupportError::LastPracticeAdmin(p) => Self::Internal(Internal::Other(p)),
@@ -165,15 +166,6 @@ pub enum ResetStep {
     NoMatch,
     /// A new password may be chosen for `username`.
     NewPassword { username: String },
-}
-
-/// Who asks for a reset link to be emailed to a user.
-#[derive(Debug, Clone, Copy)]
-pub enum ResetRequester<'a> {
-    /// Plan staff through the help desk (needs the user-support permission).
-    Staff(&'a StaffGrant),
-    /// A practice administrator, signed in, for a user of `practice_id` that they administer.
-    PracticeAdmin { session: &'a SessionInfo, practice_id: i64 },
 }
 
 fn lookup_keys(kind: &str, name: &str, ip: &str) -> (String, String) {
@@ -536,54 +528,6 @@ impl Services {
             .self_service_email(plan, &user.first_name, &username, &link)
             .reset_link(RESET_LINK_LIFETIME.as_secs() / 3600, &user.email)?;
         messages::enqueue(tx, plan.id(), &msg, now).await?;
-        Ok(())
-    }
-
-    /// Emails `target` a single-use link, valid 72 hours, to choose a new password (then they
-    /// sign in with two-step as usual). `requester` says who asks: plan staff through the help
-    /// desk, or a practice administrator for a user of a practice they administer. Audited with
-    /// the reason.
-    pub async fn send_password_reset_link(
-        &self,
-        plan: &Plan,
-        requester: ResetRequester<'_>,
-        target: UserId,
-        reason: &str,
-        meta: &RequestMeta,
-    ) -> Result<(), SelfServiceError> {
-        let (session, practice_id) = match requester {
-            ResetRequester::Staff(grant) => {
-                return Ok(self
-                    .support_action(grant, plan, target, SupportAction::SendPasswordReset, reason, meta)
-                    .await?);
-            }
-            ResetRequester::PracticeAdmin { session, practice_id } => (session, practice_id),
-        };
-        if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
-            return Err(Denied::NotSignedIn.into());
-        }
-        let reason = reason.trim();
-        if reason.chars().count() > 500 {
-            return Err(SelfServiceError::Reason);
-        }
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        if crate::affiliations::require_admin(&mut tx, session.user_id, practice_id).await.is_err() {
-            return Err(Denied::NotPermitted.into());
-        }
-        // Another practice's user reads as not found.
-        if affiliations::of_user_at(&mut tx, target, practice_id).await?.is_none() {
-            return Err(SelfServiceError::NotFound);
-        }
-        let user = users::get(&mut tx, plan.id(), target).await?.ok_or(SelfServiceError::NotFound)?;
-        check_link_applies(&user)?;
-        self.issue_reset_link(&mut tx, plan, &user, Some(session.user_id), now).await?;
-        let e = Event::new("user.password_reset_link_sent")
-            .by(session.user_id)
-            .on(target)
-            .detail(json!({"practice": practice_id, "reason": reason}));
-        audit::record(&mut tx, now, plan.id(), meta, e).await?;
-        gatehouse_store::commit(tx).await?;
         Ok(())
     }
 }

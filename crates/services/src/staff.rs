@@ -9,7 +9,7 @@ use crate::sessions::SessionInfo;
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::staff::{StaffPermission, StaffRole};
+use gatehouse_domain::staff::{Rank, StaffPermission, StaffRole};
 use gatehouse_domain::{PlanId, UserId};
 use gatehouse_store::users;
 use serde_json::json;
@@ -102,6 +102,16 @@ impl Services {
         gatehouse_store::commit(tx).await?;
         Ok(())
     }
+}
+
+/// The rank of an account: its staff role, else whether it administers any practice.
+pub(crate) async fn rank_of(conn: &mut gatehouse_store::Conn, user: &users::UserRow) -> Result<Rank, Internal> {
+    let role = user.staff_role.as_deref().and_then(StaffRole::parse);
+    if role.is_some() {
+        return Ok(Rank::of_account(role, false));
+    }
+    let admin = gatehouse_store::affiliations::of_user(conn, user.id).await?.iter().any(|a| a.is_admin);
+    Ok(Rank::of_account(None, admin))
 }
 
 /// A member of the plan's staff, for the staff page.

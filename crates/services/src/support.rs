@@ -9,7 +9,7 @@ use crate::plans::Plan;
 use crate::staff::{Denied, StaffGrant};
 use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
-use gatehouse_domain::staff::{StaffPermission, StaffRole};
+use gatehouse_domain::staff::{Rank, StaffPermission, StaffRole};
 use gatehouse_domain::{UserId, UserStatus};
 use gatehouse_store::roster::practices;
 pub use gatehouse_store::search::{COUNT_CAP, Total};
@@ -32,6 +32,9 @@ pub enum SupportError {
     Reason,
     #[error("{0}")]
     NotApplicable(&'static str),
+    /// The account holds a role at or above the actor's (see `Rank::may_act_on`).
+    #[error("This account holds a role above yours: only a plan administrator can change it.")]
+    AboveYourRole,
     /// Deactivating would leave a practice with active users and no active administrator.
     #[error(
         "{0} must keep at least one active administrator while it has active users. Make someone else its administrator first."
@@ -277,6 +280,12 @@ impl Services {
         let mut tx = self.db.begin().await?;
         gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
         let row = users::get(&mut tx, plan.id(), user).await?.ok_or(SupportError::NotFound)?;
+        // Nobody acts on an account above their own role (the operator at the command line is
+        // the plan's administrator).
+        let actor_rank = Rank::of_account(Some(grant.role()), false);
+        if grant.actor().is_some() && !actor_rank.may_act_on(crate::staff::rank_of(&mut tx, &row).await?) {
+            return Err(SupportError::AboveYourRole);
+        }
         let mut detail = json!({"reason": reason});
         match action {
             SupportAction::ResetTwoStep => {
@@ -315,6 +324,8 @@ impl Services {
                     practices::lock(&mut tx, a.practice_id).await?;
                 }
                 users::set_status(&mut tx, plan.id(), user, UserStatus::Deactivated, now).await?;
+                // Only plan staff can lift a deactivation made by plan staff.
+                users::set_deactivated_by(&mut tx, plan.id(), user, "staff").await?;
                 for a in &administered {
                     if crate::affiliations::ensure_admin_remains(&mut tx, a.practice_id).await.is_err() {
                         return Err(SupportError::LastPracticeAdmin(a.practice_name.clone()));

@@ -704,12 +704,35 @@ pub async fn set_email(conn: &mut Conn, plan: PlanId, id: UserId, email: &str, n
 
 /// When the user was last deactivated, if ever recorded.
 pub async fn deactivated_at(conn: &mut Conn, plan: PlanId, id: UserId) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT deactivated_at FROM users WHERE plan_id = $1 AND id = $2")
+    Ok(deactivation(conn, plan, id).await?.0)
+}
+
+/// When the user was last deactivated and by whom (`staff` or `practice`), where recorded.
+pub async fn deactivation(
+    conn: &mut Conn,
+    plan: PlanId,
+    id: UserId,
+) -> Result<(Option<i64>, Option<String>), StoreError> {
+    let row = sqlx::query("SELECT deactivated_at, deactivated_by FROM users WHERE plan_id = $1 AND id = $2")
         .bind(plan.0)
         .bind(id.0)
         .fetch_optional(&mut *conn)
-        .await?
-        .flatten())
+        .await?;
+    match row {
+        Some(r) => Ok((r.try_get("deactivated_at")?, r.try_get("deactivated_by")?)),
+        None => Ok((None, None)),
+    }
+}
+
+/// Records who deactivated the account (`staff` or `practice`); call after [`set_status`].
+pub async fn set_deactivated_by(conn: &mut Conn, plan: PlanId, id: UserId, by: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET deactivated_by = $3 WHERE plan_id = $1 AND id = $2")
+        .bind(plan.0)
+        .bind(id.0)
+        .bind(by)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Replaces a legacy hash by the first Argon2id hash. Returns false if the user no longer had a

@@ -392,7 +392,8 @@ both!(an_existing_administrator_is_asked_not_replaced);
 
 async fn call(app: &TestApp, method: &str, path: &str, bearer: &str, body: Option<Value>) -> (StatusCode, Value) {
     let c = app.api();
-    let mut r = if method == "GET" { c.get(app.url(path)) } else { c.post(app.url(path)) };
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut r = c.request(method, app.url(path));
     r = r.bearer_auth(bearer);
     if let Some(b) = body {
         r = r.json(&b);
@@ -551,16 +552,17 @@ async fn the_last_administrator_stays(backend: Backend) {
     let (olivias, jays) = (count(&app, &aff("ocarter")).await, count(&app, &aff("jpatel")).await);
     // Jay is not an administrator: he cannot make himself one.
     let (s, v) =
-        call(&app, "POST", &format!("/api/v1/affiliations/{jays}/admin"), &jay, Some(json!({"admin": true}))).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_admin")));
+        call(&app, "PATCH", &format!("/api/v1/practice/affiliations/{jays}"), &jay, Some(json!({"admin": true}))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_practice_admin")));
     let (s, v) =
-        call(&app, "POST", &format!("/api/v1/affiliations/{jays}/admin"), &olivia, Some(json!({"admin": true}))).await;
+        call(&app, "PATCH", &format!("/api/v1/practice/affiliations/{jays}"), &olivia, Some(json!({"admin": true}))).await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     // Both step down at once: exactly one may.
-    let (hers, his) = (format!("/api/v1/affiliations/{olivias}/admin"), format!("/api/v1/affiliations/{jays}/admin"));
+    let (hers, his) =
+        (format!("/api/v1/practice/affiliations/{olivias}"), format!("/api/v1/practice/affiliations/{jays}"));
     let (a, b) = tokio::join!(
-        call(&app, "POST", &hers, &olivia, Some(json!({"admin": false}))),
-        call(&app, "POST", &his, &jay, Some(json!({"admin": false}))),
+        call(&app, "PATCH", &hers, &olivia, Some(json!({"admin": false}))),
+        call(&app, "PATCH", &his, &jay, Some(json!({"admin": false}))),
     );
     let mut statuses = [a.0, b.0];
     statuses.sort();

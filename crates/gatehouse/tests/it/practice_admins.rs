@@ -4,9 +4,9 @@
 
 use crate::both;
 use crate::support::{Backend, TestApp};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{AffiliationId, UserId};
 use gatehouse_domain::session::SessionStage;
-use gatehouse_services::affiliations::AffiliationError;
+use gatehouse_services::practice::PracticeError;
 use gatehouse_services::support::{SupportAction, SupportError};
 use gatehouse_services::{RequestMeta, SessionInfo};
 
@@ -69,35 +69,39 @@ async fn concurrent_revocations_keep_one_administrator(backend: Backend) {
     let meta = RequestMeta::default();
     let (sd, ss) = (session(&app, dana, 1), session(&app, sam, 2));
 
+    let gd = svc.practice_grant(&app.plan, &sd).await.expect("dana administers");
+    let gs = svc.practice_grant(&app.plan, &ss).await.expect("sam administers");
+    let aff = |i: usize| AffiliationId(ids[i]);
+
     // Each administrator steps down at the same moment: one must stay.
     let (a, b) = tokio::join!(
-        svc.set_practice_admin(&app.plan, &sd, ids[0], false, &meta),
-        svc.set_practice_admin(&app.plan, &ss, ids[1], false, &meta),
+        svc.set_member_admin(&gd, &app.plan, aff(0), false, &meta),
+        svc.set_member_admin(&gs, &app.plan, aff(1), false, &meta),
     );
     let refused: Vec<_> = [&a, &b].into_iter().filter(|r| r.is_err()).collect();
     assert_eq!(refused.len(), 1, "exactly one refused: {a:?} {b:?}");
     assert!(
-        matches!(refused[0], Err(AffiliationError::LastAdmin { practice }) if practice == "Lakeside Family Medicine")
+        matches!(refused[0], Err(PracticeError::LastAdmin { practice }) if practice == "Lakeside Family Medicine")
     );
     assert_eq!(admins(&app).await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'affiliation.admin_revoked'").await, 1);
 
     // Restore two administrators; now each revokes the other at once.
-    let remaining = if a.is_ok() { &ss } else { &sd };
-    let other = if a.is_ok() { ids[0] } else { ids[1] };
-    svc.set_practice_admin(&app.plan, remaining, other, true, &meta).await.expect("make admin again");
+    let remaining = if a.is_ok() { &gs } else { &gd };
+    let other = if a.is_ok() { aff(0) } else { aff(1) };
+    svc.set_member_admin(remaining, &app.plan, other, true, &meta).await.expect("make admin again");
     assert_eq!(admins(&app).await, 2);
     let (a, b) = tokio::join!(
-        svc.set_practice_admin(&app.plan, &sd, ids[1], false, &meta),
-        svc.set_practice_admin(&app.plan, &ss, ids[0], false, &meta),
+        svc.set_member_admin(&gd, &app.plan, aff(1), false, &meta),
+        svc.set_member_admin(&gs, &app.plan, aff(0), false, &meta),
     );
     assert_eq!([&a, &b].into_iter().filter(|r| r.is_err()).count(), 1, "exactly one refused: {a:?} {b:?}");
     assert_eq!(admins(&app).await, 1);
 
-    // A user who is not an administrator cannot change the flag at all.
+    // A user who is not an administrator gets no grant to change the flag with.
     let sl = session(&app, lee, 3);
-    let r = svc.set_practice_admin(&app.plan, &sl, ids[2], true, &meta).await;
-    assert!(matches!(r, Err(AffiliationError::NotAdmin)), "{r:?}");
+    let r = svc.practice_grant(&app.plan, &sl).await;
+    assert!(matches!(r, Err(PracticeError::NotAdmin)), "{r:?}");
     app.stop().await;
 }
 both!(concurrent_revocations_keep_one_administrator);

@@ -11,7 +11,8 @@ use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::PracticeError;
 use gatehouse_services::practice::directory::{DirectoryRequest, Total};
 use gatehouse_services::practice::invites::InviteRow;
-use gatehouse_services::practice::members::NewMemberAffiliation;
+use gatehouse_domain::{AffiliationId, PracticeId};
+use gatehouse_services::practice::access::NewMemberAffiliation;
 use gatehouse_services::{RequestMeta, SessionInfo};
 
 /// Two practices, each with providers P1/P2 (A) and Q1 (B).
@@ -63,8 +64,8 @@ async fn provider(app: &TestApp, practice: i64, id: &str) -> i64 {
     .await
 }
 
-async fn affiliate(app: &TestApp, user: UserId, practice: i64, user_type: &str, admin: bool) -> i64 {
-    exec(
+async fn affiliate(app: &TestApp, user: UserId, practice: i64, user_type: &str, admin: bool) -> AffiliationId {
+    AffiliationId(exec(
         app,
         &format!(
             "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
@@ -72,7 +73,7 @@ async fn affiliate(app: &TestApp, user: UserId, practice: i64, user_type: &str, 
         ),
         &[app.plan.id().0, user.0, practice, i64::from(admin)],
     )
-    .await
+    .await)
 }
 
 async fn world(backend: Backend) -> Option<World> {
@@ -114,7 +115,7 @@ async fn directory_shows_only_the_administrators_practices(backend: Backend) {
     let Some(w) = world(backend).await else { return };
     let svc = &w.app.running.services;
     let grant = svc.practice_grant(&w.app.plan, &session(&w, w.dana)).await.expect("grant");
-    assert_eq!(grant.practice_ids(), vec![w.practice_a]);
+    assert_eq!(grant.practice_ids(), vec![PracticeId(w.practice_a)]);
     let all = svc.practice_directory(&grant, &w.app.plan, &DirectoryRequest::default()).await.expect("list");
     let names: Vec<_> = all.entries.iter().map(|e| e.row.last_name.as_str()).collect();
     assert_eq!(names, ["Adams", "Park", "Reyes"], "sorted by name, no searching needed, nobody from B");
@@ -146,8 +147,8 @@ async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
     let plan = &w.app.plan;
     let meta = RequestMeta::default();
     let grant = svc.practice_grant(plan, &session(&w, w.dana)).await.expect("grant");
-    let lee_a: i64 = exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.lee.0]).await;
-    let bob_b: i64 = exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.bob.0]).await;
+    let lee_a = AffiliationId(exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.lee.0]).await);
+    let bob_b = AffiliationId(exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.bob.0]).await);
 
     // Another practice's user, affiliation, Tax ID and provider: not found, nothing changed, audited.
     assert!(matches!(svc.member(&grant, plan, w.bob, &meta).await, Err(PracticeError::NotFound)));
@@ -161,7 +162,7 @@ async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
             &grant,
             plan,
             w.lee,
-            &NewMemberAffiliation { practice_id: w.practice_b, user_type: "billing_staff".into(), scope: Scope::All },
+            &NewMemberAffiliation { practice_id: PracticeId(w.practice_b), user_type: "billing_staff".into(), scope: Scope::All },
             &meta
         )
         .await,
@@ -181,7 +182,7 @@ async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
     let d = svc.member(&grant, plan, w.lee, &meta).await.expect("detail");
     assert_eq!(d.affiliations.len(), 1);
     assert_eq!(d.affiliations[0].user_type_name, "Clinical Staff");
-    assert_eq!(d.affiliations[0].providers.iter().map(|p| p.id).collect::<Vec<_>>(), [w.p2]);
+    assert_eq!(d.affiliations[0].providers.iter().map(|p| p.id.0).collect::<Vec<_>>(), [w.p2]);
     assert!(!d.elsewhere);
     assert!(matches!(
         svc.set_member_providers(&grant, plan, lee_a, &Scope::Providers(vec![]), &meta).await,
@@ -193,12 +194,13 @@ async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
     ));
 
     // The last administrator cannot remove themselves; handing over first makes it possible.
-    let dana_a: i64 = exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.dana.0]).await;
+    let dana_a = AffiliationId(exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.dana.0]).await);
     assert!(matches!(
         svc.remove_member_affiliation(&grant, plan, dana_a, &meta).await,
         Err(PracticeError::LastAdmin { .. })
     ));
-    svc.hand_over_admin(&grant, plan, w.practice_a, w.kim, &meta).await.expect("hand over");
+    let kim_a = AffiliationId(exec(&w.app, "SELECT id FROM affiliations WHERE user_id = $1", &[w.kim.0]).await);
+    svc.hand_over_admin(&grant, plan, kim_a, &meta).await.expect("hand over");
     assert_eq!(w.app.count("SELECT COUNT(*) FROM affiliations WHERE is_admin = 1 AND user_id IN (SELECT id FROM users WHERE username = 'kim')").await, 1);
     // Dana is no longer an administrator: her old grant is re-checked and refused.
     assert!(matches!(

@@ -465,15 +465,12 @@ async fn demo_session(app: &TestApp, i: usize) -> gatehouse_services::SessionInf
 }
 
 async fn practice_administrator_sends_a_reset_link(backend: Backend) {
-    use gatehouse_services::self_service::{ResetRequester, SelfServiceError};
+    use gatehouse_services::practice::PracticeError;
+    use gatehouse_services::support::{SupportAction, SupportError};
     let Some(app) = TestApp::start_demo(backend).await else { return };
     let svc = &app.running.services;
     let admin = demo_session(&app, 0).await;
     let staff_member = demo_session(&app, 1).await;
-    let practice: i64 = sqlx::query_scalar("SELECT id FROM practices WHERE tax_id = '825671892'")
-        .fetch_one(svc.db.pool())
-        .await
-        .expect("practice");
     let pool = svc.db.pool().clone();
     let id = |name: &'static str| {
         let pool = pool.clone();
@@ -486,24 +483,21 @@ async fn practice_administrator_sends_a_reset_link(backend: Backend) {
         }
     };
     let meta = gatehouse_services::RequestMeta::cli();
-    let as_admin = ResetRequester::PracticeAdmin { session: &admin, practice_id: practice };
-    svc.send_password_reset_link(&app.plan, as_admin, id("jpatel").await, "Forgot it", &meta).await.expect("sent");
+    let grant = svc.practice_grant(&app.plan, &admin).await.expect("ocarter administers Lakeside");
+    svc.send_member_reset_link(&grant, &app.plan, id("jpatel").await, &meta).await.expect("sent");
     let m = app.last_message_to(&svc_email(&app, "jpatel").await).await.expect("email");
     assert_eq!(m.kind, "password_reset_link.v1");
-    // Another practice's user reads as not found; a non-administrator is refused.
-    let r = svc.send_password_reset_link(&app.plan, as_admin, id("tnguyen").await, "", &meta).await;
-    assert!(matches!(r, Err(SelfServiceError::NotFound)), "{r:?}");
-    let as_staff_member = ResetRequester::PracticeAdmin { session: &staff_member, practice_id: practice };
-    let r = svc.send_password_reset_link(&app.plan, as_staff_member, id("ocarter").await, "", &meta).await;
-    assert!(matches!(r, Err(SelfServiceError::Denied(_))), "{r:?}");
-    // Plan staff through the same function: the help-desk action, reason required.
-    let grant = svc.operator_grant(&app.plan);
-    let r =
-        svc.send_password_reset_link(&app.plan, ResetRequester::Staff(&grant), id("tnguyen").await, " ", &meta).await;
-    assert!(matches!(r, Err(SelfServiceError::Reason)), "{r:?}");
-    svc.send_password_reset_link(&app.plan, ResetRequester::Staff(&grant), id("tnguyen").await, "Call", &meta)
-        .await
-        .expect("sent");
+    // Another practice's user reads as not found; a non-administrator gets no grant.
+    let r = svc.send_member_reset_link(&grant, &app.plan, id("tnguyen").await, &meta).await;
+    assert!(matches!(r, Err(PracticeError::NotFound)), "{r:?}");
+    let r = svc.practice_grant(&app.plan, &staff_member).await;
+    assert!(matches!(r, Err(PracticeError::NotAdmin)), "{r:?}");
+    // Plan staff use the help-desk action, with a reason.
+    let staff = svc.operator_grant(&app.plan);
+    let link = SupportAction::SendPasswordReset;
+    let r = svc.support_action(&staff, &app.plan, id("tnguyen").await, link, " ", &meta).await;
+    assert!(matches!(r, Err(SupportError::Reason)), "{r:?}");
+    svc.support_action(&staff, &app.plan, id("tnguyen").await, link, "Call", &meta).await.expect("sent");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_events WHERE action IN ('user.password_reset_link_sent', 'support.password_reset_link_sent')").await,
         2

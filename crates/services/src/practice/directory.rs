@@ -5,7 +5,7 @@
 use super::{PracticeError, PracticeGrant};
 use crate::Services;
 use crate::plans::Plan;
-use gatehouse_domain::UserStatus;
+use gatehouse_domain::{PracticeId, UserStatus};
 use gatehouse_store::directory::{self as store, DirectoryQuery, DirectoryRow, SortBy};
 pub use gatehouse_store::search::{COUNT_CAP, Total};
 use gatehouse_store::user_types;
@@ -75,7 +75,7 @@ impl Services {
                 UserStatus::parse(s).ok_or_else(|| PracticeError::Invalid("Choose a status from the list.".into()))?,
             ),
         };
-        if req.practice.is_some_and(|p| !grant.administers(p)) {
+        if req.practice.is_some_and(|p| !grant.administers(PracticeId(p))) {
             return Err(PracticeError::NotFound);
         }
         let sort = match req.sort.as_str() {
@@ -84,7 +84,7 @@ impl Services {
             "status" => SortBy::Status,
             _ => SortBy::Name,
         };
-        let practices = grant.practice_ids();
+        let practices: Vec<i64> = grant.practice_ids().into_iter().map(|p| p.0).collect();
         let page = req.page.unwrap_or(1).max(1);
         let user_type = (!req.user_type.is_empty()).then_some(req.user_type.as_str());
         let query = DirectoryQuery {

@@ -18,7 +18,7 @@ use crate::plans::Plan;
 use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::permissions::UserTypeKey;
-use gatehouse_domain::{Duration, Email, PersonName, UserId, UserStatus};
+use gatehouse_domain::{Duration, Email, PersonName, PracticeId, UserId, UserStatus};
 use gatehouse_store::affiliations::{self as aff_store, NewAffiliation};
 use gatehouse_store::invitations::{self, PendingInvitation};
 use gatehouse_store::roster::practices;
@@ -81,7 +81,7 @@ impl Services {
         let mut same_name = Vec::new();
         if !first.trim().is_empty() && !last.trim().is_empty() {
             let needle = format!("{} {}", first.trim(), last.trim()).to_lowercase();
-            let ids = grant.practice_ids();
+            let ids: Vec<i64> = grant.practice_ids().into_iter().map(|p| p.0).collect();
             let q = gatehouse_store::directory::DirectoryQuery {
                 practices: &ids,
                 needle: &needle,
@@ -135,7 +135,7 @@ impl Services {
         inviter: &str,
         meta: &RequestMeta,
     ) -> Result<Invited, PracticeError> {
-        if let Some(p) = row.practices.iter().find(|p| !grant.administers(**p)) {
+        if let Some(p) = row.practices.iter().find(|p| !grant.administers(PracticeId(**p))) {
             return Err(self.practice_denied(grant, meta, json!({"practice": p})).await);
         }
         let (name, email, key) = check_row(grant, row)?;
@@ -207,7 +207,7 @@ impl Services {
                 let practice_name = grant
                     .practices()
                     .iter()
-                    .filter(|p| chosen.contains(&p.id))
+                    .filter(|p| chosen.contains(&p.id.0))
                     .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
@@ -228,7 +228,7 @@ impl Services {
             (None, link) => link,
         };
         let tax_ids: Vec<_> =
-            grant.practices().iter().filter(|p| chosen.contains(&p.id)).map(|p| p.tax_id.as_str()).collect();
+            grant.practices().iter().filter(|p| chosen.contains(&p.id.0)).map(|p| p.tax_id.as_str()).collect();
         let event = Event::new("practice.user_invited").by(grant.actor()).on(user_id).detail(json!({
             "email": email.as_str(), "tax_ids": tax_ids, "user_type": key.as_str(), "new_account": new_account,
         }));
@@ -295,7 +295,7 @@ impl Services {
         };
         invitations::cancel_open(&mut tx, user, now).await?;
         let held = aff_store::of_user(&mut tx, user).await?;
-        let (mine, others): (Vec<_>, Vec<_>) = held.into_iter().partition(|a| grant.administers(a.practice_id));
+        let (mine, others): (Vec<_>, Vec<_>) = held.into_iter().partition(|a| grant.administers(PracticeId(a.practice_id)));
         for a in &mine {
             aff_store::delete(&mut tx, a.id).await?;
         }
@@ -369,7 +369,7 @@ pub fn check_row(grant: &PracticeGrant, row: &InviteRow) -> Result<(PersonName, 
     if row.practices.is_empty() {
         return Err(invalid("Choose at least one Tax ID."));
     }
-    if row.practices.iter().any(|p| !grant.administers(*p)) {
+    if row.practices.iter().any(|p| !grant.administers(PracticeId(*p))) {
         return Err(PracticeError::NotFound);
     }
     let key = UserTypeKey::parse(row.user_type.trim()).map_err(|_| invalid("Choose a user type."))?;

@@ -240,6 +240,10 @@ async fn act(staff: Staff, Path((id, action)): Path<(i64, String)>, Form(f): For
             let reason = f.reason.chars().take(500).collect();
             action_page(&staff, id, action, reason, Some(e.to_string()), StatusCode::BAD_REQUEST).await
         }
+        Err(e @ SupportError::AboveYourRole) => {
+            let reason = f.reason.chars().take(500).collect();
+            action_page(&staff, id, action, reason, Some(e.to_string()), StatusCode::FORBIDDEN).await
+        }
         Err(e) => internal_error(e),
     }
 }

@@ -1,5 +1,4 @@
-//! Self-service association, linked accounts, access requests and the practice-administrator flag
-//! over JSON: the same services as the pages (`pages/association.rs`, `pages/accounts.rs`,
+//! Self-service association, linked accounts and access requests over JSON: the same services as the pages (`pages/association.rs`, `pages/accounts.rs`,
 //! `pages/access_requests.rs`).
 
 use super::ApiError;
@@ -12,6 +11,7 @@ use axum::{Json, Router};
 use gatehouse_domain::association::AssociationForm;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
+use gatehouse_domain::AccessRequestId;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, Scope};
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use gatehouse_services::association::{AssociationError, Matched};
@@ -28,7 +28,6 @@ pub fn routes() -> Router<AppState> {
         .route("/access-requests", get(access_requests))
         .route("/access-requests/{id}/approve", post(approve))
         .route("/access-requests/{id}/decline", post(decline))
-        .route("/affiliations/{id}/admin", post(set_admin))
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -337,9 +336,11 @@ pub async fn access_requests(
     State(st): State<AppState>,
     plan: CurrentPlan,
     sess: BearerSession,
+    Meta(meta): Meta,
 ) -> ApiResult<AccessRequestsBody> {
-    let s = signed_in(sess)?;
-    let (pending, types) = st.svc.pending_access_requests(&plan.0, &s).await.map_err(access_request_error)?;
+    let c = super::practice::caller(&st, plan, sess, meta).await?;
+    let (pending, types) =
+        st.svc.pending_access_requests(&c.grant, &c.plan.0).await.map_err(access_request_error)?;
     let requests = pending
         .into_iter()
         .map(|p| {
@@ -386,30 +387,15 @@ pub async fn approve(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<AccessRequestId>,
     Json(b): Json<ApproveBody>,
 ) -> Result<StatusCode, ApiError> {
-    let s = signed_in(sess)?;
-    let scope = if b.all_providers {
-        Scope::All
-    } else {
-        // Provider IDs to the practice's row ids, from the request's own list; an ID not in it is
-        // not the practice's.
-        let (pending, _) = st.svc.pending_access_requests(&plan.0, &s).await.map_err(access_request_error)?;
-        let providers = pending.into_iter().find(|p| p.request.id == id).map(|p| p.providers).unwrap_or_default();
-        let mut rows = Vec::with_capacity(b.provider_ids.len());
-        for wanted in &b.provider_ids {
-            let found = providers.iter().find(|p| p.provider_id.eq_ignore_ascii_case(wanted.trim()));
-            match found {
-                Some(p) => rows.push(p.id),
-                None if providers.is_empty() => {}
-                None => return Err(access_request_error(AccessRequestError::ForeignProvider)),
-            }
-        }
-        Scope::Providers(rows)
-    };
-    let approval = Approval { user_type: b.user_type, scope };
-    st.svc.approve_access_request(&plan.0, &s, id, &approval, &meta).await.map_err(access_request_error)?;
+    let c = super::practice::caller(&st, plan, sess, meta).await?;
+    // Provider IDs are matched to the practice's providers by the service, in its transaction.
+    let (scope, provider_ids) =
+        if b.all_providers { (Scope::All, Vec::new()) } else { (Scope::Providers(Vec::new()), b.provider_ids) };
+    let approval = Approval { user_type: b.user_type, scope, provider_ids };
+    st.svc.approve_access_request(&c.grant, &c.plan.0, id, &approval, &c.meta).await.map_err(access_request_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -421,33 +407,9 @@ pub async fn decline(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<AccessRequestId>,
 ) -> Result<StatusCode, ApiError> {
-    let s = signed_in(sess)?;
-    st.svc.decline_access_request(&plan.0, &s, id, &meta).await.map_err(access_request_error)?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct AdminBody {
-    /// Make the affiliation's user an administrator of its practice, or revoke that.
-    pub admin: bool,
-}
-
-/// Makes a user of a practice its administrator, or revokes that. Refused (409 `last_admin`) when
-/// it would leave the practice with active users and no active administrator.
-#[utoipa::path(post, path = "/api/v1/affiliations/{id}/admin", request_body = AdminBody, security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
-        (status = 409, description = "`last_admin` or `not_applicable`", body = super::ErrorBody)))]
-pub async fn set_admin(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-    Path(id): Path<i64>,
-    Json(b): Json<AdminBody>,
-) -> Result<StatusCode, ApiError> {
-    let s = signed_in(sess)?;
-    st.svc.set_practice_admin(&plan.0, &s, id, b.admin, &meta).await.map_err(affiliation_error)?;
+    let c = super::practice::caller(&st, plan, sess, meta).await?;
+    st.svc.decline_access_request(&c.grant, &c.plan.0, id, &c.meta).await.map_err(access_request_error)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,13 +9,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{AffiliationId, PracticeId, UserId};
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::directory::DirectoryRequest;
 use gatehouse_services::practice::invites::InviteRow;
-use gatehouse_services::practice::members::NewMemberAffiliation;
+use gatehouse_services::practice::access::{AffiliationChange, NewMemberAffiliation};
 use gatehouse_services::practice::{PracticeError, PracticeGrant};
-use gatehouse_services::{RequestMeta, SessionInfo};
+use gatehouse_services::RequestMeta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,7 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route("/practice/users", get(directory))
         .route("/practice/users/{id}", get(member).patch(edit_member))
         .route("/practice/users/{id}/affiliations", post(add_affiliation))
-        .route("/practice/users/{id}/{action}", post(user_action))
+        .route("/practice/users/{id}/revoke", post(revoke))
+        .route("/practice/users/{id}/deactivate", post(deactivate))
+        .route("/practice/users/{id}/reactivate", post(reactivate))
+        .route("/practice/users/{id}/password-reset", post(reset_password))
         .route("/practice/affiliations/{id}", axum::routing::patch(change_affiliation).delete(remove_affiliation))
         .route("/practice/hand-over", post(hand_over))
         .route("/practice/invitations", get(pending).post(invite))
@@ -33,17 +36,18 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The caller's practice grant.
-struct Caller {
-    grant: PracticeGrant,
-    session: SessionInfo,
-    plan: CurrentPlan,
-    meta: RequestMeta,
+pub(super) struct Caller {
+    pub grant: PracticeGrant,
+    pub plan: CurrentPlan,
+    pub meta: RequestMeta,
 }
 
-async fn caller(st: &AppState, plan: CurrentPlan, sess: BearerSession, meta: RequestMeta) -> Result<Caller, ApiError> {
+/// The practice grant of the bearer session's user: 401 without a session, 403 for a user who
+/// administers no practice.
+pub(super) async fn caller(st: &AppState, plan: CurrentPlan, sess: BearerSession, meta: RequestMeta) -> Result<Caller, ApiError> {
     let session = sess.0.ok_or_else(ApiError::unauthenticated)?;
     let grant = st.svc.practice_grant(&plan.0, &session).await.map_err(error)?;
-    Ok(Caller { grant, session, plan, meta })
+    Ok(Caller { grant, plan, meta })
 }
 
 fn error(e: PracticeError) -> ApiError {
@@ -155,10 +159,10 @@ pub async fn member(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<MemberBody>, ApiError> {
     let c = caller(&st, plan, sess, meta).await?;
-    let m = st.svc.member(&c.grant, &c.plan.0, UserId(id), &c.meta).await.map_err(error)?;
+    let m = st.svc.member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(Json(MemberBody {
         id: m.user.id.0,
         first_name: m.user.first_name,
@@ -205,7 +209,8 @@ impl ScopeBody {
 /// A Tax ID affiliation to add.
 #[derive(Deserialize, ToSchema)]
 pub struct AddAffiliationBody {
-    pub practice_id: i64,
+    #[schema(value_type = i64)]
+    pub practice_id: PracticeId,
     pub user_type: String,
     #[serde(flatten)]
     pub scope: ScopeBody,
@@ -226,7 +231,7 @@ pub async fn add_affiliation(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Json(b): Json<AddAffiliationBody>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let c = caller(&st, plan, sess, meta).await?;
@@ -235,8 +240,8 @@ pub async fn add_affiliation(
         user_type: b.user_type,
         scope: b.scope.scope().unwrap_or(Scope::All),
     };
-    let aid = st.svc.add_member_affiliation(&c.grant, &c.plan.0, UserId(id), &new, &c.meta).await.map_err(error)?;
-    Ok((StatusCode::CREATED, Json(Created { id: aid })))
+    let aid = st.svc.add_member_affiliation(&c.grant, &c.plan.0, id, &new, &c.meta).await.map_err(error)?;
+    Ok((StatusCode::CREATED, Json(Created { id: aid.0 })))
 }
 
 /// Changes to one affiliation (each optional).
@@ -250,7 +255,7 @@ pub struct ChangeAffiliationBody {
     pub scope: ScopeBody,
 }
 
-/// Changes an affiliation's user type, providers or administrator flag.
+/// Changes an affiliation's user type, providers or administrator flag, all in one change.
 #[utoipa::path(patch, path = "/api/v1/practice/affiliations/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     request_body = ChangeAffiliationBody,
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
@@ -259,19 +264,12 @@ pub async fn change_affiliation(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<AffiliationId>,
     Json(b): Json<ChangeAffiliationBody>,
 ) -> Result<StatusCode, ApiError> {
     let c = caller(&st, plan, sess, meta).await?;
-    if let Some(t) = &b.user_type {
-        st.svc.set_member_user_type(&c.grant, &c.plan.0, id, t, &c.meta).await.map_err(error)?;
-    }
-    if let Some(scope) = b.scope.scope() {
-        st.svc.set_member_providers(&c.grant, &c.plan.0, id, &scope, &c.meta).await.map_err(error)?;
-    }
-    if let Some(admin) = b.admin {
-        st.svc.set_practice_admin(&c.plan.0, &c.session, id, admin, &c.meta).await.map_err(|e| error(e.into()))?;
-    }
+    let change = AffiliationChange { user_type: b.user_type.clone(), scope: b.scope.scope(), admin: b.admin };
+    st.svc.change_member_affiliation(&c.grant, &c.plan.0, id, &change, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -283,41 +281,80 @@ pub async fn remove_affiliation(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<AffiliationId>,
 ) -> Result<StatusCode, ApiError> {
     let c = caller(&st, plan, sess, meta).await?;
     st.svc.remove_member_affiliation(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `revoke` (remove from all the caller's Tax IDs), `deactivate` or `reactivate` a user.
-#[utoipa::path(post, path = "/api/v1/practice/users/{id}/{action}", params(("id" = i64, Path), ("action" = String, Path)),
-    security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn user_action(
+/// Removes a user from every Tax ID the caller administers ("Revoke User"); their account stays.
+#[utoipa::path(post, path = "/api/v1/practice/users/{id}/revoke", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn revoke(
     State(st): State<AppState>,
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Path((id, action)): Path<(i64, String)>,
+    Path(id): Path<UserId>,
 ) -> Result<StatusCode, ApiError> {
     let c = caller(&st, plan, sess, meta).await?;
-    let (g, p, m, u) = (&c.grant, &c.plan.0, &c.meta, UserId(id));
-    match action.as_str() {
-        "revoke" => st.svc.revoke_member(g, p, u, m).await.map(|_| ()),
-        "deactivate" => st.svc.deactivate_member(g, p, u, m).await,
-        "reactivate" => st.svc.reactivate_member(g, p, u, m).await,
-        _ => Err(PracticeError::NotFound),
-    }
-    .map_err(error)?;
+    st.svc.revoke_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivates a user all of whose Tax IDs the caller administers: signed out everywhere at once.
+#[utoipa::path(post, path = "/api/v1/practice/users/{id}/deactivate", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn deactivate(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<UserId>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    st.svc.deactivate_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reactivates a user the caller's practice deactivated (not one deactivated by plan staff).
+#[utoipa::path(post, path = "/api/v1/practice/users/{id}/reactivate", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn reactivate(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<UserId>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    st.svc.reactivate_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Emails the user a single-use link (72 hours) to choose a new password; only for a user all of
+/// whose Tax IDs the caller administers.
+#[utoipa::path(post, path = "/api/v1/practice/users/{id}/password-reset", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn reset_password(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<UserId>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, plan, sess, meta).await?;
+    st.svc.send_member_reset_link(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Who takes over as administrator.
 #[derive(Deserialize, ToSchema)]
 pub struct HandOverBody {
-    pub practice_id: i64,
-    pub user_id: i64,
+    /// The new administrator's affiliation with the practice (from `GET /practice/users/{id}`).
+    #[schema(value_type = i64)]
+    pub affiliation_id: AffiliationId,
 }
 
 /// Makes another user the administrator of a Tax ID and steps the caller down, in one change.
@@ -331,7 +368,7 @@ pub async fn hand_over(
     Json(b): Json<HandOverBody>,
 ) -> Result<StatusCode, ApiError> {
     let c = caller(&st, plan, sess, meta).await?;
-    st.svc.hand_over_admin(&c.grant, &c.plan.0, b.practice_id, UserId(b.user_id), &c.meta).await.map_err(error)?;
+    st.svc.hand_over_admin(&c.grant, &c.plan.0, b.affiliation_id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -486,7 +523,7 @@ pub async fn edit_member(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<StatusCode, ApiError> {
     use gatehouse_services::practice::members::EditMemberError;
@@ -495,7 +532,7 @@ pub async fn edit_member(
     let form: gatehouse_domain::profile::ProfileForm = serde_json::from_value(body)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "Send the fields as JSON strings."))?;
     let c = caller(&st, plan, sess, meta).await?;
-    match st.svc.edit_member(&c.grant, &c.plan.0, UserId(id), &form, &c.meta).await {
+    match st.svc.edit_member(&c.grant, &c.plan.0, id, &form, &c.meta).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(EditMemberError::Invalid(e)) => {
             let first = e.0.first();

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
+use gatehouse_domain::AccessRequestId;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, PendingRequest, Scope};
 use gatehouse_services::affiliations::AffiliationError;
 use serde::Deserialize;
@@ -122,7 +123,15 @@ async fn page(
         Ok(c) => c,
         Err(r) => return r,
     };
-    match st.svc.pending_access_requests(&plan.0, s).await {
+    let grant = match crate::pages::practice_grant(st, plan, s).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let listed = match &grant {
+        Some(g) => st.svc.pending_access_requests(g, &plan.0).await,
+        None => st.svc.list_user_types(&plan.0).await.map(|t| (Vec::new(), t)).map_err(|e| AccessRequestError::Internal(e.into())),
+    };
+    match listed {
         Ok((pending, types)) => {
             let mut requests: Vec<_> = pending.into_iter().map(RequestView::of).collect();
             let mut alert = None;
@@ -210,8 +219,13 @@ async fn approve(
         let ids = fields.iter().filter(|(k, _)| k == "provider").map(|(_, v)| v.trim().parse::<i64>().unwrap_or(-1));
         Scope::Providers(ids.collect())
     };
-    let approval = Approval { user_type: value("user_type").to_owned(), scope };
-    match st.svc.approve_access_request(&plan.0, &s, id, &approval, &meta).await {
+    let approval = Approval { user_type: value("user_type").to_owned(), scope, provider_ids: Vec::new() };
+    let grant = match crate::pages::practice_grant(&st, &plan, &s).await {
+        Ok(Some(g)) => g,
+        Ok(None) => return not_found(&st, &parts),
+        Err(r) => return r,
+    };
+    match st.svc.approve_access_request(&grant, &plan.0, AccessRequestId(id), &approval, &meta).await {
         Ok(()) => Redirect::to("/access-requests?done=approved").into_response(),
         Err(e) => refused(&st, &plan, &csrf, &s, &parts, (id, Some(&approval)), e).await,
     }
@@ -241,7 +255,12 @@ async fn decline_confirm(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let pending = match st.svc.pending_access_requests(&plan.0, &s).await {
+    let grant = match crate::pages::practice_grant(&st, &plan, &s).await {
+        Ok(Some(g)) => g,
+        Ok(None) => return not_found(&st, &parts),
+        Err(r) => return r,
+    };
+    let pending = match st.svc.pending_access_requests(&grant, &plan.0).await {
         Ok((p, _)) => p,
         Err(e) => return internal_error(e),
     };
@@ -281,7 +300,12 @@ async fn decline(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    match st.svc.decline_access_request(&plan.0, &s, id, &meta).await {
+    let grant = match crate::pages::practice_grant(&st, &plan, &s).await {
+        Ok(Some(g)) => g,
+        Ok(None) => return not_found(&st, &parts),
+        Err(r) => return r,
+    };
+    match st.svc.decline_access_request(&grant, &plan.0, AccessRequestId(id), &meta).await {
         Ok(()) => Redirect::to("/access-requests?done=declined").into_response(),
         Err(e) => refused(&st, &plan, &csrf, &s, &parts, (id, None), e).await,
     }

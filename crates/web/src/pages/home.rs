@@ -71,13 +71,13 @@ async fn home(
     if linked.is_empty() && !is_staff {
         return Redirect::to("/associate").into_response();
     }
-    let waiting_requests = if linked.iter().any(|a| a.is_admin) {
-        match st.svc.pending_access_requests(&plan.0, &s).await {
+    let waiting_requests = match crate::pages::practice_grant(&st, &plan, &s).await {
+        Ok(Some(grant)) => match st.svc.pending_access_requests(&grant, &plan.0).await {
             Ok((list, _)) => list.len(),
             Err(e) => return internal_error(e),
-        }
-    } else {
-        0
+        },
+        Ok(None) => 0,
+        Err(r) => return r,
     };
     let just_linked = q
         .linked

@@ -328,3 +328,18 @@ mod tests {
         assert_eq!(tax_id_display("1"), "1");
     }
 }
+
+/// The practice grant of a signed-in session, or `None` when its user administers no practice.
+pub async fn practice_grant(
+    st: &AppState,
+    plan: &CurrentPlan,
+    s: &gatehouse_services::SessionInfo,
+) -> Result<Option<gatehouse_services::practice::PracticeGrant>, Response> {
+    use gatehouse_services::practice::PracticeError;
+    match st.svc.practice_grant(&plan.0, s).await {
+        Ok(g) => Ok(Some(g)),
+        Err(PracticeError::NotAdmin) => Ok(None),
+        Err(PracticeError::NotSignedIn) => Err(Redirect::to("/signin").into_response()),
+        Err(e) => Err(internal_error(e)),
+    }
+}

@@ -129,7 +129,7 @@ async fn directory(admin: PracticeAdmin, Query(req): Query<DirectoryRequest>) ->
             status: req.status.clone(),
             user_type: req.user_type.clone(),
             practice: req.practice.unwrap_or(0),
-            practices: admin.grant.practices().iter().map(|p| (p.id, format!("{} – {}", p.tax_id, p.name))).collect(),
+            practices: admin.grant.practices().iter().map(|p| (p.id.0, format!("{} – {}", p.tax_id, p.name))).collect(),
             user_types: types.into_iter().map(|t| (t.key.as_str().to_owned(), t.name)).collect(),
             columns,
             rows,

@@ -129,7 +129,7 @@ async fn page_with(
     }
     let mut person = person;
     if person.practices.is_empty() && admin.grant.practices().len() == 1 {
-        person.practices = admin.grant.practice_ids();
+        person.practices = admin.grant.practice_ids().into_iter().map(|p| p.0).collect();
     }
     render(
         if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
@@ -137,7 +137,7 @@ async fn page_with(
             chrome: admin.chrome().await,
             list,
             person,
-            practices: admin.grant.practices().iter().map(|p| (p.id, format!("{} – {}", p.tax_id, p.name))).collect(),
+            practices: admin.grant.practices().iter().map(|p| (p.id.0, format!("{} – {}", p.tax_id, p.name))).collect(),
             user_types: types.into_iter().map(|t| (t.key.as_str().to_owned(), t.name)).collect(),
             providers,
             error,
@@ -186,7 +186,7 @@ fn describe(admin: &PracticeAdmin, types: &[(String, String)], mut r: ListRow) -
         .grant
         .practices()
         .iter()
-        .filter(|p| chosen.contains(&p.id))
+        .filter(|p| chosen.contains(&p.id.0))
         .map(|p| p.tax_id.clone())
         .collect::<Vec<_>>()
         .join(", ");

@@ -13,11 +13,11 @@ use axum::extract::{Form, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use gatehouse_domain::UserId;
+use gatehouse_domain::{AffiliationId, PracticeId, UserId};
 use gatehouse_services::access_requests::Scope;
-use gatehouse_services::affiliations::AffiliationError;
 use gatehouse_services::practice::PracticeError;
-use gatehouse_services::practice::members::{MemberDetail, NewMemberAffiliation};
+use gatehouse_services::practice::access::NewMemberAffiliation;
+use gatehouse_services::practice::members::MemberDetail;
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -79,6 +79,8 @@ struct MemberPage {
     phone: String,
     status: &'static str,
     deactivated: bool,
+    /// Signed up and active: may be made an administrator.
+    active: bool,
     is_self: bool,
     elsewhere: bool,
     last_signin: String,
@@ -97,9 +99,9 @@ struct Done {
     done: String,
 }
 
-async fn detail(admin: PracticeAdmin, Path(id): Path<i64>, Query(d): Query<Done>) -> Response {
+async fn detail(admin: PracticeAdmin, Path(id): Path<UserId>, Query(d): Query<Done>) -> Response {
     let st = admin.state();
-    let m = match st.svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+    let m = match st.svc.member(&admin.grant, &admin.plan.0, id, &admin.meta).await {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
@@ -107,10 +109,7 @@ async fn detail(admin: PracticeAdmin, Path(id): Path<i64>, Query(d): Query<Done>
         Ok(t) => t,
         Err(e) => return internal_error(e),
     };
-    let c = match st.svc.member_contact(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
-        Ok(c) => c,
-        Err(e) => return admin.refused(e),
-    };
+    let c = m.contact.clone();
     let state_zip = format!("{} {}", c.state, c.zip);
     let address = [c.street.as_str(), c.city.as_str(), state_zip.trim()]
         .iter()
@@ -138,7 +137,7 @@ async fn page(
     types: &[gatehouse_services::user_types::UserTypeRow],
     notice: Option<&'static str>,
 ) -> MemberPage {
-    let held: Vec<i64> = m.affiliations.iter().map(|a| a.row.practice_id).collect();
+    let held: Vec<PracticeId> = m.affiliations.iter().map(|a| PracticeId(a.row.practice_id)).collect();
     MemberPage {
         chrome: admin.chrome().await,
         id: m.user.id.0,
@@ -153,6 +152,7 @@ async fn page(
         phone: m.user.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits).unwrap_or_else(|| "—".into()),
         status: status_label(m.user.status),
         deactivated: m.user.status == gatehouse_domain::UserStatus::Deactivated,
+        active: m.user.status == gatehouse_domain::UserStatus::Active,
         is_self: m.user.id == admin.grant.actor(),
         elsewhere: m.elsewhere,
         last_signin: m.user.last_signin_at.map(when).unwrap_or_else(|| "Never".into()),
@@ -180,13 +180,13 @@ async fn page(
             .practices()
             .iter()
             .filter(|p| !held.contains(&p.id))
-            .map(|p| (p.id, format!("{} – {}", p.tax_id, p.name)))
+            .map(|p| (p.id.0, format!("{} – {}", p.tax_id, p.name)))
             .collect(),
         notice,
     }
 }
 
-fn back(id: i64, done: &str) -> Response {
+fn back(id: UserId, done: &str) -> Response {
     Redirect::to(&format!("/practice/users/{id}?done={done}")).into_response()
 }
 
@@ -196,7 +196,11 @@ struct TypeForm {
     user_type: String,
 }
 
-async fn set_type(admin: PracticeAdmin, Path((id, aid)): Path<(i64, i64)>, Form(f): Form<TypeForm>) -> Response {
+async fn set_type(
+    admin: PracticeAdmin,
+    Path((id, aid)): Path<(UserId, AffiliationId)>,
+    Form(f): Form<TypeForm>,
+) -> Response {
     match admin.state().svc.set_member_user_type(&admin.grant, &admin.plan.0, aid, &f.user_type, &admin.meta).await {
         Ok(()) => back(id, "type"),
         Err(e) => admin.refused(e),
@@ -209,13 +213,17 @@ struct AdminForm {
     admin: String,
 }
 
-async fn set_admin(admin: PracticeAdmin, Path((id, aid)): Path<(i64, i64)>, Form(f): Form<AdminForm>) -> Response {
+/// Makes the user an administrator of the affiliation's practice (after the confirmation page),
+/// or revokes that.
+async fn set_admin(
+    admin: PracticeAdmin,
+    Path((id, aid)): Path<(UserId, AffiliationId)>,
+    Form(f): Form<AdminForm>,
+) -> Response {
     let make = f.admin == "1";
-    let st = admin.state();
-    match st.svc.set_practice_admin(&admin.plan.0, &admin.session, aid, make, &admin.meta).await {
+    match admin.state().svc.set_member_admin(&admin.grant, &admin.plan.0, aid, make, &admin.meta).await {
         Ok(()) => back(id, if make { "admin" } else { "unadmin" }),
-        Err(AffiliationError::NotAdmin) | Err(AffiliationError::NotFound) => admin.refused(PracticeError::NotFound),
-        Err(e) => admin.refused(e.into()),
+        Err(e) => admin.refused(e),
     }
 }
 
@@ -226,10 +234,10 @@ struct AddForm {
     user_type: String,
 }
 
-async fn add(admin: PracticeAdmin, Path(id): Path<i64>, Form(f): Form<AddForm>) -> Response {
-    let new = NewMemberAffiliation { practice_id: f.practice, user_type: f.user_type, scope: Scope::All };
+async fn add(admin: PracticeAdmin, Path(id): Path<UserId>, Form(f): Form<AddForm>) -> Response {
+    let new = NewMemberAffiliation { practice_id: PracticeId(f.practice), user_type: f.user_type, scope: Scope::All };
     let st = admin.state();
-    match st.svc.add_member_affiliation(&admin.grant, &admin.plan.0, UserId(id), &new, &admin.meta).await {
+    match st.svc.add_member_affiliation(&admin.grant, &admin.plan.0, id, &new, &admin.meta).await {
         Ok(aid) => Redirect::to(&format!("/practice/users/{id}/affiliations/{aid}/providers?new=1")).into_response(),
         Err(e) => admin.refused(e),
     }
@@ -259,7 +267,7 @@ struct ProvidersQuery {
 
 async fn providers_form(
     admin: PracticeAdmin,
-    Path((id, aid)): Path<(i64, i64)>,
+    Path((id, aid)): Path<(UserId, AffiliationId)>,
     Query(q): Query<ProvidersQuery>,
 ) -> Response {
     providers_page(&admin, id, aid, &q.q, q.new == "1", None).await
@@ -267,31 +275,31 @@ async fn providers_form(
 
 async fn providers_page(
     admin: &PracticeAdmin,
-    id: i64,
-    aid: i64,
+    id: UserId,
+    aid: AffiliationId,
     q: &str,
     new: bool,
     error: Option<String>,
 ) -> Response {
     let st = admin.state();
-    let m = match st.svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+    let m = match st.svc.member(&admin.grant, &admin.plan.0, id, &admin.meta).await {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
-    let Some(a) = m.affiliations.into_iter().find(|a| a.row.id == aid) else {
+    let Some(a) = m.affiliations.into_iter().find(|a| a.id() == aid) else {
         return admin.refused(PracticeError::NotFound);
     };
-    let list = match st.svc.practice_providers(&admin.grant, a.row.practice_id, q, &admin.meta).await {
+    let list = match st.svc.practice_providers(&admin.grant, PracticeId(a.row.practice_id), q, &admin.meta).await {
         Ok(l) => l,
         Err(e) => return admin.refused(e),
     };
-    let chosen: Vec<i64> = a.providers.iter().map(|p| p.id).collect();
+    let chosen: Vec<i64> = a.providers.iter().map(|p| p.id.0).collect();
     render(
         if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
         &ProvidersPage {
             chrome: admin.chrome().await,
-            id,
-            aid,
+            id: id.0,
+            aid: aid.0,
             practice_label: format!("{} – {}", a.row.tax_id, a.row.practice_name),
             all: a.row.all_providers,
             q: q.to_owned(),
@@ -310,7 +318,7 @@ async fn providers_page(
 
 async fn providers_save(
     admin: PracticeAdmin,
-    Path((id, aid)): Path<(i64, i64)>,
+    Path((id, aid)): Path<(UserId, AffiliationId)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let all = form.iter().any(|(k, v)| k == "scope" && v == "all");
@@ -330,6 +338,13 @@ fn affiliation_question(action: &str, name: &str, label: &str) -> Option<(String
             "Remove Tax ID affiliation".into(),
             format!("Remove {name}'s access to {label}? They can no longer act for this Tax ID or its providers."),
             "Remove".into(),
+        ),
+        "make-admin" => (
+            "Make administrator".into(),
+            format!(
+                "Make {name} an administrator of {label}? They will be able to invite, change and deactivate users of this Tax ID."
+            ),
+            "Make administrator".into(),
         ),
         "hand-over" => (
             "Hand over the administrator role".into(),
@@ -369,12 +384,15 @@ fn user_question(action: &str, name: &str) -> Option<(String, String, String)> {
     })
 }
 
-async fn confirm_affiliation(admin: PracticeAdmin, Path((id, aid, action)): Path<(i64, i64, String)>) -> Response {
-    let m = match admin.state().svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+async fn confirm_affiliation(
+    admin: PracticeAdmin,
+    Path((id, aid, action)): Path<(UserId, AffiliationId, String)>,
+) -> Response {
+    let m = match admin.state().svc.member(&admin.grant, &admin.plan.0, id, &admin.meta).await {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
-    let Some(a) = m.affiliations.iter().find(|a| a.row.id == aid) else {
+    let Some(a) = m.affiliations.iter().find(|a| a.id() == aid) else {
         return admin.refused(PracticeError::NotFound);
     };
     let name = format!("{} {}", m.user.first_name, m.user.last_name);
@@ -396,21 +414,32 @@ async fn confirm_affiliation(admin: PracticeAdmin, Path((id, aid, action)): Path
     )
 }
 
-async fn act_affiliation(admin: PracticeAdmin, Path((id, aid, action)): Path<(i64, i64, String)>) -> Response {
+async fn act_affiliation(
+    admin: PracticeAdmin,
+    Path((id, aid, action)): Path<(UserId, AffiliationId, String)>,
+) -> Response {
     let st = admin.state();
     let (plan, grant, meta) = (&admin.plan.0, &admin.grant, &admin.meta);
     let r = match action.as_str() {
-        "remove" => st.svc.remove_member_affiliation(grant, plan, aid, meta).await.map(|()| "removed"),
-        "hand-over" => {
-            let practice = match st.svc.member(grant, plan, UserId(id), meta).await {
-                Ok(m) => m.affiliations.iter().find(|a| a.row.id == aid).map(|a| a.row.practice_id),
-                Err(e) => return admin.refused(e),
-            };
-            match practice {
-                Some(p) => st.svc.hand_over_admin(grant, plan, p, UserId(id), meta).await.map(|()| "handed-over"),
-                None => Err(PracticeError::NotFound),
+        "remove" => match st.svc.remove_member_affiliation(grant, plan, aid, meta).await {
+            Ok(r) if r.still_yours => Ok("removed"),
+            // Their page is no longer this administrator's: say what happened on its own page.
+            Ok(r) => {
+                return admin.message(
+                    StatusCode::OK,
+                    "Tax ID affiliation removed",
+                    &format!(
+                        "{} was removed from {}. This change is effective immediately.",
+                        r.user_name, r.practice_name
+                    ),
+                    "/practice/users",
+                    "Back to User Management",
+                );
             }
-        }
+            Err(e) => Err(e),
+        },
+        "make-admin" => st.svc.set_member_admin(grant, plan, aid, true, meta).await.map(|()| "admin"),
+        "hand-over" => st.svc.hand_over_admin(grant, plan, aid, meta).await.map(|()| "handed-over"),
         _ => Err(PracticeError::NotFound),
     };
     match r {
@@ -419,8 +448,8 @@ async fn act_affiliation(admin: PracticeAdmin, Path((id, aid, action)): Path<(i6
     }
 }
 
-async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, String)>) -> Response {
-    let m = match admin.state().svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(UserId, String)>) -> Response {
+    let m = match admin.state().svc.member(&admin.grant, &admin.plan.0, id, &admin.meta).await {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
@@ -441,11 +470,11 @@ async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, Strin
     )
 }
 
-async fn act_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, String)>) -> Response {
+async fn act_user(admin: PracticeAdmin, Path((id, action)): Path<(UserId, String)>) -> Response {
     let st = admin.state();
-    let (plan, grant, meta, user) = (&admin.plan.0, &admin.grant, &admin.meta, UserId(id));
+    let (plan, grant, meta) = (&admin.plan.0, &admin.grant, &admin.meta);
     let r = match action.as_str() {
-        "revoke" => match st.svc.revoke_member(grant, plan, user, meta).await {
+        "revoke" => match st.svc.revoke_member(grant, plan, id, meta).await {
             Ok(_) => {
                 return admin.message(
                     StatusCode::OK,
@@ -457,9 +486,9 @@ async fn act_user(admin: PracticeAdmin, Path((id, action)): Path<(i64, String)>)
             }
             Err(e) => Err(e),
         },
-        "deactivate" => st.svc.deactivate_member(grant, plan, user, meta).await.map(|()| "deactivated"),
+        "deactivate" => st.svc.deactivate_member(grant, plan, id, meta).await.map(|()| "deactivated"),
         "reset-password" => return reset_password(&admin, id).await,
-        "reactivate" => st.svc.reactivate_member(grant, plan, user, meta).await.map(|()| "reactivated"),
+        "reactivate" => st.svc.reactivate_member(grant, plan, id, meta).await.map(|()| "reactivated"),
         _ => Err(PracticeError::NotFound),
     };
     match r {
@@ -542,16 +571,13 @@ fn edit_page(
     render(status, &EditPage { chrome: admin_chrome, id, name, fields, has_errors: errors.is_some() })
 }
 
-async fn edit_form(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
+async fn edit_form(admin: PracticeAdmin, Path(id): Path<UserId>) -> Response {
     let st = admin.state();
-    let m = match st.svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
+    let m = match st.svc.member(&admin.grant, &admin.plan.0, id, &admin.meta).await {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
-    let c = match st.svc.member_contact(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
-        Ok(c) => c,
-        Err(e) => return admin.refused(e),
-    };
+    let c = m.contact;
     let f = gatehouse_domain::profile::ProfileForm {
         username: m.user.username.clone().unwrap_or_default(),
         first_name: m.user.first_name.clone(),
@@ -568,40 +594,30 @@ async fn edit_form(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
         zip: c.zip,
     };
     let name = format!("{} {}", m.user.first_name, m.user.last_name);
-    edit_page(admin.chrome().await, id, name, &f, None)
+    edit_page(admin.chrome().await, id.0, name, &f, None)
 }
 
 async fn edit_save(
     admin: PracticeAdmin,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Form(f): Form<gatehouse_domain::profile::ProfileForm>,
 ) -> Response {
     use gatehouse_services::practice::members::EditMemberError;
-    match admin.state().svc.edit_member(&admin.grant, &admin.plan.0, UserId(id), &f, &admin.meta).await {
+    match admin.state().svc.edit_member(&admin.grant, &admin.plan.0, id, &f, &admin.meta).await {
         Ok(()) => back(id, "edited"),
         Err(EditMemberError::Invalid(e)) => {
             let name = format!("{} {}", f.first_name.trim(), f.last_name.trim());
-            edit_page(admin.chrome().await, id, name, &f, Some(&e))
+            edit_page(admin.chrome().await, id.0, name, &f, Some(&e))
         }
         Err(EditMemberError::Practice(e)) => admin.refused(e),
     }
 }
 
-/// Emails the user a password reset link, as their administrator (for one of the Tax IDs both
-/// share; the service checks it again).
-async fn reset_password(admin: &PracticeAdmin, id: i64) -> Response {
-    use gatehouse_services::self_service::{ResetRequester, SelfServiceError};
-    let st = admin.state();
-    let practice_id = match st.svc.member(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
-        Ok(m) => m.affiliations.first().map(|a| a.row.practice_id),
-        Err(e) => return admin.refused(e),
-    };
-    let Some(practice_id) = practice_id else { return admin.refused(PracticeError::NotFound) };
-    let requester = ResetRequester::PracticeAdmin { session: &admin.session, practice_id };
-    match st.svc.send_password_reset_link(&admin.plan.0, requester, UserId(id), "", &admin.meta).await {
+/// Emails the user a password reset link, as their administrator (the service checks that
+/// they administer every Tax ID the user works for).
+async fn reset_password(admin: &PracticeAdmin, id: UserId) -> Response {
+    match admin.state().svc.send_member_reset_link(&admin.grant, &admin.plan.0, id, &admin.meta).await {
         Ok(()) => back(id, "reset-sent"),
-        Err(SelfServiceError::Internal(e)) => internal_error(e),
-        Err(SelfServiceError::NotFound) | Err(SelfServiceError::Denied(_)) => admin.refused(PracticeError::NotFound),
-        Err(e) => admin.refused(PracticeError::Invalid(e.to_string())),
+        Err(e) => admin.refused(e),
     }
 }
