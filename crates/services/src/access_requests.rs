@@ -3,13 +3,13 @@
 //! Either way the requester is emailed. Of two administrators deciding at once, exactly one wins.
 
 use crate::affiliations::{self, AffiliationError, require_admin};
-use crate::practice::PracticeGrant;
 use crate::audit::{self, Event};
 use crate::messages::{self, access::AccessV1};
 use crate::plans::Plan;
+use crate::practice::PracticeGrant;
 use crate::{Internal, RequestMeta, Services};
-use gatehouse_domain::{AccessRequestId, PracticeId};
 use gatehouse_domain::permissions::UserTypeKey;
+use gatehouse_domain::{AccessRequestId, PracticeId};
 use gatehouse_store::access_requests::{self as store, AccessRequestRow, Status};
 use gatehouse_store::affiliations::{self as aff_store, NewAffiliation};
 use gatehouse_store::roster::practices::{self, ProviderBrief};

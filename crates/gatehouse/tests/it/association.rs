@@ -555,7 +555,8 @@ async fn the_last_administrator_stays(backend: Backend) {
         call(&app, "PATCH", &format!("/api/v1/practice/affiliations/{jays}"), &jay, Some(json!({"admin": true}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_practice_admin")));
     let (s, v) =
-        call(&app, "PATCH", &format!("/api/v1/practice/affiliations/{jays}"), &olivia, Some(json!({"admin": true}))).await;
+        call(&app, "PATCH", &format!("/api/v1/practice/affiliations/{jays}"), &olivia, Some(json!({"admin": true})))
+            .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     // Both step down at once: exactly one may.
     let (hers, his) =

@@ -5,6 +5,7 @@
 
 mod support;
 mod tenancy;
+mod trust_boundary;
 
 mod api_flows;
 mod association;

@@ -4,8 +4,8 @@
 
 use crate::both;
 use crate::support::{Backend, TestApp};
-use gatehouse_domain::{AffiliationId, UserId};
 use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{AffiliationId, UserId};
 use gatehouse_services::practice::PracticeError;
 use gatehouse_services::support::{SupportAction, SupportError};
 use gatehouse_services::{RequestMeta, SessionInfo};
@@ -80,9 +80,7 @@ async fn concurrent_revocations_keep_one_administrator(backend: Backend) {
     );
     let refused: Vec<_> = [&a, &b].into_iter().filter(|r| r.is_err()).collect();
     assert_eq!(refused.len(), 1, "exactly one refused: {a:?} {b:?}");
-    assert!(
-        matches!(refused[0], Err(PracticeError::LastAdmin { practice }) if practice == "Lakeside Family Medicine")
-    );
+    assert!(matches!(refused[0], Err(PracticeError::LastAdmin { practice }) if practice == "Lakeside Family Medicine"));
     assert_eq!(admins(&app).await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'affiliation.admin_revoked'").await, 1);
 

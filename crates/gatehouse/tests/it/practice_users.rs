@@ -7,12 +7,12 @@ use crate::both;
 use crate::support::{Backend, TestApp};
 use gatehouse_domain::UserId;
 use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{AffiliationId, PracticeId};
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::PracticeError;
+use gatehouse_services::practice::access::NewMemberAffiliation;
 use gatehouse_services::practice::directory::{DirectoryRequest, Total};
 use gatehouse_services::practice::invites::InviteRow;
-use gatehouse_domain::{AffiliationId, PracticeId};
-use gatehouse_services::practice::access::NewMemberAffiliation;
 use gatehouse_services::{RequestMeta, SessionInfo};
 
 /// Two practices, each with providers P1/P2 (A) and Q1 (B).
@@ -162,7 +162,11 @@ async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
             &grant,
             plan,
             w.lee,
-            &NewMemberAffiliation { practice_id: PracticeId(w.practice_b), user_type: "billing_staff".into(), scope: Scope::All },
+            &NewMemberAffiliation {
+                practice_id: PracticeId(w.practice_b),
+                user_type: "billing_staff".into(),
+                scope: Scope::All
+            },
             &meta
         )
         .await,

@@ -295,7 +295,8 @@ impl Services {
         };
         invitations::cancel_open(&mut tx, user, now).await?;
         let held = aff_store::of_user(&mut tx, user).await?;
-        let (mine, others): (Vec<_>, Vec<_>) = held.into_iter().partition(|a| grant.administers(PracticeId(a.practice_id)));
+        let (mine, others): (Vec<_>, Vec<_>) =
+            held.into_iter().partition(|a| grant.administers(PracticeId(a.practice_id)));
         for a in &mine {
             aff_store::delete(&mut tx, a.id).await?;
         }

@@ -129,7 +129,12 @@ impl Services {
                 store::providers_of(&mut conn, a.id)
                     .await?
                     .into_iter()
-                    .map(|(id, provider_id, npi, name)| ListedProvider { id: ProviderRowId(id), provider_id, npi, name })
+                    .map(|(id, provider_id, npi, name)| ListedProvider {
+                        id: ProviderRowId(id),
+                        provider_id,
+                        npi,
+                        name,
+                    })
                     .collect()
             };
             let user_type_name = types
@@ -206,8 +211,9 @@ impl Services {
         // An email changed by someone other than its owner is told to the old address.
         if !row.email.eq_ignore_ascii_case(p.email.as_str()) {
             let shown = username.as_ref().map_or_else(|| row.username.clone().unwrap_or_default(), |u| u.to_string());
-            let msg =
-                self.self_service_email(plan, &row.first_name, &shown, &signin).email_changed(p.email.as_str(), &row.email)?;
+            let msg = self
+                .self_service_email(plan, &row.first_name, &shown, &signin)
+                .email_changed(p.email.as_str(), &row.email)?;
             crate::messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
         }
         for (field, before, after) in [
@@ -253,7 +259,8 @@ impl Services {
         crate::self_service::check_link_applies(&t.row).map_err(|e| PracticeError::Invalid(e.to_string()))?;
         self.issue_reset_link(&mut tx, plan, &t.row, Some(grant.actor()), now).await?;
         let tax_ids: Vec<_> = t.mine.iter().map(|a| a.tax_id.as_str()).collect();
-        let e = Event::new("user.password_reset_link_sent").by(grant.actor()).on(user).detail(json!({"tax_ids": tax_ids}));
+        let e =
+            Event::new("user.password_reset_link_sent").by(grant.actor()).on(user).detail(json!({"tax_ids": tax_ids}));
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
         gatehouse_store::commit(tx).await?;
         Ok(())

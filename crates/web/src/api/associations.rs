@@ -8,10 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use gatehouse_domain::AccessRequestId;
 use gatehouse_domain::association::AssociationForm;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
-use gatehouse_domain::AccessRequestId;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, Scope};
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use gatehouse_services::association::{AssociationError, Matched};
@@ -339,8 +339,7 @@ pub async fn access_requests(
     Meta(meta): Meta,
 ) -> ApiResult<AccessRequestsBody> {
     let c = super::practice::caller(&st, plan, sess, meta).await?;
-    let (pending, types) =
-        st.svc.pending_access_requests(&c.grant, &c.plan.0).await.map_err(access_request_error)?;
+    let (pending, types) = st.svc.pending_access_requests(&c.grant, &c.plan.0).await.map_err(access_request_error)?;
     let requests = pending
         .into_iter()
         .map(|p| {

@@ -10,12 +10,12 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gatehouse_domain::{AffiliationId, PracticeId, UserId};
+use gatehouse_services::RequestMeta;
 use gatehouse_services::access_requests::Scope;
+use gatehouse_services::practice::access::{AffiliationChange, NewMemberAffiliation};
 use gatehouse_services::practice::directory::DirectoryRequest;
 use gatehouse_services::practice::invites::InviteRow;
-use gatehouse_services::practice::access::{AffiliationChange, NewMemberAffiliation};
 use gatehouse_services::practice::{PracticeError, PracticeGrant};
-use gatehouse_services::RequestMeta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -44,7 +44,12 @@ pub(super) struct Caller {
 
 /// The practice grant of the bearer session's user: 401 without a session, 403 for a user who
 /// administers no practice.
-pub(super) async fn caller(st: &AppState, plan: CurrentPlan, sess: BearerSession, meta: RequestMeta) -> Result<Caller, ApiError> {
+pub(super) async fn caller(
+    st: &AppState,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    meta: RequestMeta,
+) -> Result<Caller, ApiError> {
     let session = sess.0.ok_or_else(ApiError::unauthenticated)?;
     let grant = st.svc.practice_grant(&plan.0, &session).await.map_err(error)?;
     Ok(Caller { grant, plan, meta })

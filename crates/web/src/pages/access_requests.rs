@@ -14,9 +14,9 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use gatehouse_domain::AccessRequestId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
-use gatehouse_domain::AccessRequestId;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, PendingRequest, Scope};
 use gatehouse_services::affiliations::AffiliationError;
 use serde::Deserialize;
@@ -129,7 +129,12 @@ async fn page(
     };
     let listed = match &grant {
         Some(g) => st.svc.pending_access_requests(g, &plan.0).await,
-        None => st.svc.list_user_types(&plan.0).await.map(|t| (Vec::new(), t)).map_err(|e| AccessRequestError::Internal(e.into())),
+        None => st
+            .svc
+            .list_user_types(&plan.0)
+            .await
+            .map(|t| (Vec::new(), t))
+            .map_err(|e| AccessRequestError::Internal(e.into())),
     };
     match listed {
         Ok((pending, types)) => {

@@ -1,0 +1,210 @@
+//! Who may act on whom (issue 13): the defects a security review found, one test each. The
+//! review's attack: a practice administrator had the plan administrator's account attached to
+//! their practice, then read, edited and deactivated it. Here that shape is set up directly (an
+//! affiliation a staff account holds), and every way in must read as "not found".
+
+use crate::both;
+use crate::support::{Backend, TestApp};
+use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{AffiliationId, UserId, UserStatus};
+use gatehouse_services::authz::index::{Check, Target, Who};
+use gatehouse_services::practice::PracticeError;
+use gatehouse_services::support::{SupportAction, SupportError};
+use gatehouse_services::{RequestMeta, SessionInfo};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn user_id(app: &TestApp, username: &str) -> UserId {
+    UserId(app.count(&format!("SELECT id FROM users WHERE username = '{username}'")).await)
+}
+
+/// A signed-in session of a demo account, as the services see it.
+async fn session(app: &TestApp, username: &str) -> SessionInfo {
+    SessionInfo {
+        id: 0,
+        plan_id: app.plan.id(),
+        user_id: user_id(app, username).await,
+        stage: SessionStage::Complete,
+        created_at: 0,
+        active_affiliation: None,
+    }
+}
+
+/// An API session token of a demo account, through sign-in and two-step over HTTP.
+async fn api_token(app: &TestApp, username: &str) -> String {
+    let acc = gatehouse::demo::ACCOUNTS.iter().find(|a| a.username == username).expect("demo account");
+    let c = app.api();
+    let r = c.post(app.url("/api/v1/signin")).json(&json!({"username": acc.username, "password": acc.password}));
+    let v: Value = r.send().await.expect("signin").json().await.expect("json");
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(acc.phone).await;
+    let r = c.post(app.url("/api/v1/two-step/verify")).bearer_auth(&token).json(&json!({"code": code}));
+    let v: Value = r.send().await.expect("verify").json().await.expect("json");
+    assert_eq!(v["next"], "complete", "{v}");
+    v["session_token"].as_str().expect("token").to_owned()
+}
+
+async fn api(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> StatusCode {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut r = app.api().request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    r.send().await.expect("request").status()
+}
+
+/// Gives the plan administrator (`pshah`) an affiliation with Lakeside, as the old invitation did.
+async fn attach_plan_admin_to_lakeside(app: &TestApp) -> (UserId, AffiliationId) {
+    let pshah = user_id(app, "pshah").await;
+    let practice = app.count("SELECT id FROM practices WHERE tax_id = '825671892'").await;
+    app.sql(&format!(
+        "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+         VALUES ({}, {}, {practice}, 'billing_staff', 0, 1, 0)",
+        app.plan.id().0,
+        pshah.0
+    ))
+    .await;
+    let aid = app.count(&format!("SELECT id FROM affiliations WHERE user_id = {}", pshah.0)).await;
+    (pshah, AffiliationId(aid))
+}
+
+async fn a_practice_administrator_never_reaches_a_staff_account(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let meta = RequestMeta::cli();
+    let (pshah, aid) = attach_plan_admin_to_lakeside(&app).await;
+    let grant = svc.practice_grant(&app.plan, &session(&app, "ocarter").await).await.expect("ocarter administers");
+    let plan = &app.plan;
+    assert!(matches!(svc.member(&grant, plan, pshah, &meta).await, Err(PracticeError::NotFound)));
+    assert!(matches!(svc.deactivate_member(&grant, plan, pshah, &meta).await, Err(PracticeError::NotFound)));
+    assert!(matches!(svc.send_member_reset_link(&grant, plan, pshah, &meta).await, Err(PracticeError::NotFound)));
+    assert!(matches!(svc.set_member_admin(&grant, plan, aid, true, &meta).await, Err(PracticeError::NotFound)));
+    assert!(matches!(svc.remove_member_affiliation(&grant, plan, aid, &meta).await, Err(PracticeError::NotFound)));
+
+    // Over the API, as the review tried it: every answer is 404 and nothing changes.
+    let t = api_token(&app, "ocarter").await;
+    let user = format!("/api/v1/practice/users/{}", pshah.0);
+    assert_eq!(api(&app, "GET", &user, &t, None).await, StatusCode::NOT_FOUND);
+    let edit = json!({"first_name": "Priya", "last_name": "Shah", "email": "evil@attacker.example",
+        "email_confirm": "evil@attacker.example"});
+    assert_eq!(api(&app, "PATCH", &user, &t, Some(edit)).await, StatusCode::NOT_FOUND);
+    for action in ["deactivate", "reactivate", "revoke", "password-reset"] {
+        assert_eq!(api(&app, "POST", &format!("{user}/{action}"), &t, None).await, StatusCode::NOT_FOUND, "{action}");
+    }
+    let aff = format!("/api/v1/practice/affiliations/{}", aid.0);
+    assert_eq!(api(&app, "PATCH", &aff, &t, Some(json!({"admin": true}))).await, StatusCode::NOT_FOUND);
+    assert_eq!(api(&app, "DELETE", &aff, &t, None).await, StatusCode::NOT_FOUND);
+    let email =
+        format!("SELECT COUNT(*) FROM users WHERE id = {} AND status = 'active' AND email LIKE 'pshah@%'", pshah.0);
+    assert_eq!(app.count(&email).await, 1, "the plan administrator is untouched");
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'password_reset_link.v1'").await, 0);
+    app.stop().await;
+}
+both!(a_practice_administrator_never_reaches_a_staff_account);
+
+async fn the_help_desk_does_not_act_above_its_role(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let meta = RequestMeta::cli();
+    let plan = &app.plan;
+    let desk = svc.staff_grant(plan, Some(&session(&app, "hdiaz").await)).await.expect("help desk");
+    let pshah = user_id(&app, "pshah").await;
+    let colleague = app.user("kwong", "Kim", "Wong", 2001, Some("help_desk")).await;
+    for target in [pshah, colleague] {
+        for action in [SupportAction::ResetTwoStep, SupportAction::Deactivate, SupportAction::SendPasswordReset] {
+            let r = svc.support_action(&desk, plan, target, action, "Caller asked", &meta).await;
+            assert!(matches!(r, Err(SupportError::AboveYourRole)), "{action:?} on {target:?}: {r:?}");
+        }
+    }
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {} AND two_step_phone IS NOT NULL", pshah.0)).await,
+        1
+    );
+    // A practice administrator is below the help desk: it helps them.
+    let ocarter = user_id(&app, "ocarter").await;
+    svc.support_action(&desk, plan, ocarter, SupportAction::Unlock, "Locked out", &meta).await.expect("unlock");
+
+    // Over the page: refused with the reason, 403.
+    let admin_page = format!("/admin/users/{}/reset-two-step", pshah.0);
+    app.sql("UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'kwong') WHERE username = 'hdiaz'").await;
+    let browser = app.signed_in_browser("hdiaz", 177).await;
+    let (s, page) = app.submit(&browser, &admin_page, &admin_page, &[("reason", "Caller asked")]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("role above yours"), "{page}");
+    app.stop().await;
+}
+both!(the_help_desk_does_not_act_above_its_role);
+
+async fn a_deactivation_by_plan_staff_is_lifted_only_by_plan_staff(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let meta = RequestMeta::cli();
+    let plan = &app.plan;
+    let jpatel = user_id(&app, "jpatel").await;
+    let staff = svc.operator_grant(plan);
+    svc.support_action(&staff, plan, jpatel, SupportAction::Deactivate, "Left the practice", &meta).await.expect("off");
+    let grant = svc.practice_grant(plan, &session(&app, "ocarter").await).await.expect("grant");
+    let r = svc.reactivate_member(&grant, plan, jpatel, &meta).await;
+    assert!(matches!(r, Err(PracticeError::Invalid(ref m)) if m.contains("Provider services deactivated")), "{r:?}");
+    let status = format!("SELECT COUNT(*) FROM users WHERE id = {} AND status = 'deactivated'", jpatel.0);
+    assert_eq!(app.count(&status).await, 1);
+    // A deactivation by the practice is the practice's to lift.
+    svc.support_action(&staff, plan, jpatel, SupportAction::Reactivate, "Back", &meta).await.expect("on");
+    svc.deactivate_member(&grant, plan, jpatel, &meta).await.expect("practice deactivates");
+    svc.reactivate_member(&grant, plan, jpatel, &meta).await.expect("practice reactivates");
+    let row = gatehouse_store::users::get(&mut *svc.db.acquire().await.expect("conn"), plan.id(), jpatel).await;
+    assert_eq!(row.expect("read").expect("user").status, UserStatus::Active);
+    app.stop().await;
+}
+both!(a_deactivation_by_plan_staff_is_lifted_only_by_plan_staff);
+
+async fn an_email_changed_by_an_administrator_is_told_to_the_old_address(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let plan = &app.plan;
+    let jpatel = user_id(&app, "jpatel").await;
+    let grant = svc.practice_grant(plan, &session(&app, "ocarter").await).await.expect("grant");
+    let form = gatehouse_domain::profile::ProfileForm {
+        username: "jpatel".into(),
+        first_name: "Jay".into(),
+        last_name: "Patel".into(),
+        email: "jay.patel@new-clinic.example".into(),
+        email_confirm: "jay.patel@new-clinic.example".into(),
+        ..Default::default()
+    };
+    svc.edit_member(&grant, plan, jpatel, &form, &RequestMeta::cli()).await.expect("edited");
+    let told = app.last_message_to("jpatel@lakeside-family.example.org").await.expect("the old address is told");
+    assert_eq!(told.kind, "email_changed.v1");
+    assert!(told.body_text.contains("jay.patel@new-clinic.example"), "{}", told.body_text);
+    app.stop().await;
+}
+both!(an_email_changed_by_an_administrator_is_told_to_the_old_address);
+
+async fn a_renamed_username_does_not_pass_its_rights_on(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let plan = &app.plan;
+    let jpatel = user_id(&app, "jpatel").await;
+    let check = |name: &str| Check {
+        who: Who::username(name),
+        permission: gatehouse_domain::permissions::Permission::ClaimsView,
+        target: Target::TaxId("825671892".into()),
+    };
+    assert!(svc.check_one(plan.id(), &check("jpatel")).await.expect("check").allowed(), "before the rename");
+    let grant = svc.practice_grant(plan, &session(&app, "ocarter").await).await.expect("grant");
+    let form = gatehouse_domain::profile::ProfileForm {
+        username: "jaypatel".into(),
+        first_name: "Jay".into(),
+        last_name: "Patel".into(),
+        email: "jpatel@lakeside-family.example.org".into(),
+        email_confirm: "jpatel@lakeside-family.example.org".into(),
+        ..Default::default()
+    };
+    svc.edit_member(&grant, plan, jpatel, &form, &RequestMeta::cli()).await.expect("renamed");
+    // Someone new takes the old name: they are checked with their own (no) rights.
+    app.user("jpatel", "Jamie", "Pell", 2002, None).await;
+    assert!(!svc.check_one(plan.id(), &check("jpatel")).await.expect("check").allowed(), "old name, new person");
+    assert!(svc.check_one(plan.id(), &check("jaypatel")).await.expect("check").allowed(), "new name, same person");
+    app.stop().await;
+}
+both!(a_renamed_username_does_not_pass_its_rights_on);
