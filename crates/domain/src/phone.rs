@@ -17,11 +17,18 @@ pub enum PhoneError {
     CountryCode,
     #[error("This is not a valid phone number for the country code chosen.")]
     Invalid,
+    /// The number was typed with its own country code, and it is not the one chosen: which one
+    /// the person meant is not ours to guess (a code sent to the wrong country reaches a stranger).
+    #[error(
+        "This number starts with +{typed}, but +{chosen} is chosen. Choose +{typed}, or remove +{typed} from the number."
+    )]
+    CountryMismatch { typed: u16, chosen: String },
 }
 
 impl PhoneNumber {
     /// Parses a national number with a calling code such as `"1"` or `"+44"`; the default in the
-    /// forms is United States +1. A number written with its own leading `+` wins over the code.
+    /// forms is United States +1. A number may be written with its own leading `+code` only when
+    /// that code is the one chosen.
     pub fn parse(country_code: &str, national: &str) -> Result<Self, PhoneError> {
         let national = national.trim();
         if national.is_empty() {
@@ -38,6 +45,10 @@ impl PhoneNumber {
         let parsed = phonenumber::parse(None, &full).map_err(|_| PhoneError::Invalid)?;
         if !phonenumber::is_valid(&parsed) {
             return Err(PhoneError::Invalid);
+        }
+        let typed = parsed.code().value();
+        if typed.to_string() != code {
+            return Err(PhoneError::CountryMismatch { typed, chosen: code.to_owned() });
         }
         Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
     }
@@ -111,8 +122,16 @@ mod tests {
     fn other_country_codes() {
         let uk = PhoneNumber::parse("44", "020 7946 0958").unwrap();
         assert_eq!(uk.e164(), "+442079460958");
-        let explicit = PhoneNumber::parse("1", "+44 20 7946 0958").unwrap();
+        let explicit = PhoneNumber::parse("44", "+44 20 7946 0958").unwrap();
         assert_eq!(explicit.e164(), "+442079460958");
+    }
+
+    #[test]
+    fn a_typed_country_code_must_match_the_chosen_one() {
+        let e = PhoneNumber::parse("44", "+1 202 555 0181").unwrap_err();
+        assert_eq!(e, PhoneError::CountryMismatch { typed: 1, chosen: "44".into() });
+        assert!(e.to_string().contains("Choose +1, or remove +1"), "{e}");
+        assert!(matches!(PhoneNumber::parse("1", "+44 20 7946 0958"), Err(PhoneError::CountryMismatch { .. })));
     }
 
     #[test]

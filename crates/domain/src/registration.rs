@@ -124,7 +124,9 @@ pub(crate) fn text(raw: &str, max: usize, empty: Option<&str>) -> Result<String,
 pub(crate) fn us_phone(raw: &str, empty: &str) -> Result<PhoneNumber, String> {
     PhoneNumber::parse("1", raw).map_err(|e| match e {
         PhoneError::Empty => empty.to_owned(),
-        PhoneError::CountryCode | PhoneError::Invalid => "Enter a valid US phone number, like 206-555-0143.".to_owned(),
+        PhoneError::CountryCode | PhoneError::Invalid | PhoneError::CountryMismatch { .. } => {
+            "Enter a valid US phone number, like 206-555-0143.".to_owned()
+        }
     })
 }
 

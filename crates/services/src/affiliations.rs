@@ -66,12 +66,9 @@ pub struct LinkedAccount {
 }
 
 impl LinkedAccount {
-    /// The Tax ID as people write it, `12-3456789`.
+    /// The Tax ID as pages show it: nine digits, no dash (the form people type it in).
     pub fn tax_id_display(&self) -> String {
-        match self.tax_id.get(..2).zip(self.tax_id.get(2..)) {
-            Some((a, b)) => format!("{a}-{b}"),
-            None => self.tax_id.clone(),
-        }
+        self.tax_id.clone()
     }
 }
 

@@ -200,6 +200,8 @@ pub struct PlanFigures {
     pub invited_users: i64,
     pub practices: i64,
     pub providers: i64,
+    /// Administrator registration requests waiting for a decision (shown to staff who decide them).
+    pub registrations_waiting: i64,
 }
 
 impl Services {
@@ -211,6 +213,11 @@ impl Services {
         let mut conn = self.db.acquire().await?;
         let (active_users, invited_users) = gatehouse_store::users::status_counts(&mut conn, plan.id()).await?;
         let (practices, providers) = gatehouse_store::roster::counts(&mut conn, plan.id()).await?;
-        Ok(PlanFigures { active_users, invited_users, practices, providers })
+        let registrations_waiting = if grant.may(gatehouse_domain::staff::StaffPermission::Registrations) {
+            gatehouse_store::registrations::count_pending(&mut conn, plan.id()).await?
+        } else {
+            0
+        };
+        Ok(PlanFigures { active_users, invited_users, practices, providers, registrations_waiting })
     }
 }

@@ -282,6 +282,9 @@ impl Services {
         let row = users::get(&mut tx, plan.id(), user).await?.ok_or(SupportError::NotFound)?;
         // Nobody acts on an account above their own role (the operator at the command line is
         // the plan's administrator).
+        if Some(user) == grant.actor() && action == SupportAction::Deactivate {
+            return Err(SupportError::NotApplicable("You cannot deactivate your own account."));
+        }
         let actor_rank = Rank::of_account(Some(grant.role()), false);
         if grant.actor().is_some() && !actor_rank.may_act_on(crate::staff::rank_of(&mut tx, &row).await?) {
             return Err(SupportError::AboveYourRole);

@@ -245,6 +245,11 @@ async fn two_step_codes_tries_sends_and_expiry(backend: Backend) {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
         assert_eq!(v["error"]["field"], "phone");
     }
+    // The country chosen and the number typed disagree: refused beside the field, nothing sent.
+    let body = json!({"country_code": "44", "phone": "+1 202 555 0181", "method": "text"});
+    let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(body)).await;
+    assert_eq!((s, &v["error"]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("phone")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or("").contains("Choose +1, or remove +1"), "{v}");
     assert_eq!(app.count("SELECT COUNT(*) FROM verification_codes").await, 0);
     let send = || {
         call(

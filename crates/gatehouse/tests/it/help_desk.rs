@@ -3,6 +3,7 @@
 
 use crate::both;
 use crate::support::{Backend, TEST_PASSWORD, TestApp, path_of};
+use gatehouse_services::support::{SupportAction, SupportError};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -113,10 +114,17 @@ async fn unlock_deactivate_reactivate(backend: Backend) {
     let (s, page) = app.submit(&c, &own, &own, &[("reason", "x")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("your own account"));
-    let last = format!("/admin/users/{}/deactivate", admin.0);
-    let (s, page) = app.submit(&c, &last, &last, &[("reason", "x")]).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(page.contains("at least one active plan administrator"));
+    // The plan administrator is above the help desk.
+    let above = format!("/admin/users/{}/deactivate", admin.0);
+    let (s, page) = app.submit(&c, &above, &above, &[("reason", "x")]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(page.contains("role above yours"), "{page}");
+    // The last plan administrator stays, even for the operator at the command line.
+    let svc = &app.running.services;
+    let operator = svc.operator_grant(&app.plan);
+    let meta = gatehouse_services::RequestMeta::cli();
+    let r = svc.support_action(&operator, &app.plan, admin, SupportAction::Deactivate, "x", &meta).await;
+    assert!(matches!(r, Err(SupportError::NotApplicable(m)) if m.contains("at least one active plan administrator")));
     app.stop().await;
 }
 both!(unlock_deactivate_reactivate);

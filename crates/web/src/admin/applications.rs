@@ -135,6 +135,7 @@ async fn revoke_confirm(staff: Staff, Path(id): Path<i64>) -> Response {
             action: format!("/admin/applications/{id}/revoke"),
             confirm_label: "Revoke the application".into(),
             cancel_href: "/admin/applications".into(),
+            cancel_label: "Cancel".into(),
         },
     )
 }

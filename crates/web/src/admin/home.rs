@@ -19,6 +19,8 @@ struct HomePage {
     chrome: Chrome,
     admin: AdminChrome,
     stats: Vec<(&'static str, i64, &'static str)>,
+    /// What waits for this person: (sentence, count, link).
+    waiting: Vec<(String, &'static str)>,
 }
 
 async fn home(staff: Staff) -> Response {
@@ -27,6 +29,7 @@ async fn home(staff: Staff) -> Response {
         Ok(f) => render(
             StatusCode::OK,
             &HomePage {
+                waiting: waiting(&f),
                 chrome,
                 admin,
                 stats: vec![
@@ -39,4 +42,19 @@ async fn home(staff: Staff) -> Response {
         ),
         Err(e) => internal_error(e),
     }
+}
+
+/// The things that wait for the signed-in staff member, with where to act on them.
+fn waiting(f: &gatehouse_services::plans::PlanFigures) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    match f.registrations_waiting {
+        0 => {}
+        1 => {
+            out.push(("1 administrator registration request waits for a decision.".to_owned(), "/admin/registrations"))
+        }
+        n => {
+            out.push((format!("{n} administrator registration requests wait for a decision."), "/admin/registrations"))
+        }
+    }
+    out
 }

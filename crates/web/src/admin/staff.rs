@@ -172,6 +172,7 @@ async fn remove_confirm(staff: Staff, Path(id): Path<i64>) -> Response {
             action: format!("/admin/staff/{id}/remove"),
             confirm_label: "Remove from staff".into(),
             cancel_href: "/admin/staff".into(),
+            cancel_label: "Cancel".into(),
         },
     )
 }

@@ -288,6 +288,7 @@ async fn decline_confirm(
             action: format!("/access-requests/{id}/decline"),
             confirm_label: "Decline the request".into(),
             cancel_href: "/access-requests".into(),
+            cancel_label: "Cancel".into(),
         },
     )
 }

@@ -205,6 +205,7 @@ async fn end_confirm(
             action: format!("/sessions/{id}/end"),
             confirm_label: "Sign out that session".into(),
             cancel_href: "/sessions".into(),
+            cancel_label: "Cancel".into(),
         },
     )
 }

@@ -56,7 +56,7 @@ pub struct Chrome {
 /// One linked account in the header's switcher.
 pub struct AccountChoice {
     pub id: i64,
-    /// "Practice name (12-3456789)".
+    /// "Practice name (123456789)".
     pub label: String,
     pub active: bool,
 }
@@ -206,6 +206,9 @@ pub struct ConfirmPage {
     pub action: String,
     pub confirm_label: String,
     pub cancel_href: String,
+    /// The link that backs out, e.g. "Cancel", or "Keep invitation" where "Cancel" would be
+    /// ambiguous beside a "Cancel invitation" button.
+    pub cancel_label: String,
 }
 
 #[derive(Template)]
@@ -293,12 +296,10 @@ pub fn local_path(next: &str) -> &str {
     if ok { next } else { "/" }
 }
 
-/// A Tax ID as people write it, `12-3456789`.
+/// A Tax ID as every page shows it: nine digits, no dash (as the seeds show it and the forms ask
+/// for it), so what a person reads is what they type.
 pub fn tax_id_display(tax_id: &str) -> String {
-    match tax_id.get(..2).zip(tax_id.get(2..)) {
-        Some((a, b)) => format!("{a}-{b}"),
-        None => tax_id.to_owned(),
-    }
+    tax_id.to_owned()
 }
 
 /// Formats a Unix time for people (UTC).
@@ -324,7 +325,7 @@ mod tests {
 
     #[test]
     fn tax_ids_are_shown_with_a_dash() {
-        assert_eq!(tax_id_display("123456789"), "12-3456789");
+        assert_eq!(tax_id_display("123456789"), "123456789");
         assert_eq!(tax_id_display("1"), "1");
     }
 }

@@ -395,6 +395,7 @@ async fn cancel_confirm(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
             action: format!("/practice/pending/{id}/cancel"),
             confirm_label: "Cancel invitation".into(),
             cancel_href: "/practice/pending".into(),
+            cancel_label: "Keep invitation".into(),
         },
     )
 }

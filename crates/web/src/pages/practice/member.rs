@@ -410,6 +410,7 @@ async fn confirm_affiliation(
             action: format!("/practice/users/{id}/affiliations/{aid}/{action}"),
             confirm_label,
             cancel_href: format!("/practice/users/{id}"),
+            cancel_label: "Cancel".into(),
         },
     )
 }
@@ -466,6 +467,7 @@ async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(UserId, St
             action: format!("/practice/users/{id}/{action}"),
             confirm_label,
             cancel_href: format!("/practice/users/{id}"),
+            cancel_label: "Cancel".into(),
         },
     )
 }
