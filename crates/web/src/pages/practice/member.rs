@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/practice/users/{id}", get(detail))
         .route("/practice/users/{id}/edit", get(edit_form).post(edit_save))
         .route("/practice/users/{id}/affiliations", post(add))
+        .route("/practice/users/{id}/affiliations/new", get(add_form))
         .route("/practice/users/{id}/affiliations/{aid}/type", post(set_type))
         .route("/practice/users/{id}/affiliations/{aid}/admin", post(set_admin))
         .route("/practice/users/{id}/affiliations/{aid}/providers", get(providers_form).post(providers_save))
@@ -229,16 +230,96 @@ async fn set_admin(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct AddForm {
+struct AddChoice {
     practice: i64,
     user_type: String,
 }
 
-async fn add(admin: PracticeAdmin, Path(id): Path<UserId>, Form(f): Form<AddForm>) -> Response {
-    let new = NewMemberAffiliation { practice_id: PracticeId(f.practice), user_type: f.user_type, scope: Scope::All };
+#[derive(Template)]
+#[template(path = "practice/add_affiliation.html")]
+struct AddAffiliationPage {
+    chrome: Chrome,
+    id: i64,
+    name: String,
+    practice_id: i64,
+    practice_label: String,
+    user_type: String,
+    user_type_name: String,
+    all: bool,
+    /// (row id, provider ID, NPI, name, chosen)
+    providers: Vec<(i64, String, String, String, bool)>,
+    error: Option<String>,
+}
+
+/// The last step of adding a Tax ID: the providers (for a Tax ID with more than one), then
+/// confirm. Nothing is granted before the form on this page is sent.
+async fn add_form(admin: PracticeAdmin, Path(id): Path<UserId>, Query(c): Query<AddChoice>) -> Response {
+    add_page(&admin, id, c, false, &[], None).await
+}
+
+async fn add_page(
+    admin: &PracticeAdmin,
+    id: UserId,
+    c: AddChoice,
+    all: bool,
+    chosen: &[i64],
+    error: Option<String>,
+) -> Response {
     let st = admin.state();
-    match st.svc.add_member_affiliation(&admin.grant, &admin.plan.0, id, &new, &admin.meta).await {
-        Ok(aid) => Redirect::to(&format!("/practice/users/{id}/affiliations/{aid}/providers?new=1")).into_response(),
+    let practice = PracticeId(c.practice);
+    let Some(p) = admin.grant.practices().iter().find(|p| p.id == practice) else {
+        return admin.refused(PracticeError::NotFound);
+    };
+    let m = match st.svc.member(&admin.grant, &admin.plan.0, id, &admin.meta).await {
+        Ok(m) => m,
+        Err(e) => return admin.refused(e),
+    };
+    let types = match st.svc.list_user_types(&admin.plan.0).await {
+        Ok(t) => t,
+        Err(e) => return internal_error(e),
+    };
+    let Some(t) = types.iter().find(|t| t.key.as_str() == c.user_type.trim()) else {
+        return admin.refused(PracticeError::Invalid("Choose one of the user types.".into()));
+    };
+    let list = match st.svc.practice_providers(&admin.grant, practice, "", &admin.meta).await {
+        Ok(l) => l,
+        Err(e) => return admin.refused(e),
+    };
+    render(
+        if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
+        &AddAffiliationPage {
+            chrome: admin.chrome().await,
+            id: id.0,
+            name: format!("{} {}", m.user.first_name, m.user.last_name),
+            practice_id: practice.0,
+            practice_label: format!("{} – {}", p.tax_id, p.name),
+            user_type: t.key.as_str().to_owned(),
+            user_type_name: t.name.clone(),
+            all,
+            providers: list
+                .into_iter()
+                .map(|p| {
+                    let on = chosen.contains(&p.id);
+                    (p.id, p.provider_id, p.npi, p.name, on)
+                })
+                .collect(),
+            error,
+        },
+    )
+}
+
+async fn add(admin: PracticeAdmin, Path(id): Path<UserId>, Form(form): Form<Vec<(String, String)>>) -> Response {
+    let value = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+    let all = value("scope") == "all";
+    let chosen: Vec<i64> = form.iter().filter(|(k, _)| k == "provider").filter_map(|(_, v)| v.parse().ok()).collect();
+    let choice =
+        AddChoice { practice: value("practice").parse().unwrap_or(-1), user_type: value("user_type").to_owned() };
+    let scope = if all { Scope::All } else { Scope::Providers(chosen.clone()) };
+    let new =
+        NewMemberAffiliation { practice_id: PracticeId(choice.practice), user_type: choice.user_type.clone(), scope };
+    match admin.state().svc.add_member_affiliation(&admin.grant, &admin.plan.0, id, &new, &admin.meta).await {
+        Ok(_) => back(id, "added"),
+        Err(PracticeError::Invalid(m)) => add_page(&admin, id, choice, all, &chosen, Some(m)).await,
         Err(e) => admin.refused(e),
     }
 }
