@@ -48,11 +48,11 @@ fn fake_smtp() -> (String, Arc<Mutex<Vec<Mail>>>) {
 
 fn smtp_session(stream: std::net::TcpStream, seen: &Mutex<Vec<Mail>>) -> std::io::Result<()> {
     let mut w = stream.try_clone()?;
-    let mut lines = BufReader::new(stream).lines();
+    let lines = BufReader::new(stream).lines();
     w.write_all(b"220 fake.example ESMTP\r\n")?;
     let mut mail = Mail::default();
     let mut in_data = false;
-    while let Some(line) = lines.next() {
+    for line in lines {
         let line = line?;
         if in_data {
             if line == "." {
