@@ -1122,7 +1122,8 @@ fn time_start(exe: &Path, url: &str, log_path: &Path) -> anyhow::Result<Start> {
     let log = std::fs::File::create(log_path)?;
     let t0 = Instant::now();
     let child = Command::new(exe)
-        .args(["serve", "--database-url", url, "--listen", &addr.to_string()])
+        // No SMTP on a benchmark machine: the development outbox (loopback) is where mail goes.
+        .args(["serve", "--dev-outbox", "--database-url", url, "--listen", &addr.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)

@@ -4,6 +4,7 @@
 use anyhow::{Context, bail};
 use clap::Args;
 use gatehouse_services::hashing::HashConfig;
+use gatehouse_services::server_key::ServerKey;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,17 @@ pub struct ServeArgs {
     /// Trust `X-Forwarded-For` (only behind your own reverse proxy).
     #[arg(long, env = "GATEHOUSE_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// Keep messages of channels without SMTP/SMS provider readable, unauthenticated, at
+    /// `/dev/outbox` (development on this machine only: needs a loopback base URL and address).
+    #[arg(long, env = "GATEHOUSE_DEV_OUTBOX")]
+    pub dev_outbox: bool,
+    /// File holding the server key for two-step code HMACs (base64, 32+ bytes); the database's
+    /// copy is then neither used nor created.
+    #[arg(long, env = "GATEHOUSE_SECRET_KEY_FILE", conflicts_with = "secret_key")]
+    pub secret_key_file: Option<PathBuf>,
+    /// The server key itself (prefer the environment variable or --secret-key-file).
+    #[arg(long, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
     /// Optional TOML file with the same settings (flags and environment win).
     #[arg(long, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -55,6 +67,9 @@ struct FileConfig {
     argon2_iterations: Option<u32>,
     hash_workers: Option<usize>,
     hash_queue: Option<usize>,
+    dev_outbox: Option<bool>,
+    secret_key_file: Option<PathBuf>,
+    secret_key: Option<String>,
 }
 
 /// The validated configuration the server runs with.
@@ -71,10 +86,15 @@ pub struct ServerConfig {
     pub hash: HashConfig,
     /// Run the background outbox worker (tests may drive delivery themselves).
     pub run_outbox_worker: bool,
+    /// Serve the development outbox (`serve`: only with `--dev-outbox`; `demo`: always).
+    pub dev_outbox: bool,
+    /// The server key for code HMACs, when given by configuration.
+    pub secret_key: Option<ServerKey>,
 }
 
 impl ServerConfig {
-    /// Defaults for local use: embedded database, localhost, development outbox.
+    /// Defaults for local use and tests: embedded database, localhost, development outbox on.
+    /// (`from_args` turns the outbox off unless asked for.)
     pub fn local(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
@@ -87,6 +107,8 @@ impl ServerConfig {
             trust_proxy: false,
             hash: HashConfig::default(),
             run_outbox_worker: true,
+            dev_outbox: true,
+            secret_key: None,
         }
     }
 
@@ -113,6 +135,9 @@ impl ServerConfig {
         c.sms_url = a.sms_url.clone().or(file.sms_url);
         c.sms_token = a.sms_token.clone().or(file.sms_token);
         c.trust_proxy = a.trust_proxy || file.trust_proxy.unwrap_or(false);
+        c.dev_outbox = a.dev_outbox || file.dev_outbox.unwrap_or(false);
+        c.secret_key =
+            secret_key(a.secret_key_file.clone().or(file.secret_key_file), a.secret_key.clone().or(file.secret_key))?;
         if let Some(m) = file.argon2_memory_kib {
             c.hash.memory_kib = m;
         }
@@ -154,6 +179,16 @@ impl ServerConfig {
     }
 }
 
+/// The configured server key, from a file or the value itself (not both), validated.
+fn secret_key(file: Option<PathBuf>, value: Option<String>) -> anyhow::Result<Option<ServerKey>> {
+    Ok(match (file, value) {
+        (Some(_), Some(_)) => bail!("give the secret key once: --secret-key-file or GATEHOUSE_SECRET_KEY, not both"),
+        (Some(p), None) => Some(ServerKey::read_file(&p).context("--secret-key-file")?),
+        (None, Some(k)) => Some(ServerKey::parse(&k).context("GATEHOUSE_SECRET_KEY")?),
+        (None, None) => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +210,18 @@ mod tests {
         let mut c = ServerConfig::local("sqlite://x.db");
         c.sms_url = Some("https://sms.example.org/send".into());
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn secret_key_comes_from_a_file_or_a_value_and_is_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "c2VjcmV0LWtleS1mb3ItZ2F0ZWhvdXNlLXRlc3RzLW9ubHk=\n").unwrap();
+        let k = secret_key(Some(path.clone()), None).unwrap().unwrap();
+        assert_eq!(k.bytes(), b"c2VjcmV0LWtleS1mb3ItZ2F0ZWhvdXNlLXRlc3RzLW9ubHk=");
+        assert!(secret_key(None, None).unwrap().is_none());
+        assert!(secret_key(Some(path), Some("x".into())).is_err());
+        let e = secret_key(None, Some("c2hvcnQ=".into())).unwrap_err();
+        assert!(format!("{e:#}").contains("needs at least 32"), "{e:#}");
     }
 }

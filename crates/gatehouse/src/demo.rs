@@ -12,6 +12,14 @@ use gatehouse_store::roster::{self, NewPractice, NewProvider};
 use gatehouse_store::users::{self, NewUser};
 use serde_json::json;
 
+/// The demo's configuration: as given, with the development outbox always on (so the demo
+/// still refuses a base URL or listening address off this machine).
+pub fn config(args: &crate::config::ServeArgs, default_db: &str) -> anyhow::Result<crate::config::ServerConfig> {
+    let mut c = crate::config::ServerConfig::from_args(args, default_db)?;
+    c.dev_outbox = true;
+    Ok(c)
+}
+
 /// A demo account, printed at start.
 pub struct DemoAccount {
     pub username: &'static str,

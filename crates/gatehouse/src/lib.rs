@@ -77,24 +77,44 @@ pub fn redact(url: &str) -> String {
 pub async fn services(cfg: &ServerConfig, clock: Arc<dyn Clock>, base_url: String) -> anyhow::Result<Services> {
     let db = open_db(&cfg.database_url).await?;
     let hasher = PasswordHasher::start(cfg.hash).context("cannot start the password hashing pool")?;
-    Services::new(db, clock, hasher, ServicesConfig { base_url }).await.context("cannot initialise services")
+    Services::new(db, clock, hasher, ServicesConfig { base_url, code_key: cfg.secret_key.clone() })
+        .await
+        .context("cannot initialise services")
+}
+
+/// Where the configuration sends messages.
+pub fn delivery_config(cfg: &ServerConfig) -> DeliveryConfig {
+    DeliveryConfig {
+        smtp_url: cfg.smtp_url.clone(),
+        mail_from: cfg.mail_from.clone(),
+        sms_url: cfg.sms_url.clone(),
+        sms_token: cfg.sms_token.clone(),
+        dev_outbox: cfg.dev_outbox,
+    }
 }
 
 /// Starts the server: database, migrations, hashing pool, outbox worker, permission index
-/// refresher, HTTP listener.
+/// refresher, HTTP listener. Refuses a development outbox off this machine, and email with
+/// nowhere to go (see [`DeliveryConfig::check`]).
 pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let delivery = delivery_config(&cfg);
+    let planned_base = cfg.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", cfg.listen.port()));
+    delivery.check(&planned_base, cfg.listen)?;
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let base_url = cfg.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", addr.port()));
     let svc = services(&cfg, clock, base_url.clone()).await?;
-    let delivery = DeliveryConfig {
-        smtp_url: cfg.smtp_url.clone(),
-        mail_from: cfg.mail_from.clone(),
-        sms_url: cfg.sms_url.clone(),
-        sms_token: cfg.sms_token.clone(),
-    };
-    let dev_outbox = delivery.dev_outbox();
+    if delivery.undeliverable().texts {
+        tracing::error!(
+            "no SMS provider (--sms-url) and no development outbox: two-step codes by text or voice stay queued, \
+             sent to no one, until a provider is configured"
+        );
+    }
+    let dev_outbox = delivery.dev_outbox_channels();
+    if dev_outbox.any() {
+        tracing::warn!(%base_url, "development outbox on: codes and links are readable at /dev/outbox");
+    }
     let deliverer = Deliverer::new(svc.clone(), delivery)?;
     let worker = cfg.run_outbox_worker.then(|| tokio::spawn(deliverer.clone().run()));
     // Keeps this instance's permission index in step with changes made on other instances.

@@ -135,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { command: Some(DemoCommand::Roster(r)), .. } => gatehouse::roster_cli::demo_roster(&r)?,
         Command::Demo { command: None, args: a } => {
-            let cfg = ServerConfig::from_args(&a, DEMO_DB)?;
+            let cfg = gatehouse::demo::config(&a, DEMO_DB)?;
             let db = cfg.database_url.clone();
             let running = gatehouse::start(cfg, Arc::new(SystemClock)).await?;
             let (plan, fresh) = gatehouse::demo::load(&running.services).await.context("loading demo data")?;
@@ -189,13 +189,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = ServerConfig::from_args(&server, DEFAULT_DB)?;
             let svc = gatehouse::services(&cfg, Arc::new(SystemClock), base_url(&cfg)).await?;
             gatehouse::plan_cli::invite_staff(&svc, &staff).await?;
-            // Deliver the invitation now if SMTP is configured (the outbox is kept either way).
-            let delivery = gatehouse_services::delivery::DeliveryConfig {
-                smtp_url: cfg.smtp_url.clone(),
-                mail_from: cfg.mail_from.clone(),
-                sms_url: cfg.sms_url.clone(),
-                sms_token: cfg.sms_token.clone(),
-            };
+            // Deliver the invitation now if SMTP is configured.
+            // Without SMTP it stays queued for the first server that has one (or its dev outbox).
+            let delivery = gatehouse::delivery_config(&cfg);
             gatehouse_services::delivery::Deliverer::new(svc.clone(), delivery)?.deliver_due().await?;
         }
         Command::Bench(b) => gatehouse::bench::run(b).await?,

@@ -6,11 +6,17 @@ use crate::hashing::PasswordHasher;
 use gatehouse_store::Db;
 use std::sync::Arc;
 
+/// The name of the code HMAC key in `server_secrets`.
+const CODE_KEY: &str = "code_hmac_key";
+
 /// Settings the services need from the server's configuration.
 #[derive(Debug, Clone)]
 pub struct ServicesConfig {
     /// The public base URL of the portal, used in links sent by email (no trailing slash).
     pub base_url: String,
+    /// The key for code HMACs from the configuration; without it the database's copy is used
+    /// (created on first start).
+    pub code_key: Option<crate::server_key::ServerKey>,
 }
 
 /// Who is asking, as far as the network says: written into every audit event.
@@ -37,7 +43,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub hasher: PasswordHasher,
     pub config: Arc<ServicesConfig>,
-    /// Key for HMACs of short codes; shared by all instances through the database.
+    /// Key for HMACs of short codes; from the configuration, else shared by all instances
+    /// through the database.
     pub(crate) code_key: Arc<Vec<u8>>,
     /// The plans, read at most every [`crate::plans::PLAN_CACHE_TTL`] (every request needs them).
     pub(crate) plans_cache: Arc<std::sync::RwLock<Option<CachedPlans>>>,
@@ -54,7 +61,8 @@ impl std::fmt::Debug for Services {
 }
 
 impl Services {
-    /// Builds the context, creating the server key on first start.
+    /// Builds the context, creating the server key in the database on first start unless the
+    /// configuration gives one (then the database's copy is neither read nor created).
     pub async fn new(
         db: Db,
         clock: Arc<dyn Clock>,
@@ -62,8 +70,20 @@ impl Services {
         config: ServicesConfig,
     ) -> Result<Self, Internal> {
         let mut conn = db.acquire().await?;
-        let key =
-            gatehouse_store::secrets::get_or_insert(&mut conn, "code_hmac_key", &crate::tokens::new_token()).await?;
+        let key = match &config.code_key {
+            Some(k) => {
+                if gatehouse_store::secrets::exists(&mut conn, CODE_KEY).await? {
+                    tracing::warn!(
+                        "the secret key comes from the configuration; the copy in server_secrets ({CODE_KEY}) is \
+                         unused and may be deleted"
+                    );
+                }
+                k.bytes().to_vec()
+            }
+            None => gatehouse_store::secrets::get_or_insert(&mut conn, CODE_KEY, &crate::tokens::new_token())
+                .await?
+                .into_bytes(),
+        };
         drop(conn);
         let access = Arc::new(crate::authz::AccessState::load(&db).await?);
         Ok(Self {
@@ -71,7 +91,7 @@ impl Services {
             clock,
             hasher,
             config: Arc::new(config),
-            code_key: Arc::new(key.into_bytes()),
+            code_key: Arc::new(key),
             plans_cache: Arc::default(),
             access,
             search_indexes: Arc::default(),

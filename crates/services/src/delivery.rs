@@ -1,34 +1,128 @@
 //! Delivering the outbox after commit: email over SMTP (lettre), texts and voice calls through an
-//! SMS provider's HTTP API (reqwest), or, in development, nowhere (the messages stay readable on
-//! the development outbox page). Delivery is at least once: a message is claimed for a lease,
-//! sent, then marked delivered; a failure is retried with exponential backoff.
+//! SMS provider's HTTP API (reqwest), or, in development on this machine and only when asked for,
+//! nowhere (the messages stay readable on the development outbox page). Delivery is at least
+//! once: a message is claimed for a lease, sent, then marked delivered; a failure is retried with
+//! exponential backoff. A message handed to a provider keeps no usable secret: its link token or
+//! code is redacted from the stored copy in the same write that marks it delivered.
 
 use crate::{Internal, Services};
 use gatehouse_store::outbox::{self, MessageRow};
 use lettre::message::{MultiPart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+pub use gatehouse_store::outbox::Channels;
+
+/// What replaces a secret in a message handed to a real provider.
+pub const REDACTED: &str = "[redacted after delivery]";
+
 /// Where messages go.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryConfig {
-    /// `smtp://user:pass@host:port` or `smtps://…`; without it email stays in the dev outbox.
+    /// `smtp://user:pass@host:port` or `smtps://…`; email is sent there when set.
     pub smtp_url: Option<String>,
     /// The From address for email.
     pub mail_from: String,
-    /// The SMS provider's endpoint; without it texts and calls stay in the dev outbox.
+    /// The SMS provider's endpoint; texts and calls are sent there when set.
     pub sms_url: Option<String>,
     /// Bearer token for the SMS provider.
     pub sms_token: Option<String>,
+    /// Keep the messages of channels without a provider readable at `/dev/outbox`, unredacted
+    /// (development on this machine only: see [`DeliveryConfig::check`]).
+    pub dev_outbox: bool,
+}
+
+/// Why the delivery settings cannot run.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DeliveryConfigError {
+    #[error(
+        "the development outbox (--dev-outbox) shows every code and link to anyone who opens it, so it runs only on \
+         this machine: the base URL {0} is not localhost, 127.0.0.0/8 or [::1]"
+    )]
+    PublicBaseUrl(String),
+    #[error(
+        "the development outbox (--dev-outbox) shows every code and link to anyone who opens it, so it runs only on \
+         this machine: --listen {0} is not a loopback address (use 127.0.0.1 or [::1])"
+    )]
+    PublicListen(SocketAddr),
+    #[error(
+        "email has nowhere to go: set --smtp-url (GATEHOUSE_SMTP_URL), or, for development on this machine only, \
+         --dev-outbox (GATEHOUSE_DEV_OUTBOX)"
+    )]
+    NoSmtp,
+}
+
+/// Whether a base URL names this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+pub fn is_loopback_url(base_url: &str) -> bool {
+    match url::Url::parse(base_url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 impl DeliveryConfig {
-    /// Whether any message stays in the development outbox (so the page is served).
-    pub fn dev_outbox(&self) -> bool {
-        self.smtp_url.is_none() || self.sms_url.is_none()
+    /// The channels shown in the development outbox: those without a provider, when it is on.
+    /// A channel with a provider is never shown there.
+    pub fn dev_outbox_channels(&self) -> Channels {
+        Channels { email: self.dev_outbox && self.smtp_url.is_none(), texts: self.dev_outbox && self.sms_url.is_none() }
     }
+
+    /// The channels the worker delivers: to a provider, or to the development outbox.
+    pub fn deliverable(&self) -> Channels {
+        let dev = self.dev_outbox_channels();
+        Channels { email: self.smtp_url.is_some() || dev.email, texts: self.sms_url.is_some() || dev.texts }
+    }
+
+    /// The channels with nowhere to go: their messages stay queued, published nowhere, until a
+    /// provider is configured.
+    pub fn undeliverable(&self) -> Channels {
+        let d = self.deliverable();
+        Channels { email: !d.email, texts: !d.texts }
+    }
+
+    /// Refuses, before a server starts, settings that would publish messages or drop every
+    /// email: the development outbox off this machine (base URL or listening address not
+    /// loopback), or no SMTP server without the development outbox. Texts without a provider are
+    /// allowed (they stay queued; the server logs it), since email alone lets a plan start.
+    pub fn check(&self, base_url: &str, listen: SocketAddr) -> Result<(), DeliveryConfigError> {
+        if self.dev_outbox {
+            if !is_loopback_url(base_url) {
+                return Err(DeliveryConfigError::PublicBaseUrl(base_url.to_owned()));
+            }
+            if !listen.ip().is_loopback() {
+                return Err(DeliveryConfigError::PublicListen(listen));
+            }
+        } else if self.smtp_url.is_none() {
+            return Err(DeliveryConfigError::NoSmtp);
+        }
+        Ok(())
+    }
+}
+
+/// The stored subject, text and HTML of a message with each of its secrets replaced by
+/// [`REDACTED`].
+pub fn redact(m: &MessageRow) -> (String, String, String) {
+    let (mut subject, mut text, mut html) = (m.subject.clone(), m.body_text.clone(), m.body_html.clone());
+    for secret in m.secrets.iter().filter(|s| !s.is_empty()) {
+        subject = subject.replace(secret.as_str(), REDACTED);
+        text = text.replace(secret.as_str(), REDACTED);
+        html = html.replace(secret.as_str(), REDACTED);
+    }
+    (subject, text, html)
+}
+
+/// Where a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// To SMTP or the SMS provider: the stored copy is redacted.
+    Provider,
+    /// To the development outbox: the stored copy is the delivery and stays readable.
+    DevOutbox,
 }
 
 /// The delivery worker.
@@ -87,10 +181,14 @@ impl Deliverer {
 
     /// One pass: claims due messages and delivers them. Returns how many were attempted.
     pub async fn deliver_due(&self) -> Result<usize, Internal> {
+        let channels = self.config.deliverable();
+        if channels == Channels::default() {
+            return Ok(0);
+        }
         let now = self.services.now();
         let batch = {
             let mut tx = self.services.db.begin().await?;
-            let b = outbox::claim_due(&mut tx, now, 120, 20).await?;
+            let b = outbox::claim_due(&mut tx, channels, now, 120, 20).await?;
             gatehouse_store::commit(tx).await?;
             b
         };
@@ -106,7 +204,11 @@ impl Deliverer {
         let mut tx = self.services.db.begin().await?;
         for (m, result) in batch.iter().zip(results) {
             match result {
-                Ok(()) => outbox::mark_delivered(&mut tx, m.id, now).await?,
+                Ok(Sent::DevOutbox) => outbox::mark_delivered(&mut tx, m.id, now).await?,
+                Ok(Sent::Provider) => {
+                    let (subject, text, html) = redact(m);
+                    outbox::mark_delivered_redacted(&mut tx, m.id, now, &subject, &text, &html).await?
+                }
                 Err(e) => {
                     tracing::warn!(message_id = m.id, kind = %m.kind, attempts = m.attempts, error = %e, "delivery failed; will retry");
                     outbox::mark_failed(&mut tx, m.id, &e, now + backoff_secs(m.attempts - 1)).await?;
@@ -117,10 +219,13 @@ impl Deliverer {
         Ok(batch.len())
     }
 
-    async fn send(&self, m: &MessageRow) -> Result<(), String> {
+    async fn send(&self, m: &MessageRow) -> Result<Sent, String> {
+        let dev = self.config.dev_outbox_channels();
         match m.channel.as_str() {
             "email" => match &self.smtp {
-                None => Ok(()), // development outbox: the row itself is the delivery
+                // Development outbox: the row itself is the delivery.
+                None if dev.email => Ok(Sent::DevOutbox),
+                None => Err("no SMTP server is configured".into()),
                 Some(smtp) => {
                     let body = if m.body_html.is_empty() {
                         MultiPart::alternative().singlepart(
@@ -137,11 +242,12 @@ impl Deliverer {
                         .subject(m.subject.clone())
                         .multipart(body)
                         .map_err(|e| format!("building email: {e}"))?;
-                    smtp.send(email).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+                    smtp.send(email).await.map(|_| Sent::Provider).map_err(|e| format!("SMTP: {e}"))
                 }
             },
             "sms" | "voice" => match &self.config.sms_url {
-                None => Ok(()),
+                None if dev.texts => Ok(Sent::DevOutbox),
+                None => Err("no SMS provider is configured".into()),
                 Some(url) => {
                     let mut req = self.http.post(url).json(&serde_json::json!({
                         "to": m.recipient,
@@ -154,7 +260,7 @@ impl Deliverer {
                     }
                     let resp = req.send().await.map_err(|e| format!("SMS provider: {e}"))?;
                     if resp.status().is_success() {
-                        Ok(())
+                        Ok(Sent::Provider)
                     } else {
                         Err(format!("SMS provider answered {}", resp.status()))
                     }
@@ -166,10 +272,25 @@ impl Deliverer {
 }
 
 impl Services {
-    /// A plan's newest outbox messages, for the development outbox page.
+    /// A plan's newest outbox messages of every channel, whatever their delivery (tests, tools).
     pub async fn recent_outbox(&self, plan: gatehouse_domain::PlanId, limit: i64) -> Result<Vec<MessageRow>, Internal> {
         let mut conn = self.db.acquire().await?;
         Ok(outbox::recent(&mut conn, plan, limit).await?)
+    }
+
+    /// A plan's newest messages of the development outbox's `channels` (see
+    /// [`DeliveryConfig::dev_outbox_channels`]): nothing when it shows none.
+    pub async fn dev_outbox_messages(
+        &self,
+        plan: gatehouse_domain::PlanId,
+        channels: Channels,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, Internal> {
+        if channels == Channels::default() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.db.acquire().await?;
+        Ok(outbox::recent_of(&mut conn, plan, channels, limit).await?)
     }
 }
 
@@ -183,5 +304,94 @@ mod tests {
         assert_eq!(backoff_secs(1), 30);
         assert_eq!(backoff_secs(3), 120);
         assert_eq!(backoff_secs(50), 3600);
+    }
+
+    fn config(smtp: bool, sms: bool, dev_outbox: bool) -> DeliveryConfig {
+        DeliveryConfig {
+            smtp_url: smtp.then(|| "smtp://mail.example.org:25".into()),
+            mail_from: "x@example.org".into(),
+            sms_url: sms.then(|| "https://sms.example.org/send".into()),
+            sms_token: sms.then(|| "t".into()),
+            dev_outbox,
+        }
+    }
+
+    const LOCAL: &str = "127.0.0.1:8080";
+
+    #[test]
+    fn the_dev_outbox_shows_only_channels_without_a_provider_and_only_when_on() {
+        let none = Channels::default();
+        assert_eq!(config(false, false, false).dev_outbox_channels(), none);
+        assert_eq!(config(true, false, false).dev_outbox_channels(), none, "mail set, no SMS: nothing published");
+        assert_eq!(config(false, false, true).dev_outbox_channels(), Channels::ALL);
+        assert_eq!(config(true, false, true).dev_outbox_channels(), Channels { email: false, texts: true });
+        assert_eq!(config(false, true, true).dev_outbox_channels(), Channels { email: true, texts: false });
+        assert_eq!(config(true, true, true).dev_outbox_channels(), none);
+    }
+
+    #[test]
+    fn channels_without_a_provider_or_dev_outbox_stay_queued() {
+        let c = config(true, false, false);
+        assert_eq!(c.deliverable(), Channels { email: true, texts: false });
+        assert_eq!(c.undeliverable(), Channels { email: false, texts: true });
+        assert_eq!(config(true, false, true).undeliverable(), Channels::default());
+        assert_eq!(config(true, true, false).deliverable(), Channels::ALL);
+    }
+
+    #[test]
+    fn the_dev_outbox_runs_only_on_loopback() {
+        let on = config(false, false, true);
+        for ok in
+            ["http://localhost:8080", "http://LOCALHOST", "http://127.0.0.1:9", "http://127.3.4.5", "http://[::1]:80"]
+        {
+            assert_eq!(on.check(ok, LOCAL.parse().unwrap()), Ok(()), "{ok}");
+        }
+        for bad in [
+            "https://portal.example.org",
+            "http://localhost.example.org",
+            "http://10.0.0.1",
+            "not a url",
+            "http://[::2]",
+        ] {
+            assert_eq!(on.check(bad, LOCAL.parse().unwrap()), Err(DeliveryConfigError::PublicBaseUrl(bad.into())));
+        }
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(on.check("http://localhost:8080", any), Err(DeliveryConfigError::PublicListen(any)));
+        assert!(on.check("http://localhost:8080", "[::1]:8080".parse().unwrap()).is_ok());
+        // Off, it does not care where it runs; it needs somewhere to send email.
+        assert_eq!(config(true, false, false).check("https://portal.example.org", any), Ok(()));
+        assert_eq!(
+            config(false, true, false).check("https://portal.example.org", any),
+            Err(DeliveryConfigError::NoSmtp)
+        );
+        let msg = DeliveryConfigError::PublicBaseUrl("https://portal.example.org".into()).to_string();
+        assert!(msg.contains("--dev-outbox") && msg.contains("https://portal.example.org"), "{msg}");
+    }
+
+    #[test]
+    fn redaction_replaces_every_secret_everywhere() {
+        let m = MessageRow {
+            id: 1,
+            plan_id: gatehouse_domain::PlanId(1),
+            channel: "email".into(),
+            kind: "password_reset_link.v1".into(),
+            recipient: "a@example.org".into(),
+            subject: "Reset".into(),
+            body_text: "Open https://p.example/reset-password?token=SECRETTOKEN123456 now; again SECRETTOKEN123456"
+                .into(),
+            body_html: "<a href=\"https://p.example/reset-password?token=SECRETTOKEN123456\">reset</a>".into(),
+            created_at: 0,
+            attempts: 1,
+            delivered_at: None,
+            last_error: None,
+            secrets: vec!["SECRETTOKEN123456".into(), String::new()],
+        };
+        let (subject, text, html) = redact(&m);
+        assert_eq!(subject, "Reset");
+        assert!(!text.contains("SECRETTOKEN") && !html.contains("SECRETTOKEN"), "{text} {html}");
+        assert_eq!(text.matches(REDACTED).count(), 2);
+        assert!(html.contains(&format!("token={REDACTED}")));
+        let plain = MessageRow { secrets: Vec::new(), ..m.clone() };
+        assert_eq!(redact(&plain), (m.subject, m.body_text, m.body_html));
     }
 }

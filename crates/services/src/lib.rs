@@ -24,6 +24,7 @@ pub mod registrations;
 pub mod roster;
 mod search_index;
 pub mod self_service;
+pub mod server_key;
 pub mod sessions;
 pub mod settings;
 pub mod signin;

@@ -40,6 +40,22 @@ pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The parts that let the reader act (a link's token, a code): stored beside the message
+    /// and redacted from it once a real provider has it (see [`crate::delivery`]).
+    pub secrets: Vec<String>,
+}
+
+/// The secret of a link: the value of its `token` query parameter, if it has one. Tokens are
+/// URL-safe base64, so they read the same in the text, in HTML and in the URL.
+pub fn link_secrets(link: &str) -> Vec<String> {
+    let Some((_, query)) = link.split_once('?') else { return Vec::new() };
+    let query = query.split('#').next().unwrap_or_default();
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("token="))
+        .filter(|t| t.len() >= 16)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The invitation to sign up.
@@ -86,6 +102,7 @@ impl InvitationV1Text<'_> {
             subject: format!("You're invited to the {} provider portal", self.plan_name),
             text: render(self)?,
             html: render(&html)?,
+            secrets: link_secrets(self.link),
         })
     }
 }
@@ -116,11 +133,12 @@ pub fn two_step_code(
     voice: bool,
     phone: &str,
 ) -> Result<Rendered, Internal> {
-    let (channel, kind, text) = if voice {
+    let (channel, kind, text, secret) = if voice {
         let spoken = code.chars().map(String::from).collect::<Vec<_>>().join(", ");
-        (Channel::Voice, "two_step_voice.v1", render(&TwoStepVoiceV1 { plan_name, spoken: &spoken, minutes })?)
+        let text = render(&TwoStepVoiceV1 { plan_name, spoken: &spoken, minutes })?;
+        (Channel::Voice, "two_step_voice.v1", text, spoken)
     } else {
-        (Channel::Sms, "two_step_code.v1", render(&TwoStepCodeV1 { plan_name, code, minutes })?)
+        (Channel::Sms, "two_step_code.v1", render(&TwoStepCodeV1 { plan_name, code, minutes })?, code.to_owned())
     };
     Ok(Rendered {
         channel,
@@ -129,6 +147,7 @@ pub fn two_step_code(
         subject: format!("{plan_name} verification code"),
         text: text.trim().to_owned(),
         html: String::new(),
+        secrets: vec![secret],
     })
 }
 
@@ -148,6 +167,7 @@ pub async fn enqueue(conn: &mut Conn, plan: PlanId, m: &Rendered, now: i64) -> R
             subject: &m.subject,
             body_text: &m.text,
             body_html: &m.html,
+            secrets: &m.secrets,
         },
         now,
     )
@@ -173,6 +193,20 @@ mod tests {
         assert!(r.text.contains("Ana <b>"));
         assert!(r.html.contains("Ana &#60;b&#62;") || r.html.contains("Ana &lt;b&gt;"));
         assert!(r.text.contains("72 hours"));
+        assert_eq!(r.secrets, Vec::<String>::new(), "a link without a real token has no secret");
+        let t = InvitationV1Text { link: "https://x.example/signup?token=AbCdEfGhIjKlMnOpQrSt_-09", ..t };
+        let r = t.render_to("ana@x.example").unwrap();
+        assert_eq!(r.secrets, ["AbCdEfGhIjKlMnOpQrSt_-09"]);
+        assert!(r.text.contains(&r.secrets[0]) && r.html.contains(&r.secrets[0]));
+    }
+
+    #[test]
+    fn only_a_links_token_is_secret() {
+        assert_eq!(link_secrets("https://p.example/reset-password?token=0123456789abcdefXYZ"), ["0123456789abcdefXYZ"]);
+        assert_eq!(link_secrets("https://p.example/x?a=1&token=0123456789abcdefXYZ#top"), ["0123456789abcdefXYZ"]);
+        assert!(link_secrets("https://p.example/signin").is_empty());
+        assert!(link_secrets("https://p.example/x?mytoken=0123456789abcdefXYZ").is_empty());
+        assert!(link_secrets("https://p.example/x?token=short").is_empty());
     }
 
     #[test]
@@ -180,7 +214,9 @@ mod tests {
         let r = two_step_code("Chorus", "120045", 10, true, "+12065559975").unwrap();
         assert_eq!(r.channel, Channel::Voice);
         assert!(r.text.contains("1, 2, 0, 0, 4, 5"));
+        assert_eq!(r.secrets, ["1, 2, 0, 0, 4, 5"]);
         let s = two_step_code("Chorus", "120045", 10, false, "+12065559975").unwrap();
         assert!(s.text.contains("120045"));
+        assert_eq!(s.secrets, ["120045"]);
     }
 }

@@ -17,6 +17,8 @@ pub struct NewMessage<'a> {
     pub subject: &'a str,
     pub body_text: &'a str,
     pub body_html: &'a str,
+    /// The secret parts of the message (link tokens, codes), redacted once a provider has it.
+    pub secrets: &'a [String],
 }
 
 /// A queued or delivered message.
@@ -34,9 +36,38 @@ pub struct MessageRow {
     pub attempts: i64,
     pub delivered_at: Option<i64>,
     pub last_error: Option<String>,
+    /// The secret parts still in the text (none once redacted).
+    pub secrets: Vec<String>,
 }
 
-const COLUMNS: &str = "id, plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, attempts, delivered_at, last_error";
+/// Which channels a query takes: email, and texts with voice calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Channels {
+    pub email: bool,
+    pub texts: bool,
+}
+
+impl Channels {
+    /// Every channel.
+    pub const ALL: Self = Self { email: true, texts: true };
+
+    /// Whether any channel is taken.
+    pub fn any(self) -> bool {
+        self.email || self.texts
+    }
+}
+
+const COLUMNS: &str = "id, plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, attempts, delivered_at, last_error, secrets";
+
+/// `channel` is one of `channels`, with the flags bound at `$email` and `$texts`.
+fn channel_filter(email: u8, texts: u8) -> String {
+    format!("((channel = 'email' AND ${email} = 1) OR (channel IN ('sms', 'voice') AND ${texts} = 1))")
+}
+
+/// The stored form of a message's secrets: one a line (tokens and codes never hold one).
+fn join_secrets(secrets: &[String]) -> String {
+    secrets.iter().filter(|s| !s.is_empty() && !s.contains('\n')).map(String::as_str).collect::<Vec<_>>().join("\n")
+}
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
     Ok(MessageRow {
@@ -52,6 +83,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
         attempts: r.try_get("attempts")?,
         delivered_at: r.try_get("delivered_at")?,
         last_error: r.try_get("last_error")?,
+        secrets: r.try_get::<String, _>("secrets")?.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect(),
     })
 }
 
@@ -59,7 +91,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
 pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>, now: i64) -> Result<i64, StoreError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, \
-         attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8) RETURNING id",
+         attempts, next_attempt_at, secrets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8, $9) RETURNING id",
     )
     .bind(m.plan_id.0)
     .bind(m.channel)
@@ -69,24 +101,35 @@ pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>, now: i64) -> Result<i6
     .bind(m.body_text)
     .bind(m.body_html)
     .bind(now)
+    .bind(join_secrets(m.secrets))
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)
 }
 
-/// Claims up to `limit` due messages for `lease_secs`, so that other instances leave them alone
-/// while this one delivers them. A claim that lapses (the instance died) is taken up again.
-pub async fn claim_due(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
+/// Claims up to `limit` due messages of `channels` for `lease_secs`, so that other instances
+/// leave them alone while this one delivers them. A claim that lapses (the instance died) is
+/// taken up again. Messages of other channels stay queued.
+pub async fn claim_due(
+    conn: &mut Conn,
+    channels: Channels,
+    now: i64,
+    lease_secs: i64,
+    limit: i64,
+) -> Result<Vec<MessageRow>, StoreError> {
     let rows = sqlx::query(&format!(
         "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 \
          WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
          AND id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
-                    AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY id LIMIT $3) \
-         RETURNING {COLUMNS}"
+                    AND (claimed_until IS NULL OR claimed_until < $1) AND {} ORDER BY id LIMIT $3) \
+         RETURNING {COLUMNS}",
+        channel_filter(4, 5)
     ))
     .bind(now)
     .bind(now + lease_secs)
     .bind(limit)
+    .bind(i64::from(channels.email))
+    .bind(i64::from(channels.texts))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(from_row).collect()
@@ -99,6 +142,30 @@ pub async fn mark_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), St
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Records a delivery to a real provider, replacing the message's stored subject and bodies
+/// with their redacted forms and forgetting its secrets.
+pub async fn mark_delivered_redacted(
+    conn: &mut Conn,
+    id: i64,
+    now: i64,
+    subject: &str,
+    body_text: &str,
+    body_html: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET delivered_at = $2, claimed_until = NULL, last_error = NULL, subject = $3, body_text = $4, \
+         body_html = $5, secrets = '' WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(subject)
+    .bind(body_text)
+    .bind(body_html)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -120,6 +187,26 @@ pub async fn recent(conn: &mut Conn, plan: PlanId, limit: i64) -> Result<Vec<Mes
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A plan's newest messages of `channels`, newest first (the development outbox).
+pub async fn recent_of(
+    conn: &mut Conn,
+    plan: PlanId,
+    channels: Channels,
+    limit: i64,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE plan_id = $1 AND {} ORDER BY id DESC LIMIT $2",
+        channel_filter(3, 4)
+    ))
+    .bind(plan.0)
+    .bind(limit)
+    .bind(i64::from(channels.email))
+    .bind(i64::from(channels.texts))
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -1,4 +1,5 @@
-//! Server-wide secrets, kept in the database so every instance shares them.
+//! Server-wide secrets, kept in the database so every instance shares them (unless the
+//! configuration gives them: see `gatehouse_services::server_key`).
 
 use crate::{Conn, StoreError};
 
@@ -13,4 +14,14 @@ pub async fn get_or_insert(conn: &mut Conn, name: &str, candidate: &str) -> Resu
     let v: String =
         sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&mut *conn).await?;
     Ok(v)
+}
+
+/// Whether the database holds the secret `name` (a server given its key by configuration only
+/// warns that the stored copy is unused).
+pub async fn exists(conn: &mut Conn, name: &str) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM server_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
 }

@@ -19,8 +19,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub svc: Services,
-    /// Serve `/dev/outbox` (only when no SMTP or SMS provider is configured).
-    pub dev_outbox: bool,
+    /// The channels `/dev/outbox` shows (those without a provider, when the development outbox
+    /// is on); the page is not served when there are none.
+    pub dev_outbox: gatehouse_services::delivery::Channels,
     /// Mark cookies `Secure` (off only for plain-HTTP localhost development).
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).

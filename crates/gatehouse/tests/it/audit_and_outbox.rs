@@ -71,6 +71,7 @@ async fn outbox_delivers_after_commit_and_retries(backend: Backend) {
             mail_from: "x@example.org".into(),
             sms_url: Some(url),
             sms_token: Some("sms-secret".into()),
+            dev_outbox: true,
         },
     )
     .expect("deliverer");

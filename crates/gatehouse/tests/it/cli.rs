@@ -98,3 +98,44 @@ fn plan_create_and_staff_invite_bootstrap_a_plan() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--role must be"));
 }
+
+/// Runs `gatehouse` with some environment variables set and the delivery ones cleared.
+fn gatehouse_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.args(args).env("RUST_LOG", "error");
+    for v in ["GATEHOUSE_DEV_OUTBOX", "GATEHOUSE_SMTP_URL", "GATEHOUSE_SECRET_KEY", "GATEHOUSE_SECRET_KEY_FILE"] {
+        cmd.env_remove(v);
+    }
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().expect("run gatehouse");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn serve_refuses_a_public_dev_outbox_and_mail_with_nowhere_to_go() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let public = ["--base-url", "https://portal.example.org", "--listen", "127.0.0.1:0", "--database-url", &url];
+    let (ok, err) = gatehouse_env(&[&["serve", "--dev-outbox"], &public[..]].concat(), &[]);
+    assert!(!ok && err.contains("development outbox (--dev-outbox)") && err.contains("not localhost"), "{err}");
+    let (ok, err) = gatehouse_env(&[&["serve"], &public[..]].concat(), &[("GATEHOUSE_DEV_OUTBOX", "true")]);
+    assert!(!ok && err.contains("not localhost"), "{err}");
+    let (ok, err) = gatehouse_env(&[&["demo"], &public[..]].concat(), &[]);
+    assert!(!ok && err.contains("not localhost"), "the demo's outbox stays on this machine too: {err}");
+    let (ok, err) = gatehouse_env(&["serve", "--dev-outbox", "--listen", "0.0.0.0:0", "--database-url", &url], &[]);
+    assert!(!ok && err.contains("not a loopback address"), "{err}");
+    // Without the flag, serve needs SMTP: it does not fall back to publishing messages.
+    let (ok, err) = gatehouse_env(&[&["serve"], &public[..]].concat(), &[]);
+    assert!(!ok && err.contains("email has nowhere to go: set --smtp-url"), "{err}");
+    assert!(!dir.path().join("g.db").exists(), "refused before opening the database");
+}
+
+#[test]
+fn a_bad_secret_key_is_refused_at_start() {
+    let (ok, err) = gatehouse_env(&["migrate", "--secret-key-file", "/nonexistent/gatehouse.key"], &[]);
+    assert!(!ok && err.contains("cannot read the secret key file /nonexistent/gatehouse.key"), "{err}");
+    let (ok, err) = gatehouse_env(&["migrate"], &[("GATEHOUSE_SECRET_KEY", "c2hvcnQ=")]);
+    assert!(!ok && err.contains("GATEHOUSE_SECRET_KEY") && err.contains("needs at least 32"), "{err}");
+    let (ok, err) = gatehouse_env(&["migrate"], &[("GATEHOUSE_SECRET_KEY", "not base64 at all!")]);
+    assert!(!ok && err.contains("not base64"), "{err}");
+}

@@ -21,6 +21,7 @@ mod control_panel;
 mod demo_data;
 mod help_desk;
 mod legacy;
+mod outbox_security;
 mod page_flows;
 mod practice_admins;
 mod practice_pages;

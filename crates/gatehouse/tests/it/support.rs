@@ -47,7 +47,7 @@ fn in_ci() -> bool {
 
 /// Creates a fresh PostgreSQL database, or says why not. In CI an unreachable server fails the
 /// test instead of skipping it.
-async fn fresh_pg_database() -> Option<String> {
+pub async fn fresh_pg_database() -> Option<String> {
     use sqlx::Connection;
     let admin_url = format!("{}/postgres", pg_base());
     match sqlx::PgConnection::connect(&admin_url).await {
@@ -196,12 +196,17 @@ impl TestApp {
     pub async fn stop(self) {
         self.running.stop().await;
         if let Some(name) = self.pg_database {
-            use sqlx::Connection;
-            if let Ok(mut c) = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base())).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
-                let _ = c.close().await;
-            }
+            drop_pg_database(&name).await;
         }
+    }
+}
+
+/// Drops a database made by [`fresh_pg_database`].
+pub async fn drop_pg_database(name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut c) = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base())).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+        let _ = c.close().await;
     }
 }
 

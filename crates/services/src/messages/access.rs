@@ -61,6 +61,8 @@ impl AccessV1<'_> {
             subject,
             text: render(&Text { m: self, kind })?,
             html: render(&Html { m: self, kind })?,
+            // The link only leads to the sign-in page: nothing to redact.
+            secrets: Vec::new(),
         })
     }
 

@@ -66,7 +66,7 @@ struct DeniedHtml<'a> {
 }
 
 fn email(kind: &'static str, to: &str, subject: String, text: String, html: String) -> Rendered {
-    Rendered { channel: Channel::Email, kind, recipient: to.to_owned(), subject, text, html }
+    Rendered { channel: Channel::Email, kind, recipient: to.to_owned(), subject, text, html, secrets: Vec::new() }
 }
 
 impl RegistrationV1<'_> {
@@ -84,13 +84,15 @@ impl RegistrationV1<'_> {
     /// "Your request was approved", to `to`: with the sign-up link valid `hours` for a new
     /// account, or a sign-in link for someone who already has one.
     pub fn approved(&self, to: &str, link: &str, new_account: bool, hours: i64) -> Result<Rendered, Internal> {
-        Ok(email(
+        let mut m = email(
             "registration_approved.v1",
             to,
             format!("Your {} administrator access request was approved", self.plan_name),
             render(&ApprovedText { m: self, link, new_account, hours })?,
             render(&ApprovedHtml { m: self, link, new_account, hours })?,
-        ))
+        );
+        m.secrets = super::link_secrets(link);
+        Ok(m)
     }
 
     /// "Your request was not approved", with the reason, to `to`.
@@ -140,6 +142,10 @@ mod tests {
         assert!(r.html.contains("Lakeside &#60;Family&#62;") || r.html.contains("Lakeside &lt;Family&gt;"));
         let existing = sample().approved("maria@clinic.example.org", "https://x.example/signin", false, 72).unwrap();
         assert!(existing.text.contains("You already have an account") && !existing.text.contains("Sign Up"));
+        assert!(existing.secrets.is_empty());
+        let link = "https://x.example/signup?token=c2lnbnVwdG9rZW4tc2VjcmV0";
+        let new = sample().approved("maria@clinic.example.org", link, true, 72).unwrap();
+        assert_eq!(new.secrets, ["c2lnbnVwdG9rZW4tc2VjcmV0"]);
     }
 
     #[test]

@@ -72,6 +72,11 @@ impl SelfServiceV1<'_> {
                 ("phone_changed.v1", format!("Your {} provider portal two-step phone was changed", self.plan_name))
             }
         };
+        // Only the reset and confirmation links act; the other emails link to the sign-in page.
+        let secrets = match kind {
+            Kind::ResetLink(_) | Kind::EmailChangeLink(_) => super::link_secrets(self.link),
+            _ => Vec::new(),
+        };
         Ok(Rendered {
             channel: Channel::Email,
             kind: name,
@@ -79,6 +84,7 @@ impl SelfServiceV1<'_> {
             subject,
             text: render(&Text { m: self, kind: kind.clone() })?,
             html: render(&Html { m: self, kind })?,
+            secrets,
         })
     }
 
@@ -151,8 +157,20 @@ mod tests {
     }
 
     #[test]
+    fn link_emails_name_their_token_as_secret() {
+        let link = "https://portal.example/reset-password?token=Zm9vYmFyYmF6cXV4cXV1eA";
+        let m = SelfServiceV1 { link, ..m() };
+        for r in [m.reset_link(1, "m@x.example").unwrap(), m.email_change_link(24, "m@x.example").unwrap()] {
+            assert_eq!(r.secrets, ["Zm9vYmFyYmF6cXV4cXV1eA"], "{}", r.kind);
+            assert!(r.text.contains(&r.secrets[0]) && r.html.contains(&r.secrets[0]), "{}", r.kind);
+        }
+        assert!(m.password_changed("m@x.example").unwrap().secrets.is_empty());
+    }
+
+    #[test]
     fn contact_change_emails_say_what_changed() {
         let l = m().email_change_link(24, "new@x.example").unwrap();
+        assert!(l.secrets.is_empty(), "the sample link has no token");
         assert!(l.text.contains("24 hours") && l.text.contains("https://portal.example/signin"), "{}", l.text);
         let c = m().email_changed("new@x.example", "old@x.example").unwrap();
         assert_eq!(c.recipient, "old@x.example");

@@ -73,7 +73,7 @@ impl Chrome {
             signed_in,
             mid_flow: false,
             wide: false,
-            dev_outbox: st.dev_outbox,
+            dev_outbox: st.dev_outbox.any(),
             brand: plan.0.row.brand_color.clone(),
             brand_dark: gatehouse_domain::settings::BrandColor::parse(&plan.0.row.brand_color)
                 .map(|c| c.darker())
@@ -140,7 +140,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(association::routes())
         .merge(auth::routes())
         .merge(home::routes())
-        .merge(outbox::routes(state.dev_outbox))
+        .merge(outbox::routes(state.dev_outbox.any()))
         .merge(registration::routes())
         .merge(practice::routes())
         .merge(profile::routes())

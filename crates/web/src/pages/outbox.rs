@@ -1,4 +1,5 @@
-//! The development outbox: every message "sent" while no SMTP or SMS provider is configured.
+//! The development outbox: the messages of channels without a provider, served only when asked
+//! for (`--dev-outbox`, loopback only). Messages sent to SMTP or the SMS provider never show here.
 
 use super::{Chrome, internal_error, render, when};
 use crate::AppState;
@@ -54,7 +55,7 @@ pub fn linkify(text: &str) -> Vec<(String, bool)> {
 }
 
 async fn outbox(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Extension<CsrfToken>) -> Response {
-    match st.svc.recent_outbox(plan.0.id(), 200).await {
+    match st.svc.dev_outbox_messages(plan.0.id(), st.dev_outbox, 200).await {
         Ok(rows) => {
             let messages = rows
                 .into_iter()
