@@ -26,6 +26,15 @@ pub enum LinkProblem {
     Used,
     #[error("This invitation was cancelled. Ask your administrator to send you a new one.")]
     Cancelled,
+    /// A newer link was sent to the same address ("Resend"), which ended this one.
+    #[error("A newer sign-up link was sent to the same email address on {} (UTC), so this one no longer works. Open the newest invitation email and use its link.", day(*sent_at))]
+    Replaced { sent_at: i64 },
+}
+
+/// A Unix time as a day people read, `Dec 3, 2026`.
+fn day(secs: i64) -> String {
+    let fmt = time::macros::format_description!("[month repr:short] [day padding:none], [year]");
+    time::OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_default()
 }
 
 /// Why sign-up was refused. Field errors name the field at fault.
@@ -99,8 +108,17 @@ impl Services {
         }
         let mut conn = self.db.acquire().await?;
         let inv = store::by_token_hash(&mut conn, plan.id(), &hash_token(token)).await?.ok_or(LinkProblem::Invalid)?;
-        usable(&inv, self.now())?;
-        Ok(inv)
+        match usable(&inv, self.now()) {
+            Ok(()) => Ok(inv),
+            // Cancelled because a newer link replaced it: say so, and when the newer one was sent.
+            Err(LinkProblem::Cancelled) => match store::latest_for_user(&mut conn, inv.user_id).await? {
+                Some(newer) if newer.id > inv.id && newer.cancelled_at.is_none() && newer.used_at.is_none() => {
+                    Err(LinkProblem::Replaced { sent_at: newer.sent_at }.into())
+                }
+                _ => Err(LinkProblem::Cancelled.into()),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Checks a sign-up link and says whom it is for.

@@ -143,7 +143,11 @@ async fn resend_invitation_kills_the_old_link(backend: Backend) {
     );
     assert_ne!(old, new);
     let b = app.browser();
-    assert_eq!(app.page(&b, &old).await.0, StatusCode::BAD_REQUEST);
+    let (s, page) = app.page(&b, &old).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // The old link says it was replaced by a newer one (not "cancelled"), and when.
+    assert!(page.contains("A newer sign-up link was sent to the same email address on"), "{page}");
+    assert!(!page.contains("was cancelled"), "{page}");
     assert_eq!(app.page(&b, &new).await.0, StatusCode::OK);
     app.stop().await;
 }

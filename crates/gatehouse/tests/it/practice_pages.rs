@@ -382,3 +382,102 @@ async fn administrator_sends_a_password_reset_link(backend: Backend) {
     app.stop().await;
 }
 both!(administrator_sends_a_password_reset_link);
+
+/// Issue 14: adding a Tax ID grants nothing before its last step (providers first); Make Admin
+/// asks first and is only for active users; removing a user's last Tax ID of the administrator's
+/// ends on a page that says what happened (not on a "not found").
+async fn changes_ask_first_and_start_narrow(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (dana, lee, _) = setup(&app).await;
+    let plan = app.plan.id().0;
+    app.sql(&format!(
+        "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+         SELECT {plan}, {}, id, 'office_manager', 1, 1, 0 FROM practices WHERE tax_id = '914407731'",
+        dana.0
+    ))
+    .await;
+    for (pid, last) in [("Q1", "Quinn"), ("Q2", "Quade")] {
+        app.sql(&format!(
+            "INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) \
+             SELECT {plan}, id, '{pid}', '1234567893', 'practitioner', 'Pat', '{last}', '', '1 Main St', 'Seattle', 'WA', '98101', 0 FROM practices WHERE tax_id = '914407731'"
+        ))
+        .await;
+    }
+    let cedar = app.count("SELECT id FROM practices WHERE tax_id = '914407731'").await;
+    let q1 = app.count("SELECT id FROM providers WHERE provider_id = 'Q1'").await;
+    let c = app.signed_in_browser("dana", 1001).await;
+    let me = format!("/practice/users/{}", lee.0);
+    let held_sql = format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {}", lee.0);
+    let held = || app.count(&held_sql);
+
+    // 7. The provider step comes first, and nothing is granted by it.
+    let step = format!("{me}/affiliations/new?practice={cedar}&user_type=billing_staff");
+    let (s, html) = app.page(&c, &step).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("Nothing changes until you select") && html.contains("Quinn") && html.contains("Quade"));
+    assert_eq!(held().await, 1, "choosing a Tax ID grants nothing");
+    let (s, _html, loc) = post(
+        &app,
+        &c,
+        &step,
+        &format!("{me}/affiliations"),
+        &[
+            ("practice", &cedar.to_string()),
+            ("user_type", "billing_staff"),
+            ("scope", "some"),
+            ("provider", &q1.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, format!("{me}?done=added").as_str()), "{_html}");
+    assert_eq!(held().await, 2);
+    let narrow = format!(
+        "SELECT COUNT(*) FROM affiliation_providers ap JOIN affiliations a ON a.id = ap.affiliation_id \
+         WHERE a.user_id = {} AND a.all_providers = 0",
+        lee.0
+    );
+    assert_eq!(app.count(&narrow).await, 1, "only the provider chosen");
+
+    // 8. Make Admin asks first, and is not offered to (nor works for) a deactivated user.
+    let kay = app.user("kay", "Kay", "Moss", 1006, None).await;
+    app.sql(&format!(
+        "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+         SELECT {plan}, {}, id, 'billing_staff', 0, 1, 0 FROM practices WHERE tax_id = '825671892'",
+        kay.0
+    ))
+    .await;
+    let kay_aff = app.count(&format!("SELECT id FROM affiliations WHERE user_id = {}", kay.0)).await;
+    let kays = format!("/practice/users/{}", kay.0);
+    let confirm = format!("{kays}/affiliations/{kay_aff}/make-admin");
+    let (s, html) = app.page(&c, &confirm).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("will be able to invite, change and deactivate users"), "{html}");
+    app.sql(&format!("UPDATE users SET status = 'deactivated' WHERE id = {}", kay.0)).await;
+    let (_, page) = app.page(&c, &kays).await;
+    assert!(!page.contains("/make-admin"), "not offered to a deactivated user");
+    let (s, html, _) = post(&app, &c, &kays, &confirm, &[]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("Only an active user"), "{html}");
+    app.sql(&format!("UPDATE users SET status = 'active' WHERE id = {}", kay.0)).await;
+    let (s, _, loc) = post(&app, &c, &confirm, &confirm, &[]).await;
+    assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("{kays}?done=admin")));
+    assert_eq!(app.count(&format!("SELECT is_admin FROM affiliations WHERE id = {kay_aff}")).await, 1);
+
+    // 1. Removing one of two Tax IDs comes back to the user; removing the last says what happened.
+    let aff = |tin: &'static str| {
+        format!(
+            "SELECT a.id FROM affiliations a JOIN practices p ON p.id = a.practice_id WHERE a.user_id = {} AND p.tax_id = '{tin}'",
+            lee.0
+        )
+    };
+    let lakeside = format!("{me}/affiliations/{}/remove", app.count(&aff("825671892")).await);
+    let (s, _, loc) = post(&app, &c, &lakeside, &lakeside, &[]).await;
+    assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("{me}?done=removed")));
+    let last = format!("{me}/affiliations/{}/remove", app.count(&aff("914407731")).await);
+    let (s, html, _) = post(&app, &c, &last, &last, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("Lee Park was removed from Cedar Valley Pediatrics"), "{html}");
+    assert_eq!(held().await, 0);
+    app.stop().await;
+}
+both!(changes_ask_first_and_start_narrow);
