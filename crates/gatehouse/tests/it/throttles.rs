@@ -58,3 +58,83 @@ async fn spread_out_failures_do_not_keep_an_account_locked(backend: Backend) {
     app.stop().await;
 }
 both!(spread_out_failures_do_not_keep_an_account_locked);
+
+async fn reset_codes_have_their_own_send_budget(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let (_, v) =
+        post(&app, "/api/v1/password-reset", None, None, json!({"username": "jpatel", "email": "jpatel@example.org"}))
+            .await;
+    let token = v["reset_token"].as_str().expect("token").to_owned();
+    // Someone who knows the username and email spends the whole reset budget...
+    for i in 0..5 {
+        let (s, v) = post(&app, "/api/v1/password-reset/send-code", None, None, json!({"reset_token": token})).await;
+        assert_eq!(s, StatusCode::OK, "reset code {}: {v}", i + 1);
+    }
+    let (s, v) = post(&app, "/api/v1/password-reset/send-code", None, None, json!({"reset_token": token})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_codes")));
+    let texts = app.outbox().await.into_iter().filter(|m| m.recipient == PHONE).count();
+    assert_eq!(texts, 5);
+    // ...and the owner still gets a sign-in code, which works.
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("two_step_code")));
+    let texts_after = app.outbox().await.into_iter().filter(|m| m.recipient == PHONE).count();
+    assert_eq!(texts_after, 6, "a sign-in code was sent");
+    let session = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(PHONE).await;
+    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": code})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The sign-in budget is its own too: four more sign-in codes may be sent this hour, not more.
+    let (_, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    let session = v["session_token"].as_str().expect("token").to_owned();
+    for _ in 0..3 {
+        let (s, _) = post(&app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, _) = post(&app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+both!(reset_codes_have_their_own_send_budget);
+
+async fn concurrent_wrong_codes_are_each_counted(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!(s, StatusCode::OK);
+    let session = v["session_token"].as_str().expect("token").to_owned();
+    let right = app.last_code(PHONE).await;
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let mut tries = Vec::new();
+    for _ in 0..50 {
+        let (app_url, session) = (app.url("/api/v1/two-step/verify"), session.clone());
+        let client = app.api();
+        tries.push(tokio::spawn(async move {
+            let r = client.post(app_url).bearer_auth(session).json(&json!({"code": wrong})).send().await.expect("post");
+            let s = r.status();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            (s, v["error"]["code"].as_str().unwrap_or("").to_owned())
+        }));
+    }
+    let mut judged_wrong = 0;
+    for t in tries {
+        match t.await.expect("task") {
+            (StatusCode::UNPROCESSABLE_ENTITY, c) if c == "wrong_code" => judged_wrong += 1,
+            (StatusCode::GONE, c) if c == "code_unusable" => {}
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    // Five tries: four answer "wrong, n left", the fifth and every later one "too many tries".
+    assert_eq!(judged_wrong, 4);
+    let counted = app.count("SELECT MAX(tries) FROM verification_codes").await;
+    assert_eq!(counted, 5, "no more tries are counted than the limit");
+    let audited = app
+        .count("SELECT COUNT(*) FROM audit_events WHERE action = 'two_step.verify' AND detail LIKE '%\"wrong\"%'")
+        .await;
+    assert_eq!(audited, 4);
+    // The code is dead, even typed right.
+    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": right})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("code_unusable")), "{v}");
+    app.stop().await;
+}
+both!(concurrent_wrong_codes_are_each_counted);
