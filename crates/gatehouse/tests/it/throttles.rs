@@ -138,3 +138,32 @@ async fn concurrent_wrong_codes_are_each_counted(backend: Backend) {
     app.stop().await;
 }
 both!(concurrent_wrong_codes_are_each_counted);
+
+async fn the_vouched_address_is_throttled_and_audited(backend: Backend) {
+    let proxies = gatehouse_domain::client_address::TrustedProxies::parse(["127.0.0.1", "10.0.0.0/8"]).unwrap();
+    let Some(app) = TestApp::start_with(backend, |c| c.trusted_proxies = proxies).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    // The client forges a new left-most entry each time; our proxies (10.0.0.2, then the peer
+    // 127.0.0.1) vouch for 203.0.113.7, so every failure counts on that one address.
+    for i in 0..5 {
+        let xff = format!("6.6.6.{i}, 203.0.113.7, 10.0.0.2");
+        let (s, _) = sign_in(&app, "jpatel", "wrong guess", &xff).await;
+        let want = if i < 4 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(s, want, "failure {}", i + 1);
+    }
+    let (s, _) = sign_in(&app, "jpatel", TEST_PASSWORD, "6.6.6.99, 203.0.113.7").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "a forged left entry does not escape the address's lock");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key = 'u:jpatel|ip:203.0.113.7'").await,
+        1
+    );
+    // Another address is not locked, and the audit log names the addresses the proxies vouched for.
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "6.6.6.6, 203.0.113.8").await;
+    assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("two_step_code")));
+    let at = |ip: &str| format!("SELECT COUNT(*) FROM audit_events WHERE action = 'signin.password' AND ip = '{ip}'");
+    assert_eq!(app.count(&at("203.0.113.7")).await, 6);
+    assert_eq!(app.count(&at("203.0.113.8")).await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE ip LIKE '6.6.6.%'").await, 0);
+    app.stop().await;
+}
+both!(the_vouched_address_is_throttled_and_audited);
