@@ -167,3 +167,27 @@ async fn the_vouched_address_is_throttled_and_audited(backend: Backend) {
     app.stop().await;
 }
 both!(the_vouched_address_is_throttled_and_audited);
+
+async fn every_sign_in_path_costs_one_argon2id_verification(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    // An imported account not migrated yet: salted SHA-256 of "NaCl" + "copper kettle meadow".
+    app.user("old.timer", "Olga", "Timer", 9976, None).await;
+    app.sql("UPDATE users SET password_hash = NULL, legacy_hash = 'sha256-prefix$4e61436c$ceb70765ed214a7eb05c1a96ca0982de9174cfd1673b2f9be1ffce522978c8b0' WHERE username = 'old.timer'").await;
+    let hasher = &app.running.services.hasher;
+    let cases = [
+        ("nobody.here", TEST_PASSWORD, StatusCode::UNAUTHORIZED, "unknown user"),
+        ("jpatel", "wrong guess", StatusCode::UNAUTHORIZED, "wrong password"),
+        ("old.timer", "copper kettle meadows", StatusCode::UNAUTHORIZED, "legacy, wrong password"),
+        ("old.timer", "copper kettle meadow", StatusCode::OK, "legacy, right password"),
+        ("jpatel", TEST_PASSWORD, StatusCode::OK, "right password"),
+    ];
+    for (i, (username, password, status, what)) in cases.into_iter().enumerate() {
+        let before = hasher.argon2_verifications();
+        let (s, v) = sign_in(&app, username, password, &format!("203.0.113.{}", i + 1)).await;
+        assert_eq!(s, status, "{what}: {v}");
+        assert_eq!(hasher.argon2_verifications() - before, 1, "{what}: exactly one Argon2id verification");
+    }
+    app.stop().await;
+}
+both!(every_sign_in_path_costs_one_argon2id_verification);
