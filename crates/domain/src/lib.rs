@@ -4,6 +4,7 @@
 
 pub mod association;
 pub mod audit;
+pub mod client_address;
 pub mod email;
 pub mod ids;
 pub mod legacy;

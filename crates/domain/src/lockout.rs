@@ -1,7 +1,17 @@
 //! Sign-in lockout: grows with repeated failures, but is capped so that nobody can use it to
 //! keep someone else out for long.
+//!
+//! Two counts decide it. From one client address, consecutive failures grow a lock (1 minute
+//! doubling to the longest lock). From all addresses together, only the failures of a sliding
+//! window count: [`ACCOUNT_WIDE_LIMIT`] of them within [`LockoutPolicy::account_window`] lock the
+//! name everywhere for the longest lock, and older failures are forgotten, so a trickle of
+//! failures (one every quarter of an hour, for ever) never keeps the owner out.
 
-use crate::time::Duration;
+use crate::time::{Duration, Timestamp};
+
+/// Failures from all addresses together, within the window, that lock a username everywhere
+/// (NIST SP 800-63B 5.2.2: at most 100 consecutive failed attempts).
+pub const ACCOUNT_WIDE_LIMIT: i64 = 100;
 
 /// The plan's lockout rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +40,25 @@ impl LockoutPolicy {
         let secs = self.first_lock.as_secs().saturating_mul(1i64 << doublings);
         Some(Duration::seconds(secs.min(self.max_lock.as_secs())))
     }
+
+    /// How far back failures from all addresses count: the longest lock. When a lock across
+    /// addresses ends, the failures that caused it (none are counted while it lasts) have just
+    /// left the window, so the name starts again from zero and must be failed
+    /// [`ACCOUNT_WIDE_LIMIT`] times more before it is locked again.
+    pub fn account_window(&self) -> Duration {
+        self.max_lock
+    }
+
+    /// Failures at or before this instant no longer count toward the lock across addresses.
+    pub fn account_window_start(&self, now: Timestamp) -> Timestamp {
+        Timestamp(now.0 - self.account_window().as_secs())
+    }
+
+    /// How long to lock a username everywhere, given the failures from all addresses that fall
+    /// within the window (the one just made included), if at all.
+    pub fn account_lock_for(&self, failures_in_window: i64) -> Option<Duration> {
+        (failures_in_window >= ACCOUNT_WIDE_LIMIT).then_some(self.max_lock)
+    }
 }
 
 #[cfg(test)]
@@ -45,5 +74,20 @@ mod tests {
         assert_eq!(p.lock_for(8), Some(Duration::minutes(8)));
         assert_eq!(p.lock_for(9), Some(Duration::minutes(15)));
         assert_eq!(p.lock_for(1_000), Some(Duration::minutes(15)));
+    }
+
+    #[test]
+    fn account_wide_lock_counts_only_the_window() {
+        let p = LockoutPolicy::default();
+        assert_eq!(p.account_lock_for(ACCOUNT_WIDE_LIMIT - 1), None);
+        assert_eq!(p.account_lock_for(ACCOUNT_WIDE_LIMIT), Some(p.max_lock));
+        assert_eq!(p.account_lock_for(5_000), Some(p.max_lock));
+        // The window is the longest lock: when a lock ends, its failures are already forgotten.
+        let now = Timestamp(1_000_000);
+        assert_eq!(p.account_window(), p.max_lock);
+        assert_eq!(p.account_window_start(now), Timestamp(1_000_000 - 15 * 60));
+        let lock_started = Timestamp(500_000);
+        let lock_ends = lock_started.plus(p.max_lock);
+        assert!(p.account_window_start(lock_ends) >= lock_started);
     }
 }

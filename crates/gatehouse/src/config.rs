@@ -3,6 +3,7 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
+use gatehouse_domain::client_address::TrustedProxies;
 use gatehouse_services::hashing::HashConfig;
 use gatehouse_services::server_key::ServerKey;
 use serde::Deserialize;
@@ -33,7 +34,8 @@ pub struct ServeArgs {
     /// Bearer token for the SMS provider.
     #[arg(long, env = "GATEHOUSE_SMS_TOKEN", hide_env_values = true)]
     pub sms_token: Option<String>,
-    /// Trust `X-Forwarded-For` (only behind your own reverse proxy).
+    /// Trust the direct peer's `X-Forwarded-For` whatever its address (one reverse proxy of your
+    /// own in front): the client is the right-most hop not listed in --trusted-proxies.
     #[arg(long, env = "GATEHOUSE_TRUST_PROXY")]
     pub trust_proxy: bool,
     /// Keep messages of channels without SMTP/SMS provider readable, unauthenticated, at
@@ -47,6 +49,10 @@ pub struct ServeArgs {
     /// The server key itself (prefer the environment variable or --secret-key-file).
     #[arg(long, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` entries are believed: IP addresses or CIDR
+    /// ranges, comma-separated. The client is the right-most hop that is not one of them.
+    #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
     /// Optional TOML file with the same settings (flags and environment win).
     #[arg(long, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -63,6 +69,7 @@ struct FileConfig {
     sms_url: Option<String>,
     sms_token: Option<String>,
     trust_proxy: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
     argon2_memory_kib: Option<u32>,
     argon2_iterations: Option<u32>,
     hash_workers: Option<usize>,
@@ -82,7 +89,10 @@ pub struct ServerConfig {
     pub mail_from: String,
     pub sms_url: Option<String>,
     pub sms_token: Option<String>,
+    /// Believe the direct peer's `X-Forwarded-For` whatever its address.
     pub trust_proxy: bool,
+    /// Proxies whose `X-Forwarded-For` entries are believed (see [`ServerConfig::proxies`]).
+    pub trusted_proxies: TrustedProxies,
     pub hash: HashConfig,
     /// Run the background outbox worker (tests may drive delivery themselves).
     pub run_outbox_worker: bool,
@@ -105,6 +115,7 @@ impl ServerConfig {
             sms_url: None,
             sms_token: None,
             trust_proxy: false,
+            trusted_proxies: TrustedProxies::default(),
             hash: HashConfig::default(),
             run_outbox_worker: true,
             dev_outbox: true,
@@ -138,6 +149,14 @@ impl ServerConfig {
         c.dev_outbox = a.dev_outbox || file.dev_outbox.unwrap_or(false);
         c.secret_key =
             secret_key(a.secret_key_file.clone().or(file.secret_key_file), a.secret_key.clone().or(file.secret_key))?;
+        // A typo must not silently change whose word is taken for the client address: refused.
+        let proxies = if a.trusted_proxies.is_empty() {
+            file.trusted_proxies.unwrap_or_default()
+        } else {
+            a.trusted_proxies.clone()
+        };
+        c.trusted_proxies = TrustedProxies::parse(&proxies)
+            .context("--trusted-proxies (GATEHOUSE_TRUSTED_PROXIES, trusted_proxies in the config file)")?;
         if let Some(m) = file.argon2_memory_kib {
             c.hash.memory_kib = m;
         }
@@ -152,6 +171,12 @@ impl ServerConfig {
         }
         c.validate()?;
         Ok(c)
+    }
+
+    /// The proxies the server believes: the list, and the direct peer too with `trust_proxy`.
+    pub fn proxies(&self) -> TrustedProxies {
+        let listed = self.trusted_proxies.clone();
+        if self.trust_proxy { listed.with_direct_peer() } else { listed }
     }
 
     /// Refuses settings that would run insecurely or not at all.
@@ -202,6 +227,33 @@ mod tests {
         assert!(c.validate().is_ok());
         c.base_url = Some("https://portal.example.org".into());
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_from_flags_or_file_and_bad_entries_refused() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let args = |extra: &[&str]| Cli::parse_from([&["gatehouse"], extra].concat()).serve;
+        let peer: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+        let c =
+            ServerConfig::from_args(&args(&["--trusted-proxies", "10.0.0.0/8,192.0.2.1"]), "sqlite://x.db").unwrap();
+        assert_eq!(c.proxies().client_address(peer, ["6.6.6.6, 203.0.113.7"]).to_string(), "203.0.113.7");
+        let err = ServerConfig::from_args(&args(&["--trusted-proxies", "10.0.0.0/8,proxy.local"]), "sqlite://x.db");
+        assert!(format!("{:#}", err.unwrap_err()).contains("proxy.local"));
+        let dir = std::env::temp_dir().join(format!("gh-proxies-{}.toml", std::process::id()));
+        std::fs::write(&dir, "trusted_proxies = [\"10.0.0.0/8\"]\n").unwrap();
+        let c = ServerConfig::from_args(&args(&["--config", dir.to_str().unwrap()]), "sqlite://x.db").unwrap();
+        let _ = std::fs::remove_file(&dir);
+        assert_eq!(c.proxies().client_address(peer, ["203.0.113.7"]).to_string(), "203.0.113.7");
+        // Nothing configured: the peer is the client; `trust_proxy` alone believes the peer only.
+        let c = ServerConfig::from_args(&args(&[]), "sqlite://x.db").unwrap();
+        assert_eq!(c.proxies().client_address(peer, ["203.0.113.7"]), peer);
+        let c = ServerConfig::from_args(&args(&["--trust-proxy"]), "sqlite://x.db").unwrap();
+        assert_eq!(c.proxies().client_address(peer, ["6.6.6.6, 203.0.113.7"]).to_string(), "203.0.113.7");
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<R
         svc: svc.clone(),
         dev_outbox,
         secure_cookies: base_url.starts_with("https://"),
-        trust_proxy: cfg.trust_proxy,
+        trusted_proxies: cfg.proxies(),
         outbox_waker: deliverer.waker(),
     };
     let app = gatehouse_web::router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -3,11 +3,17 @@
 //! [`HashError::Overloaded`] at once (the web layer answers 503 with Retry-After) instead of
 //! letting every sign-in's latency grow without bound. Capacity (`workers + queue` jobs running
 //! or waiting) is counted by a semaphore whose permit a job holds until its answer is sent.
+//!
+//! Every password check costs exactly one Argon2id verification, whatever the account: a stored
+//! Argon2id hash, the dummy hash for an unknown username, or a legacy system's hash (whose own
+//! check, microseconds for salted SHA, is followed by a verification of the dummy hash), so the
+//! time taken does not tell them apart. [`PasswordHasher::argon2_verifications`] counts them.
 
 use argon2::password_hash::{PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
 use crossbeam_channel::{Sender, unbounded};
 use gatehouse_domain::legacy::LegacyHash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
@@ -62,6 +68,8 @@ pub struct PasswordHasher {
     /// Jobs running or waiting: at most `workers + queue`.
     capacity: Arc<Semaphore>,
     config: HashConfig,
+    /// Argon2id verifications done since the pool started.
+    verifications: Arc<AtomicU64>,
 }
 
 /// A reserved place in the hashing pool: take it before doing anything else costly, so that a
@@ -82,6 +90,7 @@ struct Engine {
     /// A hash of a random password, verified when the account does not exist so that an
     /// unknown username costs the same time as a wrong password.
     dummy: OnceLock<String>,
+    verifications: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -105,7 +114,16 @@ impl Engine {
             },
         };
         let parsed = PasswordHash::new(&phc).map_err(|e| HashError::Failed(e.to_string()))?;
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         Ok(self.argon.verify_password(password.as_bytes(), &parsed).is_ok())
+    }
+
+    /// Checks a legacy hash, then verifies the dummy Argon2id hash too, so that a legacy
+    /// account costs the same Argon2id work as any other sign-in.
+    fn verify_legacy(&self, password: &str, legacy: &LegacyHash) -> Result<bool, HashError> {
+        let ok = legacy.verify(password);
+        self.verify(password, None)?;
+        Ok(ok)
     }
 }
 
@@ -114,9 +132,11 @@ impl PasswordHasher {
     pub fn start(config: HashConfig) -> Result<Self, HashError> {
         let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
             .map_err(|e| HashError::Failed(format!("invalid Argon2 parameters: {e}")))?;
+        let verifications = Arc::new(AtomicU64::new(0));
         let engine = Arc::new(Engine {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             dummy: OnceLock::new(),
+            verifications: verifications.clone(),
         });
         let (tx, rx) = unbounded::<Job>();
         let capacity = Arc::new(Semaphore::new(config.workers.max(1) + config.queue.max(1)));
@@ -141,16 +161,22 @@ impl PasswordHasher {
                                 let _ = reply.send(r);
                             }
                             Work::VerifyLegacy { password, legacy, reply } => {
-                                let r = legacy.verify(&password);
+                                let r = engine.verify_legacy(&password, &legacy);
                                 drop(slot);
-                                let _ = reply.send(Ok(r));
+                                let _ = reply.send(r);
                             }
                         }
                     }
                 })
                 .map_err(|e| HashError::Failed(format!("cannot start hashing thread: {e}")))?;
         }
-        Ok(Self { jobs: tx, capacity, config })
+        Ok(Self { jobs: tx, capacity, config, verifications })
+    }
+
+    /// How many Argon2id verifications the pool has done since it started (one per password
+    /// check, whatever the account; tests read it to prove that).
+    pub fn argon2_verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     /// The pool's configuration.
@@ -233,6 +259,28 @@ mod tests {
         assert!(!h.needs_rehash(&phc));
         let stronger = PasswordHasher::start(HashConfig { iterations: 2, ..small() }).unwrap();
         assert!(stronger.needs_rehash(&phc));
+    }
+
+    #[tokio::test]
+    async fn every_check_is_one_argon2id_verification() {
+        let h = PasswordHasher::start(small()).unwrap();
+        let phc = h.hash("purple tiger lamp").await.unwrap();
+        assert_eq!(h.argon2_verifications(), 0, "hashing is not verifying");
+        // Salted SHA-256 of "NaCl" + "copper kettle meadow".
+        let legacy = LegacyHash::parse_stored(
+            "sha256-prefix$4e61436c$ceb70765ed214a7eb05c1a96ca0982de9174cfd1673b2f9be1ffce522978c8b0",
+        )
+        .unwrap();
+        assert!(h.verify("purple tiger lamp", Some(&phc)).await.unwrap());
+        assert_eq!(h.argon2_verifications(), 1);
+        assert!(!h.verify("purple tiger lamb", Some(&phc)).await.unwrap());
+        assert_eq!(h.argon2_verifications(), 2);
+        assert!(!h.verify("anything", None).await.unwrap());
+        assert_eq!(h.argon2_verifications(), 3);
+        assert!(h.reserve().unwrap().verify_legacy("copper kettle meadow", legacy.clone()).await.unwrap());
+        assert_eq!(h.argon2_verifications(), 4, "a right legacy password verifies the dummy hash too");
+        assert!(!h.reserve().unwrap().verify_legacy("copper kettle meadows", legacy).await.unwrap());
+        assert_eq!(h.argon2_verifications(), 5, "so does a wrong one");
     }
 
     #[tokio::test]

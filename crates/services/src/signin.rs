@@ -2,8 +2,9 @@
 //! unknown username is the same, and takes the same time (a dummy hash is verified). Failures
 //! are counted per username as typed, so a lock looks the same whether or not the account
 //! exists; the lock grows with failures but is capped, and is kept per username and client
-//! address, with a much higher per-username limit across all addresses (NIST SP 800-63B 5.2.2),
-//! so that nobody can keep another person out for long.
+//! address, with a much higher per-username limit across all addresses (NIST SP 800-63B 5.2.2)
+//! that counts only the failures of a sliding window, so that nobody can keep another person
+//! out for long.
 
 use crate::audit::{self, Event};
 use crate::plans::Plan;
@@ -18,8 +19,9 @@ use gatehouse_store::{throttle, users};
 use serde_json::json;
 use thiserror::Error;
 
-/// Failures from all addresses together before a username is locked everywhere.
-pub const ACCOUNT_WIDE_LIMIT: i64 = 100;
+/// Failures from all addresses together, within the policy's window, before a username is
+/// locked everywhere.
+pub use gatehouse_domain::lockout::ACCOUNT_WIDE_LIMIT;
 
 /// Why sign-in did not proceed.
 #[derive(Debug, Error)]
@@ -256,14 +258,15 @@ impl Services {
         let policy = plan.lockout_policy();
         let mut tx = self.db.begin().await?;
         let per_ip = throttle::add_failure(&mut tx, plan.id(), &ip_key(name, &meta.ip), now).await?;
-        let overall = throttle::add_failure(&mut tx, plan.id(), &user_key(name), now).await?;
+        // Across addresses only the window's failures count: a trickle never locks the name.
+        let since = policy.account_window_start(gatehouse_domain::Timestamp(now)).0;
+        let overall = throttle::add_failure_in_window(&mut tx, plan.id(), &user_key(name), now, since).await?;
         let mut locked_for = None;
         if let Some(d) = policy.lock_for(per_ip) {
             throttle::lock(&mut tx, plan.id(), &ip_key(name, &meta.ip), now + d.as_secs()).await?;
             locked_for = Some(d);
         }
-        if overall >= ACCOUNT_WIDE_LIMIT {
-            let d = policy.max_lock;
+        if let Some(d) = policy.account_lock_for(overall) {
             throttle::lock(&mut tx, plan.id(), &user_key(name), now + d.as_secs()).await?;
             locked_for = Some(locked_for.map_or(d, |x: Duration| x.max(d)));
         }

@@ -1,6 +1,8 @@
 //! Two-step verification by text or voice: set up a phone (a code to the new number proves it),
 //! and enter a code at every sign-in. Codes are 6 digits, valid 10 minutes, 5 tries, and at most
-//! 5 are sent per hour per user (all per plan settings). A code is stored only as an HMAC.
+//! 5 are sent per hour per user (all per plan settings), counted separately for password-reset
+//! codes. A code is stored only as an HMAC. A try is counted before the code is compared, in one
+//! conditional statement, so concurrent wrong codes cannot get more tries judged than allowed.
 
 use crate::audit::{self, Event};
 use crate::messages;
@@ -40,6 +42,17 @@ impl Purpose {
             Self::Reset => "reset",
             Self::Reauth => "reauth",
             Self::NewPhone => "new_phone",
+        }
+    }
+
+    /// The send budget this purpose's codes count against. Reset codes have their own, so that
+    /// someone who knows a username and email and asks for reset codes cannot use up the
+    /// sign-in codes of the hour and keep the owner out; every other purpose is the owner's own
+    /// doing (signing in, or a signed-in session) and shares the sign-in budget.
+    pub(crate) fn budget(self) -> codes::Sent<'static> {
+        match self {
+            Self::Reset => codes::Sent::Only(Self::Reset.as_str()),
+            Self::SignIn | Self::Setup | Self::Reauth | Self::NewPhone => codes::Sent::AllBut(Self::Reset.as_str()),
         }
     }
 
@@ -108,7 +121,7 @@ pub(crate) async fn send_code(
     now: i64,
 ) -> Result<(), TwoStepError> {
     let policy = plan.code_policy();
-    let sent = codes::count_since(conn, user, now - Duration::hours(1).as_secs()).await?;
+    let sent = codes::count_since(conn, user, now - Duration::hours(1).as_secs(), purpose.budget()).await?;
     if !policy.may_send(sent) {
         audit::record(
             conn,
@@ -118,7 +131,7 @@ pub(crate) async fn send_code(
             Event::new("two_step.code_sent")
                 .by_self(user)
                 .outcome(Outcome::Denied)
-                .detail(json!({"reason": "send_limit"})),
+                .detail(json!({"reason": "send_limit", "purpose": purpose.as_str()})),
         )
         .await?;
         return Err(TwoStepError::TooManySends);
@@ -166,15 +179,24 @@ pub(crate) async fn check_and_consume(
         .await?
         .filter(|c| c.created_at >= not_before)
         .ok_or(TwoStepError::NoCode)?;
-    let matches = same(&hash_code(&svc.code_key, &code_context(user, purpose), typed), &code.code_hash);
-    let verdict = check_code(
-        &policy,
-        matches,
-        code.tries,
-        gatehouse_domain::Timestamp(code.expires_at),
-        code.consumed_at.is_some(),
-        gatehouse_domain::Timestamp(now),
-    );
+    let expires_at = gatehouse_domain::Timestamp(code.expires_at);
+    // The try is counted before the code is compared, in one conditional statement: concurrent
+    // tries each get their own count, and a code whose tries are spent is dead even typed right.
+    let verdict = match codes::claim_try(tx, code.id, policy.max_tries, now).await? {
+        Some(tries) => {
+            let matches = same(&hash_code(&svc.code_key, &code_context(user, purpose), typed), &code.code_hash);
+            check_code(&policy, matches, tries - 1, expires_at, false, gatehouse_domain::Timestamp(now))
+        }
+        None => {
+            // Used, expired or spent, perhaps by a concurrent try: the row as it is now says which.
+            let dead = codes::latest(tx, user, purpose.as_str())
+                .await?
+                .filter(|c| c.id == code.id)
+                .unwrap_or_else(|| code.clone());
+            let (consumed, expires_at) = (dead.consumed_at.is_some(), gatehouse_domain::Timestamp(dead.expires_at));
+            check_code(&policy, false, policy.max_tries, expires_at, consumed, gatehouse_domain::Timestamp(now))
+        }
+    };
     let err = match verdict {
         CodeCheck::Accepted => None,
         CodeCheck::Wrong { tries_left } => Some((TwoStepError::Wrong(tries_left), "wrong")),
@@ -183,9 +205,6 @@ pub(crate) async fn check_and_consume(
         CodeCheck::AlreadyUsed => Some((TwoStepError::Used, "used")),
     };
     if let Some((e, reason)) = err {
-        if !matches!(verdict, CodeCheck::AlreadyUsed | CodeCheck::Expired) {
-            codes::add_try(tx, code.id).await?;
-        }
         let event = Event::new("two_step.verify")
             .by_self(user)
             .outcome(Outcome::Failure)
@@ -303,5 +322,18 @@ impl Services {
         audit::record(&mut tx, now, plan.id(), meta, Event::new(action).by_self(session.user_id).detail(json!({"phone": gatehouse_domain::phone::mask_digits(&code.phone), "method": code.method, "next": next.as_str()}))).await?;
         gatehouse_store::commit(tx).await?;
         Ok(Verified { session: token, stage: next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_codes_have_their_own_budget() {
+        assert_eq!(Purpose::Reset.budget(), codes::Sent::Only("reset"));
+        for p in [Purpose::SignIn, Purpose::Setup, Purpose::Reauth, Purpose::NewPhone] {
+            assert_eq!(p.budget(), codes::Sent::AllBut("reset"), "{p:?}");
+        }
     }
 }

@@ -50,13 +50,29 @@ pub async fn insert(conn: &mut Conn, c: &NewCode<'_>, now: i64) -> Result<i64, S
     Ok(id)
 }
 
-/// How many codes were sent to the user since `since` (any purpose).
-pub async fn count_since(conn: &mut Conn, user: UserId, since: i64) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND created_at > $2")
-        .bind(user.0)
-        .bind(since)
-        .fetch_one(&mut *conn)
-        .await?)
+/// Which codes a count of sends takes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent<'a> {
+    /// Codes of this purpose only.
+    Only(&'a str),
+    /// Codes of every purpose but this one.
+    AllBut(&'a str),
+}
+
+/// How many codes (of the purposes `which` takes in) were sent to the user since `since`.
+pub async fn count_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<'_>) -> Result<i64, StoreError> {
+    let (op, purpose) = match which {
+        Sent::Only(p) => ("=", p),
+        Sent::AllBut(p) => ("<>", p),
+    };
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND purpose {op} $3"
+    ))
+    .bind(user.0)
+    .bind(since)
+    .bind(purpose)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// The user's newest code for `purpose`.
@@ -86,10 +102,20 @@ pub async fn latest(conn: &mut Conn, user: UserId, purpose: &str) -> Result<Opti
     .transpose()
 }
 
-/// Counts a wrong try.
-pub async fn add_try(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE verification_codes SET tries = tries + 1 WHERE id = $1").bind(id).execute(&mut *conn).await?;
-    Ok(())
+/// Takes one try of a live code before it is compared: the try is counted only if the code is
+/// unused, unexpired and has fewer than `max_tries`, in one conditional statement, so concurrent
+/// callers each see their own count and no more than `max_tries` are ever judged. Returns the
+/// tries counted, this one included, or `None` when the code cannot take another.
+pub async fn claim_try(conn: &mut Conn, id: i64, max_tries: i64, now: i64) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE verification_codes SET tries = tries + 1 \
+         WHERE id = $1 AND tries < $2 AND consumed_at IS NULL AND expires_at > $3 RETURNING tries",
+    )
+    .bind(id)
+    .bind(max_tries)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// Marks the code used if it was not already. Exactly one concurrent caller gets `true`.

@@ -1,4 +1,6 @@
-//! Counters of failed sign-ins, shared by every instance through the database.
+//! Counters of failed sign-ins, shared by every instance through the database: a counter row
+//! per key (`signin_throttle`) and, for the count across addresses, one row per failure
+//! (`signin_failures`) so that only a sliding window of failures counts.
 
 use crate::{Conn, StoreError};
 use gatehouse_domain::PlanId;
@@ -39,6 +41,40 @@ pub async fn add_failure(conn: &mut Conn, plan: PlanId, key: &str, now: i64) -> 
     .await?)
 }
 
+/// Adds a failure to `key` and returns how many of its failures fall after `since` (the one
+/// just made included); failures at or before `since` are deleted. The counter row is written
+/// first, so on PostgreSQL concurrent failures of one key queue on its row lock and each counts
+/// the others' committed failures.
+pub async fn add_failure_in_window(
+    conn: &mut Conn,
+    plan: PlanId,
+    key: &str,
+    now: i64,
+    since: i64,
+) -> Result<i64, StoreError> {
+    add_failure(conn, plan, key, now).await?;
+    sqlx::query("INSERT INTO signin_failures (plan_id, throttle_key, failed_at) VALUES ($1, $2, $3)")
+        .bind(plan.0)
+        .bind(key)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM signin_failures WHERE plan_id = $1 AND throttle_key = $2 AND failed_at <= $3")
+        .bind(plan.0)
+        .bind(key)
+        .bind(since)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM signin_failures WHERE plan_id = $1 AND throttle_key = $2 AND failed_at > $3",
+    )
+    .bind(plan.0)
+    .bind(key)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// Locks `key` until `until`.
 pub async fn lock(conn: &mut Conn, plan: PlanId, key: &str, until: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE signin_throttle SET locked_until = $3 WHERE plan_id = $1 AND throttle_key = $2")
@@ -52,14 +88,17 @@ pub async fn lock(conn: &mut Conn, plan: PlanId, key: &str, until: i64) -> Resul
 
 /// Forgets every counter whose key starts with `prefix` (after a success, or a help-desk unlock).
 pub async fn clear_prefix(conn: &mut Conn, plan: PlanId, prefix: &str) -> Result<(), StoreError> {
-    sqlx::query(
-        "DELETE FROM signin_throttle WHERE plan_id = $1 AND (throttle_key = $2 OR throttle_key LIKE $3 ESCAPE '\\')",
-    )
-    .bind(plan.0)
-    .bind(prefix)
-    .bind(format!("{}|%", prefix.replace('%', "\\%").replace('_', "\\_")))
-    .execute(&mut *conn)
-    .await?;
+    let pattern = format!("{}|%", prefix.replace('%', "\\%").replace('_', "\\_"));
+    for table in ["signin_throttle", "signin_failures"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE plan_id = $1 AND (throttle_key = $2 OR throttle_key LIKE $3 ESCAPE '\\')"
+        ))
+        .bind(plan.0)
+        .bind(prefix)
+        .bind(&pattern)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

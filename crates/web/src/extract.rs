@@ -76,23 +76,21 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentPlan {
     }
 }
 
-/// Where the request came from, for the audit log.
+/// Where the request came from, for the audit log and the per-address throttles: the peer, or,
+/// behind trusted proxies, the right-most `X-Forwarded-For` hop that is not one of them
+/// (entries further left are written by the client and never believed).
 pub struct Meta(pub RequestMeta);
 
 impl FromRequestParts<AppState> for Meta {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
-        let ip = if st.trust_proxy {
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(|s| s.trim().chars().take(64).collect())
-                .unwrap_or(peer)
-        } else {
-            peer
+        let ip = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            Some(c) => {
+                // A header value that is not text cannot be read: the walk stops at it.
+                let forwarded = parts.headers.get_all("x-forwarded-for").iter().map(|v| v.to_str().unwrap_or(""));
+                st.trusted_proxies.client_address(c.0.ip(), forwarded).to_string()
+            }
+            None => String::new(),
         };
         let user_agent = parts
             .headers

@@ -24,8 +24,9 @@ pub struct AppState {
     pub dev_outbox: gatehouse_services::delivery::Channels,
     /// Mark cookies `Secure` (off only for plain-HTTP localhost development).
     pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_proxy: bool,
+    /// The reverse proxies whose `X-Forwarded-For` entries are believed: the client address is
+    /// the right-most hop that is not one of them (none: the peer's address).
+    pub trusted_proxies: gatehouse_domain::client_address::TrustedProxies,
     /// Wakes the outbox worker after a commit that queued messages.
     pub outbox_waker: Arc<Notify>,
 }

@@ -31,5 +31,6 @@ mod registration;
 mod roster;
 mod roster_pages;
 mod self_service;
+mod throttles;
 mod user_search;
 mod user_types;

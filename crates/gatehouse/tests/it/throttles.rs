@@ -1,0 +1,193 @@
+//! Throttles that cannot be turned on their owner: the sign-in lock across addresses decays,
+//! the client address is the one a trusted proxy vouches for, reset codes have their own send
+//! budget, wrong codes are counted atomically, and every sign-in path costs one Argon2id verify.
+
+use crate::both;
+use crate::support::{Backend, TEST_PASSWORD, TestApp};
+use gatehouse_domain::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PHONE: &str = "+12065559975";
+
+/// POSTs JSON to the API, optionally as `bearer` and with an `X-Forwarded-For` header.
+async fn post(app: &TestApp, path: &str, bearer: Option<&str>, xff: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut r = app.api().post(app.url(path)).json(&body);
+    if let Some(t) = bearer {
+        r = r.bearer_auth(t);
+    }
+    if let Some(x) = xff {
+        r = r.header("x-forwarded-for", x);
+    }
+    let resp = r.send().await.expect("request");
+    let s = resp.status();
+    (s, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn sign_in(app: &TestApp, username: &str, password: &str, xff: &str) -> (StatusCode, Value) {
+    post(app, "/api/v1/signin", None, Some(xff), json!({"username": username, "password": password})).await
+}
+
+async fn spread_out_failures_do_not_keep_an_account_locked(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.trust_proxy = true).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    // 100 failures from 100 addresses lock the name everywhere, the owner's address too.
+    for i in 0..100 {
+        let (s, _) = sign_in(&app, "jpatel", "wrong guess", &format!("198.51.100.{}", i + 1)).await;
+        let want = if i < 99 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(s, want, "failure {}", i + 1);
+    }
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("locked")));
+    // An unknown name gets the same lock after the same failures: nothing tells them apart.
+    for i in 0..100 {
+        sign_in(&app, "nobody.here", "wrong guess", &format!("198.51.100.{}", i + 1)).await;
+    }
+    let (s2, v2) = sign_in(&app, "nobody.here", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!((s2, &v2), (s, &v));
+    // Then one failure every quarter of an hour, from ever new addresses: the old failures have
+    // left the window, so none of them locks the name again and the owner always gets in.
+    for round in 0..4 {
+        app.advance(Duration::seconds(15 * 60 + 1));
+        let (s, _) = sign_in(&app, "jpatel", "wrong guess", &format!("192.0.2.{}", round + 1)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "round {round}: a single failure does not lock");
+        app.advance(Duration::minutes(1));
+        let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+        assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("two_step_code")), "round {round}: {v}");
+    }
+    app.stop().await;
+}
+both!(spread_out_failures_do_not_keep_an_account_locked);
+
+async fn reset_codes_have_their_own_send_budget(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let (_, v) =
+        post(&app, "/api/v1/password-reset", None, None, json!({"username": "jpatel", "email": "jpatel@example.org"}))
+            .await;
+    let token = v["reset_token"].as_str().expect("token").to_owned();
+    // Someone who knows the username and email spends the whole reset budget...
+    for i in 0..5 {
+        let (s, v) = post(&app, "/api/v1/password-reset/send-code", None, None, json!({"reset_token": token})).await;
+        assert_eq!(s, StatusCode::OK, "reset code {}: {v}", i + 1);
+    }
+    let (s, v) = post(&app, "/api/v1/password-reset/send-code", None, None, json!({"reset_token": token})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_codes")));
+    let texts = app.outbox().await.into_iter().filter(|m| m.recipient == PHONE).count();
+    assert_eq!(texts, 5);
+    // ...and the owner still gets a sign-in code, which works.
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("two_step_code")));
+    let texts_after = app.outbox().await.into_iter().filter(|m| m.recipient == PHONE).count();
+    assert_eq!(texts_after, 6, "a sign-in code was sent");
+    let session = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(PHONE).await;
+    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": code})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The sign-in budget is its own too: four more sign-in codes may be sent this hour, not more.
+    let (_, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    let session = v["session_token"].as_str().expect("token").to_owned();
+    for _ in 0..3 {
+        let (s, _) = post(&app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, _) = post(&app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+both!(reset_codes_have_their_own_send_budget);
+
+async fn concurrent_wrong_codes_are_each_counted(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!(s, StatusCode::OK);
+    let session = v["session_token"].as_str().expect("token").to_owned();
+    let right = app.last_code(PHONE).await;
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let mut tries = Vec::new();
+    for _ in 0..50 {
+        let (app_url, session) = (app.url("/api/v1/two-step/verify"), session.clone());
+        let client = app.api();
+        tries.push(tokio::spawn(async move {
+            let r = client.post(app_url).bearer_auth(session).json(&json!({"code": wrong})).send().await.expect("post");
+            let s = r.status();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            (s, v["error"]["code"].as_str().unwrap_or("").to_owned())
+        }));
+    }
+    let mut judged_wrong = 0;
+    for t in tries {
+        match t.await.expect("task") {
+            (StatusCode::UNPROCESSABLE_ENTITY, c) if c == "wrong_code" => judged_wrong += 1,
+            (StatusCode::GONE, c) if c == "code_unusable" => {}
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    // Five tries: four answer "wrong, n left", the fifth and every later one "too many tries".
+    assert_eq!(judged_wrong, 4);
+    let counted = app.count("SELECT MAX(tries) FROM verification_codes").await;
+    assert_eq!(counted, 5, "no more tries are counted than the limit");
+    let audited = app
+        .count("SELECT COUNT(*) FROM audit_events WHERE action = 'two_step.verify' AND detail LIKE '%\"wrong\"%'")
+        .await;
+    assert_eq!(audited, 4);
+    // The code is dead, even typed right.
+    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": right})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("code_unusable")), "{v}");
+    app.stop().await;
+}
+both!(concurrent_wrong_codes_are_each_counted);
+
+async fn the_vouched_address_is_throttled_and_audited(backend: Backend) {
+    let proxies = gatehouse_domain::client_address::TrustedProxies::parse(["127.0.0.1", "10.0.0.0/8"]).unwrap();
+    let Some(app) = TestApp::start_with(backend, |c| c.trusted_proxies = proxies).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    // The client forges a new left-most entry each time; our proxies (10.0.0.2, then the peer
+    // 127.0.0.1) vouch for 203.0.113.7, so every failure counts on that one address.
+    for i in 0..5 {
+        let xff = format!("6.6.6.{i}, 203.0.113.7, 10.0.0.2");
+        let (s, _) = sign_in(&app, "jpatel", "wrong guess", &xff).await;
+        let want = if i < 4 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(s, want, "failure {}", i + 1);
+    }
+    let (s, _) = sign_in(&app, "jpatel", TEST_PASSWORD, "6.6.6.99, 203.0.113.7").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "a forged left entry does not escape the address's lock");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key = 'u:jpatel|ip:203.0.113.7'").await,
+        1
+    );
+    // Another address is not locked, and the audit log names the addresses the proxies vouched for.
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "6.6.6.6, 203.0.113.8").await;
+    assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("two_step_code")));
+    let at = |ip: &str| format!("SELECT COUNT(*) FROM audit_events WHERE action = 'signin.password' AND ip = '{ip}'");
+    assert_eq!(app.count(&at("203.0.113.7")).await, 6);
+    assert_eq!(app.count(&at("203.0.113.8")).await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE ip LIKE '6.6.6.%'").await, 0);
+    app.stop().await;
+}
+both!(the_vouched_address_is_throttled_and_audited);
+
+async fn every_sign_in_path_costs_one_argon2id_verification(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    // An imported account not migrated yet: salted SHA-256 of "NaCl" + "copper kettle meadow".
+    app.user("old.timer", "Olga", "Timer", 9976, None).await;
+    app.sql("UPDATE users SET password_hash = NULL, legacy_hash = 'sha256-prefix$4e61436c$ceb70765ed214a7eb05c1a96ca0982de9174cfd1673b2f9be1ffce522978c8b0' WHERE username = 'old.timer'").await;
+    let hasher = &app.running.services.hasher;
+    let cases = [
+        ("nobody.here", TEST_PASSWORD, StatusCode::UNAUTHORIZED, "unknown user"),
+        ("jpatel", "wrong guess", StatusCode::UNAUTHORIZED, "wrong password"),
+        ("old.timer", "copper kettle meadows", StatusCode::UNAUTHORIZED, "legacy, wrong password"),
+        ("old.timer", "copper kettle meadow", StatusCode::OK, "legacy, right password"),
+        ("jpatel", TEST_PASSWORD, StatusCode::OK, "right password"),
+    ];
+    for (i, (username, password, status, what)) in cases.into_iter().enumerate() {
+        let before = hasher.argon2_verifications();
+        let (s, v) = sign_in(&app, username, password, &format!("203.0.113.{}", i + 1)).await;
+        assert_eq!(s, status, "{what}: {v}");
+        assert_eq!(hasher.argon2_verifications() - before, 1, "{what}: exactly one Argon2id verification");
+    }
+    app.stop().await;
+}
+both!(every_sign_in_path_costs_one_argon2id_verification);
