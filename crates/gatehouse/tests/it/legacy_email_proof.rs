@@ -294,7 +294,20 @@ async fn the_link_works_once_for_72_hours_for_its_own_user_and_purpose(backend: 
     let (s, v) =
         api_json(app.api().post(app.url("/api/v1/first-signin/email-proof/resend")).bearer_auth(&bearer)).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_sends")), "{v}");
+    let c = app.browser();
+    let (_, _, loc) = post(&app, &c, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
+    assert_eq!(loc.as_deref(), Some("/first-signin/email?not_sent=1"));
+    let (_, page) = app.page(&c, "/first-signin/email?not_sent=1").await;
+    assert!(page.contains("Too many links were sent to this account"), "{page}");
+    let (s, page, _) = post(&app, &c, "/first-signin/email", &[]).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Too many links were sent to this account"), "{page}");
     assert_eq!(links().await, before + 5);
+    // Once the hour has passed, links are sent again.
+    app.advance(gatehouse_domain::Duration::minutes(61));
+    let (_, _, loc) = post(&app, &c, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
+    assert_eq!(loc.as_deref(), Some("/first-signin/email"));
+    assert_eq!(links().await, before + 6);
     app.stop().await;
 }
 both!(the_link_works_once_for_72_hours_for_its_own_user_and_purpose);

@@ -45,18 +45,29 @@ fn sent(
     render(status, &SentPage { chrome: Chrome::new(st, plan, csrf, false).mid_flow(), masked_email, notice, error })
 }
 
+#[derive(Deserialize)]
+struct SentQuery {
+    /// Set by sign-in when the link limit kept it from sending one.
+    #[serde(default)]
+    not_sent: Option<String>,
+}
+
 async fn sent_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
     sess: CookieSession,
+    Query(q): Query<SentQuery>,
 ) -> Response {
     let s = match super::require_stage(&sess.0, SessionStage::EmailProof) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
     match st.svc.email_proof_pending(&plan.0, &s).await {
-        Ok(p) => sent(&st, &plan, &csrf, StatusCode::OK, p.masked_email, None, None),
+        Ok(p) => {
+            let error = q.not_sent.map(|_| EmailProofError::Throttled.to_string());
+            sent(&st, &plan, &csrf, StatusCode::OK, p.masked_email, None, error)
+        }
         Err(EmailProofError::Internal(e)) => internal_error(e),
         Err(_) => axum::response::Redirect::to("/signin").into_response(),
     }
