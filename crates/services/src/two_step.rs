@@ -202,7 +202,6 @@ pub(crate) async fn check_and_consume(
 /// Emails the owner that their two-step phone is now `phone` (set up when `old_phone` is
 /// `None`, changed otherwise), in the caller's transaction. Every path that sets the phone
 /// calls this once.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn tell_phone_set(
     conn: &mut Conn,
     plan: &Plan,
