@@ -63,6 +63,18 @@ impl Email {
     }
 }
 
+/// An address as shown to someone who may not own it: the first character of the mailbox,
+/// `***`, then the domain (`j***@example.org`). Anything without an `@` is masked whole.
+pub fn mask(address: &str) -> String {
+    match address.trim().rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
 impl std::fmt::Display for Email {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -72,6 +84,14 @@ impl std::fmt::Display for Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_the_mailbox_but_keeps_the_domain() {
+        assert_eq!(mask("jane.doe@example.org"), "j***@example.org");
+        assert_eq!(mask(" J@x.example "), "J***@x.example");
+        assert_eq!(mask("\"a@b\"@x.example"), "\"***@x.example");
+        assert_eq!(mask("nobody"), "***");
+    }
 
     #[test]
     fn parses_and_normalizes() {

@@ -6,6 +6,7 @@ pub mod association;
 pub mod audit;
 pub mod client_address;
 pub mod email;
+pub mod email_proof;
 pub mod ids;
 pub mod legacy;
 pub mod lockout;

@@ -27,7 +27,11 @@ impl SessionPolicy {
 /// How far a session has got through signing in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStage {
-    /// An imported account's old password was accepted; a new one must be chosen.
+    /// An imported account's old password was accepted; the link emailed to the address on
+    /// record must be opened (in any browser) before anything else.
+    EmailProof,
+    /// An imported account's old password was accepted (and its email proven, when the plan
+    /// asks); a new one must be chosen.
     NewPassword,
     /// Password accepted; a code sent to the phone on record must be entered.
     TwoStepCode,
@@ -43,6 +47,7 @@ impl SessionStage {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::EmailProof => "email_proof",
             Self::NewPassword => "new_password",
             Self::TwoStepCode => "two_step_code",
             Self::TwoStepSetup => "two_step_setup",
@@ -54,6 +59,7 @@ impl SessionStage {
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "email_proof" => Some(Self::EmailProof),
             "new_password" => Some(Self::NewPassword),
             "two_step_code" => Some(Self::TwoStepCode),
             "two_step_setup" => Some(Self::TwoStepSetup),
@@ -82,6 +88,7 @@ mod tests {
     #[test]
     fn stages_round_trip() {
         for s in [
+            SessionStage::EmailProof,
             SessionStage::NewPassword,
             SessionStage::TwoStepCode,
             SessionStage::TwoStepSetup,

@@ -26,6 +26,24 @@ pub struct PlanSettings {
     pub reactivation_days: i64,
     /// The last day an imported account may sign in with its old system's password.
     pub legacy_deadline: Option<LegacyDeadline>,
+    /// Whether an imported account's first sign-in proves the email on record (by a link)
+    /// before a new password and two-step phone can be chosen. Off only for plans whose
+    /// imported email addresses were verified by the old portal.
+    pub legacy_email_proof: bool,
+}
+
+/// Parses the email-proof switch as the form sends it: `on` or `off`.
+pub fn parse_switch(raw: Option<&str>) -> Option<bool> {
+    match raw.map(str::trim) {
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        _ => None,
+    }
+}
+
+/// The form's text for a switch.
+pub fn switch_text(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }
 
 /// The last day (UTC) an imported account may sign in with the password of the old portal.
@@ -180,6 +198,13 @@ impl PlanSettings {
                 None
             }
         };
+        let legacy_email_proof = match parse_switch(raw.get("legacy_email_proof").map(String::as_str)) {
+            Some(v) => v,
+            None => {
+                e.insert("legacy_email_proof", "Choose whether imported accounts prove their email first.".into());
+                true
+            }
+        };
         if e.is_empty() && session_idle_minutes > session_absolute_hours * 60 {
             e.insert("session_idle_minutes", "The idle timeout cannot be longer than the whole session.".into());
         }
@@ -203,6 +228,7 @@ impl PlanSettings {
             username_format,
             reactivation_days,
             legacy_deadline,
+            legacy_email_proof,
         })
     }
 }
@@ -229,6 +255,7 @@ mod tests {
             ("username_format", "plain"),
             ("reactivation_days", "90"),
             ("legacy_deadline", ""),
+            ("legacy_email_proof", "on"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -276,6 +303,19 @@ mod tests {
                 && e.contains_key("legacy_deadline")
                 && e.contains_key("reactivation_days")
         );
+    }
+
+    #[test]
+    fn email_proof_is_a_switch() {
+        assert!(PlanSettings::parse(&good()).unwrap().legacy_email_proof);
+        let mut r = good();
+        r.insert("legacy_email_proof".into(), "off".into());
+        assert!(!PlanSettings::parse(&r).unwrap().legacy_email_proof);
+        r.insert("legacy_email_proof".into(), "maybe".into());
+        assert!(PlanSettings::parse(&r).unwrap_err().contains_key("legacy_email_proof"));
+        r.remove("legacy_email_proof");
+        assert!(PlanSettings::parse(&r).unwrap_err().contains_key("legacy_email_proof"));
+        assert_eq!((switch_text(true), switch_text(false)), ("on", "off"));
     }
 
     #[test]

@@ -47,6 +47,17 @@ impl Timestamp {
     pub const fn as_secs(self) -> i64 {
         self.0
     }
+
+    /// The instant as people read it in emails and pages, like `Jan 15, 2027 9:05 AM UTC`.
+    pub fn for_people(self) -> String {
+        let fmt = ::time::macros::format_description!(
+            "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute] [period] UTC"
+        );
+        ::time::OffsetDateTime::from_unix_timestamp(self.0)
+            .ok()
+            .and_then(|t| t.format(&fmt).ok())
+            .unwrap_or_else(|| "an unknown time".to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -60,5 +71,11 @@ mod tests {
         assert_eq!(t.minus(Duration::seconds(1)), Timestamp(999));
         assert_eq!(Duration::hours(72).as_secs(), 259_200);
         assert_eq!(Duration::days(7), Duration::hours(168));
+    }
+
+    #[test]
+    fn instants_for_people() {
+        assert_eq!(Timestamp(1_800_000_300).for_people(), "Jan 15, 2027 8:05 AM UTC");
+        assert_eq!(Timestamp(i64::MAX).for_people(), "an unknown time");
     }
 }

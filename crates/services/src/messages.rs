@@ -9,8 +9,10 @@ use gatehouse_store::Conn;
 use gatehouse_store::outbox::{self, NewMessage};
 
 pub mod access;
+pub mod first_signin;
 pub mod registration;
 pub mod self_service;
+pub mod two_step_phone;
 
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

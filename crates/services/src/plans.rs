@@ -57,6 +57,10 @@ impl Plan {
     pub fn legacy_deadline(&self) -> Option<gatehouse_domain::settings::LegacyDeadline> {
         gatehouse_domain::settings::LegacyDeadline::parse(&self.row.legacy_deadline).ok().flatten()
     }
+    /// Whether an imported account's first sign-in proves the email on record first.
+    pub fn legacy_email_proof(&self) -> bool {
+        self.row.legacy_email_proof
+    }
 }
 
 /// Settings of a new plan; the rest take the product's defaults.
@@ -95,6 +99,7 @@ impl Services {
             username_format: "plain".into(),
             reactivation_days: 90,
             legacy_deadline: String::new(),
+            legacy_email_proof: true,
             has_logo: false,
         };
         let mut tx = self.db.begin().await?;

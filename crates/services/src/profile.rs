@@ -415,11 +415,9 @@ impl Services {
         };
         users::set_two_step(&mut tx, user.id, &code.phone, &code.method, now).await?;
         let masked = mask_digits(&code.phone);
-        let username = user.username.clone().unwrap_or_default();
-        let link = format!("{}/signin", self.plan_url(plan));
-        let msg =
-            self.self_service_email(plan, &user.first_name, &username, &link).phone_changed(&masked, &user.email)?;
-        messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+        // The one email of this change (the same notice as every other path that sets the phone).
+        let old_phone = user.two_step_phone.as_deref();
+        two_step::tell_phone_set(&mut tx, plan, &user, old_phone, &code.phone, &code.method, now).await?;
         let old = mask_digits(user.two_step_phone.as_deref().unwrap_or_default());
         let e = Event::new("profile.phone_changed").by_self(user.id).detail(json!({
             "old": {"phone": old, "method": method_of(&user).as_str()},

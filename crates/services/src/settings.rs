@@ -50,6 +50,7 @@ pub fn raw_from(row: &PlanRow) -> RawSettings {
         ("username_format", row.username_format.clone()),
         ("reactivation_days", row.reactivation_days.to_string()),
         ("legacy_deadline", row.legacy_deadline.clone()),
+        ("legacy_email_proof", gatehouse_domain::settings::switch_text(row.legacy_email_proof).to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -101,6 +102,7 @@ impl Services {
         new.username_format = s.username_format.as_str().to_owned();
         new.reactivation_days = s.reactivation_days;
         new.legacy_deadline = s.legacy_deadline.map(|d| d.as_string()).unwrap_or_default();
+        new.legacy_email_proof = s.legacy_email_proof;
         let (before, after) = (raw_from(&old), raw_from(&new));
         let changes: Vec<(String, String, String)> = after
             .iter()

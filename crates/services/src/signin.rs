@@ -60,8 +60,11 @@ pub struct SignedIn {
     pub stage: SessionStage,
     /// The masked phone a code was sent to, when the next stage is the code.
     pub masked_phone: Option<String>,
-    /// Set when no code could be sent (too many sent this hour).
+    /// Set when no code could be sent (too many sent this hour), or, at the email-proof step,
+    /// no link (too many sent this hour).
     pub code_not_sent: Option<String>,
+    /// The address on record the link was sent to, masked, when the next stage is the email proof.
+    pub masked_email: Option<String>,
 }
 
 fn user_key(name: &str) -> String {
@@ -215,7 +218,9 @@ impl Services {
             users::set_password_hash(&mut tx, user.id, &h, now).await?;
         }
         let (stage, phone) = match (&user.two_step_phone, &user.two_step_method) {
-            _ if first_signin => (SessionStage::NewPassword, None),
+            _ if first_signin => {
+                (gatehouse_domain::email_proof::stage_after_old_password(plan.legacy_email_proof()), None)
+            }
             (Some(p), Some(m)) => (SessionStage::TwoStepCode, Some((p.clone(), m.clone()))),
             _ => (SessionStage::TwoStepSetup, None),
         };
@@ -232,6 +237,16 @@ impl Services {
         .await?;
         let mut masked_phone = None;
         let mut code_not_sent = None;
+        let mut masked_email = None;
+        if stage == SessionStage::EmailProof {
+            match crate::first_signin::send_link(self, &mut tx, plan, &user, meta, now).await {
+                Ok(()) => {}
+                Err(e @ crate::first_signin::EmailProofError::Throttled) => code_not_sent = Some(e.to_string()),
+                Err(crate::first_signin::EmailProofError::Internal(e)) => return Err(e.into()),
+                Err(e) => return Err(Internal::Other(e.to_string()).into()),
+            }
+            masked_email = Some(gatehouse_domain::email::mask(&user.email));
+        }
         if let Some((phone, method)) = phone {
             let method =
                 gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
@@ -245,7 +260,7 @@ impl Services {
             masked_phone = Some(gatehouse_domain::phone::mask_digits(&phone));
         }
         gatehouse_store::commit(tx).await?;
-        Ok(SignedIn { session, stage, masked_phone, code_not_sent })
+        Ok(SignedIn { session, stage, masked_phone, code_not_sent, masked_email })
     }
 
     async fn record_failure(

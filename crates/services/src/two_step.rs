@@ -218,6 +218,40 @@ pub(crate) async fn check_and_consume(
     Ok(code)
 }
 
+/// Emails the owner that their two-step phone is now `phone` (set up when `old_phone` is
+/// `None`, changed otherwise), in the caller's transaction. Every path that sets the phone
+/// calls this once.
+pub(crate) async fn tell_phone_set(
+    conn: &mut Conn,
+    plan: &Plan,
+    user: &users::UserRow,
+    old_phone: Option<&str>,
+    phone: &str,
+    method: &str,
+    now: i64,
+) -> Result<(), Internal> {
+    let masked = gatehouse_domain::phone::mask_digits(phone);
+    let when = gatehouse_domain::Timestamp(now).for_people();
+    let method = match TwoStepMethod::parse(method) {
+        Some(TwoStepMethod::Voice) => "voice call",
+        _ => "text message",
+    };
+    let msg = messages::two_step_phone::TwoStepPhoneSetV1 {
+        first_name: &user.first_name,
+        username: user.username.as_deref().unwrap_or_default(),
+        plan_name: &plan.row.name,
+        masked_phone: &masked,
+        method,
+        when: &when,
+        replaced: old_phone.is_some(),
+        support_phone: &plan.row.support_phone,
+        support_hours: &plan.row.support_hours,
+    }
+    .render_to(&user.email)?;
+    messages::enqueue(conn, plan.id(), &msg, now).await?;
+    Ok(())
+}
+
 impl Services {
     /// Sends a code to a new phone during set-up. Returns the masked number.
     pub async fn send_setup_code(
@@ -304,10 +338,12 @@ impl Services {
                 return Err(e);
             }
         };
+        let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TwoStepError::WrongStage)?;
         if purpose == Purpose::Setup {
             users::set_two_step(&mut tx, session.user_id, &code.phone, &code.method, now).await?;
+            let old = user.two_step_phone.as_deref();
+            tell_phone_set(&mut tx, plan, &user, old, &code.phone, &code.method, now).await?;
         }
-        let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TwoStepError::WrongStage)?;
         let current_terms = plans::get(&mut tx, plan.id()).await?.map_or(plan.row.terms_version, |p| p.terms_version);
         let next = if terms::must_sign(user.terms_version_signed, current_terms) {
             SessionStage::Terms

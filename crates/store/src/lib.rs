@@ -13,6 +13,7 @@ pub mod audit;
 pub mod codes;
 pub mod db;
 pub mod directory;
+pub mod email_proofs;
 pub mod invitations;
 pub mod legacy;
 pub mod outbox;

@@ -30,6 +30,8 @@ pub struct PlanRow {
     pub reactivation_days: i64,
     /// `YYYY-MM-DD`, or "" for none.
     pub legacy_deadline: String,
+    /// Whether imported accounts prove their email before their first password and phone.
+    pub legacy_email_proof: bool,
     /// Whether a logo was uploaded (read-only; set with [`set_logo`]).
     pub has_logo: bool,
 }
@@ -37,7 +39,7 @@ pub struct PlanRow {
 const COLUMNS: &str = "id, slug, name, host, support_phone, support_hours, terms_version, terms_text, \
     password_min, password_max, code_length, code_lifetime_secs, code_max_tries, \
     code_max_sends_per_hour, session_idle_secs, session_absolute_secs, brand_color, access_review_days, \
-    username_format, reactivation_days, legacy_deadline, \
+    username_format, reactivation_days, legacy_deadline, legacy_email_proof, \
     (SELECT COUNT(*) FROM plan_logos l WHERE l.plan_id = plans.id) AS logo_count";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
@@ -63,6 +65,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
         username_format: r.try_get("username_format")?,
         reactivation_days: r.try_get("reactivation_days")?,
         legacy_deadline: r.try_get("legacy_deadline")?,
+        legacy_email_proof: r.try_get::<i64, _>("legacy_email_proof")? != 0,
         has_logo: r.try_get::<i64, _>("logo_count")? > 0,
     })
 }
@@ -147,7 +150,8 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
         "UPDATE plans SET name = $2, support_phone = $3, support_hours = $4, password_min = $5, password_max = $6, \
          code_length = $7, code_lifetime_secs = $8, code_max_tries = $9, code_max_sends_per_hour = $10, \
          session_idle_secs = $11, session_absolute_secs = $12, brand_color = $13, access_review_days = $14, \
-         username_format = $15, reactivation_days = $16, legacy_deadline = $17 WHERE id = $1",
+         username_format = $15, reactivation_days = $16, legacy_deadline = $17, \
+         legacy_email_proof = $18 WHERE id = $1",
     )
     .bind(p.id.0)
     .bind(&p.name)
@@ -166,6 +170,7 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
     .bind(&p.username_format)
     .bind(p.reactivation_days)
     .bind(&p.legacy_deadline)
+    .bind(i64::from(p.legacy_email_proof))
     .execute(&mut *conn)
     .await?;
     Ok(())

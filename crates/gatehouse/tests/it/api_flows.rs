@@ -76,6 +76,14 @@ async fn sign_up(app: &TestApp, c: &Client, email: &str, username: &str) -> Stri
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["next"], "terms");
     let t2 = v["session_token"].as_str().expect("token").to_owned();
+    // The new account's owner is told a two-step phone was set up.
+    let notice = app.last_message_to(email).await.expect("phone-set email");
+    assert_eq!((notice.kind.as_str(), notice.channel.as_str()), ("two_step_phone_set.v1", "email"));
+    assert!(
+        notice.body_text.contains("XXX-XXX-0143") && notice.body_text.contains("voice call"),
+        "{}",
+        notice.body_text
+    );
     // The old token died when the session moved on.
     assert_eq!(call(c, app, "GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
     let (s, v) = call(

@@ -1,7 +1,8 @@
 //! Self-service in headless Chromium: from the sign-in page, forgot username (the email arrives on
 //! the development outbox), then reset password through a two-step code to the new password and a
-//! sign-in with it; editing one's profile; and an imported account's first sign-in. Every page
-//! gets the accessibility checks and a screenshot (`target/screenshots/<journey>-<backend>-<step>.png`).
+//! sign-in with it; editing one's profile; and an imported account's first sign-in (with the link
+//! emailed to the address on record). Every page gets the accessibility checks and a screenshot
+//! (`target/screenshots/<journey>-<backend>-<step>.png`).
 
 use crate::both;
 use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
@@ -131,7 +132,8 @@ async fn edit_profile(backend: Backend) {
 both!(edit_profile);
 
 /// An account moved from the old portal signs in for the first time: the old password (checked
-/// against its salted SHA-256), a new password, the terms, two-step set-up, then home.
+/// against its salted SHA-256), the link emailed to the address on record, a new password, the
+/// terms, two-step set-up, then home.
 async fn legacy_first_sign_in(backend: Backend) {
     let Some(app) = TestApp::start_demo(backend).await else { return };
     let Some(browser) = Browser::launch().await else { return };
@@ -159,6 +161,23 @@ async fn legacy_first_sign_in(backend: Backend) {
     type_into(c, "#username", "old.timer").await;
     type_into(c, "#password", NEW_PASSWORD).await;
     click(c, "//main", "Sign in").await;
+    // The old password alone goes no further than "check your email".
+    wait_h1(c, "Check your email").await;
+    j.page("email-sent").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("We sent a link to o***@old.example.org; open it to continue"), "{text}");
+    c.goto(&format!("{base}/two-step/setup")).await.expect("try set-up");
+    wait_h1(c, "Check your email").await;
+    // The link from the email, opened in this browser: a button, then the seed's flow.
+    c.goto(&format!("{base}/dev/outbox")).await.expect("outbox");
+    wait_h1(c, "Development outbox").await;
+    let xpath = "(//article[starts-with(normalize-space(h2), 'Email to olga@old.example.org')])[1]//pre";
+    let body = c.find(Locator::XPath(xpath)).await.expect("link email").text().await.expect("text");
+    let link = crate::support::link_in(&body).expect("link in the email");
+    c.goto(&format!("{base}{}", crate::support::path_of(&link))).await.expect("open link");
+    wait_h1(c, "Continue signing in").await;
+    j.page("email-link").await;
+    click(c, "//main", "Continue").await;
     wait_h1(c, "Create a new password").await;
     j.page("new-password").await;
     type_into(c, "#password", "a brand new passphrase").await;

@@ -73,6 +73,7 @@ async fn settings_are_validated_applied_and_audited(backend: Backend) {
             ("username_format", "plain"),
             ("reactivation_days", "90"),
             ("legacy_deadline", ""),
+            ("legacy_email_proof", "on"),
         ];
         for (k, val) in &mut f {
             if *k == name {

@@ -67,6 +67,34 @@ async fn reset_two_step_ends_sessions_and_asks_for_a_new_phone(backend: Backend)
         .expect("signin");
     let v: serde_json::Value = r.json().await.expect("json");
     assert_eq!(v["next"], "two_step_setup");
+    // The new phone is set up, and Jay is told by email (not by text to the new phone).
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let r = app
+        .api()
+        .post(app.url("/api/v1/two-step/setup"))
+        .bearer_auth(&t)
+        .json(&json!({"phone": "253-555-0101", "method": "text"}))
+        .send()
+        .await
+        .expect("setup");
+    assert_eq!(r.status(), StatusCode::OK);
+    let code = app.last_code("+12535550101").await;
+    let r = app
+        .api()
+        .post(app.url("/api/v1/two-step/verify"))
+        .bearer_auth(&t)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(r.status(), StatusCode::OK);
+    let notice = app.last_message_to("jpatel@example.org").await.expect("phone-set email");
+    assert_eq!(notice.kind, "two_step_phone_set.v1");
+    assert!(
+        notice.subject.ends_with("was set up") && notice.body_text.contains("XXX-XXX-0101"),
+        "{}",
+        notice.body_text
+    );
     let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE action = 'support.two_step_reset'")
         .fetch_one(app.running.services.db.pool())
         .await

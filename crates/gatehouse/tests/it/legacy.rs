@@ -1,5 +1,6 @@
 //! Legacy accounts: import (idempotent, with a change report; unknown references reported) and the
-//! first sign-in that verifies the old hash, asks for a new password, the terms and two-step.
+//! first sign-in that verifies the old hash, proves the email on record, asks for a new password,
+//! the terms and two-step.
 
 use crate::both;
 use crate::support::{Backend, TestApp, csrf};
@@ -75,7 +76,9 @@ async fn legacy_import_and_first_sign_in(backend: Backend) {
     let c = app.browser();
     let (s, _, loc) =
         post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")]).await;
-    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-password")));
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-signin/email")));
+    // The email on record is proven first (see `legacy_email_proof`).
+    crate::legacy_email_proof::open_proof_link(&app, &c, "olga@old.example.org").await;
     let (s, page) = app.page(&c, "/first-password").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Create a new password") && page.contains("Old.Timer"), "{page}");
@@ -109,7 +112,8 @@ async fn legacy_import_and_first_sign_in(backend: Backend) {
     // A weak old password must be replaced.
     let w = app.browser();
     let (_, _, loc) = post_form(&app, &w, "/signin", &[("username", "weakling"), ("password", "password")]).await;
-    assert_eq!(loc.as_deref(), Some("/first-password"));
+    assert_eq!(loc.as_deref(), Some("/first-signin/email"));
+    crate::legacy_email_proof::open_proof_link(&app, &w, "walt@old.example.org").await;
     let (s, page, _) =
         post_form(&app, &w, "/first-password", &[("password", "password"), ("confirm_password", "password")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -170,6 +174,18 @@ async fn legacy_import_over_the_api(backend: Backend) {
         .api()
         .post(app.url("/api/v1/signin"))
         .json(&json!({"username": "csvuser", "password": "copper kettle meadow"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["next"], "email_proof", "{v}");
+    let link_token = crate::legacy_email_proof::proof_token(&app, "cara@old.example.org").await;
+    let v: serde_json::Value = app
+        .api()
+        .post(app.url("/api/v1/first-signin/email-proof"))
+        .json(&json!({"token": link_token}))
         .send()
         .await
         .expect("post")
@@ -245,7 +261,7 @@ async fn legacy_deadline_phones_and_practices_without_an_administrator(backend: 
     let c = app.browser();
     let (_, _, loc) =
         post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")]).await;
-    assert_eq!(loc.as_deref(), Some("/first-password"), "the clock (2027-01-15) is before the deadline");
+    assert_eq!(loc.as_deref(), Some("/first-signin/email"), "the clock (2027-01-15) is before the deadline");
     raw.insert("legacy_deadline".into(), "2027-01-14".into());
     svc.update_settings(&grant, &app.plan, &raw, &RequestMeta::cli()).await.expect("settings");
     let c = app.browser();

@@ -22,6 +22,7 @@ mod demo_data;
 mod help_desk;
 mod legacy;
 mod outbox_security;
+mod legacy_email_proof;
 mod page_flows;
 mod practice_admins;
 mod practice_pages;

@@ -116,7 +116,17 @@ async fn profile_pages_confirm_identity_then_change_phone_email_and_office(backe
     assert!(page.contains("Your two-step phone is now XXX-XXX-0199"));
     assert_eq!(ann_count(&app, &format!("two_step_phone = '{NEW_PHONE}' AND two_step_method = 'voice'")).await, 1);
     let notice = app.last_message_to("ann@example.org").await.expect("notice");
-    assert_eq!(notice.kind, "phone_changed.v1");
+    // One email for one change: the phone-set notice, with the masked new number, when, and
+    // whom to call.
+    assert_eq!(notice.kind, "two_step_phone_set.v1");
+    assert!(
+        notice.body_text.contains("changed to XXX-XXX-0199") && notice.body_text.contains("UTC"),
+        "{}",
+        notice.body_text
+    );
+    assert!(notice.body_text.contains(&app.plan.row.support_phone), "{}", notice.body_text);
+    let notices = app.outbox().await.into_iter().filter(|m| m.recipient == "ann@example.org" && m.channel == "email");
+    assert_eq!(notices.filter(|m| m.kind.contains("phone")).count(), 1);
     // The same code again does nothing more.
     let (s, _) = app.submit(&c, "/profile", "/profile/phone", &[("action", "confirm"), ("code", &new_code)]).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);

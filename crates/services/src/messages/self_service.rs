@@ -29,8 +29,6 @@ enum Kind<'a> {
     EmailChangeLink(i64),
     /// To the old address: the account's email is now this one.
     EmailChanged(&'a str),
-    /// The two-step phone is now this (masked) number.
-    PhoneChanged(&'a str),
     /// An administrator changed the username from this one to `m.username`.
     UsernameChanged(&'a str),
 }
@@ -67,9 +65,6 @@ impl SelfServiceV1<'_> {
             }
             Kind::UsernameChanged(_) => {
                 ("username_changed.v1", format!("Your {} provider portal username was changed", self.plan_name))
-            }
-            Kind::PhoneChanged(_) => {
-                ("phone_changed.v1", format!("Your {} provider portal two-step phone was changed", self.plan_name))
             }
         };
         // Only the reset and confirmation links act; the other emails link to the sign-in page.
@@ -116,11 +111,6 @@ impl SelfServiceV1<'_> {
     /// The notice that an administrator changed the username from `old` (to `self.username`).
     pub fn username_changed(&self, old: &str, to: &str) -> Result<Rendered, Internal> {
         self.email(Kind::UsernameChanged(old), to)
-    }
-
-    /// The notice that the two-step phone is now `masked_phone`.
-    pub fn phone_changed(&self, masked_phone: &str, to: &str) -> Result<Rendered, Internal> {
-        self.email(Kind::PhoneChanged(masked_phone), to)
     }
 }
 
@@ -175,8 +165,6 @@ mod tests {
         let c = m().email_changed("new@x.example", "old@x.example").unwrap();
         assert_eq!(c.recipient, "old@x.example");
         assert!(c.text.contains("new@x.example") && c.text.contains("mlopez"), "{}", c.text);
-        let p = m().phone_changed("XXX-XXX-9975", "m@x.example").unwrap();
-        assert!(p.text.contains("XXX-XXX-9975") && p.html.contains("XXX-XXX-9975"));
         let u = m().username_changed("maria", "m@x.example").unwrap();
         assert!(u.text.contains("from maria to mlopez"), "{}", u.text);
     }

@@ -97,6 +97,12 @@ const GROUPS: &[(&str, &[Spec])] = &[
                 "Optional. After this day, imported accounts that have not signed in must reset their password by email.",
                 false,
             ),
+            (
+                "legacy_email_proof",
+                "Imported accounts prove their email first",
+                "Recommended. At the first sign-in with an old-portal password, a link to the email on record must be opened before a new password and two-step phone can be chosen. Turn off only if the imported email addresses were verified.",
+                false,
+            ),
         ],
     ),
 ];

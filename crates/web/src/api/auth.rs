@@ -37,8 +37,9 @@ pub fn routes() -> Router<AppState> {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-fn stage_name(s: SessionStage) -> &'static str {
+pub(super) fn stage_name(s: SessionStage) -> &'static str {
     match s {
+        SessionStage::EmailProof => "email_proof",
         SessionStage::NewPassword => "new_password",
         SessionStage::TwoStepCode => "two_step_code",
         SessionStage::TwoStepSetup => "two_step_setup",
@@ -47,7 +48,7 @@ fn stage_name(s: SessionStage) -> &'static str {
     }
 }
 
-fn need(s: BearerSession, stage: Option<SessionStage>) -> Result<SessionInfo, ApiError> {
+pub(super) fn need(s: BearerSession, stage: Option<SessionStage>) -> Result<SessionInfo, ApiError> {
     let s = s.0.ok_or_else(ApiError::unauthenticated)?;
     match stage {
         Some(st) if s.stage != st => Err(ApiError::new(
@@ -64,11 +65,17 @@ fn need(s: BearerSession, stage: Option<SessionStage>) -> Result<SessionInfo, Ap
 pub struct SessionStep {
     /// Send as `Authorization: Bearer …`. A new token replaces the old one at every step.
     pub session_token: String,
-    /// `new_password` (an imported account's first sign-in), `two_step_setup`, `two_step_code`,
-    /// `terms` or `complete`.
+    /// `email_proof` (an imported account's first sign-in: a link was emailed to the address on
+    /// record; redeem its token at `POST /api/v1/first-signin/email-proof`, which answers a new
+    /// session at `new_password`), `new_password` (an imported account's first sign-in, once the
+    /// email is proven or when the plan does not ask), `two_step_setup`, `two_step_code`, `terms`
+    /// or `complete`.
     pub next: String,
     /// Where the code was sent, masked (`XXX-XXX-9975`), when `next` is `two_step_code`.
     pub masked_phone: Option<String>,
+    /// Where the link was sent, masked (`j***@example.org`), when `next` is `email_proof`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masked_email: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -138,6 +145,7 @@ pub async fn sign_up(
             session_token: token.0,
             next: stage_name(SessionStage::TwoStepSetup).into(),
             masked_phone: None,
+            masked_email: None,
         }),
     ))
 }
@@ -162,6 +170,7 @@ pub async fn sign_in(
             session_token: s.session.0,
             next: stage_name(s.stage).into(),
             masked_phone: s.masked_phone,
+            masked_email: s.masked_email,
         })),
         Err(SignInError::Busy) => Err(ApiError::busy()),
         Err(SignInError::Internal(e)) => Err(ApiError::internal(e)),
@@ -280,7 +289,12 @@ pub async fn verify_code(
 ) -> ApiResult<SessionStep> {
     let s = need(sess, None)?;
     let v = st.svc.verify_code(&plan.0, &s, &b.code, &meta).await.map_err(two_step_error)?;
-    Ok(Json(SessionStep { session_token: v.session.0, next: stage_name(v.stage).into(), masked_phone: None }))
+    Ok(Json(SessionStep {
+        session_token: v.session.0,
+        next: stage_name(v.stage).into(),
+        masked_phone: None,
+        masked_email: None,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -315,9 +329,12 @@ pub async fn sign_terms(
 ) -> ApiResult<SessionStep> {
     let s = need(sess, Some(SessionStage::Terms))?;
     match st.svc.sign_terms(&plan.0, &s, b.version, &b.first_name, &b.last_name, &meta).await {
-        Ok((t, next)) => {
-            Ok(Json(SessionStep { session_token: t.0, next: stage_name(next).into(), masked_phone: None }))
-        }
+        Ok((t, next)) => Ok(Json(SessionStep {
+            session_token: t.0,
+            next: stage_name(next).into(),
+            masked_phone: None,
+            masked_email: None,
+        })),
         Err(TermsError::Internal(e)) => Err(ApiError::internal(e)),
         Err(e @ TermsError::WrongStage) => Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string())),
         Err(e @ TermsError::NameMismatch) => {

@@ -6,6 +6,7 @@
 mod associations;
 mod auth;
 mod authz;
+mod first_signin;
 mod legacy;
 mod practice;
 mod profile;
@@ -30,6 +31,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .merge(practice::routes())
         .merge(authz::routes())
         .merge(legacy::routes())
+        .merge(first_signin::routes())
         .merge(self_service::routes())
         .merge(profile::routes())
         .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
@@ -88,6 +90,8 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         self_service::verify_code,
         self_service::complete,
         self_service::first_password,
+        first_signin::resend,
+        first_signin::redeem,
         legacy::import,
         legacy::report,
         profile::profile,

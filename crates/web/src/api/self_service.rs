@@ -231,9 +231,12 @@ pub async fn first_password(
 ) -> Result<Json<super::auth::SessionStep>, ApiError> {
     let s = sess.0.ok_or_else(ApiError::unauthenticated)?;
     match st.svc.set_first_password(&plan.0, &s, &b.password, &b.confirm_password, &meta).await {
-        Ok((t, next)) => {
-            Ok(Json(super::auth::SessionStep { session_token: t.0, next: next.as_str().into(), masked_phone: None }))
-        }
+        Ok((t, next)) => Ok(Json(super::auth::SessionStep {
+            session_token: t.0,
+            next: next.as_str().into(),
+            masked_phone: None,
+            masked_email: None,
+        })),
         Err(SelfServiceError::Reset(_)) => {
             Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", "This session is not at the new-password step."))
         }

@@ -87,6 +87,11 @@ async fn signin_submit(
     Form(f): Form<SignInForm>,
 ) -> Response {
     match st.svc.sign_in(&plan.0, &f.username, &f.password, &meta).await {
+        // Past the link limit nothing was sent: the email-proof page says so.
+        Ok(s) if s.stage == SessionStage::EmailProof && s.code_not_sent.is_some() => {
+            (jar.add(super::session_cookie(&st, s.session)), Redirect::to("/first-signin/email?not_sent=1"))
+                .into_response()
+        }
         Ok(s) => to_stage(&st, jar, s.session, s.stage),
         Err(SignInError::Busy) => busy(),
         Err(SignInError::Internal(e)) => internal_error(e),

@@ -4,6 +4,7 @@ mod access_requests;
 mod accounts;
 mod association;
 mod auth;
+mod first_signin;
 mod home;
 mod outbox;
 mod practice;
@@ -139,6 +140,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(accounts::routes())
         .merge(association::routes())
         .merge(auth::routes())
+        .merge(first_signin::routes())
         .merge(home::routes())
         .merge(outbox::routes(state.dev_outbox.any()))
         .merge(registration::routes())
@@ -265,6 +267,7 @@ pub fn require_stage(
 /// Where a session at `stage` goes next.
 pub fn next_url(stage: SessionStage) -> &'static str {
     match stage {
+        SessionStage::EmailProof => "/first-signin/email",
         SessionStage::NewPassword => "/first-password",
         SessionStage::TwoStepCode => "/two-step/code",
         SessionStage::TwoStepSetup => "/two-step/setup",

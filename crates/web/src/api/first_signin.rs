@@ -1,0 +1,80 @@
+//! An imported account's first sign-in over JSON, before the new password: resend the emailed
+//! link, and redeem its token (the same service commands as the pages).
+
+use super::ApiError;
+use super::auth::{SessionStep, need, stage_name};
+use crate::AppState;
+use crate::extract::{BearerSession, CurrentPlan, Meta};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use gatehouse_domain::session::SessionStage;
+use gatehouse_services::first_signin::EmailProofError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/first-signin/email-proof", post(redeem))
+        .route("/first-signin/email-proof/resend", post(resend))
+}
+
+fn error(e: EmailProofError) -> ApiError {
+    match e {
+        EmailProofError::Internal(e) => ApiError::internal(e),
+        e @ EmailProofError::Throttled => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sends", e.to_string()),
+        e @ EmailProofError::WrongStep => ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string()),
+        e @ (EmailProofError::Invalid | EmailProofError::Used | EmailProofError::Expired) => {
+            ApiError::new(StatusCode::GONE, "link_unusable", e.to_string()).field(Some("token"))
+        }
+    }
+}
+
+/// Where the link went.
+#[derive(Serialize, ToSchema)]
+pub struct LinkSent {
+    /// The address on record, masked (`j***@example.org`).
+    pub masked_email: String,
+}
+
+/// Sends a new email-proof link (the older ones stop working). The session must be at
+/// `email_proof`. At most 5 links an hour per account, sign-ins included.
+#[utoipa::path(post, path = "/api/v1/first-signin/email-proof/resend", security(("bearer" = [])),
+    responses((status = 200, body = LinkSent), (status = 409, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
+pub async fn resend(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+) -> Result<Json<LinkSent>, ApiError> {
+    let s = need(sess, Some(SessionStage::EmailProof))?;
+    let p = st.svc.resend_email_proof(&plan.0, &s, &meta).await.map_err(error)?;
+    Ok(Json(LinkSent { masked_email: p.masked_email }))
+}
+
+/// The token of an emailed email-proof link.
+#[derive(Deserialize, ToSchema)]
+pub struct RedeemBody {
+    pub token: String,
+}
+
+/// Redeems an email-proof link's token: answers a new session at `new_password` for the caller
+/// (no bearer token needed: the link is the proof). Works once; the account's sessions still
+/// waiting at `email_proof` end.
+#[utoipa::path(post, path = "/api/v1/first-signin/email-proof", request_body = RedeemBody,
+    responses((status = 200, body = SessionStep), (status = 410, body = super::ErrorBody)))]
+pub async fn redeem(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    Json(b): Json<RedeemBody>,
+) -> Result<Json<SessionStep>, ApiError> {
+    let (token, stage) = st.svc.redeem_email_proof(&plan.0, &b.token, &meta).await.map_err(error)?;
+    Ok(Json(SessionStep {
+        session_token: token.0,
+        next: stage_name(stage).into(),
+        masked_phone: None,
+        masked_email: None,
+    }))
+}
