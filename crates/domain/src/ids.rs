@@ -33,3 +33,7 @@ id_type!(
     /// A row of the audit log.
     AuditId
 );
+id_type!(
+    /// A practice administrator's offer of a practice to an existing account.
+    OfferId
+);

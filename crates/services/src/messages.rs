@@ -9,6 +9,7 @@ use gatehouse_store::Conn;
 use gatehouse_store::outbox::{self, NewMessage};
 
 pub mod access;
+pub mod offers;
 pub mod registration;
 pub mod self_service;
 

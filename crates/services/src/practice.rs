@@ -8,6 +8,7 @@
 pub mod directory;
 pub mod invites;
 pub mod members;
+pub mod offers;
 
 use crate::affiliations::{AffiliationError, signed_in};
 use crate::audit::{self, Event};

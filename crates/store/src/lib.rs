@@ -15,6 +15,7 @@ pub mod db;
 pub mod directory;
 pub mod invitations;
 pub mod legacy;
+pub mod offers;
 pub mod outbox;
 pub mod plans;
 pub mod profile;

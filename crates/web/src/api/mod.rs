@@ -7,6 +7,7 @@ mod associations;
 mod auth;
 mod authz;
 mod legacy;
+mod offers;
 mod practice;
 mod profile;
 mod registrations;
@@ -28,6 +29,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .merge(registrations::routes())
         .merge(roster::routes())
         .merge(practice::routes())
+        .merge(offers::routes())
         .merge(authz::routes())
         .merge(legacy::routes())
         .merge(self_service::routes())
@@ -76,6 +78,11 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         practice::pending,
         practice::resend,
         practice::cancel,
+        offers::my_offers,
+        offers::accept,
+        offers::decline,
+        offers::offers_made,
+        offers::cancel,
         authz::check,
         authz::check_batch,
         authz::access,
