@@ -5,6 +5,7 @@ mod accounts;
 mod association;
 mod auth;
 mod home;
+mod offers;
 mod outbox;
 mod practice;
 mod profile;
@@ -140,6 +141,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(association::routes())
         .merge(auth::routes())
         .merge(home::routes())
+        .merge(offers::routes())
         .merge(outbox::routes(state.dev_outbox))
         .merge(registration::routes())
         .merge(practice::routes())
