@@ -20,6 +20,7 @@ mod control_panel;
 mod demo_data;
 mod help_desk;
 mod legacy;
+mod offers;
 mod page_flows;
 mod practice_admins;
 mod practice_pages;
