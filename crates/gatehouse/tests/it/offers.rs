@@ -188,13 +188,22 @@ async fn inviting_an_existing_account_attaches_nothing(backend: Backend) {
     assert!(again["error"].as_str().unwrap().contains("already asked"), "{again}");
     assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers").await, 1);
 
-    // Ann withdraws it (confirmation first); Pat can no longer accept it.
+    // Another administrator cannot withdraw Ann's offer: not found, audited, nothing changed.
     let id = offer_id(app, w.pat).await;
+    let bob = token(app, "bob", 1002).await;
+    let denied = events(app, "practice.access_denied").await;
+    let (s, _) = api(app, "DELETE", &format!("/api/v1/practice/offers/{id}"), &bob, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(events(app, "practice.access_denied").await, denied + 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers WHERE status = 'pending'").await, 1);
+    // Ann withdraws it (confirmation first); Pat can no longer accept it.
     let (_, page) = app.page(&c, &format!("/practice/offers/{id}/cancel")).await;
     assert!(page.contains("Withdraw the offer"), "{page}");
     let (s, _, page) = post(app, &c, "/practice/pending", &format!("/practice/offers/{id}/cancel")).await;
     assert!(s == StatusCode::OK && page.contains("The offer was withdrawn"), "{s} {page}");
     assert_eq!(events(app, "offer.cancelled").await, 1);
+    let (s, _) = api(app, "DELETE", &format!("/api/v1/practice/offers/{id}"), &ann, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "already withdrawn");
     let pat = token(app, "pat", 1003).await;
     let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{id}/accept"), &pat, None).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");

@@ -155,15 +155,17 @@ impl Services {
     ) -> Result<(), PracticeError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mine = store::get(&mut tx, plan.id(), id).await?.filter(|o| {
-            o.offered_by == grant.actor()
-                && grant.administers(o.practice_id)
-                && effective_status(o.status, o.expires_at, now) == OfferStatus::Pending
-        });
+        let mine = store::get(&mut tx, plan.id(), id)
+            .await?
+            .filter(|o| o.offered_by == grant.actor() && grant.administers(o.practice_id));
         let Some(o) = mine else {
             drop(tx);
             return Err(self.practice_denied(grant, meta, json!({"offer": id.0})).await);
         };
+        // One's own offer that was already answered (or lapsed) is simply no longer there to withdraw.
+        if effective_status(o.status, o.expires_at, now) != OfferStatus::Pending {
+            return Err(PracticeError::NotFound);
+        }
         if !store::decide(&mut tx, id, OfferStatus::Cancelled, Some(grant.actor()), None, now).await? {
             drop(tx);
             return Err(PracticeError::NotFound);
