@@ -485,3 +485,51 @@ async fn re_adding_someone_you_invited_points_to_resend(backend: Backend) {
     w.app.stop().await;
 }
 both!(re_adding_someone_you_invited_points_to_resend);
+
+/// In headless Chromium, with the accessibility checks of `browser.rs` on every page: Kim (no
+/// practice yet) signs in and lands on her two offers, declines one after its confirmation and
+/// accepts the other, which takes her home linked to that practice.
+async fn offers_in_a_browser(backend: Backend) {
+    use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+    let Some(w) = world(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    let bob = token(app, "bob", 1002).await;
+    invite(app, &bob, "Kim", "kim@example.org", w.cedar).await;
+    invite(app, &ann, "Kim", "kim@example.org", w.lakeside).await;
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "offers", backend: backend_name(backend), step: 0 };
+
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    type_into(c, "#username", "kim").await;
+    type_into(c, "#password", TEST_PASSWORD).await;
+    click(c, "//main", "Sign in").await;
+    wait_h1(c, "Two-step verification").await;
+    let code = code_from_outbox(c, &base, "+12065551004").await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Verify").await;
+    wait_h1(c, "Offers to join a practice").await;
+    j.page("list").await;
+
+    click(c, "//main", "Decline the offer of Cedar Valley Pediatrics").await;
+    wait_h1(c, "Decline the offer of Cedar Valley Pediatrics?").await;
+    j.page("decline-confirm").await;
+    click(c, "//main", "Decline the offer").await;
+    wait_h1(c, "Offers to join a practice").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("You declined the offer") && !text.contains("Cedar Valley Pediatrics"), "{text}");
+    j.page("declined").await;
+
+    click(c, "//main", "Accept the offer of Lakeside Family Medicine").await;
+    wait_h1(c, "Welcome, Kim Ito").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("Your account is now linked to Lakeside Family Medicine"), "{text}");
+    j.page("accepted").await;
+    assert_eq!(affiliations_of(app, w.kim).await, 1);
+    browser.close().await;
+    w.app.stop().await;
+}
+both!(offers_in_a_browser);
