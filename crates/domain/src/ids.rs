@@ -50,6 +50,11 @@ id_type!(
     AccessRequestId
 );
 
+id_type!(
+    /// A practice administrator's offer of a practice to an existing account.
+    OfferId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub mod hashing;
 pub mod invitations;
 pub mod legacy_import;
 pub mod messages;
+pub mod offers;
 pub mod plans;
 pub mod practice;
 pub mod profile;

@@ -10,6 +10,7 @@ pub mod account_status;
 pub mod directory;
 pub mod invites;
 pub mod members;
+pub mod offers;
 
 use crate::affiliations::{AffiliationError, signed_in};
 use crate::audit::{self, Event};

@@ -281,7 +281,7 @@ async fn a_batch_of_invitations_reports_each_row(backend: Backend) {
     rows.push(mismatch);
     rows.push(row("No", "Email", "not-an-email", vec![a]));
     rows.push(row("Lee", "Park", "lee@example.org", vec![a])); // already a user of this Tax ID
-    rows.push(row("Bob", "Stone", "bob@example.org", vec![a])); // B's user: gets A, no second account
+    rows.push(row("Bob", "Stone", "bob@example.org", vec![a])); // B's user: offered A, no second account
     rows.push(row("Far", "Away", "far@clinic.example", vec![w.practice_b])); // not Dana's Tax ID
     let mut scoped = row("Pia", "Scoped", "pia@clinic.example", vec![a]);
     scoped.scope = Scope::Providers(vec![w.p1, w.q1]);
@@ -295,8 +295,9 @@ async fn a_batch_of_invitations_reports_each_row(backend: Backend) {
     assert!(results[44].as_ref().unwrap_err().contains("do not match"), "{:?}", results[44]);
     assert!(results[45].is_err());
     assert_eq!(results[46].as_ref().unwrap_err(), "Already a user of this Tax ID.");
-    let bob = results[47].as_ref().expect("bob gets the Tax ID");
-    assert!(!bob.new_account && bob.link.is_none() && bob.user_id == w.bob);
+    let bob = results[47].as_ref().expect("bob is offered the Tax ID");
+    assert!(bob.offered && !bob.new_account && bob.link.is_none() && bob.user_id == w.bob);
+    assert_eq!(w.app.count(&format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {}", w.bob.0)).await, 1);
     assert!(results[48].as_ref().unwrap_err().contains("not found"));
     assert!(results[49].is_ok(), "each practice gets its own providers: {:?}", results[49]);
     assert_eq!(w.app.count("SELECT COUNT(*) FROM users").await, users_before + 45);
@@ -305,15 +306,20 @@ async fn a_batch_of_invitations_reports_each_row(backend: Backend) {
         1,
         "only A's provider"
     );
-    assert_eq!(w.app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'practice.user_invited'").await, 46);
-    assert!(w.app.last_message_to("bob@example.org").await.is_some(), "Bob is told");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'practice.user_invited'").await, 45);
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'offer.made'").await, 1);
+    let told = w.app.last_message_to("bob@example.org").await.expect("Bob is told");
+    assert_eq!(told.kind, "affiliation_offer.v1");
 
     // Duplicates are pointed out before sending.
     let d = svc.invite_duplicates(&grant, plan, "lee", "PARK", "lee@example.org").await.expect("dups");
     assert_eq!(d.same_name, ["Lee Park (lee)"]);
     assert!(d.email_in_use);
+    assert!(!d.invited_by_you, "Lee signed up long ago");
     let d = svc.invite_duplicates(&grant, plan, "Bob", "Stone", "nobody@example.org").await.expect("dups");
-    assert!(d.same_name.len() == 1 && !d.email_in_use, "Bob is in A now");
+    assert!(d.same_name.is_empty() && !d.email_in_use, "Bob is not in A: he was only offered it");
+    let d = svc.invite_duplicates(&grant, plan, "Staff", "Number0", "STAFF0@clinic.example").await.expect("dups");
+    assert!(d.email_in_use && d.invited_by_you, "Dana's own pending invitation");
     let d = svc.invite_duplicates(&grant, plan, "Olga", "Novak", "").await.expect("dups");
     assert!(d.same_name.is_empty(), "B's users are not shown");
     w.app.stop().await;

@@ -5,15 +5,17 @@
 //! restarted) and cancel.
 //!
 //! Each row is its own transaction, so one bad row does not hold back the others. An email that
-//! already belongs to an account of the plan gets no second account: an active account is given
-//! the Tax ID (and told by email), an invited one is given it and a fresh sign-up link.
+//! already belongs to an account of the plan gets no second account and is given nothing: the
+//! person is *offered* the Tax ID (`super::offers`) and joins the directory only on accepting. An
+//! email of plan staff is refused (staff are never given a practice).
 
+use super::offers::OfferRequest;
 use super::{PracticeError, PracticeGrant};
 use crate::access_requests::Scope;
 use crate::affiliations::{changed, require_admin};
 use crate::audit::{self, Event};
 use crate::invitations::{InviteRequest, LINK_LIFETIME};
-use crate::messages::{self, InvitationV1Text, access::AccessV1};
+use crate::messages::{self, InvitationV1Text};
 use crate::plans::Plan;
 use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
@@ -48,12 +50,22 @@ pub struct InviteRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invited {
     pub email: String,
+    /// The new invited account, or the existing account offered the Tax ID(s).
     pub user_id: UserId,
-    /// A new invited account (rather than an existing account given the Tax ID).
+    /// A new invited account was made (and given the Tax IDs; signing up is accepting).
     pub new_account: bool,
+    /// An existing account was offered the Tax IDs: nothing is attached until its person accepts.
+    pub offered: bool,
     /// The sign-up link sent, when one was (also in the outbox).
     pub link: Option<String>,
 }
+
+/// What a row's result tells the administrator when an existing account was offered the Tax ID.
+pub const OFFERED_NOTE: &str = "An account already uses this email: we asked that person to accept your Tax ID. \
+     They will appear in your directory once they accept.";
+
+/// What a row says when this administrator's own invitation of that person is still pending.
+pub const ALREADY_INVITED: &str = "Already invited: to send a new link, use Resend under Manage Pending Users.";
 
 /// Likely duplicates of a person about to be invited.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,8 +73,10 @@ pub struct Duplicates {
     /// Users of the administrator's practices with the same name (first and last): "First Last (username or email)".
     pub same_name: Vec<String>,
     /// An account of the plan already uses this email (its details are not shown: it may be
-    /// another practice's); inviting gives that account the Tax ID.
+    /// another practice's); inviting offers that account the Tax ID.
     pub email_in_use: bool,
+    /// This administrator's own invitation of this email is still pending: resend it instead.
+    pub invited_by_you: bool,
 }
 
 impl Services {
@@ -76,8 +90,16 @@ impl Services {
         email: &str,
     ) -> Result<Duplicates, PracticeError> {
         let mut conn = self.db.acquire().await?;
-        let email_in_use = !email.trim().is_empty()
-            && !users::by_email(&mut conn, plan.id(), &email.trim().to_lowercase()).await?.is_empty();
+        let same = if email.trim().is_empty() {
+            Vec::new()
+        } else {
+            users::by_email(&mut conn, plan.id(), &email.trim().to_lowercase()).await?
+        };
+        let email_in_use = !same.is_empty();
+        let mut invited_by_you = false;
+        for u in same.iter().filter(|u| u.status == UserStatus::Invited) {
+            invited_by_you |= self.own_pending(&mut conn, grant, plan, u.id, self.now()).await?.is_some();
+        }
         let mut same_name = Vec::new();
         if !first.trim().is_empty() && !last.trim().is_empty() {
             let needle = format!("{} {}", first.trim(), last.trim()).to_lowercase();
@@ -95,7 +117,7 @@ impl Services {
                 .map(|r| format!("{} {} ({})", r.first_name, r.last_name, r.username.unwrap_or(r.email)))
                 .collect();
         }
-        Ok(Duplicates { same_name, email_in_use })
+        Ok(Duplicates { same_name, email_in_use, invited_by_you })
     }
 
     /// Sends the whole list; one result per row, in order.
@@ -161,29 +183,40 @@ impl Services {
             });
         }
         let same = users::by_email(&mut tx, plan.id(), &email.as_str().to_lowercase()).await?;
+        if same.iter().any(|u| u.status != UserStatus::Deactivated && u.staff_role.is_some()) {
+            drop(tx);
+            return Err(self.staff_email_refused(grant, plan, &email, meta).await);
+        }
         let existing = same
             .iter()
             .find(|u| u.status == UserStatus::Active)
-            .or_else(|| same.iter().find(|u| u.status == UserStatus::Invited))
-            .cloned();
+            .or_else(|| same.iter().find(|u| u.status == UserStatus::Invited));
+        if let Some(u) = existing {
+            let held = aff_store::of_user(&mut tx, u.id).await?;
+            if held.iter().any(|a| chosen.contains(&a.practice_id)) {
+                let mine = u.status == UserStatus::Invited
+                    && self.own_pending(&mut tx, grant, plan, u.id, now).await?.is_some();
+                return Err(invalid(if mine { ALREADY_INVITED } else { "Already a user of this Tax ID." }));
+            }
+            let req =
+                OfferRequest { user: u, email: &email, chosen: &chosen, scopes: &scopes, user_type: &key, inviter };
+            self.offer_in(&mut tx, grant, plan, &req, meta, now).await?;
+            gatehouse_store::commit(tx).await?;
+            return Ok(Invited {
+                email: email.as_str().to_owned(),
+                user_id: u.id,
+                new_account: false,
+                offered: true,
+                link: None,
+            });
+        }
         let by = Some((grant.actor(), inviter));
-        let (user_id, new_account, link) = match &existing {
-            None => {
-                let req = InviteRequest { name: name.clone(), email: email.clone() };
-                let invited = self.invite_in(&mut tx, plan, by, &req, meta).await.map_err(|e| match e {
-                    crate::invitations::InviteError::Internal(i) => PracticeError::Internal(i),
-                    other => invalid(&other.to_string()),
-                })?;
-                (invited.user_id, true, Some(invited.link))
-            }
-            Some(u) => {
-                let held = aff_store::of_user(&mut tx, u.id).await?;
-                if held.iter().any(|a| chosen.contains(&a.practice_id)) {
-                    return Err(invalid("Already a user of this Tax ID."));
-                }
-                (u.id, false, None)
-            }
-        };
+        let req = InviteRequest { name: name.clone(), email: email.clone() };
+        let invited = self.invite_in(&mut tx, plan, by, &req, meta).await.map_err(|e| match e {
+            crate::invitations::InviteError::Internal(i) => PracticeError::Internal(i),
+            other => invalid(&other.to_string()),
+        })?;
+        let user_id = invited.user_id;
         for (p, (all, listed)) in chosen.iter().zip(&scopes) {
             let new = NewAffiliation {
                 plan_id: plan.id(),
@@ -199,44 +232,22 @@ impl Services {
                 .ok_or_else(|| Internal::Other("affiliation vanished".into()))?;
             aff_store::set_scope(&mut tx, a.id, *all, listed).await?;
         }
-        let link = match (&existing, link) {
-            (Some(u), _) if u.status == UserStatus::Invited => {
-                Some(self.send_link(&mut tx, plan, u.id, &u.first_name, &u.email, grant.actor(), inviter, now).await?)
-            }
-            (Some(u), _) => {
-                let practice_name = grant
-                    .practices()
-                    .iter()
-                    .filter(|p| chosen.contains(&p.id.0))
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let signin = format!("{}/signin", self.plan_url(plan));
-                let msg = AccessV1 {
-                    first_name: &u.first_name,
-                    plan_name: &plan.row.name,
-                    practice_name: &practice_name,
-                    requester_name: inviter,
-                    link: &signin,
-                    support_phone: &plan.row.support_phone,
-                    support_hours: &plan.row.support_hours,
-                }
-                .approved(&u.email)?;
-                messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
-                None
-            }
-            (None, link) => link,
-        };
         let tax_ids: Vec<_> =
             grant.practices().iter().filter(|p| chosen.contains(&p.id.0)).map(|p| p.tax_id.as_str()).collect();
         let event = Event::new("practice.user_invited").by(grant.actor()).on(user_id).detail(json!({
-            "email": email.as_str(), "tax_ids": tax_ids, "user_type": key.as_str(), "new_account": new_account,
+            "email": email.as_str(), "tax_ids": tax_ids, "user_type": key.as_str(), "new_account": true,
         }));
         audit::record(&mut tx, now, plan.id(), meta, event).await?;
         changed(&mut tx, plan.id(), user_id, now).await?;
         gatehouse_store::commit(tx).await?;
         self.access_changed(plan.id(), Some(user_id)).await;
-        Ok(Invited { email: email.as_str().to_owned(), user_id, new_account, link })
+        Ok(Invited {
+            email: email.as_str().to_owned(),
+            user_id,
+            new_account: true,
+            offered: false,
+            link: Some(invited.link),
+        })
     }
 
     /// "Manage Pending Users": the invitations this administrator sent, still open, last sent

@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod first_signin;
 mod legacy;
+mod offers;
 mod practice;
 mod profile;
 mod registrations;
@@ -29,6 +30,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .merge(registrations::routes())
         .merge(roster::routes())
         .merge(practice::routes())
+        .merge(offers::routes())
         .merge(authz::routes())
         .merge(legacy::routes())
         .merge(first_signin::routes())
@@ -80,6 +82,11 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         practice::pending,
         practice::resend,
         practice::cancel,
+        offers::my_offers,
+        offers::accept,
+        offers::decline,
+        offers::offers_made,
+        offers::cancel,
         authz::check,
         authz::check_batch,
         authz::access,

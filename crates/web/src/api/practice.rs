@@ -14,7 +14,7 @@ use gatehouse_services::RequestMeta;
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::access::{AffiliationChange, NewMemberAffiliation};
 use gatehouse_services::practice::directory::DirectoryRequest;
-use gatehouse_services::practice::invites::InviteRow;
+use gatehouse_services::practice::invites::{InviteRow, OFFERED_NOTE};
 use gatehouse_services::practice::{PracticeError, PracticeGrant};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -55,7 +55,7 @@ pub(super) async fn caller(
     Ok(Caller { grant, plan, meta })
 }
 
-fn error(e: PracticeError) -> ApiError {
+pub(super) fn error(e: PracticeError) -> ApiError {
     match e {
         PracticeError::Internal(i) => ApiError::internal(i),
         PracticeError::NotSignedIn => ApiError::unauthenticated(),
@@ -401,13 +401,21 @@ pub struct InviteBody {
 pub struct InviteResult {
     pub email: String,
     pub ok: bool,
+    /// The new invited account (not given for an offer: that account is not yours to see).
     pub user_id: Option<i64>,
+    /// True when a new invited account was made and given the Tax IDs.
     pub new_account: Option<bool>,
+    /// True when an account already used the email: it was *offered* the Tax IDs and nothing is
+    /// attached until its person accepts (the offer is listed under `/api/v1/practice/offers`).
+    pub offered: Option<bool>,
+    /// What happened, for a person (e.g. that the account was asked to accept).
+    pub note: Option<String>,
     /// Why the row was not sent.
     pub error: Option<String>,
 }
 
-/// Invites a list; a result per row, in order.
+/// Invites a list; a result per row, in order. An email that already has an account is offered
+/// the Tax IDs (`offered: true`) instead of being given them.
 #[utoipa::path(post, path = "/api/v1/practice/invitations", security(("bearer" = [])), request_body = InviteBody,
     responses((status = 200, body = [InviteResult]), (status = 422, body = super::ErrorBody)))]
 pub async fn invite(
@@ -440,13 +448,21 @@ pub async fn invite(
                 Ok(i) => InviteResult {
                     email: i.email,
                     ok: true,
-                    user_id: Some(i.user_id.0),
+                    user_id: (!i.offered).then_some(i.user_id.0),
                     new_account: Some(i.new_account),
+                    offered: Some(i.offered),
+                    note: i.offered.then(|| OFFERED_NOTE.to_owned()),
                     error: None,
                 },
-                Err(e) => {
-                    InviteResult { email: r.email.clone(), ok: false, user_id: None, new_account: None, error: Some(e) }
-                }
+                Err(e) => InviteResult {
+                    email: r.email.clone(),
+                    ok: false,
+                    user_id: None,
+                    new_account: None,
+                    offered: None,
+                    note: None,
+                    error: Some(e),
+                },
             })
             .collect(),
     ))

@@ -1,5 +1,6 @@
 //! The home page and the "Your sessions" page. A signed-in user with no linked account (and not
-//! plan staff) is taken from the home page to associate their account first.
+//! plan staff) is taken from the home page to their offers of a practice when they have some,
+//! else to associate their account first.
 
 use super::ConfirmPage;
 use super::{Chrome, internal_error, message_page, render, require_stage, when};
@@ -42,6 +43,8 @@ struct HomePage {
     acting_for: Option<(String, String)>,
     /// Pending access requests for the practices the user administers.
     waiting_requests: usize,
+    /// Open offers of a practice to the user.
+    waiting_offers: usize,
     /// The account just linked: (practice, Tax ID, whether the user administers it).
     linked: Option<(String, String, bool)>,
 }
@@ -68,8 +71,13 @@ async fn home(
         Ok(c) => c,
         Err(r) => return r,
     };
+    // Offers of a practice wait for their person; someone with no practice yet answers them first.
+    let waiting_offers = match st.svc.my_offers(&plan.0, &s).await {
+        Ok(list) => list.len(),
+        Err(e) => return internal_error(e),
+    };
     if linked.is_empty() && !is_staff {
-        return Redirect::to("/associate").into_response();
+        return Redirect::to(if waiting_offers > 0 { "/offers" } else { "/associate" }).into_response();
     }
     let waiting_requests = match crate::pages::practice_grant(&st, &plan, &s).await {
         Ok(Some(grant)) => match st.svc.pending_access_requests(&grant, &plan.0).await {
@@ -94,6 +102,7 @@ async fn home(
                 is_staff,
                 acting_for,
                 waiting_requests,
+                waiting_offers,
                 linked: just_linked,
             };
             render(StatusCode::OK, &page)

@@ -6,6 +6,7 @@ mod association;
 mod auth;
 mod first_signin;
 mod home;
+mod offers;
 mod outbox;
 mod practice;
 mod profile;
@@ -142,6 +143,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(auth::routes())
         .merge(first_signin::routes())
         .merge(home::routes())
+        .merge(offers::routes())
         .merge(outbox::routes(state.dev_outbox.any()))
         .merge(registration::routes())
         .merge(practice::routes())

@@ -13,9 +13,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use gatehouse_domain::UserId;
+use gatehouse_domain::ids::OfferId;
 use gatehouse_services::access_requests::Scope;
+use gatehouse_services::offers::OfferStatus;
 use gatehouse_services::practice::PracticeError;
-use gatehouse_services::practice::invites::{InviteRow, MAX_BATCH, check_row};
+use gatehouse_services::practice::invites::Duplicates;
+use gatehouse_services::practice::invites::{InviteRow, MAX_BATCH, OFFERED_NOTE, check_row};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/practice/pending", get(pending))
         .route("/practice/pending/{id}/resend", axum::routing::post(resend))
         .route("/practice/pending/{id}/cancel", get(cancel_confirm).post(cancel))
+        .route("/practice/offers/{id}/cancel", get(cancel_offer_confirm).post(cancel_offer))
 }
 
 /// One row of the list as shown and carried in hidden fields.
@@ -70,6 +74,8 @@ struct InvitePage {
     error: Option<String>,
     duplicates: Vec<String>,
     email_in_use: bool,
+    /// This administrator's own invitation of the email is still pending.
+    invited_by_you: bool,
     max: usize,
 }
 
@@ -101,7 +107,7 @@ impl ListRow {
 }
 
 async fn build_page(admin: &PracticeAdmin, list: Vec<ListRow>, person: Person, error: Option<String>) -> Response {
-    page_with(admin, list, person, error, Vec::new(), false).await
+    page_with(admin, list, person, error, Duplicates::default()).await
 }
 
 async fn page_with(
@@ -109,8 +115,7 @@ async fn page_with(
     list: Vec<ListRow>,
     person: Person,
     error: Option<String>,
-    duplicates: Vec<String>,
-    email_in_use: bool,
+    dups: Duplicates,
 ) -> Response {
     let st = admin.state();
     let types = match st.svc.list_user_types(&admin.plan.0).await {
@@ -141,8 +146,9 @@ async fn page_with(
             user_types: types.into_iter().map(|t| (t.key.as_str().to_owned(), t.name)).collect(),
             providers,
             error,
-            duplicates,
-            email_in_use,
+            duplicates: dups.same_name,
+            email_in_use: dups.email_in_use,
+            invited_by_you: dups.invited_by_you,
             max: MAX_BATCH,
         },
     )
@@ -263,7 +269,7 @@ async fn invite_submit(admin: PracticeAdmin, Form(form): Form<Vec<(String, Strin
     if field(&form, "dup_ok") != "1" {
         match st.svc.invite_duplicates(&admin.grant, &admin.plan.0, &person.first, &person.last, &person.email).await {
             Ok(d) if !d.same_name.is_empty() || d.email_in_use => {
-                return page_with(&admin, list, person, None, d.same_name, d.email_in_use).await;
+                return page_with(&admin, list, person, None, d).await;
             }
             Ok(_) => {}
             Err(e) => return admin.refused(e),
@@ -310,12 +316,8 @@ async fn results_page(
         .zip(results)
         .map(|(l, r)| {
             let (ok, message) = match r {
-                Ok(i) if i.new_account => (true, "Invitation sent. The link works for 72 hours.".to_owned()),
-                Ok(_) => (
-                    true,
-                    "This person already has a portal account: they now have your Tax ID, and we emailed them."
-                        .to_owned(),
-                ),
+                Ok(i) if i.offered => (true, OFFERED_NOTE.to_owned()),
+                Ok(_) => (true, "Invitation sent. The link works for 72 hours.".to_owned()),
                 Err(m) => (false, m),
             };
             ResultRow { name: format!("{} {}", l.first, l.last), email: l.email.clone(), ok, message }
@@ -334,17 +336,57 @@ struct PendingRow {
     expired: bool,
 }
 
+/// An offer to an existing account, on "Manage Pending Users".
+struct OfferRow {
+    id: i64,
+    name: String,
+    email: String,
+    tax_id: String,
+    sent: String,
+    expires: String,
+    /// "Waiting for them", "Accepted", …
+    status: &'static str,
+    pending: bool,
+}
+
 #[derive(Template)]
 #[template(path = "practice/pending.html")]
 struct PendingPage {
     chrome: Chrome,
     rows: Vec<PendingRow>,
+    offers: Vec<OfferRow>,
     notice: Option<String>,
+}
+
+fn offer_status(s: OfferStatus) -> &'static str {
+    match s {
+        OfferStatus::Pending => "Waiting for them to accept",
+        OfferStatus::Accepted => "Accepted",
+        OfferStatus::Declined => "Declined",
+        OfferStatus::Cancelled => "Withdrawn",
+        OfferStatus::Expired => "Expired",
+    }
 }
 
 async fn pending_page(admin: &PracticeAdmin, notice: Option<String>) -> Response {
     let st = admin.state();
     let now = st.svc.now();
+    let offers = match st.svc.offers_made(&admin.grant, &admin.plan.0).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|m| OfferRow {
+                id: m.row.id.0,
+                name: format!("{} {}", m.row.first_name, m.row.last_name),
+                email: m.row.email,
+                tax_id: m.row.tax_id,
+                sent: when(m.row.created_at),
+                expires: when(m.row.expires_at),
+                status: offer_status(m.status),
+                pending: m.status == OfferStatus::Pending,
+            })
+            .collect(),
+        Err(e) => return admin.refused(e),
+    };
     match st.svc.pending_invitations(&admin.grant, &admin.plan.0).await {
         Ok(list) => {
             let rows = list
@@ -358,7 +400,7 @@ async fn pending_page(admin: &PracticeAdmin, notice: Option<String>) -> Response
                     expired: p.expires_at <= now,
                 })
                 .collect();
-            render(StatusCode::OK, &PendingPage { chrome: admin.chrome().await, rows, notice })
+            render(StatusCode::OK, &PendingPage { chrome: admin.chrome().await, rows, offers, notice })
         }
         Err(e) => admin.refused(e),
     }
@@ -403,6 +445,38 @@ async fn cancel_confirm(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
 async fn cancel(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
     match admin.state().svc.cancel_invitation(&admin.grant, &admin.plan.0, UserId(id), &admin.meta).await {
         Ok(()) => pending_page(&admin, Some("The invitation was cancelled.".into())).await,
+        Err(e) => admin.refused(e),
+    }
+}
+
+async fn cancel_offer_confirm(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
+    let list = match admin.state().svc.offers_made(&admin.grant, &admin.plan.0).await {
+        Ok(l) => l,
+        Err(e) => return admin.refused(e),
+    };
+    let Some(m) = list.into_iter().find(|m| m.row.id.0 == id && m.status == OfferStatus::Pending) else {
+        return admin.refused(PracticeError::NotFound);
+    };
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            chrome: admin.chrome().await,
+            heading: "Withdraw offer".into(),
+            question: format!(
+                "Withdraw the offer of Tax ID {} to {} {} ({})? They can no longer accept it. To offer it again, invite them again.",
+                m.row.tax_id, m.row.first_name, m.row.last_name, m.row.email
+            ),
+            action: format!("/practice/offers/{id}/cancel"),
+            confirm_label: "Withdraw offer".into(),
+            cancel_href: "/practice/pending".into(),
+            cancel_label: "Keep the offer".into(),
+        },
+    )
+}
+
+async fn cancel_offer(admin: PracticeAdmin, Path(id): Path<i64>) -> Response {
+    match admin.state().svc.cancel_offer(&admin.grant, &admin.plan.0, OfferId(id), &admin.meta).await {
+        Ok(()) => pending_page(&admin, Some("The offer was withdrawn.".into())).await,
         Err(e) => admin.refused(e),
     }
 }

@@ -1,0 +1,535 @@
+//! Affiliation offers over HTTP: inviting an email that already has an account attaches nothing
+//! and offers the Tax ID instead; the person accepts or declines (pages and API); an offer is
+//! used once, only by its person, and only while its administrator still administers the
+//! practice; plan staff are never offered a practice; the email says what really happened.
+
+use crate::both;
+use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf, path_of};
+use gatehouse_domain::{Duration, UserId};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const LAKESIDE: &str = "825671892";
+const CEDAR: &str = "914407731";
+
+/// Ann Carter administers Lakeside, Bob Stone administers Cedar, Pat Lee works for Cedar, Kim
+/// Ito has an account and no practice, Priya Shah is the plan administrator (staff).
+struct World {
+    app: TestApp,
+    ann: UserId,
+    pat: UserId,
+    kim: UserId,
+    priya: UserId,
+    lakeside: i64,
+    cedar: i64,
+}
+
+async fn world(backend: Backend) -> Option<World> {
+    let app = TestApp::start(backend).await?;
+    let ann = app.user("ann", "Ann", "Carter", 1001, None).await;
+    let bob = app.user("bob", "Bob", "Stone", 1002, None).await;
+    let pat = app.user("pat", "Pat", "Lee", 1003, None).await;
+    let kim = app.user("kim", "Kim", "Ito", 1004, None).await;
+    let priya = app.user("priya", "Priya", "Shah", 1005, Some("plan_admin")).await;
+    let plan = app.plan.id().0;
+    for (tin, name) in [(LAKESIDE, "Lakeside Family Medicine"), (CEDAR, "Cedar Valley Pediatrics")] {
+        app.sql(&format!(
+            "INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) \
+             VALUES ({plan}, '{tin}', '{name}', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)"
+        ))
+        .await;
+    }
+    app.sql(&format!(
+        "INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) \
+         SELECT {plan}, id, 'P1', '1234567893', 'practitioner', 'Richard', 'Kim', '', '1 Main St', 'Seattle', 'WA', '98101', 0 FROM practices WHERE tax_id = '{LAKESIDE}'"
+    ))
+    .await;
+    for (user, tin, t, admin) in
+        [(ann, LAKESIDE, "office_manager", 1), (bob, CEDAR, "office_manager", 1), (pat, CEDAR, "billing_staff", 0)]
+    {
+        app.sql(&format!(
+            "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+             SELECT {plan}, {}, id, '{t}', {admin}, 1, 0 FROM practices WHERE tax_id = '{tin}'",
+            user.0
+        ))
+        .await;
+    }
+    let lakeside = app.count(&format!("SELECT id FROM practices WHERE tax_id = '{LAKESIDE}'")).await;
+    let cedar = app.count(&format!("SELECT id FROM practices WHERE tax_id = '{CEDAR}'")).await;
+    Some(World { app, ann, pat, kim, priya, lakeside, cedar })
+}
+
+/// A session token for `username` through the API (password, then the texted code).
+async fn token(app: &TestApp, username: &str, phone_tail: u16) -> String {
+    let c = app.api();
+    let v: Value = c
+        .post(app.url("/api/v1/signin"))
+        .json(&json!({"username": username, "password": TEST_PASSWORD}))
+        .send()
+        .await
+        .expect("signin")
+        .json()
+        .await
+        .expect("json");
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(&format!("+1206555{phone_tail:04}")).await;
+    let v: Value = c
+        .post(app.url("/api/v1/two-step/verify"))
+        .bearer_auth(&t)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .expect("verify")
+        .json()
+        .await
+        .expect("json");
+    v["session_token"].as_str().expect("token").to_owned()
+}
+
+async fn api(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let c = app.api();
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut r = c.request(m, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.expect("send");
+    let status = r.status();
+    let text = r.text().await.expect("text");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Invites one person to `practice` as billing staff for all providers, through the API.
+async fn invite(app: &TestApp, admin_token: &str, first: &str, email: &str, practice: i64) -> Value {
+    let (s, v) = api(
+        app,
+        "POST",
+        "/api/v1/practice/invitations",
+        admin_token,
+        Some(json!({"rows": [{"first_name": first, "last_name": "Person", "email": email, "email_confirm": email,
+            "practice_ids": [practice], "user_type": "billing_staff"}]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v[0].clone()
+}
+
+async fn affiliations_of(app: &TestApp, user: UserId) -> i64 {
+    app.count(&format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {}", user.0)).await
+}
+
+async fn events(app: &TestApp, action: &str) -> i64 {
+    app.count(&format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'")).await
+}
+
+async fn offer_id(app: &TestApp, user: UserId) -> i64 {
+    app.count(&format!("SELECT MAX(id) FROM affiliation_offers WHERE user_id = {}", user.0)).await
+}
+
+/// Posts a form with the CSRF token of `form_page`; returns status, Location and body.
+async fn post(app: &TestApp, c: &Client, form_page: &str, action: &str) -> (StatusCode, String, String) {
+    let (_, html) = app.page(c, form_page).await;
+    let r = c.post(app.url(action)).form(&[("csrf_token", csrf(&html))]).send().await.expect("post");
+    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    (r.status(), loc, r.text().await.expect("text"))
+}
+
+async fn inviting_an_existing_account_attaches_nothing(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+
+    // The attack of the security review: the plan administrator's email. Refused with a neutral
+    // message, nothing attached, nothing offered, audited; she stays out of Ann's reach.
+    let r = invite(app, &ann, "Priya", "priya@example.org", w.lakeside).await;
+    assert_eq!(r["ok"], false, "{r}");
+    let msg = r["error"].as_str().unwrap();
+    assert!(msg.contains("cannot be invited") && !msg.to_lowercase().contains("staff"), "{msg}");
+    assert_eq!(affiliations_of(app, w.priya).await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers").await, 0);
+    assert!(app.last_message_to("priya@example.org").await.is_none());
+    assert_eq!(events(app, "practice.invite_refused").await, 1);
+    let (s, _) = api(app, "GET", &format!("/api/v1/practice/users/{}", w.priya.0), &ann, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, dir) = api(app, "GET", "/api/v1/practice/users?q=shah", &ann, None).await;
+    assert_eq!(dir["total"], 0, "{dir}");
+
+    // Another practice's user: offered, not attached, and still out of Ann's reach.
+    let r = invite(app, &ann, "Pat", "pat@example.org", w.lakeside).await;
+    assert_eq!(
+        (r["ok"].clone(), r["offered"].clone(), r["new_account"].clone()),
+        (json!(true), json!(true), json!(false))
+    );
+    assert!(r["user_id"].is_null(), "the account's id is not the inviter's to know: {r}");
+    assert!(r["note"].as_str().unwrap().contains("once they accept"), "{r}");
+    assert_eq!(affiliations_of(app, w.pat).await, 1, "only Cedar");
+    let (s, _) = api(app, "GET", &format!("/api/v1/practice/users/{}", w.pat.0), &ann, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, dir) = api(app, "GET", "/api/v1/practice/users?q=pat", &ann, None).await;
+    assert_eq!(dir["total"], 0, "{dir}");
+    assert_eq!(events(app, "offer.made").await, 1);
+    assert_eq!(events(app, "practice.user_invited").await, 0);
+
+    // The email says what happened: an offer to answer, from Ann of Lakeside; nothing approved.
+    let m = app.last_message_to("pat@example.org").await.expect("offer email");
+    assert_eq!(m.kind, "affiliation_offer.v1");
+    assert!(m.subject.contains("Ann Carter of Lakeside Family Medicine offered you access"), "{}", m.subject);
+    assert!(m.body_text.contains("Ann Carter of Lakeside Family Medicine offered you access"), "{}", m.body_text);
+    assert!(m.body_text.contains("sign in to accept or decline") && m.body_text.contains("/offers"));
+    assert!(!m.body_text.to_lowercase().contains("approved"), "{}", m.body_text);
+
+    // Ann sees the offer (API and Manage Pending Users); the same again is refused while it waits.
+    let (_, made) = api(app, "GET", "/api/v1/practice/offers", &ann, None).await;
+    assert_eq!((made[0]["email"].clone(), made[0]["status"].clone()), (json!("pat@example.org"), json!("pending")));
+    let c = app.signed_in_browser("ann", 1001).await;
+    let (_, page) = app.page(&c, "/practice/pending").await;
+    assert!(page.contains("pat@example.org") && page.contains("Waiting for them to accept"), "{page}");
+    let again = invite(app, &ann, "Pat", "pat@example.org", w.lakeside).await;
+    assert!(again["error"].as_str().unwrap().contains("already asked"), "{again}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers").await, 1);
+
+    // Another administrator cannot withdraw Ann's offer: not found, audited, nothing changed.
+    let id = offer_id(app, w.pat).await;
+    let bob = token(app, "bob", 1002).await;
+    let denied = events(app, "practice.access_denied").await;
+    let (s, _) = api(app, "DELETE", &format!("/api/v1/practice/offers/{id}"), &bob, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(events(app, "practice.access_denied").await, denied + 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers WHERE status = 'pending'").await, 1);
+    // Ann withdraws it (confirmation first); Pat can no longer accept it.
+    let (_, page) = app.page(&c, &format!("/practice/offers/{id}/cancel")).await;
+    assert!(page.contains("Withdraw the offer"), "{page}");
+    let (s, _, page) = post(app, &c, "/practice/pending", &format!("/practice/offers/{id}/cancel")).await;
+    assert!(s == StatusCode::OK && page.contains("The offer was withdrawn"), "{s} {page}");
+    assert_eq!(events(app, "offer.cancelled").await, 1);
+    let (s, _) = api(app, "DELETE", &format!("/api/v1/practice/offers/{id}"), &ann, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "already withdrawn");
+    let pat = token(app, "pat", 1003).await;
+    let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{id}/accept"), &pat, None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(affiliations_of(app, w.pat).await, 1);
+    w.app.stop().await;
+}
+both!(inviting_an_existing_account_attaches_nothing);
+
+async fn the_person_accepts_or_declines_on_the_pages(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    let bob = token(app, "bob", 1002).await;
+    invite(app, &ann, "Pat", "pat@example.org", w.lakeside).await;
+    invite(app, &bob, "Kim", "kim@example.org", w.cedar).await;
+
+    // Pat (who has a practice) sees a notice at home, then the offer, and accepts it.
+    let c = app.signed_in_browser("pat", 1003).await;
+    let (_, home) = app.page(&c, "/").await;
+    assert!(home.contains("A practice asked") && home.contains("/offers"), "{home}");
+    let (s, page) = app.page(&c, "/offers").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Lakeside Family Medicine") && page.contains("Ann Carter") && page.contains("Billing Staff"));
+    let id = offer_id(app, w.pat).await;
+    let (s, loc, _) = post(app, &c, "/offers", &format!("/offers/{id}/accept")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with("/?linked="), "{loc}");
+    let (_, home) = app.page(&c, &loc).await;
+    assert!(home.contains("Your account is now linked to Lakeside Family Medicine"), "{home}");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM affiliations WHERE user_id = {} AND practice_id = {} AND is_admin = 0 AND user_type = 'billing_staff'",
+            w.pat.0, w.lakeside
+        ))
+        .await,
+        1
+    );
+    assert_eq!(events(app, "offer.accepted").await, 1);
+    // Now (and only now) Pat is in Ann's directory.
+    let (s, _) = api(app, "GET", &format!("/api/v1/practice/users/{}", w.pat.0), &ann, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, made) = api(app, "GET", "/api/v1/practice/offers", &ann, None).await;
+    assert_eq!(made[0]["status"], "accepted");
+
+    // Kim has no practice: home takes her to her offer; she declines after a confirmation.
+    let k = app.signed_in_browser("kim", 1004).await;
+    let r = k.get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/offers"));
+    let id = offer_id(app, w.kim).await;
+    let (_, page) = app.page(&k, &format!("/offers/{id}/decline")).await;
+    assert!(page.contains("Decline the offer of Cedar Valley Pediatrics?"), "{page}");
+    let (s, loc, _) = post(app, &k, "/offers", &format!("/offers/{id}/decline")).await;
+    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/offers?done=declined"));
+    let (_, page) = app.page(&k, &loc).await;
+    assert!(page.contains("You declined the offer") && page.contains("No offers are waiting"), "{page}");
+    assert_eq!(affiliations_of(app, w.kim).await, 0);
+    assert_eq!(events(app, "offer.declined").await, 1);
+    let (_, made) = api(app, "GET", "/api/v1/practice/offers", &bob, None).await;
+    assert_eq!(made[0]["status"], "declined");
+    // Answered offers are gone: a second post is refused and changes nothing.
+    let (s, _, _) = post(app, &k, "/offers", &format!("/offers/{id}/accept")).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(affiliations_of(app, w.kim).await, 0);
+    // Someone else's offer reads as not found.
+    let pat_offer = offer_id(app, w.pat).await;
+    let (s, _) = app.page(&k, &format!("/offers/{pat_offer}/decline")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    w.app.stop().await;
+}
+both!(the_person_accepts_or_declines_on_the_pages);
+
+async fn the_person_answers_over_the_api_and_only_their_own(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    invite(app, &ann, "Pat", "pat@example.org", w.lakeside).await;
+    invite(app, &ann, "Kim", "kim@example.org", w.lakeside).await;
+    let pat = token(app, "pat", 1003).await;
+    let kim = token(app, "kim", 1004).await;
+    let (s, list) = api(app, "GET", "/api/v1/me/offers", &pat, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(
+        (list[0]["practice_name"].clone(), list[0]["all_providers"].clone()),
+        (json!("Lakeside Family Medicine"), json!(true))
+    );
+    let mine = list[0]["id"].as_i64().unwrap();
+    let kims = offer_id(app, w.kim).await;
+
+    // Kim's offer through Pat's session: not found, for accept and decline alike; nothing changes.
+    for action in ["accept", "decline"] {
+        let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{kims}/{action}"), &pat, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{action}: {v}");
+    }
+    let (s, _) = api(app, "POST", "/api/v1/me/offers/999999/accept", &pat, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers WHERE status = 'pending'").await, 2);
+
+    let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{mine}/accept"), &pat, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let aid = v["affiliation_id"].as_i64().unwrap();
+    let (_, linked) = api(app, "GET", "/api/v1/me/affiliations", &pat, None).await;
+    assert!(linked.to_string().contains(&format!("\"id\":{aid}")), "{linked}");
+    let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{mine}/accept"), &pat, None).await;
+    assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("already_answered")));
+
+    let (s, _) = api(app, "POST", &format!("/api/v1/me/offers/{kims}/decline"), &kim, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api(app, "POST", &format!("/api/v1/me/offers/{kims}/accept"), &kim, None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(affiliations_of(app, w.kim).await, 0);
+    let (_, doc) = api(app, "GET", "/api/v1/openapi.json", &kim, None).await;
+    for p in [
+        "/api/v1/me/offers",
+        "/api/v1/me/offers/{id}/accept",
+        "/api/v1/me/offers/{id}/decline",
+        "/api/v1/practice/offers",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p} missing from the OpenAPI document");
+    }
+    assert!(doc.to_string().contains("offered"), "the invite result documents `offered`");
+    w.app.stop().await;
+}
+both!(the_person_answers_over_the_api_and_only_their_own);
+
+async fn two_accepts_at_once_make_one_affiliation(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    invite(app, &ann, "Pat", "pat@example.org", w.lakeside).await;
+    let pat = token(app, "pat", 1003).await;
+    let id = offer_id(app, w.pat).await;
+    let path = format!("/api/v1/me/offers/{id}/accept");
+    let (a, b) = tokio::join!(api(app, "POST", &path, &pat, None), api(app, "POST", &path, &pat, None));
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{a:?} {b:?}");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM affiliations WHERE user_id = {} AND practice_id = {}",
+            w.pat.0, w.lakeside
+        ))
+        .await,
+        1
+    );
+    assert_eq!(events(app, "offer.accepted").await, 1);
+    w.app.stop().await;
+}
+both!(two_accepts_at_once_make_one_affiliation);
+
+async fn an_offer_is_void_once_its_administrator_is_not_one_and_expires(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    invite(app, &ann, "Pat", "pat@example.org", w.lakeside).await;
+    invite(app, &ann, "Kim", "kim@example.org", w.lakeside).await;
+    let pat = token(app, "pat", 1003).await;
+
+    // Pat's offer is void once Ann no longer administers Lakeside.
+    app.sql(&format!("UPDATE affiliations SET is_admin = 0 WHERE user_id = {}", w.ann.0)).await;
+    let pats = offer_id(app, w.pat).await;
+    let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{pats}/accept"), &pat, None).await;
+    assert_eq!((s, v["error"]["code"].clone()), (StatusCode::CONFLICT, json!("offer_void")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("no longer an administrator"), "{v}");
+    assert_eq!(affiliations_of(app, w.pat).await, 1, "only Cedar");
+    let cancelled = format!("SELECT COUNT(*) FROM affiliation_offers WHERE id = {pats} AND status = 'cancelled'");
+    assert_eq!(app.count(&cancelled).await, 1);
+    assert_eq!(events(app, "offer.voided").await, 1);
+    let (_, list) = api(app, "GET", "/api/v1/me/offers", &pat, None).await;
+    assert_eq!(list, json!([]));
+
+    // Kim waits too long: 7 days after it was made the offer has expired.
+    app.sql(&format!("UPDATE affiliations SET is_admin = 1 WHERE user_id = {}", w.ann.0)).await;
+    app.advance(Duration::days(7));
+    let kim = token(app, "kim", 1004).await;
+    let kims = offer_id(app, w.kim).await;
+    let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{kims}/accept"), &kim, None).await;
+    assert_eq!((s, v["error"]["code"].clone()), (StatusCode::GONE, json!("offer_expired")), "{v}");
+    assert_eq!(affiliations_of(app, w.kim).await, 0);
+    let expired = format!("SELECT COUNT(*) FROM affiliation_offers WHERE id = {kims} AND status = 'expired'");
+    assert_eq!(app.count(&expired).await, 1);
+    // An expired offer does not block a new one.
+    let ann = token(app, "ann", 1001).await;
+    assert_eq!(invite(app, &ann, "Kim", "kim@example.org", w.lakeside).await["offered"], true);
+    w.app.stop().await;
+}
+both!(an_offer_is_void_once_its_administrator_is_not_one_and_expires);
+
+async fn an_invited_account_answers_after_signing_up(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    // Someone invited Maria without a practice (e.g. plan staff); Ann then invites the same email.
+    let link = path_of(&app.invite("Maria", "Lopez", "maria@clinic.example").await);
+    let ann = token(app, "ann", 1001).await;
+    let r = invite(app, &ann, "Maria", "maria@clinic.example", w.lakeside).await;
+    assert_eq!(r["offered"], true, "{r}");
+    let maria: i64 = app.count("SELECT id FROM users WHERE email = 'maria@clinic.example'").await;
+    assert_eq!(affiliations_of(app, UserId(maria)).await, 0);
+    let m = app.last_message_to("maria@clinic.example").await.unwrap();
+    assert_eq!(m.kind, "affiliation_offer.v1");
+    assert!(m.body_text.contains("finish signing up"), "{}", m.body_text);
+    assert!(
+        app.count("SELECT COUNT(*) FROM invitations WHERE used_at IS NULL AND cancelled_at IS NULL").await == 1,
+        "her link still works"
+    );
+
+    // She signs up with her own link, and the home page takes her to the offer.
+    let c = app.browser();
+    let token_value = link.split("token=").nth(1).unwrap().to_owned();
+    let (_, html) = app.page(&c, &link).await;
+    let r = c
+        .post(app.url("/signup"))
+        .form(&[
+            ("csrf_token", csrf(&html).as_str()),
+            ("token", &token_value),
+            ("username", "mlopez"),
+            ("password", TEST_PASSWORD),
+            ("confirm_password", TEST_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.submit(
+        &c,
+        "/two-step/setup",
+        "/two-step/setup",
+        &[("action", "send"), ("country_code", "1"), ("phone", "206-555-0199"), ("method", "text")],
+    )
+    .await;
+    let code = app.last_code("+12065550199").await;
+    app.submit(&c, "/two-step/setup", "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
+    app.submit(&c, "/terms", "/terms", &[("version", "1"), ("first_name", "Maria"), ("last_name", "Lopez")]).await;
+    let r = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/offers"));
+    let (_, page) = app.page(&c, "/offers").await;
+    assert!(page.contains("Lakeside Family Medicine"), "{page}");
+    let id = offer_id(app, UserId(maria)).await;
+    let (s, loc, _) = post(app, &c, "/offers", &format!("/offers/{id}/accept")).await;
+    assert!(s == StatusCode::SEE_OTHER && loc.starts_with("/?linked="), "{s} {loc}");
+    assert_eq!(affiliations_of(app, UserId(maria)).await, 1);
+    w.app.stop().await;
+}
+both!(an_invited_account_answers_after_signing_up);
+
+async fn re_adding_someone_you_invited_points_to_resend(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    let r = invite(app, &ann, "Zoe", "zoe@clinic.example", w.lakeside).await;
+    assert_eq!((r["new_account"].clone(), r["offered"].clone()), (json!(true), json!(false)));
+    // The invite page warns before adding her to a list again, with the way to Resend.
+    let c = app.signed_in_browser("ann", 1001).await;
+    let (_, form) = app.page(&c, "/practice/invite").await;
+    let practice = w.lakeside.to_string();
+    let fields = [
+        ("csrf_token", csrf(&form)),
+        ("first_name", "Zoe".into()),
+        ("last_name", "Person".into()),
+        ("email", "zoe@clinic.example".into()),
+        ("email_confirm", "zoe@clinic.example".into()),
+        ("practice", practice),
+        ("user_type", "billing_staff".into()),
+        ("scope", "all".into()),
+        ("action", "add".into()),
+    ];
+    let page = c.post(app.url("/practice/invite")).form(&fields).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Already invited") && page.contains("Resend") && page.contains("/practice/pending\""),
+        "{page}"
+    );
+    assert!(!page.contains("A portal account already uses this email"), "{page}");
+    // Sent anyway, the row says the same, and nothing changes.
+    let again = invite(app, &ann, "Zoe", "zoe@clinic.example", w.lakeside).await;
+    assert!(again["error"].as_str().unwrap().starts_with("Already invited"), "{again}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'zoe@clinic.example'").await, 1);
+    let _ = (w.cedar, w.kim);
+    w.app.stop().await;
+}
+both!(re_adding_someone_you_invited_points_to_resend);
+
+/// In headless Chromium, with the accessibility checks of `browser.rs` on every page: Kim (no
+/// practice yet) signs in and lands on her two offers, declines one after its confirmation and
+/// accepts the other, which takes her home linked to that practice.
+async fn offers_in_a_browser(backend: Backend) {
+    use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+    let Some(w) = world(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    let bob = token(app, "bob", 1002).await;
+    invite(app, &bob, "Kim", "kim@example.org", w.cedar).await;
+    invite(app, &ann, "Kim", "kim@example.org", w.lakeside).await;
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "offers", backend: backend_name(backend), step: 0 };
+
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    type_into(c, "#username", "kim").await;
+    type_into(c, "#password", TEST_PASSWORD).await;
+    click(c, "//main", "Sign in").await;
+    wait_h1(c, "Two-step verification").await;
+    let code = code_from_outbox(c, &base, "+12065551004").await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Verify").await;
+    wait_h1(c, "Offers to join a practice").await;
+    j.page("list").await;
+
+    click(c, "//main", "Decline the offer of Cedar Valley Pediatrics").await;
+    wait_h1(c, "Decline the offer of Cedar Valley Pediatrics?").await;
+    j.page("decline-confirm").await;
+    click(c, "//main", "Decline the offer").await;
+    wait_h1(c, "Offers to join a practice").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("You declined the offer") && !text.contains("Cedar Valley Pediatrics"), "{text}");
+    j.page("declined").await;
+
+    click(c, "//main", "Accept the offer of Lakeside Family Medicine").await;
+    wait_h1(c, "Welcome, Kim Ito").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("Your account is now linked to Lakeside Family Medicine"), "{text}");
+    j.page("accepted").await;
+    assert_eq!(affiliations_of(app, w.kim).await, 1);
+    browser.close().await;
+    w.app.stop().await;
+}
+both!(offers_in_a_browser);

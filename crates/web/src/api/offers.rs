@@ -1,0 +1,191 @@
+//! Affiliation offers over JSON: the signed-in person's open offers with accept and decline
+//! (`/me/offers`), and a practice administrator's own offers with withdrawal
+//! (`/practice/offers`). The same services as `pages/offers.rs` and "Manage Pending Users".
+
+use super::ApiError;
+use crate::AppState;
+use crate::extract::{BearerSession, CurrentPlan, Meta};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use gatehouse_domain::ids::OfferId;
+use gatehouse_domain::session::SessionStage;
+use gatehouse_services::SessionInfo;
+use gatehouse_services::offers::OfferError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/me/offers", get(my_offers))
+        .route("/me/offers/{id}/accept", post(accept))
+        .route("/me/offers/{id}/decline", post(decline))
+        .route("/practice/offers", get(offers_made))
+        .route("/practice/offers/{id}", delete(cancel))
+}
+
+fn signed_in(s: BearerSession) -> Result<SessionInfo, ApiError> {
+    s.0.filter(|s| s.stage == SessionStage::Complete).ok_or_else(ApiError::unauthenticated)
+}
+
+fn offer_error(e: OfferError) -> ApiError {
+    let (status, code) = match &e {
+        OfferError::Internal(_) => return ApiError::internal(e),
+        OfferError::NotSignedIn => return ApiError::unauthenticated(),
+        OfferError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+        OfferError::AlreadyDecided(_) => (StatusCode::CONFLICT, "already_answered"),
+        OfferError::Expired => (StatusCode::GONE, "offer_expired"),
+        OfferError::Void(_) => (StatusCode::CONFLICT, "offer_void"),
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+/// An open offer of a practice to the caller.
+#[derive(Serialize, ToSchema)]
+pub struct OfferBody {
+    pub id: i64,
+    pub practice_name: String,
+    pub tax_id: String,
+    /// The administrator who made it.
+    pub offered_by: String,
+    /// The user type's name.
+    pub user_type: String,
+    pub all_providers: bool,
+    /// "Name (provider ID)" of each provider offered, when not all.
+    pub providers: Vec<String>,
+    pub offered_at: i64,
+    /// After this (Unix seconds) the offer can no longer be accepted.
+    pub expires_at: i64,
+}
+
+/// The caller's open offers: practices whose administrators asked them to join. Nothing is
+/// attached until they accept.
+#[utoipa::path(get, path = "/api/v1/me/offers", security(("bearer" = [])),
+    responses((status = 200, body = [OfferBody]), (status = 401, body = super::ErrorBody)))]
+pub async fn my_offers(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+) -> Result<Json<Vec<OfferBody>>, ApiError> {
+    let s = signed_in(sess)?;
+    let list = st.svc.my_offers(&plan.0, &s).await.map_err(offer_error)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|o| OfferBody {
+                id: o.id.0,
+                practice_name: o.practice_name,
+                tax_id: o.tax_id,
+                offered_by: o.offered_by,
+                user_type: o.user_type,
+                all_providers: o.providers.is_none(),
+                providers: o.providers.unwrap_or_default(),
+                offered_at: o.offered_at,
+                expires_at: o.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+/// What accepting made.
+#[derive(Serialize, ToSchema)]
+pub struct AcceptedBody {
+    /// The new linked account (see `/api/v1/me/affiliations`).
+    pub affiliation_id: i64,
+    pub practice_name: String,
+    pub tax_id: String,
+}
+
+/// Accepts an offer: the practice becomes one of the caller's linked accounts, with the offered
+/// user type and providers. 404 for another person's offer; 409 `already_answered` (also for
+/// the second of two accepts sent at once) or `offer_void` (e.g. the administrator who made it
+/// no longer administers the practice); 410 once it expired.
+#[utoipa::path(post, path = "/api/v1/me/offers/{id}/accept", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AcceptedBody), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody), (status = 410, body = super::ErrorBody)))]
+pub async fn accept(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+) -> Result<Json<AcceptedBody>, ApiError> {
+    let s = signed_in(sess)?;
+    let a = st.svc.accept_offer(&plan.0, &s, OfferId(id), &meta).await.map_err(offer_error)?;
+    Ok(Json(AcceptedBody { affiliation_id: a.affiliation_id, practice_name: a.practice_name, tax_id: a.tax_id }))
+}
+
+/// Declines an offer; nothing is attached.
+#[utoipa::path(post, path = "/api/v1/me/offers/{id}/decline", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 410, body = super::ErrorBody)))]
+pub async fn decline(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let s = signed_in(sess)?;
+    st.svc.decline_offer(&plan.0, &s, OfferId(id), &meta).await.map_err(offer_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An offer the caller made as a practice administrator.
+#[derive(Serialize, ToSchema)]
+pub struct MadeOfferBody {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub tax_id: String,
+    pub practice_name: String,
+    /// `pending`, `accepted`, `declined`, `cancelled` or `expired`.
+    pub status: String,
+    pub offered_at: i64,
+    pub expires_at: i64,
+}
+
+/// The offers the caller made in the last 7 days (pending until answered or expired).
+#[utoipa::path(get, path = "/api/v1/practice/offers", security(("bearer" = [])),
+    responses((status = 200, body = [MadeOfferBody]), (status = 403, body = super::ErrorBody)))]
+pub async fn offers_made(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+) -> Result<Json<Vec<MadeOfferBody>>, ApiError> {
+    let s = sess.0.ok_or_else(ApiError::unauthenticated)?;
+    let grant = st.svc.practice_grant(&plan.0, &s).await.map_err(super::practice::error)?;
+    let list = st.svc.offers_made(&grant, &plan.0).await.map_err(super::practice::error)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|m| MadeOfferBody {
+                id: m.row.id.0,
+                first_name: m.row.first_name,
+                last_name: m.row.last_name,
+                email: m.row.email,
+                tax_id: m.row.tax_id,
+                practice_name: m.row.practice_name,
+                status: m.status.as_str().to_owned(),
+                offered_at: m.row.created_at,
+                expires_at: m.row.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Withdraws one of the caller's pending offers (404 for another's or an answered one).
+#[utoipa::path(delete, path = "/api/v1/practice/offers/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = super::ErrorBody)))]
+pub async fn cancel(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: BearerSession,
+    Meta(meta): Meta,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let s = sess.0.ok_or_else(ApiError::unauthenticated)?;
+    let grant = st.svc.practice_grant(&plan.0, &s).await.map_err(super::practice::error)?;
+    st.svc.cancel_offer(&grant, &plan.0, OfferId(id), &meta).await.map_err(super::practice::error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
