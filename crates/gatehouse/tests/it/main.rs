@@ -21,6 +21,7 @@ mod demo_data;
 mod help_desk;
 mod legacy;
 mod page_flows;
+mod permission_matrix;
 mod practice_admins;
 mod practice_pages;
 mod practice_users;

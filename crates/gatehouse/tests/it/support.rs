@@ -1,6 +1,8 @@
 //! The test harness: a real server on a random port, a fresh database per test (SQLite file or
 //! a new PostgreSQL database), a clock the test moves, and the outbox to read links and codes.
 
+pub mod fixtures;
+
 use gatehouse::Running;
 use gatehouse::config::ServerConfig;
 use gatehouse_domain::{Duration, Timestamp};
