@@ -71,26 +71,29 @@ impl Answer {
         }
     }
 
-    /// Redirected into one of `steps` of signing in (not the page after signing out).
-    fn redirected_to(&self, steps: &[&str]) -> bool {
+    /// Redirected into one of `steps` of signing in; `after_sign_out` counts the sign-in page
+    /// shown after signing out (`?signed_out=1`) too.
+    fn redirected_to(&self, steps: &[&str], after_sign_out: bool) -> bool {
         self.status.is_redirection()
             && self.location.as_deref().is_some_and(|l| {
                 let (path, query) = l.split_once('?').unwrap_or((l, ""));
-                !query.contains("signed_out") && steps.iter().any(|s| path.ends_with(s))
+                (after_sign_out || !query.contains("signed_out")) && steps.iter().any(|s| path.ends_with(s))
             })
     }
 
-    /// A refusal: 401, 403, 404, or (pages) a redirect to sign in or to finish signing in.
+    /// A refusal: 401, 403, 404, or (pages) a redirect to sign in or to finish signing in. (Signing
+    /// out without a session lands on the sign-in page: nothing was done.)
     fn denied(&self) -> bool {
         matches!(self.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
-            || self.redirected_to(&["/signin", "/two-step/code", "/two-step/setup", "/terms"])
+            || self.redirected_to(&["/signin", "/two-step/code", "/two-step/setup", "/terms"], true)
     }
 
     /// Refused where it should have been let through: 401, 403, 404, or sent to sign in. (Being
-    /// sent on to the next step of signing in is the answer of a step that is not yours yet.)
+    /// sent on to the next step of signing in is the answer of a step that is not yours yet, and
+    /// the sign-in page after signing out is the answer of signing out.)
     fn refused(&self) -> bool {
         matches!(self.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
-            || self.redirected_to(&["/signin"])
+            || self.redirected_to(&["/signin"], false)
     }
 
     /// Whether the answer matches the expectation; `None` when it does.
