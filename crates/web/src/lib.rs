@@ -7,10 +7,12 @@ pub mod api;
 pub mod csrf;
 pub mod extract;
 pub mod pages;
+pub mod routing;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use gatehouse_services::Services;
+use routing::{RouteEntry, Routes};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -31,12 +33,30 @@ pub struct AppState {
     pub outbox_waker: Arc<Notify>,
 }
 
+/// The path of the health check, which answers before any plan is resolved.
+const HEALTHZ: &str = "/healthz";
+
+/// Every route a plan's requests reach: pages (with `/dev/outbox` when enabled), the control
+/// panel, and the API under `/api/v1`. [`router`] serves exactly these.
+fn plan_routes(state: &AppState) -> Routes {
+    Routes::new()
+        .merge(pages::routes(state.clone()))
+        .merge(admin::routes(state.clone()))
+        .nest("/api/v1", api::routes(state.clone()))
+}
+
+/// Every `(method, path)` the application serves, `/healthz` included, read from the same
+/// construction as [`router`] (so the two cannot differ). The permission matrix test walks it.
+pub fn route_table(state: &AppState) -> Vec<RouteEntry> {
+    let (_, mut table) = plan_routes(state).into_parts();
+    table.push(RouteEntry { method: axum::http::Method::GET, path: HEALTHZ.to_owned() });
+    table
+}
+
 /// The whole application: pages, API, and the layers every response passes through.
 pub fn router(state: AppState) -> Router {
-    let pages = pages::routes(state.clone());
-    let api = api::routes(state.clone());
-    let inner =
-        Router::new().merge(pages).merge(admin::routes(state.clone())).nest("/api/v1", api).with_state(state.clone());
+    let (inner, _) = plan_routes(&state).into_parts();
+    let inner = inner.with_state(state.clone());
     // The plan is resolved (and a `/p/{slug}` prefix stripped) before the inner router routes.
     let planned = Router::new()
         .fallback_service(inner)
@@ -44,7 +64,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     // The health check answers before any plan or database is consulted.
     Router::new()
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route(HEALTHZ, axum::routing::get(|| async { "ok" }))
         .fallback_service(planned)
         .layer(axum::middleware::from_fn(wake_outbox_layer(state.outbox_waker.clone())))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

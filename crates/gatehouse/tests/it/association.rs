@@ -4,16 +4,14 @@
 //! St. Brigid Community Hospital (731190246, facility F400010, ZIP 98201), neither administered.
 
 use crate::both;
-use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf};
+use crate::support::{Backend, TEST_PASSWORD, TestApp};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 const NO_MATCH: &str = "does not match our provider records";
 
 async fn get(app: &TestApp, c: &Client, path: &str) -> (StatusCode, String, Option<String>) {
-    let r = c.get(app.url(path)).send().await.expect("GET");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (r.status(), r.text().await.expect("body"), loc)
+    app.visit(c, path).await
 }
 
 /// Posts a form with the CSRF token of the page at `form_page`; returns status, body and location.
@@ -24,13 +22,7 @@ async fn post(
     action: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String, Option<String>) {
-    let (_, html, _) = get(app, c, form_page).await;
-    let token = csrf(&html);
-    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
-    body.extend_from_slice(fields);
-    let r = c.post(app.url(action)).form(&body).send().await.expect("POST");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (r.status(), r.text().await.expect("body"), loc)
+    app.post_form(c, form_page, action, fields).await
 }
 
 /// Gives a demo account the tests' password, so `signed_in_browser` and `api_token` work for it.
@@ -391,17 +383,7 @@ both!(an_existing_administrator_is_asked_not_replaced);
 // ---- The API ----
 
 async fn call(app: &TestApp, method: &str, path: &str, bearer: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let c = app.api();
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut r = c.request(method, app.url(path));
-    r = r.bearer_auth(bearer);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    app.call(method, path, Some(bearer), body).await
 }
 
 /// A fully signed-in API session of `username` (password [`TEST_PASSWORD`], phone tail `tail`).

@@ -3,7 +3,7 @@
 //! the terms and two-step.
 
 use crate::both;
-use crate::support::{Backend, TestApp, csrf};
+use crate::support::{Backend, TestApp};
 use gatehouse_services::RequestMeta;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
@@ -36,13 +36,7 @@ async fn post_form(
     page: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String, Option<String>) {
-    let (_, html) = app.page(c, page).await;
-    let token = csrf(&html);
-    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
-    body.extend_from_slice(fields);
-    let r = c.post(app.url(page)).form(&body).send().await.expect("post");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (r.status(), r.text().await.expect("text"), loc)
+    app.post_form(c, page, page, fields).await
 }
 
 async fn legacy_import_and_first_sign_in(backend: Backend) {

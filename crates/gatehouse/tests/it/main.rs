@@ -25,6 +25,7 @@ mod legacy_email_proof;
 mod offers;
 mod outbox_security;
 mod page_flows;
+mod permission_matrix;
 mod practice_admins;
 mod practice_pages;
 mod practice_users;

@@ -1,7 +1,7 @@
 //! The pages over HTTP, as a browser without JavaScript would use them: forms, cookies, CSRF.
 
 use crate::both;
-use crate::support::{Backend, TestApp, csrf, path_of};
+use crate::support::{Backend, TestApp, path_of};
 use gatehouse_domain::Duration;
 use reqwest::{Client, StatusCode};
 
@@ -9,9 +9,7 @@ const PASSWORD: &str = "maple orbit lantern";
 const PHONE_E164: &str = "+12065550143";
 
 async fn get(c: &Client, app: &TestApp, path: &str) -> (StatusCode, String, Option<String>) {
-    let r = c.get(app.url(path)).send().await.expect("GET");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (r.status(), r.text().await.expect("body"), loc)
+    app.visit(c, path).await
 }
 
 /// Posts a form with the CSRF token of the page at `form_page`.
@@ -22,13 +20,7 @@ async fn post(
     action: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String, Option<String>) {
-    let (_, html, _) = get(c, app, form_page).await;
-    let token = csrf(&html);
-    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
-    body.extend_from_slice(fields);
-    let r = c.post(app.url(action)).form(&body).send().await.expect("POST");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (r.status(), r.text().await.expect("body"), loc)
+    app.post_form(c, form_page, action, fields).await
 }
 
 /// Walks invitation → sign-up → two-step set-up → terms → home; returns the signed-in client.

@@ -2,7 +2,7 @@
 //! inviting a list, pending invitations; another practice's ids answer "not found".
 
 use crate::both;
-use crate::support::{Backend, TestApp, csrf};
+use crate::support::{Backend, TestApp};
 use reqwest::StatusCode;
 
 async fn setup(app: &TestApp) -> (gatehouse_domain::UserId, gatehouse_domain::UserId, gatehouse_domain::UserId) {
@@ -44,13 +44,8 @@ async fn post(
     action: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String, String) {
-    let (_, html) = app.page(c, form_page).await;
-    let token = csrf(&html);
-    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
-    body.extend_from_slice(fields);
-    let r = c.post(app.url(action)).form(&body).send().await.expect("post");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (r.status(), loc, r.text().await.expect("text"))
+    let (status, body, loc) = app.post_form(c, form_page, action, fields).await;
+    (status, loc.unwrap_or_default(), body)
 }
 
 async fn administrator_manages_users_through_the_pages(backend: Backend) {

@@ -200,21 +200,7 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut r = match method {
-        "GET" => c.get(app.url(path)),
-        "PUT" => c.put(app.url(path)),
-        _ => c.post(app.url(path)),
-    };
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.expect("send");
-    let status = resp.status();
-    let text = resp.text().await.expect("text");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    app.call_with(c, method, path, token, body).await
 }
 
 async fn profile_api_follows_the_same_rules(backend: Backend) {

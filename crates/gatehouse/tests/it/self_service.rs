@@ -17,13 +17,7 @@ async fn post(
     action: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String, Option<String>) {
-    let (_, html) = app.page(c, form_page).await;
-    let token = csrf(&html);
-    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
-    body.extend_from_slice(fields);
-    let r = c.post(app.url(action)).form(&body).send().await.expect("post");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (r.status(), r.text().await.expect("text"), loc)
+    app.post_form(c, form_page, action, fields).await
 }
 
 async fn emails_to(app: &TestApp, to: &str) -> usize {
@@ -383,9 +377,7 @@ async fn help_desk_reset_link_works_once_and_expires(backend: Backend) {
 both!(help_desk_reset_link_works_once_and_expires);
 
 async fn api_post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = app.api().post(app.url(path)).json(&body).send().await.expect("post");
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    app.call("POST", path, None, Some(body)).await
 }
 
 async fn self_service_over_the_api(backend: Backend) {

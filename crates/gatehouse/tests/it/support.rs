@@ -1,6 +1,8 @@
 //! The test harness: a real server on a random port, a fresh database per test (SQLite file or
 //! a new PostgreSQL database), a clock the test moves, and the outbox to read links and codes.
 
+pub mod fixtures;
+
 use gatehouse::Running;
 use gatehouse::config::ServerConfig;
 use gatehouse_domain::{Duration, Timestamp};
@@ -365,11 +367,72 @@ impl TestApp {
         action: &str,
         fields: &[(&str, &str)],
     ) -> (reqwest::StatusCode, String) {
+        let (status, body, _) = self.post_form(c, form_page, action, fields).await;
+        (status, body)
+    }
+
+    /// GETs a page; returns status, body and `Location`.
+    pub async fn visit(&self, c: &reqwest::Client, path: &str) -> (reqwest::StatusCode, String, Option<String>) {
+        let r = c.get(self.url(path)).send().await.expect("get");
+        let loc = location(&r);
+        (r.status(), r.text().await.expect("text"), loc)
+    }
+
+    /// Posts a form to `action` with the CSRF token of the page at `form_page`; returns status,
+    /// body and `Location`.
+    pub async fn post_form(
+        &self,
+        c: &reqwest::Client,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, String, Option<String>) {
         let (_, html) = self.page(c, form_page).await;
         let token = csrf(&html);
         let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
         body.extend_from_slice(fields);
         let r = c.post(self.url(action)).form(&body).send().await.expect("post");
-        (r.status(), r.text().await.expect("text"))
+        let loc = location(&r);
+        (r.status(), r.text().await.expect("text"), loc)
     }
+
+    /// Calls the JSON API with `c` (GET, POST, PUT, PATCH or DELETE), with an optional bearer
+    /// token and JSON body; returns status and the JSON answer (`null` when it is not JSON).
+    pub async fn call_with(
+        &self,
+        c: &reqwest::Client,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut r = c.request(method, self.url(path));
+        if let Some(t) = bearer {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// [`TestApp::call_with`] a cookie-less client.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call_with(&self.api(), method, path, bearer, body).await
+    }
+}
+
+/// A response's `Location` header.
+pub fn location(r: &reqwest::Response) -> Option<String> {
+    r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }

@@ -2,22 +2,21 @@
 //! shown once), revoke after a confirmation. Plan administrators only.
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::ConfirmPage;
 use crate::pages::{Chrome, internal_error, render, when};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::applications::ApplicationError;
 use serde::Deserialize;
 
 /// The applications page, registration and revocation.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/admin/applications", get(list).post(create))
         .route("/admin/applications/{id}/revoke", get(revoke_confirm).post(revoke))
 }

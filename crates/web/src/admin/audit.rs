@@ -2,20 +2,19 @@
 //! the chain's integrity shown and a CSV export.
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::{Chrome, internal_error, render, when};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::audit::ChainReport;
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/admin/audit", get(page)).route("/admin/audit.csv", get(csv))
+pub fn routes() -> Routes {
+    Routes::new().route("/admin/audit", get(page)).route("/admin/audit.csv", get(csv))
 }
 
 const PAGE: i64 = 100;

@@ -1,16 +1,15 @@
 //! The control panel's home: who is signed in and a few figures.
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::{Chrome, internal_error, render};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/admin", get(home))
+pub fn routes() -> Routes {
+    Routes::new().route("/admin", get(home))
 }
 
 #[derive(Template)]

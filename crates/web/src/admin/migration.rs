@@ -2,18 +2,17 @@
 //! here (migrated) and how many have not yet (pending), in total and by practice.
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::{Chrome, internal_error, render};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::legacy_import::PracticeMigration;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/admin/migration", get(report))
+pub fn routes() -> Routes {
+    Routes::new().route("/admin/migration", get(report))
 }
 
 #[derive(Template)]

@@ -16,8 +16,8 @@ use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
 use crate::pages::{Chrome, render};
+use crate::routing::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -27,8 +27,8 @@ use gatehouse_services::SessionInfo;
 use gatehouse_services::staff::{Denied, StaffGrant};
 
 /// The control panel's routes, CSRF-protected like every page.
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
+pub fn routes(state: AppState) -> Routes {
+    Routes::new()
         .merge(home::routes())
         .merge(registrations::routes())
         .merge(roster::routes())

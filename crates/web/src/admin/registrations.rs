@@ -2,22 +2,21 @@
 //! approve (after a confirmation) and deny (with a required reason).
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::{Chrome, internal_error, message_page, render, when};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use gatehouse_domain::UserStatus;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::registrations::review::{RegistrationDetail, ReviewError};
 use gatehouse_services::registrations::{AdminRow, RegistrationRow, Status};
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/admin/registrations", get(queue))
         .route("/admin/registrations/{id}", get(detail))
         .route("/admin/registrations/{id}/approve", get(approve_confirm).post(approve))

@@ -1,14 +1,13 @@
 //! The roster on the control panel: search, import a CSV file, and read past change reports.
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::{Chrome, internal_error, message_page, render, when};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::roster::{ImportOptions, ImportReport, RosterError};
 use serde::Deserialize;
@@ -16,8 +15,8 @@ use serde::Deserialize;
 /// Largest roster file accepted (about 300,000 providers).
 pub const MAX_ROSTER_FILE: usize = 64 * 1024 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/admin/roster", get(search))
         .route("/admin/roster/import", get(import_form).post(import).layer(DefaultBodyLimit::max(MAX_ROSTER_FILE)))
         .route("/admin/roster/imports/{id}", get(report))

@@ -3,19 +3,19 @@
 use super::{AdminChrome, Staff};
 use crate::AppState;
 use crate::pages::{Chrome, internal_error, render};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Multipart};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use gatehouse_domain::settings::{FieldErrors, RawSettings};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::settings::{SettingsError, raw_from};
 use std::collections::BTreeMap;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/admin/settings", get(show).post(save))
         .route("/admin/settings/terms", post(publish_terms))
         .route("/admin/settings/logo", post(upload_logo))

@@ -1,23 +1,22 @@
 //! Staff accounts: list, invite (plan administrator, help desk agent, auditor), remove.
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::ConfirmPage;
 use crate::pages::{Chrome, internal_error, render, when};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use gatehouse_domain::UserId;
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
 use gatehouse_services::invitations::{InviteError, InviteRequest};
 use gatehouse_services::staff::StaffError;
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/admin/staff", get(list))
         .route("/admin/staff/invite", post(invite))
         .route("/admin/staff/{id}/remove", get(remove_confirm).post(remove))

@@ -1,21 +1,20 @@
 //! User types: each type's name and permissions, one form per type.
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::{Chrome, internal_error, message_page, render};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use gatehouse_domain::permissions::{Permission, PermissionSet};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::user_types::UserTypeError;
 
 /// The user types page and its per-type form.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/admin/user-types", get(show)).route("/admin/user-types/{key}", post(save))
+pub fn routes() -> Routes {
+    Routes::new().route("/admin/user-types", get(show)).route("/admin/user-types/{key}", post(save))
 }
 
 struct PermissionBox {

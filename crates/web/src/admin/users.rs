@@ -1,21 +1,20 @@
 //! Plan-wide user search and the help desk's actions on one user.
 
 use super::{AdminChrome, Staff};
-use crate::AppState;
 use crate::pages::{Chrome, internal_error, render, when};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
 use gatehouse_domain::{UserId, UserStatus};
 use gatehouse_services::support::{PAGE_SIZE, SupportAction, SupportError, UserSummary};
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/admin/users", get(search))
         .route("/admin/users/{id}", get(detail))
         .route("/admin/users/{id}/{action}", get(confirm).post(act))

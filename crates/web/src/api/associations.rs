@@ -4,10 +4,11 @@
 use super::ApiError;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use gatehouse_domain::AccessRequestId;
 use gatehouse_domain::association::AssociationForm;
 use gatehouse_domain::session::SessionStage;
@@ -18,8 +19,8 @@ use gatehouse_services::association::{AssociationError, Matched};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/associations", post(check))
         .route("/associations/{attempt}/accept", post(accept))
         .route("/associations/{attempt}/access-request", post(request_access))

@@ -3,10 +3,11 @@
 use super::ApiError;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{delete, get, post};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
@@ -19,8 +20,8 @@ use gatehouse_services::two_step::TwoStepError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/invitations/check", post(check_invitation))
         .route("/signup", post(sign_up))
         .route("/signin", post(sign_in))

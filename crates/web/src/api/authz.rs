@@ -5,13 +5,14 @@
 use super::{ApiError, ErrorBody, ErrorDetail};
 use crate::AppState;
 use crate::extract::CurrentPlan;
+use crate::routing::Routes;
+use crate::routing::{get, post};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_domain::permissions::Permission;
@@ -28,8 +29,8 @@ pub const MAX_BATCH: usize = 1000;
 /// Longest username accepted.
 const MAX_USERNAME: usize = 64;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/authz/check", post(check))
         .route("/authz/check-batch", post(check_batch))
         .route("/users/{id}/access", get(access))

@@ -5,17 +5,18 @@ use super::ApiError;
 use super::auth::{SessionStep, need, stage_name};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::post;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::first_signin::EmailProofError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/first-signin/email-proof", post(redeem))
         .route("/first-signin/email-proof/resend", post(resend))
 }

@@ -4,17 +4,18 @@ use super::ApiError;
 use super::roster::grant;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use gatehouse_services::legacy_import::{LegacyImportError, LegacyImportReport};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/legacy-users/imports", post(import).layer(DefaultBodyLimit::max(crate::admin::MAX_UPLOAD)))
         .route("/legacy-users/report", get(report))
 }

@@ -16,15 +16,15 @@ mod roster;
 mod self_service;
 
 use crate::AppState;
+use crate::routing::Routes;
 use axum::Json;
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 /// The API routes.
-pub fn routes(_state: AppState) -> Router<AppState> {
+pub fn routes(_state: AppState) -> Routes {
     auth::routes()
         .merge(associations::routes())
         .merge(registrations::routes())
@@ -36,7 +36,7 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .merge(first_signin::routes())
         .merge(self_service::routes())
         .merge(profile::routes())
-        .route("/openapi.json", axum::routing::get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/openapi.json", crate::routing::get(|| async { Json(ApiDoc::openapi()) }))
 }
 
 /// The OpenAPI document.

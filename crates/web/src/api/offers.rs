@@ -5,10 +5,11 @@
 use super::ApiError;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{delete, get, post};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use gatehouse_domain::ids::OfferId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
@@ -16,8 +17,8 @@ use gatehouse_services::offers::OfferError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/me/offers", get(my_offers))
         .route("/me/offers/{id}/accept", post(accept))
         .route("/me/offers/{id}/decline", post(decline))

@@ -5,10 +5,11 @@
 use super::ApiError;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{delete, get, post};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use gatehouse_domain::{AffiliationId, PracticeId, UserId};
 use gatehouse_services::RequestMeta;
 use gatehouse_services::access_requests::Scope;
@@ -19,8 +20,8 @@ use gatehouse_services::practice::{PracticeError, PracticeGrant};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/practice/users", get(directory))
         .route("/practice/users/{id}", get(member).patch(edit_member))
         .route("/practice/users/{id}/affiliations", post(add_affiliation))
@@ -28,7 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/practice/users/{id}/deactivate", post(deactivate))
         .route("/practice/users/{id}/reactivate", post(reactivate))
         .route("/practice/users/{id}/password-reset", post(reset_password))
-        .route("/practice/affiliations/{id}", axum::routing::patch(change_affiliation).delete(remove_affiliation))
+        .route("/practice/affiliations/{id}", crate::routing::patch(change_affiliation).delete(remove_affiliation))
         .route("/practice/hand-over", post(hand_over))
         .route("/practice/invitations", get(pending).post(invite))
         .route("/practice/invitations/{user}/resend", post(resend))

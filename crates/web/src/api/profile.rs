@@ -5,10 +5,11 @@
 use super::ApiError;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post, put};
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::profile::OfficeForm;
 use gatehouse_domain::session::SessionStage;
@@ -19,8 +20,8 @@ use gatehouse_services::two_step::TwoStepError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/me/profile", get(profile))
         .route("/me/profile/confirm-password", post(confirm_password))
         .route("/me/profile/send-code", post(send_code))

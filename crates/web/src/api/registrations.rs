@@ -4,17 +4,18 @@
 use super::ApiError;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::post;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use gatehouse_domain::registration::RegistrationForm;
 use gatehouse_services::registrations::RegistrationError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/registrations", post(request_registration))
+pub fn routes() -> Routes {
+    Routes::new().route("/registrations", post(request_registration))
 }
 
 /// A request for administrator access: two administrators and the practice. Emails and the

@@ -3,18 +3,19 @@
 use super::ApiError;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use gatehouse_services::roster::{ImportOptions, ImportReport, RosterError};
 use gatehouse_services::staff::{Denied, StaffGrant};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/roster/imports", post(import).layer(DefaultBodyLimit::max(crate::admin::MAX_UPLOAD)))
         .route("/roster/imports/{id}", get(report))
 }

@@ -4,17 +4,18 @@
 use super::ApiError;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::post;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use gatehouse_domain::TwoStepMethod;
 use gatehouse_services::self_service::{ResetStep, SelfServiceError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/forgot-username", post(forgot_username))
         .route("/password-reset", post(start_reset))
         .route("/password-reset/status", post(reset_status))

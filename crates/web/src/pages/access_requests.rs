@@ -8,12 +8,12 @@ use super::{Chrome, internal_error, message_page, render, require_stage, tax_id_
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use gatehouse_domain::AccessRequestId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
@@ -21,8 +21,8 @@ use gatehouse_services::access_requests::{AccessRequestError, Approval, PendingR
 use gatehouse_services::affiliations::AffiliationError;
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/access-requests", get(list))
         .route("/access-requests/{id}/approve", post(approve))
         .route("/access-requests/{id}/decline", get(decline_confirm).post(decline))

@@ -5,18 +5,18 @@ use super::{Chrome, internal_error, local_path, render, require_stage};
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/accounts", get(list)).route("/accounts/switch", post(switch))
+pub fn routes() -> Routes {
+    Routes::new().route("/accounts", get(list)).route("/accounts/switch", post(switch))
 }
 
 #[derive(Template)]

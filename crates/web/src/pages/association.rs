@@ -8,20 +8,20 @@ use super::{Chrome, internal_error, message_page, render, require_stage, tax_id_
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use gatehouse_domain::association::{AssociationErrors, AssociationForm};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::association::{AssociationError, Matched};
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/associate", get(form_page).post(check))
         .route("/associate/{attempt}", get(step_two).post(accept))
         .route("/associate/{attempt}/request", post(send_request))

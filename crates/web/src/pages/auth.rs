@@ -4,12 +4,12 @@ use super::{Chrome, busy, internal_error, next_url, render, require_stage, to_st
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta, SESSION_COOKIE};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use gatehouse_domain::TwoStepMethod;
@@ -20,8 +20,8 @@ use gatehouse_services::terms::TermsError;
 use gatehouse_services::two_step::TwoStepError;
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/signin", get(signin_page).post(signin_submit))
         .route("/signup", get(signup_page).post(signup_submit))
         .route("/two-step/setup", get(setup_page).post(setup_submit))

@@ -6,19 +6,19 @@ use super::{Chrome, internal_error, render};
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::first_signin::EmailProofError;
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/first-signin/email", get(sent_page).post(resend))
         .route("/first-signin/confirm", get(link_page))
         .route("/first-signin/confirm", post(confirm))

@@ -16,8 +16,8 @@ mod self_service;
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CurrentPlan, SESSION_COOKIE};
+use crate::routing::Routes;
 use askama::Template;
-use axum::Router;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -135,8 +135,8 @@ impl Chrome {
 }
 
 /// The page routes, CSRF-protected.
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
+pub fn routes(state: AppState) -> Routes {
+    Routes::new()
         .merge(access_requests::routes())
         .merge(accounts::routes())
         .merge(association::routes())

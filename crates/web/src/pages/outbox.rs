@@ -5,15 +5,15 @@ use super::{Chrome, internal_error, render, when};
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::CurrentPlan;
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 
-pub fn routes(enabled: bool) -> Router<AppState> {
-    if enabled { Router::new().route("/dev/outbox", get(outbox)) } else { Router::new() }
+pub fn routes(enabled: bool) -> Routes {
+    if enabled { Routes::new().route("/dev/outbox", get(outbox)) } else { Routes::new() }
 }
 
 struct Msg {

@@ -8,12 +8,12 @@ use super::{Chrome, EditField, busy, internal_error, phone_for_form, render, req
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::profile::OfficeForm;
 use gatehouse_domain::session::SessionStage;
@@ -22,8 +22,8 @@ use gatehouse_services::profile::{MyProfile, ProfileError, Unlock};
 use gatehouse_services::signin::SignInError;
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/profile", get(show))
         .route("/profile/confirm", post(confirm_password))
         .route("/profile/code", post(code))

@@ -6,17 +6,17 @@ use super::{Chrome, internal_error, render};
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use gatehouse_domain::registration::{FieldError, RegistrationErrors, RegistrationForm};
 use gatehouse_services::registrations::RegistrationError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/register", get(form_page).post(submit))
+pub fn routes() -> Routes {
+    Routes::new().route("/register", get(form_page).post(submit))
 }
 
 /// One input of the form.

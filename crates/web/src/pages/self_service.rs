@@ -6,12 +6,12 @@ use super::{Chrome, busy, internal_error, render};
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CurrentPlan, Meta};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use gatehouse_domain::TwoStepMethod;
@@ -21,8 +21,8 @@ use serde::Deserialize;
 /// The cookie holding a password reset's token.
 pub const RESET_COOKIE: &str = "gh_reset";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/first-password", get(first_password_page).post(first_password_submit))
         .route("/forgot-username", get(username_page).post(username_submit))
         .route("/forgot-password", get(lookup_page).post(lookup_submit))

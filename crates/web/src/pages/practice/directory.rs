@@ -2,18 +2,17 @@
 //! any column and paging.
 
 use super::{PracticeAdmin, query_string, status_label};
-use crate::AppState;
 use crate::pages::{Chrome, render};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use gatehouse_services::practice::directory::{DirectoryRequest, Total};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/practice/users", get(directory))
+pub fn routes() -> Routes {
+    Routes::new().route("/practice/users", get(directory))
 }
 
 struct Row {

@@ -3,15 +3,14 @@
 //! and every row is checked again by the service when the list is sent.
 
 use super::PracticeAdmin;
-use crate::AppState;
 use crate::pages::ConfirmPage;
 use crate::pages::{Chrome, internal_error, render, when};
+use crate::routing::Routes;
+use crate::routing::get;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use gatehouse_domain::UserId;
 use gatehouse_domain::ids::OfferId;
 use gatehouse_services::access_requests::Scope;
@@ -20,11 +19,11 @@ use gatehouse_services::practice::PracticeError;
 use gatehouse_services::practice::invites::Duplicates;
 use gatehouse_services::practice::invites::{InviteRow, MAX_BATCH, OFFERED_NOTE, check_row};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/practice/invite", get(invite_form).post(invite_submit))
         .route("/practice/pending", get(pending))
-        .route("/practice/pending/{id}/resend", axum::routing::post(resend))
+        .route("/practice/pending/{id}/resend", crate::routing::post(resend))
         .route("/practice/pending/{id}/cancel", get(cancel_confirm).post(cancel))
         .route("/practice/offers/{id}/cancel", get(cancel_offer_confirm).post(cancel_offer))
 }

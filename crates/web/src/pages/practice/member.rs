@@ -4,15 +4,14 @@
 //! over. Destructive changes go through a confirmation page.
 
 use super::{PracticeAdmin, status_label};
-use crate::AppState;
 use crate::pages::ConfirmPage;
 use crate::pages::{Chrome, internal_error, render, when};
+use crate::routing::Routes;
+use crate::routing::{get, post};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Form, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use gatehouse_domain::{AffiliationId, PracticeId, UserId};
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::PracticeError;
@@ -20,8 +19,8 @@ use gatehouse_services::practice::access::NewMemberAffiliation;
 use gatehouse_services::practice::members::MemberDetail;
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/practice/users/{id}", get(detail))
         .route("/practice/users/{id}/edit", get(edit_form).post(edit_save))
         .route("/practice/users/{id}/affiliations", post(add))

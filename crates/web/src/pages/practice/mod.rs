@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
 use crate::pages::{Chrome, message_page};
-use axum::Router;
+use crate::routing::Routes;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -20,8 +20,8 @@ use gatehouse_domain::session::SessionStage;
 use gatehouse_services::practice::{PracticeError, PracticeGrant};
 use gatehouse_services::{RequestMeta, SessionInfo};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().merge(directory::routes()).merge(member::routes()).merge(invite::routes())
+pub fn routes() -> Routes {
+    Routes::new().merge(directory::routes()).merge(member::routes()).merge(invite::routes())
 }
 
 /// A signed-in practice administrator on one of these pages.

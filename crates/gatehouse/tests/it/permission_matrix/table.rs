@@ -1,0 +1,453 @@
+//! The matrix's table: one row per route, each with the rule that says who may call it.
+
+use super::world::{Actor, Target};
+use gatehouse_domain::staff::StaffPermission as P;
+
+/// What a cell must answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// A public route: never 401/403 (a 404 for a missing token or logo is its own answer).
+    Public,
+    /// Past authorization: not 401/403/404 nor sent to sign in (400/422 for an empty body is fine).
+    Allow,
+    /// Refused: 401, 403, 404, or a redirect to sign in.
+    Deny,
+    /// Refused as if it did not exist: 404 exactly.
+    NotFound,
+}
+
+/// Who may call a route, as a rule over the actor and the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Everybody, signed in or not.
+    Anyone,
+    /// Anyone with a session, even one still signing in.
+    Session,
+    /// Fully signed-in people (portal users and staff).
+    SignedIn,
+    /// Signed-in people with a linked account (affiliation) of their own to act for; others
+    /// have none to name: 404.
+    Member,
+    /// People who administer at least one practice.
+    PracticeAdmin,
+    /// Staff of the plan; with a permission, only the roles that have it.
+    Staff(Option<P>),
+    /// Portal applications (HTTP Basic).
+    Application,
+    /// The signed-in owner of the object (a session, an association match); others: 404.
+    Own,
+    /// A practice administrator of a practice the target user works for; staff accounts: 404.
+    AdminOfAny,
+    /// A practice administrator of every practice the target user works for (account changes);
+    /// staff accounts and users of none of the actor's practices: 404.
+    AdminOfAll,
+    /// A practice administrator of the target affiliation's practice; staff accounts: 404.
+    AdminOfAffiliation,
+    /// A practice administrator of the practice the access request asks for.
+    AdminOfRequest,
+    /// The practice administrator who sent the invitation.
+    Sender,
+    /// Staff with the permission, on their own plan's objects.
+    StaffOn(P),
+    /// Staff with the permission acting on an account of their plan not above their role.
+    StaffActOn(P),
+    /// An application, on its own plan's users.
+    AppOn,
+    /// Signed-in people who confirmed their password moments ago (edit profile): none of the
+    /// matrix's actors has, so everyone is refused.
+    StepUp,
+}
+
+impl Rule {
+    /// The rule's name for the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Anyone => "Anyone",
+            Self::Session => "Session",
+            Self::SignedIn => "SignedIn",
+            Self::Member => "Member",
+            Self::PracticeAdmin => "PracticeAdmin",
+            Self::Staff(_) => "Staff",
+            Self::Application => "Application",
+            Self::Own => "Own",
+            Self::AdminOfAny => "AdminOfAny",
+            Self::AdminOfAll => "AdminOfAll",
+            Self::AdminOfAffiliation => "AdminOfAffiliation",
+            Self::AdminOfRequest => "AdminOfRequest",
+            Self::Sender => "Sender",
+            Self::StaffOn(_) => "StaffOn",
+            Self::StaffActOn(_) => "StaffActOn",
+            Self::AppOn => "AppOn",
+            Self::StepUp => "StepUp",
+        }
+    }
+
+    /// What `actor` must get on `target`.
+    pub fn expect(self, actor: &Actor, target: Option<&Target>) -> Expect {
+        let allow = |yes: bool| if yes { Expect::Allow } else { Expect::Deny };
+        let signed = actor.signed_in();
+        let staff_may = |p: Option<P>| signed && actor.staff.is_some_and(|r| p.is_none_or(|p| r.may(p)));
+        let admin = signed && !actor.admin_of.is_empty();
+        let Some(t) = target else {
+            return match self {
+                Self::Anyone => Expect::Public,
+                Self::Session => allow(actor.has_session()),
+                Self::SignedIn => allow(signed),
+                Self::Member if !signed => Expect::Deny,
+                Self::Member => found(actor.affiliated()),
+                Self::PracticeAdmin => allow(admin),
+                Self::Staff(p) => allow(staff_may(p)),
+                Self::Application => allow(actor.application),
+                Self::StepUp => Expect::Deny,
+                // A rule that needs a target, on a route without one, refuses everyone.
+                _ => Expect::Deny,
+            };
+        };
+        let mine = t.plan == actor.plan;
+        let in_mine = |practices: &[&str]| practices.iter().any(|p| actor.admin_of.contains(p));
+        match self {
+            Self::Anyone => Expect::Public,
+            Self::Session => allow(actor.has_session()),
+            Self::SignedIn => allow(signed),
+            Self::Member if !signed => Expect::Deny,
+            Self::Member => found(actor.affiliated()),
+            Self::PracticeAdmin => allow(admin),
+            Self::Staff(p) => allow(staff_may(p)),
+            Self::Application => allow(actor.application),
+            Self::StepUp => Expect::Deny,
+            Self::Own if !signed => Expect::Deny,
+            Self::Own => found(mine && t.owner.is_some() && t.owner == actor.user),
+            Self::AdminOfAny | Self::AdminOfAll | Self::AdminOfAffiliation | Self::AdminOfRequest | Self::Sender
+                if !admin =>
+            {
+                Expect::Deny
+            }
+            _ if matches!(self, Self::StaffOn(_) | Self::StaffActOn(_)) && !staff_may(self.permission()) => {
+                Expect::Deny
+            }
+            Self::AppOn if !actor.application => Expect::Deny,
+            _ if !mine => Expect::NotFound,
+            Self::AdminOfAny => found(t.staff.is_none() && in_mine(&t.practices)),
+            Self::AdminOfAll if t.staff.is_some() || !in_mine(&t.practices) => Expect::NotFound,
+            Self::AdminOfAll => allow(t.practices.iter().all(|p| actor.admin_of.contains(p))),
+            Self::AdminOfAffiliation | Self::AdminOfRequest => found(t.staff.is_none() && in_mine(&t.practices)),
+            Self::Sender => found(t.sender.is_some() && t.sender == actor.user),
+            Self::StaffOn(_) | Self::AppOn => Expect::Allow,
+            Self::StaffActOn(_) => allow(t.rank <= actor.rank),
+        }
+    }
+
+    fn permission(self) -> Option<P> {
+        match self {
+            Self::Staff(p) => p,
+            Self::StaffOn(p) | Self::StaffActOn(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+fn found(yes: bool) -> Expect {
+    if yes { Expect::Allow } else { Expect::NotFound }
+}
+
+/// What the ids in a route's path name, which decides the targets it is called with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    None,
+    /// A user account (`{id}`), and through it its affiliations.
+    User,
+    /// A staff account.
+    StaffUser,
+    /// An affiliation (`{aid}`, or `{id}` of `/affiliations/…`).
+    Affiliation,
+    /// A pending invitation, by the invited user's id.
+    Invitation,
+    /// An access request.
+    Request,
+    /// A session (pages).
+    Session,
+    /// A session (the API's row, so that the page's does not end it first).
+    ApiSession,
+    /// A self-service association match.
+    Attempt,
+    /// An administrator registration request.
+    Registration,
+    /// A roster import.
+    Import,
+    /// A portal application.
+    Application,
+    /// A user type, by key.
+    UserType,
+}
+
+/// One route: method, path as the router has it, the rule, what the ids name, the values of an
+/// `{action}` segment with each one's rule, and the phase its allowed cells run in (0: reads and
+/// harmless writes; 1: destructive; 2: takes a target out of a practice (run on a throwaway
+/// target); 3: demotes the actor; 4: ends the actor's session).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub rule: Rule,
+    pub ids: IdKind,
+    pub actions: Vec<(&'static str, Rule)>,
+    pub phase: u8,
+    /// A body that passes validation, so that only authorization can refuse: a form
+    /// (`k=v&k=v`) for pages, JSON for the API; `{own_aff}` and `{my_practice}` are the actor's.
+    pub body: Option<&'static str>,
+}
+
+fn r(method: &'static str, path: &'static str, rule: Rule) -> Row {
+    Row { method, path, rule, ids: IdKind::None, actions: Vec::new(), phase: 0, body: None }
+}
+
+impl Row {
+    fn on(mut self, ids: IdKind) -> Self {
+        self.ids = ids;
+        self
+    }
+    fn phase(mut self, phase: u8) -> Self {
+        self.phase = phase;
+        self
+    }
+    fn body(mut self, body: &'static str) -> Self {
+        self.body = Some(body);
+        self
+    }
+    /// The phase of one cell: removing a target from a practice runs after the other
+    /// destructive cells, handing the administrator role over after that, signing out last.
+    pub fn phase_of(&self, action: Option<&str>) -> u8 {
+        match action {
+            Some("revoke" | "remove") => 2,
+            Some("hand-over") => 3,
+            _ => self.phase,
+        }
+    }
+    fn actions(mut self, actions: &[(&'static str, Rule)]) -> Self {
+        self.actions = actions.to_vec();
+        self
+    }
+}
+
+/// A practice member's details that pass validation.
+const EDIT_FORM: &str = "first_name=Pat&last_name=Edited&email=pat.edited@example.org&email_confirm=pat.edited@example.org&street=1 Main St&city=Seattle&state=WA&zip=98101";
+const EDIT_JSON: &str = r#"{"first_name": "Pat", "middle_name": "", "last_name": "Edited", "email": "pat.edited@example.org", "email_confirm": "pat.edited@example.org", "mobile_phone": "", "office_phone": "", "fax": "", "street": "1 Main St", "city": "Seattle", "state": "WA", "zip": "98101"}"#;
+
+/// The table. Every route of `gatehouse_web::route_table` must have exactly one row.
+pub fn rows() -> Vec<Row> {
+    use IdKind as I;
+    use Rule::*;
+    let support = [
+        ("reset-two-step", StaffActOn(P::UserSupport)),
+        ("unlock", StaffActOn(P::UserSupport)),
+        ("deactivate", StaffActOn(P::UserSupport)),
+        ("reactivate", StaffActOn(P::UserSupport)),
+        ("resend-invitation", StaffActOn(P::UserSupport)),
+        ("send-password-reset", StaffActOn(P::UserSupport)),
+    ];
+    let member_pages = [
+        ("deactivate", AdminOfAll),
+        ("reactivate", AdminOfAll),
+        ("reset-password", AdminOfAll),
+        ("revoke", AdminOfAny),
+    ];
+    let member_api = [("deactivate", AdminOfAll), ("reactivate", AdminOfAll), ("revoke", AdminOfAny)];
+    vec![
+        r("GET", "/healthz", Anyone),
+        r("GET", "/dev/outbox", Anyone),
+        // Signing in and the self-service tools: public.
+        r("GET", "/signin", Anyone),
+        r("POST", "/signin", Anyone),
+        r("GET", "/signup", Anyone),
+        r("POST", "/signup", Anyone),
+        r("GET", "/register", Anyone),
+        r("POST", "/register", Anyone),
+        r("GET", "/first-password", Anyone),
+        r("POST", "/first-password", Anyone),
+        r("GET", "/forgot-username", Anyone),
+        r("POST", "/forgot-username", Anyone),
+        r("GET", "/forgot-password", Anyone),
+        r("POST", "/forgot-password", Anyone),
+        r("GET", "/forgot-password/verify", Anyone),
+        r("POST", "/forgot-password/verify", Anyone),
+        r("GET", "/forgot-password/new", Anyone),
+        r("POST", "/forgot-password/new", Anyone),
+        r("GET", "/reset-password", Anyone),
+        r("GET", "/profile/email", Anyone),
+        r("GET", "/branding/logo", Anyone),
+        // The steps of signing in.
+        r("GET", "/two-step/setup", Session),
+        r("POST", "/two-step/setup", Session),
+        r("GET", "/two-step/code", Session),
+        r("POST", "/two-step/code", Session),
+        r("GET", "/terms", Session),
+        r("POST", "/terms", Session),
+        // A signed-in person's own pages.
+        r("GET", "/", SignedIn),
+        r("GET", "/sessions", SignedIn),
+        r("GET", "/sessions/{id}/end", Own).on(I::Session),
+        r("POST", "/sessions/{id}/end", Own).on(I::Session).phase(1),
+        r("GET", "/profile", SignedIn),
+        r("POST", "/profile/confirm", SignedIn),
+        r("POST", "/profile/code", SignedIn),
+        r("POST", "/profile/phone", SignedIn),
+        r("POST", "/profile/email", SignedIn),
+        r("POST", "/profile/email/confirm", SignedIn),
+        r("POST", "/profile/office", StepUp),
+        r("POST", "/profile/done", SignedIn),
+        r("GET", "/associate", SignedIn),
+        r("POST", "/associate", SignedIn),
+        r("GET", "/associate/{attempt}", Own).on(I::Attempt),
+        r("POST", "/associate/{attempt}", Own).on(I::Attempt).phase(1),
+        r("POST", "/associate/{attempt}/request", Own).on(I::Attempt).phase(1),
+        r("GET", "/accounts", SignedIn),
+        r("POST", "/accounts/switch", Member).body("affiliation={own_aff}"),
+        // Practice administrators.
+        r("GET", "/access-requests", PracticeAdmin),
+        r("POST", "/access-requests/{id}/approve", AdminOfRequest)
+            .on(I::Request)
+            .phase(1)
+            .body("user_type=billing_staff&scope=all"),
+        r("GET", "/access-requests/{id}/decline", AdminOfRequest).on(I::Request),
+        r("POST", "/access-requests/{id}/decline", AdminOfRequest).on(I::Request).phase(1),
+        r("GET", "/practice/users", PracticeAdmin),
+        r("GET", "/practice/users/{id}", AdminOfAny).on(I::User),
+        r("GET", "/practice/users/{id}/edit", AdminOfAll).on(I::User),
+        r("POST", "/practice/users/{id}/edit", AdminOfAll).on(I::User).phase(1).body(EDIT_FORM),
+        r("POST", "/practice/users/{id}/affiliations", AdminOfAny)
+            .on(I::User)
+            .body("practice={my_practice}&user_type=billing_staff"),
+        r("POST", "/practice/users/{id}/affiliations/{aid}/type", AdminOfAffiliation)
+            .on(I::Affiliation)
+            .body("user_type=billing_staff"),
+        r("POST", "/practice/users/{id}/affiliations/{aid}/admin", AdminOfAffiliation)
+            .on(I::Affiliation)
+            .phase(1)
+            .body("admin=0"),
+        r("GET", "/practice/users/{id}/affiliations/{aid}/providers", AdminOfAffiliation).on(I::Affiliation),
+        r("POST", "/practice/users/{id}/affiliations/{aid}/providers", AdminOfAffiliation).on(I::Affiliation),
+        r("GET", "/practice/users/{id}/affiliations/{aid}/{action}", AdminOfAffiliation)
+            .on(I::Affiliation)
+            .actions(&[("remove", AdminOfAffiliation), ("hand-over", AdminOfAffiliation)]),
+        r("POST", "/practice/users/{id}/affiliations/{aid}/{action}", AdminOfAffiliation)
+            .on(I::Affiliation)
+            .actions(&[("remove", AdminOfAffiliation), ("hand-over", AdminOfAffiliation)])
+            .phase(1),
+        r("GET", "/practice/users/{id}/{action}", AdminOfAny).on(I::User).actions(&member_pages),
+        r("POST", "/practice/users/{id}/{action}", AdminOfAny).on(I::User).actions(&member_pages).phase(1),
+        r("GET", "/practice/invite", PracticeAdmin),
+        r("POST", "/practice/invite", PracticeAdmin),
+        r("GET", "/practice/pending", PracticeAdmin),
+        r("POST", "/practice/pending/{id}/resend", Sender).on(I::Invitation).phase(1),
+        r("GET", "/practice/pending/{id}/cancel", Sender).on(I::Invitation),
+        r("POST", "/practice/pending/{id}/cancel", Sender).on(I::Invitation).phase(2),
+        // The control panel.
+        r("GET", "/admin", Staff(None)),
+        r("GET", "/admin/registrations", Staff(Some(P::Registrations))),
+        r("GET", "/admin/registrations/{id}", StaffOn(P::Registrations)).on(I::Registration),
+        r("GET", "/admin/registrations/{id}/approve", StaffOn(P::Registrations)).on(I::Registration),
+        r("POST", "/admin/registrations/{id}/approve", StaffOn(P::Registrations)).on(I::Registration).phase(1),
+        r("GET", "/admin/registrations/{id}/deny", StaffOn(P::Registrations)).on(I::Registration),
+        r("POST", "/admin/registrations/{id}/deny", StaffOn(P::Registrations)).on(I::Registration).phase(1),
+        r("GET", "/admin/roster", Staff(Some(P::RosterView))),
+        r("GET", "/admin/roster/import", Staff(Some(P::RosterImport))),
+        r("POST", "/admin/roster/import", Staff(Some(P::RosterImport))),
+        r("GET", "/admin/roster/imports/{id}", StaffOn(P::RosterView)).on(I::Import),
+        r("GET", "/admin/audit", Staff(Some(P::AuditRead))),
+        r("GET", "/admin/audit.csv", Staff(Some(P::AuditRead))),
+        r("GET", "/admin/staff", Staff(Some(P::ManageStaff))),
+        r("POST", "/admin/staff/invite", Staff(Some(P::ManageStaff))),
+        r("GET", "/admin/staff/{id}/remove", StaffActOn(P::ManageStaff)).on(I::StaffUser),
+        r("POST", "/admin/staff/{id}/remove", StaffActOn(P::ManageStaff)).on(I::StaffUser).phase(1),
+        r("GET", "/admin/settings", Staff(Some(P::PlanSettings))),
+        r("POST", "/admin/settings", Staff(Some(P::PlanSettings))),
+        r("POST", "/admin/settings/terms", Staff(Some(P::PlanSettings))),
+        r("POST", "/admin/settings/logo", Staff(Some(P::PlanSettings))),
+        r("GET", "/admin/user-types", Staff(Some(P::PlanSettings))),
+        r("POST", "/admin/user-types/{key}", StaffOn(P::PlanSettings)).on(I::UserType),
+        r("GET", "/admin/users", Staff(Some(P::UserSearch))),
+        r("GET", "/admin/users/{id}", StaffOn(P::UserSearch)).on(I::User),
+        r("GET", "/admin/users/{id}/{action}", StaffActOn(P::UserSupport)).on(I::User).actions(&support),
+        r("POST", "/admin/users/{id}/{action}", StaffActOn(P::UserSupport)).on(I::User).actions(&support).phase(1),
+        r("GET", "/admin/migration", Staff(Some(P::UserSearch))),
+        r("GET", "/admin/applications", Staff(Some(P::Applications))),
+        r("POST", "/admin/applications", Staff(Some(P::Applications))),
+        r("GET", "/admin/applications/{id}/revoke", StaffOn(P::Applications)).on(I::Application),
+        r("POST", "/admin/applications/{id}/revoke", StaffOn(P::Applications)).on(I::Application).phase(1),
+        // The API: public.
+        r("GET", "/api/v1/openapi.json", Anyone),
+        r("POST", "/api/v1/invitations/check", Anyone),
+        r("POST", "/api/v1/signup", Anyone),
+        r("POST", "/api/v1/signin", Anyone),
+        r("GET", "/api/v1/terms", Anyone),
+        r("POST", "/api/v1/registrations", Anyone),
+        r("POST", "/api/v1/forgot-username", Anyone),
+        r("POST", "/api/v1/password-reset", Anyone),
+        r("POST", "/api/v1/password-reset/status", Anyone),
+        r("POST", "/api/v1/password-reset/send-code", Anyone),
+        r("POST", "/api/v1/password-reset/verify", Anyone),
+        r("POST", "/api/v1/password-reset/complete", Anyone),
+        r("POST", "/api/v1/first-password", Anyone),
+        r("POST", "/api/v1/email-change/confirm", Anyone),
+        // The API: signing in, and one's own account.
+        r("POST", "/api/v1/two-step/setup", Session),
+        r("POST", "/api/v1/two-step/resend", Session),
+        r("POST", "/api/v1/two-step/verify", Session),
+        r("POST", "/api/v1/terms/sign", Session),
+        r("GET", "/api/v1/me", SignedIn),
+        r("GET", "/api/v1/sessions", SignedIn),
+        r("DELETE", "/api/v1/sessions/{id}", Own).on(I::ApiSession).phase(1),
+        r("GET", "/api/v1/me/profile", SignedIn),
+        r("POST", "/api/v1/me/profile/confirm-password", SignedIn),
+        r("POST", "/api/v1/me/profile/send-code", StepUp),
+        r("POST", "/api/v1/me/profile/verify-code", SignedIn),
+        r("PUT", "/api/v1/me/profile/office", StepUp),
+        r("POST", "/api/v1/me/profile/phone", SignedIn),
+        r("POST", "/api/v1/me/profile/phone/confirm", SignedIn),
+        r("POST", "/api/v1/me/profile/email", SignedIn),
+        r("POST", "/api/v1/associations", SignedIn),
+        r("POST", "/api/v1/associations/{attempt}/accept", Own).on(I::Attempt).phase(1),
+        r("POST", "/api/v1/associations/{attempt}/access-request", Own).on(I::Attempt).phase(1),
+        r("GET", "/api/v1/me/affiliations", SignedIn),
+        r("POST", "/api/v1/me/active-affiliation", Member).body(r#"{"affiliation_id": {own_aff}}"#),
+        // The API: practice administrators.
+        r("GET", "/api/v1/access-requests", PracticeAdmin),
+        r("POST", "/api/v1/access-requests/{id}/approve", AdminOfRequest)
+            .on(I::Request)
+            .phase(1)
+            .body(r#"{"user_type": "billing_staff", "all_providers": true}"#),
+        r("POST", "/api/v1/access-requests/{id}/decline", AdminOfRequest).on(I::Request).phase(1),
+        r("POST", "/api/v1/affiliations/{id}/admin", AdminOfAffiliation)
+            .on(I::Affiliation)
+            .phase(1)
+            .body(r#"{"admin": false}"#),
+        r("GET", "/api/v1/practice/users", PracticeAdmin),
+        r("GET", "/api/v1/practice/users/{id}", AdminOfAny).on(I::User),
+        r("PATCH", "/api/v1/practice/users/{id}", AdminOfAll).on(I::User).phase(1).body(EDIT_JSON),
+        r("POST", "/api/v1/practice/users/{id}/affiliations", AdminOfAny).on(I::User).body(
+            r#"{"practice_id": {my_practice}, "user_type": "billing_staff", "all_providers": true, "providers": []}"#,
+        ),
+        r("POST", "/api/v1/practice/users/{id}/{action}", AdminOfAny).on(I::User).actions(&member_api).phase(1),
+        r("PATCH", "/api/v1/practice/affiliations/{id}", AdminOfAffiliation)
+            .on(I::Affiliation)
+            .body(r#"{"user_type": "billing_staff"}"#),
+        r("DELETE", "/api/v1/practice/affiliations/{id}", AdminOfAffiliation).on(I::Affiliation).phase(2),
+        r("POST", "/api/v1/practice/hand-over", PracticeAdmin),
+        r("GET", "/api/v1/practice/invitations", PracticeAdmin),
+        r("POST", "/api/v1/practice/invitations", PracticeAdmin),
+        r("POST", "/api/v1/practice/invitations/{user}/resend", Sender).on(I::Invitation).phase(1),
+        r("DELETE", "/api/v1/practice/invitations/{user}", Sender).on(I::Invitation).phase(2),
+        // The API: staff.
+        r("POST", "/api/v1/roster/imports", Staff(Some(P::RosterImport))),
+        r("GET", "/api/v1/roster/imports/{id}", StaffOn(P::RosterView)).on(I::Import),
+        r("POST", "/api/v1/legacy-users/imports", Staff(Some(P::RosterImport))),
+        r("GET", "/api/v1/legacy-users/report", Staff(Some(P::UserSearch))),
+        // The API: applications.
+        r("POST", "/api/v1/authz/check", Application),
+        r("POST", "/api/v1/authz/check-batch", Application),
+        r("GET", "/api/v1/users/{id}/access", AppOn).on(I::User),
+        // Last: the actor's own end.
+        r("POST", "/signout", Session).phase(4),
+        r("POST", "/api/v1/signout", Session).phase(4),
+    ]
+}
