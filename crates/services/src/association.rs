@@ -63,6 +63,9 @@ pub enum AssociationError {
     AlreadyLinked { practice: String },
     #[error("This step has expired or was already completed. Please start again.")]
     MatchExpired,
+    /// No match of this user has that id (another user's reads the same as none).
+    #[error("That step was not found. Please start again.")]
+    MatchNotFound,
     #[error("To continue, check the box to accept the provider agreement.")]
     AgreementRequired,
     #[error(
@@ -128,7 +131,7 @@ async fn admin_names(conn: &mut Conn, practice_id: i64, user: UserId) -> Result<
 
 /// The user's usable match `id` (matched, unused, not expired).
 async fn usable(conn: &mut Conn, plan: &Plan, user: UserId, id: i64, now: i64) -> Result<AttemptRow, AssociationError> {
-    let a = store::get(conn, plan.id(), user, id).await?.ok_or(AssociationError::MatchExpired)?;
+    let a = store::get(conn, plan.id(), user, id).await?.ok_or(AssociationError::MatchNotFound)?;
     let fresh = a.used_at.is_none() && a.at + MATCH_LIFETIME.as_secs() >= now;
     if !fresh || a.outcome == Outcome::NoMatch || a.practice_id.is_none() {
         return Err(AssociationError::MatchExpired);

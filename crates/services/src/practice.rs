@@ -71,6 +71,10 @@ pub enum PracticeError {
     NotFound,
     #[error("{0}")]
     Invalid(String),
+    /// The user is reachable but this change is not the administrator's to make (the account
+    /// is shared with practices they do not administer).
+    #[error("{0}")]
+    NotYours(String),
     #[error(
         "{practice} must keep at least one active administrator while it has active users. Make someone else an administrator first."
     )]

@@ -117,7 +117,7 @@ impl From<SupportError> for SelfServiceError {
         match e {
             SupportError::Denied(d) => Self::Denied(d),
             SupportError::NotFound => Self::NotFound,
-            SupportError::AboveYourRole => Self::Denied(Denied::NotPermitted),
+            SupportError::AboveYourRole | SupportError::OwnAccount => Self::Denied(Denied::NotPermitted),
             SupportError::Reason => Self::Reason,
             SupportError::NotApplicable(m) => Self::NotApplicable(m),
             SupportError::LastPracticeAdmin(p) => Self::Internal(Internal::Other(p)),

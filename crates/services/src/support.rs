@@ -35,6 +35,9 @@ pub enum SupportError {
     /// The account holds a role at or above the actor's (see `Rank::may_act_on`).
     #[error("This account holds a role above yours: only a plan administrator can change it.")]
     AboveYourRole,
+    /// Staff do not deactivate their own account (another plan administrator does).
+    #[error("You cannot deactivate your own account.")]
+    OwnAccount,
     /// Deactivating would leave a practice with active users and no active administrator.
     #[error(
         "{0} must keep at least one active administrator while it has active users. Make someone else its administrator first."
@@ -261,6 +264,15 @@ impl Services {
         self.summary(&mut conn, plan, row).await
     }
 
+    /// Refuses unless the grant's holder may act on this user at all (help-desk permission, the
+    /// user in the plan and not above the holder's role): for the confirmation pages.
+    pub async fn may_support(&self, grant: &StaffGrant, plan: &Plan, user: UserId) -> Result<(), SupportError> {
+        grant.require(plan.id(), StaffPermission::UserSupport)?;
+        let mut conn = self.db.acquire().await?;
+        let row = users::get(&mut conn, plan.id(), user).await?.ok_or(SupportError::NotFound)?;
+        check_rank(&mut conn, grant, &row).await
+    }
+
     /// Performs a help-desk action on a user of the plan, with a reason for the audit log.
     pub async fn support_action(
         &self,
@@ -272,22 +284,17 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<(), SupportError> {
         grant.require(plan.id(), StaffPermission::UserSupport)?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(SupportError::Reason);
-        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
         let row = users::get(&mut tx, plan.id(), user).await?.ok_or(SupportError::NotFound)?;
-        // Nobody acts on an account above their own role (the operator at the command line is
-        // the plan's administrator).
         if Some(user) == grant.actor() && action == SupportAction::Deactivate {
-            return Err(SupportError::NotApplicable("You cannot deactivate your own account."));
+            return Err(SupportError::OwnAccount);
         }
-        let actor_rank = Rank::of_account(Some(grant.role()), false);
-        if grant.actor().is_some() && !actor_rank.may_act_on(crate::staff::rank_of(&mut tx, &row).await?) {
-            return Err(SupportError::AboveYourRole);
+        check_rank(&mut tx, grant, &row).await?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(SupportError::Reason);
         }
         let mut detail = json!({"reason": reason});
         match action {
@@ -393,4 +400,14 @@ impl Services {
         }
         Ok(())
     }
+}
+
+/// Nobody acts on an account above their own role (the operator at the command line is the
+/// plan's administrator).
+async fn check_rank(conn: &mut gatehouse_store::Conn, grant: &StaffGrant, row: &UserRow) -> Result<(), SupportError> {
+    let actor_rank = Rank::of_account(Some(grant.role()), false);
+    if grant.actor().is_some() && !actor_rank.may_act_on(crate::staff::rank_of(conn, row).await?) {
+        return Err(SupportError::AboveYourRole);
+    }
+    Ok(())
 }

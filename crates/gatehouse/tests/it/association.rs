@@ -175,9 +175,10 @@ async fn pages_associate_link_and_switch(backend: Backend) {
     let step2 = step_one(&app, &c, &group("Harbor Dermatology", "562830419", "g900001", "98004")).await;
     let omar = app.user("omar", "Omar", "Reyes", 1003, None).await.0;
     let other = app.signed_in_browser("omar", 1003).await;
-    assert_eq!(get(&app, &other, &step2).await.0, StatusCode::GONE);
+    // Another user's step reads as not found.
+    assert_eq!(get(&app, &other, &step2).await.0, StatusCode::NOT_FOUND);
     let (status, _, _) = post(&app, &other, "/associate", &step2, &[("agree", "yes")]).await;
-    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(affiliations_of(&app, omar).await, 0);
     post(&app, &c, &step2, &step2, &[("agree", "yes")]).await;
     assert_eq!(affiliations_of(&app, nina).await, 3);

@@ -140,7 +140,7 @@ async fn unlock_deactivate_reactivate(backend: Backend) {
     // Not yourself, and not the last plan administrator.
     let own = format!("/admin/users/{}/deactivate", desk.0);
     let (s, page) = app.submit(&c, &own, &own, &[("reason", "x")]).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(page.contains("your own account"));
     // The plan administrator is above the help desk.
     let above = format!("/admin/users/{}/deactivate", admin.0);

@@ -216,7 +216,7 @@ async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
     let kim_grant = svc.practice_grant(plan, &session(&w, w.kim)).await.expect("kim");
     affiliate(&w.app, w.olga, w.practice_a, "billing_staff", false).await;
     let r = svc.deactivate_member(&kim_grant, plan, w.olga, &meta).await;
-    assert!(matches!(r, Err(PracticeError::Invalid(ref m)) if m.contains("Revoke User")), "{r:?}");
+    assert!(matches!(r, Err(PracticeError::NotYours(ref m)) if m.contains("Revoke User")), "{r:?}");
     assert_eq!(svc.revoke_member(&kim_grant, plan, w.olga, &meta).await.expect("revoke"), 1);
     assert_eq!(
         w.app

@@ -98,7 +98,7 @@ impl Target {
     /// condition for changing the account itself. `what` ends the sentence "…, so you cannot …".
     pub fn require_whole_account(&self, what: &str) -> Result<(), PracticeError> {
         if self.elsewhere {
-            return Err(PracticeError::Invalid(format!(
+            return Err(PracticeError::NotYours(format!(
                 "This user also works for practices you do not administer, so you cannot {what}. Provider services can; use Revoke User to remove them from your Tax IDs."
             )));
         }

@@ -122,12 +122,28 @@ async fn revoke_confirm(staff: Staff, Path(id): Path<i64>) -> Response {
     if let Err(r) = staff.require(StaffPermission::Applications).await {
         return r;
     }
+    // Another plan's application, or none: not found.
+    let app = match staff.state().svc.list_applications(&staff.grant, &staff.plan.0).await {
+        Ok(list) => list.into_iter().find(|a| a.id == id),
+        Err(e) => return internal_error(e),
+    };
+    let Some(app) = app else {
+        return crate::pages::message_page(
+            staff.state(),
+            staff.parts(),
+            StatusCode::NOT_FOUND,
+            "Application not found",
+            "No application of this plan has that id.",
+            "/admin/applications",
+            "Back to applications",
+        );
+    };
     let (chrome, _) = staff.chrome("/admin/applications");
     render(
         StatusCode::OK,
         &ConfirmPage {
             chrome,
-            heading: "Revoke this application?".into(),
+            heading: format!("Revoke {}?", app.name),
             question: "Its client id and secret stop working at once; it can no longer ask who may do what. \
                        This cannot be undone: register it again for a new secret."
                 .into(),

@@ -161,12 +161,28 @@ async fn remove_confirm(staff: Staff, Path(id): Path<i64>) -> Response {
     if let Err(r) = staff.require(StaffPermission::ManageStaff).await {
         return r;
     }
+    // Another plan's staff member, or nobody: not found.
+    let member = match staff.state().svc.list_staff(&staff.grant, &staff.plan.0).await {
+        Ok(list) => list.into_iter().find(|m| m.user_id.0 == id),
+        Err(e) => return internal_error(e),
+    };
+    let Some(member) = member else {
+        return crate::pages::message_page(
+            staff.state(),
+            staff.parts(),
+            StatusCode::NOT_FOUND,
+            "Staff member not found",
+            "No staff member of this plan has that id.",
+            "/admin/staff",
+            "Back to staff",
+        );
+    };
     let (chrome, _) = staff.chrome("/admin/staff");
     render(
         StatusCode::OK,
         &ConfirmPage {
             chrome,
-            heading: "Remove this staff member?".into(),
+            heading: format!("Remove {} from staff?", member.name),
             question: "They lose access to the control panel at once. Their own portal account stays.".into(),
             action: format!("/admin/staff/{id}/remove"),
             confirm_label: "Remove from staff".into(),

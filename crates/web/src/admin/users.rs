@@ -213,7 +213,15 @@ async fn confirm(staff: Staff, Path((id, action)): Path<(i64, String)>) -> Respo
         return r;
     }
     let Some(action) = SupportAction::parse(&action) else { return not_found(&staff) };
-    action_page(&staff, id, action, String::new(), None, StatusCode::OK).await
+    // Asked before the form is shown, not only when it is sent.
+    match staff.state().svc.may_support(&staff.grant, &staff.plan.0, UserId(id)).await {
+        Ok(()) => action_page(&staff, id, action, String::new(), None, StatusCode::OK).await,
+        Err(SupportError::NotFound) => not_found(&staff),
+        Err(e @ SupportError::AboveYourRole) => {
+            action_page(&staff, id, action, String::new(), Some(e.to_string()), StatusCode::FORBIDDEN).await
+        }
+        Err(e) => internal_error(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -239,7 +247,7 @@ async fn act(staff: Staff, Path((id, action)): Path<(i64, String)>, Form(f): For
             let reason = f.reason.chars().take(500).collect();
             action_page(&staff, id, action, reason, Some(e.to_string()), StatusCode::BAD_REQUEST).await
         }
-        Err(e @ SupportError::AboveYourRole) => {
+        Err(e @ (SupportError::AboveYourRole | SupportError::OwnAccount)) => {
             let reason = f.reason.chars().take(500).collect();
             action_page(&staff, id, action, reason, Some(e.to_string()), StatusCode::FORBIDDEN).await
         }

@@ -50,6 +50,7 @@ fn association_error(e: AssociationError) -> ApiError {
         AssociationError::Throttled => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
         AssociationError::AlreadyLinked { .. } => (StatusCode::CONFLICT, "already_linked"),
         AssociationError::MatchExpired => (StatusCode::GONE, "match_unusable"),
+        AssociationError::MatchNotFound => (StatusCode::NOT_FOUND, "not_found"),
         AssociationError::AgreementRequired => {
             return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "agreement_required", e.to_string())
                 .field(Some("agreed"));
@@ -333,13 +334,7 @@ pub struct AccessRequestsBody {
 /// The pending access requests of the practices the caller administers.
 #[utoipa::path(get, path = "/api/v1/access-requests", security(("bearer" = [])),
     responses((status = 200, body = AccessRequestsBody), (status = 401, body = super::ErrorBody)))]
-pub async fn access_requests(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-) -> ApiResult<AccessRequestsBody> {
-    let c = super::practice::caller(&st, plan, sess, meta).await?;
+pub async fn access_requests(State(st): State<AppState>, c: super::practice::Caller) -> ApiResult<AccessRequestsBody> {
     let (pending, types) = st.svc.pending_access_requests(&c.grant, &c.plan.0).await.map_err(access_request_error)?;
     let requests = pending
         .into_iter()
@@ -384,13 +379,10 @@ pub struct ApproveBody {
         (status = 422, body = super::ErrorBody)))]
 pub async fn approve(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: super::practice::Caller,
     Path(id): Path<AccessRequestId>,
     Json(b): Json<ApproveBody>,
 ) -> Result<StatusCode, ApiError> {
-    let c = super::practice::caller(&st, plan, sess, meta).await?;
     // Provider IDs are matched to the practice's providers by the service, in its transaction.
     let (scope, provider_ids) =
         if b.all_providers { (Scope::All, Vec::new()) } else { (Scope::Providers(Vec::new()), b.provider_ids) };
@@ -404,12 +396,9 @@ pub async fn approve(
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn decline(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: super::practice::Caller,
     Path(id): Path<AccessRequestId>,
 ) -> Result<StatusCode, ApiError> {
-    let c = super::practice::caller(&st, plan, sess, meta).await?;
     st.svc.decline_access_request(&c.grant, &c.plan.0, id, &c.meta).await.map_err(access_request_error)?;
     Ok(StatusCode::NO_CONTENT)
 }

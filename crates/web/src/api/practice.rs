@@ -44,16 +44,22 @@ pub(super) struct Caller {
 }
 
 /// The practice grant of the bearer session's user: 401 without a session, 403 for a user who
-/// administers no practice.
-pub(super) async fn caller(
-    st: &AppState,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    meta: RequestMeta,
-) -> Result<Caller, ApiError> {
-    let session = sess.0.ok_or_else(ApiError::unauthenticated)?;
-    let grant = st.svc.practice_grant(&plan.0, &session).await.map_err(error)?;
-    Ok(Caller { grant, plan, meta })
+/// administers no practice. An extractor, so it runs before the body is read: a caller without
+/// the grant learns nothing about what the body should hold.
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = axum::response::Response;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, axum::response::Response> {
+        use axum::response::IntoResponse;
+        let plan = CurrentPlan::from_request_parts(parts, st).await.map_err(IntoResponse::into_response)?;
+        let sess = BearerSession::from_request_parts(parts, st).await?;
+        let Ok(Meta(meta)) = Meta::from_request_parts(parts, st).await;
+        let session = sess.0.ok_or_else(|| ApiError::unauthenticated().into_response())?;
+        let grant = st.svc.practice_grant(&plan.0, &session).await.map_err(|e| error(e).into_response())?;
+        Ok(Caller { grant, plan, meta })
+    }
 }
 
 pub(super) fn error(e: PracticeError) -> ApiError {
@@ -64,6 +70,7 @@ pub(super) fn error(e: PracticeError) -> ApiError {
         PracticeError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
         PracticeError::LastAdmin { .. } => ApiError::new(StatusCode::CONFLICT, "last_admin", e.to_string()),
         PracticeError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+        PracticeError::NotYours(m) => ApiError::new(StatusCode::FORBIDDEN, "not_all_practices_yours", m),
     }
 }
 
@@ -101,12 +108,9 @@ pub struct DirectoryBody {
     responses((status = 200, body = DirectoryBody), (status = 403, body = super::ErrorBody)))]
 pub async fn directory(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Query(req): Query<DirectoryRequest>,
 ) -> Result<Json<DirectoryBody>, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
     let p = st.svc.practice_directory(&c.grant, &c.plan.0, &req).await.map_err(error)?;
     Ok(Json(DirectoryBody {
         users: p
@@ -162,12 +166,9 @@ pub struct MemberBody {
     responses((status = 200, body = MemberBody), (status = 404, body = super::ErrorBody)))]
 pub async fn member(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Path(id): Path<UserId>,
 ) -> Result<Json<MemberBody>, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
     let m = st.svc.member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(Json(MemberBody {
         id: m.user.id.0,
@@ -234,13 +235,10 @@ pub struct Created {
     responses((status = 201, body = Created), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn add_affiliation(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Path(id): Path<UserId>,
     Json(b): Json<AddAffiliationBody>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
     let new = NewMemberAffiliation {
         practice_id: b.practice_id,
         user_type: b.user_type,
@@ -267,13 +265,10 @@ pub struct ChangeAffiliationBody {
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn change_affiliation(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Path(id): Path<AffiliationId>,
     Json(b): Json<ChangeAffiliationBody>,
 ) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
     let change = AffiliationChange { user_type: b.user_type.clone(), scope: b.scope.scope(), admin: b.admin };
     st.svc.change_member_affiliation(&c.grant, &c.plan.0, id, &change, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
@@ -284,12 +279,9 @@ pub async fn change_affiliation(
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn remove_affiliation(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Path(id): Path<AffiliationId>,
 ) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
     st.svc.remove_member_affiliation(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -297,14 +289,7 @@ pub async fn remove_affiliation(
 /// Removes a user from every Tax ID the caller administers ("Revoke User"); their account stays.
 #[utoipa::path(post, path = "/api/v1/practice/users/{id}/revoke", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
-pub async fn revoke(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-    Path(id): Path<UserId>,
-) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
+pub async fn revoke(State(st): State<AppState>, c: Caller, Path(id): Path<UserId>) -> Result<StatusCode, ApiError> {
     st.svc.revoke_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -312,14 +297,7 @@ pub async fn revoke(
 /// Deactivates a user all of whose Tax IDs the caller administers: signed out everywhere at once.
 #[utoipa::path(post, path = "/api/v1/practice/users/{id}/deactivate", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn deactivate(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-    Path(id): Path<UserId>,
-) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
+pub async fn deactivate(State(st): State<AppState>, c: Caller, Path(id): Path<UserId>) -> Result<StatusCode, ApiError> {
     st.svc.deactivate_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -327,14 +305,7 @@ pub async fn deactivate(
 /// Reactivates a user the caller's practice deactivated (not one deactivated by plan staff).
 #[utoipa::path(post, path = "/api/v1/practice/users/{id}/reactivate", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn reactivate(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-    Path(id): Path<UserId>,
-) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
+pub async fn reactivate(State(st): State<AppState>, c: Caller, Path(id): Path<UserId>) -> Result<StatusCode, ApiError> {
     st.svc.reactivate_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -345,12 +316,9 @@ pub async fn reactivate(
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn reset_password(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Path(id): Path<UserId>,
 ) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
     st.svc.send_member_reset_link(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -368,12 +336,9 @@ pub struct HandOverBody {
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn hand_over(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Json(b): Json<HandOverBody>,
 ) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
     st.svc.hand_over_admin(&c.grant, &c.plan.0, b.affiliation_id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -421,12 +386,9 @@ pub struct InviteResult {
     responses((status = 200, body = [InviteResult]), (status = 422, body = super::ErrorBody)))]
 pub async fn invite(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Json(b): Json<InviteBody>,
 ) -> Result<Json<Vec<InviteResult>>, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
     let rows: Vec<InviteRow> = b
         .rows
         .iter()
@@ -483,13 +445,7 @@ pub struct PendingBody {
 /// The caller's pending invitations (until signed up, or 7 days after the link was last sent).
 #[utoipa::path(get, path = "/api/v1/practice/invitations", security(("bearer" = [])),
     responses((status = 200, body = [PendingBody])))]
-pub async fn pending(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-) -> Result<Json<Vec<PendingBody>>, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
+pub async fn pending(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<PendingBody>>, ApiError> {
     let list = st.svc.pending_invitations(&c.grant, &c.plan.0).await.map_err(error)?;
     Ok(Json(
         list.into_iter()
@@ -508,14 +464,7 @@ pub async fn pending(
 /// Sends a new link (the old one stops working).
 #[utoipa::path(post, path = "/api/v1/practice/invitations/{user}/resend", params(("user" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
-pub async fn resend(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-    Path(user): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
+pub async fn resend(State(st): State<AppState>, c: Caller, Path(user): Path<i64>) -> Result<StatusCode, ApiError> {
     st.svc.resend_invitation(&c.grant, &c.plan.0, UserId(user), &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -523,14 +472,7 @@ pub async fn resend(
 /// Cancels a pending invitation.
 #[utoipa::path(delete, path = "/api/v1/practice/invitations/{user}", params(("user" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
-pub async fn cancel(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-    Path(user): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, plan, sess, meta).await?;
+pub async fn cancel(State(st): State<AppState>, c: Caller, Path(user): Path<i64>) -> Result<StatusCode, ApiError> {
     st.svc.cancel_invitation(&c.grant, &c.plan.0, UserId(user), &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -542,9 +484,7 @@ pub async fn cancel(
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn edit_member(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    c: Caller,
     Path(id): Path<UserId>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<StatusCode, ApiError> {
@@ -553,7 +493,6 @@ pub async fn edit_member(
     // email_confirm, mobile_phone, office_phone, fax, street, city, state, zip.
     let form: gatehouse_domain::profile::ProfileForm = serde_json::from_value(body)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "Send the fields as JSON strings."))?;
-    let c = caller(&st, plan, sess, meta).await?;
     match st.svc.edit_member(&c.grant, &c.plan.0, id, &form, &c.meta).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(EditMemberError::Invalid(e)) => {

@@ -164,11 +164,27 @@ async fn list(
     csrf: axum::Extension<CsrfToken>,
     sess: CookieSession,
     Query(q): Query<Done>,
+    parts: RequestParts,
 ) -> Response {
     let s = match signed_in(sess) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    match crate::pages::practice_grant(&st, &plan, &s).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return message_page(
+                &st,
+                &parts.0,
+                StatusCode::FORBIDDEN,
+                "Access requests",
+                "Access requests are decided by a practice's administrator, and you administer no practice.",
+                "/",
+                "Home",
+            );
+        }
+        Err(r) => return r,
+    }
     let notice = match q.done.as_deref() {
         Some("approved") => Some("Approved. They can use the portal for this practice now, and we emailed them."),
         Some("declined") => Some("Declined. We emailed them."),

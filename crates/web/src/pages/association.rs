@@ -261,15 +261,8 @@ fn has_admin_page(chrome: Chrome, m: &Matched) -> Response {
 
 /// The page for a step that can no longer be used.
 fn expired(st: &AppState, parts: &RequestParts, e: &AssociationError) -> Response {
-    message_page(
-        st,
-        &parts.0,
-        StatusCode::GONE,
-        "Please start again",
-        &e.to_string(),
-        "/associate",
-        "Associate your account",
-    )
+    let status = if matches!(e, AssociationError::MatchNotFound) { StatusCode::NOT_FOUND } else { StatusCode::GONE };
+    message_page(st, &parts.0, status, "Please start again", &e.to_string(), "/associate", "Associate your account")
 }
 
 async fn step_two(

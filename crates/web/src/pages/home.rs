@@ -200,6 +200,12 @@ async fn end_confirm(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    // Only one's own session: another's reads as not found.
+    match st.svc.list_sessions(&s).await {
+        Ok(list) if list.iter().any(|v| v.id == id) => {}
+        Ok(_) => return (StatusCode::NOT_FOUND, "That session was not found among yours.").into_response(),
+        Err(e) => return internal_error(e),
+    }
     let chrome = match Chrome::for_session(&st, &plan, &csrf, &s, "/sessions").await {
         Ok((c, _)) => c,
         Err(r) => return r,

@@ -56,6 +56,9 @@ pub enum Rule {
     /// Signed-in people who confirmed their password moments ago (edit profile): none of the
     /// matrix's actors has, so everyone is refused.
     StepUp,
+    /// Only the owner of an object of a kind the world holds none of (affiliation offers): the
+    /// ids named are nobody's offer, so everyone is refused.
+    NoneOwned,
 }
 
 impl Rule {
@@ -78,6 +81,7 @@ impl Rule {
             Self::StaffOn(_) => "StaffOn",
             Self::StaffActOn(_) => "StaffActOn",
             Self::AppOn => "AppOn",
+            Self::NoneOwned => "NoneOwned",
             Self::StepUp => "StepUp",
         }
     }
@@ -114,7 +118,7 @@ impl Rule {
             Self::PracticeAdmin => allow(admin),
             Self::Staff(p) => allow(staff_may(p)),
             Self::Application => allow(actor.application),
-            Self::StepUp => Expect::Deny,
+            Self::StepUp | Self::NoneOwned => Expect::Deny,
             Self::Own if !signed => Expect::Deny,
             Self::Own => found(mine && t.owner.is_some() && t.owner == actor.user),
             Self::AdminOfAny | Self::AdminOfAll | Self::AdminOfAffiliation | Self::AdminOfRequest | Self::Sender
@@ -133,7 +137,9 @@ impl Rule {
             Self::AdminOfAffiliation | Self::AdminOfRequest => found(t.staff.is_none() && in_mine(&t.practices)),
             Self::Sender => found(t.sender.is_some() && t.sender == actor.user),
             Self::StaffOn(_) | Self::AppOn => Expect::Allow,
-            Self::StaffActOn(_) => allow(t.rank <= actor.rank),
+            // The product's own order (`Rank::may_act_on`): nobody above their role; among equals
+            // only plan administrators act on one another.
+            Self::StaffActOn(_) => allow(rank(actor.rank).may_act_on(rank(t.rank))),
         }
     }
 
@@ -251,7 +257,8 @@ pub fn rows() -> Vec<Row> {
         ("reset-password", AdminOfAll),
         ("revoke", AdminOfAny),
     ];
-    let member_api = [("deactivate", AdminOfAll), ("reactivate", AdminOfAll), ("revoke", AdminOfAny)];
+    let affiliation_pages =
+        [("remove", AdminOfAffiliation), ("make-admin", AdminOfAffiliation), ("hand-over", AdminOfAffiliation)];
     vec![
         r("GET", "/healthz", Anyone),
         r("GET", "/dev/outbox", Anyone),
@@ -314,6 +321,7 @@ pub fn rows() -> Vec<Row> {
         r("GET", "/practice/users/{id}", AdminOfAny).on(I::User),
         r("GET", "/practice/users/{id}/edit", AdminOfAll).on(I::User),
         r("POST", "/practice/users/{id}/edit", AdminOfAll).on(I::User).phase(1).body(EDIT_FORM),
+        r("GET", "/practice/users/{id}/affiliations/new", AdminOfAny).on(I::User),
         r("POST", "/practice/users/{id}/affiliations", AdminOfAny)
             .on(I::User)
             .body("practice={my_practice}&user_type=billing_staff"),
@@ -328,10 +336,10 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/practice/users/{id}/affiliations/{aid}/providers", AdminOfAffiliation).on(I::Affiliation),
         r("GET", "/practice/users/{id}/affiliations/{aid}/{action}", AdminOfAffiliation)
             .on(I::Affiliation)
-            .actions(&[("remove", AdminOfAffiliation), ("hand-over", AdminOfAffiliation)]),
+            .actions(&affiliation_pages),
         r("POST", "/practice/users/{id}/affiliations/{aid}/{action}", AdminOfAffiliation)
             .on(I::Affiliation)
-            .actions(&[("remove", AdminOfAffiliation), ("hand-over", AdminOfAffiliation)])
+            .actions(&affiliation_pages)
             .phase(1),
         r("GET", "/practice/users/{id}/{action}", AdminOfAny).on(I::User).actions(&member_pages),
         r("POST", "/practice/users/{id}/{action}", AdminOfAny).on(I::User).actions(&member_pages).phase(1),
@@ -341,6 +349,18 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/practice/pending/{id}/resend", Sender).on(I::Invitation).phase(1),
         r("GET", "/practice/pending/{id}/cancel", Sender).on(I::Invitation),
         r("POST", "/practice/pending/{id}/cancel", Sender).on(I::Invitation).phase(2),
+        r("GET", "/practice/offers/{id}/cancel", NoneOwned).on(I::User),
+        r("POST", "/practice/offers/{id}/cancel", NoneOwned).on(I::User).phase(1),
+        // Offers of a practice, answered by the person (the world holds none).
+        r("GET", "/offers", SignedIn),
+        r("POST", "/offers/{id}/accept", NoneOwned).on(I::User).phase(1),
+        r("GET", "/offers/{id}/decline", NoneOwned).on(I::User),
+        r("POST", "/offers/{id}/decline", NoneOwned).on(I::User).phase(1),
+        // An imported account's first sign-in: the emailed link is the credential.
+        r("GET", "/first-signin/email", Session),
+        r("POST", "/first-signin/email", Session),
+        r("GET", "/first-signin/confirm", Anyone),
+        r("POST", "/first-signin/confirm", Anyone),
         // The control panel.
         r("GET", "/admin", Staff(None)),
         r("GET", "/admin/registrations", Staff(Some(P::Registrations))),
@@ -417,17 +437,23 @@ pub fn rows() -> Vec<Row> {
             .phase(1)
             .body(r#"{"user_type": "billing_staff", "all_providers": true}"#),
         r("POST", "/api/v1/access-requests/{id}/decline", AdminOfRequest).on(I::Request).phase(1),
-        r("POST", "/api/v1/affiliations/{id}/admin", AdminOfAffiliation)
-            .on(I::Affiliation)
-            .phase(1)
-            .body(r#"{"admin": false}"#),
         r("GET", "/api/v1/practice/users", PracticeAdmin),
         r("GET", "/api/v1/practice/users/{id}", AdminOfAny).on(I::User),
         r("PATCH", "/api/v1/practice/users/{id}", AdminOfAll).on(I::User).phase(1).body(EDIT_JSON),
         r("POST", "/api/v1/practice/users/{id}/affiliations", AdminOfAny).on(I::User).body(
             r#"{"practice_id": {my_practice}, "user_type": "billing_staff", "all_providers": true, "providers": []}"#,
         ),
-        r("POST", "/api/v1/practice/users/{id}/{action}", AdminOfAny).on(I::User).actions(&member_api).phase(1),
+        r("POST", "/api/v1/practice/users/{id}/revoke", AdminOfAny).on(I::User).phase(2),
+        r("POST", "/api/v1/practice/users/{id}/deactivate", AdminOfAll).on(I::User).phase(1),
+        r("POST", "/api/v1/practice/users/{id}/reactivate", AdminOfAll).on(I::User).phase(1),
+        r("POST", "/api/v1/practice/users/{id}/password-reset", AdminOfAll).on(I::User).phase(1),
+        r("GET", "/api/v1/practice/offers", PracticeAdmin),
+        r("DELETE", "/api/v1/practice/offers/{id}", NoneOwned).on(I::User).phase(1),
+        r("GET", "/api/v1/me/offers", SignedIn),
+        r("POST", "/api/v1/me/offers/{id}/accept", NoneOwned).on(I::User).phase(1),
+        r("POST", "/api/v1/me/offers/{id}/decline", NoneOwned).on(I::User).phase(1),
+        r("POST", "/api/v1/first-signin/email-proof", Anyone),
+        r("POST", "/api/v1/first-signin/email-proof/resend", Session),
         r("PATCH", "/api/v1/practice/affiliations/{id}", AdminOfAffiliation)
             .on(I::Affiliation)
             .body(r#"{"user_type": "billing_staff"}"#),
@@ -450,4 +476,16 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/signout", Session).phase(4),
         r("POST", "/api/v1/signout", Session).phase(4),
     ]
+}
+
+/// The matrix's rank number as the domain's `Rank` (5 plan administrator … 1 portal user).
+fn rank(n: u8) -> gatehouse_domain::staff::Rank {
+    use gatehouse_domain::staff::Rank;
+    match n {
+        5 => Rank::PlanAdmin,
+        4 => Rank::HelpDesk,
+        3 => Rank::Auditor,
+        2 => Rank::PracticeAdmin,
+        _ => Rank::PortalUser,
+    }
 }

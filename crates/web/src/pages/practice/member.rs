@@ -265,13 +265,14 @@ async fn add_page(
     error: Option<String>,
 ) -> Response {
     let st = admin.state();
-    let practice = PracticeId(c.practice);
-    let Some(p) = admin.grant.practices().iter().find(|p| p.id == practice) else {
-        return admin.refused(PracticeError::NotFound);
-    };
     let m = match st.svc.member(&admin.grant, &admin.plan.0, id, &admin.meta).await {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
+    };
+    let practice = PracticeId(c.practice);
+    let Some(p) = admin.grant.practices().iter().find(|p| p.id == practice) else {
+        // No Tax ID of theirs chosen (the form was skipped): back to the user's page to choose.
+        return Redirect::to(&format!("/practice/users/{id}")).into_response();
     };
     let types = match st.svc.list_user_types(&admin.plan.0).await {
         Ok(t) => t,
@@ -534,6 +535,9 @@ async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(UserId, St
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
+    if m.elsewhere && action != "revoke" {
+        return admin.refused(not_yours());
+    }
     let name = format!("{} {}", m.user.first_name, m.user.last_name);
     let Some((heading, question, confirm_label)) = user_question(&action, &name) else {
         return admin.refused(PracticeError::NotFound);
@@ -659,6 +663,9 @@ async fn edit_form(admin: PracticeAdmin, Path(id): Path<UserId>) -> Response {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
+    if m.elsewhere {
+        return admin.refused(not_yours());
+    }
     let c = m.contact;
     let f = gatehouse_domain::profile::ProfileForm {
         username: m.user.username.clone().unwrap_or_default(),
@@ -702,4 +709,12 @@ async fn reset_password(admin: &PracticeAdmin, id: UserId) -> Response {
         Ok(()) => back(id, "reset-sent"),
         Err(e) => admin.refused(e),
     }
+}
+
+/// The refusal of a change to the account of a user who also works for practices the
+/// administrator does not administer (the service gives the same answer to the change itself).
+fn not_yours() -> PracticeError {
+    PracticeError::NotYours(
+        "This user also works for practices you do not administer, so you cannot change their account. Provider services can; use Revoke User to remove them from your Tax IDs.".into(),
+    )
 }

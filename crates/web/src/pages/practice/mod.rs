@@ -67,6 +67,13 @@ impl PracticeAdmin {
                 "/practice/users",
                 "Back to User Management",
             ),
+            PracticeError::NotYours(m) => self.message(
+                StatusCode::FORBIDDEN,
+                "Not yours to change",
+                &m,
+                "/practice/users",
+                "Back to User Management",
+            ),
             other => self.message(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "That change was not made",
