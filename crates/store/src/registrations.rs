@@ -289,6 +289,14 @@ pub async fn record_attempt(
     Ok(())
 }
 
+/// How many requests of the plan wait for a decision.
+pub async fn count_pending(conn: &mut Conn, plan: PlanId) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM registrations WHERE plan_id = $1 AND status = 'pending'")
+        .bind(plan.0)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Status;
@@ -300,12 +308,4 @@ mod tests {
         }
         assert_eq!(Status::parse("maybe"), None);
     }
-}
-
-/// How many requests of the plan wait for a decision.
-pub async fn count_pending(conn: &mut Conn, plan: PlanId) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM registrations WHERE plan_id = $1 AND status = 'pending'")
-        .bind(plan.0)
-        .fetch_one(&mut *conn)
-        .await?)
 }

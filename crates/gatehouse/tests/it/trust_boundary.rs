@@ -152,7 +152,7 @@ async fn a_deactivation_by_plan_staff_is_lifted_only_by_plan_staff(backend: Back
     svc.support_action(&staff, plan, jpatel, SupportAction::Reactivate, "Back", &meta).await.expect("on");
     svc.deactivate_member(&grant, plan, jpatel, &meta).await.expect("practice deactivates");
     svc.reactivate_member(&grant, plan, jpatel, &meta).await.expect("practice reactivates");
-    let row = gatehouse_store::users::get(&mut *svc.db.acquire().await.expect("conn"), plan.id(), jpatel).await;
+    let row = gatehouse_store::users::get(&mut svc.db.acquire().await.expect("conn"), plan.id(), jpatel).await;
     assert_eq!(row.expect("read").expect("user").status, UserStatus::Active);
     app.stop().await;
 }

@@ -129,12 +129,7 @@ async fn page(
     };
     let listed = match &grant {
         Some(g) => st.svc.pending_access_requests(g, &plan.0).await,
-        None => st
-            .svc
-            .list_user_types(&plan.0)
-            .await
-            .map(|t| (Vec::new(), t))
-            .map_err(|e| AccessRequestError::Internal(e.into())),
+        None => st.svc.list_user_types(&plan.0).await.map(|t| (Vec::new(), t)).map_err(AccessRequestError::Internal),
     };
     match listed {
         Ok((pending, types)) => {

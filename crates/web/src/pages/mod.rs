@@ -315,6 +315,21 @@ pub fn when(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_else(|| "—".into())
 }
 
+/// The practice grant of a signed-in session, or `None` when its user administers no practice.
+pub async fn practice_grant(
+    st: &AppState,
+    plan: &CurrentPlan,
+    s: &gatehouse_services::SessionInfo,
+) -> Result<Option<gatehouse_services::practice::PracticeGrant>, Response> {
+    use gatehouse_services::practice::PracticeError;
+    match st.svc.practice_grant(&plan.0, s).await {
+        Ok(g) => Ok(Some(g)),
+        Err(PracticeError::NotAdmin) => Ok(None),
+        Err(PracticeError::NotSignedIn) => Err(Redirect::to("/signin").into_response()),
+        Err(e) => Err(internal_error(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,20 +347,5 @@ mod tests {
     fn tax_ids_are_shown_with_a_dash() {
         assert_eq!(tax_id_display("123456789"), "123456789");
         assert_eq!(tax_id_display("1"), "1");
-    }
-}
-
-/// The practice grant of a signed-in session, or `None` when its user administers no practice.
-pub async fn practice_grant(
-    st: &AppState,
-    plan: &CurrentPlan,
-    s: &gatehouse_services::SessionInfo,
-) -> Result<Option<gatehouse_services::practice::PracticeGrant>, Response> {
-    use gatehouse_services::practice::PracticeError;
-    match st.svc.practice_grant(&plan.0, s).await {
-        Ok(g) => Ok(Some(g)),
-        Err(PracticeError::NotAdmin) => Ok(None),
-        Err(PracticeError::NotSignedIn) => Err(Redirect::to("/signin").into_response()),
-        Err(e) => Err(internal_error(e)),
     }
 }
