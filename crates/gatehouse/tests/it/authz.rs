@@ -465,7 +465,7 @@ async fn applications_on_the_control_panel(backend: Backend) {
     let revoke = format!("/admin/applications/{id}/revoke");
     let (s, html) = app.page(&c, &revoke).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("Revoke this application?"));
+    assert!(html.contains("Revoke Claims portal?"), "{html}");
     let (s, html) = app.submit(&c, &revoke, &revoke, &[]).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("Revoked Claims portal."));

@@ -411,7 +411,7 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("Nothing changes until you select") && html.contains("Quinn") && html.contains("Quade"));
     assert_eq!(held().await, 1, "choosing a Tax ID grants nothing");
-    let (s, _html, loc) = post(
+    let (s, loc, _html) = post(
         &app,
         &c,
         &step,
@@ -450,11 +450,11 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
     app.sql(&format!("UPDATE users SET status = 'deactivated' WHERE id = {}", kay.0)).await;
     let (_, page) = app.page(&c, &kays).await;
     assert!(!page.contains("/make-admin"), "not offered to a deactivated user");
-    let (s, html, _) = post(&app, &c, &kays, &confirm, &[]).await;
+    let (s, _, html) = post(&app, &c, &kays, &confirm, &[]).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     assert!(html.contains("Only an active user"), "{html}");
     app.sql(&format!("UPDATE users SET status = 'active' WHERE id = {}", kay.0)).await;
-    let (s, _, loc) = post(&app, &c, &confirm, &confirm, &[]).await;
+    let (s, loc, _) = post(&app, &c, &confirm, &confirm, &[]).await;
     assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("{kays}?done=admin")));
     assert_eq!(app.count(&format!("SELECT is_admin FROM affiliations WHERE id = {kay_aff}")).await, 1);
 
@@ -466,10 +466,10 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
         )
     };
     let lakeside = format!("{me}/affiliations/{}/remove", app.count(&aff("825671892")).await);
-    let (s, _, loc) = post(&app, &c, &lakeside, &lakeside, &[]).await;
+    let (s, loc, _) = post(&app, &c, &lakeside, &lakeside, &[]).await;
     assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("{me}?done=removed")));
     let last = format!("{me}/affiliations/{}/remove", app.count(&aff("914407731")).await);
-    let (s, html, _) = post(&app, &c, &last, &last, &[]).await;
+    let (s, _, html) = post(&app, &c, &last, &last, &[]).await;
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("Lee Park was removed from Cedar Valley Pediatrics"), "{html}");
     assert_eq!(held().await, 0);
