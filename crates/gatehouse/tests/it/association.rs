@@ -389,22 +389,7 @@ async fn call(app: &TestApp, method: &str, path: &str, bearer: &str, body: Optio
 
 /// A fully signed-in API session of `username` (password [`TEST_PASSWORD`], phone tail `tail`).
 async fn api_token(app: &TestApp, username: &str, tail: u16) -> String {
-    let c = app.api();
-    let v: Value = c
-        .post(app.url("/api/v1/signin"))
-        .json(&json!({"username": username, "password": TEST_PASSWORD}))
-        .send()
-        .await
-        .expect("signin")
-        .json()
-        .await
-        .expect("json");
-    let t = v["session_token"].as_str().expect("token").to_owned();
-    let code = app.last_code(&format!("+1206555{tail:04}")).await;
-    let (s, v) = call(app, "POST", "/api/v1/two-step/verify", &t, Some(json!({"code": code}))).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["next"], "complete");
-    v["session_token"].as_str().expect("token").to_owned()
+    app.api_session(username, TEST_PASSWORD, &format!("+1206555{tail:04}")).await
 }
 
 fn body(fields: &[(&str, &str)]) -> Value {

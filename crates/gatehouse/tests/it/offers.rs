@@ -61,42 +61,11 @@ async fn world(backend: Backend) -> Option<World> {
 
 /// A session token for `username` through the API (password, then the texted code).
 async fn token(app: &TestApp, username: &str, phone_tail: u16) -> String {
-    let c = app.api();
-    let v: Value = c
-        .post(app.url("/api/v1/signin"))
-        .json(&json!({"username": username, "password": TEST_PASSWORD}))
-        .send()
-        .await
-        .expect("signin")
-        .json()
-        .await
-        .expect("json");
-    let t = v["session_token"].as_str().expect("token").to_owned();
-    let code = app.last_code(&format!("+1206555{phone_tail:04}")).await;
-    let v: Value = c
-        .post(app.url("/api/v1/two-step/verify"))
-        .bearer_auth(&t)
-        .json(&json!({"code": code}))
-        .send()
-        .await
-        .expect("verify")
-        .json()
-        .await
-        .expect("json");
-    v["session_token"].as_str().expect("token").to_owned()
+    app.api_session(username, TEST_PASSWORD, &format!("+1206555{phone_tail:04}")).await
 }
 
 async fn api(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let c = app.api();
-    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut r = c.request(m, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.expect("send");
-    let status = r.status();
-    let text = r.text().await.expect("text");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    app.call(method, path, Some(token), body).await
 }
 
 /// Invites one person to `practice` as billing staff for all providers, through the API.

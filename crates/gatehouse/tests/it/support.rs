@@ -430,6 +430,20 @@ impl TestApp {
     ) -> (reqwest::StatusCode, serde_json::Value) {
         self.call_with(&self.api(), method, path, bearer, body).await
     }
+
+    /// A fully signed-in API session token: `password`, then the code texted to `phone` (E.164).
+    pub async fn api_session(&self, username: &str, password: &str, phone: &str) -> String {
+        let signin = serde_json::json!({"username": username, "password": password});
+        let (s, v) = self.call("POST", "/api/v1/signin", None, Some(signin)).await;
+        assert_eq!(s, reqwest::StatusCode::OK, "sign-in of {username}: {v}");
+        let t = v["session_token"].as_str().expect("token").to_owned();
+        let code = self.last_code(phone).await;
+        let (s, v) =
+            self.call("POST", "/api/v1/two-step/verify", Some(&t), Some(serde_json::json!({"code": code}))).await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        assert_eq!(v["next"], "complete", "{v}");
+        v["session_token"].as_str().expect("token").to_owned()
+    }
 }
 
 /// A response's `Location` header.

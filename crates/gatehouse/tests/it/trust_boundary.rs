@@ -33,24 +33,11 @@ async fn session(app: &TestApp, username: &str) -> SessionInfo {
 /// An API session token of a demo account, through sign-in and two-step over HTTP.
 async fn api_token(app: &TestApp, username: &str) -> String {
     let acc = gatehouse::demo::ACCOUNTS.iter().find(|a| a.username == username).expect("demo account");
-    let c = app.api();
-    let r = c.post(app.url("/api/v1/signin")).json(&json!({"username": acc.username, "password": acc.password}));
-    let v: Value = r.send().await.expect("signin").json().await.expect("json");
-    let token = v["session_token"].as_str().expect("token").to_owned();
-    let code = app.last_code(acc.phone).await;
-    let r = c.post(app.url("/api/v1/two-step/verify")).bearer_auth(&token).json(&json!({"code": code}));
-    let v: Value = r.send().await.expect("verify").json().await.expect("json");
-    assert_eq!(v["next"], "complete", "{v}");
-    v["session_token"].as_str().expect("token").to_owned()
+    app.api_session(acc.username, acc.password, acc.phone).await
 }
 
 async fn api(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> StatusCode {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut r = app.api().request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    r.send().await.expect("request").status()
+    app.call(method, path, Some(token), body).await.0
 }
 
 /// Gives the plan administrator (`pshah`) an affiliation with Lakeside, as the old invitation did.
