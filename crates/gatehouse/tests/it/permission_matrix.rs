@@ -110,39 +110,6 @@ impl Answer {
     }
 }
 
-/// Cells that still differ from the table: each a known defect of the API's order of checks
-/// (issue 13 stays open until this list is empty). None lets anyone *do* anything: the request
-/// is refused either way, only with the wrong status. A listed route whose cells all pass fails
-/// the test, so the list only shrinks.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    // The JSON body is read (and refused, 422) before the session is asked for.
-    ("POST", "/api/v1/two-step/setup", "body before session"),
-    ("POST", "/api/v1/two-step/verify", "body before session"),
-    ("POST", "/api/v1/terms/sign", "body before session"),
-    ("POST", "/api/v1/me/profile/confirm-password", "body before session"),
-    ("POST", "/api/v1/me/profile/verify-code", "body before session"),
-    ("POST", "/api/v1/me/profile/phone", "body before session"),
-    ("POST", "/api/v1/me/profile/phone/confirm", "body before session"),
-    ("POST", "/api/v1/me/profile/email", "body before session"),
-    ("POST", "/profile/email/confirm", "form before session"),
-    // The upload is read (and refused, 400) before the staff permission is checked.
-    ("POST", "/admin/roster/import", "upload before permission"),
-    ("POST", "/admin/settings/logo", "upload before permission"),
-    // A session still signing in is told 409 `wrong_stage` (finish signing in), not 401.
-    ("GET", "/api/v1/me", "409 for a session still signing in"),
-    ("GET", "/api/v1/sessions", "409 for a session still signing in"),
-    ("DELETE", "/api/v1/sessions/{id}", "409 for a session still signing in"),
-    ("GET", "/api/v1/me/profile", "409 for a session still signing in"),
-    ("POST", "/api/v1/me/profile/send-code", "409 for a session still signing in"),
-    ("PUT", "/api/v1/me/profile/office", "409 for a session still signing in"),
-    // A session still signing in cannot end itself over the API (401).
-    ("POST", "/api/v1/signout", "a session still signing in cannot sign out"),
-];
-
-fn known_gap(c: &Cell) -> bool {
-    KNOWN_GAPS.iter().any(|(m, p, _)| *m == c.row.method && *p == c.row.path)
-}
-
 async fn permission_matrix(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let started = std::time::Instant::now();
@@ -187,19 +154,12 @@ async fn permission_matrix(backend: Backend) {
     allowed.sort_by_key(|c| (c.phase, c.row.method != "GET"));
 
     let mut failures: Vec<String> = Vec::new();
-    let mut gaps_seen: BTreeSet<(&str, &str)> = BTreeSet::new();
-    let mut gap_cells = 0;
     // 1. Forbidden cells: each a refusal, and all of them together change nothing.
     let before = world.digest(&app).await;
     for c in &forbidden {
         let a = world.send(&app, c).await;
         if let Some(wanted) = a.judge(c.expect) {
-            if known_gap(c) {
-                gaps_seen.insert((c.row.method, c.row.path));
-                gap_cells += 1;
-            } else {
-                failures.push(format!("{} | expected {wanted}, got {}", c.name(), a.show()));
-            }
+            failures.push(format!("{} | expected {wanted}, got {}", c.name(), a.show()));
         }
     }
     let after = world.digest(&app).await;
@@ -234,12 +194,7 @@ async fn permission_matrix(backend: Backend) {
         let c = &Cell { target: fresh.as_ref().or(c.target), ..**c };
         let a = world.send(&app, c).await;
         if let Some(wanted) = a.judge(c.expect) {
-            if known_gap(c) {
-                gaps_seen.insert((c.row.method, c.row.path));
-                gap_cells += 1;
-            } else {
-                failures.push(format!("{} | expected {wanted}, got {}", c.name(), a.show()));
-            }
+            failures.push(format!("{} | expected {wanted}, got {}", c.name(), a.show()));
         }
     }
 
@@ -262,14 +217,7 @@ async fn permission_matrix(backend: Backend) {
     if !failures.is_empty() || !changed.is_empty() {
         eprintln!("FAILING CELLS ({}):\n{report}\nCHANGED BY FORBIDDEN CELLS: {changed:#?}", failures.len());
     }
-    eprintln!("known gaps: {gap_cells} cells on {} routes (KNOWN_GAPS)", gaps_seen.len());
-    let closed: Vec<_> = KNOWN_GAPS
-        .iter()
-        .filter(|(m, p, _)| !gaps_seen.contains(&(*m, *p)))
-        .map(|(m, p, _)| format!("{m} {p}"))
-        .collect();
     app.stop().await;
-    assert!(closed.is_empty(), "these known gaps now pass: remove them from KNOWN_GAPS: {closed:?}");
     assert!(changed.is_empty(), "forbidden requests changed data: {changed:#?}");
     assert!(failures.is_empty(), "{} of {total} cells differ from the table:\n{report}", failures.len());
 }

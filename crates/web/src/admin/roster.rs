@@ -5,6 +5,7 @@ use crate::pages::{Chrome, internal_error, message_page, render, when};
 use crate::routing::Routes;
 use crate::routing::get;
 use askama::Template;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -142,10 +143,14 @@ fn report_page(staff: &Staff, status: StatusCode, r: ImportReport) -> Response {
     render(status, &ReportPage { chrome, admin, r, when: at })
 }
 
-async fn import(staff: Staff, mut form: Multipart) -> Response {
+async fn import(staff: Staff, form: Result<Multipart, MultipartRejection>) -> Response {
     if let Err(r) = staff.require(StaffPermission::RosterImport).await {
         return r;
     }
+    // Read only once the permission is known: a caller without it learns nothing from the upload.
+    let Ok(mut form) = form else {
+        return import_error(&staff, "The upload could not be read. Choose the file again.");
+    };
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut opts = ImportOptions::default();
     loop {

@@ -6,6 +6,7 @@ use crate::pages::{Chrome, internal_error, render};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Form, Multipart};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -226,7 +227,7 @@ async fn publish_terms(staff: Staff, Form(f): Form<TermsForm>) -> Response {
     }
 }
 
-async fn upload_logo(staff: Staff, mut form: Multipart) -> Response {
+async fn upload_logo(staff: Staff, form: Result<Multipart, MultipartRejection>) -> Response {
     if let Err(r) = staff.require(StaffPermission::PlanSettings).await {
         return r;
     }
@@ -234,10 +235,13 @@ async fn upload_logo(staff: Staff, mut form: Multipart) -> Response {
         Ok(r) => r,
         Err(r) => return r,
     };
+    // Read only once the permission is known; a request that is not an upload is a bad logo.
     let mut bytes = None;
-    while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some("logo") {
-            bytes = field.bytes().await.ok();
+    if let Ok(mut form) = form {
+        while let Ok(Some(field)) = form.next_field().await {
+            if field.name() == Some("logo") {
+                bytes = field.bytes().await.ok();
+            }
         }
     }
     let bytes = bytes.unwrap_or_default();

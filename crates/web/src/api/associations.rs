@@ -2,8 +2,9 @@
 //! `pages/access_requests.rs`).
 
 use super::ApiError;
+use super::caller::SignedIn;
 use crate::AppState;
-use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use axum::Json;
@@ -11,8 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use gatehouse_domain::AccessRequestId;
 use gatehouse_domain::association::AssociationForm;
-use gatehouse_domain::session::SessionStage;
-use gatehouse_services::SessionInfo;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, Scope};
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use gatehouse_services::association::{AssociationError, Matched};
@@ -32,11 +31,6 @@ pub fn routes() -> Routes {
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
-
-/// A fully signed-in session, or 401.
-fn signed_in(s: BearerSession) -> Result<SessionInfo, ApiError> {
-    s.0.filter(|s| s.stage == SessionStage::Complete).ok_or_else(ApiError::unauthenticated)
-}
 
 fn association_error(e: AssociationError) -> ApiError {
     let (status, code) = match &e {
@@ -154,11 +148,10 @@ impl From<Matched> for MatchBody {
 pub async fn check(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<AssociationBody>,
 ) -> ApiResult<MatchBody> {
-    let s = signed_in(sess)?;
     let form = AssociationForm {
         provider_type: b.provider_type,
         first_name: b.first_name,
@@ -197,12 +190,11 @@ pub struct AssociatedBody {
 pub async fn accept(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Path(attempt): Path<i64>,
     Json(b): Json<AcceptBody>,
 ) -> ApiResult<AssociatedBody> {
-    let s = signed_in(sess)?;
     let a = st.svc.accept_association(&plan.0, &s, attempt, b.agreed, &meta).await.map_err(association_error)?;
     Ok(Json(AssociatedBody {
         affiliation_id: a.affiliation_id,
@@ -224,11 +216,10 @@ pub struct RequestSentBody {
 pub async fn request_access(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Path(attempt): Path<i64>,
 ) -> Result<(StatusCode, Json<RequestSentBody>), ApiError> {
-    let s = signed_in(sess)?;
     let request_id = st.svc.request_access(&plan.0, &s, attempt, &meta).await.map_err(association_error)?;
     Ok((StatusCode::CREATED, Json(RequestSentBody { request_id })))
 }
@@ -274,9 +265,8 @@ impl From<LinkedAccount> for AffiliationBody {
 pub async fn affiliations(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
 ) -> ApiResult<Vec<AffiliationBody>> {
-    let s = signed_in(sess)?;
     let list = st.svc.linked_accounts(&plan.0, &s).await.map_err(affiliation_error)?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
@@ -292,11 +282,10 @@ pub struct SwitchBody {
 pub async fn switch(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<SwitchBody>,
 ) -> ApiResult<AffiliationBody> {
-    let s = signed_in(sess)?;
     let a = st.svc.switch_affiliation(&plan.0, &s, b.affiliation_id, &meta).await.map_err(affiliation_error)?;
     Ok(Json(a.into()))
 }

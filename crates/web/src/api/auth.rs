@@ -1,8 +1,9 @@
 //! Sign-up, sign-in, two-step, terms and sessions over JSON.
 
 use super::ApiError;
+use super::caller::{AnySession, SignedIn};
 use crate::AppState;
-use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{delete, get, post};
 use axum::Json;
@@ -10,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_services::SessionInfo;
 use gatehouse_services::account::Me;
 use gatehouse_services::sessions::{SessionError, SessionView};
 use gatehouse_services::signin::SignInError;
@@ -46,18 +46,6 @@ pub(super) fn stage_name(s: SessionStage) -> &'static str {
         SessionStage::TwoStepSetup => "two_step_setup",
         SessionStage::Terms => "terms",
         SessionStage::Complete => "complete",
-    }
-}
-
-pub(super) fn need(s: BearerSession, stage: Option<SessionStage>) -> Result<SessionInfo, ApiError> {
-    let s = s.0.ok_or_else(ApiError::unauthenticated)?;
-    match stage {
-        Some(st) if s.stage != st => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "wrong_stage",
-            format!("This session is at the {} step.", stage_name(s.stage)),
-        )),
-        _ => Ok(s),
     }
 }
 
@@ -240,11 +228,11 @@ pub struct CodeSent {
 pub async fn setup_phone(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    sess: AnySession,
     Meta(meta): Meta,
     Json(b): Json<SetupBody>,
 ) -> ApiResult<CodeSent> {
-    let s = need(sess, Some(SessionStage::TwoStepSetup))?;
+    let s = sess.at(SessionStage::TwoStepSetup)?;
     let cc = b.country_code.unwrap_or_else(|| "1".into());
     let masked =
         st.svc.send_setup_code(&plan.0, &s, &cc, &b.phone, b.method.into(), &meta).await.map_err(two_step_error)?;
@@ -263,11 +251,11 @@ pub struct ResendBody {
 pub async fn resend_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    sess: AnySession,
     Meta(meta): Meta,
     Json(b): Json<ResendBody>,
 ) -> ApiResult<CodeSent> {
-    let s = need(sess, Some(SessionStage::TwoStepCode))?;
+    let s = sess.at(SessionStage::TwoStepCode)?;
     let masked =
         st.svc.resend_signin_code(&plan.0, &s, b.method.map(Into::into), &meta).await.map_err(two_step_error)?;
     Ok(Json(CodeSent { masked_phone: masked }))
@@ -284,11 +272,10 @@ pub struct CodeBody {
 pub async fn verify_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    AnySession(s): AnySession,
     Meta(meta): Meta,
     Json(b): Json<CodeBody>,
 ) -> ApiResult<SessionStep> {
-    let s = need(sess, None)?;
     let v = st.svc.verify_code(&plan.0, &s, &b.code, &meta).await.map_err(two_step_error)?;
     Ok(Json(SessionStep {
         session_token: v.session.0,
@@ -324,11 +311,11 @@ pub struct SignTermsBody {
 pub async fn sign_terms(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    sess: AnySession,
     Meta(meta): Meta,
     Json(b): Json<SignTermsBody>,
 ) -> ApiResult<SessionStep> {
-    let s = need(sess, Some(SessionStage::Terms))?;
+    let s = sess.at(SessionStage::Terms)?;
     match st.svc.sign_terms(&plan.0, &s, b.version, &b.first_name, &b.last_name, &meta).await {
         Ok((t, next)) => Ok(Json(SessionStep {
             session_token: t.0,
@@ -372,8 +359,7 @@ impl From<Me> for MeBody {
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/me", security(("bearer" = [])), responses((status = 200, body = MeBody), (status = 401, body = super::ErrorBody)))]
-pub async fn me(State(st): State<AppState>, plan: CurrentPlan, sess: BearerSession) -> ApiResult<MeBody> {
-    let s = need(sess, Some(SessionStage::Complete))?;
+pub async fn me(State(st): State<AppState>, plan: CurrentPlan, SignedIn(s): SignedIn) -> ApiResult<MeBody> {
     Ok(Json(st.svc.me(&plan.0, &s).await.map_err(ApiError::internal)?.into()))
 }
 
@@ -402,8 +388,7 @@ impl From<SessionView> for SessionBody {
 
 /// The signed-in user's live sessions.
 #[utoipa::path(get, path = "/api/v1/sessions", security(("bearer" = [])), responses((status = 200, body = [SessionBody])))]
-pub async fn list_sessions(State(st): State<AppState>, sess: BearerSession) -> ApiResult<Vec<SessionBody>> {
-    let s = need(sess, Some(SessionStage::Complete))?;
+pub async fn list_sessions(State(st): State<AppState>, SignedIn(s): SignedIn) -> ApiResult<Vec<SessionBody>> {
     Ok(Json(st.svc.list_sessions(&s).await.map_err(ApiError::internal)?.into_iter().map(Into::into).collect()))
 }
 
@@ -412,11 +397,10 @@ pub async fn list_sessions(State(st): State<AppState>, sess: BearerSession) -> A
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
 pub async fn end_session(
     State(st): State<AppState>,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let s = need(sess, Some(SessionStage::Complete))?;
     match st.svc.end_session(&s, id, &meta).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(e @ SessionError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())),
@@ -428,10 +412,9 @@ pub async fn end_session(
 #[utoipa::path(post, path = "/api/v1/signout", security(("bearer" = [])), responses((status = 204)))]
 pub async fn sign_out(
     State(st): State<AppState>,
-    sess: BearerSession,
+    AnySession(s): AnySession,
     Meta(meta): Meta,
 ) -> Result<StatusCode, ApiError> {
-    let s = need(sess, None)?;
     st.svc.sign_out(&s, &meta).await.map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }

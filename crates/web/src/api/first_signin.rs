@@ -2,9 +2,10 @@
 //! link, and redeem its token (the same service commands as the pages).
 
 use super::ApiError;
-use super::auth::{SessionStep, need, stage_name};
+use super::auth::{SessionStep, stage_name};
+use super::caller::AnySession;
 use crate::AppState;
-use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::post;
 use axum::Json;
@@ -46,10 +47,10 @@ pub struct LinkSent {
 pub async fn resend(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    sess: AnySession,
     Meta(meta): Meta,
 ) -> Result<Json<LinkSent>, ApiError> {
-    let s = need(sess, Some(SessionStage::EmailProof))?;
+    let s = sess.at(SessionStage::EmailProof)?;
     let p = st.svc.resend_email_proof(&plan.0, &s, &meta).await.map_err(error)?;
     Ok(Json(LinkSent { masked_email: p.masked_email }))
 }

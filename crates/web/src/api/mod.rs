@@ -6,6 +6,7 @@
 mod associations;
 mod auth;
 mod authz;
+mod caller;
 mod first_signin;
 mod legacy;
 mod offers;

@@ -3,16 +3,16 @@
 //! (`/practice/offers`). The same services as `pages/offers.rs` and "Manage Pending Users".
 
 use super::ApiError;
+use super::caller::SignedIn;
+use super::practice::Caller;
 use crate::AppState;
-use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{delete, get, post};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use gatehouse_domain::ids::OfferId;
-use gatehouse_domain::session::SessionStage;
-use gatehouse_services::SessionInfo;
 use gatehouse_services::offers::OfferError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,10 +24,6 @@ pub fn routes() -> Routes {
         .route("/me/offers/{id}/decline", post(decline))
         .route("/practice/offers", get(offers_made))
         .route("/practice/offers/{id}", delete(cancel))
-}
-
-fn signed_in(s: BearerSession) -> Result<SessionInfo, ApiError> {
-    s.0.filter(|s| s.stage == SessionStage::Complete).ok_or_else(ApiError::unauthenticated)
 }
 
 fn offer_error(e: OfferError) -> ApiError {
@@ -67,9 +63,8 @@ pub struct OfferBody {
 pub async fn my_offers(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
 ) -> Result<Json<Vec<OfferBody>>, ApiError> {
-    let s = signed_in(sess)?;
     let list = st.svc.my_offers(&plan.0, &s).await.map_err(offer_error)?;
     Ok(Json(
         list.into_iter()
@@ -107,11 +102,10 @@ pub struct AcceptedBody {
 pub async fn accept(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Path(id): Path<i64>,
 ) -> Result<Json<AcceptedBody>, ApiError> {
-    let s = signed_in(sess)?;
     let a = st.svc.accept_offer(&plan.0, &s, OfferId(id), &meta).await.map_err(offer_error)?;
     Ok(Json(AcceptedBody { affiliation_id: a.affiliation_id, practice_name: a.practice_name, tax_id: a.tax_id }))
 }
@@ -123,11 +117,10 @@ pub async fn accept(
 pub async fn decline(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let s = signed_in(sess)?;
     st.svc.decline_offer(&plan.0, &s, OfferId(id), &meta).await.map_err(offer_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -150,14 +143,8 @@ pub struct MadeOfferBody {
 /// The offers the caller made in the last 7 days (pending until answered or expired).
 #[utoipa::path(get, path = "/api/v1/practice/offers", security(("bearer" = [])),
     responses((status = 200, body = [MadeOfferBody]), (status = 403, body = super::ErrorBody)))]
-pub async fn offers_made(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-) -> Result<Json<Vec<MadeOfferBody>>, ApiError> {
-    let s = sess.0.ok_or_else(ApiError::unauthenticated)?;
-    let grant = st.svc.practice_grant(&plan.0, &s).await.map_err(super::practice::error)?;
-    let list = st.svc.offers_made(&grant, &plan.0).await.map_err(super::practice::error)?;
+pub async fn offers_made(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<MadeOfferBody>>, ApiError> {
+    let list = st.svc.offers_made(&c.grant, &c.plan.0).await.map_err(super::practice::error)?;
     Ok(Json(
         list.into_iter()
             .map(|m| MadeOfferBody {
@@ -178,15 +165,7 @@ pub async fn offers_made(
 /// Withdraws one of the caller's pending offers (404 for another's or an answered one).
 #[utoipa::path(delete, path = "/api/v1/practice/offers/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
-pub async fn cancel(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    let s = sess.0.ok_or_else(ApiError::unauthenticated)?;
-    let grant = st.svc.practice_grant(&plan.0, &s).await.map_err(super::practice::error)?;
-    st.svc.cancel_offer(&grant, &plan.0, OfferId(id), &meta).await.map_err(super::practice::error)?;
+pub async fn cancel(State(st): State<AppState>, c: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    st.svc.cancel_offer(&c.grant, &c.plan.0, OfferId(id), &c.meta).await.map_err(super::practice::error)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,8 +3,9 @@
 //! email address (confirmed by a link to it) and the office details.
 
 use super::ApiError;
+use super::caller::SignedIn;
 use crate::AppState;
-use crate::extract::{BearerSession, CurrentPlan, Meta};
+use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{get, post, put};
 use axum::Json;
@@ -12,8 +13,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::profile::OfficeForm;
-use gatehouse_domain::session::SessionStage;
-use gatehouse_services::SessionInfo;
 use gatehouse_services::profile::{MyProfile, ProfileError, Unlock};
 use gatehouse_services::signin::SignInError;
 use gatehouse_services::two_step::TwoStepError;
@@ -60,14 +59,6 @@ fn error(e: ProfileError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", other.to_string()).field(field)
         }
     }
-}
-
-fn signed_in(s: BearerSession) -> Result<SessionInfo, ApiError> {
-    let s = s.0.ok_or_else(ApiError::unauthenticated)?;
-    if s.stage != SessionStage::Complete {
-        return Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", "Finish signing in first."));
-    }
-    Ok(s)
 }
 
 fn method(raw: Option<&str>) -> TwoStepMethod {
@@ -139,9 +130,8 @@ impl From<MyProfile> for ProfileBody {
 pub async fn profile(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
 ) -> Result<Json<ProfileBody>, ApiError> {
-    let s = signed_in(sess)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
 }
 
@@ -164,11 +154,10 @@ pub struct CodeSent {
 pub async fn confirm_password(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<PasswordBody>,
 ) -> Result<Json<CodeSent>, ApiError> {
-    let s = signed_in(sess)?;
     let m = st.svc.profile_confirm_password(&plan.0, &s, &b.username, &b.password, &meta).await.map_err(error)?;
     Ok(Json(CodeSent { masked_phone: m }))
 }
@@ -185,11 +174,10 @@ pub struct MethodBody {
 pub async fn send_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<MethodBody>,
 ) -> Result<Json<CodeSent>, ApiError> {
-    let s = signed_in(sess)?;
     let m = st.svc.profile_send_code(&plan.0, &s, method(b.method.as_deref()), &meta).await.map_err(error)?;
     Ok(Json(CodeSent { masked_phone: m }))
 }
@@ -205,11 +193,10 @@ pub struct CodeBody {
 pub async fn verify_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<CodeBody>,
 ) -> Result<Json<ProfileBody>, ApiError> {
-    let s = signed_in(sess)?;
     st.svc.profile_verify_code(&plan.0, &s, &b.code, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
 }
@@ -221,11 +208,10 @@ pub async fn verify_code(
 pub async fn office(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<OfficeForm>,
 ) -> Result<Json<ProfileBody>, ApiError> {
-    let s = signed_in(sess)?;
     st.svc.profile_update_office(&plan.0, &s, &b, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
 }
@@ -245,11 +231,10 @@ pub struct PhoneBody {
 pub async fn phone(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<PhoneBody>,
 ) -> Result<Json<CodeSent>, ApiError> {
-    let s = signed_in(sess)?;
     let m = st
         .svc
         .profile_start_phone_change(&plan.0, &s, &b.country_code, &b.phone, method(b.method.as_deref()), &meta)
@@ -264,11 +249,10 @@ pub async fn phone(
 pub async fn confirm_phone(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<CodeBody>,
 ) -> Result<Json<ProfileBody>, ApiError> {
-    let s = signed_in(sess)?;
     st.svc.profile_confirm_phone(&plan.0, &s, &b.code, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
 }
@@ -285,11 +269,10 @@ pub struct EmailBody {
 pub async fn email(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: BearerSession,
+    SignedIn(s): SignedIn,
     Meta(meta): Meta,
     Json(b): Json<EmailBody>,
 ) -> Result<StatusCode, ApiError> {
-    let s = signed_in(sess)?;
     st.svc.profile_start_email_change(&plan.0, &s, &b.email, &b.email_confirm, &meta).await.map_err(error)?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -226,11 +226,10 @@ pub struct FirstPasswordBody {
 pub async fn first_password(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: crate::extract::BearerSession,
+    super::caller::AnySession(s): super::caller::AnySession,
     Meta(meta): Meta,
     Json(b): Json<FirstPasswordBody>,
 ) -> Result<Json<super::auth::SessionStep>, ApiError> {
-    let s = sess.0.ok_or_else(ApiError::unauthenticated)?;
     match st.svc.set_first_password(&plan.0, &s, &b.password, &b.confirm_password, &meta).await {
         Ok((t, next)) => Ok(Json(super::auth::SessionStep {
             session_token: t.0,

@@ -299,7 +299,8 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/profile/code", SignedIn),
         r("POST", "/profile/phone", SignedIn),
         r("POST", "/profile/email", SignedIn),
-        r("POST", "/profile/email/confirm", SignedIn),
+        // The emailed link is the proof (as `/api/v1/email-change/confirm`): no session needed.
+        r("POST", "/profile/email/confirm", Anyone),
         r("POST", "/profile/office", StepUp),
         r("POST", "/profile/done", SignedIn),
         r("GET", "/associate", SignedIn),

@@ -177,6 +177,10 @@ impl World {
         app.member_of(&multi, &b, &admin_b).await;
         let user_a = app.person(&p1, "user_a", 1005).await;
         app.member_of(&user_a, &a, &admin_a).await;
+        // Signs in only up to the code: a person no cell acts on, so the session lives to the end
+        // (acting on a user, e.g. deactivating them, ends their sessions).
+        let signing_in = app.person(&p1, "signing_in", 1015).await;
+        app.member_of(&signing_in, &a, &admin_a).await;
         let user_b = app.person(&p1, "user_b", 1006).await;
         app.member_of(&user_b, &b, &admin_b).await;
         let user_ab = app.person(&p1, "user_ab", 1007).await;
@@ -369,7 +373,7 @@ impl World {
         ];
         let practices = [("A", &a), ("B", &b)];
         let mut actors = vec![Actor::anonymous(app, "anonymous", None)];
-        actors.push(Actor::mid_sign_in(app, &user_a).await);
+        actors.push(Actor::mid_sign_in(app, &signing_in).await);
         for mut s in specs {
             if let Some(tag) = s.member_of.first() {
                 let practice = practices.iter().find(|p| p.0 == *tag).map(|p| p.1).expect("practice");
