@@ -54,6 +54,26 @@ id_type!(
     /// A practice administrator's offer of a practice to an existing account.
     OfferId
 );
+id_type!(
+    /// A signed-in (or signing-in) session.
+    SessionId
+);
+id_type!(
+    /// One self-service association attempt: the practice matched by the details typed.
+    MatchId
+);
+id_type!(
+    /// A practice's registration request, reviewed by plan staff.
+    RegistrationId
+);
+id_type!(
+    /// One import of the plan's roster file.
+    ImportId
+);
+id_type!(
+    /// A portal application registered with the plan (a client of the permission check API).
+    ApplicationId
+);
 
 #[cfg(test)]
 mod tests {

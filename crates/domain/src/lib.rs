@@ -29,7 +29,10 @@ pub mod user;
 pub mod username;
 
 pub use email::Email;
-pub use ids::{AccessRequestId, AffiliationId, PlanId, PracticeId, ProviderRowId, UserId};
+pub use ids::{
+    AccessRequestId, AffiliationId, ApplicationId, ImportId, MatchId, PlanId, PracticeId, ProviderRowId,
+    RegistrationId, SessionId, UserId,
+};
 pub use names::PersonName;
 pub use npi::Npi;
 pub use password::{PasswordPolicy, PasswordProblem};

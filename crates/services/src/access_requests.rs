@@ -9,7 +9,7 @@ use crate::plans::Plan;
 use crate::practice::PracticeGrant;
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::permissions::UserTypeKey;
-use gatehouse_domain::{AccessRequestId, PracticeId};
+use gatehouse_domain::{AccessRequestId, PracticeId, ProviderRowId};
 use gatehouse_store::access_requests::{self as store, AccessRequestRow, Status};
 use gatehouse_store::affiliations::{self as aff_store, NewAffiliation};
 use gatehouse_store::roster::practices::{self, ProviderBrief};
@@ -60,7 +60,7 @@ pub enum Scope {
     #[default]
     All,
     /// Provider row ids of the practice.
-    Providers(Vec<i64>),
+    Providers(Vec<ProviderRowId>),
 }
 
 /// An approval's choices.
@@ -119,7 +119,7 @@ impl Services {
         let (all, listed) = match &approval.scope {
             Scope::All => (true, Vec::new()),
             Scope::Providers(rows) => {
-                let mut ids = rows.clone();
+                let mut ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
                 if !approval.provider_ids.is_empty() {
                     let (current, _) = practices::providers_of(&mut tx, r.practice_id, i64::MAX).await?;
                     for wanted in &approval.provider_ids {

@@ -8,7 +8,7 @@ use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services, SessionInfo};
 use gatehouse_domain::permissions::UserTypeKey;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{AffiliationId, PlanId, UserId};
 use gatehouse_store::affiliations::{self as store, AffiliationRow};
 use gatehouse_store::roster::practices;
 use gatehouse_store::{Conn, access_changes, sessions, user_types};
@@ -151,13 +151,13 @@ impl Services {
         &self,
         plan: &Plan,
         s: &SessionInfo,
-        affiliation: i64,
+        affiliation: AffiliationId,
         meta: &RequestMeta,
     ) -> Result<LinkedAccount, AffiliationError> {
         let user = signed_in(plan, s)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let row = store::get(&mut tx, plan.id(), affiliation).await?.filter(|r| r.user_id == user);
+        let row = store::get(&mut tx, plan.id(), affiliation.0).await?.filter(|r| r.user_id == user);
         let row = row.ok_or(AffiliationError::NotFound)?;
         let rows = store::of_user(&mut tx, user).await?;
         let from = active_id(&rows, s.active_affiliation);

@@ -8,7 +8,7 @@ use crate::staff::{Denied, StaffGrant};
 use crate::tokens::{hash_token, new_token, random_u64, same};
 use crate::{Internal, RequestMeta, Services, audit};
 use gatehouse_domain::staff::StaffPermission;
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{ApplicationId, PlanId, UserId};
 use gatehouse_store::access_changes;
 use gatehouse_store::applications::{self, ApplicationRow, NewApplication};
 use serde_json::json;
@@ -123,9 +123,10 @@ impl Services {
         &self,
         grant: &StaffGrant,
         plan: &Plan,
-        id: i64,
+        id: ApplicationId,
         meta: &RequestMeta,
     ) -> Result<ApplicationRow, ApplicationError> {
+        let id = id.0;
         grant.require(plan.id(), StaffPermission::Applications)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;

@@ -22,7 +22,7 @@ use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services, SessionInfo};
 use gatehouse_domain::association::{AssociationErrors, AssociationForm, RosterCandidate};
 use gatehouse_domain::roster::ProviderKind;
-use gatehouse_domain::{Duration, UserId, UserStatus};
+use gatehouse_domain::{Duration, MatchId, UserId, UserStatus};
 use gatehouse_store::affiliations::{self as aff_store, NewAffiliation};
 use gatehouse_store::association::{self as store, AttemptRow, NewAttempt, Outcome};
 use gatehouse_store::roster::practices::{self, PracticeRow};
@@ -100,7 +100,7 @@ impl From<AffiliationError> for AssociationError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {
     /// Pass this to step 2 or to the access request.
-    pub attempt_id: i64,
+    pub attempt_id: MatchId,
     pub practice_name: String,
     pub tax_id: String,
     /// The practitioner matched (provider ID, name); `None` for a group: all of the Tax ID's providers.
@@ -254,11 +254,23 @@ impl Services {
         } else {
             Some((claim.provider_id.as_str().to_owned(), format!("{} {}", provider.first_name, provider.last_name)))
         };
-        Ok(Matched { attempt_id, practice_name: practice.name, tax_id: practice.tax_id, provider: name, admins })
+        Ok(Matched {
+            attempt_id: MatchId(attempt_id),
+            practice_name: practice.name,
+            tax_id: practice.tax_id,
+            provider: name,
+            admins,
+        })
     }
 
     /// A usable match of step 1 again (for step 2's page).
-    pub async fn association_match(&self, plan: &Plan, s: &SessionInfo, id: i64) -> Result<Matched, AssociationError> {
+    pub async fn association_match(
+        &self,
+        plan: &Plan,
+        s: &SessionInfo,
+        id: MatchId,
+    ) -> Result<Matched, AssociationError> {
+        let id = id.0;
         let user = signed_in(plan, s)?;
         let now = self.now();
         let mut conn = self.db.acquire().await?;
@@ -266,7 +278,13 @@ impl Services {
         let (practice, provider) = describe(&mut conn, plan, &a).await?;
         let existing_admin = aff_store::of_user_at(&mut conn, user, practice.id).await?.is_some_and(|e| e.is_admin);
         let admins = if existing_admin { Vec::new() } else { admin_names(&mut conn, practice.id, user).await? };
-        Ok(Matched { attempt_id: a.id, practice_name: practice.name, tax_id: practice.tax_id, provider, admins })
+        Ok(Matched {
+            attempt_id: MatchId(a.id),
+            practice_name: practice.name,
+            tax_id: practice.tax_id,
+            provider,
+            admins,
+        })
     }
 
     /// Step 2: the user accepts the provider agreement and becomes the practice's administrator
@@ -276,10 +294,11 @@ impl Services {
         &self,
         plan: &Plan,
         s: &SessionInfo,
-        id: i64,
+        id: MatchId,
         agreed: bool,
         meta: &RequestMeta,
     ) -> Result<Associated, AssociationError> {
+        let id = id.0;
         let user = signed_in(plan, s)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
@@ -353,9 +372,10 @@ impl Services {
         &self,
         plan: &Plan,
         s: &SessionInfo,
-        id: i64,
+        id: MatchId,
         meta: &RequestMeta,
     ) -> Result<i64, AssociationError> {
+        let id = id.0;
         let user = signed_in(plan, s)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;

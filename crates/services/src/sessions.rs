@@ -6,7 +6,7 @@ use crate::plans::Plan;
 use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::{PlanId, Timestamp, UserId};
+use gatehouse_domain::{PlanId, SessionId, Timestamp, UserId};
 use gatehouse_store::{Conn, sessions as store};
 use serde::Serialize;
 use serde_json::json;
@@ -183,9 +183,10 @@ impl Services {
     pub async fn end_session(
         &self,
         info: &SessionInfo,
-        session_id: i64,
+        session_id: SessionId,
         meta: &RequestMeta,
     ) -> Result<(), SessionError> {
+        let session_id = session_id.0;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         if !store::end(&mut tx, info.user_id, session_id, now).await? {

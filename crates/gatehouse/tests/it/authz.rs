@@ -317,7 +317,14 @@ async fn only_live_applications_of_the_plan_may_ask(backend: Backend) {
         .fetch_one(svc.db.pool())
         .await
         .unwrap();
-    svc.revoke_application(&svc.operator_grant(&app.plan), &app.plan, app_id, &RequestMeta::cli()).await.unwrap();
+    svc.revoke_application(
+        &svc.operator_grant(&app.plan),
+        &app.plan,
+        gatehouse_domain::ApplicationId(app_id),
+        &RequestMeta::cli(),
+    )
+    .await
+    .unwrap();
     let (s, v) = api.post("/api/v1/authz/check", &body).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     app.stop().await;

@@ -5,6 +5,7 @@
 
 use crate::both;
 use crate::support::{Backend, TestApp};
+use gatehouse_domain::ProviderRowId;
 use gatehouse_domain::UserId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{AffiliationId, PracticeId};
@@ -173,7 +174,14 @@ async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
         Err(PracticeError::NotFound)
     ));
     assert!(matches!(
-        svc.set_member_providers(&grant, plan, lee_a, &Scope::Providers(vec![w.p1, w.q1]), &meta).await,
+        svc.set_member_providers(
+            &grant,
+            plan,
+            lee_a,
+            &Scope::Providers(vec![ProviderRowId(w.p1), ProviderRowId(w.q1)]),
+            &meta
+        )
+        .await,
         Err(PracticeError::NotFound)
     ));
     assert!(matches!(svc.deactivate_member(&grant, plan, w.bob, &meta).await, Err(PracticeError::NotFound)));
@@ -182,7 +190,9 @@ async fn changes_stay_inside_the_administrators_practices(backend: Backend) {
 
     // Inside: user type, provider list, detail.
     svc.set_member_user_type(&grant, plan, lee_a, "clinical_staff", &meta).await.expect("type");
-    svc.set_member_providers(&grant, plan, lee_a, &Scope::Providers(vec![w.p2]), &meta).await.expect("providers");
+    svc.set_member_providers(&grant, plan, lee_a, &Scope::Providers(vec![ProviderRowId(w.p2)]), &meta)
+        .await
+        .expect("providers");
     let d = svc.member(&grant, plan, w.lee, &meta).await.expect("detail");
     assert_eq!(d.affiliations.len(), 1);
     assert_eq!(d.affiliations[0].user_type_name, "Clinical Staff");
@@ -284,7 +294,7 @@ async fn a_batch_of_invitations_reports_each_row(backend: Backend) {
     rows.push(row("Bob", "Stone", "bob@example.org", vec![a])); // B's user: offered A, no second account
     rows.push(row("Far", "Away", "far@clinic.example", vec![w.practice_b])); // not Dana's Tax ID
     let mut scoped = row("Pia", "Scoped", "pia@clinic.example", vec![a]);
-    scoped.scope = Scope::Providers(vec![w.p1, w.q1]);
+    scoped.scope = Scope::Providers(vec![ProviderRowId(w.p1), ProviderRowId(w.q1)]);
     rows.push(scoped);
     assert_eq!(rows.len(), 50);
     let users_before = w.app.count("SELECT COUNT(*) FROM users").await;

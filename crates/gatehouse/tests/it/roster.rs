@@ -81,8 +81,8 @@ async fn imports_adds_and_reimport_changes_nothing(backend: Backend) {
     assert_eq!(past.iter().map(|i| i.id).collect::<Vec<_>>(), vec![again.id, r.id]);
     assert_eq!(past[1].file_name, "claims-2026-11.csv");
     assert_eq!(past[1].counts.added, 300);
-    assert_eq!(svc.roster_import(&grant, &app.plan, r.id).await.unwrap(), Some(r.clone()));
-    assert_eq!(svc.roster_import(&grant, &app.plan, r.id + 100).await.unwrap(), None);
+    assert_eq!(svc.roster_import(&grant, &app.plan, gatehouse_domain::ImportId(r.id)).await.unwrap(), Some(r.clone()));
+    assert_eq!(svc.roster_import(&grant, &app.plan, gatehouse_domain::ImportId(r.id + 100)).await.unwrap(), None);
     let details: Vec<String> = sqlx::query_scalar(
         "SELECT detail FROM audit_events WHERE action = 'roster.imported' AND outcome = 'success' ORDER BY seq",
     )

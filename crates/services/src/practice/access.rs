@@ -381,7 +381,7 @@ async fn checked_scope(tx: &mut Conn, practice_id: i64, scope: &Scope) -> Result
         Scope::All => Ok((true, Vec::new())),
         Scope::Providers(ids) if ids.is_empty() => Err(invalid("Choose at least one provider, or all providers.")),
         Scope::Providers(ids) => {
-            let mut ids = ids.clone();
+            let mut ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
             ids.sort_unstable();
             ids.dedup();
             let found = practices::current_providers_among(tx, practice_id, &ids).await?;

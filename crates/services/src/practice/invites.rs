@@ -174,7 +174,8 @@ impl Services {
             scopes.push(match &row.scope {
                 Scope::All => (true, Vec::new()),
                 Scope::Providers(ids) => {
-                    let own = practices::current_providers_among(&mut tx, *p, ids).await?;
+                    let ids: Vec<i64> = ids.iter().map(|r| r.0).collect();
+                    let own = practices::current_providers_among(&mut tx, *p, &ids).await?;
                     if own.is_empty() {
                         return Err(invalid("Choose at least one provider for each Tax ID, or all providers."));
                     }

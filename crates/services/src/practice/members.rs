@@ -97,13 +97,26 @@ impl Target {
     /// Refuses unless the administrator administers every practice the user works for, the
     /// condition for changing the account itself. `what` ends the sentence "…, so you cannot …".
     pub fn require_whole_account(&self, what: &str) -> Result<(), PracticeError> {
-        if self.elsewhere {
-            return Err(PracticeError::NotYours(format!(
-                "This user also works for practices you do not administer, so you cannot {what}. Provider services can; use Revoke User to remove them from your Tax IDs."
-            )));
-        }
-        Ok(())
+        whole_account(self.elsewhere, what)
     }
+}
+
+impl MemberDetail {
+    /// The same rule on what was read, for pages that offer a change of the account (edit,
+    /// deactivate, reset) before they make it: refused unless the administrator administers
+    /// every practice the user works for.
+    pub fn require_whole_account(&self, what: &str) -> Result<(), PracticeError> {
+        whole_account(self.elsewhere, what)
+    }
+}
+
+fn whole_account(elsewhere: bool, what: &str) -> Result<(), PracticeError> {
+    if elsewhere {
+        return Err(PracticeError::NotYours(format!(
+            "This user also works for practices you do not administer, so you cannot {what}. Provider services can; use Revoke User to remove them from your Tax IDs."
+        )));
+    }
+    Ok(())
 }
 
 impl Services {

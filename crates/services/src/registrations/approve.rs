@@ -20,7 +20,7 @@ use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::roster::Zip;
 use gatehouse_domain::staff::StaffPermission;
-use gatehouse_domain::{Email, PersonName, TaxId, UserId, UserStatus};
+use gatehouse_domain::{Email, PersonName, RegistrationId, TaxId, UserId, UserStatus};
 use gatehouse_store::affiliations::{self, NewAffiliation};
 use gatehouse_store::registrations::{self as store, AdminRow, RegistrationRow, Status};
 use gatehouse_store::roster::{self, practices};
@@ -72,9 +72,10 @@ impl Services {
         &self,
         grant: &StaffGrant,
         plan: &Plan,
-        id: i64,
+        id: RegistrationId,
         meta: &RequestMeta,
     ) -> Result<Approved, ReviewError> {
+        let id = id.0;
         grant.require(plan.id(), StaffPermission::Registrations)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;

@@ -8,8 +8,8 @@ use crate::messages;
 use crate::plans::Plan;
 use crate::staff::{Denied, StaffGrant};
 use crate::{Internal, RequestMeta, Services};
-use gatehouse_domain::PlanId;
 use gatehouse_domain::staff::StaffPermission;
+use gatehouse_domain::{PlanId, RegistrationId};
 use gatehouse_store::affiliations::{self, PracticeAdmin};
 use gatehouse_store::registrations::{self as store, RegistrationRow, Status};
 use gatehouse_store::roster::practices::{self, PracticeRow, ProviderBrief};
@@ -126,8 +126,9 @@ impl Services {
         &self,
         grant: &StaffGrant,
         plan: &Plan,
-        id: i64,
+        id: RegistrationId,
     ) -> Result<RegistrationDetail, ReviewError> {
+        let id = id.0;
         grant.require(plan.id(), StaffPermission::Registrations)?;
         let mut conn = self.db.acquire().await?;
         let request = store::get(&mut conn, plan.id(), id).await?.ok_or(ReviewError::NotFound)?;
@@ -148,10 +149,11 @@ impl Services {
         &self,
         grant: &StaffGrant,
         plan: &Plan,
-        id: i64,
+        id: RegistrationId,
         reason: &str,
         meta: &RequestMeta,
     ) -> Result<(), ReviewError> {
+        let id = id.0;
         grant.require(plan.id(), StaffPermission::Registrations)?;
         let reason = reason.trim();
         if reason.is_empty() {

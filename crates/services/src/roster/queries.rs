@@ -4,6 +4,7 @@ use super::{ImportReport, RosterError};
 use crate::plans::Plan;
 use crate::staff::StaffGrant;
 use crate::{Internal, Services};
+use gatehouse_domain::ImportId;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_store::roster::imports::{self, ImportRow};
 use gatehouse_store::roster::search::{self, ProviderListing};
@@ -43,8 +44,9 @@ impl Services {
         &self,
         grant: &StaffGrant,
         plan: &Plan,
-        id: i64,
+        id: ImportId,
     ) -> Result<Option<ImportReport>, RosterError> {
+        let id = id.0;
         grant.require(plan.id(), StaffPermission::RosterView)?;
         let mut conn = self.db.acquire().await?;
         let Some((row, body)) = imports::get(&mut conn, plan.id(), id).await? else { return Ok(None) };

@@ -10,6 +10,7 @@ use askama::Template;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
+use gatehouse_domain::ApplicationId;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::applications::ApplicationError;
 use serde::Deserialize;
@@ -118,13 +119,13 @@ async fn create(staff: Staff, Form(f): Form<CreateBody>) -> Response {
     }
 }
 
-async fn revoke_confirm(staff: Staff, Path(id): Path<i64>) -> Response {
+async fn revoke_confirm(staff: Staff, Path(id): Path<ApplicationId>) -> Response {
     if let Err(r) = staff.require(StaffPermission::Applications).await {
         return r;
     }
     // Another plan's application, or none: not found.
     let app = match staff.state().svc.list_applications(&staff.grant, &staff.plan.0).await {
-        Ok(list) => list.into_iter().find(|a| a.id == id),
+        Ok(list) => list.into_iter().find(|a| a.id == id.0),
         Err(e) => return internal_error(e),
     };
     let Some(app) = app else {
@@ -155,7 +156,7 @@ async fn revoke_confirm(staff: Staff, Path(id): Path<i64>) -> Response {
     )
 }
 
-async fn revoke(staff: Staff, Path(id): Path<i64>) -> Response {
+async fn revoke(staff: Staff, Path(id): Path<ApplicationId>) -> Response {
     if let Err(r) = staff.require(StaffPermission::Applications).await {
         return r;
     }

@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
+use gatehouse_domain::RegistrationId;
 use gatehouse_domain::UserStatus;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::registrations::review::{RegistrationDetail, ReviewError};
@@ -195,14 +196,20 @@ fn detail_page(staff: &Staff, d: &RegistrationDetail, notice: Option<String>, er
 }
 
 /// The request's page with a notice or an error, or the error's own page.
-async fn show(staff: &Staff, id: i64, status: StatusCode, notice: Option<String>, error: Option<String>) -> Response {
+async fn show(
+    staff: &Staff,
+    id: RegistrationId,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     match staff.state().svc.registration(&staff.grant, &staff.plan.0, id).await {
         Ok(d) => render(status, &detail_page(staff, &d, notice, error)),
         Err(e) => review_error(staff, e).await,
     }
 }
 
-async fn detail(staff: Staff, Path(id): Path<i64>) -> Response {
+async fn detail(staff: Staff, Path(id): Path<RegistrationId>) -> Response {
     if let Err(r) = staff.require(PERM).await {
         return r;
     }
@@ -243,7 +250,7 @@ struct ApprovePage {
     existing: Vec<ExistingAdmin>,
 }
 
-async fn approve_confirm(staff: Staff, Path(id): Path<i64>) -> Response {
+async fn approve_confirm(staff: Staff, Path(id): Path<RegistrationId>) -> Response {
     if let Err(r) = staff.require(PERM).await {
         return r;
     }
@@ -265,7 +272,7 @@ async fn approve_confirm(staff: Staff, Path(id): Path<i64>) -> Response {
     render(StatusCode::OK, &page)
 }
 
-async fn approve(staff: Staff, Path(id): Path<i64>) -> Response {
+async fn approve(staff: Staff, Path(id): Path<RegistrationId>) -> Response {
     if let Err(r) = staff.require(PERM).await {
         return r;
     }
@@ -294,7 +301,7 @@ struct DenyPage {
     reason_error: Option<String>,
 }
 
-async fn deny_form(staff: Staff, Path(id): Path<i64>) -> Response {
+async fn deny_form(staff: Staff, Path(id): Path<RegistrationId>) -> Response {
     if let Err(r) = staff.require(PERM).await {
         return r;
     }
@@ -317,7 +324,7 @@ struct DenyBody {
     reason: String,
 }
 
-async fn deny(staff: Staff, Path(id): Path<i64>, Form(f): Form<DenyBody>) -> Response {
+async fn deny(staff: Staff, Path(id): Path<RegistrationId>, Form(f): Form<DenyBody>) -> Response {
     if let Err(r) = staff.require(PERM).await {
         return r;
     }

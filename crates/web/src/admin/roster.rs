@@ -9,6 +9,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
+use gatehouse_domain::ImportId;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_services::roster::{ImportOptions, ImportReport, RosterError};
 use serde::Deserialize;
@@ -192,7 +193,7 @@ fn import_error(staff: &Staff, text: &str) -> Response {
     render(StatusCode::BAD_REQUEST, &ImportPage { chrome, admin, error: Some(text.to_owned()) })
 }
 
-async fn report(staff: Staff, Path(id): Path<i64>) -> Response {
+async fn report(staff: Staff, Path(id): Path<ImportId>) -> Response {
     if let Err(r) = staff.require(StaffPermission::RosterView).await {
         return r;
     }

@@ -10,8 +10,9 @@ use crate::routing::{get, post};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use gatehouse_domain::AccessRequestId;
+use gatehouse_domain::MatchId;
 use gatehouse_domain::association::AssociationForm;
+use gatehouse_domain::{AccessRequestId, AffiliationId};
 use gatehouse_services::access_requests::{AccessRequestError, Approval, Scope};
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use gatehouse_services::association::{AssociationError, Matched};
@@ -130,7 +131,7 @@ pub struct MatchBody {
 impl From<Matched> for MatchBody {
     fn from(m: Matched) -> Self {
         Self {
-            attempt_id: m.attempt_id,
+            attempt_id: m.attempt_id.0,
             practice_name: m.practice_name,
             tax_id: m.tax_id,
             all_providers: m.provider.is_none(),
@@ -192,7 +193,7 @@ pub async fn accept(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Path(attempt): Path<i64>,
+    Path(attempt): Path<MatchId>,
     Json(b): Json<AcceptBody>,
 ) -> ApiResult<AssociatedBody> {
     let a = st.svc.accept_association(&plan.0, &s, attempt, b.agreed, &meta).await.map_err(association_error)?;
@@ -218,7 +219,7 @@ pub async fn request_access(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Path(attempt): Path<i64>,
+    Path(attempt): Path<MatchId>,
 ) -> Result<(StatusCode, Json<RequestSentBody>), ApiError> {
     let request_id = st.svc.request_access(&plan.0, &s, attempt, &meta).await.map_err(association_error)?;
     Ok((StatusCode::CREATED, Json(RequestSentBody { request_id })))
@@ -273,7 +274,8 @@ pub async fn affiliations(
 
 #[derive(Deserialize, ToSchema)]
 pub struct SwitchBody {
-    pub affiliation_id: i64,
+    #[schema(value_type = i64)]
+    pub affiliation_id: AffiliationId,
 }
 
 /// Makes the session act for another of the user's linked accounts.

@@ -9,6 +9,7 @@ use crate::routing::{delete, get, post};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use gatehouse_domain::SessionId;
 use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::account::Me;
@@ -399,7 +400,7 @@ pub async fn end_session(
     State(st): State<AppState>,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<SessionId>,
 ) -> Result<StatusCode, ApiError> {
     match st.svc.end_session(&s, id, &meta).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),

@@ -10,7 +10,7 @@ use crate::routing::{delete, get, post};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use gatehouse_domain::{AffiliationId, PracticeId, UserId};
+use gatehouse_domain::{AffiliationId, PracticeId, ProviderRowId, UserId};
 use gatehouse_services::RequestMeta;
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::access::{AffiliationChange, NewMemberAffiliation};
@@ -200,7 +200,8 @@ pub async fn member(
 pub struct ScopeBody {
     pub all_providers: Option<bool>,
     /// Provider row ids (from the roster) when not all.
-    pub providers: Vec<i64>,
+    #[schema(value_type = Vec<i64>)]
+    pub providers: Vec<ProviderRowId>,
 }
 
 impl ScopeBody {

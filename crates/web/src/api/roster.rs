@@ -9,6 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
+use gatehouse_domain::ImportId;
 use gatehouse_services::roster::{ImportOptions, ImportReport, RosterError};
 use gatehouse_services::staff::{Denied, StaffGrant};
 use serde::Deserialize;
@@ -78,7 +79,7 @@ pub async fn report(
     State(st): State<AppState>,
     plan: CurrentPlan,
     sess: BearerSession,
-    Path(id): Path<i64>,
+    Path(id): Path<ImportId>,
 ) -> Result<Json<ImportReport>, ApiError> {
     let g = grant(&st, &plan, sess).await?;
     match st.svc.roster_import(&g, &plan.0, id).await.map_err(roster_error)? {

@@ -14,8 +14,8 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatehouse_domain::AccessRequestId;
 use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{AccessRequestId, ProviderRowId};
 use gatehouse_services::SessionInfo;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, PendingRequest, Scope};
 use gatehouse_services::affiliations::AffiliationError;
@@ -82,7 +82,7 @@ impl RequestView {
         self.scope_all = matches!(a.scope, Scope::All);
         if let Scope::Providers(ids) = &a.scope {
             for p in &mut self.providers {
-                p.2 = ids.contains(&p.0);
+                p.2 = ids.contains(&ProviderRowId(p.0));
             }
         }
     }
@@ -232,7 +232,10 @@ async fn approve(
         Scope::All
     } else {
         // A provider that is not a number cannot be one of the practice's: the service refuses it.
-        let ids = fields.iter().filter(|(k, _)| k == "provider").map(|(_, v)| v.trim().parse::<i64>().unwrap_or(-1));
+        let ids = fields
+            .iter()
+            .filter(|(k, _)| k == "provider")
+            .map(|(_, v)| v.trim().parse::<i64>().map_or(ProviderRowId(-1), ProviderRowId));
         Scope::Providers(ids.collect())
     };
     let approval = Approval { user_type: value("user_type").to_owned(), scope, provider_ids: Vec::new() };

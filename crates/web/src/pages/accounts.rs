@@ -11,6 +11,7 @@ use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use gatehouse_domain::AffiliationId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use serde::Deserialize;
@@ -66,7 +67,7 @@ async fn switch(
         Err(r) => return r.into_response(),
     };
     let result = match form.affiliation.trim().parse::<i64>() {
-        Ok(id) => st.svc.switch_affiliation(&plan.0, &s, id, &meta).await,
+        Ok(id) => st.svc.switch_affiliation(&plan.0, &s, AffiliationId(id), &meta).await,
         Err(_) => Err(AffiliationError::NotFound),
     };
     match result {

@@ -14,6 +14,7 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use gatehouse_domain::MatchId;
 use gatehouse_domain::association::{AssociationErrors, AssociationForm};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
@@ -220,7 +221,7 @@ struct MatchView {
 impl MatchView {
     fn of(m: &Matched) -> Self {
         Self {
-            attempt_id: m.attempt_id,
+            attempt_id: m.attempt_id.0,
             practice: m.practice_name.clone(),
             tax_id: tax_id_display(&m.tax_id),
             provider: match &m.provider {
@@ -270,7 +271,7 @@ async fn step_two(
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
     sess: CookieSession,
-    Path(attempt): Path<i64>,
+    Path(attempt): Path<MatchId>,
     parts: RequestParts,
 ) -> Response {
     let s = match signed_in(sess) {
@@ -305,7 +306,7 @@ async fn accept(
     plan: CurrentPlan,
     sess: CookieSession,
     Meta(meta): Meta,
-    Path(attempt): Path<i64>,
+    Path(attempt): Path<MatchId>,
     parts: RequestParts,
     Form(form): Form<AcceptForm>,
 ) -> Response {
@@ -361,7 +362,7 @@ async fn send_request(
     csrf: axum::Extension<CsrfToken>,
     sess: CookieSession,
     Meta(meta): Meta,
-    Path(attempt): Path<i64>,
+    Path(attempt): Path<MatchId>,
     parts: RequestParts,
 ) -> Response {
     let s = match signed_in(sess) {

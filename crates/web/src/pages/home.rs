@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
+use gatehouse_domain::SessionId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::account::Me;
@@ -194,7 +195,7 @@ async fn end_confirm(
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
     sess: CookieSession,
-    Path(id): Path<i64>,
+    Path(id): Path<SessionId>,
 ) -> Response {
     let s = match signed_in(sess) {
         Ok(s) => s,
@@ -202,7 +203,7 @@ async fn end_confirm(
     };
     // Only one's own session: another's reads as not found.
     match st.svc.list_sessions(&s).await {
-        Ok(list) if list.iter().any(|v| v.id == id) => {}
+        Ok(list) if list.iter().any(|v| v.id == id.0) => {}
         Ok(_) => return (StatusCode::NOT_FOUND, "That session was not found among yours.").into_response(),
         Err(e) => return internal_error(e),
     }
@@ -231,14 +232,14 @@ async fn end_submit(
     csrf: axum::Extension<CsrfToken>,
     sess: CookieSession,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    Path(id): Path<SessionId>,
     parts: RequestParts,
 ) -> Response {
     let s = match signed_in(sess) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if id == s.id {
+    if id.0 == s.id {
         return message_page(
             &st,
             &parts.0,

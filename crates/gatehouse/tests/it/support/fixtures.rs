@@ -191,14 +191,16 @@ impl TestApp {
     pub async fn ask_access(&self, p: &Person, practice: &Practice) -> i64 {
         let svc = &self.running.services;
         let m = self.match_practice(p, practice).await;
-        svc.request_access(&p.plan, &p.session, m, &RequestMeta::cli()).await.expect("request")
+        svc.request_access(&p.plan, &p.session, gatehouse_domain::MatchId(m), &RequestMeta::cli())
+            .await
+            .expect("request")
     }
 
     /// Step 1 of association for `p` with `practice`'s group: the match (attempt) id.
     pub async fn match_practice(&self, p: &Person, practice: &Practice) -> i64 {
         let svc = &self.running.services;
         let form = group_form(practice);
-        svc.check_association(&p.plan, &p.session, &form, &RequestMeta::cli()).await.expect("match").attempt_id
+        svc.check_association(&p.plan, &p.session, &form, &RequestMeta::cli()).await.expect("match").attempt_id.0
     }
 
     /// `admin` makes `p` (already a member) an administrator of `practice` too.

@@ -11,8 +11,8 @@ use askama::Template;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
-use gatehouse_domain::UserId;
 use gatehouse_domain::ids::OfferId;
+use gatehouse_domain::{ProviderRowId, UserId};
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::offers::OfferStatus;
 use gatehouse_services::practice::PracticeError;
@@ -100,7 +100,11 @@ impl ListRow {
             email_confirm: self.email.clone(),
             practices: ids(&self.practices),
             user_type: self.user_type.clone(),
-            scope: if providers.is_empty() { Scope::All } else { Scope::Providers(providers) },
+            scope: if providers.is_empty() {
+                Scope::All
+            } else {
+                Scope::Providers(providers.into_iter().map(ProviderRowId).collect())
+            },
         }
     }
 }
@@ -244,7 +248,11 @@ async fn invite_submit(admin: PracticeAdmin, Form(form): Form<Vec<(String, Strin
         email_confirm: person.email_confirm.clone(),
         practices: person.practices.clone(),
         user_type: person.user_type.clone(),
-        scope: if person.all { Scope::All } else { Scope::Providers(person.providers.clone()) },
+        scope: if person.all {
+            Scope::All
+        } else {
+            Scope::Providers(person.providers.iter().copied().map(ProviderRowId).collect())
+        },
     };
     if let Err(e) = check_row(&admin.grant, &row) {
         let m = match e {

@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Form, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatehouse_domain::{AffiliationId, PracticeId, UserId};
+use gatehouse_domain::{AffiliationId, PracticeId, ProviderRowId, UserId};
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::PracticeError;
 use gatehouse_services::practice::access::NewMemberAffiliation;
@@ -261,7 +261,7 @@ async fn add_page(
     id: UserId,
     c: AddChoice,
     all: bool,
-    chosen: &[i64],
+    chosen: &[ProviderRowId],
     error: Option<String>,
 ) -> Response {
     let st = admin.state();
@@ -299,7 +299,7 @@ async fn add_page(
             providers: list
                 .into_iter()
                 .map(|p| {
-                    let on = chosen.contains(&p.id);
+                    let on = chosen.contains(&ProviderRowId(p.id));
                     (p.id, p.provider_id, p.npi, p.name, on)
                 })
                 .collect(),
@@ -311,7 +311,8 @@ async fn add_page(
 async fn add(admin: PracticeAdmin, Path(id): Path<UserId>, Form(form): Form<Vec<(String, String)>>) -> Response {
     let value = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
     let all = value("scope") == "all";
-    let chosen: Vec<i64> = form.iter().filter(|(k, _)| k == "provider").filter_map(|(_, v)| v.parse().ok()).collect();
+    let chosen: Vec<ProviderRowId> =
+        form.iter().filter(|(k, _)| k == "provider").filter_map(|(_, v)| v.parse().ok().map(ProviderRowId)).collect();
     let choice =
         AddChoice { practice: value("practice").parse().unwrap_or(-1), user_type: value("user_type").to_owned() };
     let scope = if all { Scope::All } else { Scope::Providers(chosen.clone()) };
@@ -403,7 +404,8 @@ async fn providers_save(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let all = form.iter().any(|(k, v)| k == "scope" && v == "all");
-    let ids: Vec<i64> = form.iter().filter(|(k, _)| k == "provider").filter_map(|(_, v)| v.parse().ok()).collect();
+    let ids: Vec<ProviderRowId> =
+        form.iter().filter(|(k, _)| k == "provider").filter_map(|(_, v)| v.parse().ok().map(ProviderRowId)).collect();
     let scope = if all { Scope::All } else { Scope::Providers(ids) };
     match admin.state().svc.set_member_providers(&admin.grant, &admin.plan.0, aid, &scope, &admin.meta).await {
         Ok(()) => back(id, "providers"),
@@ -535,8 +537,10 @@ async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(UserId, St
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
-    if m.elsewhere && action != "revoke" {
-        return admin.refused(not_yours());
+    if action != "revoke"
+        && let Err(e) = m.require_whole_account("change their account")
+    {
+        return admin.refused(e);
     }
     let name = format!("{} {}", m.user.first_name, m.user.last_name);
     let Some((heading, question, confirm_label)) = user_question(&action, &name) else {
@@ -663,8 +667,8 @@ async fn edit_form(admin: PracticeAdmin, Path(id): Path<UserId>) -> Response {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
-    if m.elsewhere {
-        return admin.refused(not_yours());
+    if let Err(e) = m.require_whole_account("change their account") {
+        return admin.refused(e);
     }
     let c = m.contact;
     let f = gatehouse_domain::profile::ProfileForm {
@@ -709,12 +713,4 @@ async fn reset_password(admin: &PracticeAdmin, id: UserId) -> Response {
         Ok(()) => back(id, "reset-sent"),
         Err(e) => admin.refused(e),
     }
-}
-
-/// The refusal of a change to the account of a user who also works for practices the
-/// administrator does not administer (the service gives the same answer to the change itself).
-fn not_yours() -> PracticeError {
-    PracticeError::NotYours(
-        "This user also works for practices you do not administer, so you cannot change their account. Provider services can; use Revoke User to remove them from your Tax IDs.".into(),
-    )
 }
