@@ -38,25 +38,10 @@ async fn invite_manage_and_deactivate(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let Some(browser) = Browser::launch().await else { return };
     let dana = app.user("dana", "Dana", "Reyes", 1001, None).await;
-    let plan = app.plan.id().0;
-    app.sql(&format!(
-        "INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) \
-         VALUES ({plan}, '825671892', 'Lakeside Family Medicine', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)"
-    ))
-    .await;
-    for (id, first, last) in [("P1", "Richard", "Kim"), ("P2", "Amara", "Okafor")] {
-        app.sql(&format!(
-            "INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) \
-             SELECT {plan}, id, '{id}', '1234567893', 'practitioner', '{first}', '{last}', '', '1 Main St', 'Seattle', 'WA', '98101', 0 FROM practices"
-        ))
-        .await;
-    }
-    app.sql(&format!(
-        "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
-         SELECT {plan}, {}, id, 'office_manager', 1, 1, 0 FROM practices",
-        dana.0
-    ))
-    .await;
+    app.seed_practice("825671892", "Lakeside Family Medicine").await;
+    app.seed_provider("825671892", "P1", "Richard", "Kim").await;
+    app.seed_provider("825671892", "P2", "Amara", "Okafor").await;
+    app.seed_affiliation(dana, "825671892", "office_manager", true).await;
     let c = &browser.client;
     let base = app.base.clone();
     let mut j = Journey { c, name: "practice", backend: backend_name(backend), step: 0 };
@@ -160,3 +145,105 @@ async fn invite_manage_and_deactivate(backend: Backend) {
     app.stop().await;
 }
 crate::both!(invite_manage_and_deactivate);
+
+/// Issue 14's least-privilege steps as a practice administrator takes them: adding a Tax ID asks
+/// for the providers before anything is granted (7), Make Admin asks first (8), and removing a
+/// user's last Tax ID ends on a page saying what happened, not an error (1).
+async fn narrow_access_and_confirmations(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    let dana = app.user("dana", "Dana", "Reyes", 1001, None).await;
+    let ann = app.user("ann", "Ann", "Newhire", 1002, None).await;
+    for (tin, name) in [("825671892", "Lakeside Family Medicine"), ("914407731", "Cedar Valley Pediatrics")] {
+        app.seed_practice(tin, name).await;
+    }
+    for (tin, id, last) in [("825671892", "P1", "Kim"), ("914407731", "Q1", "Quinn"), ("914407731", "Q2", "Quade")] {
+        app.seed_provider(tin, id, "Pat", last).await;
+    }
+    app.seed_affiliation(dana, "825671892", "office_manager", true).await;
+    app.seed_affiliation(dana, "914407731", "office_manager", true).await;
+    app.seed_affiliation(ann, "825671892", "billing_staff", false).await;
+    let held = format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {}", ann.0);
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "least-privilege", backend: backend_name(backend), step: 0 };
+    sign_in(c, &base, "dana", TEST_PASSWORD, ADMIN_PHONE, "Welcome, Dana Reyes").await;
+    c.goto(&format!("{base}/practice/users/{}", ann.0)).await.expect("open Ann");
+    wait_h1(c, "Portal User Information").await;
+
+    // 7. Choosing a Tax ID grants nothing; the providers come first, then one confirming button.
+    css(c, "main details summary").await.click().await.expect("open Add New Tax ID Affiliation");
+    css(c, "#add-practice").await.select_by_label("914407731 – Cedar Valley Pediatrics").await.expect("Tax ID");
+    css(c, "#add-type").await.select_by_label("Billing Staff").await.expect("user type");
+    click(c, "//main//details", "Next").await;
+    wait_h1(c, "Add New Tax ID Affiliation").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("Nothing changes until you select Add Tax ID"), "{text}");
+    j.page("add-tax-id-providers").await;
+    assert_eq!(app.count(&held).await, 1, "choosing the Tax ID granted nothing");
+    css(c, "#scope-some").await.click().await.expect("some");
+    c.find(Locator::XPath("//label[normalize-space()='Pat Quinn']"))
+        .await
+        .expect("Quinn")
+        .click()
+        .await
+        .expect("check");
+    click(c, "//main", "Add Tax ID").await;
+    wait_h1(c, "Portal User Information").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(
+        text.contains("Cedar Valley Pediatrics") && text.contains("Pat Quinn") && !text.contains("Pat Quade"),
+        "{text}"
+    );
+    j.page("added-narrow").await;
+    assert_eq!(app.count(&held).await, 2);
+
+    // 8. Make Admin asks first, naming what the person will be able to do.
+    c.find(Locator::XPath("(//main//a[normalize-space()='Make Admin'])[1]"))
+        .await
+        .expect("Make Admin")
+        .click()
+        .await
+        .expect("click");
+    wait_h1(c, "Make administrator").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(
+        text.contains("Make Ann Newhire an administrator of") && text.contains("invite, change and deactivate users"),
+        "{text}"
+    );
+    j.page("make-admin-confirm").await;
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {} AND is_admin = 1", ann.0)).await,
+        0
+    );
+    click(c, "//main", "Make administrator").await;
+    wait_h1(c, "Portal User Information").await;
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {} AND is_admin = 1", ann.0)).await,
+        1
+    );
+
+    // 1. Removing one Tax ID comes back to the user; removing the last says what happened.
+    for _ in 0..2 {
+        c.find(Locator::XPath("(//main//a[normalize-space()='Remove Tax ID Affiliation'])[1]"))
+            .await
+            .expect("Remove Tax ID Affiliation")
+            .click()
+            .await
+            .expect("click");
+        wait_h1(c, "Remove Tax ID affiliation").await;
+        click(c, "//main", "Remove").await;
+        if app.count(&held).await == 1 {
+            wait_h1(c, "Portal User Information").await;
+        }
+    }
+    wait_h1(c, "Tax ID affiliation removed").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("Ann Newhire was removed from") && text.contains("effective immediately"), "{text}");
+    j.page("last-tax-id-removed").await;
+    assert_eq!(app.count(&held).await, 0);
+
+    browser.close().await;
+    app.stop().await;
+}
+crate::both!(narrow_access_and_confirmations);

@@ -9,31 +9,13 @@ async fn setup(app: &TestApp) -> (gatehouse_domain::UserId, gatehouse_domain::Us
     let dana = app.user("dana", "Dana", "Reyes", 1001, None).await;
     let lee = app.user("lee", "Lee", "Park", 1002, None).await;
     let bob = app.user("bob", "Bob", "Stone", 1005, None).await;
-    let plan = app.plan.id().0;
     for (tin, name) in [("825671892", "Lakeside Family Medicine"), ("914407731", "Cedar Valley Pediatrics")] {
-        app.sql(&format!(
-            "INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) \
-             VALUES ({plan}, '{tin}', '{name}', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)"
-        ))
-        .await;
+        app.seed_practice(tin, name).await;
     }
-    app.sql(&format!(
-        "INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) \
-         SELECT {plan}, id, 'P1', '1234567893', 'practitioner', 'Richard', 'Kim', '', '1 Main St', 'Seattle', 'WA', '98101', 0 FROM practices WHERE tax_id = '825671892'"
-    ))
-    .await;
-    for (user, tin, t, admin) in [
-        (dana, "825671892", "office_manager", 1),
-        (lee, "825671892", "billing_staff", 0),
-        (bob, "914407731", "billing_staff", 0),
-    ] {
-        app.sql(&format!(
-            "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
-             SELECT {plan}, {}, id, '{t}', {admin}, 1, 0 FROM practices WHERE tax_id = '{tin}'",
-            user.0
-        ))
-        .await;
-    }
+    app.seed_provider("825671892", "P1", "Richard", "Kim").await;
+    app.seed_affiliation(dana, "825671892", "office_manager", true).await;
+    app.seed_affiliation(lee, "825671892", "billing_staff", false).await;
+    app.seed_affiliation(bob, "914407731", "billing_staff", false).await;
     (dana, lee, bob)
 }
 
@@ -385,19 +367,9 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let (dana, lee, _) = setup(&app).await;
     let plan = app.plan.id().0;
-    app.sql(&format!(
-        "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
-         SELECT {plan}, {}, id, 'office_manager', 1, 1, 0 FROM practices WHERE tax_id = '914407731'",
-        dana.0
-    ))
-    .await;
-    for (pid, last) in [("Q1", "Quinn"), ("Q2", "Quade")] {
-        app.sql(&format!(
-            "INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) \
-             SELECT {plan}, id, '{pid}', '1234567893', 'practitioner', 'Pat', '{last}', '', '1 Main St', 'Seattle', 'WA', '98101', 0 FROM practices WHERE tax_id = '914407731'"
-        ))
-        .await;
-    }
+    app.seed_affiliation(dana, "914407731", "office_manager", true).await;
+    app.seed_provider("914407731", "Q1", "Pat", "Quinn").await;
+    app.seed_provider("914407731", "Q2", "Pat", "Quade").await;
     let cedar = app.count("SELECT id FROM practices WHERE tax_id = '914407731'").await;
     let q1 = app.count("SELECT id FROM providers WHERE provider_id = 'Q1'").await;
     let c = app.signed_in_browser("dana", 1001).await;

@@ -319,6 +319,52 @@ impl TestApp {
             .expect("affiliation");
     }
 
+    /// A practice of the plan (address in Seattle), by Tax ID and name, without providers.
+    pub async fn seed_practice(&self, tax_id: &str, name: &str) {
+        sqlx::query("INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) VALUES ($1, $2, $3, '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)")
+            .bind(self.plan.id().0)
+            .bind(tax_id)
+            .bind(name)
+            .execute(self.running.services.db.pool())
+            .await
+            .expect("practice");
+    }
+
+    /// A practitioner (NPI 1234567893) of the practice with this Tax ID: its row id.
+    pub async fn seed_provider(&self, tax_id: &str, provider_id: &str, first: &str, last: &str) -> i64 {
+        let db = self.running.services.db.pool();
+        let plan = self.plan.id().0;
+        sqlx::query("INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) SELECT $1, id, $2, '1234567893', 'practitioner', $3, $4, '', '1 Main St', 'Seattle', 'WA', '98101', 0 FROM practices WHERE plan_id = $1 AND tax_id = $5")
+            .bind(plan)
+            .bind(provider_id)
+            .bind(first)
+            .bind(last)
+            .bind(tax_id)
+            .execute(db)
+            .await
+            .expect("provider");
+        sqlx::query_scalar("SELECT id FROM providers WHERE plan_id = $1 AND provider_id = $2")
+            .bind(plan)
+            .bind(provider_id)
+            .fetch_one(db)
+            .await
+            .expect("provider id")
+    }
+
+    /// Links `user` to the practice with this Tax ID for all its providers, as `user_type`,
+    /// administrator or not.
+    pub async fn seed_affiliation(&self, user: gatehouse_domain::UserId, tax_id: &str, user_type: &str, admin: bool) {
+        sqlx::query("INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) SELECT $1, $2, id, $3, $4, 1, 0 FROM practices WHERE plan_id = $1 AND tax_id = $5")
+            .bind(self.plan.id().0)
+            .bind(user.0)
+            .bind(user_type)
+            .bind(i64::from(admin))
+            .bind(tax_id)
+            .execute(self.running.services.db.pool())
+            .await
+            .expect("affiliation");
+    }
+
     /// [`TestApp::affiliate`] for the user (invited or active) with this email.
     pub async fn affiliate_email(&self, email: &str) {
         let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE plan_id = $1 AND email = $2")
