@@ -1,7 +1,7 @@
 //! A plan's settings as a plan administrator edits them: every value checked against bounds that
 //! keep the portal safe (NIST SP 800-63B, HIPAA automatic logoff) and its pages readable (WCAG AA).
 
-use crate::Timestamp;
+use crate::{PlanTimeZone, Timestamp};
 use crate::username::UsernameFormat;
 use std::collections::BTreeMap;
 
@@ -30,6 +30,8 @@ pub struct PlanSettings {
     /// before a new password and two-step phone can be chosen. Off only for plans whose
     /// imported email addresses were verified by the old portal.
     pub legacy_email_proof: bool,
+    /// The zone every date and time on the plan's pages and in its emails is shown in.
+    pub time_zone: PlanTimeZone,
 }
 
 /// Parses the email-proof switch as the form sends it: `on` or `off`.
@@ -205,6 +207,13 @@ impl PlanSettings {
                 true
             }
         };
+        let time_zone = match PlanTimeZone::parse(raw.get("time_zone").map_or("", String::as_str)) {
+            Ok(z) => z,
+            Err(m) => {
+                e.insert("time_zone", m);
+                PlanTimeZone::default()
+            }
+        };
         if e.is_empty() && session_idle_minutes > session_absolute_hours * 60 {
             e.insert("session_idle_minutes", "The idle timeout cannot be longer than the whole session.".into());
         }
@@ -229,6 +238,7 @@ impl PlanSettings {
             reactivation_days,
             legacy_deadline,
             legacy_email_proof,
+            time_zone,
         })
     }
 }
@@ -256,6 +266,7 @@ mod tests {
             ("reactivation_days", "90"),
             ("legacy_deadline", ""),
             ("legacy_email_proof", "on"),
+            ("time_zone", "America/New_York"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -316,6 +327,19 @@ mod tests {
         r.remove("legacy_email_proof");
         assert!(PlanSettings::parse(&r).unwrap_err().contains_key("legacy_email_proof"));
         assert_eq!((switch_text(true), switch_text(false)), ("on", "off"));
+    }
+
+    #[test]
+    fn time_zone_is_an_iana_name() {
+        assert_eq!(PlanSettings::parse(&good()).unwrap().time_zone.name(), "America/New_York");
+        let mut r = good();
+        r.insert("time_zone".into(), "america/denver".into());
+        assert_eq!(PlanSettings::parse(&r).unwrap().time_zone.name(), "America/Denver");
+        r.insert("time_zone".into(), "Atlantis/Capital".into());
+        let e = PlanSettings::parse(&r).unwrap_err();
+        assert!(e["time_zone"].contains("is not a time zone we know"), "{e:?}");
+        r.remove("time_zone");
+        assert!(PlanSettings::parse(&r).unwrap_err().contains_key("time_zone"));
     }
 
     #[test]
