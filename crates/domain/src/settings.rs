@@ -1,8 +1,8 @@
 //! A plan's settings as a plan administrator edits them: every value checked against bounds that
 //! keep the portal safe (NIST SP 800-63B, HIPAA automatic logoff) and its pages readable (WCAG AA).
 
-use crate::{PlanTimeZone, Timestamp};
 use crate::username::UsernameFormat;
+use crate::{PlanTimeZone, Timestamp};
 use std::collections::BTreeMap;
 
 /// The editable settings, validated.

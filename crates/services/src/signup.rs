@@ -28,7 +28,9 @@ pub enum LinkProblem {
     Cancelled,
     /// A newer link was sent to the same address ("Resend"), which ended this one.
     /// `sent_on` is the day in the plan's time zone, like `Dec 3, 2026`.
-    #[error("A newer sign-up link was sent to the same email address on {sent_on}, so this one no longer works. Open the newest invitation email and use its link.")]
+    #[error(
+        "A newer sign-up link was sent to the same email address on {sent_on}, so this one no longer works. Open the newest invitation email and use its link."
+    )]
     Replaced { sent_on: String },
 }
 

@@ -66,10 +66,10 @@ async fn the_plan_administrator_sets_the_zone_and_times_follow_it(backend: Backe
         .await
         .expect("event");
     let v: serde_json::Value = serde_json::from_str(&detail).expect("json");
-    assert_eq!((v["time_zone"]["old"].as_str(), v["time_zone"]["new"].as_str()), (
-        Some("America/New_York"),
-        Some("America/Los_Angeles")
-    ));
+    assert_eq!(
+        (v["time_zone"]["old"].as_str(), v["time_zone"]["new"].as_str()),
+        (Some("America/New_York"), Some("America/Los_Angeles"))
+    );
 
     // The pages follow the new zone at once.
     let (_, sessions) = app.page(&c, "/sessions").await;

@@ -192,7 +192,15 @@ fn detail_page(staff: &Staff, d: &RegistrationDetail, notice: Option<String>, er
             provider_count: m.provider_count,
         }
     });
-    DetailPage { chrome, admin, r: request_view(&staff.plan.0, &d.request), roster, existing: existing_admins(d), notice, error }
+    DetailPage {
+        chrome,
+        admin,
+        r: request_view(&staff.plan.0, &d.request),
+        roster,
+        existing: existing_admins(d),
+        notice,
+        error,
+    }
 }
 
 /// The request's page with a notice or an error, or the error's own page.
@@ -305,7 +313,13 @@ async fn deny_form(staff: Staff, Path(id): Path<i64>) -> Response {
             let (chrome, admin) = staff.chrome(HERE);
             render(
                 StatusCode::OK,
-                &DenyPage { chrome, admin, r: request_view(&staff.plan.0, &d.request), reason: String::new(), reason_error: None },
+                &DenyPage {
+                    chrome,
+                    admin,
+                    r: request_view(&staff.plan.0, &d.request),
+                    reason: String::new(),
+                    reason_error: None,
+                },
             )
         }
         Err(e) => review_error(&staff, e).await,
@@ -331,8 +345,13 @@ async fn deny(staff: Staff, Path(id): Path<i64>, Form(f): Form<DenyBody>) -> Res
             Ok(d) => {
                 let (chrome, admin) = staff.chrome(HERE);
                 let reason = f.reason.chars().take(2000).collect();
-                let page =
-                    DenyPage { chrome, admin, r: request_view(&staff.plan.0, &d.request), reason, reason_error: Some(e.to_string()) };
+                let page = DenyPage {
+                    chrome,
+                    admin,
+                    r: request_view(&staff.plan.0, &d.request),
+                    reason,
+                    reason_error: Some(e.to_string()),
+                };
                 render(StatusCode::BAD_REQUEST, &page)
             }
             Err(e) => review_error(&staff, e).await,

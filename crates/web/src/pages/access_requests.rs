@@ -16,10 +16,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::AccessRequestId;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_services::plans::Plan;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, PendingRequest, Scope};
 use gatehouse_services::affiliations::AffiliationError;
+use gatehouse_services::plans::Plan;
 use serde::Deserialize;
 
 pub fn routes() -> Routes {

@@ -94,7 +94,8 @@ async fn home(
     let acting_for = linked.iter().find(|a| a.active).map(|a| (a.practice_name.clone(), a.tax_id_display()));
     match st.svc.me(&plan.0, &s).await {
         Ok(me) => {
-            let last_signin = me.previous_signin_at.map(|t| when(&plan.0, t)).unwrap_or_else(|| "This is your first sign-in".into());
+            let last_signin =
+                me.previous_signin_at.map(|t| when(&plan.0, t)).unwrap_or_else(|| "This is your first sign-in".into());
             let page = HomePage {
                 chrome: chrome.staff(is_staff),
                 me,

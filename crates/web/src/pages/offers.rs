@@ -15,9 +15,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::ids::OfferId;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_services::plans::Plan;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::offers::{Offer, OfferError};
+use gatehouse_services::plans::Plan;
 use serde::Deserialize;
 
 pub fn routes() -> Routes {
