@@ -48,7 +48,8 @@ pub fn switch_text(on: bool) -> &'static str {
     if on { "on" } else { "off" }
 }
 
-/// The last day (UTC) an imported account may sign in with the password of the old portal.
+/// The last day (in the plan's time zone) an imported account may sign in with the password of
+/// the old portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LegacyDeadline(::time::Date);
 
@@ -65,9 +66,13 @@ impl LegacyDeadline {
             .map_err(|_| "Enter the date as year-month-day, like 2027-03-31, or leave it empty.".to_owned())
     }
 
-    /// Whether the deadline is over at `now`: true from midnight UTC after the day.
-    pub fn passed(self, now: Timestamp) -> bool {
-        let end = self.0.next_day().map_or(i64::MAX, |d| d.midnight().assume_utc().unix_timestamp());
+    /// Whether the deadline is over at `now`: true from the midnight after the day in the plan's
+    /// time zone.
+    pub fn passed(self, now: Timestamp, zone: &PlanTimeZone) -> bool {
+        let day = self.0.next_day().and_then(|d| {
+            ::jiff::civil::Date::new(i16::try_from(d.year()).ok()?, u8::from(d.month()) as i8, d.day() as i8).ok()
+        });
+        let end = day.and_then(|d| zone.start_of(d)).unwrap_or(i64::MAX);
         now.0 >= end
     }
 
@@ -298,9 +303,13 @@ mod tests {
     fn legacy_deadline_ends_after_its_day() {
         let d = LegacyDeadline::parse("2027-03-31").unwrap().unwrap();
         assert_eq!(d.as_string(), "2027-03-31");
-        let midnight_after = 1_806_537_600; // 2027-04-01T00:00:00Z
-        assert!(!d.passed(Timestamp(midnight_after - 1)));
-        assert!(d.passed(Timestamp(midnight_after)));
+        // Midnight after the day in New York: 2027-04-01T00:00:00-04:00 (summer time).
+        let ny = PlanTimeZone::default();
+        let midnight_after = 1_806_537_600 + 4 * 3600;
+        assert!(!d.passed(Timestamp(midnight_after - 1), &ny));
+        assert!(d.passed(Timestamp(midnight_after), &ny));
+        let utc = PlanTimeZone::parse("UTC").unwrap();
+        assert!(d.passed(Timestamp(1_806_537_600), &utc));
         assert_eq!(LegacyDeadline::parse(" "), Ok(None));
         assert!(LegacyDeadline::parse("31/03/2027").is_err());
         assert!(LegacyDeadline::parse("2027-02-30").is_err());

@@ -106,6 +106,12 @@ impl PlanTimeZone {
         Ok(Self { name, zone })
     }
 
+    /// The Unix time at which `day` starts in this zone (its first instant, should a change of
+    /// clocks skip midnight); `None` when out of range.
+    pub fn start_of(&self, day: ::jiff::civil::Date) -> Option<i64> {
+        Some(day.to_zoned_datetime(self.zone.clone()).ok()?.start_of_day().ok()?.timestamp().as_second())
+    }
+
     /// The canonical IANA name, like `America/New_York`.
     pub fn name(&self) -> &str {
         &self.name

@@ -115,7 +115,7 @@ const GROUPS: &[(&str, &[Spec])] = &[
             (
                 "legacy_deadline",
                 "Last day for old-portal passwords",
-                "Optional. After this day, imported accounts that have not signed in must reset their password by email.",
+                "Optional. After this day (in the plan's time zone), imported accounts that have not signed in must reset their password by email.",
                 false,
             ),
             (
