@@ -38,6 +38,6 @@ pub use npi::Npi;
 pub use password::{PasswordPolicy, PasswordProblem};
 pub use phone::{PhoneNumber, TwoStepMethod};
 pub use tax_id::TaxId;
-pub use time::{Duration, Timestamp};
+pub use time::{Duration, PlanTimeZone, Timestamp};
 pub use user::UserStatus;
 pub use username::Username;

@@ -1,8 +1,8 @@
 //! A plan's settings as a plan administrator edits them: every value checked against bounds that
 //! keep the portal safe (NIST SP 800-63B, HIPAA automatic logoff) and its pages readable (WCAG AA).
 
-use crate::Timestamp;
 use crate::username::UsernameFormat;
+use crate::{PlanTimeZone, Timestamp};
 use std::collections::BTreeMap;
 
 /// The editable settings, validated.
@@ -30,6 +30,8 @@ pub struct PlanSettings {
     /// before a new password and two-step phone can be chosen. Off only for plans whose
     /// imported email addresses were verified by the old portal.
     pub legacy_email_proof: bool,
+    /// The zone every date and time on the plan's pages and in its emails is shown in.
+    pub time_zone: PlanTimeZone,
 }
 
 /// Parses the email-proof switch as the form sends it: `on` or `off`.
@@ -46,7 +48,8 @@ pub fn switch_text(on: bool) -> &'static str {
     if on { "on" } else { "off" }
 }
 
-/// The last day (UTC) an imported account may sign in with the password of the old portal.
+/// The last day (in the plan's time zone) an imported account may sign in with the password of
+/// the old portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LegacyDeadline(::time::Date);
 
@@ -63,9 +66,13 @@ impl LegacyDeadline {
             .map_err(|_| "Enter the date as year-month-day, like 2027-03-31, or leave it empty.".to_owned())
     }
 
-    /// Whether the deadline is over at `now`: true from midnight UTC after the day.
-    pub fn passed(self, now: Timestamp) -> bool {
-        let end = self.0.next_day().map_or(i64::MAX, |d| d.midnight().assume_utc().unix_timestamp());
+    /// Whether the deadline is over at `now`: true from the midnight after the day in the plan's
+    /// time zone.
+    pub fn passed(self, now: Timestamp, zone: &PlanTimeZone) -> bool {
+        let day = self.0.next_day().and_then(|d| {
+            ::jiff::civil::Date::new(i16::try_from(d.year()).ok()?, u8::from(d.month()) as i8, d.day() as i8).ok()
+        });
+        let end = day.and_then(|d| zone.start_of(d)).unwrap_or(i64::MAX);
         now.0 >= end
     }
 
@@ -205,6 +212,13 @@ impl PlanSettings {
                 true
             }
         };
+        let time_zone = match PlanTimeZone::parse(raw.get("time_zone").map_or("", String::as_str)) {
+            Ok(z) => z,
+            Err(m) => {
+                e.insert("time_zone", m);
+                PlanTimeZone::default()
+            }
+        };
         if e.is_empty() && session_idle_minutes > session_absolute_hours * 60 {
             e.insert("session_idle_minutes", "The idle timeout cannot be longer than the whole session.".into());
         }
@@ -229,6 +243,7 @@ impl PlanSettings {
             reactivation_days,
             legacy_deadline,
             legacy_email_proof,
+            time_zone,
         })
     }
 }
@@ -256,6 +271,7 @@ mod tests {
             ("reactivation_days", "90"),
             ("legacy_deadline", ""),
             ("legacy_email_proof", "on"),
+            ("time_zone", "America/New_York"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -287,9 +303,13 @@ mod tests {
     fn legacy_deadline_ends_after_its_day() {
         let d = LegacyDeadline::parse("2027-03-31").unwrap().unwrap();
         assert_eq!(d.as_string(), "2027-03-31");
-        let midnight_after = 1_806_537_600; // 2027-04-01T00:00:00Z
-        assert!(!d.passed(Timestamp(midnight_after - 1)));
-        assert!(d.passed(Timestamp(midnight_after)));
+        // Midnight after the day in New York: 2027-04-01T00:00:00-04:00 (summer time).
+        let ny = PlanTimeZone::default();
+        let midnight_after = 1_806_537_600 + 4 * 3600;
+        assert!(!d.passed(Timestamp(midnight_after - 1), &ny));
+        assert!(d.passed(Timestamp(midnight_after), &ny));
+        let utc = PlanTimeZone::parse("UTC").unwrap();
+        assert!(d.passed(Timestamp(1_806_537_600), &utc));
         assert_eq!(LegacyDeadline::parse(" "), Ok(None));
         assert!(LegacyDeadline::parse("31/03/2027").is_err());
         assert!(LegacyDeadline::parse("2027-02-30").is_err());
@@ -316,6 +336,19 @@ mod tests {
         r.remove("legacy_email_proof");
         assert!(PlanSettings::parse(&r).unwrap_err().contains_key("legacy_email_proof"));
         assert_eq!((switch_text(true), switch_text(false)), ("on", "off"));
+    }
+
+    #[test]
+    fn time_zone_is_an_iana_name() {
+        assert_eq!(PlanSettings::parse(&good()).unwrap().time_zone.name(), "America/New_York");
+        let mut r = good();
+        r.insert("time_zone".into(), "america/denver".into());
+        assert_eq!(PlanSettings::parse(&r).unwrap().time_zone.name(), "America/Denver");
+        r.insert("time_zone".into(), "Atlantis/Capital".into());
+        let e = PlanSettings::parse(&r).unwrap_err();
+        assert!(e["time_zone"].contains("is not a time zone we know"), "{e:?}");
+        r.remove("time_zone");
+        assert!(PlanSettings::parse(&r).unwrap_err().contains_key("time_zone"));
     }
 
     #[test]

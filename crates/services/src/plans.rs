@@ -61,6 +61,14 @@ impl Plan {
     pub fn legacy_email_proof(&self) -> bool {
         self.row.legacy_email_proof
     }
+    /// The zone the plan's dates and times are shown in.
+    pub fn time_zone(&self) -> &gatehouse_domain::PlanTimeZone {
+        &self.row.time_zone
+    }
+    /// An instant as the plan's pages and emails show it, like `Jan 15, 2027 3:05 AM EST`.
+    pub fn when(&self, at: gatehouse_domain::Timestamp) -> String {
+        at.for_people(self.time_zone())
+    }
 }
 
 /// Settings of a new plan; the rest take the product's defaults.
@@ -100,6 +108,7 @@ impl Services {
             reactivation_days: 90,
             legacy_deadline: String::new(),
             legacy_email_proof: true,
+            time_zone: gatehouse_domain::PlanTimeZone::default(),
             has_logo: false,
         };
         let mut tx = self.db.begin().await?;

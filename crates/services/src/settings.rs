@@ -51,6 +51,7 @@ pub fn raw_from(row: &PlanRow) -> RawSettings {
         ("reactivation_days", row.reactivation_days.to_string()),
         ("legacy_deadline", row.legacy_deadline.clone()),
         ("legacy_email_proof", gatehouse_domain::settings::switch_text(row.legacy_email_proof).to_owned()),
+        ("time_zone", row.time_zone.name().to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -103,6 +104,7 @@ impl Services {
         new.reactivation_days = s.reactivation_days;
         new.legacy_deadline = s.legacy_deadline.map(|d| d.as_string()).unwrap_or_default();
         new.legacy_email_proof = s.legacy_email_proof;
+        new.time_zone = s.time_zone;
         let (before, after) = (raw_from(&old), raw_from(&new));
         let changes: Vec<(String, String, String)> = after
             .iter()

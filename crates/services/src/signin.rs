@@ -173,7 +173,8 @@ impl Services {
         // An imported account that has not signed in here yet: its old system's hash.
         // After the plan's migration deadline the old system's hashes are no longer accepted:
         // those accounts reset their password by email ("Forgot password").
-        let deadline_passed = plan.legacy_deadline().is_some_and(|d| d.passed(gatehouse_domain::Timestamp(now)));
+        let deadline_passed =
+            plan.legacy_deadline().is_some_and(|d| d.passed(gatehouse_domain::Timestamp(now), plan.time_zone()));
         let legacy = match (&stored, &user) {
             (None, Some(u)) if u.status != UserStatus::Invited && !deadline_passed => {
                 u.legacy_hash.as_deref().and_then(|h| LegacyHash::parse_stored(h).ok())

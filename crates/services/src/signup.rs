@@ -16,7 +16,7 @@ use serde_json::json;
 use thiserror::Error;
 
 /// Why an invitation link cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LinkProblem {
     #[error("This sign-up link is not valid. Check that you copied the whole link from your email.")]
     Invalid,
@@ -27,14 +27,11 @@ pub enum LinkProblem {
     #[error("This invitation was cancelled. Ask your administrator to send you a new one.")]
     Cancelled,
     /// A newer link was sent to the same address ("Resend"), which ended this one.
-    #[error("A newer sign-up link was sent to the same email address on {} (UTC), so this one no longer works. Open the newest invitation email and use its link.", day(*sent_at))]
-    Replaced { sent_at: i64 },
-}
-
-/// A Unix time as a day people read, `Dec 3, 2026`.
-fn day(secs: i64) -> String {
-    let fmt = time::macros::format_description!("[month repr:short] [day padding:none], [year]");
-    time::OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_default()
+    /// `sent_on` is the day in the plan's time zone, like `Dec 3, 2026`.
+    #[error(
+        "A newer sign-up link was sent to the same email address on {sent_on}, so this one no longer works. Open the newest invitation email and use its link."
+    )]
+    Replaced { sent_on: String },
 }
 
 /// Why sign-up was refused. Field errors name the field at fault.
@@ -113,7 +110,8 @@ impl Services {
             // Cancelled because a newer link replaced it: say so, and when the newer one was sent.
             Err(LinkProblem::Cancelled) => match store::latest_for_user(&mut conn, inv.user_id).await? {
                 Some(newer) if newer.id > inv.id && newer.cancelled_at.is_none() && newer.used_at.is_none() => {
-                    Err(LinkProblem::Replaced { sent_at: newer.sent_at }.into())
+                    let sent_on = gatehouse_domain::Timestamp(newer.sent_at).day_for_people(plan.time_zone());
+                    Err(LinkProblem::Replaced { sent_on }.into())
                 }
                 _ => Err(LinkProblem::Cancelled.into()),
             },

@@ -231,7 +231,7 @@ pub(crate) async fn tell_phone_set(
     now: i64,
 ) -> Result<(), Internal> {
     let masked = gatehouse_domain::phone::mask_digits(phone);
-    let when = gatehouse_domain::Timestamp(now).for_people();
+    let when = plan.when(gatehouse_domain::Timestamp(now));
     let method = match TwoStepMethod::parse(method) {
         Some(TwoStepMethod::Voice) => "voice call",
         _ => "text message",

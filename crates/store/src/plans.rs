@@ -1,7 +1,7 @@
 //! Plans (tenants) and their settings.
 
 use crate::{Conn, StoreError};
-use gatehouse_domain::PlanId;
+use gatehouse_domain::{PlanId, PlanTimeZone};
 use sqlx::Row;
 
 /// A plan and the settings its rules read.
@@ -32,6 +32,9 @@ pub struct PlanRow {
     pub legacy_deadline: String,
     /// Whether imported accounts prove their email before their first password and phone.
     pub legacy_email_proof: bool,
+    /// The zone its dates and times are shown in. A stored name the time zone database no
+    /// longer knows reads as the default zone.
+    pub time_zone: PlanTimeZone,
     /// Whether a logo was uploaded (read-only; set with [`set_logo`]).
     pub has_logo: bool,
 }
@@ -39,7 +42,7 @@ pub struct PlanRow {
 const COLUMNS: &str = "id, slug, name, host, support_phone, support_hours, terms_version, terms_text, \
     password_min, password_max, code_length, code_lifetime_secs, code_max_tries, \
     code_max_sends_per_hour, session_idle_secs, session_absolute_secs, brand_color, access_review_days, \
-    username_format, reactivation_days, legacy_deadline, legacy_email_proof, \
+    username_format, reactivation_days, legacy_deadline, legacy_email_proof, time_zone, \
     (SELECT COUNT(*) FROM plan_logos l WHERE l.plan_id = plans.id) AS logo_count";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
@@ -66,6 +69,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
         reactivation_days: r.try_get("reactivation_days")?,
         legacy_deadline: r.try_get("legacy_deadline")?,
         legacy_email_proof: r.try_get::<i64, _>("legacy_email_proof")? != 0,
+        time_zone: PlanTimeZone::parse(&r.try_get::<String, _>("time_zone")?).unwrap_or_default(),
         has_logo: r.try_get::<i64, _>("logo_count")? > 0,
     })
 }
@@ -151,7 +155,7 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
          code_length = $7, code_lifetime_secs = $8, code_max_tries = $9, code_max_sends_per_hour = $10, \
          session_idle_secs = $11, session_absolute_secs = $12, brand_color = $13, access_review_days = $14, \
          username_format = $15, reactivation_days = $16, legacy_deadline = $17, \
-         legacy_email_proof = $18 WHERE id = $1",
+         legacy_email_proof = $18, time_zone = $19 WHERE id = $1",
     )
     .bind(p.id.0)
     .bind(&p.name)
@@ -171,6 +175,7 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
     .bind(p.reactivation_days)
     .bind(&p.legacy_deadline)
     .bind(i64::from(p.legacy_email_proof))
+    .bind(p.time_zone.name())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -74,6 +74,7 @@ async fn settings_are_validated_applied_and_audited(backend: Backend) {
             ("reactivation_days", "90"),
             ("legacy_deadline", ""),
             ("legacy_email_proof", "on"),
+            ("time_zone", "America/New_York"),
         ];
         for (k, val) in &mut f {
             if *k == name {

@@ -174,7 +174,7 @@ async fn old_password_alone_cannot_reach_phone_set_up(backend: Backend) {
     assert_eq!(notices.len(), 1);
     let n = &notices[0];
     assert!(n.subject.ends_with("was set up"), "{}", n.subject);
-    assert!(n.body_text.contains("XXX-XXX-0177") && n.body_text.contains("UTC"));
+    assert!(n.body_text.contains("XXX-XXX-0177") && n.body_text.contains(" EST") && !n.body_text.contains("UTC"));
     assert!(n.body_text.contains(&app.plan.row.support_phone), "{}", n.body_text);
     assert!(!n.body_text.contains("206-555-0177") && !n.body_text.contains("2065550177"), "only the masked number");
     assert_eq!(

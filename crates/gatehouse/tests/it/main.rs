@@ -35,5 +35,6 @@ mod roster;
 mod roster_pages;
 mod self_service;
 mod throttles;
+mod time_zone;
 mod user_search;
 mod user_types;

@@ -95,9 +95,8 @@ async fn invitation_to_home_and_back(backend: Backend) {
     assert_eq!(loc.as_deref(), Some("/"), "terms already signed: straight home");
     let (_, html, _) = get(&c, &app, "/").await;
     assert!(html.contains("Welcome, Maria Lopez"));
-    // "Previous sign-in" is the sign-up's, two hours ago, not this one.
-    let first = gatehouse_web::pages::when(1_800_000_000);
-    assert!(html.contains(&first), "{first} not in {html}");
+    // "Previous sign-in" is the sign-up's, two hours ago, not this one: in the plan's zone.
+    assert!(html.contains("Jan 15, 2027 3:00 AM EST") && !html.contains("UTC"), "{html}");
     assert!(app.running.services.verify_audit_chain(app.plan.id()).await.expect("verify").eq(
         &gatehouse_services::audit::ChainReport::Intact {
             events: app.count("SELECT COUNT(*) FROM audit_events").await

@@ -167,6 +167,8 @@ async fn inviting_a_list_and_managing_pending_users(backend: Backend) {
     // Pending users: both listed; resend Ann; cancel Ben.
     let (_, page) = app.page(&c, "/practice/pending").await;
     assert!(page.contains("ann@clinic.example") && page.contains("ben@clinic.example"));
+    // The link works for 72 hours, shown in the plan's zone (New York), not UTC.
+    assert!(page.contains("Jan 18, 2027 3:00 AM EST") && !page.contains("UTC"), "{page}");
     let ann = app.count("SELECT id FROM users WHERE email = 'ann@clinic.example'").await;
     let ben = app.count("SELECT id FROM users WHERE email = 'ben@clinic.example'").await;
     let (s, _, page) = post(&app, &c, "/practice/pending", &format!("/practice/pending/{ann}/resend"), &[]).await;

@@ -120,7 +120,7 @@ async fn profile_pages_confirm_identity_then_change_phone_email_and_office(backe
     // whom to call.
     assert_eq!(notice.kind, "two_step_phone_set.v1");
     assert!(
-        notice.body_text.contains("changed to XXX-XXX-0199") && notice.body_text.contains("UTC"),
+        notice.body_text.contains("changed to XXX-XXX-0199") && notice.body_text.contains(" EST"),
         "{}",
         notice.body_text
     );

@@ -59,7 +59,7 @@ mod tests {
             plan_name: "Chorus",
             masked_phone: "XXX-XXX-0199",
             method: "text message",
-            when: "Jan 15, 2027 8:05 AM UTC",
+            when: "Jan 15, 2027 3:05 AM EST",
             replaced,
             support_phone: "1-800-555-0100",
             support_hours: "8-5",
@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(r.kind, "two_step_phone_set.v1");
         assert!(r.subject.ends_with("was set up"), "{}", r.subject);
         for t in [&r.text, &r.html] {
-            assert!(t.contains("XXX-XXX-0199") && t.contains("Jan 15, 2027 8:05 AM UTC"), "{t}");
+            assert!(t.contains("XXX-XXX-0199") && t.contains("Jan 15, 2027 3:05 AM EST"), "{t}");
             assert!(t.contains("1-800-555-0100") && t.contains("jpatel"), "{t}");
         }
         let c = m(true).render_to("jay@x.example").unwrap();

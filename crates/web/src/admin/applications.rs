@@ -74,8 +74,8 @@ async fn page(staff: &Staff, status: StatusCode, v: View) -> Response {
                     id: a.id,
                     name: a.name,
                     client_id: a.client_id,
-                    created: when(a.created_at),
-                    revoked: a.revoked_at.map(when),
+                    created: when(&staff.plan.0, a.created_at),
+                    revoked: a.revoked_at.map(|t| when(&staff.plan.0, t)),
                 })
                 .collect();
             let View { created, name, name_error, notice, error } = v;

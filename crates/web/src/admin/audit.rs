@@ -76,7 +76,7 @@ async fn page(staff: Staff, Query(f): Query<Filter>) -> Response {
         .into_iter()
         .map(|e| Row {
             seq: e.seq,
-            when: when(e.at),
+            when: when(&staff.plan.0, e.at),
             action: e.action,
             outcome: e.outcome,
             actor: e.actor.map(|u| format!("user {u}")).unwrap_or_else(|| "—".into()),

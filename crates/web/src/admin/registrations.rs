@@ -12,6 +12,7 @@ use axum::response::Response;
 use gatehouse_domain::RegistrationId;
 use gatehouse_domain::UserStatus;
 use gatehouse_domain::staff::StaffPermission;
+use gatehouse_services::plans::Plan;
 use gatehouse_services::registrations::review::{RegistrationDetail, ReviewError};
 use gatehouse_services::registrations::{AdminRow, RegistrationRow, Status};
 use serde::Deserialize;
@@ -78,7 +79,7 @@ fn status_label(s: Status) -> &'static str {
     }
 }
 
-fn request_view(r: &RegistrationRow) -> RequestView {
+fn request_view(plan: &Plan, r: &RegistrationRow) -> RequestView {
     let mut address = vec![r.address1.clone()];
     if !r.address2.is_empty() {
         address.push(r.address2.clone());
@@ -86,13 +87,13 @@ fn request_view(r: &RegistrationRow) -> RequestView {
     address.push(format!("{}, {} {}", r.city, r.state, r.zip));
     let decision = r.decided_at.map(|at| {
         let by = r.decided_by_name.clone().unwrap_or_else(|| "the operator".into());
-        format!("{} by {by} on {}", status_label(r.status), when(at))
+        format!("{} by {by} on {}", status_label(r.status), when(plan, at))
     });
     RequestView {
         id: r.id,
         pending: r.status == Status::Pending,
         status: status_label(r.status),
-        received: when(r.created_at),
+        received: when(plan, r.created_at),
         practice_name: r.practice_name.clone(),
         tax_id: r.tax_id.clone(),
         address,
@@ -120,8 +121,8 @@ async fn queue(staff: Staff) -> Response {
     match staff.state().svc.registration_queue(&staff.grant, &staff.plan.0).await {
         Ok(q) => {
             let (chrome, admin) = staff.chrome(HERE);
-            let pending = q.pending.iter().map(request_view).collect();
-            let recent = q.recent.iter().map(request_view).collect();
+            let pending = q.pending.iter().map(|r| request_view(&staff.plan.0, r)).collect();
+            let recent = q.recent.iter().map(|r| request_view(&staff.plan.0, r)).collect();
             render(StatusCode::OK, &QueuePage { chrome, admin, pending, recent })
         }
         Err(e) => review_error(&staff, e).await,
@@ -192,7 +193,15 @@ fn detail_page(staff: &Staff, d: &RegistrationDetail, notice: Option<String>, er
             provider_count: m.provider_count,
         }
     });
-    DetailPage { chrome, admin, r: request_view(&d.request), roster, existing: existing_admins(d), notice, error }
+    DetailPage {
+        chrome,
+        admin,
+        r: request_view(&staff.plan.0, &d.request),
+        roster,
+        existing: existing_admins(d),
+        notice,
+        error,
+    }
 }
 
 /// The request's page with a notice or an error, or the error's own page.
@@ -235,7 +244,7 @@ async fn review_error(staff: &Staff, e: ReviewError) -> Response {
 
 /// The request's page saying it was already decided (a stale approve or deny link).
 fn already_decided(staff: &Staff, d: &RegistrationDetail) -> Response {
-    let decision = request_view(&d.request).decision.unwrap_or_default();
+    let decision = request_view(&staff.plan.0, &d.request).decision.unwrap_or_default();
     let error = Some(format!("This request was already decided: {decision}."));
     render(StatusCode::CONFLICT, &detail_page(staff, d, None, error))
 }
@@ -265,7 +274,7 @@ async fn approve_confirm(staff: Staff, Path(id): Path<RegistrationId>) -> Respon
     let page = ApprovePage {
         chrome,
         admin,
-        r: request_view(&d.request),
+        r: request_view(&staff.plan.0, &d.request),
         roster_name: d.roster.as_ref().map(|m| m.practice.name.clone()),
         existing: existing_admins(&d),
     };
@@ -311,7 +320,13 @@ async fn deny_form(staff: Staff, Path(id): Path<RegistrationId>) -> Response {
             let (chrome, admin) = staff.chrome(HERE);
             render(
                 StatusCode::OK,
-                &DenyPage { chrome, admin, r: request_view(&d.request), reason: String::new(), reason_error: None },
+                &DenyPage {
+                    chrome,
+                    admin,
+                    r: request_view(&staff.plan.0, &d.request),
+                    reason: String::new(),
+                    reason_error: None,
+                },
             )
         }
         Err(e) => review_error(&staff, e).await,
@@ -337,8 +352,13 @@ async fn deny(staff: Staff, Path(id): Path<RegistrationId>, Form(f): Form<DenyBo
             Ok(d) => {
                 let (chrome, admin) = staff.chrome(HERE);
                 let reason = f.reason.chars().take(2000).collect();
-                let page =
-                    DenyPage { chrome, admin, r: request_view(&d.request), reason, reason_error: Some(e.to_string()) };
+                let page = DenyPage {
+                    chrome,
+                    admin,
+                    r: request_view(&staff.plan.0, &d.request),
+                    reason,
+                    reason_error: Some(e.to_string()),
+                };
                 render(StatusCode::BAD_REQUEST, &page)
             }
             Err(e) => review_error(&staff, e).await,

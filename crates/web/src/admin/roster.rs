@@ -69,7 +69,7 @@ async fn search(staff: Staff, Query(q): Query<SearchQuery>) -> Response {
         .map(|p| {
             let name = if p.kind == "practitioner" { format!("{}, {}", p.last_name, p.first_name) } else { p.org_name };
             let status = match p.end_dated_at {
-                Some(t) => format!("End-dated {}", when(t)),
+                Some(t) => format!("End-dated {}", when(&staff.plan.0, t)),
                 None => "Active".into(),
             };
             (
@@ -90,7 +90,7 @@ async fn search(staff: Staff, Query(q): Query<SearchQuery>) -> Response {
             let result = if i.outcome == "applied" { "Applied" } else { "Rejected: nothing changed" };
             (
                 i.id,
-                when(i.at),
+                when(&staff.plan.0, i.at),
                 i.file_name,
                 result,
                 [i.counts.lines, i.counts.added, i.counts.changed, i.counts.removed, i.counts.rejected],
@@ -140,7 +140,7 @@ struct ReportPage {
 
 fn report_page(staff: &Staff, status: StatusCode, r: ImportReport) -> Response {
     let (chrome, admin) = staff.chrome("/admin/roster");
-    let at = when(r.at);
+    let at = when(&staff.plan.0, r.at);
     render(status, &ReportPage { chrome, admin, r, when: at })
 }
 

@@ -44,7 +44,21 @@ struct SettingsPage {
     terms_error: Option<String>,
     terms_text: String,
     terms_version: i64,
+    /// Suggestions for the time zone field; any IANA name is accepted.
+    us_time_zones: &'static [&'static str],
 }
+
+/// The zones of the United States, offered as suggestions for the time zone.
+const US_TIME_ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+];
 
 type Spec = (&'static str, &'static str, &'static str, bool);
 
@@ -56,6 +70,12 @@ const GROUPS: &[(&str, &[Spec])] = &[
             ("brand_color", "Brand colour", "Like #0b4f6c. Must be dark enough for white text (WCAG AA).", false),
             ("support_phone", "Provider services phone", "", false),
             ("support_hours", "Provider services hours", "", false),
+            (
+                "time_zone",
+                "Time zone",
+                "An IANA time zone name, like America/New_York or America/Chicago. Every date and time on the portal's pages and in its emails is shown in it.",
+                false,
+            ),
         ],
     ),
     (
@@ -95,7 +115,7 @@ const GROUPS: &[(&str, &[Spec])] = &[
             (
                 "legacy_deadline",
                 "Last day for old-portal passwords",
-                "Optional. After this day, imported accounts that have not signed in must reset their password by email.",
+                "Optional. After this day (in the plan's time zone), imported accounts that have not signed in must reset their password by email.",
                 false,
             ),
             (
@@ -151,6 +171,7 @@ async fn render_page(
             terms_error,
             terms_text: terms.text,
             terms_version: terms.version,
+            us_time_zones: US_TIME_ZONES,
         },
     )
 }

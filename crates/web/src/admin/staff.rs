@@ -83,7 +83,7 @@ async fn page(
                         gatehouse_domain::UserStatus::Active => "Active",
                         gatehouse_domain::UserStatus::Deactivated => "Deactivated",
                     },
-                    last_signin: m.last_signin_at.map(when).unwrap_or_else(|| "Never".into()),
+                    last_signin: m.last_signin_at.map(|t| when(&staff.plan.0, t)).unwrap_or_else(|| "Never".into()),
                 })
                 .collect();
             let form = InviteForm { role: if form.role.is_empty() { "help_desk".into() } else { form.role }, ..form };

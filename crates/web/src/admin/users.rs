@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
 use gatehouse_domain::{UserId, UserStatus};
+use gatehouse_services::plans::Plan;
 use gatehouse_services::support::{PAGE_SIZE, SupportAction, SupportError, UserSummary};
 use serde::Deserialize;
 
@@ -42,7 +43,7 @@ fn status_label(u: &UserSummary) -> &'static str {
     }
 }
 
-fn view(u: UserSummary) -> UserView {
+fn view(plan: &Plan, u: UserSummary) -> UserView {
     UserView {
         id: u.row.id.0,
         name: format!("{} {}", u.row.first_name, u.row.last_name),
@@ -55,7 +56,7 @@ fn view(u: UserSummary) -> UserView {
         } else {
             u.affiliations.iter().map(|a| format!("{} {}", a.0, a.1)).collect::<Vec<_>>().join("; ")
         },
-        last_signin: u.row.last_signin_at.map(when).unwrap_or_else(|| "Never".into()),
+        last_signin: u.row.last_signin_at.map(|t| when(plan, t)).unwrap_or_else(|| "Never".into()),
         staff_role: u.row.staff_role.as_deref().and_then(StaffRole::parse).map(StaffRole::label),
         affiliations: u.affiliations,
     }
@@ -104,7 +105,7 @@ async fn search(staff: Staff, Query(q): Query<SearchQuery>) -> Response {
                     chrome,
                     admin,
                     q: query,
-                    rows: rows.into_iter().map(view).collect(),
+                    rows: rows.into_iter().map(|u| view(&staff.plan.0, u)).collect(),
                     total: total.to_string(),
                     capped: !total.is_exact(),
                     first,
@@ -137,7 +138,7 @@ async fn detail_page(staff: &Staff, id: i64, notice: Option<String>) -> Response
             } else {
                 Vec::new()
             };
-            render(StatusCode::OK, &DetailPage { chrome, admin, u: view(u), actions, notice })
+            render(StatusCode::OK, &DetailPage { chrome, admin, u: view(&staff.plan.0, u), actions, notice })
         }
         Err(SupportError::NotFound) => not_found(staff),
         Err(e) => internal_error(e),

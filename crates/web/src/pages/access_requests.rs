@@ -19,6 +19,7 @@ use gatehouse_domain::{AccessRequestId, ProviderRowId};
 use gatehouse_services::SessionInfo;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, PendingRequest, Scope};
 use gatehouse_services::affiliations::AffiliationError;
+use gatehouse_services::plans::Plan;
 use serde::Deserialize;
 
 pub fn routes() -> Routes {
@@ -50,7 +51,7 @@ struct RequestView {
 }
 
 impl RequestView {
-    fn of(p: PendingRequest) -> Self {
+    fn of(plan: &Plan, p: PendingRequest) -> Self {
         let r = p.request;
         let matched_row = r.provider.as_ref().map(|p| p.0);
         Self {
@@ -64,7 +65,7 @@ impl RequestView {
                 || "All providers (they matched the group)".into(),
                 |(_, id, name)| format!("{name} ({id})"),
             ),
-            sent: when(r.created_at),
+            sent: when(plan, r.created_at),
             providers: p
                 .providers
                 .into_iter()
@@ -133,7 +134,7 @@ async fn page(
     };
     match listed {
         Ok((pending, types)) => {
-            let mut requests: Vec<_> = pending.into_iter().map(RequestView::of).collect();
+            let mut requests: Vec<_> = pending.into_iter().map(|p| RequestView::of(&plan.0, p)).collect();
             let mut alert = None;
             if let Some((id, message, submitted)) = error {
                 match requests.iter_mut().find(|r| r.id == id) {
@@ -283,7 +284,7 @@ async fn decline_confirm(
         Ok((p, _)) => p,
         Err(e) => return internal_error(e),
     };
-    let Some(r) = pending.into_iter().find(|p| p.request.id == id).map(RequestView::of) else {
+    let Some(r) = pending.into_iter().find(|p| p.request.id == id).map(|p| RequestView::of(&plan.0, p)) else {
         return not_found(&st, &parts);
     };
     let (chrome, _) = match Chrome::for_session(&st, &plan, &csrf, &s, "/access-requests").await {

@@ -95,7 +95,8 @@ async fn home(
     let acting_for = linked.iter().find(|a| a.active).map(|a| (a.practice_name.clone(), a.tax_id_display()));
     match st.svc.me(&plan.0, &s).await {
         Ok(me) => {
-            let last_signin = me.previous_signin_at.map(when).unwrap_or_else(|| "This is your first sign-in".into());
+            let last_signin =
+                me.previous_signin_at.map(|t| when(&plan.0, t)).unwrap_or_else(|| "This is your first sign-in".into());
             let page = HomePage {
                 chrome: chrome.staff(is_staff),
                 me,
@@ -168,8 +169,8 @@ async fn list(
                     current: v.current,
                     device: device(&v.user_agent),
                     ip: v.ip,
-                    signed_in: when(v.signed_in_at),
-                    last_seen: when(v.last_seen_at),
+                    signed_in: when(&plan.0, v.signed_in_at),
+                    last_seen: when(&plan.0, v.last_seen_at),
                 })
                 .collect();
             render(StatusCode::OK, &SessionsPage { chrome: chrome.wide(), sessions, notice })

@@ -307,12 +307,10 @@ pub fn tax_id_display(tax_id: &str) -> String {
     tax_id.to_owned()
 }
 
-/// Formats a Unix time for people (UTC).
-pub fn when(secs: i64) -> String {
-    let fmt = time::macros::format_description!(
-        "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute] [period] UTC"
-    );
-    time::OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_else(|| "—".into())
+/// A Unix time as the plan's pages show it, in the plan's time zone with its short name (like
+/// `Jan 15, 2027 3:05 AM EST`); a dash when out of range.
+pub fn when(plan: &gatehouse_services::plans::Plan, secs: i64) -> String {
+    gatehouse_domain::Timestamp(secs).try_for_people(plan.time_zone()).unwrap_or_else(|| "—".into())
 }
 
 /// The practice grant of a signed-in session, or `None` when its user administers no practice.

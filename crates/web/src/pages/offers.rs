@@ -17,6 +17,7 @@ use gatehouse_domain::ids::OfferId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::offers::{Offer, OfferError};
+use gatehouse_services::plans::Plan;
 use serde::Deserialize;
 
 pub fn routes() -> Routes {
@@ -40,7 +41,7 @@ struct OfferView {
 }
 
 impl OfferView {
-    fn of(o: Offer) -> Self {
+    fn of(plan: &Plan, o: Offer) -> Self {
         Self {
             id: o.id.0,
             practice: o.practice_name,
@@ -48,8 +49,8 @@ impl OfferView {
             offered_by: o.offered_by,
             user_type: o.user_type,
             providers: o.providers.unwrap_or_else(|| vec!["All providers of this Tax ID".into()]),
-            offered_at: when(o.offered_at),
-            expires_at: when(o.expires_at),
+            offered_at: when(plan, o.offered_at),
+            expires_at: when(plan, o.expires_at),
         }
     }
 }
@@ -89,7 +90,7 @@ async fn page(
     };
     match st.svc.my_offers(&plan.0, s).await {
         Ok(list) => {
-            let offers = list.into_iter().map(OfferView::of).collect();
+            let offers = list.into_iter().map(|o| OfferView::of(&plan.0, o)).collect();
             render(status, &OffersPage { chrome, offers, unlinked: linked.is_empty(), notice, alert })
         }
         Err(e) => internal_error(e),
@@ -170,7 +171,7 @@ async fn decline_confirm(
         Ok(o) => o,
         Err(e) => return internal_error(e),
     };
-    let Some(o) = offers.into_iter().find(|o| o.id.0 == id).map(OfferView::of) else {
+    let Some(o) = offers.into_iter().find(|o| o.id.0 == id).map(|o| OfferView::of(&plan.0, o)) else {
         return not_found(&st, &parts);
     };
     let (chrome, _) = match Chrome::for_session(&st, &plan, &csrf, &s, "/offers").await {

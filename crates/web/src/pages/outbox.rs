@@ -69,7 +69,7 @@ async fn outbox(State(st): State<AppState>, plan: CurrentPlan, csrf: axum::Exten
                     recipient: m.recipient,
                     subject: m.subject,
                     kind: m.kind,
-                    when: when(m.created_at),
+                    when: when(&plan.0, m.created_at),
                     status: if m.delivered_at.is_some() {
                         "delivered".into()
                     } else {

@@ -386,8 +386,8 @@ async fn pending_page(admin: &PracticeAdmin, notice: Option<String>) -> Response
                 name: format!("{} {}", m.row.first_name, m.row.last_name),
                 email: m.row.email,
                 tax_id: m.row.tax_id,
-                sent: when(m.row.created_at),
-                expires: when(m.row.expires_at),
+                sent: when(&admin.plan.0, m.row.created_at),
+                expires: when(&admin.plan.0, m.row.expires_at),
                 status: offer_status(m.status),
                 pending: m.status == OfferStatus::Pending,
             })
@@ -402,8 +402,8 @@ async fn pending_page(admin: &PracticeAdmin, notice: Option<String>) -> Response
                     id: p.user_id.0,
                     name: format!("{} {}", p.first_name, p.last_name),
                     email: p.email,
-                    sent: when(p.sent_at),
-                    expires: when(p.expires_at),
+                    sent: when(&admin.plan.0, p.sent_at),
+                    expires: when(&admin.plan.0, p.expires_at),
                     expired: p.expires_at <= now,
                 })
                 .collect();

@@ -155,7 +155,7 @@ async fn page(
         active: m.user.status == gatehouse_domain::UserStatus::Active,
         is_self: m.user.id == admin.grant.actor(),
         elsewhere: m.elsewhere,
-        last_signin: m.user.last_signin_at.map(when).unwrap_or_else(|| "Never".into()),
+        last_signin: m.user.last_signin_at.map(|t| when(&admin.plan.0, t)).unwrap_or_else(|| "Never".into()),
         contact: Vec::new(),
         affiliations: m
             .affiliations
