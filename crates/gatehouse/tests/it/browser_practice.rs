@@ -172,10 +172,11 @@ async fn narrow_access_and_confirmations(backend: Backend) {
     wait_h1(c, "Portal User Information").await;
 
     // 7. Choosing a Tax ID grants nothing; the providers come first, then one confirming button.
-    css(c, "main details summary").await.click().await.expect("open Add New Tax ID Affiliation");
+    let add = "//main//details[summary/h2[normalize-space()='Add New Tax ID Affiliation']]";
+    c.find(Locator::XPath(&format!("{add}/summary"))).await.expect("summary").click().await.expect("open it");
     css(c, "#add-practice").await.select_by_label("914407731 – Cedar Valley Pediatrics").await.expect("Tax ID");
     css(c, "#add-type").await.select_by_label("Billing Staff").await.expect("user type");
-    click(c, "//main//details", "Next").await;
+    click(c, add, "Next").await;
     wait_h1(c, "Add New Tax ID Affiliation").await;
     let text = css(c, "main").await.text().await.expect("text");
     assert!(text.contains("Nothing changes until you select Add Tax ID"), "{text}");
