@@ -1,12 +1,14 @@
 //! Demo data: one plan, a few active users with known passwords and two-step phones, and one
-//! pending invitation whose email sits in the development outbox.
+//! pending invitation, ocarter's of Maria Lopez to Lakeside Family Medicine, whose email sits in
+//! the development outbox.
 
 use anyhow::Context;
 use gatehouse_domain::roster::{ProviderKind, Zip};
 use gatehouse_domain::{Npi, TaxId};
+use gatehouse_services::access_requests::Scope;
 use gatehouse_services::audit::{self, Event};
-use gatehouse_services::invitations::InviteRequest;
 use gatehouse_services::plans::{NewPlan, Plan};
+use gatehouse_services::practice::invites::InviteRow;
 use gatehouse_services::{RequestMeta, Services};
 use gatehouse_store::roster::{self, NewPractice, NewProvider};
 use gatehouse_store::users::{self, NewUser};
@@ -32,6 +34,9 @@ pub struct DemoAccount {
     /// The practice the account acts for: Tax ID, user type, administrator.
     pub practice: Option<(&'static str, &'static str, bool)>,
 }
+
+/// The email of the demo's pending invitation (Maria Lopez).
+pub const MARIA_EMAIL: &str = "maria.lopez@lakeside-family.example.org";
 
 /// The demo accounts.
 pub const ACCOUNTS: &[DemoAccount] = &[
@@ -153,10 +158,44 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
         .await?;
         gatehouse_store::commit(tx).await?;
     }
-    let invite = InviteRequest::parse("Maria", "Lopez", "maria.lopez@lakeside-family.example.org")
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    svc.invite(&plan, None, &invite, &meta).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    invite_maria(svc, &plan, &meta).await?;
     Ok((plan, true))
+}
+
+/// Olivia Carter (`ocarter`) invites Maria Lopez to Lakeside Family Medicine as billing staff,
+/// through the same service command as her "Invite New User" page; the email waits in the outbox
+/// and the invitation under her "Manage Pending Users".
+async fn invite_maria(svc: &Services, plan: &Plan, meta: &RequestMeta) -> anyhow::Result<()> {
+    let mut conn = svc.db.acquire().await?;
+    let ocarter = users::by_username(&mut conn, plan.id(), "ocarter").await?.context("demo administrator missing")?;
+    drop(conn);
+    // The demo acts as Olivia, signed in: the grant is made from her affiliations as for any
+    // session of hers (this one is never stored).
+    let session = gatehouse_services::SessionInfo {
+        id: 0,
+        plan_id: plan.id(),
+        user_id: ocarter.id,
+        stage: gatehouse_domain::session::SessionStage::Complete,
+        created_at: svc.now(),
+        active_affiliation: None,
+    };
+    let grant = svc.practice_grant(plan, &session).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let maria = InviteRow {
+        first_name: "Maria".into(),
+        last_name: "Lopez".into(),
+        email: MARIA_EMAIL.into(),
+        email_confirm: MARIA_EMAIL.into(),
+        // Olivia administers one practice: naming none means Lakeside Family Medicine.
+        practices: Vec::new(),
+        user_type: "billing_staff".into(),
+        scope: Scope::All,
+    };
+    let results = svc.invite_batch(&grant, plan, &[maria], meta).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    match results.into_iter().next() {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(m)) => Err(anyhow::anyhow!("inviting Maria Lopez: {m}")),
+        None => Err(anyhow::anyhow!("inviting Maria Lopez: no result")),
+    }
 }
 
 /// A demo practice and its providers.

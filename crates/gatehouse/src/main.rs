@@ -151,7 +151,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for acc in gatehouse::demo::ACCOUNTS {
                 println!("    {:<10} password \"{}\"  — {} ({})", acc.username, acc.password, acc.name, acc.role);
             }
-            println!("  A pending invitation for Maria Lopez waits in the outbox: open it and sign up.");
+            println!(
+                "  ocarter's invitation of Maria Lopez to Lakeside Family Medicine waits in the outbox \
+                 (and under ocarter's Manage Pending Users): open it and sign up."
+            );
             println!();
             running.wait().await;
         }

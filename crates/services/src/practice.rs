@@ -12,7 +12,7 @@ pub mod invites;
 pub mod members;
 pub mod offers;
 
-use crate::affiliations::{AffiliationError, signed_in};
+use crate::affiliations::{AffiliationError, active_id, signed_in};
 use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services, SessionInfo};
@@ -35,6 +35,8 @@ pub struct PracticeGrant {
     plan_id: PlanId,
     actor: UserId,
     practices: Vec<AdministeredPractice>,
+    /// The practice of the session's active affiliation, when the holder administers it.
+    active: Option<PracticeId>,
 }
 
 impl PracticeGrant {
@@ -56,6 +58,11 @@ impl PracticeGrant {
     /// The ids of the practices administered.
     pub fn practice_ids(&self) -> Vec<PracticeId> {
         self.practices.iter().map(|p| p.id).collect()
+    }
+
+    /// The practice the session acts for (its active affiliation), when it is one administered.
+    pub fn active_practice(&self) -> Option<PracticeId> {
+        self.active
     }
 }
 
@@ -107,8 +114,10 @@ impl Services {
     pub async fn practice_grant(&self, plan: &Plan, s: &SessionInfo) -> Result<PracticeGrant, PracticeError> {
         let actor = signed_in(plan, s)?;
         let mut conn = self.db.acquire().await?;
-        let practices: Vec<_> = affiliations::of_user(&mut conn, actor)
-            .await?
+        let rows = affiliations::of_user(&mut conn, actor).await?;
+        let active_row = active_id(&rows, s.active_affiliation);
+        let active = rows.iter().find(|a| Some(a.id) == active_row && a.is_admin).map(|a| PracticeId(a.practice_id));
+        let practices: Vec<_> = rows
             .into_iter()
             .filter(|a| a.is_admin)
             .map(|a| AdministeredPractice { id: PracticeId(a.practice_id), tax_id: a.tax_id, name: a.practice_name })
@@ -116,7 +125,7 @@ impl Services {
         if practices.is_empty() {
             return Err(PracticeError::NotAdmin);
         }
-        Ok(PracticeGrant { plan_id: plan.id(), actor, practices })
+        Ok(PracticeGrant { plan_id: plan.id(), actor, practices, active })
     }
 
     /// Audits a refused attempt to reach outside the administrator's practices, and returns the

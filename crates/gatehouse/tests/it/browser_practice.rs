@@ -1,8 +1,9 @@
-//! A practice administrator in headless Chromium: invites two people in one list, manages the
-//! pending invitations (resend one, cancel the other), the remaining one signs up from the
-//! emailed link, and the administrator changes their user type and provider association and
-//! deactivates them. Every page gets the accessibility checks and a screenshot of `browser.rs`
-//! (`target/screenshots/practice-<backend>-<step>.png`).
+//! A practice administrator in headless Chromium: a mistyped email (of the person being added,
+//! then of a row of the list) is shown beside its field and sends nothing; then two people are
+//! invited in one list, the pending invitations are managed (resend one, cancel the other), the
+//! remaining one signs up from the emailed link, and the administrator changes their user type
+//! and provider association and deactivates them. Every page gets the accessibility checks and a
+//! screenshot of `browser.rs` (`target/screenshots/practice-<backend>-<step>.png`).
 
 use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
 use crate::support::{Backend, TEST_PASSWORD, TestApp};
@@ -34,6 +35,18 @@ async fn add_person(c: &Client, first: &str, last: &str, email: &str) {
     wait_h1(c, "Invite New User").await;
 }
 
+/// The field is marked invalid and its message, beside it, is the one it is described by.
+async fn assert_invalid(c: &Client, selector: &str, message: &str) {
+    let error = css(c, &format!("{selector}-error")).await;
+    assert!(error.is_displayed().await.expect("displayed"), "{selector}'s message is visible");
+    assert_eq!(error.text().await.expect("text").trim(), message);
+    let field = css(c, selector).await;
+    assert_eq!(field.attr("aria-invalid").await.expect("attr").as_deref(), Some("true"), "{selector}");
+    let id = error.attr("id").await.expect("attr").unwrap_or_default();
+    let described = field.attr("aria-describedby").await.expect("attr").unwrap_or_default();
+    assert!(described.split_whitespace().any(|d| d == id), "{selector} is described by {id}: {described}");
+}
+
 async fn invite_manage_and_deactivate(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let Some(browser) = Browser::launch().await else { return };
@@ -55,11 +68,29 @@ async fn invite_manage_and_deactivate(backend: Backend) {
     click(c, "//main", "Invite New User").await;
     wait_h1(c, "Invite New User").await;
     j.page("invite-empty").await;
+    // A mistyped email is refused beside the field, what was typed kept.
+    add_person(c, "Ann", "Newhire", "ann@clinic").await;
+    assert_invalid(c, "#email", "Enter an email address like name@example.com.").await;
+    assert_eq!(css(c, "#first_name").await.prop("value").await.expect("value").as_deref(), Some("Ann"));
+    j.page("invite-error").await;
     add_person(c, "Ann", "Newhire", "ann@clinic.example").await;
     add_person(c, "Ben", "Newhire", "ben@clinic.example").await;
     let text = css(c, "main").await.text().await.expect("text");
     assert!(text.contains("List (2 of at most"), "{text}");
     j.page("invite-list").await;
+    // Ben's email, spoiled in the list, stops the whole list beside his row's field.
+    type_into(c, "#l1_email", "ben@clinic").await;
+    click(c, "//main", "Send Invitations (2)").await;
+    assert_invalid(c, "#l1_email", "Enter an email address like name@example.com.").await;
+    j.page("invite-list-error").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'invited'").await, 0, "nobody invited yet");
+    click(
+        c,
+        "//div[@id='error-summary']",
+        "Person 2 on the list, email: Enter an email address like name@example.com.",
+    )
+    .await;
+    type_into(c, "#l1_email", "ben@clinic.example").await;
     click(c, "//main", "Send Invitations (2)").await;
     wait_h1(c, "Invitations: 2 of 2 sent").await;
     j.page("invite-results").await;

@@ -450,3 +450,186 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
     app.stop().await;
 }
 both!(changes_ask_first_and_start_narrow);
+
+/// The whole start tag of the element whose `id` is `id`.
+fn tag_with_id<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no element {id} in {html}"));
+    let start = html[..at].rfind('<').expect("tag start");
+    let end = at + html[at..].find('>').expect("tag end");
+    &html[start..=end]
+}
+
+/// The value of `attr` in a start tag.
+fn attr<'a>(tag: &'a str, attr: &str) -> Option<&'a str> {
+    let key = format!(" {attr}=\"");
+    let at = tag.find(&key)? + key.len();
+    Some(&tag[at..at + tag[at..].find('"')?])
+}
+
+/// The text right inside the element whose `id` is `id`.
+fn text_of<'a>(html: &'a str, id: &str) -> &'a str {
+    let tag = tag_with_id(html, id);
+    let at = html.find(tag).expect("tag") + tag.len();
+    &html[at..at + html[at..].find('<').expect("end")]
+}
+
+/// A row of the list as the page carries it.
+fn list_row(i: usize, first: &str, email: &str, practices: &str) -> Vec<(String, String)> {
+    [
+        ("first", first),
+        ("last", "Newhire"),
+        ("email", email),
+        ("practices", practices),
+        ("type", "billing_staff"),
+        ("providers", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("l{i}_{k}"), v.to_owned()))
+    .collect()
+}
+
+async fn invite_errors_are_shown_beside_their_fields(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    setup(&app).await;
+    let c = app.signed_in_browser("dana", 1001).await;
+    let practice = app.count("SELECT id FROM practices WHERE tax_id = '825671892'").await.to_string();
+    let users_before = app.count("SELECT COUNT(*) FROM users").await;
+    let messages_before = app.count("SELECT COUNT(*) FROM outbox").await;
+
+    // Row 2 of the list has a bad email: nothing is sent, the field says why.
+    let mut fields = list_row(0, "Ann", "ann@clinic.example", &practice);
+    fields.extend(list_row(1, "Ben", "ben@clinic", &practice));
+    fields.push(("action".into(), "send".into()));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &borrowed).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let input = tag_with_id(&page, "l1_email");
+    assert_eq!(attr(input, "aria-invalid"), Some("true"), "{input}");
+    assert_eq!(attr(input, "value"), Some("ben@clinic"), "what was typed is kept");
+    let described = attr(input, "aria-describedby").expect("described");
+    assert_eq!(text_of(&page, described), "Enter an email address like name@example.com.");
+    let first_row = tag_with_id(&page, "l0_email");
+    assert_eq!(attr(first_row, "aria-invalid"), None, "row 1 is fine: {first_row}");
+    assert_eq!(attr(first_row, "value"), Some("ann@clinic.example"));
+    assert!(page.contains("href=\"#l1_email\""), "the summary leads to the field");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, users_before, "nobody was invited");
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, messages_before);
+
+    // The person being added: each problem beside its own field, the typing kept.
+    let add = [
+        ("first_name", ""),
+        ("last_name", "Newhire"),
+        ("email", "cy@clinic"),
+        ("email_confirm", "cy@clinic"),
+        ("practice", practice.as_str()),
+        ("user_type", ""),
+        ("scope", "all"),
+        ("action", "add"),
+    ];
+    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &add).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    for (id, message) in [
+        ("first_name", "Enter the first name."),
+        ("email", "Enter an email address like name@example.com."),
+        ("user_type", "Choose a user type."),
+    ] {
+        let tag = tag_with_id(&page, id);
+        assert_eq!(attr(tag, "aria-invalid"), Some("true"), "{tag}");
+        assert_eq!(text_of(&page, attr(tag, "aria-describedby").expect("described")), message);
+    }
+    assert_eq!(attr(tag_with_id(&page, "last_name"), "aria-invalid"), None);
+    assert_eq!(attr(tag_with_id(&page, "email_confirm"), "value"), Some("cy@clinic"));
+    assert!(page.contains("Please correct 3 fields") && page.contains("href=\"#first_name\""), "{page}");
+    app.stop().await;
+}
+both!(invite_errors_are_shown_beside_their_fields);
+
+async fn the_only_practice_needs_no_ticking(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    setup(&app).await;
+    let c = app.signed_in_browser("dana", 1001).await;
+    let practice = app.count("SELECT id FROM practices WHERE tax_id = '825671892'").await;
+    // Added without a Tax ID: the list row is for Dana's only practice.
+    let add = [
+        ("first_name", "Ann"),
+        ("last_name", "Newhire"),
+        ("email", "ann@clinic.example"),
+        ("email_confirm", "ann@clinic.example"),
+        ("user_type", "billing_staff"),
+        ("scope", "all"),
+        ("action", "add"),
+    ];
+    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &add).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(attr(tag_with_id(&page, "l0_first"), "value"), Some("Ann"));
+    assert!(page.contains(&format!("name=\"l0_practices\" value=\"{practice}\"")), "{page}");
+    // Sent with no Tax ID at all (a list from before, or a hand-made form): the same practice.
+    let mut fields = list_row(0, "Ben", "ben@clinic.example", "");
+    fields.push(("action".into(), "send".into()));
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &borrowed).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Invitations: 1 of 1 sent"), "{page}");
+    let ben_practice = "SELECT a.practice_id FROM affiliations a JOIN users u ON u.id = a.user_id \
+                        WHERE u.email = 'ben@clinic.example' AND u.status = 'invited'";
+    assert_eq!(app.count(ben_practice).await, practice);
+    // The API, too, may leave `practice_ids` out.
+    let t = api_token(&app, "dana", 1001).await;
+    let body = serde_json::json!({"rows": [{"first_name": "Cy", "last_name": "Newhire", "email": "cy@clinic.example",
+        "email_confirm": "cy@clinic.example", "user_type": "billing_staff"}]});
+    let (s, v) = app.call("POST", "/api/v1/practice/invitations", Some(&t), Some(body)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v[0]["ok"], true, "{v}");
+    let cy =
+        "SELECT a.practice_id FROM affiliations a JOIN users u ON u.id = a.user_id WHERE u.email = 'cy@clinic.example'";
+    assert_eq!(app.count(cy).await, practice);
+    app.stop().await;
+}
+both!(the_only_practice_needs_no_ticking);
+
+async fn the_practice_acted_for_is_ticked(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (dana, _, _) = setup(&app).await;
+    let plan = app.plan.id().0;
+    app.sql(&format!(
+        "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+         SELECT {plan}, {}, id, 'office_manager', 1, 1, 0 FROM practices WHERE tax_id = '914407731'",
+        dana.0
+    ))
+    .await;
+    let lakeside = app.count("SELECT id FROM practices WHERE tax_id = '825671892'").await;
+    let cedar = app.count("SELECT id FROM practices WHERE tax_id = '914407731'").await;
+    let affiliation = |p: i64| format!("SELECT id FROM affiliations WHERE user_id = {} AND practice_id = {p}", dana.0);
+    let c = app.signed_in_browser("dana", 1001).await;
+    let ticked = |page: &str, p: i64| tag_with_id(page, &format!("tin-{p}")).contains(" checked");
+    for (acting, other) in [(cedar, lakeside), (lakeside, cedar)] {
+        let aid = app.count(&affiliation(acting)).await.to_string();
+        let (s, loc, _) =
+            post(&app, &c, "/accounts", "/accounts/switch", &[("affiliation", &aid), ("next", "/practice/invite")])
+                .await;
+        assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/practice/invite"));
+        let (s, page) = app.page(&c, "/practice/invite").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            ticked(&page, acting),
+            "the practice acted for is ticked: {}",
+            tag_with_id(&page, &format!("tin-{acting}"))
+        );
+        assert!(!ticked(&page, other), "only it");
+    }
+    // With several practices, none named is still a problem to fix, beside the Tax IDs.
+    let add = [
+        ("first_name", "Ann"),
+        ("last_name", "Newhire"),
+        ("email", "ann@clinic.example"),
+        ("email_confirm", "ann@clinic.example"),
+        ("user_type", "billing_staff"),
+        ("scope", "all"),
+        ("action", "add"),
+    ];
+    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &add).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(text_of(&page, "tax_ids-error"), "Choose at least one Tax ID.");
+    app.stop().await;
+}
+both!(the_practice_acted_for_is_ticked);

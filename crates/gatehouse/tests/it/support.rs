@@ -378,16 +378,21 @@ impl TestApp {
 
     /// A browser signed in (password and code, through the pages) as `username`.
     pub async fn signed_in_browser(&self, username: &str, phone_tail: u16) -> reqwest::Client {
+        self.signed_in_as(username, TEST_PASSWORD, &format!("+1206555{phone_tail:04}")).await
+    }
+
+    /// A browser signed in (through the pages) with `password`, the code texted to `phone` (E.164).
+    pub async fn signed_in_as(&self, username: &str, password: &str, phone: &str) -> reqwest::Client {
         let c = self.browser();
         let page = c.get(self.url("/signin")).send().await.expect("get").text().await.expect("text");
         let r = c
             .post(self.url("/signin"))
-            .form(&[("csrf_token", csrf(&page).as_str()), ("username", username), ("password", TEST_PASSWORD)])
+            .form(&[("csrf_token", csrf(&page).as_str()), ("username", username), ("password", password)])
             .send()
             .await
             .expect("signin");
         assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "sign-in of {username}");
-        let code = self.last_code(&format!("+1206555{phone_tail:04}")).await;
+        let code = self.last_code(phone).await;
         let page = c.get(self.url("/two-step/code")).send().await.expect("get").text().await.expect("text");
         let r = c
             .post(self.url("/two-step/code"))

@@ -19,6 +19,8 @@ use crate::messages::{self, InvitationV1Text};
 use crate::plans::Plan;
 use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::email::EmailError;
+use gatehouse_domain::names::NameError;
 use gatehouse_domain::permissions::UserTypeKey;
 use gatehouse_domain::{Duration, Email, PersonName, PracticeId, UserId, UserStatus};
 use gatehouse_store::affiliations::{self as aff_store, NewAffiliation};
@@ -120,7 +122,8 @@ impl Services {
         Ok(Duplicates { same_name, email_in_use, invited_by_you })
     }
 
-    /// Sends the whole list; one result per row, in order.
+    /// Sends the whole list; one result per row, in order. A row naming no Tax ID, sent by the
+    /// administrator of exactly one practice, is for that practice ([`chosen_practices`]).
     pub async fn invite_batch(
         &self,
         grant: &PracticeGrant,
@@ -157,6 +160,7 @@ impl Services {
         inviter: &str,
         meta: &RequestMeta,
     ) -> Result<Invited, PracticeError> {
+        let row = &InviteRow { practices: chosen_practices(grant, row), ..row.clone() };
         if let Some(p) = row.practices.iter().find(|p| !grant.administers(PracticeId(**p))) {
             return Err(self.practice_denied(grant, meta, json!({"practice": p})).await);
         }
@@ -374,21 +378,81 @@ impl Services {
     }
 }
 
-/// The checks of one row that need no database: names, email entered twice, at least one Tax
-/// ID, all of them the administrator's, and a user type. Each problem is a sentence for people.
-pub fn check_row(grant: &PracticeGrant, row: &InviteRow) -> Result<(PersonName, Email, UserTypeKey), PracticeError> {
-    let name = PersonName::parse(&row.first_name, &row.last_name).map_err(|e| invalid(&e.to_string()))?;
-    let email = Email::parse_confirmed(&row.email, &row.email_confirm).map_err(|e| invalid(&e.to_string()))?;
-    if row.practices.is_empty() {
-        return Err(invalid("Choose at least one Tax ID."));
+/// A field of an invitation row, for a problem shown beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowField {
+    FirstName,
+    LastName,
+    Email,
+    EmailConfirm,
+    TaxIds,
+    UserType,
+    Providers,
+}
+
+/// One problem of a row: the field it belongs beside, and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    pub field: RowField,
+    pub message: String,
+}
+
+/// The row's Tax IDs: those named, or, when none is named, the administrator's only practice.
+pub fn chosen_practices(grant: &PracticeGrant, row: &InviteRow) -> Vec<i64> {
+    match grant.practices() {
+        [only] if row.practices.is_empty() => vec![only.id.0],
+        _ => row.practices.clone(),
     }
-    if row.practices.iter().any(|p| !grant.administers(PracticeId(*p))) {
+}
+
+/// Every problem of one row that needs no database, in the order of the form's fields: names,
+/// email entered twice, at least one Tax ID (the administrator's only one counts when none is
+/// named), all of them the administrator's, a user type, and providers when some are asked for.
+pub fn row_problems(grant: &PracticeGrant, row: &InviteRow) -> Vec<RowProblem> {
+    let mut out = Vec::new();
+    let mut add = |field, message: String| out.push(RowProblem { field, message });
+    if let Err(e @ (NameError::FirstEmpty | NameError::TooLong | NameError::BadCharacter)) =
+        PersonName::parse(&row.first_name, "x")
+    {
+        add(RowField::FirstName, e.to_string());
+    }
+    if let Err(e @ (NameError::LastEmpty | NameError::TooLong | NameError::BadCharacter)) =
+        PersonName::parse("x", &row.last_name)
+    {
+        add(RowField::LastName, e.to_string());
+    }
+    match Email::parse_confirmed(&row.email, &row.email_confirm) {
+        Ok(_) => {}
+        Err(EmailError::Mismatch) => add(RowField::EmailConfirm, EmailError::Mismatch.to_string()),
+        Err(e) => add(RowField::Email, e.to_string()),
+    }
+    let practices = chosen_practices(grant, row);
+    if practices.is_empty() {
+        add(RowField::TaxIds, "Choose at least one Tax ID.".into());
+    } else if practices.iter().any(|p| !grant.administers(PracticeId(*p))) {
+        add(RowField::TaxIds, PracticeError::NotFound.to_string());
+    }
+    if UserTypeKey::parse(row.user_type.trim()).is_err() {
+        add(RowField::UserType, "Choose a user type.".into());
+    }
+    if matches!(&row.scope, Scope::Providers(ids) if ids.is_empty()) {
+        add(RowField::Providers, "Choose at least one provider, or all providers.".into());
+    }
+    out
+}
+
+/// The checks of one row that need no database ([`row_problems`]), the first problem as the
+/// refusal; a Tax ID the administrator does not administer reads as "not found".
+pub fn check_row(grant: &PracticeGrant, row: &InviteRow) -> Result<(PersonName, Email, UserTypeKey), PracticeError> {
+    if chosen_practices(grant, row).iter().any(|p| !grant.administers(PracticeId(*p))) {
         return Err(PracticeError::NotFound);
     }
-    let key = UserTypeKey::parse(row.user_type.trim()).map_err(|_| invalid("Choose a user type."))?;
-    if matches!(&row.scope, Scope::Providers(ids) if ids.is_empty()) {
-        return Err(invalid("Choose at least one provider, or all providers."));
+    if let Some(p) = row_problems(grant, row).into_iter().next() {
+        return Err(PracticeError::Invalid(p.message));
     }
+    let name = PersonName::parse(&row.first_name, &row.last_name).map_err(|e| invalid(&e.to_string()))?;
+    let email = Email::parse_confirmed(&row.email, &row.email_confirm).map_err(|e| invalid(&e.to_string()))?;
+    let key = UserTypeKey::parse(row.user_type.trim()).map_err(|_| invalid("Choose a user type."))?;
     Ok((name, email, key))
 }
 

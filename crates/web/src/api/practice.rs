@@ -351,6 +351,8 @@ pub struct InviteRowBody {
     pub last_name: String,
     pub email: String,
     pub email_confirm: String,
+    /// May be left out by the administrator of exactly one practice: that practice is meant.
+    #[serde(default)]
     pub practice_ids: Vec<i64>,
     pub user_type: String,
     #[serde(flatten)]

@@ -17,7 +17,9 @@ use gatehouse_services::access_requests::Scope;
 use gatehouse_services::offers::OfferStatus;
 use gatehouse_services::practice::PracticeError;
 use gatehouse_services::practice::invites::Duplicates;
-use gatehouse_services::practice::invites::{InviteRow, MAX_BATCH, OFFERED_NOTE, check_row};
+use gatehouse_services::practice::invites::{
+    InviteRow, MAX_BATCH, OFFERED_NOTE, RowField, RowProblem, chosen_practices, row_problems,
+};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -28,7 +30,8 @@ pub fn routes() -> Routes {
         .route("/practice/offers/{id}/cancel", get(cancel_offer_confirm).post(cancel_offer))
 }
 
-/// One row of the list as shown and carried in hidden fields.
+/// One row of the list as shown: name and email in fields that can be corrected where they are,
+/// the rest carried in hidden fields.
 struct ListRow {
     first: String,
     last: String,
@@ -42,6 +45,8 @@ struct ListRow {
     tax_ids: String,
     type_name: String,
     scope: String,
+    /// What is wrong with the row, found when the list is sent.
+    errors: RowErrors,
 }
 
 /// The person being added, as typed.
@@ -55,6 +60,68 @@ struct Person {
     user_type: String,
     all: bool,
     providers: Vec<i64>,
+}
+
+/// The problems of the person being added or of one row of the list, each shown beside its field.
+#[derive(Default)]
+struct RowErrors {
+    first: Option<String>,
+    last: Option<String>,
+    email: Option<String>,
+    email_confirm: Option<String>,
+    tax_ids: Option<String>,
+    user_type: Option<String>,
+    providers: Option<String>,
+}
+
+impl RowErrors {
+    /// The first problem of each field.
+    fn of(problems: &[RowProblem]) -> Self {
+        let mut e = Self::default();
+        for p in problems {
+            let slot = match p.field {
+                RowField::FirstName => &mut e.first,
+                RowField::LastName => &mut e.last,
+                RowField::Email => &mut e.email,
+                RowField::EmailConfirm => &mut e.email_confirm,
+                RowField::TaxIds => &mut e.tax_ids,
+                RowField::UserType => &mut e.user_type,
+                RowField::Providers => &mut e.providers,
+            };
+            slot.get_or_insert_with(|| p.message.clone());
+        }
+        e
+    }
+
+    /// (field, its name in the summary, the problem), in the form's order.
+    fn listed(&self) -> Vec<(RowField, &'static str, &str)> {
+        [
+            (RowField::FirstName, "First name", &self.first),
+            (RowField::LastName, "Last name", &self.last),
+            (RowField::Email, "Email", &self.email),
+            (RowField::EmailConfirm, "Email again", &self.email_confirm),
+            (RowField::TaxIds, "Tax ID(s)", &self.tax_ids),
+            (RowField::UserType, "User type", &self.user_type),
+            (RowField::Providers, "Providers", &self.providers),
+        ]
+        .into_iter()
+        .filter_map(|(f, label, m)| m.as_deref().map(|m| (f, label, m)))
+        .collect()
+    }
+}
+
+/// What was wrong with what was sent: a sentence about the whole form, and the problems of the
+/// person being added (the list's are on its rows).
+#[derive(Default)]
+struct Problems {
+    form: Option<String>,
+    person: RowErrors,
+}
+
+impl Problems {
+    fn form(m: impl Into<String>) -> Self {
+        Self { form: Some(m.into()), ..Default::default() }
+    }
 }
 
 /// A provider to choose: (row id, provider ID, name).
@@ -71,6 +138,10 @@ struct InvitePage {
     /// (practice label, [(row id, provider ID, name)])
     providers: Vec<(String, Vec<ProviderChoice>)>,
     error: Option<String>,
+    /// The person's problems, beside their fields.
+    errs: RowErrors,
+    /// Every problem on the page: (id of the field to go to, its name, the problem).
+    summary: Vec<(String, String, String)>,
     duplicates: Vec<String>,
     email_in_use: bool,
     /// This administrator's own invitation of the email is still pending.
@@ -88,6 +159,10 @@ fn join(ids: &[i64]) -> String {
 
 fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
     form.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
+}
+
+fn has(form: &[(String, String)], key: &str) -> bool {
+    form.iter().any(|(k, _)| k == key)
 }
 
 impl ListRow {
@@ -109,15 +184,64 @@ impl ListRow {
     }
 }
 
-async fn build_page(admin: &PracticeAdmin, list: Vec<ListRow>, person: Person, error: Option<String>) -> Response {
-    page_with(admin, list, person, error, Duplicates::default()).await
+impl Person {
+    fn to_row(&self) -> InviteRow {
+        InviteRow {
+            first_name: self.first.clone(),
+            last_name: self.last.clone(),
+            email: self.email.clone(),
+            email_confirm: self.email_confirm.clone(),
+            practices: self.practices.clone(),
+            user_type: self.user_type.clone(),
+            scope: if self.all {
+                Scope::All
+            } else {
+                Scope::Providers(self.providers.iter().copied().map(ProviderRowId).collect())
+            },
+        }
+    }
+}
+
+/// The summary at the top: every problem, linked to its field (the person's first, then the list's).
+fn summary_of(person: &RowErrors, first_tin: Option<i64>, list: &[ListRow]) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (f, label, m) in person.listed() {
+        let id = match f {
+            RowField::FirstName => "first_name".to_owned(),
+            RowField::LastName => "last_name".to_owned(),
+            RowField::Email => "email".to_owned(),
+            RowField::EmailConfirm => "email_confirm".to_owned(),
+            RowField::TaxIds => first_tin.map_or_else(|| "tax_ids-error".to_owned(), |p| format!("tin-{p}")),
+            RowField::UserType => "user_type".to_owned(),
+            RowField::Providers => "scope-some".to_owned(),
+        };
+        out.push((id, label.to_owned(), m.to_owned()));
+    }
+    for (i, r) in list.iter().enumerate() {
+        for (f, label, m) in r.errors.listed() {
+            let id = match f {
+                RowField::FirstName => format!("l{i}_first"),
+                RowField::LastName => format!("l{i}_last"),
+                RowField::Email | RowField::EmailConfirm => format!("l{i}_email"),
+                RowField::TaxIds => format!("l{i}_tax_ids-error"),
+                RowField::UserType => format!("l{i}_type-error"),
+                RowField::Providers => format!("l{i}_providers-error"),
+            };
+            out.push((id, format!("Person {} on the list, {}", i + 1, label.to_lowercase()), m.to_owned()));
+        }
+    }
+    out
+}
+
+async fn build_page(admin: &PracticeAdmin, list: Vec<ListRow>, person: Person, problems: Problems) -> Response {
+    page_with(admin, list, person, problems, Duplicates::default()).await
 }
 
 async fn page_with(
     admin: &PracticeAdmin,
     list: Vec<ListRow>,
     person: Person,
-    error: Option<String>,
+    problems: Problems,
     dups: Duplicates,
 ) -> Response {
     let st = admin.state();
@@ -139,8 +263,11 @@ async fn page_with(
     if person.practices.is_empty() && admin.grant.practices().len() == 1 {
         person.practices = admin.grant.practice_ids().into_iter().map(|p| p.0).collect();
     }
+    let summary = summary_of(&problems.person, admin.grant.practices().first().map(|p| p.id.0), &list);
+    let status =
+        if problems.form.is_some() || !summary.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     render(
-        if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK },
+        status,
         &InvitePage {
             chrome: admin.chrome().await,
             list,
@@ -148,7 +275,9 @@ async fn page_with(
             practices: admin.grant.practices().iter().map(|p| (p.id.0, format!("{} – {}", p.tax_id, p.name))).collect(),
             user_types: types.into_iter().map(|t| (t.key.as_str().to_owned(), t.name)).collect(),
             providers,
-            error,
+            error: problems.form,
+            errs: problems.person,
+            summary,
             duplicates: dups.same_name,
             email_in_use: dups.email_in_use,
             invited_by_you: dups.invited_by_you,
@@ -157,23 +286,26 @@ async fn page_with(
     )
 }
 
+/// The empty form. The Tax ID the session acts for is ticked (the only one, for the
+/// administrator of one practice).
 async fn invite_form(admin: PracticeAdmin) -> Response {
-    build_page(&admin, Vec::new(), Person { all: true, ..Default::default() }, None).await
+    let practices = admin.grant.active_practice().map(|p| vec![p.0]).unwrap_or_default();
+    build_page(&admin, Vec::new(), Person { all: true, practices, ..Default::default() }, Problems::default()).await
 }
 
-/// The list carried in the form's hidden fields.
+/// The list carried in the form's fields (a row is there while its hidden fields are, even if
+/// its name was cleared).
 fn list_of(admin: &PracticeAdmin, form: &[(String, String)], types: &[(String, String)]) -> Vec<ListRow> {
     let mut out = Vec::new();
     for i in 0..MAX_BATCH {
-        let first = field(form, &format!("l{i}_first"));
-        if first.is_empty() {
+        if !has(form, &format!("l{i}_first")) && !has(form, &format!("l{i}_practices")) {
             break;
         }
         out.push(describe(
             admin,
             types,
             ListRow {
-                first: first.to_owned(),
+                first: field(form, &format!("l{i}_first")).to_owned(),
                 last: field(form, &format!("l{i}_last")).to_owned(),
                 email: field(form, &format!("l{i}_email")).to_owned(),
                 practices: field(form, &format!("l{i}_practices")).to_owned(),
@@ -182,6 +314,7 @@ fn list_of(admin: &PracticeAdmin, form: &[(String, String)], types: &[(String, S
                 tax_ids: String::new(),
                 type_name: String::new(),
                 scope: String::new(),
+                errors: RowErrors::default(),
             },
         ));
     }
@@ -190,7 +323,7 @@ fn list_of(admin: &PracticeAdmin, form: &[(String, String)], types: &[(String, S
 
 /// Fills in the row's labels for people.
 fn describe(admin: &PracticeAdmin, types: &[(String, String)], mut r: ListRow) -> ListRow {
-    let chosen = ids(&r.practices);
+    let chosen = chosen_practices(&admin.grant, &r.to_row());
     r.tax_ids = admin
         .grant
         .practices()
@@ -227,56 +360,52 @@ async fn invite_submit(admin: PracticeAdmin, Form(form): Form<Vec<(String, Strin
         if i < list.len() {
             list.remove(i);
         }
-        return build_page(&admin, list, person, None).await;
+        return build_page(&admin, list, person, Problems::default()).await;
     }
     if action == "send" {
         if list.is_empty() {
-            return build_page(&admin, list, person, Some("Add at least one person to the list first.".into())).await;
+            return build_page(&admin, list, person, Problems::form("Add at least one person to the list first."))
+                .await;
+        }
+        // Every row is checked before any is sent: a problem is shown beside its field and
+        // nobody is invited until the list is right.
+        let mut wrong = false;
+        for r in &mut list {
+            let found = row_problems(&admin.grant, &r.to_row());
+            wrong |= !found.is_empty();
+            r.errors = RowErrors::of(&found);
+        }
+        if wrong {
+            return build_page(&admin, list, person, Problems::default()).await;
         }
         let rows: Vec<InviteRow> = list.iter().map(ListRow::to_row).collect();
         return match st.svc.invite_batch(&admin.grant, &admin.plan.0, &rows, &admin.meta).await {
             Ok(results) => results_page(&admin, &list, results).await,
-            Err(PracticeError::Invalid(m)) => build_page(&admin, list, person, Some(m)).await,
+            Err(PracticeError::Invalid(m)) => build_page(&admin, list, person, Problems::form(m)).await,
             Err(e) => admin.refused(e),
         };
     }
     // Add to List: the person's own checks now, duplicates pointed out once.
-    let row = InviteRow {
-        first_name: person.first.clone(),
-        last_name: person.last.clone(),
-        email: person.email.clone(),
-        email_confirm: person.email_confirm.clone(),
-        practices: person.practices.clone(),
-        user_type: person.user_type.clone(),
-        scope: if person.all {
-            Scope::All
-        } else {
-            Scope::Providers(person.providers.iter().copied().map(ProviderRowId).collect())
-        },
-    };
-    if let Err(e) = check_row(&admin.grant, &row) {
-        let m = match e {
-            PracticeError::Internal(i) => return internal_error(i),
-            other => other.to_string(),
-        };
-        return build_page(&admin, list, person, Some(m)).await;
+    let mut person = person;
+    person.practices = chosen_practices(&admin.grant, &person.to_row());
+    let found = row_problems(&admin.grant, &person.to_row());
+    if !found.is_empty() {
+        let problems = Problems { form: None, person: RowErrors::of(&found) };
+        return build_page(&admin, list, person, problems).await;
     }
     if list.len() >= MAX_BATCH {
-        return build_page(
-            &admin,
-            list,
-            person,
-            Some(format!("A list holds at most {MAX_BATCH} people. Send this one first.")),
-        )
-        .await;
+        let m = format!("A list holds at most {MAX_BATCH} people. Send this one first.");
+        return build_page(&admin, list, person, Problems::form(m)).await;
     }
-    if list.iter().any(|r| r.email.eq_ignore_ascii_case(person.email.trim())) {
-        return build_page(&admin, list, person, Some("This email is already on the list.".into())).await;
+    if list.iter().any(|r| r.email.trim().eq_ignore_ascii_case(person.email.trim())) {
+        let person_errors =
+            RowErrors { email: Some("This email is already on the list.".into()), ..Default::default() };
+        return build_page(&admin, list, person, Problems { form: None, person: person_errors }).await;
     }
     if field(&form, "dup_ok") != "1" {
         match st.svc.invite_duplicates(&admin.grant, &admin.plan.0, &person.first, &person.last, &person.email).await {
             Ok(d) if !d.same_name.is_empty() || d.email_in_use => {
-                return page_with(&admin, list, person, None, d).await;
+                return page_with(&admin, list, person, Problems::default(), d).await;
             }
             Ok(_) => {}
             Err(e) => return admin.refused(e),
@@ -292,10 +421,11 @@ async fn invite_submit(admin: PracticeAdmin, Form(form): Form<Vec<(String, Strin
         tax_ids: String::new(),
         type_name: String::new(),
         scope: String::new(),
+        errors: RowErrors::default(),
     };
     list.push(describe(&admin, &types, new));
     let next = Person { all: true, practices: person.practices, user_type: person.user_type, ..Default::default() };
-    build_page(&admin, list, next, None).await
+    build_page(&admin, list, next, Problems::default()).await
 }
 
 struct ResultRow {
