@@ -191,3 +191,56 @@ async fn every_sign_in_path_costs_one_argon2id_verification(backend: Backend) {
     app.stop().await;
 }
 both!(every_sign_in_path_costs_one_argon2id_verification);
+
+async fn the_sixth_sign_in_of_the_hour_says_no_code_was_sent_and_when_one_can_be(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let texts = || async { app.outbox().await.into_iter().filter(|m| m.recipient == PHONE).count() };
+    // Five sign-ins in the hour, a code each: the hour's sign-in codes are used up.
+    for i in 0..5 {
+        let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+        assert_eq!(
+            (s, v["next"].as_str(), v["code_sent"].as_bool()),
+            (StatusCode::OK, Some("two_step_code"), Some(true)),
+            "sign-in {}: {v}",
+            i + 1
+        );
+        assert!(v.get("next_code_at").is_none(), "{v}");
+        app.advance(Duration::minutes(1));
+    }
+    assert_eq!(texts().await, 5);
+    let first = app.count("SELECT MIN(created_at) FROM verification_codes").await;
+    // The sixth, in the browser: the code page says plainly that nothing was sent, and when.
+    let c = app.browser();
+    let (s, _, loc) =
+        app.post_form(&c, "/signin", "/signin", &[("username", "jpatel"), ("password", TEST_PASSWORD)]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/two-step/code")));
+    let (s, page) = app.page(&c, "/two-step/code").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("No code was sent."), "{page}");
+    assert!(!page.contains("Enter the code we sent"), "{page}");
+    assert!(page.contains("You can ask for a new code after"), "{page}");
+    assert!(page.contains("still works") && page.contains("1-800-555-0199"), "{page}");
+    assert_eq!(texts().await, 5, "nothing was sent");
+    // The same fact over the API, with the time the next code can be sent.
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!(
+        (s, v["next"].as_str(), v["code_sent"].as_bool()),
+        (StatusCode::OK, Some("two_step_code"), Some(false)),
+        "{v}"
+    );
+    assert_eq!(v["next_code_at"].as_i64(), Some(first + 3600), "{v}");
+    assert_eq!(texts().await, 5, "nothing was sent");
+    // A code received a few minutes ago still works.
+    let session = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(PHONE).await;
+    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": code})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Once the first code is an hour old, a sign-in sends a code again.
+    app.advance(Duration::minutes(56));
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!((s, v["code_sent"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+    assert_eq!(texts().await, 6);
+    app.stop().await;
+}
+both!(the_sixth_sign_in_of_the_hour_says_no_code_was_sent_and_when_one_can_be);

@@ -236,6 +236,8 @@ pub async fn first_password(
             next: next.as_str().into(),
             masked_phone: None,
             masked_email: None,
+            code_sent: None,
+            next_code_at: None,
         })),
         Err(SelfServiceError::Reset(_)) => {
             Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", "This session is not at the new-password step."))
