@@ -404,7 +404,7 @@ async fn code_page_for(
     let policy = plan.0.code_policy();
     let not_sent = (!status.sent).then(|| match status.next_at {
         Some(t) => format!(
-            "We did not send you a code this time: {} codes were already sent to {masked} in the last hour, the most we send in an hour. You can ask for a new code after {}.",
+            "We did not send you a code this time: we send at most {} codes an hour, and they were already sent. You can ask for a new code after {}.",
             policy.max_sends_per_hour,
             super::when(t)
         ),
