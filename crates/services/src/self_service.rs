@@ -5,7 +5,10 @@
 //!
 //! Enumeration: the lookups answer the same whether or not anything matched, and are throttled
 //! per client address and per email or username typed, counted in the database. A password reset
-//! reveals a match only at the code step, where a mismatch never sends anything.
+//! sends its code at the lookup, only when the username and email match an account with two-step,
+//! and every step after it answers the same for a match and a mismatch: the same page, no masked
+//! phone, and the same answer to a wrong code (tries and the code's lifetime are counted per
+//! reset, matched or not). A mismatch does the same work short of storing and sending a code.
 //!
 //! State: a reset is a `password_resets` row found by the SHA-256 of a random token that the
 //! browser holds in a cookie (or that the emailed link carries). The token changes when the code
@@ -17,7 +20,7 @@ use crate::plans::Plan;
 use crate::sessions::SessionInfo;
 use crate::staff::Denied;
 use crate::support::SupportError;
-use crate::tokens::{hash_token, new_token};
+use crate::tokens::{hash_code, hash_token, new_token, random_u64, same};
 use crate::two_step::{self, Purpose, TwoStepError};
 use crate::{HashError, Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
@@ -72,6 +75,10 @@ pub enum SelfServiceError {
     Reset(#[from] ResetProblem),
     #[error(transparent)]
     Code(TwoStepError),
+    #[error("That code has expired. Start again from Forgot password to get a new code.")]
+    CodeExpired,
+    #[error("Too many wrong codes. Start again from Forgot password to get a new code.")]
+    CodeTries,
     #[error(transparent)]
     Password(#[from] PasswordProblem),
     #[error("The server is busy. Try again in a moment.")]
@@ -153,18 +160,11 @@ impl std::fmt::Debug for ResetToken {
 /// Where a password reset stands, and what its page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResetStep {
-    /// A two-step code must be entered. It goes to `masked_phone` (`XXX-XXX-9975`); `code_sent`
-    /// says whether one was sent for this reset yet.
-    Code { masked_phone: String, code_sent: bool },
-    /// The account has no two-step phone (or cannot sign in): only an administrator or the help
-    /// desk can help.
-    NoTwoStep,
-    /// An imported account that has not signed in here yet (so has no two-step phone): a reset
-    /// link was emailed to its address on record.
-    LinkEmailed,
-    /// No account has that username and email.
-    NoMatch,
-    /// A new password may be chosen for `username`.
+    /// The code step, the same whether or not the username and email matched: if they matched an
+    /// account with two-step, a code was sent to its phone at the lookup (if they matched an
+    /// imported account without two-step, a reset link was emailed instead).
+    Code,
+    /// A new password may be chosen for `username` (after a correct code, or from a reset link).
     NewPassword { username: String },
 }
 
@@ -185,12 +185,14 @@ fn has_two_step(u: &UserRow) -> bool {
 impl Services {
     /// Counts a lookup for the address and the name; refuses when either is over its limit.
     /// Runs in the caller's transaction, which holds the plan lock.
+    #[allow(clippy::too_many_arguments)]
     async fn count_lookup(
         &self,
         tx: &mut Conn,
         plan: &Plan,
         kind: &str,
         name: &str,
+        per_name: i64,
         ip: &str,
         now: i64,
     ) -> Result<bool, SelfServiceError> {
@@ -199,7 +201,7 @@ impl Services {
         let (ip_key, name_key) = lookup_keys(kind, name, ip);
         let by_ip = store::attempts_since(tx, plan.id(), &ip_key, since).await?;
         let by_name = store::attempts_since(tx, plan.id(), &name_key, since).await?;
-        if by_ip >= LOOKUPS_PER_ADDRESS || by_name >= LOOKUPS_PER_NAME {
+        if by_ip >= LOOKUPS_PER_ADDRESS || by_name >= per_name {
             return Ok(false);
         }
         store::record_attempts(tx, plan.id(), &[&ip_key, &name_key], now, since).await?;
@@ -235,7 +237,7 @@ impl Services {
         let address = email.as_str().to_lowercase();
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        if !self.count_lookup(&mut tx, plan, "email", &address, &meta.ip, now).await? {
+        if !self.count_lookup(&mut tx, plan, "email", &address, LOOKUPS_PER_NAME, &meta.ip, now).await? {
             let e = Event::new("self_service.username_reminder")
                 .outcome(Outcome::Denied)
                 .detail(json!({"email": address, "reason": "throttled"}));
@@ -270,8 +272,12 @@ impl Services {
         Ok(())
     }
 
-    /// "Forgot password", first step: username and email. Always starts a reset (the answer is
-    /// the same whether or not they match); [`Services::password_reset_step`] tells what follows.
+    /// "Forgot password", first step: username and email. Always starts a reset, and the answer
+    /// is the same whether or not they match. When they match an account with two-step, the
+    /// reset code is sent to its phone, by the way set up for two-step (text or voice); an
+    /// imported account without two-step is emailed a reset link instead. Lookups of a username
+    /// are limited per hour to the plan's code budget (at most [`LOOKUPS_PER_NAME`]), so the
+    /// budget of reset codes is never what refuses a lookup, and a refusal says nothing.
     pub async fn start_password_reset(
         &self,
         plan: &Plan,
@@ -288,7 +294,8 @@ impl Services {
         let address = email.as_str().to_lowercase();
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        if !self.count_lookup(&mut tx, plan, "username", &name, &meta.ip, now).await? {
+        let per_name = LOOKUPS_PER_NAME.min(plan.code_policy().max_sends_per_hour);
+        if !self.count_lookup(&mut tx, plan, "username", &name, per_name, &meta.ip, now).await? {
             let e = Event::new("self_service.password_reset_started")
                 .outcome(Outcome::Denied)
                 .detail(json!({"username": name, "reason": "throttled"}));
@@ -316,14 +323,42 @@ impl Services {
             now,
         )
         .await?;
+        let mut code_sent = false;
+        match user.as_ref().filter(|u| has_two_step(u)) {
+            Some(u) => {
+                let phone = u.two_step_phone.clone().unwrap_or_default();
+                let method = u.two_step_method.as_deref().and_then(TwoStepMethod::parse).unwrap_or(TwoStepMethod::Text);
+                match two_step::send_code(self, &mut tx, plan, u.id, Purpose::Reset, &phone, method, meta, now).await {
+                    Ok(()) => code_sent = true,
+                    // Audited by send_code; the answer stays the same (see the lookup limit above).
+                    Err(TwoStepError::TooManySends) => {}
+                    Err(TwoStepError::Internal(i)) => return Err(i.into()),
+                    Err(e) => return Err(Internal::Other(e.to_string()).into()),
+                }
+            }
+            None => self.rehearse_reset_code(&mut tx, plan, now).await?,
+        }
         let mut e = Event::new("self_service.password_reset_started")
-            .detail(json!({"username": name, "matched": user.is_some()}));
+            .detail(json!({"username": name, "matched": user.is_some(), "code_sent": code_sent}));
         if let Some(u) = &user {
             e = e.on(u.id);
         }
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
         gatehouse_store::commit(tx).await?;
         Ok(ResetToken(token))
+    }
+
+    /// The work of sending a reset code, short of storing and sending it: for a lookup that
+    /// matched no account with two-step, so that it takes about as long as one that did.
+    async fn rehearse_reset_code(&self, conn: &mut Conn, plan: &Plan, now: i64) -> Result<(), Internal> {
+        let policy = plan.code_policy();
+        let since = now - Duration::hours(1).as_secs();
+        codes::count_since(conn, UserId(0), since, Purpose::Reset.budget()).await?;
+        let code = policy.code_from(random_u64());
+        let _ = hash_code(&self.code_key, "code:0:reset", &code);
+        let minutes = policy.lifetime.as_secs() / 60;
+        messages::two_step_code(&plan.row.name, &code, minutes, false, "+10000000000")?;
+        Ok(())
     }
 
     /// The live reset for a token, and its user.
@@ -351,53 +386,27 @@ impl Services {
         Ok((row, user))
     }
 
-    /// Where the reset of `token` stands.
+    /// Where the reset of `token` stands. At the code step the answer is the same whether or
+    /// not the lookup matched an account.
     pub async fn password_reset_step(&self, plan: &Plan, token: &str) -> Result<ResetStep, SelfServiceError> {
         let now = self.now();
         let mut conn = self.db.acquire().await?;
         let (row, user) = self.live_reset(&mut conn, plan, token, now).await?;
-        let Some(user) = user else { return Ok(ResetStep::NoMatch) };
-        if row.stage == "password" {
-            return match (&user.username, user.status) {
-                (Some(u), UserStatus::Active) => Ok(ResetStep::NewPassword { username: u.clone() }),
-                _ => Ok(ResetStep::NoTwoStep),
-            };
+        if row.stage != "password" {
+            return Ok(ResetStep::Code);
         }
-        if imported_without_two_step(&user) {
-            return Ok(ResetStep::LinkEmailed);
+        match user {
+            Some(UserRow { username: Some(u), status: UserStatus::Active, .. }) => {
+                Ok(ResetStep::NewPassword { username: u })
+            }
+            _ => Err(ResetProblem::WrongStep.into()),
         }
-        if !has_two_step(&user) {
-            return Ok(ResetStep::NoTwoStep);
-        }
-        let phone = user.two_step_phone.unwrap_or_default();
-        let code_sent =
-            codes::latest(&mut conn, user.id, "reset").await?.is_some_and(|c| c.created_at >= row.created_at);
-        Ok(ResetStep::Code { masked_phone: gatehouse_domain::phone::mask_digits(&phone), code_sent })
-    }
-
-    /// Sends the reset code to the phone on record by `method`. Returns the masked number.
-    /// Nothing is sent unless the username and email matched an account with two-step.
-    pub async fn send_reset_code(
-        &self,
-        plan: &Plan,
-        token: &str,
-        method: TwoStepMethod,
-        meta: &RequestMeta,
-    ) -> Result<String, SelfServiceError> {
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let (row, user) = self.live_reset(&mut tx, plan, token, now).await?;
-        let user = user.filter(|u| row.stage == "code" && has_two_step(u)).ok_or(ResetProblem::WrongStep)?;
-        let phone = user.two_step_phone.clone().unwrap_or_default();
-        let r = two_step::send_code(self, &mut tx, plan, user.id, Purpose::Reset, &phone, method, meta, now).await;
-        // A refusal (too many codes) is audited, so commit either way.
-        gatehouse_store::commit(tx).await?;
-        r?;
-        Ok(gatehouse_domain::phone::mask_digits(&phone))
     }
 
     /// Checks the reset code. On success the reset moves to the new-password step under a new
-    /// token, which replaces the old one.
+    /// token, which replaces the old one. Tries and the code's lifetime are counted on the reset
+    /// itself, so that a reset whose lookup matched nothing (and so has no code) answers a wrong
+    /// code exactly as one that did: "not correct, n more tries", then "too many", or "expired".
     pub async fn verify_reset_code(
         &self,
         plan: &Plan,
@@ -413,13 +422,54 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (row, user) = self.live_reset(&mut tx, plan, token, now).await?;
-        let user = user.filter(|u| row.stage == "code" && has_two_step(u)).ok_or(ResetProblem::WrongStep)?;
-        if let Err(e) =
-            two_step::check_and_consume(self, &mut tx, plan, user.id, Purpose::Reset, typed, row.created_at, meta, now)
-                .await
-        {
+        if row.stage != "code" {
+            return Err(ResetProblem::WrongStep.into());
+        }
+        // The code was sent (or not) with the reset: it expires with the reset's first minutes.
+        if now >= policy.expires_at(gatehouse_domain::Timestamp(row.created_at)).as_secs() {
+            return Err(SelfServiceError::CodeExpired);
+        }
+        // One try at a time per plan, counted before the code is compared.
+        plans::lock(&mut tx, plan.id()).await?;
+        let key = format!("reset-try:{}", row.id);
+        let tries = store::attempts_since(&mut tx, plan.id(), &key, row.created_at).await?;
+        if tries >= policy.max_tries {
+            return Err(SelfServiceError::CodeTries);
+        }
+        store::record_attempts(&mut tx, plan.id(), &[&key], now, now - LOOKUP_WINDOW.as_secs()).await?;
+        let left = policy.max_tries - tries - 1;
+        let wrong =
+            if left > 0 { SelfServiceError::Code(TwoStepError::Wrong(left)) } else { SelfServiceError::CodeTries };
+        let Some(user) = user.filter(has_two_step) else {
+            // No code was sent for this reset: compared all the same, and the try is audited.
+            let none = hash_code(&self.code_key, "code:0:reset", "");
+            let _ = same(&hash_code(&self.code_key, "code:0:reset", typed), &none);
+            let e = Event::new("two_step.verify")
+                .outcome(Outcome::Failure)
+                .detail(json!({"purpose": Purpose::Reset.as_str(), "reason": "no_code"}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
             gatehouse_store::commit(tx).await?;
-            return Err(e.into());
+            return Err(wrong);
+        };
+        match two_step::check_and_consume(
+            self,
+            &mut tx,
+            plan,
+            user.id,
+            Purpose::Reset,
+            typed,
+            row.created_at,
+            meta,
+            now,
+        )
+        .await
+        {
+            Ok(_) => {}
+            Err(TwoStepError::Internal(i)) => return Err(i.into()),
+            Err(_) => {
+                gatehouse_store::commit(tx).await?;
+                return Err(wrong);
+            }
         }
         let next = new_token();
         if !store::advance(&mut tx, row.id, "code", "password", &hash_token(&next)).await? {

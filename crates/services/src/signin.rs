@@ -60,9 +60,11 @@ pub struct SignedIn {
     pub stage: SessionStage,
     /// The masked phone a code was sent to, when the next stage is the code.
     pub masked_phone: Option<String>,
-    /// Set when no code could be sent (too many sent this hour), or, at the email-proof step,
-    /// no link (too many sent this hour).
-    pub code_not_sent: Option<String>,
+    /// Whether the code (at `TwoStepCode`) or the link (at `EmailProof`) was sent. False when
+    /// none could be (the hour's limit was reached), and at stages that send nothing.
+    pub code_sent: bool,
+    /// When no code could be sent at `TwoStepCode`: when the next one can be.
+    pub next_code_at: Option<i64>,
     /// The address on record the link was sent to, masked, when the next stage is the email proof.
     pub masked_email: Option<String>,
 }
@@ -237,12 +239,13 @@ impl Services {
         )
         .await?;
         let mut masked_phone = None;
-        let mut code_not_sent = None;
+        let mut code_sent = false;
+        let mut next_code_at = None;
         let mut masked_email = None;
         if stage == SessionStage::EmailProof {
             match crate::first_signin::send_link(self, &mut tx, plan, &user, meta, now).await {
-                Ok(()) => {}
-                Err(e @ crate::first_signin::EmailProofError::Throttled) => code_not_sent = Some(e.to_string()),
+                Ok(()) => code_sent = true,
+                Err(crate::first_signin::EmailProofError::Throttled) => {}
                 Err(crate::first_signin::EmailProofError::Internal(e)) => return Err(e.into()),
                 Err(e) => return Err(Internal::Other(e.to_string()).into()),
             }
@@ -252,16 +255,16 @@ impl Services {
             let method =
                 gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
             match two_step::send_code(self, &mut tx, plan, user.id, Purpose::SignIn, &phone, method, meta, now).await {
-                Ok(()) => {}
+                Ok(()) => code_sent = true,
                 Err(two_step::TwoStepError::TooManySends) => {
-                    code_not_sent = Some(two_step::TwoStepError::TooManySends.to_string())
+                    next_code_at = two_step::next_send_at(&mut tx, plan, user.id, Purpose::SignIn, now).await?;
                 }
                 Err(e) => return Err(Internal::Other(e.to_string()).into()),
             }
             masked_phone = Some(gatehouse_domain::phone::mask_digits(&phone));
         }
         gatehouse_store::commit(tx).await?;
-        Ok(SignedIn { session, stage, masked_phone, code_not_sent, masked_email })
+        Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email })
     }
 
     async fn record_failure(

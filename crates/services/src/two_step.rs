@@ -159,6 +159,36 @@ pub(crate) async fn send_code(
     Ok(())
 }
 
+/// When the next code of `purpose` may be sent to `user`, or `None` when one may be sent now.
+/// A code leaves the hour's count an hour after it was sent; one more may be sent once enough
+/// have left that fewer than the plan's limit remain.
+pub(crate) async fn next_send_at(
+    conn: &mut Conn,
+    plan: &Plan,
+    user: UserId,
+    purpose: Purpose,
+    now: i64,
+) -> Result<Option<i64>, gatehouse_store::StoreError> {
+    let policy = plan.code_policy();
+    let hour = Duration::hours(1).as_secs();
+    let sent = codes::sent_since(conn, user, now - hour, purpose.budget()).await?;
+    let count = i64::try_from(sent.len()).unwrap_or(i64::MAX);
+    if policy.may_send(count) {
+        return Ok(None);
+    }
+    let leaving = usize::try_from(count - policy.max_sends_per_hour).unwrap_or(0);
+    Ok(sent.get(leaving).map(|t| t + hour))
+}
+
+/// Whether a sign-in code went out for this sign-in, and when the next may be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInCodeStatus {
+    /// A sign-in code was sent since the session started (at sign-in, or asked for since).
+    pub sent: bool,
+    /// When the next code may be sent, if none may be now (the hour's codes are used up).
+    pub next_at: Option<i64>,
+}
+
 /// Checks `typed` against the user's newest code for `purpose` (sent at or after `not_before`)
 /// and consumes it, in the caller's transaction. A refusal writes the counted try and its audit
 /// event to the transaction: the caller commits it before answering.
@@ -296,6 +326,17 @@ impl Services {
         let r = send_code(self, &mut tx, plan, session.user_id, Purpose::SignIn, &phone, method, meta, now).await;
         gatehouse_store::commit(tx).await?;
         r.map(|()| gatehouse_domain::phone::mask_digits(&phone))
+    }
+
+    /// Whether a sign-in code was sent for this session's sign-in, and when the next may be.
+    pub async fn signin_code_status(&self, plan: &Plan, session: &SessionInfo) -> Result<SignInCodeStatus, Internal> {
+        let now = self.now();
+        let mut conn = self.db.acquire().await?;
+        let sent = codes::latest(&mut conn, session.user_id, Purpose::SignIn.as_str())
+            .await?
+            .is_some_and(|c| c.created_at >= session.created_at);
+        let next_at = next_send_at(&mut conn, plan, session.user_id, Purpose::SignIn, now).await?;
+        Ok(SignInCodeStatus { sent, next_at })
     }
 
     /// The masked number codes go to at this stage: the phone on record, or the one being set up.

@@ -75,6 +75,24 @@ pub async fn count_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<
     .await?)
 }
 
+/// When each code (of the purposes `which` takes in) sent to the user since `since` was sent,
+/// oldest first.
+pub async fn sent_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<'_>) -> Result<Vec<i64>, StoreError> {
+    let (op, purpose) = match which {
+        Sent::Only(p) => ("=", p),
+        Sent::AllBut(p) => ("<>", p),
+    };
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT created_at FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND purpose {op} $3 \
+         ORDER BY created_at, id"
+    ))
+    .bind(user.0)
+    .bind(since)
+    .bind(purpose)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// The user's newest code for `purpose`.
 pub async fn latest(conn: &mut Conn, user: UserId, purpose: &str) -> Result<Option<CodeRow>, StoreError> {
     let row = sqlx::query(

@@ -109,16 +109,9 @@ async fn reset_through_pages(app: &TestApp, c: &Client) -> (String, String) {
     assert_eq!(loc.as_deref(), Some("/forgot-password/verify"));
     let (s, page) = app.page(c, "/forgot-password/verify").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("XXX-XXX-9975") && page.contains("Text me a code"), "{page}");
-    let (s, page, _) =
-        post(app, c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "send"), ("method", "voice")])
-            .await;
-    assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("We are calling XXX-XXX-9975") && page.contains("Send a new code"), "{page}");
-    let (s, _, _) =
-        post(app, c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "send"), ("method", "text")])
-            .await;
-    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("If the username and email you entered match an account"), "{page}");
+    assert!(!page.contains("XXX-XXX"), "no masked phone: it would tell that they matched");
+    // The lookup sent the code, the way two-step was set up (text).
     let code = app.last_code("+12065559975").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let (s, page, _) =
@@ -235,65 +228,81 @@ async fn reset_password_through_two_step(backend: Backend) {
         post(&app, &c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", &code)])
             .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(page.contains("already used") || page.contains("No code has been sent yet"), "replayed code: {page}");
+    assert!(page.contains("not correct"), "replayed code: {page}");
     app.stop().await;
 }
 both!(reset_password_through_two_step);
 
-async fn reset_mismatch_answers_the_same_until_the_code_step_and_sends_nothing(backend: Backend) {
+/// A page with its CSRF token taken out, to compare two browsers' pages.
+fn without_csrf(page: &str) -> String {
+    page.replace(&csrf(page), "")
+}
+
+async fn reset_answers_a_mismatch_exactly_like_a_match_and_sends_nothing(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("jpatel", "Jay", "Patel", 9975, None).await;
-    let c = app.browser();
-    let (s1, b1, l1) = post(
-        &app,
-        &c,
-        "/forgot-password",
-        "/forgot-password",
-        &[("username", "jpatel"), ("email", "jpatel@example.org")],
-    )
-    .await;
-    let (s2, b2, l2) = post(
-        &app,
-        &c,
-        "/forgot-password",
-        "/forgot-password",
-        &[("username", "jpatel"), ("email", "someone@example.org")],
-    )
-    .await;
-    let (s3, b3, l3) = post(
-        &app,
-        &c,
-        "/forgot-password",
-        "/forgot-password",
-        &[("username", "nobody"), ("email", "jpatel@example.org")],
-    )
-    .await;
+    let (matched, other, nobody) = (app.browser(), app.browser(), app.browser());
+    let lookup = |c: &Client, username: &'static str, email: &'static str| {
+        let (app, c) = (&app, c.clone());
+        async move {
+            post(app, &c, "/forgot-password", "/forgot-password", &[("username", username), ("email", email)]).await
+        }
+    };
+    let (s1, b1, l1) = lookup(&matched, "jpatel", "jpatel@example.org").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1, "the match got its code");
+    let (s2, b2, l2) = lookup(&other, "jpatel", "someone@example.org").await;
+    let (s3, b3, l3) = lookup(&nobody, "nobody", "jpatel@example.org").await;
+    assert_eq!((s1, l1.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/verify")));
     assert_eq!((s1, &b1, &l1), (s2, &b2, &l2));
     assert_eq!((s1, &b1, &l1), (s3, &b3, &l3));
-    let (s, page) = app.page(&c, "/forgot-password/verify").await;
+    // The code page is the same page, with no masked phone.
+    let (s, page) = app.page(&matched, "/forgot-password/verify").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("find that account"), "{page}");
-    assert!(!page.contains("XXX-XXX"));
-    let (s, _, _) =
-        post(&app, &c, "/forgot-password", "/forgot-password/verify", &[("action", "send"), ("method", "text")]).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 0, "nothing is ever sent for a mismatch");
-    assert_eq!(app.count("SELECT COUNT(*) FROM verification_codes").await, 0);
-    // Five lookups per username an hour.
-    for _ in 0..3 {
-        post(&app, &c, "/forgot-password", "/forgot-password", &[("username", "jpatel"), ("email", "x@example.org")])
-            .await;
+    assert!(page.contains("If the username and email you entered match an account"), "{page}");
+    assert!(!page.contains("XXX-XXX") && !page.contains("find that account"), "{page}");
+    for c in [&other, &nobody] {
+        let (s2, page2) = app.page(c, "/forgot-password/verify").await;
+        assert_eq!((s2, without_csrf(&page2)), (s, without_csrf(&page)));
     }
-    let (s, page, _) =
-        post(&app, &c, "/forgot-password", "/forgot-password", &[("username", "jpatel"), ("email", "x@example.org")])
-            .await;
-    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
-    assert!(page.contains("Too many requests"));
+    // A wrong code fails the same way, tries counting down alike.
+    let code = app.last_code("+12065559975").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for left in (1..=4).rev() {
+        let mut answers = Vec::new();
+        for c in [&matched, &other, &nobody] {
+            let (s, page, loc) =
+                post(&app, c, "/forgot-password/verify", "/forgot-password/verify", &[("code", wrong)]).await;
+            answers.push((s, without_csrf(&page), loc));
+        }
+        assert_eq!(answers[0].0, StatusCode::BAD_REQUEST);
+        assert!(answers[0].1.contains(&format!("You have {left} more tries")), "{}", answers[0].1);
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(answers[0], answers[2]);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1, "nothing is sent for a mismatch");
+    assert_eq!(app.count("SELECT COUNT(*) FROM verification_codes").await, 1);
+    // The matched pair's code still works (one try left).
+    let (s, _, loc) =
+        post(&app, &matched, "/forgot-password/verify", "/forgot-password/verify", &[("code", &code)]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/new")));
+    // Lookups of a username are limited (five an hour), matched or not, and refused alike.
+    for _ in 0..3 {
+        lookup(&other, "jpatel", "x@example.org").await;
+    }
+    let (a, a_body, _) = lookup(&other, "jpatel", "jpatel@example.org").await;
+    let (b, b_body, _) = lookup(&other, "jpatel", "someone@example.org").await;
+    assert_eq!(a, StatusCode::TOO_MANY_REQUESTS);
+    assert!(a_body.contains("Too many requests"));
+    assert_eq!(
+        (a, without_csrf(&a_body).replace("jpatel@example.org", "@")),
+        (b, without_csrf(&b_body).replace("someone@example.org", "@"))
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1);
     app.stop().await;
 }
-both!(reset_mismatch_answers_the_same_until_the_code_step_and_sends_nothing);
+both!(reset_answers_a_mismatch_exactly_like_a_match_and_sends_nothing);
 
-async fn reset_refused_without_two_step(backend: Backend) {
+async fn reset_without_two_step_looks_the_same_and_sends_nothing(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("jpatel", "Jay", "Patel", 9975, None).await;
     app.sql("UPDATE users SET two_step_phone = NULL, two_step_method = NULL").await;
@@ -309,16 +318,19 @@ async fn reset_refused_without_two_step(backend: Backend) {
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/verify")));
     let (s, page) = app.page(&c, "/forgot-password/verify").await;
     assert_eq!(s, StatusCode::OK);
+    // The same page as for anyone: it names the other ways in.
+    assert!(page.contains("If the username and email you entered match an account"), "{page}");
     assert!(page.contains("practice administrator") && page.contains("1-800-555-0199"), "{page}");
-    let (s, _, _) =
-        post(&app, &c, "/forgot-password", "/forgot-password/verify", &[("action", "send"), ("method", "text")]).await;
+    let (s, page, _) =
+        post(&app, &c, "/forgot-password/verify", "/forgot-password/verify", &[("code", "123456")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("not correct"), "{page}");
     let (s, _) = app.page(&c, "/forgot-password/new").await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 0);
     app.stop().await;
 }
-both!(reset_refused_without_two_step);
+both!(reset_without_two_step_looks_the_same_and_sends_nothing);
 
 async fn help_desk_reset_link_works_once_and_expires(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
@@ -388,28 +400,31 @@ async fn self_service_over_the_api(backend: Backend) {
     assert_eq!(known.0, StatusCode::ACCEPTED);
     assert_eq!(known, unknown);
     assert!(app.last_message_to("jpatel@example.org").await.expect("reminder").body_text.contains("jpatel"));
-    // A mismatch gets a token too, and its status says so; nothing is sent.
+    // A mismatch gets the same answers as a match, all the way to a wrong code; nothing is sent.
     let (s, v) =
         api_post(&app, "/api/v1/password-reset", json!({"username": "jpatel", "email": "who@example.org"})).await;
     assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE recipient = '+12065559975'").await, 0);
     let bad = v["reset_token"].as_str().expect("token").to_owned();
-    let (_, v) = api_post(&app, "/api/v1/password-reset/status", json!({"reset_token": bad})).await;
-    assert_eq!(v["step"], "no_match");
-    let (s, _) = api_post(&app, "/api/v1/password-reset/send-code", json!({"reset_token": bad})).await;
-    assert_eq!(s, StatusCode::GONE);
-    // The real one.
-    let (_, v) =
+    let (s2, v2) =
         api_post(&app, "/api/v1/password-reset", json!({"username": "jpatel", "email": "jpatel@example.org"})).await;
-    let token = v["reset_token"].as_str().expect("token").to_owned();
-    let (_, v) = api_post(&app, "/api/v1/password-reset/status", json!({"reset_token": token})).await;
-    assert_eq!(
-        (v["step"].as_str(), v["masked_phone"].as_str(), v["code_sent"].as_bool()),
-        (Some("code"), Some("XXX-XXX-9975"), Some(false))
-    );
-    let (s, v) =
-        api_post(&app, "/api/v1/password-reset/send-code", json!({"reset_token": token, "method": "text"})).await;
-    assert_eq!((s, v["masked_phone"].as_str()), (StatusCode::OK, Some("XXX-XXX-9975")));
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE recipient = '+12065559975'").await, 1, "the code");
+    let token = v2["reset_token"].as_str().expect("token").to_owned();
+    let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert_eq!((s, keys(&v)), (s2, keys(&v2)), "same status and shape");
+    let bad_status = api_post(&app, "/api/v1/password-reset/status", json!({"reset_token": bad})).await;
+    let status = api_post(&app, "/api/v1/password-reset/status", json!({"reset_token": token})).await;
+    assert_eq!(status, (StatusCode::OK, json!({"step": "code"})));
+    assert_eq!(bad_status, status);
     let code = code_in(&app.last_message_to("+12065559975").await.expect("code").body_text).expect("code");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let bad_try = api_post(&app, "/api/v1/password-reset/verify", json!({"reset_token": bad, "code": wrong})).await;
+    let good_try = api_post(&app, "/api/v1/password-reset/verify", json!({"reset_token": token, "code": wrong})).await;
+    assert_eq!(good_try.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_try, good_try);
+    let (s, _) = api_post(&app, "/api/v1/password-reset/send-code", json!({"reset_token": bad})).await;
+    assert!(s.is_client_error(), "codes are sent by the lookup only: {s}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE recipient = '+12065559975'").await, 1);
     let (s, v) = api_post(&app, "/api/v1/password-reset/verify", json!({"reset_token": token, "code": code})).await;
     assert_eq!(s, StatusCode::OK);
     let next = v["reset_token"].as_str().expect("token").to_owned();

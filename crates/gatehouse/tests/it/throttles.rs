@@ -60,40 +60,47 @@ async fn spread_out_failures_do_not_keep_an_account_locked(backend: Backend) {
 both!(spread_out_failures_do_not_keep_an_account_locked);
 
 async fn reset_codes_have_their_own_send_budget(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
+    let Some(running) = TestApp::start(backend).await else { return };
+    let app = &running;
     app.user("jpatel", "Jay", "Patel", 9975, None).await;
-    let (_, v) =
-        post(&app, "/api/v1/password-reset", None, None, json!({"username": "jpatel", "email": "jpatel@example.org"}))
-            .await;
-    let token = v["reset_token"].as_str().expect("token").to_owned();
-    // Someone who knows the username and email spends the whole reset budget...
+    let lookup = |username: &'static str, email: &'static str| {
+        let body = json!({"username": username, "email": email});
+        async move { post(app, "/api/v1/password-reset", None, None, body).await }
+    };
+    // Someone who knows the username and email spends the whole reset budget: each lookup sends a
+    // code, and lookups of a username stop at the hour's budget...
     for i in 0..5 {
-        let (s, v) = post(&app, "/api/v1/password-reset/send-code", None, None, json!({"reset_token": token})).await;
-        assert_eq!(s, StatusCode::OK, "reset code {}: {v}", i + 1);
+        let (s, v) = lookup("jpatel", "jpatel@example.org").await;
+        assert_eq!(s, StatusCode::ACCEPTED, "reset code {}: {v}", i + 1);
     }
-    let (s, v) = post(&app, "/api/v1/password-reset/send-code", None, None, json!({"reset_token": token})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_codes")));
+    let (s, v) = lookup("jpatel", "jpatel@example.org").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("throttled")));
+    // (refused exactly like a username that matches nothing)
+    for _ in 0..5 {
+        lookup("nobody.here", "jpatel@example.org").await;
+    }
+    assert_eq!(lookup("nobody.here", "jpatel@example.org").await, (s, v));
     let texts = app.outbox().await.into_iter().filter(|m| m.recipient == PHONE).count();
     assert_eq!(texts, 5);
     // ...and the owner still gets a sign-in code, which works.
-    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    let (s, v) = sign_in(app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
     assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("two_step_code")));
     let texts_after = app.outbox().await.into_iter().filter(|m| m.recipient == PHONE).count();
     assert_eq!(texts_after, 6, "a sign-in code was sent");
     let session = v["session_token"].as_str().expect("token").to_owned();
     let code = app.last_code(PHONE).await;
-    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": code})).await;
+    let (s, v) = post(app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": code})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // The sign-in budget is its own too: four more sign-in codes may be sent this hour, not more.
-    let (_, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    let (_, v) = sign_in(app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
     let session = v["session_token"].as_str().expect("token").to_owned();
     for _ in 0..3 {
-        let (s, _) = post(&app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
+        let (s, _) = post(app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
         assert_eq!(s, StatusCode::OK);
     }
-    let (s, _) = post(&app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
+    let (s, _) = post(app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
-    app.stop().await;
+    running.stop().await;
 }
 both!(reset_codes_have_their_own_send_budget);
 
@@ -191,3 +198,56 @@ async fn every_sign_in_path_costs_one_argon2id_verification(backend: Backend) {
     app.stop().await;
 }
 both!(every_sign_in_path_costs_one_argon2id_verification);
+
+async fn the_sixth_sign_in_of_the_hour_says_no_code_was_sent_and_when_one_can_be(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let texts = || async { app.outbox().await.into_iter().filter(|m| m.recipient == PHONE).count() };
+    // Five sign-ins in the hour, a code each: the hour's sign-in codes are used up.
+    for i in 0..5 {
+        let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+        assert_eq!(
+            (s, v["next"].as_str(), v["code_sent"].as_bool()),
+            (StatusCode::OK, Some("two_step_code"), Some(true)),
+            "sign-in {}: {v}",
+            i + 1
+        );
+        assert!(v.get("next_code_at").is_none(), "{v}");
+        app.advance(Duration::minutes(1));
+    }
+    assert_eq!(texts().await, 5);
+    let first = app.count("SELECT MIN(created_at) FROM verification_codes").await;
+    // The sixth, in the browser: the code page says plainly that nothing was sent, and when.
+    let c = app.browser();
+    let (s, _, loc) =
+        app.post_form(&c, "/signin", "/signin", &[("username", "jpatel"), ("password", TEST_PASSWORD)]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/two-step/code")));
+    let (s, page) = app.page(&c, "/two-step/code").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("No code was sent."), "{page}");
+    assert!(!page.contains("Enter the code we sent"), "{page}");
+    assert!(page.contains("You can ask for a new code after"), "{page}");
+    assert!(page.contains("still works") && page.contains("1-800-555-0199"), "{page}");
+    assert_eq!(texts().await, 5, "nothing was sent");
+    // The same fact over the API, with the time the next code can be sent.
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!(
+        (s, v["next"].as_str(), v["code_sent"].as_bool()),
+        (StatusCode::OK, Some("two_step_code"), Some(false)),
+        "{v}"
+    );
+    assert_eq!(v["next_code_at"].as_i64(), Some(first + 3600), "{v}");
+    assert_eq!(texts().await, 5, "nothing was sent");
+    // A code received a few minutes ago still works.
+    let session = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(PHONE).await;
+    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": code})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Once the first code is an hour old, a sign-in sends a code again.
+    app.advance(Duration::minutes(56));
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!((s, v["code_sent"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+    assert_eq!(texts().await, 6);
+    app.stop().await;
+}
+both!(the_sixth_sign_in_of_the_hour_says_no_code_was_sent_and_when_one_can_be);

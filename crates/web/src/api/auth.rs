@@ -66,6 +66,30 @@ pub struct SessionStep {
     /// Where the link was sent, masked (`j***@example.org`), when `next` is `email_proof`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub masked_email: Option<String>,
+    /// When `next` is `two_step_code` (or `email_proof`): whether the code (or link) was actually
+    /// sent. `false` when none could be, because the hour's limit of codes (or links) was
+    /// reached; a code received in the last minutes still works, and
+    /// `POST /api/v1/two-step/resend` sends one again from `next_code_at`. Absent at other steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_sent: Option<bool>,
+    /// When `code_sent` is `false` at `two_step_code`: when the next code can be sent (Unix
+    /// seconds, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_code_at: Option<i64>,
+}
+
+impl SessionStep {
+    /// A step that sends nothing.
+    pub fn plain(session_token: String, next: SessionStage) -> Self {
+        Self {
+            session_token,
+            next: stage_name(next).into(),
+            masked_phone: None,
+            masked_email: None,
+            code_sent: None,
+            next_code_at: None,
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -129,15 +153,7 @@ pub async fn sign_up(
         .sign_up(&plan.0, &b.token, &b.username, &b.password, &b.confirm_password, &meta)
         .await
         .map_err(signup_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SessionStep {
-            session_token: token.0,
-            next: stage_name(SessionStage::TwoStepSetup).into(),
-            masked_phone: None,
-            masked_email: None,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(SessionStep::plain(token.0, SessionStage::TwoStepSetup))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -156,12 +172,17 @@ pub async fn sign_in(
     Json(b): Json<SignInBody>,
 ) -> ApiResult<SessionStep> {
     match st.svc.sign_in(&plan.0, &b.username, &b.password, &meta).await {
-        Ok(s) => Ok(Json(SessionStep {
-            session_token: s.session.0,
-            next: stage_name(s.stage).into(),
-            masked_phone: s.masked_phone,
-            masked_email: s.masked_email,
-        })),
+        Ok(s) => {
+            let sends = matches!(s.stage, SessionStage::TwoStepCode | SessionStage::EmailProof);
+            Ok(Json(SessionStep {
+                session_token: s.session.0,
+                next: stage_name(s.stage).into(),
+                masked_phone: s.masked_phone,
+                masked_email: s.masked_email,
+                code_sent: sends.then_some(s.code_sent),
+                next_code_at: s.next_code_at,
+            }))
+        }
         Err(SignInError::Busy) => Err(ApiError::busy()),
         Err(SignInError::Internal(e)) => Err(ApiError::internal(e)),
         Err(e @ SignInError::Invalid) => {
@@ -278,12 +299,7 @@ pub async fn verify_code(
     Json(b): Json<CodeBody>,
 ) -> ApiResult<SessionStep> {
     let v = st.svc.verify_code(&plan.0, &s, &b.code, &meta).await.map_err(two_step_error)?;
-    Ok(Json(SessionStep {
-        session_token: v.session.0,
-        next: stage_name(v.stage).into(),
-        masked_phone: None,
-        masked_email: None,
-    }))
+    Ok(Json(SessionStep::plain(v.session.0, v.stage)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -318,12 +334,7 @@ pub async fn sign_terms(
 ) -> ApiResult<SessionStep> {
     let s = sess.at(SessionStage::Terms)?;
     match st.svc.sign_terms(&plan.0, &s, b.version, &b.first_name, &b.last_name, &meta).await {
-        Ok((t, next)) => Ok(Json(SessionStep {
-            session_token: t.0,
-            next: stage_name(next).into(),
-            masked_phone: None,
-            masked_email: None,
-        })),
+        Ok((t, next)) => Ok(Json(SessionStep::plain(t.0, next))),
         Err(TermsError::Internal(e)) => Err(ApiError::internal(e)),
         Err(e @ TermsError::WrongStage) => Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string())),
         Err(e @ TermsError::NameMismatch) => {

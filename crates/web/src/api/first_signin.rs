@@ -2,7 +2,7 @@
 //! link, and redeem its token (the same service commands as the pages).
 
 use super::ApiError;
-use super::auth::{SessionStep, stage_name};
+use super::auth::SessionStep;
 use super::caller::AnySession;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
@@ -73,10 +73,5 @@ pub async fn redeem(
     Json(b): Json<RedeemBody>,
 ) -> Result<Json<SessionStep>, ApiError> {
     let (token, stage) = st.svc.redeem_email_proof(&plan.0, &b.token, &meta).await.map_err(error)?;
-    Ok(Json(SessionStep {
-        session_token: token.0,
-        next: stage_name(stage).into(),
-        masked_phone: None,
-        masked_email: None,
-    }))
+    Ok(Json(SessionStep::plain(token.0, stage)))
 }

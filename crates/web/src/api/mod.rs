@@ -94,7 +94,6 @@ pub fn routes(_state: AppState) -> Routes {
         self_service::forgot_username,
         self_service::start_reset,
         self_service::reset_status,
-        self_service::send_code,
         self_service::verify_code,
         self_service::complete,
         self_service::first_password,

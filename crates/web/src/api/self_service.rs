@@ -9,7 +9,6 @@ use crate::routing::post;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use gatehouse_domain::TwoStepMethod;
 use gatehouse_services::self_service::{ResetStep, SelfServiceError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,7 +18,6 @@ pub fn routes() -> Routes {
         .route("/forgot-username", post(forgot_username))
         .route("/password-reset", post(start_reset))
         .route("/password-reset/status", post(reset_status))
-        .route("/password-reset/send-code", post(send_code))
         .route("/password-reset/verify", post(verify_code))
         .route("/password-reset/complete", post(complete))
         .route("/first-password", post(first_password))
@@ -31,8 +29,8 @@ fn error(e: SelfServiceError) -> ApiError {
         SelfServiceError::Busy => ApiError::busy(),
         SelfServiceError::Throttled => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string()),
         SelfServiceError::Reset(p) => ApiError::new(StatusCode::GONE, "reset_unusable", p.to_string()),
-        SelfServiceError::Code(ref c) if matches!(c, gatehouse_services::two_step::TwoStepError::TooManySends) => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_codes", e.to_string())
+        SelfServiceError::CodeExpired | SelfServiceError::CodeTries => {
+            ApiError::new(StatusCode::GONE, "code_unusable", e.to_string()).field(Some("code"))
         }
         other => {
             let field = other.field();
@@ -82,7 +80,10 @@ pub struct ResetBody {
 }
 
 /// Starts a password reset with username and email. Answers 202 with a token whether or not they
-/// match; `password-reset/status` says what follows.
+/// match, and nothing in the answer or in any later answer tells which: when they match an account
+/// with two-step, the reset code is sent to its phone (text or voice, as set up for two-step);
+/// when they match an imported account without two-step, a reset link is emailed instead; else
+/// nothing is sent. Continue with `password-reset/verify`.
 #[utoipa::path(post, path = "/api/v1/password-reset", request_body = LookupBody,
     responses((status = 202, body = ResetBody), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
 pub async fn start_reset(
@@ -103,14 +104,9 @@ pub struct ResetTokenBody {
 /// Where a reset stands.
 #[derive(Serialize, ToSchema)]
 pub struct ResetStatus {
-    /// `code` (send and enter a code), `no_two_step` (ask an administrator or the help desk),
-    /// `link_emailed` (an imported account: a reset link went to its address on record),
-    /// `no_match` (no account has that username and email), or `new_password`.
+    /// `code` (enter the code: if the username and email matched an account with two-step, one
+    /// was sent to its phone; the same whether or not they matched) or `new_password`.
     pub step: String,
-    /// Where codes go, masked, at the `code` step.
-    pub masked_phone: Option<String>,
-    /// Whether a code was sent for this reset yet.
-    pub code_sent: bool,
 }
 
 /// Says where a reset stands.
@@ -122,45 +118,11 @@ pub async fn reset_status(
     Json(b): Json<ResetTokenBody>,
 ) -> Result<Json<ResetStatus>, ApiError> {
     let s = st.svc.password_reset_step(&plan.0, &b.reset_token).await.map_err(error)?;
-    Ok(Json(match s {
-        ResetStep::Code { masked_phone, code_sent } => {
-            ResetStatus { step: "code".into(), masked_phone: Some(masked_phone), code_sent }
-        }
-        ResetStep::NoTwoStep => ResetStatus { step: "no_two_step".into(), masked_phone: None, code_sent: false },
-        ResetStep::LinkEmailed => ResetStatus { step: "link_emailed".into(), masked_phone: None, code_sent: false },
-        ResetStep::NoMatch => ResetStatus { step: "no_match".into(), masked_phone: None, code_sent: false },
-        ResetStep::NewPassword { .. } => {
-            ResetStatus { step: "new_password".into(), masked_phone: None, code_sent: false }
-        }
-    }))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct SendCodeBody {
-    pub reset_token: String,
-    /// `text` (default) or `voice`.
-    #[serde(default)]
-    pub method: Option<String>,
-}
-
-/// Where a code went.
-#[derive(Serialize, ToSchema)]
-pub struct CodeSent {
-    pub masked_phone: String,
-}
-
-/// Sends the reset code to the phone on record. Refused (410) unless the reset is at the `code` step.
-#[utoipa::path(post, path = "/api/v1/password-reset/send-code", request_body = SendCodeBody,
-    responses((status = 200, body = CodeSent), (status = 410, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
-pub async fn send_code(
-    State(st): State<AppState>,
-    plan: CurrentPlan,
-    Meta(meta): Meta,
-    Json(b): Json<SendCodeBody>,
-) -> Result<Json<CodeSent>, ApiError> {
-    let method = if b.method.as_deref() == Some("voice") { TwoStepMethod::Voice } else { TwoStepMethod::Text };
-    let m = st.svc.send_reset_code(&plan.0, &b.reset_token, method, &meta).await.map_err(error)?;
-    Ok(Json(CodeSent { masked_phone: m }))
+    let step = match s {
+        ResetStep::Code => "code",
+        ResetStep::NewPassword { .. } => "new_password",
+    };
+    Ok(Json(ResetStatus { step: step.into() }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -169,7 +131,9 @@ pub struct VerifyBody {
     pub code: String,
 }
 
-/// Checks the code; the answer's token replaces the old one.
+/// Checks the code; the answer's token replaces the old one. A wrong code is answered the same
+/// whether or not a code was sent (422 `invalid_input` with the tries left, then 410
+/// `code_unusable` after too many tries or once the code's minutes are up).
 #[utoipa::path(post, path = "/api/v1/password-reset/verify", request_body = VerifyBody,
     responses((status = 200, body = ResetBody), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn verify_code(
@@ -236,6 +200,8 @@ pub async fn first_password(
             next: next.as_str().into(),
             masked_phone: None,
             masked_email: None,
+            code_sent: None,
+            next_code_at: None,
         })),
         Err(SelfServiceError::Reset(_)) => {
             Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", "This session is not at the new-password step."))

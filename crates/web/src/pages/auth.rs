@@ -88,7 +88,7 @@ async fn signin_submit(
 ) -> Response {
     match st.svc.sign_in(&plan.0, &f.username, &f.password, &meta).await {
         // Past the link limit nothing was sent: the email-proof page says so.
-        Ok(s) if s.stage == SessionStage::EmailProof && s.code_not_sent.is_some() => {
+        Ok(s) if s.stage == SessionStage::EmailProof && !s.code_sent => {
             (jar.add(super::session_cookie(&st, s.session)), Redirect::to("/first-signin/email?not_sent=1"))
                 .into_response()
         }
@@ -383,9 +383,42 @@ async fn setup_submit(
 struct CodePage {
     chrome: Chrome,
     masked_phone: String,
+    /// No code was sent for this sign-in: what happened and when the next one can be sent.
+    not_sent: Option<String>,
+    /// How long a code works, in minutes.
+    minutes: i64,
     notice: Option<String>,
     send_error: Option<String>,
     code_error: Option<String>,
+}
+
+/// The code page for this sign-in, saying so plainly when no code was sent for it.
+async fn code_page_for(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    s: &gatehouse_services::SessionInfo,
+) -> Result<CodePage, Response> {
+    let masked = st.svc.pending_phone(&plan.0, s).await.map_err(internal_error)?.unwrap_or_default();
+    let status = st.svc.signin_code_status(&plan.0, s).await.map_err(internal_error)?;
+    let policy = plan.0.code_policy();
+    let not_sent = (!status.sent).then(|| match status.next_at {
+        Some(t) => format!(
+            "We did not send you a code this time: we send at most {} codes an hour, and they were already sent. You can ask for a new code after {}.",
+            policy.max_sends_per_hour,
+            super::when(t)
+        ),
+        None => "We have not sent you a code for this sign-in. Ask for a new code below.".to_owned(),
+    });
+    Ok(CodePage {
+        chrome: Chrome::new(st, plan, csrf, false).mid_flow(),
+        masked_phone: masked,
+        not_sent,
+        minutes: policy.lifetime.as_secs() / 60,
+        notice: None,
+        send_error: None,
+        code_error: None,
+    })
 }
 
 async fn code_page(
@@ -398,20 +431,10 @@ async fn code_page(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let masked = match st.svc.pending_phone(&plan.0, &s).await {
-        Ok(m) => m.unwrap_or_default(),
-        Err(e) => return internal_error(e),
-    };
-    render(
-        StatusCode::OK,
-        &CodePage {
-            chrome: Chrome::new(&st, &plan, &csrf, false).mid_flow(),
-            masked_phone: masked,
-            notice: None,
-            send_error: None,
-            code_error: None,
-        },
-    )
+    match code_page_for(&st, &plan, &csrf, &s).await {
+        Ok(page) => render(StatusCode::OK, &page),
+        Err(r) => r,
+    }
 }
 
 #[derive(Deserialize)]
@@ -437,17 +460,14 @@ async fn code_submit(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let masked = st.svc.pending_phone(&plan.0, &s).await.ok().flatten().unwrap_or_default();
-    let mut page = CodePage {
-        chrome: Chrome::new(&st, &plan, &csrf, false).mid_flow(),
-        masked_phone: masked,
-        notice: None,
-        send_error: None,
-        code_error: None,
-    };
     if f.action == "resend" {
         let method = if f.method == "voice" { TwoStepMethod::Voice } else { TwoStepMethod::Text };
-        return match st.svc.resend_signin_code(&plan.0, &s, Some(method), &meta).await {
+        let sent = st.svc.resend_signin_code(&plan.0, &s, Some(method), &meta).await;
+        let mut page = match code_page_for(&st, &plan, &csrf, &s).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        return match sent {
             Ok(m) => {
                 page.notice = Some(if method == TwoStepMethod::Voice {
                     format!("We are calling {m} with a new code.")
@@ -458,7 +478,10 @@ async fn code_submit(
             }
             Err(TwoStepError::Internal(e)) => internal_error(e),
             Err(e) => {
-                page.send_error = Some(e.to_string());
+                // When no code went out for this sign-in at all, the page already says why and when.
+                if page.not_sent.is_none() {
+                    page.send_error = Some(e.to_string());
+                }
                 render(StatusCode::TOO_MANY_REQUESTS, &page)
             }
         };
@@ -468,6 +491,10 @@ async fn code_submit(
         Err(TwoStepError::Internal(e)) => internal_error(e),
         Err(TwoStepError::WrongStage) => Redirect::to("/signin").into_response(),
         Err(e) => {
+            let mut page = match code_page_for(&st, &plan, &csrf, &s).await {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
             page.code_error = Some(e.to_string());
             render(StatusCode::BAD_REQUEST, &page)
         }

@@ -1,6 +1,8 @@
 //! Self-service pages for people who cannot sign in: forgot username, and reset password
-//! (account lookup → two-step code → create a new password), which the emailed reset link joins
-//! at its last step. The reset's token lives in an HttpOnly cookie; the server keeps the state.
+//! (account lookup, which sends the code → two-step code → create a new password), which the
+//! emailed reset link joins at its last step. The reset's token lives in an HttpOnly cookie; the
+//! server keeps the state. Until a correct code, every page of a reset is the same whether or not
+//! the username and email matched an account.
 
 use super::{Chrome, busy, internal_error, render};
 use crate::AppState;
@@ -14,7 +16,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use gatehouse_domain::TwoStepMethod;
 use gatehouse_services::self_service::{ResetStep, ResetToken, SelfServiceError};
 use serde::Deserialize;
 
@@ -236,10 +237,8 @@ async fn lookup_submit(
 #[template(path = "reset_code.html")]
 struct CodePage {
     chrome: Chrome,
-    masked_phone: String,
-    code_sent: bool,
-    notice: Option<String>,
-    send_error: Option<String>,
+    /// How long a code works, in minutes.
+    minutes: i64,
     code_error: Option<String>,
 }
 
@@ -250,60 +249,19 @@ async fn step_page(
     csrf: &CsrfToken,
     token: &str,
     status: StatusCode,
-    mut page: CodePage,
+    code_error: Option<String>,
 ) -> Response {
     match st.svc.password_reset_step(&plan.0, token).await {
-        Ok(ResetStep::Code { masked_phone, code_sent }) => {
-            page.masked_phone = masked_phone;
-            page.code_sent = code_sent;
-            render(status, &page)
-        }
+        Ok(ResetStep::Code) => render(
+            status,
+            &CodePage {
+                chrome: Chrome::new(st, plan, csrf, false),
+                minutes: plan.0.code_policy().lifetime.as_secs() / 60,
+                code_error,
+            },
+        ),
         Ok(ResetStep::NewPassword { .. }) => Redirect::to("/forgot-password/new").into_response(),
-        Ok(ResetStep::LinkEmailed) => message(
-            st,
-            plan,
-            csrf,
-            StatusCode::OK,
-            "Check your email",
-            "Your account was moved from the old portal. We emailed a link to choose a new password to the address on record. The link works once, for 72 hours. After that you set up two-step verification the first time you sign in.",
-            "/signin",
-            "Back to sign in",
-        ),
-        Ok(ResetStep::NoTwoStep) => message(
-            st,
-            plan,
-            csrf,
-            StatusCode::OK,
-            "We can't reset this password online",
-            &format!(
-                "Resetting a password online needs two-step verification, which this account has not set up. Ask your practice administrator to send you a password reset link, or call provider services at {} ({}).",
-                plan.0.row.support_phone, plan.0.row.support_hours
-            ),
-            "/signin",
-            "Back to sign in",
-        ),
-        Ok(ResetStep::NoMatch) => message(
-            st,
-            plan,
-            csrf,
-            StatusCode::OK,
-            "We couldn't find that account",
-            "No account has that username together with that email address. Check both and try again. If you don't remember your username, use Forgot username.",
-            "/forgot-password",
-            "Try again",
-        ),
         Err(e) => problem(st, plan, csrf, e),
-    }
-}
-
-fn empty_code_page(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken) -> CodePage {
-    CodePage {
-        chrome: Chrome::new(st, plan, csrf, false),
-        masked_phone: String::new(),
-        code_sent: false,
-        notice: None,
-        send_error: None,
-        code_error: None,
     }
 }
 
@@ -313,16 +271,11 @@ async fn code_page(
     csrf: axum::Extension<CsrfToken>,
     jar: CookieJar,
 ) -> Response {
-    let page = empty_code_page(&st, &plan, &csrf);
-    step_page(&st, &plan, &csrf, &reset_token(&jar), StatusCode::OK, page).await
+    step_page(&st, &plan, &csrf, &reset_token(&jar), StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
 struct CodeForm {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    method: String,
     #[serde(default)]
     code: String,
 }
@@ -336,31 +289,10 @@ async fn code_submit(
     Form(f): Form<CodeForm>,
 ) -> Response {
     let token = reset_token(&jar);
-    let mut page = empty_code_page(&st, &plan, &csrf);
-    if f.action == "send" {
-        let method = if f.method == "voice" { TwoStepMethod::Voice } else { TwoStepMethod::Text };
-        let status = match st.svc.send_reset_code(&plan.0, &token, method, &meta).await {
-            Ok(m) => {
-                page.notice = Some(if method == TwoStepMethod::Voice {
-                    format!("We are calling {m} with your code.")
-                } else {
-                    format!("We sent a code to {m}. It may take a minute to arrive.")
-                });
-                StatusCode::OK
-            }
-            Err(SelfServiceError::Code(e)) => {
-                page.send_error = Some(e.to_string());
-                StatusCode::TOO_MANY_REQUESTS
-            }
-            Err(e) => return problem(&st, &plan, &csrf, e),
-        };
-        return step_page(&st, &plan, &csrf, &token, status, page).await;
-    }
     match st.svc.verify_reset_code(&plan.0, &token, &f.code, &meta).await {
         Ok(next) => (jar.add(reset_cookie(&st, next)), Redirect::to("/forgot-password/new")).into_response(),
-        Err(SelfServiceError::Code(e)) => {
-            page.code_error = Some(e.to_string());
-            step_page(&st, &plan, &csrf, &token, StatusCode::BAD_REQUEST, page).await
+        Err(e @ (SelfServiceError::Code(_) | SelfServiceError::CodeExpired | SelfServiceError::CodeTries)) => {
+            step_page(&st, &plan, &csrf, &token, StatusCode::BAD_REQUEST, Some(e.to_string())).await
         }
         Err(e) => problem(&st, &plan, &csrf, e),
     }

@@ -405,7 +405,6 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/api/v1/forgot-username", Anyone),
         r("POST", "/api/v1/password-reset", Anyone),
         r("POST", "/api/v1/password-reset/status", Anyone),
-        r("POST", "/api/v1/password-reset/send-code", Anyone),
         r("POST", "/api/v1/password-reset/verify", Anyone),
         r("POST", "/api/v1/password-reset/complete", Anyone),
         r("POST", "/api/v1/first-password", Anyone),
