@@ -406,7 +406,7 @@ async fn code_page_for(
         Some(t) => format!(
             "We did not send you a code this time: we send at most {} codes an hour, and they were already sent. You can ask for a new code after {}.",
             policy.max_sends_per_hour,
-            super::when(t)
+            super::when(&plan.0, t)
         ),
         None => "We have not sent you a code for this sign-in. Ask for a new code below.".to_owned(),
     });
