@@ -6,7 +6,7 @@
 
 use crate::both;
 use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TEST_PASSWORD, TestApp};
 use fantoccini::Locator;
 
 const NEW_PASSWORD: &str = "copper kettle meadow";
@@ -204,3 +204,50 @@ async fn legacy_first_sign_in(backend: Backend) {
     app.stop().await;
 }
 both!(legacy_first_sign_in);
+
+/// Issue 14 item 2 as a person meets it: after the hour's five codes, the sixth sign-in's code
+/// page says plainly that no code was sent, when one can be, and the other ways in; a code
+/// received minutes ago still signs them in.
+async fn no_code_sent_says_so(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let api = app.api();
+    for _ in 0..5 {
+        let r = api
+            .post(app.url("/api/v1/signin"))
+            .json(&serde_json::json!({"username": "jpatel", "password": TEST_PASSWORD}))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        app.advance(time::Duration::minutes(1));
+    }
+    let texts = "SELECT COUNT(*) FROM outbox WHERE recipient = '+12065559975'";
+    assert_eq!(app.count(texts).await, 5);
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "no-code-sent", backend: backend_name(backend), step: 0 };
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    type_into(c, "#username", "jpatel").await;
+    type_into(c, "#password", TEST_PASSWORD).await;
+    click(c, "//main", "Sign in").await;
+    wait_h1(c, "Two-step verification").await;
+    let text = css(c, "#not-sent").await.text().await.expect("text");
+    assert!(text.contains("No code was sent.") && text.contains("You can ask for a new code after"), "{text}");
+    assert!(text.contains("still works") && text.contains("call provider services"), "{text}");
+    let main = css(c, "main").await.text().await.expect("text");
+    assert!(!main.contains("Enter the code we sent"), "{main}");
+    j.page("code-page-nothing-sent").await;
+    assert_eq!(app.count(texts).await, 5, "nothing was sent");
+    // The newest code, received four minutes ago, still works.
+    let code = code_from_outbox(c, &base, "+12065559975").await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Verify").await;
+    wait_h1(c, "Welcome, Jay Patel").await;
+    j.page("home").await;
+    browser.close().await;
+    app.stop().await;
+}
+both!(no_code_sent_says_so);
