@@ -221,7 +221,7 @@ async fn no_code_sent_says_so(backend: Backend) {
             .await
             .expect("sign in");
         assert_eq!(r.status(), reqwest::StatusCode::OK);
-        app.advance(time::Duration::minutes(1));
+        app.advance(gatehouse_domain::Duration::minutes(1));
     }
     let texts = "SELECT COUNT(*) FROM outbox WHERE recipient = '+12065559975'";
     assert_eq!(app.count(texts).await, 5);
