@@ -1,5 +1,8 @@
 //! The test harness: a real server on a random port, a fresh database per test (SQLite file or
 //! a new PostgreSQL database), a clock the test moves, and the outbox to read links and codes.
+//!
+//! The request methods of [`TestApp`] all answer in one order: the status, then the body (page
+//! HTML or the API's JSON), then, for those that return it, the `Location` header.
 
 pub mod fixtures;
 
@@ -457,6 +460,31 @@ impl TestApp {
         bearer: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> (reqwest::StatusCode, serde_json::Value) {
+        json_answer(self.api_request(c, method, path, bearer, body)).await
+    }
+
+    /// [`TestApp::call`] from behind a proxy: the request carries `X-Forwarded-For:
+    /// forwarded_for` (one address or a list, as a proxy chain writes it).
+    pub async fn call_from(
+        &self,
+        forwarded_for: &str,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let r = self.api_request(&self.api(), method, path, bearer, body);
+        json_answer(r.header("x-forwarded-for", forwarded_for)).await
+    }
+
+    fn api_request(
+        &self,
+        c: &reqwest::Client,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::RequestBuilder {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut r = c.request(method, self.url(path));
         if let Some(t) = bearer {
@@ -465,10 +493,7 @@ impl TestApp {
         if let Some(b) = body {
             r = r.json(&b);
         }
-        let resp = r.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        r
     }
 
     /// [`TestApp::call_with`] a cookie-less client.
@@ -495,6 +520,14 @@ impl TestApp {
         assert_eq!(v["next"], "complete", "{v}");
         v["session_token"].as_str().expect("token").to_owned()
     }
+}
+
+/// Sends an API request; returns status and the JSON answer (`null` when it is not JSON).
+async fn json_answer(r: reqwest::RequestBuilder) -> (reqwest::StatusCode, serde_json::Value) {
+    let resp = r.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
 /// A response's `Location` header.

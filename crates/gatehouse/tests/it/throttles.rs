@@ -10,22 +10,8 @@ use serde_json::{Value, json};
 
 const PHONE: &str = "+12065559975";
 
-/// POSTs JSON to the API, optionally as `bearer` and with an `X-Forwarded-For` header.
-async fn post(app: &TestApp, path: &str, bearer: Option<&str>, xff: Option<&str>, body: Value) -> (StatusCode, Value) {
-    let mut r = app.api().post(app.url(path)).json(&body);
-    if let Some(t) = bearer {
-        r = r.bearer_auth(t);
-    }
-    if let Some(x) = xff {
-        r = r.header("x-forwarded-for", x);
-    }
-    let resp = r.send().await.expect("request");
-    let s = resp.status();
-    (s, resp.json().await.unwrap_or(Value::Null))
-}
-
 async fn sign_in(app: &TestApp, username: &str, password: &str, xff: &str) -> (StatusCode, Value) {
-    post(app, "/api/v1/signin", None, Some(xff), json!({"username": username, "password": password})).await
+    app.call_from(xff, "POST", "/api/v1/signin", None, Some(json!({"username": username, "password": password}))).await
 }
 
 async fn spread_out_failures_do_not_keep_an_account_locked(backend: Backend) {
@@ -65,7 +51,7 @@ async fn reset_codes_have_their_own_send_budget(backend: Backend) {
     app.user("jpatel", "Jay", "Patel", 9975, None).await;
     let lookup = |username: &'static str, email: &'static str| {
         let body = json!({"username": username, "email": email});
-        async move { post(app, "/api/v1/password-reset", None, None, body).await }
+        async move { app.call("POST", "/api/v1/password-reset", None, Some(body)).await }
     };
     // Someone who knows the username and email spends the whole reset budget: each lookup sends a
     // code, and lookups of a username stop at the hour's budget...
@@ -89,16 +75,16 @@ async fn reset_codes_have_their_own_send_budget(backend: Backend) {
     assert_eq!(texts_after, 6, "a sign-in code was sent");
     let session = v["session_token"].as_str().expect("token").to_owned();
     let code = app.last_code(PHONE).await;
-    let (s, v) = post(app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": code})).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&session), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // The sign-in budget is its own too: four more sign-in codes may be sent this hour, not more.
     let (_, v) = sign_in(app, "jpatel", TEST_PASSWORD, "203.0.113.5").await;
     let session = v["session_token"].as_str().expect("token").to_owned();
     for _ in 0..3 {
-        let (s, _) = post(app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
+        let (s, _) = app.call("POST", "/api/v1/two-step/resend", Some(&session), Some(json!({}))).await;
         assert_eq!(s, StatusCode::OK);
     }
-    let (s, _) = post(app, "/api/v1/two-step/resend", Some(&session), None, json!({})).await;
+    let (s, _) = app.call("POST", "/api/v1/two-step/resend", Some(&session), Some(json!({}))).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     running.stop().await;
 }
@@ -140,7 +126,7 @@ async fn concurrent_wrong_codes_are_each_counted(backend: Backend) {
         .await;
     assert_eq!(audited, 4);
     // The code is dead, even typed right.
-    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": right})).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&session), Some(json!({"code": right}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("code_unusable")), "{v}");
     app.stop().await;
 }
@@ -241,7 +227,7 @@ async fn the_sixth_sign_in_of_the_hour_says_no_code_was_sent_and_when_one_can_be
     // A code received a few minutes ago still works.
     let session = v["session_token"].as_str().expect("token").to_owned();
     let code = app.last_code(PHONE).await;
-    let (s, v) = post(&app, "/api/v1/two-step/verify", Some(&session), None, json!({"code": code})).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&session), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // Once the first code is an hour old, a sign-in sends a code again.
     app.advance(Duration::minutes(56));
