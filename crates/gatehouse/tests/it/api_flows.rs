@@ -3,37 +3,23 @@
 use crate::both;
 use crate::support::{Backend, TestApp, code_in};
 use gatehouse_domain::Duration;
-use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use reqwest::StatusCode;
+use serde_json::json;
 
 const PASSWORD: &str = "maple orbit lantern";
 const PHONE: &str = "+12065550143";
-
-async fn call(
-    c: &Client,
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    app.call_with(c, method, path, bearer, body).await
-}
 
 fn token_of(link: &str) -> String {
     link.split("token=").nth(1).expect("token").to_owned()
 }
 
 /// Signs up over the API and returns a fully signed-in session token.
-async fn sign_up(app: &TestApp, c: &Client, email: &str, username: &str) -> String {
+async fn sign_up(app: &TestApp, email: &str, username: &str) -> String {
     let link = app.invite("Maria", "Lopez", email).await;
-    let (s, v) = call(c, app, "POST", "/api/v1/invitations/check", None, Some(json!({"token": token_of(&link)}))).await;
+    let (s, v) = app.call("POST", "/api/v1/invitations/check", None, Some(json!({"token": token_of(&link)}))).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["email"], email);
-    let (s, v) = call(
-        c,
-        app,
-        "POST",
+    let (s, v) = app.call("POST",
         "/api/v1/signup",
         None,
         Some(
@@ -44,21 +30,15 @@ async fn sign_up(app: &TestApp, c: &Client, email: &str, username: &str) -> Stri
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["next"], "two_step_setup");
     let t = v["session_token"].as_str().expect("token").to_owned();
-    let (s, v) = call(
-        c,
-        app,
-        "POST",
-        "/api/v1/two-step/setup",
-        Some(&t),
-        Some(json!({"phone": "206 555 0143", "method": "voice"})),
-    )
-    .await;
+    let (s, v) = app
+        .call("POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "206 555 0143", "method": "voice"})))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["masked_phone"], "XXX-XXX-0143");
     let voice = app.last_message_to(PHONE).await.expect("call");
     assert_eq!(voice.channel, "voice");
     let code = code_in(&voice.body_text).expect("spoken code");
-    let (s, v) = call(c, app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["next"], "terms");
     let t2 = v["session_token"].as_str().expect("token").to_owned();
@@ -71,29 +51,28 @@ async fn sign_up(app: &TestApp, c: &Client, email: &str, username: &str) -> Stri
         notice.body_text
     );
     // The old token died when the session moved on.
-    assert_eq!(call(c, app, "GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
-    let (s, v) = call(
-        c,
-        app,
-        "POST",
-        "/api/v1/terms/sign",
-        Some(&t2),
-        Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"})),
-    )
-    .await;
+    assert_eq!(app.call("GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
+    let (s, v) = app
+        .call(
+            "POST",
+            "/api/v1/terms/sign",
+            Some(&t2),
+            Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v["session_token"].as_str().expect("token").to_owned()
 }
 
-async fn sign_in(app: &TestApp, c: &Client, username: &str) -> String {
+async fn sign_in(app: &TestApp, username: &str) -> String {
     let (s, v) =
-        call(c, app, "POST", "/api/v1/signin", None, Some(json!({"username": username, "password": PASSWORD}))).await;
+        app.call("POST", "/api/v1/signin", None, Some(json!({"username": username, "password": PASSWORD}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["next"], "two_step_code");
     assert_eq!(v["masked_phone"], "XXX-XXX-0143");
     let t = v["session_token"].as_str().expect("token").to_owned();
     let code = app.last_code(PHONE).await;
-    let (s, v) = call(c, app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["next"], "complete");
     v["session_token"].as_str().expect("token").to_owned()
@@ -101,64 +80,62 @@ async fn sign_in(app: &TestApp, c: &Client, username: &str) -> String {
 
 async fn api_journey_and_sessions(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let c = app.api();
-    let t = sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
-    let (s, me) = call(&c, &app, "GET", "/api/v1/me", Some(&t), None).await;
+    let t = sign_up(&app, "maria@clinic.example.org", "mlopez").await;
+    let (s, me) = app.call("GET", "/api/v1/me", Some(&t), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["username"], "mlopez");
     assert_eq!(me["two_step_phone"], "XXX-XXX-0143");
-    let other = sign_in(&app, &c, "MLOPEZ").await;
-    let (_, list) = call(&c, &app, "GET", "/api/v1/sessions", Some(&t), None).await;
+    let other = sign_in(&app, "MLOPEZ").await;
+    let (_, list) = app.call("GET", "/api/v1/sessions", Some(&t), None).await;
     let list = list.as_array().expect("list").clone();
     assert_eq!(list.len(), 2);
     let other_id = list.iter().find(|s| s["current"] == false).expect("other")["id"].as_i64().expect("id");
     assert_eq!(
-        call(&c, &app, "DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0,
+        app.call("DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&other), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call("GET", "/api/v1/me", Some(&other), None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        call(&c, &app, "DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0,
+        app.call("DELETE", &format!("/api/v1/sessions/{other_id}"), Some(&t), None).await.0,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(call(&c, &app, "POST", "/api/v1/signout", Some(&t), None).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call("POST", "/api/v1/signout", Some(&t), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.call("GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED);
     // A half-signed-in session is not signed in: 401, as no session.
     let (_, v) =
-        call(&c, &app, "POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
+        app.call("POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
     let half = v["session_token"].as_str().expect("token").to_owned();
-    assert_eq!(call(&c, &app, "GET", "/api/v1/me", Some(&half), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call("GET", "/api/v1/me", Some(&half), None).await.0, StatusCode::UNAUTHORIZED);
     app.stop().await;
 }
 both!(api_journey_and_sessions);
 
 async fn invitation_links_work_once_and_for_72_hours(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let c = app.api();
     let body = |token: &str, u: &str| json!({"token": token, "username": u, "password": PASSWORD, "confirm_password": PASSWORD});
     // Garbled.
-    let (s, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(body("not-a-real-token", "x1"))).await;
+    let (s, v) = app.call("POST", "/api/v1/signup", None, Some(body("not-a-real-token", "x1"))).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(v["error"]["message"].as_str().expect("msg").contains("not valid"));
     // Expired after 72 hours.
     let old = app.invite("Old", "Link", "old@clinic.example.org").await;
     app.advance(Duration::hours(72));
-    let (s, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(body(&token_of(&old), "olduser"))).await;
+    let (s, v) = app.call("POST", "/api/v1/signup", None, Some(body(&token_of(&old), "olduser"))).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(v["error"]["message"].as_str().expect("msg").contains("expired"));
     // Two browsers submit the same link at once: exactly one wins.
     let link = app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
     let tok = token_of(&link);
     let (a, b) = tokio::join!(
-        call(&c, &app, "POST", "/api/v1/signup", None, Some(body(&tok, "aruiz"))),
-        call(&c, &app, "POST", "/api/v1/signup", None, Some(body(&tok, "ana.ruiz")))
+        app.call("POST", "/api/v1/signup", None, Some(body(&tok, "aruiz"))),
+        app.call("POST", "/api/v1/signup", None, Some(body(&tok, "ana.ruiz")))
     );
     let wins = [a.0, b.0].iter().filter(|s| **s == StatusCode::CREATED).count();
     assert_eq!(wins, 1, "{a:?} {b:?}");
     assert!([a.0, b.0].contains(&StatusCode::GONE));
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'active'").await, 1);
     // Replayed after use.
-    let (s, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(body(&tok, "third"))).await;
+    let (s, v) = app.call("POST", "/api/v1/signup", None, Some(body(&tok, "third"))).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(v["error"]["message"].as_str().expect("msg").contains("already been used"));
     app.stop().await;
@@ -167,12 +144,11 @@ both!(invitation_links_work_once_and_for_72_hours);
 
 async fn usernames_are_unique_without_case_and_never_an_email(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let c = app.api();
-    sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
+    sign_up(&app, "maria@clinic.example.org", "mlopez").await;
     let link = app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
     let before = app.count("SELECT COUNT(*) FROM outbox").await;
     for taken in ["MLopez", "maria@clinic.example.org"] {
-        let (s, v) = call(&c, &app, "POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": taken, "password": PASSWORD, "confirm_password": PASSWORD}))).await;
+        let (s, v) = app.call("POST", "/api/v1/signup", None, Some(json!({"token": token_of(&link), "username": taken, "password": PASSWORD, "confirm_password": PASSWORD}))).await;
         assert_eq!(s, StatusCode::CONFLICT, "{taken}");
         assert_eq!(v["error"]["field"], "username");
     }
@@ -185,12 +161,10 @@ both!(usernames_are_unique_without_case_and_never_an_email);
 
 async fn wrong_password_and_unknown_user_look_the_same_and_lock(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let c = app.api();
-    sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
+    sign_up(&app, "maria@clinic.example.org", "mlopez").await;
     let attempt = |u: &'static str, p: &'static str| {
-        let c = c.clone();
         let app = &app;
-        async move { call(&c, app, "POST", "/api/v1/signin", None, Some(json!({"username": u, "password": p}))).await }
+        async move { app.call("POST", "/api/v1/signin", None, Some(json!({"username": u, "password": p}))).await }
     };
     let wrong = attempt("mlopez", "wrong password here").await;
     let unknown = attempt("nobody", "wrong password here").await;
@@ -217,12 +191,8 @@ both!(wrong_password_and_unknown_user_look_the_same_and_lock);
 
 async fn two_step_codes_tries_sends_and_expiry(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let c = app.api();
     let link = app.invite("Maria", "Lopez", "maria@clinic.example.org").await;
-    let (_, v) = call(
-        &c,
-        &app,
-        "POST",
+    let (_, v) = app.call("POST",
         "/api/v1/signup",
         None,
         Some(
@@ -234,50 +204,41 @@ async fn two_step_codes_tries_sends_and_expiry(backend: Backend) {
     // Invalid phone numbers.
     for bad in ["", "12", "not a phone", "206-555-01433333"] {
         let (s, v) =
-            call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": bad, "method": "text"})))
-                .await;
+            app.call("POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": bad, "method": "text"}))).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
         assert_eq!(v["error"]["field"], "phone");
     }
     // The country chosen and the number typed disagree: refused beside the field, nothing sent.
     let body = json!({"country_code": "44", "phone": "+1 202 555 0181", "method": "text"});
-    let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(body)).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/setup", Some(&t), Some(body)).await;
     assert_eq!((s, &v["error"]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("phone")), "{v}");
     assert!(v["error"]["message"].as_str().unwrap_or("").contains("Choose +1, or remove +1"), "{v}");
     assert_eq!(app.count("SELECT COUNT(*) FROM verification_codes").await, 0);
-    let send = || {
-        call(
-            &c,
-            &app,
-            "POST",
-            "/api/v1/two-step/setup",
-            Some(&t),
-            Some(json!({"phone": "2065550143", "method": "text"})),
-        )
-    };
+    let send =
+        || app.call("POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "2065550143", "method": "text"})));
     assert_eq!(send().await.0, StatusCode::OK);
     let code = app.last_code(PHONE).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     // Malformed codes do not count as tries.
     assert_eq!(
-        call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": "12a"}))).await.0,
+        app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": "12a"}))).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     for left in (1..=4).rev() {
-        let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
+        let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(v["error"]["message"].as_str().expect("m").contains(&format!("{left} more tries")), "{v}");
     }
-    let (s, _) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
+    let (s, _) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
     assert_eq!(s, StatusCode::GONE, "fifth wrong try uses the code up");
     // The sixth try fails even with the right code.
-    let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::GONE, "{v}");
     // A new code: expired after 10 minutes.
     assert_eq!(send().await.0, StatusCode::OK);
     let code = app.last_code(PHONE).await;
     app.advance(Duration::minutes(10));
-    let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(v["error"]["message"].as_str().expect("m").contains("expired"));
     // Five sends an hour: the third, fourth and fifth work, the sixth is refused and sends nothing.
@@ -290,10 +251,10 @@ async fn two_step_codes_tries_sends_and_expiry(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, before);
     // The newest code still works, once.
     let code = app.last_code(PHONE).await;
-    let (s, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let t2 = v["session_token"].as_str().expect("t").to_owned();
-    let (s, _) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t2), Some(json!({"code": code}))).await;
+    let (s, _) = app.call("POST", "/api/v1/two-step/verify", Some(&t2), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "replayed code after the step is done");
     // After an hour, codes can be sent again.
     app.advance(Duration::hours(1));
@@ -304,16 +265,15 @@ both!(two_step_codes_tries_sends_and_expiry);
 
 async fn concurrent_code_submits_succeed_once(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let c = app.api();
-    sign_up(&app, &c, "maria@clinic.example.org", "mlopez").await;
+    sign_up(&app, "maria@clinic.example.org", "mlopez").await;
     let (_, v) =
-        call(&c, &app, "POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
+        app.call("POST", "/api/v1/signin", None, Some(json!({"username": "mlopez", "password": PASSWORD}))).await;
     let t = v["session_token"].as_str().expect("token").to_owned();
     let code = app.last_code(PHONE).await;
     let body = json!({"code": code});
     let (a, b) = tokio::join!(
-        call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(body.clone())),
-        call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(body.clone()))
+        app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(body.clone())),
+        app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(body.clone()))
     );
     let ok = [a.0, b.0].iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(ok, 1, "{a:?} {b:?}");
@@ -323,12 +283,8 @@ both!(concurrent_code_submits_succeed_once);
 
 async fn terms_signed_with_the_wrong_name_are_refused(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let c = app.api();
     let link = app.invite("Maria", "Lopez", "maria@clinic.example.org").await;
-    let (_, v) = call(
-        &c,
-        &app,
-        "POST",
+    let (_, v) = app.call("POST",
         "/api/v1/signup",
         None,
         Some(
@@ -338,31 +294,23 @@ async fn terms_signed_with_the_wrong_name_are_refused(backend: Backend) {
     .await;
     let t = v["session_token"].as_str().expect("token").to_owned();
     // Terms cannot be signed before two-step.
-    let (s, _) = call(
-        &c,
-        &app,
-        "POST",
-        "/api/v1/terms/sign",
-        Some(&t),
-        Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    call(&c, &app, "POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "2065550143", "method": "text"})))
-        .await;
-    let code = app.last_code(PHONE).await;
-    let (_, v) = call(&c, &app, "POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
-    let t = v["session_token"].as_str().expect("token").to_owned();
-    for (f, l) in [("Mary", "Lopez"), ("", ""), ("Lopez", "Maria")] {
-        let (s, v) = call(
-            &c,
-            &app,
+    let (s, _) = app
+        .call(
             "POST",
             "/api/v1/terms/sign",
             Some(&t),
-            Some(json!({"version": 1, "first_name": f, "last_name": l})),
+            Some(json!({"version": 1, "first_name": "Maria", "last_name": "Lopez"})),
         )
         .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    app.call("POST", "/api/v1/two-step/setup", Some(&t), Some(json!({"phone": "2065550143", "method": "text"}))).await;
+    let code = app.last_code(PHONE).await;
+    let (_, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    for (f, l) in [("Mary", "Lopez"), ("", ""), ("Lopez", "Maria")] {
+        let (s, v) = app
+            .call("POST", "/api/v1/terms/sign", Some(&t), Some(json!({"version": 1, "first_name": f, "last_name": l})))
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE terms_version_signed IS NOT NULL").await, 0);
@@ -416,7 +364,7 @@ both!(full_hashing_queue_answers_503_with_retry_after);
 
 async fn openapi_document_describes_the_api(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let (s, doc) = call(&app.api(), &app, "GET", "/api/v1/openapi.json", None, None).await;
+    let (s, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
     for path in [
         "/api/v1/signup",

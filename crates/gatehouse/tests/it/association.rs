@@ -10,21 +10,6 @@ use serde_json::{Value, json};
 
 const NO_MATCH: &str = "does not match our provider records";
 
-async fn get(app: &TestApp, c: &Client, path: &str) -> (StatusCode, String, Option<String>) {
-    app.visit(c, path).await
-}
-
-/// Posts a form with the CSRF token of the page at `form_page`; returns status, body and location.
-async fn post(
-    app: &TestApp,
-    c: &Client,
-    form_page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, Option<String>) {
-    app.post_form(c, form_page, action, fields).await
-}
-
 /// Gives a demo account the tests' password, so `signed_in_browser` and `api_token` work for it.
 async fn known_password(app: &TestApp, username: &str) {
     app.sql(&format!(
@@ -79,7 +64,7 @@ fn brigid() -> Vec<(&'static str, &'static str)> {
 
 /// Step 1 through the page; returns the step-2 path it redirects to.
 async fn step_one(app: &TestApp, c: &Client, fields: &[(&str, &str)]) -> String {
-    let (status, html, loc) = post(app, c, "/associate", "/associate", fields).await;
+    let (status, html, loc) = app.post_form(c, "/associate", "/associate", fields).await;
     let alert = html.split("role=\"alert\"").nth(1).unwrap_or("").split("</div>").next().unwrap_or("");
     assert_eq!(status, StatusCode::SEE_OTHER, "{fields:?}: {alert}");
     loc.expect("step 2")
@@ -116,9 +101,9 @@ async fn pages_associate_link_and_switch(backend: Backend) {
     let c = app.signed_in_browser("nwells", 1001).await;
 
     // No linked account: the home page sends her to associate, with a first-time explanation.
-    let (status, _, loc) = get(&app, &c, "/").await;
+    let (status, _, loc) = app.visit(&c, "/").await;
     assert_eq!((status, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/associate")));
-    let (_, html, _) = get(&app, &c, "/associate").await;
+    let (_, html, _) = app.visit(&c, "/associate").await;
     assert!(html.contains("Step 1 of 2: Provider Eligibility"), "{html}");
     assert!(html.contains("Before you can use the portal, link your account to the provider you work for"));
     assert!(html.contains("A group gives you all providers under its Tax ID."));
@@ -127,7 +112,7 @@ async fn pages_associate_link_and_switch(backend: Backend) {
     let mut bad = cedar();
     bad[4] = ("tax_id", "91-440773");
     bad[6] = ("zip", "");
-    let (status, html, _) = post(&app, &c, "/associate", "/associate", &bad).await;
+    let (status, html, _) = app.post_form(&c, "/associate", "/associate", &bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"tax_id-error\"") && html.contains("id=\"zip-error\""), "{html}");
     assert!(html.contains("aria-invalid=\"true\""));
@@ -136,59 +121,59 @@ async fn pages_associate_link_and_switch(backend: Backend) {
 
     // A practitioner: step 2 shows the practice, Tax ID and provider.
     let step2 = step_one(&app, &c, &cedar()).await;
-    let (status, html, _) = get(&app, &c, &step2).await;
+    let (status, html, _) = app.visit(&c, &step2).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Step 2 of 2: Provider Agreement"));
     assert!(html.contains("Cedar Valley Pediatrics") && html.contains("914407731"));
     assert!(html.contains("Helen Brooks (provider ID P300118)"));
     assert!(html.contains("at least every 90 days"), "the plan's review period is in the agreement");
     // Without the box checked: refused, nothing linked.
-    let (status, html, _) = post(&app, &c, &step2, &step2, &[]).await;
+    let (status, html, _) = app.post_form(&c, &step2, &step2, &[]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("check the box to accept the provider agreement"));
     assert_eq!(affiliations_of(&app, nina).await, 0);
-    let (status, _, loc) = post(&app, &c, &step2, &step2, &[("agree", "yes")]).await;
+    let (status, _, loc) = app.post_form(&c, &step2, &step2, &[("agree", "yes")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let home = loc.expect("home");
     assert!(home.starts_with("/?linked="), "{home}");
-    let (status, html, _) = get(&app, &c, &home).await;
+    let (status, html, _) = app.visit(&c, &home).await;
     assert_eq!(status, StatusCode::OK);
     let tax_id = "(Tax ID <span class=\"nowrap\">914407731</span>)";
     let linked = format!("Your account is now linked to Cedar Valley Pediatrics {tax_id}. You are its administrator.");
     assert!(html.contains(&linked), "{html}");
     assert!(html.contains(&format!("Acting for: <strong>Cedar Valley Pediatrics {tax_id}</strong>")), "{html}");
     // Replayed step 2: refused, nothing doubled.
-    let (status, html, _) = post(&app, &c, "/accounts", &step2, &[("agree", "yes")]).await;
+    let (status, html, _) = app.post_form(&c, "/accounts", &step2, &[("agree", "yes")]).await;
     assert_eq!(status, StatusCode::GONE, "{html}");
     assert_eq!(affiliations_of(&app, nina).await, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'affiliation.associated'").await, 1);
     // One account: no switcher yet.
-    assert!(!get(&app, &c, "/accounts").await.1.contains("Acting for</label>"));
+    assert!(!app.visit(&c, "/accounts").await.1.contains("Acting for</label>"));
 
     // A second account, as a group (a facility): all providers.
     let step2 = step_one(&app, &c, &brigid()).await;
-    let (_, html, _) = get(&app, &c, &step2).await;
+    let (_, html, _) = app.visit(&c, &step2).await;
     assert!(html.contains("All providers under this Tax ID"), "{html}");
-    let (_, _, loc) = post(&app, &c, &step2, &step2, &[("agree", "yes")]).await;
+    let (_, _, loc) = app.post_form(&c, &step2, &step2, &[("agree", "yes")]).await;
     assert!(loc.expect("home").starts_with("/?linked="));
     // And a third; another user cannot use Nina's step 2 of it.
     let step2 = step_one(&app, &c, &group("Harbor Dermatology", "562830419", "g900001", "98004")).await;
     let omar = app.user("omar", "Omar", "Reyes", 1003, None).await.0;
     let other = app.signed_in_browser("omar", 1003).await;
     // Another user's step reads as not found.
-    assert_eq!(get(&app, &other, &step2).await.0, StatusCode::NOT_FOUND);
-    let (status, _, _) = post(&app, &other, "/associate", &step2, &[("agree", "yes")]).await;
+    assert_eq!(app.visit(&other, &step2).await.0, StatusCode::NOT_FOUND);
+    let (status, _, _) = app.post_form(&other, "/associate", &step2, &[("agree", "yes")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(affiliations_of(&app, omar).await, 0);
-    post(&app, &c, &step2, &step2, &[("agree", "yes")]).await;
+    app.post_form(&c, &step2, &step2, &[("agree", "yes")]).await;
     assert_eq!(affiliations_of(&app, nina).await, 3);
     // Linking one again is refused politely.
-    let (status, html, _) = post(&app, &c, "/associate", "/associate", &brigid()).await;
+    let (status, html, _) = app.post_form(&c, "/associate", "/associate", &brigid()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("already linked to this provider at St. Brigid Community Hospital"));
 
     // The accounts page lists all three; the header has the switcher.
-    let (_, html, _) = get(&app, &c, "/accounts").await;
+    let (_, html, _) = app.visit(&c, "/accounts").await;
     for text in
         ["Cedar Valley Pediatrics", "731190246", "Harbor Dermatology", "All providers", "Helen Brooks (P300118)"]
     {
@@ -205,20 +190,20 @@ async fn pages_associate_link_and_switch(backend: Backend) {
     )
     .await;
     // Switch from the header of the sessions page: back there, the change visible.
-    let (status, _, loc) = post(
-        &app,
-        &c,
-        "/sessions",
-        "/accounts/switch",
-        &[("affiliation", &brigid_id.to_string()), ("next", "/sessions")],
-    )
-    .await;
+    let (status, _, loc) = app
+        .post_form(
+            &c,
+            "/sessions",
+            "/accounts/switch",
+            &[("affiliation", &brigid_id.to_string()), ("next", "/sessions")],
+        )
+        .await;
     assert_eq!((status, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/sessions")));
-    let (_, html, _) = get(&app, &c, "/sessions").await;
+    let (_, html, _) = app.visit(&c, "/sessions").await;
     assert!(
         html.contains(&format!("<option value=\"{brigid_id}\" selected>St. Brigid Community Hospital (731190246)"))
     );
-    assert!(get(&app, &c, "/").await.1.contains("Acting for: <strong>St. Brigid Community Hospital"));
+    assert!(app.visit(&c, "/").await.1.contains("Acting for: <strong>St. Brigid Community Hospital"));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'session.affiliation_switched'").await, 1);
     let active = count(
         &app,
@@ -227,19 +212,20 @@ async fn pages_associate_link_and_switch(backend: Backend) {
     .await;
     assert_eq!(active, 1);
     // Only local paths are followed back.
-    let (_, _, loc) = post(
-        &app,
-        &c,
-        "/accounts",
-        "/accounts/switch",
-        &[("affiliation", &brigid_id.to_string()), ("next", "//evil.example/")],
-    )
-    .await;
+    let (_, _, loc) = app
+        .post_form(
+            &c,
+            "/accounts",
+            "/accounts/switch",
+            &[("affiliation", &brigid_id.to_string()), ("next", "//evil.example/")],
+        )
+        .await;
     assert_eq!(loc.as_deref(), Some("/"));
     // Someone else's affiliation cannot be switched to.
     let lakeside = count(&app, "SELECT MIN(id) FROM affiliations").await;
-    let (status, html, _) =
-        post(&app, &c, "/accounts", "/accounts/switch", &[("affiliation", &lakeside.to_string()), ("next", "/")]).await;
+    let (status, html, _) = app
+        .post_form(&c, "/accounts", "/accounts/switch", &[("affiliation", &lakeside.to_string()), ("next", "/")])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("That linked account was not found."));
 
@@ -258,7 +244,7 @@ async fn mismatches_say_the_same_and_are_throttled(backend: Backend) {
     let wrong_type = group("Helen Brooks", "914407731", "P300118", "98402");
     let mut messages = Vec::new();
     for fields in [&wrong_zip, &wrong_tax_id, &other_tax_ids_provider, &wrong_name, &wrong_type] {
-        let (status, html, _) = post(&app, &c, "/associate", "/associate", fields).await;
+        let (status, html, _) = app.post_form(&c, "/associate", "/associate", fields).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let alert = html.split("id=\"form-error\">").nth(1).and_then(|s| s.split("</div>").next()).expect("alert");
         assert!(alert.contains(NO_MATCH), "{alert}");
@@ -269,7 +255,7 @@ async fn mismatches_say_the_same_and_are_throttled(backend: Backend) {
     assert_eq!(affiliations_of(&app, nina).await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM association_attempts WHERE outcome <> 'no_match'").await, 0);
     // The sixth attempt, even a right one, is throttled.
-    let (status, html, _) = post(&app, &c, "/associate", "/associate", &cedar()).await;
+    let (status, html, _) = app.post_form(&c, "/associate", "/associate", &cedar()).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(html.contains("Too many attempts did not match our records"));
     assert_eq!(affiliations_of(&app, nina).await, 0);
@@ -288,7 +274,7 @@ async fn an_existing_administrator_is_asked_not_replaced(backend: Backend) {
     known_password(&app, "ocarter").await;
     let c = app.signed_in_browser("nwells", 1001).await;
     let lakeside = practitioner("Richard", "Kim", "825671892", "P200451", "98101");
-    let (status, html, _) = post(&app, &c, "/associate", "/associate", &lakeside).await;
+    let (status, html, _) = app.post_form(&c, "/associate", "/associate", &lakeside).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("This practice already has an administrator"), "{html}");
     assert!(html.contains("Olivia Carter") && html.contains("Ask them to give you access"));
@@ -297,11 +283,12 @@ async fn an_existing_administrator_is_asked_not_replaced(backend: Backend) {
     assert_eq!(affiliations_of(&app, nina).await, 0, "no takeover");
     let attempt = html.split("/associate/").nth(1).and_then(|s| s.split('/').next()).expect("attempt").to_owned();
     // Step 2 cannot be forced either.
-    let (status, html, _) = post(&app, &c, "/associate", &format!("/associate/{attempt}"), &[("agree", "yes")]).await;
+    let (status, html, _) =
+        app.post_form(&c, "/associate", &format!("/associate/{attempt}"), &[("agree", "yes")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("This practice already has an administrator"));
     assert_eq!(affiliations_of(&app, nina).await, 0);
-    let (status, html, _) = post(&app, &c, "/associate", &format!("/associate/{attempt}/request"), &[]).await;
+    let (status, html, _) = app.post_form(&c, "/associate", &format!("/associate/{attempt}/request"), &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Access request sent") && html.contains("was sent to Olivia Carter"), "{html}");
     let email = app.last_message_to("ocarter@lakeside-family.example.org").await.expect("email to the administrator");
@@ -309,17 +296,17 @@ async fn an_existing_administrator_is_asked_not_replaced(backend: Backend) {
 
     // Omar asks too (as the group), to be declined.
     let o = app.signed_in_browser("omar", 1003).await;
-    let (_, html, _) =
-        post(&app, &o, "/associate", "/associate", &group("Lakeside Family Medicine", "825671892", "G100234", "98101"))
-            .await;
+    let (_, html, _) = app
+        .post_form(&o, "/associate", "/associate", &group("Lakeside Family Medicine", "825671892", "G100234", "98101"))
+        .await;
     let attempt = html.split("/associate/").nth(1).and_then(|s| s.split('/').next()).expect("attempt").to_owned();
-    post(&app, &o, "/associate", &format!("/associate/{attempt}/request"), &[]).await;
+    app.post_form(&o, "/associate", &format!("/associate/{attempt}/request"), &[]).await;
 
     // The administrator sees both, from the home page.
     let admin = app.signed_in_browser("ocarter", 143).await;
-    let (_, html, _) = get(&app, &admin, "/").await;
+    let (_, html, _) = app.visit(&admin, "/").await;
     assert!(html.contains("2 access requests are waiting for you"), "{html}");
-    let (_, html, _) = get(&app, &admin, "/access-requests").await;
+    let (_, html, _) = app.visit(&admin, "/access-requests").await;
     for text in ["Nina Wells", "nwells", "nwells@example.org", "825671892", "Richard Kim (P200451)", "Omar Reyes"] {
         assert!(html.contains(text), "{text} missing: {html}");
     }
@@ -328,64 +315,60 @@ async fn an_existing_administrator_is_asked_not_replaced(backend: Backend) {
     let kim = count(&app, "SELECT id FROM providers WHERE provider_id = 'P200451'").await.to_string();
     let approve = format!("/access-requests/{nina_request}/approve");
     // No user type chosen: the service's message beside the request.
-    let (status, html, _) =
-        post(&app, &admin, "/access-requests", &approve, &[("user_type", ""), ("scope", "some"), ("provider", &kim)])
-            .await;
+    let (status, html, _) = app
+        .post_form(&admin, "/access-requests", &approve, &[("user_type", ""), ("scope", "some"), ("provider", &kim)])
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Choose a user type."));
     // A refused decision shows the choices made again (here: no provider checked).
     let (status, html, _) =
-        post(&app, &admin, "/access-requests", &approve, &[("user_type", "billing_staff"), ("scope", "some")]).await;
+        app.post_form(&admin, "/access-requests", &approve, &[("user_type", "billing_staff"), ("scope", "some")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     assert!(html.contains("value=\"billing_staff\" selected"), "the user type is kept");
     assert!(!html.contains(&format!("value=\"{kim}\" checked")), "the unchecked provider stays unchecked");
-    let (status, _, loc) = post(
-        &app,
-        &admin,
-        "/access-requests",
-        &approve,
-        &[("user_type", "billing_staff"), ("scope", "some"), ("provider", &kim)],
-    )
-    .await;
+    let (status, _, loc) = app
+        .post_form(
+            &admin,
+            "/access-requests",
+            &approve,
+            &[("user_type", "billing_staff"), ("scope", "some"), ("provider", &kim)],
+        )
+        .await;
     assert_eq!((status, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/access-requests?done=approved")));
     let q = format!(
         "SELECT COUNT(*) FROM affiliations a JOIN affiliation_providers ap ON ap.affiliation_id = a.id \
          WHERE a.user_id = {nina} AND a.user_type = 'billing_staff' AND a.is_admin = 0 AND a.all_providers = 0"
     );
     assert_eq!(count(&app, &q).await, 1, "Nina has Lakeside, one provider, billing staff");
-    let (_, html, _) = get(&app, &c, "/accounts").await;
+    let (_, html, _) = app.visit(&c, "/accounts").await;
     assert!(html.contains("Lakeside Family Medicine") && html.contains("Richard Kim (P200451)"), "{html}");
     // Deciding again is refused.
     let (status, html, _) =
-        post(&app, &admin, "/access-requests", &approve, &[("user_type", "billing_staff"), ("scope", "all")]).await;
+        app.post_form(&admin, "/access-requests", &approve, &[("user_type", "billing_staff"), ("scope", "all")]).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("This request was already"), "{html}");
 
     // Omar's: declined, after a confirmation page.
     let decline = format!("/access-requests/{omar_request}/decline");
-    let (status, html, _) = get(&app, &admin, &decline).await;
+    let (status, html, _) = app.visit(&admin, &decline).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Decline the request of Omar Reyes?"));
-    let (status, _, loc) = post(&app, &admin, &decline, &decline, &[]).await;
+    let (status, _, loc) = app.post_form(&admin, &decline, &decline, &[]).await;
     assert_eq!((status, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/access-requests?done=declined")));
     assert_eq!(affiliations_of(&app, omar).await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM access_requests WHERE status = 'declined'").await, 1);
     assert!(app.last_message_to("omar@example.org").await.is_some(), "the requester is told");
-    let (_, html, _) = get(&app, &admin, "/access-requests").await;
+    let (_, html, _) = app.visit(&admin, "/access-requests").await;
     assert!(html.contains("No access requests are waiting."));
     // A non-administrator sees none and cannot decide.
     let (status, _, _) =
-        post(&app, &o, "/accounts", &approve, &[("user_type", "billing_staff"), ("scope", "all")]).await;
+        app.post_form(&o, "/accounts", &approve, &[("user_type", "billing_staff"), ("scope", "all")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
 both!(an_existing_administrator_is_asked_not_replaced);
 
 // ---- The API ----
-
-async fn call(app: &TestApp, method: &str, path: &str, bearer: &str, body: Option<Value>) -> (StatusCode, Value) {
-    app.call(method, path, Some(bearer), body).await
-}
 
 /// A fully signed-in API session of `username` (password [`TEST_PASSWORD`], phone tail `tail`).
 async fn api_token(app: &TestApp, username: &str, tail: u16) -> String {
@@ -402,71 +385,73 @@ async fn association_over_the_api(backend: Backend) {
     known_password(&app, "ocarter").await;
     let t = api_token(&app, "nwells", 1001).await;
     // Not signed in.
-    assert_eq!(call(&app, "GET", "/api/v1/me/affiliations", "nope", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call("GET", "/api/v1/me/affiliations", Some("nope"), None).await.0, StatusCode::UNAUTHORIZED);
     // Invalid field.
     let mut bad = cedar();
     bad[4] = ("tax_id", "12345");
-    let (s, v) = call(&app, "POST", "/api/v1/associations", &t, Some(body(&bad))).await;
+    let (s, v) = app.call("POST", "/api/v1/associations", Some(&t), Some(body(&bad))).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!((v["error"]["code"].as_str(), v["error"]["field"].as_str()), (Some("invalid_input"), Some("tax_id")));
     // A group: all providers, no administrator yet.
-    let (s, v) = call(&app, "POST", "/api/v1/associations", &t, Some(body(&brigid()))).await;
+    let (s, v) = app.call("POST", "/api/v1/associations", Some(&t), Some(body(&brigid()))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["all_providers"], true);
     assert_eq!(v["practice_name"], "St. Brigid Community Hospital");
     assert_eq!(v["admins"], json!([]));
     let attempt = v["attempt_id"].as_i64().expect("attempt");
     let accept = format!("/api/v1/associations/{attempt}/accept");
-    let (s, v) = call(&app, "POST", &accept, &t, Some(json!({"agreed": false}))).await;
+    let (s, v) = app.call("POST", &accept, Some(&t), Some(json!({"agreed": false}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("agreement_required")));
-    let (s, v) = call(&app, "POST", &accept, &t, Some(json!({"agreed": true}))).await;
+    let (s, v) = app.call("POST", &accept, Some(&t), Some(json!({"agreed": true}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["new_affiliation"], true);
     // Replayed: refused, nothing doubled.
-    let (s, v) = call(&app, "POST", &accept, &t, Some(json!({"agreed": true}))).await;
+    let (s, v) = app.call("POST", &accept, Some(&t), Some(json!({"agreed": true}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("match_unusable")));
     assert_eq!(affiliations_of(&app, nina).await, 1);
     // A practitioner, a second account.
-    let (s, v) = call(&app, "POST", "/api/v1/associations", &t, Some(body(&cedar()))).await;
+    let (s, v) = app.call("POST", "/api/v1/associations", Some(&t), Some(body(&cedar()))).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["provider"], json!({"provider_id": "P300118", "name": "Helen Brooks"}));
     let attempt = v["attempt_id"].as_i64().expect("attempt");
-    let (s, _) =
-        call(&app, "POST", &format!("/api/v1/associations/{attempt}/accept"), &t, Some(json!({"agreed": true}))).await;
+    let (s, _) = app
+        .call("POST", &format!("/api/v1/associations/{attempt}/accept"), Some(&t), Some(json!({"agreed": true})))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = call(&app, "GET", "/api/v1/me/affiliations", &t, None).await;
+    let (s, v) = app.call("GET", "/api/v1/me/affiliations", Some(&t), None).await;
     assert_eq!(s, StatusCode::OK);
     let list = v.as_array().expect("list");
     assert_eq!(list.len(), 2);
     let cedar_id = list.iter().find(|a| a["tax_id"] == "914407731").expect("cedar")["id"].as_i64().expect("id");
     assert_eq!(list.iter().filter(|a| a["active"] == true).count(), 1);
     let (s, v) =
-        call(&app, "POST", "/api/v1/me/active-affiliation", &t, Some(json!({"affiliation_id": cedar_id}))).await;
+        app.call("POST", "/api/v1/me/active-affiliation", Some(&t), Some(json!({"affiliation_id": cedar_id}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!((v["active"].as_bool(), v["user_type"].as_str()), (Some(true), Some("Office Manager")));
     assert_eq!(v["providers"], json!([{"provider_id": "P300118", "name": "Helen Brooks"}]));
-    let (_, v) = call(&app, "GET", "/api/v1/me/affiliations", &t, None).await;
+    let (_, v) = app.call("GET", "/api/v1/me/affiliations", Some(&t), None).await;
     let active: Vec<_> = v.as_array().expect("list").iter().filter(|a| a["active"] == true).collect();
     assert_eq!(active.len(), 1);
     assert_eq!(active[0]["id"], cedar_id);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE action = 'session.affiliation_switched'").await, 1);
-    let (s, v) = call(&app, "POST", "/api/v1/me/active-affiliation", &t, Some(json!({"affiliation_id": 1}))).await;
+    let (s, v) = app.call("POST", "/api/v1/me/active-affiliation", Some(&t), Some(json!({"affiliation_id": 1}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 
     // Lakeside has an administrator: no takeover, an access request instead.
     let lakeside = practitioner("Richard", "Kim", "825671892", "P200451", "98101");
-    let (s, v) = call(&app, "POST", "/api/v1/associations", &t, Some(body(&lakeside))).await;
+    let (s, v) = app.call("POST", "/api/v1/associations", Some(&t), Some(body(&lakeside))).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["admins"], json!(["Olivia Carter"]));
     let attempt = v["attempt_id"].as_i64().expect("attempt");
-    let (s, v) =
-        call(&app, "POST", &format!("/api/v1/associations/{attempt}/accept"), &t, Some(json!({"agreed": true}))).await;
+    let (s, v) = app
+        .call("POST", &format!("/api/v1/associations/{attempt}/accept"), Some(&t), Some(json!({"agreed": true})))
+        .await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("has_administrator")));
-    let (s, v) = call(&app, "POST", &format!("/api/v1/associations/{attempt}/access-request"), &t, None).await;
+    let (s, v) = app.call("POST", &format!("/api/v1/associations/{attempt}/access-request"), Some(&t), None).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let request = v["request_id"].as_i64().expect("request");
     let admin = api_token(&app, "ocarter", 143).await;
-    let (s, v) = call(&app, "GET", "/api/v1/access-requests", &admin, None).await;
+    let (s, v) = app.call("GET", "/api/v1/access-requests", Some(&admin), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["requests"][0]["requester_name"], "Nina Wells");
     assert_eq!(v["requests"][0]["matched_provider"]["provider_id"], "P200451");
@@ -474,34 +459,34 @@ async fn association_over_the_api(backend: Backend) {
     // The requester cannot decide their own request.
     let approve = format!("/api/v1/access-requests/{request}/approve");
     let choice = json!({"user_type": "clinical_staff", "provider_ids": ["P200451", "P200452"]});
-    let (s, _) = call(&app, "POST", &approve, &t, Some(choice.clone())).await;
+    let (s, _) = app.call("POST", &approve, Some(&t), Some(choice.clone())).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, v) =
-        call(&app, "POST", &approve, &admin, Some(json!({"user_type": "clinical_staff", "provider_ids": ["P300118"]})))
-            .await;
+    let (s, v) = app
+        .call("POST", &approve, Some(&admin), Some(json!({"user_type": "clinical_staff", "provider_ids": ["P300118"]})))
+        .await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("foreign_provider")));
-    let (s, v) = call(&app, "POST", &approve, &admin, Some(choice)).await;
+    let (s, v) = app.call("POST", &approve, Some(&admin), Some(choice)).await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    let (_, v) = call(&app, "GET", "/api/v1/me/affiliations", &t, None).await;
+    let (_, v) = app.call("GET", "/api/v1/me/affiliations", Some(&t), None).await;
     let lake = v.as_array().expect("list").iter().find(|a| a["tax_id"] == "825671892").expect("lakeside").clone();
     assert_eq!(lake["is_admin"], false);
     assert_eq!(lake["providers"].as_array().expect("providers").len(), 2);
-    let (s, v) = call(&app, "POST", &format!("/api/v1/access-requests/{request}/decline"), &admin, None).await;
+    let (s, v) = app.call("POST", &format!("/api/v1/access-requests/{request}/decline"), Some(&admin), None).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("already_decided")));
 
     // Mismatches: one code; the sixth failure in an hour is throttled.
     for _ in 0..5 {
-        let (s, v) = call(
-            &app,
-            "POST",
-            "/api/v1/associations",
-            &t,
-            Some(body(&practitioner("A", "B", "914407731", "P300118", "98402"))),
-        )
-        .await;
+        let (s, v) = app
+            .call(
+                "POST",
+                "/api/v1/associations",
+                Some(&t),
+                Some(body(&practitioner("A", "B", "914407731", "P300118", "98402"))),
+            )
+            .await;
         assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("no_match")));
     }
-    let (s, v) = call(&app, "POST", "/api/v1/associations", &t, Some(body(&brigid()))).await;
+    let (s, v) = app.call("POST", "/api/v1/associations", Some(&t), Some(body(&brigid()))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("throttled")));
     app.stop().await;
 }
@@ -519,19 +504,20 @@ async fn the_last_administrator_stays(backend: Backend) {
         |u: &str| format!("SELECT a.id FROM affiliations a JOIN users u ON u.id = a.user_id WHERE u.username = '{u}'");
     let (olivias, jays) = (count(&app, &aff("ocarter")).await, count(&app, &aff("jpatel")).await);
     // Jay is not an administrator: he cannot make himself one.
-    let (s, v) =
-        call(&app, "PATCH", &format!("/api/v1/practice/affiliations/{jays}"), &jay, Some(json!({"admin": true}))).await;
+    let (s, v) = app
+        .call("PATCH", &format!("/api/v1/practice/affiliations/{jays}"), Some(&jay), Some(json!({"admin": true})))
+        .await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_practice_admin")));
-    let (s, v) =
-        call(&app, "PATCH", &format!("/api/v1/practice/affiliations/{jays}"), &olivia, Some(json!({"admin": true})))
-            .await;
+    let (s, v) = app
+        .call("PATCH", &format!("/api/v1/practice/affiliations/{jays}"), Some(&olivia), Some(json!({"admin": true})))
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     // Both step down at once: exactly one may.
     let (hers, his) =
         (format!("/api/v1/practice/affiliations/{olivias}"), format!("/api/v1/practice/affiliations/{jays}"));
     let (a, b) = tokio::join!(
-        call(&app, "PATCH", &hers, &olivia, Some(json!({"admin": false}))),
-        call(&app, "PATCH", &his, &jay, Some(json!({"admin": false}))),
+        app.call("PATCH", &hers, Some(&olivia), Some(json!({"admin": false}))),
+        app.call("PATCH", &his, Some(&jay), Some(json!({"admin": false}))),
     );
     let mut statuses = [a.0, b.0];
     statuses.sort();

@@ -5,7 +5,7 @@
 use crate::both;
 use crate::support::{Backend, TestApp};
 use gatehouse_services::RequestMeta;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 const TIN: &str = "825671892";
@@ -28,15 +28,6 @@ fn file() -> String {
                "hash_format": "md5", "hash": "00"}),
     ];
     lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n")
-}
-
-async fn post_form(
-    app: &TestApp,
-    c: &Client,
-    page: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, Option<String>) {
-    app.post_form(c, page, page, fields).await
 }
 
 async fn legacy_import_and_first_sign_in(backend: Backend) {
@@ -68,8 +59,9 @@ async fn legacy_import_and_first_sign_in(backend: Backend) {
     assert_eq!(v["error"]["code"], "invalid_credentials");
     assert_eq!(app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key = 'u:old.timer'").await, 1);
     let c = app.browser();
-    let (s, _, loc) =
-        post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")]).await;
+    let (s, _, loc) = app
+        .post_form(&c, "/signin", "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")])
+        .await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-signin/email")));
     // The email on record is proven first (see `legacy_email_proof`).
     crate::legacy_email_proof::open_proof_link(&app, &c, "olga@old.example.org").await;
@@ -77,39 +69,50 @@ async fn legacy_import_and_first_sign_in(backend: Backend) {
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Create a new password") && page.contains("Old.Timer"), "{page}");
     // The old password may be kept: it meets the policy.
-    let (s, _, loc) = post_form(
-        &app,
-        &c,
-        "/first-password",
-        &[("password", "copper kettle meadow"), ("confirm_password", "copper kettle meadow")],
-    )
-    .await;
+    let (s, _, loc) = app
+        .post_form(
+            &c,
+            "/first-password",
+            "/first-password",
+            &[("password", "copper kettle meadow"), ("confirm_password", "copper kettle meadow")],
+        )
+        .await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/terms")));
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username_lower = 'old.timer' AND legacy_hash IS NULL AND password_hash LIKE '$argon2id$%'").await, 1);
-    let (s, _, loc) =
-        post_form(&app, &c, "/terms", &[("version", "1"), ("first_name", "Olga"), ("last_name", "Timer")]).await;
+    let (s, _, loc) = app
+        .post_form(&c, "/terms", "/terms", &[("version", "1"), ("first_name", "Olga"), ("last_name", "Timer")])
+        .await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/two-step/setup")));
-    let (s, _, _) = post_form(
-        &app,
-        &c,
-        "/two-step/setup",
-        &[("action", "send"), ("country_code", "1"), ("phone", "206-555-0177"), ("method", "text")],
-    )
-    .await;
+    let (s, _, _) = app
+        .post_form(
+            &c,
+            "/two-step/setup",
+            "/two-step/setup",
+            &[("action", "send"), ("country_code", "1"), ("phone", "206-555-0177"), ("method", "text")],
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let code = app.last_code("+12065550177").await;
-    let (s, _, loc) = post_form(&app, &c, "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
+    let (s, _, loc) =
+        app.post_form(&c, "/two-step/setup", "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
     assert_eq!(app.page(&c, "/").await.0, StatusCode::OK);
     let (_, migrated, _) = svc.legacy_migration_report(&grant, &app.plan).await.expect("report");
     assert_eq!(migrated, 1);
     // A weak old password must be replaced.
     let w = app.browser();
-    let (_, _, loc) = post_form(&app, &w, "/signin", &[("username", "weakling"), ("password", "password")]).await;
+    let (_, _, loc) =
+        app.post_form(&w, "/signin", "/signin", &[("username", "weakling"), ("password", "password")]).await;
     assert_eq!(loc.as_deref(), Some("/first-signin/email"));
     crate::legacy_email_proof::open_proof_link(&app, &w, "walt@old.example.org").await;
-    let (s, page, _) =
-        post_form(&app, &w, "/first-password", &[("password", "password"), ("confirm_password", "password")]).await;
+    let (s, page, _) = app
+        .post_form(
+            &w,
+            "/first-password",
+            "/first-password",
+            &[("password", "password"), ("confirm_password", "password")],
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("id=\"password-error\""));
     app.stop().await;
@@ -253,21 +256,29 @@ async fn legacy_deadline_phones_and_practices_without_an_administrator(backend: 
     raw.insert("legacy_deadline".into(), "2027-01-31".into());
     svc.update_settings(&grant, &app.plan, &raw, &RequestMeta::cli()).await.expect("settings");
     let c = app.browser();
-    let (_, _, loc) =
-        post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")]).await;
+    let (_, _, loc) = app
+        .post_form(&c, "/signin", "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")])
+        .await;
     assert_eq!(loc.as_deref(), Some("/first-signin/email"), "the clock (2027-01-15) is before the deadline");
     raw.insert("legacy_deadline".into(), "2027-01-14".into());
     svc.update_settings(&grant, &app.plan, &raw, &RequestMeta::cli()).await.expect("settings");
     let c = app.browser();
-    let (_, page, loc) =
-        post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")]).await;
+    let (_, page, loc) = app
+        .post_form(&c, "/signin", "/signin", &[("username", "old.timer"), ("password", "copper kettle meadow")])
+        .await;
     assert_eq!(loc, None);
     assert!(page.contains("The username or password is not correct."), "{page}");
 
     // Forgot password emails such an account a reset link instead of sending a code; the code
     // page is the one everyone gets, and names that way too.
-    let (s, _, loc) =
-        post_form(&app, &c, "/forgot-password", &[("username", "Old.Timer"), ("email", "olga@old.example.org")]).await;
+    let (s, _, loc) = app
+        .post_form(
+            &c,
+            "/forgot-password",
+            "/forgot-password",
+            &[("username", "Old.Timer"), ("email", "olga@old.example.org")],
+        )
+        .await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/verify")));
     let (_, page) = app.page(&c, "/forgot-password/verify").await;
     assert!(page.contains("we emailed you a link to choose a new password instead"), "{page}");
@@ -276,17 +287,19 @@ async fn legacy_deadline_phones_and_practices_without_an_administrator(backend: 
     let link = crate::support::path_of(&crate::support::link_in(&m.body_text).expect("link"));
     let r = c.get(app.url(&link)).send().await.expect("get");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (s, _, loc) = post_form(
-        &app,
-        &c,
-        "/forgot-password/new",
-        &[("password", "a brand new passphrase"), ("confirm_password", "a brand new passphrase")],
-    )
-    .await;
+    let (s, _, loc) = app
+        .post_form(
+            &c,
+            "/forgot-password/new",
+            "/forgot-password/new",
+            &[("password", "a brand new passphrase"), ("confirm_password", "a brand new passphrase")],
+        )
+        .await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin?password_changed=1")));
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username = 'Old.Timer' AND legacy_hash IS NULL").await, 1);
-    let (_, _, loc) =
-        post_form(&app, &c, "/signin", &[("username", "old.timer"), ("password", "a brand new passphrase")]).await;
+    let (_, _, loc) = app
+        .post_form(&c, "/signin", "/signin", &[("username", "old.timer"), ("password", "a brand new passphrase")])
+        .await;
     assert_eq!(loc.as_deref(), Some("/two-step/setup"), "then two-step set-up as for any first sign-in");
     app.stop().await;
 }

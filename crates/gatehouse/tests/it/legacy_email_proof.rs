@@ -5,10 +5,10 @@
 //! two-step phone is set.
 
 use crate::both;
-use crate::support::{Backend, TestApp, csrf, link_in};
+use crate::support::{Backend, TestApp, link_in};
 use gatehouse_services::RequestMeta;
 use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TIN: &str = "825671892";
 const OLD_PASSWORD: &str = "copper kettle meadow";
@@ -36,20 +36,9 @@ async fn import(app: &TestApp) {
     assert_eq!(r.imported, 2, "{r:?}");
 }
 
-/// A CSRF token for a browser (any page sets the cookie it must match).
-async fn token(app: &TestApp, c: &Client) -> String {
-    csrf(&app.page(c, "/forgot-username").await.1)
-}
-
-/// Posts a form; returns status, body and where it redirects.
-async fn post(app: &TestApp, c: &Client, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
-    let t = token(app, c).await;
-    let mut body: Vec<(&str, &str)> = vec![("csrf_token", &t)];
-    body.extend_from_slice(fields);
-    let r = c.post(app.url(path)).form(&body).send().await.expect("post");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (r.status(), r.text().await.expect("text"), loc)
-}
+/// The page whose CSRF token the forms here are posted with: the token matches the browser's
+/// cookie whatever the page, and this one opens at every step of the flow.
+const TOKEN_PAGE: &str = "/forgot-username";
 
 /// The token of the newest email-proof link sent to `to`.
 pub async fn proof_token(app: &TestApp, to: &str) -> String {
@@ -71,14 +60,8 @@ pub async fn open_proof_link(app: &TestApp, c: &Client, to: &str) {
     let (s, page) = app.page(c, &format!("/first-signin/confirm?token={t}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Continue signing in"), "{page}");
-    let (s, _, loc) = post(app, c, "/first-signin/confirm", &[("token", &t)]).await;
+    let (s, _, loc) = app.post_form(c, TOKEN_PAGE, "/first-signin/confirm", &[("token", &t)]).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-password")));
-}
-
-async fn api_json(r: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let r = r.send().await.expect("send");
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn old_password_alone_cannot_reach_phone_set_up(backend: Backend) {
@@ -86,7 +69,8 @@ async fn old_password_alone_cannot_reach_phone_set_up(backend: Backend) {
     import(&app).await;
     // Someone who holds the old password signs in: the session waits for the emailed link.
     let thief = app.browser();
-    let (s, _, loc) = post(&app, &thief, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
+    let (s, _, loc) =
+        app.post_form(&thief, TOKEN_PAGE, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-signin/email")));
     let (s, page) = app.page(&thief, "/first-signin/email").await;
     assert_eq!(s, StatusCode::OK);
@@ -99,37 +83,34 @@ async fn old_password_alone_cannot_reach_phone_set_up(backend: Backend) {
         assert_eq!(r.headers()["location"], "/first-signin/email", "{path}");
     }
     let send = [("action", "send"), ("country_code", "1"), ("phone", "206-555-0166"), ("method", "text")];
-    let (s, _, loc) = post(&app, &thief, "/two-step/setup", &send).await;
+    let (s, _, loc) = app.post_form(&thief, TOKEN_PAGE, "/two-step/setup", &send).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-signin/email")));
-    let (s, _, _) = post(&app, &thief, "/first-password", &[("password", "x"), ("confirm_password", "x")]).await;
+    let (s, _, _) =
+        app.post_form(&thief, TOKEN_PAGE, "/first-password", &[("password", "x"), ("confirm_password", "x")]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(app.last_message_to("+12065550166").await.is_none());
     // The API refuses the same steps.
-    let (s, v) = api_json(
-        app.api().post(app.url("/api/v1/signin")).json(&json!({"username": "Old.Timer", "password": OLD_PASSWORD})),
-    )
-    .await;
+    let (s, v) = app
+        .call("POST", "/api/v1/signin", None, Some(json!({"username": "Old.Timer", "password": OLD_PASSWORD})))
+        .await;
     assert_eq!(
         (s, v["next"].as_str(), v["masked_email"].as_str()),
         (StatusCode::OK, Some("email_proof"), Some("o***@old.example.org")),
         "{v}"
     );
     let bearer = v["session_token"].as_str().expect("token").to_owned();
-    let (s, v) = api_json(
-        app.api()
-            .post(app.url("/api/v1/two-step/setup"))
-            .bearer_auth(&bearer)
-            .json(&json!({"phone": "206-555-0166", "method": "text"})),
-    )
-    .await;
+    let (s, v) = app
+        .call("POST", "/api/v1/two-step/setup", Some(&bearer), Some(json!({"phone": "206-555-0166", "method": "text"})))
+        .await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("wrong_stage")), "{v}");
-    let (s, _) = api_json(
-        app.api()
-            .post(app.url("/api/v1/first-password"))
-            .bearer_auth(&bearer)
-            .json(&json!({"password": "a brand new passphrase", "confirm_password": "a brand new passphrase"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            "POST",
+            "/api/v1/first-password",
+            Some(&bearer),
+            Some(json!({"password": "a brand new passphrase", "confirm_password": "a brand new passphrase"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert!(app.last_message_to("+12065550166").await.is_none());
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username = 'Old.Timer' AND legacy_hash IS NOT NULL AND two_step_phone IS NULL").await, 1);
@@ -142,31 +123,32 @@ async fn old_password_alone_cannot_reach_phone_set_up(backend: Backend) {
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("Old.Timer") && page.contains(">Continue</button>"), "{page}");
     }
-    let (s, _, loc) = post(&app, &owner, "/first-signin/confirm", &[("token", &t)]).await;
+    let (s, _, loc) = app.post_form(&owner, TOKEN_PAGE, "/first-signin/confirm", &[("token", &t)]).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-password")));
     // The sessions that only knew the old password ended.
     let r = thief.get(app.url("/first-signin/email")).send().await.expect("get");
     assert_eq!(r.headers()["location"], "/signin");
-    let (s, _) =
-        api_json(app.api().post(app.url("/api/v1/first-signin/email-proof/resend")).bearer_auth(&bearer)).await;
+    let (s, _) = app.call("POST", "/api/v1/first-signin/email-proof/resend", Some(&bearer), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // Replayed: a clear message, nothing more.
-    let (s, page, _) = post(&app, &app.browser(), "/first-signin/confirm", &[("token", &t)]).await;
+    let (s, page, _) = app.post_form(&app.browser(), TOKEN_PAGE, "/first-signin/confirm", &[("token", &t)]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("This link was already used"), "{page}");
 
     // The seed's flow goes on in the owner's browser: new password, terms, two-step, home.
     let pass = [("password", "a brand new passphrase"), ("confirm_password", "a brand new passphrase")];
-    let (s, _, loc) = post(&app, &owner, "/first-password", &pass).await;
+    let (s, _, loc) = app.post_form(&owner, TOKEN_PAGE, "/first-password", &pass).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/terms")));
-    let (_, _, loc) =
-        post(&app, &owner, "/terms", &[("version", "1"), ("first_name", "Olga"), ("last_name", "Timer")]).await;
+    let (_, _, loc) = app
+        .post_form(&owner, TOKEN_PAGE, "/terms", &[("version", "1"), ("first_name", "Olga"), ("last_name", "Timer")])
+        .await;
     assert_eq!(loc.as_deref(), Some("/two-step/setup"));
     let send = [("action", "send"), ("country_code", "1"), ("phone", "206-555-0177"), ("method", "text")];
-    let (s, _, _) = post(&app, &owner, "/two-step/setup", &send).await;
+    let (s, _, _) = app.post_form(&owner, TOKEN_PAGE, "/two-step/setup", &send).await;
     assert_eq!(s, StatusCode::OK);
     let code = app.last_code("+12065550177").await;
-    let (_, _, loc) = post(&app, &owner, "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
+    let (_, _, loc) =
+        app.post_form(&owner, TOKEN_PAGE, "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!(loc.as_deref(), Some("/"));
     // The owner is told the phone was set, once, with the masked number and whom to call.
     let notices: Vec<_> =
@@ -194,33 +176,32 @@ async fn the_link_works_once_for_72_hours_for_its_own_user_and_purpose(backend: 
     let Some(app) = TestApp::start_demo(backend).await else { return };
     import(&app).await;
     let signin = |who: &'static str| {
-        app.api().post(app.url("/api/v1/signin")).json(&json!({"username": who, "password": OLD_PASSWORD}))
+        app.call("POST", "/api/v1/signin", None, Some(json!({"username": who, "password": OLD_PASSWORD})))
     };
-    let redeem = |t: &str| app.api().post(app.url("/api/v1/first-signin/email-proof")).json(&json!({"token": t}));
-    let (_, v) = api_json(signin("Old.Timer")).await;
+    let redeem = |t: &str| app.call("POST", "/api/v1/first-signin/email-proof", None, Some(json!({"token": t})));
+    let (_, v) = signin("Old.Timer").await;
     assert_eq!(v["next"], "email_proof");
     let bearer = v["session_token"].as_str().expect("token").to_owned();
     let first = proof_token(&app, OLGA).await;
 
     // 72 hours later the link has expired.
     app.advance(gatehouse_domain::Duration::hours(72));
-    let (s, v) = api_json(redeem(&first)).await;
+    let (s, v) = redeem(&first).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("link_unusable")));
     assert!(v["error"]["message"].as_str().unwrap_or("").contains("expired"), "{v}");
-    let (s, page, _) = post(&app, &app.browser(), "/first-signin/confirm", &[("token", &first)]).await;
+    let (s, page, _) = app.post_form(&app.browser(), TOKEN_PAGE, "/first-signin/confirm", &[("token", &first)]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("This link has expired"), "{page}");
 
     // A new sign-in sends a new link; the one before it no longer works.
-    let (_, v) = api_json(signin("Old.Timer")).await;
+    let (_, v) = signin("Old.Timer").await;
     let bearer2 = v["session_token"].as_str().expect("token").to_owned();
     let second = proof_token(&app, OLGA).await;
     assert_ne!(first, second);
-    let (s, v) =
-        api_json(app.api().post(app.url("/api/v1/first-signin/email-proof/resend")).bearer_auth(&bearer2)).await;
+    let (s, v) = app.call("POST", "/api/v1/first-signin/email-proof/resend", Some(&bearer2), None).await;
     assert_eq!((s, v["masked_email"].as_str()), (StatusCode::OK, Some("o***@old.example.org")), "{v}");
     let third = proof_token(&app, OLGA).await;
-    let (s, v) = api_json(redeem(&second)).await;
+    let (s, v) = redeem(&second).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(v["error"]["message"].as_str().unwrap_or("").contains("already used"), "{v}");
 
@@ -239,25 +220,26 @@ async fn the_link_works_once_for_72_hours_for_its_own_user_and_purpose(backend: 
     .expect("reset link");
     let reset = app.last_message_to("cara@old.example.org").await.expect("reset email");
     let reset_token = link_in(&reset.body_text).expect("link").split("token=").nth(1).expect("token").to_owned();
-    let (s, _) = api_json(redeem(&reset_token)).await;
+    let (s, _) = redeem(&reset_token).await;
     assert_eq!(s, StatusCode::GONE);
     let r = app.browser().get(app.url(&format!("/reset-password?token={third}"))).send().await.expect("get");
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "an email-proof link does not reset a password");
 
     // Cara's link gives a session for Cara only.
-    let (_, v) = api_json(signin("cara")).await;
+    let (_, v) = signin("cara").await;
     assert_eq!(v["masked_email"], "c***@old.example.org");
     let cara_token = proof_token(&app, "cara@old.example.org").await;
-    let (s, v) = api_json(redeem(&cara_token)).await;
+    let (s, v) = redeem(&cara_token).await;
     assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("new_password")), "{v}");
     let cara_session = v["session_token"].as_str().expect("token").to_owned();
-    let (s, v) = api_json(
-        app.api()
-            .post(app.url("/api/v1/first-password"))
-            .bearer_auth(&cara_session)
-            .json(&json!({"password": "a brand new passphrase", "confirm_password": "a brand new passphrase"})),
-    )
-    .await;
+    let (s, v) = app
+        .call(
+            "POST",
+            "/api/v1/first-password",
+            Some(&cara_session),
+            Some(json!({"password": "a brand new passphrase", "confirm_password": "a brand new passphrase"})),
+        )
+        .await;
     assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("terms")), "{v}");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM users WHERE username = 'Old.Timer' AND legacy_hash IS NOT NULL").await,
@@ -266,7 +248,7 @@ async fn the_link_works_once_for_72_hours_for_its_own_user_and_purpose(backend: 
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username = 'cara' AND legacy_hash IS NULL").await, 1);
 
     // Submitted twice at once, Olga's link works once.
-    let (a, b) = tokio::join!(api_json(redeem(&third)), api_json(redeem(&third)));
+    let (a, b) = tokio::join!(redeem(&third), redeem(&third));
     let mut statuses = [a.0, b.0];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::GONE], "{a:?} {b:?}");
@@ -275,8 +257,7 @@ async fn the_link_works_once_for_72_hours_for_its_own_user_and_purpose(backend: 
             .await,
         2
     );
-    let (s, _) =
-        api_json(app.api().post(app.url("/api/v1/first-signin/email-proof/resend")).bearer_auth(&bearer)).await;
+    let (s, _) = app.call("POST", "/api/v1/first-signin/email-proof/resend", Some(&bearer), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the sessions waiting for a link ended");
 
     // Links are throttled like other links: 5 an hour per account, sign-ins included.
@@ -287,26 +268,27 @@ async fn the_link_works_once_for_72_hours_for_its_own_user_and_purpose(backend: 
     let before = links().await;
     let mut bearer = String::new();
     for _ in 0..6 {
-        let (s, v) = api_json(signin("Old.Timer")).await;
+        let (s, v) = signin("Old.Timer").await;
         assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("email_proof")), "{v}");
         bearer = v["session_token"].as_str().expect("token").to_owned();
     }
     assert_eq!(links().await, before + 5);
-    let (s, v) =
-        api_json(app.api().post(app.url("/api/v1/first-signin/email-proof/resend")).bearer_auth(&bearer)).await;
+    let (s, v) = app.call("POST", "/api/v1/first-signin/email-proof/resend", Some(&bearer), None).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_sends")), "{v}");
     let c = app.browser();
-    let (_, _, loc) = post(&app, &c, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
+    let (_, _, loc) =
+        app.post_form(&c, TOKEN_PAGE, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
     assert_eq!(loc.as_deref(), Some("/first-signin/email?not_sent=1"));
     let (_, page) = app.page(&c, "/first-signin/email?not_sent=1").await;
     assert!(page.contains("Too many links were sent to this account"), "{page}");
-    let (s, page, _) = post(&app, &c, "/first-signin/email", &[]).await;
+    let (s, page, _) = app.post_form(&c, TOKEN_PAGE, "/first-signin/email", &[]).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert!(page.contains("Too many links were sent to this account"), "{page}");
     assert_eq!(links().await, before + 5);
     // Once the hour has passed, links are sent again.
     app.advance(gatehouse_domain::Duration::minutes(61));
-    let (_, _, loc) = post(&app, &c, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
+    let (_, _, loc) =
+        app.post_form(&c, TOKEN_PAGE, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
     assert_eq!(loc.as_deref(), Some("/first-signin/email"));
     assert_eq!(links().await, before + 6);
     app.stop().await;
@@ -339,12 +321,11 @@ async fn the_plan_setting_turns_the_email_proof_off(backend: Backend) {
     );
     // The old flow: straight to a new password, no link.
     let c = app.browser();
-    let (_, _, loc) = post(&app, &c, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
+    let (_, _, loc) =
+        app.post_form(&c, TOKEN_PAGE, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
     assert_eq!(loc.as_deref(), Some("/first-password"));
-    let (_, v) = api_json(
-        app.api().post(app.url("/api/v1/signin")).json(&json!({"username": "cara", "password": OLD_PASSWORD})),
-    )
-    .await;
+    let (_, v) =
+        app.call("POST", "/api/v1/signin", None, Some(json!({"username": "cara", "password": OLD_PASSWORD}))).await;
     assert_eq!(v["next"], "new_password", "{v}");
     assert!(v.get("masked_email").is_none(), "{v}");
     assert_eq!(app.count("SELECT COUNT(*) FROM email_proofs").await, 0);

@@ -6,7 +6,7 @@
 use crate::both;
 use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf, path_of};
 use gatehouse_domain::{Duration, UserId};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const LAKESIDE: &str = "825671892";
@@ -95,14 +95,6 @@ async fn offer_id(app: &TestApp, user: UserId) -> i64 {
     app.count(&format!("SELECT MAX(id) FROM affiliation_offers WHERE user_id = {}", user.0)).await
 }
 
-/// Posts a form with the CSRF token of `form_page`; returns status, Location and body.
-async fn post(app: &TestApp, c: &Client, form_page: &str, action: &str) -> (StatusCode, String, String) {
-    let (_, html) = app.page(c, form_page).await;
-    let r = c.post(app.url(action)).form(&[("csrf_token", csrf(&html))]).send().await.expect("post");
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (r.status(), loc, r.text().await.expect("text"))
-}
-
 async fn inviting_an_existing_account_attaches_nothing(backend: Backend) {
     let Some(w) = world(backend).await else { return };
     let app = &w.app;
@@ -168,7 +160,7 @@ async fn inviting_an_existing_account_attaches_nothing(backend: Backend) {
     // Ann withdraws it (confirmation first); Pat can no longer accept it.
     let (_, page) = app.page(&c, &format!("/practice/offers/{id}/cancel")).await;
     assert!(page.contains("Withdraw the offer"), "{page}");
-    let (s, _, page) = post(app, &c, "/practice/pending", &format!("/practice/offers/{id}/cancel")).await;
+    let (s, page, _) = app.post_form(&c, "/practice/pending", &format!("/practice/offers/{id}/cancel"), &[]).await;
     assert!(s == StatusCode::OK && page.contains("The offer was withdrawn"), "{s} {page}");
     assert_eq!(events(app, "offer.cancelled").await, 1);
     let (s, _) = api(app, "DELETE", &format!("/api/v1/practice/offers/{id}"), &ann, None).await;
@@ -197,7 +189,8 @@ async fn the_person_accepts_or_declines_on_the_pages(backend: Backend) {
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Lakeside Family Medicine") && page.contains("Ann Carter") && page.contains("Billing Staff"));
     let id = offer_id(app, w.pat).await;
-    let (s, loc, _) = post(app, &c, "/offers", &format!("/offers/{id}/accept")).await;
+    let (s, _, loc) = app.post_form(&c, "/offers", &format!("/offers/{id}/accept"), &[]).await;
+    let loc = loc.unwrap_or_default();
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(loc.starts_with("/?linked="), "{loc}");
     let (_, home) = app.page(&c, &loc).await;
@@ -224,7 +217,8 @@ async fn the_person_accepts_or_declines_on_the_pages(backend: Backend) {
     let id = offer_id(app, w.kim).await;
     let (_, page) = app.page(&k, &format!("/offers/{id}/decline")).await;
     assert!(page.contains("Decline the offer of Cedar Valley Pediatrics?"), "{page}");
-    let (s, loc, _) = post(app, &k, "/offers", &format!("/offers/{id}/decline")).await;
+    let (s, _, loc) = app.post_form(&k, "/offers", &format!("/offers/{id}/decline"), &[]).await;
+    let loc = loc.unwrap_or_default();
     assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/offers?done=declined"));
     let (_, page) = app.page(&k, &loc).await;
     assert!(page.contains("You declined the offer") && page.contains("No offers are waiting"), "{page}");
@@ -233,7 +227,7 @@ async fn the_person_accepts_or_declines_on_the_pages(backend: Backend) {
     let (_, made) = api(app, "GET", "/api/v1/practice/offers", &bob, None).await;
     assert_eq!(made[0]["status"], "declined");
     // Answered offers are gone: a second post is refused and changes nothing.
-    let (s, _, _) = post(app, &k, "/offers", &format!("/offers/{id}/accept")).await;
+    let (s, _, _) = app.post_form(&k, "/offers", &format!("/offers/{id}/accept"), &[]).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(affiliations_of(app, w.kim).await, 0);
     // Someone else's offer reads as not found.
@@ -411,7 +405,8 @@ async fn an_invited_account_answers_after_signing_up(backend: Backend) {
     let (_, page) = app.page(&c, "/offers").await;
     assert!(page.contains("Lakeside Family Medicine"), "{page}");
     let id = offer_id(app, UserId(maria)).await;
-    let (s, loc, _) = post(app, &c, "/offers", &format!("/offers/{id}/accept")).await;
+    let (s, _, loc) = app.post_form(&c, "/offers", &format!("/offers/{id}/accept"), &[]).await;
+    let loc = loc.unwrap_or_default();
     assert!(s == StatusCode::SEE_OTHER && loc.starts_with("/?linked="), "{s} {loc}");
     assert_eq!(affiliations_of(app, UserId(maria)).await, 1);
     w.app.stop().await;

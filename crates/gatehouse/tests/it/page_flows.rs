@@ -8,61 +8,47 @@ use reqwest::{Client, StatusCode};
 const PASSWORD: &str = "maple orbit lantern";
 const PHONE_E164: &str = "+12065550143";
 
-async fn get(c: &Client, app: &TestApp, path: &str) -> (StatusCode, String, Option<String>) {
-    app.visit(c, path).await
-}
-
-/// Posts a form with the CSRF token of the page at `form_page`.
-async fn post(
-    c: &Client,
-    app: &TestApp,
-    form_page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, Option<String>) {
-    app.post_form(c, form_page, action, fields).await
-}
-
 /// Walks invitation → sign-up → two-step set-up → terms → home; returns the signed-in client.
 pub async fn sign_up_through_pages(app: &TestApp, email: &str, username: &str) -> Client {
     let link = path_of(&app.invite("Maria", "Lopez", email).await);
     // Invited into a practice, so the home page is hers (not "associate your account").
     app.affiliate_email(email).await;
     let c = app.browser();
-    let (status, html, _) = get(&c, app, &link).await;
+    let (status, html, _) = app.visit(&c, &link).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Welcome, Maria Lopez"));
     let token = link.split("token=").nth(1).expect("token");
-    let (status, _, loc) = post(
-        &c,
-        app,
-        &link,
-        "/signup",
-        &[("token", token), ("username", username), ("password", PASSWORD), ("confirm_password", PASSWORD)],
-    )
-    .await;
+    let (status, _, loc) = app
+        .post_form(
+            &c,
+            &link,
+            "/signup",
+            &[("token", token), ("username", username), ("password", PASSWORD), ("confirm_password", PASSWORD)],
+        )
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/two-step/setup"));
-    let (status, html, _) = post(
-        &c,
-        app,
-        "/two-step/setup",
-        "/two-step/setup",
-        &[("action", "send"), ("country_code", "1"), ("phone", "206-555-0143"), ("method", "text")],
-    )
-    .await;
+    let (status, html, _) = app
+        .post_form(
+            &c,
+            "/two-step/setup",
+            "/two-step/setup",
+            &[("action", "send"), ("country_code", "1"), ("phone", "206-555-0143"), ("method", "text")],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("XXX-XXX-0143"));
     let code = app.last_code(PHONE_E164).await;
     let (status, _, loc) =
-        post(&c, app, "/two-step/setup", "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
+        app.post_form(&c, "/two-step/setup", "/two-step/setup", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/terms"));
-    let (status, _, loc) =
-        post(&c, app, "/terms", "/terms", &[("version", "1"), ("first_name", "maria"), ("last_name", "LOPEZ")]).await;
+    let (status, _, loc) = app
+        .post_form(&c, "/terms", "/terms", &[("version", "1"), ("first_name", "maria"), ("last_name", "LOPEZ")])
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/"));
-    let (status, html, _) = get(&c, app, "/").await;
+    let (status, html, _) = app.visit(&c, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Welcome, Maria Lopez"), "{html}");
     c
@@ -71,29 +57,29 @@ pub async fn sign_up_through_pages(app: &TestApp, email: &str, username: &str) -
 async fn invitation_to_home_and_back(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = sign_up_through_pages(&app, "maria@clinic.example.org", "mlopez").await;
-    assert!(get(&c, &app, "/").await.1.contains("This is your first sign-in"));
+    assert!(app.visit(&c, "/").await.1.contains("This is your first sign-in"));
     // Sign out, then (two hours later) sign in again: password, then a code to the phone on record.
-    let (status, _, loc) = post(&c, &app, "/", "/signout", &[]).await;
+    let (status, _, loc) = app.post_form(&c, "/", "/signout", &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/signin?signed_out=1"));
     app.advance(Duration::hours(2));
-    let (_, _, loc) = get(&c, &app, "/").await;
+    let (_, _, loc) = app.visit(&c, "/").await;
     assert_eq!(loc.as_deref(), Some("/signin"));
     let (status, _, loc) =
-        post(&c, &app, "/signin", "/signin", &[("username", "MLopez"), ("password", PASSWORD)]).await;
+        app.post_form(&c, "/signin", "/signin", &[("username", "MLopez"), ("password", PASSWORD)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/two-step/code"));
-    let (_, html, _) = get(&c, &app, "/two-step/code").await;
+    let (_, html, _) = app.visit(&c, "/two-step/code").await;
     assert!(html.contains("XXX-XXX-0143"));
     // The home page is not reachable before the code.
-    let (_, _, loc) = get(&c, &app, "/").await;
+    let (_, _, loc) = app.visit(&c, "/").await;
     assert_eq!(loc.as_deref(), Some("/two-step/code"));
     let code = app.last_code(PHONE_E164).await;
     let (status, _, loc) =
-        post(&c, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+        app.post_form(&c, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/"), "terms already signed: straight home");
-    let (_, html, _) = get(&c, &app, "/").await;
+    let (_, html, _) = app.visit(&c, "/").await;
     assert!(html.contains("Welcome, Maria Lopez"));
     // "Previous sign-in" is the sign-up's, two hours ago, not this one: in the plan's zone.
     assert!(html.contains("Jan 15, 2027 3:00 AM EST") && !html.contains("UTC"), "{html}");
@@ -109,7 +95,7 @@ both!(invitation_to_home_and_back);
 async fn forms_without_csrf_are_refused(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = app.browser();
-    let _ = get(&c, &app, "/signin").await;
+    let _ = app.visit(&c, "/signin").await;
     for body in [
         vec![("username", "x"), ("password", "y")],
         vec![("csrf_token", "forged-token-forged-token-forged-token"), ("username", "x"), ("password", "y")],
@@ -140,14 +126,14 @@ async fn signup_form_shows_errors_beside_fields(backend: Backend) {
         ("aruiz", PASSWORD, "maple orbit lanterns", "confirm_password-error", "do not match"),
     ];
     for (username, pw, confirm, field, text) in cases {
-        let (status, html, _) = post(
-            &c,
-            &app,
-            &link,
-            "/signup",
-            &[("token", &token), ("username", username), ("password", pw), ("confirm_password", confirm)],
-        )
-        .await;
+        let (status, html, _) = app
+            .post_form(
+                &c,
+                &link,
+                "/signup",
+                &[("token", &token), ("username", username), ("password", pw), ("confirm_password", confirm)],
+            )
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{username} {pw}");
         assert!(html.contains(&format!("id=\"{field}\"")), "{field} missing for {username}/{pw}");
         assert!(html.contains(text) || html.contains(&text.replace(';', "&#59;")), "{text} missing: {html}");
@@ -165,25 +151,26 @@ async fn sessions_time_out_and_can_be_ended(backend: Backend) {
     let c = sign_up_through_pages(&app, "maria@clinic.example.org", "mlopez").await;
     // Idle for 14 minutes: still signed in (and the visit counts as activity).
     app.advance(Duration::minutes(14));
-    assert_eq!(get(&c, &app, "/").await.0, StatusCode::OK);
+    assert_eq!(app.visit(&c, "/").await.0, StatusCode::OK);
     // 15 minutes without activity: signed out.
     app.advance(Duration::minutes(15));
-    let (_, _, loc) = get(&c, &app, "/").await;
+    let (_, _, loc) = app.visit(&c, "/").await;
     assert_eq!(loc.as_deref(), Some("/signin"));
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'session.timed_out'").await, 1);
 
     // Absolute limit: active every 10 minutes, still out after 12 hours.
     let c = app.browser();
-    let (status, _, _) = post(&c, &app, "/signin", "/signin", &[("username", "mlopez"), ("password", PASSWORD)]).await;
+    let (status, _, _) =
+        app.post_form(&c, "/signin", "/signin", &[("username", "mlopez"), ("password", PASSWORD)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let code = app.last_code(PHONE_E164).await;
-    post(&c, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+    app.post_form(&c, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
     for _ in 0..71 {
         app.advance(Duration::minutes(10));
-        assert_eq!(get(&c, &app, "/").await.0, StatusCode::OK);
+        assert_eq!(app.visit(&c, "/").await.0, StatusCode::OK);
     }
     app.advance(Duration::minutes(10));
-    let (_, _, loc) = get(&c, &app, "/").await;
+    let (_, _, loc) = app.visit(&c, "/").await;
     assert_eq!(loc.as_deref(), Some("/signin"), "12 hours after sign-in the session ends");
     app.stop().await;
 }
@@ -193,10 +180,10 @@ async fn end_another_session_from_the_sessions_page(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let first = sign_up_through_pages(&app, "maria@clinic.example.org", "mlopez").await;
     let second = app.browser();
-    post(&second, &app, "/signin", "/signin", &[("username", "mlopez"), ("password", PASSWORD)]).await;
+    app.post_form(&second, "/signin", "/signin", &[("username", "mlopez"), ("password", PASSWORD)]).await;
     let code = app.last_code(PHONE_E164).await;
-    post(&second, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
-    let (_, html, _) = get(&first, &app, "/sessions").await;
+    app.post_form(&second, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+    let (_, html, _) = app.visit(&first, "/sessions").await;
     assert!(html.contains("This session"));
     let other: i64 = html
         .split("href=\"/sessions/")
@@ -204,17 +191,17 @@ async fn end_another_session_from_the_sessions_page(backend: Backend) {
         .and_then(|s| s.split('/').next())
         .and_then(|s| s.parse().ok())
         .expect("another session listed");
-    let (status, html, _) = get(&first, &app, &format!("/sessions/{other}/end")).await;
+    let (status, html, _) = app.visit(&first, &format!("/sessions/{other}/end")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Sign out that session?"));
-    let (status, html, _) = post(&first, &app, "/sessions", &format!("/sessions/{other}/end"), &[]).await;
+    let (status, html, _) = app.post_form(&first, "/sessions", &format!("/sessions/{other}/end"), &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("That session was signed out."));
-    let (_, _, loc) = get(&second, &app, "/").await;
+    let (_, _, loc) = app.visit(&second, "/").await;
     assert_eq!(loc.as_deref(), Some("/signin"));
-    assert_eq!(get(&first, &app, "/").await.0, StatusCode::OK);
+    assert_eq!(app.visit(&first, "/").await.0, StatusCode::OK);
     // Someone else's session id (or an ended one) is refused.
-    let (status, _, _) = post(&first, &app, "/sessions", &format!("/sessions/{other}/end"), &[]).await;
+    let (status, _, _) = app.post_form(&first, "/sessions", &format!("/sessions/{other}/end"), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
@@ -223,7 +210,7 @@ both!(end_another_session_from_the_sessions_page);
 async fn new_terms_version_is_signed_at_next_sign_in(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let c = sign_up_through_pages(&app, "maria@clinic.example.org", "mlopez").await;
-    post(&c, &app, "/", "/signout", &[]).await;
+    app.post_form(&c, "/", "/signout", &[]).await;
     let svc = &app.running.services;
     let v = svc
         .publish_new_terms(
@@ -235,19 +222,21 @@ async fn new_terms_version_is_signed_at_next_sign_in(backend: Backend) {
         .await
         .expect("publish");
     assert_eq!(v, 2);
-    post(&c, &app, "/signin", "/signin", &[("username", "mlopez"), ("password", PASSWORD)]).await;
+    app.post_form(&c, "/signin", "/signin", &[("username", "mlopez"), ("password", PASSWORD)]).await;
     let code = app.last_code(PHONE_E164).await;
     let (_, _, loc) =
-        post(&c, &app, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+        app.post_form(&c, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!(loc.as_deref(), Some("/terms"));
-    let (_, html, _) = get(&c, &app, "/terms").await;
+    let (_, html, _) = app.visit(&c, "/terms").await;
     assert!(html.contains("New terms: version 2."));
-    let (status, html, _) =
-        post(&c, &app, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Smith")]).await;
+    let (status, html, _) = app
+        .post_form(&c, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Smith")])
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("exactly as they appear on your account"));
-    let (_, _, loc) =
-        post(&c, &app, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Lopez")]).await;
+    let (_, _, loc) = app
+        .post_form(&c, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Lopez")])
+        .await;
     assert_eq!(loc.as_deref(), Some("/"));
     assert_eq!(app.count("SELECT terms_version_signed FROM users WHERE username = 'mlopez'").await, 2);
     app.stop().await;
@@ -258,7 +247,7 @@ async fn dev_outbox_lists_messages_with_links(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let link = app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
     let c = app.browser();
-    let (status, html, _) = get(&c, &app, "/dev/outbox").await;
+    let (status, html, _) = app.visit(&c, "/dev/outbox").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains(&format!("<a href=\"{}\">", link.replace('&', "&#38;")))

@@ -19,17 +19,6 @@ async fn setup(app: &TestApp) -> (gatehouse_domain::UserId, gatehouse_domain::Us
     (dana, lee, bob)
 }
 
-async fn post(
-    app: &TestApp,
-    c: &reqwest::Client,
-    form_page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, String) {
-    let (status, body, loc) = app.post_form(c, form_page, action, fields).await;
-    (status, loc.unwrap_or_default(), body)
-}
-
 async fn administrator_manages_users_through_the_pages(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let (_dana, lee, bob) = setup(&app).await;
@@ -55,16 +44,17 @@ async fn administrator_manages_users_through_the_pages(backend: Backend) {
     assert!(page.contains("825671892 – Lakeside Family Medicine"));
     assert!(page.contains("This User has access to all Providers affiliated with this Tax ID."));
     let aid = app.count(&format!("SELECT id FROM affiliations WHERE user_id = {}", lee.0)).await;
-    let (s, loc, _) =
-        post(&app, &c, &me, &format!("{me}/affiliations/{aid}/type"), &[("user_type", "clinical_staff")]).await;
+    let (s, _, loc) =
+        app.post_form(&c, &me, &format!("{me}/affiliations/{aid}/type"), &[("user_type", "clinical_staff")]).await;
+    let loc = loc.unwrap_or_default();
     assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, format!("{me}?done=type").as_str()));
     let (_, page) = app.page(&c, &loc).await;
     assert!(page.contains("The user type was saved"));
     let p1 = app.count("SELECT id FROM providers WHERE provider_id = 'P1'").await.to_string();
     let providers = format!("{me}/affiliations/{aid}/providers");
-    let (s, _, _) = post(&app, &c, &providers, &providers, &[("scope", "some")]).await;
+    let (s, _, _) = app.post_form(&c, &providers, &providers, &[("scope", "some")]).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a list needs at least one provider");
-    let (s, _, _) = post(&app, &c, &providers, &providers, &[("scope", "some"), ("provider", &p1)]).await;
+    let (s, _, _) = app.post_form(&c, &providers, &providers, &[("scope", "some"), ("provider", &p1)]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, page) = app.page(&c, &me).await;
     assert!(page.contains("Richard Kim") && page.contains("Clinical Staff"));
@@ -72,17 +62,18 @@ async fn administrator_manages_users_through_the_pages(backend: Backend) {
     // Deactivate through the confirmation page; then reactivate.
     let (s, page) = app.page(&c, &format!("{me}/deactivate")).await;
     assert!(s == StatusCode::OK && page.contains("signed out everywhere"));
-    let (s, loc, _) = post(&app, &c, &format!("{me}/deactivate"), &format!("{me}/deactivate"), &[]).await;
+    let (s, _, loc) = app.post_form(&c, &format!("{me}/deactivate"), &format!("{me}/deactivate"), &[]).await;
+    let loc = loc.unwrap_or_default();
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(app.page(&c, &loc).await.1.contains("Deactivated"));
-    post(&app, &c, &format!("{me}/reactivate"), &format!("{me}/reactivate"), &[]).await;
+    app.post_form(&c, &format!("{me}/reactivate"), &format!("{me}/reactivate"), &[]).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'deactivated'").await, 0);
 
     // The last administrator cannot remove their own Tax ID.
     let daid =
         app.count("SELECT a.id FROM affiliations a JOIN users u ON u.id = a.user_id WHERE u.username = 'dana'").await;
     let mine = format!("/practice/users/{}/affiliations/{daid}/remove", _dana.0);
-    let (s, _, body) = post(&app, &c, &mine, &mine, &[]).await;
+    let (s, body, _) = app.post_form(&c, &mine, &mine, &[]).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("must keep at least one active administrator"));
 
@@ -114,7 +105,7 @@ async fn inviting_a_list_and_managing_pending_users(backend: Backend) {
     // Add Ann, then Ben (the list travels in hidden fields), then send.
     let mut f = person("Ann", "ann@clinic.example");
     f.push(("practice", &practice));
-    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &f).await;
+    let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &f).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("List (1 of at most"));
     let mut f2 = person("Ben", "ben@clinic.example");
@@ -127,13 +118,13 @@ async fn inviting_a_list_and_managing_pending_users(backend: Backend) {
         ("l0_type", "billing_staff"),
         ("l0_providers", ""),
     ]);
-    let (_, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &f2).await;
+    let (_, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &f2).await;
     assert!(page.contains("List (2 of at most"));
     // A mismatched email is refused at Add to List, beside nothing else changing.
     let mut bad = person("Cy", "cy@clinic.example");
     bad[3] = ("email_confirm", "cy@clinic.example.org");
     bad.push(("practice", &practice));
-    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &bad).await;
+    let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &bad).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("do not match"));
     // Send the two, plus Lee (already a user of this Tax ID) to see a per-row failure.
@@ -158,7 +149,7 @@ async fn inviting_a_list_and_managing_pending_users(backend: Backend) {
         ("l2_type", "billing_staff"),
         ("l2_providers", ""),
     ];
-    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &send).await;
+    let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &send).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Invitations: 2 of 3 sent"), "{page}");
     assert!(page.contains("Already a user of this Tax ID."));
@@ -171,14 +162,14 @@ async fn inviting_a_list_and_managing_pending_users(backend: Backend) {
     assert!(page.contains("Jan 18, 2027 3:00 AM EST") && !page.contains("UTC"), "{page}");
     let ann = app.count("SELECT id FROM users WHERE email = 'ann@clinic.example'").await;
     let ben = app.count("SELECT id FROM users WHERE email = 'ben@clinic.example'").await;
-    let (s, _, page) = post(&app, &c, "/practice/pending", &format!("/practice/pending/{ann}/resend"), &[]).await;
+    let (s, page, _) = app.post_form(&c, "/practice/pending", &format!("/practice/pending/{ann}/resend"), &[]).await;
     assert!(s == StatusCode::OK && page.contains("A new link was emailed"));
     let (_, page) = app.page(&c, &format!("/practice/pending/{ben}/cancel")).await;
     assert!(page.contains("Their link stops working"));
-    let (_, _, page) = post(&app, &c, "/practice/pending", &format!("/practice/pending/{ben}/cancel"), &[]).await;
+    let (_, page, _) = app.post_form(&c, "/practice/pending", &format!("/practice/pending/{ben}/cancel"), &[]).await;
     assert!(page.contains("The invitation was cancelled") && !page.contains("ben@clinic.example"));
     // Someone else's (or no) invitation: not found.
-    let (s, _, _) = post(&app, &c, "/practice/pending", &format!("/practice/pending/{ben}/resend"), &[]).await;
+    let (s, _, _) = app.post_form(&c, "/practice/pending", &format!("/practice/pending/{ben}/resend"), &[]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     app.stop().await;
 }
@@ -291,7 +282,7 @@ async fn administrator_edits_user_information(backend: Backend) {
     bad[4] = ("email_confirm", "other@clinic.example");
     bad[7] = ("fax", "12");
     bad[10] = ("state", "ZZ");
-    let (s, _, page) = post(&app, &c, &edit, &edit, &bad).await;
+    let (s, page, _) = app.post_form(&c, &edit, &edit, &bad).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         page.contains("id=\"email_confirm-error\"")
@@ -299,7 +290,8 @@ async fn administrator_edits_user_information(backend: Backend) {
             && page.contains("id=\"state-error\"")
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE first_name = 'Leona'").await, 0);
-    let (s, loc, _) = post(&app, &c, &edit, &edit, &good).await;
+    let (s, _, loc) = app.post_form(&c, &edit, &edit, &good).await;
+    let loc = loc.unwrap_or_default();
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, page) = app.page(&c, &loc).await;
     assert!(
@@ -347,7 +339,8 @@ async fn administrator_sends_a_password_reset_link(backend: Backend) {
     let me = format!("/practice/users/{}", lee.0);
     let (_, page) = app.page(&c, &format!("{me}/reset-password")).await;
     assert!(page.contains("Are you sure you want to reset the password for this user?"));
-    let (s, loc, _) = post(&app, &c, &me, &format!("{me}/reset-password"), &[]).await;
+    let (s, _, loc) = app.post_form(&c, &me, &format!("{me}/reset-password"), &[]).await;
+    let loc = loc.unwrap_or_default();
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(app.page(&c, &loc).await.1.contains("A password reset link was emailed"));
     let mail = app.last_message_to("lee@example.org").await.expect("reset email");
@@ -355,7 +348,7 @@ async fn administrator_sends_a_password_reset_link(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'user.password_reset_link_sent'").await, 1);
     // Another practice's user: not found, nothing sent.
     let other = format!("/practice/users/{}/reset-password", bob.0);
-    let (s, _, _) = post(&app, &c, &me, &other, &[]).await;
+    let (s, _, _) = app.post_form(&c, &me, &other, &[]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(app.last_message_to("bob@example.org").await.is_none());
     app.stop().await;
@@ -385,19 +378,20 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("Nothing changes until you select") && html.contains("Quinn") && html.contains("Quade"));
     assert_eq!(held().await, 1, "choosing a Tax ID grants nothing");
-    let (s, loc, _html) = post(
-        &app,
-        &c,
-        &step,
-        &format!("{me}/affiliations"),
-        &[
-            ("practice", &cedar.to_string()),
-            ("user_type", "billing_staff"),
-            ("scope", "some"),
-            ("provider", &q1.to_string()),
-        ],
-    )
-    .await;
+    let (s, _html, loc) = app
+        .post_form(
+            &c,
+            &step,
+            &format!("{me}/affiliations"),
+            &[
+                ("practice", &cedar.to_string()),
+                ("user_type", "billing_staff"),
+                ("scope", "some"),
+                ("provider", &q1.to_string()),
+            ],
+        )
+        .await;
+    let loc = loc.unwrap_or_default();
     assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, format!("{me}?done=added").as_str()), "{_html}");
     assert_eq!(held().await, 2);
     let narrow = format!(
@@ -424,11 +418,12 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
     app.sql(&format!("UPDATE users SET status = 'deactivated' WHERE id = {}", kay.0)).await;
     let (_, page) = app.page(&c, &kays).await;
     assert!(!page.contains("/make-admin"), "not offered to a deactivated user");
-    let (s, _, html) = post(&app, &c, &kays, &confirm, &[]).await;
+    let (s, html, _) = app.post_form(&c, &kays, &confirm, &[]).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     assert!(html.contains("Only an active user"), "{html}");
     app.sql(&format!("UPDATE users SET status = 'active' WHERE id = {}", kay.0)).await;
-    let (s, loc, _) = post(&app, &c, &confirm, &confirm, &[]).await;
+    let (s, _, loc) = app.post_form(&c, &confirm, &confirm, &[]).await;
+    let loc = loc.unwrap_or_default();
     assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("{kays}?done=admin")));
     assert_eq!(app.count(&format!("SELECT is_admin FROM affiliations WHERE id = {kay_aff}")).await, 1);
 
@@ -440,10 +435,11 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
         )
     };
     let lakeside = format!("{me}/affiliations/{}/remove", app.count(&aff("825671892")).await);
-    let (s, loc, _) = post(&app, &c, &lakeside, &lakeside, &[]).await;
+    let (s, _, loc) = app.post_form(&c, &lakeside, &lakeside, &[]).await;
+    let loc = loc.unwrap_or_default();
     assert_eq!((s, loc), (StatusCode::SEE_OTHER, format!("{me}?done=removed")));
     let last = format!("{me}/affiliations/{}/remove", app.count(&aff("914407731")).await);
-    let (s, _, html) = post(&app, &c, &last, &last, &[]).await;
+    let (s, html, _) = app.post_form(&c, &last, &last, &[]).await;
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("Lee Park was removed from Cedar Valley Pediatrics"), "{html}");
     assert_eq!(held().await, 0);
@@ -501,7 +497,7 @@ async fn invite_errors_are_shown_beside_their_fields(backend: Backend) {
     fields.extend(list_row(1, "Ben", "ben@clinic", &practice));
     fields.push(("action".into(), "send".into()));
     let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &borrowed).await;
+    let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &borrowed).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     let input = tag_with_id(&page, "l1_email");
     assert_eq!(attr(input, "aria-invalid"), Some("true"), "{input}");
@@ -526,7 +522,7 @@ async fn invite_errors_are_shown_beside_their_fields(backend: Backend) {
         ("scope", "all"),
         ("action", "add"),
     ];
-    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &add).await;
+    let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &add).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     for (id, message) in [
         ("first_name", "Enter the first name."),
@@ -559,7 +555,7 @@ async fn the_only_practice_needs_no_ticking(backend: Backend) {
         ("scope", "all"),
         ("action", "add"),
     ];
-    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &add).await;
+    let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &add).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(attr(tag_with_id(&page, "l0_first"), "value"), Some("Ann"));
     assert!(page.contains(&format!("name=\"l0_practices\" value=\"{practice}\"")), "{page}");
@@ -567,7 +563,7 @@ async fn the_only_practice_needs_no_ticking(backend: Backend) {
     let mut fields = list_row(0, "Ben", "ben@clinic.example", "");
     fields.push(("action".into(), "send".into()));
     let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &borrowed).await;
+    let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &borrowed).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Invitations: 1 of 1 sent"), "{page}");
     let ben_practice = "SELECT a.practice_id FROM affiliations a JOIN users u ON u.id = a.user_id \
@@ -604,9 +600,10 @@ async fn the_practice_acted_for_is_ticked(backend: Backend) {
     let ticked = |page: &str, p: i64| tag_with_id(page, &format!("tin-{p}")).contains(" checked");
     for (acting, other) in [(cedar, lakeside), (lakeside, cedar)] {
         let aid = app.count(&affiliation(acting)).await.to_string();
-        let (s, loc, _) =
-            post(&app, &c, "/accounts", "/accounts/switch", &[("affiliation", &aid), ("next", "/practice/invite")])
-                .await;
+        let (s, _, loc) = app
+            .post_form(&c, "/accounts", "/accounts/switch", &[("affiliation", &aid), ("next", "/practice/invite")])
+            .await;
+        let loc = loc.unwrap_or_default();
         assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/practice/invite"));
         let (s, page) = app.page(&c, "/practice/invite").await;
         assert_eq!(s, StatusCode::OK);
@@ -627,7 +624,7 @@ async fn the_practice_acted_for_is_ticked(backend: Backend) {
         ("scope", "all"),
         ("action", "add"),
     ];
-    let (s, _, page) = post(&app, &c, "/practice/invite", "/practice/invite", &add).await;
+    let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &add).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(text_of(&page, "tax_ids-error"), "Choose at least one Tax ID.");
     app.stop().await;

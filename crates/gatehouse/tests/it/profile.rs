@@ -6,7 +6,7 @@ use crate::both;
 use crate::support::{Backend, TEST_PASSWORD, TestApp, link_in, path_of};
 use gatehouse_domain::Duration;
 use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ANN_PHONE: &str = "+12065550143";
 const NEW_PHONE: &str = "+12535550199";
@@ -192,109 +192,90 @@ async fn profile_pages_confirm_identity_then_change_phone_email_and_office(backe
 }
 both!(profile_pages_confirm_identity_then_change_phone_email_and_office);
 
-async fn call(
-    app: &TestApp,
-    c: &Client,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    app.call_with(c, method, path, token, body).await
-}
-
 async fn profile_api_follows_the_same_rules(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("ann", "Ann", "Lee", 143, None).await;
-    let c = app.api();
     let (s, v) =
-        call(&app, &c, "POST", "/api/v1/signin", None, Some(json!({"username": "ann", "password": TEST_PASSWORD})))
-            .await;
+        app.call("POST", "/api/v1/signin", None, Some(json!({"username": "ann", "password": TEST_PASSWORD}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let half = v["session_token"].as_str().expect("token").to_owned();
     let code = app.last_code(ANN_PHONE).await;
-    let (_, v) = call(&app, &c, "POST", "/api/v1/two-step/verify", Some(&half), Some(json!({"code": code}))).await;
+    let (_, v) = app.call("POST", "/api/v1/two-step/verify", Some(&half), Some(json!({"code": code}))).await;
     let t = v["session_token"].as_str().expect("token").to_owned();
 
     // Not before signing in fully, and nothing before confirming identity.
-    assert_eq!(call(&app, &c, "GET", "/api/v1/me/profile", Some(&half), None).await.0, StatusCode::UNAUTHORIZED);
-    let (s, v) = call(&app, &c, "GET", "/api/v1/me/profile", Some(&t), None).await;
+    assert_eq!(app.call("GET", "/api/v1/me/profile", Some(&half), None).await.0, StatusCode::UNAUTHORIZED);
+    let (s, v) = app.call("GET", "/api/v1/me/profile", Some(&t), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!((v["unlock"].as_str(), v["two_step_phone"].as_str()), (Some("password"), Some("XXX-XXX-0143")));
-    let (s, v) = call(&app, &c, "PUT", "/api/v1/me/profile/office", Some(&t), Some(json!({"city": "Tacoma"}))).await;
+    let (s, v) = app.call("PUT", "/api/v1/me/profile/office", Some(&t), Some(json!({"city": "Tacoma"}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("confirm_identity")));
-    let (s, _) =
-        call(&app, &c, "POST", "/api/v1/me/profile/verify-code", Some(&t), Some(json!({"code": "123456"}))).await;
+    let (s, _) = app.call("POST", "/api/v1/me/profile/verify-code", Some(&t), Some(json!({"code": "123456"}))).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "no code step before the password");
 
     // Five wrong passwords lock the username, as at sign-in.
     for _ in 0..5 {
-        let (s, v) = call(
-            &app,
-            &c,
+        let (s, v) = app
+            .call(
+                "POST",
+                "/api/v1/me/profile/confirm-password",
+                Some(&t),
+                Some(json!({"username": "ann", "password": "not it"})),
+            )
+            .await;
+        assert!(matches!(s, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{s} {v}");
+    }
+    let (s, v) = app
+        .call(
             "POST",
             "/api/v1/me/profile/confirm-password",
             Some(&t),
-            Some(json!({"username": "ann", "password": "not it"})),
+            Some(json!({"username": "ann", "password": TEST_PASSWORD})),
         )
         .await;
-        assert!(matches!(s, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{s} {v}");
-    }
-    let (s, v) = call(
-        &app,
-        &c,
-        "POST",
-        "/api/v1/me/profile/confirm-password",
-        Some(&t),
-        Some(json!({"username": "ann", "password": TEST_PASSWORD})),
-    )
-    .await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("locked")));
     app.advance(Duration::minutes(2));
-    let (s, v) = call(
-        &app,
-        &c,
-        "POST",
-        "/api/v1/me/profile/confirm-password",
-        Some(&t),
-        Some(json!({"username": "ANN", "password": TEST_PASSWORD})),
-    )
-    .await;
+    let (s, v) = app
+        .call(
+            "POST",
+            "/api/v1/me/profile/confirm-password",
+            Some(&t),
+            Some(json!({"username": "ANN", "password": TEST_PASSWORD})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["masked_phone"], "XXX-XXX-0143");
     let code = app.last_code(ANN_PHONE).await;
-    let (s, v) = call(&app, &c, "POST", "/api/v1/me/profile/verify-code", Some(&t), Some(json!({"code": code}))).await;
+    let (s, v) = app.call("POST", "/api/v1/me/profile/verify-code", Some(&t), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["unlock"], "open");
 
-    let (s, v) = call(&app, &c, "PUT", "/api/v1/me/profile/office", Some(&t), Some(json!({"state": "XX"}))).await;
+    let (s, v) = app.call("PUT", "/api/v1/me/profile/office", Some(&t), Some(json!({"state": "XX"}))).await;
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("state")));
     let (s, v) =
-        call(&app, &c, "PUT", "/api/v1/me/profile/office", Some(&t), Some(json!({"city": "Tacoma", "zip": "98402"})))
-            .await;
+        app.call("PUT", "/api/v1/me/profile/office", Some(&t), Some(json!({"city": "Tacoma", "zip": "98402"}))).await;
     assert_eq!((s, v["city"].as_str(), v["zip"].as_str()), (StatusCode::OK, Some("Tacoma"), Some("98402")));
 
     // A new email's link expires after 24 hours and then changes nothing.
-    let (s, _) = call(
-        &app,
-        &c,
-        "POST",
-        "/api/v1/me/profile/email",
-        Some(&t),
-        Some(json!({"email": "ann.lee@clinic.example", "email_confirm": "ann.lee@clinic.example"})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            "POST",
+            "/api/v1/me/profile/email",
+            Some(&t),
+            Some(json!({"email": "ann.lee@clinic.example", "email_confirm": "ann.lee@clinic.example"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let (_, v) = call(&app, &c, "GET", "/api/v1/me/profile", Some(&t), None).await;
+    let (_, v) = app.call("GET", "/api/v1/me/profile", Some(&t), None).await;
     assert_eq!(v["pending_email"], "ann.lee@clinic.example");
     let m = app.last_message_to("ann.lee@clinic.example").await.expect("link");
     let link = link_in(&m.body_text).expect("link");
     let token = link.split("token=").nth(1).expect("token").to_owned();
     app.advance(Duration::hours(25));
-    let (s, v) = call(&app, &c, "POST", "/api/v1/email-change/confirm", None, Some(json!({"token": token}))).await;
+    let (s, v) = app.call("POST", "/api/v1/email-change/confirm", None, Some(json!({"token": token}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("link_unusable")));
     assert!(v["error"]["message"].as_str().unwrap_or_default().contains("expired"));
-    let (s, _) = call(&app, &c, "POST", "/api/v1/email-change/confirm", None, Some(json!({"token": "forged"}))).await;
+    let (s, _) = app.call("POST", "/api/v1/email-change/confirm", None, Some(json!({"token": "forged"}))).await;
     assert_eq!(s, StatusCode::GONE);
     assert_eq!(ann_count(&app, "email = 'ann@example.org'").await, 1);
     app.stop().await;

@@ -9,17 +9,6 @@ use serde_json::{Value, json};
 
 const NEW_PASSWORD: &str = "copper kettle meadow";
 
-/// Posts a form (CSRF token from `form_page`); returns status, body and Location.
-async fn post(
-    app: &TestApp,
-    c: &Client,
-    form_page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String, Option<String>) {
-    app.post_form(c, form_page, action, fields).await
-}
-
 async fn emails_to(app: &TestApp, to: &str) -> usize {
     app.outbox().await.iter().filter(|m| m.recipient == to).count()
 }
@@ -37,9 +26,9 @@ async fn forgot_username_answers_the_same_and_emails_every_username(backend: Bac
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("/forgot-username") && page.contains("/forgot-password"), "sign-in links to both tools");
     let (known_status, known_body, _) =
-        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "MLopez@example.org")]).await;
+        app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "MLopez@example.org")]).await;
     let (unknown_status, unknown_body, _) =
-        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
+        app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
     assert_eq!(known_status, StatusCode::OK);
     assert_eq!((known_status, &known_body), (unknown_status, &unknown_body), "same answer for known and unknown");
     assert!(known_body.contains("Email sent"));
@@ -48,25 +37,25 @@ async fn forgot_username_answers_the_same_and_emails_every_username(backend: Bac
     assert!(m.body_text.contains("  mlopez\n") && m.body_text.contains("  mlopez2\n"), "{}", m.body_text);
     assert_eq!(emails_to(&app, "nobody@example.org").await, 0);
     // A malformed address is told so beside the field.
-    let (s, page, _) = post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "not an email")]).await;
+    let (s, page, _) = app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "not an email")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("id=\"email-error\""));
     // Five lookups per address an hour, known or not: the sixth is refused the same way.
     for _ in 0..4 {
-        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
-        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
+        app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
+        app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
     }
     let (a, a_body, _) =
-        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
+        app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
     let (b, b_body, _) =
-        post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
+        app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "nobody@example.org")]).await;
     assert_eq!(a, StatusCode::TOO_MANY_REQUESTS);
     // Identical apart from the address echoed back into the field.
     assert_eq!((a, a_body.replace("mlopez@example.org", "@")), (b, b_body.replace("nobody@example.org", "@")));
     assert_eq!(emails_to(&app, "mlopez@example.org").await, 5);
     // An hour later the address may ask again.
     app.advance(Duration::minutes(61));
-    let (s, _, _) = post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
+    let (s, _, _) = app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "mlopez@example.org")]).await;
     assert_eq!(s, StatusCode::OK);
     app.stop().await;
 }
@@ -77,10 +66,11 @@ async fn forgot_username_is_throttled_per_address(backend: Backend) {
     let c = app.browser();
     for i in 0..20 {
         let email = format!("person{i}@example.org");
-        let (s, _, _) = post(&app, &c, "/forgot-username", "/forgot-username", &[("email", &email)]).await;
+        let (s, _, _) = app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", &email)]).await;
         assert_eq!(s, StatusCode::OK);
     }
-    let (s, page, _) = post(&app, &c, "/forgot-username", "/forgot-username", &[("email", "other@example.org")]).await;
+    let (s, page, _) =
+        app.post_form(&c, "/forgot-username", "/forgot-username", &[("email", "other@example.org")]).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert!(page.contains("Too many requests"));
     app.stop().await;
@@ -97,14 +87,14 @@ fn browser_with_cookie(app: &TestApp, cookie: &str) -> Client {
 /// Lookup → code → new password through the pages. Returns the code used and the reset cookie
 /// (`gh_reset=…`) of the new-password step.
 async fn reset_through_pages(app: &TestApp, c: &Client) -> (String, String) {
-    let (s, _, loc) = post(
-        app,
-        c,
-        "/forgot-password",
-        "/forgot-password",
-        &[("username", "JPatel"), ("email", "jpatel@example.org")],
-    )
-    .await;
+    let (s, _, loc) = app
+        .post_form(
+            c,
+            "/forgot-password",
+            "/forgot-password",
+            &[("username", "JPatel"), ("email", "jpatel@example.org")],
+        )
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/forgot-password/verify"));
     let (s, page) = app.page(c, "/forgot-password/verify").await;
@@ -114,9 +104,9 @@ async fn reset_through_pages(app: &TestApp, c: &Client) -> (String, String) {
     // The lookup sent the code, the way two-step was set up (text).
     let code = app.last_code("+12065559975").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let (s, page, _) =
-        post(app, c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", wrong)])
-            .await;
+    let (s, page, _) = app
+        .post_form(c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", wrong)])
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("id=\"code-error\"") && page.contains("not correct"));
     let (_, html) = app.page(c, "/forgot-password/verify").await;
@@ -140,34 +130,34 @@ async fn reset_through_pages(app: &TestApp, c: &Client) -> (String, String) {
     let (s, page) = app.page(c, "/forgot-password/new").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Create a new password") && page.contains("jpatel"));
-    let (s, page, _) = post(
-        app,
-        c,
-        "/forgot-password/new",
-        "/forgot-password/new",
-        &[("password", NEW_PASSWORD), ("confirm_password", "copper kettle meadoW")],
-    )
-    .await;
+    let (s, page, _) = app
+        .post_form(
+            c,
+            "/forgot-password/new",
+            "/forgot-password/new",
+            &[("password", NEW_PASSWORD), ("confirm_password", "copper kettle meadoW")],
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("id=\"confirm_password-error\""));
-    let (s, page, _) = post(
-        app,
-        c,
-        "/forgot-password/new",
-        "/forgot-password/new",
-        &[("password", "short"), ("confirm_password", "short")],
-    )
-    .await;
+    let (s, page, _) = app
+        .post_form(
+            c,
+            "/forgot-password/new",
+            "/forgot-password/new",
+            &[("password", "short"), ("confirm_password", "short")],
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("id=\"password-error\""));
-    let (s, _, loc) = post(
-        app,
-        c,
-        "/forgot-password/new",
-        "/forgot-password/new",
-        &[("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)],
-    )
-    .await;
+    let (s, _, loc) = app
+        .post_form(
+            c,
+            "/forgot-password/new",
+            "/forgot-password/new",
+            &[("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)],
+        )
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/signin?password_changed=1"));
     (code, cookie)
@@ -205,28 +195,28 @@ async fn reset_password_through_two_step(backend: Backend) {
     assert_eq!(sign_in_status(&app, "jpatel", TEST_PASSWORD).await["error"]["code"], "invalid_credentials");
     // Replays: the finished reset cannot set another password, and its code cannot be reused.
     let replay = browser_with_cookie(&app, &reset_cookie);
-    let (s, page, _) = post(
-        &app,
-        &replay,
-        "/forgot-password",
-        "/forgot-password/new",
-        &[("password", "another fine password"), ("confirm_password", "another fine password")],
-    )
-    .await;
+    let (s, page, _) = app
+        .post_form(
+            &replay,
+            "/forgot-password",
+            "/forgot-password/new",
+            &[("password", "another fine password"), ("confirm_password", "another fine password")],
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("already used"), "{page}");
-    let (s, _, _) = post(
-        &app,
-        &c,
-        "/forgot-password",
-        "/forgot-password",
-        &[("username", "jpatel"), ("email", "jpatel@example.org")],
-    )
-    .await;
+    let (s, _, _) = app
+        .post_form(
+            &c,
+            "/forgot-password",
+            "/forgot-password",
+            &[("username", "jpatel"), ("email", "jpatel@example.org")],
+        )
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let (s, page, _) =
-        post(&app, &c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", &code)])
-            .await;
+    let (s, page, _) = app
+        .post_form(&c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", &code)])
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("not correct"), "replayed code: {page}");
     app.stop().await;
@@ -245,7 +235,7 @@ async fn reset_answers_a_mismatch_exactly_like_a_match_and_sends_nothing(backend
     let lookup = |c: &Client, username: &'static str, email: &'static str| {
         let (app, c) = (&app, c.clone());
         async move {
-            post(app, &c, "/forgot-password", "/forgot-password", &[("username", username), ("email", email)]).await
+            app.post_form(&c, "/forgot-password", "/forgot-password", &[("username", username), ("email", email)]).await
         }
     };
     let (s1, b1, l1) = lookup(&matched, "jpatel", "jpatel@example.org").await;
@@ -271,7 +261,7 @@ async fn reset_answers_a_mismatch_exactly_like_a_match_and_sends_nothing(backend
         let mut answers = Vec::new();
         for c in [&matched, &other, &nobody] {
             let (s, page, loc) =
-                post(&app, c, "/forgot-password/verify", "/forgot-password/verify", &[("code", wrong)]).await;
+                app.post_form(c, "/forgot-password/verify", "/forgot-password/verify", &[("code", wrong)]).await;
             answers.push((s, without_csrf(&page), loc));
         }
         assert_eq!(answers[0].0, StatusCode::BAD_REQUEST);
@@ -283,7 +273,7 @@ async fn reset_answers_a_mismatch_exactly_like_a_match_and_sends_nothing(backend
     assert_eq!(app.count("SELECT COUNT(*) FROM verification_codes").await, 1);
     // The matched pair's code still works (one try left).
     let (s, _, loc) =
-        post(&app, &matched, "/forgot-password/verify", "/forgot-password/verify", &[("code", &code)]).await;
+        app.post_form(&matched, "/forgot-password/verify", "/forgot-password/verify", &[("code", &code)]).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/new")));
     // Lookups of a username are limited (five an hour), matched or not, and refused alike.
     for _ in 0..3 {
@@ -307,14 +297,14 @@ async fn reset_without_two_step_looks_the_same_and_sends_nothing(backend: Backen
     app.user("jpatel", "Jay", "Patel", 9975, None).await;
     app.sql("UPDATE users SET two_step_phone = NULL, two_step_method = NULL").await;
     let c = app.browser();
-    let (s, _, loc) = post(
-        &app,
-        &c,
-        "/forgot-password",
-        "/forgot-password",
-        &[("username", "jpatel"), ("email", "jpatel@example.org")],
-    )
-    .await;
+    let (s, _, loc) = app
+        .post_form(
+            &c,
+            "/forgot-password",
+            "/forgot-password",
+            &[("username", "jpatel"), ("email", "jpatel@example.org")],
+        )
+        .await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/verify")));
     let (s, page) = app.page(&c, "/forgot-password/verify").await;
     assert_eq!(s, StatusCode::OK);
@@ -322,7 +312,7 @@ async fn reset_without_two_step_looks_the_same_and_sends_nothing(backend: Backen
     assert!(page.contains("If the username and email you entered match an account"), "{page}");
     assert!(page.contains("practice administrator") && page.contains("1-800-555-0199"), "{page}");
     let (s, page, _) =
-        post(&app, &c, "/forgot-password/verify", "/forgot-password/verify", &[("code", "123456")]).await;
+        app.post_form(&c, "/forgot-password/verify", "/forgot-password/verify", &[("code", "123456")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("not correct"), "{page}");
     let (s, _) = app.page(&c, "/forgot-password/new").await;
@@ -356,14 +346,14 @@ async fn help_desk_reset_link_works_once_and_expires(backend: Backend) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(to.ends_with("/forgot-password/new"), "{to}");
-    let (s, _, loc) = post(
-        &app,
-        &c,
-        "/forgot-password/new",
-        "/forgot-password/new",
-        &[("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)],
-    )
-    .await;
+    let (s, _, loc) = app
+        .post_form(
+            &c,
+            "/forgot-password/new",
+            "/forgot-password/new",
+            &[("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)],
+        )
+        .await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin?password_changed=1")));
     assert_eq!(sign_in_status(&app, "jpatel", NEW_PASSWORD).await["next"], "two_step_code");
     // Replayed link: refused, clearly.
