@@ -13,6 +13,27 @@ async fn emails_to(app: &TestApp, to: &str) -> usize {
     app.outbox().await.iter().filter(|m| m.recipient == to).count()
 }
 
+/// Asks for a password reset on the "Forgot password" page.
+async fn forgot_password(
+    app: &TestApp,
+    c: &Client,
+    username: &str,
+    email: &str,
+) -> (StatusCode, String, Option<String>) {
+    app.post_form(c, "/forgot-password", "/forgot-password", &[("username", username), ("email", email)]).await
+}
+
+/// Submits "Create a new password" with `password` and its confirmation.
+async fn new_password(
+    app: &TestApp,
+    c: &Client,
+    password: &str,
+    confirm: &str,
+) -> (StatusCode, String, Option<String>) {
+    let fields = [("password", password), ("confirm_password", confirm)];
+    app.post_form(c, "/forgot-password/new", "/forgot-password/new", &fields).await
+}
+
 async fn forgot_username_answers_the_same_and_emails_every_username(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("mlopez", "Maria", "Lopez", 143, None).await;
@@ -87,14 +108,7 @@ fn browser_with_cookie(app: &TestApp, cookie: &str) -> Client {
 /// Lookup → code → new password through the pages. Returns the code used and the reset cookie
 /// (`gh_reset=…`) of the new-password step.
 async fn reset_through_pages(app: &TestApp, c: &Client) -> (String, String) {
-    let (s, _, loc) = app
-        .post_form(
-            c,
-            "/forgot-password",
-            "/forgot-password",
-            &[("username", "JPatel"), ("email", "jpatel@example.org")],
-        )
-        .await;
+    let (s, _, loc) = forgot_password(app, c, "JPatel", "jpatel@example.org").await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/forgot-password/verify"));
     let (s, page) = app.page(c, "/forgot-password/verify").await;
@@ -130,34 +144,13 @@ async fn reset_through_pages(app: &TestApp, c: &Client) -> (String, String) {
     let (s, page) = app.page(c, "/forgot-password/new").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Create a new password") && page.contains("jpatel"));
-    let (s, page, _) = app
-        .post_form(
-            c,
-            "/forgot-password/new",
-            "/forgot-password/new",
-            &[("password", NEW_PASSWORD), ("confirm_password", "copper kettle meadoW")],
-        )
-        .await;
+    let (s, page, _) = new_password(app, c, NEW_PASSWORD, "copper kettle meadoW").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("id=\"confirm_password-error\""));
-    let (s, page, _) = app
-        .post_form(
-            c,
-            "/forgot-password/new",
-            "/forgot-password/new",
-            &[("password", "short"), ("confirm_password", "short")],
-        )
-        .await;
+    let (s, page, _) = new_password(app, c, "short", "short").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("id=\"password-error\""));
-    let (s, _, loc) = app
-        .post_form(
-            c,
-            "/forgot-password/new",
-            "/forgot-password/new",
-            &[("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)],
-        )
-        .await;
+    let (s, _, loc) = new_password(app, c, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/signin?password_changed=1"));
     (code, cookie)
@@ -205,14 +198,7 @@ async fn reset_password_through_two_step(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("already used"), "{page}");
-    let (s, _, _) = app
-        .post_form(
-            &c,
-            "/forgot-password",
-            "/forgot-password",
-            &[("username", "jpatel"), ("email", "jpatel@example.org")],
-        )
-        .await;
+    let (s, _, _) = forgot_password(&app, &c, "jpatel", "jpatel@example.org").await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (s, page, _) = app
         .post_form(&c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", &code)])
@@ -232,16 +218,10 @@ async fn reset_answers_a_mismatch_exactly_like_a_match_and_sends_nothing(backend
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("jpatel", "Jay", "Patel", 9975, None).await;
     let (matched, other, nobody) = (app.browser(), app.browser(), app.browser());
-    let lookup = |c: &Client, username: &'static str, email: &'static str| {
-        let (app, c) = (&app, c.clone());
-        async move {
-            app.post_form(&c, "/forgot-password", "/forgot-password", &[("username", username), ("email", email)]).await
-        }
-    };
-    let (s1, b1, l1) = lookup(&matched, "jpatel", "jpatel@example.org").await;
+    let (s1, b1, l1) = forgot_password(&app, &matched, "jpatel", "jpatel@example.org").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1, "the match got its code");
-    let (s2, b2, l2) = lookup(&other, "jpatel", "someone@example.org").await;
-    let (s3, b3, l3) = lookup(&nobody, "nobody", "jpatel@example.org").await;
+    let (s2, b2, l2) = forgot_password(&app, &other, "jpatel", "someone@example.org").await;
+    let (s3, b3, l3) = forgot_password(&app, &nobody, "nobody", "jpatel@example.org").await;
     assert_eq!((s1, l1.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/verify")));
     assert_eq!((s1, &b1, &l1), (s2, &b2, &l2));
     assert_eq!((s1, &b1, &l1), (s3, &b3, &l3));
@@ -277,10 +257,10 @@ async fn reset_answers_a_mismatch_exactly_like_a_match_and_sends_nothing(backend
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/new")));
     // Lookups of a username are limited (five an hour), matched or not, and refused alike.
     for _ in 0..3 {
-        lookup(&other, "jpatel", "x@example.org").await;
+        forgot_password(&app, &other, "jpatel", "x@example.org").await;
     }
-    let (a, a_body, _) = lookup(&other, "jpatel", "jpatel@example.org").await;
-    let (b, b_body, _) = lookup(&other, "jpatel", "someone@example.org").await;
+    let (a, a_body, _) = forgot_password(&app, &other, "jpatel", "jpatel@example.org").await;
+    let (b, b_body, _) = forgot_password(&app, &other, "jpatel", "someone@example.org").await;
     assert_eq!(a, StatusCode::TOO_MANY_REQUESTS);
     assert!(a_body.contains("Too many requests"));
     assert_eq!(
@@ -297,14 +277,7 @@ async fn reset_without_two_step_looks_the_same_and_sends_nothing(backend: Backen
     app.user("jpatel", "Jay", "Patel", 9975, None).await;
     app.sql("UPDATE users SET two_step_phone = NULL, two_step_method = NULL").await;
     let c = app.browser();
-    let (s, _, loc) = app
-        .post_form(
-            &c,
-            "/forgot-password",
-            "/forgot-password",
-            &[("username", "jpatel"), ("email", "jpatel@example.org")],
-        )
-        .await;
+    let (s, _, loc) = forgot_password(&app, &c, "jpatel", "jpatel@example.org").await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/verify")));
     let (s, page) = app.page(&c, "/forgot-password/verify").await;
     assert_eq!(s, StatusCode::OK);
@@ -346,14 +319,7 @@ async fn help_desk_reset_link_works_once_and_expires(backend: Backend) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(to.ends_with("/forgot-password/new"), "{to}");
-    let (s, _, loc) = app
-        .post_form(
-            &c,
-            "/forgot-password/new",
-            "/forgot-password/new",
-            &[("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)],
-        )
-        .await;
+    let (s, _, loc) = new_password(&app, &c, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin?password_changed=1")));
     assert_eq!(sign_in_status(&app, "jpatel", NEW_PASSWORD).await["next"], "two_step_code");
     // Replayed link: refused, clearly.
