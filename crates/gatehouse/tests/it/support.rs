@@ -460,7 +460,29 @@ impl TestApp {
         bearer: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> (reqwest::StatusCode, serde_json::Value) {
-        json_answer(self.api_request(c, method, path, bearer, body)).await
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut r = c.request(method, self.url(path));
+        if let Some(t) = bearer {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// [`TestApp::call_with`] a cookie-less client.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call_with(&self.api(), method, path, bearer, body).await
     }
 
     /// [`TestApp::call`] from behind a proxy: the request carries `X-Forwarded-For:
@@ -473,38 +495,14 @@ impl TestApp {
         bearer: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> (reqwest::StatusCode, serde_json::Value) {
-        let r = self.api_request(&self.api(), method, path, bearer, body);
-        json_answer(r.header("x-forwarded-for", forwarded_for)).await
-    }
-
-    fn api_request(
-        &self,
-        c: &reqwest::Client,
-        method: &str,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<serde_json::Value>,
-    ) -> reqwest::RequestBuilder {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut r = c.request(method, self.url(path));
-        if let Some(t) = bearer {
-            r = r.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        r
-    }
-
-    /// [`TestApp::call_with`] a cookie-less client.
-    pub async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<serde_json::Value>,
-    ) -> (reqwest::StatusCode, serde_json::Value) {
-        self.call_with(&self.api(), method, path, bearer, body).await
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().expect("header value"));
+        let c = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        self.call_with(&c, method, path, bearer, body).await
     }
 
     /// A fully signed-in API session token: `password`, then the code texted to `phone` (E.164).
@@ -520,14 +518,6 @@ impl TestApp {
         assert_eq!(v["next"], "complete", "{v}");
         v["session_token"].as_str().expect("token").to_owned()
     }
-}
-
-/// Sends an API request; returns status and the JSON answer (`null` when it is not JSON).
-async fn json_answer(r: reqwest::RequestBuilder) -> (reqwest::StatusCode, serde_json::Value) {
-    let resp = r.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
 /// A response's `Location` header.
