@@ -211,7 +211,8 @@ both!(legacy_first_sign_in);
 async fn no_code_sent_says_so(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let Some(browser) = Browser::launch().await else { return };
-    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    app.affiliate(jay).await;
     let api = app.api();
     for _ in 0..5 {
         let r = api
