@@ -206,15 +206,27 @@ pub(crate) async fn css(c: &Client, selector: &str) -> fantoccini::elements::Ele
         .unwrap_or_else(|e| panic!("no element {selector}: {e}"))
 }
 
-/// Clicks the button or link whose text is `label`, inside `scope` (an XPath prefix like `//main`).
+/// Clicks the button or link whose text is `label`, inside `scope` (an XPath prefix like `//main`),
+/// and, when the click loads a page, waits until the old one is gone: a page that comes back
+/// with the same heading (a form shown again) is otherwise indistinguishable from the old one,
+/// and typing into it would reach elements that are about to vanish.
 pub(crate) async fn click(c: &Client, scope: &str, label: &str) {
     let xpath = format!("{scope}//*[self::button or self::a][normalize-space()='{label}']");
+    let old_page = c.find(Locator::Css("html")).await.expect("the page");
     c.find(Locator::XPath(&xpath))
         .await
         .unwrap_or_else(|e| panic!("no button or link {label:?} in {scope}: {e}"))
         .click()
         .await
         .expect("click");
+    // A click that loads nothing (a disclosure, an in-page link) simply waits out the bound.
+    let until = Instant::now() + StdDuration::from_millis(1500);
+    while Instant::now() < until {
+        if old_page.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(25)).await;
+    }
 }
 
 /// Clears a field and types into it.
