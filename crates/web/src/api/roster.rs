@@ -1,13 +1,14 @@
 //! The roster over JSON, for plan staff: import a CSV file, read a change report, search.
 
 use super::ApiError;
+use super::body::{ApiPath, ApiQuery};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use gatehouse_domain::ImportId;
 use gatehouse_services::roster::{ImportOptions, ImportReport, RosterError};
@@ -39,7 +40,7 @@ fn roster_error(e: RosterError) -> ApiError {
     }
 }
 
-/// Options of an import.
+/// Options of an import. Deliberately open: a query parameter it does not know is ignored.
 #[derive(Deserialize, IntoParams)]
 pub struct ImportQuery {
     /// Import the valid lines even if some are rejected (default: change nothing).
@@ -61,7 +62,7 @@ pub async fn import(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Query(q): Query<ImportQuery>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
     let g = grant(&st, &plan, sess).await?;
@@ -79,7 +80,7 @@ pub async fn report(
     State(st): State<AppState>,
     plan: CurrentPlan,
     sess: BearerSession,
-    Path(id): Path<ImportId>,
+    ApiPath(id): ApiPath<ImportId>,
 ) -> Result<Json<ImportReport>, ApiError> {
     let g = grant(&st, &plan, sess).await?;
     match st.svc.roster_import(&g, &plan.0, id).await.map_err(roster_error)? {
