@@ -162,3 +162,25 @@ async fn paths_queries_and_methods_are_refused_uniformly(backend: Backend) {
     app.stop().await;
 }
 both!(paths_queries_and_methods_are_refused_uniformly);
+
+async fn a_permission_check_over_the_limit_is_refused_uniformly(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let svc = &app.running.services;
+    let meta = gatehouse_services::RequestMeta::cli();
+    let c = svc.create_application(&svc.operator_grant(&app.plan), &app.plan, "Claims portal", &meta).await.unwrap();
+    let big = json!({"checks": [], "padding": "x".repeat(3 * 1024 * 1024)}).to_string();
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/authz/check-batch"))
+        .basic_auth(&c.row.client_id, Some(&c.secret))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    let v: Value = serde_json::from_str(&resp.text().await.expect("body")).unwrap_or(Value::Null);
+    assert_error(&(status, v), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", None);
+    app.stop().await;
+}
+both!(a_permission_check_over_the_limit_is_refused_uniformly);

@@ -35,14 +35,27 @@ where
                 "Send the body as JSON, with Content-Type: application/json.",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// The request body as bytes, whatever its type (a CSV file, a body the handler reads field by
+/// field). Refuses one larger than the route's body limit with 413 `body_too_large`.
+#[derive(Debug)]
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 body_too_large()
             } else {
                 ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "The request body could not be read.")
             }
-        })?;
-        parse(&bytes).map(JsonBody)
+        })
     }
 }
 

@@ -1,13 +1,12 @@
 //! The roster over JSON, for plan staff: import a CSV file, read a change report, search.
 
 use super::ApiError;
-use super::body::{ApiPath, ApiQuery};
+use super::body::{ApiPath, ApiQuery, RawBody};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use gatehouse_domain::ImportId;
@@ -63,7 +62,7 @@ pub async fn import(
     sess: BearerSession,
     Meta(meta): Meta,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
     let g = grant(&st, &plan, sess).await?;
     let name: String = q.file_name.unwrap_or_else(|| "roster.csv".into()).chars().take(200).collect();
