@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(admin::MAX_UPLOAD))
+        .layer(axum::middleware::from_fn(api_body_limit))
         // Spans name the path only: query strings can hold sign-up tokens, which are never logged.
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
@@ -88,6 +89,29 @@ pub fn router(state: AppState) -> Router {
 }
 
 type Next = axum::middleware::Next;
+
+/// The server-wide body limit answers 413 in plain text before any route is reached; under the
+/// API the answer is the error body, as for every other refusal.
+async fn api_body_limit(req: axum::extract::Request, next: Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let api = is_api_path(req.uri().path());
+    let resp = next.run(req).await;
+    let json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if api && resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return api::body::body_too_large().into_response();
+    }
+    resp
+}
+
+/// Whether `path` is under the API, at the plan's own host (`/api/v1/…`) or under a plan's
+/// prefix (`/p/{slug}/api/v1/…`).
+fn is_api_path(path: &str) -> bool {
+    let rest = match path.strip_prefix("/p/") {
+        Some(r) => r.split_once('/').map_or("", |(_, r)| r),
+        None => path.trim_start_matches('/'),
+    };
+    rest == "api/v1" || rest.starts_with("api/v1/")
+}
 
 /// After every state-changing request, nudge the outbox worker so messages go out at once.
 fn wake_outbox_layer(
@@ -108,5 +132,21 @@ fn wake_outbox_layer(
             }
             resp
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_api_path;
+
+    #[test]
+    fn api_paths_with_and_without_a_plan_prefix() {
+        assert!(is_api_path("/api/v1/signin"));
+        assert!(is_api_path("/p/acme/api/v1/signin"));
+        assert!(is_api_path("/api/v1"));
+        assert!(!is_api_path("/signin"));
+        assert!(!is_api_path("/p/acme/signin"));
+        assert!(!is_api_path("/api/v10/x"));
+        assert!(!is_api_path("/p/api/v1"));
     }
 }

@@ -62,6 +62,21 @@ impl Routes {
         self
     }
 
+    /// Answers a path that matches no route with `not_found`, and a method a route does not
+    /// serve with `wrong_method` (see [`Router::fallback`] and
+    /// [`Router::method_not_allowed_fallback`]). Call it after the last route is added: the
+    /// second applies to the routes there are. Neither is a route: the list does not change.
+    pub fn fallbacks<H1, T1, H2, T2>(mut self, not_found: H1, wrong_method: H2) -> Self
+    where
+        H1: Handler<T1, AppState>,
+        T1: 'static,
+        H2: Handler<T2, AppState>,
+        T2: 'static,
+    {
+        self.router = self.router.fallback(not_found).method_not_allowed_fallback(wrong_method);
+        self
+    }
+
     /// Wraps every route added so far in `layer` (see [`Router::layer`]).
     pub fn layer<L>(mut self, layer: L) -> Self
     where

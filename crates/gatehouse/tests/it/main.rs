@@ -7,6 +7,7 @@ mod support;
 mod tenancy;
 mod trust_boundary;
 
+mod api_errors;
 mod api_flows;
 mod association;
 mod audit_and_outbox;

@@ -2,13 +2,14 @@
 //! `pages/access_requests.rs`).
 
 use super::ApiError;
+use super::body::{ApiPath, JsonBody};
 use super::caller::SignedIn;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_domain::MatchId;
 use gatehouse_domain::association::AssociationForm;
@@ -87,7 +88,7 @@ fn access_request_error(e: AccessRequestError) -> ApiError {
 
 /// Step 1 of association: what the user knows about the provider.
 #[derive(Deserialize, ToSchema, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AssociationBody {
     /// `practitioner` or `group`.
     pub provider_type: String,
@@ -151,7 +152,7 @@ pub async fn check(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<AssociationBody>,
+    JsonBody(b): JsonBody<AssociationBody>,
 ) -> ApiResult<MatchBody> {
     let form = AssociationForm {
         provider_type: b.provider_type,
@@ -167,6 +168,7 @@ pub async fn check(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptBody {
     /// The user accepts the provider administrator agreement.
     #[serde(default)]
@@ -193,8 +195,8 @@ pub async fn accept(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Path(attempt): Path<MatchId>,
-    Json(b): Json<AcceptBody>,
+    ApiPath(attempt): ApiPath<MatchId>,
+    JsonBody(b): JsonBody<AcceptBody>,
 ) -> ApiResult<AssociatedBody> {
     let a = st.svc.accept_association(&plan.0, &s, attempt, b.agreed, &meta).await.map_err(association_error)?;
     Ok(Json(AssociatedBody {
@@ -219,7 +221,7 @@ pub async fn request_access(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Path(attempt): Path<MatchId>,
+    ApiPath(attempt): ApiPath<MatchId>,
 ) -> Result<(StatusCode, Json<RequestSentBody>), ApiError> {
     let request_id = st.svc.request_access(&plan.0, &s, attempt, &meta).await.map_err(association_error)?;
     Ok((StatusCode::CREATED, Json(RequestSentBody { request_id })))
@@ -273,6 +275,7 @@ pub async fn affiliations(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SwitchBody {
     #[schema(value_type = i64)]
     pub affiliation_id: AffiliationId,
@@ -286,7 +289,7 @@ pub async fn switch(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<SwitchBody>,
+    JsonBody(b): JsonBody<SwitchBody>,
 ) -> ApiResult<AffiliationBody> {
     let a = st.svc.switch_affiliation(&plan.0, &s, b.affiliation_id, &meta).await.map_err(affiliation_error)?;
     Ok(Json(a.into()))
@@ -353,6 +356,7 @@ pub async fn access_requests(State(st): State<AppState>, c: super::practice::Cal
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ApproveBody {
     /// A user type key of the plan, e.g. `billing_staff`.
     pub user_type: String,
@@ -371,8 +375,8 @@ pub struct ApproveBody {
 pub async fn approve(
     State(st): State<AppState>,
     c: super::practice::Caller,
-    Path(id): Path<AccessRequestId>,
-    Json(b): Json<ApproveBody>,
+    ApiPath(id): ApiPath<AccessRequestId>,
+    JsonBody(b): JsonBody<ApproveBody>,
 ) -> Result<StatusCode, ApiError> {
     // Provider IDs are matched to the practice's providers by the service, in its transaction.
     let (scope, provider_ids) =
@@ -388,7 +392,7 @@ pub async fn approve(
 pub async fn decline(
     State(st): State<AppState>,
     c: super::practice::Caller,
-    Path(id): Path<AccessRequestId>,
+    ApiPath(id): ApiPath<AccessRequestId>,
 ) -> Result<StatusCode, ApiError> {
     st.svc.decline_access_request(&c.grant, &c.plan.0, id, &c.meta).await.map_err(access_request_error)?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,13 +1,14 @@
 //! Sign-up, sign-in, two-step, terms and sessions over JSON.
 
 use super::ApiError;
+use super::body::{ApiPath, JsonBody};
 use super::caller::{AnySession, SignedIn};
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{delete, get, post};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_domain::SessionId;
 use gatehouse_domain::TwoStepMethod;
@@ -93,6 +94,7 @@ impl SessionStep {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub token: String,
 }
@@ -125,13 +127,14 @@ fn signup_error(e: SignUpError) -> ApiError {
 pub async fn check_invitation(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    Json(b): Json<TokenBody>,
+    JsonBody(b): JsonBody<TokenBody>,
 ) -> ApiResult<InviteeBody> {
     let i = st.svc.invitation(&plan.0, &b.token).await.map_err(signup_error)?;
     Ok(Json(InviteeBody { first_name: i.first_name, last_name: i.last_name, email: i.email }))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignUpBody {
     pub token: String,
     pub username: String,
@@ -146,7 +149,7 @@ pub async fn sign_up(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<SignUpBody>,
+    JsonBody(b): JsonBody<SignUpBody>,
 ) -> Result<(StatusCode, Json<SessionStep>), ApiError> {
     let token = st
         .svc
@@ -157,6 +160,7 @@ pub async fn sign_up(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignInBody {
     pub username: String,
     pub password: String,
@@ -169,7 +173,7 @@ pub async fn sign_in(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<SignInBody>,
+    JsonBody(b): JsonBody<SignInBody>,
 ) -> ApiResult<SessionStep> {
     match st.svc.sign_in(&plan.0, &b.username, &b.password, &meta).await {
         Ok(s) => {
@@ -230,6 +234,7 @@ impl From<Method> for TwoStepMethod {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetupBody {
     /// Calling code, default `1` (United States).
     #[serde(default)]
@@ -252,7 +257,7 @@ pub async fn setup_phone(
     plan: CurrentPlan,
     sess: AnySession,
     Meta(meta): Meta,
-    Json(b): Json<SetupBody>,
+    JsonBody(b): JsonBody<SetupBody>,
 ) -> ApiResult<CodeSent> {
     let s = sess.at(SessionStage::TwoStepSetup)?;
     let cc = b.country_code.unwrap_or_else(|| "1".into());
@@ -262,6 +267,7 @@ pub async fn setup_phone(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResendBody {
     #[serde(default)]
     pub method: Option<Method>,
@@ -275,7 +281,7 @@ pub async fn resend_code(
     plan: CurrentPlan,
     sess: AnySession,
     Meta(meta): Meta,
-    Json(b): Json<ResendBody>,
+    JsonBody(b): JsonBody<ResendBody>,
 ) -> ApiResult<CodeSent> {
     let s = sess.at(SessionStage::TwoStepCode)?;
     let masked =
@@ -284,6 +290,7 @@ pub async fn resend_code(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CodeBody {
     pub code: String,
 }
@@ -296,7 +303,7 @@ pub async fn verify_code(
     plan: CurrentPlan,
     AnySession(s): AnySession,
     Meta(meta): Meta,
-    Json(b): Json<CodeBody>,
+    JsonBody(b): JsonBody<CodeBody>,
 ) -> ApiResult<SessionStep> {
     let v = st.svc.verify_code(&plan.0, &s, &b.code, &meta).await.map_err(two_step_error)?;
     Ok(Json(SessionStep::plain(v.session.0, v.stage)))
@@ -316,6 +323,7 @@ pub async fn get_terms(State(st): State<AppState>, plan: CurrentPlan) -> ApiResu
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignTermsBody {
     pub version: i64,
     pub first_name: String,
@@ -330,7 +338,7 @@ pub async fn sign_terms(
     plan: CurrentPlan,
     sess: AnySession,
     Meta(meta): Meta,
-    Json(b): Json<SignTermsBody>,
+    JsonBody(b): JsonBody<SignTermsBody>,
 ) -> ApiResult<SessionStep> {
     let s = sess.at(SessionStage::Terms)?;
     match st.svc.sign_terms(&plan.0, &s, b.version, &b.first_name, &b.last_name, &meta).await {
@@ -411,7 +419,7 @@ pub async fn end_session(
     State(st): State<AppState>,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Path(id): Path<SessionId>,
+    ApiPath(id): ApiPath<SessionId>,
 ) -> Result<StatusCode, ApiError> {
     match st.svc.end_session(&s, id, &meta).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),

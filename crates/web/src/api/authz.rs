@@ -2,13 +2,13 @@
 //! and a user's access. Callers authenticate with HTTP Basic (`client_id:secret`) as an
 //! application registered with this plan on the control panel.
 
+use super::body::RawBody;
 use super::{ApiError, ErrorBody, ErrorDetail};
 use crate::AppState;
 use crate::extract::CurrentPlan;
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -230,7 +230,7 @@ pub struct CheckBatchResult {
 #[utoipa::path(post, path = "/api/v1/authz/check", security(("basic" = [])), request_body = CheckBody,
     responses((status = 200, body = CheckResult), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
-pub async fn check(State(st): State<AppState>, App(app): App, body: Bytes) -> Response {
+pub async fn check(State(st): State<AppState>, App(app): App, RawBody(body): RawBody) -> Response {
     let c = match json_object(&body).and_then(|m| parse_check(&m)) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
@@ -245,7 +245,7 @@ pub async fn check(State(st): State<AppState>, App(app): App, body: Bytes) -> Re
 #[utoipa::path(post, path = "/api/v1/authz/check-batch", security(("basic" = [])), request_body = CheckBatchBody,
     responses((status = 200, body = CheckBatchResult), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
-pub async fn check_batch(State(st): State<AppState>, App(app): App, body: Bytes) -> Response {
+pub async fn check_batch(State(st): State<AppState>, App(app): App, RawBody(body): RawBody) -> Response {
     let parsed = json_object(&body).and_then(|m| {
         let Some(Value::Array(list)) = m.get("checks") else {
             return Err(BadInput::new(Some("checks"), "checks must be an array of checks."));

@@ -3,6 +3,7 @@
 
 use super::ApiError;
 use super::auth::SessionStep;
+use super::body::JsonBody;
 use super::caller::AnySession;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
@@ -57,6 +58,7 @@ pub async fn resend(
 
 /// The token of an emailed email-proof link.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RedeemBody {
     pub token: String,
 }
@@ -70,7 +72,7 @@ pub async fn redeem(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<RedeemBody>,
+    JsonBody(b): JsonBody<RedeemBody>,
 ) -> Result<Json<SessionStep>, ApiError> {
     let (token, stage) = st.svc.redeem_email_proof(&plan.0, &b.token, &meta).await.map_err(error)?;
     Ok(Json(SessionStep::plain(token.0, stage)))

@@ -1,13 +1,13 @@
 //! Legacy accounts over JSON, for plan administrators: import a file, read the migration report.
 
 use super::ApiError;
+use super::body::RawBody;
 use super::roster::grant;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use gatehouse_services::legacy_import::{LegacyImportError, LegacyImportReport};
@@ -39,7 +39,7 @@ pub async fn import(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<LegacyImportReport>, ApiError> {
     let g = grant(&st, &plan, sess).await?;
     let text = std::str::from_utf8(&body).map_err(|_| error(LegacyImportError::Unreadable))?;

@@ -6,6 +6,7 @@
 mod associations;
 mod auth;
 mod authz;
+pub mod body;
 mod caller;
 mod first_signin;
 mod legacy;
@@ -24,7 +25,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-/// The API routes.
+/// The API routes. A path under the API that matches no route answers 404 `not_found`, and a
+/// method a route does not serve 405 `method_not_allowed`, both in the error body.
 pub fn routes(_state: AppState) -> Routes {
     auth::routes()
         .merge(associations::routes())
@@ -38,6 +40,15 @@ pub fn routes(_state: AppState) -> Routes {
         .merge(self_service::routes())
         .merge(profile::routes())
         .route("/openapi.json", crate::routing::get(|| async { Json(ApiDoc::openapi()) }))
+        .fallbacks(unknown_path, wrong_method)
+}
+
+async fn unknown_path() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "The API has no such path.")
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This path does not answer that method.")
 }
 
 /// The OpenAPI document.
@@ -138,7 +149,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub field: Option<&'static str>,
+    /// The field at fault: a name, or a JSON path into the body (`rows[0].email`).
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -147,8 +159,8 @@ impl ApiError {
         Self { status, code, message: message.into(), field: None }
     }
     /// Names the field at fault.
-    pub fn field(mut self, field: Option<&'static str>) -> Self {
-        self.field = field;
+    pub fn field(mut self, field: Option<impl Into<String>>) -> Self {
+        self.field = field.map(Into::into);
         self
     }
     /// A failure of ours, logged with its cause and reported without it.
@@ -172,9 +184,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(ErrorBody {
-            error: ErrorDetail { code: self.code.into(), message: self.message, field: self.field.map(Into::into) },
-        });
+        let body =
+            Json(ErrorBody { error: ErrorDetail { code: self.code.into(), message: self.message, field: self.field } });
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             (self.status, [(axum::http::header::RETRY_AFTER, "2")], body).into_response()
         } else {

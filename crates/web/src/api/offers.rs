@@ -3,6 +3,7 @@
 //! (`/practice/offers`). The same services as `pages/offers.rs` and "Manage Pending Users".
 
 use super::ApiError;
+use super::body::ApiPath;
 use super::caller::SignedIn;
 use super::practice::Caller;
 use crate::AppState;
@@ -10,7 +11,7 @@ use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{delete, get, post};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_domain::ids::OfferId;
 use gatehouse_services::offers::OfferError;
@@ -104,7 +105,7 @@ pub async fn accept(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AcceptedBody>, ApiError> {
     let a = st.svc.accept_offer(&plan.0, &s, OfferId(id), &meta).await.map_err(offer_error)?;
     Ok(Json(AcceptedBody { affiliation_id: a.affiliation_id, practice_name: a.practice_name, tax_id: a.tax_id }))
@@ -119,7 +120,7 @@ pub async fn decline(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     st.svc.decline_offer(&plan.0, &s, OfferId(id), &meta).await.map_err(offer_error)?;
     Ok(StatusCode::NO_CONTENT)
@@ -165,7 +166,7 @@ pub async fn offers_made(State(st): State<AppState>, c: Caller) -> Result<Json<V
 /// Withdraws one of the caller's pending offers (404 for another's or an answered one).
 #[utoipa::path(delete, path = "/api/v1/practice/offers/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
-pub async fn cancel(State(st): State<AppState>, c: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+pub async fn cancel(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
     st.svc.cancel_offer(&c.grant, &c.plan.0, OfferId(id), &c.meta).await.map_err(super::practice::error)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,12 +3,13 @@
 //! user (bearer session) who administers at least one Tax ID; another practice's ids answer 404.
 
 use super::ApiError;
+use super::body::{ApiPath, ApiQuery, JsonBody};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{delete, get, post};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_domain::{AffiliationId, PracticeId, ProviderRowId, UserId};
 use gatehouse_services::RequestMeta;
@@ -109,7 +110,7 @@ pub struct DirectoryBody {
 pub async fn directory(
     State(st): State<AppState>,
     c: Caller,
-    Query(req): Query<DirectoryRequest>,
+    ApiQuery(req): ApiQuery<DirectoryRequest>,
 ) -> Result<Json<DirectoryBody>, ApiError> {
     let p = st.svc.practice_directory(&c.grant, &c.plan.0, &req).await.map_err(error)?;
     Ok(Json(DirectoryBody {
@@ -167,7 +168,7 @@ pub struct MemberBody {
 pub async fn member(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<UserId>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<MemberBody>, ApiError> {
     let m = st.svc.member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(Json(MemberBody {
@@ -194,34 +195,29 @@ pub async fn member(
     }))
 }
 
-/// Providers: all of the Tax ID's, or a list of provider row ids.
-#[derive(Deserialize, Serialize, ToSchema, Default)]
-#[serde(default)]
-pub struct ScopeBody {
-    pub all_providers: Option<bool>,
-    /// Provider row ids (from the roster) when not all.
-    #[schema(value_type = Vec<i64>)]
-    pub providers: Vec<ProviderRowId>,
-}
-
-impl ScopeBody {
-    fn scope(&self) -> Option<Scope> {
-        match self.all_providers {
-            Some(true) => Some(Scope::All),
-            Some(false) => Some(Scope::Providers(self.providers.clone())),
-            None => None,
-        }
+/// The providers of an affiliation, from a body's `all_providers` and `providers`: all of the
+/// Tax ID's, or the listed provider row ids; `None` when `all_providers` is not given.
+fn scope(all_providers: Option<bool>, providers: &[ProviderRowId]) -> Option<Scope> {
+    match all_providers {
+        Some(true) => Some(Scope::All),
+        Some(false) => Some(Scope::Providers(providers.to_vec())),
+        None => None,
     }
 }
 
 /// A Tax ID affiliation to add.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AddAffiliationBody {
     #[schema(value_type = i64)]
     pub practice_id: PracticeId,
     pub user_type: String,
-    #[serde(flatten)]
-    pub scope: ScopeBody,
+    /// All of the Tax ID's providers (`true`), or those in `providers` (`false`).
+    pub all_providers: Option<bool>,
+    /// Provider row ids (from the roster) when not all.
+    #[serde(default)]
+    #[schema(value_type = Vec<i64>)]
+    pub providers: Vec<ProviderRowId>,
 }
 
 /// The new affiliation's id.
@@ -237,13 +233,13 @@ pub struct Created {
 pub async fn add_affiliation(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<UserId>,
-    Json(b): Json<AddAffiliationBody>,
+    ApiPath(id): ApiPath<UserId>,
+    JsonBody(b): JsonBody<AddAffiliationBody>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let new = NewMemberAffiliation {
         practice_id: b.practice_id,
         user_type: b.user_type,
-        scope: b.scope.scope().unwrap_or(Scope::All),
+        scope: scope(b.all_providers, &b.providers).unwrap_or(Scope::All),
     };
     let aid = st.svc.add_member_affiliation(&c.grant, &c.plan.0, id, &new, &c.meta).await.map_err(error)?;
     Ok((StatusCode::CREATED, Json(Created { id: aid.0 })))
@@ -251,13 +247,17 @@ pub async fn add_affiliation(
 
 /// Changes to one affiliation (each optional).
 #[derive(Deserialize, Serialize, ToSchema, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChangeAffiliationBody {
     pub user_type: Option<String>,
     /// `true` to make administrator, `false` to revoke (refused with 409 for the last one).
     pub admin: Option<bool>,
-    #[serde(flatten)]
-    pub scope: ScopeBody,
+    /// All of the Tax ID's providers (`true`), or those in `providers` (`false`).
+    pub all_providers: Option<bool>,
+    /// Provider row ids (from the roster) when not all.
+    #[serde(default)]
+    #[schema(value_type = Vec<i64>)]
+    pub providers: Vec<ProviderRowId>,
 }
 
 /// Changes an affiliation's user type, providers or administrator flag, all in one change.
@@ -267,10 +267,14 @@ pub struct ChangeAffiliationBody {
 pub async fn change_affiliation(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<AffiliationId>,
-    Json(b): Json<ChangeAffiliationBody>,
+    ApiPath(id): ApiPath<AffiliationId>,
+    JsonBody(b): JsonBody<ChangeAffiliationBody>,
 ) -> Result<StatusCode, ApiError> {
-    let change = AffiliationChange { user_type: b.user_type.clone(), scope: b.scope.scope(), admin: b.admin };
+    let change = AffiliationChange {
+        user_type: b.user_type.clone(),
+        scope: scope(b.all_providers, &b.providers),
+        admin: b.admin,
+    };
     st.svc.change_member_affiliation(&c.grant, &c.plan.0, id, &change, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -281,7 +285,7 @@ pub async fn change_affiliation(
 pub async fn remove_affiliation(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<AffiliationId>,
+    ApiPath(id): ApiPath<AffiliationId>,
 ) -> Result<StatusCode, ApiError> {
     st.svc.remove_member_affiliation(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
@@ -290,7 +294,11 @@ pub async fn remove_affiliation(
 /// Removes a user from every Tax ID the caller administers ("Revoke User"); their account stays.
 #[utoipa::path(post, path = "/api/v1/practice/users/{id}/revoke", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
-pub async fn revoke(State(st): State<AppState>, c: Caller, Path(id): Path<UserId>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath(id): ApiPath<UserId>,
+) -> Result<StatusCode, ApiError> {
     st.svc.revoke_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -298,7 +306,11 @@ pub async fn revoke(State(st): State<AppState>, c: Caller, Path(id): Path<UserId
 /// Deactivates a user all of whose Tax IDs the caller administers: signed out everywhere at once.
 #[utoipa::path(post, path = "/api/v1/practice/users/{id}/deactivate", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn deactivate(State(st): State<AppState>, c: Caller, Path(id): Path<UserId>) -> Result<StatusCode, ApiError> {
+pub async fn deactivate(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath(id): ApiPath<UserId>,
+) -> Result<StatusCode, ApiError> {
     st.svc.deactivate_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -306,7 +318,11 @@ pub async fn deactivate(State(st): State<AppState>, c: Caller, Path(id): Path<Us
 /// Reactivates a user the caller's practice deactivated (not one deactivated by plan staff).
 #[utoipa::path(post, path = "/api/v1/practice/users/{id}/reactivate", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn reactivate(State(st): State<AppState>, c: Caller, Path(id): Path<UserId>) -> Result<StatusCode, ApiError> {
+pub async fn reactivate(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath(id): ApiPath<UserId>,
+) -> Result<StatusCode, ApiError> {
     st.svc.reactivate_member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -318,7 +334,7 @@ pub async fn reactivate(State(st): State<AppState>, c: Caller, Path(id): Path<Us
 pub async fn reset_password(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<UserId>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> Result<StatusCode, ApiError> {
     st.svc.send_member_reset_link(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
@@ -326,6 +342,7 @@ pub async fn reset_password(
 
 /// Who takes over as administrator.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HandOverBody {
     /// The new administrator's affiliation with the practice (from `GET /practice/users/{id}`).
     #[schema(value_type = i64)]
@@ -338,7 +355,7 @@ pub struct HandOverBody {
 pub async fn hand_over(
     State(st): State<AppState>,
     c: Caller,
-    Json(b): Json<HandOverBody>,
+    JsonBody(b): JsonBody<HandOverBody>,
 ) -> Result<StatusCode, ApiError> {
     st.svc.hand_over_admin(&c.grant, &c.plan.0, b.affiliation_id, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
@@ -346,6 +363,7 @@ pub async fn hand_over(
 
 /// One person to invite.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InviteRowBody {
     pub first_name: String,
     pub last_name: String,
@@ -355,12 +373,17 @@ pub struct InviteRowBody {
     #[serde(default)]
     pub practice_ids: Vec<i64>,
     pub user_type: String,
-    #[serde(flatten)]
-    pub scope: ScopeBody,
+    /// All of the Tax ID's providers (`true`), or those in `providers` (`false`).
+    pub all_providers: Option<bool>,
+    /// Provider row ids (from the roster) when not all.
+    #[serde(default)]
+    #[schema(value_type = Vec<i64>)]
+    pub providers: Vec<ProviderRowId>,
 }
 
 /// A list to invite at once.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InviteBody {
     pub rows: Vec<InviteRowBody>,
 }
@@ -390,7 +413,7 @@ pub struct InviteResult {
 pub async fn invite(
     State(st): State<AppState>,
     c: Caller,
-    Json(b): Json<InviteBody>,
+    JsonBody(b): JsonBody<InviteBody>,
 ) -> Result<Json<Vec<InviteResult>>, ApiError> {
     let rows: Vec<InviteRow> = b
         .rows
@@ -402,7 +425,7 @@ pub async fn invite(
             email_confirm: r.email_confirm.clone(),
             practices: r.practice_ids.clone(),
             user_type: r.user_type.clone(),
-            scope: r.scope.scope().unwrap_or(Scope::All),
+            scope: scope(r.all_providers, &r.providers).unwrap_or(Scope::All),
         })
         .collect();
     let results = st.svc.invite_batch(&c.grant, &c.plan.0, &rows, &c.meta).await.map_err(error)?;
@@ -467,7 +490,11 @@ pub async fn pending(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<P
 /// Sends a new link (the old one stops working).
 #[utoipa::path(post, path = "/api/v1/practice/invitations/{user}/resend", params(("user" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
-pub async fn resend(State(st): State<AppState>, c: Caller, Path(user): Path<i64>) -> Result<StatusCode, ApiError> {
+pub async fn resend(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath(user): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
     st.svc.resend_invitation(&c.grant, &c.plan.0, UserId(user), &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -475,7 +502,11 @@ pub async fn resend(State(st): State<AppState>, c: Caller, Path(user): Path<i64>
 /// Cancels a pending invitation.
 #[utoipa::path(delete, path = "/api/v1/practice/invitations/{user}", params(("user" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
-pub async fn cancel(State(st): State<AppState>, c: Caller, Path(user): Path<i64>) -> Result<StatusCode, ApiError> {
+pub async fn cancel(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath(user): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
     st.svc.cancel_invitation(&c.grant, &c.plan.0, UserId(user), &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -488,14 +519,12 @@ pub async fn cancel(State(st): State<AppState>, c: Caller, Path(user): Path<i64>
 pub async fn edit_member(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<UserId>,
-    Json(body): Json<serde_json::Value>,
+    ApiPath(id): ApiPath<UserId>,
+    // The domain's form, shared with the page (whose form posts carry a CSRF token besides):
+    // deliberately open, so a field it does not know is ignored rather than refused.
+    JsonBody(form): JsonBody<gatehouse_domain::profile::ProfileForm>,
 ) -> Result<StatusCode, ApiError> {
     use gatehouse_services::practice::members::EditMemberError;
-    // The form's fields as JSON strings: first_name, middle_name, last_name, email,
-    // email_confirm, mobile_phone, office_phone, fax, street, city, state, zip.
-    let form: gatehouse_domain::profile::ProfileForm = serde_json::from_value(body)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "Send the fields as JSON strings."))?;
     match st.svc.edit_member(&c.grant, &c.plan.0, id, &form, &c.meta).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(EditMemberError::Invalid(e)) => {

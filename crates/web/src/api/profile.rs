@@ -3,6 +3,7 @@
 //! email address (confirmed by a link to it) and the office details.
 
 use super::ApiError;
+use super::body::JsonBody;
 use super::caller::SignedIn;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
@@ -136,6 +137,7 @@ pub async fn profile(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     pub username: String,
     pub password: String,
@@ -156,13 +158,14 @@ pub async fn confirm_password(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<PasswordBody>,
+    JsonBody(b): JsonBody<PasswordBody>,
 ) -> Result<Json<CodeSent>, ApiError> {
     let m = st.svc.profile_confirm_password(&plan.0, &s, &b.username, &b.password, &meta).await.map_err(error)?;
     Ok(Json(CodeSent { masked_phone: m }))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MethodBody {
     /// `text` (default) or `voice`.
     pub method: Option<String>,
@@ -176,13 +179,14 @@ pub async fn send_code(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<MethodBody>,
+    JsonBody(b): JsonBody<MethodBody>,
 ) -> Result<Json<CodeSent>, ApiError> {
     let m = st.svc.profile_send_code(&plan.0, &s, method(b.method.as_deref()), &meta).await.map_err(error)?;
     Ok(Json(CodeSent { masked_phone: m }))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CodeBody {
     pub code: String,
 }
@@ -195,7 +199,7 @@ pub async fn verify_code(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<CodeBody>,
+    JsonBody(b): JsonBody<CodeBody>,
 ) -> Result<Json<ProfileBody>, ApiError> {
     st.svc.profile_verify_code(&plan.0, &s, &b.code, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
@@ -210,13 +214,16 @@ pub async fn office(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<OfficeForm>,
+    // The domain's form, shared with the profile page: deliberately open (an unknown field is
+    // ignored).
+    JsonBody(b): JsonBody<OfficeForm>,
 ) -> Result<Json<ProfileBody>, ApiError> {
     st.svc.profile_update_office(&plan.0, &s, &b, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PhoneBody {
     /// Without `+`, like `1`.
     pub country_code: String,
@@ -233,7 +240,7 @@ pub async fn phone(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<PhoneBody>,
+    JsonBody(b): JsonBody<PhoneBody>,
 ) -> Result<Json<CodeSent>, ApiError> {
     let m = st
         .svc
@@ -251,13 +258,14 @@ pub async fn confirm_phone(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<CodeBody>,
+    JsonBody(b): JsonBody<CodeBody>,
 ) -> Result<Json<ProfileBody>, ApiError> {
     st.svc.profile_confirm_phone(&plan.0, &s, &b.code, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EmailBody {
     pub email: String,
     pub email_confirm: String,
@@ -271,13 +279,14 @@ pub async fn email(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    Json(b): Json<EmailBody>,
+    JsonBody(b): JsonBody<EmailBody>,
 ) -> Result<StatusCode, ApiError> {
     st.svc.profile_start_email_change(&plan.0, &s, &b.email, &b.email_confirm, &meta).await.map_err(error)?;
     Ok(StatusCode::ACCEPTED)
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// The `token` of the emailed link.
     pub token: String,
@@ -297,7 +306,7 @@ pub async fn confirm_email(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<TokenBody>,
+    JsonBody(b): JsonBody<TokenBody>,
 ) -> Result<Json<EmailChanged>, ApiError> {
     let v = st.svc.confirm_email_change(&plan.0, &b.token, &meta).await.map_err(error)?;
     Ok(Json(EmailChanged { username: v.username, email: v.new_email }))

@@ -2,6 +2,7 @@
 //! the same throttle and the same answer whether the Tax ID is on the roster or not.
 
 use super::ApiError;
+use super::body::JsonBody;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
@@ -22,7 +23,7 @@ pub fn routes() -> Routes {
 /// Tax ID are entered twice, as on the form; phone numbers are US numbers. Only `address2` and
 /// `fax` may be empty; a missing field counts as empty, so every problem gets the same error body.
 #[derive(Default, Deserialize, ToSchema)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RegistrationBody {
     pub primary_first_name: String,
     pub primary_last_name: String,
@@ -94,7 +95,7 @@ pub async fn request_registration(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<RegistrationBody>,
+    JsonBody(b): JsonBody<RegistrationBody>,
 ) -> Result<(StatusCode, Json<RegistrationReceived>), ApiError> {
     match st.svc.request_registration(&plan.0, &b.into(), &meta).await {
         Ok(r) => Ok((

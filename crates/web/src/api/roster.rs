@@ -1,13 +1,13 @@
 //! The roster over JSON, for plan staff: import a CSV file, read a change report, search.
 
 use super::ApiError;
+use super::body::{ApiPath, ApiQuery, RawBody};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use gatehouse_domain::ImportId;
 use gatehouse_services::roster::{ImportOptions, ImportReport, RosterError};
@@ -39,7 +39,7 @@ fn roster_error(e: RosterError) -> ApiError {
     }
 }
 
-/// Options of an import.
+/// Options of an import. Deliberately open: a query parameter it does not know is ignored.
 #[derive(Deserialize, IntoParams)]
 pub struct ImportQuery {
     /// Import the valid lines even if some are rejected (default: change nothing).
@@ -61,8 +61,8 @@ pub async fn import(
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
-    Query(q): Query<ImportQuery>,
-    body: Bytes,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
     let g = grant(&st, &plan, sess).await?;
     let name: String = q.file_name.unwrap_or_else(|| "roster.csv".into()).chars().take(200).collect();
@@ -79,7 +79,7 @@ pub async fn report(
     State(st): State<AppState>,
     plan: CurrentPlan,
     sess: BearerSession,
-    Path(id): Path<ImportId>,
+    ApiPath(id): ApiPath<ImportId>,
 ) -> Result<Json<ImportReport>, ApiError> {
     let g = grant(&st, &plan, sess).await?;
     match st.svc.roster_import(&g, &plan.0, id).await.map_err(roster_error)? {

@@ -2,6 +2,7 @@
 //! lookup, or from an emailed reset link's `token`), which changes when the code is accepted.
 
 use super::ApiError;
+use super::body::JsonBody;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
 use crate::routing::Routes;
@@ -46,6 +47,7 @@ pub struct Accepted {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EmailBody {
     pub email: String,
 }
@@ -57,7 +59,7 @@ pub async fn forgot_username(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<EmailBody>,
+    JsonBody(b): JsonBody<EmailBody>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     st.svc.send_username_reminder(&plan.0, &b.email, &meta).await.map_err(error)?;
     Ok((
@@ -67,6 +69,7 @@ pub async fn forgot_username(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LookupBody {
     pub username: String,
     pub email: String,
@@ -90,13 +93,14 @@ pub async fn start_reset(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<LookupBody>,
+    JsonBody(b): JsonBody<LookupBody>,
 ) -> Result<(StatusCode, Json<ResetBody>), ApiError> {
     let t = st.svc.start_password_reset(&plan.0, &b.username, &b.email, &meta).await.map_err(error)?;
     Ok((StatusCode::ACCEPTED, Json(ResetBody { reset_token: t.0 })))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetTokenBody {
     pub reset_token: String,
 }
@@ -115,7 +119,7 @@ pub struct ResetStatus {
 pub async fn reset_status(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    Json(b): Json<ResetTokenBody>,
+    JsonBody(b): JsonBody<ResetTokenBody>,
 ) -> Result<Json<ResetStatus>, ApiError> {
     let s = st.svc.password_reset_step(&plan.0, &b.reset_token).await.map_err(error)?;
     let step = match s {
@@ -126,6 +130,7 @@ pub async fn reset_status(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     pub reset_token: String,
     pub code: String,
@@ -140,13 +145,14 @@ pub async fn verify_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<VerifyBody>,
+    JsonBody(b): JsonBody<VerifyBody>,
 ) -> Result<Json<ResetBody>, ApiError> {
     let t = st.svc.verify_reset_code(&plan.0, &b.reset_token, &b.code, &meta).await.map_err(error)?;
     Ok(Json(ResetBody { reset_token: t.0 }))
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CompleteBody {
     pub reset_token: String,
     pub password: String,
@@ -167,7 +173,7 @@ pub async fn complete(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    Json(b): Json<CompleteBody>,
+    JsonBody(b): JsonBody<CompleteBody>,
 ) -> Result<Json<Completed>, ApiError> {
     let username = st
         .svc
@@ -178,6 +184,7 @@ pub async fn complete(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FirstPasswordBody {
     pub password: String,
     pub confirm_password: String,
@@ -192,7 +199,7 @@ pub async fn first_password(
     plan: CurrentPlan,
     super::caller::AnySession(s): super::caller::AnySession,
     Meta(meta): Meta,
-    Json(b): Json<FirstPasswordBody>,
+    JsonBody(b): JsonBody<FirstPasswordBody>,
 ) -> Result<Json<super::auth::SessionStep>, ApiError> {
     match st.svc.set_first_password(&plan.0, &s, &b.password, &b.confirm_password, &meta).await {
         Ok((t, next)) => Ok(Json(super::auth::SessionStep {
