@@ -540,21 +540,24 @@ async fn invite_errors_are_shown_beside_their_fields(backend: Backend) {
 }
 both!(invite_errors_are_shown_beside_their_fields);
 
+/// Ann added to the invite list with no Tax ID ticked.
+const ANN_WITHOUT_TAX_ID: [(&str, &str); 7] = [
+    ("first_name", "Ann"),
+    ("last_name", "Newhire"),
+    ("email", "ann@clinic.example"),
+    ("email_confirm", "ann@clinic.example"),
+    ("user_type", "billing_staff"),
+    ("scope", "all"),
+    ("action", "add"),
+];
+
 async fn the_only_practice_needs_no_ticking(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     setup(&app).await;
     let c = app.signed_in_browser("dana", 1001).await;
     let practice = app.count("SELECT id FROM practices WHERE tax_id = '825671892'").await;
     // Added without a Tax ID: the list row is for Dana's only practice.
-    let add = [
-        ("first_name", "Ann"),
-        ("last_name", "Newhire"),
-        ("email", "ann@clinic.example"),
-        ("email_confirm", "ann@clinic.example"),
-        ("user_type", "billing_staff"),
-        ("scope", "all"),
-        ("action", "add"),
-    ];
+    let add = ANN_WITHOUT_TAX_ID;
     let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &add).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(attr(tag_with_id(&page, "l0_first"), "value"), Some("Ann"));
@@ -615,15 +618,7 @@ async fn the_practice_acted_for_is_ticked(backend: Backend) {
         assert!(!ticked(&page, other), "only it");
     }
     // With several practices, none named is still a problem to fix, beside the Tax IDs.
-    let add = [
-        ("first_name", "Ann"),
-        ("last_name", "Newhire"),
-        ("email", "ann@clinic.example"),
-        ("email_confirm", "ann@clinic.example"),
-        ("user_type", "billing_staff"),
-        ("scope", "all"),
-        ("action", "add"),
-    ];
+    let add = ANN_WITHOUT_TAX_ID;
     let (s, page, _) = app.post_form(&c, "/practice/invite", "/practice/invite", &add).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(text_of(&page, "tax_ids-error"), "Choose at least one Tax ID.");
