@@ -322,6 +322,17 @@ impl TestApp {
             .expect("affiliation");
     }
 
+    /// An application state over this server's services, to read the router's route table.
+    pub fn state(&self) -> gatehouse_web::AppState {
+        gatehouse_web::AppState {
+            svc: self.running.services.clone(),
+            dev_outbox: gatehouse_services::delivery::Channels { email: true, texts: true },
+            secure_cookies: false,
+            trusted_proxies: Default::default(),
+            outbox_waker: std::sync::Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
     /// A practice of the plan (address in Seattle), by Tax ID and name, without providers.
     pub async fn seed_practice(&self, tax_id: &str, name: &str) {
         sqlx::query("INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) VALUES ($1, $2, $3, '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)")

@@ -392,14 +392,7 @@ impl World {
             a.init_csrf(app).await;
         }
 
-        let state = gatehouse_web::AppState {
-            svc: svc.clone(),
-            dev_outbox: gatehouse_services::delivery::Channels { email: true, texts: true },
-            secure_cookies: false,
-            trusted_proxies: Default::default(),
-            outbox_waker: Arc::new(tokio::sync::Notify::new()),
-        };
-        let routes = gatehouse_web::route_table(&state);
+        let routes = gatehouse_web::route_table(&app.state());
         let practices = vec![("A", a, admin_a), ("B", b, admin_b), ("C", c, p2_user)];
         Self { actors, routes, shared, practices, made: AtomicU16::new(0) }
     }
