@@ -291,35 +291,13 @@ impl TestApp {
     /// when missing) as billing staff for all its providers. Without a linked account a portal
     /// user is sent from the home page to associate one.
     pub async fn affiliate(&self, user: gatehouse_domain::UserId) {
-        let db = self.running.services.db.pool();
-        let plan = self.plan.id().0;
-        let find = "SELECT id FROM practices WHERE plan_id = $1 AND tax_id = '825671892'";
-        let existing: Option<i64> = sqlx::query_scalar(find).bind(plan).fetch_optional(db).await.expect("practice");
-        let practice = match existing {
-            Some(id) => id,
-            None => {
-                sqlx::query("INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) VALUES ($1, '825671892', 'Lakeside Family Medicine', '1 Main St', '', 'Seattle', 'WA', '98101', '', 0)")
-                    .bind(plan)
-                    .execute(db)
-                    .await
-                    .expect("practice");
-                let id: i64 = sqlx::query_scalar(find).bind(plan).fetch_one(db).await.expect("id");
-                sqlx::query("INSERT INTO providers (plan_id, practice_id, provider_id, npi, kind, first_name, last_name, org_name, address1, city, state, zip, created_at) VALUES ($1, $2, 'P1', '1234567893', 'practitioner', 'Richard', 'Kim', '', '1 Main St', 'Seattle', 'WA', '98101', 0)")
-                    .bind(plan)
-                    .bind(id)
-                    .execute(db)
-                    .await
-                    .expect("provider");
-                id
-            }
-        };
-        sqlx::query("INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) VALUES ($1, $2, $3, 'billing_staff', 0, 1, 0)")
-            .bind(plan)
-            .bind(user.0)
-            .bind(practice)
-            .execute(db)
-            .await
-            .expect("affiliation");
+        let find =
+            format!("SELECT COUNT(*) FROM practices WHERE plan_id = {} AND tax_id = '825671892'", self.plan.id().0);
+        if self.count(&find).await == 0 {
+            self.seed_practice("825671892", "Lakeside Family Medicine").await;
+            self.seed_provider("825671892", "P1", "Richard", "Kim").await;
+        }
+        self.seed_affiliation(user, "825671892", "billing_staff", false).await;
     }
 
     /// An application state over this server's services, to read the router's route table.
