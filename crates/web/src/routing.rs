@@ -39,6 +39,28 @@ impl Routes {
         Self { router: Router::new(), table: Vec::new() }
     }
 
+    /// The routes of an OpenAPI router (see `utoipa_axum`): `router` serves exactly the
+    /// operations of `doc`, which the list is read from.
+    pub fn from_openapi(router: Router<AppState>, doc: &utoipa::openapi::OpenApi) -> Self {
+        let mut table = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            let operations = [
+                (Method::GET, &item.get),
+                (Method::PUT, &item.put),
+                (Method::POST, &item.post),
+                (Method::DELETE, &item.delete),
+                (Method::PATCH, &item.patch),
+            ];
+            table.extend(
+                operations
+                    .into_iter()
+                    .filter(|(_, op)| op.is_some())
+                    .map(|(method, _)| RouteEntry { method, path: path.clone() }),
+            );
+        }
+        Self { router, table }
+    }
+
     /// Adds `path` with the methods of `methods` (see [`Router::route`]).
     pub fn route(mut self, path: &str, methods: Methods) -> Self {
         self.table.extend(methods.methods.into_iter().map(|method| RouteEntry { method, path: path.to_owned() }));

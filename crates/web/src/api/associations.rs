@@ -6,8 +6,6 @@ use super::body::{ApiPath, JsonBody};
 use super::caller::SignedIn;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::{get, post};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,17 +17,19 @@ use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use gatehouse_services::association::{AssociationError, Matched};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/associations", post(check))
-        .route("/associations/{attempt}/accept", post(accept))
-        .route("/associations/{attempt}/access-request", post(request_access))
-        .route("/me/affiliations", get(affiliations))
-        .route("/me/active-affiliation", post(switch))
-        .route("/access-requests", get(access_requests))
-        .route("/access-requests/{id}/approve", post(approve))
-        .route("/access-requests/{id}/decline", post(decline))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(check))
+        .routes(routes!(accept))
+        .routes(routes!(request_access))
+        .routes(routes!(affiliations))
+        .routes(routes!(switch))
+        .routes(routes!(access_requests))
+        .routes(routes!(approve))
+        .routes(routes!(decline))
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -143,7 +143,7 @@ impl From<Matched> for MatchBody {
 }
 
 /// Step 1: matches the provider against the roster. A failure never says which field was wrong.
-#[utoipa::path(post, path = "/api/v1/associations", request_body = AssociationBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/associations", request_body = AssociationBody, security(("bearer" = [])),
     responses((status = 200, body = MatchBody), (status = 401, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
         (status = 422, description = "`invalid_input` (with `field`) or `no_match`", body = super::ErrorBody),
         (status = 429, description = "`throttled`", body = super::ErrorBody)))]
@@ -185,7 +185,7 @@ pub struct AssociatedBody {
 }
 
 /// Step 2: accepts the provider agreement; the user becomes the practice's administrator.
-#[utoipa::path(post, path = "/api/v1/associations/{attempt}/accept", request_body = AcceptBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/associations/{attempt}/accept", request_body = AcceptBody, security(("bearer" = [])),
     params(("attempt" = i64, Path, description = "The `attempt_id` of step 1")),
     responses((status = 200, body = AssociatedBody), (status = 409, description = "`has_administrator`", body = super::ErrorBody),
         (status = 410, description = "`match_unusable`: expired, used, or not yours", body = super::ErrorBody),
@@ -212,7 +212,7 @@ pub struct RequestSentBody {
 }
 
 /// Sends the practice's administrators an access request (when it already has some).
-#[utoipa::path(post, path = "/api/v1/associations/{attempt}/access-request", security(("bearer" = [])),
+#[utoipa::path(post, path = "/associations/{attempt}/access-request", security(("bearer" = [])),
     params(("attempt" = i64, Path, description = "The `attempt_id` of step 1")),
     responses((status = 201, body = RequestSentBody), (status = 409, description = "`already_requested` or `no_administrator`", body = super::ErrorBody),
         (status = 410, body = super::ErrorBody)))]
@@ -263,7 +263,7 @@ impl From<LinkedAccount> for AffiliationBody {
 }
 
 /// The user's linked accounts, the session's active one marked.
-#[utoipa::path(get, path = "/api/v1/me/affiliations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/me/affiliations", security(("bearer" = [])),
     responses((status = 200, body = [AffiliationBody]), (status = 401, body = super::ErrorBody)))]
 pub async fn affiliations(
     State(st): State<AppState>,
@@ -282,7 +282,7 @@ pub struct SwitchBody {
 }
 
 /// Makes the session act for another of the user's linked accounts.
-#[utoipa::path(post, path = "/api/v1/me/active-affiliation", request_body = SwitchBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/active-affiliation", request_body = SwitchBody, security(("bearer" = [])),
     responses((status = 200, body = AffiliationBody), (status = 404, body = super::ErrorBody)))]
 pub async fn switch(
     State(st): State<AppState>,
@@ -326,7 +326,7 @@ pub struct AccessRequestsBody {
 }
 
 /// The pending access requests of the practices the caller administers.
-#[utoipa::path(get, path = "/api/v1/access-requests", security(("bearer" = [])),
+#[utoipa::path(get, path = "/access-requests", security(("bearer" = [])),
     responses((status = 200, body = AccessRequestsBody), (status = 401, body = super::ErrorBody)))]
 pub async fn access_requests(State(st): State<AppState>, c: super::practice::Caller) -> ApiResult<AccessRequestsBody> {
     let (pending, types) = st.svc.pending_access_requests(&c.grant, &c.plan.0).await.map_err(access_request_error)?;
@@ -369,7 +369,7 @@ pub struct ApproveBody {
 }
 
 /// Approves a pending request: the requester gets the user type and providers chosen.
-#[utoipa::path(post, path = "/api/v1/access-requests/{id}/approve", request_body = ApproveBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/access-requests/{id}/approve", request_body = ApproveBody, security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, description = "`already_decided`", body = super::ErrorBody),
         (status = 422, body = super::ErrorBody)))]
 pub async fn approve(
@@ -387,7 +387,7 @@ pub async fn approve(
 }
 
 /// Declines a pending request; the requester is emailed.
-#[utoipa::path(post, path = "/api/v1/access-requests/{id}/decline", security(("bearer" = [])),
+#[utoipa::path(post, path = "/access-requests/{id}/decline", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn decline(
     State(st): State<AppState>,

@@ -5,8 +5,6 @@ use super::body::{ApiPath, JsonBody};
 use super::caller::{AnySession, SignedIn};
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::{delete, get, post};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,21 +19,23 @@ use gatehouse_services::terms::TermsError;
 use gatehouse_services::two_step::TwoStepError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/invitations/check", post(check_invitation))
-        .route("/signup", post(sign_up))
-        .route("/signin", post(sign_in))
-        .route("/two-step/setup", post(setup_phone))
-        .route("/two-step/resend", post(resend_code))
-        .route("/two-step/verify", post(verify_code))
-        .route("/terms", get(get_terms))
-        .route("/terms/sign", post(sign_terms))
-        .route("/me", get(me))
-        .route("/sessions", get(list_sessions))
-        .route("/sessions/{id}", delete(end_session))
-        .route("/signout", post(sign_out))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(check_invitation))
+        .routes(routes!(sign_up))
+        .routes(routes!(sign_in))
+        .routes(routes!(setup_phone))
+        .routes(routes!(resend_code))
+        .routes(routes!(verify_code))
+        .routes(routes!(get_terms))
+        .routes(routes!(sign_terms))
+        .routes(routes!(me))
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(sign_out))
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -122,7 +122,7 @@ fn signup_error(e: SignUpError) -> ApiError {
 }
 
 /// Checks a sign-up link's token and says whom it is for.
-#[utoipa::path(post, path = "/api/v1/invitations/check", request_body = TokenBody,
+#[utoipa::path(post, path = "/invitations/check", request_body = TokenBody,
     responses((status = 200, body = InviteeBody), (status = 410, body = super::ErrorBody)))]
 pub async fn check_invitation(
     State(st): State<AppState>,
@@ -143,7 +143,7 @@ pub struct SignUpBody {
 }
 
 /// Completes sign-up from an invitation; the session goes on to two-step set-up.
-#[utoipa::path(post, path = "/api/v1/signup", request_body = SignUpBody,
+#[utoipa::path(post, path = "/signup", request_body = SignUpBody,
     responses((status = 201, body = SessionStep), (status = 409, body = super::ErrorBody), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
 pub async fn sign_up(
     State(st): State<AppState>,
@@ -167,7 +167,7 @@ pub struct SignInBody {
 }
 
 /// Checks username and password; the session goes on to two-step.
-#[utoipa::path(post, path = "/api/v1/signin", request_body = SignInBody,
+#[utoipa::path(post, path = "/signin", request_body = SignInBody,
     responses((status = 200, body = SessionStep), (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 429, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
 pub async fn sign_in(
     State(st): State<AppState>,
@@ -250,7 +250,7 @@ pub struct CodeSent {
 }
 
 /// Sends a code to a new two-step phone.
-#[utoipa::path(post, path = "/api/v1/two-step/setup", request_body = SetupBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/two-step/setup", request_body = SetupBody, security(("bearer" = [])),
     responses((status = 200, body = CodeSent), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
 pub async fn setup_phone(
     State(st): State<AppState>,
@@ -274,7 +274,7 @@ pub struct ResendBody {
 }
 
 /// Sends a new sign-in code to the phone on record.
-#[utoipa::path(post, path = "/api/v1/two-step/resend", request_body = ResendBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/two-step/resend", request_body = ResendBody, security(("bearer" = [])),
     responses((status = 200, body = CodeSent), (status = 429, body = super::ErrorBody)))]
 pub async fn resend_code(
     State(st): State<AppState>,
@@ -296,7 +296,7 @@ pub struct CodeBody {
 }
 
 /// Checks a two-step code (sign-in or set-up); the session moves on under a new token.
-#[utoipa::path(post, path = "/api/v1/two-step/verify", request_body = CodeBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/two-step/verify", request_body = CodeBody, security(("bearer" = [])),
     responses((status = 200, body = SessionStep), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn verify_code(
     State(st): State<AppState>,
@@ -316,7 +316,7 @@ pub struct TermsBody {
 }
 
 /// The current terms and conditions.
-#[utoipa::path(get, path = "/api/v1/terms", responses((status = 200, body = TermsBody)))]
+#[utoipa::path(get, path = "/terms", responses((status = 200, body = TermsBody)))]
 pub async fn get_terms(State(st): State<AppState>, plan: CurrentPlan) -> ApiResult<TermsBody> {
     let t = st.svc.current_terms(&plan.0).await.map_err(ApiError::internal)?;
     Ok(Json(TermsBody { version: t.version, text: t.text }))
@@ -331,7 +331,7 @@ pub struct SignTermsBody {
 }
 
 /// Signs the terms by typing one's first and last name; completes sign-in.
-#[utoipa::path(post, path = "/api/v1/terms/sign", request_body = SignTermsBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/terms/sign", request_body = SignTermsBody, security(("bearer" = [])),
     responses((status = 200, body = SessionStep), (status = 422, body = super::ErrorBody)))]
 pub async fn sign_terms(
     State(st): State<AppState>,
@@ -378,7 +378,7 @@ impl From<Me> for MeBody {
 }
 
 /// The signed-in user.
-#[utoipa::path(get, path = "/api/v1/me", security(("bearer" = [])), responses((status = 200, body = MeBody), (status = 401, body = super::ErrorBody)))]
+#[utoipa::path(get, path = "/me", security(("bearer" = [])), responses((status = 200, body = MeBody), (status = 401, body = super::ErrorBody)))]
 pub async fn me(State(st): State<AppState>, plan: CurrentPlan, SignedIn(s): SignedIn) -> ApiResult<MeBody> {
     Ok(Json(st.svc.me(&plan.0, &s).await.map_err(ApiError::internal)?.into()))
 }
@@ -407,13 +407,13 @@ impl From<SessionView> for SessionBody {
 }
 
 /// The signed-in user's live sessions.
-#[utoipa::path(get, path = "/api/v1/sessions", security(("bearer" = [])), responses((status = 200, body = [SessionBody])))]
+#[utoipa::path(get, path = "/sessions", security(("bearer" = [])), responses((status = 200, body = [SessionBody])))]
 pub async fn list_sessions(State(st): State<AppState>, SignedIn(s): SignedIn) -> ApiResult<Vec<SessionBody>> {
     Ok(Json(st.svc.list_sessions(&s).await.map_err(ApiError::internal)?.into_iter().map(Into::into).collect()))
 }
 
 /// Ends another of the user's sessions.
-#[utoipa::path(delete, path = "/api/v1/sessions/{id}", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/sessions/{id}", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
 pub async fn end_session(
     State(st): State<AppState>,
@@ -429,7 +429,7 @@ pub async fn end_session(
 }
 
 /// Ends the current session.
-#[utoipa::path(post, path = "/api/v1/signout", security(("bearer" = [])), responses((status = 204)))]
+#[utoipa::path(post, path = "/signout", security(("bearer" = [])), responses((status = 204)))]
 pub async fn sign_out(
     State(st): State<AppState>,
     AnySession(s): AnySession,

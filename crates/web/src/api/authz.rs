@@ -6,8 +6,6 @@ use super::body::RawBody;
 use super::{ApiError, ErrorBody, ErrorDetail};
 use crate::AppState;
 use crate::extract::CurrentPlan;
-use crate::routing::Routes;
-use crate::routing::{get, post};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -23,17 +21,16 @@ use gatehouse_services::authz::index::{Check, Decision, Target, Who};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Most checks in one batch.
 pub const MAX_BATCH: usize = 1000;
 /// Longest username accepted.
 const MAX_USERNAME: usize = 64;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/authz/check", post(check))
-        .route("/authz/check-batch", post(check_batch))
-        .route("/users/{id}/access", get(access))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(check)).routes(routes!(check_batch)).routes(routes!(access))
 }
 
 /// An application of the request's plan, authenticated by HTTP Basic.
@@ -227,7 +224,7 @@ pub struct CheckBatchResult {
 }
 
 /// May the user do this for this provider, NPI or Tax ID?
-#[utoipa::path(post, path = "/api/v1/authz/check", security(("basic" = [])), request_body = CheckBody,
+#[utoipa::path(post, path = "/authz/check", security(("basic" = [])), request_body = CheckBody,
     responses((status = 200, body = CheckResult), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
 pub async fn check(State(st): State<AppState>, App(app): App, RawBody(body): RawBody) -> Response {
@@ -242,7 +239,7 @@ pub async fn check(State(st): State<AppState>, App(app): App, RawBody(body): Raw
 }
 
 /// Up to 1000 checks in one request; one malformed check refuses the batch (400 naming it).
-#[utoipa::path(post, path = "/api/v1/authz/check-batch", security(("basic" = [])), request_body = CheckBatchBody,
+#[utoipa::path(post, path = "/authz/check-batch", security(("basic" = [])), request_body = CheckBatchBody,
     responses((status = 200, body = CheckBatchResult), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
 pub async fn check_batch(State(st): State<AppState>, App(app): App, RawBody(body): RawBody) -> Response {
@@ -316,7 +313,7 @@ pub struct UserAccessView {
 
 /// The user's affiliations: Tax ID, practice, user type, administrator flag, permissions and
 /// provider scope.
-#[utoipa::path(get, path = "/api/v1/users/{id}/access", params(("id" = i64, Path)), security(("basic" = [])),
+#[utoipa::path(get, path = "/users/{id}/access", params(("id" = i64, Path)), security(("basic" = [])),
     responses((status = 200, body = UserAccessView), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
 pub async fn access(State(st): State<AppState>, App(app): App, Path(id): Path<String>) -> Response {

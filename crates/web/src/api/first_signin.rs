@@ -7,8 +7,6 @@ use super::body::JsonBody;
 use super::caller::AnySession;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::post;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,11 +14,11 @@ use gatehouse_domain::session::SessionStage;
 use gatehouse_services::first_signin::EmailProofError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/first-signin/email-proof", post(redeem))
-        .route("/first-signin/email-proof/resend", post(resend))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(redeem)).routes(routes!(resend))
 }
 
 fn error(e: EmailProofError) -> ApiError {
@@ -43,7 +41,7 @@ pub struct LinkSent {
 
 /// Sends a new email-proof link (the older ones stop working). The session must be at
 /// `email_proof`. At most 5 links an hour per account, sign-ins included.
-#[utoipa::path(post, path = "/api/v1/first-signin/email-proof/resend", security(("bearer" = [])),
+#[utoipa::path(post, path = "/first-signin/email-proof/resend", security(("bearer" = [])),
     responses((status = 200, body = LinkSent), (status = 409, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
 pub async fn resend(
     State(st): State<AppState>,
@@ -66,7 +64,7 @@ pub struct RedeemBody {
 /// Redeems an email-proof link's token: answers a new session at `new_password` for the caller
 /// (no bearer token needed: the link is the proof). Works once; the account's sessions still
 /// waiting at `email_proof` end.
-#[utoipa::path(post, path = "/api/v1/first-signin/email-proof", request_body = RedeemBody,
+#[utoipa::path(post, path = "/first-signin/email-proof", request_body = RedeemBody,
     responses((status = 200, body = SessionStep), (status = 410, body = super::ErrorBody)))]
 pub async fn redeem(
     State(st): State<AppState>,

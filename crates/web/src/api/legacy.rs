@@ -5,19 +5,20 @@ use super::body::RawBody;
 use super::roster::grant;
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::{get, post};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use gatehouse_services::legacy_import::{LegacyImportError, LegacyImportReport};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/legacy-users/imports", post(import).layer(DefaultBodyLimit::max(crate::admin::MAX_UPLOAD)))
-        .route("/legacy-users/report", get(report))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import).layer(DefaultBodyLimit::max(crate::admin::MAX_UPLOAD)))
+        .routes(routes!(report))
 }
 
 fn error(e: LegacyImportError) -> ApiError {
@@ -31,7 +32,7 @@ fn error(e: LegacyImportError) -> ApiError {
 /// Imports legacy accounts: the request body is CSV (header row; one line per affiliation) or
 /// JSON lines (one account a line). Plan administrators only. Answers the change report; running
 /// the same file again changes nothing.
-#[utoipa::path(post, path = "/api/v1/legacy-users/imports", security(("bearer" = [])),
+#[utoipa::path(post, path = "/legacy-users/imports", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, description = "The change report"), (status = 422, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
 pub async fn import(
@@ -66,7 +67,7 @@ pub struct MigrationReport {
 }
 
 /// The migration report: imported, migrated and pending accounts, in total and by practice.
-#[utoipa::path(get, path = "/api/v1/legacy-users/report", security(("bearer" = [])),
+#[utoipa::path(get, path = "/legacy-users/report", security(("bearer" = [])),
     responses((status = 200, body = MigrationReport), (status = 403, body = super::ErrorBody)))]
 pub async fn report(
     State(st): State<AppState>,

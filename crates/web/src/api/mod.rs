@@ -24,11 +24,30 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
-/// The API routes. A path under the API that matches no route answers 404 `not_found`, and a
-/// method a route does not serve 405 `method_not_allowed`, both in the error body.
+/// The API routes, each with its entry in the OpenAPI document: a handler is routed by the
+/// method and path of its `#[utoipa::path]`, so no route exists without its entry. A path under
+/// the API that matches no route answers 404 `not_found`, and a method a route does not serve 405
+/// `method_not_allowed`, both in the error body.
 pub fn routes(_state: AppState) -> Routes {
-    auth::routes()
+    let (router, doc) = api_router().split_for_parts();
+    let served = std::sync::Arc::new(serve_form(doc.clone()));
+    Routes::from_openapi(router, &doc)
+        .route(
+            "/openapi.json",
+            crate::routing::get(move || {
+                let served = served.clone();
+                async move { Json(served.as_ref().clone()) }
+            }),
+        )
+        .fallbacks(unknown_path, wrong_method)
+}
+
+/// Every API operation, with paths relative to `/api/v1`.
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::routes())
         .merge(associations::routes())
         .merge(registrations::routes())
         .merge(roster::routes())
@@ -39,8 +58,18 @@ pub fn routes(_state: AppState) -> Routes {
         .merge(first_signin::routes())
         .merge(self_service::routes())
         .merge(profile::routes())
-        .route("/openapi.json", crate::routing::get(|| async { Json(ApiDoc::openapi()) }))
-        .fallbacks(unknown_path, wrong_method)
+}
+
+/// The OpenAPI document as served: every path under `/api/v1`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = api_router().split_for_parts();
+    serve_form(doc)
+}
+
+fn serve_form(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let relative = std::mem::take(&mut doc.paths.paths);
+    doc.paths.paths = relative.into_iter().map(|(path, item)| (format!("/api/v1{path}"), item)).collect();
+    doc
 }
 
 async fn unknown_path() -> ApiError {
@@ -51,80 +80,13 @@ async fn wrong_method() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This path does not answer that method.")
 }
 
-/// The OpenAPI document.
+/// What the OpenAPI document says beside its operations.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Gatehouse API", description = "Identity and access for provider portals."),
-    paths(
-        auth::check_invitation,
-        auth::sign_up,
-        auth::sign_in,
-        auth::setup_phone,
-        auth::resend_code,
-        auth::verify_code,
-        auth::get_terms,
-        auth::sign_terms,
-        auth::me,
-        auth::list_sessions,
-        auth::end_session,
-        auth::sign_out,
-        associations::check,
-        associations::accept,
-        associations::request_access,
-        associations::affiliations,
-        associations::switch,
-        associations::access_requests,
-        associations::approve,
-        associations::decline,
-        registrations::request_registration,
-        roster::import,
-        roster::report,
-        practice::directory,
-        practice::member,
-        practice::edit_member,
-        practice::add_affiliation,
-        practice::change_affiliation,
-        practice::remove_affiliation,
-        practice::revoke,
-        practice::deactivate,
-        practice::reactivate,
-        practice::reset_password,
-        practice::hand_over,
-        practice::invite,
-        practice::pending,
-        practice::resend,
-        practice::cancel,
-        offers::my_offers,
-        offers::accept,
-        offers::decline,
-        offers::offers_made,
-        offers::cancel,
-        authz::check,
-        authz::check_batch,
-        authz::access,
-        self_service::forgot_username,
-        self_service::start_reset,
-        self_service::reset_status,
-        self_service::verify_code,
-        self_service::complete,
-        self_service::first_password,
-        first_signin::resend,
-        first_signin::redeem,
-        legacy::import,
-        legacy::report,
-        profile::profile,
-        profile::confirm_password,
-        profile::send_code,
-        profile::verify_code,
-        profile::office,
-        profile::phone,
-        profile::confirm_phone,
-        profile::email,
-        profile::confirm_email
-    ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
 /// The error body of every failed API call.
 #[derive(Debug, Serialize, ToSchema)]

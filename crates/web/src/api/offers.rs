@@ -8,8 +8,6 @@ use super::caller::SignedIn;
 use super::practice::Caller;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::{delete, get, post};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,14 +15,16 @@ use gatehouse_domain::ids::OfferId;
 use gatehouse_services::offers::OfferError;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/me/offers", get(my_offers))
-        .route("/me/offers/{id}/accept", post(accept))
-        .route("/me/offers/{id}/decline", post(decline))
-        .route("/practice/offers", get(offers_made))
-        .route("/practice/offers/{id}", delete(cancel))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(my_offers))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
+        .routes(routes!(offers_made))
+        .routes(routes!(cancel))
 }
 
 fn offer_error(e: OfferError) -> ApiError {
@@ -59,7 +59,7 @@ pub struct OfferBody {
 
 /// The caller's open offers: practices whose administrators asked them to join. Nothing is
 /// attached until they accept.
-#[utoipa::path(get, path = "/api/v1/me/offers", security(("bearer" = [])),
+#[utoipa::path(get, path = "/me/offers", security(("bearer" = [])),
     responses((status = 200, body = [OfferBody]), (status = 401, body = super::ErrorBody)))]
 pub async fn my_offers(
     State(st): State<AppState>,
@@ -97,7 +97,7 @@ pub struct AcceptedBody {
 /// user type and providers. 404 for another person's offer; 409 `already_answered` (also for
 /// the second of two accepts sent at once) or `offer_void` (e.g. the administrator who made it
 /// no longer administers the practice); 410 once it expired.
-#[utoipa::path(post, path = "/api/v1/me/offers/{id}/accept", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/offers/{id}/accept", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = AcceptedBody), (status = 404, body = super::ErrorBody),
         (status = 409, body = super::ErrorBody), (status = 410, body = super::ErrorBody)))]
 pub async fn accept(
@@ -112,7 +112,7 @@ pub async fn accept(
 }
 
 /// Declines an offer; nothing is attached.
-#[utoipa::path(post, path = "/api/v1/me/offers/{id}/decline", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/offers/{id}/decline", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
         (status = 410, body = super::ErrorBody)))]
 pub async fn decline(
@@ -142,7 +142,7 @@ pub struct MadeOfferBody {
 }
 
 /// The offers the caller made in the last 7 days (pending until answered or expired).
-#[utoipa::path(get, path = "/api/v1/practice/offers", security(("bearer" = [])),
+#[utoipa::path(get, path = "/practice/offers", security(("bearer" = [])),
     responses((status = 200, body = [MadeOfferBody]), (status = 403, body = super::ErrorBody)))]
 pub async fn offers_made(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<MadeOfferBody>>, ApiError> {
     let list = st.svc.offers_made(&c.grant, &c.plan.0).await.map_err(super::practice::error)?;
@@ -164,7 +164,7 @@ pub async fn offers_made(State(st): State<AppState>, c: Caller) -> Result<Json<V
 }
 
 /// Withdraws one of the caller's pending offers (404 for another's or an answered one).
-#[utoipa::path(delete, path = "/api/v1/practice/offers/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, path = "/practice/offers/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
 pub async fn cancel(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
     st.svc.cancel_offer(&c.grant, &c.plan.0, OfferId(id), &c.meta).await.map_err(super::practice::error)?;

@@ -6,8 +6,6 @@ use super::ApiError;
 use super::body::{ApiPath, ApiQuery, JsonBody};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::{delete, get, post};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,21 +18,23 @@ use gatehouse_services::practice::invites::{InviteRow, OFFERED_NOTE};
 use gatehouse_services::practice::{PracticeError, PracticeGrant};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/practice/users", get(directory))
-        .route("/practice/users/{id}", get(member).patch(edit_member))
-        .route("/practice/users/{id}/affiliations", post(add_affiliation))
-        .route("/practice/users/{id}/revoke", post(revoke))
-        .route("/practice/users/{id}/deactivate", post(deactivate))
-        .route("/practice/users/{id}/reactivate", post(reactivate))
-        .route("/practice/users/{id}/password-reset", post(reset_password))
-        .route("/practice/affiliations/{id}", crate::routing::patch(change_affiliation).delete(remove_affiliation))
-        .route("/practice/hand-over", post(hand_over))
-        .route("/practice/invitations", get(pending).post(invite))
-        .route("/practice/invitations/{user}/resend", post(resend))
-        .route("/practice/invitations/{user}", delete(cancel))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(directory))
+        .routes(routes!(member, edit_member))
+        .routes(routes!(add_affiliation))
+        .routes(routes!(revoke))
+        .routes(routes!(deactivate))
+        .routes(routes!(reactivate))
+        .routes(routes!(reset_password))
+        .routes(routes!(change_affiliation, remove_affiliation))
+        .routes(routes!(hand_over))
+        .routes(routes!(pending, invite))
+        .routes(routes!(resend))
+        .routes(routes!(cancel))
 }
 
 /// The caller's practice grant.
@@ -105,7 +105,7 @@ pub struct DirectoryBody {
 
 /// The users of the caller's practices: `q`, `status`, `user_type`, `practice`, `provider`,
 /// `sort` (name, username, email, status), `dir` (`desc`), `page`.
-#[utoipa::path(get, path = "/api/v1/practice/users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/practice/users", security(("bearer" = [])),
     responses((status = 200, body = DirectoryBody), (status = 403, body = super::ErrorBody)))]
 pub async fn directory(
     State(st): State<AppState>,
@@ -163,7 +163,7 @@ pub struct MemberBody {
 }
 
 /// One user of the caller's practices (only those practices' affiliations).
-#[utoipa::path(get, path = "/api/v1/practice/users/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/practice/users/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = MemberBody), (status = 404, body = super::ErrorBody)))]
 pub async fn member(
     State(st): State<AppState>,
@@ -227,7 +227,7 @@ pub struct Created {
 }
 
 /// Adds a Tax ID affiliation (one of the caller's) to a user of the caller's practices.
-#[utoipa::path(post, path = "/api/v1/practice/users/{id}/affiliations", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/practice/users/{id}/affiliations", params(("id" = i64, Path)), security(("bearer" = [])),
     request_body = AddAffiliationBody,
     responses((status = 201, body = Created), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn add_affiliation(
@@ -261,7 +261,7 @@ pub struct ChangeAffiliationBody {
 }
 
 /// Changes an affiliation's user type, providers or administrator flag, all in one change.
-#[utoipa::path(patch, path = "/api/v1/practice/affiliations/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(patch, path = "/practice/affiliations/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     request_body = ChangeAffiliationBody,
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn change_affiliation(
@@ -280,7 +280,7 @@ pub async fn change_affiliation(
 }
 
 /// Removes a Tax ID affiliation (409 if it would leave the Tax ID without an administrator).
-#[utoipa::path(delete, path = "/api/v1/practice/affiliations/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, path = "/practice/affiliations/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn remove_affiliation(
     State(st): State<AppState>,
@@ -292,7 +292,7 @@ pub async fn remove_affiliation(
 }
 
 /// Removes a user from every Tax ID the caller administers ("Revoke User"); their account stays.
-#[utoipa::path(post, path = "/api/v1/practice/users/{id}/revoke", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/practice/users/{id}/revoke", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn revoke(
     State(st): State<AppState>,
@@ -304,7 +304,7 @@ pub async fn revoke(
 }
 
 /// Deactivates a user all of whose Tax IDs the caller administers: signed out everywhere at once.
-#[utoipa::path(post, path = "/api/v1/practice/users/{id}/deactivate", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/practice/users/{id}/deactivate", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn deactivate(
     State(st): State<AppState>,
@@ -316,7 +316,7 @@ pub async fn deactivate(
 }
 
 /// Reactivates a user the caller's practice deactivated (not one deactivated by plan staff).
-#[utoipa::path(post, path = "/api/v1/practice/users/{id}/reactivate", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/practice/users/{id}/reactivate", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn reactivate(
     State(st): State<AppState>,
@@ -329,7 +329,7 @@ pub async fn reactivate(
 
 /// Emails the user a single-use link (72 hours) to choose a new password; only for a user all of
 /// whose Tax IDs the caller administers.
-#[utoipa::path(post, path = "/api/v1/practice/users/{id}/password-reset", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/practice/users/{id}/password-reset", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn reset_password(
     State(st): State<AppState>,
@@ -350,7 +350,7 @@ pub struct HandOverBody {
 }
 
 /// Makes another user the administrator of a Tax ID and steps the caller down, in one change.
-#[utoipa::path(post, path = "/api/v1/practice/hand-over", security(("bearer" = [])), request_body = HandOverBody,
+#[utoipa::path(post, path = "/practice/hand-over", security(("bearer" = [])), request_body = HandOverBody,
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn hand_over(
     State(st): State<AppState>,
@@ -408,7 +408,7 @@ pub struct InviteResult {
 
 /// Invites a list; a result per row, in order. An email that already has an account is offered
 /// the Tax IDs (`offered: true`) instead of being given them.
-#[utoipa::path(post, path = "/api/v1/practice/invitations", security(("bearer" = [])), request_body = InviteBody,
+#[utoipa::path(post, path = "/practice/invitations", security(("bearer" = [])), request_body = InviteBody,
     responses((status = 200, body = [InviteResult]), (status = 422, body = super::ErrorBody)))]
 pub async fn invite(
     State(st): State<AppState>,
@@ -469,7 +469,7 @@ pub struct PendingBody {
 }
 
 /// The caller's pending invitations (until signed up, or 7 days after the link was last sent).
-#[utoipa::path(get, path = "/api/v1/practice/invitations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/practice/invitations", security(("bearer" = [])),
     responses((status = 200, body = [PendingBody])))]
 pub async fn pending(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<PendingBody>>, ApiError> {
     let list = st.svc.pending_invitations(&c.grant, &c.plan.0).await.map_err(error)?;
@@ -488,7 +488,7 @@ pub async fn pending(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<P
 }
 
 /// Sends a new link (the old one stops working).
-#[utoipa::path(post, path = "/api/v1/practice/invitations/{user}/resend", params(("user" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/practice/invitations/{user}/resend", params(("user" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
 pub async fn resend(
     State(st): State<AppState>,
@@ -500,7 +500,7 @@ pub async fn resend(
 }
 
 /// Cancels a pending invitation.
-#[utoipa::path(delete, path = "/api/v1/practice/invitations/{user}", params(("user" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, path = "/practice/invitations/{user}", params(("user" = i64, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
 pub async fn cancel(
     State(st): State<AppState>,
@@ -513,7 +513,7 @@ pub async fn cancel(
 
 /// Edits a user's names, email and contact details (the whole form; blank optional fields clear
 /// them). 422 names the field at fault; refused for a user who also works for other practices.
-#[utoipa::path(patch, path = "/api/v1/practice/users/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(patch, path = "/practice/users/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     request_body(content = Object, description = "username (optional; only for users who signed up, in the plan's username format), first_name, middle_name, last_name, email, email_confirm, mobile_phone, office_phone, fax, street, city, state, zip"),
     responses((status = 204), (status = 404, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn edit_member(

@@ -7,8 +7,6 @@ use super::body::JsonBody;
 use super::caller::SignedIn;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::{get, post, put};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,18 +17,20 @@ use gatehouse_services::signin::SignInError;
 use gatehouse_services::two_step::TwoStepError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/me/profile", get(profile))
-        .route("/me/profile/confirm-password", post(confirm_password))
-        .route("/me/profile/send-code", post(send_code))
-        .route("/me/profile/verify-code", post(verify_code))
-        .route("/me/profile/office", put(office))
-        .route("/me/profile/phone", post(phone))
-        .route("/me/profile/phone/confirm", post(confirm_phone))
-        .route("/me/profile/email", post(email))
-        .route("/email-change/confirm", post(confirm_email))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(profile))
+        .routes(routes!(confirm_password))
+        .routes(routes!(send_code))
+        .routes(routes!(verify_code))
+        .routes(routes!(office))
+        .routes(routes!(phone))
+        .routes(routes!(confirm_phone))
+        .routes(routes!(email))
+        .routes(routes!(confirm_email))
 }
 
 fn error(e: ProfileError) -> ApiError {
@@ -126,7 +126,7 @@ impl From<MyProfile> for ProfileBody {
 }
 
 /// The signed-in user's profile and how far they got in confirming it is them.
-#[utoipa::path(get, path = "/api/v1/me/profile", security(("bearer" = [])),
+#[utoipa::path(get, path = "/me/profile", security(("bearer" = [])),
     responses((status = 200, body = ProfileBody), (status = 401, body = super::ErrorBody)))]
 pub async fn profile(
     State(st): State<AppState>,
@@ -151,7 +151,7 @@ pub struct CodeSent {
 
 /// Confirms it is you, first step: username and password (a wrong one counts toward the lock
 /// like a failed sign-in). A code goes to the current two-step phone.
-#[utoipa::path(post, path = "/api/v1/me/profile/confirm-password", request_body = PasswordBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/confirm-password", request_body = PasswordBody, security(("bearer" = [])),
     responses((status = 200, body = CodeSent), (status = 401, body = super::ErrorBody), (status = 429, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
 pub async fn confirm_password(
     State(st): State<AppState>,
@@ -172,7 +172,7 @@ pub struct MethodBody {
 }
 
 /// Sends another code to the current phone (after the password step).
-#[utoipa::path(post, path = "/api/v1/me/profile/send-code", request_body = MethodBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/send-code", request_body = MethodBody, security(("bearer" = [])),
     responses((status = 200, body = CodeSent), (status = 403, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
 pub async fn send_code(
     State(st): State<AppState>,
@@ -192,7 +192,7 @@ pub struct CodeBody {
 }
 
 /// Confirms it is you, second step: the code. The profile is then open for 15 minutes.
-#[utoipa::path(post, path = "/api/v1/me/profile/verify-code", request_body = CodeBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/verify-code", request_body = CodeBody, security(("bearer" = [])),
     responses((status = 200, body = ProfileBody), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn verify_code(
     State(st): State<AppState>,
@@ -206,7 +206,7 @@ pub async fn verify_code(
 }
 
 /// Saves the office details: mobile, office phone, fax, street, city, state, ZIP (blank to clear).
-#[utoipa::path(put, path = "/api/v1/me/profile/office", security(("bearer" = [])),
+#[utoipa::path(put, path = "/me/profile/office", security(("bearer" = [])),
     request_body(content = Object, description = "mobile_phone, office_phone, fax, street, city, state, zip"),
     responses((status = 200, body = ProfileBody), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn office(
@@ -233,7 +233,7 @@ pub struct PhoneBody {
 }
 
 /// Sends a code to a new two-step phone; nothing changes until it is confirmed.
-#[utoipa::path(post, path = "/api/v1/me/profile/phone", request_body = PhoneBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/phone", request_body = PhoneBody, security(("bearer" = [])),
     responses((status = 200, body = CodeSent), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
 pub async fn phone(
     State(st): State<AppState>,
@@ -251,7 +251,7 @@ pub async fn phone(
 }
 
 /// Confirms the new phone with the code sent to it; it becomes the two-step phone.
-#[utoipa::path(post, path = "/api/v1/me/profile/phone/confirm", request_body = CodeBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/phone/confirm", request_body = CodeBody, security(("bearer" = [])),
     responses((status = 200, body = ProfileBody), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn confirm_phone(
     State(st): State<AppState>,
@@ -272,7 +272,7 @@ pub struct EmailBody {
 }
 
 /// Sends a confirmation link to a new email address (valid 24 hours).
-#[utoipa::path(post, path = "/api/v1/me/profile/email", request_body = EmailBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/email", request_body = EmailBody, security(("bearer" = [])),
     responses((status = 202), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn email(
     State(st): State<AppState>,
@@ -300,7 +300,7 @@ pub struct EmailChanged {
 }
 
 /// Opens an email change link: the new address becomes the account's, and the old one is told.
-#[utoipa::path(post, path = "/api/v1/email-change/confirm", request_body = TokenBody,
+#[utoipa::path(post, path = "/email-change/confirm", request_body = TokenBody,
     responses((status = 200, body = EmailChanged), (status = 410, body = super::ErrorBody)))]
 pub async fn confirm_email(
     State(st): State<AppState>,

@@ -5,8 +5,6 @@ use super::ApiError;
 use super::body::JsonBody;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::post;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,9 +12,11 @@ use gatehouse_domain::registration::RegistrationForm;
 use gatehouse_services::registrations::RegistrationError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new().route("/registrations", post(request_registration))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(request_registration))
 }
 
 /// A request for administrator access: two administrators and the practice. Emails and the
@@ -88,7 +88,7 @@ pub struct RegistrationReceived {
 
 /// Asks for administrator access for a practice. No session is needed. On bad input the error
 /// names the first field at fault and its message lists every problem.
-#[utoipa::path(post, path = "/api/v1/registrations", request_body = RegistrationBody,
+#[utoipa::path(post, path = "/registrations", request_body = RegistrationBody,
     responses((status = 201, body = RegistrationReceived), (status = 409, body = super::ErrorBody),
         (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
 pub async fn request_registration(

@@ -4,8 +4,6 @@ use super::ApiError;
 use super::body::{ApiPath, ApiQuery, RawBody};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::{get, post};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -14,11 +12,14 @@ use gatehouse_services::roster::{ImportOptions, ImportReport, RosterError};
 use gatehouse_services::staff::{Denied, StaffGrant};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/roster/imports", post(import).layer(DefaultBodyLimit::max(crate::admin::MAX_UPLOAD)))
-        .route("/roster/imports/{id}", get(report))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import).layer(DefaultBodyLimit::max(crate::admin::MAX_UPLOAD)))
+        .routes(routes!(report))
 }
 
 pub(super) async fn grant(st: &AppState, plan: &CurrentPlan, sess: BearerSession) -> Result<StaffGrant, ApiError> {
@@ -52,7 +53,7 @@ pub struct ImportQuery {
 
 /// Imports a roster CSV (the request body, `text/csv`). Plan administrators only. Answers the
 /// change report; 422 with the report when lines were rejected and nothing was changed.
-#[utoipa::path(post, path = "/api/v1/roster/imports", params(ImportQuery), security(("bearer" = [])),
+#[utoipa::path(post, path = "/roster/imports", params(ImportQuery), security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, description = "The change report"), (status = 422, description = "Rejected lines, nothing changed; or an unreadable file"),
         (status = 403, body = super::ErrorBody)))]
@@ -73,7 +74,7 @@ pub async fn import(
 }
 
 /// A past import's change report.
-#[utoipa::path(get, path = "/api/v1/roster/imports/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/roster/imports/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, description = "The change report"), (status = 404, body = super::ErrorBody)))]
 pub async fn report(
     State(st): State<AppState>,

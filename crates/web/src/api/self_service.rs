@@ -5,23 +5,23 @@ use super::ApiError;
 use super::body::JsonBody;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
-use crate::routing::Routes;
-use crate::routing::post;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_services::self_service::{ResetStep, SelfServiceError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Routes {
-    Routes::new()
-        .route("/forgot-username", post(forgot_username))
-        .route("/password-reset", post(start_reset))
-        .route("/password-reset/status", post(reset_status))
-        .route("/password-reset/verify", post(verify_code))
-        .route("/password-reset/complete", post(complete))
-        .route("/first-password", post(first_password))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(forgot_username))
+        .routes(routes!(start_reset))
+        .routes(routes!(reset_status))
+        .routes(routes!(verify_code))
+        .routes(routes!(complete))
+        .routes(routes!(first_password))
 }
 
 fn error(e: SelfServiceError) -> ApiError {
@@ -53,7 +53,7 @@ pub struct EmailBody {
 }
 
 /// Emails every username of the address. Answers 202 whether or not the address is known.
-#[utoipa::path(post, path = "/api/v1/forgot-username", request_body = EmailBody,
+#[utoipa::path(post, path = "/forgot-username", request_body = EmailBody,
     responses((status = 202, body = Accepted), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
 pub async fn forgot_username(
     State(st): State<AppState>,
@@ -87,7 +87,7 @@ pub struct ResetBody {
 /// with two-step, the reset code is sent to its phone (text or voice, as set up for two-step);
 /// when they match an imported account without two-step, a reset link is emailed instead; else
 /// nothing is sent. Continue with `password-reset/verify`.
-#[utoipa::path(post, path = "/api/v1/password-reset", request_body = LookupBody,
+#[utoipa::path(post, path = "/password-reset", request_body = LookupBody,
     responses((status = 202, body = ResetBody), (status = 422, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
 pub async fn start_reset(
     State(st): State<AppState>,
@@ -114,7 +114,7 @@ pub struct ResetStatus {
 }
 
 /// Says where a reset stands.
-#[utoipa::path(post, path = "/api/v1/password-reset/status", request_body = ResetTokenBody,
+#[utoipa::path(post, path = "/password-reset/status", request_body = ResetTokenBody,
     responses((status = 200, body = ResetStatus), (status = 410, body = super::ErrorBody)))]
 pub async fn reset_status(
     State(st): State<AppState>,
@@ -139,7 +139,7 @@ pub struct VerifyBody {
 /// Checks the code; the answer's token replaces the old one. A wrong code is answered the same
 /// whether or not a code was sent (422 `invalid_input` with the tries left, then 410
 /// `code_unusable` after too many tries or once the code's minutes are up).
-#[utoipa::path(post, path = "/api/v1/password-reset/verify", request_body = VerifyBody,
+#[utoipa::path(post, path = "/password-reset/verify", request_body = VerifyBody,
     responses((status = 200, body = ResetBody), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn verify_code(
     State(st): State<AppState>,
@@ -167,7 +167,7 @@ pub struct Completed {
 }
 
 /// Sets the new password; every session of the user ends and the user is emailed.
-#[utoipa::path(post, path = "/api/v1/password-reset/complete", request_body = CompleteBody,
+#[utoipa::path(post, path = "/password-reset/complete", request_body = CompleteBody,
     responses((status = 200, body = Completed), (status = 410, body = super::ErrorBody), (status = 422, body = super::ErrorBody), (status = 503, body = super::ErrorBody)))]
 pub async fn complete(
     State(st): State<AppState>,
@@ -192,7 +192,7 @@ pub struct FirstPasswordBody {
 
 /// An imported account's first sign-in (session at `new_password`): sets the new password,
 /// erasing the old system's hash. Answers the next step under a new session token.
-#[utoipa::path(post, path = "/api/v1/first-password", request_body = FirstPasswordBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/first-password", request_body = FirstPasswordBody, security(("bearer" = [])),
     responses((status = 200, body = super::auth::SessionStep), (status = 401, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn first_password(
     State(st): State<AppState>,
