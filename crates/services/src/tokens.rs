@@ -9,6 +9,9 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
+/// Characters of a token from [`new_token`]: 32 random bytes in unpadded URL-safe base64.
+pub const TOKEN_LEN: usize = 43;
+
 /// A new random token, URL-safe.
 pub fn new_token() -> String {
     let mut b = [0u8; 32];

@@ -11,6 +11,8 @@ mod caller;
 mod first_signin;
 mod legacy;
 mod offers;
+pub mod openapi;
+pub mod schema;
 mod practice;
 mod profile;
 mod registrations;
@@ -32,7 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
 /// `method_not_allowed`, both in the error body.
 pub fn routes(_state: AppState) -> Routes {
     let (router, doc) = api_router().split_for_parts();
-    let served = std::sync::Arc::new(serve_form(doc.clone()));
+    let served = std::sync::Arc::new(openapi::finish(&doc));
     Routes::from_openapi(router, &doc)
         .route(
             "/openapi.json",
@@ -60,16 +62,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(profile::routes())
 }
 
-/// The OpenAPI document as served: every path under `/api/v1`.
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document as served (see [`openapi`]).
+pub fn document() -> serde_json::Value {
     let (_, doc) = api_router().split_for_parts();
-    serve_form(doc)
-}
-
-fn serve_form(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    let relative = std::mem::take(&mut doc.paths.paths);
-    doc.paths.paths = relative.into_iter().map(|(path, item)| (format!("/api/v1{path}"), item)).collect();
-    doc
+    openapi::finish(&doc)
 }
 
 async fn unknown_path() -> ApiError {
