@@ -18,6 +18,7 @@ mod browser_practice;
 mod browser_registration;
 mod browser_self_service;
 mod cli;
+mod contract;
 mod control_panel;
 mod demo_data;
 mod help_desk;

@@ -197,6 +197,11 @@ impl TestApp {
         sqlx::query_scalar::<_, i64>(q).fetch_one(self.running.services.db.pool()).await.expect("count")
     }
 
+    /// The ids (or other whole numbers) a SQL query selects.
+    pub async fn ids(&self, q: &str) -> Vec<i64> {
+        sqlx::query_scalar::<_, i64>(q).fetch_all(self.running.services.db.pool()).await.expect("ids")
+    }
+
     /// Stops the server and drops its PostgreSQL database.
     pub async fn stop(self) {
         self.running.stop().await;

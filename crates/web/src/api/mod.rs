@@ -12,11 +12,11 @@ mod first_signin;
 mod legacy;
 mod offers;
 pub mod openapi;
-pub mod schema;
 mod practice;
 mod profile;
 mod registrations;
 mod roster;
+pub mod schema;
 mod self_service;
 
 use crate::AppState;

@@ -42,10 +42,15 @@ const JSON_BODY: &[Refusal] = &[
     Refusal { status: "400", code: "malformed_json", sentence: "the body is not JSON" },
     Refusal { status: "413", code: "body_too_large", sentence: "the body is larger than the API accepts" },
     Refusal { status: "415", code: "unsupported_media_type", sentence: "the body is not sent as application/json" },
-    Refusal { status: "422", code: "invalid_body", sentence: "a field is missing, unknown or of the wrong type (the error names it in field)" },
+    Refusal {
+        status: "422",
+        code: "invalid_body",
+        sentence: "a field is missing, unknown or of the wrong type (the error names it in field)",
+    },
 ];
 const PATH: Refusal = Refusal { status: "400", code: "invalid_path", sentence: "a path parameter is not of its type" };
-const QUERY: Refusal = Refusal { status: "400", code: "invalid_query", sentence: "a query parameter is not of its type" };
+const QUERY: Refusal =
+    Refusal { status: "400", code: "invalid_query", sentence: "a query parameter is not of its type" };
 const SIGNED_OUT: Refusal = Refusal {
     status: "401",
     code: "unauthenticated",
@@ -187,11 +192,10 @@ mod tests {
 
     #[test]
     fn codes_are_the_backticked_words() {
-        assert_eq!(codes("`not_found`: no such user; `last_admin`: keep one. See `field`."), [
-            "field",
-            "last_admin",
-            "not_found"
-        ]);
+        assert_eq!(
+            codes("`not_found`: no such user; `last_admin`: keep one. See `field`."),
+            ["field", "last_admin", "not_found"]
+        );
         assert_eq!(codes("Not JSON (`rows[0].email`)."), Vec::<&str>::new());
         assert!(codes("").is_empty());
     }
@@ -211,9 +215,11 @@ mod tests {
         finish_operation(&mut op);
         assert_eq!(op["tags"], json!(["Practice administration"]));
         assert_eq!(op["responses"]["204"]["description"], "Done; nothing to answer.");
-        let enum_of = |status: &str| op["responses"][status]["content"]["application/json"]["schema"]["allOf"][1]
+        let enum_of = |status: &str| {
+            op["responses"][status]["content"]["application/json"]["schema"]["allOf"][1]
             ["properties"]["error"]["properties"]["code"]["enum"]
-            .clone();
+            .clone()
+        };
         assert_eq!(enum_of("422"), json!(["invalid", "invalid_body"]));
         assert_eq!(enum_of("400"), json!(["invalid_path", "malformed_json"]));
         assert_eq!(enum_of("401"), json!(["unauthenticated"]));

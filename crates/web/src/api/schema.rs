@@ -97,11 +97,30 @@ mod tests {
     #[test]
     fn schemas_agree_with_the_domain() {
         let s = username();
-        for u in ["jdoe", "a", "J.Doe-2", &"x".repeat(64), "j@clinic.example", "", &"x".repeat(65), "j doe", "a;b", "a\u{7}b"] {
+        for u in [
+            "jdoe",
+            "a",
+            "J.Doe-2",
+            &"x".repeat(64),
+            "j@clinic.example",
+            "",
+            &"x".repeat(65),
+            "j doe",
+            "a;b",
+            "a\u{7}b",
+        ] {
             assert_eq!(matches(&s, u), Username::parse(u).is_ok(), "username {u:?}");
         }
         let s = email();
-        for e in ["a@b.co", "jdoe@clinic.example", "", "a@b", "a b@c.de", &format!("{}@b.co", "a".repeat(64)), &format!("{}@b.co", "a".repeat(65))] {
+        for e in [
+            "a@b.co",
+            "jdoe@clinic.example",
+            "",
+            "a@b",
+            "a b@c.de",
+            &format!("{}@b.co", "a".repeat(64)),
+            &format!("{}@b.co", "a".repeat(65)),
+        ] {
             assert_eq!(matches(&s, e), Email::parse(e).is_ok(), "email {e:?}");
         }
         let s = person_name();
