@@ -63,9 +63,11 @@ pub fn finish(doc: &utoipa::openapi::OpenApi) -> Value {
     let relative = doc.get_mut("paths").map(Value::take).unwrap_or_else(|| json!({}));
     let mut paths = Map::new();
     if let Value::Object(relative) = relative {
+        let taken = operation_ids(&relative);
         for (path, mut item) in relative {
             if let Value::Object(ops) = &mut item {
                 for (_, op) in ops.iter_mut() {
+                    unique_operation_id(op, &taken);
                     finish_operation(op);
                 }
             }
@@ -93,6 +95,29 @@ pub fn finish(doc: &utoipa::openapi::OpenApi) -> Value {
         }
     });
     doc
+}
+
+/// How many operations carry each operation id (a handler's function name).
+fn operation_ids(paths: &Map<String, Value>) -> std::collections::HashMap<String, usize> {
+    let mut taken = std::collections::HashMap::new();
+    for op in paths.values().filter_map(Value::as_object).flat_map(|ops| ops.values()) {
+        if let Some(id) = op["operationId"].as_str() {
+            *taken.entry(id.to_owned()).or_insert(0) += 1;
+        }
+    }
+    taken
+}
+
+/// Operation ids are unique in a document (client generators name functions after them): an id
+/// two handlers share (`accept`) is prefixed with the handler's module (`offers_accept`).
+fn unique_operation_id(op: &mut Value, taken: &std::collections::HashMap<String, usize>) {
+    let Some(id) = op["operationId"].as_str() else { return };
+    if taken.get(id).copied().unwrap_or(0) < 2 {
+        return;
+    }
+    if let Some(module) = op["tags"].get(0).and_then(Value::as_str) {
+        op["operationId"] = json!(format!("{module}_{id}"));
+    }
 }
 
 fn finish_operation(op: &mut Value) {
@@ -225,6 +250,26 @@ mod tests {
         assert_eq!(enum_of("401"), json!(["unauthenticated"]));
         assert_eq!(enum_of("413"), json!(["body_too_large"]));
         assert_eq!(enum_of("415"), json!(["unsupported_media_type"]));
+    }
+
+    #[test]
+    fn shared_operation_ids_take_their_module() {
+        let paths = json!({
+            "/a": { "post": { "operationId": "accept", "tags": ["offers"] } },
+            "/b": { "post": { "operationId": "accept", "tags": ["associations"] } },
+            "/c": { "get": { "operationId": "me", "tags": ["auth"] } }
+        });
+        let paths = paths.as_object().cloned().unwrap_or_default();
+        let taken = operation_ids(&paths);
+        let ids: Vec<Value> = paths
+            .values()
+            .flat_map(|ops| ops.as_object().cloned().unwrap_or_default().into_values())
+            .map(|mut op| {
+                unique_operation_id(&mut op, &taken);
+                op["operationId"].clone()
+            })
+            .collect();
+        assert_eq!(ids, [json!("offers_accept"), json!("associations_accept"), json!("me")]);
     }
 
     #[test]
