@@ -49,17 +49,29 @@ pub fn routes(_state: AppState) -> Routes {
 /// Every API operation, with paths relative to `/api/v1`.
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(auth::routes())
-        .merge(associations::routes())
-        .merge(registrations::routes())
-        .merge(roster::routes())
-        .merge(practice::routes())
-        .merge(offers::routes())
-        .merge(authz::routes())
-        .merge(legacy::routes())
-        .merge(first_signin::routes())
-        .merge(self_service::routes())
-        .merge(profile::routes())
+        .merge(section("auth", auth::routes()))
+        .merge(section("associations", associations::routes()))
+        .merge(section("registrations", registrations::routes()))
+        .merge(section("roster", roster::routes()))
+        .merge(section("practice", practice::routes()))
+        .merge(section("offers", offers::routes()))
+        .merge(section("authz", authz::routes()))
+        .merge(section("legacy", legacy::routes()))
+        .merge(section("first_signin", first_signin::routes()))
+        .merge(section("self_service", self_service::routes()))
+        .merge(section("profile", profile::routes()))
+}
+
+/// Tags every operation of `router` with its module's name ([`openapi`] maps it to the product
+/// section).
+fn section(module: &str, mut router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    for item in router.get_openapi_mut().paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in operations.into_iter().flatten() {
+            op.tags = Some(vec![module.to_owned()]);
+        }
+    }
+    router
 }
 
 /// The OpenAPI document as served (see [`openapi`]).
