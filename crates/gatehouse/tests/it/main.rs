@@ -21,6 +21,7 @@ mod cli;
 mod contract;
 mod control_panel;
 mod demo_data;
+mod generated_client;
 mod help_desk;
 mod legacy;
 mod legacy_email_proof;
