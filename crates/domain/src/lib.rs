@@ -10,6 +10,7 @@ pub mod email_proof;
 pub mod ids;
 pub mod legacy;
 pub mod lockout;
+pub mod messages;
 pub mod names;
 pub mod npi;
 pub mod password;

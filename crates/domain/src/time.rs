@@ -112,6 +112,11 @@ impl PlanTimeZone {
         Some(day.to_zoned_datetime(self.zone.clone()).ok()?.start_of_day().ok()?.timestamp().as_second())
     }
 
+    /// The zone's rules (for calendar arithmetic in the plan's days).
+    pub fn tz(&self) -> &::jiff::tz::TimeZone {
+        &self.zone
+    }
+
     /// The canonical IANA name, like `America/New_York`.
     pub fn name(&self) -> &str {
         &self.name
