@@ -75,6 +75,19 @@ id_type!(
     ApplicationId
 );
 
+id_type!(
+    /// A secure-message thread between a practice and the plan.
+    ThreadId
+);
+id_type!(
+    /// One message of a thread (a reply or a staff note).
+    MessageId
+);
+id_type!(
+    /// A file attached to a message.
+    AttachmentId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,6 @@ pub mod email_proof;
 pub mod ids;
 pub mod legacy;
 pub mod lockout;
-pub mod messages;
 pub mod names;
 pub mod npi;
 pub mod password;
@@ -19,6 +18,7 @@ pub mod phone;
 pub mod profile;
 pub mod registration;
 pub mod roster;
+pub mod secure_messages;
 pub mod session;
 pub mod settings;
 pub mod staff;
@@ -31,8 +31,8 @@ pub mod username;
 
 pub use email::Email;
 pub use ids::{
-    AccessRequestId, AffiliationId, ApplicationId, ImportId, MatchId, PlanId, PracticeId, ProviderRowId,
-    RegistrationId, SessionId, UserId,
+    AccessRequestId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId, PlanId, PracticeId,
+    ProviderRowId, RegistrationId, SessionId, ThreadId, UserId,
 };
 pub use names::PersonName;
 pub use npi::Npi;

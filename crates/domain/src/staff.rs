@@ -36,6 +36,9 @@ pub enum StaffPermission {
     AuditRead,
     /// Register and revoke the portal applications that call the permission check API.
     Applications,
+    /// Work the plan's secure-message mailbox: read threads, reply, assign, add internal notes,
+    /// resolve, and decide profile update requests.
+    Messages,
 }
 
 impl StaffRole {
@@ -72,7 +75,9 @@ impl StaffRole {
         use StaffPermission as P;
         match self {
             Self::PlanAdmin => true,
-            Self::HelpDesk => matches!(p, P::RosterView | P::Registrations | P::UserSearch | P::UserSupport),
+            Self::HelpDesk => {
+                matches!(p, P::RosterView | P::Registrations | P::UserSearch | P::UserSupport | P::Messages)
+            }
             Self::Auditor => matches!(p, P::RosterView | P::UserSearch | P::AuditRead),
         }
     }
@@ -138,6 +143,8 @@ mod tests {
     fn permissions_by_role() {
         assert!(StaffRole::PlanAdmin.may(P::PlanSettings));
         assert!(StaffRole::HelpDesk.may(P::Registrations));
+        assert!(StaffRole::HelpDesk.may(P::Messages), "agents work the mailbox");
+        assert!(!StaffRole::Auditor.may(P::Messages), "auditors read no messages");
         assert!(StaffRole::HelpDesk.may(P::UserSupport));
         assert!(!StaffRole::HelpDesk.may(P::PlanSettings));
         assert!(!StaffRole::HelpDesk.may(P::RosterImport));

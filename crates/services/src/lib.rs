@@ -25,6 +25,7 @@ pub mod profile;
 pub mod registrations;
 pub mod roster;
 mod search_index;
+pub mod secure_messages;
 pub mod self_service;
 pub mod server_key;
 pub mod sessions;

@@ -12,6 +12,7 @@ pub mod access;
 pub mod first_signin;
 pub mod offers;
 pub mod registration;
+pub mod secure_message;
 pub mod self_service;
 pub mod two_step_phone;
 

@@ -25,6 +25,7 @@ pub mod resets;
 pub mod roster;
 pub mod search;
 pub mod secrets;
+pub mod secure_messages;
 pub mod sessions;
 pub mod throttle;
 pub mod user_types;
