@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// Longest number accepted as typed (surrounding white space aside), in bytes: longer is refused
+/// before libphonenumber reads it.
+pub const MAX_LEN: usize = 32;
+
 /// A phone number that libphonenumber's metadata says is a valid number, kept in E.164 form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -34,7 +38,7 @@ impl PhoneNumber {
         if national.is_empty() {
             return Err(PhoneError::Empty);
         }
-        if national.len() > 32 {
+        if national.len() > MAX_LEN {
             return Err(PhoneError::Invalid);
         }
         let code = country_code.trim().trim_start_matches('+');

@@ -98,7 +98,8 @@ impl Services {
             sort,
             descending: req.dir == "desc",
             limit: PAGE_SIZE,
-            offset: (page - 1) * PAGE_SIZE,
+            // A page far past the end finds nothing; it must not overflow on the way there.
+            offset: (page - 1).saturating_mul(PAGE_SIZE),
             count_cap: Some(COUNT_CAP),
             among: None,
         };
@@ -116,7 +117,7 @@ impl Services {
                 DirectoryEntry { row, user_types }
             })
             .collect::<Vec<_>>();
-        let first = if entries.is_empty() { 0 } else { (page - 1) * PAGE_SIZE + 1 };
+        let first = if entries.is_empty() { 0 } else { (page - 1).saturating_mul(PAGE_SIZE) + 1 };
         let last = if entries.is_empty() { 0 } else { first + entries.len() as i64 - 1 };
         let pages = (total.shown() + PAGE_SIZE - 1) / PAGE_SIZE;
         let has_next = !entries.is_empty() && total.more_after(last);

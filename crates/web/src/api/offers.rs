@@ -12,7 +12,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_domain::ids::OfferId;
-use gatehouse_services::offers::OfferError;
+use gatehouse_services::offers::{OfferError, OfferStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,6 +26,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(offers_made))
         .routes(routes!(cancel))
 }
+
+const NOT_ADMIN: &str = "`not_practice_admin`: the caller administers no practice";
+const NOT_FOUND_MINE: &str = "`not_found`: the caller has no offer with this id (another person's reads the same)";
 
 fn offer_error(e: OfferError) -> ApiError {
     let (status, code) = match &e {
@@ -57,10 +60,11 @@ pub struct OfferBody {
     pub expires_at: i64,
 }
 
-/// The caller's open offers: practices whose administrators asked them to join. Nothing is
-/// attached until they accept.
-#[utoipa::path(get, path = "/me/offers", security(("bearer" = [])),
-    responses((status = 200, body = [OfferBody]), (status = 401, body = super::ErrorBody)))]
+/// Lists the caller's open offers: practices whose administrators asked them to join.
+///
+/// Nothing is attached until they accept.
+#[utoipa::path(get, path = "/me/offers", operation_id = "list_my_offers", security(("bearer" = [])),
+    responses((status = 200, body = [OfferBody])))]
 pub async fn my_offers(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -93,36 +97,47 @@ pub struct AcceptedBody {
     pub tax_id: String,
 }
 
-/// Accepts an offer: the practice becomes one of the caller's linked accounts, with the offered
-/// user type and providers. 404 for another person's offer; 409 `already_answered` (also for
-/// the second of two accepts sent at once) or `offer_void` (e.g. the administrator who made it
-/// no longer administers the practice); 410 once it expired.
-#[utoipa::path(post, path = "/me/offers/{id}/accept", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = AcceptedBody), (status = 404, body = super::ErrorBody),
-        (status = 409, body = super::ErrorBody), (status = 410, body = super::ErrorBody)))]
+/// Accepts an offer: the practice becomes one of the caller's linked accounts.
+///
+/// The new affiliation has the offered user type and providers. An offer stands only while
+/// everything it relied on does: `offer_void` when, e.g., the administrator who made it no longer
+/// administers the practice (the offer is then withdrawn).
+#[utoipa::path(post, path = "/me/offers/{id}/accept", operation_id = "accept_my_offer", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The offer's id (from `GET /me/offers`)")),
+    responses(
+        (status = 200, body = AcceptedBody),
+        (status = 404, description = NOT_FOUND_MINE),
+        (status = 409, description = "`already_answered`: the offer was accepted, declined or withdrawn (also the second of two accepts sent at once); `offer_void`: the offer no longer stands (its maker is no longer an administrator, the account already works for the practice or is plan staff, the user type or the providers are gone)"),
+        (status = 410, description = "`offer_expired`: the offer expired"),
+    ))]
 pub async fn accept(
     State(st): State<AppState>,
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OfferId>,
 ) -> Result<Json<AcceptedBody>, ApiError> {
-    let a = st.svc.accept_offer(&plan.0, &s, OfferId(id), &meta).await.map_err(offer_error)?;
+    let a = st.svc.accept_offer(&plan.0, &s, id, &meta).await.map_err(offer_error)?;
     Ok(Json(AcceptedBody { affiliation_id: a.affiliation_id, practice_name: a.practice_name, tax_id: a.tax_id }))
 }
 
 /// Declines an offer; nothing is attached.
-#[utoipa::path(post, path = "/me/offers/{id}/decline", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
-        (status = 410, body = super::ErrorBody)))]
+#[utoipa::path(post, path = "/me/offers/{id}/decline", operation_id = "decline_my_offer", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The offer's id (from `GET /me/offers`)")),
+    responses(
+        (status = 204),
+        (status = 404, description = NOT_FOUND_MINE),
+        (status = 409, description = "`already_answered`: the offer was accepted, declined or withdrawn"),
+        (status = 410, description = "`offer_expired`: the offer expired"),
+    ))]
 pub async fn decline(
     State(st): State<AppState>,
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OfferId>,
 ) -> Result<StatusCode, ApiError> {
-    st.svc.decline_offer(&plan.0, &s, OfferId(id), &meta).await.map_err(offer_error)?;
+    st.svc.decline_offer(&plan.0, &s, id, &meta).await.map_err(offer_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -135,15 +150,43 @@ pub struct MadeOfferBody {
     pub email: String,
     pub tax_id: String,
     pub practice_name: String,
-    /// `pending`, `accepted`, `declined`, `cancelled` or `expired`.
-    pub status: String,
+    pub status: MadeOfferStatus,
     pub offered_at: i64,
     pub expires_at: i64,
 }
 
-/// The offers the caller made in the last 7 days (pending until answered or expired).
-#[utoipa::path(get, path = "/practice/offers", security(("bearer" = [])),
-    responses((status = 200, body = [MadeOfferBody]), (status = 403, body = super::ErrorBody)))]
+/// Where an offer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MadeOfferStatus {
+    /// Not answered yet.
+    Pending,
+    Accepted,
+    Declined,
+    /// Withdrawn by its maker, or void when its person tried to accept.
+    Cancelled,
+    /// Not answered in time.
+    Expired,
+}
+
+impl From<OfferStatus> for MadeOfferStatus {
+    fn from(s: OfferStatus) -> Self {
+        match s {
+            OfferStatus::Pending => Self::Pending,
+            OfferStatus::Accepted => Self::Accepted,
+            OfferStatus::Declined => Self::Declined,
+            OfferStatus::Cancelled => Self::Cancelled,
+            OfferStatus::Expired => Self::Expired,
+        }
+    }
+}
+
+/// Lists the offers the caller made in the last 7 days (pending until answered or expired).
+#[utoipa::path(get, path = "/practice/offers", operation_id = "list_practice_offers", security(("bearer" = [])),
+    responses(
+        (status = 200, body = [MadeOfferBody]),
+        (status = 403, description = NOT_ADMIN),
+    ))]
 pub async fn offers_made(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<MadeOfferBody>>, ApiError> {
     let list = st.svc.offers_made(&c.grant, &c.plan.0).await.map_err(super::practice::error)?;
     Ok(Json(
@@ -155,7 +198,7 @@ pub async fn offers_made(State(st): State<AppState>, c: Caller) -> Result<Json<V
                 email: m.row.email,
                 tax_id: m.row.tax_id,
                 practice_name: m.row.practice_name,
-                status: m.status.as_str().to_owned(),
+                status: m.status.into(),
                 offered_at: m.row.created_at,
                 expires_at: m.row.expires_at,
             })
@@ -163,10 +206,19 @@ pub async fn offers_made(State(st): State<AppState>, c: Caller) -> Result<Json<V
     ))
 }
 
-/// Withdraws one of the caller's pending offers (404 for another's or an answered one).
-#[utoipa::path(delete, path = "/practice/offers/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = super::ErrorBody)))]
-pub async fn cancel(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
-    st.svc.cancel_offer(&c.grant, &c.plan.0, OfferId(id), &c.meta).await.map_err(super::practice::error)?;
+/// Withdraws one of the caller's pending offers.
+#[utoipa::path(delete, path = "/practice/offers/{id}", operation_id = "withdraw_practice_offer", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The offer's id (from `GET /practice/offers`)")),
+    responses(
+        (status = 204),
+        (status = 403, description = NOT_ADMIN),
+        (status = 404, description = "`not_found`: the caller made no pending offer with this id (another's, or one already answered, reads the same)"),
+    ))]
+pub async fn cancel(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath(id): ApiPath<OfferId>,
+) -> Result<StatusCode, ApiError> {
+    st.svc.cancel_offer(&c.grant, &c.plan.0, id, &c.meta).await.map_err(super::practice::error)?;
     Ok(StatusCode::NO_CONTENT)
 }

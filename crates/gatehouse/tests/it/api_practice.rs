@@ -1,0 +1,133 @@
+//! Issue 15 for a practice administrator's API: a change of a user reads only the fields sent, a
+//! value outside the document's schema is refused naming its field (and changes nothing), and
+//! the directory pages past its end.
+
+use crate::both;
+use crate::support::{Backend, TEST_PASSWORD, TestApp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const TIN: &str = "825671892";
+
+/// Ann administers the practice, Lee works for it; Ann's API session and Lee's id.
+async fn practice(app: &TestApp) -> (String, i64) {
+    let ann = app.user("ann", "Ann", "Carter", 1001, None).await;
+    let lee = app.user("lee", "Lee", "Park", 1002, None).await;
+    app.seed_practice(TIN, "Lakeside Family Medicine").await;
+    app.seed_affiliation(ann, TIN, "office_manager", true).await;
+    app.seed_affiliation(lee, TIN, "billing_staff", false).await;
+    (app.api_session("ann", TEST_PASSWORD, "+12065551001").await, lee.0)
+}
+
+#[track_caller]
+fn assert_refused(answer: &(StatusCode, Value), status: StatusCode, code: &str, field: &str) {
+    let (s, v) = answer;
+    assert_eq!(
+        (*s, v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+        (status, Some(code), Some(field)),
+        "{v}"
+    );
+}
+
+async fn a_change_of_a_user_reads_only_the_fields_sent(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (ann, lee) = practice(&app).await;
+    let t = Some(ann.as_str());
+    let path = format!("/api/v1/practice/users/{lee}");
+
+    let (s, v) = app.call("PATCH", &path, t, Some(json!({"office_phone": "206-555-0143", "city": "Tacoma"}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, v) = app.call("GET", &path, t, None).await;
+    assert_eq!((v["first_name"].as_str(), v["last_name"].as_str()), (Some("Lee"), Some("Park")), "{v}");
+    assert_eq!((v["email"].as_str(), v["username"].as_str()), (Some("lee@example.org"), Some("lee")), "{v}");
+    assert_eq!((v["office_phone"].as_str(), v["city"].as_str()), (Some("+12065550143"), Some("Tacoma")), "{v}");
+    assert!(v["affiliations"][0]["practice_id"].as_i64().is_some(), "{v}");
+
+    // Left out or null keeps; "" clears an optional field.
+    let (s, _) = app.call("PATCH", &path, t, Some(json!({"city": "", "first_name": null}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.call("GET", &path, t, None).await;
+    assert_eq!(
+        (v["city"].as_str(), v["first_name"].as_str(), v["office_phone"].as_str()),
+        (Some(""), Some("Lee"), Some("+12065550143"))
+    );
+
+    // A new email needs its confirmation; the rules no schema states answer `invalid_input`.
+    let a = app.call("PATCH", &path, t, Some(json!({"email": "lee.park@example.org"}))).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "email_confirm");
+    let a = app.call("PATCH", &path, t, Some(json!({"fax": "555"}))).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "fax");
+
+    // Values the page's form would forgive are outside the schema here.
+    for (body, field) in [
+        (json!({"state": "wa"}), "state"),
+        (json!({"first_name": "Lee\tAnn"}), "first_name"),
+        (json!({"email": " lee@example.org", "email_confirm": " lee@example.org"}), "email"),
+        (json!({"zip": " 98101"}), "zip"),
+        (json!({"username": "lee park"}), "username"),
+        (json!({"city": "x".repeat(101)}), "city"),
+    ] {
+        let a = app.call("PATCH", &path, t, Some(body)).await;
+        assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", field);
+    }
+    let (s, v) = app.call("PATCH", &path, t, Some(json!([null, null]))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{v}");
+    let (_, after) = app.call("GET", &path, t, None).await;
+    assert_eq!((after["state"].as_str(), after["email"].as_str()), (Some(""), Some("lee@example.org")), "unchanged");
+
+    // An invited user has no username to change.
+    let link = app.invite("Ivy", "Invited", "ivy@example.org").await;
+    assert!(!link.is_empty());
+    app.affiliate_email("ivy@example.org").await;
+    let ivy = app.count("SELECT id FROM users WHERE email = 'ivy@example.org'").await;
+    let a = app.call("PATCH", &format!("/api/v1/practice/users/{ivy}"), t, Some(json!({"username": "ivy"}))).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "username");
+    app.stop().await;
+}
+both!(a_change_of_a_user_reads_only_the_fields_sent);
+
+async fn lists_and_invitations_refuse_values_outside_their_schema(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (ann, _) = practice(&app).await;
+    let t = Some(ann.as_str());
+
+    // Far past the last page: nothing, not an overflow (the page too).
+    let (s, v) = app.call("GET", "/api/v1/practice/users?page=9223372036854775807", t, None).await;
+    assert_eq!((s, v["users"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{v}");
+    let browser = app.signed_in_browser("ann", 1001).await;
+    let (s, _) = app.page(&browser, "/practice/users?page=9223372036854775807").await;
+    assert_eq!(s, StatusCode::OK);
+    for (query, field) in
+        [("page=0", "page"), ("user_type=Billing", "user_type"), ("status=gone", "status"), ("sort=age", "sort")]
+    {
+        let a = app.call("GET", &format!("/api/v1/practice/users?{query}"), t, None).await;
+        assert_refused(&a, StatusCode::BAD_REQUEST, "invalid_query", field);
+    }
+    let (s, v) = app.call("GET", "/api/v1/practice/users?status=active&sort=email&dir=desc", t, None).await;
+    assert_eq!((s, v["total"].as_i64()), (StatusCode::OK, Some(2)), "{v}");
+
+    // One row outside the schema refuses the list before any row is sent.
+    let row = |email: &str| json!({"first_name": "Cy", "last_name": "Doe", "email": email, "email_confirm": email, "user_type": "billing_staff"});
+    let sent = "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM outbox)";
+    let before = app.count(sent).await;
+    let body = json!({"rows": [row("cy@example.org"), row(" dee@example.org")]});
+    let a = app.call("POST", "/api/v1/practice/invitations", t, Some(body)).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "rows[1].email");
+    let body = json!({"rows": [{"first_name": "Cy", "last_name": "Doe", "email": "cy@example.org",
+        "email_confirm": "cy@example.org", "user_type": "Billing Staff"}]});
+    let a = app.call("POST", "/api/v1/practice/invitations", t, Some(body)).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "rows[0].user_type");
+    let a = app.call("POST", "/api/v1/practice/invitations", t, Some(json!({"rows": []}))).await;
+    assert_eq!((a.0, a.1["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")), "{}", a.1);
+    assert_eq!(app.count(sent).await, before, "nothing sent");
+
+    // A rule no schema states is still answered row by row.
+    let mut other = row("cy@example.org");
+    other["email_confirm"] = json!("cy2@example.org");
+    let (s, v) = app
+        .call("POST", "/api/v1/practice/invitations", t, Some(json!({"rows": [row("cy@example.org"), other]})))
+        .await;
+    assert_eq!((s, v[0]["ok"].as_bool(), v[1]["ok"].as_bool()), (StatusCode::OK, Some(true), Some(false)), "{v}");
+    app.stop().await;
+}
+both!(lists_and_invitations_refuse_values_outside_their_schema);
