@@ -73,7 +73,9 @@ fn declares_json(headers: &HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Reads one JSON value of type `T` from `bytes`, and nothing after it.
+/// Reads one JSON object of type `T` from `bytes`, and nothing after it. Every request body of
+/// the API is an object: serde would also read a struct from an array of its fields in order
+/// (`["jdoe", "secret"]`), which no document describes, so that is refused.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -81,6 +83,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         body_error(e.into_inner(), &path)
     })?;
     de.end().map_err(|e| body_error(e, "."))?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "The body must be a JSON object with the fields the operation lists.",
+        ));
+    }
     Ok(value)
 }
 
@@ -234,6 +243,8 @@ mod tests {
             (r#"{"rows": [{"providers": []}]}"#, Some("rows[0].name")),
             (r#"{}"#, Some("rows")),
             (r#"[]"#, None),
+            // serde reads a struct from an array of its fields: the API does not.
+            (r#"[[{"name": "a", "providers": []}]]"#, None),
         ];
         for (body, path) in cases {
             let (status, code, field, message) = refusal(body);

@@ -48,18 +48,26 @@ pub fn routes(_state: AppState) -> Routes {
 
 /// Every API operation, with paths relative to `/api/v1`.
 fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(section("auth", auth::routes()))
-        .merge(section("associations", associations::routes()))
-        .merge(section("registrations", registrations::routes()))
-        .merge(section("roster", roster::routes()))
-        .merge(section("practice", practice::routes()))
-        .merge(section("offers", offers::routes()))
-        .merge(section("authz", authz::routes()))
-        .merge(section("legacy", legacy::routes()))
-        .merge(section("first_signin", first_signin::routes()))
-        .merge(section("self_service", self_service::routes()))
-        .merge(section("profile", profile::routes()))
+    sections().into_iter().fold(OpenApiRouter::with_openapi(ApiDoc::openapi()), |api, (module, router)| {
+        api.merge(section(module, router))
+    })
+}
+
+/// Each module's operations, by module name.
+fn sections() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
+    vec![
+        ("auth", auth::routes()),
+        ("associations", associations::routes()),
+        ("registrations", registrations::routes()),
+        ("roster", roster::routes()),
+        ("practice", practice::routes()),
+        ("offers", offers::routes()),
+        ("authz", authz::routes()),
+        ("legacy", legacy::routes()),
+        ("first_signin", first_signin::routes()),
+        ("self_service", self_service::routes()),
+        ("profile", profile::routes()),
+    ]
 }
 
 /// Tags every operation of `router` with its module's name ([`openapi`] maps it to the product
@@ -161,5 +169,35 @@ impl IntoResponse for ApiError {
         } else {
             (self.status, body).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schemas are named by their Rust type's name, and a second type of the same name in
+    /// another module silently replaces the first in the document: every name must mean one
+    /// schema.
+    #[test]
+    fn schema_names_mean_one_schema() {
+        let mut seen: std::collections::BTreeMap<String, (&str, serde_json::Value)> = Default::default();
+        let mut clashes = Vec::new();
+        for (module, router) in sections() {
+            let doc = router.into_openapi();
+            for (name, schema) in doc.components.map(|c| c.schemas).unwrap_or_default() {
+                let schema = serde_json::to_value(schema).unwrap_or_default();
+                match seen.get(&name) {
+                    Some((other, earlier)) if *earlier != schema => {
+                        clashes.push(format!("{name}: {other} and {module}"))
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(name, (module, schema));
+                    }
+                }
+            }
+        }
+        assert!(clashes.is_empty(), "one name, two schemas: {clashes:#?}");
     }
 }
