@@ -227,7 +227,7 @@ fn signup_error(e: SignUpError) -> ApiError {
 /// Checks a sign-up link's token and says whom it is for.
 ///
 /// Nothing is used up: the page of the link calls this before showing the sign-up form.
-#[utoipa::path(post, path = "/invitations/check", request_body = TokenBody,
+#[utoipa::path(post, tag = "auth", path = "/invitations/check", request_body = TokenBody,
     responses(
         (status = 200, body = InviteeBody),
         (status = 410, description = "`link_unusable`: no invitation has this token, or it was used, cancelled, replaced by a newer one or has expired (the message says which)."),
@@ -262,7 +262,7 @@ pub struct SignUpBody {
 ///
 /// The username and password are checked before the link, so a refused choice leaves the link
 /// usable.
-#[utoipa::path(post, path = "/signup", request_body = SignUpBody,
+#[utoipa::path(post, tag = "auth", path = "/signup", request_body = SignUpBody,
     responses(
         (status = 201, body = SessionStep),
         (status = 409, description = "`username_taken`: another account has this username (case does not matter)."),
@@ -307,7 +307,7 @@ pub struct SignInBody {
 /// Wrong passwords lock the username (from the caller's address) for some minutes after a few
 /// tries (429 `locked`). An imported account's first sign-in goes on to `email_proof` or
 /// `new_password` instead.
-#[utoipa::path(post, path = "/signin", request_body = SignInBody,
+#[utoipa::path(post, tag = "auth", path = "/signin", request_body = SignInBody,
     responses(
         (status = 200, body = SessionStep),
         (status = 401, description = "`invalid_credentials`: the username or password is not correct."),
@@ -406,7 +406,7 @@ const WRONG_STAGE: &str = "`wrong_stage`: the session is at another step (the me
 ///
 /// The phone becomes the account's two-step phone once its code is entered at
 /// `POST /api/v1/two-step/verify`.
-#[utoipa::path(post, path = "/two-step/setup", request_body = SetupBody, security(("bearer" = [])),
+#[utoipa::path(post, tag = "auth", path = "/two-step/setup", request_body = SetupBody, security(("bearer" = [])),
     responses(
         (status = 200, body = CodeSent),
         (status = 409, description = WRONG_STAGE),
@@ -436,7 +436,7 @@ pub struct ResendBody {
 }
 
 /// Sends a new sign-in code to the phone on record (session at `two_step_code`).
-#[utoipa::path(post, path = "/two-step/resend", request_body = ResendBody, security(("bearer" = [])),
+#[utoipa::path(post, tag = "auth", path = "/two-step/resend", request_body = ResendBody, security(("bearer" = [])),
     responses(
         (status = 200, body = CodeSent),
         (status = 409, description = WRONG_STAGE),
@@ -468,7 +468,7 @@ pub struct CodeBody {
 ///
 /// For a session at `two_step_code` or `two_step_setup`. Next: `terms` when the current terms
 /// are not signed yet, else `complete`.
-#[utoipa::path(post, path = "/two-step/verify", request_body = CodeBody, security(("bearer" = [])),
+#[utoipa::path(post, tag = "auth", path = "/two-step/verify", request_body = CodeBody, security(("bearer" = [])),
     responses(
         (status = 200, body = SessionStep),
         (status = 409, description = WRONG_STAGE),
@@ -495,7 +495,7 @@ pub struct TermsBody {
 }
 
 /// The current terms and conditions.
-#[utoipa::path(get, path = "/terms", responses((status = 200, body = TermsBody)))]
+#[utoipa::path(get, tag = "auth", path = "/terms", responses((status = 200, body = TermsBody)))]
 pub async fn get_terms(State(st): State<AppState>, plan: CurrentPlan) -> ApiResult<TermsBody> {
     let t = st.svc.current_terms(&plan.0).await.map_err(ApiError::internal)?;
     Ok(Json(TermsBody { version: t.version, text: t.text }))
@@ -521,7 +521,7 @@ pub struct SignTermsBody {
 ///
 /// For a session at `terms`. Next: `complete`, or `two_step_setup` for an account without a
 /// two-step phone yet (an imported one).
-#[utoipa::path(post, path = "/terms/sign", request_body = SignTermsBody, security(("bearer" = [])),
+#[utoipa::path(post, tag = "auth", path = "/terms/sign", request_body = SignTermsBody, security(("bearer" = [])),
     responses(
         (status = 200, body = SessionStep),
         (status = 409, description = WRONG_STAGE),
@@ -574,7 +574,7 @@ impl From<Me> for MeBody {
 }
 
 /// The signed-in user.
-#[utoipa::path(get, path = "/me", security(("bearer" = [])), responses((status = 200, body = MeBody)))]
+#[utoipa::path(get, tag = "auth", path = "/me", security(("bearer" = [])), responses((status = 200, body = MeBody)))]
 pub async fn me(State(st): State<AppState>, plan: CurrentPlan, SignedIn(s): SignedIn) -> ApiResult<MeBody> {
     Ok(Json(st.svc.me(&plan.0, &s).await.map_err(ApiError::internal)?.into()))
 }
@@ -610,13 +610,13 @@ impl From<SessionView> for SessionBody {
 }
 
 /// The signed-in user's live sessions.
-#[utoipa::path(get, path = "/sessions", security(("bearer" = [])), responses((status = 200, body = [SessionBody])))]
+#[utoipa::path(get, tag = "auth", path = "/sessions", security(("bearer" = [])), responses((status = 200, body = [SessionBody])))]
 pub async fn list_sessions(State(st): State<AppState>, SignedIn(s): SignedIn) -> ApiResult<Vec<SessionBody>> {
     Ok(Json(st.svc.list_sessions(&s).await.map_err(ApiError::internal)?.into_iter().map(Into::into).collect()))
 }
 
 /// Ends one of the user's sessions (the current one too, which then signs the caller out).
-#[utoipa::path(delete, path = "/sessions/{id}", security(("bearer" = [])),
+#[utoipa::path(delete, tag = "auth", path = "/sessions/{id}", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The session's id, from `GET /api/v1/sessions`.")),
     responses(
         (status = 204),
@@ -635,7 +635,7 @@ pub async fn end_session(
 }
 
 /// Ends the current session, at whatever step of signing in it is.
-#[utoipa::path(post, path = "/signout", security(("bearer" = [])), responses((status = 204)))]
+#[utoipa::path(post, tag = "auth", path = "/signout", security(("bearer" = [])), responses((status = 204)))]
 pub async fn sign_out(
     State(st): State<AppState>,
     AnySession(s): AnySession,

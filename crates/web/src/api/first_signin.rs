@@ -42,7 +42,7 @@ pub struct LinkSent {
 /// Sends a new email-proof link (session at `email_proof`); the older ones stop working.
 ///
 /// At most 5 links an hour per account, sign-ins included.
-#[utoipa::path(post, path = "/first-signin/email-proof/resend", security(("bearer" = [])),
+#[utoipa::path(post, tag = "first_signin", path = "/first-signin/email-proof/resend", security(("bearer" = [])),
     responses(
         (status = 200, body = LinkSent),
         (status = 409, description = "`wrong_stage`: the session is not waiting for an email proof (the message names its step)."),
@@ -71,7 +71,7 @@ pub struct RedeemBody {
 ///
 /// No bearer token is needed: the link is the proof. Works once; the account's sessions still
 /// waiting at `email_proof` end.
-#[utoipa::path(post, path = "/first-signin/email-proof", request_body = RedeemBody,
+#[utoipa::path(post, tag = "first_signin", path = "/first-signin/email-proof", request_body = RedeemBody,
     responses(
         (status = 200, body = SessionStep),
         (status = 410, description = "`link_unusable`: no link has this token, or it was used, replaced by a newer one or has expired, or the account no longer needs it."),

@@ -195,7 +195,7 @@ pub struct RegistrationReceived {
 ///
 /// On bad input the error names the first field at fault and its message lists every problem.
 /// The answer is the same whether or not the Tax ID is on the plan's roster.
-#[utoipa::path(post, path = "/registrations", request_body = RegistrationBody,
+#[utoipa::path(post, tag = "registrations", path = "/registrations", request_body = RegistrationBody,
     responses(
         (status = 201, body = RegistrationReceived),
         (status = 409, description = "`already_pending`: a request for this Tax ID is already waiting for review (the error names `tax_id`)."),

@@ -64,8 +64,10 @@ pub struct EmailBody {
     pub email: String,
 }
 
-/// Emails every username of the address. Answers 202 whether or not the address is known.
-#[utoipa::path(post, path = "/forgot-username", request_body = EmailBody,
+/// Emails every username of the address.
+///
+/// Answers 202 whether or not the address is known.
+#[utoipa::path(post, tag = "self_service", path = "/forgot-username", request_body = EmailBody,
     responses(
         (status = 202, body = Accepted),
         (status = 422, description = "`invalid_input`: the email address is not valid (the error names `email`)."),
@@ -103,12 +105,14 @@ pub struct ResetBody {
     pub reset_token: String,
 }
 
-/// Starts a password reset with username and email. Answers 202 with a token whether or not they
-/// match, and nothing in the answer or in any later answer tells which: when they match an account
-/// with two-step, the reset code is sent to its phone (text or voice, as set up for two-step);
-/// when they match an imported account without two-step, a reset link is emailed instead; else
-/// nothing is sent. Continue with `password-reset/verify`.
-#[utoipa::path(post, path = "/password-reset", request_body = LookupBody,
+/// Starts a password reset with username and email.
+///
+/// Answers 202 with a token whether or not they match, and nothing in the answer or in any later
+/// answer tells which: when they match an account with two-step, the reset code is sent to its
+/// phone (text or voice, as set up for two-step); when they match an imported account without
+/// two-step, a reset link is emailed instead; else nothing is sent. Continue with
+/// `password-reset/verify`.
+#[utoipa::path(post, tag = "self_service", path = "/password-reset", request_body = LookupBody,
     responses(
         (status = 202, body = ResetBody),
         (status = 422, description = "`invalid_input`: the username or the email address is not valid (the error names the field)."),
@@ -157,7 +161,7 @@ const RESET_UNUSABLE: &str =
     "`reset_unusable`: no reset has this token, or it was used, has expired or is not at this step.";
 
 /// Says where a reset stands.
-#[utoipa::path(post, path = "/password-reset/status", request_body = ResetTokenBody,
+#[utoipa::path(post, tag = "self_service", path = "/password-reset/status", request_body = ResetTokenBody,
     responses(
         (status = 200, body = ResetStatus),
         (status = 410, description = RESET_UNUSABLE),
@@ -187,10 +191,12 @@ pub struct VerifyBody {
     pub code: String,
 }
 
-/// Checks the code; the answer's token replaces the old one. A wrong code is answered the same
-/// whether or not a code was sent (422 `invalid_input` with the tries left, then 410
-/// `code_unusable` after too many tries or once the code's minutes are up).
-#[utoipa::path(post, path = "/password-reset/verify", request_body = VerifyBody,
+/// Checks a reset's code; the answer's token replaces the old one.
+///
+/// A wrong code is answered the same whether or not a code was sent (422 `invalid_input` with
+/// the tries left, then 410 `code_unusable` after too many tries or once the code's minutes are
+/// up).
+#[utoipa::path(post, tag = "self_service", path = "/password-reset/verify", request_body = VerifyBody,
     responses(
         (status = 200, body = ResetBody),
         (status = 410, description = "`reset_unusable`: no reset has this token, or it was used, has expired or is past the code; `code_unusable`: too many wrong codes, or the code's minutes are up (start again)."),
@@ -230,7 +236,7 @@ pub struct Completed {
 ///
 /// The password's length and the plan's other rules that need no account are checked before the
 /// reset is looked up.
-#[utoipa::path(post, path = "/password-reset/complete", request_body = CompleteBody,
+#[utoipa::path(post, tag = "self_service", path = "/password-reset/complete", request_body = CompleteBody,
     responses(
         (status = 200, body = Completed),
         (status = 410, description = RESET_UNUSABLE),
@@ -267,7 +273,7 @@ pub struct FirstPasswordBody {
 ///
 /// Erases the old system's hash. Answers the next step (`terms`, `two_step_setup` or
 /// `two_step_code`) under a new session token.
-#[utoipa::path(post, path = "/first-password", request_body = FirstPasswordBody, security(("bearer" = [])),
+#[utoipa::path(post, tag = "first_signin", path = "/first-password", request_body = FirstPasswordBody, security(("bearer" = [])),
     responses(
         (status = 200, body = SessionStep),
         (status = 409, description = "`wrong_stage`: the session is not at the new-password step."),
