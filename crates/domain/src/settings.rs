@@ -4,6 +4,16 @@
 use crate::username::UsernameFormat;
 use crate::{PlanTimeZone, Timestamp};
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
+/// What a plan's minimum password length may be set to. A password shorter than the range's
+/// start is refused by every plan.
+pub const PASSWORD_MIN_RANGE: RangeInclusive<i64> = 8..=64;
+/// What a plan's maximum password length may be set to. A password longer than the range's end
+/// is refused by every plan.
+pub const PASSWORD_MAX_RANGE: RangeInclusive<i64> = 64..=256;
+/// What a plan's two-step code length may be set to.
+pub const CODE_LENGTH_RANGE: RangeInclusive<i64> = 6..=8;
 
 /// The editable settings, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +164,16 @@ fn int(raw: &RawSettings, field: &'static str, label: &str, lo: i64, hi: i64, er
     }
 }
 
+fn int_in(
+    raw: &RawSettings,
+    field: &'static str,
+    label: &str,
+    range: &RangeInclusive<i64>,
+    errs: &mut FieldErrors,
+) -> i64 {
+    int(raw, field, label, *range.start(), *range.end(), errs)
+}
+
 fn text(raw: &RawSettings, field: &'static str, label: &str, min: usize, max: usize, errs: &mut FieldErrors) -> String {
     let v = raw.get(field).map(|s| s.trim().to_owned()).unwrap_or_default();
     let n = v.chars().count();
@@ -181,9 +201,9 @@ impl PlanSettings {
         };
         let support_phone = text(raw, "support_phone", "support phone number", 1, 32, &mut e);
         let support_hours = text(raw, "support_hours", "support hours", 0, 100, &mut e);
-        let password_min = int(raw, "password_min", "Minimum password length", 8, 64, &mut e);
-        let password_max = int(raw, "password_max", "Maximum password length", 64, 256, &mut e);
-        let code_length = int(raw, "code_length", "Code length", 6, 8, &mut e);
+        let password_min = int_in(raw, "password_min", "Minimum password length", &PASSWORD_MIN_RANGE, &mut e);
+        let password_max = int_in(raw, "password_max", "Maximum password length", &PASSWORD_MAX_RANGE, &mut e);
+        let code_length = int_in(raw, "code_length", "Code length", &CODE_LENGTH_RANGE, &mut e);
         let code_lifetime_minutes = int(raw, "code_lifetime_minutes", "Code lifetime", 1, 30, &mut e);
         let code_max_tries = int(raw, "code_max_tries", "Tries per code", 3, 10, &mut e);
         let code_max_sends_per_hour = int(raw, "code_max_sends_per_hour", "Codes per hour", 1, 20, &mut e);

@@ -287,7 +287,7 @@ impl Services {
     ) -> Result<ResetToken, SelfServiceError> {
         let name = username.trim().to_lowercase();
         let email = Email::parse(email);
-        if name.is_empty() || name.chars().count() > 64 {
+        if name.is_empty() || name.chars().count() > gatehouse_domain::username::MAX_LEN {
             return Err(SelfServiceError::Username);
         }
         let email = email?;

@@ -14,7 +14,7 @@ use crate::{HashError, Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::legacy::LegacyHash;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::{Duration, UserStatus};
+use gatehouse_domain::{Duration, UserStatus, password, username};
 use gatehouse_store::{throttle, users};
 use serde_json::json;
 use thiserror::Error;
@@ -111,7 +111,11 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<(), SignInError> {
         let name = username.trim().to_lowercase();
-        if name.is_empty() || name.chars().count() > 64 || password.is_empty() || password.chars().count() > 1024 {
+        if name.is_empty()
+            || name.chars().count() > username::MAX_LEN
+            || password.is_empty()
+            || password.chars().count() > password::SIGNIN_MAX_LEN
+        {
             return Err(SignInError::Invalid);
         }
         let slot = self.hasher.reserve()?;
@@ -148,7 +152,11 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<SignedIn, SignInError> {
         let name = username.trim().to_lowercase();
-        if name.is_empty() || name.chars().count() > 64 || password.is_empty() || password.chars().count() > 1024 {
+        if name.is_empty()
+            || name.chars().count() > username::MAX_LEN
+            || password.is_empty()
+            || password.chars().count() > password::SIGNIN_MAX_LEN
+        {
             return Err(SignInError::Invalid);
         }
         // Take a place in the hashing pool first: a sign-in the pool cannot serve costs nothing more.

@@ -113,8 +113,17 @@ both!(api_journey_and_sessions);
 async fn invitation_links_work_once_and_for_72_hours(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let body = |token: &str, u: &str| json!({"token": token, "username": u, "password": PASSWORD, "confirm_password": PASSWORD});
-    // Garbled.
+    // Garbled: not a token's shape, refused as the body is read (the document's schema says so).
     let (s, v) = app.call("POST", "/api/v1/signup", None, Some(body("not-a-real-token", "x1"))).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"), Some("token")),
+        "{v}"
+    );
+    assert!(v["error"]["message"].as_str().expect("msg").contains("whole link"));
+    // Of a token's shape but no invitation's.
+    let unknown = "A".repeat(43);
+    let (s, v) = app.call("POST", "/api/v1/signup", None, Some(body(&unknown, "x1"))).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(v["error"]["message"].as_str().expect("msg").contains("not valid"));
     // Expired after 72 hours.
@@ -390,3 +399,60 @@ async fn openapi_document_describes_the_api(backend: Backend) {
     app.stop().await;
 }
 both!(openapi_document_describes_the_api);
+
+/// What the OpenAPI document's schemas refuse, the API refuses with 422 before looking anything
+/// up: a token of the wrong shape is never looked up (so 410 means a real-looking token that
+/// matches nothing, or a used or expired one), and sign-up's username and password, a reset's
+/// new password and a reset lookup's username are checked before the link or reset they come
+/// with. A refused choice leaves the link usable.
+async fn values_outside_the_schemas_are_refused_before_any_lookup(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let refused = |v: &serde_json::Value| {
+        (v["error"]["code"].as_str().map(str::to_owned), v["error"]["field"].as_str().map(str::to_owned))
+    };
+    let of = |code: &str, field: &str| (Some(code.to_owned()), Some(field.to_owned()));
+    let shaped = "A".repeat(43);
+    for (path, body, field) in [
+        ("/api/v1/invitations/check", json!({"token": "short"}), "token"),
+        ("/api/v1/first-signin/email-proof", json!({"token": format!("{shaped}A")}), "token"),
+        ("/api/v1/password-reset/status", json!({"reset_token": format!("{}+", &shaped[1..])}), "reset_token"),
+        ("/api/v1/password-reset/verify", json!({"reset_token": "", "code": "123456"}), "reset_token"),
+    ] {
+        let (s, v) = app.call("POST", path, None, Some(body)).await;
+        assert_eq!((s, refused(&v)), (StatusCode::UNPROCESSABLE_ENTITY, of("invalid_body", field)), "{path}: {v}");
+    }
+    // A reset's new password is judged before its token.
+    let complete = |password: &str| json!({"reset_token": shaped, "password": password, "confirm_password": password});
+    let (s, v) = app.call("POST", "/api/v1/password-reset/complete", None, Some(complete("short"))).await;
+    assert_eq!((s, refused(&v)), (StatusCode::UNPROCESSABLE_ENTITY, of("invalid_input", "password")), "{v}");
+    let (s, v) = app.call("POST", "/api/v1/password-reset/complete", None, Some(complete(PASSWORD))).await;
+    assert_eq!((s, refused(&v)), (StatusCode::GONE, of("reset_unusable", "reset_token")), "{v}");
+    // A lookup by text that cannot be a username sends nothing and starts nothing.
+    let before = app.count("SELECT COUNT(*) FROM password_resets").await;
+    let (s, v) = app
+        .call(
+            "POST",
+            "/api/v1/password-reset",
+            None,
+            Some(json!({"username": "j doe", "email": "jdoe@clinic.example"})),
+        )
+        .await;
+    assert_eq!((s, refused(&v)), (StatusCode::UNPROCESSABLE_ENTITY, of("invalid_input", "username")), "{v}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM password_resets").await, before);
+    // Sign-up: the choices first, and a refused one leaves the link usable.
+    let link = app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
+    let sign_up = |token: &str, username: &str, password: &str| json!({"token": token, "username": username, "password": password, "confirm_password": password});
+    for (token, username, password, field) in
+        [(shaped.as_str(), "a b", PASSWORD, "username"), (shaped.as_str(), "aruiz", "short", "password")]
+    {
+        let (s, v) = app.call("POST", "/api/v1/signup", None, Some(sign_up(token, username, password))).await;
+        assert_eq!((s, refused(&v)), (StatusCode::UNPROCESSABLE_ENTITY, of("invalid_input", field)), "{v}");
+        let (s, v) =
+            app.call("POST", "/api/v1/signup", None, Some(sign_up(&token_of(&link), username, password))).await;
+        assert_eq!((s, refused(&v)), (StatusCode::UNPROCESSABLE_ENTITY, of("invalid_input", field)), "{v}");
+    }
+    let (s, v) = app.call("POST", "/api/v1/signup", None, Some(sign_up(&token_of(&link), "aruiz", PASSWORD))).await;
+    assert_eq!((s, v["next"].as_str()), (StatusCode::CREATED, Some("two_step_setup")), "{v}");
+    app.stop().await;
+}
+both!(values_outside_the_schemas_are_refused_before_any_lookup);

@@ -388,3 +388,32 @@ async fn the_api_takes_requests_too(backend: Backend) {
     app.stop().await;
 }
 both!(the_api_takes_requests_too);
+
+/// Over the API, `address2` and `fax` may be left out or `null` (as the document says); every
+/// other field is required, and a request without one is refused naming it.
+async fn the_api_reads_optional_fields_as_empty(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let api = app.api();
+    let object = |f: Vec<(&'static str, String)>| {
+        serde_json::Map::from_iter(f.into_iter().map(|(k, v)| (k.to_owned(), json!(v))))
+    };
+    let mut left_out = object(fields(ON_ROSTER, PRIMARY, SECONDARY));
+    left_out.remove("address2");
+    left_out.remove("fax");
+    let mut nulls = object(fields(NOT_ON_ROSTER, "ana@clinic.example.org", "ben@clinic.example.org"));
+    nulls.insert("address2".into(), serde_json::Value::Null);
+    nulls.insert("fax".into(), serde_json::Value::Null);
+    for body in [left_out, nulls] {
+        let r = api.post(app.url("/api/v1/registrations")).json(&body).send().await.expect("post");
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let mut no_city = object(fields(ON_ROSTER, PRIMARY, SECONDARY));
+    no_city.remove("city");
+    let r = api.post(app.url("/api/v1/registrations")).json(&no_city).send().await.expect("post");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!((v["error"]["code"].as_str(), v["error"]["field"].as_str()), (Some("invalid_body"), Some("city")));
+    assert_eq!(app.count("SELECT COUNT(*) FROM registrations").await, 2);
+    app.stop().await;
+}
+both!(the_api_reads_optional_fields_as_empty);

@@ -2,7 +2,7 @@
 //! link, and redeem its token (the same service commands as the pages).
 
 use super::ApiError;
-use super::auth::SessionStep;
+use super::auth::{LinkToken, SessionStep};
 use super::body::JsonBody;
 use super::caller::AnySession;
 use crate::AppState;
@@ -39,10 +39,14 @@ pub struct LinkSent {
     pub masked_email: String,
 }
 
-/// Sends a new email-proof link (the older ones stop working). The session must be at
-/// `email_proof`. At most 5 links an hour per account, sign-ins included.
-#[utoipa::path(post, path = "/first-signin/email-proof/resend", security(("bearer" = [])),
-    responses((status = 200, body = LinkSent), (status = 409, body = super::ErrorBody), (status = 429, body = super::ErrorBody)))]
+/// Sends a new email-proof link (session at `email_proof`); the older ones stop working.
+///
+/// At most 5 links an hour per account, sign-ins included.
+#[utoipa::path(post, tag = "first_signin", path = "/first-signin/email-proof/resend", security(("bearer" = [])),
+    responses(
+        (status = 200, body = LinkSent),
+        (status = 409, description = "`wrong_stage`: the session is not waiting for an email proof (the message names its step)."),
+        (status = 429, description = "`too_many_sends`: the hour's limit of links was reached; use the newest one.")))]
 pub async fn resend(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -58,20 +62,26 @@ pub async fn resend(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemBody {
-    pub token: String,
+    /// The link's `token` parameter.
+    #[schema(schema_with = super::schema::token)]
+    pub token: LinkToken,
 }
 
-/// Redeems an email-proof link's token: answers a new session at `new_password` for the caller
-/// (no bearer token needed: the link is the proof). Works once; the account's sessions still
+/// Redeems an email-proof link's token: answers a new session at `new_password`.
+///
+/// No bearer token is needed: the link is the proof. Works once; the account's sessions still
 /// waiting at `email_proof` end.
-#[utoipa::path(post, path = "/first-signin/email-proof", request_body = RedeemBody,
-    responses((status = 200, body = SessionStep), (status = 410, body = super::ErrorBody)))]
+#[utoipa::path(post, tag = "first_signin", path = "/first-signin/email-proof", request_body = RedeemBody,
+    responses(
+        (status = 200, body = SessionStep),
+        (status = 410, description = "`link_unusable`: no link has this token, or it was used, replaced by a newer one or has expired, or the account no longer needs it."),
+        (status = 422, description = "`invalid_body`: a field is missing, unknown or of the wrong type, or `token` is not a link's token (the error names it in field).")))]
 pub async fn redeem(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
     JsonBody(b): JsonBody<RedeemBody>,
 ) -> Result<Json<SessionStep>, ApiError> {
-    let (token, stage) = st.svc.redeem_email_proof(&plan.0, &b.token, &meta).await.map_err(error)?;
+    let (token, stage) = st.svc.redeem_email_proof(&plan.0, &b.token.0, &meta).await.map_err(error)?;
     Ok(Json(SessionStep::plain(token.0, stage)))
 }

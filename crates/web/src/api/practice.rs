@@ -139,7 +139,7 @@ pub fn optional_text() -> Object {
 
 /// A US phone number as typed (`206-555-0143`, `+12065550143`); `""` clears it.
 pub fn optional_phone() -> Object {
-    string(0, gatehouse_domain::phone::MAX_LEN).examples([json!("206-555-0143")]).build()
+    string(0, gatehouse_domain::phone::MAX_NATIONAL_LEN).examples([json!("206-555-0143")]).build()
 }
 
 /// A USPS state or territory code in capitals (`WA`); `""` clears it.
