@@ -22,6 +22,8 @@ fn class_escaped(chars: &str) -> String {
 
 /// Control characters, as a character-class range (C0, DEL and C1).
 const CONTROL: &str = "\\x00-\\x1f\\x7f-\\x9f";
+/// Control characters that are not white space (a name's tab or line break is read as a space).
+const CONTROL_NOT_SPACE: &str = "\\x00-\\x08\\x0e-\\x1f\\x7f-\\x84\\x86-\\x9f";
 
 /// A username: 1–64 characters, no white space, control or forbidden characters.
 pub fn username() -> Object {
@@ -34,7 +36,7 @@ pub fn username() -> Object {
 
 /// An email address with a dotted domain, at most 254 characters (64 before the `@`).
 pub fn email() -> Object {
-    text(6, email::MAX_LEN, Some("^[^\\s@]{1,64}@[^\\s@]+\\.[^\\s@]+$".into()))
+    text(5, email::MAX_LEN, Some("^[^\\s@]{1,64}@[^\\s@]+\\.[^\\s@]+$".into()))
         .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Email)))
         .examples([serde_json::json!("jdoe@clinic.example")])
         .build()
@@ -43,7 +45,7 @@ pub fn email() -> Object {
 /// A person's first or last name: 1–60 characters, at least one not white space, no `<`, `>` or
 /// control characters.
 pub fn person_name() -> Object {
-    let allowed = format!("[^<>{CONTROL}]");
+    let allowed = format!("[^<>{CONTROL_NOT_SPACE}]");
     text(1, names::MAX_LEN, Some(format!("^{allowed}*[^\\s<>{CONTROL}]{allowed}*$")))
         .examples([serde_json::json!("Maria")])
         .build()
@@ -77,9 +79,12 @@ pub fn token() -> Object {
     text(len, len, Some(format!("^[A-Za-z0-9_-]{{{len}}}$"))).build()
 }
 
-/// A two-step or confirmation code: digits, as many as the plan's codes have (6 unless set).
+/// A two-step or confirmation code: digits, as many as the plan's codes have (6 unless set;
+/// a plan may choose within the domain's range).
 pub fn code() -> Object {
-    text(4, 10, Some("^[0-9]{4,10}$".into())).examples([serde_json::json!("123456")]).build()
+    let range = gatehouse_domain::settings::CODE_LENGTH_RANGE;
+    let (min, max) = (usize::try_from(*range.start()).unwrap_or(6), usize::try_from(*range.end()).unwrap_or(8));
+    text(min, max, Some(format!("^[0-9]{{{min},{max}}}$"))).examples([serde_json::json!("123456")]).build()
 }
 
 #[cfg(test)]
@@ -124,7 +129,19 @@ mod tests {
             assert_eq!(matches(&s, e), Email::parse(e).is_ok(), "email {e:?}");
         }
         let s = person_name();
-        for n in ["Maria", "Mary Ann", "O'Brien", "", " ", &"n".repeat(60), &"n".repeat(61), "<b>", "a\u{0}"] {
+        for n in [
+            "Maria",
+            "Mary Ann",
+            "Mary\tAnn",
+            "O'Brien",
+            "",
+            " ",
+            &"n".repeat(60),
+            &"n".repeat(61),
+            "<b>",
+            "a\u{0}",
+            "a\u{1f}",
+        ] {
             assert_eq!(matches(&s, n), PersonName::parse(n, "Lopez").is_ok(), "name {n:?}");
         }
         let s = tax_id();
