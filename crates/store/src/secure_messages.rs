@@ -47,12 +47,15 @@ pub struct ThreadRow {
     pub waiting_since: Option<i64>,
 }
 
-const THREAD: &str = "SELECT t.id, t.practice_id, p.tax_id, p.name AS practice_name, t.author_id, \
+/// The columns [`thread_from`] reads.
+const THREAD_COLUMNS: &str = "t.id, t.practice_id, p.tax_id, p.name AS practice_name, t.author_id, \
      a.first_name AS author_first, a.last_name AS author_last, t.topic, t.subject, t.status, t.assigned_to, \
      s.first_name AS assignee_first, s.last_name AS assignee_last, t.member_id, t.claim_number, \
-     t.authorization_number, t.created_at, t.last_activity_at, t.last_public_at, t.waiting_since \
-     FROM message_threads t JOIN practices p ON p.id = t.practice_id JOIN users a ON a.id = t.author_id \
-     LEFT JOIN users s ON s.id = t.assigned_to";
+     t.authorization_number, t.created_at, t.last_activity_at, t.last_public_at, t.waiting_since";
+
+/// The tables those columns come from.
+const THREAD_FROM: &str = "message_threads t JOIN practices p ON p.id = t.practice_id \
+     JOIN users a ON a.id = t.author_id LEFT JOIN users s ON s.id = t.assigned_to";
 
 fn name(first: String, last: String) -> String {
     format!("{first} {last}").trim().to_owned()
@@ -111,7 +114,7 @@ pub async fn insert_thread(conn: &mut Conn, t: &NewThreadRow<'_>, now: i64) -> R
 
 /// The thread `id` of the plan.
 pub async fn thread(conn: &mut Conn, plan: PlanId, id: ThreadId) -> Result<Option<ThreadRow>, StoreError> {
-    let row = sqlx::query(&format!("{THREAD} WHERE t.plan_id = $1 AND t.id = $2"))
+    let row = sqlx::query(&format!("SELECT {THREAD_COLUMNS} FROM {THREAD_FROM} WHERE t.plan_id = $1 AND t.id = $2"))
         .bind(plan.0)
         .bind(id.0)
         .fetch_optional(&mut *conn)
@@ -319,11 +322,12 @@ pub async fn attachment(conn: &mut Conn, plan: PlanId, id: AttachmentId) -> Resu
     .transpose()
 }
 
-/// Records that `user` has read the thread up to `now`.
+/// Records that `user` has read the thread up to `now`; the notice they had for it is spent, so
+/// the next message may send another.
 pub async fn mark_read(conn: &mut Conn, thread: ThreadId, user: UserId, now: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO message_reads (thread_id, user_id, read_at, archived) VALUES ($1, $2, $3, 0) \
-         ON CONFLICT (thread_id, user_id) DO UPDATE SET read_at = $3",
+         ON CONFLICT (thread_id, user_id) DO UPDATE SET read_at = $3, notified_at = NULL",
     )
     .bind(thread.0)
     .bind(user.0)
@@ -348,13 +352,13 @@ pub async fn set_archived(conn: &mut Conn, thread: ThreadId, user: UserId, archi
 }
 
 /// Claims the one notice `user` gets for the thread until they read it: true (and recorded at
-/// `now`) when they have had none since they last read it.
+/// `now`) when they have had none since they last read it. [`mark_read`] clears the claim, so
+/// this does not depend on the times (a read and two replies may fall in one second).
 pub async fn claim_notice(conn: &mut Conn, thread: ThreadId, user: UserId, now: i64) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "INSERT INTO message_reads (thread_id, user_id, notified_at, archived) VALUES ($1, $2, $3, 0) \
          ON CONFLICT (thread_id, user_id) DO UPDATE SET notified_at = $3 \
-         WHERE message_reads.notified_at IS NULL \
-            OR (message_reads.read_at IS NOT NULL AND message_reads.read_at >= message_reads.notified_at)",
+         WHERE message_reads.notified_at IS NULL",
     )
     .bind(thread.0)
     .bind(user.0)
@@ -420,7 +424,8 @@ pub async fn inbox(
         Folder::Archived => "COALESCE(r.archived, 0) = 1".to_owned(),
     };
     let sql = format!(
-        "{THREAD} LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
+        "SELECT {THREAD_COLUMNS}, r.read_at FROM {THREAD_FROM} \
+         LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
          WHERE t.plan_id = $1 AND {mine} AND {folder_sql} AND ($3 = '' OR lower(t.subject) LIKE $3 ESCAPE '\\') \
          ORDER BY t.last_public_at DESC, t.id DESC LIMIT $4 OFFSET $5"
     );
@@ -484,7 +489,8 @@ pub struct MailboxFilter {
 /// The plan's mailbox: threads by last activity, newest first.
 pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result<ThreadPage, StoreError> {
     let sql = format!(
-        "{THREAD} WHERE t.plan_id = $1 AND ($2 = '' OR t.topic = $2) AND ($3 = '' OR t.status = $3) \
+        "SELECT {THREAD_COLUMNS} FROM {THREAD_FROM} \
+         WHERE t.plan_id = $1 AND ($2 = '' OR t.topic = $2) AND ($3 = '' OR t.status = $3) \
          AND ($4 = 0 OR t.assigned_to = $4) AND ($5 = 0 OR t.assigned_to IS NULL) AND ($6 = '' OR p.tax_id = $6) \
          AND ($7 = 0 OR t.created_at <= $7) ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $8 OFFSET $9"
     );

@@ -37,6 +37,7 @@ mod profile;
 mod registration;
 mod roster;
 mod roster_pages;
+mod secure_messages;
 mod self_service;
 mod throttles;
 mod time_zone;
