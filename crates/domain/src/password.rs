@@ -5,6 +5,10 @@ use thiserror::Error;
 
 static COMMON: &str = include_str!("common_passwords.txt");
 
+/// Longest password read when one is checked (signing in, confirming it is you), in characters:
+/// a longer one is refused unread, so no body ties up the hasher.
+pub const MAX_CHECKED_LEN: usize = 1024;
+
 /// The plan's password rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {

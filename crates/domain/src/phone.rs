@@ -3,6 +3,11 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// Longest national number read, in bytes after trimming (a longer one is refused unread).
+pub const MAX_NATIONAL_LEN: usize = 32;
+/// Most digits of a calling code (`+1`, `+44`, `+880`).
+pub const MAX_COUNTRY_CODE_DIGITS: usize = 3;
+
 /// A phone number that libphonenumber's metadata says is a valid number, kept in E.164 form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -34,11 +39,11 @@ impl PhoneNumber {
         if national.is_empty() {
             return Err(PhoneError::Empty);
         }
-        if national.len() > 32 {
+        if national.len() > MAX_NATIONAL_LEN {
             return Err(PhoneError::Invalid);
         }
         let code = country_code.trim().trim_start_matches('+');
-        if code.is_empty() || code.len() > 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        if code.is_empty() || code.len() > MAX_COUNTRY_CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PhoneError::CountryCode);
         }
         let full = if national.starts_with('+') { national.to_owned() } else { format!("+{code} {national}") };

@@ -111,7 +111,11 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<(), SignInError> {
         let name = username.trim().to_lowercase();
-        if name.is_empty() || name.chars().count() > 64 || password.is_empty() || password.chars().count() > 1024 {
+        if name.is_empty()
+            || name.chars().count() > gatehouse_domain::username::MAX_LEN
+            || password.is_empty()
+            || password.chars().count() > gatehouse_domain::password::MAX_CHECKED_LEN
+        {
             return Err(SignInError::Invalid);
         }
         let slot = self.hasher.reserve()?;

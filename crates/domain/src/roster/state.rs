@@ -5,7 +5,7 @@ use serde::Serialize;
 /// Every code a roster address may use: the 50 states, DC, the five inhabited territories
 /// (AS, GU, MP, PR, VI) and the freely associated states the USPS serves (FM, MH, PW). The
 /// military codes (AA, AE, AP) are not service addresses and are refused.
-const CODES: [&str; 59] = [
+pub const CODES: [&str; 59] = [
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME",
     "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA",
     "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC", "AS", "GU", "MP", "PR", "VI", "FM",
