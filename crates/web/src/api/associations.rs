@@ -1,4 +1,5 @@
-//! Self-service association, linked accounts and access requests over JSON: the same services as the pages (`pages/association.rs`, `pages/accounts.rs`,
+//! Self-service association, linked accounts and access requests over JSON: the same services as
+//! the pages (`pages/association.rs`, `pages/accounts.rs`,
 //! `pages/access_requests.rs`).
 
 use super::ApiError;
@@ -9,14 +10,15 @@ use crate::extract::{CurrentPlan, Meta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use gatehouse_domain::MatchId;
-use gatehouse_domain::association::AssociationForm;
-use gatehouse_domain::{AccessRequestId, AffiliationId};
+use gatehouse_domain::association::{self, AssociationForm, ProviderType};
+use gatehouse_domain::permissions::UserTypeKey;
+use gatehouse_domain::{AccessRequestId, AffiliationId, MatchId};
 use gatehouse_services::access_requests::{AccessRequestError, Approval, Scope};
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use gatehouse_services::association::{AssociationError, Matched};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Type};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -86,23 +88,70 @@ fn access_request_error(e: AccessRequestError) -> ApiError {
     ApiError::new(status, code, message).field(field)
 }
 
-/// Step 1 of association: what the user knows about the provider.
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+/// Which kind of provider the user works for: one practitioner (named by first and last name), or
+/// a group or facility billing under the Tax ID (named by its name; grants all its providers).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderTypeBody {
+    Practitioner,
+    Group,
+}
+
+impl From<ProviderTypeBody> for ProviderType {
+    fn from(t: ProviderTypeBody) -> Self {
+        match t {
+            ProviderTypeBody::Practitioner => ProviderType::Practitioner,
+            ProviderTypeBody::Group => ProviderType::Group,
+        }
+    }
+}
+
+/// Control characters that are not white space (white space is collapsed before names are checked).
+const CONTROL: &str = "\\x00-\\x08\\x0e-\\x1f\\x7f-\\x84\\x86-\\x9f";
+
+/// A provider's name as on the welcome letter (a practitioner's first or last name, a group's
+/// name): at most [`association::MAX_NAME`] characters, no control characters, and at least one
+/// that is not white space or punctuation; empty when the provider type does not use it.
+pub fn provider_name() -> Object {
+    let name = format!("[^{CONTROL}]*[^\\s{CONTROL}!-/:-@\\[-`{{-~][^{CONTROL}]*");
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(association::MAX_NAME))
+        .pattern(Some(format!("^(|{name})$")))
+        .description(Some(
+            "Required for the provider type that uses it (`first_name` and `last_name` for a practitioner, \
+             `group_name` for a group); may be empty or absent otherwise. Compared ignoring case, spaces and \
+             punctuation.",
+        ))
+        .examples([serde_json::json!("Helen")])
+        .build()
+}
+
+/// Step 1 of association: what the user knows about the provider, from the welcome letter.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "provider_type": "practitioner", "first_name": "Helen", "last_name": "Brooks",
+    "tax_id": "914407731", "provider_id": "P300118", "zip": "98402"
+}))]
 pub struct AssociationBody {
-    /// `practitioner` or `group`.
-    pub provider_type: String,
-    /// For a practitioner.
+    pub provider_type: ProviderTypeBody,
+    #[serde(default)]
+    #[schema(schema_with = provider_name)]
     pub first_name: String,
-    /// For a practitioner.
+    #[serde(default)]
+    #[schema(schema_with = provider_name)]
     pub last_name: String,
-    /// For a group.
+    #[serde(default)]
+    #[schema(schema_with = provider_name)]
     pub group_name: String,
-    /// 9 digits.
+    #[schema(schema_with = super::schema::tax_id)]
     pub tax_id: String,
     /// The provider ID (billing number).
+    #[schema(schema_with = super::schema::provider_id)]
     pub provider_id: String,
     /// A ZIP code of any of the provider's addresses.
+    #[schema(schema_with = super::schema::zip)]
     pub zip: String,
 }
 
@@ -142,11 +191,16 @@ impl From<Matched> for MatchBody {
     }
 }
 
-/// Step 1: matches the provider against the roster. A failure never says which field was wrong.
+/// Step 1: matches the provider against the roster.
+///
+/// A mismatch never says which field was wrong (that would confirm the others). Failed attempts
+/// are throttled per user and per Tax ID.
 #[utoipa::path(post, path = "/associations", request_body = AssociationBody, security(("bearer" = [])),
-    responses((status = 200, body = MatchBody), (status = 401, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
-        (status = 422, description = "`invalid_input` (with `field`) or `no_match`", body = super::ErrorBody),
-        (status = 429, description = "`throttled`", body = super::ErrorBody)))]
+    responses((status = 200, body = MatchBody, description = "A provider of the roster matched."),
+        (status = 409, description = "`already_linked`: the account already covers this provider."),
+        (status = 422, description = "`invalid_input`: a field is missing or malformed (named in `field`); \
+            `no_match`: the details do not match a current provider of the roster."),
+        (status = 429, description = "`throttled`: too many failed attempts in the last hour, by this user or for this Tax ID.")))]
 pub async fn check(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -155,7 +209,7 @@ pub async fn check(
     JsonBody(b): JsonBody<AssociationBody>,
 ) -> ApiResult<MatchBody> {
     let form = AssociationForm {
-        provider_type: b.provider_type,
+        provider_type: ProviderType::from(b.provider_type).as_str().to_owned(),
         first_name: b.first_name,
         last_name: b.last_name,
         group_name: b.group_name,
@@ -167,11 +221,21 @@ pub async fn check(
     Ok(Json(m.into()))
 }
 
+/// `true`: the only answer that lets step 2 go on.
+fn agreed() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([true]))
+        .description(Some("The user accepts the provider administrator agreement (must be `true`)."))
+        .build()
+}
+
+/// Step 2: the provider agreement.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"agreed": true}))]
 pub struct AcceptBody {
-    /// The user accepts the provider administrator agreement.
-    #[serde(default)]
+    #[schema(schema_with = agreed)]
     pub agreed: bool,
 }
 
@@ -185,11 +249,16 @@ pub struct AssociatedBody {
 }
 
 /// Step 2: accepts the provider agreement; the user becomes the practice's administrator.
+///
+/// For the practitioner matched, or all the Tax ID's providers for a group. Refused when the
+/// practice has an administrator (send an access request instead).
 #[utoipa::path(post, path = "/associations/{attempt}/accept", request_body = AcceptBody, security(("bearer" = [])),
-    params(("attempt" = i64, Path, description = "The `attempt_id` of step 1")),
-    responses((status = 200, body = AssociatedBody), (status = 409, description = "`has_administrator`", body = super::ErrorBody),
-        (status = 410, description = "`match_unusable`: expired, used, or not yours", body = super::ErrorBody),
-        (status = 422, description = "`agreement_required`", body = super::ErrorBody)))]
+    params(("attempt" = i64, Path, minimum = 1, description = "The `attempt_id` of step 1.")),
+    responses((status = 200, body = AssociatedBody, description = "The user administers the practice."),
+        (status = 404, description = "`not_found`: the user has no step 1 with this id."),
+        (status = 409, description = "`has_administrator`: the practice has an administrator; ask them with an access request."),
+        (status = 410, description = "`match_unusable`: the match expired (30 minutes), was used, or did not match."),
+        (status = 422, description = "`agreement_required`: `agreed` is not `true` (field `agreed`).")))]
 pub async fn accept(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -198,6 +267,10 @@ pub async fn accept(
     ApiPath(attempt): ApiPath<MatchId>,
     JsonBody(b): JsonBody<AcceptBody>,
 ) -> ApiResult<AssociatedBody> {
+    // A body the schema refuses is refused before the match is looked at.
+    if !b.agreed {
+        return Err(association_error(AssociationError::AgreementRequired));
+    }
     let a = st.svc.accept_association(&plan.0, &s, attempt, b.agreed, &meta).await.map_err(association_error)?;
     Ok(Json(AssociatedBody {
         affiliation_id: a.affiliation_id,
@@ -206,16 +279,22 @@ pub async fn accept(
     }))
 }
 
+/// The access request sent.
 #[derive(Serialize, ToSchema)]
 pub struct RequestSentBody {
     pub request_id: i64,
 }
 
 /// Sends the practice's administrators an access request (when it already has some).
+///
+/// They choose the user type and providers; the user is emailed their decision.
 #[utoipa::path(post, path = "/associations/{attempt}/access-request", security(("bearer" = [])),
-    params(("attempt" = i64, Path, description = "The `attempt_id` of step 1")),
-    responses((status = 201, body = RequestSentBody), (status = 409, description = "`already_requested` or `no_administrator`", body = super::ErrorBody),
-        (status = 410, body = super::ErrorBody)))]
+    params(("attempt" = i64, Path, minimum = 1, description = "The `attempt_id` of step 1.")),
+    responses((status = 201, body = RequestSentBody, description = "The administrators were emailed."),
+        (status = 404, description = "`not_found`: the user has no step 1 with this id."),
+        (status = 409, description = "`already_requested`: a request for this practice is pending; \
+            `no_administrator`: the practice has no administrator to ask (accept the agreement instead)."),
+        (status = 410, description = "`match_unusable`: the match expired (30 minutes), was used, or did not match.")))]
 pub async fn request_access(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -264,7 +343,7 @@ impl From<LinkedAccount> for AffiliationBody {
 
 /// The user's linked accounts, the session's active one marked.
 #[utoipa::path(get, path = "/me/affiliations", security(("bearer" = [])),
-    responses((status = 200, body = [AffiliationBody]), (status = 401, body = super::ErrorBody)))]
+    responses((status = 200, body = [AffiliationBody], description = "Every linked account (none: associate first).")))]
 pub async fn affiliations(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -274,16 +353,20 @@ pub async fn affiliations(
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
+/// The linked account to act for.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"affiliation_id": 12}))]
 pub struct SwitchBody {
-    #[schema(value_type = i64)]
+    /// The `id` of one of the user's linked accounts (`GET /me/affiliations`).
+    #[schema(value_type = i64, minimum = 1)]
     pub affiliation_id: AffiliationId,
 }
 
 /// Makes the session act for another of the user's linked accounts.
 #[utoipa::path(post, path = "/me/active-affiliation", request_body = SwitchBody, security(("bearer" = [])),
-    responses((status = 200, body = AffiliationBody), (status = 404, body = super::ErrorBody)))]
+    responses((status = 200, body = AffiliationBody, description = "The account the session now acts for."),
+        (status = 404, description = "`not_found`: the user has no linked account with this id.")))]
 pub async fn switch(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -319,6 +402,7 @@ pub struct UserTypeBody {
     pub name: String,
 }
 
+/// The pending requests and the user types to choose from.
 #[derive(Serialize, ToSchema)]
 pub struct AccessRequestsBody {
     pub requests: Vec<AccessRequestBody>,
@@ -327,7 +411,8 @@ pub struct AccessRequestsBody {
 
 /// The pending access requests of the practices the caller administers.
 #[utoipa::path(get, path = "/access-requests", security(("bearer" = [])),
-    responses((status = 200, body = AccessRequestsBody), (status = 401, body = super::ErrorBody)))]
+    responses((status = 200, body = AccessRequestsBody, description = "Oldest first."),
+        (status = 403, description = "`not_practice_admin`: the user administers no practice.")))]
 pub async fn access_requests(State(st): State<AppState>, c: super::practice::Caller) -> ApiResult<AccessRequestsBody> {
     let (pending, types) = st.svc.pending_access_requests(&c.grant, &c.plan.0).await.map_err(access_request_error)?;
     let requests = pending
@@ -355,23 +440,58 @@ pub async fn access_requests(State(st): State<AppState>, c: super::practice::Cal
     Ok(Json(AccessRequestsBody { requests, user_types }))
 }
 
+/// A user type key: lower-case letters, digits and underscores.
+pub fn user_type_key() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(UserTypeKey::MAX_LEN))
+        .pattern(Some(format!("^[a-z0-9_]{{1,{}}}$", UserTypeKey::MAX_LEN)))
+        .description(Some("A user type key of the plan (`user_types` of `GET /access-requests`)."))
+        .examples([serde_json::json!("billing_staff")])
+        .build()
+}
+
+/// Provider IDs (billing numbers).
+fn provider_ids() -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(super::schema::provider_id())
+        .description(Some(
+            "Provider IDs (billing numbers) of the practice; at least one unless `all_providers` is `true` \
+             (then ignored).",
+        ))
+        .build()
+}
+
+/// The decision: a user type, and all the practice's providers or some.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"user_type": "billing_staff", "provider_ids": ["P200451"]}))]
 pub struct ApproveBody {
-    /// A user type key of the plan, e.g. `billing_staff`.
+    #[schema(schema_with = user_type_key)]
     pub user_type: String,
     /// All providers of the Tax ID; otherwise `provider_ids`.
     #[serde(default)]
     pub all_providers: bool,
-    /// Provider IDs (billing numbers) of the practice.
     #[serde(default)]
+    #[schema(schema_with = provider_ids)]
     pub provider_ids: Vec<String>,
 }
 
 /// Approves a pending request: the requester gets the user type and providers chosen.
+///
+/// The requester is emailed. Of two administrators deciding at once, one wins; the other gets
+/// 409.
 #[utoipa::path(post, path = "/access-requests/{id}/approve", request_body = ApproveBody, security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, description = "`already_decided`", body = super::ErrorBody),
-        (status = 422, body = super::ErrorBody)))]
+    params(("id" = i64, Path, minimum = 1, description = "The request's `id` (`GET /access-requests`).")),
+    responses((status = 204, description = "Approved."),
+        (status = 403, description = "`not_practice_admin`: the user administers no practice."),
+        (status = 404, description = "`not_found`: no request of a practice the user administers has this id \
+            (a user's own request included)."),
+        (status = 409, description = "`already_decided`: the request was approved or declined already."),
+        (status = 422, description = "`invalid_user_type`: not a user type of the plan (field `user_type`); \
+            `no_providers`: no provider chosen (field `provider_ids`); \
+            `foreign_provider`: a provider ID is not a current provider of the practice (field `provider_ids`).")))]
 pub async fn approve(
     State(st): State<AppState>,
     c: super::practice::Caller,
@@ -388,7 +508,12 @@ pub async fn approve(
 
 /// Declines a pending request; the requester is emailed.
 #[utoipa::path(post, path = "/access-requests/{id}/decline", security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+    params(("id" = i64, Path, minimum = 1, description = "The request's `id` (`GET /access-requests`).")),
+    responses((status = 204, description = "Declined."),
+        (status = 403, description = "`not_practice_admin`: the user administers no practice."),
+        (status = 404, description = "`not_found`: no request of a practice the user administers has this id \
+            (a user's own request included)."),
+        (status = 409, description = "`already_decided`: the request was approved or declined already.")))]
 pub async fn decline(
     State(st): State<AppState>,
     c: super::practice::Caller,
@@ -396,4 +521,55 @@ pub async fn decline(
 ) -> Result<StatusCode, ApiError> {
     st.svc.decline_access_request(&c.grant, &c.plan.0, id, &c.meta).await.map_err(access_request_error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(schema: &Object, s: &str) -> bool {
+        let len = s.chars().count();
+        let re = regex::Regex::new(schema.pattern.as_deref().unwrap_or(".*")).expect("pattern");
+        schema.min_length.is_none_or(|m| len >= m) && schema.max_length.is_none_or(|m| len <= m) && re.is_match(s)
+    }
+
+    /// A practitioner's first name as the domain checks it.
+    fn domain_accepts_name(name: &str) -> bool {
+        let form = AssociationForm {
+            provider_type: "practitioner".into(),
+            first_name: name.into(),
+            last_name: "Brooks".into(),
+            tax_id: "914407731".into(),
+            provider_id: "P300118".into(),
+            zip: "98402".into(),
+            ..AssociationForm::default()
+        };
+        form.parse().is_ok()
+    }
+
+    #[test]
+    fn the_name_schema_agrees_with_the_domain() {
+        let s = provider_name();
+        let long = "n".repeat(association::MAX_NAME);
+        let too_long = "n".repeat(association::MAX_NAME + 1);
+        for name in
+            ["Helen", "O'Brien", "Mary Ann", "李", "a\tb", &long, &too_long, " ", "--", "'.'", "a\u{7}b", "\u{0}"]
+        {
+            assert_eq!(matches(&s, name), domain_accepts_name(name), "name {name:?}");
+        }
+        // Empty: accepted by the schema (the other provider type's names), required by the domain
+        // for the type that uses it.
+        assert!(matches(&s, ""));
+        assert!(!domain_accepts_name(""));
+    }
+
+    #[test]
+    fn the_user_type_schema_agrees_with_the_domain() {
+        let s = user_type_key();
+        let long = "k".repeat(UserTypeKey::MAX_LEN);
+        let too_long = "k".repeat(UserTypeKey::MAX_LEN + 1);
+        for key in ["billing_staff", "a", "x9", &long, &too_long, "", "Billing", "billing-staff", "a b"] {
+            assert_eq!(matches(&s, key), UserTypeKey::parse(key).is_ok(), "key {key:?}");
+        }
+    }
 }
