@@ -574,10 +574,8 @@ mod tests {
 
         let s = country_code();
         for c in ["1", "+1", "44", "+880", "1234", "", "+", "a", "++1"] {
-            let domain = match PhoneNumber::parse(c, "206-555-0143") {
-                Err(gatehouse_domain::phone::PhoneError::CountryCode) => false,
-                _ => true,
-            };
+            let domain =
+                !matches!(PhoneNumber::parse(c, "206-555-0143"), Err(gatehouse_domain::phone::PhoneError::CountryCode));
             // The schema is stricter on one point: a single `+` (the domain drops any number).
             assert_eq!(matches(&s, c), domain && c != "++1", "country code {c:?}");
         }
