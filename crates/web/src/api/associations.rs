@@ -235,7 +235,10 @@ fn agreed() -> Object {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"agreed": true}))]
 pub struct AcceptBody {
-    #[schema(schema_with = agreed)]
+    /// Absent reads as `false`, so another user's step is still answered 404 (whose it is, is
+    /// decided before what the body says).
+    #[serde(default)]
+    #[schema(schema_with = agreed, required = true)]
     pub agreed: bool,
 }
 
@@ -258,7 +261,7 @@ pub struct AssociatedBody {
         (status = 404, description = "`not_found`: the user has no step 1 with this id."),
         (status = 409, description = "`has_administrator`: the practice has an administrator; ask them with an access request."),
         (status = 410, description = "`match_unusable`: the match expired (30 minutes), was used, or did not match."),
-        (status = 422, description = "`agreement_required`: `agreed` is not `true` (field `agreed`).")))]
+        (status = 422, description = "`agreement_required`: `agreed` is absent or `false` (field `agreed`).")))]
 pub async fn accept(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -267,9 +270,15 @@ pub async fn accept(
     ApiPath(attempt): ApiPath<MatchId>,
     JsonBody(b): JsonBody<AcceptBody>,
 ) -> ApiResult<AssociatedBody> {
-    // A body the schema refuses is refused before the match is looked at.
     if !b.agreed {
-        return Err(association_error(AssociationError::AgreementRequired));
+        // Another user's step is not found, whatever the body says; one's own is refused for the
+        // body (which the schema refuses) before whether it expired is told.
+        return Err(match st.svc.association_match(&plan.0, &s, attempt).await {
+            Err(
+                e @ (AssociationError::MatchNotFound | AssociationError::NotSignedIn | AssociationError::Internal(_)),
+            ) => association_error(e),
+            _ => association_error(AssociationError::AgreementRequired),
+        });
     }
     let a = st.svc.accept_association(&plan.0, &s, attempt, b.agreed, &meta).await.map_err(association_error)?;
     Ok(Json(AssociatedBody {
