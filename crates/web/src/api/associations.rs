@@ -3,8 +3,9 @@
 //! `pages/access_requests.rs`).
 
 use super::ApiError;
-use super::body::{ApiPath, JsonBody};
+use super::body::ApiPath;
 use super::caller::SignedIn;
+use super::profile::ObjectBody;
 use crate::AppState;
 use crate::extract::{CurrentPlan, Meta};
 use axum::Json;
@@ -206,7 +207,7 @@ pub async fn check(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    JsonBody(b): JsonBody<AssociationBody>,
+    ObjectBody(b): ObjectBody<AssociationBody>,
 ) -> ApiResult<MatchBody> {
     let form = AssociationForm {
         provider_type: ProviderType::from(b.provider_type).as_str().to_owned(),
@@ -268,7 +269,7 @@ pub async fn accept(
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
     ApiPath(attempt): ApiPath<MatchId>,
-    JsonBody(b): JsonBody<AcceptBody>,
+    ObjectBody(b): ObjectBody<AcceptBody>,
 ) -> ApiResult<AssociatedBody> {
     if !b.agreed {
         // Another user's step is not found, whatever the body says; one's own is refused for the
@@ -381,7 +382,7 @@ pub async fn switch(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    JsonBody(b): JsonBody<SwitchBody>,
+    ObjectBody(b): ObjectBody<SwitchBody>,
 ) -> ApiResult<AffiliationBody> {
     let a = st.svc.switch_affiliation(&plan.0, &s, b.affiliation_id, &meta).await.map_err(affiliation_error)?;
     Ok(Json(a.into()))
@@ -505,7 +506,7 @@ pub async fn approve(
     State(st): State<AppState>,
     c: super::practice::Caller,
     ApiPath(id): ApiPath<AccessRequestId>,
-    JsonBody(b): JsonBody<ApproveBody>,
+    ObjectBody(b): ObjectBody<ApproveBody>,
 ) -> Result<StatusCode, ApiError> {
     // Provider IDs are matched to the practice's providers by the service, in its transaction.
     let (scope, provider_ids) =

@@ -3,7 +3,8 @@
 //! application registered with this plan on the control panel.
 
 use super::ApiError;
-use super::body::{ApiPath, JsonBody};
+use super::body::ApiPath;
+use super::profile::ObjectBody;
 use crate::AppState;
 use crate::extract::CurrentPlan;
 use axum::Json;
@@ -277,7 +278,7 @@ const CHECK_REFUSALS: &str = "`invalid_input`: a check is not one the server can
     responses((status = 200, body = CheckResult, description = "The answer."),
         (status = 403, description = "`wrong_plan`: the application is another plan's."),
         (status = 422, description = CHECK_REFUSALS)))]
-pub async fn check(State(st): State<AppState>, App(app): App, JsonBody(b): JsonBody<CheckBody>) -> Response {
+pub async fn check(State(st): State<AppState>, App(app): App, ObjectBody(b): ObjectBody<CheckBody>) -> Response {
     let c = match b.check("") {
         Ok(c) => c,
         Err(e) => return e.into_response(),
@@ -296,7 +297,11 @@ pub async fn check(State(st): State<AppState>, App(app): App, JsonBody(b): JsonB
     responses((status = 200, body = CheckBatchResult, description = "The answers, in the order of the checks."),
         (status = 403, description = "`wrong_plan`: the application is another plan's."),
         (status = 422, description = CHECK_REFUSALS)))]
-pub async fn check_batch(State(st): State<AppState>, App(app): App, JsonBody(b): JsonBody<CheckBatchBody>) -> Response {
+pub async fn check_batch(
+    State(st): State<AppState>,
+    App(app): App,
+    ObjectBody(b): ObjectBody<CheckBatchBody>,
+) -> Response {
     if b.checks.len() > MAX_BATCH {
         let message = format!("At most {MAX_BATCH} checks at a time.");
         return refused("invalid_input", "checks".into(), message).into_response();
