@@ -158,35 +158,35 @@ pub struct AssociationBody {
 
 /// A provider: its ID (billing number) and name.
 #[derive(Serialize, ToSchema)]
-pub struct ProviderBody {
+pub struct PracticeProviderBody {
     pub provider_id: String,
     pub name: String,
 }
 
 /// A provider matched in step 1.
 #[derive(Serialize, ToSchema)]
-pub struct MatchBody {
+pub struct AssociationMatchBody {
     /// Pass to `/associations/{attempt}/accept` or `/associations/{attempt}/access-request`
     /// (usable once, for 30 minutes).
     pub attempt_id: i64,
     pub practice_name: String,
     pub tax_id: String,
     /// The practitioner matched; absent for a group (all providers of the Tax ID).
-    pub provider: Option<ProviderBody>,
+    pub provider: Option<PracticeProviderBody>,
     pub all_providers: bool,
     /// The practice's administrators by name. When there are any, step 2 is refused: send them
     /// an access request instead.
     pub admins: Vec<String>,
 }
 
-impl From<Matched> for MatchBody {
+impl From<Matched> for AssociationMatchBody {
     fn from(m: Matched) -> Self {
         Self {
             attempt_id: m.attempt_id.0,
             practice_name: m.practice_name,
             tax_id: m.tax_id,
             all_providers: m.provider.is_none(),
-            provider: m.provider.map(|(provider_id, name)| ProviderBody { provider_id, name }),
+            provider: m.provider.map(|(provider_id, name)| PracticeProviderBody { provider_id, name }),
             admins: m.admins,
         }
     }
@@ -197,7 +197,7 @@ impl From<Matched> for MatchBody {
 /// A mismatch never says which field was wrong (that would confirm the others). Failed attempts
 /// are throttled per user and per Tax ID.
 #[utoipa::path(post, path = "/associations", request_body = AssociationBody, security(("bearer" = [])),
-    responses((status = 200, body = MatchBody, description = "A provider of the roster matched."),
+    responses((status = 200, body = AssociationMatchBody, description = "A provider of the roster matched."),
         (status = 409, description = "`already_linked`: the account already covers this provider."),
         (status = 422, description = "`invalid_input`: a field is missing or malformed (named in `field`); \
             `no_match`: the details do not match a current provider of the roster."),
@@ -208,7 +208,7 @@ pub async fn check(
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
     ObjectBody(b): ObjectBody<AssociationBody>,
-) -> ApiResult<MatchBody> {
+) -> ApiResult<AssociationMatchBody> {
     let form = AssociationForm {
         provider_type: ProviderType::from(b.provider_type).as_str().to_owned(),
         first_name: b.first_name,
@@ -235,7 +235,7 @@ fn agreed() -> Object {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"agreed": true}))]
-pub struct AcceptBody {
+pub struct AgreementBody {
     /// Absent reads as `false`, so another user's step is still answered 404 (whose it is, is
     /// decided before what the body says).
     #[serde(default)]
@@ -256,7 +256,7 @@ pub struct AssociatedBody {
 ///
 /// For the practitioner matched, or all the Tax ID's providers for a group. Refused when the
 /// practice has an administrator (send an access request instead).
-#[utoipa::path(post, path = "/associations/{attempt}/accept", request_body = AcceptBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/associations/{attempt}/accept", request_body = AgreementBody, security(("bearer" = [])),
     params(("attempt" = i64, Path, minimum = 1, description = "The `attempt_id` of step 1.")),
     responses((status = 200, body = AssociatedBody, description = "The user administers the practice."),
         (status = 404, description = "`not_found`: the user has no step 1 with this id."),
@@ -269,7 +269,7 @@ pub async fn accept(
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
     ApiPath(attempt): ApiPath<MatchId>,
-    ObjectBody(b): ObjectBody<AcceptBody>,
+    ObjectBody(b): ObjectBody<AgreementBody>,
 ) -> ApiResult<AssociatedBody> {
     if !b.agreed {
         // Another user's step is not found, whatever the body says; one's own is refused for the
@@ -291,7 +291,7 @@ pub async fn accept(
 
 /// The access request sent.
 #[derive(Serialize, ToSchema)]
-pub struct RequestSentBody {
+pub struct AccessRequestSentBody {
     pub request_id: i64,
 }
 
@@ -300,7 +300,7 @@ pub struct RequestSentBody {
 /// They choose the user type and providers; the user is emailed their decision.
 #[utoipa::path(post, path = "/associations/{attempt}/access-request", security(("bearer" = [])),
     params(("attempt" = i64, Path, minimum = 1, description = "The `attempt_id` of step 1.")),
-    responses((status = 201, body = RequestSentBody, description = "The administrators were emailed."),
+    responses((status = 201, body = AccessRequestSentBody, description = "The administrators were emailed."),
         (status = 404, description = "`not_found`: the user has no step 1 with this id."),
         (status = 409, description = "`already_requested`: a request for this practice is pending; \
             `no_administrator`: the practice has no administrator to ask (accept the agreement instead)."),
@@ -311,14 +311,14 @@ pub async fn request_access(
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
     ApiPath(attempt): ApiPath<MatchId>,
-) -> Result<(StatusCode, Json<RequestSentBody>), ApiError> {
+) -> Result<(StatusCode, Json<AccessRequestSentBody>), ApiError> {
     let request_id = st.svc.request_access(&plan.0, &s, attempt, &meta).await.map_err(association_error)?;
-    Ok((StatusCode::CREATED, Json(RequestSentBody { request_id })))
+    Ok((StatusCode::CREATED, Json(AccessRequestSentBody { request_id })))
 }
 
 /// One of the user's linked accounts.
 #[derive(Serialize, ToSchema)]
-pub struct AffiliationBody {
+pub struct LinkedAccountBody {
     pub id: i64,
     pub practice_name: String,
     pub tax_id: String,
@@ -327,12 +327,12 @@ pub struct AffiliationBody {
     pub is_admin: bool,
     pub all_providers: bool,
     /// The providers covered when not all.
-    pub providers: Vec<ProviderBody>,
+    pub providers: Vec<PracticeProviderBody>,
     /// The session acts for this one.
     pub active: bool,
 }
 
-impl From<LinkedAccount> for AffiliationBody {
+impl From<LinkedAccount> for LinkedAccountBody {
     fn from(a: LinkedAccount) -> Self {
         Self {
             id: a.id,
@@ -344,7 +344,7 @@ impl From<LinkedAccount> for AffiliationBody {
             providers: a
                 .providers
                 .into_iter()
-                .map(|p| ProviderBody { provider_id: p.provider_id, name: p.name })
+                .map(|p| PracticeProviderBody { provider_id: p.provider_id, name: p.name })
                 .collect(),
             active: a.active,
         }
@@ -353,12 +353,12 @@ impl From<LinkedAccount> for AffiliationBody {
 
 /// The user's linked accounts, the session's active one marked.
 #[utoipa::path(get, path = "/me/affiliations", security(("bearer" = [])),
-    responses((status = 200, body = [AffiliationBody], description = "Every linked account (none: associate first).")))]
+    responses((status = 200, body = [LinkedAccountBody], description = "Every linked account (none: associate first).")))]
 pub async fn affiliations(
     State(st): State<AppState>,
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
-) -> ApiResult<Vec<AffiliationBody>> {
+) -> ApiResult<Vec<LinkedAccountBody>> {
     let list = st.svc.linked_accounts(&plan.0, &s).await.map_err(affiliation_error)?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
@@ -367,23 +367,23 @@ pub async fn affiliations(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"affiliation_id": 12}))]
-pub struct SwitchBody {
+pub struct ActiveAffiliationBody {
     /// The `id` of one of the user's linked accounts (`GET /me/affiliations`).
     #[schema(value_type = i64, minimum = 1)]
     pub affiliation_id: AffiliationId,
 }
 
 /// Makes the session act for another of the user's linked accounts.
-#[utoipa::path(post, path = "/me/active-affiliation", request_body = SwitchBody, security(("bearer" = [])),
-    responses((status = 200, body = AffiliationBody, description = "The account the session now acts for."),
+#[utoipa::path(post, path = "/me/active-affiliation", request_body = ActiveAffiliationBody, security(("bearer" = [])),
+    responses((status = 200, body = LinkedAccountBody, description = "The account the session now acts for."),
         (status = 404, description = "`not_found`: the user has no linked account with this id.")))]
 pub async fn switch(
     State(st): State<AppState>,
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<SwitchBody>,
-) -> ApiResult<AffiliationBody> {
+    ObjectBody(b): ObjectBody<ActiveAffiliationBody>,
+) -> ApiResult<LinkedAccountBody> {
     let a = st.svc.switch_affiliation(&plan.0, &s, b.affiliation_id, &meta).await.map_err(affiliation_error)?;
     Ok(Json(a.into()))
 }
@@ -398,16 +398,16 @@ pub struct AccessRequestBody {
     pub practice_name: String,
     pub tax_id: String,
     /// The practitioner they matched; absent when they matched the group.
-    pub matched_provider: Option<ProviderBody>,
+    pub matched_provider: Option<PracticeProviderBody>,
     /// Unix seconds.
     pub created_at: i64,
     /// The practice's providers to choose from.
-    pub providers: Vec<ProviderBody>,
+    pub providers: Vec<PracticeProviderBody>,
 }
 
 /// A user type to choose in an approval.
 #[derive(Serialize, ToSchema)]
-pub struct UserTypeBody {
+pub struct UserTypeChoice {
     pub key: String,
     pub name: String,
 }
@@ -416,7 +416,7 @@ pub struct UserTypeBody {
 #[derive(Serialize, ToSchema)]
 pub struct AccessRequestsBody {
     pub requests: Vec<AccessRequestBody>,
-    pub user_types: Vec<UserTypeBody>,
+    pub user_types: Vec<UserTypeChoice>,
 }
 
 /// The pending access requests of the practices the caller administers.
@@ -436,17 +436,17 @@ pub async fn access_requests(State(st): State<AppState>, c: super::practice::Cal
                 email: r.email,
                 practice_name: r.practice_name,
                 tax_id: r.tax_id,
-                matched_provider: r.provider.map(|(_, provider_id, name)| ProviderBody { provider_id, name }),
+                matched_provider: r.provider.map(|(_, provider_id, name)| PracticeProviderBody { provider_id, name }),
                 created_at: r.created_at,
                 providers: p
                     .providers
                     .into_iter()
-                    .map(|b| ProviderBody { provider_id: b.provider_id, name: b.name })
+                    .map(|b| PracticeProviderBody { provider_id: b.provider_id, name: b.name })
                     .collect(),
             }
         })
         .collect();
-    let user_types = types.into_iter().map(|t| UserTypeBody { key: t.key.to_string(), name: t.name }).collect();
+    let user_types = types.into_iter().map(|t| UserTypeChoice { key: t.key.to_string(), name: t.name }).collect();
     Ok(Json(AccessRequestsBody { requests, user_types }))
 }
 
@@ -477,7 +477,7 @@ fn provider_ids() -> utoipa::openapi::schema::Array {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"user_type": "billing_staff", "provider_ids": ["P200451"]}))]
-pub struct ApproveBody {
+pub struct ApprovalBody {
     #[schema(schema_with = user_type_key)]
     pub user_type: String,
     /// All providers of the Tax ID; otherwise `provider_ids`.
@@ -492,7 +492,7 @@ pub struct ApproveBody {
 ///
 /// The requester is emailed. Of two administrators deciding at once, one wins; the other gets
 /// 409.
-#[utoipa::path(post, path = "/access-requests/{id}/approve", request_body = ApproveBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/access-requests/{id}/approve", request_body = ApprovalBody, security(("bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The request's `id` (`GET /access-requests`).")),
     responses((status = 204, description = "Approved."),
         (status = 403, description = "`not_practice_admin`: the user administers no practice."),
@@ -506,7 +506,7 @@ pub async fn approve(
     State(st): State<AppState>,
     c: super::practice::Caller,
     ApiPath(id): ApiPath<AccessRequestId>,
-    ObjectBody(b): ObjectBody<ApproveBody>,
+    ObjectBody(b): ObjectBody<ApprovalBody>,
 ) -> Result<StatusCode, ApiError> {
     // Provider IDs are matched to the practice's providers by the service, in its transaction.
     let (scope, provider_ids) =

@@ -216,7 +216,7 @@ pub struct CheckBatchBody {
 
 /// The affiliation that allows a check.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AffiliationRef {
+pub struct CheckAffiliation {
     pub id: i64,
     pub tax_id: String,
     pub all_providers: bool,
@@ -237,7 +237,7 @@ pub struct CheckResult {
     pub allowed: bool,
     /// The affiliation that allows it (only when `allowed` is true).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub affiliation: Option<AffiliationRef>,
+    pub affiliation: Option<CheckAffiliation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = deny_reason, required = false)]
     pub reason: Option<String>,
@@ -248,7 +248,7 @@ impl From<Decision> for CheckResult {
         match d {
             Decision::Allow(a) => CheckResult {
                 allowed: true,
-                affiliation: Some(AffiliationRef {
+                affiliation: Some(CheckAffiliation {
                     id: a.affiliation_id,
                     tax_id: a.tax_id.to_string(),
                     all_providers: a.all_providers,
@@ -319,36 +319,36 @@ pub async fn check_batch(
 
 /// A provider an affiliation lists.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ScopedProvider {
+pub struct AccessScopeProvider {
     pub provider_id: String,
     pub npi: String,
 }
 
 /// Which providers an affiliation covers: all of the practice's, or those listed.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ScopeView {
+pub struct AccessScope {
     pub all_providers: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<Vec<ScopedProvider>>,
+    pub providers: Option<Vec<AccessScopeProvider>>,
 }
 
 /// A user type: its key and name.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct UserTypeRef {
+pub struct AccessUserType {
     pub key: String,
     pub name: String,
 }
 
 /// One affiliation of the user.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AffiliationView {
+pub struct AccessAffiliation {
     pub id: i64,
     pub tax_id: String,
     pub practice_name: String,
-    pub user_type: UserTypeRef,
+    pub user_type: AccessUserType,
     pub is_admin: bool,
     pub permissions: Vec<String>,
-    pub scope: ScopeView,
+    pub scope: AccessScope,
 }
 
 /// A user's status.
@@ -369,7 +369,7 @@ pub struct UserAccessView {
     pub username: Option<String>,
     #[schema(schema_with = user_status)]
     pub status: String,
-    pub affiliations: Vec<AffiliationView>,
+    pub affiliations: Vec<AccessAffiliation>,
 }
 
 /// A user's access: each affiliation's Tax ID, practice, user type, permissions and providers.
@@ -397,18 +397,18 @@ pub async fn access(State(st): State<AppState>, App(app): App, ApiPath(id): ApiP
     let affiliations = a
         .affiliations
         .into_iter()
-        .map(|f| AffiliationView {
+        .map(|f| AccessAffiliation {
             id: f.id,
             tax_id: f.tax_id,
             practice_name: f.practice_name,
-            user_type: UserTypeRef { key: f.user_type_key, name: f.user_type_name },
+            user_type: AccessUserType { key: f.user_type_key, name: f.user_type_name },
             is_admin: f.is_admin,
             permissions: f.permissions.names().into_iter().map(str::to_owned).collect(),
-            scope: ScopeView {
+            scope: AccessScope {
                 all_providers: f.providers.is_none(),
-                providers: f
-                    .providers
-                    .map(|l| l.into_iter().map(|(provider_id, npi)| ScopedProvider { provider_id, npi }).collect()),
+                providers: f.providers.map(|l| {
+                    l.into_iter().map(|(provider_id, npi)| AccessScopeProvider { provider_id, npi }).collect()
+                }),
             },
         })
         .collect();

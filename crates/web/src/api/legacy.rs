@@ -124,7 +124,7 @@ pub async fn import(
 
 /// One practice's migration.
 #[derive(Serialize, ToSchema)]
-pub struct PracticeLine {
+pub struct MigrationPracticeLine {
     pub tax_id: String,
     pub name: String,
     pub imported: i64,
@@ -138,7 +138,7 @@ pub struct MigrationReport {
     pub imported: i64,
     pub migrated: i64,
     pub pending: i64,
-    pub practices: Vec<PracticeLine>,
+    pub practices: Vec<MigrationPracticeLine>,
 }
 
 /// The migration report: imported, migrated and pending accounts, in total and by practice.
@@ -158,7 +158,7 @@ pub async fn report(
         pending: imported - migrated,
         practices: per
             .into_iter()
-            .map(|p| PracticeLine {
+            .map(|p| MigrationPracticeLine {
                 pending: p.imported - p.migrated,
                 tax_id: p.tax_id,
                 name: p.name,

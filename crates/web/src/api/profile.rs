@@ -73,7 +73,7 @@ fn error(e: ProfileError) -> ApiError {
 /// How a two-step code is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Method {
+pub enum CodeDelivery {
     /// A text message.
     #[default]
     Text,
@@ -81,20 +81,20 @@ pub enum Method {
     Voice,
 }
 
-impl From<Method> for TwoStepMethod {
-    fn from(m: Method) -> Self {
+impl From<CodeDelivery> for TwoStepMethod {
+    fn from(m: CodeDelivery) -> Self {
         match m {
-            Method::Text => TwoStepMethod::Text,
-            Method::Voice => TwoStepMethod::Voice,
+            CodeDelivery::Text => TwoStepMethod::Text,
+            CodeDelivery::Voice => TwoStepMethod::Voice,
         }
     }
 }
 
-impl From<TwoStepMethod> for Method {
+impl From<TwoStepMethod> for CodeDelivery {
     fn from(m: TwoStepMethod) -> Self {
         match m {
-            TwoStepMethod::Text => Method::Text,
-            TwoStepMethod::Voice => Method::Voice,
+            TwoStepMethod::Text => CodeDelivery::Text,
+            TwoStepMethod::Voice => CodeDelivery::Voice,
         }
     }
 }
@@ -192,7 +192,7 @@ pub struct ProfileBody {
     pub email: String,
     /// Masked, like `XXX-XXX-9975`.
     pub two_step_phone: String,
-    pub two_step_method: Method,
+    pub two_step_method: CodeDelivery,
     /// E.164 (`+12065550143`), or empty.
     pub mobile_phone: String,
     pub office_phone: String,
@@ -256,7 +256,7 @@ pub async fn profile(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"username": "jdoe", "password": "correct horse battery staple"}))]
-pub struct PasswordBody {
+pub struct ProfilePasswordBody {
     #[schema(schema_with = super::schema::username)]
     pub username: String,
     #[schema(schema_with = typed_password)]
@@ -265,7 +265,7 @@ pub struct PasswordBody {
 
 /// Where a code went.
 #[derive(Serialize, ToSchema)]
-pub struct CodeSent {
+pub struct ProfileCodeSent {
     /// Like `XXX-XXX-9975`.
     pub masked_phone: String,
 }
@@ -274,8 +274,8 @@ pub struct CodeSent {
 ///
 /// A wrong one counts toward the lock like a failed sign-in. A code goes to the current two-step
 /// phone (if none could be sent, the step still passes and 429 `too_many_codes` says so).
-#[utoipa::path(post, path = "/me/profile/confirm-password", request_body = PasswordBody, security(("bearer" = [])),
-    responses((status = 200, body = CodeSent, description = "A code went to the current phone; enter it next."),
+#[utoipa::path(post, path = "/me/profile/confirm-password", request_body = ProfilePasswordBody, security(("bearer" = [])),
+    responses((status = 200, body = ProfileCodeSent, description = "A code went to the current phone; enter it next."),
         (status = 401, description = "`invalid_credentials`: the username or password is not this account's (field `password`)."),
         (status = 403, description = "`confirm_identity`: the account has no two-step phone or is not active."),
         (status = 429, description = "`locked`: too many wrong passwords, wait; \
@@ -286,25 +286,25 @@ pub async fn confirm_password(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<PasswordBody>,
-) -> Result<Json<CodeSent>, ApiError> {
+    ObjectBody(b): ObjectBody<ProfilePasswordBody>,
+) -> Result<Json<ProfileCodeSent>, ApiError> {
     let m = st.svc.profile_confirm_password(&plan.0, &s, &b.username, &b.password, &meta).await.map_err(error)?;
-    Ok(Json(CodeSent { masked_phone: m }))
+    Ok(Json(ProfileCodeSent { masked_phone: m }))
 }
 
 /// How to send the code.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"method": "voice"}))]
-pub struct MethodBody {
+pub struct ProfileMethodBody {
     /// `text` when absent.
     #[serde(default)]
-    pub method: Option<Method>,
+    pub method: Option<CodeDelivery>,
 }
 
 /// Sends another code to the current phone (after the password step).
-#[utoipa::path(post, path = "/me/profile/send-code", request_body = MethodBody, security(("bearer" = [])),
-    responses((status = 200, body = CodeSent, description = "A new code went to the current phone."),
+#[utoipa::path(post, path = "/me/profile/send-code", request_body = ProfileMethodBody, security(("bearer" = [])),
+    responses((status = 200, body = ProfileCodeSent, description = "A new code went to the current phone."),
         (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old)."),
         (status = 429, description = "`too_many_codes`: the hour's codes are used up.")))]
 pub async fn send_code(
@@ -312,24 +312,24 @@ pub async fn send_code(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<MethodBody>,
-) -> Result<Json<CodeSent>, ApiError> {
+    ObjectBody(b): ObjectBody<ProfileMethodBody>,
+) -> Result<Json<ProfileCodeSent>, ApiError> {
     let method = b.method.unwrap_or_default().into();
     let m = st.svc.profile_send_code(&plan.0, &s, method, &meta).await.map_err(error)?;
-    Ok(Json(CodeSent { masked_phone: m }))
+    Ok(Json(ProfileCodeSent { masked_phone: m }))
 }
 
 /// A code from a text message or call.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"code": "123456"}))]
-pub struct CodeBody {
+pub struct ProfileCodeBody {
     #[schema(schema_with = super::schema::code)]
     pub code: String,
 }
 
 /// Confirms it is you, second step: the code. The profile is then open for 15 minutes.
-#[utoipa::path(post, path = "/me/profile/verify-code", request_body = CodeBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/verify-code", request_body = ProfileCodeBody, security(("bearer" = [])),
     responses((status = 200, body = ProfileBody, description = "The profile, open for changes."),
         (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old)."),
         (status = 422, description = "`invalid_input`: the code is malformed, wrong, expired, used or tried too often, \
@@ -339,7 +339,7 @@ pub async fn verify_code(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<CodeBody>,
+    ObjectBody(b): ObjectBody<ProfileCodeBody>,
 ) -> Result<Json<ProfileBody>, ApiError> {
     st.svc.profile_verify_code(&plan.0, &s, &b.code, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
@@ -352,7 +352,7 @@ pub async fn verify_code(
     "mobile_phone": "", "office_phone": "253-555-0100", "fax": "",
     "street": "88 Cedar Valley Rd", "city": "Tacoma", "state": "WA", "zip": "98402"
 }))]
-pub struct OfficeBody {
+pub struct ProfileOfficeBody {
     #[serde(default)]
     #[schema(schema_with = office_phone)]
     pub mobile_phone: String,
@@ -376,15 +376,15 @@ pub struct OfficeBody {
     pub zip: String,
 }
 
-impl From<OfficeBody> for OfficeForm {
-    fn from(b: OfficeBody) -> Self {
-        let OfficeBody { mobile_phone, office_phone, fax, street, city, state, zip } = b;
+impl From<ProfileOfficeBody> for OfficeForm {
+    fn from(b: ProfileOfficeBody) -> Self {
+        let ProfileOfficeBody { mobile_phone, office_phone, fax, street, city, state, zip } = b;
         OfficeForm { mobile_phone, office_phone, fax, street, city, state, zip }
     }
 }
 
 /// Saves the office details: mobile, office phone, fax, street, city, state, ZIP.
-#[utoipa::path(put, path = "/me/profile/office", request_body = OfficeBody, security(("bearer" = [])),
+#[utoipa::path(put, path = "/me/profile/office", request_body = ProfileOfficeBody, security(("bearer" = [])),
     responses((status = 200, body = ProfileBody, description = "The profile, with the details saved."),
         (status = 403, description = "`confirm_identity`: confirm it is you first (password, then code)."),
         (status = 422, description = "`invalid_input`: a field is not valid (named in `field`), e.g. a phone number \
@@ -394,7 +394,7 @@ pub async fn office(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<OfficeBody>,
+    ObjectBody(b): ObjectBody<ProfileOfficeBody>,
 ) -> Result<Json<ProfileBody>, ApiError> {
     st.svc.profile_update_office(&plan.0, &s, &b.into(), &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
@@ -404,19 +404,19 @@ pub async fn office(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"country_code": "1", "phone": "206-555-0143", "method": "text"}))]
-pub struct PhoneBody {
+pub struct ProfilePhoneBody {
     #[schema(schema_with = country_code)]
     pub country_code: String,
     #[schema(schema_with = national_number)]
     pub phone: String,
     /// `text` when absent.
     #[serde(default)]
-    pub method: Option<Method>,
+    pub method: Option<CodeDelivery>,
 }
 
 /// Sends a code to a new two-step phone; nothing changes until it is confirmed.
-#[utoipa::path(post, path = "/me/profile/phone", request_body = PhoneBody, security(("bearer" = [])),
-    responses((status = 200, body = CodeSent, description = "A code went to the new phone."),
+#[utoipa::path(post, path = "/me/profile/phone", request_body = ProfilePhoneBody, security(("bearer" = [])),
+    responses((status = 200, body = ProfileCodeSent, description = "A code went to the new phone."),
         (status = 403, description = "`confirm_identity`: confirm it is you first (password, then code)."),
         (status = 422, description = "`invalid_input`: not a valid number for the calling code (field `phone`)."),
         (status = 429, description = "`too_many_codes`: the hour's codes are used up.")))]
@@ -425,19 +425,19 @@ pub async fn phone(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<PhoneBody>,
-) -> Result<Json<CodeSent>, ApiError> {
+    ObjectBody(b): ObjectBody<ProfilePhoneBody>,
+) -> Result<Json<ProfileCodeSent>, ApiError> {
     let method = b.method.unwrap_or_default().into();
     let m = st
         .svc
         .profile_start_phone_change(&plan.0, &s, &b.country_code, &b.phone, method, &meta)
         .await
         .map_err(error)?;
-    Ok(Json(CodeSent { masked_phone: m }))
+    Ok(Json(ProfileCodeSent { masked_phone: m }))
 }
 
 /// Confirms the new phone with the code sent to it; it becomes the two-step phone.
-#[utoipa::path(post, path = "/me/profile/phone/confirm", request_body = CodeBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/phone/confirm", request_body = ProfileCodeBody, security(("bearer" = [])),
     responses((status = 200, body = ProfileBody, description = "The profile, with the new phone."),
         (status = 403, description = "`confirm_identity`: confirm it is you first (password, then code)."),
         (status = 422, description = "`invalid_input`: the code is malformed, wrong, expired, used or tried too often, \
@@ -447,7 +447,7 @@ pub async fn confirm_phone(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<CodeBody>,
+    ObjectBody(b): ObjectBody<ProfileCodeBody>,
 ) -> Result<Json<ProfileBody>, ApiError> {
     st.svc.profile_confirm_phone(&plan.0, &s, &b.code, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
@@ -457,7 +457,7 @@ pub async fn confirm_phone(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "jay.patel@lakeside.example", "email_confirm": "jay.patel@lakeside.example"}))]
-pub struct EmailBody {
+pub struct ProfileEmailBody {
     #[schema(schema_with = super::schema::email)]
     pub email: String,
     /// The same address again.
@@ -469,7 +469,7 @@ pub struct EmailBody {
 ///
 /// Nothing changes until the link is opened (`POST /email-change/confirm`); an earlier link
 /// stops working.
-#[utoipa::path(post, path = "/me/profile/email", request_body = EmailBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/profile/email", request_body = ProfileEmailBody, security(("bearer" = [])),
     responses((status = 202, body = ProfileBody, description = "The link was sent; `pending_email` shows the address."),
         (status = 403, description = "`confirm_identity`: confirm it is you first (password, then code)."),
         (status = 422, description = "`invalid_input`: not an email address (field `email`), the two differ \
@@ -479,7 +479,7 @@ pub async fn email(
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<EmailBody>,
+    ObjectBody(b): ObjectBody<ProfileEmailBody>,
 ) -> Result<(StatusCode, Json<ProfileBody>), ApiError> {
     st.svc.profile_start_email_change(&plan.0, &s, &b.email, &b.email_confirm, &meta).await.map_err(error)?;
     Ok((StatusCode::ACCEPTED, Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into())))
@@ -489,7 +489,7 @@ pub async fn email(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"token": "hV3JxQk2c8aB0v9XWm1pYtRz4uNf7eLgDs6oKj5iHqE"}))]
-pub struct TokenBody {
+pub struct EmailChangeTokenBody {
     /// The `token` of the emailed link.
     #[schema(schema_with = super::schema::token)]
     pub token: String,
@@ -508,7 +508,7 @@ pub struct EmailChanged {
 }
 
 /// Opens an email change link: the new address becomes the account's, and the old one is told.
-#[utoipa::path(post, path = "/email-change/confirm", request_body = TokenBody,
+#[utoipa::path(post, path = "/email-change/confirm", request_body = EmailChangeTokenBody,
     responses((status = 200, body = EmailChanged, description = "The account's email is now the new address."),
         (status = 410, description = "`link_unusable`: the link is not valid, has expired (24 hours) or was used."),
         (status = 422, description = "`invalid_input`: `token` is not a link token (field `token`).")))]
@@ -516,7 +516,7 @@ pub async fn confirm_email(
     State(st): State<AppState>,
     plan: CurrentPlan,
     Meta(meta): Meta,
-    ObjectBody(b): ObjectBody<TokenBody>,
+    ObjectBody(b): ObjectBody<EmailChangeTokenBody>,
 ) -> Result<Json<EmailChanged>, ApiError> {
     if !token_shaped(&b.token) {
         let message = "This is not a link token: send the `token` of the emailed link as it is.";
@@ -593,7 +593,8 @@ mod tests {
 
     #[test]
     fn bodies_are_objects_never_arrays() {
-        let read = |body: &str| super::super::body::parse::<FromObject<OfficeBody>>(body.as_bytes()).map(|b| b.0);
+        let read =
+            |body: &str| super::super::body::parse::<FromObject<ProfileOfficeBody>>(body.as_bytes()).map(|b| b.0);
         let b = read(r#"{"city": "Tacoma"}"#).expect("an object");
         assert_eq!((b.city.as_str(), b.zip.as_str()), ("Tacoma", ""));
         for array in ["[]", r#"["", "", "", "", "", "", ""]"#] {
@@ -602,8 +603,9 @@ mod tests {
         }
         let e = read(r#"{"city": "Tacoma", "town": "x"}"#).err().expect("refused");
         assert_eq!((e.code, e.field.as_deref()), ("invalid_body", Some("town")));
-        let e =
-            super::super::body::parse::<FromObject<PasswordBody>>(br#"{"username": "jdoe"}"#).err().expect("refused");
+        let e = super::super::body::parse::<FromObject<ProfilePasswordBody>>(br#"{"username": "jdoe"}"#)
+            .err()
+            .expect("refused");
         assert_eq!((e.code, e.field.as_deref()), ("invalid_body", Some("password")));
     }
 

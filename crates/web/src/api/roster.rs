@@ -88,7 +88,7 @@ pub fn file_name() -> Object {
 
 /// How many lines and providers an import touched.
 #[derive(Serialize, ToSchema)]
-pub struct CountsBody {
+pub struct RosterCounts {
     /// Provider lines in the file (header and blank lines aside).
     pub lines: u64,
     pub added: u64,
@@ -103,7 +103,7 @@ pub struct CountsBody {
 
 /// A provider named in a report.
 #[derive(Serialize, ToSchema)]
-pub struct ProviderEntryBody {
+pub struct RosterProviderEntry {
     pub provider_id: String,
     /// "Last, First" for a practitioner, else the organization's name.
     pub name: String,
@@ -114,7 +114,7 @@ pub struct ProviderEntryBody {
 
 /// One value that changed, named by its column in the file.
 #[derive(Serialize, ToSchema)]
-pub struct FieldChangeBody {
+pub struct RosterFieldChange {
     pub field: String,
     pub old: String,
     pub new: String,
@@ -122,24 +122,24 @@ pub struct FieldChangeBody {
 
 /// A provider whose values changed.
 #[derive(Serialize, ToSchema)]
-pub struct ProviderChangeBody {
+pub struct RosterProviderChange {
     pub provider_id: String,
     pub name: String,
-    pub changes: Vec<FieldChangeBody>,
+    pub changes: Vec<RosterFieldChange>,
 }
 
 /// A practice that is new, or whose values changed.
 #[derive(Serialize, ToSchema)]
-pub struct PracticeChangeBody {
+pub struct RosterPracticeChange {
     pub tax_id: String,
     pub name: String,
     /// Empty for a new practice.
-    pub changes: Vec<FieldChangeBody>,
+    pub changes: Vec<RosterFieldChange>,
 }
 
 /// A rejected line.
 #[derive(Serialize, ToSchema)]
-pub struct RejectionBody {
+pub struct RosterRejection {
     /// Line of the file where the record starts (the header is line 1).
     pub line: u64,
     /// The provider ID as written, when the line has one.
@@ -151,7 +151,7 @@ pub struct RejectionBody {
 /// The change report of a roster import: what was added, changed (field: old → new), end-dated
 /// and rejected. Lists hold at most 10,000 entries each (`truncated`); the counts are exact.
 #[derive(Serialize, ToSchema)]
-pub struct ImportReportBody {
+pub struct RosterImportReport {
     /// The import's number (`GET /roster/imports/{id}`).
     pub id: i64,
     /// When it ran (Unix seconds).
@@ -162,18 +162,18 @@ pub struct ImportReportBody {
     /// Whether the roster was changed. `false` when lines were rejected and `accept_valid_rows`
     /// was not set: then nothing changed and `rejected` says why.
     pub applied: bool,
-    pub counts: CountsBody,
-    pub added: Vec<ProviderEntryBody>,
-    pub changed: Vec<ProviderChangeBody>,
-    pub removed: Vec<ProviderEntryBody>,
-    pub rejected: Vec<RejectionBody>,
-    pub practices_added: Vec<PracticeChangeBody>,
-    pub practices_changed: Vec<PracticeChangeBody>,
+    pub counts: RosterCounts,
+    pub added: Vec<RosterProviderEntry>,
+    pub changed: Vec<RosterProviderChange>,
+    pub removed: Vec<RosterProviderEntry>,
+    pub rejected: Vec<RosterRejection>,
+    pub practices_added: Vec<RosterPracticeChange>,
+    pub practices_changed: Vec<RosterPracticeChange>,
     /// Whether a list was cut at 10,000 entries.
     pub truncated: bool,
 }
 
-impl From<ReportCounts> for CountsBody {
+impl From<ReportCounts> for RosterCounts {
     fn from(c: ReportCounts) -> Self {
         let ReportCounts { lines, added, changed, removed, unchanged, rejected, practices_added, practices_changed } =
             c;
@@ -181,35 +181,35 @@ impl From<ReportCounts> for CountsBody {
     }
 }
 
-impl From<ProviderEntry> for ProviderEntryBody {
+impl From<ProviderEntry> for RosterProviderEntry {
     fn from(p: ProviderEntry) -> Self {
         let ProviderEntry { provider_id, name, kind, tax_id } = p;
         Self { provider_id, name, kind, tax_id }
     }
 }
 
-impl From<FieldChange> for FieldChangeBody {
+impl From<FieldChange> for RosterFieldChange {
     fn from(f: FieldChange) -> Self {
         let FieldChange { field, old, new } = f;
         Self { field, old, new }
     }
 }
 
-impl From<ProviderChange> for ProviderChangeBody {
+impl From<ProviderChange> for RosterProviderChange {
     fn from(p: ProviderChange) -> Self {
         let ProviderChange { provider_id, name, changes } = p;
         Self { provider_id, name, changes: all(changes) }
     }
 }
 
-impl From<PracticeChange> for PracticeChangeBody {
+impl From<PracticeChange> for RosterPracticeChange {
     fn from(p: PracticeChange) -> Self {
         let PracticeChange { tax_id, name, changes } = p;
         Self { tax_id, name, changes: all(changes) }
     }
 }
 
-impl From<Rejection> for RejectionBody {
+impl From<Rejection> for RosterRejection {
     fn from(r: Rejection) -> Self {
         let Rejection { line, provider_id, reason } = r;
         Self { line, provider_id, reason }
@@ -221,7 +221,7 @@ fn all<A, B: From<A>>(v: Vec<A>) -> Vec<B> {
     v.into_iter().map(B::from).collect()
 }
 
-impl From<ImportReport> for ImportReportBody {
+impl From<ImportReport> for RosterImportReport {
     fn from(r: ImportReport) -> Self {
         // Every field named: a field added to the report does not compile here until it is
         // documented.
@@ -270,7 +270,7 @@ const EXAMPLE_CSV: &str = "provider_id,npi,type,first_name,last_name,organizatio
 #[utoipa::path(post, path = "/roster/imports", params(ImportQuery), security(("bearer" = [])),
     request_body(content = inline(UploadFile), content_type = "text/csv", description = "The roster file (UTF-8 CSV with its header row).",
         example = json!(EXAMPLE_CSV)),
-    responses((status = 200, body = ImportReportBody, description = "The change report; `applied` says whether the roster changed."),
+    responses((status = 200, body = RosterImportReport, description = "The change report; `applied` says whether the roster changed."),
         (status = 400, description = "`invalid_query`: `file_name` is empty or too long, or an option is unknown."),
         (status = 403, description = "`forbidden`: not plan staff allowed to import the roster."),
         (status = 413, description = "`body_too_large`: the file is larger than 64 MB."),
@@ -283,7 +283,7 @@ pub async fn import(
     Meta(meta): Meta,
     ApiQuery(q): ApiQuery<ImportQuery>,
     RawBody(body): RawBody,
-) -> Result<Json<ImportReportBody>, ApiError> {
+) -> Result<Json<RosterImportReport>, ApiError> {
     let g = grant(&st, &plan, sess).await?;
     let name = q.file_name.unwrap_or_else(|| "roster.csv".into());
     if name.is_empty() || name.chars().count() > MAX_FILE_NAME {
@@ -298,7 +298,7 @@ pub async fn import(
 /// A past import's change report.
 #[utoipa::path(get, path = "/roster/imports/{id}", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The import's number (`id` of its report).")),
-    responses((status = 200, body = ImportReportBody, description = "The change report, as the import answered it."),
+    responses((status = 200, body = RosterImportReport, description = "The change report, as the import answered it."),
         (status = 403, description = "`forbidden`: not plan staff allowed to view the roster."),
         (status = 404, description = "`not_found`: the plan has no roster import with this number.")))]
 pub async fn report(
@@ -306,7 +306,7 @@ pub async fn report(
     plan: CurrentPlan,
     sess: BearerSession,
     ApiPath(id): ApiPath<ImportId>,
-) -> Result<Json<ImportReportBody>, ApiError> {
+) -> Result<Json<RosterImportReport>, ApiError> {
     let g = grant(&st, &plan, sess).await?;
     match st.svc.roster_import(&g, &plan.0, id).await.map_err(roster_error)? {
         Some(r) => Ok(Json(r.into())),
