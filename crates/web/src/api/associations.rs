@@ -1,6 +1,5 @@
 //! Self-service association, linked accounts and access requests over JSON: the same services as
-//! the pages (`pages/association.rs`, `pages/accounts.rs`,
-//! `pages/access_requests.rs`).
+//! the pages (`pages/association.rs`, `pages/accounts.rs`, `pages/access_requests.rs`).
 
 use super::ApiError;
 use super::body::ApiPath;
