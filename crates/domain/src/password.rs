@@ -5,10 +5,9 @@ use thiserror::Error;
 
 static COMMON: &str = include_str!("common_passwords.txt");
 
-/// The longest password a sign-in checks, in characters: more than any plan allows for a new
-/// password, as an imported account's old password may be longer. A longer one is refused
-/// without being hashed.
-pub const SIGNIN_MAX_LEN: usize = 1024;
+/// Longest password read when one is checked (signing in, confirming it is you), in characters:
+/// a longer one is refused unread, so no body ties up the hasher.
+pub const MAX_CHECKED_LEN: usize = 1024;
 
 /// The plan's password rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

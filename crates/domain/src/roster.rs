@@ -19,6 +19,9 @@ pub use synthetic::synthetic_roster_csv;
 use serde::Serialize;
 use thiserror::Error;
 
+/// Longest file name kept with an import, in characters.
+pub const MAX_FILE_NAME: usize = 200;
+
 /// A US ZIP code: five digits, or ZIP+4 (stored as `12345-6789`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]

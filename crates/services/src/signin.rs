@@ -114,7 +114,7 @@ impl Services {
         if name.is_empty()
             || name.chars().count() > username::MAX_LEN
             || password.is_empty()
-            || password.chars().count() > password::SIGNIN_MAX_LEN
+            || password.chars().count() > password::MAX_CHECKED_LEN
         {
             return Err(SignInError::Invalid);
         }
@@ -155,7 +155,7 @@ impl Services {
         if name.is_empty()
             || name.chars().count() > username::MAX_LEN
             || password.is_empty()
-            || password.chars().count() > password::SIGNIN_MAX_LEN
+            || password.chars().count() > password::MAX_CHECKED_LEN
         {
             return Err(SignInError::Invalid);
         }

@@ -216,9 +216,11 @@ async fn malformed_input_is_refused_naming_the_field(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let (api, bill, _) = setup(&app).await;
     let b = bill.0;
+    // A body that does not fit the schema (422 `invalid_body`), or a check the server cannot
+    // answer (422 `invalid_input`, `unknown_permission`): the field is named either way.
     let cases = [
         (json!({"user_id": b, "permission": "claims.delete", "tax_id": LAKESIDE}), "permission", "unknown_permission"),
-        (json!({"user_id": b, "tax_id": LAKESIDE}), "permission", "invalid_input"),
+        (json!({"user_id": b, "tax_id": LAKESIDE}), "permission", "invalid_body"),
         (json!({"user_id": b, "permission": "claims.view"}), "provider_id", "invalid_input"),
         (
             json!({"user_id": b, "permission": "claims.view", "tax_id": LAKESIDE, "npi": SHARED_NPI}),
@@ -226,33 +228,59 @@ async fn malformed_input_is_refused_naming_the_field(backend: Backend) {
             "invalid_input",
         ),
         (json!({"user_id": b, "permission": "claims.view", "npi": "1245319598"}), "npi", "invalid_input"),
+        (json!({"user_id": b, "permission": "claims.view", "npi": format!(" {SHARED_NPI}")}), "npi", "invalid_input"),
         (json!({"user_id": b, "permission": "claims.view", "tax_id": "82-5671892"}), "tax_id", "invalid_input"),
-        (json!({"user_id": "12", "permission": "claims.view", "tax_id": LAKESIDE}), "user_id", "invalid_input"),
+        (
+            json!({"user_id": b, "permission": "claims.view", "tax_id": format!("{LAKESIDE} ")}),
+            "tax_id",
+            "invalid_input",
+        ),
+        (json!({"user_id": "12", "permission": "claims.view", "tax_id": LAKESIDE}), "user_id", "invalid_body"),
+        (json!({"user_id": 0, "permission": "claims.view", "tax_id": LAKESIDE}), "user_id", "invalid_input"),
+        (json!({"username": " ", "permission": "claims.view", "tax_id": LAKESIDE}), "username", "invalid_input"),
         (
             json!({"user_id": b, "username": "bill", "permission": "claims.view", "tax_id": LAKESIDE}),
             "user_id",
             "invalid_input",
         ),
-        (json!({"user_id": b, "permision": "claims.view", "tax_id": LAKESIDE}), "permision", "invalid_input"),
+        (json!({"user_id": b, "permision": "claims.view", "tax_id": LAKESIDE}), "permision", "invalid_body"),
     ];
     for (body, field, code) in cases {
         let (s, v) = api.post("/api/v1/authz/check", &body).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{body} → {v}");
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {v}");
         assert_eq!(v["error"]["field"], field, "{body} → {v}");
         assert_eq!(v["error"]["code"], code, "{body} → {v}");
     }
+    // `null` is the same as absent.
+    let v = api.check(json!({"user_id": b, "username": null, "permission": "claims.view", "tax_id": LAKESIDE})).await;
+    assert_eq!(v["allowed"], true, "{v}");
     let (s, v) = api.post("/api/v1/authz/check", &json!([1, 2])).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{v}");
+    let r = api
+        .client
+        .post(app.url("/api/v1/authz/check"))
+        .basic_auth(&api.id, Some(&api.secret))
+        .header("content-type", "application/json")
+        .body("{\"user_id\": ")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "malformed_json");
     let body = json!({"checks": [
         {"user_id": b, "permission": "claims.view", "tax_id": LAKESIDE},
         {"user_id": b, "permission": "claims.view", "tax_id": "12345"},
     ]});
     let (s, v) = api.post("/api/v1/authz/check-batch", &body).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["field"], "checks[1].tax_id");
+    let body = json!({"checks": [{"user_id": b, "permission": "claims.view", "tax_id": LAKESIDE, "extra": 1}]});
+    let (s, v) = api.post("/api/v1/authz/check-batch", &body).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("checks[0].extra")), "{v}");
     let one = json!({"user_id": b, "permission": "claims.view", "tax_id": LAKESIDE});
     let (s, v) = api.post("/api/v1/authz/check-batch", &json!({"checks": vec![one; 1001]})).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["error"]["field"], "checks");
     let (s, v) = api.post("/api/v1/authz/check-batch", &json!({"checks": []})).await;
     assert_eq!((s, v["results"].clone()), (StatusCode::OK, json!([])));

@@ -148,6 +148,19 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
+    /// Every reason (the API documents their codes).
+    pub const ALL: [DenyReason; 9] = [
+        Self::UnknownUser,
+        Self::UserNotActive,
+        Self::UnknownProvider,
+        Self::UnknownNpi,
+        Self::UnknownTaxId,
+        Self::NotAffiliated,
+        Self::ProviderEndDated,
+        Self::ProviderNotInScope,
+        Self::PermissionNotGranted,
+    ];
+
     /// The stable code, e.g. `permission_not_granted`.
     pub fn code(self) -> &'static str {
         match self {
@@ -386,6 +399,26 @@ mod tests {
     use super::*;
     use Permission::*;
     use gatehouse_store::access_index::{IndexPractice, IndexProvider, IndexUser};
+
+    /// `DenyReason::ALL` in order, once each: a new reason does not compile here until it is
+    /// added there.
+    #[test]
+    fn every_deny_reason_is_listed() {
+        let position = |r: DenyReason| match r {
+            DenyReason::UnknownUser => 0,
+            DenyReason::UserNotActive => 1,
+            DenyReason::UnknownProvider => 2,
+            DenyReason::UnknownNpi => 3,
+            DenyReason::UnknownTaxId => 4,
+            DenyReason::NotAffiliated => 5,
+            DenyReason::ProviderEndDated => 6,
+            DenyReason::ProviderNotInScope => 7,
+            DenyReason::PermissionNotGranted => 8,
+        };
+        for (i, r) in DenyReason::ALL.into_iter().enumerate() {
+            assert_eq!(position(r), i, "{r:?}");
+        }
+    }
 
     const NPI_SHARED: &str = "1234567893";
 

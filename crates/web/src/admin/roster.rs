@@ -158,7 +158,12 @@ async fn import(staff: Staff, form: Result<Multipart, MultipartRejection>) -> Re
         match form.next_field().await {
             Ok(Some(field)) => match field.name() {
                 Some("file") => {
-                    let name = field.file_name().unwrap_or("roster.csv").chars().take(200).collect();
+                    let name = field
+                        .file_name()
+                        .unwrap_or("roster.csv")
+                        .chars()
+                        .take(gatehouse_domain::roster::MAX_FILE_NAME)
+                        .collect();
                     match field.bytes().await {
                         Ok(b) => file = Some((name, b.to_vec())),
                         Err(_) => {

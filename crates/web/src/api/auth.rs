@@ -86,7 +86,7 @@ pub fn new_password() -> Object {
 
 /// A password typed to sign in: anything longer than sign-in checks is answered as a wrong one.
 fn signin_password() -> Object {
-    text(1, password::SIGNIN_MAX_LEN).examples([serde_json::json!("correct horse battery")]).build()
+    text(1, password::MAX_CHECKED_LEN).examples([serde_json::json!("correct horse battery")]).build()
 }
 
 /// A phone number as dialled, without or with its own `+` calling code. Whether it is a real
@@ -714,7 +714,7 @@ mod tests {
                 assert!(strictest_short.check(&p, &p, None).is_err(), "length {n}");
             }
         }
-        let p = of_len(password::SIGNIN_MAX_LEN);
+        let p = of_len(password::MAX_CHECKED_LEN);
         assert!(matches(&signin_password(), &p));
         assert!(!matches(&signin_password(), &format!("{p}x")));
         assert!(!matches(&signin_password(), ""));

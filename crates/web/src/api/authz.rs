@@ -2,12 +2,13 @@
 //! and a user's access. Callers authenticate with HTTP Basic (`client_id:secret`) as an
 //! application registered with this plan on the control panel.
 
-use super::body::RawBody;
-use super::{ApiError, ErrorBody, ErrorDetail};
+use super::ApiError;
+use super::body::ApiPath;
+use super::profile::ObjectBody;
 use crate::AppState;
 use crate::extract::CurrentPlan;
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,19 +16,17 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_domain::permissions::Permission;
 use gatehouse_domain::roster::ProviderId;
-use gatehouse_domain::{Npi, TaxId, UserId};
+use gatehouse_domain::{Npi, TaxId, UserId, UserStatus, username};
 use gatehouse_services::applications::{AppAuthError, AppCaller};
-use gatehouse_services::authz::index::{Check, Decision, Target, Who};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use gatehouse_services::authz::index::{Check, Decision, DenyReason, Target, Who};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Most checks in one batch.
 pub const MAX_BATCH: usize = 1000;
-/// Longest username accepted.
-const MAX_USERNAME: usize = 64;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(check)).routes(routes!(check_batch)).routes(routes!(access))
@@ -66,137 +65,181 @@ impl FromRequestParts<AppState> for App {
     }
 }
 
-/// A 400 naming the field at fault (the field may be inside a batch, e.g. `checks[3].npi`).
-struct BadInput {
-    code: &'static str,
-    field: Option<String>,
-    message: String,
+/// A check the server refuses: 422, naming the field (inside a batch, e.g. `checks[3].npi`).
+fn refused(code: &'static str, field: String, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field(Some(field))
 }
 
-impl BadInput {
-    fn new(field: Option<&str>, message: impl Into<String>) -> Self {
-        Self { code: "invalid_input", field: field.map(str::to_owned), message: message.into() }
-    }
-    fn within(mut self, prefix: &str) -> Self {
-        self.field = Some(match self.field {
-            Some(f) => format!("{prefix}.{f}"),
-            None => prefix.to_owned(),
-        });
-        self
-    }
+/// A permission's stable name.
+pub fn permission() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Permission::ALL.map(Permission::as_str)))
+        .examples([serde_json::json!("claims.submit")])
+        .build()
 }
 
-impl IntoResponse for BadInput {
-    fn into_response(self) -> Response {
-        let body =
-            ErrorBody { error: ErrorDetail { code: self.code.into(), message: self.message, field: self.field } };
-        (StatusCode::BAD_REQUEST, Json(body)).into_response()
-    }
+fn nullable(t: Type) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([t, Type::Null]))
 }
 
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, BadInput> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(BadInput::new(None, "The body must be a JSON object.")),
-        Err(e) => Err(BadInput::new(None, format!("The body is not valid JSON: {e}"))),
-    }
+/// A username as an application sends it: 1 to 64 characters, not all white space (surrounding
+/// white space is ignored, case does not matter).
+pub fn username_or_null() -> Object {
+    nullable(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(username::MAX_LEN))
+        .pattern(Some("\\S".to_owned()))
+        .description(Some("The user's username; give this or `user_id`."))
+        .examples([serde_json::json!("jpatel")])
+        .build()
 }
 
-fn text<'a>(m: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, BadInput> {
-    match m.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(BadInput::new(Some(field), format!("{field} must be a string."))),
-    }
+/// `base`'s constraints on a string that may also be `null`.
+fn or_null(base: Object, description: &str) -> Object {
+    let mut b = nullable(Type::String).min_length(base.min_length).max_length(base.max_length).pattern(base.pattern);
+    b = b.description(Some(description));
+    b.examples(base.examples).build()
 }
 
-const CHECK_FIELDS: [&str; 6] = ["user_id", "username", "permission", "provider_id", "npi", "tax_id"];
-
-/// Reads one check from a JSON object.
-fn parse_check(m: &Map<String, Value>) -> Result<Check, BadInput> {
-    if let Some(k) = m.keys().find(|k| !CHECK_FIELDS.contains(&k.as_str())) {
-        return Err(BadInput::new(Some(k), format!("Unknown field {k}.")));
-    }
-    let user_id = match m.get("user_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64().filter(|i| *i > 0) {
-            Some(i) => Some(i),
-            None => return Err(BadInput::new(Some("user_id"), "user_id must be a positive integer.")),
-        },
-    };
-    let username = text(m, "username")?;
-    let who = match (user_id, username) {
-        (Some(id), None) => Who::Id(id),
-        (None, Some(u)) if !u.trim().is_empty() && u.chars().count() <= MAX_USERNAME => Who::username(u.trim()),
-        (None, Some(_)) => return Err(BadInput::new(Some("username"), "username must be 1 to 64 characters.")),
-        _ => return Err(BadInput::new(Some("user_id"), "Give either user_id or username (one of them).")),
-    };
-    let permission = match text(m, "permission")? {
-        None => return Err(BadInput::new(Some("permission"), "permission is required, e.g. claims.submit.")),
-        Some(p) => Permission::parse(p).ok_or_else(|| BadInput {
-            code: "unknown_permission",
-            field: Some("permission".into()),
-            message: format!("“{p}” is not a permission."),
-        })?,
-    };
-    let targets = [text(m, "provider_id")?, text(m, "npi")?, text(m, "tax_id")?];
-    let target = match targets {
-        [Some(p), None, None] => Target::ProviderId(
-            ProviderId::parse(p)
-                .ok_or_else(|| BadInput::new(Some("provider_id"), "A provider ID is letters, digits and dashes."))?
-                .as_str()
-                .to_owned(),
-        ),
-        [None, Some(n), None] => Target::Npi(
-            Npi::parse(n.trim()).map_err(|e| BadInput::new(Some("npi"), e.to_string()))?.as_str().to_owned(),
-        ),
-        [None, None, Some(t)] => Target::TaxId(
-            TaxId::parse(t.trim()).map_err(|e| BadInput::new(Some("tax_id"), e.to_string()))?.as_str().to_owned(),
-        ),
-        _ => return Err(BadInput::new(Some("provider_id"), "Give exactly one of provider_id, npi or tax_id.")),
-    };
-    Ok(Check { who, permission, target })
+/// A provider ID, or `null`.
+pub fn provider_id_or_null() -> Object {
+    or_null(
+        super::schema::provider_id(),
+        "A provider ID (billing number); give exactly one of `provider_id`, `npi`, `tax_id`.",
+    )
 }
 
-/// One check. Give `user_id` or `username`, a `permission`, and exactly one of `provider_id`,
-/// `npi` and `tax_id`.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // Documents the body, which is read field by field to name the one at fault.
+/// An NPI, or `null`.
+pub fn npi_or_null() -> Object {
+    or_null(
+        super::schema::npi(),
+        "An NPI (its check digit is checked: 422 when wrong); give exactly one of `provider_id`, `npi`, `tax_id`.",
+    )
+}
+
+/// A Tax ID, or `null`.
+pub fn tax_id_or_null() -> Object {
+    or_null(super::schema::tax_id(), "A Tax ID; give exactly one of `provider_id`, `npi`, `tax_id`.")
+}
+
+/// One check: may the user (`user_id` or `username`) do `permission` for the provider, NPI or
+/// Tax ID given (exactly one of them)? `null` is the same as absent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "jpatel", "permission": "claims.submit", "tax_id": "825671892"}))]
 pub struct CheckBody {
-    #[schema(example = 12)]
-    user_id: Option<i64>,
-    username: Option<String>,
-    #[schema(example = "claims.submit")]
-    permission: String,
-    provider_id: Option<String>,
-    npi: Option<String>,
-    tax_id: Option<String>,
+    /// The user's id; give this or `username`.
+    #[serde(default)]
+    #[schema(minimum = 1, example = 12)]
+    pub user_id: Option<i64>,
+    #[serde(default)]
+    #[schema(schema_with = username_or_null)]
+    pub username: Option<String>,
+    #[schema(schema_with = permission)]
+    pub permission: String,
+    #[serde(default)]
+    #[schema(schema_with = provider_id_or_null)]
+    pub provider_id: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = npi_or_null)]
+    pub npi: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = tax_id_or_null)]
+    pub tax_id: Option<String>,
 }
 
-/// Several checks at once (at most 1000).
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // Documents the body.
+impl CheckBody {
+    /// The check, or a refusal naming the field (under `prefix` inside a batch).
+    fn check(self, prefix: &str) -> Result<Check, ApiError> {
+        let field = |name: &str| format!("{prefix}{name}");
+        let who = match (self.user_id, self.username) {
+            (Some(id), None) if id > 0 => Who::Id(id),
+            (Some(_), None) => {
+                return Err(refused("invalid_input", field("user_id"), "user_id is a positive integer."));
+            }
+            (None, Some(u)) if !u.trim().is_empty() && u.chars().count() <= username::MAX_LEN => {
+                Who::username(u.trim())
+            }
+            (None, Some(_)) => {
+                let message = format!("username is 1 to {} characters.", username::MAX_LEN);
+                return Err(refused("invalid_input", field("username"), message));
+            }
+            _ => {
+                let message = "Give either user_id or username (one of them).";
+                return Err(refused("invalid_input", field("user_id"), message));
+            }
+        };
+        let Some(permission) = Permission::parse(&self.permission) else {
+            let message = format!("“{}” is not a permission.", self.permission);
+            return Err(refused("unknown_permission", field("permission"), message));
+        };
+        // Exactly as the schema says: no white space around a number.
+        let target = match (self.provider_id, self.npi, self.tax_id) {
+            (Some(p), None, None) => match ProviderId::parse(&p) {
+                Some(p) => Target::ProviderId(p.as_str().to_owned()),
+                None => {
+                    let message = "A provider ID is 1 to 20 letters, digits and dashes.";
+                    return Err(refused("invalid_input", field("provider_id"), message));
+                }
+            },
+            (None, Some(n), None) => match Npi::parse(&n) {
+                Ok(npi) if npi.as_str() == n => Target::Npi(n),
+                Ok(_) => return Err(refused("invalid_input", field("npi"), "An NPI is ten digits.")),
+                Err(e) => return Err(refused("invalid_input", field("npi"), e.to_string())),
+            },
+            (None, None, Some(t)) => match TaxId::parse(&t) {
+                Ok(t) => Target::TaxId(t.as_str().to_owned()),
+                Err(e) => return Err(refused("invalid_input", field("tax_id"), e.to_string())),
+            },
+            _ => {
+                let message = "Give exactly one of provider_id, npi or tax_id.";
+                return Err(refused("invalid_input", field("provider_id"), message));
+            }
+        };
+        Ok(Check { who, permission, target })
+    }
+}
+
+/// Several checks at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"checks": [
+    {"username": "jpatel", "permission": "claims.submit", "tax_id": "825671892"},
+    {"user_id": 12, "permission": "eligibility.view", "npi": "1234567893"}
+]}))]
 pub struct CheckBatchBody {
-    checks: Vec<CheckBody>,
+    /// At most 1000; answered in this order.
+    #[schema(max_items = 1000)]
+    pub checks: Vec<CheckBody>,
 }
 
 /// The affiliation that allows a check.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AffiliationRef {
+pub struct CheckAffiliation {
     pub id: i64,
     pub tax_id: String,
     pub all_providers: bool,
 }
 
-/// The answer to a check: allowed with the affiliation, or refused with a reason code
-/// (`unknown_user`, `user_not_active`, `unknown_provider`, `unknown_npi`, `unknown_tax_id`,
-/// `not_affiliated`, `provider_end_dated`, `provider_not_in_scope`, `permission_not_granted`).
+/// Why a check was refused.
+pub fn deny_reason() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(DenyReason::ALL.map(DenyReason::code)))
+        .description(Some("Why the check was refused (only when `allowed` is false)."))
+        .build()
+}
+
+/// The answer to a check: allowed with the affiliation, or refused with a reason code.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckResult {
     pub allowed: bool,
+    /// The affiliation that allows it (only when `allowed` is true).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub affiliation: Option<AffiliationRef>,
+    pub affiliation: Option<CheckAffiliation>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = deny_reason, required = false)]
     pub reason: Option<String>,
 }
 
@@ -205,7 +248,7 @@ impl From<Decision> for CheckResult {
         match d {
             Decision::Allow(a) => CheckResult {
                 allowed: true,
-                affiliation: Some(AffiliationRef {
+                affiliation: Some(CheckAffiliation {
                     id: a.affiliation_id,
                     tax_id: a.tax_id.to_string(),
                     all_providers: a.all_providers,
@@ -223,12 +266,20 @@ pub struct CheckBatchResult {
     pub results: Vec<CheckResult>,
 }
 
+/// The refusals of a check's body, as the document lists them (422).
+const CHECK_REFUSALS: &str = "`invalid_input`: a check is not one the server can answer (field named): neither or both of \
+    `user_id` and `username`, not exactly one of `provider_id`, `npi` and `tax_id`, an NPI whose check digit \
+    is wrong, a value outside its schema; `unknown_permission`: `permission` is not a permission.";
+
 /// May the user do this for this provider, NPI or Tax ID?
+///
+/// Answered from memory. A refusal (`allowed: false`) carries a reason code.
 #[utoipa::path(post, path = "/authz/check", security(("basic" = [])), request_body = CheckBody,
-    responses((status = 200, body = CheckResult), (status = 400, body = super::ErrorBody),
-        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
-pub async fn check(State(st): State<AppState>, App(app): App, RawBody(body): RawBody) -> Response {
-    let c = match json_object(&body).and_then(|m| parse_check(&m)) {
+    responses((status = 200, body = CheckResult, description = "The answer."),
+        (status = 403, description = "`wrong_plan`: the application is another plan's."),
+        (status = 422, description = CHECK_REFUSALS)))]
+pub async fn check(State(st): State<AppState>, App(app): App, ObjectBody(b): ObjectBody<CheckBody>) -> Response {
+    let c = match b.check("") {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -238,27 +289,25 @@ pub async fn check(State(st): State<AppState>, App(app): App, RawBody(body): Raw
     }
 }
 
-/// Up to 1000 checks in one request; one malformed check refuses the batch (400 naming it).
+/// Up to 1000 checks in one request, answered in order.
+///
+/// One check the server cannot answer refuses the batch (422, the field named within it, e.g.
+/// `checks[3].npi`).
 #[utoipa::path(post, path = "/authz/check-batch", security(("basic" = [])), request_body = CheckBatchBody,
-    responses((status = 200, body = CheckBatchResult), (status = 400, body = super::ErrorBody),
-        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
-pub async fn check_batch(State(st): State<AppState>, App(app): App, RawBody(body): RawBody) -> Response {
-    let parsed = json_object(&body).and_then(|m| {
-        let Some(Value::Array(list)) = m.get("checks") else {
-            return Err(BadInput::new(Some("checks"), "checks must be an array of checks."));
-        };
-        if list.len() > MAX_BATCH {
-            return Err(BadInput::new(Some("checks"), format!("At most {MAX_BATCH} checks at a time.")));
-        }
-        list.iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Value::Object(o) => parse_check(o).map_err(|e| e.within(&format!("checks[{i}]"))),
-                _ => Err(BadInput::new(Some(&format!("checks[{i}]")), "Each check must be a JSON object.")),
-            })
-            .collect::<Result<Vec<_>, _>>()
-    });
-    let checks = match parsed {
+    responses((status = 200, body = CheckBatchResult, description = "The answers, in the order of the checks."),
+        (status = 403, description = "`wrong_plan`: the application is another plan's."),
+        (status = 422, description = CHECK_REFUSALS)))]
+pub async fn check_batch(
+    State(st): State<AppState>,
+    App(app): App,
+    ObjectBody(b): ObjectBody<CheckBatchBody>,
+) -> Response {
+    if b.checks.len() > MAX_BATCH {
+        let message = format!("At most {MAX_BATCH} checks at a time.");
+        return refused("invalid_input", "checks".into(), message).into_response();
+    }
+    let parsed = b.checks.into_iter().enumerate().map(|(i, c)| c.check(&format!("checks[{i}]."))).collect();
+    let checks: Vec<Check> = match parsed {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -270,56 +319,73 @@ pub async fn check_batch(State(st): State<AppState>, App(app): App, RawBody(body
 
 /// A provider an affiliation lists.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ScopedProvider {
+pub struct AccessScopeProvider {
     pub provider_id: String,
     pub npi: String,
 }
 
 /// Which providers an affiliation covers: all of the practice's, or those listed.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ScopeView {
+pub struct AccessScope {
     pub all_providers: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<Vec<ScopedProvider>>,
+    pub providers: Option<Vec<AccessScopeProvider>>,
 }
 
 /// A user type: its key and name.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct UserTypeRef {
+pub struct AccessUserType {
     pub key: String,
     pub name: String,
 }
 
 /// One affiliation of the user.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AffiliationView {
+pub struct AccessAffiliation {
     pub id: i64,
     pub tax_id: String,
     pub practice_name: String,
-    pub user_type: UserTypeRef,
+    pub user_type: AccessUserType,
     pub is_admin: bool,
     pub permissions: Vec<String>,
-    pub scope: ScopeView,
+    pub scope: AccessScope,
+}
+
+/// A user's status.
+pub fn user_status() -> Object {
+    let all = [UserStatus::Invited, UserStatus::Active, UserStatus::Deactivated];
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(all.map(UserStatus::as_str)))
+        .description(Some("`invited` (not signed up yet), `active` or `deactivated`."))
+        .build()
 }
 
 /// A user's access.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserAccessView {
     pub user_id: i64,
+    /// `null` until the user signs up.
     pub username: Option<String>,
+    #[schema(schema_with = user_status)]
     pub status: String,
-    pub affiliations: Vec<AffiliationView>,
+    pub affiliations: Vec<AccessAffiliation>,
 }
 
-/// The user's affiliations: Tax ID, practice, user type, administrator flag, permissions and
-/// provider scope.
-#[utoipa::path(get, path = "/users/{id}/access", params(("id" = i64, Path)), security(("basic" = [])),
-    responses((status = 200, body = UserAccessView), (status = 400, body = super::ErrorBody),
-        (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
-pub async fn access(State(st): State<AppState>, App(app): App, Path(id): Path<String>) -> Response {
-    let Some(id) = id.parse::<i64>().ok().filter(|i| *i > 0) else {
-        return BadInput::new(Some("id"), "The user id is a positive integer.").into_response();
-    };
+/// A user's access: each affiliation's Tax ID, practice, user type, permissions and providers.
+///
+/// The administrator flag is shown, and grants `users.manage`.
+#[utoipa::path(get, path = "/users/{id}/access", security(("basic" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The user's id (as in a check's `user_id`).")),
+    responses((status = 200, body = UserAccessView, description = "The user's access."),
+        (status = 400, description = "`invalid_path`: the id is not a positive integer."),
+        (status = 403, description = "`wrong_plan`: the application is another plan's."),
+        (status = 404, description = "`not_found`: the plan has no user with this id.")))]
+pub async fn access(State(st): State<AppState>, App(app): App, ApiPath(id): ApiPath<i64>) -> Response {
+    if id <= 0 {
+        let message = "The user id is a positive integer.";
+        return ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", message).field(Some("id")).into_response();
+    }
     let a = match st.svc.user_access(app.plan_id, UserId(id)).await {
         Ok(Some(a)) => a,
         Ok(None) => {
@@ -331,18 +397,18 @@ pub async fn access(State(st): State<AppState>, App(app): App, Path(id): Path<St
     let affiliations = a
         .affiliations
         .into_iter()
-        .map(|f| AffiliationView {
+        .map(|f| AccessAffiliation {
             id: f.id,
             tax_id: f.tax_id,
             practice_name: f.practice_name,
-            user_type: UserTypeRef { key: f.user_type_key, name: f.user_type_name },
+            user_type: AccessUserType { key: f.user_type_key, name: f.user_type_name },
             is_admin: f.is_admin,
             permissions: f.permissions.names().into_iter().map(str::to_owned).collect(),
-            scope: ScopeView {
+            scope: AccessScope {
                 all_providers: f.providers.is_none(),
-                providers: f
-                    .providers
-                    .map(|l| l.into_iter().map(|(provider_id, npi)| ScopedProvider { provider_id, npi }).collect()),
+                providers: f.providers.map(|l| {
+                    l.into_iter().map(|(provider_id, npi)| AccessScopeProvider { provider_id, npi }).collect()
+                }),
             },
         })
         .collect();

@@ -2,13 +2,13 @@
 
 use super::ApiError;
 use super::body::RawBody;
-use super::roster::grant;
+use super::roster::{UploadFile, grant};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use gatehouse_services::legacy_import::{LegacyImportError, LegacyImportReport};
+use gatehouse_services::legacy_import::{LegacyImportError, LegacyImportReport, LegacyRejection};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,27 +29,102 @@ fn error(e: LegacyImportError) -> ApiError {
     }
 }
 
-/// Imports legacy accounts: the request body is CSV (header row; one line per affiliation) or
-/// JSON lines (one account a line). Plan administrators only. Answers the change report; running
-/// the same file again changes nothing.
+/// A line that was not imported, and why.
+#[derive(Serialize, ToSchema)]
+pub struct LegacyRejectionBody {
+    /// 1-based line of the file.
+    pub line: u64,
+    pub username: String,
+    pub reasons: Vec<String>,
+}
+
+/// What an import did.
+#[derive(Serialize, ToSchema)]
+pub struct LegacyImportReportBody {
+    /// Accounts read from the file.
+    pub accounts: u64,
+    /// New accounts created.
+    pub imported: u64,
+    /// Accounts imported before, left as they were.
+    pub unchanged: u64,
+    /// Affiliations added (to new or earlier imported accounts).
+    pub affiliations_added: u64,
+    pub rejected_count: u64,
+    /// At most 10,000 (`rejected_count` is exact).
+    pub rejected: Vec<LegacyRejectionBody>,
+    /// Tax IDs that now have active users but no active administrator: the help desk or a plan
+    /// administrator should make one.
+    pub practices_without_admin: Vec<String>,
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+impl From<LegacyImportReport> for LegacyImportReportBody {
+    fn from(r: LegacyImportReport) -> Self {
+        // Every field named: a field added to the report does not compile here until it is
+        // documented.
+        let LegacyImportReport {
+            accounts,
+            imported,
+            unchanged,
+            affiliations_added,
+            rejected_count,
+            rejected,
+            practices_without_admin,
+        } = r;
+        Self {
+            accounts: count(accounts),
+            imported: count(imported),
+            unchanged: count(unchanged),
+            affiliations_added: count(affiliations_added),
+            rejected_count: count(rejected_count),
+            rejected: rejected
+                .into_iter()
+                .map(|LegacyRejection { line, username, reasons }| LegacyRejectionBody {
+                    line: count(line),
+                    username,
+                    reasons,
+                })
+                .collect(),
+            practices_without_admin,
+        }
+    }
+}
+
+/// A one-account CSV file, for the document's example.
+const EXAMPLE_CSV: &str = "Username,First Name,Last Name,Email,Tax ID,User Type,Providers,Administrator,Hash Format,Hash,Salt,Iterations\n\
+    csvuser,Cara,Svensson,cara@old.example.org,825671892,billing_staff,all,no,pbkdf2-sha256,\
+    458248df38298a8d987f783f53f28ee175c5d826c637cd8d05a138ba77f57c3f,NaCl,1000\n";
+
+/// Imports legacy accounts with their old password hashes. Plan administrators only.
+///
+/// The body is the file as it is: CSV (a header row, one line per affiliation) or JSON lines
+/// (one account a line). An account imported before is left as it is; running the same file
+/// again changes nothing. Lines that cannot be imported are reported, the others imported.
 #[utoipa::path(post, path = "/legacy-users/imports", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, description = "The change report"), (status = 422, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
+    request_body(description = "The export of the old portal: UTF-8 CSV, or JSON lines.",
+        content((inline(UploadFile) = "text/csv", example = json!(EXAMPLE_CSV)), (inline(UploadFile) = "application/x-ndjson"))),
+    responses((status = 200, body = LegacyImportReportBody, description = "What the import did."),
+        (status = 403, description = "`forbidden`: not plan staff allowed to import accounts."),
+        (status = 413, description = "`body_too_large`: the file is larger than 64 MB."),
+        (status = 422, description = "`invalid_file`: the file is empty, or not UTF-8 CSV or JSON lines.")))]
 pub async fn import(
     State(st): State<AppState>,
     plan: CurrentPlan,
     sess: BearerSession,
     Meta(meta): Meta,
     RawBody(body): RawBody,
-) -> Result<Json<LegacyImportReport>, ApiError> {
+) -> Result<Json<LegacyImportReportBody>, ApiError> {
     let g = grant(&st, &plan, sess).await?;
     let text = std::str::from_utf8(&body).map_err(|_| error(LegacyImportError::Unreadable))?;
-    Ok(Json(st.svc.import_legacy_users(&g, &plan.0, text, &meta).await.map_err(error)?))
+    Ok(Json(st.svc.import_legacy_users(&g, &plan.0, text, &meta).await.map_err(error)?.into()))
 }
 
 /// One practice's migration.
 #[derive(Serialize, ToSchema)]
-pub struct PracticeLine {
+pub struct MigrationPracticeLine {
     pub tax_id: String,
     pub name: String,
     pub imported: i64,
@@ -57,18 +132,19 @@ pub struct PracticeLine {
     pub pending: i64,
 }
 
-/// Imported accounts and how many have signed in here (migrated).
+/// Imported accounts and how many have signed in here (migrated), in total and by practice.
 #[derive(Serialize, ToSchema)]
 pub struct MigrationReport {
     pub imported: i64,
     pub migrated: i64,
     pub pending: i64,
-    pub practices: Vec<PracticeLine>,
+    pub practices: Vec<MigrationPracticeLine>,
 }
 
 /// The migration report: imported, migrated and pending accounts, in total and by practice.
 #[utoipa::path(get, path = "/legacy-users/report", security(("bearer" = [])),
-    responses((status = 200, body = MigrationReport), (status = 403, body = super::ErrorBody)))]
+    responses((status = 200, body = MigrationReport, description = "The figures."),
+        (status = 403, description = "`forbidden`: not plan staff allowed to search users.")))]
 pub async fn report(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -82,7 +158,7 @@ pub async fn report(
         pending: imported - migrated,
         practices: per
             .into_iter()
-            .map(|p| PracticeLine {
+            .map(|p| MigrationPracticeLine {
                 pending: p.imported - p.migrated,
                 tax_id: p.tax_id,
                 name: p.name,
