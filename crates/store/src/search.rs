@@ -119,8 +119,10 @@ pub fn kind_of(conn: &Conn) -> DbKind {
     if conn.backend_name().eq_ignore_ascii_case("sqlite") { DbKind::Sqlite } else { DbKind::Postgres }
 }
 
-/// `%needle%` with `\`, `%` and `_` escaped (for `LIKE … ESCAPE '\'`).
+/// `%needle%` with `\`, `%` and `_` escaped (for `LIKE … ESCAPE '\'`). A NUL character is left
+/// out: no stored text holds one, and PostgreSQL refuses it in a parameter.
 pub fn like_pattern(needle: &str) -> String {
+    let needle = needle.replace('\0', "");
     format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
@@ -290,6 +292,7 @@ mod tests {
     #[test]
     fn patterns_escape_wildcards() {
         assert_eq!(like_pattern(r"a%b_c\d"), r"%a\%b\_c\\d%");
+        assert_eq!(like_pattern("a\0b"), "%ab%", "PostgreSQL refuses a NUL in a parameter");
         assert_eq!(phone_pattern("123"), "\u{1}");
         assert_eq!(phone_pattern("1234"), "%1234%");
     }

@@ -131,3 +131,15 @@ async fn lists_and_invitations_refuse_values_outside_their_schema(backend: Backe
     app.stop().await;
 }
 both!(lists_and_invitations_refuse_values_outside_their_schema);
+
+/// A search with a NUL character finds nothing instead of failing (PostgreSQL refuses a NUL in a
+/// parameter; schemathesis found it as a 500).
+async fn a_search_with_a_nul_character_answers(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (admin, _) = practice(&app).await;
+    let (s, v) = app.call("GET", "/api/v1/practice/users?q=%C3%8A%00%C2%9F", Some(&admin), None).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+    assert_eq!(v["users"], serde_json::json!([]), "{v}");
+    app.stop().await;
+}
+both!(a_search_with_a_nul_character_answers);
