@@ -11,7 +11,7 @@ user of the directory, `user <username> <status>`, then `done`.
 import sys
 
 from gatehouse_client import AuthenticatedClient, Client
-from gatehouse_client.api.practice_administration import directory
+from gatehouse_client.api.practice_administration import list_practice_users
 from gatehouse_client.api.sign_up_and_sign_in import auth_verify_code, sign_in
 from gatehouse_client.models import CodeBody, DirectoryBody, SessionStep, SignInBody
 
@@ -31,7 +31,7 @@ def main() -> None:
     if not isinstance(step, SessionStep) or step.next_ != "complete":
         sys.exit(f"two-step refused: {step}")
     signed_in = AuthenticatedClient(base_url=base, token=step.session_token, raise_on_unexpected_status=True)
-    page = directory.sync(client=signed_in)
+    page = list_practice_users.sync(client=signed_in)
     if not isinstance(page, DirectoryBody):
         sys.exit(f"directory refused: {page}")
     for user in page.users:

@@ -31,8 +31,11 @@ async fn generated_client_signs_in_and_lists_users(backend: Backend) {
     let doc_path = dir.path().join("openapi.json");
     std::fs::write(&doc_path, doc.to_string()).expect("document written");
 
+    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
     let out = Command::new(generator)
-        .args(["generate", "--meta", "none", "--path"])
+        .args(["generate", "--meta", "none", "--config"])
+        .arg(clients.join("openapi-python-client.yaml"))
+        .arg("--path")
         .arg(&doc_path)
         .arg("--output-path")
         .arg(dir.path().join("gatehouse_client"))
@@ -47,7 +50,7 @@ async fn generated_client_signs_in_and_lists_users(backend: Backend) {
         .find(|a| a.username == "ocarter")
         .map(|a| (a.password, a.phone))
         .expect("demo administrator");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/walk.py");
+    let script = clients.join("walk.py");
     let mut child = Command::new("python3")
         .arg(script)
         .args([app.base.as_str(), "ocarter", password])
