@@ -127,6 +127,12 @@ impl Services {
         reader(&mut conn, plan, s.user_id).await
     }
 
+    /// The reader behind a session, who must work the plan's mailbox.
+    async fn mailbox_reader(&self, plan: &Plan, s: &SessionInfo) -> Result<Reader, MessageError> {
+        let r = self.message_reader(plan, s).await?;
+        if r.staff { Ok(r) } else { Err(MessageError::NotStaff) }
+    }
+
     /// The plan's message settings (response time, attachment limits).
     pub async fn message_settings(&self, plan: &Plan) -> Result<MessageSettings, MessageError> {
         let mut conn = self.db.acquire().await?;
@@ -337,10 +343,7 @@ impl Services {
         s: &SessionInfo,
         filter: &MailboxFilter,
     ) -> Result<(Vec<MailboxLine>, bool), MessageError> {
-        let r = self.message_reader(plan, s).await?;
-        if !r.staff {
-            return Err(MessageError::NotStaff);
-        }
+        self.mailbox_reader(plan, s).await?;
         let now = self.now();
         let mut conn = self.db.acquire().await?;
         let settings = store::settings(&mut conn, plan.id()).await?;
@@ -367,10 +370,7 @@ impl Services {
 
     /// The agents a thread can be assigned to: active staff who work the mailbox.
     pub async fn mailbox_agents(&self, plan: &Plan, s: &SessionInfo) -> Result<Vec<Agent>, MessageError> {
-        let r = self.message_reader(plan, s).await?;
-        if !r.staff {
-            return Err(MessageError::NotStaff);
-        }
+        self.mailbox_reader(plan, s).await?;
         let mut conn = self.db.acquire().await?;
         Ok(agents(&mut conn, plan).await?.into_iter().map(|(id, name, _)| Agent { id, name }).collect())
     }
@@ -384,14 +384,10 @@ impl Services {
         to: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<(), MessageError> {
-        let r = self.message_reader(plan, s).await?;
-        if !r.staff {
-            return Err(MessageError::NotStaff);
-        }
+        let r = self.mailbox_reader(plan, s).await?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        store::lock(&mut tx, plan.id(), id).await?;
-        let t = store::thread(&mut tx, plan.id(), id).await?.ok_or(MessageError::NotFound)?;
+        let t = locked_thread(&mut tx, plan, id).await?;
         if let Some(agent) = to
             && !agents(&mut tx, plan).await?.iter().any(|(a, _, _)| *a == agent)
         {
@@ -418,14 +414,10 @@ impl Services {
         resolved: bool,
         meta: &RequestMeta,
     ) -> Result<(), MessageError> {
-        let r = self.message_reader(plan, s).await?;
-        if !r.staff {
-            return Err(MessageError::NotStaff);
-        }
+        let r = self.mailbox_reader(plan, s).await?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        store::lock(&mut tx, plan.id(), id).await?;
-        let t = store::thread(&mut tx, plan.id(), id).await?.ok_or(MessageError::NotFound)?;
+        let t = locked_thread(&mut tx, plan, id).await?;
         let (status, waiting, action) = if resolved {
             (ThreadStatus::Resolved, None, "message.resolved")
         } else {
@@ -509,6 +501,12 @@ fn notice<'a>(plan: &'a Plan, link: &'a str) -> SecureMessageV1<'a> {
         support_phone: &plan.row.support_phone,
         support_hours: &plan.row.support_hours,
     }
+}
+
+/// The thread `id` of the plan, locked for the rest of the transaction.
+async fn locked_thread(tx: &mut Conn, plan: &Plan, id: ThreadId) -> Result<ThreadRow, MessageError> {
+    store::lock(tx, plan.id(), id).await?;
+    store::thread(tx, plan.id(), id).await?.ok_or(MessageError::NotFound)
 }
 
 /// The user as a message reader.
