@@ -67,6 +67,10 @@ pub enum Which {
     /// Plan-wide user search and a practice directory over a million users (SQLite, and
     /// PostgreSQL with `--pg`); not part of `all`.
     Search,
+    /// Secure-message pages over 200,000 threads and a million messages: the mailbox with each
+    /// filter, a practice inbox and sending a 1 MB attachment (SQLite, and PostgreSQL with
+    /// `--pg`); not part of `all`.
+    Messages,
 }
 
 /// Benchmark options.
@@ -94,10 +98,11 @@ pub struct BenchArgs {
     /// `search`: users of the plan (25000 to 2000000).
     #[arg(long, default_value_t = 1_000_000)]
     pub search_users: usize,
-    /// `search`: timed searches per kind of needle (10 to 10000).
+    /// `search`: timed searches per kind of needle; `messages`: timed requests per page (10 to
+    /// 10000).
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
-    /// `authz` (propagation) and `search`: a PostgreSQL server (`postgres://user@host:port`) on
+    /// `authz` (propagation), `search` and `messages`: a PostgreSQL server (`postgres://user@host:port`) on
     /// which to create a fresh database; skipped when absent.
     #[arg(long, env = "GATEHOUSE_BENCH_PG")]
     pub pg: Option<String>,
@@ -112,6 +117,20 @@ pub struct BenchArgs {
     /// `search`: measure PostgreSQL only (with `--pg`).
     #[arg(long)]
     pub search_skip_sqlite: bool,
+    /// `messages`: threads of the plan, about five messages each (1000 to 2000000).
+    #[arg(long, default_value_t = 200_000)]
+    pub message_threads: usize,
+    /// `messages`: keep the SQLite database in this file and reuse it on the next run when it
+    /// already holds `--message-threads` threads (default: a temporary file, deleted).
+    #[arg(long)]
+    pub messages_sqlite_file: Option<PathBuf>,
+    /// `messages`: keep the PostgreSQL database of this name on `--pg` and reuse it on the next
+    /// run when it already holds `--message-threads` threads (default: a fresh database, dropped).
+    #[arg(long)]
+    pub messages_pg_database: Option<String>,
+    /// `messages`: measure PostgreSQL only (with `--pg`).
+    #[arg(long)]
+    pub messages_skip_sqlite: bool,
 }
 
 impl BenchArgs {
@@ -152,6 +171,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             skip_sqlite: args.search_skip_sqlite,
         };
         return crate::bench_search::run(&search).await.context("search benchmark");
+    }
+    if args.which == Which::Messages {
+        let messages = crate::bench_messages::MessagesArgs {
+            threads: args.message_threads,
+            samples: args.samples,
+            pg: args.pg.clone(),
+            sqlite_file: args.messages_sqlite_file.clone(),
+            pg_database: args.messages_pg_database.clone(),
+            skip_sqlite: args.messages_skip_sqlite,
+        };
+        return crate::bench_messages::run(&messages).await.context("messages benchmark");
     }
     let mut tables = Vec::new();
     if matches!(args.which, Which::Signin | Which::All) {
@@ -1273,6 +1303,10 @@ mod tests {
             search_sqlite_file: None,
             search_pg_database: None,
             search_skip_sqlite: false,
+            message_threads: 200_000,
+            messages_sqlite_file: None,
+            messages_pg_database: None,
+            messages_skip_sqlite: false,
         };
         assert!(ok.validate().is_ok());
         assert!(BenchArgs { seconds: 0, ..ok.clone() }.validate().is_err());

@@ -398,8 +398,29 @@ pub struct ThreadPage {
     pub has_next: bool,
 }
 
+/// Not archived by the reader (`r`, their row in `message_reads`, if any). Written on the
+/// columns, not through `COALESCE`, so PostgreSQL estimates from its statistics how many rows
+/// pass, and walks the index newest first instead of sorting the practice's every thread.
+const KEPT: &str = "(r.archived IS NULL OR r.archived = 0)";
+/// A public message came after the reader last read the thread.
+const UNREAD: &str = "(r.read_at IS NULL OR r.read_at < t.last_public_at)";
+
+/// The conditions that pick a reader's threads, one per index: those they started (`$2`, on
+/// `message_threads_author`) and those of each practice they administer (`$6`, `$7`, …, on
+/// `message_threads_practice`). Each is read on its own index, newest first, and the results
+/// merged: one condition joined with `OR` would read every thread of the plan.
+fn reader_branches(admin_of: &[PracticeId], first_param: usize) -> Vec<String> {
+    std::iter::once("t.author_id = $2".to_owned())
+        .chain((0..admin_of.len()).map(|i| format!("t.practice_id = ${}", i + first_param)))
+        .collect()
+}
+
 /// The threads a practice user reads: those they started and those sent for the practices they
 /// administer (`admin_of`), newest activity first. `subject` narrows by words of the subject.
+///
+/// Each source of threads gives at most the rows up to the end of the page, in order on its own
+/// index; the page is cut from their union, so a page costs the same however many threads the
+/// reader's practices hold.
 pub async fn inbox(
     conn: &mut Conn,
     plan: PlanId,
@@ -409,30 +430,40 @@ pub async fn inbox(
     subject: &str,
     page: i64,
 ) -> Result<ThreadPage, StoreError> {
-    let practices = (0..admin_of.len()).map(|i| format!("${}", i + 6)).collect::<Vec<_>>().join(", ");
-    let mine = if admin_of.is_empty() {
-        "t.author_id = $2".to_owned()
-    } else {
-        format!("(t.author_id = $2 OR t.practice_id IN ({practices}))")
-    };
-    let unread = "t.last_public_at > COALESCE(r.read_at, -1)";
     let folder_sql = match folder {
-        Folder::All => "COALESCE(r.archived, 0) = 0".to_owned(),
-        Folder::Unread => format!("COALESCE(r.archived, 0) = 0 AND {unread}"),
-        Folder::Read => format!("COALESCE(r.archived, 0) = 0 AND NOT ({unread})"),
+        Folder::All => KEPT.to_owned(),
+        Folder::Unread => format!("{KEPT} AND {UNREAD}"),
+        Folder::Read => format!("{KEPT} AND r.read_at IS NOT NULL AND r.read_at >= t.last_public_at"),
         Folder::Sent => "t.author_id = $2".to_owned(),
-        Folder::Archived => "COALESCE(r.archived, 0) = 1".to_owned(),
+        Folder::Archived => "r.archived = 1".to_owned(),
     };
+    // Sent holds only the reader's own threads: the practices' add nothing.
+    let sources: &[PracticeId] = if folder == Folder::Sent { &[] } else { admin_of };
+    let branches = reader_branches(sources, 6)
+        .iter()
+        .enumerate()
+        .map(|(i, cond)| {
+            format!(
+                "SELECT id FROM (SELECT t.id FROM message_threads t \
+                 LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
+                 WHERE t.plan_id = $1 AND {cond} AND {folder_sql} AND ($3 = '' OR lower(t.subject) LIKE $3 ESCAPE '\\') \
+                 ORDER BY t.last_public_at DESC, t.id DESC LIMIT $4) AS b{i}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ");
     let sql = format!(
         "SELECT {THREAD_COLUMNS}, r.read_at FROM {THREAD_FROM} \
          LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
-         WHERE t.plan_id = $1 AND {mine} AND {folder_sql} AND ($3 = '' OR lower(t.subject) LIKE $3 ESCAPE '\\') \
-         ORDER BY t.last_public_at DESC, t.id DESC LIMIT $4 OFFSET $5"
+         WHERE t.id IN ({branches}) ORDER BY t.last_public_at DESC, t.id DESC LIMIT $4 OFFSET $5"
     );
     let needle = subject.trim().to_lowercase();
     let pattern = if needle.is_empty() { String::new() } else { crate::search::like_pattern(&needle) };
-    let mut q = sqlx::query(&sql).bind(plan.0).bind(user.0).bind(pattern).bind(PAGE + 1).bind((page.max(1) - 1) * PAGE);
-    for p in admin_of {
+    let offset = (page.max(1) - 1).saturating_mul(PAGE);
+    // Every source gives the rows up to the end of this page; the outer query cuts the page.
+    let mut q =
+        sqlx::query(&sql).bind(plan.0).bind(user.0).bind(pattern).bind(offset.saturating_add(PAGE + 1)).bind(offset);
+    for p in sources {
         q = q.bind(p.0);
     }
     let rows = q.fetch_all(&mut *conn).await?;
@@ -453,15 +484,14 @@ pub async fn unread_count(
     user: UserId,
     admin_of: &[PracticeId],
 ) -> Result<i64, StoreError> {
-    let practices = (0..admin_of.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
-    let mine = if admin_of.is_empty() {
-        "t.author_id = $2".to_owned()
-    } else {
-        format!("(t.author_id = $2 OR t.practice_id IN ({practices}))")
-    };
+    let branches = reader_branches(admin_of, 3)
+        .iter()
+        .map(|cond| format!("SELECT t.id FROM message_threads t WHERE t.plan_id = $1 AND {cond}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ");
     let sql = format!(
         "SELECT COUNT(*) FROM message_threads t LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
-         WHERE t.plan_id = $1 AND {mine} AND COALESCE(r.archived, 0) = 0 AND t.last_public_at > COALESCE(r.read_at, -1)"
+         WHERE t.id IN ({branches}) AND {KEPT} AND {UNREAD}"
     );
     let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(plan.0).bind(user.0);
     for p in admin_of {
@@ -487,25 +517,71 @@ pub struct MailboxFilter {
 }
 
 /// The plan's mailbox: threads by last activity, newest first.
+///
+/// Only the filters given are written into the query, so each can be served by its own index
+/// (migration 0025: status, agent, practice; the Tax ID is read as its practice first, and the
+/// age is checked inside `message_threads_mailbox`), walked newest first until the page is full.
 pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result<ThreadPage, StoreError> {
+    let practice = match &f.tax_id {
+        Some(tax_id) => {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM practices WHERE plan_id = $1 AND tax_id = $2")
+                .bind(plan.0)
+                .bind(tax_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match id {
+                Some(id) => Some(id),
+                None => return Ok(ThreadPage { lines: Vec::new(), has_next: false }),
+            }
+        }
+        None => None,
+    };
+    /// A value bound to a condition.
+    enum Value<'a> {
+        Text(&'a str),
+        Number(i64),
+    }
+    let mut conds = vec!["t.plan_id = $1".to_owned()];
+    let mut values: Vec<Value<'_>> = Vec::new();
+    // $1 is the plan, $2 and $3 the limit and offset; the filters' values follow.
+    let mut add = |sql: &str, v: Option<Value<'static>>| match v {
+        Some(v) => {
+            values.push(v);
+            conds.push(sql.replace('?', &format!("${}", 3 + values.len())));
+        }
+        None => conds.push(sql.to_owned()),
+    };
+    if let Some(t) = f.topic {
+        add("t.topic = ?", Some(Value::Text(t.as_str())));
+    }
+    if let Some(s) = f.status {
+        add("t.status = ?", Some(Value::Text(s.as_str())));
+    }
+    if let Some(a) = f.assigned_to {
+        add("t.assigned_to = ?", Some(Value::Number(a.0)));
+    }
+    if f.unassigned {
+        add("t.assigned_to IS NULL", None);
+    }
+    if let Some(p) = practice {
+        add("t.practice_id = ?", Some(Value::Number(p)));
+    }
+    if let Some(before) = f.started_before {
+        add("t.created_at <= ?", Some(Value::Number(before)));
+    }
     let sql = format!(
-        "SELECT {THREAD_COLUMNS} FROM {THREAD_FROM} \
-         WHERE t.plan_id = $1 AND ($2 = '' OR t.topic = $2) AND ($3 = '' OR t.status = $3) \
-         AND ($4 = 0 OR t.assigned_to = $4) AND ($5 = 0 OR t.assigned_to IS NULL) AND ($6 = '' OR p.tax_id = $6) \
-         AND ($7 = 0 OR t.created_at <= $7) ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $8 OFFSET $9"
+        "SELECT {THREAD_COLUMNS} FROM {THREAD_FROM} WHERE {} \
+         ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $2 OFFSET $3",
+        conds.join(" AND ")
     );
-    let rows = sqlx::query(&sql)
-        .bind(plan.0)
-        .bind(f.topic.map(Topic::as_str).unwrap_or(""))
-        .bind(f.status.map(ThreadStatus::as_str).unwrap_or(""))
-        .bind(f.assigned_to.map_or(0, |u| u.0))
-        .bind(i64::from(f.unassigned))
-        .bind(f.tax_id.clone().unwrap_or_default())
-        .bind(f.started_before.unwrap_or(0))
-        .bind(PAGE + 1)
-        .bind((f.page.max(1) - 1) * PAGE)
-        .fetch_all(&mut *conn)
-        .await?;
+    let mut q = sqlx::query(&sql).bind(plan.0).bind(PAGE + 1).bind((f.page.max(1) - 1).saturating_mul(PAGE));
+    for v in values {
+        q = match v {
+            Value::Text(t) => q.bind(t),
+            Value::Number(n) => q.bind(n),
+        };
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
     let has_next = rows.len() as i64 > PAGE;
     let lines = rows
         .iter()

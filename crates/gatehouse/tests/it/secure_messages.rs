@@ -7,7 +7,7 @@
 use crate::both;
 use crate::support::fixtures::Person;
 use crate::support::{Backend, TestApp};
-use gatehouse_domain::secure_messages::{AttachmentProblem, IncomingFile, NewThreadForm, ThreadStatus};
+use gatehouse_domain::secure_messages::{AttachmentProblem, IncomingFile, NewThreadForm, ThreadStatus, Topic};
 use gatehouse_domain::staff::StaffRole;
 use gatehouse_domain::{AttachmentId, Duration, PracticeId, ThreadId};
 use gatehouse_services::RequestMeta;
@@ -604,3 +604,78 @@ async fn two_staff_replies_at_once_both_land(backend: Backend) {
     w.app.stop().await;
 }
 both!(two_staff_replies_at_once_both_land);
+
+/// The mailbox's filters one by one and its pages, and an administrator's inbox over pages: each
+/// source of threads (their own, their practice's) merged, newest first, without repeats.
+async fn mailbox_filters_and_inbox_pages(backend: Backend) {
+    let Some(w) = World::build(backend).await else { return };
+    let svc = w.svc();
+    let plan = w.plan();
+    let meta = RequestMeta::cli();
+    let topics = ["claims", "eligibility", "referrals"];
+    // 27 threads from the author for A, 2 from A's administrator, 3 from B's: a minute apart.
+    let mut sent = Vec::new();
+    for i in 0..32 {
+        let (who, practice) = match i {
+            0..=26 => (&w.author, w.a),
+            27 | 28 => (&w.admin_a, w.a),
+            _ => (&w.admin_b, w.b),
+        };
+        let f = NewThreadForm { topic: topics[i % 3].into(), subject: format!("Question {i}"), ..form() };
+        sent.push(w.start(who, practice, &f, &[]).await.expect("thread"));
+        w.app.advance(Duration::days(1));
+    }
+    let newest_first: Vec<ThreadId> = sent.iter().rev().copied().collect();
+    svc.assign_thread(plan, &w.agent.session, sent[0], Some(w.agent2.id), &meta).await.expect("assign");
+    svc.assign_thread(plan, &w.agent.session, sent[1], Some(w.agent2.id), &meta).await.expect("assign");
+    svc.resolve_thread(plan, &w.agent.session, sent[2], true, &meta).await.expect("resolve");
+
+    // A's administrator: 29 threads (two their own, listed once), 25 on the first page.
+    let a_threads: Vec<ThreadId> = newest_first.iter().copied().filter(|id| sent[..29].contains(id)).collect();
+    let first = svc.inbox(plan, &w.admin_a.session, Folder::All, "", 1).await.expect("inbox");
+    let second = svc.inbox(plan, &w.admin_a.session, Folder::All, "", 2).await.expect("inbox");
+    assert!(first.has_next && !second.has_next);
+    let listed: Vec<ThreadId> = first.lines.iter().chain(&second.lines).map(|l| l.thread.id).collect();
+    assert_eq!(listed, a_threads, "every thread once, newest first, across the pages");
+    assert_eq!(svc.unread_messages(plan, &w.admin_a.session).await.expect("count"), 27, "the author's are unread");
+    let unread = svc.inbox(plan, &w.admin_a.session, Folder::Unread, "", 2).await.expect("inbox");
+    assert_eq!(unread.lines.len(), 2);
+    let sent_by = svc.inbox(plan, &w.admin_a.session, Folder::Sent, "", 1).await.expect("inbox");
+    assert_eq!(sent_by.lines.iter().map(|l| l.thread.id).collect::<Vec<_>>(), [sent[28], sent[27]]);
+    let found = svc.inbox(plan, &w.admin_a.session, Folder::All, "question 2", 1).await.expect("search");
+    assert_eq!(found.lines.len(), 10, "2 and 20 to 28");
+
+    let ids = |lines: &[gatehouse_services::secure_messages::MailboxLine]| {
+        lines.iter().map(|l| l.thread.id).collect::<Vec<_>>()
+    };
+    let agent = &w.agent.session;
+    let mailbox = |f: MailboxFilter| async move { svc.mailbox(plan, agent, &f).await.expect("mailbox") };
+    let (all, more) = mailbox(MailboxFilter::default()).await;
+    assert!(more);
+    assert_eq!(ids(&all), newest_first[..25]);
+    let (rest, more) = mailbox(MailboxFilter { page: 2, ..Default::default() }).await;
+    assert!(!more);
+    assert_eq!(ids(&rest), newest_first[25..]);
+    let topic = Topic::parse("referrals");
+    let (lines, _) = mailbox(MailboxFilter { topic, ..Default::default() }).await;
+    assert_eq!(lines.len(), 10);
+    assert!(lines.iter().all(|l| l.thread.topic.as_str() == "referrals"));
+    let (lines, _) = mailbox(MailboxFilter { status: Some(ThreadStatus::InProgress), ..Default::default() }).await;
+    assert_eq!(ids(&lines), [sent[1], sent[0]]);
+    let (lines, _) = mailbox(MailboxFilter { status: Some(ThreadStatus::Resolved), ..Default::default() }).await;
+    assert_eq!(ids(&lines), [sent[2]]);
+    let (lines, _) = mailbox(MailboxFilter { assigned_to: Some(w.agent2.id), ..Default::default() }).await;
+    assert_eq!(ids(&lines), [sent[1], sent[0]]);
+    let (lines, more) = mailbox(MailboxFilter { unassigned: true, page: 2, ..Default::default() }).await;
+    assert_eq!((lines.len(), more), (5, false), "30 unassigned");
+    let (lines, _) = mailbox(MailboxFilter { tax_id: Some("914407731".into()), ..Default::default() }).await;
+    assert_eq!(ids(&lines), newest_first[..3]);
+    let (lines, _) = mailbox(MailboxFilter { tax_id: Some("123456789".into()), ..Default::default() }).await;
+    assert!(lines.is_empty(), "no such Tax ID");
+    // Started 30 days ago or earlier: the first three (a day apart, 32 days ago and on).
+    let before = svc.now() - 30 * 86_400;
+    let (lines, _) = mailbox(MailboxFilter { started_before: Some(before), ..Default::default() }).await;
+    assert_eq!(ids(&lines), [sent[2], sent[1], sent[0]]);
+    w.app.stop().await;
+}
+both!(mailbox_filters_and_inbox_pages);
