@@ -383,6 +383,38 @@ pub enum Folder {
     Archived,
 }
 
+impl Folder {
+    /// Every folder, in the order an inbox lists them.
+    pub const ALL: [Folder; 5] = [Folder::All, Folder::Unread, Folder::Read, Folder::Sent, Folder::Archived];
+
+    /// The folder's key in links (`unread`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Folder::All => "all",
+            Folder::Unread => "unread",
+            Folder::Read => "read",
+            Folder::Sent => "sent",
+            Folder::Archived => "archived",
+        }
+    }
+
+    /// The folder's name as people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Folder::All => "All messages",
+            Folder::Unread => "Unread",
+            Folder::Read => "Read",
+            Folder::Sent => "Sent by you",
+            Folder::Archived => "Archived",
+        }
+    }
+
+    /// The folder with key `raw`.
+    pub fn parse(raw: &str) -> Option<Folder> {
+        Folder::ALL.into_iter().find(|f| f.key() == raw)
+    }
+}
+
 /// One line of an inbox or the mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadLine {
@@ -480,7 +512,7 @@ pub struct MailboxFilter {
     /// Assigned to nobody.
     pub unassigned: bool,
     /// Sent for this Tax ID.
-    pub tax_id: Option<String>,
+    pub tax_id: Option<gatehouse_domain::TaxId>,
     /// Started at or before this time (older than an age).
     pub started_before: Option<i64>,
     pub page: i64,
@@ -500,7 +532,7 @@ pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result
         .bind(f.status.map(ThreadStatus::as_str).unwrap_or(""))
         .bind(f.assigned_to.map_or(0, |u| u.0))
         .bind(i64::from(f.unassigned))
-        .bind(f.tax_id.clone().unwrap_or_default())
+        .bind(f.tax_id.as_ref().map_or("", |t| t.as_str()).to_owned())
         .bind(f.started_before.unwrap_or(0))
         .bind(PAGE + 1)
         .bind((f.page.max(1) - 1) * PAGE)
