@@ -21,6 +21,14 @@ pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
 pub const DEFAULT_RESPONSE_DAYS: u32 = 3;
 /// Longest attachment file name kept, in characters.
 pub const MAX_FILE_NAME: usize = 120;
+/// The most files per message a plan may allow (it may allow fewer).
+pub const MAX_ATTACHMENTS_SETTING: usize = 5;
+/// The largest attachment a plan may allow, in MB (it may allow less).
+pub const MAX_ATTACHMENT_MB_SETTING: usize = 10;
+/// The most file bytes one message can carry under any plan's settings.
+pub const MAX_UPLOAD_BYTES: usize = MAX_ATTACHMENTS_SETTING * MAX_ATTACHMENT_MB_SETTING * 1024 * 1024;
+/// The longest stated response time a plan may set, in business days.
+pub const MAX_RESPONSE_DAYS: u32 = 30;
 
 /// What a thread is about: the plan's list of topics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -42,6 +42,14 @@ pub struct PlanSettings {
     pub legacy_email_proof: bool,
     /// The zone every date and time on the plan's pages and in its emails is shown in.
     pub time_zone: PlanTimeZone,
+    /// The secure-message response time the practices are told, in business days.
+    pub message_response_days: i64,
+    /// Files one secure message may carry.
+    pub message_max_files: i64,
+    /// Largest file of a secure message, in MB.
+    pub message_max_file_mb: i64,
+    /// The team address told of new secure messages; none: each agent is told.
+    pub mailbox_email: Option<crate::Email>,
 }
 
 /// Parses the email-proof switch as the form sends it: `on` or `off`.
@@ -239,6 +247,40 @@ impl PlanSettings {
                 PlanTimeZone::default()
             }
         };
+        let message_response_days = int(
+            raw,
+            "message_response_days",
+            "Response time",
+            1,
+            i64::from(crate::secure_messages::MAX_RESPONSE_DAYS),
+            &mut e,
+        );
+        let message_max_files = int(
+            raw,
+            "message_max_files",
+            "Files per message",
+            1,
+            crate::secure_messages::MAX_ATTACHMENTS_SETTING as i64,
+            &mut e,
+        );
+        let message_max_file_mb = int(
+            raw,
+            "message_max_file_mb",
+            "Largest file",
+            1,
+            crate::secure_messages::MAX_ATTACHMENT_MB_SETTING as i64,
+            &mut e,
+        );
+        let mailbox_email = match raw.get("mailbox_email").map_or("", |s| s.trim()) {
+            "" => None,
+            typed => match crate::Email::parse(typed) {
+                Ok(m) => Some(m),
+                Err(m) => {
+                    e.insert("mailbox_email", m.to_string());
+                    None
+                }
+            },
+        };
         if e.is_empty() && session_idle_minutes > session_absolute_hours * 60 {
             e.insert("session_idle_minutes", "The idle timeout cannot be longer than the whole session.".into());
         }
@@ -264,6 +306,10 @@ impl PlanSettings {
             legacy_deadline,
             legacy_email_proof,
             time_zone,
+            message_response_days,
+            message_max_files,
+            message_max_file_mb,
+            mailbox_email,
         })
     }
 }
@@ -292,6 +338,10 @@ mod tests {
             ("legacy_deadline", ""),
             ("legacy_email_proof", "on"),
             ("time_zone", "America/New_York"),
+            ("message_response_days", "3"),
+            ("message_max_files", "5"),
+            ("message_max_file_mb", "10"),
+            ("mailbox_email", ""),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -790,8 +790,8 @@ async fn fetch(client: &reqwest::Client, url: &url::Url, cookie: &str) -> anyhow
 
 /// A mailbox filter: its name, and the query it draws.
 const FILTERS: [&str; 7] = ["none", "topic", "status", "agent", "agent=none", "tax_id", "age"];
-/// The ages (days older than) the age filter draws.
-const AGES: [i64; 6] = [2, 3, 5, 7, 14, 30];
+/// The ages (days older than) the age filter draws: those the mailbox offers.
+const AGES: [i64; 5] = [1, 3, 7, 14, 30];
 
 /// Draws the query of one mailbox request with the filter `kind`, and the SQL condition that
 /// counts the threads it matches.

@@ -8,7 +8,7 @@ use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services, SessionInfo};
 use gatehouse_domain::permissions::UserTypeKey;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::{AffiliationId, PlanId, UserId};
+use gatehouse_domain::{AffiliationId, PlanId, PracticeId, UserId};
 use gatehouse_store::affiliations::{self as store, AffiliationRow};
 use gatehouse_store::roster::practices;
 use gatehouse_store::{Conn, access_changes, sessions, user_types};
@@ -53,6 +53,7 @@ pub struct ScopedProvider {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkedAccount {
     pub id: i64,
+    pub practice_id: PracticeId,
     pub practice_name: String,
     pub tax_id: String,
     /// The user type's name, e.g. "Office Manager".
@@ -127,6 +128,7 @@ impl Services {
                 .map_or_else(|| r.user_type.clone(), |t| t.name.clone());
             out.push(LinkedAccount {
                 id: r.id,
+                practice_id: PracticeId(r.practice_id),
                 active: Some(r.id) == active,
                 practice_name: r.practice_name,
                 tax_id: r.tax_id,

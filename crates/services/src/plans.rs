@@ -108,6 +108,11 @@ impl Services {
             reactivation_days: 90,
             legacy_deadline: String::new(),
             legacy_email_proof: true,
+            message_response_days: i64::from(gatehouse_domain::secure_messages::DEFAULT_RESPONSE_DAYS),
+            message_max_files: gatehouse_domain::secure_messages::DEFAULT_MAX_ATTACHMENTS as i64,
+            message_max_file_mb: (gatehouse_domain::secure_messages::DEFAULT_MAX_ATTACHMENT_BYTES / (1024 * 1024))
+                as i64,
+            mailbox_email: String::new(),
             time_zone: gatehouse_domain::PlanTimeZone::default(),
             has_logo: false,
         };

@@ -113,6 +113,10 @@ pub struct Agent {
     pub name: String,
 }
 
+/// The unread count stops here: a page shows "99+", and the count never reads every thread of
+/// a hospital system to say more.
+pub const UNREAD_CAP: i64 = 100;
+
 fn limits(s: &MessageSettings) -> AttachmentLimits {
     AttachmentLimits { max_files: s.max_files, max_bytes: s.max_file_mb.saturating_mul(1024 * 1024) }
 }
@@ -309,15 +313,16 @@ impl Services {
         Ok(store::inbox(&mut conn, plan.id(), r.user, &r.admin_of, folder, subject, page).await?)
     }
 
-    /// How many of the user's threads have a message they have not read (0 for staff: their
-    /// mailbox has its own filters).
+    /// How many of the user's threads have a message they have not read, up to
+    /// [`UNREAD_CAP`] (pages show "99+" beyond 99); 0 for staff: their mailbox has its own
+    /// filters.
     pub async fn unread_messages(&self, plan: &Plan, s: &SessionInfo) -> Result<i64, MessageError> {
         let r = self.message_reader(plan, s).await?;
         if r.staff {
             return Ok(0);
         }
         let mut conn = self.db.acquire().await?;
-        Ok(store::unread_count(&mut conn, plan.id(), r.user, &r.admin_of).await?)
+        Ok(store::unread_count(&mut conn, plan.id(), r.user, &r.admin_of, UNREAD_CAP).await?)
     }
 
     /// Archives a thread out of the reader's inbox, or brings it back. Nothing is deleted.

@@ -52,6 +52,10 @@ pub fn raw_from(row: &PlanRow) -> RawSettings {
         ("legacy_deadline", row.legacy_deadline.clone()),
         ("legacy_email_proof", gatehouse_domain::settings::switch_text(row.legacy_email_proof).to_owned()),
         ("time_zone", row.time_zone.name().to_owned()),
+        ("message_response_days", row.message_response_days.to_string()),
+        ("message_max_files", row.message_max_files.to_string()),
+        ("message_max_file_mb", row.message_max_file_mb.to_string()),
+        ("mailbox_email", row.mailbox_email.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -105,6 +109,10 @@ impl Services {
         new.legacy_deadline = s.legacy_deadline.map(|d| d.as_string()).unwrap_or_default();
         new.legacy_email_proof = s.legacy_email_proof;
         new.time_zone = s.time_zone;
+        new.message_response_days = s.message_response_days;
+        new.message_max_files = s.message_max_files;
+        new.message_max_file_mb = s.message_max_file_mb;
+        new.mailbox_email = s.mailbox_email.map(|e| e.as_str().to_owned()).unwrap_or_default();
         let (before, after) = (raw_from(&old), raw_from(&new));
         let changes: Vec<(String, String, String)> = after
             .iter()

@@ -35,6 +35,14 @@ pub struct PlanRow {
     /// The zone its dates and times are shown in. A stored name the time zone database no
     /// longer knows reads as the default zone.
     pub time_zone: PlanTimeZone,
+    /// The stated response time of secure messages, in business days.
+    pub message_response_days: i64,
+    /// Files per secure message.
+    pub message_max_files: i64,
+    /// Largest file of a secure message, in MB.
+    pub message_max_file_mb: i64,
+    /// Where notices of new secure messages go (the team's address); "" for each agent.
+    pub mailbox_email: String,
     /// Whether a logo was uploaded (read-only; set with [`set_logo`]).
     pub has_logo: bool,
 }
@@ -43,6 +51,7 @@ const COLUMNS: &str = "id, slug, name, host, support_phone, support_hours, terms
     password_min, password_max, code_length, code_lifetime_secs, code_max_tries, \
     code_max_sends_per_hour, session_idle_secs, session_absolute_secs, brand_color, access_review_days, \
     username_format, reactivation_days, legacy_deadline, legacy_email_proof, time_zone, \
+    message_response_days, message_max_files, message_max_file_mb, mailbox_email, \
     (SELECT COUNT(*) FROM plan_logos l WHERE l.plan_id = plans.id) AS logo_count";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
@@ -70,6 +79,10 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
         legacy_deadline: r.try_get("legacy_deadline")?,
         legacy_email_proof: r.try_get::<i64, _>("legacy_email_proof")? != 0,
         time_zone: PlanTimeZone::parse(&r.try_get::<String, _>("time_zone")?).unwrap_or_default(),
+        message_response_days: r.try_get("message_response_days")?,
+        message_max_files: r.try_get("message_max_files")?,
+        message_max_file_mb: r.try_get("message_max_file_mb")?,
+        mailbox_email: r.try_get("mailbox_email")?,
         has_logo: r.try_get::<i64, _>("logo_count")? > 0,
     })
 }
@@ -155,7 +168,8 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
          code_length = $7, code_lifetime_secs = $8, code_max_tries = $9, code_max_sends_per_hour = $10, \
          session_idle_secs = $11, session_absolute_secs = $12, brand_color = $13, access_review_days = $14, \
          username_format = $15, reactivation_days = $16, legacy_deadline = $17, \
-         legacy_email_proof = $18, time_zone = $19 WHERE id = $1",
+         legacy_email_proof = $18, time_zone = $19, message_response_days = $20, message_max_files = $21, \
+         message_max_file_mb = $22, mailbox_email = $23 WHERE id = $1",
     )
     .bind(p.id.0)
     .bind(&p.name)
@@ -176,6 +190,10 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
     .bind(&p.legacy_deadline)
     .bind(i64::from(p.legacy_email_proof))
     .bind(p.time_zone.name())
+    .bind(p.message_response_days)
+    .bind(p.message_max_files)
+    .bind(p.message_max_file_mb)
+    .bind(&p.mailbox_email)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -383,6 +383,38 @@ pub enum Folder {
     Archived,
 }
 
+impl Folder {
+    /// Every folder, in the order an inbox lists them.
+    pub const ALL: [Folder; 5] = [Folder::All, Folder::Unread, Folder::Read, Folder::Sent, Folder::Archived];
+
+    /// The folder's key in links (`unread`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Folder::All => "all",
+            Folder::Unread => "unread",
+            Folder::Read => "read",
+            Folder::Sent => "sent",
+            Folder::Archived => "archived",
+        }
+    }
+
+    /// The folder's name as people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Folder::All => "All messages",
+            Folder::Unread => "Unread",
+            Folder::Read => "Read",
+            Folder::Sent => "Sent by you",
+            Folder::Archived => "Archived",
+        }
+    }
+
+    /// The folder with key `raw`.
+    pub fn parse(raw: &str) -> Option<Folder> {
+        Folder::ALL.into_iter().find(|f| f.key() == raw)
+    }
+}
+
 /// One line of an inbox or the mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadLine {
@@ -477,27 +509,37 @@ pub async fn inbox(
     Ok(ThreadPage { lines, has_next })
 }
 
-/// How many of a practice user's threads (see [`inbox`]) have a message they have not read.
+/// How many of a practice user's threads (see [`inbox`]) have a message they have not read,
+/// counted up to `cap`: each source of threads is walked newest first (where unread threads
+/// gather) and stops at `cap` unread ones, so the count does not read every thread of a large
+/// practice whose administrator has many unread.
 pub async fn unread_count(
     conn: &mut Conn,
     plan: PlanId,
     user: UserId,
     admin_of: &[PracticeId],
+    cap: i64,
 ) -> Result<i64, StoreError> {
-    let branches = reader_branches(admin_of, 3)
+    let branches = reader_branches(admin_of, 4)
         .iter()
-        .map(|cond| format!("SELECT t.id FROM message_threads t WHERE t.plan_id = $1 AND {cond}"))
+        .enumerate()
+        .map(|(i, cond)| {
+            format!(
+                "SELECT id FROM (SELECT t.id FROM message_threads t \
+                 LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
+                 WHERE t.plan_id = $1 AND {cond} AND {KEPT} AND {UNREAD} \
+                 ORDER BY t.last_public_at DESC, t.id DESC LIMIT $3) AS b{i}"
+            )
+        })
         .collect::<Vec<_>>()
         .join(" UNION ");
-    let sql = format!(
-        "SELECT COUNT(*) FROM message_threads t LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
-         WHERE t.id IN ({branches}) AND {KEPT} AND {UNREAD}"
-    );
-    let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(plan.0).bind(user.0);
+    // A thread of both sources (their own, of their practice) is one thread: UNION keeps it once.
+    let sql = format!("SELECT COUNT(*) FROM ({branches}) AS u");
+    let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(plan.0).bind(user.0).bind(cap.max(0));
     for p in admin_of {
         q = q.bind(p.0);
     }
-    Ok(q.fetch_one(&mut *conn).await?)
+    Ok(q.fetch_one(&mut *conn).await?.min(cap.max(0)))
 }
 
 /// What the plan's mailbox shows: every filter is optional.
@@ -510,7 +552,7 @@ pub struct MailboxFilter {
     /// Assigned to nobody.
     pub unassigned: bool,
     /// Sent for this Tax ID.
-    pub tax_id: Option<String>,
+    pub tax_id: Option<gatehouse_domain::TaxId>,
     /// Started at or before this time (older than an age).
     pub started_before: Option<i64>,
     pub page: i64,
@@ -526,7 +568,7 @@ pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result
         Some(tax_id) => {
             let id: Option<i64> = sqlx::query_scalar("SELECT id FROM practices WHERE plan_id = $1 AND tax_id = $2")
                 .bind(plan.0)
-                .bind(tax_id)
+                .bind(tax_id.as_str())
                 .fetch_optional(&mut *conn)
                 .await?;
             match id {

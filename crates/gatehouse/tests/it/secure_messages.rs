@@ -9,7 +9,7 @@ use crate::support::fixtures::Person;
 use crate::support::{Backend, TestApp};
 use gatehouse_domain::secure_messages::{AttachmentProblem, IncomingFile, NewThreadForm, ThreadStatus, Topic};
 use gatehouse_domain::staff::StaffRole;
-use gatehouse_domain::{AttachmentId, Duration, PracticeId, ThreadId};
+use gatehouse_domain::{AttachmentId, Duration, PracticeId, TaxId, ThreadId};
 use gatehouse_services::RequestMeta;
 use gatehouse_services::plans::Plan;
 use gatehouse_services::secure_messages::{Folder, MailboxFilter, MessageError, ThreadView};
@@ -668,9 +668,9 @@ async fn mailbox_filters_and_inbox_pages(backend: Backend) {
     assert_eq!(ids(&lines), [sent[1], sent[0]]);
     let (lines, more) = mailbox(MailboxFilter { unassigned: true, page: 2, ..Default::default() }).await;
     assert_eq!((lines.len(), more), (5, false), "30 unassigned");
-    let (lines, _) = mailbox(MailboxFilter { tax_id: Some("914407731".into()), ..Default::default() }).await;
+    let (lines, _) = mailbox(MailboxFilter { tax_id: TaxId::parse("914407731").ok(), ..Default::default() }).await;
     assert_eq!(ids(&lines), newest_first[..3]);
-    let (lines, _) = mailbox(MailboxFilter { tax_id: Some("123456789".into()), ..Default::default() }).await;
+    let (lines, _) = mailbox(MailboxFilter { tax_id: TaxId::parse("123456789").ok(), ..Default::default() }).await;
     assert!(lines.is_empty(), "no such Tax ID");
     // Started 30 days ago or earlier: the first three (a day apart, 32 days ago and on).
     let before = svc.now() - 30 * 86_400;

@@ -4,6 +4,7 @@
 mod applications;
 mod audit;
 mod home;
+mod messages;
 mod migration;
 mod registrations;
 mod roster;
@@ -30,6 +31,7 @@ use gatehouse_services::staff::{Denied, StaffGrant};
 pub fn routes(state: AppState) -> Routes {
     Routes::new()
         .merge(home::routes())
+        .merge(messages::routes())
         .merge(registrations::routes())
         .merge(roster::routes())
         .merge(audit::routes())
@@ -64,6 +66,7 @@ pub struct AdminChrome {
 pub const SECTIONS: &[(&str, &str, Option<StaffPermission>)] = &[
     ("/admin", "Home", None),
     ("/admin/registrations", "Registration requests", Some(StaffPermission::Registrations)),
+    ("/admin/messages", "Mailbox", Some(StaffPermission::Messages)),
     ("/admin/users", "Users", Some(StaffPermission::UserSearch)),
     ("/admin/migration", "Account migration", Some(StaffPermission::UserSearch)),
     ("/admin/roster", "Roster", Some(StaffPermission::RosterView)),

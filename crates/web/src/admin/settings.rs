@@ -126,6 +126,25 @@ const GROUPS: &[(&str, &[Spec])] = &[
             ),
         ],
     ),
+    (
+        "Secure messages",
+        &[
+            (
+                "message_response_days",
+                "Response time (business days)",
+                "1 to 30. Practices are told the plan answers within this time; later threads are marked overdue in the mailbox.",
+                true,
+            ),
+            ("message_max_files", "Files per message", "1 to 5.", true),
+            ("message_max_file_mb", "Largest file (MB)", "1 to 10.", true),
+            (
+                "mailbox_email",
+                "Team address for new messages",
+                "Optional. New messages are announced to this address (without their content); when empty, each agent who works the mailbox is told.",
+                false,
+            ),
+        ],
+    ),
 ];
 
 async fn render_page(

@@ -6,6 +6,7 @@ mod association;
 mod auth;
 mod first_signin;
 mod home;
+pub(crate) mod messages;
 mod offers;
 mod outbox;
 mod practice;
@@ -53,6 +54,8 @@ pub struct Chrome {
     pub here: String,
     /// Show the link to user management (the user administers a practice).
     pub manage_users: bool,
+    /// Secure messages the user has not read (shown beside the Messages link), when counted.
+    pub unread_messages: Option<i64>,
 }
 
 /// One linked account in the header's switcher.
@@ -84,6 +87,7 @@ impl Chrome {
             control_panel: false,
             accounts: Vec::new(),
             manage_users: false,
+            unread_messages: None,
             here: "/".into(),
         }
     }
@@ -104,6 +108,8 @@ impl Chrome {
         let mut chrome = Self::new(st, plan, csrf, true);
         chrome.here = here.to_owned();
         chrome.manage_users = linked.iter().any(|a| a.is_admin);
+        // The count is a courtesy: a failure to read it must not take the page down.
+        chrome.unread_messages = st.svc.unread_messages(&plan.0, s).await.ok();
         chrome.accounts = linked
             .iter()
             .map(|a| AccountChoice {
@@ -143,6 +149,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(auth::routes())
         .merge(first_signin::routes())
         .merge(home::routes())
+        .merge(messages::routes())
         .merge(offers::routes())
         .merge(outbox::routes(state.dev_outbox.any()))
         .merge(registration::routes())
