@@ -8,6 +8,8 @@
 //!   change between instances (see [`authz`]).
 //! - `startup`: time from spawning `gatehouse serve` to its first `/healthz` answer, on a fresh
 //!   and on an existing database, and the resident memory of the idle server.
+//! - `search` and `messages`: pages over a large synthetic plan, on SQLite and PostgreSQL (see
+//!   [`crate::bench_search`] and [`crate::bench_messages`]).
 //!
 //! Every figure that is compared with another is measured in the same run, because the machine
 //! may be shared and noisy. All traffic goes to 127.0.0.1 and every loop is bounded in time and

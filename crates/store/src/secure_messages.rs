@@ -438,12 +438,15 @@ const KEPT: &str = "(r.archived IS NULL OR r.archived = 0)";
 const UNREAD: &str = "(r.read_at IS NULL OR r.read_at < t.last_public_at)";
 
 /// The conditions that pick a reader's threads, one per index: those they started (`$2`, on
-/// `message_threads_author`) and those of each practice they administer (`$6`, `$7`, …, on
+/// `message_threads_author`) and those of each practice they administer (on
 /// `message_threads_practice`). Each is read on its own index, newest first, and the results
-/// merged: one condition joined with `OR` would read every thread of the plan.
-fn reader_branches(admin_of: &[PracticeId], first_param: usize) -> Vec<String> {
+/// merged: one condition joined with `OR` would read every thread of the plan. The practice's id
+/// is written into the statement (a number): PostgreSQL then plans for that practice, where a
+/// generic plan guesses an average practice of a hundred threads and sorts a hospital system's
+/// forty thousand.
+fn reader_branches(admin_of: &[PracticeId]) -> Vec<String> {
     std::iter::once("t.author_id = $2".to_owned())
-        .chain((0..admin_of.len()).map(|i| format!("t.practice_id = ${}", i + first_param)))
+        .chain(admin_of.iter().map(|p| format!("t.practice_id = {}", p.0)))
         .collect()
 }
 
@@ -471,15 +474,22 @@ pub async fn inbox(
     };
     // Sent holds only the reader's own threads: the practices' add nothing.
     let sources: &[PracticeId] = if folder == Folder::Sent { &[] } else { admin_of };
-    let branches = reader_branches(sources, 6)
+    let needle = subject.trim().to_lowercase();
+    // The subject's condition only when searched: a switched-off condition still weighs in a plan.
+    let by_subject = if needle.is_empty() { "" } else { " AND lower(t.subject) LIKE $3 ESCAPE '\\'" };
+    let offset = (page.max(1) - 1).saturating_mul(PAGE);
+    // Every source gives the rows up to the end of this page; the outer query cuts the page. The
+    // numbers are written in, so PostgreSQL plans for them (see [`reader_branches`]).
+    let upto = offset.saturating_add(PAGE + 1);
+    let branches = reader_branches(sources)
         .iter()
         .enumerate()
         .map(|(i, cond)| {
             format!(
                 "SELECT id FROM (SELECT t.id FROM message_threads t \
                  LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
-                 WHERE t.plan_id = $1 AND {cond} AND {folder_sql} AND ($3 = '' OR lower(t.subject) LIKE $3 ESCAPE '\\') \
-                 ORDER BY t.last_public_at DESC, t.id DESC LIMIT $4) AS b{i}"
+                 WHERE t.plan_id = $1 AND {cond} AND {folder_sql}{by_subject} \
+                 ORDER BY t.last_public_at DESC, t.id DESC LIMIT {upto}) AS b{i}"
             )
         })
         .collect::<Vec<_>>()
@@ -487,16 +497,12 @@ pub async fn inbox(
     let sql = format!(
         "SELECT {THREAD_COLUMNS}, r.read_at FROM {THREAD_FROM} \
          LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
-         WHERE t.id IN ({branches}) ORDER BY t.last_public_at DESC, t.id DESC LIMIT $4 OFFSET $5"
+         WHERE t.id IN ({branches}) ORDER BY t.last_public_at DESC, t.id DESC LIMIT {} OFFSET {offset}",
+        PAGE + 1
     );
-    let needle = subject.trim().to_lowercase();
-    let pattern = if needle.is_empty() { String::new() } else { crate::search::like_pattern(&needle) };
-    let offset = (page.max(1) - 1).saturating_mul(PAGE);
-    // Every source gives the rows up to the end of this page; the outer query cuts the page.
-    let mut q =
-        sqlx::query(&sql).bind(plan.0).bind(user.0).bind(pattern).bind(offset.saturating_add(PAGE + 1)).bind(offset);
-    for p in sources {
-        q = q.bind(p.0);
+    let mut q = sqlx::query(&sql).bind(plan.0).bind(user.0);
+    if !needle.is_empty() {
+        q = q.bind(crate::search::like_pattern(&needle));
     }
     let rows = q.fetch_all(&mut *conn).await?;
     let has_next = rows.len() as i64 > PAGE;
@@ -520,7 +526,8 @@ pub async fn unread_count(
     admin_of: &[PracticeId],
     cap: i64,
 ) -> Result<i64, StoreError> {
-    let branches = reader_branches(admin_of, 4)
+    let cap = cap.max(0);
+    let branches = reader_branches(admin_of)
         .iter()
         .enumerate()
         .map(|(i, cond)| {
@@ -528,18 +535,15 @@ pub async fn unread_count(
                 "SELECT id FROM (SELECT t.id FROM message_threads t \
                  LEFT JOIN message_reads r ON r.thread_id = t.id AND r.user_id = $2 \
                  WHERE t.plan_id = $1 AND {cond} AND {KEPT} AND {UNREAD} \
-                 ORDER BY t.last_public_at DESC, t.id DESC LIMIT $3) AS b{i}"
+                 ORDER BY t.last_public_at DESC, t.id DESC LIMIT {cap}) AS b{i}"
             )
         })
         .collect::<Vec<_>>()
         .join(" UNION ");
     // A thread of both sources (their own, of their practice) is one thread: UNION keeps it once.
     let sql = format!("SELECT COUNT(*) FROM ({branches}) AS u");
-    let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(plan.0).bind(user.0).bind(cap.max(0));
-    for p in admin_of {
-        q = q.bind(p.0);
-    }
-    Ok(q.fetch_one(&mut *conn).await?.min(cap.max(0)))
+    let n = sqlx::query_scalar::<_, i64>(&sql).bind(plan.0).bind(user.0).fetch_one(&mut *conn).await?;
+    Ok(n.min(cap))
 }
 
 /// What the plan's mailbox shows: every filter is optional.
@@ -585,11 +589,12 @@ pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result
     }
     let mut conds = vec!["t.plan_id = $1".to_owned()];
     let mut values: Vec<Value<'_>> = Vec::new();
-    // $1 is the plan, $2 and $3 the limit and offset; the filters' values follow.
+    // $1 is the plan; the filters' values follow. The page's bounds are written in (numbers), so
+    // PostgreSQL plans for them.
     let mut add = |sql: &str, v: Option<Value<'static>>| match v {
         Some(v) => {
             values.push(v);
-            conds.push(sql.replace('?', &format!("${}", 3 + values.len())));
+            conds.push(sql.replace('?', &format!("${}", 1 + values.len())));
         }
         None => conds.push(sql.to_owned()),
     };
@@ -613,10 +618,12 @@ pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result
     }
     let sql = format!(
         "SELECT {THREAD_COLUMNS} FROM {THREAD_FROM} WHERE {} \
-         ORDER BY t.last_activity_at DESC, t.id DESC LIMIT $2 OFFSET $3",
-        conds.join(" AND ")
+         ORDER BY t.last_activity_at DESC, t.id DESC LIMIT {} OFFSET {}",
+        conds.join(" AND "),
+        PAGE + 1,
+        (f.page.max(1) - 1).saturating_mul(PAGE)
     );
-    let mut q = sqlx::query(&sql).bind(plan.0).bind(PAGE + 1).bind((f.page.max(1) - 1).saturating_mul(PAGE));
+    let mut q = sqlx::query(&sql).bind(plan.0);
     for v in values {
         q = match v {
             Value::Text(t) => q.bind(t),
