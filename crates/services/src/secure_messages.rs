@@ -255,6 +255,15 @@ impl Services {
         Ok(())
     }
 
+    /// The reader of thread `id`, if they may read it (nothing is marked read or audited: for
+    /// sending staff to the mailbox's page of a thread).
+    pub async fn thread_reader(&self, plan: &Plan, s: &SessionInfo, id: ThreadId) -> Result<Reader, MessageError> {
+        let r = self.message_reader(plan, s).await?;
+        let mut conn = self.db.acquire().await?;
+        store::thread(&mut conn, plan.id(), id).await?.filter(|t| r.may_read(t)).ok_or(MessageError::NotFound)?;
+        Ok(r)
+    }
+
     /// A thread for its reader, marked read. Staff reading is audited.
     pub async fn thread_view(
         &self,
