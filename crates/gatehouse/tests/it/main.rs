@@ -26,6 +26,7 @@ mod generated_client;
 mod help_desk;
 mod legacy;
 mod legacy_email_proof;
+mod message_pages;
 mod offers;
 mod outbox_security;
 mod page_flows;
