@@ -15,6 +15,7 @@ mod audit_and_outbox;
 mod authz;
 mod browser;
 mod browser_association;
+mod browser_messages;
 mod browser_practice;
 mod browser_registration;
 mod browser_self_service;
