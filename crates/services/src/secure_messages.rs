@@ -229,6 +229,9 @@ impl Services {
             store::insert_attachment(&mut tx, plan.id(), mid, &c.name, c.kind.content_type(), &file.bytes).await?;
         }
         store::mark_read(&mut tx, id, r.user, now).await?;
+        if r.staff {
+            store::clear_team_notice(&mut tx, id).await?;
+        }
         let action = if internal {
             "message.note_added"
         } else if from_plan {
@@ -279,6 +282,7 @@ impl Services {
         let messages = store::messages(&mut tx, id, r.staff).await?;
         store::mark_read(&mut tx, id, r.user, now).await?;
         if r.staff {
+            store::clear_team_notice(&mut tx, id).await?;
             let event = Event::new("message.read_by_staff").by(r.user).on(t.author).detail(json!({
                 "thread": id.0, "practice_id": t.practice.0,
             }));
@@ -468,8 +472,10 @@ impl Services {
         let recipients: Vec<(UserId, String)> = match assigned {
             Some(a) => all.into_iter().filter(|(id, _, _)| *id == a).map(|(id, _, email)| (id, email)).collect(),
             None if !settings.mailbox_email.trim().is_empty() => {
-                let m = notice(plan, &link).render_to(settings.mailbox_email.trim())?;
-                messages::enqueue(tx, plan.id(), &m, now).await?;
+                if store::claim_team_notice(tx, thread, now).await? {
+                    let m = notice(plan, &link).render_to(settings.mailbox_email.trim())?;
+                    messages::enqueue(tx, plan.id(), &m, now).await?;
+                }
                 Vec::new()
             }
             None => all.into_iter().map(|(id, _, email)| (id, email)).collect(),

@@ -496,13 +496,21 @@ async fn notices_carry_no_content_and_come_once_until_read(backend: Backend) {
 
     // With a team address, new threads notify it instead of each agent.
     w.app.sql(&format!("UPDATE plans SET mailbox_email = 'team@chorus.example' WHERE id = {}", w.plan().id().0)).await;
-    w.start(&w.author, w.a, &form(), &[]).await.expect("second thread");
+    let second = w.start(&w.author, w.a, &form(), &[]).await.expect("second thread");
     assert_eq!(w.notices_to("team@chorus.example").await, 1);
     assert_eq!(w.notices_to(&agent).await, 1);
     assert_eq!(w.notices_to(&agent2).await, 2);
+    // The team is told once until one of them reads it, then again.
+    w.app.advance(Duration::minutes(1));
+    w.reply(&w.author, second, "Adding the member's date of birth.", &[], false).await.expect("reply");
+    assert_eq!(w.notices_to("team@chorus.example").await, 1, "not read yet: no second notice");
+    w.view(&w.agent, second).await.expect("the team reads it");
+    w.app.advance(Duration::minutes(1));
+    w.reply(&w.author, second, "And the claim number.", &[], false).await.expect("reply");
+    assert_eq!(w.notices_to("team@chorus.example").await, 2, "read since: told again");
 
     let all = w.notices().await;
-    assert_eq!(all.len(), 6, "{all:?}");
+    assert_eq!(all.len(), 7, "{all:?}");
     for m in &all {
         assert_eq!(m.channel, "email");
         assert_content_free(m);
