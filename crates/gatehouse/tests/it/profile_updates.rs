@@ -341,3 +341,61 @@ async fn only_mailbox_staff_of_the_plan_decide(backend: Backend) {
     refused(svc.profile_update_review(&w.app.plan, &w.agent.session, plain).await, "plain thread review");
 }
 both!(only_mailbox_staff_of_the_plan_decide);
+
+async fn add_facility_and_decide_through_the_pages(backend: Backend) {
+    use reqwest::StatusCode;
+    let Some(w) = World::build(backend).await else { return };
+    let app = &w.app;
+    let c = app.signed_in_browser("requester", 1103).await;
+    let (status, html) = app.page(&c, "/profile").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Providers you may act for") && html.contains("<td>G1</td>"), "{html}");
+    assert!(html.contains("/profile/add-facility\">Add Facility</a>") && !html.contains("<td>P1</td>"));
+
+    let (status, html) = app.page(&c, "/profile/add-facility").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<label for=\"lines\">Provider IDs or NPIs</label>"), "{html}");
+    let practice = w.lakeside.0.to_string();
+    let form = "/profile/add-facility";
+    let (status, html, _) =
+        app.post_form(&c, form, form, &[("practice", practice.as_str()), ("lines", "P 1"), ("note", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("error-summary") && html.contains("Line 1") && html.contains("aria-invalid"), "{html}");
+    let (status, _, loc) = app
+        .post_form(&c, form, form, &[("practice", practice.as_str()), ("lines", "P1\nX-9"), ("note", "Elm St")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let loc = loc.expect("to the thread");
+    let id: i64 = loc.rsplit('/').next().and_then(|s| s.parse().ok()).expect("thread id");
+    assert!(loc.ends_with(&format!("/messages/{id}")), "{loc}");
+
+    let path = format!("/admin/messages/{id}/decide");
+    for (who, tail) in [("requester", 1103), ("admin_a", 1101), ("auditor", 1107)] {
+        let b = if who == "requester" { c.clone() } else { app.signed_in_browser(who, tail).await };
+        let (status, html) = app.page(&b, &path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+        assert!(!html.contains("X-9"), "{who} reads nothing of the request");
+    }
+    let s = app.signed_in_browser("agent", 1105).await;
+    let (status, html) = app.page(&s, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("provider ID X-9") && html.contains("Not found"), "{html}");
+    assert!(html.contains("<legend>Line 1: provider ID P1</legend>"), "{html}");
+    let (status, html, _) =
+        app.post_form(&s, &path, &path, &[("decision_1", "approve"), ("decision_2", "approve")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("error-summary") && html.contains("not a current provider"), "{html}");
+    let (status, html, _) = app.post_form(&s, &path, &path, &[("decision_2", "deny"), ("reason_2", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a denial needs a reason");
+    assert!(html.contains("Say why"), "{html}");
+    let fields = [("decision_1", "approve"), ("decision_2", "deny"), ("reason_2", "Unknown ID")];
+    let (status, html, _) = app.post_form(&s, &path, &path, &fields).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("thread is resolved") && html.contains("Every line is decided"), "{html}");
+    let (status, _) = app.page(&s, "/admin/messages/999999/decide").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, html) = app.page(&c, "/profile").await;
+    assert!(html.contains("<td>P1</td>"), "the new provider is on My Profile");
+}
+both!(add_facility_and_decide_through_the_pages);

@@ -5,6 +5,7 @@ mod applications;
 mod audit;
 mod home;
 mod migration;
+mod profile_updates;
 mod registrations;
 mod roster;
 mod settings;
@@ -39,6 +40,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(users::routes())
         .merge(applications::routes())
         .merge(migration::routes())
+        .merge(profile_updates::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 
