@@ -36,6 +36,7 @@ mod practice_admins;
 mod practice_pages;
 mod practice_users;
 mod profile;
+mod profile_updates;
 mod registration;
 mod roster;
 mod roster_pages;
