@@ -121,3 +121,88 @@ async fn write_ask_and_answer(backend: Backend) {
 }
 
 crate::both!(write_ask_and_answer);
+
+/// Add Facility (seed 003): billing staff who may act only for Dr. Kim asks for Dr. Okafor and for
+/// St. Brigid's facility; the agent approves the first from the mailbox and denies the second with
+/// a reason; the user reads the reply and finds Dr. Okafor on My Profile.
+async fn add_facility_approved_and_denied(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let Some(browser) = Browser::launch().await else { return };
+    // Jay Patel acts for Dr. Richard Kim (P200451) only.
+    app.sql(
+        "UPDATE affiliations SET all_providers = 0 WHERE user_id = (SELECT id FROM users WHERE username = 'jpatel')",
+    )
+    .await;
+    app.sql(
+        "INSERT INTO affiliation_providers (affiliation_id, provider_id) \
+         SELECT a.id, p.id FROM affiliations a, providers p \
+         WHERE a.user_id = (SELECT id FROM users WHERE username = 'jpatel') AND p.provider_id = 'P200451'",
+    )
+    .await;
+    let c = &browser.client;
+    let base = app.base.clone();
+    let mut j = Journey { c, name: "add-facility", backend: backend_name(backend), step: 0 };
+    let account = |name: &str| gatehouse::demo::ACCOUNTS.iter().find(|a| a.username == name).expect("demo account");
+    let (jay, hector) = (account("jpatel"), account("hdiaz"));
+
+    // ---- The request, from My Profile ----
+    sign_in(c, &base, jay.username, jay.password, jay.phone).await;
+    c.goto(&format!("{base}/profile")).await.expect("open my profile");
+    wait_h1(c, "My profile").await;
+    let profile = text(c, "main").await;
+    assert!(profile.contains("P200451") && !profile.contains("P200452"), "{profile}");
+    j.page("profile-before").await;
+    click(c, "//main", "Add Facility").await;
+    wait_h1(c, "Add Facility").await;
+    type_into(c, "#lines", "P200452\nF400010").await;
+    type_into(c, "#note", "Dr. Okafor joined our office; we also bill for St. Brigid.").await;
+    j.page("request").await;
+    click(c, "//main", "Send request").await;
+    let heading = css(c, "h1").await.text().await.expect("heading");
+    assert!(css(c, "ol.conversation").await.text().await.expect("text").contains("P200452"), "{heading}");
+    j.page("request-sent").await;
+    click(c, "//header", "Sign out").await;
+    app.advance(gatehouse_domain::Duration::minutes(5));
+
+    // ---- The agent decides each line ----
+    sign_in(c, &base, hector.username, hector.password, hector.phone).await;
+    c.goto(&format!("{base}/admin/messages?topic=provider_profile_update")).await.expect("open the mailbox");
+    wait_h1(c, "Mailbox").await;
+    click(c, "//main//table", &heading).await;
+    wait_h1(c, &heading).await;
+    click(c, "//main", "Review the requested providers").await;
+    let review = text(c, "main").await;
+    assert!(review.contains("Amara") && review.contains("St. Brigid"), "{review}");
+    j.page("review").await;
+    css(c, "#decision_1-approve").await.click().await.expect("approve line 1");
+    css(c, "#decision_2-deny").await.click().await.expect("deny line 2");
+    type_into(c, "#reason_2", "St. Brigid's administrator adds billing staff; ask them.").await;
+    j.page("decided").await;
+    click(c, "//main", "Save decisions").await;
+    wait_h1(c, &heading).await;
+    let facts = text(c, "table.facts").await;
+    assert!(facts.contains("Resolved"), "{facts}");
+    j.page("agent-resolved").await;
+    click(c, "//header", "Sign out").await;
+    app.advance(gatehouse_domain::Duration::minutes(5));
+
+    // ---- The user reads the answer and has Dr. Okafor ----
+    sign_in(c, &base, jay.username, jay.password, jay.phone).await;
+    assert!(text(c, "header").await.contains("Messages (1 unread)"));
+    c.goto(&format!("{base}/messages")).await.expect("open messages");
+    wait_h1(c, "Secure messages").await;
+    click(c, "//main//table", &format!("{heading} Unread")).await;
+    wait_h1(c, &heading).await;
+    let conversation = text(c, "ol.conversation").await;
+    assert!(conversation.contains("P200452") && conversation.contains("ask them"), "{conversation}");
+    j.page("reply").await;
+    c.goto(&format!("{base}/profile")).await.expect("open my profile");
+    wait_h1(c, "My profile").await;
+    let profile = text(c, "main").await;
+    assert!(profile.contains("P200452"), "{profile}");
+    j.page("profile-after").await;
+    browser.close().await;
+    app.stop().await;
+}
+
+crate::both!(add_facility_approved_and_denied);

@@ -389,9 +389,12 @@ async fn add_facility_and_decide_through_the_pages(backend: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a denial needs a reason");
     assert!(html.contains("Say why"), "{html}");
     let fields = [("decision_1", "approve"), ("decision_2", "deny"), ("reason_2", "Unknown ID")];
-    let (status, html, _) = app.post_form(&s, &path, &path, &fields).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("thread is resolved") && html.contains("Every line is decided"), "{html}");
+    let (status, _, to) = app.post_form(&s, &path, &path, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let to = to.expect("to the thread");
+    assert!(to.ends_with("?done=decided#latest"), "{to}");
+    let (_, html) = app.page(&s, to.trim_end_matches("#latest")).await;
+    assert!(html.contains("Every requested provider is decided") && html.contains("Unknown ID"), "{html}");
     let (status, _) = app.page(&s, "/admin/messages/999999/decide").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

@@ -193,6 +193,9 @@ async fn thread(staff: Staff, Path(id): Path<ThreadId>, Query(q): Query<ThreadQu
         "assigned" => Some("The assignment was saved."),
         "resolved" => Some("The conversation is resolved."),
         "reopened" => Some("The conversation is open again."),
+        "decided" => Some(
+            "Every requested provider is decided: the approved ones are granted, the reply below is sent and the conversation is resolved.",
+        ),
         _ => None,
     };
     thread_page(&staff, id, StatusCode::OK, done, String::new(), None).await

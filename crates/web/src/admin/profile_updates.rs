@@ -9,7 +9,7 @@ use crate::routing::{Routes, get};
 use askama::Template;
 use axum::extract::{Form, Path};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::ThreadId;
 use gatehouse_domain::profile_update::{DecisionForm, LineState, MAX_REASON};
 use gatehouse_domain::staff::StaffPermission;
@@ -213,15 +213,12 @@ async fn decide(staff: Staff, Path(id): Path<ThreadId>, Form(fields): Form<Vec<(
     }
     let svc = &staff.state().svc;
     match svc.decide_profile_update(&staff.plan.0, &staff.session, id, &decisions, &staff.meta).await {
+        // Every line decided: the reply is in the thread, which is where the agent goes next.
+        Ok(out) if out.resolved => {
+            Redirect::to(&format!("/admin/messages/{}?done=decided#latest", id.0)).into_response()
+        }
         Ok(out) => {
-            let notice = if out.resolved {
-                format!(
-                    "Decided {} line(s). Every line is decided: the reply was posted in the thread and the thread is resolved.",
-                    out.decided
-                )
-            } else {
-                format!("Decided {} line(s). The reply is posted when every line is decided.", out.decided)
-            };
+            let notice = format!("Decided {} line(s). The reply is posted when every line is decided.", out.decided);
             match review(&staff, id).await {
                 Ok(r) => {
                     render(StatusCode::OK, &page(&staff, &r, &BTreeMap::new(), &BTreeMap::new(), Some(notice), None))

@@ -199,6 +199,8 @@ pub enum IdKind {
     Thread,
     /// A secure message's attachment.
     Attachment,
+    /// A provider profile update request (a thread of that topic).
+    ProfileUpdate,
 }
 
 /// One route: method, path as the router has it, the rule, what the ids name, the values of an
@@ -376,6 +378,8 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/messages/{id}/reply", ThreadReader).on(I::Thread).phase(1),
         r("POST", "/messages/{id}/archive", ThreadReader).on(I::Thread).body("archived=0"),
         r("GET", "/messages/files/{id}", ThreadReader).on(I::Attachment),
+        r("GET", "/profile/add-facility", SignedIn),
+        r("POST", "/profile/add-facility", SignedIn),
         // Offers of a practice, answered by the person (the world holds none).
         r("GET", "/offers", SignedIn),
         r("POST", "/offers/{id}/accept", NoneOwned).on(I::User).phase(1),
@@ -424,6 +428,8 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/admin/messages/{id}/reply", StaffOn(P::Messages)).on(I::Thread).phase(1),
         r("POST", "/admin/messages/{id}/assign", StaffOn(P::Messages)).on(I::Thread).phase(1).body("agent=none"),
         r("POST", "/admin/messages/{id}/status", StaffOn(P::Messages)).on(I::Thread).phase(1).body("resolved=0"),
+        r("GET", "/admin/messages/{id}/decide", StaffOn(P::Messages)).on(I::ProfileUpdate),
+        r("POST", "/admin/messages/{id}/decide", StaffOn(P::Messages)).on(I::ProfileUpdate).phase(1),
         // The API: public.
         r("GET", "/api/v1/openapi.json", Anyone),
         r("POST", "/api/v1/invitations/check", Anyone),

@@ -397,6 +397,14 @@ impl World {
 
         shared.extend(threads(app, [(&user_a, &a, "A"), (&portal_a, &a, "A"), (&user_b, &b, "B")], &staff_hd, 1).await);
         shared.extend(threads(app, [(&p2_user, &c, "C")], &plan_admin2, 2).await);
+        for (label, author, practice, tag, plan) in
+            [("profile update by user_a of A", &user_a, &a, "A", 1), ("profile update in plan 2", &p2_user, &c, "C", 2)]
+        {
+            let id = profile_update(app, author, practice).await;
+            let mut t = Target::new(label, id, plan);
+            (t.owner, t.practices) = (Some(author.id), vec![tag]);
+            shared.push((IdKind::ProfileUpdate, t));
+        }
 
         let routes = gatehouse_web::route_table(&app.state());
         let practices = vec![("A", a, admin_a), ("B", b, admin_b), ("C", c, p2_user)];
@@ -523,6 +531,7 @@ impl World {
             "messages",
             "message_attachments",
             "message_reads",
+            "profile_update_lines",
         ];
         let pool = app.running.services.db.pool();
         let mut out = BTreeMap::new();
@@ -713,6 +722,18 @@ async fn threads<const N: usize>(
         }
     }
     out
+}
+
+/// A provider profile update request ("Add Facility") of `author` for `practice`: its thread id.
+async fn profile_update(app: &TestApp, author: &Person, practice: &Practice) -> i64 {
+    use gatehouse_domain::profile_update::ProfileUpdateForm;
+    let sql =
+        format!("SELECT id FROM practices WHERE plan_id = {} AND tax_id = '{}'", author.plan.id().0, practice.tax_id);
+    let practice_id = gatehouse_domain::PracticeId(app.ids(&sql).await[0]);
+    let form = ProfileUpdateForm { lines: "P999001\nP999002".into(), note: String::new() };
+    let svc = &app.running.services;
+    let id = svc.send_profile_update(&author.plan, &author.session, practice_id, &form, &RequestMeta::cli()).await;
+    id.expect("profile update request").0
 }
 
 /// Signs `p` in through the pages; with `code`, completes the two-step code too.
