@@ -16,6 +16,7 @@ pub mod password;
 pub mod permissions;
 pub mod phone;
 pub mod profile;
+pub mod profile_update;
 pub mod registration;
 pub mod roster;
 pub mod secure_messages;

@@ -159,26 +159,54 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
         gatehouse_store::commit(tx).await?;
     }
     invite_maria(svc, &plan, &meta).await?;
+    ask_about_a_claim(svc, &plan, &meta).await?;
     Ok((plan, true))
+}
+
+/// A signed-in session of the demo user `username`, never stored: the demo acts through the same
+/// service commands as that person's pages.
+async fn act_as(svc: &Services, plan: &Plan, username: &str) -> anyhow::Result<gatehouse_services::SessionInfo> {
+    let mut conn = svc.db.acquire().await?;
+    let user = users::by_username(&mut conn, plan.id(), username).await?.context("demo user missing")?;
+    Ok(gatehouse_services::SessionInfo {
+        id: 0,
+        plan_id: plan.id(),
+        user_id: user.id,
+        stage: gatehouse_domain::session::SessionStage::Complete,
+        created_at: svc.now(),
+        active_affiliation: None,
+    })
+}
+
+/// Jay Patel (`jpatel`) asks the plan about a denied claim from his "Secure messages" page, so
+/// the mailbox of the control panel and Olivia Carter's inbox have a conversation to show.
+async fn ask_about_a_claim(svc: &Services, plan: &Plan, meta: &RequestMeta) -> anyhow::Result<()> {
+    use gatehouse_domain::secure_messages::NewThreadForm;
+    let session = act_as(svc, plan, "jpatel").await?;
+    let mut conn = svc.db.acquire().await?;
+    let practice = gatehouse_store::roster::practices::by_tax_id(&mut conn, plan.id(), "825671892")
+        .await?
+        .context("demo practice missing from the demo roster")?;
+    drop(conn);
+    let form = NewThreadForm {
+        topic: "claims".into(),
+        subject: "Claim denied as a duplicate".into(),
+        body: "Hello,\n\nThe claim for the March 3 visit was denied as a duplicate, but it is the first claim for that visit. Could you look at it again?\n\nThank you,\nJay Patel".into(),
+        claim_number: "C-2026-118204".into(),
+        ..NewThreadForm::default()
+    };
+    let id = gatehouse_domain::PracticeId(practice.id);
+    svc.send_thread(plan, &session, id, &form, &[], meta).await.map_err(|e| anyhow::anyhow!("demo message: {e}"))?;
+    Ok(())
 }
 
 /// Olivia Carter (`ocarter`) invites Maria Lopez to Lakeside Family Medicine as billing staff,
 /// through the same service command as her "Invite New User" page; the email waits in the outbox
 /// and the invitation under her "Manage Pending Users".
 async fn invite_maria(svc: &Services, plan: &Plan, meta: &RequestMeta) -> anyhow::Result<()> {
-    let mut conn = svc.db.acquire().await?;
-    let ocarter = users::by_username(&mut conn, plan.id(), "ocarter").await?.context("demo administrator missing")?;
-    drop(conn);
     // The demo acts as Olivia, signed in: the grant is made from her affiliations as for any
-    // session of hers (this one is never stored).
-    let session = gatehouse_services::SessionInfo {
-        id: 0,
-        plan_id: plan.id(),
-        user_id: ocarter.id,
-        stage: gatehouse_domain::session::SessionStage::Complete,
-        created_at: svc.now(),
-        active_affiliation: None,
-    };
+    // session of hers.
+    let session = act_as(svc, plan, "ocarter").await?;
     let grant = svc.practice_grant(plan, &session).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let maria = InviteRow {
         first_name: "Maria".into(),

@@ -22,6 +22,7 @@ pub mod offers;
 pub mod plans;
 pub mod practice;
 pub mod profile;
+pub mod profile_update;
 pub mod registrations;
 pub mod roster;
 mod search_index;

@@ -14,8 +14,8 @@ use crate::messages::{self, secure_message::SecureMessageV1};
 use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services, SessionInfo};
 use gatehouse_domain::secure_messages::{
-    AttachmentLimits, AttachmentProblem, IncomingFile, MessageErrors, NewThreadForm, ThreadStatus, answer_due,
-    check_attachments, overdue, parse_body,
+    AttachmentLimits, AttachmentProblem, IncomingFile, MessageErrors, NewThread, NewThreadForm, ThreadStatus,
+    answer_due, check_attachments, overdue, parse_body,
 };
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
@@ -132,7 +132,7 @@ impl Services {
     }
 
     /// The reader behind a session, who must work the plan's mailbox.
-    async fn mailbox_reader(&self, plan: &Plan, s: &SessionInfo) -> Result<Reader, MessageError> {
+    pub(crate) async fn mailbox_reader(&self, plan: &Plan, s: &SessionInfo) -> Result<Reader, MessageError> {
         let r = self.message_reader(plan, s).await?;
         if r.staff { Ok(r) } else { Err(MessageError::NotStaff) }
     }
@@ -160,7 +160,26 @@ impl Services {
         let new = form.parse().map_err(MessageError::Invalid)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let settings = store::settings(&mut tx, plan.id()).await?;
+        let thread = self.open_thread(&mut tx, plan, &r, practice, &new, files, meta, now).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(thread)
+    }
+
+    /// Stores a new thread for `practice` by `r` (who must work for it; the caller checked) with
+    /// its first message and files, audits it and queues the staff's notices, in `tx`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn open_thread(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        r: &Reader,
+        practice: PracticeId,
+        new: &NewThread,
+        files: &[IncomingFile],
+        meta: &RequestMeta,
+        now: i64,
+    ) -> Result<ThreadId, MessageError> {
+        let settings = store::settings(tx, plan.id()).await?;
         let checked = check_attachments(files, limits(&settings)).map_err(MessageError::Attachment)?;
         let row = NewThreadRow {
             plan: plan.id(),
@@ -172,7 +191,7 @@ impl Services {
             claim_number: new.references.claim_number.as_deref(),
             authorization_number: new.references.authorization_number.as_deref(),
         };
-        let thread = store::insert_thread(&mut tx, &row, now).await?;
+        let thread = store::insert_thread(tx, &row, now).await?;
         let message = NewMessageRow {
             plan: plan.id(),
             thread,
@@ -181,17 +200,16 @@ impl Services {
             internal: false,
             body: &new.body,
         };
-        let id = store::insert_message(&mut tx, &message, now).await?;
+        let id = store::insert_message(tx, &message, now).await?;
         for (file, c) in files.iter().zip(&checked) {
-            store::insert_attachment(&mut tx, plan.id(), id, &c.name, c.kind.content_type(), &file.bytes).await?;
+            store::insert_attachment(tx, plan.id(), id, &c.name, c.kind.content_type(), &file.bytes).await?;
         }
-        store::mark_read(&mut tx, thread, r.user, now).await?;
+        store::mark_read(tx, thread, r.user, now).await?;
         let event = Event::new("message.thread_started").by(r.user).detail(json!({
             "thread": thread.0, "practice_id": practice.0, "topic": new.topic.as_str(), "attachments": checked.len(),
         }));
-        audit::record(&mut tx, now, plan.id(), meta, event).await?;
-        self.notify_staff(&mut tx, plan, thread, None, &settings, now).await?;
-        gatehouse_store::commit(tx).await?;
+        audit::record(tx, now, plan.id(), meta, event).await?;
+        self.notify_staff(tx, plan, thread, None, &settings, now).await?;
         Ok(thread)
     }
 
@@ -233,6 +251,9 @@ impl Services {
             store::insert_attachment(&mut tx, plan.id(), mid, &c.name, c.kind.content_type(), &file.bytes).await?;
         }
         store::mark_read(&mut tx, id, r.user, now).await?;
+        if r.staff {
+            store::clear_team_notice(&mut tx, id).await?;
+        }
         let action = if internal {
             "message.note_added"
         } else if from_plan {
@@ -259,6 +280,15 @@ impl Services {
         Ok(())
     }
 
+    /// The reader of thread `id`, if they may read it (nothing is marked read or audited: for
+    /// sending staff to the mailbox's page of a thread).
+    pub async fn thread_reader(&self, plan: &Plan, s: &SessionInfo, id: ThreadId) -> Result<Reader, MessageError> {
+        let r = self.message_reader(plan, s).await?;
+        let mut conn = self.db.acquire().await?;
+        store::thread(&mut conn, plan.id(), id).await?.filter(|t| r.may_read(t)).ok_or(MessageError::NotFound)?;
+        Ok(r)
+    }
+
     /// A thread for its reader, marked read. Staff reading is audited.
     pub async fn thread_view(
         &self,
@@ -274,6 +304,7 @@ impl Services {
         let messages = store::messages(&mut tx, id, r.staff).await?;
         store::mark_read(&mut tx, id, r.user, now).await?;
         if r.staff {
+            store::clear_team_notice(&mut tx, id).await?;
             let event = Event::new("message.read_by_staff").by(r.user).on(t.author).detail(json!({
                 "thread": id.0, "practice_id": t.practice.0,
             }));
@@ -464,8 +495,10 @@ impl Services {
         let recipients: Vec<(UserId, String)> = match assigned {
             Some(a) => all.into_iter().filter(|(id, _, _)| *id == a).map(|(id, _, email)| (id, email)).collect(),
             None if !settings.mailbox_email.trim().is_empty() => {
-                let m = notice(plan, &link).render_to(settings.mailbox_email.trim())?;
-                messages::enqueue(tx, plan.id(), &m, now).await?;
+                if store::claim_team_notice(tx, thread, now).await? {
+                    let m = notice(plan, &link).render_to(settings.mailbox_email.trim())?;
+                    messages::enqueue(tx, plan.id(), &m, now).await?;
+                }
                 Vec::new()
             }
             None => all.into_iter().map(|(id, _, email)| (id, email)).collect(),
@@ -480,7 +513,7 @@ impl Services {
     }
 
     /// Queues the content-free notice to a practice user, once per thread until they read it.
-    async fn notify_user(
+    pub(crate) async fn notify_user(
         &self,
         tx: &mut Conn,
         plan: &Plan,
@@ -509,7 +542,7 @@ fn notice<'a>(plan: &'a Plan, link: &'a str) -> SecureMessageV1<'a> {
 }
 
 /// The thread `id` of the plan, locked for the rest of the transaction.
-async fn locked_thread(tx: &mut Conn, plan: &Plan, id: ThreadId) -> Result<ThreadRow, MessageError> {
+pub(crate) async fn locked_thread(tx: &mut Conn, plan: &Plan, id: ThreadId) -> Result<ThreadRow, MessageError> {
     store::lock(tx, plan.id(), id).await?;
     store::thread(tx, plan.id(), id).await?.ok_or(MessageError::NotFound)
 }

@@ -20,6 +20,7 @@ pub mod offers;
 pub mod outbox;
 pub mod plans;
 pub mod profile;
+pub mod profile_updates;
 pub mod registrations;
 pub mod resets;
 pub mod roster;

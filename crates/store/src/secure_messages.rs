@@ -368,6 +368,26 @@ pub async fn claim_notice(conn: &mut Conn, thread: ThreadId, user: UserId, now: 
     Ok(r.rows_affected() == 1)
 }
 
+/// Records that the plan's team address is told of `thread` now, unless it was told and nobody
+/// of the team has read the thread since; true when the notice is to be sent.
+pub async fn claim_team_notice(conn: &mut Conn, thread: ThreadId, now: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE message_threads SET team_notified_at = $2 WHERE id = $1 AND team_notified_at IS NULL")
+        .bind(thread.0)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Someone of the team read `thread`: the team address may be told of it again.
+pub async fn clear_team_notice(conn: &mut Conn, thread: ThreadId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE message_threads SET team_notified_at = NULL WHERE id = $1")
+        .bind(thread.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Which of a reader's threads an inbox lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Folder {

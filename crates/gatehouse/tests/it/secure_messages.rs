@@ -16,15 +16,15 @@ use gatehouse_services::secure_messages::{Folder, MailboxFilter, MessageError, T
 use gatehouse_store::outbox::MessageRow;
 use std::fmt::Debug;
 
-const SUBJECT: &str = "Denied claim for the Whitfield twins";
-const BODY: &str = "Please look at the denial again; the referral is attached. Quokka-body-7731";
+pub(crate) const SUBJECT: &str = "Denied claim for the Whitfield twins";
+pub(crate) const BODY: &str = "Please look at the denial again; the referral is attached. Quokka-body-7731";
 const CLAIM: &str = "C-2026-4410";
 const PRACTICE_A: &str = "Lakeside Family Medicine";
 const NOTE: &str = "Check the Whitfield eligibility first. Pangolin-note-5521";
 const REPLY: &str = "We reprocessed the claim. Axolotl-reply-9034";
 
 /// A one-page PDF as a scanner writes it: header, three objects, cross-reference table, trailer.
-fn small_pdf() -> Vec<u8> {
+pub(crate) fn small_pdf() -> Vec<u8> {
     let objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -48,7 +48,7 @@ fn small_pdf() -> Vec<u8> {
 }
 
 /// The eight-byte PNG signature and an image header: enough for the content check.
-fn small_png() -> Vec<u8> {
+pub(crate) fn small_png() -> Vec<u8> {
     let mut b = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
     b.extend_from_slice(&[0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
     b
@@ -74,27 +74,27 @@ fn not_found<T: Debug>(r: Result<T, MessageError>, what: &str) {
 }
 
 /// Practice A and B of the plan with their people, the plan's staff, and a second plan's staff.
-struct World {
-    app: TestApp,
-    a: PracticeId,
-    b: PracticeId,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) a: PracticeId,
+    pub(crate) b: PracticeId,
     /// Works for A (billing staff): writes the threads.
-    author: Person,
-    admin_a: Person,
-    admin_b: Person,
+    pub(crate) author: Person,
+    pub(crate) admin_a: Person,
+    pub(crate) admin_b: Person,
     /// Works for A too, neither author nor administrator.
-    colleague: Person,
+    pub(crate) colleague: Person,
     /// Help desk agents (messages permission).
-    agent: Person,
-    agent2: Person,
+    pub(crate) agent: Person,
+    pub(crate) agent2: Person,
     /// Staff without the messages permission.
-    auditor: Person,
+    pub(crate) auditor: Person,
     /// A plan administrator of another plan.
-    other_staff: Person,
+    pub(crate) other_staff: Person,
 }
 
 impl World {
-    async fn build(backend: Backend) -> Option<Self> {
+    pub(crate) async fn build(backend: Backend) -> Option<Self> {
         let app = TestApp::start(backend).await?;
         let plan = app.plan.clone();
         let list = [(1, "825671892", PRACTICE_A), (2, "914407731", "Cedar Valley Pediatrics")];
@@ -119,11 +119,11 @@ impl World {
         Some(Self { app, a, b, author, admin_a, admin_b, colleague, agent, agent2, auditor, other_staff })
     }
 
-    fn svc(&self) -> &gatehouse_services::Services {
+    pub(crate) fn svc(&self) -> &gatehouse_services::Services {
         &self.app.running.services
     }
 
-    fn plan(&self) -> &Plan {
+    pub(crate) fn plan(&self) -> &Plan {
         &self.app.plan
     }
 
@@ -139,11 +139,11 @@ impl World {
     }
 
     /// The standard thread of `author` for A, with one PDF.
-    async fn thread(&self) -> ThreadId {
+    pub(crate) async fn thread(&self) -> ThreadId {
         self.start(&self.author, self.a, &form(), &[pdf_file("C:\\scans\\referral.pdf")]).await.expect("thread")
     }
 
-    async fn view(&self, who: &Person, id: ThreadId) -> Result<ThreadView, MessageError> {
+    pub(crate) async fn view(&self, who: &Person, id: ThreadId) -> Result<ThreadView, MessageError> {
         self.svc().thread_view(&who.plan, &who.session, id, &RequestMeta::cli()).await
     }
 
@@ -163,7 +163,7 @@ impl World {
     }
 
     /// Rows in message_threads, messages and message_attachments.
-    async fn rows(&self) -> [i64; 3] {
+    pub(crate) async fn rows(&self) -> [i64; 3] {
         [
             self.app.count("SELECT COUNT(*) FROM message_threads").await,
             self.app.count("SELECT COUNT(*) FROM messages").await,
@@ -172,7 +172,7 @@ impl World {
     }
 
     /// The secure-message notices in the outbox, newest first.
-    async fn notices(&self) -> Vec<MessageRow> {
+    pub(crate) async fn notices(&self) -> Vec<MessageRow> {
         self.app.outbox().await.into_iter().filter(|m| m.kind == "secure_message.v1").collect()
     }
 
@@ -182,7 +182,7 @@ impl World {
     }
 
     /// How many audit events of `action` the plan has.
-    async fn audited(&self, action: &str) -> i64 {
+    pub(crate) async fn audited(&self, action: &str) -> i64 {
         self.app
             .count(&format!(
                 "SELECT COUNT(*) FROM audit_events WHERE plan_id = {} AND action = '{action}'",
@@ -496,13 +496,21 @@ async fn notices_carry_no_content_and_come_once_until_read(backend: Backend) {
 
     // With a team address, new threads notify it instead of each agent.
     w.app.sql(&format!("UPDATE plans SET mailbox_email = 'team@chorus.example' WHERE id = {}", w.plan().id().0)).await;
-    w.start(&w.author, w.a, &form(), &[]).await.expect("second thread");
+    let second = w.start(&w.author, w.a, &form(), &[]).await.expect("second thread");
     assert_eq!(w.notices_to("team@chorus.example").await, 1);
     assert_eq!(w.notices_to(&agent).await, 1);
     assert_eq!(w.notices_to(&agent2).await, 2);
+    // The team is told once until one of them reads it, then again.
+    w.app.advance(Duration::minutes(1));
+    w.reply(&w.author, second, "Adding the member's date of birth.", &[], false).await.expect("reply");
+    assert_eq!(w.notices_to("team@chorus.example").await, 1, "not read yet: no second notice");
+    w.view(&w.agent, second).await.expect("the team reads it");
+    w.app.advance(Duration::minutes(1));
+    w.reply(&w.author, second, "And the claim number.", &[], false).await.expect("reply");
+    assert_eq!(w.notices_to("team@chorus.example").await, 2, "read since: told again");
 
     let all = w.notices().await;
-    assert_eq!(all.len(), 6, "{all:?}");
+    assert_eq!(all.len(), 7, "{all:?}");
     for m in &all {
         assert_eq!(m.channel, "email");
         assert_content_free(m);

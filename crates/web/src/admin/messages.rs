@@ -193,6 +193,9 @@ async fn thread(staff: Staff, Path(id): Path<ThreadId>, Query(q): Query<ThreadQu
         "assigned" => Some("The assignment was saved."),
         "resolved" => Some("The conversation is resolved."),
         "reopened" => Some("The conversation is open again."),
+        "decided" => Some(
+            "Every requested provider is decided: the approved ones are granted, the reply below is sent and the conversation is resolved.",
+        ),
         _ => None,
     };
     thread_page(&staff, id, StatusCode::OK, done, String::new(), None).await
@@ -240,13 +243,15 @@ async fn thread_page(
     render(status, &page)
 }
 
-/// The assignment choices: me first, then the other agents, then nobody; the current one selected.
+/// The assignment choices: me first, then the other agents, then nobody; the current one
+/// selected, or me while nobody has it.
 fn assign_options(agents: &[Agent], me: UserId, current: Option<UserId>) -> Vec<(String, String, bool)> {
-    let mut out = vec![(me.0.to_string(), "Me".to_owned(), current == Some(me))];
+    // Nobody has it yet: taking it oneself is what an agent opening it most often does.
+    let mut out = vec![(me.0.to_string(), "Me".to_owned(), current.is_none_or(|c| c == me))];
     out.extend(
         agents.iter().filter(|a| a.id != me).map(|a| (a.id.0.to_string(), a.name.clone(), current == Some(a.id))),
     );
-    out.push(("none".to_owned(), "Nobody".to_owned(), current.is_none()));
+    out.push(("none".to_owned(), "Nobody".to_owned(), false));
     out
 }
 

@@ -6,6 +6,7 @@ mod audit;
 mod home;
 mod messages;
 mod migration;
+mod profile_updates;
 mod registrations;
 mod roster;
 mod settings;
@@ -41,6 +42,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(users::routes())
         .merge(applications::routes())
         .merge(migration::routes())
+        .merge(profile_updates::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 

@@ -517,10 +517,10 @@ struct ThreadQuery {
 }
 
 async fn thread(p: Page, Meta(meta): Meta, Path(id): Path<ThreadId>, Query(q): Query<ThreadQuery>) -> Response {
-    match p.works_mailbox().await {
-        Ok(true) => return Redirect::to(&format!("/admin/messages/{}", id.0)).into_response(),
-        Ok(false) => {}
-        Err(r) => return r,
+    match p.st.svc.thread_reader(p.plan(), &p.session, id).await {
+        Ok(r) if r.staff => return Redirect::to(&format!("/admin/messages/{}", id.0)).into_response(),
+        Ok(_) => {}
+        Err(e) => return refusal(&p, e),
     }
     thread_page(&p, id, &meta, StatusCode::OK, q.sent.is_some(), String::new(), None).await
 }

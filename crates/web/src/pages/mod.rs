@@ -2,6 +2,7 @@
 
 mod access_requests;
 mod accounts;
+mod add_facility;
 mod association;
 mod auth;
 mod first_signin;
@@ -144,6 +145,7 @@ impl Chrome {
 pub fn routes(state: AppState) -> Routes {
     Routes::new()
         .merge(access_requests::routes())
+        .merge(add_facility::routes())
         .merge(accounts::routes())
         .merge(association::routes())
         .merge(auth::routes())

@@ -19,6 +19,7 @@ use gatehouse_domain::profile::OfficeForm;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::profile::{MyProfile, ProfileError, Unlock};
+use gatehouse_services::profile_update::{ActingFor, ProfileUpdateError};
 use gatehouse_services::signin::SignInError;
 use serde::Deserialize;
 
@@ -66,6 +67,8 @@ struct ProfilePage {
     countries: &'static [(&'static str, &'static str)],
     office_fields: Vec<EditField>,
     address: String,
+    /// The providers the user may act for, by Tax ID.
+    acting: Vec<ActingFor>,
 }
 
 impl ProfilePage {
@@ -126,6 +129,11 @@ async fn page(
         Err(ProfileError::Internal(e)) => return internal_error(e),
         Err(_) => return Redirect::to("/signin").into_response(),
     };
+    let acting = match st.svc.my_providers(&plan.0, s).await {
+        Ok(a) => a,
+        Err(ProfileUpdateError::NotSignedIn) => return Redirect::to("/signin").into_response(),
+        Err(e) => return internal_error(e),
+    };
     let chrome = match Chrome::for_session(st, plan, csrf, s, "/profile").await {
         Ok((chrome, _)) => chrome,
         Err(r) => return r.into_response(),
@@ -162,7 +170,7 @@ async fn page(
         Unlock::Open { until } => ((until - st.svc.now()) + 59) / 60,
         _ => 0,
     };
-    render(status, &ProfilePage { chrome, p, f, open_minutes, countries: COUNTRIES, office_fields, address })
+    render(status, &ProfilePage { chrome, p, f, open_minutes, countries: COUNTRIES, office_fields, address, acting })
 }
 
 /// The session, fully signed in, or the redirect to sign in.

@@ -59,6 +59,10 @@ pub enum Rule {
     /// Only the owner of an object of a kind the world holds none of (affiliation offers): the
     /// ids named are nobody's offer, so everyone is refused.
     NoneOwned,
+    /// A reader of the target secure-message thread (or of its file): its author, an
+    /// administrator of its practice, or plan staff who work the mailbox; a staff note's file:
+    /// those staff only. Everyone else: 404.
+    ThreadReader,
 }
 
 impl Rule {
@@ -83,6 +87,7 @@ impl Rule {
             Self::AppOn => "AppOn",
             Self::NoneOwned => "NoneOwned",
             Self::StepUp => "StepUp",
+            Self::ThreadReader => "ThreadReader",
         }
     }
 
@@ -119,6 +124,12 @@ impl Rule {
             Self::Staff(p) => allow(staff_may(p)),
             Self::Application => allow(actor.application),
             Self::StepUp | Self::NoneOwned => Expect::Deny,
+            Self::ThreadReader if !signed => Expect::Deny,
+            Self::ThreadReader => {
+                let mailbox = staff_may(Some(P::Messages));
+                let practice_side = !t.internal && (t.owner == actor.user || in_mine(&t.practices));
+                found(mine && (mailbox || practice_side))
+            }
             Self::Own if !signed => Expect::Deny,
             Self::Own => found(mine && t.owner.is_some() && t.owner == actor.user),
             Self::AdminOfAny | Self::AdminOfAll | Self::AdminOfAffiliation | Self::AdminOfRequest | Self::Sender
@@ -184,6 +195,12 @@ pub enum IdKind {
     Application,
     /// A user type, by key.
     UserType,
+    /// A secure-message thread.
+    Thread,
+    /// A secure message's attachment.
+    Attachment,
+    /// A provider profile update request (a thread of that topic).
+    ProfileUpdate,
 }
 
 /// One route: method, path as the router has it, the rule, what the ids name, the values of an
@@ -352,6 +369,17 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/practice/pending/{id}/cancel", Sender).on(I::Invitation).phase(2),
         r("GET", "/practice/offers/{id}/cancel", NoneOwned).on(I::User),
         r("POST", "/practice/offers/{id}/cancel", NoneOwned).on(I::User).phase(1),
+        // Secure messages: the inbox is everyone's (staff who work the mailbox are sent there);
+        // writing needs a practice of one's own; a thread and its files, only its readers.
+        r("GET", "/messages", SignedIn),
+        r("POST", "/messages", Member),
+        r("GET", "/messages/new", Member),
+        r("GET", "/messages/{id}", ThreadReader).on(I::Thread),
+        r("POST", "/messages/{id}/reply", ThreadReader).on(I::Thread).phase(1),
+        r("POST", "/messages/{id}/archive", ThreadReader).on(I::Thread).body("archived=0"),
+        r("GET", "/messages/files/{id}", ThreadReader).on(I::Attachment),
+        r("GET", "/profile/add-facility", SignedIn),
+        r("POST", "/profile/add-facility", SignedIn),
         // Offers of a practice, answered by the person (the world holds none).
         r("GET", "/offers", SignedIn),
         r("POST", "/offers/{id}/accept", NoneOwned).on(I::User).phase(1),
@@ -395,6 +423,13 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/admin/applications", Staff(Some(P::Applications))),
         r("GET", "/admin/applications/{id}/revoke", StaffOn(P::Applications)).on(I::Application),
         r("POST", "/admin/applications/{id}/revoke", StaffOn(P::Applications)).on(I::Application).phase(1),
+        r("GET", "/admin/messages", Staff(Some(P::Messages))),
+        r("GET", "/admin/messages/{id}", StaffOn(P::Messages)).on(I::Thread),
+        r("POST", "/admin/messages/{id}/reply", StaffOn(P::Messages)).on(I::Thread).phase(1),
+        r("POST", "/admin/messages/{id}/assign", StaffOn(P::Messages)).on(I::Thread).phase(1).body("agent=none"),
+        r("POST", "/admin/messages/{id}/status", StaffOn(P::Messages)).on(I::Thread).phase(1).body("resolved=0"),
+        r("GET", "/admin/messages/{id}/decide", StaffOn(P::Messages)).on(I::ProfileUpdate),
+        r("POST", "/admin/messages/{id}/decide", StaffOn(P::Messages)).on(I::ProfileUpdate).phase(1),
         // The API: public.
         r("GET", "/api/v1/openapi.json", Anyone),
         r("POST", "/api/v1/invitations/check", Anyone),

@@ -87,6 +87,8 @@ pub struct Target {
     pub sender: Option<UserId>,
     /// Acting on it destructively would end or demote the actor.
     pub itself: bool,
+    /// A staff note's file: the practice side never reads it.
+    pub internal: bool,
 }
 
 impl Target {
@@ -101,6 +103,7 @@ impl Target {
             rank: 1,
             sender: None,
             itself: false,
+            internal: false,
         }
     }
 
@@ -392,6 +395,17 @@ impl World {
             a.init_csrf(app).await;
         }
 
+        shared.extend(threads(app, [(&user_a, &a, "A"), (&portal_a, &a, "A"), (&user_b, &b, "B")], &staff_hd, 1).await);
+        shared.extend(threads(app, [(&p2_user, &c, "C")], &plan_admin2, 2).await);
+        for (label, author, practice, tag, plan) in
+            [("profile update by user_a of A", &user_a, &a, "A", 1), ("profile update in plan 2", &p2_user, &c, "C", 2)]
+        {
+            let id = profile_update(app, author, practice).await;
+            let mut t = Target::new(label, id, plan);
+            (t.owner, t.practices) = (Some(author.id), vec![tag]);
+            shared.push((IdKind::ProfileUpdate, t));
+        }
+
         let routes = gatehouse_web::route_table(&app.state());
         let practices = vec![("A", a, admin_a), ("B", b, admin_b), ("C", c, p2_user)];
         Self { actors, routes, shared, practices, made: AtomicU16::new(0) }
@@ -513,6 +527,11 @@ impl World {
             "password_resets",
             "email_changes",
             "outbox",
+            "message_threads",
+            "messages",
+            "message_attachments",
+            "message_reads",
+            "profile_update_lines",
         ];
         let pool = app.running.services.db.pool();
         let mut out = BTreeMap::new();
@@ -652,6 +671,69 @@ impl Actor {
         let cookies = self.jar.cookies(&url).and_then(|v| v.to_str().ok().map(str::to_owned)).unwrap_or_default();
         cookies.split("; ").find_map(|c| c.strip_prefix("gh_csrf=")).map(str::to_owned).unwrap_or_default()
     }
+}
+
+/// A secure-message thread of each `(author, practice, tag)` with a PDF, and on the first a staff
+/// note (by `agent`) with a PDF of its own: the thread, its file and the note's file as targets.
+async fn threads<const N: usize>(
+    app: &TestApp,
+    of: [(&Person, &Practice, &'static str); N],
+    agent: &Person,
+    plan: u8,
+) -> Vec<(IdKind, Target)> {
+    use gatehouse_domain::secure_messages::{IncomingFile, NewThreadForm};
+    let svc = &app.running.services;
+    let meta = RequestMeta::cli();
+    let pdf = || IncomingFile { name: "referral.pdf".into(), bytes: b"%PDF-1.4\n%%EOF\n".to_vec() };
+    let mut out = Vec::new();
+    for (i, (author, practice, tag)) in of.into_iter().enumerate() {
+        let sql = format!(
+            "SELECT id FROM practices WHERE plan_id = {} AND tax_id = '{}'",
+            author.plan.id().0,
+            practice.tax_id
+        );
+        let practice_id = gatehouse_domain::PracticeId(app.ids(&sql).await[0]);
+        let form = NewThreadForm {
+            topic: "claims".into(),
+            subject: format!("Claim question {i}"),
+            body: "Please look at this claim again.".into(),
+            ..Default::default()
+        };
+        let id =
+            svc.send_thread(&author.plan, &author.session, practice_id, &form, &[pdf()], &meta).await.expect("thread");
+        let owned = |label: String, value: i64| {
+            let mut t = Target::new(label, value, plan);
+            (t.owner, t.practices) = (Some(author.id), vec![tag]);
+            t
+        };
+        let who = format!("{} of {tag}", author.username);
+        let view = svc.thread_view(&author.plan, &author.session, id, &meta).await.expect("view");
+        out.push((IdKind::Thread, owned(format!("thread by {who}"), id.0)));
+        out.push((IdKind::Attachment, owned(format!("file of {who}"), view.messages[0].attachments[0].id.0)));
+        if i == 0 {
+            svc.reply(&agent.plan, &agent.session, id, "Internal: check eligibility.", &[pdf()], true, &meta)
+                .await
+                .expect("note");
+            let staff_view = svc.thread_view(&agent.plan, &agent.session, id, &meta).await.expect("staff view");
+            let note = staff_view.messages.iter().find(|m| m.internal).expect("note");
+            let mut t = owned(format!("note file on {who}"), note.attachments[0].id.0);
+            t.internal = true;
+            out.push((IdKind::Attachment, t));
+        }
+    }
+    out
+}
+
+/// A provider profile update request ("Add Facility") of `author` for `practice`: its thread id.
+async fn profile_update(app: &TestApp, author: &Person, practice: &Practice) -> i64 {
+    use gatehouse_domain::profile_update::ProfileUpdateForm;
+    let sql =
+        format!("SELECT id FROM practices WHERE plan_id = {} AND tax_id = '{}'", author.plan.id().0, practice.tax_id);
+    let practice_id = gatehouse_domain::PracticeId(app.ids(&sql).await[0]);
+    let form = ProfileUpdateForm { lines: "P999001\nP999002".into(), note: String::new() };
+    let svc = &app.running.services;
+    let id = svc.send_profile_update(&author.plan, &author.session, practice_id, &form, &RequestMeta::cli()).await;
+    id.expect("profile update request").0
 }
 
 /// Signs `p` in through the pages; with `code`, completes the two-step code too.
