@@ -431,7 +431,12 @@ pub async fn inbox(
     );
     let needle = subject.trim().to_lowercase();
     let pattern = if needle.is_empty() { String::new() } else { crate::search::like_pattern(&needle) };
-    let mut q = sqlx::query(&sql).bind(plan.0).bind(user.0).bind(pattern).bind(PAGE + 1).bind((page.max(1) - 1) * PAGE);
+    let mut q = sqlx::query(&sql)
+        .bind(plan.0)
+        .bind(user.0)
+        .bind(pattern)
+        .bind(PAGE + 1)
+        .bind((page.max(1) - 1).saturating_mul(PAGE));
     for p in admin_of {
         q = q.bind(p.0);
     }
@@ -503,7 +508,7 @@ pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result
         .bind(f.tax_id.clone().unwrap_or_default())
         .bind(f.started_before.unwrap_or(0))
         .bind(PAGE + 1)
-        .bind((f.page.max(1) - 1) * PAGE)
+        .bind((f.page.max(1) - 1).saturating_mul(PAGE))
         .fetch_all(&mut *conn)
         .await?;
     let has_next = rows.len() as i64 > PAGE;
