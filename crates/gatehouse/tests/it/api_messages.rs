@@ -393,7 +393,7 @@ async fn refusals_change_nothing(backend: Backend) {
     let a = w
         .call(&w.author, "POST", "/messages", Some(new(vec![json!({"file_name": "x.pdf", "content_base64": "%%%"})])))
         .await;
-    refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_base64");
+    refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_encoding");
     for (field, value) in
         [("subject", json!("")), ("subject", json!("   ")), ("body", json!("")), ("claim_number", json!("C 1;"))]
     {

@@ -109,7 +109,7 @@ fn error_with_files(e: MessageError, files: &[IncomingFile]) -> ApiError {
 const NOT_FOUND_THREAD: &str =
     "`not_found`: no such thread among those the caller reads (another practice's or plan's reads the same)";
 const NOT_STAFF: &str = "`not_staff`: the caller does not work the plan's mailbox (staff with the messages permission)";
-const ATTACHMENT_REFUSALS: &str = "`invalid_input`: a field breaks a rule no schema states, e.g. a blank subject or a control character (named in `field`); `invalid_base64`: a file's `content_base64` is not standard base64; `too_many_attachments`: more files than the plan allows (5 unless it sets another number); `attachment_too_large`: a file is larger than the plan allows (10 MB unless it sets another size); `attachment_type`: a file is not a PDF, PNG or JPEG by its content; `attachment_empty`: a file has no bytes. `field` names the file (`attachments[0]`)";
+const ATTACHMENT_REFUSALS: &str = "`invalid_input`: a field breaks a rule no schema states, e.g. a blank subject or a control character (named in the error's field); `invalid_encoding`: a file's `content_base64` is not standard base64; `too_many_attachments`: more files than the plan allows (5 unless it sets another number); `attachment_too_large`: a file is larger than the plan allows (10 MB unless it sets another size); `attachment_type`: a file is not a PDF, PNG or JPEG by its content; `attachment_empty`: a file has no bytes. The error's field names the file (attachments[0])";
 
 // ---------------------------------------------------------------------------------------------
 // Values as the document states them
@@ -295,7 +295,7 @@ pub struct NewAttachment {
 }
 
 /// The files as received, decoded; a file that is not base64 is refused with 422
-/// `invalid_base64`, naming it.
+/// `invalid_encoding`, naming it.
 fn decode(list: Vec<NewAttachment>) -> Result<Vec<IncomingFile>, ApiError> {
     let engine = base64::engine::general_purpose::STANDARD;
     list.into_iter()
@@ -304,7 +304,7 @@ fn decode(list: Vec<NewAttachment>) -> Result<Vec<IncomingFile>, ApiError> {
             let bytes = engine.decode(a.content_base64.as_bytes()).map_err(|_| {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_base64",
+                    "invalid_encoding",
                     "A file's content_base64 is not standard base64 (with padding).",
                 )
                 .field(Some(format!("attachments[{i}].content_base64")))
@@ -1004,6 +1004,37 @@ mod tests {
             NewAttachment { file_name: "b.pdf".into(), content_base64: "not base64!".into() },
         ])
         .expect_err("refused");
-        assert_eq!((e.code, e.field.as_deref()), ("invalid_base64", Some("attachments[1].content_base64")));
+        assert_eq!((e.code, e.field.as_deref()), ("invalid_encoding", Some("attachments[1].content_base64")));
+    }
+
+    /// Every code a message's refusal can carry is one its operation documents (schemathesis
+    /// checks answers against the documented codes).
+    #[test]
+    fn every_refusal_code_is_documented() {
+        let doc = crate::api::document();
+        let codes = |path: &str, method: &str, status: &str| {
+            doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]["allOf"][1]
+                ["properties"]["error"]["properties"]["code"]["enum"]
+                .as_array()
+                .map(|v| v.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let problems = [
+            AttachmentProblem::TooMany(5),
+            AttachmentProblem::TooLarge { name: "a".into(), limit_mb: 10 },
+            AttachmentProblem::NotAllowed("a".into()),
+            AttachmentProblem::Empty("a".into()),
+        ];
+        for path in ["/api/v1/messages", "/api/v1/messages/{id}/replies"] {
+            let documented = codes(path, "post", "422");
+            let invalid = MessageError::Invalid(gatehouse_domain::secure_messages::MessageErrors(Vec::new()));
+            let mut answered: Vec<&str> = vec![error(invalid).code, "invalid_encoding"];
+            answered.extend(problems.iter().map(|p| error(MessageError::Attachment(p.clone())).code));
+            for code in answered {
+                assert!(documented.iter().any(|d| d == code), "{path}: {code} is not in {documented:?}");
+            }
+        }
+        assert!(codes("/api/v1/messages/{id}/replies", "post", "403").contains(&"not_staff".to_owned()));
+        assert!(codes("/api/v1/mailbox/{id}/assign", "post", "422").contains(&"not_an_agent".to_owned()));
     }
 }
