@@ -75,7 +75,8 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(admin::MAX_UPLOAD))
+        // The largest body of all: a roster file, or a secure message with its files in base64.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(admin::MAX_UPLOAD.max(api::MAX_MESSAGE_BODY)))
         .layer(axum::middleware::from_fn(api_body_limit))
         // Spans name the path only: query strings can hold sign-up tokens, which are never logged.
         .layer(

@@ -40,7 +40,8 @@ async fn write_ask_and_answer(backend: Backend) {
     let mut j = Journey { c, name: "messages", backend: backend_name(backend), step: 0 };
     let account = |name: &str| gatehouse::demo::ACCOUNTS.iter().find(|a| a.username == name).expect("demo account");
     let (jay, hector) = (account("jpatel"), account("hdiaz"));
-    let scan = std::env::temp_dir().join(format!("okafor-referral-{}.pdf", std::process::id()));
+    let scan =
+        std::env::temp_dir().join(format!("okafor-referral-{}-{}.pdf", std::process::id(), backend_name(backend)));
     std::fs::write(&scan, b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
         .expect("write the scan");
 
@@ -70,7 +71,8 @@ async fn write_ask_and_answer(backend: Backend) {
     click(c, "//main", "Send message").await;
     wait_h1(c, SUBJECT).await;
     assert!(text(c, "main [role=status]").await.contains("Your message was sent"));
-    assert!(text(c, "ol.conversation").await.contains(&format!("okafor-referral-{}.pdf", std::process::id())));
+    let scan_name = scan.file_name().and_then(|n| n.to_str()).expect("file name").to_owned();
+    assert!(text(c, "ol.conversation").await.contains(&scan_name));
     j.page("sent").await;
     click(c, "//header", "Sign out").await;
     app.advance(gatehouse_domain::Duration::minutes(5));

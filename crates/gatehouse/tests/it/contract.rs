@@ -4,13 +4,15 @@
 //! against the real server on a demo plan, on both databases, as each kind of caller: a portal
 //! user, a practice administrator, plan staff and an application. The operations that end the
 //! caller's own session or role run last, in a second pass. State an operation needs (a real
-//! invitation token, the practice's own user ids) comes from fixtures (`schemathesis/hooks.py`).
+//! invitation token, the practice's own user ids, a secure-message thread each caller reads and
+//! its attachment) comes from fixtures (`schemathesis/hooks.py`).
 //!
 //! schemathesis is installed by `.ci/run` (`pip install schemathesis`); without it the test says
 //! SKIPPED, except in CI, where it fails.
 
 use crate::both;
 use crate::support::{Backend, TestApp, link_in};
+use base64::Engine;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
@@ -65,6 +67,9 @@ async fn credentials(app: &TestApp, actor: Actor) -> (Vec<String>, Value) {
     assert!(!invitations.is_empty(), "the demo's invitation of Maria Lopez is in the outbox");
     for op in ["POST /api/v1/invitations/check", "POST /api/v1/signup"] {
         fixtures.insert(op.into(), json!({ "body": { "token": invitations } }));
+    }
+    if !matches!(actor, Actor::Application) {
+        messages(app, &mut fixtures, actor).await;
     }
     let bearer = |username: &'static str| async move {
         let (password, phone) = demo(username);
@@ -123,6 +128,43 @@ async fn credentials(app: &TestApp, actor: Actor) -> (Vec<String>, Value) {
         }
     };
     (args, Value::Object(fixtures))
+}
+
+/// A thread Jay Patel sends for Lakeside with a PDF, through the API as a client would: he, the
+/// practice's administrator and the plan's staff all read it. Its id, its file's and the
+/// practice's go into the fixtures of the secure-message operations (staff also get the mailbox's
+/// and the agents for assignment), so those operations are tried on a real thread.
+async fn messages(app: &TestApp, fixtures: &mut serde_json::Map<String, Value>, actor: Actor) {
+    let (password, phone) = demo("jpatel");
+    let token = app.api_session("jpatel", password, phone).await;
+    let lakeside = app.ids("SELECT id FROM practices WHERE tax_id = '825671892'").await;
+    let pdf =
+        base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n");
+    let body = json!({
+        "practice_id": lakeside[0], "topic": "claims", "subject": "Denied claim C-2026-4410",
+        "body": "Please look at the denial again.", "claim_number": "C-2026-4410",
+        "attachments": [{"file_name": "referral.pdf", "content_base64": pdf}],
+    });
+    let (status, sent) = app.call("POST", "/api/v1/messages", Some(&token), Some(body)).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{sent}");
+    let thread = sent["id"].as_i64().expect("thread id");
+    let (_, read) = app.call("GET", &format!("/api/v1/messages/{thread}"), Some(&token), None).await;
+    let file = read["messages"][0]["attachments"][0]["id"].as_i64().expect("attachment id");
+    let mut on_thread =
+        vec!["GET /api/v1/messages/{id}", "POST /api/v1/messages/{id}/replies", "PUT /api/v1/messages/{id}/archived"];
+    if matches!(actor, Actor::Staff) {
+        on_thread.extend(["POST /api/v1/mailbox/{id}/resolve", "POST /api/v1/mailbox/{id}/reopen"]);
+        let agents = app.ids("SELECT id FROM users WHERE username IN ('pshah', 'hdiaz')").await;
+        fixtures.insert(
+            "POST /api/v1/mailbox/{id}/assign".into(),
+            json!({ "path": { "id": [thread] }, "body": { "agent_id": agents } }),
+        );
+    }
+    for op in on_thread {
+        fixtures.insert(op.into(), json!({ "path": { "id": [thread] } }));
+    }
+    fixtures.insert("GET /api/v1/messages/attachments/{id}".into(), json!({ "path": { "id": [file] } }));
+    fixtures.insert("POST /api/v1/messages".into(), json!({ "body": { "practice_id": lakeside } }));
 }
 
 /// Runs schemathesis once; answers whether it passed and the lines worth printing.

@@ -75,6 +75,10 @@ async fn settings_are_validated_applied_and_audited(backend: Backend) {
             ("legacy_deadline", ""),
             ("legacy_email_proof", "on"),
             ("time_zone", "America/New_York"),
+            ("message_response_days", "3"),
+            ("message_max_files", "5"),
+            ("message_max_file_mb", "10"),
+            ("mailbox_email", ""),
         ];
         for (k, val) in &mut f {
             if *k == name {

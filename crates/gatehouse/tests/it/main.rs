@@ -9,6 +9,7 @@ mod trust_boundary;
 
 mod api_errors;
 mod api_flows;
+mod api_messages;
 mod api_practice;
 mod association;
 mod audit_and_outbox;

@@ -46,7 +46,8 @@ pub fn routes(state: AppState) -> Routes {
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 
-/// The largest request body the server reads at all (a roster file); every other extractor
+/// The largest roster upload the control panel reads (a roster file); the server-wide limit is
+/// this or the API's message body, whichever is larger (`crate::router`). Every other extractor
 /// keeps axum's 2 MB default.
 pub const MAX_UPLOAD: usize = roster::MAX_ROSTER_FILE + 64 * 1024;
 

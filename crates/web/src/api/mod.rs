@@ -10,6 +10,7 @@ pub mod body;
 mod caller;
 mod first_signin;
 mod legacy;
+mod messages;
 mod offers;
 pub mod openapi;
 mod practice;
@@ -18,6 +19,8 @@ mod registrations;
 mod roster;
 pub mod schema;
 mod self_service;
+
+pub use messages::MAX_MESSAGE_BODY;
 
 use crate::AppState;
 use crate::routing::Routes;
@@ -67,6 +70,7 @@ fn sections() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
         ("first_signin", first_signin::routes()),
         ("self_service", self_service::routes()),
         ("profile", profile::routes()),
+        ("messages", messages::routes()),
     ]
 }
 

@@ -29,6 +29,11 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("roster", "Provider roster", "Plan staff load the provider roster."),
     ("legacy", "Legacy import", "Plan staff import accounts from the portal being replaced."),
     ("authz", "Permission checks", "Applications ask what a user may do (HTTP Basic)."),
+    (
+        "messages",
+        "Secure messages",
+        "Threads between practice users and the plan's staff, with attachments; the plan's mailbox.",
+    ),
 ];
 
 /// Statuses every operation shares, with the codes and sentences added to the document.

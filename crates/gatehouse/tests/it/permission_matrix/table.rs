@@ -498,6 +498,21 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/api/v1/practice/invitations", PracticeAdmin),
         r("POST", "/api/v1/practice/invitations/{user}/resend", Sender).on(I::Invitation).phase(1),
         r("DELETE", "/api/v1/practice/invitations/{user}", Sender).on(I::Invitation).phase(2),
+        // The API: secure messages.
+        r("GET", "/api/v1/messages", SignedIn),
+        r("POST", "/api/v1/messages", Member).body(
+            r#"{"practice_id": {member_practice}, "topic": "claims", "subject": "Matrix question", "body": "Please call us."}"#,
+        ),
+        r("GET", "/api/v1/messages/unread-count", SignedIn),
+        r("GET", "/api/v1/messages/{id}", ThreadReader).on(I::Thread),
+        r("POST", "/api/v1/messages/{id}/replies", ThreadReader).on(I::Thread).phase(1).body(r#"{"body": "Any news?"}"#),
+        r("PUT", "/api/v1/messages/{id}/archived", ThreadReader).on(I::Thread).body(r#"{"archived": false}"#),
+        r("GET", "/api/v1/messages/attachments/{id}", ThreadReader).on(I::Attachment),
+        r("GET", "/api/v1/mailbox", Staff(Some(P::Messages))),
+        r("GET", "/api/v1/mailbox/agents", Staff(Some(P::Messages))),
+        r("POST", "/api/v1/mailbox/{id}/assign", StaffOn(P::Messages)).on(I::Thread).phase(1).body(r#"{"agent_id": null}"#),
+        r("POST", "/api/v1/mailbox/{id}/resolve", StaffOn(P::Messages)).on(I::Thread).phase(1),
+        r("POST", "/api/v1/mailbox/{id}/reopen", StaffOn(P::Messages)).on(I::Thread).phase(1),
         // The API: staff.
         r("POST", "/api/v1/roster/imports", Staff(Some(P::RosterImport))),
         r("GET", "/api/v1/roster/imports/{id}", StaffOn(P::RosterView)).on(I::Import),

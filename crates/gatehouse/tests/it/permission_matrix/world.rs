@@ -43,6 +43,8 @@ pub struct Actor {
     basic: Option<(String, String)>,
     /// Ids of the practices administered (for bodies that name one).
     practice_ids: Vec<i64>,
+    /// The id of a practice the actor works for (for bodies that name one).
+    member_practice: Option<i64>,
     /// Targets that are this actor's own (their account, affiliation, session, match, the plan's user type).
     own: Vec<(IdKind, Target)>,
 }
@@ -385,7 +387,17 @@ impl World {
             if s.plan == 1 {
                 s.attempt = Some(app.match_practice(s.person, &z).await);
             }
-            actors.push(Actor::signed_in_as(app, &s).await);
+            let mut actor = Actor::signed_in_as(app, &s).await;
+            if let Some(tag) = s.member_of.first() {
+                let practice = practices.iter().find(|p| p.0 == *tag).map(|p| p.1).expect("practice");
+                let sql = format!(
+                    "SELECT id FROM practices WHERE plan_id = {} AND tax_id = '{}'",
+                    s.person.plan.id().0,
+                    practice.tax_id
+                );
+                actor.member_practice = app.ids(&sql).await.first().copied();
+            }
+            actors.push(actor);
         }
         actors.push(Actor::anonymous(app, "application", Some((app1.row.client_id.clone(), app1.secret.clone()))));
         for a in &mut actors {
@@ -437,7 +449,10 @@ impl World {
                 let own_aff =
                     a.own.iter().find(|(k, _)| *k == IdKind::Affiliation).map_or("0".into(), |t| t.1.value.clone());
                 let practice = a.practice_ids.first().map_or("0".into(), i64::to_string);
-                b.replace("{own_aff}", &own_aff).replace("{my_practice}", &practice)
+                let member = a.member_practice.map_or("0".into(), |p| p.to_string());
+                b.replace("{own_aff}", &own_aff)
+                    .replace("{my_practice}", &practice)
+                    .replace("{member_practice}", &member)
             });
             req = if api {
                 req.header("content-type", "application/json").body(body.unwrap_or_else(|| "{}".into()))
@@ -589,6 +604,7 @@ impl Actor {
             bearer: Mutex::new(None),
             basic: None,
             practice_ids: Vec::new(),
+            member_practice: None,
             own: Vec::new(),
         }
     }
