@@ -10,6 +10,7 @@
 //! (`GET /admin/users?q=…` with a plan administrator's session cookie, `GET /practice/users?q=…`
 //! with the hospital system's administrator's), whole HTML page received.
 
+use crate::bench_databases::{Databases, sql_text};
 use crate::config::ServerConfig;
 use anyhow::{Context, bail};
 use gatehouse_domain::UserId;
@@ -21,7 +22,7 @@ use gatehouse_services::tokens::{hash_token, new_token};
 use gatehouse_services::{Services, SystemClock};
 use gatehouse_store::directory::DirectoryQuery;
 use gatehouse_store::sessions::NewSession;
-use sqlx::{Connection, Row};
+use sqlx::Row;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -190,10 +191,6 @@ fn person(i: usize) -> Person {
     Person { first, last, username, email }
 }
 
-fn sql_text(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// Options of `gatehouse bench search`.
 pub struct SearchArgs {
     pub users: usize,
@@ -215,32 +212,15 @@ pub async fn run(args: &SearchArgs) -> anyhow::Result<()> {
     if !(10..=10_000).contains(&args.samples) {
         bail!("--samples must be between 10 and 10000 (got {})", args.samples);
     }
-    if let Some(name) = &args.pg_database {
-        let plain = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if name.is_empty() || name.len() > 60 || !plain || name.starts_with(|c: char| c.is_ascii_digit()) {
-            bail!("--search-pg-database must be 1 to 60 lower-case letters, digits or _ (got {name:?})");
-        }
-    }
-    match &args.sqlite_file {
-        _ if args.skip_sqlite => println!("SQLite: skipped (--search-skip-sqlite)"),
-        Some(file) => on_database(&format!("sqlite://{}", file.display()), "SQLite", args).await?,
-        None => {
-            let dir = std::env::temp_dir().join(format!(
-                "gatehouse-search-bench-{}-{:016x}",
-                std::process::id(),
-                rand::random::<u64>()
-            ));
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let result = on_database(&format!("sqlite://{}", dir.join("search.db").display()), "SQLite", args).await;
-            let _ = std::fs::remove_dir_all(&dir);
-            result?;
-        }
-    }
-    match &args.pg {
-        Some(server) => postgres(server, args).await?,
-        None => println!("PostgreSQL: skipped (give --pg postgres://… or set GATEHOUSE_BENCH_PG)"),
-    }
-    Ok(())
+    let databases = Databases {
+        name: "search",
+        pg: args.pg.clone(),
+        sqlite_file: args.sqlite_file.clone(),
+        pg_database: args.pg_database.clone(),
+        skip_sqlite: args.skip_sqlite,
+    };
+    databases.check()?;
+    databases.each(async |url, db| on_database(&url, db, args).await).await
 }
 
 /// Starts the real server in process on `url`, loads (or reuses) the users and measures.
@@ -251,35 +231,6 @@ async fn on_database(url: &str, db: &str, args: &SearchArgs) -> anyhow::Result<(
     let running = crate::start(cfg, Arc::new(SystemClock)).await?;
     let result = measure(&running, db, args).await;
     let _ = tokio::time::timeout(Duration::from_secs(10), running.stop()).await;
-    result
-}
-
-async fn postgres(server: &str, args: &SearchArgs) -> anyhow::Result<()> {
-    let with_db = |name: &str| -> anyhow::Result<String> {
-        let mut u = url::Url::parse(server).with_context(|| format!("{} is not a URL", crate::redact(server)))?;
-        u.set_path(&format!("/{name}"));
-        Ok(u.to_string())
-    };
-    let (name, keep) = match &args.pg_database {
-        Some(n) => (n.clone(), true),
-        None => (format!("gh_search_bench_{:012x}", rand::random::<u64>() >> 16), false),
-    };
-    let mut admin = sqlx::PgConnection::connect(&with_db("postgres")?).await.context("cannot connect to PostgreSQL")?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut admin)
-        .await?;
-    if !exists {
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .context("cannot create the database")?;
-    }
-    let result = async { on_database(&with_db(&name)?, "PostgreSQL", args).await }.await;
-    if !keep {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
-    }
-    let _ = admin.close().await;
     result
 }
 

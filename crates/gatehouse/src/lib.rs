@@ -2,6 +2,7 @@
 //! `gatehouse` binary, the integration tests and the benchmarks start exactly the same server.
 
 pub mod bench;
+pub mod bench_databases;
 pub mod bench_messages;
 pub mod bench_search;
 pub mod config;

@@ -1,0 +1,109 @@
+//! The databases a data-heavy benchmark (`search`, `messages`) runs on: SQLite in a temporary
+//! directory or a kept file, then PostgreSQL in a temporary or a kept database of the server given.
+//! A kept database is reused by the next run, which skips the long load.
+
+use anyhow::{Context, bail};
+use sqlx::Connection;
+use std::path::PathBuf;
+
+/// Where one benchmark's databases live.
+pub struct Databases {
+    /// The benchmark's name, in its options (`--{name}-pg-database`) and temporary names.
+    pub name: &'static str,
+    /// A PostgreSQL server (`postgres://user@host:port`); none: PostgreSQL is skipped.
+    pub pg: Option<String>,
+    /// Keep the SQLite database in this file (else a temporary one, deleted).
+    pub sqlite_file: Option<PathBuf>,
+    /// Keep the PostgreSQL database of this name (else a temporary one, dropped).
+    pub pg_database: Option<String>,
+    /// Measure PostgreSQL only.
+    pub skip_sqlite: bool,
+}
+
+impl Databases {
+    /// Refuses a kept PostgreSQL database name that could not be written into `CREATE DATABASE`
+    /// as it is.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(name) = &self.pg_database {
+            let plain = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if name.is_empty() || name.len() > 60 || !plain || name.starts_with(|c: char| c.is_ascii_digit()) {
+                bail!("--{}-pg-database must be 1 to 60 lower-case letters, digits or _ (got {name:?})", self.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `on(url, "SQLite")`, then `on(url, "PostgreSQL")` when a server is given, each on its
+    /// database, removing what is not kept.
+    pub async fn each(
+        &self,
+        mut on: impl AsyncFnMut(String, &'static str) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        match &self.sqlite_file {
+            _ if self.skip_sqlite => println!("SQLite: skipped (--{}-skip-sqlite)", self.name),
+            Some(file) => on(format!("sqlite://{}", file.display()), "SQLite").await?,
+            None => {
+                let dir = std::env::temp_dir().join(format!(
+                    "gatehouse-{}-bench-{}-{:016x}",
+                    self.name,
+                    std::process::id(),
+                    rand::random::<u64>()
+                ));
+                std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                let file = dir.join(format!("{}.db", self.name));
+                let result = on(format!("sqlite://{}", file.display()), "SQLite").await;
+                let _ = std::fs::remove_dir_all(&dir);
+                result?;
+            }
+        }
+        match &self.pg {
+            Some(server) => self.postgres(server, on).await,
+            None => {
+                println!("PostgreSQL: skipped (give --pg postgres://… or set GATEHOUSE_BENCH_PG)");
+                Ok(())
+            }
+        }
+    }
+
+    async fn postgres(
+        &self,
+        server: &str,
+        mut on: impl AsyncFnMut(String, &'static str) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let with_db = |name: &str| -> anyhow::Result<String> {
+            let mut u = url::Url::parse(server).with_context(|| format!("{} is not a URL", crate::redact(server)))?;
+            u.set_path(&format!("/{name}"));
+            Ok(u.to_string())
+        };
+        let (name, keep) = match &self.pg_database {
+            Some(n) => (n.clone(), true),
+            None => (format!("gh_{}_bench_{:012x}", self.name, rand::random::<u64>() >> 16), false),
+        };
+        let mut admin =
+            sqlx::PgConnection::connect(&with_db("postgres")?).await.context("cannot connect to PostgreSQL")?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
+        if !exists {
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .context("cannot create the database")?;
+        }
+        let result = match with_db(&name) {
+            Ok(url) => on(url, "PostgreSQL").await,
+            Err(e) => Err(e),
+        };
+        if !keep {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+        }
+        let _ = admin.close().await;
+        result
+    }
+}
+
+/// A string as an SQL literal, for the multi-row `INSERT`s of a bulk load.
+pub fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
