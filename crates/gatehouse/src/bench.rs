@@ -167,10 +167,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let search = crate::bench_search::SearchArgs {
             users: args.search_users,
             samples: args.samples,
-            pg: args.pg.clone(),
-            sqlite_file: args.search_sqlite_file.clone(),
-            pg_database: args.search_pg_database.clone(),
-            skip_sqlite: args.search_skip_sqlite,
+            databases: crate::bench_databases::Databases {
+                name: "search",
+                pg: args.pg.clone(),
+                sqlite_file: args.search_sqlite_file.clone(),
+                pg_database: args.search_pg_database.clone(),
+                skip_sqlite: args.search_skip_sqlite,
+            },
         };
         return crate::bench_search::run(&search).await.context("search benchmark");
     }
@@ -178,10 +181,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let messages = crate::bench_messages::MessagesArgs {
             threads: args.message_threads,
             samples: args.samples,
-            pg: args.pg.clone(),
-            sqlite_file: args.messages_sqlite_file.clone(),
-            pg_database: args.messages_pg_database.clone(),
-            skip_sqlite: args.messages_skip_sqlite,
+            databases: crate::bench_databases::Databases {
+                name: "messages",
+                pg: args.pg.clone(),
+                sqlite_file: args.messages_sqlite_file.clone(),
+                pg_database: args.messages_pg_database.clone(),
+                skip_sqlite: args.messages_skip_sqlite,
+            },
         };
         return crate::bench_messages::run(&messages).await.context("messages benchmark");
     }

@@ -2,9 +2,14 @@
 //! directory or a kept file, then PostgreSQL in a temporary or a kept database of the server given.
 //! A kept database is reused by the next run, which skips the long load.
 
+use crate::config::ServerConfig;
 use anyhow::{Context, bail};
+use gatehouse_services::SystemClock;
 use sqlx::Connection;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Where one benchmark's databases live.
 pub struct Databases {
@@ -23,7 +28,7 @@ pub struct Databases {
 impl Databases {
     /// Refuses a kept PostgreSQL database name that could not be written into `CREATE DATABASE`
     /// as it is.
-    pub fn check(&self) -> anyhow::Result<()> {
+    fn check(&self) -> anyhow::Result<()> {
         if let Some(name) = &self.pg_database {
             let plain = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if name.is_empty() || name.len() > 60 || !plain || name.starts_with(|c: char| c.is_ascii_digit()) {
@@ -33,12 +38,28 @@ impl Databases {
         Ok(())
     }
 
+    /// Starts the real server in process on each database in turn (SQLite, then PostgreSQL when
+    /// a server is given) and runs `measure(server, "SQLite" | "PostgreSQL")` against it.
+    pub async fn measure_each(
+        &self,
+        mut measure: impl AsyncFnMut(&crate::Running, &'static str) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        self.check()?;
+        self.each(async |url, db| {
+            let mut cfg = ServerConfig::local(&url);
+            cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            cfg.run_outbox_worker = false;
+            let running = crate::start(cfg, Arc::new(SystemClock)).await?;
+            let result = measure(&running, db).await;
+            let _ = tokio::time::timeout(Duration::from_secs(10), running.stop()).await;
+            result
+        })
+        .await
+    }
+
     /// Runs `on(url, "SQLite")`, then `on(url, "PostgreSQL")` when a server is given, each on its
     /// database, removing what is not kept.
-    pub async fn each(
-        &self,
-        mut on: impl AsyncFnMut(String, &'static str) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
+    async fn each(&self, mut on: impl AsyncFnMut(String, &'static str) -> anyhow::Result<()>) -> anyhow::Result<()> {
         match &self.sqlite_file {
             _ if self.skip_sqlite => println!("SQLite: skipped (--{}-skip-sqlite)", self.name),
             Some(file) => on(format!("sqlite://{}", file.display()), "SQLite").await?,

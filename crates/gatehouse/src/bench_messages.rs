@@ -14,22 +14,18 @@
 //! message with a 1 MB PDF (`POST /messages`, multipart, as the form does).
 
 use crate::bench_databases::{Databases, sql_text};
-use crate::config::ServerConfig;
 use anyhow::{Context, bail};
 use gatehouse_domain::secure_messages::{ThreadStatus, Topic};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{PracticeId, UserId};
+use gatehouse_services::Services;
 use gatehouse_services::plans::{NewPlan, Plan};
 use gatehouse_services::sessions::SessionInfo;
 use gatehouse_services::tokens::{hash_token, new_token};
-use gatehouse_services::{Services, SystemClock};
 use gatehouse_store::DbKind;
 use gatehouse_store::sessions::NewSession;
 use sqlx::Row;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The hospital system's Tax ID (the first practice).
@@ -126,13 +122,8 @@ pub struct MessagesArgs {
     pub threads: usize,
     /// Timed requests per page.
     pub samples: usize,
-    pub pg: Option<String>,
-    /// Keep the SQLite database in this file, and reuse it when it already holds the threads.
-    pub sqlite_file: Option<PathBuf>,
-    /// Keep the PostgreSQL database of this name, and reuse it when it already holds the threads.
-    pub pg_database: Option<String>,
-    /// Measure PostgreSQL only.
-    pub skip_sqlite: bool,
+    /// Where it runs: SQLite, then PostgreSQL when a server is given (kept or temporary).
+    pub databases: Databases,
 }
 
 /// Runs the message benchmark on SQLite, then on PostgreSQL when a server is given.
@@ -143,26 +134,7 @@ pub async fn run(args: &MessagesArgs) -> anyhow::Result<()> {
     if !(10..=10_000).contains(&args.samples) {
         bail!("--samples must be between 10 and 10000 (got {})", args.samples);
     }
-    let databases = Databases {
-        name: "messages",
-        pg: args.pg.clone(),
-        sqlite_file: args.sqlite_file.clone(),
-        pg_database: args.pg_database.clone(),
-        skip_sqlite: args.skip_sqlite,
-    };
-    databases.check()?;
-    databases.each(async |url, db| on_database(&url, db, args).await).await
-}
-
-/// Starts the real server in process on `url`, loads (or reuses) the plan and measures.
-async fn on_database(url: &str, db: &str, args: &MessagesArgs) -> anyhow::Result<()> {
-    let mut cfg = ServerConfig::local(url);
-    cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    cfg.run_outbox_worker = false;
-    let running = crate::start(cfg, Arc::new(SystemClock)).await?;
-    let result = measure(&running, db, args).await;
-    let _ = tokio::time::timeout(Duration::from_secs(10), running.stop()).await;
-    result
+    args.databases.measure_each(async |running, db| measure(running, db, args).await).await
 }
 
 /// The benchmark's plan and the people who read it.

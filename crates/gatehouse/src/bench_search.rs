@@ -11,21 +11,17 @@
 //! with the hospital system's administrator's), whole HTML page received.
 
 use crate::bench_databases::{Databases, sql_text};
-use crate::config::ServerConfig;
 use anyhow::{Context, bail};
 use gatehouse_domain::UserId;
 use gatehouse_domain::session::SessionStage;
+use gatehouse_services::Services;
 use gatehouse_services::plans::{NewPlan, Plan};
 use gatehouse_services::practice::directory::DirectoryRequest;
 use gatehouse_services::sessions::SessionInfo;
 use gatehouse_services::tokens::{hash_token, new_token};
-use gatehouse_services::{Services, SystemClock};
 use gatehouse_store::directory::DirectoryQuery;
 use gatehouse_store::sessions::NewSession;
 use sqlx::Row;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FIRST: [&str; 48] = [
@@ -195,13 +191,8 @@ fn person(i: usize) -> Person {
 pub struct SearchArgs {
     pub users: usize,
     pub samples: usize,
-    pub pg: Option<String>,
-    /// Keep the SQLite database in this file, and reuse it when it already holds the users.
-    pub sqlite_file: Option<PathBuf>,
-    /// Keep the PostgreSQL database of this name, and reuse it when it already holds the users.
-    pub pg_database: Option<String>,
-    /// Measure PostgreSQL only.
-    pub skip_sqlite: bool,
+    /// Where it runs: SQLite, then PostgreSQL when a server is given (kept or temporary).
+    pub databases: Databases,
 }
 
 /// Runs the search benchmark on SQLite, then on PostgreSQL when a server is given.
@@ -212,26 +203,7 @@ pub async fn run(args: &SearchArgs) -> anyhow::Result<()> {
     if !(10..=10_000).contains(&args.samples) {
         bail!("--samples must be between 10 and 10000 (got {})", args.samples);
     }
-    let databases = Databases {
-        name: "search",
-        pg: args.pg.clone(),
-        sqlite_file: args.sqlite_file.clone(),
-        pg_database: args.pg_database.clone(),
-        skip_sqlite: args.skip_sqlite,
-    };
-    databases.check()?;
-    databases.each(async |url, db| on_database(&url, db, args).await).await
-}
-
-/// Starts the real server in process on `url`, loads (or reuses) the users and measures.
-async fn on_database(url: &str, db: &str, args: &SearchArgs) -> anyhow::Result<()> {
-    let mut cfg = ServerConfig::local(url);
-    cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    cfg.run_outbox_worker = false;
-    let running = crate::start(cfg, Arc::new(SystemClock)).await?;
-    let result = measure(&running, db, args).await;
-    let _ = tokio::time::timeout(Duration::from_secs(10), running.stop()).await;
-    result
+    args.databases.measure_each(async |running, db| measure(running, db, args).await).await
 }
 
 /// The benchmark's plan and the people who search it.
