@@ -87,6 +87,10 @@ id_type!(
     /// A file attached to a message.
     AttachmentId
 );
+id_type!(
+    /// One access review of a practice (due, in progress or signed).
+    AccessReviewId
+);
 
 #[cfg(test)]
 mod tests {

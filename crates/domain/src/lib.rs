@@ -2,6 +2,7 @@
 //! that decide what is allowed. Nothing here performs I/O or reads the clock; callers pass the
 //! current [`Timestamp`] and any randomness in, so every rule is tested fast and alone.
 
+pub mod access_review;
 pub mod association;
 pub mod audit;
 pub mod client_address;
@@ -32,8 +33,8 @@ pub mod username;
 
 pub use email::Email;
 pub use ids::{
-    AccessRequestId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId, PlanId, PracticeId,
-    ProviderRowId, RegistrationId, SessionId, ThreadId, UserId,
+    AccessRequestId, AccessReviewId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId, PlanId,
+    PracticeId, ProviderRowId, RegistrationId, SessionId, ThreadId, UserId,
 };
 pub use names::PersonName;
 pub use npi::Npi;
