@@ -4,6 +4,7 @@
 //! a connection so that the services decide where transactions begin and end.
 
 pub mod access_changes;
+pub mod access_reviews;
 pub mod access_index;
 pub mod access_requests;
 pub mod affiliations;
