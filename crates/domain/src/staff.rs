@@ -39,6 +39,10 @@ pub enum StaffPermission {
     /// Work the plan's secure-message mailbox: read threads, reply, assign, add internal notes,
     /// resolve, and decide profile update requests.
     Messages,
+    /// See the practices' access reviews and export their evidence.
+    ReviewsRead,
+    /// Start reviews, remind practices, and review on a practice's behalf.
+    ReviewsManage,
 }
 
 impl StaffRole {
@@ -76,9 +80,18 @@ impl StaffRole {
         match self {
             Self::PlanAdmin => true,
             Self::HelpDesk => {
-                matches!(p, P::RosterView | P::Registrations | P::UserSearch | P::UserSupport | P::Messages)
+                matches!(
+                    p,
+                    P::RosterView
+                        | P::Registrations
+                        | P::UserSearch
+                        | P::UserSupport
+                        | P::Messages
+                        | P::ReviewsRead
+                        | P::ReviewsManage
+                )
             }
-            Self::Auditor => matches!(p, P::RosterView | P::UserSearch | P::AuditRead),
+            Self::Auditor => matches!(p, P::RosterView | P::UserSearch | P::AuditRead | P::ReviewsRead),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! transaction as the change.
 
 pub mod access_requests;
+pub mod access_review;
 pub mod account;
 pub mod affiliations;
 pub mod applications;

@@ -9,6 +9,7 @@ use gatehouse_store::Conn;
 use gatehouse_store::outbox::{self, NewMessage};
 
 pub mod access;
+pub mod access_review;
 pub mod first_signin;
 pub mod offers;
 pub mod registration;

@@ -269,6 +269,8 @@ pub struct SubjectRow {
     pub user_type: String,
     pub is_admin: bool,
     pub all_providers: bool,
+    /// The user's plan staff role, if they hold one.
+    pub staff_role: Option<String>,
 }
 
 const SUBJECTS: &str = "FROM affiliations a JOIN users u ON u.id = a.user_id \
@@ -283,28 +285,49 @@ pub async fn subjects(
 ) -> Result<Vec<SubjectRow>, StoreError> {
     let sql = format!(
         "SELECT u.id AS user_id, a.id AS affiliation_id, u.first_name, u.last_name, u.username, u.status, \
-                u.last_signin_at, a.user_type, a.is_admin, a.all_providers {SUBJECTS} \
+                u.last_signin_at, a.user_type, a.is_admin, a.all_providers, u.staff_role {SUBJECTS} \
          ORDER BY u.last_name, u.first_name, u.id LIMIT $2 OFFSET $3"
     );
     let rows = sqlx::query(&sql).bind(practice.0).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|r| {
-            let status: String = r.try_get("status")?;
-            Ok(SubjectRow {
-                user_id: UserId(r.try_get("user_id")?),
-                affiliation_id: r.try_get("affiliation_id")?,
-                first_name: r.try_get("first_name")?,
-                last_name: r.try_get("last_name")?,
-                username: r.try_get("username")?,
-                status: UserStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("user status {status:?}")))?,
-                last_signin_at: r.try_get("last_signin_at")?,
-                user_type: r.try_get("user_type")?,
-                is_admin: r.try_get::<i64, _>("is_admin")? != 0,
-                all_providers: r.try_get::<i64, _>("all_providers")? != 0,
-            })
-        })
-        .collect()
+    rows.iter().map(subject_row).collect()
+}
+
+fn subject_row(r: &AnyRow) -> Result<SubjectRow, StoreError> {
+    let status: String = r.try_get("status")?;
+    Ok(SubjectRow {
+        user_id: UserId(r.try_get("user_id")?),
+        affiliation_id: r.try_get("affiliation_id")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        username: r.try_get("username")?,
+        status: UserStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("user status {status:?}")))?,
+        last_signin_at: r.try_get("last_signin_at")?,
+        user_type: r.try_get("user_type")?,
+        is_admin: r.try_get::<i64, _>("is_admin")? != 0,
+        all_providers: r.try_get::<i64, _>("all_providers")? != 0,
+        staff_role: r.try_get("staff_role")?,
+    })
+}
+
+/// The review's subject `user`, if they are one.
+pub async fn subject(conn: &mut Conn, practice: PracticeId, user: UserId) -> Result<Option<SubjectRow>, StoreError> {
+    let sql = format!(
+        "SELECT u.id AS user_id, a.id AS affiliation_id, u.first_name, u.last_name, u.username, u.status, \
+                u.last_signin_at, a.user_type, a.is_admin, a.all_providers, u.staff_role {SUBJECTS} AND u.id = $2"
+    );
+    let row = sqlx::query(&sql).bind(practice.0).bind(user.0).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(subject_row).transpose()
+}
+
+/// Every user the review covers who has no decision yet (for "keep everyone else").
+pub async fn undecided_ids(conn: &mut Conn, review: AccessReviewId, practice: PracticeId) -> Result<Vec<SubjectRow>, StoreError> {
+    let sql = format!(
+        "SELECT u.id AS user_id, a.id AS affiliation_id, u.first_name, u.last_name, u.username, u.status, \
+                u.last_signin_at, a.user_type, a.is_admin, a.all_providers, u.staff_role {SUBJECTS} \
+         AND NOT EXISTS (SELECT 1 FROM access_review_decisions d WHERE d.review_id = $2 AND d.user_id = u.id) ORDER BY u.id"
+    );
+    let rows = sqlx::query(&sql).bind(practice.0).bind(review.0).fetch_all(&mut *conn).await?;
+    rows.iter().map(subject_row).collect()
 }
 
 /// How many users the practice's review covers.
@@ -340,6 +363,19 @@ pub async fn undecided(
         .map(|r| Ok(format!("{} {}", r.try_get::<String, _>("first_name")?, r.try_get::<String, _>("last_name")?)))
         .collect::<Result<_, StoreError>>()?;
     Ok((count, names))
+}
+
+/// When the practice's earliest current administrator affiliation was made, if it has one
+/// whose user is active.
+pub async fn first_admin_at(conn: &mut Conn, practice: PracticeId) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
+        "SELECT MIN(a.created_at) AS at FROM affiliations a JOIN users u ON u.id = a.user_id \
+         WHERE a.practice_id = $1 AND a.is_admin = 1 AND u.status = 'active'",
+    )
+    .bind(practice.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("at")?)
 }
 
 /// Active administrators of the practice who have signed up.

@@ -1,0 +1,286 @@
+//! Access reviews (issue 17, seed 004): every N days each practice's administrator decides, for
+//! every user of the practice, keep, change (user type or providers) or deactivate, and signs by
+//! typing their name. The changes are applied in the signature's transaction; the review is then
+//! frozen (its JSON and digest kept, the digest in the audit chain) and the next one opened.
+//! Plan staff follow the practices, remind them, review on their behalf, and export evidence.
+//!
+//! Who may reach a review: the administrators of its practice ([`PracticeGrant`]), and plan
+//! staff with [`StaffPermission::ReviewsRead`] (to read) or [`StaffPermission::ReviewsManage`]
+//! (to decide, sign on the practice's behalf, start and remind). Another practice's review reads
+//! as not found.
+
+mod decide;
+mod schedule;
+mod sign;
+
+pub use schedule::{OVERVIEW_PAGE, OverviewRequest, ReminderReport, ReviewsOverview, ReviewsStarted};
+pub use sign::{SOLE_ADMIN_REASON, Signed};
+
+use crate::practice::PracticeGrant;
+use crate::staff::{Denied, StaffGrant};
+use crate::{Internal, Services};
+use crate::plans::Plan;
+use gatehouse_domain::access_review::{self as rules, ReviewStatus};
+use gatehouse_domain::staff::StaffPermission;
+use gatehouse_domain::{AccessReviewId, PracticeId, UserId};
+use gatehouse_store::access_reviews::{self as store, DecisionRow, ReviewRow, SubjectRow};
+use gatehouse_store::{Conn, affiliations, user_types};
+use thiserror::Error;
+
+pub use decide::{DecisionForm, ProviderChoice};
+
+/// Users listed per page of a review.
+pub const PAGE_SIZE: i64 = 25;
+/// Days without a sign-in after which a user is marked idle (until the plan's own setting).
+pub const IDLE_DAYS: i64 = 90;
+
+/// Who is reviewing.
+#[derive(Debug, Clone, Copy)]
+pub enum Reviewer<'a> {
+    /// An administrator of the review's practice.
+    Practice(&'a PracticeGrant),
+    /// Plan staff (reading with `ReviewsRead`; acting on the practice's behalf with `ReviewsManage`).
+    Staff(&'a StaffGrant),
+}
+
+impl Reviewer<'_> {
+    /// The person acting, when there is one (the command-line operator is nobody).
+    pub fn actor(&self) -> Option<UserId> {
+        match self {
+            Reviewer::Practice(g) => Some(g.actor()),
+            Reviewer::Staff(g) => g.actor(),
+        }
+    }
+
+    /// Whether plan staff act on the practice's behalf.
+    pub fn on_behalf(&self) -> bool {
+        matches!(self, Reviewer::Staff(_))
+    }
+}
+
+/// Why a review action was refused.
+#[derive(Debug, Error)]
+pub enum ReviewError {
+    /// Not a review of the actor's practices, or not of this plan.
+    #[error("That review was not found.")]
+    NotFound,
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("{0}")]
+    Invalid(String),
+    /// A field of the form is wrong.
+    #[error("{message}")]
+    Field { field: &'static str, message: String },
+    #[error("This review was signed, so it can no longer change.")]
+    Signed,
+    #[error(
+        "{practice} must keep at least one active administrator while it has active users. Change that decision first."
+    )]
+    LastAdmin { practice: String },
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<gatehouse_store::StoreError> for ReviewError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+fn invalid(m: impl Into<String>) -> ReviewError {
+    ReviewError::Invalid(m.into())
+}
+
+/// A practice's review as its administrators see it in their list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PracticeReview {
+    pub review: ReviewRow,
+    pub status: ReviewStatus,
+    /// Users the review covers.
+    pub users: i64,
+    /// The last signed review, if any.
+    pub last: Option<ReviewRow>,
+}
+
+/// One user on a review page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewSubject {
+    pub row: SubjectRow,
+    /// The user type's name.
+    pub user_type_name: String,
+    /// "All providers" or the provider IDs and names.
+    pub providers: String,
+    pub decision: Option<DecisionRow>,
+    /// No sign-in for the idle threshold (an invited user who never signed up is not idle).
+    pub idle: bool,
+    /// The reviewer themself (someone else decides for them).
+    pub is_reviewer: bool,
+    /// Plan staff: only "keep" is the practice's to decide.
+    pub is_staff: bool,
+    /// Who decided, by name.
+    pub decided_by: Option<String>,
+}
+
+/// One page of a review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewPage {
+    pub review: ReviewRow,
+    pub status: ReviewStatus,
+    pub subjects: Vec<ReviewSubject>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub undecided: i64,
+    /// The first few undecided users, by name.
+    pub undecided_names: Vec<String>,
+    /// Active administrators of the practice.
+    pub admins: usize,
+    /// Whether the reviewer is its only administrator (their own access is then recorded as
+    /// confirmed by signing).
+    pub sole_admin: bool,
+    /// The plan's user types, (key, name), for a change.
+    pub user_types: Vec<(String, String)>,
+    /// Whether the actor may decide and sign (false for readers, and once signed).
+    pub may_act: bool,
+}
+
+impl Services {
+    /// The review `id`, if the reviewer may see it; a refusal to plan staff without the
+    /// permission, "not found" for another practice's or plan's.
+    async fn reachable_review(
+        &self,
+        conn: &mut Conn,
+        reviewer: Reviewer<'_>,
+        plan: &Plan,
+        id: AccessReviewId,
+        act: bool,
+    ) -> Result<ReviewRow, ReviewError> {
+        if let Reviewer::Staff(g) = reviewer {
+            g.require(plan.id(), if act { StaffPermission::ReviewsManage } else { StaffPermission::ReviewsRead })?;
+        }
+        let r = store::get(conn, plan.id(), id).await?.ok_or(ReviewError::NotFound)?;
+        match reviewer {
+            Reviewer::Practice(g) if !g.administers(r.practice_id) => Err(ReviewError::NotFound),
+            _ => Ok(r),
+        }
+    }
+
+    /// The open review of each practice the administrator administers, opened first when it is
+    /// missing (due N days after the last signed review, or after the first administrator).
+    pub async fn practice_reviews(&self, grant: &PracticeGrant, plan: &Plan) -> Result<Vec<PracticeReview>, ReviewError> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let mut out = Vec::new();
+        for p in grant.practices() {
+            let review = match store::open_of(&mut tx, plan.id(), &[p.id.0]).await?.pop() {
+                Some(r) => r,
+                None => {
+                    let Some(due) = self.due_for(&mut tx, plan, p.id).await? else { continue };
+                    store::open(&mut tx, plan.id(), p.id, due, "schedule", now).await?;
+                    store::open_of(&mut tx, plan.id(), &[p.id.0])
+                        .await?
+                        .pop()
+                        .ok_or_else(|| Internal::Other("opened review vanished".into()))?
+                }
+            };
+            let users = store::subject_count(&mut tx, p.id).await?;
+            let last = store::last_signed(&mut tx, plan.id(), p.id).await?;
+            let status = ReviewStatus::of(review.due_at, review.signed_at, review.decided, now);
+            out.push(PracticeReview { review, status, users, last });
+        }
+        gatehouse_store::commit(tx).await?;
+        Ok(out)
+    }
+
+    /// When the practice's next review falls due: N days after its last signed review, else
+    /// after its first active administrator; `None` without one.
+    pub(crate) async fn due_for(&self, conn: &mut Conn, plan: &Plan, practice: PracticeId) -> Result<Option<i64>, ReviewError> {
+        let days = plan.row.access_review_days;
+        if let Some(last) = store::last_signed(conn, plan.id(), practice).await?
+            && let Some(at) = last.signed_at
+        {
+            return Ok(Some(rules::next_due(at, days)));
+        }
+        Ok(store::first_admin_at(conn, practice).await?.map(|at| rules::first_due(at, days)))
+    }
+
+    /// One page of a review: every user with type, providers, administrator flag, last sign-in,
+    /// status, idle mark and decision.
+    pub async fn review_page(
+        &self,
+        reviewer: Reviewer<'_>,
+        plan: &Plan,
+        id: AccessReviewId,
+        page: i64,
+    ) -> Result<ReviewPage, ReviewError> {
+        let now = self.now();
+        let mut conn = self.db.acquire().await?;
+        let review = self.reachable_review(&mut conn, reviewer, plan, id, false).await?;
+        let may_act = review.signed_at.is_none()
+            && match reviewer {
+                Reviewer::Practice(_) => true,
+                Reviewer::Staff(g) => g.may(StaffPermission::ReviewsManage) && g.actor().is_some(),
+            };
+        let total = store::subject_count(&mut conn, review.practice_id).await?;
+        let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+        let page = page.clamp(1, pages);
+        let rows = store::subjects(&mut conn, review.practice_id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+        let decisions = store::decisions(&mut conn, review.id).await?;
+        let types = user_types::list(&mut conn, plan.id()).await?;
+        let type_name =
+            |key: &str| types.iter().find(|t| t.key.as_str() == key).map_or(key.to_owned(), |t| t.name.clone());
+        let idle_before = now - IDLE_DAYS * rules::DAY;
+        let mut subjects = Vec::with_capacity(rows.len());
+        for row in rows {
+            let providers = providers_text(&mut conn, row.affiliation_id, row.all_providers).await?;
+            let decision = decisions.iter().find(|d| d.user_id == row.user_id).cloned();
+            let decided_by = match &decision {
+                Some(d) => gatehouse_store::users::get(&mut conn, plan.id(), d.decided_by)
+                    .await?
+                    .map(|u| format!("{} {}", u.first_name, u.last_name)),
+                None => None,
+            };
+            subjects.push(ReviewSubject {
+                user_type_name: type_name(&row.user_type),
+                providers,
+                idle: row.status == gatehouse_domain::UserStatus::Active
+                    && row.last_signin_at.is_some_and(|at| at <= idle_before),
+                is_reviewer: reviewer.actor() == Some(row.user_id),
+                is_staff: row.staff_role.is_some(),
+                decision,
+                decided_by,
+                row,
+            });
+        }
+        let (undecided, undecided_names) = store::undecided(&mut conn, review.id, review.practice_id, 5).await?;
+        let admins = store::active_admins(&mut conn, review.practice_id).await?;
+        let sole_admin = matches!(reviewer, Reviewer::Practice(g) if admins == [g.actor()]);
+        let status = ReviewStatus::of(review.due_at, review.signed_at, review.decided, now);
+        Ok(ReviewPage {
+            review,
+            status,
+            subjects,
+            total,
+            page,
+            pages,
+            undecided,
+            undecided_names,
+            admins: admins.len(),
+            sole_admin,
+            user_types: types.iter().map(|t| (t.key.as_str().to_owned(), t.name.clone())).collect(),
+            may_act,
+        })
+    }
+}
+
+/// "All providers", or the affiliation's providers by provider ID and name.
+pub(crate) async fn providers_text(conn: &mut Conn, affiliation: i64, all: bool) -> Result<String, ReviewError> {
+    if all {
+        return Ok("All providers".to_owned());
+    }
+    let listed = affiliations::providers_of(conn, affiliation).await?;
+    if listed.is_empty() {
+        return Ok("No providers".to_owned());
+    }
+    Ok(listed.iter().map(|(_, id, _, name)| format!("{id} {name}")).collect::<Vec<_>>().join(", "))
+}
