@@ -144,7 +144,76 @@ pub struct ReviewPage {
     pub may_act: bool,
 }
 
+/// What the change page of one user shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeView {
+    pub name: String,
+    pub practice: String,
+    /// The user type key now, or the one already chosen in a change decision.
+    pub user_type: String,
+    pub user_types: Vec<(String, String)>,
+    pub providers_now: String,
+    pub all_providers: bool,
+    /// The providers the affiliation lists now (row ids), or those of a change decision.
+    pub listed: Vec<i64>,
+    /// The practice's current providers: (row id, "provider ID — name").
+    pub providers: Vec<(i64, String)>,
+}
+
 impl Services {
+    /// The change page of one user of the review (only while the reviewer may decide on them).
+    pub async fn review_change_view(
+        &self,
+        reviewer: Reviewer<'_>,
+        plan: &Plan,
+        id: AccessReviewId,
+        user: UserId,
+    ) -> Result<ChangeView, ReviewError> {
+        let mut conn = self.db.acquire().await?;
+        let review = self.reachable_review(&mut conn, reviewer, plan, id, true).await?;
+        if review.signed_at.is_some() {
+            return Err(ReviewError::Signed);
+        }
+        let s = store::subject(&mut conn, review.practice_id, user).await?.ok_or(ReviewError::NotFound)?;
+        if reviewer.actor() == Some(user) {
+            return Err(invalid(
+                "You cannot decide on your own access. Another administrator of the practice, or provider services, confirms it.",
+            ));
+        }
+        let prior = store::decisions(&mut conn, review.id).await?.into_iter().find(|d| d.user_id == user);
+        let types = user_types::list(&mut conn, plan.id()).await?;
+        let providers_now = providers_text(&mut conn, s.affiliation_id, s.all_providers).await?;
+        let mut listed: Vec<i64> = affiliations::providers_of(&mut conn, s.affiliation_id).await?.iter().map(|p| p.0).collect();
+        let mut user_type = s.user_type.clone();
+        if let Some(d) = prior.filter(|d| d.decision == rules::Decision::Change) {
+            if let Some(t) = d.user_type {
+                user_type = t;
+            }
+            if d.all_providers == Some(false) {
+                listed = d.provider_rows;
+            }
+        }
+        let (practice_providers, _) = gatehouse_store::roster::practices::providers_of(
+            &mut conn,
+            review.practice_id.0,
+            crate::practice::access::PROVIDERS_LISTED,
+        )
+        .await?;
+        Ok(ChangeView {
+            name: format!("{} {}", s.first_name, s.last_name),
+            practice: review.practice_name,
+            user_type,
+            user_types: types.iter().map(|t| (t.key.as_str().to_owned(), t.name.clone())).collect(),
+            providers_now,
+            all_providers: s.all_providers,
+            listed,
+            providers: practice_providers
+                .into_iter()
+                .map(|p| (p.id, format!("{} — {} (NPI {})", p.provider_id, p.name, p.npi)))
+                .collect(),
+        })
+    }
+
     /// The review `id`, if the reviewer may see it; a refusal to plan staff without the
     /// permission, "not found" for another practice's or plan's.
     async fn reachable_review(

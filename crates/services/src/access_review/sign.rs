@@ -179,7 +179,7 @@ async fn apply_change(
     actor: UserId,
     meta: &RequestMeta,
     now: i64,
-    type_name: &dyn Fn(&str) -> String,
+    type_name: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<String, ReviewError> {
     let mut what = Vec::new();
     if let Some(key) = &d.user_type {

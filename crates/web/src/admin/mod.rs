@@ -8,6 +8,7 @@ mod messages;
 mod migration;
 mod profile_updates;
 mod registrations;
+mod reviews;
 mod roster;
 mod settings;
 mod staff;
@@ -43,6 +44,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(applications::routes())
         .merge(migration::routes())
         .merge(profile_updates::routes())
+        .merge(reviews::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 
@@ -71,6 +73,7 @@ pub const SECTIONS: &[(&str, &str, Option<StaffPermission>)] = &[
     ("/admin/registrations", "Registration requests", Some(StaffPermission::Registrations)),
     ("/admin/messages", "Mailbox", Some(StaffPermission::Messages)),
     ("/admin/users", "Users", Some(StaffPermission::UserSearch)),
+    ("/admin/reviews", "Access reviews", Some(StaffPermission::ReviewsRead)),
     ("/admin/migration", "Account migration", Some(StaffPermission::UserSearch)),
     ("/admin/roster", "Roster", Some(StaffPermission::RosterView)),
     ("/admin/audit", "Audit", Some(StaffPermission::AuditRead)),

@@ -13,6 +13,7 @@ mod outbox;
 mod practice;
 mod profile;
 mod registration;
+pub(crate) mod reviews;
 mod self_service;
 
 use crate::AppState;
@@ -156,6 +157,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(outbox::routes(state.dev_outbox.any()))
         .merge(registration::routes())
         .merge(practice::routes())
+        .merge(reviews::routes())
         .merge(profile::routes())
         .merge(self_service::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))

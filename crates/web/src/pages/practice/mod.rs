@@ -50,6 +50,11 @@ impl PracticeAdmin {
         &self.state
     }
 
+    /// The request's parts (for message pages).
+    pub fn parts(&self) -> &Parts {
+        &self.parts
+    }
+
     /// A page that only says something (e.g. a refusal), with a link onward.
     pub fn message(&self, status: StatusCode, heading: &str, text: &str, href: &str, link: &str) -> Response {
         message_page(&self.state, &self.parts, status, heading, text, href, link)
