@@ -7,6 +7,7 @@ mod support;
 mod tenancy;
 mod trust_boundary;
 
+mod access_reviews;
 mod api_errors;
 mod api_flows;
 mod api_messages;
