@@ -68,3 +68,6 @@ pub enum EvidenceError {
     #[error("the embedded font {0} could not be read")]
     Font(&'static str),
 }
+
+#[cfg(test)]
+mod tests;

@@ -138,3 +138,30 @@ impl Fonts {
         lines
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Fonts, Weight};
+    use printpdf::PdfDocument;
+
+    #[test]
+    fn wraps_at_spaces_and_inside_words_only_when_needed() {
+        let fonts = Fonts::load(&mut PdfDocument::new("t")).unwrap();
+        let max = fonts.width("Dana Ruiz", Weight::Regular, 10.0) + 1.0;
+        assert_eq!(fonts.wrap("Dana Ruiz Dana Ruiz", Weight::Regular, 10.0, max), ["Dana Ruiz", "Dana Ruiz"]);
+        let digest = "9f2c4e1ab07d3c58e61f0a2b9d84c7e3f15a6b20c9d8e7f4a3b2c1d0e9f8a7b6";
+        let lines = fonts.wrap(digest, Weight::Regular, 10.0, 100.0);
+        assert!(lines.len() > 1);
+        assert_eq!(lines.concat(), digest);
+        assert!(lines.iter().all(|l| fonts.width(l, Weight::Regular, 10.0) <= 100.0));
+        assert!(fonts.wrap("  ", Weight::Regular, 10.0, 100.0).is_empty());
+        assert_eq!(fonts.wrap("a\nb", Weight::Regular, 10.0, 100.0), ["a", "b"]);
+    }
+
+    #[test]
+    fn bold_is_wider_and_unknown_characters_measure() {
+        let fonts = Fonts::load(&mut PdfDocument::new("t")).unwrap();
+        assert!(fonts.width("Keep", Weight::Bold, 10.0) > fonts.width("Keep", Weight::Regular, 10.0));
+        assert!(fonts.width("Nguyễn →", Weight::Regular, 10.0) > fonts.width("Nguy", Weight::Regular, 10.0));
+    }
+}

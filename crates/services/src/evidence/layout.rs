@@ -31,13 +31,13 @@ const ACCENT: Ink = rgb(0.09, 0.27, 0.45);
 
 /// The table's columns: title and width in points (they add up to [`CONTENT_W`]).
 const COLUMNS: [(&str, f32); 7] = [
-    ("User", 122.0),
+    ("User", 116.0),
     ("User type", 84.0),
-    ("Providers", 130.0),
-    ("Admin", 38.0),
-    ("Last sign-in", 76.0),
-    ("Decision", 148.0),
-    ("Decided by", 106.0),
+    ("Providers", 124.0),
+    ("Admin", 34.0),
+    ("Last sign-in", 96.0),
+    ("Decision", 130.0),
+    ("Decided by", 120.0),
 ];
 
 /// A colour of ink (red, green, blue from 0 to 1).
@@ -61,6 +61,8 @@ const fn rgb(r: f32, g: f32, b: f32) -> Ink {
 /// Mar 2027").
 pub fn pdf(reviews: &[EvidenceReview], title: &str) -> Result<Vec<u8>, EvidenceError> {
     let mut doc = PdfDocument::new(title);
+    doc.metadata.info.creator = "Gatehouse".to_owned();
+    doc.metadata.info.subject = "Access review evidence".to_owned();
     let fonts = Fonts::load(&mut doc)?;
     let mut pages = Pages { fonts: &fonts, title, done: Vec::new(), ops: Vec::new(), y: 0.0 };
     if reviews.is_empty() {
@@ -374,5 +376,15 @@ impl Pages<'_> {
         let mut rectangle = Rect::from_xywh(Pt(x), Pt(PAGE_H - y - h), Pt(w), Pt(h));
         rectangle.mode = Some(PaintMode::Fill);
         self.ops.extend([Op::SetFillColor { col: color.color() }, Op::DrawRectangle { rectangle }]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::COLUMNS;
+
+    #[test]
+    fn columns_fill_the_width() {
+        assert!((COLUMNS.iter().map(|c| c.1).sum::<f32>() - super::CONTENT_W).abs() < 0.01);
     }
 }
