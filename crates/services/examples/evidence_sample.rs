@@ -47,7 +47,11 @@ fn sample_review(id: i64, practice: &str, users: usize) -> EvidenceReview {
                 decision: decision.to_owned(),
                 change,
                 reason,
-                decided_by: if administrator { "Sam Lee (plan staff)".to_owned() } else { "Dana Ruiz (druiz)".to_owned() },
+                decided_by: if administrator {
+                    "Sam Lee (plan staff)".to_owned()
+                } else {
+                    "Dana Ruiz (druiz)".to_owned()
+                },
                 decided_at: "Mar 12, 2027 10:02 AM EST".to_owned(),
             }
         })

@@ -62,9 +62,8 @@ pub(super) struct Fonts {
 impl Fonts {
     /// Parses the embedded faces and adds them to `doc`'s resources.
     pub(super) fn load(doc: &mut PdfDocument) -> Result<Self, EvidenceError> {
-        let parse = |bytes: &[u8], name| {
-            ParsedFont::from_bytes(bytes, 0, &mut Vec::new()).ok_or(EvidenceError::Font(name))
-        };
+        let parse =
+            |bytes: &[u8], name| ParsedFont::from_bytes(bytes, 0, &mut Vec::new()).ok_or(EvidenceError::Font(name));
         let regular = parse(REGULAR, "LiberationSans-Regular")?;
         let bold = parse(BOLD, "LiberationSans-Bold")?;
         let regular_id = doc.add_font(&regular);

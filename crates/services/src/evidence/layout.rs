@@ -35,8 +35,8 @@ const COLUMNS: [(&str, f32); 7] = [
     ("User type", 84.0),
     ("Providers", 124.0),
     ("Admin", 34.0),
-    ("Last sign-in", 96.0),
-    ("Decision", 130.0),
+    ("Last sign-in", 110.0),
+    ("Decision", 116.0),
     ("Decided by", 120.0),
 ];
 
@@ -136,7 +136,8 @@ impl Pages<'_> {
             self.done.push(std::mem::take(&mut self.ops));
         }
         self.y = TOP;
-        let title: String = self.fonts.wrap(self.title, Weight::Regular, 8.0, CONTENT_W - 120.0).into_iter().take(1).collect();
+        let title: String =
+            self.fonts.wrap(self.title, Weight::Regular, 8.0, CONTENT_W - 120.0).into_iter().take(1).collect();
         self.text(MARGIN_X, self.y + 8.0, &title, Weight::Regular, 8.0, MUTED);
         if let Some(id) = review_id {
             let label = format!("Review {id}");
@@ -177,7 +178,14 @@ impl Pages<'_> {
             fresh = true;
         }
         if r.decisions.is_empty() {
-            self.text(MARGIN_X + CELL_PAD_X, self.y + 14.0, "No decisions recorded.", Weight::Regular, BODY_SIZE, MUTED);
+            self.text(
+                MARGIN_X + CELL_PAD_X,
+                self.y + 14.0,
+                "No decisions recorded.",
+                Weight::Regular,
+                BODY_SIZE,
+                MUTED,
+            );
             self.y += 22.0;
         }
         self.digest(r);
@@ -263,10 +271,11 @@ impl Pages<'_> {
             parts
                 .iter()
                 .flat_map(|&(text, weight, color)| {
-                    self.fonts
-                        .wrap(text, weight, BODY_SIZE, width)
-                        .into_iter()
-                        .map(move |text| CellLine { text, weight, color })
+                    self.fonts.wrap(text, weight, BODY_SIZE, width).into_iter().map(move |text| CellLine {
+                        text,
+                        weight,
+                        color,
+                    })
                 })
                 .collect()
         };

@@ -98,7 +98,8 @@ fn read_pdf(bytes: &[u8]) -> Vec<String> {
 
 #[test]
 fn pdf_gives_one_page_per_small_review() {
-    let reviews = [review(1, "Lakeside Family Medicine", 5), review(2, "Northgate Pediatrics", 8), review(3, "Elm St", 1)];
+    let reviews =
+        [review(1, "Lakeside Family Medicine", 5), review(2, "Northgate Pediatrics", 8), review(3, "Elm St", 1)];
     let out = pdf(&reviews, "Sunrise Health Plan — reviews signed in March 2027").unwrap();
     assert!(out.starts_with(b"%PDF-"));
     let pages = read_pdf(&out);
