@@ -14,6 +14,7 @@ pub mod authz;
 pub mod clock;
 pub mod context;
 pub mod delivery;
+pub mod evidence;
 pub mod first_signin;
 pub mod hashing;
 pub mod invitations;
