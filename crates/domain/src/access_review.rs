@@ -3,7 +3,7 @@
 //! deactivate them, and signs. The rules are pure; the clock is an argument.
 
 use crate::time::PlanTimeZone;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Seconds in a day.
@@ -16,7 +16,7 @@ pub const STAFF_FOLLOW_UP_DAYS: i64 = 14;
 pub const MAX_SPREAD_WEEKS: i64 = 52;
 
 /// What the reviewer decided for one user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// The user keeps their access as it is.
@@ -238,7 +238,7 @@ pub fn may_decide_on(reviewer: crate::UserId, subject: crate::UserId) -> bool {
 }
 
 /// One decision as frozen in a signed review.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrozenDecision {
     pub user_id: i64,
     pub username: String,
@@ -255,7 +255,7 @@ pub struct FrozenDecision {
 }
 
 /// A signed review as frozen: what its digest covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrozenReview {
     pub review_id: i64,
     pub plan_id: i64,
@@ -286,6 +286,47 @@ pub fn quarter_start(now: i64, zone: &PlanTimeZone) -> i64 {
     let date = ts.to_zoned_datetime(zone.tz().clone()).date();
     let month = ((date.month() - 1) / 3) * 3 + 1;
     jiff::civil::Date::new(date.year(), month, 1).ok().and_then(|d| zone.start_of(d)).unwrap_or(now)
+}
+
+/// Longest date range of one evidence export, in days.
+pub const MAX_EXPORT_DAYS: i64 = 1_100;
+
+/// Whole days of the plan's calendar, as an export asks for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayRange {
+    /// The start of the first day.
+    pub from: i64,
+    /// The start of the day after the last (exclusive).
+    pub to: i64,
+    /// The first and last days as people read them, like `Jan 15, 2027`.
+    pub first_day: String,
+    pub last_day: String,
+}
+
+/// Parses `YYYY-MM-DD` days `from` and `to` (inclusive) in the plan's zone; on a problem, the
+/// field and its message.
+pub fn day_range(from: &str, to: &str, zone: &PlanTimeZone) -> Result<DayRange, (&'static str, String)> {
+    let day = |raw: &str, field: &'static str| {
+        jiff::civil::Date::strptime("%Y-%m-%d", raw.trim())
+            .map_err(|_| (field, "Enter the date as YYYY-MM-DD, for example 2027-03-31.".to_owned()))
+    };
+    let (first, last) = (day(from, "from")?, day(to, "to")?);
+    if last < first {
+        return Err(("to", "The end date must be on or after the start date.".to_owned()));
+    }
+    let out_of_range = |field: &'static str| (field, "That date is out of range.".to_owned());
+    let start = zone.start_of(first).ok_or_else(|| out_of_range("from"))?;
+    let after = last.tomorrow().map_err(|_| out_of_range("to"))?;
+    let end = zone.start_of(after).ok_or_else(|| out_of_range("to"))?;
+    if end - start > MAX_EXPORT_DAYS * DAY {
+        return Err(("to", format!("Export at most {MAX_EXPORT_DAYS} days at a time.")));
+    }
+    Ok(DayRange {
+        from: start,
+        to: end,
+        first_day: first.strftime("%b %-d, %Y").to_string(),
+        last_day: last.strftime("%b %-d, %Y").to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -425,5 +466,19 @@ mod tests {
         assert_eq!(may.to_string(), "2026-05-20T12:00:00Z");
         let start = quarter_start(may.as_second(), &zone);
         assert_eq!(jiff::Timestamp::from_second(start).unwrap().to_string(), "2026-04-01T04:00:00Z");
+    }
+
+    #[test]
+    fn export_ranges_are_whole_days_of_the_plan_zone() {
+        let zone = PlanTimeZone::parse("America/New_York").unwrap();
+        let r = day_range("2027-01-01", "2027-03-31", &zone).unwrap();
+        assert_eq!(jiff::Timestamp::from_second(r.from).unwrap().to_string(), "2027-01-01T05:00:00Z");
+        assert_eq!(jiff::Timestamp::from_second(r.to).unwrap().to_string(), "2027-04-01T04:00:00Z");
+        assert_eq!((r.first_day.as_str(), r.last_day.as_str()), ("Jan 1, 2027", "Mar 31, 2027"));
+        assert_eq!(day_range("2027-1-1x", "2027-03-31", &zone).unwrap_err().0, "from");
+        assert_eq!(day_range("", "2027-03-31", &zone).unwrap_err().0, "from");
+        assert_eq!(day_range("2027-03-31", "2027-01-01", &zone).unwrap_err().0, "to");
+        assert_eq!(day_range("2020-01-01", "2027-01-01", &zone).unwrap_err().0, "to");
+        assert!(day_range("2027-02-01", "2027-02-01", &zone).is_ok());
     }
 }

@@ -66,6 +66,12 @@ impl Timestamp {
         self.in_zone(zone, "%b %-d, %Y").unwrap_or_default()
     }
 
+    /// The day of the instant in the plan's time zone as `YYYY-MM-DD` (for date inputs); "" when
+    /// out of range.
+    pub fn iso_day(self, zone: &PlanTimeZone) -> String {
+        self.in_zone(zone, "%Y-%m-%d").unwrap_or_default()
+    }
+
     fn in_zone(self, zone: &PlanTimeZone, format: &str) -> Option<String> {
         let at = ::jiff::Timestamp::from_second(self.0).ok()?;
         ::jiff::fmt::strtime::format(format, &at.to_zoned_datetime(zone.zone.clone())).ok()

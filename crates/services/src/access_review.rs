@@ -10,16 +10,18 @@
 //! as not found.
 
 mod decide;
+mod export;
 mod schedule;
 mod sign;
 
+pub use export::{EvidenceFile, EvidenceFormat, ExportRequest};
 pub use schedule::{OVERVIEW_PAGE, OverviewRequest, ReminderReport, ReviewsOverview, ReviewsStarted};
 pub use sign::{SOLE_ADMIN_REASON, Signed};
 
+use crate::plans::Plan;
 use crate::practice::PracticeGrant;
 use crate::staff::{Denied, StaffGrant};
 use crate::{Internal, Services};
-use crate::plans::Plan;
 use gatehouse_domain::access_review::{self as rules, ReviewStatus};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_domain::{AccessReviewId, PracticeId, UserId};
@@ -183,7 +185,8 @@ impl Services {
         let prior = store::decisions(&mut conn, review.id).await?.into_iter().find(|d| d.user_id == user);
         let types = user_types::list(&mut conn, plan.id()).await?;
         let providers_now = providers_text(&mut conn, s.affiliation_id, s.all_providers).await?;
-        let mut listed: Vec<i64> = affiliations::providers_of(&mut conn, s.affiliation_id).await?.iter().map(|p| p.0).collect();
+        let mut listed: Vec<i64> =
+            affiliations::providers_of(&mut conn, s.affiliation_id).await?.iter().map(|p| p.0).collect();
         let mut user_type = s.user_type.clone();
         if let Some(d) = prior.filter(|d| d.decision == rules::Decision::Change) {
             if let Some(t) = d.user_type {
@@ -236,7 +239,11 @@ impl Services {
 
     /// The open review of each practice the administrator administers, opened first when it is
     /// missing (due N days after the last signed review, or after the first administrator).
-    pub async fn practice_reviews(&self, grant: &PracticeGrant, plan: &Plan) -> Result<Vec<PracticeReview>, ReviewError> {
+    pub async fn practice_reviews(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+    ) -> Result<Vec<PracticeReview>, ReviewError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut out = Vec::new();
@@ -263,7 +270,12 @@ impl Services {
 
     /// When the practice's next review falls due: N days after its last signed review, else
     /// after its first active administrator; `None` without one.
-    pub(crate) async fn due_for(&self, conn: &mut Conn, plan: &Plan, practice: PracticeId) -> Result<Option<i64>, ReviewError> {
+    pub(crate) async fn due_for(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        practice: PracticeId,
+    ) -> Result<Option<i64>, ReviewError> {
         let days = plan.row.access_review_days;
         if let Some(last) = store::last_signed(conn, plan.id(), practice).await?
             && let Some(at) = last.signed_at

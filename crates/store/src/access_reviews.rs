@@ -320,7 +320,11 @@ pub async fn subject(conn: &mut Conn, practice: PracticeId, user: UserId) -> Res
 }
 
 /// Every user the review covers who has no decision yet (for "keep everyone else").
-pub async fn undecided_ids(conn: &mut Conn, review: AccessReviewId, practice: PracticeId) -> Result<Vec<SubjectRow>, StoreError> {
+pub async fn undecided_ids(
+    conn: &mut Conn,
+    review: AccessReviewId,
+    practice: PracticeId,
+) -> Result<Vec<SubjectRow>, StoreError> {
     let sql = format!(
         "SELECT u.id AS user_id, a.id AS affiliation_id, u.first_name, u.last_name, u.username, u.status, \
                 u.last_signin_at, a.user_type, a.is_admin, a.all_providers, u.staff_role {SUBJECTS} \
@@ -343,7 +347,8 @@ pub async fn undecided(
     practice: PracticeId,
     limit: i64,
 ) -> Result<(i64, Vec<String>), StoreError> {
-    let missing = "AND NOT EXISTS (SELECT 1 FROM access_review_decisions d WHERE d.review_id = $2 AND d.user_id = u.id)";
+    let missing =
+        "AND NOT EXISTS (SELECT 1 FROM access_review_decisions d WHERE d.review_id = $2 AND d.user_id = u.id)";
     let count: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {SUBJECTS} {missing}"))
         .bind(practice.0)
         .bind(review.0)

@@ -4,9 +4,9 @@
 //! a connection so that the services decide where transactions begin and end.
 
 pub mod access_changes;
-pub mod access_reviews;
 pub mod access_index;
 pub mod access_requests;
+pub mod access_reviews;
 pub mod affiliations;
 pub mod applications;
 pub mod association;

@@ -86,7 +86,8 @@ impl World {
 
     async fn sign(&self, who: &Person, id: AccessReviewId, first: &str, last: &str) -> Result<String, ReviewError> {
         let g = self.grant(who).await;
-        let s = self.svc().sign_review(Reviewer::Practice(&g), self.plan(), id, first, last, &RequestMeta::cli()).await?;
+        let s =
+            self.svc().sign_review(Reviewer::Practice(&g), self.plan(), id, first, last, &RequestMeta::cli()).await?;
         Ok(s.digest)
     }
 
@@ -196,7 +197,10 @@ async fn signing_needs_every_decision_and_the_reviewers_own_name(backend: Backen
     w.decide(&w.admin_a, id, &w.m1, "keep").await.expect("keep m1");
     w.decide(&w.admin_a, id, &w.m2, "keep").await.expect("keep m2");
     let e = w.sign(&w.admin_a, id, "Pat", "Admina").await.expect_err("m3 undecided");
-    assert!(matches!(e, ReviewError::Invalid(ref m) if m.contains("1 user has no decision yet") && m.contains("M3")), "{e:?}");
+    assert!(
+        matches!(e, ReviewError::Invalid(ref m) if m.contains("1 user has no decision yet") && m.contains("M3")),
+        "{e:?}"
+    );
     w.decide(&w.admin_a, id, &w.m3, "keep").await.expect("keep m3");
     // Someone else's name: refused.
     let e = w.sign(&w.admin_a, id, "Pat", "M1").await.expect_err("wrong name");
@@ -219,7 +223,10 @@ async fn signing_needs_every_decision_and_the_reviewers_own_name(backend: Backen
         .await
         .expect("signed event");
     assert!(detail.contains(&digest), "{detail}");
-    assert!(matches!(w.svc().verify_audit_chain(w.plan().id()).await.expect("verify"), gatehouse_services::audit::ChainReport::Intact { .. }));
+    assert!(matches!(
+        w.svc().verify_audit_chain(w.plan().id()).await.expect("verify"),
+        gatehouse_services::audit::ChainReport::Intact { .. }
+    ));
     // Frozen: nothing can change it; the next review is open, due 90 days from now.
     let e = w.decide(&w.admin_a, id, &w.m1, "deactivate").await.expect_err("signed");
     assert!(matches!(e, ReviewError::Signed), "{e:?}");
@@ -245,7 +252,10 @@ async fn changes_apply_with_the_signature_and_at_once(backend: Backend) {
         providers: ProviderChoice::Listed(vec![ProviderRowId(p1)]),
         reason: "Moved to the clinic floor".into(),
     };
-    w.svc().decide_review(Reviewer::Practice(&g), plan, id, w.m1.id, &change, &RequestMeta::cli()).await.expect("change");
+    w.svc()
+        .decide_review(Reviewer::Practice(&g), plan, id, w.m1.id, &change, &RequestMeta::cli())
+        .await
+        .expect("change");
     // Another practice's provider is not found.
     let q2 = w.app.ids("SELECT id FROM providers WHERE provider_id = 'P2'").await[0];
     let theirs = DecisionForm { providers: ProviderChoice::Listed(vec![ProviderRowId(q2)]), ..change.clone() };
@@ -254,7 +264,8 @@ async fn changes_apply_with_the_signature_and_at_once(backend: Backend) {
     w.decide(&w.admin_a, id, &w.m2, "deactivate").await.expect("deactivate");
     w.decide(&w.admin_a, id, &w.m3, "keep").await.expect("keep");
     // Nothing applied before the signature.
-    let m1_type = format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {} AND user_type = 'clinical_staff'", w.m1.id.0);
+    let m1_type =
+        format!("SELECT COUNT(*) FROM affiliations WHERE user_id = {} AND user_type = 'clinical_staff'", w.m1.id.0);
     assert_eq!(w.app.count(&m1_type).await, 0);
     let live = format!("SELECT COUNT(*) FROM sessions WHERE user_id = {} AND ended_at IS NULL", w.m2.id.0);
     assert!(w.app.count(&live).await > 0);
@@ -362,7 +373,10 @@ async fn staff_follow_start_remind_and_review_on_behalf(backend: Backend) {
     let page = w.svc().review_page(Reviewer::Staff(&sg), plan, id, 1).await.expect("page");
     for s in &page.subjects {
         let form = DecisionForm { decision: "keep".into(), ..DecisionForm::default() };
-        w.svc().decide_review(Reviewer::Staff(&sg), plan, id, s.row.user_id, &form, &RequestMeta::cli()).await.expect("keep");
+        w.svc()
+            .decide_review(Reviewer::Staff(&sg), plan, id, s.row.user_id, &form, &RequestMeta::cli())
+            .await
+            .expect("keep");
     }
     let signed = w.svc().sign_review(Reviewer::Staff(&sg), plan, id, "Pat", "Agent", &RequestMeta::cli()).await;
     assert!(signed.is_ok(), "{signed:?}");
@@ -436,3 +450,44 @@ async fn an_administrator_reviews_through_the_pages(backend: Backend) {
     assert_eq!(status, 404);
 }
 both!(an_administrator_reviews_through_the_pages);
+
+async fn an_auditor_exports_the_evidence_as_csv_and_pdf(backend: Backend) {
+    let Some(w) = World::build(backend).await else { return };
+    let id = w.review_of(&w.admin_a).await;
+    let g = w.grant(&w.admin_a).await;
+    w.svc().keep_remaining(Reviewer::Practice(&g), w.plan(), id, &RequestMeta::cli()).await.expect("keep");
+    let digest = w.sign(&w.admin_a, id, "Pat", "Admina").await.expect("signed");
+    let today = gatehouse_domain::Timestamp(w.svc().now()).iso_day(&w.plan().row.time_zone);
+    let c = w.app.signed_in_browser(&w.auditor.username, w.auditor.phone_tail).await;
+    let url = |format: &str, tax_id: &str| {
+        format!("/admin/reviews/export?format={format}&tax_id={tax_id}&from={today}&to={today}")
+    };
+    let r = c.get(w.app.url(&url("csv", A))).send().await.expect("csv");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains(".csv"));
+    let csv = r.text().await.expect("text");
+    assert_eq!(csv.lines().count(), 1 + 4, "a header and one row per decision: {csv}");
+    assert!(csv.contains(&digest) && csv.contains("Lakeside Family Medicine") && csv.contains("Keep"), "{csv}");
+    let r = c.get(w.app.url(&url("pdf", ""))).send().await.expect("pdf");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.expect("bytes");
+    assert!(pdf.starts_with(b"%PDF-"));
+    // B's practice has no signed review: its CSV has the header only.
+    let r = c.get(w.app.url(&url("csv", B))).send().await.expect("csv");
+    assert_eq!(r.text().await.expect("text").lines().count(), 1);
+    // Bad input: a clear message, nothing exported.
+    let (status, html) = w.app.page(&c, &format!("/admin/reviews/export?format=pdf&from={today}&to=2020-01-01")).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("The end date must be on or after the start date."), "{html}");
+    let (status, html) =
+        w.app.page(&c, &format!("/admin/reviews/export?format=pdf&tax_id=12&from={today}&to={today}")).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("9 digits"), "{html}");
+    assert_eq!(w.audited("access_review.exported").await, 3);
+    // A practice administrator cannot export the plan's evidence.
+    let ca = w.app.signed_in_browser(&w.admin_a.username, w.admin_a.phone_tail).await;
+    let (status, _) = w.app.page(&ca, &url("csv", "")).await;
+    assert!(status == 403 || status == 404, "{status}");
+}
+both!(an_auditor_exports_the_evidence_as_csv_and_pdf);

@@ -83,8 +83,14 @@ impl Services {
             "review": review.id, "tax_id": review.tax_id, "decision": decision.as_str(),
             "on_behalf": reviewer.on_behalf(),
         });
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("access_review.decided").by(actor).on(user).detail(detail))
-            .await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            Event::new("access_review.decided").by(actor).on(user).detail(detail),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
     }
@@ -116,9 +122,16 @@ impl Services {
             store::decide(&mut tx, review.id, &new, now).await?;
             kept += 1;
         }
-        let detail = json!({"review": review.id, "tax_id": review.tax_id, "kept": kept, "on_behalf": reviewer.on_behalf()});
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("access_review.kept_remaining").by(actor).detail(detail))
-            .await?;
+        let detail =
+            json!({"review": review.id, "tax_id": review.tax_id, "kept": kept, "on_behalf": reviewer.on_behalf()});
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            Event::new("access_review.kept_remaining").by(actor).detail(detail),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(kept)
     }
@@ -165,10 +178,9 @@ async fn checked_change(
                 field: "user_type",
                 message: "Choose one of the user types.".into(),
             })?;
-            user_types::get(tx, plan.id(), &key).await?.ok_or(ReviewError::Field {
-                field: "user_type",
-                message: "Choose one of the user types.".into(),
-            })?;
+            user_types::get(tx, plan.id(), &key)
+                .await?
+                .ok_or(ReviewError::Field { field: "user_type", message: "Choose one of the user types.".into() })?;
             (key.as_str() != subject.user_type).then(|| key.as_str().to_owned())
         }
     };
@@ -178,13 +190,13 @@ async fn checked_change(
         ProviderChoice::All => (Some(true), Vec::new()),
         ProviderChoice::Listed(ids) => {
             let scope = Scope::Providers(ids.clone());
-            let (_, rows) = crate::practice::access::checked_scope(tx, review.practice_id.0, &scope)
-                .await
-                .map_err(|e| match e {
+            let (_, rows) = crate::practice::access::checked_scope(tx, review.practice_id.0, &scope).await.map_err(
+                |e| match e {
                     crate::practice::PracticeError::Invalid(m) => ReviewError::Field { field: "providers", message: m },
                     crate::practice::PracticeError::NotFound => ReviewError::NotFound,
                     other => ReviewError::Internal(crate::Internal::Other(other.to_string())),
-                })?;
+                },
+            )?;
             (Some(false), rows)
         }
     };

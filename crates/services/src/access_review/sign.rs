@@ -45,7 +45,11 @@ impl Services {
         if !gatehouse_domain::terms::signature_matches(&name, first, last) {
             return Err(ReviewError::Field {
                 field: "signature",
-                message: format!("Type your first and last name exactly as on your account: {} {}.", name.first(), name.last()),
+                message: format!(
+                    "Type your first and last name exactly as on your account: {} {}.",
+                    name.first(),
+                    name.last()
+                ),
             });
         }
         let admins = store::active_admins(&mut tx, review.practice_id).await?;
@@ -149,8 +153,15 @@ impl Services {
         if !store::sign(&mut tx, review.id, &signature, now).await? {
             return Err(ReviewError::Signed);
         }
-        store::open(&mut tx, plan.id(), review.practice_id, rules::next_due(now, plan.row.access_review_days), "schedule", now)
-            .await?;
+        store::open(
+            &mut tx,
+            plan.id(),
+            review.practice_id,
+            rules::next_due(now, plan.row.access_review_days),
+            "schedule",
+            now,
+        )
+        .await?;
         for u in &touched {
             changed(&mut tx, plan.id(), *u, now).await?;
         }
@@ -158,7 +169,8 @@ impl Services {
             "review": review.id, "tax_id": review.tax_id, "digest": digest, "on_behalf": reviewer.on_behalf(),
             "sole_administrator": sole_admin, "kept": counts.0, "changed": counts.1, "deactivated": counts.2,
         });
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("access_review.signed").by(actor).detail(detail)).await?;
+        audit::record(&mut tx, now, plan.id(), meta, Event::new("access_review.signed").by(actor).detail(detail))
+            .await?;
         gatehouse_store::commit(tx).await?;
         for u in &touched {
             self.access_changed(plan.id(), Some(*u)).await;
@@ -248,10 +260,15 @@ async fn deactivate(
         Ok("Account deactivated".to_owned())
     } else {
         affiliations::delete(tx, s.affiliation_id).await?;
-        let detail =
-            json!({"affiliation": s.affiliation_id, "tax_id": review.tax_id, "was_admin": s.is_admin, "review": review.id});
-        audit::record(tx, now, plan.id(), meta, Event::new("affiliation.removed").by(actor).on(s.user_id).detail(detail))
-            .await?;
+        let detail = json!({"affiliation": s.affiliation_id, "tax_id": review.tax_id, "was_admin": s.is_admin, "review": review.id});
+        audit::record(
+            tx,
+            now,
+            plan.id(),
+            meta,
+            Event::new("affiliation.removed").by(actor).on(s.user_id).detail(detail),
+        )
+        .await?;
         Ok("Access to this practice removed (the account works for other practices)".to_owned())
     }
 }

@@ -376,7 +376,11 @@ fn user_type_key(raw: &str) -> Result<UserTypeKey, PracticeError> {
 }
 
 /// All providers, or a non-empty list of the practice's current providers.
-pub(crate) async fn checked_scope(tx: &mut Conn, practice_id: i64, scope: &Scope) -> Result<(bool, Vec<i64>), PracticeError> {
+pub(crate) async fn checked_scope(
+    tx: &mut Conn,
+    practice_id: i64,
+    scope: &Scope,
+) -> Result<(bool, Vec<i64>), PracticeError> {
     match scope {
         Scope::All => Ok((true, Vec::new())),
         Scope::Providers(ids) if ids.is_empty() => Err(invalid("Choose at least one provider, or all providers.")),

@@ -10,18 +10,19 @@ use crate::pages::{Chrome, internal_error, render, when};
 use crate::routing::{Routes, get, post};
 use askama::Template;
 use axum::extract::{Form, Path, Query};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::access_review::{MAX_SPREAD_WEEKS, ReviewStatus};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_domain::{AccessReviewId, Timestamp, UserId};
-use gatehouse_services::access_review::{DecisionForm, OverviewRequest, ReviewError, ReviewsOverview};
+use gatehouse_services::access_review::{DecisionForm, ExportRequest, OverviewRequest, ReviewError, ReviewsOverview};
 use serde::Deserialize;
 
 pub fn routes() -> Routes {
     Routes::new()
         .route("/admin/reviews", get(overview))
         .route("/admin/reviews/start", post(start))
+        .route("/admin/reviews/export", get(export))
         .route("/admin/reviews/{id}", get(show))
         .route("/admin/reviews/{id}/users/{user}", post(decide))
         .route("/admin/reviews/{id}/users/{user}/change", get(change))
@@ -65,6 +66,10 @@ struct OverviewPage {
     max_weeks: i64,
     notice: Option<String>,
     error: Option<String>,
+    /// The export form's defaults: the start of this quarter and today.
+    export_from: String,
+    export_to: String,
+    export: ExportRequest,
 }
 
 /// `?done=` after starting reviews.
@@ -85,6 +90,16 @@ async fn overview(staff: Staff, Query(o): Query<Overview>) -> Response {
 }
 
 async fn overview_page(staff: &Staff, q: OverviewRequest, notice: Option<String>, error: Option<String>) -> Response {
+    overview_with(staff, q, notice, error, ExportRequest::default()).await
+}
+
+async fn overview_with(
+    staff: &Staff,
+    q: OverviewRequest,
+    notice: Option<String>,
+    error: Option<String>,
+    export: ExportRequest,
+) -> Response {
     let plan = &staff.plan.0;
     let (data, error, status) = match staff.state().svc.reviews_overview(&staff.grant, plan, &q).await {
         Ok(d) => {
@@ -130,7 +145,13 @@ async fn overview_page(staff: &Staff, q: OverviewRequest, notice: Option<String>
         format!("{HERE}?{}", u.finish())
     };
     let (chrome, admin) = staff.chrome(HERE);
+    let now = staff.state().svc.now();
+    let zone = plan.time_zone();
+    let day = |t: i64| Timestamp(t).iso_day(zone);
     let page_view = OverviewPage {
+        export_from: day(gatehouse_domain::access_review::quarter_start(now, zone)),
+        export_to: day(now),
+        export,
         chrome,
         admin,
         statuses: vec![
@@ -224,5 +245,28 @@ async fn remind(staff: Staff, Path(id): Path<AccessReviewId>) -> Response {
     match staff.state().svc.remind_review(&staff.grant, &staff.plan.0, id, &staff.meta).await {
         Ok(_) => Redirect::to(&format!("{HERE}/{}?done=reminded", id.0)).into_response(),
         Err(e) => shared::refused(Reviewing::Staff(staff), id, e).await,
+    }
+}
+
+/// Downloads the evidence of the signed reviews (CSV or PDF); a bad form shows the page again
+/// with the message.
+async fn export(staff: Staff, Query(req): Query<ExportRequest>) -> Response {
+    if let Err(r) = staff.require(StaffPermission::ReviewsRead).await {
+        return r;
+    }
+    match staff.state().svc.export_review_evidence(&staff.grant, &staff.plan.0, &req, &staff.meta).await {
+        Ok(f) => (
+            [
+                (header::CONTENT_TYPE, f.content_type.to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", f.file_name)),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            f.bytes,
+        )
+            .into_response(),
+        Err(ReviewError::Field { message, .. }) => {
+            overview_with(&staff, OverviewRequest::default(), None, Some(message), req).await
+        }
+        Err(e) => internal_error(e),
     }
 }

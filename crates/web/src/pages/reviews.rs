@@ -13,9 +13,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::access_review::{Decision, MAX_REASON, ReviewStatus};
 use gatehouse_domain::{AccessReviewId, ProviderRowId, UserId};
+use gatehouse_services::RequestMeta;
 use gatehouse_services::access_review::{DecisionForm, ProviderChoice, ReviewError, ReviewPage, Reviewer};
 use gatehouse_services::plans::Plan;
-use gatehouse_services::RequestMeta;
 use serde::Deserialize;
 
 pub fn routes() -> Routes {
@@ -372,7 +372,12 @@ pub async fn decide(side: Reviewing, id: AccessReviewId, user: UserId, pairs: Ve
         "listed" => ProviderChoice::Listed(listed),
         _ => ProviderChoice::Unchanged,
     };
-    let form = DecisionForm { decision: post.decision.clone(), user_type: post.user_type.clone(), providers, reason: post.reason.clone() };
+    let form = DecisionForm {
+        decision: post.decision.clone(),
+        user_type: post.user_type.clone(),
+        providers,
+        reason: post.reason.clone(),
+    };
     let svc = &side.state().svc;
     match svc.decide_review(side.reviewer(), side.plan(), id, user, &form, side.meta()).await {
         Ok(()) => {
@@ -440,7 +445,8 @@ pub struct SignPost {
 
 /// Signs the review.
 pub async fn sign(side: Reviewing, id: AccessReviewId, f: SignPost) -> Response {
-    match side.state().svc.sign_review(side.reviewer(), side.plan(), id, &f.first_name, &f.last_name, side.meta()).await {
+    match side.state().svc.sign_review(side.reviewer(), side.plan(), id, &f.first_name, &f.last_name, side.meta()).await
+    {
         Ok(_) => Redirect::to(&format!("{}/{}?done=signed", side.base(), id.0)).into_response(),
         Err(e) => refused(side, id, e).await,
     }
