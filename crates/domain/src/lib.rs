@@ -8,6 +8,7 @@ pub mod client_address;
 pub mod email;
 pub mod email_proof;
 pub mod ids;
+pub mod idle;
 pub mod legacy;
 pub mod lockout;
 pub mod names;
