@@ -10,9 +10,11 @@ ALTER TABLE plans ADD COLUMN idle_deactivate_days BIGINT NOT NULL DEFAULT 180;
 -- active (sign-up, import, reactivation) if that is later. Set by every path that makes an
 -- account active or signs it in; NULL for accounts that are not active.
 ALTER TABLE users ADD COLUMN idle_since BIGINT;
--- The `idle_since` the inactivity warning was sent for: a new idle period (after a sign-in or a
--- reactivation) has another `idle_since`, so it is warned again; a re-run is not.
+-- The `idle_since` the inactivity warning was sent for, and when: a new idle period (after a
+-- sign-in or a reactivation) has another `idle_since`, so it is warned again; a re-run is not.
+-- An account is deactivated only once its period was warned at least 14 days before.
 ALTER TABLE users ADD COLUMN idle_warned_for BIGINT;
+ALTER TABLE users ADD COLUMN idle_warned_at BIGINT;
 UPDATE users SET idle_since = GREATEST(COALESCE(last_signin_at, created_at), COALESCE(deactivated_at, 0))
     WHERE status = 'active';
 -- The daily job reads a plan's idle accounts as one range of this index.

@@ -3,7 +3,10 @@
 //! threshold a portal account is deactivated. Pure rules: the current time is an argument.
 //!
 //! An account's idle period starts at its *idle since* instant: the last sign-in, or when the
-//! account became active (sign-up, import, reactivation) if that is later. Invited accounts
+//! account became active (sign-up, import, reactivation) if that is later. An account is never
+//! deactivated without its warning: the deactivation comes at the threshold or 14 days after the
+//! warning was sent, whichever is later (so the first run on a database of long-idle accounts,
+//! or a lowered threshold, warns before it deactivates). Invited accounts
 //! (never signed up) and deactivated accounts are never idle; plan staff accounts may be
 //! flagged but are never warned or deactivated (a plan must not lose its administrators to a
 //! holiday).
@@ -69,7 +72,7 @@ pub enum IdleStage {
     Flagged,
     /// Idle long enough for the warning email (deactivation in [`WARNING_DAYS`] days or less).
     Warn,
-    /// Idle long enough to be deactivated.
+    /// Idle long enough to be deactivated, and warned at least [`WARNING_DAYS`] days ago.
     Deactivate,
 }
 
@@ -79,6 +82,8 @@ pub struct IdleAccount {
     pub status: UserStatus,
     /// Start of the current idle period (see the module documentation).
     pub idle_since: Option<Timestamp>,
+    /// When the warning of the current idle period was sent, if it was.
+    pub warned_at: Option<Timestamp>,
     /// Whether the account holds a plan staff role.
     pub staff: bool,
 }
@@ -135,9 +140,15 @@ impl IdlePolicy {
         now.minus(Duration::days(self.deactivate_days))
     }
 
-    /// When an account idle since `since` is deactivated, unless it signs in first.
-    pub fn deactivation_at(self, since: Timestamp) -> Timestamp {
-        since.plus(Duration::days(self.deactivate_days))
+    /// When an account idle since `since` and warned at `warned_at` is deactivated, unless it
+    /// signs in first: at the threshold, but never sooner than [`WARNING_DAYS`] after the warning.
+    pub fn deactivation_at(self, since: Timestamp, warned_at: Timestamp) -> Timestamp {
+        since.plus(Duration::days(self.deactivate_days)).max(warned_at.plus(Duration::days(WARNING_DAYS)))
+    }
+
+    /// A warning sent at this instant or earlier is old enough for the deactivation at `now`.
+    pub fn warned_cutoff(now: Timestamp) -> Timestamp {
+        now.minus(Duration::days(WARNING_DAYS))
     }
 
     /// Whether the account is idle at `now` (the flag shown to administrators and staff).
@@ -151,7 +162,8 @@ impl IdlePolicy {
         if account.status != UserStatus::Active {
             return IdleStage::Fresh;
         }
-        let stage = if since <= self.deactivate_cutoff(now) {
+        let warned_long_ago = account.warned_at.is_some_and(|w| w <= Self::warned_cutoff(now));
+        let stage = if since <= self.deactivate_cutoff(now) && warned_long_ago {
             IdleStage::Deactivate
         } else if since <= self.warn_cutoff(now) {
             IdleStage::Warn
@@ -180,7 +192,12 @@ mod tests {
     }
 
     fn portal(since: Option<Timestamp>) -> IdleAccount {
-        IdleAccount { status: UserStatus::Active, idle_since: since, staff: false }
+        IdleAccount { status: UserStatus::Active, idle_since: since, warned_at: None, staff: false }
+    }
+
+    /// An account idle since `START`, warned at day `warned`.
+    fn warned(warned: i64) -> IdleAccount {
+        IdleAccount { warned_at: Some(at(warned)), ..portal(Some(START)) }
     }
 
     #[test]
@@ -217,34 +234,52 @@ mod tests {
         let a = portal(Some(START));
         assert_eq!(p.stage(&a, at(165)), IdleStage::Flagged);
         assert_eq!(p.stage(&a, at(166)), IdleStage::Warn);
-        assert_eq!(p.deactivation_at(START), at(180));
+        assert_eq!(p.deactivation_at(START, at(166)), at(180));
     }
 
     #[test]
     fn deactivated_at_180_days_not_179() {
         let p = IdlePolicy::default();
-        let a = portal(Some(START));
+        let a = warned(166);
         assert_eq!(p.stage(&a, at(179)), IdleStage::Warn);
         assert_eq!(p.stage(&a, at(180)), IdleStage::Deactivate);
         assert_eq!(p.stage(&a, at(400)), IdleStage::Deactivate);
     }
 
     #[test]
+    fn never_deactivated_without_14_days_of_warning() {
+        let p = IdlePolicy::default();
+        // Never warned (the job did not run, or the threshold was lowered): warned first.
+        assert_eq!(p.stage(&portal(Some(START)), at(400)), IdleStage::Warn);
+        // Warned late, at day 200: deactivated 14 days after the warning, not at 180.
+        let late = warned(200);
+        assert_eq!(p.deactivation_at(START, at(200)), at(214));
+        assert_eq!(p.stage(&late, at(213)), IdleStage::Warn);
+        assert_eq!(p.stage(&late, at(214)), IdleStage::Deactivate);
+        // Warned on time, the job one day late: deactivated at its next run.
+        assert_eq!(p.stage(&warned(167), at(181)), IdleStage::Deactivate);
+    }
+
+    #[test]
     fn a_sign_in_at_day_170_starts_a_new_period() {
         let p = IdlePolicy::default();
         let again = portal(Some(at(170)));
+        // The warning of the first period (day 166) does not count for the second.
         assert_eq!(p.stage(&again, at(180)), IdleStage::Fresh);
         assert_eq!(p.stage(&again, at(259)), IdleStage::Fresh);
         assert_eq!(p.stage(&again, at(260)), IdleStage::Flagged);
         assert_eq!(p.stage(&again, at(336)), IdleStage::Warn);
-        assert_eq!(p.stage(&again, at(350)), IdleStage::Deactivate);
+        assert_eq!(p.stage(&again, at(350)), IdleStage::Warn);
+        let warned_again = IdleAccount { warned_at: Some(at(336)), ..again };
+        assert_eq!(p.stage(&warned_again, at(349)), IdleStage::Warn);
+        assert_eq!(p.stage(&warned_again, at(350)), IdleStage::Deactivate);
     }
 
     #[test]
     fn invited_deactivated_and_unknown_are_never_idle() {
         let p = IdlePolicy::default();
         for status in [UserStatus::Invited, UserStatus::Deactivated] {
-            let a = IdleAccount { status, idle_since: Some(START), staff: false };
+            let a = IdleAccount { status, ..warned(166) };
             assert_eq!(p.stage(&a, at(1000)), IdleStage::Fresh);
         }
         assert_eq!(p.stage(&portal(None), at(1000)), IdleStage::Fresh);
@@ -253,7 +288,7 @@ mod tests {
     #[test]
     fn staff_are_flagged_but_never_warned_or_deactivated() {
         let p = IdlePolicy::default();
-        let s = IdleAccount { status: UserStatus::Active, idle_since: Some(START), staff: true };
+        let s = IdleAccount { staff: true, ..warned(166) };
         assert_eq!(p.stage(&s, at(89)), IdleStage::Fresh);
         assert_eq!(p.stage(&s, at(90)), IdleStage::Flagged);
         assert_eq!(p.stage(&s, at(500)), IdleStage::Flagged);
@@ -262,7 +297,7 @@ mod tests {
     #[test]
     fn custom_thresholds_move_every_boundary() {
         let p = IdlePolicy::new(30, 60).unwrap();
-        let a = portal(Some(START));
+        let a = warned(46);
         assert_eq!(
             [29, 30, 45, 46, 59, 60].map(|d| p.stage(&a, at(d))),
             [
