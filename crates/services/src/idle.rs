@@ -49,7 +49,8 @@ pub fn flagged(
     staff: bool,
     now: i64,
 ) -> bool {
-    let account = gatehouse_domain::idle::IdleAccount { status, idle_since: idle_since.map(Timestamp), warned_at: None, staff };
+    let account =
+        gatehouse_domain::idle::IdleAccount { status, idle_since: idle_since.map(Timestamp), warned_at: None, staff };
     plan.idle_policy().is_idle(&account, Timestamp(now))
 }
 

@@ -10,10 +10,12 @@ use crate::{Conn, StoreError};
 use sqlx::Row;
 
 async fn ensure_row(conn: &mut Conn, name: &str) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO job_leases (name, holder, lease_until) VALUES ($1, NULL, 0) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO job_leases (name, holder, lease_until) VALUES ($1, NULL, 0) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -45,7 +47,8 @@ pub async fn release(conn: &mut Conn, name: &str, holder: &str) -> Result<(), St
 
 /// The day (as the job wrote it) the job `name` last ran, if ever.
 pub async fn last_run_on(conn: &mut Conn, name: &str) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query("SELECT last_run_on FROM job_leases WHERE name = $1").bind(name).fetch_optional(&mut *conn).await?;
+    let row =
+        sqlx::query("SELECT last_run_on FROM job_leases WHERE name = $1").bind(name).fetch_optional(&mut *conn).await?;
     Ok(match row {
         Some(r) => r.try_get("last_run_on")?,
         None => None,
@@ -55,6 +58,10 @@ pub async fn last_run_on(conn: &mut Conn, name: &str) -> Result<Option<String>, 
 /// Records the day the job `name` ran.
 pub async fn set_last_run_on(conn: &mut Conn, name: &str, day: &str) -> Result<(), StoreError> {
     ensure_row(conn, name).await?;
-    sqlx::query("UPDATE job_leases SET last_run_on = $2 WHERE name = $1").bind(name).bind(day).execute(&mut *conn).await?;
+    sqlx::query("UPDATE job_leases SET last_run_on = $2 WHERE name = $1")
+        .bind(name)
+        .bind(day)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
