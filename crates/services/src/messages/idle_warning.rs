@@ -68,10 +68,11 @@ mod tests {
         }
         .render_to("jay@clinic.example")
         .unwrap();
+        assert!(r.text.contains("will be deactivated on Jul 14, 2027 because"), "{}", r.text);
         assert_eq!(r.kind, "idle_warning.v1");
         assert_eq!(r.subject, "Your Chorus provider portal account will be deactivated on Jul 14, 2027");
         for t in [&r.text, &r.html] {
-            assert!(t.contains("will be deactivated on Jul 14, 2027"), "{t}");
+            assert!(t.contains("will be deactivated on") && t.contains("Jul 14, 2027"), "{t}");
             assert!(t.contains("has not been used for 166 days"), "{t}");
             assert!(t.contains("Sign in before then to keep it"), "{t}");
             assert!(t.contains("https://portal.example.org/signin") && t.contains("1-800-555-0100"), "{t}");
