@@ -8,6 +8,7 @@ pub mod audit;
 pub mod client_address;
 pub mod email;
 pub mod email_proof;
+pub mod idle;
 pub mod ids;
 pub mod legacy;
 pub mod lockout;

@@ -31,6 +31,9 @@ pub struct PlanSettings {
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
     pub access_review_days: i64,
+    /// Days without a sign-in before an account is flagged, and before a portal account is
+    /// deactivated (warned 14 days earlier).
+    pub idle: crate::idle::IdlePolicy,
     pub username_format: UsernameFormat,
     /// Days after deactivation during which a practice administrator may reactivate.
     pub reactivation_days: i64,
@@ -218,6 +221,17 @@ impl PlanSettings {
         let session_idle_minutes = int(raw, "session_idle_minutes", "Idle timeout", 5, 60, &mut e);
         let session_absolute_hours = int(raw, "session_absolute_hours", "Session length", 1, 24, &mut e);
         let access_review_days = int(raw, "access_review_days", "Access review interval", 30, 365, &mut e);
+        let idle_flag_days = int_in(raw, "idle_flag_days", "Idle threshold", &crate::idle::FLAG_DAYS_RANGE, &mut e);
+        let idle_deactivate_days =
+            int_in(raw, "idle_deactivate_days", "Deactivation threshold", &crate::idle::DEACTIVATE_DAYS_RANGE, &mut e);
+        let idle = if e.contains_key("idle_flag_days") || e.contains_key("idle_deactivate_days") {
+            crate::idle::IdlePolicy::default()
+        } else {
+            crate::idle::IdlePolicy::new(idle_flag_days, idle_deactivate_days).unwrap_or_else(|err| {
+                e.insert(err.field(), err.to_string());
+                crate::idle::IdlePolicy::default()
+            })
+        };
         let username_format = match raw.get("username_format").map(String::as_str).and_then(UsernameFormat::parse) {
             Some(f) => f,
             None => {
@@ -301,6 +315,7 @@ impl PlanSettings {
             session_idle_minutes,
             session_absolute_hours,
             access_review_days,
+            idle,
             username_format,
             reactivation_days,
             legacy_deadline,
@@ -333,6 +348,8 @@ mod tests {
             ("session_idle_minutes", "15"),
             ("session_absolute_hours", "12"),
             ("access_review_days", "90"),
+            ("idle_flag_days", "90"),
+            ("idle_deactivate_days", "180"),
             ("username_format", "plain"),
             ("reactivation_days", "90"),
             ("legacy_deadline", ""),
@@ -393,6 +410,27 @@ mod tests {
                 && e.contains_key("legacy_deadline")
                 && e.contains_key("reactivation_days")
         );
+    }
+
+    #[test]
+    fn idle_thresholds_are_bounded_and_apart() {
+        assert_eq!(PlanSettings::parse(&good()).unwrap().idle, crate::idle::IdlePolicy::default());
+        let with = |flag: &str, off: &str| {
+            let mut r = good();
+            r.insert("idle_flag_days".into(), flag.into());
+            r.insert("idle_deactivate_days".into(), off.into());
+            PlanSettings::parse(&r)
+        };
+        assert_eq!(with("30", "60").unwrap().idle.deactivate_days(), 60);
+        assert!(with("29", "180").unwrap_err()["idle_flag_days"].contains("from 30 to 365"));
+        assert!(with("366", "730").unwrap_err().contains_key("idle_flag_days"));
+        assert!(with("90", "59").unwrap_err()["idle_deactivate_days"].contains("from 60 to 730"));
+        assert!(with("90", "731").unwrap_err().contains_key("idle_deactivate_days"));
+        assert!(with("ninety", "180").unwrap_err().contains_key("idle_flag_days"));
+        let e = with("100", "113").unwrap_err();
+        assert!(e["idle_deactivate_days"].contains("at least 114 days"), "{e:?}");
+        assert!(!e.contains_key("idle_flag_days"));
+        assert!(with("100", "114").is_ok());
     }
 
     #[test]

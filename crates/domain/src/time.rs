@@ -66,8 +66,8 @@ impl Timestamp {
         self.in_zone(zone, "%b %-d, %Y").unwrap_or_default()
     }
 
-    /// The day of the instant in the plan's time zone as `YYYY-MM-DD` (for date inputs); "" when
-    /// out of range.
+    /// The day of the instant in the plan's time zone as `YYYY-MM-DD` (for "once a day" records);
+    /// "" when out of range.
     pub fn iso_day(self, zone: &PlanTimeZone) -> String {
         self.in_zone(zone, "%Y-%m-%d").unwrap_or_default()
     }
@@ -174,6 +174,8 @@ mod tests {
         assert_eq!(Timestamp(1_783_182_600).for_people(&ny), "Jul 4, 2026 12:30 PM EDT");
         // Just after midnight UTC it is still the day before in New York.
         assert_eq!(Timestamp(1_799_971_500).day_for_people(&ny), "Jan 14, 2027");
+        assert_eq!(Timestamp(1_799_971_500).iso_day(&ny), "2027-01-14");
+        assert_eq!(Timestamp(1_799_971_500).iso_day(&PlanTimeZone::parse("UTC").unwrap()), "2027-01-15");
         assert_eq!(Timestamp(i64::MAX).for_people(&ny), "an unknown time");
         assert_eq!(Timestamp(i64::MAX).try_for_people(&ny), None);
     }

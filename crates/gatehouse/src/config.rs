@@ -53,10 +53,18 @@ pub struct ServeArgs {
     /// ranges, comma-separated. The client is the right-most hop that is not one of them.
     #[arg(long, env = "GATEHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    /// Minutes between tries of the daily job (idle accounts; each plan runs once on its local
+    /// day, by whichever instance holds the lease); 0 turns the loop off (run
+    /// `gatehouse jobs run-daily` from cron instead). Default 60.
+    #[arg(long, env = "GATEHOUSE_DAILY_JOB_INTERVAL")]
+    pub daily_job_interval: Option<u64>,
     /// Optional TOML file with the same settings (flags and environment win).
     #[arg(long, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
 }
+
+/// Minutes between tries of the daily job when the configuration does not say.
+pub const DEFAULT_DAILY_JOB_INTERVAL_MINUTES: u64 = 60;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +85,7 @@ struct FileConfig {
     dev_outbox: Option<bool>,
     secret_key_file: Option<PathBuf>,
     secret_key: Option<String>,
+    daily_job_interval: Option<u64>,
 }
 
 /// The validated configuration the server runs with.
@@ -100,11 +109,14 @@ pub struct ServerConfig {
     pub dev_outbox: bool,
     /// The server key for code HMACs, when given by configuration.
     pub secret_key: Option<ServerKey>,
+    /// How often the server tries the daily job; `None`: never (tests, benchmarks, or cron).
+    pub daily_job_every: Option<std::time::Duration>,
 }
 
 impl ServerConfig {
-    /// Defaults for local use and tests: embedded database, localhost, development outbox on.
-    /// (`from_args` turns the outbox off unless asked for.)
+    /// Defaults for local use and tests: embedded database, localhost, development outbox on,
+    /// no daily job loop. (`from_args` turns the outbox off unless asked for, and the daily job
+    /// loop on unless told 0.)
     pub fn local(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
@@ -120,6 +132,7 @@ impl ServerConfig {
             run_outbox_worker: true,
             dev_outbox: true,
             secret_key: None,
+            daily_job_every: None,
         }
     }
 
@@ -169,6 +182,8 @@ impl ServerConfig {
         if let Some(q) = file.hash_queue {
             c.hash.queue = q;
         }
+        let minutes = a.daily_job_interval.or(file.daily_job_interval).unwrap_or(DEFAULT_DAILY_JOB_INTERVAL_MINUTES);
+        c.daily_job_every = (minutes > 0).then(|| std::time::Duration::from_secs(minutes * 60));
         c.validate()?;
         Ok(c)
     }
@@ -254,6 +269,24 @@ mod tests {
         assert_eq!(c.proxies().client_address(peer, ["203.0.113.7"]), peer);
         let c = ServerConfig::from_args(&args(&["--trust-proxy"]), "sqlite://x.db").unwrap();
         assert_eq!(c.proxies().client_address(peer, ["6.6.6.6, 203.0.113.7"]).to_string(), "203.0.113.7");
+    }
+
+    #[test]
+    fn daily_job_every_hour_unless_told() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let args = |extra: &[&str]| Cli::parse_from([&["gatehouse"], extra].concat()).serve;
+        let c = ServerConfig::from_args(&args(&[]), "sqlite://x.db").unwrap();
+        assert_eq!(c.daily_job_every, Some(std::time::Duration::from_secs(3600)));
+        let c = ServerConfig::from_args(&args(&["--daily-job-interval", "5"]), "sqlite://x.db").unwrap();
+        assert_eq!(c.daily_job_every, Some(std::time::Duration::from_secs(300)));
+        let c = ServerConfig::from_args(&args(&["--daily-job-interval", "0"]), "sqlite://x.db").unwrap();
+        assert_eq!(c.daily_job_every, None);
+        assert_eq!(ServerConfig::local("sqlite://x.db").daily_job_every, None);
     }
 
     #[test]

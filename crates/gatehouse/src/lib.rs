@@ -35,6 +35,7 @@ pub struct Running {
     join: JoinHandle<()>,
     worker: Option<JoinHandle<()>>,
     refresher: JoinHandle<()>,
+    daily: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -48,6 +49,9 @@ impl Running {
             w.abort();
         }
         self.refresher.abort();
+        if let Some(d) = self.daily.take() {
+            d.abort();
+        }
         self.services.db.close().await;
     }
 
@@ -96,7 +100,7 @@ pub fn delivery_config(cfg: &ServerConfig) -> DeliveryConfig {
 }
 
 /// Starts the server: database, migrations, hashing pool, outbox worker, permission index
-/// refresher, HTTP listener. Refuses a development outbox off this machine, and email with
+/// refresher, the daily job's loop (when configured), HTTP listener. Refuses a development outbox off this machine, and email with
 /// nowhere to go (see [`DeliveryConfig::check`]).
 pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let delivery = delivery_config(&cfg);
@@ -121,6 +125,9 @@ pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<R
     let worker = cfg.run_outbox_worker.then(|| tokio::spawn(deliverer.clone().run()));
     // Keeps this instance's permission index in step with changes made on other instances.
     let refresher = tokio::spawn(svc.clone().run_access_refresher());
+    // Idle accounts (and later steps): tried every interval, run once a day per plan by
+    // whichever instance holds the lease.
+    let daily = cfg.daily_job_every.map(|every| tokio::spawn(svc.clone().run_daily_jobs(every)));
     // Large plans' user searches answer from memory as soon as their index is read.
     let warming = svc.clone();
     tokio::spawn(async move {
@@ -149,5 +156,5 @@ pub async fn start(cfg: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<R
         }
     });
     tracing::info!(%addr, %base_url, "Gatehouse is ready");
-    Ok(Running { addr, base_url, services: svc, deliverer, shutdown: Some(tx), join, worker, refresher })
+    Ok(Running { addr, base_url, services: svc, deliverer, shutdown: Some(tx), join, worker, refresher, daily })
 }

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use gatehouse::config::{ServeArgs, ServerConfig};
 use gatehouse_services::SystemClock;
 use gatehouse_services::audit::ChainReport;
+use gatehouse_services::jobs::DailyRun;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -56,6 +57,24 @@ enum Command {
     Roster {
         #[command(subcommand)]
         command: gatehouse::roster_cli::RosterCommand,
+    },
+    /// Scheduled jobs, for operators and cron.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run the daily job now (idle accounts) for the plans that have not run today; prints
+    /// what it did. Skips when another instance is running it.
+    RunDaily {
+        /// Run every plan, even those that already ran today (every step is idempotent).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        server: ServeArgs,
     },
 }
 
@@ -196,6 +215,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Without SMTP it stays queued for the first server that has one (or its dev outbox).
             let delivery = gatehouse::delivery_config(&cfg);
             gatehouse_services::delivery::Deliverer::new(svc.clone(), delivery)?.deliver_due().await?;
+        }
+        Command::Jobs { command: JobsCommand::RunDaily { force, server } } => {
+            let cfg = ServerConfig::from_args(&server, DEFAULT_DB)?;
+            let svc = gatehouse::services(&cfg, Arc::new(SystemClock), base_url(&cfg)).await?;
+            let which = if force { DailyRun::Forced } else { DailyRun::Due };
+            let r = svc.run_daily_job_for(svc.clock.now(), which).await?;
+            if r.ran {
+                println!(
+                    "daily job: {} plan(s) run, {} already run today; idle accounts: {} warned, {} deactivated, {} administrator(s) kept (last of a practice)",
+                    r.plans_run, r.plans_already_run, r.idle.warned, r.idle.deactivated, r.idle.kept_last_admin
+                );
+            } else {
+                println!("daily job: another instance is running it; nothing done");
+            }
+            // The warnings wait in the outbox: a running server's worker delivers them.
+            svc.db.close().await;
         }
         Command::Bench(b) => gatehouse::bench::run(b).await?,
         Command::Roster { command } => return gatehouse::roster_cli::run(command).await,

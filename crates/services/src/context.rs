@@ -31,6 +31,11 @@ impl RequestMeta {
     pub fn cli() -> Self {
         Self { ip: "cli".into(), user_agent: "gatehouse-cli".into() }
     }
+
+    /// Metadata for what the system does on its own (the daily job): no address, no browser.
+    pub fn system() -> Self {
+        Self { ip: "system".into(), user_agent: "gatehouse-daily-job".into() }
+    }
 }
 
 /// The plans as read at an instant.

@@ -11,6 +11,7 @@ use gatehouse_store::outbox::{self, NewMessage};
 pub mod access;
 pub mod access_review;
 pub mod first_signin;
+pub mod idle_warning;
 pub mod offers;
 pub mod registration;
 pub mod secure_message;

@@ -45,6 +45,10 @@ impl Plan {
             absolute: Duration::seconds(self.row.session_absolute_secs),
         }
     }
+    /// When accounts are flagged as idle, warned and deactivated.
+    pub fn idle_policy(&self) -> gatehouse_domain::idle::IdlePolicy {
+        gatehouse_domain::idle::IdlePolicy::from_stored(self.row.idle_flag_days, self.row.idle_deactivate_days)
+    }
     /// Lockout rules.
     pub fn lockout_policy(&self) -> LockoutPolicy {
         LockoutPolicy::default()
@@ -104,6 +108,8 @@ impl Services {
             session_absolute_secs: 12 * 3600,
             brand_color: "#0b4f6c".into(),
             access_review_days: 90,
+            idle_flag_days: gatehouse_domain::idle::DEFAULT_FLAG_DAYS,
+            idle_deactivate_days: gatehouse_domain::idle::DEFAULT_DEACTIVATE_DAYS,
             username_format: "plain".into(),
             reactivation_days: 90,
             legacy_deadline: String::new(),

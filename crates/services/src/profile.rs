@@ -549,6 +549,7 @@ mod tests {
             staff_role: None,
             created_at: 0,
             legacy_hash: None,
+            idle_since: None,
         }
     }
 

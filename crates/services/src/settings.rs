@@ -47,6 +47,8 @@ pub fn raw_from(row: &PlanRow) -> RawSettings {
         ("session_idle_minutes", (row.session_idle_secs / 60).to_string()),
         ("session_absolute_hours", (row.session_absolute_secs / 3600).to_string()),
         ("access_review_days", row.access_review_days.to_string()),
+        ("idle_flag_days", row.idle_flag_days.to_string()),
+        ("idle_deactivate_days", row.idle_deactivate_days.to_string()),
         ("username_format", row.username_format.clone()),
         ("reactivation_days", row.reactivation_days.to_string()),
         ("legacy_deadline", row.legacy_deadline.clone()),
@@ -104,6 +106,8 @@ impl Services {
         new.session_idle_secs = s.session_idle_minutes * 60;
         new.session_absolute_secs = s.session_absolute_hours * 3600;
         new.access_review_days = s.access_review_days;
+        new.idle_flag_days = s.idle.flag_days();
+        new.idle_deactivate_days = s.idle.deactivate_days();
         new.username_format = s.username_format.as_str().to_owned();
         new.reactivation_days = s.reactivation_days;
         new.legacy_deadline = s.legacy_deadline.map(|d| d.as_string()).unwrap_or_default();

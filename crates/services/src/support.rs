@@ -142,6 +142,8 @@ pub struct UserSummary {
     pub locked_until: Option<i64>,
     /// The practices the user acts for: (Tax ID, practice name, user type, administrator).
     pub affiliations: Vec<(String, String, String, bool)>,
+    /// Whether the account is flagged as idle (no sign-in for the plan's idle threshold).
+    pub idle: bool,
 }
 
 impl UserSummary {
@@ -191,6 +193,7 @@ impl Services {
             phone: row.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits),
             locked_until,
             affiliations,
+            idle: crate::idle::flagged(plan, row.status, row.idle_since, row.staff_role.is_some(), now),
             row,
         })
     }
@@ -244,6 +247,7 @@ impl Services {
                     phone: row.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits),
                     locked_until,
                     affiliations: mine.into_iter().map(|(_, a)| a).collect(),
+                    idle: crate::idle::flagged(plan, row.status, row.idle_since, row.staff_role.is_some(), now),
                     row,
                 }
             })

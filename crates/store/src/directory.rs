@@ -49,6 +49,11 @@ pub struct DirectoryRow {
     pub email: String,
     pub phone: Option<String>,
     pub status: UserStatus,
+    pub last_signin_at: Option<i64>,
+    /// Start of the current idle period (see [`crate::users::UserRow::idle_since`]).
+    pub idle_since: Option<i64>,
+    /// Whether the user holds a plan staff role.
+    pub staff: bool,
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -150,7 +155,8 @@ pub async fn page(
         stop.saturating_add(1)
     );
     let page_sql = format!(
-        "SELECT u.id, u.first_name, u.last_name, u.username, u.email, u.two_step_phone, u.status FROM {filter} \
+        "SELECT u.id, u.first_name, u.last_name, u.username, u.email, u.two_step_phone, u.status, u.last_signin_at, \
+         u.idle_since, u.staff_role FROM {filter} \
          ORDER BY {order} LIMIT $8 OFFSET $9"
     );
     let mut count = bind_filters(sqlx::query(&count_sql), plan, q, &text_arg, &digits).bind(q.limit).bind(q.offset);
@@ -179,6 +185,9 @@ pub async fn page(
                 phone: r.try_get("two_step_phone")?,
                 status: UserStatus::parse(&status)
                     .ok_or_else(|| StoreError::Corrupt(format!("user status {status:?}")))?,
+                last_signin_at: r.try_get("last_signin_at")?,
+                idle_since: r.try_get("idle_since")?,
+                staff: r.try_get::<Option<String>, _>("staff_role")?.is_some(),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -94,7 +94,7 @@ pub async fn insert_users(
     for chunk in users.chunks(per) {
         let mut sql = String::from(
             "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
-             email_lower, mobile_phone, status, legacy_hash, legacy_imported_at, created_at, updated_at) VALUES ",
+             email_lower, mobile_phone, status, legacy_hash, legacy_imported_at, created_at, updated_at, idle_since) VALUES ",
         );
         for i in 0..chunk.len() {
             let b = i * COLS;
@@ -102,7 +102,7 @@ pub async fn insert_users(
                 sql.push(',');
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -115,6 +115,7 @@ pub async fn insert_users(
                 b + 10,
                 b + 11,
                 b + 12,
+                b + 13,
                 b + 13,
                 b + 13
             ));

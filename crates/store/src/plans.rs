@@ -25,6 +25,10 @@ pub struct PlanRow {
     pub session_absolute_secs: i64,
     pub brand_color: String,
     pub access_review_days: i64,
+    /// Days without a sign-in before an account is flagged as idle.
+    pub idle_flag_days: i64,
+    /// Days without a sign-in before a portal account is deactivated.
+    pub idle_deactivate_days: i64,
     /// `plain` or `email`.
     pub username_format: String,
     pub reactivation_days: i64,
@@ -51,7 +55,7 @@ const COLUMNS: &str = "id, slug, name, host, support_phone, support_hours, terms
     password_min, password_max, code_length, code_lifetime_secs, code_max_tries, \
     code_max_sends_per_hour, session_idle_secs, session_absolute_secs, brand_color, access_review_days, \
     username_format, reactivation_days, legacy_deadline, legacy_email_proof, time_zone, \
-    message_response_days, message_max_files, message_max_file_mb, mailbox_email, \
+    message_response_days, message_max_files, message_max_file_mb, mailbox_email, idle_flag_days, idle_deactivate_days, \
     (SELECT COUNT(*) FROM plan_logos l WHERE l.plan_id = plans.id) AS logo_count";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
@@ -74,6 +78,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
         session_absolute_secs: r.try_get("session_absolute_secs")?,
         brand_color: r.try_get("brand_color")?,
         access_review_days: r.try_get("access_review_days")?,
+        idle_flag_days: r.try_get("idle_flag_days")?,
+        idle_deactivate_days: r.try_get("idle_deactivate_days")?,
         username_format: r.try_get("username_format")?,
         reactivation_days: r.try_get("reactivation_days")?,
         legacy_deadline: r.try_get("legacy_deadline")?,
@@ -169,7 +175,8 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
          session_idle_secs = $11, session_absolute_secs = $12, brand_color = $13, access_review_days = $14, \
          username_format = $15, reactivation_days = $16, legacy_deadline = $17, \
          legacy_email_proof = $18, time_zone = $19, message_response_days = $20, message_max_files = $21, \
-         message_max_file_mb = $22, mailbox_email = $23 WHERE id = $1",
+         message_max_file_mb = $22, mailbox_email = $23, idle_flag_days = $24, idle_deactivate_days = $25 \
+         WHERE id = $1",
     )
     .bind(p.id.0)
     .bind(&p.name)
@@ -194,6 +201,8 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
     .bind(p.message_max_files)
     .bind(p.message_max_file_mb)
     .bind(&p.mailbox_email)
+    .bind(p.idle_flag_days)
+    .bind(p.idle_deactivate_days)
     .execute(&mut *conn)
     .await?;
     Ok(())

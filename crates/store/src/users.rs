@@ -25,10 +25,13 @@ pub struct UserRow {
     pub created_at: i64,
     /// A legacy system's password hash, until the first sign-in replaces it.
     pub legacy_hash: Option<String>,
+    /// Start of the current idle period of an active account: the last sign-in, or when it
+    /// became active (sign-up, import, reactivation) if later.
+    pub idle_since: Option<i64>,
 }
 
 const COLUMNS: &str = "id, plan_id, username, first_name, middle_name, last_name, email, status, \
-    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at, legacy_hash";
+    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at, legacy_hash, idle_since";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -50,6 +53,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         staff_role: r.try_get("staff_role")?,
         created_at: r.try_get("created_at")?,
         legacy_hash: r.try_get("legacy_hash")?,
+        idle_since: r.try_get("idle_since")?,
     })
 }
 
@@ -142,7 +146,7 @@ pub async fn complete_signup(
 ) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "UPDATE users SET username = $1, username_lower = $2, password_hash = $3, status = 'active', \
-         updated_at = $4 WHERE id = $5 AND status = 'invited'",
+         updated_at = $4, idle_since = $4 WHERE id = $5 AND status = 'invited'",
     )
     .bind(username)
     .bind(username.to_lowercase())
@@ -154,10 +158,11 @@ pub async fn complete_signup(
     Ok(r.rows_affected() == 1)
 }
 
-/// Records the time of a completed sign-in, keeping the one before it.
+/// Records the time of a completed sign-in, keeping the one before it; a new idle period starts.
 pub async fn record_signin(conn: &mut Conn, id: UserId, now: i64) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE users SET previous_signin_at = last_signin_at, last_signin_at = $2, updated_at = $2 WHERE id = $1",
+        "UPDATE users SET previous_signin_at = last_signin_at, last_signin_at = $2, updated_at = $2, idle_since = $2 \
+         WHERE id = $1",
     )
     .bind(id.0)
     .bind(now)
@@ -213,8 +218,8 @@ pub async fn insert_active(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
          email_lower, status, password_hash, two_step_phone, two_step_method, terms_version_signed, \
-         terms_signed_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $13, $13, $13) RETURNING id",
+         terms_signed_at, created_at, updated_at, idle_since) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $13, $13, $13, $13) RETURNING id",
     )
     .bind(u.plan_id.0)
     .bind(username)
@@ -515,7 +520,8 @@ pub async fn by_practice_key(
     rows.iter().map(from_row).collect()
 }
 
-/// Sets the account status. Returns false if the user is not in the plan.
+/// Sets the account status. Returns false if the user is not in the plan. An account that
+/// becomes active starts a new idle period.
 pub async fn set_status(
     conn: &mut Conn,
     plan: PlanId,
@@ -525,7 +531,8 @@ pub async fn set_status(
 ) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "UPDATE users SET status = $3, updated_at = $4, \
-         deactivated_at = CASE WHEN $3 = 'deactivated' THEN $4 ELSE deactivated_at END \
+         deactivated_at = CASE WHEN $3 = 'deactivated' THEN $4 ELSE deactivated_at END, \
+         idle_since = CASE WHEN $3 = 'active' AND status <> 'active' THEN $4 ELSE idle_since END \
          WHERE plan_id = $1 AND id = $2",
     )
     .bind(plan.0)

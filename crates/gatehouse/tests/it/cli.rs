@@ -139,3 +139,48 @@ fn a_bad_secret_key_is_refused_at_start() {
     let (ok, err) = gatehouse_env(&["migrate"], &[("GATEHOUSE_SECRET_KEY", "not base64 at all!")]);
     assert!(!ok && err.contains("not base64"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_run_daily_warns_once_a_day() {
+    use gatehouse_services::Clock;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let out =
+        gatehouse(&["plan", "create", "--slug", "northwind", "--name", "Northwind Health", "--database-url", &url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    {
+        // An account whose last sign-in was 170 days ago.
+        let db = gatehouse_store::Db::connect(&url).await.expect("db");
+        let mut tx = db.begin().await.expect("tx");
+        let plan = gatehouse_store::plans::by_slug(&mut tx, "northwind").await.expect("plan").expect("plan");
+        let long_ago = gatehouse_services::SystemClock.now().as_secs() - 170 * 86_400;
+        let user = gatehouse_store::users::NewUser {
+            plan_id: plan.id,
+            first_name: "Ann",
+            middle_name: "",
+            last_name: "Lee",
+            email: "ann@clinic.example",
+        };
+        gatehouse_store::users::insert_active(&mut tx, &user, "annlee", "x", None, None, long_ago).await.expect("user");
+        gatehouse_store::commit(tx).await.expect("commit");
+        db.close().await;
+    }
+    let run = |extra: &[&str]| {
+        let out = gatehouse(&[&["jobs", "run-daily", "--database-url", &url], extra].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = run(&[]);
+    assert!(text.contains("1 plan(s) run, 0 already run today; idle accounts: 1 warned, 0 deactivated"), "{text}");
+    let text = run(&[]);
+    assert!(text.contains("0 plan(s) run, 1 already run today"), "{text}");
+    let text = run(&["--force"]);
+    assert!(text.contains("1 plan(s) run, 0 already run today; idle accounts: 0 warned"), "{text}");
+    let db = gatehouse_store::Db::connect(&url).await.expect("db");
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'idle_warning.v1'")
+        .fetch_one(db.pool())
+        .await
+        .expect("count");
+    assert_eq!(queued, 1, "queued once, for a running server to deliver");
+    db.close().await;
+}

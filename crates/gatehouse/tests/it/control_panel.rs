@@ -70,6 +70,8 @@ async fn settings_are_validated_applied_and_audited(backend: Backend) {
             ("session_idle_minutes", "15"),
             ("session_absolute_hours", "12"),
             ("access_review_days", "90"),
+            ("idle_flag_days", "90"),
+            ("idle_deactivate_days", "180"),
             ("username_format", "plain"),
             ("reactivation_days", "90"),
             ("legacy_deadline", ""),
@@ -94,6 +96,8 @@ async fn settings_are_validated_applied_and_audited(backend: Backend) {
         ("session_idle_minutes", "120", "from 5 to 60"),
         ("name", "", "Enter the plan name"),
         ("code_length", "abc", "whole number"),
+        ("idle_flag_days", "29", "from 30 to 365"),
+        ("idle_deactivate_days", "100", "at least 104 days"),
     ] {
         let (s, page) = app.submit(&c, "/admin/settings", "/admin/settings", &good(field, value)).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{field}={value}");

@@ -27,6 +27,7 @@ mod control_panel;
 mod demo_data;
 mod generated_client;
 mod help_desk;
+mod idle_accounts;
 mod legacy;
 mod legacy_email_proof;
 mod message_pages;

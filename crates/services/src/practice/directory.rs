@@ -40,6 +40,8 @@ pub struct DirectoryEntry {
     pub row: DirectoryRow,
     /// The names of the user types they hold at the administrator's practices.
     pub user_types: Vec<String>,
+    /// Whether the account is flagged as idle (no sign-in for the plan's idle threshold).
+    pub idle: bool,
 }
 
 /// One page of the directory.
@@ -110,11 +112,13 @@ impl Services {
         let types = user_types::list(&mut conn, plan.id()).await?;
         let name_of =
             |key: &str| types.iter().find(|t| t.key.as_str() == key).map_or(key.to_owned(), |t| t.name.clone());
+        let now = self.now();
         let entries = rows
             .into_iter()
             .map(|row| {
                 let user_types = held.iter().filter(|(u, _)| *u == row.id).map(|(_, k)| name_of(k)).collect();
-                DirectoryEntry { row, user_types }
+                let idle = crate::idle::flagged(plan, row.status, row.idle_since, row.staff, now);
+                DirectoryEntry { row, user_types, idle }
             })
             .collect::<Vec<_>>();
         let first = if entries.is_empty() { 0 } else { (page - 1).saturating_mul(PAGE_SIZE) + 1 };

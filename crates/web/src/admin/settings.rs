@@ -103,6 +103,23 @@ const GROUPS: &[(&str, &[Spec])] = &[
         ],
     ),
     (
+        "Idle accounts",
+        &[
+            (
+                "idle_flag_days",
+                "Flag accounts idle after (days without a sign-in)",
+                "30 to 365. Shown as Idle to practice administrators and in the user search.",
+                true,
+            ),
+            (
+                "idle_deactivate_days",
+                "Deactivate portal accounts after (days without a sign-in)",
+                "60 to 730, and at least 14 more than the idle flag: the holder is warned by email 14 days before. Plan staff accounts are flagged but never deactivated.",
+                true,
+            ),
+        ],
+    ),
+    (
         "Accounts",
         &[
             ("username_format", "Usernames", "For new usernames; existing ones stay as they are.", false),

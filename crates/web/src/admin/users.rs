@@ -30,6 +30,8 @@ struct UserView {
     status: &'static str,
     practices: String,
     last_signin: String,
+    /// Flagged as idle (no sign-in for the plan's idle threshold).
+    idle: bool,
     staff_role: Option<&'static str>,
     affiliations: Vec<(String, String, String, bool)>,
 }
@@ -57,6 +59,7 @@ fn view(plan: &Plan, u: UserSummary) -> UserView {
             u.affiliations.iter().map(|a| format!("{} {}", a.0, a.1)).collect::<Vec<_>>().join("; ")
         },
         last_signin: u.row.last_signin_at.map(|t| when(plan, t)).unwrap_or_else(|| "Never".into()),
+        idle: u.idle,
         staff_role: u.row.staff_role.as_deref().and_then(StaffRole::parse).map(StaffRole::label),
         affiliations: u.affiliations,
     }

@@ -397,6 +397,12 @@ pub struct DirectoryUser {
     pub status: AccountStatus,
     /// The names of the user types they hold at the caller's practices.
     pub user_types: Vec<String>,
+    /// The last completed sign-in (Unix seconds), if any.
+    pub last_signin_at: Option<i64>,
+    /// Flagged as idle: an active account without a sign-in for the plan's idle threshold
+    /// (default 90 days). Idle portal accounts are deactivated at the plan's deactivation
+    /// threshold (default 180 days), after a warning email 14 days before.
+    pub idle: bool,
 }
 
 /// One page of the directory.
@@ -440,6 +446,8 @@ pub async fn directory(
                 email: e.row.email,
                 status: e.row.status.into(),
                 user_types: e.user_types,
+                last_signin_at: e.row.last_signin_at,
+                idle: e.idle,
             })
             .collect(),
         total: p.total.shown(),

@@ -23,6 +23,9 @@ struct Row {
     phone: String,
     status: &'static str,
     user_types: String,
+    /// Flagged as idle (no sign-in for the plan's idle threshold).
+    idle: bool,
+    last_signin: String,
 }
 
 /// A sortable column header.
@@ -112,6 +115,12 @@ async fn directory(admin: PracticeAdmin, Query(req): Query<DirectoryRequest>) ->
                     phone: e.row.phone.map(|p| gatehouse_domain::phone::mask_digits(&p)).unwrap_or_else(|| "—".into()),
                     status: status_label(e.row.status),
                     user_types: e.user_types.join(", "),
+                    idle: e.idle,
+                    last_signin: e
+                        .row
+                        .last_signin_at
+                        .map(|t| crate::pages::when(&admin.plan.0, t))
+                        .unwrap_or_else(|| "Never".into()),
                 })
                 .collect();
             let prev = (p.page > 1).then(|| filters(Some(p.page - 1), &req.sort, &req.dir));
