@@ -223,8 +223,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let r = svc.run_daily_job_for(svc.clock.now(), which).await?;
             if r.ran {
                 println!(
-                    "daily job: {} plan(s) run, {} already run today; idle accounts: {} warned, {} deactivated, {} administrator(s) kept (last of a practice)",
-                    r.plans_run, r.plans_already_run, r.idle.warned, r.idle.deactivated, r.idle.kept_last_admin
+                    "daily job: {} plan(s) run, {} already run today; idle accounts: {} warned, {} deactivated, {} administrator(s) kept (last of a practice); access reviews: {} opened, {} reminder email(s)",
+                    r.plans_run,
+                    r.plans_already_run,
+                    r.idle.warned,
+                    r.idle.deactivated,
+                    r.idle.kept_last_admin,
+                    r.reviews.opened,
+                    r.reviews.emails
                 );
             } else {
                 println!("daily job: another instance is running it; nothing done");

@@ -33,8 +33,6 @@ pub use decide::{DecisionForm, ProviderChoice};
 
 /// Users listed per page of a review.
 pub const PAGE_SIZE: i64 = 25;
-/// Days without a sign-in after which a user is marked idle (until the plan's own setting).
-pub const IDLE_DAYS: i64 = 90;
 
 /// Who is reviewing.
 #[derive(Debug, Clone, Copy)]
@@ -113,7 +111,7 @@ pub struct ReviewSubject {
     /// "All providers" or the provider IDs and names.
     pub providers: String,
     pub decision: Option<DecisionRow>,
-    /// No sign-in for the idle threshold (an invited user who never signed up is not idle).
+    /// Unused for the plan's idle threshold (an invited user who never signed up is not idle).
     pub idle: bool,
     /// The reviewer themself (someone else decides for them).
     pub is_reviewer: bool,
@@ -310,7 +308,6 @@ impl Services {
         let types = user_types::list(&mut conn, plan.id()).await?;
         let type_name =
             |key: &str| types.iter().find(|t| t.key.as_str() == key).map_or(key.to_owned(), |t| t.name.clone());
-        let idle_before = now - IDLE_DAYS * rules::DAY;
         let mut subjects = Vec::with_capacity(rows.len());
         for row in rows {
             let providers = providers_text(&mut conn, row.affiliation_id, row.all_providers).await?;
@@ -324,8 +321,7 @@ impl Services {
             subjects.push(ReviewSubject {
                 user_type_name: type_name(&row.user_type),
                 providers,
-                idle: row.status == gatehouse_domain::UserStatus::Active
-                    && row.last_signin_at.is_some_and(|at| at <= idle_before),
+                idle: crate::idle::flagged(plan, row.status, row.idle_since, row.staff_role.is_some(), now),
                 is_reviewer: reviewer.actor() == Some(row.user_id),
                 is_staff: row.staff_role.is_some(),
                 decision,

@@ -4,11 +4,12 @@
 //! is idempotent by itself, so a forced re-run, or a run that took over an expired lease, changes
 //! nothing that is already done.
 //!
-//! **Adding a step** (access-review reminders, say): add a variant to [`DailyStep`] and to
+//! **Adding a step**: add a variant to [`DailyStep`] and to
 //! [`STEPS`], a field for its report to [`DailyReport`], and its arm to `run_step`. A step takes
 //! the plan and the job's `now`, opens its own (small) transactions, and must be safe to run
 //! twice on the same day.
 
+use crate::access_review::ReminderReport;
 use crate::idle::IdleReport;
 use crate::plans::Plan;
 use crate::{Internal, Services};
@@ -30,10 +31,13 @@ static INSTANCE: LazyLock<u64> = LazyLock::new(crate::tokens::random_u64);
 pub enum DailyStep {
     /// Warn, then deactivate, portal accounts without a sign-in (see [`crate::idle`]).
     IdleAccounts,
+    /// Open the access reviews that are due and send their reminders (see
+    /// [`crate::access_review`]).
+    ReviewReminders,
 }
 
 /// The steps, in the order they run for each plan.
-pub const STEPS: &[DailyStep] = &[DailyStep::IdleAccounts];
+pub const STEPS: &[DailyStep] = &[DailyStep::IdleAccounts, DailyStep::ReviewReminders];
 
 /// Which plans a run covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +60,8 @@ pub struct DailyReport {
     pub plans_already_run: u64,
     /// [`DailyStep::IdleAccounts`], over the plans run.
     pub idle: IdleReport,
+    /// [`DailyStep::ReviewReminders`], over the plans run.
+    pub reviews: ReminderReport,
 }
 
 impl Services {
@@ -121,6 +127,7 @@ impl Services {
     ) -> Result<(), Internal> {
         match step {
             DailyStep::IdleAccounts => report.idle += self.idle_accounts_step(plan, now).await?,
+            DailyStep::ReviewReminders => report.reviews += self.review_reminders(plan, now.0).await?,
         }
         Ok(())
     }

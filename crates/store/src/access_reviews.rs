@@ -266,12 +266,17 @@ pub struct SubjectRow {
     pub username: Option<String>,
     pub status: UserStatus,
     pub last_signin_at: Option<i64>,
+    /// Since when the account counts as unused (see the idle accounts step).
+    pub idle_since: Option<i64>,
     pub user_type: String,
     pub is_admin: bool,
     pub all_providers: bool,
     /// The user's plan staff role, if they hold one.
     pub staff_role: Option<String>,
 }
+
+const SUBJECT_COLUMNS: &str = "u.id AS user_id, a.id AS affiliation_id, u.first_name, u.last_name, u.username, \
+     u.status, u.last_signin_at, u.idle_since, a.user_type, a.is_admin, a.all_providers, u.staff_role";
 
 const SUBJECTS: &str = "FROM affiliations a JOIN users u ON u.id = a.user_id \
      WHERE a.practice_id = $1 AND u.status <> 'deactivated'";
@@ -284,8 +289,7 @@ pub async fn subjects(
     offset: i64,
 ) -> Result<Vec<SubjectRow>, StoreError> {
     let sql = format!(
-        "SELECT u.id AS user_id, a.id AS affiliation_id, u.first_name, u.last_name, u.username, u.status, \
-                u.last_signin_at, a.user_type, a.is_admin, a.all_providers, u.staff_role {SUBJECTS} \
+        "SELECT {SUBJECT_COLUMNS} {SUBJECTS} \
          ORDER BY u.last_name, u.first_name, u.id LIMIT $2 OFFSET $3"
     );
     let rows = sqlx::query(&sql).bind(practice.0).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
@@ -302,6 +306,7 @@ fn subject_row(r: &AnyRow) -> Result<SubjectRow, StoreError> {
         username: r.try_get("username")?,
         status: UserStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("user status {status:?}")))?,
         last_signin_at: r.try_get("last_signin_at")?,
+        idle_since: r.try_get("idle_since")?,
         user_type: r.try_get("user_type")?,
         is_admin: r.try_get::<i64, _>("is_admin")? != 0,
         all_providers: r.try_get::<i64, _>("all_providers")? != 0,
@@ -311,10 +316,7 @@ fn subject_row(r: &AnyRow) -> Result<SubjectRow, StoreError> {
 
 /// The review's subject `user`, if they are one.
 pub async fn subject(conn: &mut Conn, practice: PracticeId, user: UserId) -> Result<Option<SubjectRow>, StoreError> {
-    let sql = format!(
-        "SELECT u.id AS user_id, a.id AS affiliation_id, u.first_name, u.last_name, u.username, u.status, \
-                u.last_signin_at, a.user_type, a.is_admin, a.all_providers, u.staff_role {SUBJECTS} AND u.id = $2"
-    );
+    let sql = format!("SELECT {SUBJECT_COLUMNS} {SUBJECTS} AND u.id = $2");
     let row = sqlx::query(&sql).bind(practice.0).bind(user.0).fetch_optional(&mut *conn).await?;
     row.as_ref().map(subject_row).transpose()
 }
@@ -326,8 +328,7 @@ pub async fn undecided_ids(
     practice: PracticeId,
 ) -> Result<Vec<SubjectRow>, StoreError> {
     let sql = format!(
-        "SELECT u.id AS user_id, a.id AS affiliation_id, u.first_name, u.last_name, u.username, u.status, \
-                u.last_signin_at, a.user_type, a.is_admin, a.all_providers, u.staff_role {SUBJECTS} \
+        "SELECT {SUBJECT_COLUMNS} {SUBJECTS} \
          AND NOT EXISTS (SELECT 1 FROM access_review_decisions d WHERE d.review_id = $2 AND d.user_id = u.id) ORDER BY u.id"
     );
     let rows = sqlx::query(&sql).bind(practice.0).bind(review.0).fetch_all(&mut *conn).await?;

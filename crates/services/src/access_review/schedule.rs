@@ -27,6 +27,14 @@ pub struct ReminderReport {
     pub skipped: usize,
 }
 
+impl std::ops::AddAssign for ReminderReport {
+    fn add_assign(&mut self, o: Self) {
+        self.opened += o.opened;
+        self.emails += o.emails;
+        self.skipped += o.skipped;
+    }
+}
+
 /// What starting the reviews together did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReviewsStarted {
