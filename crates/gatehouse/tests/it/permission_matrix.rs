@@ -38,6 +38,9 @@ impl Cell<'_> {
         if let Some(t) = self.target {
             if p.contains("{aid}") {
                 p = p.replace("{aid}", &t.value).replace("{id}", &t.owner_value());
+            } else if p.contains("{id}") && p.contains("{user}") {
+                // A review's user: the review in `{id}`, its member in `{user}`.
+                p = p.replace("{id}", &t.value).replace("{user}", &t.owner_value());
             } else {
                 for k in ["{id}", "{user}", "{attempt}", "{key}"] {
                     p = p.replace(k, &t.value);

@@ -201,6 +201,8 @@ pub enum IdKind {
     Attachment,
     /// A provider profile update request (a thread of that topic).
     ProfileUpdate,
+    /// A practice's access review (`{id}`), with a user of the practice (`{user}`).
+    Review,
 }
 
 /// One route: method, path as the router has it, the rule, what the ids name, the values of an
@@ -336,6 +338,13 @@ pub fn rows() -> Vec<Row> {
         r("GET", "/access-requests/{id}/decline", AdminOfRequest).on(I::Request),
         r("POST", "/access-requests/{id}/decline", AdminOfRequest).on(I::Request).phase(1),
         r("GET", "/practice/users", PracticeAdmin),
+        // Review users (issue 17): an administrator of the review's practice; everyone else 404.
+        r("GET", "/practice/reviews", PracticeAdmin),
+        r("GET", "/practice/reviews/{id}", AdminOfAffiliation).on(I::Review),
+        r("GET", "/practice/reviews/{id}/users/{user}/change", AdminOfAffiliation).on(I::Review),
+        r("POST", "/practice/reviews/{id}/users/{user}", AdminOfAffiliation).on(I::Review).body("decision=keep"),
+        r("POST", "/practice/reviews/{id}/keep-remaining", AdminOfAffiliation).on(I::Review),
+        r("POST", "/practice/reviews/{id}/sign", AdminOfAffiliation).on(I::Review).body("first_name=No&last_name=Body"),
         r("GET", "/practice/users/{id}", AdminOfAny).on(I::User),
         r("GET", "/practice/users/{id}/edit", AdminOfAll).on(I::User),
         r("POST", "/practice/users/{id}/edit", AdminOfAll).on(I::User).phase(1).body(EDIT_FORM),
@@ -429,6 +438,17 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/admin/messages/{id}/assign", StaffOn(P::Messages)).on(I::Thread).phase(1).body("agent=none"),
         r("POST", "/admin/messages/{id}/status", StaffOn(P::Messages)).on(I::Thread).phase(1).body("resolved=0"),
         r("GET", "/admin/messages/{id}/decide", StaffOn(P::Messages)).on(I::ProfileUpdate),
+        // Access reviews (issue 17): reading needs ReviewsRead (auditors too); acting on a
+        // practice's behalf, starting and reminding need ReviewsManage.
+        r("GET", "/admin/reviews", Staff(Some(P::ReviewsRead))),
+        r("GET", "/admin/reviews/export", Staff(Some(P::ReviewsRead))),
+        r("POST", "/admin/reviews/start", Staff(Some(P::ReviewsManage))).body("weeks=4"),
+        r("GET", "/admin/reviews/{id}", StaffOn(P::ReviewsRead)).on(I::Review),
+        r("GET", "/admin/reviews/{id}/users/{user}/change", StaffOn(P::ReviewsManage)).on(I::Review),
+        r("POST", "/admin/reviews/{id}/users/{user}", StaffOn(P::ReviewsManage)).on(I::Review).body("decision=keep"),
+        r("POST", "/admin/reviews/{id}/keep-remaining", StaffOn(P::ReviewsManage)).on(I::Review),
+        r("POST", "/admin/reviews/{id}/sign", StaffOn(P::ReviewsManage)).on(I::Review).body("first_name=No&last_name=Body"),
+        r("POST", "/admin/reviews/{id}/remind", StaffOn(P::ReviewsManage)).on(I::Review),
         r("POST", "/admin/messages/{id}/decide", StaffOn(P::Messages)).on(I::ProfileUpdate).phase(1),
         // The API: public.
         r("GET", "/api/v1/openapi.json", Anyone),

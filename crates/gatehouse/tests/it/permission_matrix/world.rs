@@ -418,6 +418,11 @@ impl World {
             shared.push((IdKind::ProfileUpdate, t));
         }
 
+        shared.extend(
+            reviews(app, [(&admin_a, &user_a, "A", 1), (&admin_b, &user_b, "B", 1), (&p2_user, &p2_user, "C", 2)])
+                .await,
+        );
+
         let routes = gatehouse_web::route_table(&app.state());
         let practices = vec![("A", a, admin_a), ("B", b, admin_b), ("C", c, p2_user)];
         Self { actors, routes, shared, practices, made: AtomicU16::new(0) }
@@ -547,6 +552,9 @@ impl World {
             "message_attachments",
             "message_reads",
             "profile_update_lines",
+            "access_reviews",
+            "access_review_decisions",
+            "access_review_reminders",
         ];
         let pool = app.running.services.db.pool();
         let mut out = BTreeMap::new();
@@ -736,6 +744,24 @@ async fn threads<const N: usize>(
             t.internal = true;
             out.push((IdKind::Attachment, t));
         }
+    }
+    out
+}
+
+/// The open access review of each `(administrator, member, tag, plan)`'s practice (the
+/// administrator administers only that one), with the member as the `{user}` of its paths.
+async fn reviews<const N: usize>(
+    app: &TestApp,
+    of: [(&Person, &Person, &'static str, u8); N],
+) -> Vec<(IdKind, Target)> {
+    let svc = &app.running.services;
+    let mut out = Vec::new();
+    for (admin, member, tag, plan) in of {
+        let grant = svc.practice_grant(&admin.plan, &admin.session).await.expect("practice grant");
+        let list = svc.practice_reviews(&grant, &admin.plan).await.expect("reviews");
+        let mut t = Target::new(format!("review of {tag}"), list[0].review.id.0, plan);
+        (t.owner, t.practices) = (Some(member.id), vec![tag]);
+        out.push((IdKind::Review, t));
     }
     out
 }
