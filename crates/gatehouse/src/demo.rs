@@ -87,6 +87,15 @@ pub const ACCOUNTS: &[DemoAccount] = &[
     },
 ];
 
+/// Olivia's colleagues at Lakeside Family Medicine (Tax ID 825671892): active accounts with no
+/// demo password (nobody signs in as them), so that her access review has people to decide on.
+/// `(username, name, user type)`.
+pub const COLLEAGUES: &[(&str, &str, &str)] = &[
+    ("dbrooks", "Dana Brooks", "billing_staff"),
+    ("lromero", "Luis Romero", "billing_staff"),
+    ("radams", "Ruth Adams", "billing_staff"),
+];
+
 /// The plan's terms and conditions (version 1).
 pub const TERMS: &str = "PROVIDER PORTAL TERMS OF USE (version 1)\n\n\
 1. You will use the portal only for the practices and providers you are authorized to act for.\n\
@@ -158,6 +167,7 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
         .await?;
         gatehouse_store::commit(tx).await?;
     }
+    add_colleagues(svc, &plan, &meta).await?;
     invite_maria(svc, &plan, &meta).await?;
     ask_about_a_claim(svc, &plan, &meta).await?;
     Ok((plan, true))
@@ -197,6 +207,38 @@ async fn ask_about_a_claim(svc: &Services, plan: &Plan, meta: &RequestMeta) -> a
     };
     let id = gatehouse_domain::PracticeId(practice.id);
     svc.send_thread(plan, &session, id, &form, &[], meta).await.map_err(|e| anyhow::anyhow!("demo message: {e}"))?;
+    Ok(())
+}
+
+/// Olivia's colleagues ([`COLLEAGUES`]): signed up long ago with a random password nobody knows.
+async fn add_colleagues(svc: &Services, plan: &Plan, meta: &RequestMeta) -> anyhow::Result<()> {
+    let practice = {
+        let mut conn = svc.db.acquire().await?;
+        gatehouse_store::roster::practices::by_tax_id(&mut conn, plan.id(), "825671892")
+            .await?
+            .context("Lakeside Family Medicine missing from the demo roster")?
+    };
+    for (username, name, user_type) in COLLEAGUES {
+        let hash = svc.hasher.hash(&gatehouse_services::tokens::new_token()).await.context("hashing")?;
+        let (first, last) = name.split_once(' ').unwrap_or((name, ""));
+        let email = format!("{username}@lakeside-family.example.org");
+        let now = svc.now();
+        let mut tx = svc.db.begin().await?;
+        let new = NewUser { plan_id: plan.id(), first_name: first, middle_name: "", last_name: last, email: &email };
+        let id = users::insert_active(&mut tx, &new, username, &hash, None, Some(plan.row.terms_version), now).await?;
+        let aff = gatehouse_store::affiliations::NewAffiliation {
+            plan_id: plan.id(),
+            user_id: id,
+            practice_id: practice.id,
+            user_type,
+            is_admin: false,
+            all_providers: true,
+        };
+        gatehouse_store::affiliations::insert(&mut tx, &aff, now).await?;
+        let e = Event::new("demo.user_created").on(id).detail(json!({"username": username}));
+        audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        gatehouse_store::commit(tx).await?;
+    }
     Ok(())
 }
 
