@@ -87,6 +87,10 @@ id_type!(
     /// A file attached to a message.
     AttachmentId
 );
+id_type!(
+    /// One topic of the plan's list of secure-message topics.
+    TopicId
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ pub mod email_proof;
 pub mod ids;
 pub mod legacy;
 pub mod lockout;
+pub mod message_topics;
 pub mod names;
 pub mod npi;
 pub mod password;
@@ -33,7 +34,7 @@ pub mod username;
 pub use email::Email;
 pub use ids::{
     AccessRequestId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId, PlanId, PracticeId,
-    ProviderRowId, RegistrationId, SessionId, ThreadId, UserId,
+    ProviderRowId, RegistrationId, SessionId, ThreadId, TopicId, UserId,
 };
 pub use names::PersonName;
 pub use npi::Npi;

@@ -17,6 +17,7 @@ pub mod first_signin;
 pub mod hashing;
 pub mod invitations;
 pub mod legacy_import;
+pub mod message_topics;
 pub mod messages;
 pub mod offers;
 pub mod plans;

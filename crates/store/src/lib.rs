@@ -16,6 +16,7 @@ pub mod directory;
 pub mod email_proofs;
 pub mod invitations;
 pub mod legacy;
+pub mod message_topics;
 pub mod offers;
 pub mod outbox;
 pub mod plans;

@@ -29,6 +29,7 @@ mod help_desk;
 mod legacy;
 mod legacy_email_proof;
 mod message_pages;
+mod message_topics;
 mod offers;
 mod outbox_security;
 mod page_flows;

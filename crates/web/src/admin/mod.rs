@@ -11,6 +11,7 @@ mod registrations;
 mod roster;
 mod settings;
 mod staff;
+mod topics;
 mod user_types;
 mod users;
 
@@ -38,6 +39,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(audit::routes())
         .merge(staff::routes())
         .merge(settings::routes())
+        .merge(topics::routes())
         .merge(user_types::routes())
         .merge(users::routes())
         .merge(applications::routes())
