@@ -42,12 +42,10 @@ const COLUMNS: &str = "id, code, label, position, retired_at, created_at";
 
 /// Every topic of the plan, retired ones included, in list order.
 pub async fn list(conn: &mut Conn, plan: PlanId) -> Result<Vec<TopicRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM message_topics WHERE plan_id = $1 ORDER BY position, id"
-    ))
-    .bind(plan.0)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM message_topics WHERE plan_id = $1 ORDER BY position, id"))
+        .bind(plan.0)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(row_from).collect()
 }
 

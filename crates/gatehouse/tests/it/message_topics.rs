@@ -90,7 +90,8 @@ async fn every_plan_starts_with_the_default_topics(backend: Backend) {
     let other = w.other_staff.plan.clone();
     for plan in [w.plan(), &other] {
         let list = w.topics_of(plan).await;
-        let got: Vec<(&str, &str, bool)> = list.iter().map(|t| (t.code.as_str(), t.label.as_str(), t.active())).collect();
+        let got: Vec<(&str, &str, bool)> =
+            list.iter().map(|t| (t.code.as_str(), t.label.as_str(), t.active())).collect();
         let want: Vec<(&str, &str, bool)> = DEFAULT_TOPICS.iter().map(|(c, l)| (c.as_str(), *l, true)).collect();
         assert_eq!(got, want, "{}", plan.row.slug);
     }
@@ -200,7 +201,10 @@ async fn a_topic_is_added_renamed_retired_and_restored(backend: Backend) {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("Mental health"), "{html}");
     let (_, v) = app.call("GET", &format!("/api/v1/messages/{id}"), Some(&token), None).await;
-    assert_eq!((v["thread"]["topic"].as_str(), v["thread"]["topic_label"].as_str()), (Some("behavioral_health"), Some("Mental health")));
+    assert_eq!(
+        (v["thread"]["topic"].as_str(), v["thread"]["topic_label"].as_str()),
+        (Some("behavioral_health"), Some("Mental health"))
+    );
     let (_, v) = app.call("GET", "/api/v1/messages/topics", Some(&token), None).await;
     assert!(!v.to_string().contains("behavioral_health"), "{v}");
     let (_, html) = app.page(&agent, "/admin/messages?topic=behavioral_health").await;
@@ -223,8 +227,7 @@ async fn a_topic_is_added_renamed_retired_and_restored(backend: Backend) {
     let (_, html) = app.page(&author, "/messages/new").await;
     assert_eq!(topic_options(&html), order);
     let first = w.topic("eligibility").await;
-    let (_, _, to) =
-        app.post_form(&admin, PAGE, &format!("{PAGE}/{}/move", first.id.0), &[("direction", "up")]).await;
+    let (_, _, to) = app.post_form(&admin, PAGE, &format!("{PAGE}/{}/move", first.id.0), &[("direction", "up")]).await;
     assert_eq!(to.as_deref(), Some("/admin/settings/topics?done=unchanged"));
     assert_eq!(w.audited("plan.message_topic_moved").await, 1);
     w.app.stop().await;
@@ -375,7 +378,10 @@ async fn the_api_names_topics_by_code_and_label(backend: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (_, v) = w.app.call("GET", "/api/v1/messages", Some(&token), None).await;
     let t: &Value = &v["threads"][0]["thread"];
-    assert_eq!((t["topic"].as_str(), t["topic_label"].as_str()), (Some("prior_authorization"), Some("Prior authorization")));
+    assert_eq!(
+        (t["topic"].as_str(), t["topic_label"].as_str()),
+        (Some("prior_authorization"), Some("Prior authorization"))
+    );
     let agent = w.token(&w.agent).await;
     let (s, v) = w.app.call("GET", "/api/v1/mailbox?topic=prior_authorization", Some(&agent), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -388,7 +394,11 @@ async fn the_api_names_topics_by_code_and_label(backend: Backend) {
         let mut b = body.clone();
         b["topic"] = json!(topic);
         let (s, v) = w.app.call("POST", "/api/v1/messages", Some(&token), Some(b)).await;
-        assert_eq!((s, v["error"]["code"].as_str(), v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code), Some("topic")), "{v}");
+        assert_eq!(
+            (s, v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code), Some("topic")),
+            "{v}"
+        );
     }
     assert_eq!(w.rows().await, before);
     w.app.stop().await;

@@ -8,9 +8,9 @@
 use crate::both;
 use crate::support::fixtures::{Person, Practice};
 use crate::support::{Backend, TestApp};
+use gatehouse_domain::message_topics::TopicCode;
 use gatehouse_domain::permissions::{Permission, UserTypeKey};
 use gatehouse_domain::profile_update::{LineDecision, LineState, ProfileUpdateForm};
-use gatehouse_domain::message_topics::TopicCode;
 use gatehouse_domain::secure_messages::ThreadStatus;
 use gatehouse_domain::staff::StaffRole;
 use gatehouse_domain::{AffiliationId, Npi, PracticeId, ProviderRowId, ThreadId};

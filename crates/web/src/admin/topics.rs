@@ -66,7 +66,12 @@ struct Refused {
     error: String,
 }
 
-async fn render_page(staff: &Staff, status: StatusCode, refused: Option<Refused>, notice: Option<&'static str>) -> Response {
+async fn render_page(
+    staff: &Staff,
+    status: StatusCode,
+    refused: Option<Refused>,
+    notice: Option<&'static str>,
+) -> Response {
     let (chrome, admin) = staff.chrome("/admin/settings");
     let topics = match staff.state().svc.message_topics(&staff.plan.0).await {
         Ok(t) => t,
@@ -119,7 +124,9 @@ async fn show(staff: Staff, Query(q): Query<ShowQuery>) -> Response {
     let notice = match q.done.as_str() {
         "added" => Some("The topic was added at the end of the list. New messages can be sent under it."),
         "renamed" => Some("The topic was renamed. Every page shows the new name, old conversations included."),
-        "retired" => Some("The topic was retired. It is no longer offered for new messages; its conversations keep it."),
+        "retired" => {
+            Some("The topic was retired. It is no longer offered for new messages; its conversations keep it.")
+        }
         "restored" => Some("The topic was restored. It is offered for new messages again."),
         "moved" => Some("The order was saved."),
         "unchanged" => Some("Nothing changed."),

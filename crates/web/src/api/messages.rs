@@ -23,11 +23,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use gatehouse_domain::message_topics::TopicCode;
 use gatehouse_domain::secure_messages::{
     AttachmentProblem, DEFAULT_MAX_ATTACHMENT_BYTES, DEFAULT_MAX_ATTACHMENTS, IncomingFile, MAX_BODY, MAX_REFERENCE,
     MAX_SUBJECT, NewThreadForm, ThreadStatus, clean_file_name,
 };
-use gatehouse_domain::message_topics::TopicCode;
 use gatehouse_domain::{AttachmentId, PracticeId, ThreadId, UserId};
 use gatehouse_services::message_topics::Topics;
 use gatehouse_services::secure_messages::{
@@ -988,7 +988,9 @@ mod tests {
     fn topic_codes_fit_their_schema_and_the_domain() {
         let schema = super::super::schema::topic_code();
         let re = regex::Regex::new(schema.pattern.as_deref().unwrap_or("")).expect("pattern");
-        for c in ["claims", "prior_authorization", "x_2", "_", &"a".repeat(40), &"a".repeat(41), "", "Claims", "a b", "é"] {
+        for c in
+            ["claims", "prior_authorization", "x_2", "_", &"a".repeat(40), &"a".repeat(41), "", "Claims", "a b", "é"]
+        {
             assert_eq!(re.is_match(c), TopicCode::parse(c).is_ok(), "{c:?}");
         }
     }
