@@ -91,6 +91,10 @@ id_type!(
     /// One access review of a practice (due, in progress or signed).
     AccessReviewId
 );
+id_type!(
+    /// One topic of the plan's list of secure-message topics.
+    TopicId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ pub mod idle;
 pub mod ids;
 pub mod legacy;
 pub mod lockout;
+pub mod message_topics;
 pub mod names;
 pub mod npi;
 pub mod password;
@@ -35,7 +36,7 @@ pub mod username;
 pub use email::Email;
 pub use ids::{
     AccessRequestId, AccessReviewId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId, PlanId,
-    PracticeId, ProviderRowId, RegistrationId, SessionId, ThreadId, UserId,
+    PracticeId, ProviderRowId, RegistrationId, SessionId, ThreadId, TopicId, UserId,
 };
 pub use names::PersonName;
 pub use npi::Npi;

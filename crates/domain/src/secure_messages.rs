@@ -1,8 +1,9 @@
 //! Secure messages between practice users and the plan's staff (seed 004's Message Center), and
-//! the profile update requests sent through them (seed 003's "Add Facility"): topics, a thread's
+//! the profile update requests sent through them (seed 003's "Add Facility"): a thread's
 //! status and how messages move it, what a new thread must hold, attachments checked by content,
 //! and the plan's stated response time in business days.
 
+use crate::message_topics::TopicCode;
 use crate::registration::{Errors, FieldError, text};
 use crate::time::{PlanTimeZone, Timestamp};
 use thiserror::Error;
@@ -29,62 +30,6 @@ pub const MAX_ATTACHMENT_MB_SETTING: usize = 10;
 pub const MAX_UPLOAD_BYTES: usize = MAX_ATTACHMENTS_SETTING * MAX_ATTACHMENT_MB_SETTING * 1024 * 1024;
 /// The longest stated response time a plan may set, in business days.
 pub const MAX_RESPONSE_DAYS: u32 = 30;
-
-/// What a thread is about: the plan's list of topics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Topic {
-    Eligibility,
-    Claims,
-    PriorAuthorization,
-    Referrals,
-    ProviderProfileUpdate,
-    PortalAccess,
-    Other,
-}
-
-impl Topic {
-    /// Every topic, in the order forms list them.
-    pub const ALL: [Topic; 7] = [
-        Topic::Eligibility,
-        Topic::Claims,
-        Topic::PriorAuthorization,
-        Topic::Referrals,
-        Topic::ProviderProfileUpdate,
-        Topic::PortalAccess,
-        Topic::Other,
-    ];
-
-    /// The stored and API form, e.g. `prior_authorization`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Topic::Eligibility => "eligibility",
-            Topic::Claims => "claims",
-            Topic::PriorAuthorization => "prior_authorization",
-            Topic::Referrals => "referrals",
-            Topic::ProviderProfileUpdate => "provider_profile_update",
-            Topic::PortalAccess => "portal_access",
-            Topic::Other => "other",
-        }
-    }
-
-    /// What people read, e.g. "Prior authorization".
-    pub fn label(self) -> &'static str {
-        match self {
-            Topic::Eligibility => "Eligibility",
-            Topic::Claims => "Claims",
-            Topic::PriorAuthorization => "Prior authorization",
-            Topic::Referrals => "Referrals",
-            Topic::ProviderProfileUpdate => "Provider profile update",
-            Topic::PortalAccess => "Portal access",
-            Topic::Other => "Other",
-        }
-    }
-
-    /// The topic stored as `raw`.
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == raw)
-    }
-}
 
 /// Where a thread stands for the plan's team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,7 +118,8 @@ pub struct NewThreadForm {
 /// A new thread, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewThread {
-    pub topic: Topic,
+    /// One of the plan's active topics.
+    pub topic: TopicCode,
     pub subject: String,
     pub body: String,
     pub references: References,
@@ -218,14 +164,20 @@ fn reference(raw: &str) -> Result<Option<String>, String> {
     Ok(Some(s))
 }
 
+/// The topic a form names, if it is one of `active` (the plan's topics a new thread may have).
+fn topic(raw: &str, active: &[TopicCode]) -> Result<TopicCode, &'static str> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("Choose what your message is about.");
+    }
+    TopicCode::parse(raw).ok().filter(|t| active.contains(t)).ok_or("Choose a topic from the list.")
+}
+
 impl NewThreadForm {
-    /// Checks every field.
-    pub fn parse(&self) -> Result<NewThread, MessageErrors> {
+    /// Checks every field; the topic must be one of `active`, the plan's active topics.
+    pub fn parse(&self, active: &[TopicCode]) -> Result<NewThread, MessageErrors> {
         let mut errs = Errors(Vec::new());
-        let topic = Topic::parse(self.topic.trim());
-        if topic.is_none() {
-            errs.add("topic", "Choose what your message is about.");
-        }
+        let topic = errs.check("topic", topic(&self.topic, active));
         let subject = errs.check("subject", text(&self.subject, MAX_SUBJECT, Some("Enter a subject.")));
         let body = errs.check("body", parse_body(&self.body));
         let member_id = errs.check("member_id", reference(&self.member_id));
@@ -399,10 +351,15 @@ mod tests {
         }
     }
 
+    /// The plan's default topics.
+    fn topics() -> Vec<TopicCode> {
+        crate::message_topics::DEFAULT_TOPICS.iter().map(|(c, _)| c.clone()).collect()
+    }
+
     #[test]
     fn a_new_thread_is_cleaned_and_checked() {
-        let t = form().parse().expect("valid");
-        assert_eq!(t.topic, Topic::Claims);
+        let t = form().parse(&topics()).expect("valid");
+        assert_eq!(t.topic, TopicCode::CLAIMS);
         assert_eq!(t.subject, "Claim denied");
         assert_eq!(t.body, "Why was this claim denied?\nThanks");
         assert_eq!(t.references.claim_number.as_deref(), Some("C-2026-0001"));
@@ -420,10 +377,11 @@ mod tests {
             claim_number: "x".repeat(MAX_REFERENCE + 1),
             authorization_number: "ok-1".into(),
         };
-        let e = bad.parse().expect_err("invalid");
+        let e = bad.parse(&topics()).expect_err("invalid");
         for field in ["topic", "subject", "body", "member_id", "claim_number"] {
             assert!(e.get(field).is_some(), "{field}: {e:?}");
         }
+        assert_eq!(e.get("topic"), Some("Choose a topic from the list."));
         assert!(e.get("authorization_number").is_none());
         assert!(parse_body("a\u{0}b").is_err());
         assert!(parse_body(&"b".repeat(MAX_BODY)).is_ok());
@@ -431,14 +389,29 @@ mod tests {
     }
 
     #[test]
-    fn topics_and_statuses_round_trip() {
-        for t in Topic::ALL {
-            assert_eq!(Topic::parse(t.as_str()), Some(t));
+    fn the_topic_is_one_of_the_plans_active_topics() {
+        let only_claims = [TopicCode::CLAIMS];
+        let with = |topic: &str| NewThreadForm { topic: topic.into(), ..form() };
+        assert_eq!(with(" claims ").parse(&only_claims).map(|t| t.topic), Ok(TopicCode::CLAIMS));
+        for (raw, message) in [
+            ("", "Choose what your message is about."),
+            ("  ", "Choose what your message is about."),
+            ("referrals", "Choose a topic from the list."),
+            ("Claims", "Choose a topic from the list."),
+            ("no such topic", "Choose a topic from the list."),
+        ] {
+            let e = with(raw).parse(&only_claims).expect_err("refused");
+            assert_eq!((e.get("topic"), e.0.len()), (Some(message), 1), "{raw:?}");
         }
+        assert!(with("claims").parse(&[]).is_err(), "a plan with no active topic takes none");
+    }
+
+    #[test]
+    fn statuses_round_trip() {
         for s in ThreadStatus::ALL {
             assert_eq!(ThreadStatus::parse(s.as_str()), Some(s));
         }
-        assert_eq!(Topic::parse("Claims"), None);
+        assert_eq!(ThreadStatus::parse("New"), None);
     }
 
     #[test]

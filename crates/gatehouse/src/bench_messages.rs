@@ -15,7 +15,8 @@
 
 use crate::bench_databases::{Databases, sql_text};
 use anyhow::{Context, bail};
-use gatehouse_domain::secure_messages::{ThreadStatus, Topic};
+use gatehouse_domain::message_topics::{DEFAULT_TOPICS, TopicCode};
+use gatehouse_domain::secure_messages::ThreadStatus;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{PracticeId, UserId};
 use gatehouse_services::Services;
@@ -458,7 +459,7 @@ struct Read {
 struct SynthThread {
     practice: usize,
     author: i64,
-    topic: Topic,
+    topic: TopicCode,
     subject: String,
     status: ThreadStatus,
     assigned: Option<i64>,
@@ -498,26 +499,34 @@ fn thread(i: usize, now: i64, practices: usize, members: &[Vec<i64>], staff: i64
     let people = &members[practice];
     let author = people[r.below(people.len())];
     let topic = match r.below(100) {
-        0..=29 => Topic::Claims,
-        30..=49 => Topic::Eligibility,
-        50..=64 => Topic::PriorAuthorization,
-        65..=74 => Topic::Referrals,
-        75..=79 => Topic::ProviderProfileUpdate,
-        80..=84 => Topic::PortalAccess,
-        _ => Topic::Other,
+        0..=29 => TopicCode::CLAIMS,
+        30..=49 => TopicCode::ELIGIBILITY,
+        50..=64 => TopicCode::PRIOR_AUTHORIZATION,
+        65..=74 => TopicCode::REFERRALS,
+        75..=79 => TopicCode::PROVIDER_PROFILE_UPDATE,
+        80..=84 => TopicCode::PORTAL_ACCESS,
+        _ => TopicCode::OTHER,
     };
-    let member_id = matches!(topic, Topic::Claims | Topic::Eligibility | Topic::PriorAuthorization)
+    let member_id = [TopicCode::CLAIMS, TopicCode::ELIGIBILITY, TopicCode::PRIOR_AUTHORIZATION]
+        .contains(&topic)
         .then(|| format!("M{:09}", r.below(1_000_000_000)));
-    let claim_number = (topic == Topic::Claims).then(|| format!("C-{:010}", r.below(10_000_000_000)));
-    let authorization_number = (topic == Topic::PriorAuthorization).then(|| format!("PA-{:08}", r.below(100_000_000)));
-    let subject = match topic {
-        Topic::Claims => format!("Claim {} question", claim_number.as_deref().unwrap_or("")),
-        Topic::Eligibility => format!("Coverage check for member {}", member_id.as_deref().unwrap_or("")),
-        Topic::PriorAuthorization => format!("Authorization {} status", authorization_number.as_deref().unwrap_or("")),
-        Topic::Referrals => "Referral to a specialist".to_owned(),
-        Topic::ProviderProfileUpdate => "New office address for Dr. Rivera".to_owned(),
-        Topic::PortalAccess => "Cannot see remittances in the portal".to_owned(),
-        Topic::Other => format!("Question {}", i % 997),
+    let claim_number = (topic == TopicCode::CLAIMS).then(|| format!("C-{:010}", r.below(10_000_000_000)));
+    let authorization_number =
+        (topic == TopicCode::PRIOR_AUTHORIZATION).then(|| format!("PA-{:08}", r.below(100_000_000)));
+    let subject = if topic == TopicCode::CLAIMS {
+        format!("Claim {} question", claim_number.as_deref().unwrap_or(""))
+    } else if topic == TopicCode::ELIGIBILITY {
+        format!("Coverage check for member {}", member_id.as_deref().unwrap_or(""))
+    } else if topic == TopicCode::PRIOR_AUTHORIZATION {
+        format!("Authorization {} status", authorization_number.as_deref().unwrap_or(""))
+    } else if topic == TopicCode::REFERRALS {
+        "Referral to a specialist".to_owned()
+    } else if topic == TopicCode::PROVIDER_PROFILE_UPDATE {
+        "New office address for Dr. Rivera".to_owned()
+    } else if topic == TopicCode::PORTAL_ACCESS {
+        "Cannot see remittances in the portal".to_owned()
+    } else {
+        format!("Question {}", i % 997)
     };
     let agent = agents[r.below(agents.len())];
     // The conversation: the practice writes first, then the plan and the practice take turns
@@ -721,8 +730,9 @@ const AGES: [i64; 5] = [1, 3, 7, 14, 30];
 fn mailbox_query(kind: &str, r: &mut Rng, f: &Fixture, now: i64) -> (Vec<(&'static str, String)>, String) {
     match kind {
         "topic" => {
-            let t = Topic::ALL[r.below(Topic::ALL.len())].as_str();
-            (vec![("topic", t.to_owned())], format!("t.topic = '{t}'"))
+            let t = DEFAULT_TOPICS[r.below(DEFAULT_TOPICS.len())].0.to_string();
+            let condition = format!("t.topic = '{t}'");
+            (vec![("topic", t)], condition)
         }
         "status" => {
             let s = ThreadStatus::ALL[r.below(ThreadStatus::ALL.len())].as_str();

@@ -21,6 +21,7 @@ pub mod idle;
 pub mod invitations;
 pub mod jobs;
 pub mod legacy_import;
+pub mod message_topics;
 pub mod messages;
 pub mod offers;
 pub mod plans;

@@ -87,7 +87,7 @@ pub struct NewPlan {
 }
 
 impl Services {
-    /// Creates a plan with default policies and user types (audit chain included).
+    /// Creates a plan with default policies, user types and message topics (audit chain included).
     pub async fn create_plan(&self, p: NewPlan) -> Result<Plan, Internal> {
         let mut row = PlanRow {
             id: PlanId(0),
@@ -125,6 +125,7 @@ impl Services {
         let mut tx = self.db.begin().await?;
         row.id = plans::insert(&mut tx, &row, self.now()).await?;
         crate::user_types::add_defaults(&mut tx, row.id, self.now()).await?;
+        crate::message_topics::add_defaults(&mut tx, row.id, self.now()).await?;
         gatehouse_store::commit(tx).await?;
         self.forget_plans();
         Ok(Plan { row })

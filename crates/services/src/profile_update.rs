@@ -17,8 +17,9 @@ use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::secure_messages::{MessageError, ThreadRow, locked_thread};
 use crate::{Internal, RequestMeta, Services, SessionInfo};
+use gatehouse_domain::message_topics::TopicCode;
 use gatehouse_domain::profile_update::{LineDecision, LineState, ProfileUpdateForm};
-use gatehouse_domain::secure_messages::{MessageErrors, NewThread, References, ThreadStatus, Topic};
+use gatehouse_domain::secure_messages::{MessageErrors, NewThread, References, ThreadStatus};
 use gatehouse_domain::{PracticeId, ThreadId, UserId, UserStatus};
 use gatehouse_store::affiliations::{self as aff_store, NewAffiliation};
 use gatehouse_store::profile_updates::{self as store, Decided};
@@ -237,7 +238,7 @@ impl Services {
         }
         let request = form.parse().map_err(ProfileUpdateError::Invalid)?;
         let new = NewThread {
-            topic: Topic::ProviderProfileUpdate,
+            topic: TopicCode::PROVIDER_PROFILE_UPDATE,
             subject: request.subject(),
             body: request.body(),
             references: References::default(),
@@ -328,7 +329,7 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let t = locked_thread(&mut tx, plan, thread).await?;
-        if t.topic != Topic::ProviderProfileUpdate {
+        if t.topic != TopicCode::PROVIDER_PROFILE_UPDATE {
             return Err(ProfileUpdateError::NotFound);
         }
         let lines = store::lines(&mut tx, plan.id(), thread).await?;
@@ -433,7 +434,7 @@ impl Services {
 async fn request_thread(conn: &mut Conn, plan: &Plan, id: ThreadId) -> Result<ThreadRow, ProfileUpdateError> {
     threads::thread(conn, plan.id(), id)
         .await?
-        .filter(|t| t.topic == Topic::ProviderProfileUpdate)
+        .filter(|t| t.topic == TopicCode::PROVIDER_PROFILE_UPDATE)
         .ok_or(ProfileUpdateError::NotFound)
 }
 

@@ -143,7 +143,8 @@ impl Services {
         Ok(store::settings(&mut conn, plan.id()).await?)
     }
 
-    /// Starts a thread for `practice`, which the sender must work for. Returns the new thread.
+    /// Starts a thread for `practice`, which the sender must work for, on one of the plan's
+    /// active topics. Returns the new thread.
     pub async fn send_thread(
         &self,
         plan: &Plan,
@@ -157,9 +158,11 @@ impl Services {
         if !r.member_of.contains(&practice) {
             return Err(MessageError::NotFound);
         }
-        let new = form.parse().map_err(MessageError::Invalid)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
+        // The topic must be one of the plan's active topics: a retired one is offered no more.
+        let active = crate::message_topics::topics(&mut tx, plan.id()).await?.active_codes();
+        let new = form.parse(&active).map_err(MessageError::Invalid)?;
         let thread = self.open_thread(&mut tx, plan, &r, practice, &new, files, meta, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(thread)
@@ -185,7 +188,7 @@ impl Services {
             plan: plan.id(),
             practice,
             author: r.user,
-            topic: new.topic,
+            topic: &new.topic,
             subject: &new.subject,
             member_id: new.references.member_id.as_deref(),
             claim_number: new.references.claim_number.as_deref(),

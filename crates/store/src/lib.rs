@@ -19,6 +19,7 @@ pub mod idle;
 pub mod invitations;
 pub mod jobs;
 pub mod legacy;
+pub mod message_topics;
 pub mod offers;
 pub mod outbox;
 pub mod plans;

@@ -3,7 +3,8 @@
 //! is bounded by the plan, and the listings by the reader's own threads and practices.
 
 use crate::{Conn, StoreError};
-use gatehouse_domain::secure_messages::{ThreadStatus, Topic};
+use gatehouse_domain::message_topics::TopicCode;
+use gatehouse_domain::secure_messages::ThreadStatus;
 use gatehouse_domain::{AttachmentId, MessageId, PlanId, PracticeId, ThreadId, UserId};
 use sqlx::Row;
 
@@ -16,7 +17,7 @@ pub struct NewThreadRow<'a> {
     pub plan: PlanId,
     pub practice: PracticeId,
     pub author: UserId,
-    pub topic: Topic,
+    pub topic: &'a TopicCode,
     pub subject: &'a str,
     pub member_id: Option<&'a str>,
     pub claim_number: Option<&'a str>,
@@ -32,7 +33,8 @@ pub struct ThreadRow {
     pub practice_name: String,
     pub author: UserId,
     pub author_name: String,
-    pub topic: Topic,
+    /// The topic's code; its label is in the plan's list.
+    pub topic: TopicCode,
     pub subject: String,
     pub status: ThreadStatus,
     pub assigned_to: Option<UserId>,
@@ -76,7 +78,7 @@ fn thread_from(r: &sqlx::any::AnyRow) -> Result<ThreadRow, StoreError> {
         practice_name: r.try_get("practice_name")?,
         author: UserId(r.try_get("author_id")?),
         author_name: name(r.try_get("author_first")?, r.try_get("author_last")?),
-        topic: Topic::parse(&topic).ok_or_else(|| StoreError::Corrupt(format!("thread topic {topic:?}")))?,
+        topic: TopicCode::parse(&topic).map_err(|_| StoreError::Corrupt(format!("thread topic {topic:?}")))?,
         subject: r.try_get("subject")?,
         status: ThreadStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("thread status {status:?}")))?,
         assigned_to: assigned_to.map(UserId),
@@ -569,7 +571,8 @@ pub async fn unread_count(
 /// What the plan's mailbox shows: every filter is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MailboxFilter {
-    pub topic: Option<Topic>,
+    /// Of this topic (a code of the plan's list, retired or not).
+    pub topic: Option<TopicCode>,
     pub status: Option<ThreadStatus>,
     /// Assigned to this agent.
     pub assigned_to: Option<UserId>,
@@ -587,7 +590,7 @@ pub struct MailboxFilter {
 /// Only the filters given are written into the query, so each can be served by its own index
 /// (migration 0025: status, agent, practice; the Tax ID is read as its practice first, and the
 /// age is checked inside `message_threads_mailbox`), walked newest first until the page is full.
-pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result<ThreadPage, StoreError> {
+pub async fn mailbox<'a>(conn: &mut Conn, plan: PlanId, f: &'a MailboxFilter) -> Result<ThreadPage, StoreError> {
     let practice = match &f.tax_id {
         Some(tax_id) => {
             let id: Option<i64> = sqlx::query_scalar("SELECT id FROM practices WHERE plan_id = $1 AND tax_id = $2")
@@ -611,14 +614,14 @@ pub async fn mailbox(conn: &mut Conn, plan: PlanId, f: &MailboxFilter) -> Result
     let mut values: Vec<Value<'_>> = Vec::new();
     // $1 is the plan; the filters' values follow. The page's bounds are written in (numbers), so
     // PostgreSQL plans for them.
-    let mut add = |sql: &str, v: Option<Value<'static>>| match v {
+    let mut add = |sql: &str, v: Option<Value<'a>>| match v {
         Some(v) => {
             values.push(v);
             conds.push(sql.replace('?', &format!("${}", 1 + values.len())));
         }
         None => conds.push(sql.to_owned()),
     };
-    if let Some(t) = f.topic {
+    if let Some(t) = &f.topic {
         add("t.topic = ?", Some(Value::Text(t.as_str())));
     }
     if let Some(s) = f.status {

@@ -31,6 +31,7 @@ mod idle_accounts;
 mod legacy;
 mod legacy_email_proof;
 mod message_pages;
+mod message_topics;
 mod offers;
 mod outbox_security;
 mod page_flows;

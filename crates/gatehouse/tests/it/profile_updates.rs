@@ -8,9 +8,10 @@
 use crate::both;
 use crate::support::fixtures::{Person, Practice};
 use crate::support::{Backend, TestApp};
+use gatehouse_domain::message_topics::TopicCode;
 use gatehouse_domain::permissions::{Permission, UserTypeKey};
 use gatehouse_domain::profile_update::{LineDecision, LineState, ProfileUpdateForm};
-use gatehouse_domain::secure_messages::{ThreadStatus, Topic};
+use gatehouse_domain::secure_messages::ThreadStatus;
 use gatehouse_domain::staff::StaffRole;
 use gatehouse_domain::{AffiliationId, Npi, PracticeId, ProviderRowId, ThreadId};
 use gatehouse_services::RequestMeta;
@@ -162,7 +163,7 @@ async fn a_request_is_reviewed_decided_and_answered(backend: Backend) {
 
     // A thread like any other, for the requester and the mailbox.
     let v = svc.thread_view(plan, &w.requester.session, id, &RequestMeta::cli()).await.expect("requester reads");
-    assert_eq!(v.thread.topic, Topic::ProviderProfileUpdate);
+    assert_eq!(v.thread.topic, TopicCode::PROVIDER_PROFILE_UPDATE);
     assert_eq!(v.thread.practice, w.lakeside);
     assert!(v.messages[0].body.contains("provider ID P1") && v.messages[0].body.contains("second office"));
     assert_eq!(w.count("SELECT COUNT(*) FROM profile_update_lines").await, 4, "the duplicate P1 is kept once");

@@ -7,7 +7,8 @@
 use crate::both;
 use crate::support::fixtures::Person;
 use crate::support::{Backend, TestApp};
-use gatehouse_domain::secure_messages::{AttachmentProblem, IncomingFile, NewThreadForm, ThreadStatus, Topic};
+use gatehouse_domain::message_topics::TopicCode;
+use gatehouse_domain::secure_messages::{AttachmentProblem, IncomingFile, NewThreadForm, ThreadStatus};
 use gatehouse_domain::staff::StaffRole;
 use gatehouse_domain::{AttachmentId, Duration, PracticeId, TaxId, ThreadId};
 use gatehouse_services::RequestMeta;
@@ -664,7 +665,7 @@ async fn mailbox_filters_and_inbox_pages(backend: Backend) {
     let (rest, more) = mailbox(MailboxFilter { page: 2, ..Default::default() }).await;
     assert!(!more);
     assert_eq!(ids(&rest), newest_first[25..]);
-    let topic = Topic::parse("referrals");
+    let topic = Some(TopicCode::REFERRALS);
     let (lines, _) = mailbox(MailboxFilter { topic, ..Default::default() }).await;
     assert_eq!(lines.len(), 10);
     assert!(lines.iter().all(|l| l.thread.topic.as_str() == "referrals"));

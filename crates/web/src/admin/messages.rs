@@ -6,7 +6,7 @@ use super::{AdminChrome, Staff};
 use crate::pages::messages::{
     MAX_MESSAGE_UPLOAD, MessageView, ThreadFacts, field_errors, max_file_bytes, read_upload, refusal_page,
 };
-use crate::pages::{Chrome, render, tax_id_display, when};
+use crate::pages::{Chrome, internal_error, render, tax_id_display, when};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -14,7 +14,8 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatehouse_domain::secure_messages::{ThreadStatus, Topic};
+use gatehouse_domain::message_topics::TopicCode;
+use gatehouse_domain::secure_messages::ThreadStatus;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_domain::{ThreadId, UserId};
 use gatehouse_services::secure_messages::{Agent, MailboxFilter, MessageError};
@@ -59,7 +60,8 @@ struct MailboxRow {
     id: i64,
     subject: String,
     practice: String,
-    topic: &'static str,
+    /// The topic's label.
+    topic: String,
     status: &'static str,
     assignee: String,
     started: String,
@@ -72,7 +74,8 @@ struct MailboxRow {
 struct MailboxPage {
     chrome: Chrome,
     admin: AdminChrome,
-    topics: Vec<(&'static str, &'static str)>,
+    /// Every topic of the plan, retired ones marked: (code, label).
+    topics: Vec<(String, String)>,
     statuses: Vec<(&'static str, &'static str)>,
     agents: Vec<(i64, String)>,
     ages: Vec<u32>,
@@ -99,7 +102,7 @@ async fn mailbox(staff: Staff, Query(q): Query<MailboxQuery>) -> Response {
     };
     let age_days = q.age.parse::<u32>().ok().filter(|d| AGES.contains(d));
     let filter = MailboxFilter {
-        topic: Topic::parse(&q.topic),
+        topic: TopicCode::parse(q.topic.trim()).ok(),
         status: ThreadStatus::parse(&q.status),
         assigned_to: q.agent.parse::<i64>().ok().map(UserId),
         unassigned: q.agent == "none",
@@ -115,6 +118,10 @@ async fn mailbox(staff: Staff, Query(q): Query<MailboxQuery>) -> Response {
         Ok(a) => a,
         Err(e) => return refused(&staff, e),
     };
+    let topics = match svc.message_topics(&staff.plan.0).await {
+        Ok(t) => t,
+        Err(e) => return internal_error(e),
+    };
     let plan = &staff.plan.0;
     let rows = lines
         .into_iter()
@@ -122,7 +129,7 @@ async fn mailbox(staff: Staff, Query(q): Query<MailboxQuery>) -> Response {
             id: l.thread.id.0,
             subject: l.thread.subject.clone(),
             practice: format!("{} ({})", l.thread.practice_name, tax_id_display(&l.thread.tax_id)),
-            topic: l.thread.topic.label(),
+            topic: topics.label(&l.thread.topic),
             status: l.thread.status.label(),
             assignee: l.thread.assignee_name.clone().unwrap_or_else(|| "Nobody".into()),
             started: when(plan, l.thread.created_at),
@@ -144,7 +151,14 @@ async fn mailbox(staff: Staff, Query(q): Query<MailboxQuery>) -> Response {
         &MailboxPage {
             chrome,
             admin,
-            topics: Topic::ALL.iter().map(|t| (t.as_str(), t.label())).collect(),
+            topics: topics
+                .all()
+                .iter()
+                .map(|t| {
+                    let label = if t.active() { t.label.clone() } else { format!("{} (retired)", t.label) };
+                    (t.code.to_string(), label)
+                })
+                .collect(),
             statuses: ThreadStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
             agents: agents.into_iter().map(|a: Agent| (a.id.0, a.name)).collect(),
             ages: AGES.to_vec(),
@@ -223,12 +237,16 @@ async fn thread_page(
         Ok(s) => s,
         Err(e) => return refused(staff, e),
     };
+    let topics = match svc.message_topics(plan).await {
+        Ok(t) => t,
+        Err(e) => return internal_error(e),
+    };
     let (chrome, admin) = staff.chrome("/admin/messages");
     let reader = staff.session.user_id;
     let page = ThreadPage {
         chrome,
         admin,
-        t: ThreadFacts::of(plan, &view.thread, view.answer_due),
+        t: ThreadFacts::of(plan, &view.thread, view.answer_due, &topics),
         status: view.thread.status.label(),
         overdue: view.overdue,
         assignee: view.thread.assignee_name.clone().unwrap_or_else(|| "Nobody".into()),

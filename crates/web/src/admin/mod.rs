@@ -12,6 +12,7 @@ mod reviews;
 mod roster;
 mod settings;
 mod staff;
+mod topics;
 mod user_types;
 mod users;
 
@@ -39,6 +40,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(audit::routes())
         .merge(staff::routes())
         .merge(settings::routes())
+        .merge(topics::routes())
         .merge(user_types::routes())
         .merge(users::routes())
         .merge(applications::routes())

@@ -23,11 +23,13 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use gatehouse_domain::message_topics::TopicCode;
 use gatehouse_domain::secure_messages::{
     AttachmentProblem, DEFAULT_MAX_ATTACHMENT_BYTES, DEFAULT_MAX_ATTACHMENTS, IncomingFile, MAX_BODY, MAX_REFERENCE,
-    MAX_SUBJECT, NewThreadForm, ThreadStatus, Topic, clean_file_name,
+    MAX_SUBJECT, NewThreadForm, ThreadStatus, clean_file_name,
 };
 use gatehouse_domain::{AttachmentId, PracticeId, ThreadId, UserId};
+use gatehouse_services::message_topics::Topics;
 use gatehouse_services::secure_messages::{
     AttachmentInfo, Folder, MailboxFilter, MailboxLine, MessageError, MessageRow, ThreadLine, ThreadRow, ThreadView,
 };
@@ -51,6 +53,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(inbox, send).layer(DefaultBodyLimit::max(MAX_MESSAGE_BODY)))
         .routes(routes!(unread_count))
+        .routes(routes!(topics))
         .routes(routes!(thread))
         .routes(routes!(reply).layer(DefaultBodyLimit::max(MAX_MESSAGE_BODY)))
         .routes(routes!(archive))
@@ -109,51 +112,13 @@ fn error_with_files(e: MessageError, files: &[IncomingFile]) -> ApiError {
 const NOT_FOUND_THREAD: &str =
     "`not_found`: no such thread among those the caller reads (another practice's or plan's reads the same)";
 const NOT_STAFF: &str = "`not_staff`: the caller does not work the plan's mailbox (staff with the messages permission)";
-const ATTACHMENT_REFUSALS: &str = "`invalid_input`: a field breaks a rule no schema states, e.g. a blank subject or a control character (named in the error's field); `invalid_encoding`: a file's `content_base64` is not standard base64; `too_many_attachments`: more files than the plan allows (5 unless it sets another number); `attachment_too_large`: a file is larger than the plan allows (10 MB unless it sets another size); `attachment_type`: a file is not a PDF, PNG or JPEG by its content; `attachment_empty`: a file has no bytes. The error's field names the file (attachments[0])";
+const ATTACHMENT_REFUSALS: &str = "`invalid_input`: a field breaks a rule no schema states, e.g. a blank subject, a control character, or a topic that is not one of the plan's active topics (named in the error's field); `invalid_encoding`: a file's `content_base64` is not standard base64; `too_many_attachments`: more files than the plan allows (5 unless it sets another number); `attachment_too_large`: a file is larger than the plan allows (10 MB unless it sets another size); `attachment_type`: a file is not a PDF, PNG or JPEG by its content; `attachment_empty`: a file has no bytes. The error's field names the file (attachments[0])";
 
 // ---------------------------------------------------------------------------------------------
 // Values as the document states them
 
-/// A thread's topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageTopic {
-    Eligibility,
-    Claims,
-    PriorAuthorization,
-    Referrals,
-    ProviderProfileUpdate,
-    PortalAccess,
-    Other,
-}
-
-impl From<MessageTopic> for Topic {
-    fn from(t: MessageTopic) -> Self {
-        match t {
-            MessageTopic::Eligibility => Topic::Eligibility,
-            MessageTopic::Claims => Topic::Claims,
-            MessageTopic::PriorAuthorization => Topic::PriorAuthorization,
-            MessageTopic::Referrals => Topic::Referrals,
-            MessageTopic::ProviderProfileUpdate => Topic::ProviderProfileUpdate,
-            MessageTopic::PortalAccess => Topic::PortalAccess,
-            MessageTopic::Other => Topic::Other,
-        }
-    }
-}
-
-impl From<Topic> for MessageTopic {
-    fn from(t: Topic) -> Self {
-        match t {
-            Topic::Eligibility => Self::Eligibility,
-            Topic::Claims => Self::Claims,
-            Topic::PriorAuthorization => Self::PriorAuthorization,
-            Topic::Referrals => Self::Referrals,
-            Topic::ProviderProfileUpdate => Self::ProviderProfileUpdate,
-            Topic::PortalAccess => Self::PortalAccess,
-            Topic::Other => Self::Other,
-        }
-    }
-}
+/// What a topic code looks like, for refusals of one that does not.
+const TOPIC_SHAPE: &str = "a topic code is 1 to 40 lowercase letters, digits and underscores";
 
 /// Where a thread stands for the plan's team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -327,7 +292,11 @@ pub struct MessageThread {
     pub practice_name: String,
     pub author_id: i64,
     pub author_name: String,
-    pub topic: MessageTopic,
+    #[schema(schema_with = super::schema::topic_code)]
+    pub topic: String,
+    /// What people read for the topic: its label in the plan's list (retired topics included),
+    /// or the code when the list has no such topic.
+    pub topic_label: String,
     pub subject: String,
     pub status: MessageStatus,
     pub member_id: Option<String>,
@@ -346,7 +315,8 @@ pub struct MessageThread {
 }
 
 impl MessageThread {
-    fn of(t: ThreadRow, staff: bool) -> Self {
+    /// `t` as `staff` or a practice user sees it, its topic labelled from the plan's `topics`.
+    fn of(t: ThreadRow, staff: bool, topics: &Topics) -> Self {
         Self {
             id: t.id.0,
             practice_id: t.practice.0,
@@ -354,7 +324,8 @@ impl MessageThread {
             practice_name: t.practice_name,
             author_id: t.author.0,
             author_name: t.author_name,
-            topic: t.topic.into(),
+            topic_label: topics.label(&t.topic),
+            topic: t.topic.to_string(),
             subject: t.subject,
             status: t.status.into(),
             member_id: t.member_id,
@@ -377,9 +348,9 @@ pub struct InboxThread {
     pub unread: bool,
 }
 
-impl From<ThreadLine> for InboxThread {
-    fn from(l: ThreadLine) -> Self {
-        Self { thread: MessageThread::of(l.thread, false), unread: l.unread }
+impl InboxThread {
+    fn of(l: ThreadLine, topics: &Topics) -> Self {
+        Self { thread: MessageThread::of(l.thread, false, topics), unread: l.unread }
     }
 }
 
@@ -452,10 +423,10 @@ pub struct ThreadBody {
     pub staff_view: bool,
 }
 
-impl From<ThreadView> for ThreadBody {
-    fn from(v: ThreadView) -> Self {
+impl ThreadBody {
+    fn of(v: ThreadView, topics: &Topics) -> Self {
         Self {
-            thread: MessageThread::of(v.thread, v.staff_view),
+            thread: MessageThread::of(v.thread, v.staff_view, topics),
             messages: v.messages.into_iter().map(Into::into).collect(),
             answer_due: v.answer_due,
             overdue: v.overdue,
@@ -508,7 +479,9 @@ pub async fn inbox(
     let folder = q.folder.unwrap_or(InboxFolder::All).into();
     let subject = q.q.unwrap_or_default();
     let p = st.svc.inbox(&plan.0, &s, folder, &subject, page).await.map_err(error)?;
-    Ok(Json(InboxPage { threads: p.lines.into_iter().map(Into::into).collect(), has_next: p.has_next }))
+    let topics = st.svc.message_topics(&plan.0).await.map_err(ApiError::internal)?;
+    let threads = p.lines.into_iter().map(|l| InboxThread::of(l, &topics)).collect();
+    Ok(Json(InboxPage { threads, has_next: p.has_next }))
 }
 
 /// How many unread threads the caller has.
@@ -530,6 +503,37 @@ pub async fn unread_count(
     Ok(Json(UnreadCount { unread }))
 }
 
+/// A topic a new thread may have.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageTopic {
+    /// For a new thread's `topic` and the mailbox's filter.
+    #[schema(schema_with = super::schema::topic_code)]
+    pub code: String,
+    /// What people read, e.g. "Prior authorization".
+    pub label: String,
+}
+
+/// The plan's topics a new thread may have.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageTopics {
+    /// In the order the plan lists them.
+    pub topics: Vec<MessageTopic>,
+}
+
+/// Lists the topics a new thread may have: the plan's active topics, in its order (a retired
+/// topic's threads keep it; `topic_label` names it on each thread).
+#[utoipa::path(get, path = "/messages/topics", operation_id = "list_message_topics", security(("bearer" = [])),
+    responses((status = 200, body = MessageTopics)))]
+pub async fn topics(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    SignedIn(s): SignedIn,
+) -> Result<Json<MessageTopics>, ApiError> {
+    let list = st.svc.active_message_topics(&plan.0, &s).await.map_err(error)?;
+    let topics = list.into_iter().map(|t| MessageTopic { code: t.code.to_string(), label: t.label }).collect();
+    Ok(Json(MessageTopics { topics }))
+}
+
 /// A new thread.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -542,7 +546,10 @@ pub struct NewMessageBody {
     /// The practice it is sent for: one the caller works for.
     #[schema(value_type = i64)]
     pub practice_id: PracticeId,
-    pub topic: MessageTopic,
+    /// One of the plan's active topics (`GET /messages/topics`); any other is refused with 422
+    /// `invalid_input`, field `topic`.
+    #[schema(schema_with = super::schema::topic_code)]
+    pub topic: String,
     #[schema(schema_with = subject)]
     pub subject: String,
     #[schema(schema_with = message_text)]
@@ -564,6 +571,7 @@ pub struct NewMessageBody {
 impl NewMessageBody {
     /// Refuses a value outside its schema.
     fn check(&self) -> Result<(), ApiError> {
+        require(TopicCode::parse(&self.topic).is_ok(), "topic", TOPIC_SHAPE)?;
         require_text(&self.subject, "subject", MAX_SUBJECT)?;
         require_text(&self.body, "body", MAX_BODY)?;
         for (field, value) in [
@@ -602,7 +610,7 @@ pub async fn send(
 ) -> Result<(StatusCode, Json<ThreadCreated>), ApiError> {
     b.check()?;
     let form = NewThreadForm {
-        topic: Topic::from(b.topic).as_str().to_owned(),
+        topic: b.topic,
         subject: b.subject,
         body: b.body,
         member_id: b.member_id.unwrap_or_default(),
@@ -630,7 +638,8 @@ pub async fn thread(
     ApiPath(id): ApiPath<ThreadId>,
 ) -> Result<Json<ThreadBody>, ApiError> {
     let v = st.svc.thread_view(&plan.0, &s, id, &meta).await.map_err(error)?;
-    Ok(Json(v.into()))
+    let topics = st.svc.message_topics(&plan.0).await.map_err(ApiError::internal)?;
+    Ok(Json(ThreadBody::of(v, &topics)))
 }
 
 /// A reply, or for staff a note.
@@ -748,8 +757,9 @@ pub async fn attachment(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MailboxQuery {
-    #[param(inline)]
-    pub topic: Option<MessageTopic>,
+    /// Only threads of this topic (retired topics included).
+    #[param(schema_with = super::schema::topic_code, required = false)]
+    pub topic: Option<String>,
     #[param(inline)]
     pub status: Option<MessageStatus>,
     /// Only threads assigned to this agent.
@@ -785,12 +795,17 @@ impl MailboxQuery {
             Some(Ok(t)) => Some(t),
             None => None,
         };
+        let topic = match self.topic.as_deref().map(TopicCode::parse) {
+            Some(Err(_)) => return Err(refuse("topic", TOPIC_SHAPE)),
+            Some(Ok(t)) => Some(t),
+            None => None,
+        };
         let days = self.older_than_days;
         if days.is_some_and(|d| !(0..=MAX_AGE_DAYS).contains(&d)) {
             return Err(refuse("older_than_days", "an age is 0 to 36500 days"));
         }
         Ok(MailboxFilter {
-            topic: self.topic.map(Into::into),
+            topic,
             status: self.status.map(Into::into),
             assigned_to: self.agent_id,
             unassigned: self.unassigned.unwrap_or(false),
@@ -811,9 +826,9 @@ pub struct MailboxThread {
     pub overdue: bool,
 }
 
-impl From<MailboxLine> for MailboxThread {
-    fn from(l: MailboxLine) -> Self {
-        Self { thread: MessageThread::of(l.thread, true), overdue: l.overdue }
+impl MailboxThread {
+    fn of(l: MailboxLine, topics: &Topics) -> Self {
+        Self { thread: MessageThread::of(l.thread, true, topics), overdue: l.overdue }
     }
 }
 
@@ -836,7 +851,8 @@ pub async fn mailbox(
 ) -> Result<Json<MailboxPage>, ApiError> {
     let filter = q.filter(st.svc.now())?;
     let (lines, has_next) = st.svc.mailbox(&plan.0, &s, &filter).await.map_err(error)?;
-    Ok(Json(MailboxPage { threads: lines.into_iter().map(Into::into).collect(), has_next }))
+    let topics = st.svc.message_topics(&plan.0).await.map_err(ApiError::internal)?;
+    Ok(Json(MailboxPage { threads: lines.into_iter().map(|l| MailboxThread::of(l, &topics)).collect(), has_next }))
 }
 
 /// An agent a thread can be assigned to.
@@ -941,12 +957,7 @@ mod tests {
 
     /// The API's keys are the domain's stored forms, both ways.
     #[test]
-    fn topics_and_statuses_are_the_domains() {
-        for t in Topic::ALL {
-            let api = MessageTopic::from(t);
-            assert_eq!(serde_json::to_value(api).ok(), Some(json!(t.as_str())));
-            assert_eq!(Topic::from(api), t);
-        }
+    fn statuses_are_the_domains() {
         for s in ThreadStatus::ALL {
             let api = MessageStatus::from(s);
             assert_eq!(serde_json::to_value(api).ok(), Some(json!(s.as_str())));
@@ -967,8 +978,20 @@ mod tests {
                     member_id: r.into(),
                     ..Default::default()
                 };
-                assert!(form.parse().is_ok(), "the domain takes {r:?}");
+                assert!(form.parse(&[TopicCode::CLAIMS]).is_ok(), "the domain takes {r:?}");
             }
+        }
+    }
+
+    /// The schema's topic code is the domain's.
+    #[test]
+    fn topic_codes_fit_their_schema_and_the_domain() {
+        let schema = super::super::schema::topic_code();
+        let re = regex::Regex::new(schema.pattern.as_deref().unwrap_or("")).expect("pattern");
+        for c in
+            ["claims", "prior_authorization", "x_2", "_", &"a".repeat(40), &"a".repeat(41), "", "Claims", "a b", "é"]
+        {
+            assert_eq!(re.is_match(c), TopicCode::parse(c).is_ok(), "{c:?}");
         }
     }
 

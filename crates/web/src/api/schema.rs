@@ -4,7 +4,7 @@
 //! an NPI's check digit, a phone number's validity, two entries that must match) is refused with
 //! 422 and the field named.
 
-use gatehouse_domain::{email, names, roster::provider_id, username};
+use gatehouse_domain::{email, message_topics, names, roster::provider_id, username};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 fn text(min: usize, max: usize, pattern: Option<String>) -> ObjectBuilder {
@@ -54,6 +54,16 @@ pub fn person_name() -> Object {
 /// A Tax ID: exactly nine digits.
 pub fn tax_id() -> Object {
     text(9, 9, Some("^[0-9]{9}$".into())).examples([serde_json::json!("914407731")]).build()
+}
+
+/// A secure-message topic's code: 1–40 lowercase letters, digits and underscores. Which codes
+/// exist is the plan's list (`GET /api/v1/messages/topics`).
+pub fn topic_code() -> Object {
+    let max = message_topics::MAX_CODE;
+    text(1, max, Some(format!("^[a-z0-9_]{{1,{max}}}$")))
+        .description(Some("One of the plan's topic codes, see GET /api/v1/messages/topics."))
+        .examples([serde_json::json!("claims")])
+        .build()
 }
 
 /// A National Provider Identifier: ten digits (the last a check digit).

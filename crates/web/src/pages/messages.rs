@@ -16,11 +16,12 @@ use axum::extract::{DefaultBodyLimit, Form, FromRequestParts, Multipart, Path, Q
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use gatehouse_domain::secure_messages::{IncomingFile, MAX_BODY, MAX_SUBJECT, NewThreadForm, ThreadStatus, Topic};
+use gatehouse_domain::secure_messages::{IncomingFile, MAX_BODY, MAX_SUBJECT, NewThreadForm, ThreadStatus};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{AttachmentId, PracticeId, ThreadId};
 use gatehouse_services::SessionInfo;
 use gatehouse_services::affiliations::LinkedAccount;
+use gatehouse_services::message_topics::Topics;
 use gatehouse_services::plans::Plan;
 use gatehouse_services::secure_messages::{Folder, MessageError, MessageRow, MessageSettings, ThreadRow, ThreadView};
 use serde::Deserialize;
@@ -133,7 +134,8 @@ fn practice_status(s: ThreadStatus) -> &'static str {
 struct InboxLine {
     id: i64,
     subject: String,
-    topic: &'static str,
+    /// The topic's label.
+    topic: String,
     practice: String,
     status: &'static str,
     last_activity: String,
@@ -179,6 +181,10 @@ async fn inbox(p: Page, Query(q): Query<InboxQuery>) -> Response {
             (Ok(t), Ok(s)) => (t, s),
             (Err(e), _) | (_, Err(e)) => return refusal(&p, e),
         };
+    let topics = match svc.message_topics(p.plan()).await {
+        Ok(t) => t,
+        Err(e) => return internal_error(e),
+    };
     let (chrome, linked) = match p.chrome("/messages").await {
         Ok(c) => c,
         Err(r) => return r,
@@ -189,7 +195,7 @@ async fn inbox(p: Page, Query(q): Query<InboxQuery>) -> Response {
         .map(|l| InboxLine {
             id: l.thread.id.0,
             subject: l.thread.subject.clone(),
-            topic: l.thread.topic.label(),
+            topic: topics.label(&l.thread.topic),
             practice: format!("{} ({})", l.thread.practice_name, tax_id_display(&l.thread.tax_id)),
             status: practice_status(l.thread.status),
             last_activity: when(p.plan(), l.thread.last_activity_at),
@@ -217,7 +223,8 @@ struct NewPage {
     chrome: Chrome,
     practices: Vec<(i64, String)>,
     practice: i64,
-    topics: Vec<(&'static str, &'static str)>,
+    /// The plan's active topics: (code, label).
+    topics: Vec<(String, String)>,
     form: NewThreadForm,
     errors: Vec<(&'static str, String)>,
     max_files: usize,
@@ -258,6 +265,10 @@ async fn new_page(
         Ok(s) => s,
         Err(e) => return refusal(p, e),
     };
+    let topics = match p.st.svc.message_topics(p.plan()).await {
+        Ok(t) => t,
+        Err(e) => return internal_error(e),
+    };
     let (chrome, linked) = match p.chrome("/messages/new").await {
         Ok(c) => c,
         Err(r) => return r,
@@ -278,7 +289,7 @@ async fn new_page(
         chrome,
         practices: practices_of(&linked),
         practice: practice.or(active).unwrap_or_default(),
-        topics: Topic::ALL.iter().map(|t| (t.as_str(), t.label())).collect(),
+        topics: topics.active().map(|t| (t.code.to_string(), t.label.clone())).collect(),
         form,
         errors,
         max_files: settings.max_files,
@@ -461,8 +472,10 @@ impl MessageView {
 pub(crate) struct ThreadFacts {
     pub id: i64,
     pub subject: String,
-    pub topic: &'static str,
-    pub topic_key: &'static str,
+    /// The topic's label (its code when the plan's list has no such topic).
+    pub topic: String,
+    /// The topic's code.
+    pub topic_key: String,
     pub practice: String,
     pub author: String,
     pub started: String,
@@ -472,7 +485,8 @@ pub(crate) struct ThreadFacts {
 }
 
 impl ThreadFacts {
-    pub(crate) fn of(plan: &Plan, t: &ThreadRow, due: Option<i64>) -> Self {
+    /// The facts of `t`, its topic labelled from the plan's `topics`.
+    pub(crate) fn of(plan: &Plan, t: &ThreadRow, due: Option<i64>, topics: &Topics) -> Self {
         let references = [
             ("Member ID", &t.member_id),
             ("Claim number", &t.claim_number),
@@ -484,8 +498,8 @@ impl ThreadFacts {
         Self {
             id: t.id.0,
             subject: t.subject.clone(),
-            topic: t.topic.label(),
-            topic_key: t.topic.as_str(),
+            topic: topics.label(&t.topic),
+            topic_key: t.topic.to_string(),
             practice: format!("{} ({})", t.practice_name, tax_id_display(&t.tax_id)),
             author: t.author_name.clone(),
             started: when(plan, t.created_at),
@@ -543,6 +557,10 @@ async fn thread_page(
         Ok(s) => s,
         Err(e) => return refusal(p, e),
     };
+    let topics = match svc.message_topics(p.plan()).await {
+        Ok(t) => t,
+        Err(e) => return internal_error(e),
+    };
     let (chrome, _) = match p.chrome(&format!("/messages/{}", id.0)).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -550,7 +568,7 @@ async fn thread_page(
     let reader = p.session.user_id;
     let page = ThreadPage {
         chrome: chrome.wide(),
-        t: ThreadFacts::of(p.plan(), &view.thread, view.answer_due),
+        t: ThreadFacts::of(p.plan(), &view.thread, view.answer_due, &topics),
         status: practice_status(view.thread.status),
         messages: view.messages.into_iter().map(|m| MessageView::of(p.plan(), m, reader, false)).collect(),
         sent,
