@@ -203,6 +203,8 @@ pub enum IdKind {
     ProfileUpdate,
     /// A practice's access review (`{id}`), with a user of the practice (`{user}`).
     Review,
+    /// One of the plan's secure-message topics (not the system topic).
+    Topic,
 }
 
 /// One route: method, path as the router has it, the rule, what the ids name, the values of an
@@ -438,6 +440,13 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/admin/messages/{id}/assign", StaffOn(P::Messages)).on(I::Thread).phase(1).body("agent=none"),
         r("POST", "/admin/messages/{id}/status", StaffOn(P::Messages)).on(I::Thread).phase(1).body("resolved=0"),
         r("GET", "/admin/messages/{id}/decide", StaffOn(P::Messages)).on(I::ProfileUpdate),
+        // The plan's message topics (issue 16).
+        r("GET", "/admin/settings/topics", Staff(Some(P::PlanSettings))),
+        r("POST", "/admin/settings/topics", Staff(Some(P::PlanSettings))).body("label=Matrix questions"),
+        r("POST", "/admin/settings/topics/{id}/label", StaffOn(P::PlanSettings)).on(I::Topic).body("label=Referral questions"),
+        r("POST", "/admin/settings/topics/{id}/retire", StaffOn(P::PlanSettings)).on(I::Topic),
+        r("POST", "/admin/settings/topics/{id}/restore", StaffOn(P::PlanSettings)).on(I::Topic),
+        r("POST", "/admin/settings/topics/{id}/move", StaffOn(P::PlanSettings)).on(I::Topic).body("direction=up"),
         // Access reviews (issue 17): reading needs ReviewsRead (auditors too); acting on a
         // practice's behalf, starting and reminding need ReviewsManage.
         r("GET", "/admin/reviews", Staff(Some(P::ReviewsRead))),
@@ -520,6 +529,7 @@ pub fn rows() -> Vec<Row> {
         r("DELETE", "/api/v1/practice/invitations/{user}", Sender).on(I::Invitation).phase(2),
         // The API: secure messages.
         r("GET", "/api/v1/messages", SignedIn),
+        r("GET", "/api/v1/messages/topics", SignedIn),
         r("POST", "/api/v1/messages", Member).body(
             r#"{"practice_id": {member_practice}, "topic": "claims", "subject": "Matrix question", "body": "Please call us."}"#,
         ),

@@ -552,6 +552,7 @@ impl World {
             "message_attachments",
             "message_reads",
             "profile_update_lines",
+            "message_topics",
             "access_reviews",
             "access_review_decisions",
             "access_review_reminders",
