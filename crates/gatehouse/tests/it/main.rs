@@ -20,6 +20,7 @@ mod browser_association;
 mod browser_messages;
 mod browser_practice;
 mod browser_registration;
+mod browser_reviews;
 mod browser_self_service;
 mod cli;
 mod contract;
