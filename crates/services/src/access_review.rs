@@ -113,7 +113,8 @@ pub struct ReviewSubject {
     pub decision: Option<DecisionRow>,
     /// Unused for the plan's idle threshold (an invited user who never signed up is not idle).
     pub idle: bool,
-    /// The reviewer themself (someone else decides for them).
+    /// The reviewer themself (someone else decides for them, or, for the only administrator,
+    /// their signature).
     pub is_reviewer: bool,
     /// Plan staff: only "keep" is the practice's to decide.
     pub is_staff: bool,
@@ -329,9 +330,24 @@ impl Services {
                 row,
             });
         }
-        let (undecided, undecided_names) = store::undecided(&mut conn, review.id, review.practice_id, 5).await?;
+        let (mut undecided, mut undecided_names) =
+            store::undecided(&mut conn, review.id, review.practice_id, 6).await?;
         let admins = store::active_admins(&mut conn, review.practice_id).await?;
         let sole_admin = matches!(reviewer, Reviewer::Practice(g) if admins == [g.actor()]);
+        // The only administrator's own row is recorded by their signature: nobody is asked for it.
+        if sole_admin
+            && let Some(me) = reviewer.actor()
+            && store::subject(&mut conn, review.practice_id, me).await?.is_some()
+            && !decisions.iter().any(|d| d.user_id == me)
+            && let Some(u) = gatehouse_store::users::get(&mut conn, plan.id(), me).await?
+        {
+            undecided -= 1;
+            let mine = format!("{} {}", u.first_name, u.last_name);
+            if let Some(i) = undecided_names.iter().position(|n| *n == mine) {
+                undecided_names.remove(i);
+            }
+        }
+        undecided_names.truncate(5);
         let status = ReviewStatus::of(review.due_at, review.signed_at, review.decided, now);
         Ok(ReviewPage {
             review,
