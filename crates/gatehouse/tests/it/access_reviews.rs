@@ -497,3 +497,27 @@ async fn an_auditor_exports_the_evidence_as_csv_and_pdf(backend: Backend) {
     assert!(status == 403 || status == 404, "{status}");
 }
 both!(an_auditor_exports_the_evidence_as_csv_and_pdf);
+
+async fn the_review_moves_with_the_administrator_role(backend: Backend) {
+    let Some(w) = World::build(backend).await else { return };
+    let id = w.review_of(&w.admin_a).await;
+    w.decide(&w.admin_a, id, &w.m2, "keep").await.expect("keep m2");
+    // Not the right person: Olivia hands the role to m1 from the review page's link.
+    let g = w.grant(&w.admin_a).await;
+    let aff = w.app.ids(&format!("SELECT id FROM affiliations WHERE user_id = {}", w.m1.id.0)).await[0];
+    w.svc()
+        .hand_over_admin(&g, w.plan(), gatehouse_domain::AffiliationId(aff), &RequestMeta::cli())
+        .await
+        .expect("hand over");
+    // The new administrator has the same review, with the decision already made.
+    assert_eq!(w.review_of(&w.m1).await, id);
+    let g1 = w.grant(&w.m1).await;
+    let page = w.svc().review_page(Reviewer::Practice(&g1), w.plan(), id, 1).await.expect("page");
+    assert!(page.subjects.iter().any(|s| s.row.user_id == w.m2.id && s.decision.is_some()));
+    // The former administrator no longer reaches it.
+    let Err(e) = w.svc().practice_grant(w.plan(), &w.admin_a.session).await else {
+        panic!("admin_a still administers a practice");
+    };
+    assert!(matches!(e, gatehouse_services::practice::PracticeError::NotAdmin), "{e:?}");
+}
+both!(the_review_moves_with_the_administrator_role);

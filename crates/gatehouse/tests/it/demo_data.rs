@@ -12,7 +12,10 @@ async fn demo_data_is_complete_and_usable(backend: Backend) {
     assert_eq!(app.plan.row.name, "Chorus Community Health Plan");
     assert_eq!(app.count("SELECT COUNT(*) FROM practices").await, 3);
     assert_eq!(app.count("SELECT COUNT(*) FROM providers").await, 5);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'active'").await, 5);
+    // The five demo accounts and Olivia's three colleagues (who have no demo password).
+    let colleagues = i64::try_from(gatehouse::demo::COLLEAGUES.len()).expect("count");
+    assert_eq!(colleagues, 3);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'active'").await, 5 + colleagues);
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE staff_role = 'plan_admin'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM affiliations WHERE is_admin = 1").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'invited'").await, 1);
@@ -20,7 +23,7 @@ async fn demo_data_is_complete_and_usable(backend: Backend) {
     // Loading twice keeps the data as it is.
     let (_, fresh) = gatehouse::demo::load(&app.running.services).await.expect("reload");
     assert!(!fresh);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 6);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 6 + colleagues);
     // A demo account signs in with the printed password; its code goes to its phone.
     let acc = &gatehouse::demo::ACCOUNTS[0];
     let r = app
