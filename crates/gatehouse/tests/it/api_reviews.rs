@@ -238,6 +238,10 @@ both!(an_administrator_reviews_and_signs);
 async fn another_practice_and_a_portal_user_reach_nothing(backend: Backend) {
     let Some(w) = World::build(backend).await else { return };
     let id = w.review_a().await;
+    // B's administrator lists only B's review (opening it).
+    let (_, v) = w.call(&w.admin_b, "GET", "/practice/reviews", None).await;
+    assert_eq!(v["reviews"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["reviews"][0]["practice"]["tax_id"], B);
     let before = w.state().await;
     let sign = json!({"first_name": "Pat", "last_name": "Adminb"});
     let calls = [
@@ -258,10 +262,6 @@ async fn another_practice_and_a_portal_user_reach_nothing(backend: Backend) {
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}");
     }
     refused(&w.call(&w.member, "GET", "/practice/reviews", None).await, StatusCode::FORBIDDEN, "not_practice_admin");
-    // B's administrator lists only B's review.
-    let (_, v) = w.call(&w.admin_b, "GET", "/practice/reviews", None).await;
-    assert_eq!(v["reviews"].as_array().map(Vec::len), Some(1));
-    assert_eq!(v["reviews"][0]["practice"]["tax_id"], B);
     // A practice's people are not plan staff.
     for who in [&w.member, &w.admin_a] {
         refused(&w.call(who, "GET", "/reviews", None).await, StatusCode::FORBIDDEN, "forbidden");
