@@ -143,15 +143,8 @@ fn tax_id_query(raw: Option<String>) -> Result<String, ApiError> {
     }
 }
 
-/// A day as `YYYY-MM-DD`.
-fn day() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Date)))
-        .pattern(Some("^[0-9]{4}-[0-9]{2}-[0-9]{2}$".to_owned()))
-        .examples([json!("2027-03-31")])
-        .build()
-}
+/// A day as `YYYY-MM-DD` (what [`is_day`] reads).
+const DAY_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
 fn is_day(s: &str) -> bool {
     let b = s.as_bytes();
@@ -859,10 +852,10 @@ pub struct EvidenceQuery {
     #[param(schema_with = super::schema::tax_id, required = false)]
     pub tax_id: Option<String>,
     /// The first day, in the plan's time zone (inclusive).
-    #[param(schema_with = day)]
+    #[param(value_type = String, format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", example = "2027-03-31")]
     pub from: String,
     /// The last day, in the plan's time zone (inclusive; at most a year after `from`).
-    #[param(schema_with = day)]
+    #[param(value_type = String, format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", example = "2027-03-31")]
     pub to: String,
 }
 
@@ -1064,9 +1057,15 @@ mod tests {
 
     #[test]
     fn days_are_iso() {
+        let doc = crate::api::document();
+        for p in doc["paths"]["/api/v1/reviews/evidence"]["get"]["parameters"].as_array().into_iter().flatten() {
+            if p["name"] == "from" || p["name"] == "to" {
+                assert_eq!((p["required"].as_bool(), p["schema"]["pattern"].as_str()), (Some(true), Some(DAY_PATTERN)));
+            }
+        }
         for (s, ok) in [("2027-03-31", true), ("2027-3-31", false), (" 2027-03-31", false), ("2027/03/31", false)] {
             assert_eq!(is_day(s), ok, "{s}");
-            let re = regex::Regex::new(day().pattern.as_deref().unwrap_or("")).expect("pattern");
+            let re = regex::Regex::new(DAY_PATTERN).expect("pattern");
             assert_eq!(re.is_match(s), ok, "{s}");
         }
     }
