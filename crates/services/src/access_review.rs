@@ -25,7 +25,8 @@ use crate::{Internal, Services};
 use gatehouse_domain::access_review::{self as rules, ReviewStatus};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_domain::{AccessReviewId, PracticeId, UserId};
-use gatehouse_store::access_reviews::{self as store, DecisionRow, ReviewRow, SubjectRow};
+pub use gatehouse_store::access_reviews::ReviewRow;
+use gatehouse_store::access_reviews::{self as store, DecisionRow, SubjectRow};
 use gatehouse_store::{Conn, affiliations, user_types};
 use thiserror::Error;
 

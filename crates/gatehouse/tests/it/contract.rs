@@ -70,6 +70,7 @@ async fn credentials(app: &TestApp, actor: Actor) -> (Vec<String>, Value) {
     }
     if !matches!(actor, Actor::Application) {
         messages(app, &mut fixtures, actor).await;
+        reviews(app, &mut fixtures, actor).await;
     }
     let bearer = |username: &'static str| async move {
         let (password, phone) = demo(username);
@@ -169,6 +170,34 @@ async fn messages(app: &TestApp, fixtures: &mut serde_json::Map<String, Value>, 
         "POST /api/v1/messages".into(),
         json!({ "body": { "practice_id": lakeside, "topic": ["claims", "referrals", "other"] } }),
     );
+}
+
+/// The plan's open access reviews (opened as the daily job opens them) and the users they
+/// cover: the administrator gets Lakeside's review and its other people (never their own
+/// account, whom someone else confirms), staff every open review and its practices' users, so
+/// the review operations are tried on a real review. No fixture holds a signer's name: a
+/// generated signature is refused, and the review stays open for the run.
+async fn reviews(app: &TestApp, fixtures: &mut serde_json::Map<String, Value>, actor: Actor) {
+    let svc = &app.running.services;
+    svc.review_reminders(&app.plan, svc.now()).await.expect("reviews opened");
+    let (prefix, practices, users) = match actor {
+        Actor::PracticeAdmin => (
+            "/api/v1/practice/reviews",
+            "SELECT id FROM practices WHERE tax_id = '825671892'",
+            "AND user_id <> (SELECT id FROM users WHERE username = 'ocarter')",
+        ),
+        Actor::Staff => ("/api/v1/reviews", "SELECT practice_id FROM access_reviews", ""),
+        _ => return,
+    };
+    let open = format!("signed_at IS NULL AND practice_id IN ({practices})");
+    let ids = app.ids(&format!("SELECT id FROM access_reviews WHERE {open}")).await;
+    assert!(!ids.is_empty(), "the demo's practices have open reviews");
+    let users = app.ids(&format!("SELECT user_id FROM affiliations WHERE practice_id IN ({practices}) {users}")).await;
+    for tail in ["", "/keep-remaining", "/sign", "/remind"] {
+        let method = if tail.is_empty() { "GET" } else { "POST" };
+        fixtures.insert(format!("{method} {prefix}/{{id}}{tail}"), json!({ "path": { "id": ids } }));
+    }
+    fixtures.insert(format!("PUT {prefix}/{{id}}/users/{{user}}"), json!({ "path": { "id": ids, "user": users } }));
 }
 
 /// Runs schemathesis once; answers whether it passed and the lines worth printing.

@@ -12,6 +12,7 @@ mod api_errors;
 mod api_flows;
 mod api_messages;
 mod api_practice;
+mod api_reviews;
 mod association;
 mod audit_and_outbox;
 mod authz;

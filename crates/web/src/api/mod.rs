@@ -16,6 +16,7 @@ pub mod openapi;
 mod practice;
 mod profile;
 mod registrations;
+mod reviews;
 mod roster;
 pub mod schema;
 mod self_service;
@@ -71,6 +72,7 @@ fn sections() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
         ("self_service", self_service::routes()),
         ("profile", profile::routes()),
         ("messages", messages::routes()),
+        ("reviews", reviews::routes()),
     ]
 }
 

@@ -34,6 +34,11 @@ const SECTIONS: &[(&str, &str, &str)] = &[
         "Secure messages",
         "Threads between practice users and the plan's staff, with attachments; the plan's mailbox.",
     ),
+    (
+        "reviews",
+        "Access reviews",
+        "Practice administrators review and sign their users' access; plan staff follow, remind, review on a practice's behalf and export the evidence.",
+    ),
 ];
 
 /// Statuses every operation shares, with the codes and sentences added to the document.

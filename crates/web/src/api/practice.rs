@@ -199,7 +199,7 @@ fn is_email(s: &str) -> bool {
 
 /// What [`super::schema::person_name`] allows: no control characters (a tab included, though a
 /// page's form makes it a space), no `<` or `>`, at least one character not white space.
-fn is_person_name(s: &str) -> bool {
+pub(super) fn is_person_name(s: &str) -> bool {
     within(&super::schema::person_name(), s)
         && !s.chars().any(|c| (c.is_control() && !c.is_whitespace()) || c == '<' || c == '>')
         && s.chars().any(|c| !c.is_whitespace())
