@@ -530,6 +530,24 @@ pub fn rows() -> Vec<Row> {
         // The API: secure messages.
         r("GET", "/api/v1/messages", SignedIn),
         r("GET", "/api/v1/messages/topics", SignedIn),
+        // Access reviews (issue 17) through the API: as on the pages.
+        r("GET", "/api/v1/practice/reviews", PracticeAdmin),
+        r("GET", "/api/v1/practice/reviews/{id}", AdminOfAffiliation).on(I::Review),
+        r("PUT", "/api/v1/practice/reviews/{id}/users/{user}", AdminOfAffiliation).on(I::Review).body(r#"{"decision": "keep"}"#),
+        r("POST", "/api/v1/practice/reviews/{id}/keep-remaining", AdminOfAffiliation).on(I::Review),
+        r("POST", "/api/v1/practice/reviews/{id}/sign", AdminOfAffiliation)
+            .on(I::Review)
+            .body(r#"{"first_name": "No", "last_name": "Body"}"#),
+        r("GET", "/api/v1/reviews", Staff(Some(P::ReviewsRead))),
+        r("GET", "/api/v1/reviews/evidence", Staff(Some(P::ReviewsRead))),
+        r("POST", "/api/v1/reviews/start", Staff(Some(P::ReviewsManage))).body(r#"{"weeks": 4}"#),
+        r("GET", "/api/v1/reviews/{id}", StaffOn(P::ReviewsRead)).on(I::Review),
+        r("PUT", "/api/v1/reviews/{id}/users/{user}", StaffOn(P::ReviewsManage)).on(I::Review).body(r#"{"decision": "keep"}"#),
+        r("POST", "/api/v1/reviews/{id}/keep-remaining", StaffOn(P::ReviewsManage)).on(I::Review),
+        r("POST", "/api/v1/reviews/{id}/sign", StaffOn(P::ReviewsManage))
+            .on(I::Review)
+            .body(r#"{"first_name": "No", "last_name": "Body"}"#),
+        r("POST", "/api/v1/reviews/{id}/remind", StaffOn(P::ReviewsManage)).on(I::Review),
         r("POST", "/api/v1/messages", Member).body(
             r#"{"practice_id": {member_practice}, "topic": "claims", "subject": "Matrix question", "body": "Please call us."}"#,
         ),
