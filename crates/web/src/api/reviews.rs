@@ -566,6 +566,12 @@ pub struct ReviewSigned {
     pub deactivated: i64,
 }
 
+impl From<gatehouse_services::access_review::Signed> for ReviewSigned {
+    fn from(s: gatehouse_services::access_review::Signed) -> Self {
+        Self { digest: s.digest, kept: count(s.kept), changed: count(s.changed), deactivated: count(s.deactivated) }
+    }
+}
+
 fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -662,12 +668,7 @@ pub async fn practice_sign(
     b.check()?;
     let reviewer = Reviewer::Practice(&c.grant);
     let s = st.svc.sign_review(reviewer, &c.plan.0, id, &b.first_name, &b.last_name, &c.meta).await.map_err(error)?;
-    Ok(Json(ReviewSigned {
-        digest: s.digest,
-        kept: count(s.kept),
-        changed: count(s.changed),
-        deactivated: count(s.deactivated),
-    }))
+    Ok(Json(s.into()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -969,12 +970,7 @@ pub async fn staff_sign(
     b.check()?;
     let reviewer = Reviewer::Staff(&c.grant);
     let s = st.svc.sign_review(reviewer, &c.plan.0, id, &b.first_name, &b.last_name, &c.meta).await.map_err(error)?;
-    Ok(Json(ReviewSigned {
-        digest: s.digest,
-        kept: count(s.kept),
-        changed: count(s.changed),
-        deactivated: count(s.deactivated),
-    }))
+    Ok(Json(s.into()))
 }
 
 /// How many administrators a reminder went to.
