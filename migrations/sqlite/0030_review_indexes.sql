@@ -11,3 +11,9 @@ CREATE INDEX access_reviews_open_due ON access_reviews (plan_id, due_at, id) WHE
 -- practices without an open review over the plan's administrators only.
 CREATE INDEX affiliations_admins ON affiliations (practice_id, user_id) WHERE is_admin = 1;
 CREATE INDEX affiliations_plan_admins ON affiliations (plan_id, practice_id, created_at) WHERE is_admin = 1;
+
+-- The users a review covers are a practice's affiliations joined to their users: 20,000 of them
+-- for a hospital system. This index holds what the counts and the undecided names read, so each
+-- user is one lookup in a narrow index; without it PostgreSQL judged 20,000 lookups dearer than
+-- reading the whole users table (measured: 0.55 s against 0.045 s for the counts).
+CREATE INDEX users_subject ON users (id, status, last_name, first_name);

@@ -254,10 +254,8 @@ async fn prepare(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Result
 async fn fixture(svc: &Services, plan: Plan) -> anyhow::Result<Fixture> {
     let p = plan.id().0;
     let mut conn = svc.db.acquire().await?;
-    let loaded_at: i64 = sqlx::query_scalar("SELECT created_at FROM plans WHERE id = $1")
-        .bind(p)
-        .fetch_one(&mut *conn)
-        .await?;
+    let loaded_at: i64 =
+        sqlx::query_scalar("SELECT created_at FROM plans WHERE id = $1").bind(p).fetch_one(&mut *conn).await?;
     let staff: Option<i64> =
         sqlx::query_scalar("SELECT MIN(id) FROM users WHERE plan_id = $1 AND staff_role = 'plan_admin'")
             .bind(p)
@@ -337,7 +335,8 @@ async fn populate(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Resul
     let rows = (0..args.practices)
         .map(|k| {
             let tax_id = if k == 0 { LARGE_TAX_ID.to_owned() } else { format!("{}", 810_000_000 + k * 7) };
-            let name = if k == 0 { "Northshore Health System".to_owned() } else { format!("Practice {k} Family Medicine") };
+            let name =
+                if k == 0 { "Northshore Health System".to_owned() } else { format!("Practice {k} Family Medicine") };
             format!(
                 "({p}, '{tax_id}', {}, '{} Main St', '', '{}', 'WA', '98101', '', {born})",
                 sql_text(&name),
@@ -417,7 +416,8 @@ async fn populate(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Resul
             }
         }
     }
-    let staff_person = Person { first: "Bench", last: "Staff", deactivated_at: None, idle_since: Some(now), warned_at: None };
+    let staff_person =
+        Person { first: "Bench", last: "Staff", deactivated_at: None, idle_since: Some(now), warned_at: None };
     user_rows.push(user_row(i, &staff_person, "'plan_admin'"));
     insert_rows(&mut tx, users_head, &user_rows).await?;
     insert_rows(&mut tx, aff_head, &aff_rows).await?;
@@ -441,7 +441,8 @@ async fn populate(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Resul
         if k == 0 || r.chance(70) {
             // The previous review, signed 90 days before this one falls due; a fifth of them late.
             let signed_at = due - 90 * DAY;
-            let prev_due = if r.chance(20) { signed_at - (1 + r.below(10)) * DAY } else { signed_at + r.below(10 * DAY) };
+            let prev_due =
+                if r.chance(20) { signed_at - (1 + r.below(10)) * DAY } else { signed_at + r.below(10 * DAY) };
             let decided: Vec<FrozenDecision> = (1..size.min(4))
                 .map(|j| {
                     let who = person(start + j, now, false);
@@ -505,7 +506,9 @@ async fn populate(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Resul
                 let at = now - r.below(5 * DAY);
                 let row = match r.below(100) {
                     0..=4 => format!("({id}, {user}, 'change', 'billing_staff', NULL, NULL, NULL, {admin}, {at})"),
-                    5..=6 => format!("({id}, {user}, 'deactivate', NULL, NULL, NULL, 'Left the practice', {admin}, {at})"),
+                    5..=6 => {
+                        format!("({id}, {user}, 'deactivate', NULL, NULL, NULL, 'Left the practice', {admin}, {at})")
+                    }
                     _ => format!("({id}, {user}, 'keep', NULL, NULL, NULL, NULL, {admin}, {at})"),
                 };
                 decision_rows.push(row);

@@ -303,7 +303,7 @@ impl Services {
         let (total, undecided) = store::subject_counts(&mut conn, review.id, review.practice_id).await?;
         let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
         let page = page.clamp(1, pages);
-        let rows = store::subjects(&mut conn, review.practice_id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+        let rows = store::subjects(&mut conn, review.practice_id, PAGE_SIZE, (page - 1) * PAGE_SIZE, total).await?;
         // Only the page's decisions: a large practice's review holds thousands.
         let ids: Vec<UserId> = rows.iter().map(|r| r.user_id).collect();
         let decisions = store::decisions_of(&mut conn, review.id, &ids).await?;

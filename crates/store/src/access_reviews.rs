@@ -287,19 +287,32 @@ const SUBJECT_COLUMNS: &str = "u.id AS user_id, a.id AS affiliation_id, u.first_
 const SUBJECTS: &str = "FROM affiliations a JOIN users u ON u.id = a.user_id \
      WHERE a.practice_id = $1 AND u.status <> 'deactivated'";
 
-/// A page of the users the practice's review covers, by last and first name.
+/// A page of the users the practice's review covers, by last and first name, of `total` (their
+/// count). A page in the back half is read from the end (descending, then turned round): an
+/// `OFFSET` keeps every row it skips in the sort, which for the last pages of a 20,000-user
+/// practice is the whole practice.
 pub async fn subjects(
     conn: &mut Conn,
     practice: PracticeId,
     limit: i64,
     offset: i64,
+    total: i64,
 ) -> Result<Vec<SubjectRow>, StoreError> {
-    let sql = format!(
-        "SELECT {SUBJECT_COLUMNS} {SUBJECTS} \
-         ORDER BY u.last_name, u.first_name, u.id LIMIT $2 OFFSET $3"
-    );
-    let rows = sqlx::query(&sql).bind(practice.0).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    rows.iter().map(subject_row).collect()
+    let from_end = total - offset - limit;
+    let backwards = offset > 0 && from_end < offset;
+    let (order, skip, take) = if backwards {
+        // The page's rows counted from the end; a short last page starts at the end.
+        ("u.last_name DESC, u.first_name DESC, u.id DESC", from_end.max(0), limit + from_end.min(0))
+    } else {
+        ("u.last_name, u.first_name, u.id", offset, limit)
+    };
+    let sql = format!("SELECT {SUBJECT_COLUMNS} {SUBJECTS} ORDER BY {order} LIMIT $2 OFFSET $3");
+    let rows = sqlx::query(&sql).bind(practice.0).bind(take.max(0)).bind(skip).fetch_all(&mut *conn).await?;
+    let mut out: Vec<SubjectRow> = rows.iter().map(subject_row).collect::<Result<_, _>>()?;
+    if backwards {
+        out.reverse();
+    }
+    Ok(out)
 }
 
 fn subject_row(r: &AnyRow) -> Result<SubjectRow, StoreError> {
