@@ -8,8 +8,9 @@
 //!   change between instances (see [`authz`]).
 //! - `startup`: time from spawning `gatehouse serve` to its first `/healthz` answer, on a fresh
 //!   and on an existing database, and the resident memory of the idle server.
-//! - `search` and `messages`: pages over a large synthetic plan, on SQLite and PostgreSQL (see
-//!   [`crate::bench_search`] and [`crate::bench_messages`]).
+//! - `search`, `messages` and `reviews`: pages (and, for `reviews`, the daily job) over a large
+//!   synthetic plan, on SQLite and PostgreSQL (see [`crate::bench_search`],
+//!   [`crate::bench_messages`] and [`crate::bench_reviews`]).
 //!
 //! Every figure that is compared with another is measured in the same run, because the machine
 //! may be shared and noisy. All traffic goes to 127.0.0.1 and every loop is bounded in time and
@@ -73,6 +74,10 @@ pub enum Which {
     /// filter, a practice inbox and sending a 1 MB attachment (SQLite, and PostgreSQL with
     /// `--pg`); not part of `all`.
     Messages,
+    /// Access reviews over 10,000 practices and 1,000,000 users: plan staff's Reviews page, a
+    /// 20,000-user review paged, and the daily job (SQLite, and PostgreSQL with `--pg`); not
+    /// part of `all`.
+    Reviews,
 }
 
 /// Benchmark options.
@@ -100,8 +105,8 @@ pub struct BenchArgs {
     /// `search`: users of the plan (25000 to 2000000).
     #[arg(long, default_value_t = 1_000_000)]
     pub search_users: usize,
-    /// `search`: timed searches per kind of needle; `messages`: timed requests per page (10 to
-    /// 10000).
+    /// `search`: timed searches per kind of needle; `messages` and `reviews`: timed requests per
+    /// page (10 to 10000).
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
     /// `authz` (propagation), `search` and `messages`: a PostgreSQL server (`postgres://user@host:port`) on
@@ -133,6 +138,23 @@ pub struct BenchArgs {
     /// `messages`: measure PostgreSQL only (with `--pg`).
     #[arg(long)]
     pub messages_skip_sqlite: bool,
+    /// `reviews`: practices of the plan, the first a hospital system (20 to 50000).
+    #[arg(long, default_value_t = 10_000)]
+    pub review_practices: usize,
+    /// `reviews`: portal users of the plan (10 × `--review-practices` to 2000000).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub review_users: usize,
+    /// `reviews`: keep the SQLite database in this file and reuse it on the next run when it
+    /// holds a plan of that size (default: a temporary file, deleted).
+    #[arg(long)]
+    pub reviews_sqlite_file: Option<PathBuf>,
+    /// `reviews`: keep the PostgreSQL database of this name on `--pg` and reuse it on the next
+    /// run when it holds a plan of that size (default: a fresh database, dropped).
+    #[arg(long)]
+    pub reviews_pg_database: Option<String>,
+    /// `reviews`: measure PostgreSQL only (with `--pg`).
+    #[arg(long)]
+    pub reviews_skip_sqlite: bool,
 }
 
 impl BenchArgs {
@@ -190,6 +212,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             },
         };
         return crate::bench_messages::run(&messages).await.context("messages benchmark");
+    }
+    if args.which == Which::Reviews {
+        let reviews = crate::bench_reviews::ReviewsArgs {
+            practices: args.review_practices,
+            users: args.review_users,
+            samples: args.samples,
+            databases: crate::bench_databases::Databases {
+                name: "reviews",
+                pg: args.pg.clone(),
+                sqlite_file: args.reviews_sqlite_file.clone(),
+                pg_database: args.reviews_pg_database.clone(),
+                skip_sqlite: args.reviews_skip_sqlite,
+            },
+        };
+        return crate::bench_reviews::run(&reviews).await.context("reviews benchmark");
     }
     let mut tables = Vec::new();
     if matches!(args.which, Which::Signin | Which::All) {
@@ -1315,6 +1352,11 @@ mod tests {
             messages_sqlite_file: None,
             messages_pg_database: None,
             messages_skip_sqlite: false,
+            review_practices: 10_000,
+            review_users: 1_000_000,
+            reviews_sqlite_file: None,
+            reviews_pg_database: None,
+            reviews_skip_sqlite: false,
         };
         assert!(ok.validate().is_ok());
         assert!(BenchArgs { seconds: 0, ..ok.clone() }.validate().is_err());

@@ -302,11 +302,14 @@ impl Services {
                 Reviewer::Practice(_) => true,
                 Reviewer::Staff(g) => g.may(StaffPermission::ReviewsManage) && g.actor().is_some(),
             };
-        let total = store::subject_count(&mut conn, review.practice_id).await?;
+        let (total, undecided) = store::subject_counts(&mut conn, review.id, review.practice_id).await?;
         let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
         let page = page.clamp(1, pages);
-        let rows = store::subjects(&mut conn, review.practice_id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
-        let decisions = store::decisions(&mut conn, review.id).await?;
+        let rows = store::subjects(&mut conn, review.practice_id, PAGE_SIZE, (page - 1) * PAGE_SIZE, total).await?;
+        // Only the page's decisions: a large practice's review holds thousands.
+        let ids: Vec<UserId> = rows.iter().map(|r| r.user_id).collect();
+        let decisions = store::decisions_of(&mut conn, review.id, &ids).await?;
+        let mut deciders: std::collections::HashMap<UserId, Option<String>> = std::collections::HashMap::new();
         let types = user_types::list(&mut conn, plan.id()).await?;
         let type_name =
             |key: &str| types.iter().find(|t| t.key.as_str() == key).map_or(key.to_owned(), |t| t.name.clone());
@@ -314,10 +317,18 @@ impl Services {
         for row in rows {
             let providers = providers_text(&mut conn, row.affiliation_id, row.all_providers).await?;
             let decision = decisions.iter().find(|d| d.user_id == row.user_id).cloned();
+            // Most decisions of a page are by the same one or two people: each is read once.
             let decided_by = match &decision {
-                Some(d) => gatehouse_store::users::get(&mut conn, plan.id(), d.decided_by)
-                    .await?
-                    .map(|u| format!("{} {}", u.first_name, u.last_name)),
+                Some(d) => match deciders.get(&d.decided_by) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = gatehouse_store::users::get(&mut conn, plan.id(), d.decided_by)
+                            .await?
+                            .map(|u| format!("{} {}", u.first_name, u.last_name));
+                        deciders.insert(d.decided_by, name.clone());
+                        name
+                    }
+                },
                 None => None,
             };
             subjects.push(ReviewSubject {
@@ -331,15 +342,19 @@ impl Services {
                 row,
             });
         }
-        let (mut undecided, mut undecided_names) =
-            store::undecided(&mut conn, review.id, review.practice_id, 6).await?;
+        let mut undecided = undecided;
+        let mut undecided_names = if undecided > 0 {
+            store::undecided_names(&mut conn, review.id, review.practice_id, 6).await?
+        } else {
+            Vec::new()
+        };
         let admins = store::active_admins(&mut conn, review.practice_id).await?;
         let sole_admin = matches!(reviewer, Reviewer::Practice(g) if admins == [g.actor()]);
         // The only administrator's own row is recorded by their signature: nobody is asked for it.
         if sole_admin
             && let Some(me) = reviewer.actor()
             && store::subject(&mut conn, review.practice_id, me).await?.is_some()
-            && !decisions.iter().any(|d| d.user_id == me)
+            && store::decisions_of(&mut conn, review.id, &[me]).await?.is_empty()
             && let Some(u) = gatehouse_store::users::get(&mut conn, plan.id(), me).await?
         {
             undecided -= 1;

@@ -31,6 +31,12 @@ pub struct ReviewRow {
 const REVIEW_COLUMNS: &str = "r.id, r.practice_id, p.name AS practice_name, p.tax_id, r.due_at, r.started_by, \
      r.decided, r.signed_at, r.signed_by, r.signer_name, r.on_behalf, r.sole_admin, r.digest, r.frozen";
 
+/// The columns of a review without its frozen JSON (`frozen` reads as None): lists and the last
+/// signed review need the signature, not the record, which for a large practice is megabytes.
+const LIST_COLUMNS: &str = "r.id, r.practice_id, p.name AS practice_name, p.tax_id, r.due_at, r.started_by, \
+     r.decided, r.signed_at, r.signed_by, r.signer_name, r.on_behalf, r.sole_admin, r.digest, \
+     CAST(NULL AS TEXT) AS frozen";
+
 fn review(r: &AnyRow) -> Result<ReviewRow, StoreError> {
     Ok(ReviewRow {
         id: AccessReviewId(r.try_get("id")?),
@@ -64,7 +70,7 @@ pub async fn get(conn: &mut Conn, plan: PlanId, id: AccessReviewId) -> Result<Op
 pub async fn open_of(conn: &mut Conn, plan: PlanId, practices: &[i64]) -> Result<Vec<ReviewRow>, StoreError> {
     let mut out = Vec::new();
     let sql = format!(
-        "SELECT {REVIEW_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
+        "SELECT {LIST_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
          WHERE r.plan_id = $1 AND r.practice_id = $2 AND r.signed_at IS NULL"
     );
     for p in practices {
@@ -75,10 +81,10 @@ pub async fn open_of(conn: &mut Conn, plan: PlanId, practices: &[i64]) -> Result
     Ok(out)
 }
 
-/// The last signed review of a practice.
+/// The last signed review of a practice (without its frozen record).
 pub async fn last_signed(conn: &mut Conn, plan: PlanId, practice: PracticeId) -> Result<Option<ReviewRow>, StoreError> {
     let sql = format!(
-        "SELECT {REVIEW_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
+        "SELECT {LIST_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
          WHERE r.plan_id = $1 AND r.practice_id = $2 AND r.signed_at IS NOT NULL ORDER BY r.signed_at DESC, r.id DESC LIMIT 1"
     );
     let row = sqlx::query(&sql).bind(plan.0).bind(practice.0).fetch_optional(&mut *conn).await?;
@@ -281,19 +287,32 @@ const SUBJECT_COLUMNS: &str = "u.id AS user_id, a.id AS affiliation_id, u.first_
 const SUBJECTS: &str = "FROM affiliations a JOIN users u ON u.id = a.user_id \
      WHERE a.practice_id = $1 AND u.status <> 'deactivated'";
 
-/// A page of the users the practice's review covers, by last and first name.
+/// A page of the users the practice's review covers, by last and first name, of `total` (their
+/// count). A page in the back half is read from the end (descending, then turned round): an
+/// `OFFSET` keeps every row it skips in the sort, which for the last pages of a 20,000-user
+/// practice is the whole practice.
 pub async fn subjects(
     conn: &mut Conn,
     practice: PracticeId,
     limit: i64,
     offset: i64,
+    total: i64,
 ) -> Result<Vec<SubjectRow>, StoreError> {
-    let sql = format!(
-        "SELECT {SUBJECT_COLUMNS} {SUBJECTS} \
-         ORDER BY u.last_name, u.first_name, u.id LIMIT $2 OFFSET $3"
-    );
-    let rows = sqlx::query(&sql).bind(practice.0).bind(limit).bind(offset).fetch_all(&mut *conn).await?;
-    rows.iter().map(subject_row).collect()
+    let from_end = total - offset - limit;
+    let backwards = offset > 0 && from_end < offset;
+    let (order, skip, take) = if backwards {
+        // The page's rows counted from the end; a short last page starts at the end.
+        ("u.last_name DESC, u.first_name DESC, u.id DESC", from_end.max(0), limit + from_end.min(0))
+    } else {
+        ("u.last_name, u.first_name, u.id", offset, limit)
+    };
+    let sql = format!("SELECT {SUBJECT_COLUMNS} {SUBJECTS} ORDER BY {order} LIMIT $2 OFFSET $3");
+    let rows = sqlx::query(&sql).bind(practice.0).bind(take.max(0)).bind(skip).fetch_all(&mut *conn).await?;
+    let mut out: Vec<SubjectRow> = rows.iter().map(subject_row).collect::<Result<_, _>>()?;
+    if backwards {
+        out.reverse();
+    }
+    Ok(out)
 }
 
 fn subject_row(r: &AnyRow) -> Result<SubjectRow, StoreError> {
@@ -341,6 +360,47 @@ pub async fn subject_count(conn: &mut Conn, practice: PracticeId) -> Result<i64,
     Ok(sqlx::query(&sql).bind(practice.0).fetch_one(&mut *conn).await?.try_get("n")?)
 }
 
+/// Decisions of the review on these users.
+pub async fn decisions_of(
+    conn: &mut Conn,
+    review: AccessReviewId,
+    users: &[UserId],
+) -> Result<Vec<DecisionRow>, StoreError> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (0..users.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT user_id, decision, user_type, all_providers, provider_rows, reason, decided_by, decided_at \
+         FROM access_review_decisions WHERE review_id = $1 AND user_id IN ({list}) ORDER BY user_id"
+    );
+    let mut q = sqlx::query(&sql).bind(review.0);
+    for u in users {
+        q = q.bind(u.0);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter().map(decision).collect()
+}
+
+/// How many users the review covers, and how many of them have no decision yet, in one pass.
+pub async fn subject_counts(
+    conn: &mut Conn,
+    review: AccessReviewId,
+    practice: PracticeId,
+) -> Result<(i64, i64), StoreError> {
+    let r = sqlx::query(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN d.user_id IS NULL THEN 1 ELSE 0 END), 0) AS undecided \
+         FROM affiliations a JOIN users u ON u.id = a.user_id \
+         LEFT JOIN access_review_decisions d ON d.review_id = $2 AND d.user_id = u.id \
+         WHERE a.practice_id = $1 AND u.status <> 'deactivated'",
+    )
+    .bind(practice.0)
+    .bind(review.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((r.try_get("n")?, r.try_get("undecided")?))
+}
+
 /// The users the review covers who have no decision yet, first `limit` by name.
 pub async fn undecided(
     conn: &mut Conn,
@@ -348,14 +408,19 @@ pub async fn undecided(
     practice: PracticeId,
     limit: i64,
 ) -> Result<(i64, Vec<String>), StoreError> {
+    let (_, count) = subject_counts(conn, review, practice).await?;
+    Ok((count, undecided_names(conn, review, practice, limit).await?))
+}
+
+/// The first `limit` users by name the review covers who have no decision yet.
+pub async fn undecided_names(
+    conn: &mut Conn,
+    review: AccessReviewId,
+    practice: PracticeId,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
     let missing =
         "AND NOT EXISTS (SELECT 1 FROM access_review_decisions d WHERE d.review_id = $2 AND d.user_id = u.id)";
-    let count: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {SUBJECTS} {missing}"))
-        .bind(practice.0)
-        .bind(review.0)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
     let rows = sqlx::query(&format!(
         "SELECT u.first_name, u.last_name {SUBJECTS} {missing} ORDER BY u.last_name, u.first_name, u.id LIMIT $3"
     ))
@@ -368,7 +433,7 @@ pub async fn undecided(
         .iter()
         .map(|r| Ok(format!("{} {}", r.try_get::<String, _>("first_name")?, r.try_get::<String, _>("last_name")?)))
         .collect::<Result<_, StoreError>>()?;
-    Ok((count, names))
+    Ok(names)
 }
 
 /// When the practice's earliest current administrator affiliation was made, if it has one
@@ -426,13 +491,32 @@ pub async fn sign(conn: &mut Conn, review: AccessReviewId, s: &Signature<'_>, no
     Ok(done.rows_affected() == 1)
 }
 
-/// Unsigned reviews of the plan due by `until` (for reminders), by due date.
-pub async fn open_due_by(conn: &mut Conn, plan: PlanId, until: i64) -> Result<Vec<ReviewRow>, StoreError> {
+/// Unsigned reviews of the plan that owe a reminder at `now`, by due date: `cutoffs` are, for
+/// each reminder, the latest due date for which its day has come (`now` minus its offset);
+/// a review owes one while fewer reminders are recorded than have come (the job records every
+/// reminder whose day has come, so the recorded ones are always among them). Only those are
+/// read: the plan's other reviews due within the window cost nothing.
+pub async fn open_owing_reminders(
+    conn: &mut Conn,
+    plan: PlanId,
+    cutoffs: &[i64],
+) -> Result<Vec<ReviewRow>, StoreError> {
+    let Some(until) = cutoffs.iter().max() else { return Ok(Vec::new()) };
+    let come = (0..cutoffs.len())
+        .map(|i| format!("CASE WHEN r.due_at <= ${} THEN 1 ELSE 0 END", i + 3))
+        .collect::<Vec<_>>()
+        .join(" + ");
     let sql = format!(
-        "SELECT {REVIEW_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
-         WHERE r.plan_id = $1 AND r.signed_at IS NULL AND r.due_at <= $2 ORDER BY r.due_at, r.id"
+        "SELECT {LIST_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
+         WHERE r.plan_id = $1 AND r.signed_at IS NULL AND r.due_at <= $2 \
+           AND (SELECT COUNT(*) FROM access_review_reminders m WHERE m.review_id = r.id) < ({come}) \
+         ORDER BY r.due_at, r.id"
     );
-    let rows = sqlx::query(&sql).bind(plan.0).bind(until).fetch_all(&mut *conn).await?;
+    let mut q = sqlx::query(&sql).bind(plan.0).bind(*until);
+    for c in cutoffs {
+        q = q.bind(*c);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
     rows.iter().map(review).collect()
 }
 
@@ -500,10 +584,17 @@ pub struct OverviewQuery<'a> {
 pub async fn overview(conn: &mut Conn, plan: PlanId, q: &OverviewQuery<'_>) -> Result<Vec<OverviewRow>, StoreError> {
     // Every filter is in the statement, off when its value is 0 or empty (PostgreSQL must see
     // each parameter to type it).
+    // A Tax ID names one practice: its open review is found by the practice, not by walking
+    // the plan's reviews in due order.
+    let practice = if q.tax_id.is_some_and(|t| !t.is_empty()) {
+        "AND r.practice_id IN (SELECT t.id FROM practices t WHERE t.plan_id = $1 AND t.tax_id = $4)"
+    } else {
+        "AND $4 = ''"
+    };
     let sql = format!(
-        "SELECT {REVIEW_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
+        "SELECT {LIST_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
          WHERE r.plan_id = $1 AND r.signed_at IS NULL AND ($2 = 0 OR r.due_at < $2) AND ($3 = 0 OR r.due_at >= $3) \
-           AND ($4 = '' OR p.tax_id = $4) AND ($7 < 0 OR ($7 = 1 AND r.decided > 0) OR ($7 = 0 AND r.decided = 0)) \
+           {practice} AND ($7 < 0 OR ($7 = 1 AND r.decided > 0) OR ($7 = 0 AND r.decided = 0)) \
          ORDER BY r.due_at, r.id LIMIT $5 OFFSET $6"
     );
     let rows = sqlx::query(&sql)
@@ -516,10 +607,12 @@ pub async fn overview(conn: &mut Conn, plan: PlanId, q: &OverviewQuery<'_>) -> R
         .bind(q.started.map_or(-1, i64::from))
         .fetch_all(&mut *conn)
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let open = review(r)?;
-        let last = last_signed(conn, plan, open.practice_id).await?;
+    let open: Vec<ReviewRow> = rows.iter().map(review).collect::<Result<_, _>>()?;
+    let practices: Vec<PracticeId> = open.iter().map(|r| r.practice_id).collect();
+    let mut lasts = last_signed_of(conn, plan, &practices).await?;
+    let mut out = Vec::with_capacity(open.len());
+    for open in open {
+        let last = lasts.iter().position(|l| l.practice_id == open.practice_id).map(|i| lasts.swap_remove(i));
         out.push(OverviewRow {
             practice_id: open.practice_id,
             practice_name: open.practice_name.clone(),
@@ -529,6 +622,31 @@ pub async fn overview(conn: &mut Conn, plan: PlanId, q: &OverviewQuery<'_>) -> R
         });
     }
     Ok(out)
+}
+
+/// The last signed review (without its frozen record) of each of these practices that has one,
+/// in one statement.
+pub async fn last_signed_of(
+    conn: &mut Conn,
+    plan: PlanId,
+    practices: &[PracticeId],
+) -> Result<Vec<ReviewRow>, StoreError> {
+    if practices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (0..practices.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {LIST_COLUMNS} FROM access_reviews r JOIN practices p ON p.id = r.practice_id \
+         WHERE r.plan_id = $1 AND r.practice_id IN ({list}) AND r.signed_at IS NOT NULL \
+           AND NOT EXISTS (SELECT 1 FROM access_reviews n WHERE n.practice_id = r.practice_id \
+             AND n.signed_at IS NOT NULL AND (n.signed_at > r.signed_at OR (n.signed_at = r.signed_at AND n.id > r.id)))"
+    );
+    let mut q = sqlx::query(&sql).bind(plan.0);
+    for p in practices {
+        q = q.bind(p.0);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter().map(review).collect()
 }
 
 /// The plan's totals: open reviews not started, in progress, overdue; and, of the reviews due

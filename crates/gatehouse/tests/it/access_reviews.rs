@@ -521,3 +521,48 @@ async fn the_review_moves_with_the_administrator_role(backend: Backend) {
     assert!(matches!(e, gatehouse_services::practice::PracticeError::NotAdmin), "{e:?}");
 }
 both!(the_review_moves_with_the_administrator_role);
+async fn a_large_review_pages_in_name_order_from_either_end(backend: Backend) {
+    let Some(w) = World::build(backend).await else { return };
+    // 57 more users of practice A with few distinct names, so the order falls back to the id.
+    let p = w.plan().id().0;
+    let pa = w.app.count(&format!("SELECT id FROM practices WHERE tax_id = '{A}'")).await;
+    let now = w.svc().now();
+    for i in 0..57 {
+        let (first, last) = (["Ann", "Bo", "Cy"][i % 3], ["Lee", "Kim"][i % 2]);
+        w.app
+            .sql(&format!(
+                "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
+                 email_lower, status, created_at, updated_at) VALUES ({p}, 'bulk{i}', 'bulk{i}', '{first}', '', \
+                 '{last}', 'bulk{i}@example.org', 'bulk{i}@example.org', 'active', {now}, {now})"
+            ))
+            .await;
+        w.app
+            .sql(&format!(
+                "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+                 SELECT {p}, id, {pa}, 'billing_staff', 0, 1, {now} FROM users WHERE username = 'bulk{i}'"
+            ))
+            .await;
+    }
+    let expected = w
+        .app
+        .ids(&format!(
+            "SELECT u.id FROM affiliations a JOIN users u ON u.id = a.user_id \
+             WHERE a.practice_id = {pa} AND u.status <> 'deactivated' ORDER BY u.last_name, u.first_name, u.id"
+        ))
+        .await;
+    assert_eq!(expected.len(), 61);
+    let id = w.review_of(&w.admin_a).await;
+    let g = w.grant(&w.admin_a).await;
+    let mut seen = Vec::new();
+    for n in 1..=3 {
+        let page = w.svc().review_page(Reviewer::Practice(&g), w.plan(), id, n).await.expect("page");
+        // The only administrator's own row is not counted: their signature records it.
+        assert_eq!((page.total, page.pages, page.page, page.undecided), (61, 3, n, 60));
+        seen.extend(page.subjects.iter().map(|s| s.row.user_id.0));
+    }
+    // Pages 2 and 3 are read from the end (the last one short): the same order, nothing twice.
+    assert_eq!(seen, expected);
+    let last = w.svc().review_page(Reviewer::Practice(&g), w.plan(), id, 99).await.expect("clamped");
+    assert_eq!((last.page, last.subjects.len()), (3, 11));
+}
+both!(a_large_review_pages_in_name_order_from_either_end);

@@ -80,7 +80,10 @@ impl Services {
             gatehouse_store::commit(tx).await?;
         }
         let mut conn = self.db.acquire().await?;
-        let due = store::open_due_by(&mut conn, plan.id(), now.saturating_add(14 * rules::DAY)).await?;
+        // Only the reviews owing a reminder today: the rule below still decides which.
+        let cutoffs: Vec<i64> =
+            rules::Reminder::ALL.iter().map(|r| now.saturating_sub(r.offset_days() * rules::DAY)).collect();
+        let due = store::open_owing_reminders(&mut conn, plan.id(), &cutoffs).await?;
         drop(conn);
         for r in due {
             let mut tx = self.db.begin().await?;
