@@ -128,6 +128,11 @@ async fn idle_flag_at_90_days_in_directory_and_staff_search(backend: Backend) {
     let sam = app.signed_in_browser("sam", w.sam.phone_tail).await;
     let (_, page) = app.page(&sam, "/admin/users?q=lee").await;
     assert!(page.contains("<span class=\"badge\">Idle</span>"), "{page}");
+    // And each one's own page, for the administrator and for plan staff.
+    let (_, page) = app.page(&dana, &format!("/practice/users/{}", w.lee.id.0)).await;
+    assert!(page.contains("<span class=\"badge\">Idle</span>"), "{page}");
+    let (_, page) = app.page(&sam, &format!("/admin/users/{}", w.lee.id.0)).await;
+    assert!(page.contains("<span class=\"badge\">Idle</span>"), "{page}");
     // The API's directory says it too.
     let token = app.api_session("dana", crate::support::TEST_PASSWORD, &w.dana.phone()).await;
     let r = app.api().get(app.url("/api/v1/practice/users")).bearer_auth(&token).send().await.expect("api");

@@ -60,6 +60,8 @@ pub struct MemberDetail {
     /// Whether the user also acts for practices this administrator does not administer (then
     /// the administrator may remove them from their own Tax IDs but not change the account).
     pub elsewhere: bool,
+    /// Flagged as idle: unused for the plan's idle threshold.
+    pub idle: bool,
 }
 
 /// Why an edit of a user's information was refused.
@@ -157,7 +159,8 @@ impl Services {
             affiliations.push(MemberAffiliation { row: a, user_type_name, providers });
         }
         let contact = users::contact(&mut conn, plan.id(), user).await?.unwrap_or_default();
-        Ok(MemberDetail { user: t.row, contact, affiliations, elsewhere: t.elsewhere })
+        let idle = crate::idle::flagged(plan, t.row.status, t.row.idle_since, t.row.staff_role.is_some(), self.now());
+        Ok(MemberDetail { user: t.row, contact, affiliations, elsewhere: t.elsewhere, idle })
     }
 
     /// Edits a user's names, email and contact details (audited old → new). Only for a user all

@@ -84,6 +84,7 @@ struct MemberPage {
     is_self: bool,
     elsewhere: bool,
     last_signin: String,
+    idle: bool,
     /// Contact details given: (label, value).
     contact: Vec<(&'static str, String)>,
     affiliations: Vec<AffiliationView>,
@@ -156,6 +157,7 @@ async fn page(
         is_self: m.user.id == admin.grant.actor(),
         elsewhere: m.elsewhere,
         last_signin: m.user.last_signin_at.map(|t| when(&admin.plan.0, t)).unwrap_or_else(|| "Never".into()),
+        idle: m.idle,
         contact: Vec::new(),
         affiliations: m
             .affiliations
