@@ -128,3 +128,36 @@ impl Databases {
 pub fn sql_text(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
+
+/// A deterministic generator (xorshift64*), so every run of a benchmark writes the same data.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The generator of item `i` of a stream named by `salt`.
+    pub fn seeded(i: u64, salt: u64) -> Self {
+        Self((0x9E37_79B9_7F4A_7C15 ^ salt ^ i.wrapping_mul(0xBF58_476D_1CE4_E5B9)) | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// [`Rng::below`] for signed amounts (seconds, counts kept as `i64`).
+    pub fn below_i64(&mut self, n: i64) -> i64 {
+        (self.next_u64() % n.max(1) as u64) as i64
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}

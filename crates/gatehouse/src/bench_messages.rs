@@ -13,6 +13,7 @@
 //! system's administrator's inbox (`GET /messages`, and its unread folder), and sending a new
 //! message with a 1 MB PDF (`POST /messages`, multipart, as the form does).
 
+use crate::bench_databases::Rng;
 use crate::bench_databases::{Databases, sql_text};
 use anyhow::{Context, bail};
 use gatehouse_domain::message_topics::{DEFAULT_TOPICS, TopicCode};
@@ -48,31 +49,6 @@ const UPLOAD_SUBJECT: &str = "Benchmark upload";
 /// Size of the PDF sent with each new message.
 const UPLOAD_BYTES: usize = 1024 * 1024;
 const DAY: i64 = 86_400;
-
-/// A deterministic generator (xorshift64*), so every run writes the same plan.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded(i: u64, salt: u64) -> Self {
-        Self((0x9E37_79B9_7F4A_7C15 ^ salt ^ i.wrapping_mul(0xBF58_476D_1CE4_E5B9)) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// True `percent` times in a hundred.
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
 
 const FIRST: [&str; 16] = [
     "James", "Mary", "Priya", "Wei", "Robert", "Linda", "Mohammed", "Sofia", "David", "Aisha", "Juan", "Olga",
@@ -760,7 +736,7 @@ fn pdf(len: usize) -> Vec<u8> {
     let mut bytes = b"%PDF-1.7\n% gatehouse benchmark attachment\n".to_vec();
     let mut r = Rng(0xF11E);
     while bytes.len() < len.saturating_sub(6) {
-        bytes.push(b'0' + (r.next() % 10) as u8);
+        bytes.push(b'0' + (r.next_u64() % 10) as u8);
         if bytes.len().is_multiple_of(80) {
             bytes.push(b'\n');
         }

@@ -20,6 +20,7 @@
 //! instant (`Services::run_daily_job_for`), and is timed with what it did. On a kept database
 //! the previous run's marks at that instant are taken back first, so the job does the same work.
 
+use crate::bench_databases::Rng;
 use crate::bench_databases::{Databases, sql_text};
 use anyhow::{Context, bail};
 use gatehouse_domain::access_review::{DAY, FrozenDecision, FrozenReview, Reminder};
@@ -58,31 +59,6 @@ const VARIANTS: [(&str, &str); 6] = [
 const OVERVIEW_TARGET_MS: f64 = 50.0;
 const REVIEW_PAGE_TARGET_MS: f64 = 100.0;
 const DAILY_JOB_TARGET_S: f64 = 10.0;
-
-/// A deterministic generator (xorshift64*), so every run writes the same plan.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded(i: u64, salt: u64) -> Self {
-        Self((0x9E37_79B9_7F4A_7C15 ^ salt ^ i.wrapping_mul(0xBF58_476D_1CE4_E5B9)) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: i64) -> i64 {
-        (self.next() % n.max(1) as u64) as i64
-    }
-
-    /// True `percent` times in a hundred.
-    fn chance(&mut self, percent: i64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 const FIRST: [&str; 24] = [
     "James", "Mary", "Priya", "Wei", "Robert", "Linda", "Mohammed", "Sofia", "David", "Aisha", "Juan", "Olga",
@@ -156,24 +132,24 @@ struct Person {
 /// User `i` of the plan at `now`; `keep_fresh` for the people the benchmark signs in as.
 fn person(i: usize, now: i64, keep_fresh: bool) -> Person {
     let mut r = Rng::seeded(i as u64, 0x55);
-    let first = FIRST[r.below(FIRST.len() as i64) as usize];
-    let last = LAST[r.below(LAST.len() as i64) as usize];
-    if !keep_fresh && r.below(1000) < 20 {
-        let at = now - (1 + r.below(365)) * DAY;
+    let first = FIRST[r.below_i64(FIRST.len() as i64) as usize];
+    let last = LAST[r.below_i64(LAST.len() as i64) as usize];
+    if !keep_fresh && r.below_i64(1000) < 20 {
+        let at = now - (1 + r.below_i64(365)) * DAY;
         return Person { first, last, deactivated_at: Some(at), idle_since: None, warned_at: None };
     }
-    let band = if keep_fresh { 999 } else { r.below(1000) };
+    let band = if keep_fresh { 999 } else { r.below_i64(1000) };
     let (idle_since, warned_at) = match band {
         // Past 180 days, warned at 166 (14 days ago or more): due for deactivation.
         0..=2 => {
-            let since = now - 181 * DAY - r.below(60 * DAY);
-            (since, Some(since + 166 * DAY + r.below(3600)))
+            let since = now - 181 * DAY - r.below_i64(60 * DAY);
+            (since, Some(since + 166 * DAY + r.below_i64(3600)))
         }
         // Between 166 and 180 days, not warned yet: due for the warning.
-        3..=7 => (now - 166 * DAY - r.below(14 * DAY - 3600), None),
+        3..=7 => (now - 166 * DAY - r.below_i64(14 * DAY - 3600), None),
         // Idle (flagged) but not yet at the warning.
-        8..=29 => (now - 90 * DAY - r.below(76 * DAY - 3600), None),
-        _ => (now - r.below(89 * DAY), None),
+        8..=29 => (now - 90 * DAY - r.below_i64(76 * DAY - 3600), None),
+        _ => (now - r.below_i64(89 * DAY), None),
     };
     Person { first, last, deactivated_at: None, idle_since: Some(idle_since), warned_at }
 }
@@ -434,7 +410,7 @@ async fn populate(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Resul
         let (start, second_admin) = starts[k];
         let admin = first_user + start as i64;
         let tax_id = if k == 0 { LARGE_TAX_ID.to_owned() } else { format!("{}", 810_000_000 + k * 7) };
-        let due = now - 30 * DAY + r.below(120 * DAY);
+        let due = now - 30 * DAY + r.below_i64(120 * DAY);
         let admin_person = person(start, now, k == 0);
         let signer = format!("{} {}", admin_person.first, admin_person.last);
         let mut created = now - 120 * DAY;
@@ -442,7 +418,7 @@ async fn populate(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Resul
             // The previous review, signed 90 days before this one falls due; a fifth of them late.
             let signed_at = due - 90 * DAY;
             let prev_due =
-                if r.chance(20) { signed_at - (1 + r.below(10)) * DAY } else { signed_at + r.below(10 * DAY) };
+                if r.chance(20) { signed_at - (1 + r.below_i64(10)) * DAY } else { signed_at + r.below_i64(10 * DAY) };
             let decided: Vec<FrozenDecision> = (1..size.min(4))
                 .map(|j| {
                     let who = person(start + j, now, false);
@@ -494,7 +470,7 @@ async fn populate(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Resul
         let mut decided = 0usize;
         let near = due < now + 14 * DAY;
         if k == 0 || (near && r.chance(40)) {
-            let want = if k == 0 { size * LARGE_DECIDED / 100 } else { 1 + r.below(size as i64 - 1) as usize };
+            let want = if k == 0 { size * LARGE_DECIDED / 100 } else { 1 + r.below_i64(size as i64 - 1) as usize };
             for j in 1..size {
                 if decided >= want {
                     break;
@@ -503,8 +479,8 @@ async fn populate(svc: &Services, db: &str, args: &ReviewsArgs) -> anyhow::Resul
                     continue;
                 }
                 let user = first_user + (start + j) as i64;
-                let at = now - r.below(5 * DAY);
-                let row = match r.below(100) {
+                let at = now - r.below_i64(5 * DAY);
+                let row = match r.below_i64(100) {
                     0..=4 => format!("({id}, {user}, 'change', 'billing_staff', NULL, NULL, NULL, {admin}, {at})"),
                     5..=6 => {
                         format!("({id}, {user}, 'deactivate', NULL, NULL, NULL, 'Left the practice', {admin}, {at})")
@@ -654,7 +630,7 @@ async fn measure(running: &crate::Running, db: &str, args: &ReviewsArgs) -> anyh
         let mut times = Vec::with_capacity(args.samples);
         for _ in 0..args.samples {
             let q = if name.starts_with("tax_id") {
-                vec![("tax_id", f.tax_ids[r.below(f.tax_ids.len() as i64) as usize].clone())]
+                vec![("tax_id", f.tax_ids[r.below_i64(f.tax_ids.len() as i64) as usize].clone())]
             } else if status.is_empty() {
                 Vec::new()
             } else {

@@ -10,6 +10,7 @@
 //! (`GET /admin/users?q=…` with a plan administrator's session cookie, `GET /practice/users?q=…`
 //! with the hospital system's administrator's), whole HTML page received.
 
+use crate::bench_databases::Rng;
 use crate::bench_databases::{Databases, sql_text};
 use anyhow::{Context, bail};
 use gatehouse_domain::UserId;
@@ -147,22 +148,6 @@ const DOMAINS: [&str; 6] =
 const AFFILIATE_EVERY: usize = 50;
 /// Rows a statement.
 const ROWS_PER_INSERT: usize = 500;
-
-/// A deterministic generator (xorshift64*), so every run draws the same data and needles.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// One synthetic user.
 struct Person {
