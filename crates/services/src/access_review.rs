@@ -24,7 +24,7 @@ use crate::staff::{Denied, StaffGrant};
 use crate::{Internal, Services};
 use gatehouse_domain::access_review::{self as rules, ReviewStatus};
 use gatehouse_domain::staff::StaffPermission;
-use gatehouse_domain::{AccessReviewId, PracticeId, UserId};
+use gatehouse_domain::{AccessReviewId, PracticeId, ProviderRowId, UserId};
 pub use gatehouse_store::access_reviews::ReviewRow;
 use gatehouse_store::access_reviews::{self as store, DecisionRow, SubjectRow};
 use gatehouse_store::{Conn, affiliations, user_types};
@@ -158,8 +158,26 @@ pub struct ChangeView {
     pub all_providers: bool,
     /// The providers the affiliation lists now (row ids), or those of a change decision.
     pub listed: Vec<i64>,
-    /// The practice's current providers: (row id, "provider ID — name").
-    pub providers: Vec<(i64, String)>,
+    /// The practice's current providers, by provider ID.
+    pub providers: Vec<ChoosableProvider>,
+}
+
+/// A provider of the practice that a change decision may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoosableProvider {
+    /// What a change decision names it by.
+    pub row: ProviderRowId,
+    /// The plan's provider ID.
+    pub provider_id: String,
+    pub name: String,
+    pub npi: String,
+}
+
+impl ChoosableProvider {
+    /// "provider ID — name (NPI …)", as the pages show it.
+    pub fn label(&self) -> String {
+        format!("{} — {} (NPI {})", self.provider_id, self.name, self.npi)
+    }
 }
 
 impl Services {
@@ -212,7 +230,12 @@ impl Services {
             listed,
             providers: practice_providers
                 .into_iter()
-                .map(|p| (p.id, format!("{} — {} (NPI {})", p.provider_id, p.name, p.npi)))
+                .map(|p| ChoosableProvider {
+                    row: ProviderRowId(p.id),
+                    provider_id: p.provider_id,
+                    name: p.name,
+                    npi: p.npi,
+                })
                 .collect(),
         })
     }
@@ -302,10 +325,19 @@ impl Services {
                 Reviewer::Practice(_) => true,
                 Reviewer::Staff(g) => g.may(StaffPermission::ReviewsManage) && g.actor().is_some(),
             };
-        let (total, undecided) = store::subject_counts(&mut conn, review.id, review.practice_id).await?;
+        // One more name than shown: the sole administrator's own name may be taken out below.
+        let sheet = store::sheet(
+            &mut conn,
+            review.id,
+            review.practice_id,
+            PAGE_SIZE,
+            (page.max(1) - 1).saturating_mul(PAGE_SIZE),
+            6,
+        )
+        .await?;
+        let store::Sheet { total, undecided, start, rows, undecided_names } = sheet;
         let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-        let page = page.clamp(1, pages);
-        let rows = store::subjects(&mut conn, review.practice_id, PAGE_SIZE, (page - 1) * PAGE_SIZE, total).await?;
+        let page = (start / PAGE_SIZE + 1).clamp(1, pages);
         // Only the page's decisions: a large practice's review holds thousands.
         let ids: Vec<UserId> = rows.iter().map(|r| r.user_id).collect();
         let decisions = store::decisions_of(&mut conn, review.id, &ids).await?;
@@ -343,11 +375,7 @@ impl Services {
             });
         }
         let mut undecided = undecided;
-        let mut undecided_names = if undecided > 0 {
-            store::undecided_names(&mut conn, review.id, review.practice_id, 6).await?
-        } else {
-            Vec::new()
-        };
+        let mut undecided_names = undecided_names;
         let admins = store::active_admins(&mut conn, review.practice_id).await?;
         let sole_admin = matches!(reviewer, Reviewer::Practice(g) if admins == [g.actor()]);
         // The only administrator's own row is recorded by their signature: nobody is asked for it.

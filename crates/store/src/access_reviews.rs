@@ -287,34 +287,6 @@ const SUBJECT_COLUMNS: &str = "u.id AS user_id, a.id AS affiliation_id, u.first_
 const SUBJECTS: &str = "FROM affiliations a JOIN users u ON u.id = a.user_id \
      WHERE a.practice_id = $1 AND u.status <> 'deactivated'";
 
-/// A page of the users the practice's review covers, by last and first name, of `total` (their
-/// count). A page in the back half is read from the end (descending, then turned round): an
-/// `OFFSET` keeps every row it skips in the sort, which for the last pages of a 20,000-user
-/// practice is the whole practice.
-pub async fn subjects(
-    conn: &mut Conn,
-    practice: PracticeId,
-    limit: i64,
-    offset: i64,
-    total: i64,
-) -> Result<Vec<SubjectRow>, StoreError> {
-    let from_end = total - offset - limit;
-    let backwards = offset > 0 && from_end < offset;
-    let (order, skip, take) = if backwards {
-        // The page's rows counted from the end; a short last page starts at the end.
-        ("u.last_name DESC, u.first_name DESC, u.id DESC", from_end.max(0), limit + from_end.min(0))
-    } else {
-        ("u.last_name, u.first_name, u.id", offset, limit)
-    };
-    let sql = format!("SELECT {SUBJECT_COLUMNS} {SUBJECTS} ORDER BY {order} LIMIT $2 OFFSET $3");
-    let rows = sqlx::query(&sql).bind(practice.0).bind(take.max(0)).bind(skip).fetch_all(&mut *conn).await?;
-    let mut out: Vec<SubjectRow> = rows.iter().map(subject_row).collect::<Result<_, _>>()?;
-    if backwards {
-        out.reverse();
-    }
-    Ok(out)
-}
-
 fn subject_row(r: &AnyRow) -> Result<SubjectRow, StoreError> {
     let status: String = r.try_get("status")?;
     Ok(SubjectRow {
@@ -399,6 +371,73 @@ pub async fn subject_counts(
     .fetch_one(&mut *conn)
     .await?;
     Ok((r.try_get("n")?, r.try_get("undecided")?))
+}
+
+/// What one page of a review shows of its users, read in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    /// How many users the review covers.
+    pub total: i64,
+    /// How many of them have no decision yet.
+    pub undecided: i64,
+    /// How many users come before the page (a page past the end is the last page).
+    pub start: i64,
+    /// The page's users, by last and first name.
+    pub rows: Vec<SubjectRow>,
+    /// The first users by name who have no decision yet, as "First Last".
+    pub undecided_names: Vec<String>,
+}
+
+/// One page of `size` users of the review from `offset` (the last page when `offset` is past
+/// the end), the counts, and the first `names` undecided users' names. The practice's users are
+/// joined to their accounts and decisions once: on a 20,000-user practice that join is most of
+/// the cost, and separate statements for the counts, the page and the names each paid it.
+pub async fn sheet(
+    conn: &mut Conn,
+    review: AccessReviewId,
+    practice: PracticeId,
+    size: i64,
+    offset: i64,
+    names: i64,
+) -> Result<Sheet, StoreError> {
+    let sql = format!(
+        "SELECT * FROM ( \
+           SELECT r.*, CASE WHEN $3 >= r.total THEN ((r.total - 1) / $4) * $4 ELSE $3 END AS start FROM ( \
+             SELECT s.*, ROW_NUMBER() OVER w AS rn, SUM(s.undecided) OVER w AS undecided_rank, \
+                    COUNT(*) OVER () AS total, SUM(s.undecided) OVER () AS undecided_total \
+             FROM (SELECT {SUBJECT_COLUMNS}, CASE WHEN d.user_id IS NULL THEN 1 ELSE 0 END AS undecided \
+                   FROM affiliations a JOIN users u ON u.id = a.user_id \
+                   LEFT JOIN access_review_decisions d ON d.review_id = $2 AND d.user_id = u.id \
+                   WHERE a.practice_id = $1 AND u.status <> 'deactivated') s \
+             WINDOW w AS (ORDER BY s.last_name, s.first_name, s.user_id) \
+           ) r \
+         ) q WHERE (q.rn > q.start AND q.rn <= q.start + $4) OR (q.undecided = 1 AND q.undecided_rank <= $5) \
+         ORDER BY q.rn"
+    );
+    let found = sqlx::query(&sql)
+        .bind(practice.0)
+        .bind(review.0)
+        .bind(offset.max(0))
+        .bind(size.max(1))
+        .bind(names)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut sheet = Sheet { total: 0, undecided: 0, start: 0, rows: Vec::new(), undecided_names: Vec::new() };
+    for r in &found {
+        sheet.total = r.try_get("total")?;
+        sheet.undecided = r.try_get("undecided_total")?;
+        sheet.start = r.try_get("start")?;
+        let rank: i64 = r.try_get("rn")?;
+        if r.try_get::<i64, _>("undecided")? == 1 && r.try_get::<i64, _>("undecided_rank")? <= names {
+            let first: String = r.try_get("first_name")?;
+            let last: String = r.try_get("last_name")?;
+            sheet.undecided_names.push(format!("{first} {last}"));
+        }
+        if rank > sheet.start && rank <= sheet.start + size {
+            sheet.rows.push(subject_row(r)?);
+        }
+    }
+    Ok(sheet)
 }
 
 /// The users the review covers who have no decision yet, first `limit` by name.

@@ -564,5 +564,25 @@ async fn a_large_review_pages_in_name_order_from_either_end(backend: Backend) {
     assert_eq!(seen, expected);
     let last = w.svc().review_page(Reviewer::Practice(&g), w.plan(), id, 99).await.expect("clamped");
     assert_eq!((last.page, last.subjects.len()), (3, 11));
+    let first = w.svc().review_page(Reviewer::Practice(&g), w.plan(), id, 1).await.expect("page 1");
+    assert_eq!(first.undecided_names, vec!["Ann Kim"; 5]);
+    // Everyone decided but the first "Bo Kim" (tenth by name, after the administrator and nine
+    // "Ann Kim"), m2 and m3 (the last two): the names skip the decided, in name order.
+    let keep = DecisionForm { decision: "keep".into(), ..DecisionForm::default() };
+    for (i, user) in expected.iter().enumerate() {
+        if i == 0 || i == 10 || i >= 59 {
+            continue;
+        }
+        let on = gatehouse_domain::UserId(*user);
+        w.svc()
+            .decide_review(Reviewer::Practice(&g), w.plan(), id, on, &keep, &RequestMeta::cli())
+            .await
+            .expect("keep");
+    }
+    assert_eq!(expected[59..], [w.m2.id.0, w.m3.id.0]);
+    let page = w.svc().review_page(Reviewer::Practice(&g), w.plan(), id, 3).await.expect("page 3");
+    assert_eq!((page.total, page.undecided, page.page), (61, 3, 3));
+    assert_eq!(page.undecided_names, ["Bo Kim", "Pat M2", "Pat M3"]);
+    assert!(page.subjects.iter().take(9).all(|s| s.decision.is_some()));
 }
 both!(a_large_review_pages_in_name_order_from_either_end);

@@ -418,7 +418,7 @@ pub async fn change_page(
         user_types: view.user_types,
         providers_now: view.providers_now,
         all_providers: view.all_providers,
-        providers: view.providers.into_iter().map(|(rid, label)| (rid, label, chosen.contains(&rid))).collect(),
+        providers: view.providers.iter().map(|p| (p.row.0, p.label(), chosen.contains(&p.row.0))).collect(),
         reason: typed.reason.clone(),
         reason_max: MAX_REASON,
         error: error.clone(),
