@@ -165,7 +165,19 @@ async fn an_administrator_reviews_and_signs(backend: Backend) {
     assert!(m1["decision"].is_null() && m1["status"] == "active" && m1["idle"] == false, "{m1}");
     assert!(page["user_types"].as_array().is_some_and(|t| t.iter().any(|t| t["key"] == "clinical_staff")));
     // Keep m1, change m2 (clinical staff, the practitioner only), deactivate m3.
-    let p1 = w.app.ids("SELECT id FROM providers WHERE provider_id = 'P1'").await[0];
+    // What a change may choose: the plan's user types and the practice's providers by row.
+    let choices = format!("/practice/reviews/{id}/users/{}", w.m2);
+    let (s, c) = w.call(&w.admin_a, "GET", &choices, None).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!((c["user_type"].as_str(), c["all_providers"].as_bool()), (Some("billing_staff"), Some(true)), "{c}");
+    assert!(c["user_types"].as_array().is_some_and(|t| t.iter().any(|t| t["key"] == "clinical_staff")), "{c}");
+    let listed = c["providers"].as_array().expect("providers");
+    let p1 = listed.iter().find(|p| p["provider_id"] == "P1").and_then(|p| p["row"].as_i64()).expect("P1");
+    assert_eq!(p1, w.app.ids("SELECT id FROM providers WHERE provider_id = 'P1'").await[0]);
+    // Not for oneself, nor another practice's administrator (not found).
+    let own = format!("/practice/reviews/{id}/users/{}", w.admin_a_id);
+    refused(&w.call(&w.admin_a, "GET", &own, None).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    refused(&w.call(&w.admin_b, "GET", &choices, None).await, StatusCode::NOT_FOUND, "not_found");
     assert_eq!(w.decide(id, w.m1, json!({"decision": "keep"})).await.0, StatusCode::NO_CONTENT);
     let change =
         json!({"decision": "change", "user_type": "clinical_staff", "providers": [p1], "reason": "Clinic floor"});
@@ -217,6 +229,7 @@ async fn an_administrator_reviews_and_signs(backend: Backend) {
     assert_eq!(status, "deactivated");
     // Frozen: no decision, no second signature; the list shows the next review and this one.
     refused(&w.decide(id, w.m1, json!({"decision": "deactivate"})).await, StatusCode::CONFLICT, "review_signed");
+    refused(&w.call(&w.admin_a, "GET", &choices, None).await, StatusCode::CONFLICT, "review_signed");
     let r = w.call(&w.admin_a, "POST", &sign, Some(json!({"first_name": "Pat", "last_name": "Admina"}))).await;
     refused(&r, StatusCode::CONFLICT, "review_signed");
     let (_, v) = w.call(&w.admin_a, "GET", "/practice/reviews", None).await;
@@ -296,6 +309,7 @@ async fn an_auditor_reads_and_exports_but_changes_nothing(backend: Backend) {
         ("POST", format!("/reviews/{id}/sign"), Some(json!({"first_name": "Pat", "last_name": "Auditor"}))),
         ("POST", format!("/reviews/{id}/remind"), None),
         ("POST", "/reviews/start".to_owned(), Some(json!({"weeks": 4}))),
+        ("GET", format!("/reviews/{id}/users/{}", w.m1), None),
     ];
     for (method, path, body) in writes {
         let r = w.call(&w.auditor, method, &path, body).await;
@@ -318,6 +332,14 @@ async fn the_help_desk_reviews_on_a_practices_behalf(backend: Backend) {
     // A reminder to A's administrator.
     let (s, v) = w.call(&w.agent, "POST", &format!("/reviews/{id}/remind"), None).await;
     assert_eq!((s, v["emails"].as_i64()), (StatusCode::OK, Some(1)), "{v}");
+    // What a change of A's administrator may choose, on the practice's behalf.
+    let (s, c) = w.call(&w.agent, "GET", &format!("/reviews/{id}/users/{}", w.admin_a_id), None).await;
+    assert_eq!(
+        (s, c["name"].as_str(), c["practice"].as_str()),
+        (StatusCode::OK, Some("Pat Admina"), Some("Lakeside Family Medicine")),
+        "{c}"
+    );
+    assert!(c["providers"].as_array().is_some_and(|p| p.iter().any(|p| p["provider_id"] == "P1")), "{c}");
     // On A's behalf: the administrator is confirmed too, then everyone else kept; signed.
     let r = w
         .call(&w.agent, "PUT", &format!("/reviews/{id}/users/{}", w.admin_a_id), Some(json!({"decision": "keep"})))

@@ -29,8 +29,8 @@ use gatehouse_domain::permissions::UserTypeKey;
 use gatehouse_domain::{AccessReviewId, ProviderRowId, TaxId, UserId};
 use gatehouse_services::RequestMeta;
 use gatehouse_services::access_review::{
-    DecisionForm, ExportRequest, OverviewRequest, PracticeReview, ProviderChoice, ReviewError, ReviewPage, ReviewRow,
-    ReviewSubject, Reviewer,
+    ChangeView, DecisionForm, ExportRequest, OverviewRequest, PracticeReview, ProviderChoice, ReviewError, ReviewPage,
+    ReviewRow, ReviewSubject, Reviewer,
 };
 use gatehouse_services::staff::{Denied, StaffGrant};
 use serde::{Deserialize, Serialize};
@@ -44,14 +44,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(practice_list))
         .routes(routes!(practice_review))
-        .routes(routes!(practice_decide))
+        .routes(routes!(practice_decide, practice_choices))
         .routes(routes!(practice_keep_remaining))
         .routes(routes!(practice_sign))
         .routes(routes!(overview))
         .routes(routes!(start))
         .routes(routes!(evidence))
         .routes(routes!(staff_review))
-        .routes(routes!(staff_decide))
+        .routes(routes!(staff_decide, staff_choices))
         .routes(routes!(staff_keep_remaining))
         .routes(routes!(staff_sign))
         .routes(routes!(remind))
@@ -106,6 +106,8 @@ const NOT_FOUND_STAFF_SUBJECT: &str =
     "`not_found`: no such review in the plan, no such user of its practice, or a provider that is not the practice's";
 const SIGNED: &str = "`review_signed`: the review is signed, so nothing about it can change";
 const DECISION_REFUSED: &str = "`invalid_input`: a value no schema can check (a user type the plan does not have, a change that changes nothing, no provider chosen); `field` names it; `invalid`: a decision on the caller's own access (another administrator or provider services confirms it), or on plan staff other than keep";
+const CHOICES_REFUSED: &str =
+    "`invalid`: the user is the caller (another administrator or provider services decides on them)";
 const SIGN_REFUSED: &str = "`invalid_input`: the typed name is not the caller's own (field `signature`); `invalid`: a user has no decision yet (they are named), or a change can no longer be applied";
 const SIGN_CONFLICT: &str = "`review_signed`: the review is signed, so nothing about it can change; `last_admin`: the decisions would leave the practice without an active administrator while it has active users";
 
@@ -387,6 +389,56 @@ impl From<ReviewSubject> for ReviewUser {
     }
 }
 
+/// What a change decision on one user of a review may choose: the plan's user types and the
+/// practice's current providers (their `row` is what a decision's `providers` lists).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeChoices {
+    pub user_id: i64,
+    pub name: String,
+    pub practice: String,
+    /// The user type now, or the one a recorded change decision chose.
+    pub user_type: String,
+    pub user_types: Vec<ReviewUserType>,
+    /// "All providers", or the provider IDs and names the user acts for now.
+    pub providers_now: String,
+    /// The user acts for all the practice's providers now.
+    pub all_providers: bool,
+    /// The provider rows the user acts for now, or those a recorded change decision listed.
+    pub listed: Vec<i64>,
+    /// The practice's current providers, by provider ID.
+    pub providers: Vec<ChoosableProvider>,
+}
+
+/// A provider of the practice that a change decision may list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChoosableProvider {
+    /// What a change decision's `providers` names it by.
+    pub row: i64,
+    pub provider_id: String,
+    pub name: String,
+    pub npi: String,
+}
+
+impl ChangeChoices {
+    fn new(user: UserId, v: ChangeView) -> Self {
+        Self {
+            user_id: user.0,
+            name: v.name,
+            practice: v.practice,
+            user_type: v.user_type,
+            user_types: v.user_types.into_iter().map(|(key, name)| ReviewUserType { key, name }).collect(),
+            providers_now: v.providers_now,
+            all_providers: v.all_providers,
+            listed: v.listed,
+            providers: v
+                .providers
+                .into_iter()
+                .map(|p| ChoosableProvider { row: p.row.0, provider_id: p.provider_id, name: p.name, npi: p.npi })
+                .collect(),
+        }
+    }
+}
+
 /// One page of a review (25 users a page).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReviewBody {
@@ -626,6 +678,26 @@ pub async fn practice_decide(
     let reviewer = Reviewer::Practice(&c.grant);
     st.svc.decide_review(reviewer, &c.plan.0, id, user, &form, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads what a change decision on one user may choose (the plan's user types, the practice's
+/// providers) while the review is open; the caller's own access is someone else's to decide.
+#[utoipa::path(get, path = "/practice/reviews/{id}/users/{user}", operation_id = "get_practice_review_choices", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The review's id"), ("user" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = ChangeChoices),
+        (status = 403, description = NOT_ADMIN),
+        (status = 404, description = NOT_FOUND_SUBJECT),
+        (status = 409, description = SIGNED),
+        (status = 422, description = CHOICES_REFUSED),
+    ))]
+pub async fn practice_choices(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath((id, user)): ApiPath<(AccessReviewId, UserId)>,
+) -> Result<Json<ChangeChoices>, ApiError> {
+    let v = st.svc.review_change_view(Reviewer::Practice(&c.grant), &c.plan.0, id, user).await.map_err(error)?;
+    Ok(Json(ChangeChoices::new(user, v)))
 }
 
 /// Records keep for every user of the review not yet decided, except the caller (whom someone
@@ -931,6 +1003,25 @@ pub async fn staff_decide(
     let reviewer = Reviewer::Staff(&c.grant);
     st.svc.decide_review(reviewer, &c.plan.0, id, user, &form, &c.meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads what a change decision on one user may choose, on the practice's behalf.
+#[utoipa::path(get, path = "/reviews/{id}/users/{user}", operation_id = "get_review_choices", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The review's id"), ("user" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = ChangeChoices),
+        (status = 403, description = NOT_MANAGER),
+        (status = 404, description = NOT_FOUND_STAFF_SUBJECT),
+        (status = 409, description = SIGNED),
+        (status = 422, description = CHOICES_REFUSED),
+    ))]
+pub async fn staff_choices(
+    State(st): State<AppState>,
+    c: StaffCaller,
+    ApiPath((id, user)): ApiPath<(AccessReviewId, UserId)>,
+) -> Result<Json<ChangeChoices>, ApiError> {
+    let v = st.svc.review_change_view(Reviewer::Staff(&c.grant), &c.plan.0, id, user).await.map_err(error)?;
+    Ok(Json(ChangeChoices::new(user, v)))
 }
 
 /// Records keep for every user not yet decided, on the practice's behalf.

@@ -533,6 +533,7 @@ pub fn rows() -> Vec<Row> {
         // Access reviews (issue 17) through the API: as on the pages.
         r("GET", "/api/v1/practice/reviews", PracticeAdmin),
         r("GET", "/api/v1/practice/reviews/{id}", AdminOfAffiliation).on(I::Review),
+        r("GET", "/api/v1/practice/reviews/{id}/users/{user}", AdminOfAffiliation).on(I::Review),
         r("PUT", "/api/v1/practice/reviews/{id}/users/{user}", AdminOfAffiliation).on(I::Review).body(r#"{"decision": "keep"}"#),
         r("POST", "/api/v1/practice/reviews/{id}/keep-remaining", AdminOfAffiliation).on(I::Review),
         r("POST", "/api/v1/practice/reviews/{id}/sign", AdminOfAffiliation)
@@ -542,6 +543,7 @@ pub fn rows() -> Vec<Row> {
         r("GET", "/api/v1/reviews/evidence", Staff(Some(P::ReviewsRead))),
         r("POST", "/api/v1/reviews/start", Staff(Some(P::ReviewsManage))).body(r#"{"weeks": 4}"#),
         r("GET", "/api/v1/reviews/{id}", StaffOn(P::ReviewsRead)).on(I::Review),
+        r("GET", "/api/v1/reviews/{id}/users/{user}", StaffOn(P::ReviewsManage)).on(I::Review),
         r("PUT", "/api/v1/reviews/{id}/users/{user}", StaffOn(P::ReviewsManage)).on(I::Review).body(r#"{"decision": "keep"}"#),
         r("POST", "/api/v1/reviews/{id}/keep-remaining", StaffOn(P::ReviewsManage)).on(I::Review),
         r("POST", "/api/v1/reviews/{id}/sign", StaffOn(P::ReviewsManage))
