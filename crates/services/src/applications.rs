@@ -13,7 +13,7 @@ use gatehouse_domain::staff::StaffPermission;
 use gatehouse_domain::{ApplicationId, PlanId, UserId};
 use gatehouse_domain::client_registration::{Registration, RegistrationErrors};
 use gatehouse_store::access_changes;
-use gatehouse_store::applications::{self, ApplicationRow};
+use gatehouse_store::applications;
 use serde_json::json;
 use thiserror::Error;
 
@@ -23,6 +23,7 @@ pub const MAX_NAME: usize = 80;
 pub mod clients;
 pub mod registration;
 
+pub use gatehouse_store::applications::ApplicationRow;
 pub use registration::{ApplicationForm, RegisteredApplication};
 
 /// Why an application change was refused.
