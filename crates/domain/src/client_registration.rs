@@ -193,7 +193,8 @@ impl RegistrationInput<'_> {
             errors.add(F::RedirectUris, e);
             Vec::new()
         });
-        if client_type == Some(ClientType::Public) && redirect_uris.is_empty() && errors.get(F::RedirectUris).is_none() {
+        if client_type == Some(ClientType::Public) && redirect_uris.is_empty() && errors.get(F::RedirectUris).is_none()
+        {
             errors.add(F::RedirectUris, "A public client signs people in only: register at least one redirect URI.");
         }
         let post_logout_redirect_uris =
@@ -251,9 +252,11 @@ mod tests {
 
     #[test]
     fn a_good_registration_keeps_uris_as_entered() {
-        let r = input("https://claims.example.org/cb\r\n\r\nhttp://127.0.0.1:8000/callback\n https://claims.example.org/cb ")
-            .parse()
-            .unwrap();
+        let r = input(
+            "https://claims.example.org/cb\r\n\r\nhttp://127.0.0.1:8000/callback\n https://claims.example.org/cb ",
+        )
+        .parse()
+        .unwrap();
         assert_eq!(r.client_type, ClientType::Confidential);
         let uris: Vec<&str> = r.redirect_uris.iter().map(RedirectUri::as_str).collect();
         assert_eq!(uris, ["https://claims.example.org/cb", "http://127.0.0.1:8000/callback"]);

@@ -27,7 +27,9 @@ pub enum RedirectUriError {
     Empty,
     #[error("An address can be at most {MAX_LEN} characters.")]
     TooLong,
-    #[error("Use letters, digits and the characters allowed in a URI only (no spaces or quotes); encode others as %XX.")]
+    #[error(
+        "Use letters, digits and the characters allowed in a URI only (no spaces or quotes); encode others as %XX."
+    )]
     BadCharacter,
     #[error("Enter a full address starting with https://.")]
     NotAbsolute,

@@ -15,7 +15,12 @@ pub struct ConsentRow {
 }
 
 /// The scope sets `user` consented to for the application, newest first.
-pub async fn of_user(conn: &mut Conn, plan: PlanId, user: UserId, application: i64) -> Result<Vec<ConsentRow>, StoreError> {
+pub async fn of_user(
+    conn: &mut Conn,
+    plan: PlanId,
+    user: UserId,
+    application: i64,
+) -> Result<Vec<ConsentRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT application_id, scopes, granted_at FROM consents \
          WHERE plan_id = $1 AND user_id = $2 AND application_id = $3 ORDER BY granted_at DESC, id DESC",

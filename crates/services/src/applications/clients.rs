@@ -66,7 +66,8 @@ impl Services {
         client_id: &str,
     ) -> Result<Option<(OidcClient, String)>, Internal> {
         let cached = {
-            let apps = self.access.apps.read().map_err(|_| Internal::Other("application cache lock poisoned".into()))?;
+            let apps =
+                self.access.apps.read().map_err(|_| Internal::Other("application cache lock poisoned".into()))?;
             apps.get(client_id).map(|a| {
                 let c = OidcClient {
                     id: ApplicationId(a.id),

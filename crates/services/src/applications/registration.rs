@@ -202,8 +202,7 @@ impl Services {
             .await?
             .ok_or(ApplicationError::NotFound)?;
         let detail = json!({"application_id": id.0, "name": row.name, "client_id": row.client_id});
-        audit::record(&mut tx, now, plan.id(), meta, grant.event("application.secret_replaced").detail(detail))
-            .await?;
+        audit::record(&mut tx, now, plan.id(), meta, grant.event("application.secret_replaced").detail(detail)).await?;
         access_changes::record(&mut tx, plan.id(), None, now).await?;
         gatehouse_store::commit(tx).await?;
         self.access_changed(plan.id(), None).await;

@@ -150,7 +150,9 @@ pub(super) async fn new_secret(staff: Staff, Path(id): Path<ApplicationId>) -> R
     match svc.regenerate_application_secret(&staff.grant, &staff.plan.0, id, &staff.meta).await {
         Ok((app, secret)) => page(&staff, StatusCode::OK, &app, Extra { new_secret: Some(secret), ..Extra::default() }),
         Err(e @ ApplicationError::PublicClient) => match svc.application(&staff.grant, &staff.plan.0, id).await {
-            Ok(app) => page(&staff, StatusCode::BAD_REQUEST, &app, Extra { error: Some(e.to_string()), ..Extra::default() }),
+            Ok(app) => {
+                page(&staff, StatusCode::BAD_REQUEST, &app, Extra { error: Some(e.to_string()), ..Extra::default() })
+            }
             Err(e) => internal_error(e),
         },
         Err(ApplicationError::NotFound) => not_found(&staff),

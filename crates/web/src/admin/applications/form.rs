@@ -42,7 +42,12 @@ fn boxes(checked: impl Fn(Scope) -> bool) -> Vec<ScopeBox> {
     Scope::ALL
         .into_iter()
         .filter(|s| *s != Scope::OpenId)
-        .map(|s| ScopeBox { id: format!("scope_{}", s.as_str().replace(':', "-")), value: s.as_str(), description: s.description(), checked: checked(s) })
+        .map(|s| ScopeBox {
+            id: format!("scope_{}", s.as_str().replace(':', "-")),
+            value: s.as_str(),
+            description: s.description(),
+            checked: checked(s),
+        })
         .collect()
 }
 
@@ -86,7 +91,11 @@ impl FormView {
             scopes: boxes(|s| r.scopes.contains(s)),
             first_party: r.first_party,
             id_token_alg: r.id_token_alg.as_str().into(),
-            backchannel_logout_uri: r.backchannel_logout_uri.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default(),
+            backchannel_logout_uri: r
+                .backchannel_logout_uri
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default(),
             ..Self::from_parts(name.to_owned(), r.scopes.canonical())
         }
     }
@@ -96,7 +105,8 @@ impl FormView {
     pub fn posted(fields: &[(String, String)]) -> Self {
         let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let one = |k: &str| field(k).unwrap_or_default();
-        let scope_text = fields.iter().filter(|(n, _)| n == "scope").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" ");
+        let scope_text =
+            fields.iter().filter(|(n, _)| n == "scope").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" ");
         let names: Vec<&str> = scope_text.split_ascii_whitespace().collect();
         Self {
             client_type: field("client_type").unwrap_or_else(|| "confidential".into()),
