@@ -100,8 +100,7 @@ pub(super) async fn save(
                 Ok(app) => {
                     let mut form = form.with_errors(&errors);
                     form.client_type = app.registration.client_type.as_str().into();
-                    let error = Some("Some fields need correcting. Nothing was saved.".into());
-                    page(&staff, StatusCode::BAD_REQUEST, &app, Extra { form: Some(form), error, ..Extra::default() })
+                    page(&staff, StatusCode::BAD_REQUEST, &app, Extra { form: Some(form), ..Extra::default() })
                 }
                 Err(ApplicationError::NotFound) => not_found(&staff),
                 Err(e) => internal_error(e),
