@@ -25,16 +25,15 @@ fn code(html: &str, id: &str) -> Option<String> {
 
 /// Every application's stored columns, to show that a refused request changed nothing.
 async fn snapshot(app: &TestApp) -> Vec<String> {
-    let rows: Vec<(i64, String, String, String, String, String, String, i64, String, Option<String>, i64)> =
-        sqlx::query_as(
-            "SELECT id, name, client_id, secret_hash, client_type, redirect_uris, post_logout_redirect_uris, \
-             first_party, allowed_scopes || ' ' || id_token_alg, backchannel_logout_uri, updated_at \
-             FROM applications ORDER BY id",
-        )
-        .fetch_all(app.running.services.db.pool())
-        .await
-        .unwrap();
-    rows.into_iter().map(|r| format!("{r:?}")).collect()
+    sqlx::query_scalar(
+        "SELECT CAST(id AS TEXT) || '|' || name || '|' || client_id || '|' || secret_hash || '|' || client_type \
+         || '|' || redirect_uris || '|' || post_logout_redirect_uris || '|' || CAST(first_party AS TEXT) || '|' \
+         || allowed_scopes || '|' || id_token_alg || '|' || COALESCE(backchannel_logout_uri, '-') || '|' \
+         || CAST(updated_at AS TEXT) || '|' || COALESCE(CAST(revoked_at AS TEXT), '-') FROM applications ORDER BY id",
+    )
+    .fetch_all(app.running.services.db.pool())
+    .await
+    .unwrap()
 }
 
 /// A plan administrator signed in on the control panel.
