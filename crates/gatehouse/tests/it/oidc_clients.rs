@@ -77,8 +77,8 @@ async fn confidential_and_public_clients_are_registered(backend: Backend) {
     // The list shows the type and the redirect URIs, never the secret.
     let (_, list) = app.page(&c, PAGE).await;
     assert!(list.contains("confidential, first-party"));
-    assert!(list.contains("<code>https://claims.example.org/callback</code>"));
-    assert!(list.contains("<code>http://127.0.0.1:8000/callback</code>"));
+    assert!(list.contains("<code class=\"long\">https://claims.example.org/callback</code>"));
+    assert!(list.contains("<code class=\"long\">http://127.0.0.1:8000/callback</code>"));
     assert!(!list.contains(&secret));
 
     let client = svc.oidc_client(plan, &client_id).await.unwrap().unwrap();
