@@ -1,8 +1,9 @@
 //! The plans' signing keys: made with well-kept crates (`p256`, `rsa`), sealed in the database
 //! (see [`crate::sealing`]), and cached per instance. The database is the truth: a plan's keys are
-//! read again every [`KEY_CACHE_TTL`], after this instance changes them, and when a token names a
-//! kid this instance does not know (at most every [`MIN_RELOAD`], so that made-up kids cannot
-//! make every request read the database).
+//! read again every [`KEY_CACHE_TTL`] (by the wall clock or the services' clock, whichever moved
+//! more), after this instance changes them, and when a token names a kid this instance does not
+//! know or no key signs now (at most every [`MIN_RELOAD`], so that made-up kids cannot make every
+//! request read the database).
 
 use crate::sealing::{Purpose, Sealer};
 use crate::{Internal, Services};
@@ -39,6 +40,8 @@ pub(crate) struct LoadedKey {
 /// A plan's keys as read at an instant.
 pub(crate) struct PlanKeys {
     pub(crate) read_at: Instant,
+    /// The services' clock when read (tests move it; production's moves with `read_at`).
+    pub(crate) read_clock: i64,
     pub(crate) keys: Vec<LoadedKey>,
 }
 
@@ -175,7 +178,8 @@ impl Services {
     pub(crate) async fn plan_keys(&self, plan: PlanId, fresh: Freshness) -> Result<Arc<PlanKeys>, Internal> {
         let cached = self.oidc_keys.plans.read().ok().and_then(|m| m.get(&plan).cloned());
         if let Some(c) = cached {
-            let age = c.read_at.elapsed();
+            let moved = Duration::from_secs(u64::try_from(self.now() - c.read_clock).unwrap_or(u64::MAX));
+            let age = c.read_at.elapsed().max(moved);
             let ok = match fresh {
                 Freshness::Cached => age < KEY_CACHE_TTL,
                 Freshness::Reload => age < MIN_RELOAD,
@@ -189,7 +193,7 @@ impl Services {
             store::list(&mut conn, plan).await?
         };
         let keys = rows.iter().map(|r| load(&self.sealer, r)).collect::<Result<Vec<_>, _>>()?;
-        let loaded = Arc::new(PlanKeys { read_at: Instant::now(), keys });
+        let loaded = Arc::new(PlanKeys { read_at: Instant::now(), read_clock: self.now(), keys });
         if let Ok(mut m) = self.oidc_keys.plans.write() {
             m.insert(plan, loaded.clone());
         }
@@ -201,5 +205,83 @@ impl Services {
         if let Ok(mut m) = self.oidc_keys.plans.write() {
             m.remove(&plan);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{Header, Validation};
+    use serde_json::{Value, json};
+
+    fn sign_and_verify(alg: SigningAlg) {
+        let key = generate(alg).unwrap();
+        let jwk: Value = serde_json::from_str(&key.public_jwk).unwrap();
+        assert_eq!(jwk["kid"], key.kid.as_str());
+        assert_eq!(jwk["alg"], alg.as_str());
+        assert_eq!(jwk["use"], "sig");
+        // Only the public half is published.
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(jwk.get(private).is_none(), "{private} in {jwk}");
+        }
+        // The sealed private key signs after a round trip through the database's form.
+        let sealer = Sealer::new(&[3u8; 32]);
+        let sealed = seal(&sealer, PlanId(7), &key).unwrap();
+        let row = SigningKeyRow {
+            id: 1,
+            plan_id: PlanId(7),
+            alg,
+            generation: 1,
+            kid: key.kid.clone(),
+            public_jwk: key.public_jwk.clone(),
+            private_sealed: sealed,
+            created_at: 0,
+            active_from: 0,
+            retired_at: None,
+            retire_after: None,
+        };
+        let loaded = load(&sealer, &row).unwrap();
+        let mut header = Header::new(jws_alg(alg));
+        header.kid = Some(key.kid.as_str().to_owned());
+        let token = jsonwebtoken::encode(&header, &json!({"sub": "a", "exp": 4_000_000_000i64}), loaded.encoding.as_ref().unwrap())
+            .unwrap();
+        let mut v = Validation::new(jws_alg(alg));
+        v.validate_exp = false;
+        let data = jsonwebtoken::decode::<Value>(&token, &loaded.decoding, &v).unwrap();
+        assert_eq!(data.claims["sub"], "a");
+        // Another key's public half refuses it.
+        let other = load(&sealer, &SigningKeyRow { kid: Kid::parse("otherkid0123456789").unwrap(), ..row.clone() });
+        let other_key = generate(alg).unwrap();
+        let other_decoding = DecodingKey::from_jwk(&serde_json::from_str(&other_key.public_jwk).unwrap()).unwrap();
+        assert!(jsonwebtoken::decode::<Value>(&token, &other_decoding, &v).is_err());
+        // The row sealed for plan 7 and this kid does not open as another kid's (or plan's).
+        assert!(other.unwrap().encoding.is_none());
+        assert!(load(&sealer, &SigningKeyRow { plan_id: PlanId(8), ..row }).unwrap().encoding.is_none());
+    }
+
+    #[test]
+    fn es256_keys_sign_and_verify() {
+        sign_and_verify(SigningAlg::Es256);
+    }
+
+    #[test]
+    fn rs256_keys_sign_and_verify() {
+        sign_and_verify(SigningAlg::Rs256);
+    }
+
+    #[test]
+    fn an_hmac_token_keyed_with_the_public_key_is_refused() {
+        let key = generate(SigningAlg::Rs256).unwrap();
+        let jwk: Jwk = serde_json::from_str(&key.public_jwk).unwrap();
+        let decoding = DecodingKey::from_jwk(&jwk).unwrap();
+        let forged = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &json!({"sub": "a"}),
+            &EncodingKey::from_secret(key.public_jwk.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        // The verifier only ever allows the key's own algorithm.
+        let v = Validation::new(Algorithm::RS256);
+        assert!(jsonwebtoken::decode::<Value>(&forged, &decoding, &v).is_err());
     }
 }
