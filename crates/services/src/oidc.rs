@@ -108,7 +108,9 @@ impl Services {
         if plan_keys.current(alg, now).is_none() {
             let meta = RequestMeta { ip: "system".into(), user_agent: "gatehouse-oidc-signing".into() };
             self.change_line(plan, alg, now, &meta, LineChange::FirstOnly).await?;
-            plan_keys = self.plan_keys(plan.id(), Freshness::Reload).await?;
+            // Made here or by a twin at the same moment: read it in either case.
+            self.forget_plan_keys(plan.id());
+            plan_keys = self.plan_keys(plan.id(), Freshness::Cached).await?;
         }
         let key = plan_keys
             .current(alg, now)
