@@ -313,14 +313,25 @@ impl Services {
     }
 
     /// Deletes the plan's keys whose tokens have all expired (audited when there were any).
-    async fn delete_expired_keys(&self, plan: &Plan, now: Timestamp, meta: &RequestMeta) -> Result<Vec<String>, Internal> {
+    async fn delete_expired_keys(
+        &self,
+        plan: &Plan,
+        now: Timestamp,
+        meta: &RequestMeta,
+    ) -> Result<Vec<String>, Internal> {
         let mut tx = self.db.begin().await?;
         let deleted = store::delete_expired(&mut tx, plan.id(), now.0).await?;
         if deleted.is_empty() {
             return Ok(deleted);
         }
-        audit::record(&mut tx, now.0, plan.id(), meta, Event::new("oidc.keys_deleted").detail(json!({"kids": deleted})))
-            .await?;
+        audit::record(
+            &mut tx,
+            now.0,
+            plan.id(),
+            meta,
+            Event::new("oidc.keys_deleted").detail(json!({"kids": deleted})),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         self.forget_plan_keys(plan.id());
         Ok(deleted)

@@ -79,12 +79,11 @@ pub async fn insert(conn: &mut Conn, k: &NewSigningKey<'_>, now: i64) -> Result<
 
 /// The plan's keys (every algorithm, retired ones too), oldest generation first.
 pub async fn list(conn: &mut Conn, plan: PlanId) -> Result<Vec<SigningKeyRow>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM oidc_signing_keys WHERE plan_id = $1 ORDER BY alg, generation"
-    ))
-    .bind(plan.0)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM oidc_signing_keys WHERE plan_id = $1 ORDER BY alg, generation"))
+            .bind(plan.0)
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter().map(from_row).collect()
 }
 

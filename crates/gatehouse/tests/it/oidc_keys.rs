@@ -139,8 +139,7 @@ async fn discovery_document_per_plan(backend: Backend) {
     assert_eq!(jwks, json!({"keys": []}), "no key before the first token");
 
     // A plan with its own host: its issuer is the host, by host and by prefix alike.
-    let (status, _, doc) =
-        get_json(&app, "/.well-known/openid-configuration", Some("portal.northwind.example")).await;
+    let (status, _, doc) = get_json(&app, "/.well-known/openid-configuration", Some("portal.northwind.example")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc["issuer"], "http://portal.northwind.example");
     assert_eq!(doc["jwks_uri"], "http://portal.northwind.example/oauth2/jwks");
@@ -276,8 +275,10 @@ async fn rotation_publishes_before_use_and_keeps_the_old_key_until_its_tokens_ex
 
     let report = s.oidc_rotate_keys(&plan, start, &RequestMeta::cli()).await.expect("rotate");
     let k2 = match &report.lines[..] {
-        [LineRotation::Published { alg: SigningAlg::Es256, kid, active_from }, LineRotation::NoKeys { alg: SigningAlg::Rs256 }] =>
-        {
+        [
+            LineRotation::Published { alg: SigningAlg::Es256, kid, active_from },
+            LineRotation::NoKeys { alg: SigningAlg::Rs256 },
+        ] => {
             assert_eq!(*active_from, start.plus(PUBLICATION_DELAY).as_secs());
             kid.clone()
         }
@@ -315,10 +316,7 @@ async fn rotation_publishes_before_use_and_keeps_the_old_key_until_its_tokens_ex
     assert_eq!(app.count("SELECT COUNT(*) FROM oidc_signing_keys").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'oidc.keys_deleted'").await, 1);
     assert!(s.oidc_verify_hint(&plan, &new).await.is_ok());
-    assert!(matches!(
-        s.verify_audit_chain(plan.id()).await,
-        Ok(gatehouse_services::audit::ChainReport::Intact { .. })
-    ));
+    assert!(matches!(s.verify_audit_chain(plan.id()).await, Ok(gatehouse_services::audit::ChainReport::Intact { .. })));
     app.stop().await;
 }
 both!(rotation_publishes_before_use_and_keeps_the_old_key_until_its_tokens_expire);
@@ -330,10 +328,7 @@ async fn concurrent_rotations_and_first_keys_make_one_key(backend: Backend) {
     let plan = app.plan.clone();
     // Two instances sign their first token at once: one key.
     let c = claims(&app, 60);
-    let (t1, t2) = tokio::join!(
-        s.oidc_sign(&plan, SigningAlg::Es256, &c),
-        b.oidc_sign(&plan, SigningAlg::Es256, &c)
-    );
+    let (t1, t2) = tokio::join!(s.oidc_sign(&plan, SigningAlg::Es256, &c), b.oidc_sign(&plan, SigningAlg::Es256, &c));
     let (t1, t2) = (t1.expect("sign a"), t2.expect("sign b"));
     assert_eq!(kid(&t1), kid(&t2));
     assert_eq!(app.count("SELECT COUNT(*) FROM oidc_signing_keys").await, 1);
@@ -422,9 +417,14 @@ async fn oidc_rotate_keys_command() {
             .env("RUST_LOG", "error")
             .output()
             .expect("run gatehouse");
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
-    let (ok, _, err) = gatehouse(&["plan", "create", "--slug", "northwind", "--name", "Northwind Health", "--database-url", &url]);
+    let (ok, _, err) =
+        gatehouse(&["plan", "create", "--slug", "northwind", "--name", "Northwind Health", "--database-url", &url]);
     assert!(ok, "{err}");
     let (ok, out, err) = gatehouse(&["oidc", "rotate-keys", "--plan", "northwind", "--database-url", &url]);
     assert!(ok, "{err}");

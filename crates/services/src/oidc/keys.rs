@@ -149,7 +149,8 @@ fn load(sealer: &Sealer, row: &SigningKeyRow) -> Result<LoadedKey, Internal> {
     let corrupt = |e: &dyn std::fmt::Display| Internal::Other(format!("signing key {}: {e}", row.kid));
     let jwk: Jwk = serde_json::from_str(&row.public_jwk).map_err(|e| corrupt(&e))?;
     let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| corrupt(&e))?;
-    let encoding = match sealer.open(Purpose::OidcSigningKey, &seal_context(row.plan_id, &row.kid), &row.private_sealed) {
+    let encoding = match sealer.open(Purpose::OidcSigningKey, &seal_context(row.plan_id, &row.kid), &row.private_sealed)
+    {
         Ok(der) => Some(match row.alg {
             SigningAlg::Es256 => EncodingKey::from_ec_der(&der),
             SigningAlg::Rs256 => EncodingKey::from_rsa_der(&der),
@@ -243,8 +244,12 @@ mod tests {
         let loaded = load(&sealer, &row).unwrap();
         let mut header = Header::new(jws_alg(alg));
         header.kid = Some(key.kid.as_str().to_owned());
-        let token = jsonwebtoken::encode(&header, &json!({"sub": "a", "exp": 4_000_000_000i64}), loaded.encoding.as_ref().unwrap())
-            .unwrap();
+        let token = jsonwebtoken::encode(
+            &header,
+            &json!({"sub": "a", "exp": 4_000_000_000i64}),
+            loaded.encoding.as_ref().unwrap(),
+        )
+        .unwrap();
         let mut v = Validation::new(jws_alg(alg));
         v.validate_exp = false;
         let data = jsonwebtoken::decode::<Value>(&token, &loaded.decoding, &v).unwrap();
