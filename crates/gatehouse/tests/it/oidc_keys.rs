@@ -136,6 +136,7 @@ async fn discovery_document_per_plan(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/jwk-set+json");
     assert!(headers["cache-control"].to_str().unwrap().starts_with("public, max-age="));
+    assert_eq!(headers["access-control-allow-origin"], "*");
     assert_eq!(jwks, json!({"keys": []}), "no key before the first token");
 
     // A plan with its own host: its issuer is the host, by host and by prefix alike.

@@ -20,23 +20,26 @@ pub(super) fn routes() -> Routes {
     Routes::new().route(paths::DISCOVERY, get(openid_configuration)).route(paths::JWKS, get(jwks))
 }
 
-fn cache_for(secs: u32, mut resp: Response) -> Response {
+/// A public document: cacheable for `secs`, and readable by a browser application of any origin
+/// (a single-page relying party fetches both documents itself).
+fn public_document(secs: u32, mut resp: Response) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={secs}")) {
         resp.headers_mut().insert(header::CACHE_CONTROL, v);
     }
+    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     resp
 }
 
 /// The plan's discovery document (issuer, endpoints, what is supported).
 async fn openid_configuration(State(st): State<AppState>, plan: CurrentPlan) -> Response {
-    cache_for(DISCOVERY_MAX_AGE_SECS, Json(st.svc.oidc_discovery(&plan.0)).into_response())
+    public_document(DISCOVERY_MAX_AGE_SECS, Json(st.svc.oidc_discovery(&plan.0)).into_response())
 }
 
 /// The plan's JSON Web Key Set.
 async fn jwks(State(st): State<AppState>, plan: CurrentPlan) -> Response {
     match st.svc.oidc_jwks(&plan.0).await {
         Ok(set) => {
-            let mut resp = cache_for(JWKS_MAX_AGE_SECS, Json(set).into_response());
+            let mut resp = public_document(JWKS_MAX_AGE_SECS, Json(set).into_response());
             resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
             resp
         }
