@@ -282,6 +282,8 @@ pub fn rows() -> Vec<Row> {
         [("remove", AdminOfAffiliation), ("make-admin", AdminOfAffiliation), ("hand-over", AdminOfAffiliation)];
     vec![
         r("GET", "/healthz", Anyone),
+        r("GET", "/.well-known/openid-configuration", Anyone),
+        r("GET", "/oauth2/jwks", Anyone),
         r("GET", "/dev/outbox", Anyone),
         // Signing in and the self-service tools: public.
         r("GET", "/signin", Anyone),
