@@ -37,34 +37,8 @@ impl ClientType {
     }
 }
 
-/// The algorithm that signs an application's ID tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum IdTokenAlg {
-    /// ECDSA P-256 with SHA-256 (the default).
-    #[default]
-    Es256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256, for clients that cannot verify ES256.
-    Rs256,
-}
-
-impl IdTokenAlg {
-    /// The JOSE name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdTokenAlg::Es256 => "ES256",
-            IdTokenAlg::Rs256 => "RS256",
-        }
-    }
-
-    /// The algorithm with JOSE name `s`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ES256" => Some(IdTokenAlg::Es256),
-            "RS256" => Some(IdTokenAlg::Rs256),
-            _ => None,
-        }
-    }
-}
+/// The algorithm that signs an application's ID tokens: one of the plan's signing algorithms.
+pub use crate::oidc_keys::SigningAlg as IdTokenAlg;
 
 /// A checked registration.
 #[derive(Debug, Clone, PartialEq, Eq)]

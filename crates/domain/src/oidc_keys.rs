@@ -21,10 +21,12 @@ pub const RETIRE_MARGIN: Duration = Duration::hours(1);
 /// The daily job rotates a plan's key once it has signed for this long.
 pub const ROTATE_AFTER: Duration = Duration::days(90);
 
-/// A JWS algorithm a plan signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A JWS algorithm a plan signs with (an application's ID tokens are signed with the one its
+/// registration names: `client_registration::IdTokenAlg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum SigningAlg {
     /// ECDSA with P-256 and SHA-256: the default.
+    #[default]
     Es256,
     /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit keys), for clients that ask for it.
     Rs256,
