@@ -16,6 +16,9 @@ use gatehouse_services::{ManualClock, RequestMeta};
 use gatehouse_store::outbox::MessageRow;
 use std::sync::Arc;
 
+/// Where every test server's manual clock starts (2027-01-15), unless a test asks for real time.
+const TEST_EPOCH: Timestamp = Timestamp(1_800_000_000);
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -94,15 +97,28 @@ impl TestApp {
 
     /// Starts a server after adjusting its configuration.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut ServerConfig)) -> Option<Self> {
-        Self::launch(backend, adjust, false).await
+        Self::launch(backend, adjust, false, TEST_EPOCH).await
     }
 
     /// Starts a server loaded with the demo data of `gatehouse demo`.
     pub async fn start_demo(backend: Backend) -> Option<Self> {
-        Self::launch(backend, |_| {}, true).await
+        Self::launch(backend, |_| {}, true, TEST_EPOCH).await
     }
 
-    async fn launch(backend: Backend, adjust: impl FnOnce(&mut ServerConfig), demo: bool) -> Option<Self> {
+    /// Starts a server loaded with the demo data whose (still manual) clock starts at the real
+    /// time, for clients nobody here wrote that check token times against their own clock.
+    pub async fn start_demo_at_real_time(backend: Backend) -> Option<Self> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+        let now = i64::try_from(now.as_secs()).expect("seconds");
+        Self::launch(backend, |_| {}, true, Timestamp(now)).await
+    }
+
+    async fn launch(
+        backend: Backend,
+        adjust: impl FnOnce(&mut ServerConfig),
+        demo: bool,
+        start: Timestamp,
+    ) -> Option<Self> {
         let (url, dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("tempdir");
@@ -116,7 +132,7 @@ impl TestApp {
         cfg.hash = test_hash();
         cfg.run_outbox_worker = false;
         adjust(&mut cfg);
-        let clock = ManualClock::new(Timestamp(1_800_000_000));
+        let clock = ManualClock::new(start);
         let running = gatehouse::start(cfg, Arc::new(clock.clone())).await.expect("server starts");
         let plan = if demo {
             gatehouse::demo::load(&running.services).await.expect("demo data").0
