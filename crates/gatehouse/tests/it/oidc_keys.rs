@@ -12,26 +12,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_domain::oidc_keys::{MAX_TOKEN_LIFETIME, PUBLICATION_DELAY, ROTATE_AFTER, SigningAlg};
 use gatehouse_domain::{Duration, Timestamp};
 use gatehouse_services::oidc::{LineRotation, OidcError};
-use gatehouse_services::plans::{NewPlan, Plan};
 use gatehouse_services::{RequestMeta, Services, ServicesConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-async fn other_plan(app: &TestApp, slug: &str, host: Option<&str>) -> Plan {
-    app.running
-        .services
-        .create_plan(NewPlan {
-            slug: slug.into(),
-            name: format!("{slug} Health"),
-            host: host.map(Into::into),
-            support_phone: "1-800-555-0111".into(),
-            support_hours: "9-5".into(),
-            terms_text: "Other terms.".into(),
-        })
-        .await
-        .expect("plan")
-}
 
 fn svc(app: &TestApp) -> &Services {
     &app.running.services
@@ -98,7 +82,7 @@ async fn second_instance(app: &TestApp) -> Services {
 
 async fn discovery_document_per_plan(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    other_plan(&app, "northwind", Some("portal.northwind.example")).await;
+    app.other_plan("northwind", Some("portal.northwind.example")).await;
     let (status, headers, doc) = get_json(&app, "/p/test/.well-known/openid-configuration", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers["cache-control"].to_str().unwrap().contains("max-age="), "{headers:?}");
@@ -161,7 +145,7 @@ both!(discovery_document_per_plan);
 
 async fn tokens_are_the_plans_own(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    let northwind = other_plan(&app, "northwind", None).await;
+    let northwind = app.other_plan("northwind", None).await;
     let s = svc(&app);
     let plan = app.plan.clone();
     let token = s.oidc_sign(&plan, SigningAlg::Es256, &claims(&app, 3600)).await.expect("sign");

@@ -154,6 +154,22 @@ impl TestApp {
         Some(Self { base: running.base_url.clone(), clock, running, plan, backend, pg_database, _dir: dir })
     }
 
+    /// Another plan served by the same server: `/p/{slug}`, or its own `host`.
+    pub async fn other_plan(&self, slug: &str, host: Option<&str>) -> Plan {
+        self.running
+            .services
+            .create_plan(gatehouse_services::plans::NewPlan {
+                slug: slug.into(),
+                name: format!("{slug} Health"),
+                host: host.map(Into::into),
+                support_phone: "1-800-555-0111".into(),
+                support_hours: "9-5".into(),
+                terms_text: "Other terms.".into(),
+            })
+            .await
+            .expect("plan")
+    }
+
     /// A client that keeps cookies and does not follow redirects (tests look at each hop).
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder()

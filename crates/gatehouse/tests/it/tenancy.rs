@@ -2,28 +2,12 @@
 
 use crate::both;
 use crate::support::{Backend, TestApp};
-use gatehouse_services::plans::NewPlan;
 use reqwest::StatusCode;
 use serde_json::json;
 
-async fn other_plan(app: &TestApp, slug: &str, host: Option<&str>) -> gatehouse_services::plans::Plan {
-    app.running
-        .services
-        .create_plan(NewPlan {
-            slug: slug.into(),
-            name: format!("{slug} Health"),
-            host: host.map(Into::into),
-            support_phone: "1-800-555-0111".into(),
-            support_hours: "9-5".into(),
-            terms_text: "Other terms.".into(),
-        })
-        .await
-        .expect("plan")
-}
-
 async fn plans_are_isolated(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    other_plan(&app, "northwind", Some("portal.northwind.example")).await;
+    app.other_plan("northwind", Some("portal.northwind.example")).await;
     let c = app.api();
     // Plan A's invitation link carries its prefix; its token means nothing to plan B.
     let link = app.invite("Maria", "Lopez", "maria@clinic.example.org").await;
