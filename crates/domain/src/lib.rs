@@ -15,6 +15,7 @@ pub mod lockout;
 pub mod message_topics;
 pub mod names;
 pub mod npi;
+pub mod oauth;
 pub mod password;
 pub mod permissions;
 pub mod phone;

@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod legacy;
 pub mod message_topics;
 pub mod offers;
+pub mod oidc_grants;
 pub mod outbox;
 pub mod plans;
 pub mod profile;
