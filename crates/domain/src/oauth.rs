@@ -138,7 +138,9 @@ impl CodeChallenge {
             && challenge.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             && URL_SAFE_NO_PAD.decode(challenge).is_ok_and(|b| b.len() == 32);
         if !ok {
-            return Err(OAuthError::invalid("code_challenge must be the base64url SHA-256 of the verifier (43 characters)"));
+            return Err(OAuthError::invalid(
+                "code_challenge must be the base64url SHA-256 of the verifier (43 characters)",
+            ));
         }
         Ok(Self(challenge.to_owned()))
     }
@@ -461,7 +463,10 @@ impl ClientCredentials {
         if let Some(h) = authorization {
             let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
             if !scheme.eq_ignore_ascii_case("basic") {
-                return Err(OAuthError::new(ErrorCode::InvalidClient, "only HTTP Basic client authentication is accepted"));
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidClient,
+                    "only HTTP Basic client authentication is accepted",
+                ));
             }
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(rest.trim())
@@ -473,7 +478,10 @@ impl ClientCredentials {
                 .ok_or_else(|| OAuthError::new(ErrorCode::InvalidClient, "the Basic credentials hold no ':'"))?;
             // Each half is form-encoded (RFC 6749 2.3.1).
             let unescape = |s: &str| -> String {
-                form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+                form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
             };
             let (id, secret) = (unescape(id), unescape(secret));
             if form_secret.is_some() {
@@ -484,7 +492,8 @@ impl ClientCredentials {
             }
             return Ok(Self { client_id: id, secret: Some(secret), basic: true });
         }
-        let id = form_id.ok_or_else(|| OAuthError::new(ErrorCode::InvalidClient, "client authentication is required"))?;
+        let id =
+            form_id.ok_or_else(|| OAuthError::new(ErrorCode::InvalidClient, "client authentication is required"))?;
         Ok(Self { client_id: id.to_owned(), secret: form_secret.map(str::to_owned), basic: false })
     }
 }
@@ -514,7 +523,8 @@ impl Grant {
         match p.get("grant_type")? {
             Some("authorization_code") => {
                 let code = p.get("code")?.ok_or_else(|| OAuthError::invalid("code is required"))?;
-                let redirect_uri = p.get("redirect_uri")?.ok_or_else(|| OAuthError::invalid("redirect_uri is required"))?;
+                let redirect_uri =
+                    p.get("redirect_uri")?.ok_or_else(|| OAuthError::invalid("redirect_uri is required"))?;
                 let verifier = p
                     .get("code_verifier")?
                     .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "code_verifier is required (PKCE)"))?;
@@ -672,10 +682,7 @@ mod tests {
         let mut pairs = good();
         pairs.push(("nonce", ""));
         assert_eq!(parse(&pairs).unwrap().nonce, None);
-        assert_eq!(
-            client_and_redirect(&params(&good())),
-            Ok(("app".to_owned(), "https://app.example/cb".to_owned()))
-        );
+        assert_eq!(client_and_redirect(&params(&good())), Ok(("app".to_owned(), "https://app.example/cb".to_owned())));
         assert_eq!(client_and_redirect(&params(&[("redirect_uri", "x")])), Err(NoRedirect::NoClient));
     }
 
@@ -694,7 +701,10 @@ mod tests {
         assert_eq!(u, "https://app.example/cb?code=c0de&state=a+b%26c&iss=https%3A%2F%2Fportal.example%2Fp%2Facme");
         let e = OAuthError::new(ErrorCode::LoginRequired, "sign in first");
         let u = error_response("https://app.example/cb?tenant=1", &e, None, "https://i");
-        assert_eq!(u, "https://app.example/cb?tenant=1&error=login_required&error_description=sign+in+first&iss=https%3A%2F%2Fi");
+        assert_eq!(
+            u,
+            "https://app.example/cb?tenant=1&error=login_required&error_description=sign+in+first&iss=https%3A%2F%2Fi"
+        );
     }
 
     #[test]

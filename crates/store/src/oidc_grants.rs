@@ -42,7 +42,12 @@ pub async fn insert_pending(
 }
 
 /// The unused, unexpired request of the plan with this token hash.
-pub async fn pending(conn: &mut Conn, plan: PlanId, token_hash: &str, now: i64) -> Result<Option<PendingRow>, StoreError> {
+pub async fn pending(
+    conn: &mut Conn,
+    plan: PlanId,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<PendingRow>, StoreError> {
     let row = sqlx::query(
         "SELECT id, application_id, parameters, created_at, expires_at FROM oidc_pending_requests \
          WHERE plan_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3",
@@ -67,20 +72,20 @@ pub async fn pending(conn: &mut Conn, plan: PlanId, token_hash: &str, now: i64) 
 /// Uses a pending request once, binding it to the session that completed it; false when it was
 /// used already (a concurrent resume won).
 pub async fn use_pending(conn: &mut Conn, id: i64, session: i64, now: i64) -> Result<bool, StoreError> {
-    let r = sqlx::query(
-        "UPDATE oidc_pending_requests SET used_at = $2, session_id = $3 WHERE id = $1 AND used_at IS NULL",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(session)
-    .execute(&mut *conn)
-    .await?;
+    let r =
+        sqlx::query("UPDATE oidc_pending_requests SET used_at = $2, session_id = $3 WHERE id = $1 AND used_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .bind(session)
+            .execute(&mut *conn)
+            .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Deletes requests that expired before `before` (housekeeping).
 pub async fn delete_expired_pending(conn: &mut Conn, before: i64) -> Result<u64, StoreError> {
-    let r = sqlx::query("DELETE FROM oidc_pending_requests WHERE expires_at < $1").bind(before).execute(&mut *conn).await?;
+    let r =
+        sqlx::query("DELETE FROM oidc_pending_requests WHERE expires_at < $1").bind(before).execute(&mut *conn).await?;
     Ok(r.rows_affected())
 }
 
@@ -244,7 +249,11 @@ pub struct RefreshRow {
 }
 
 /// The plan's refresh token with this hash, in any state.
-pub async fn refresh_by_hash(conn: &mut Conn, plan: PlanId, token_hash: &str) -> Result<Option<RefreshRow>, StoreError> {
+pub async fn refresh_by_hash(
+    conn: &mut Conn,
+    plan: PlanId,
+    token_hash: &str,
+) -> Result<Option<RefreshRow>, StoreError> {
     let row = sqlx::query(
         "SELECT id, code_id, expires_at, rotated_at, revoked_at FROM oidc_refresh_tokens \
          WHERE plan_id = $1 AND token_hash = $2",

@@ -25,8 +25,7 @@ pub struct SessionRow {
     pub amr: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, plan_id, user_id, stage, created_at, last_seen_at, ip, user_agent, ended_at, active_affiliation_id, authenticated_at, amr";
+const COLUMNS: &str = "id, plan_id, user_id, stage, created_at, last_seen_at, ip, user_agent, ended_at, active_affiliation_id, authenticated_at, amr";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
     let stage: String = r.try_get("stage")?;
