@@ -35,6 +35,26 @@ pub struct DemoAccount {
     pub practice: Option<(&'static str, &'static str, bool)>,
 }
 
+/// The demo's sample OpenID Connect client: a first-party confidential application with a known
+/// client id and secret (like the demo accounts' passwords), so a relying party on this machine
+/// can sign in without a visit to the control panel.
+pub struct SampleClient {
+    pub name: &'static str,
+    pub client_id: &'static str,
+    pub secret: &'static str,
+    pub redirect_uri: &'static str,
+    pub post_logout_redirect_uri: &'static str,
+}
+
+/// The sample client the demo registers.
+pub const SAMPLE_CLIENT: SampleClient = SampleClient {
+    name: "Eligibility & Claims (sample)",
+    client_id: "gh_sample_eligibility_claims",
+    secret: "demo-client-secret-not-for-production",
+    redirect_uri: "http://127.0.0.1:8000/callback",
+    post_logout_redirect_uri: "http://127.0.0.1:8000/",
+};
+
 /// The email of the demo's pending invitation (Maria Lopez).
 pub const MARIA_EMAIL: &str = "maria.lopez@lakeside-family.example.org";
 
@@ -168,9 +188,48 @@ pub async fn load(svc: &Services) -> anyhow::Result<(Plan, bool)> {
         gatehouse_store::commit(tx).await?;
     }
     add_colleagues(svc, &plan, &meta).await?;
+    register_sample_client(svc, &plan, &meta).await?;
     invite_maria(svc, &plan, &meta).await?;
     ask_about_a_claim(svc, &plan, &meta).await?;
     Ok((plan, true))
+}
+
+/// Registers [`SAMPLE_CLIENT`]: stored directly with its known id and secret (the services give
+/// every other application random ones), audited, and loaded into the instance's copy.
+async fn register_sample_client(svc: &Services, plan: &Plan, meta: &RequestMeta) -> anyhow::Result<()> {
+    use gatehouse_domain::client_registration::RegistrationInput;
+    use gatehouse_store::applications::{self, NewApplication};
+    let c = &SAMPLE_CLIENT;
+    let post_logout = c.post_logout_redirect_uri;
+    let registration = RegistrationInput {
+        client_type: "confidential",
+        redirect_uris: c.redirect_uri,
+        post_logout_redirect_uris: post_logout,
+        scopes: "openid profile email phone gatehouse:affiliations",
+        first_party: true,
+        id_token_alg: "ES256",
+        backchannel_logout_uri: "",
+    }
+    .parse()
+    .map_err(|e| anyhow::anyhow!("sample client registration: {:?}", e.0))?;
+    let hash = gatehouse_services::tokens::hash_token(c.secret);
+    let now = svc.now();
+    let mut tx = svc.db.begin().await?;
+    let new = NewApplication {
+        plan_id: plan.id(),
+        name: c.name,
+        client_id: c.client_id,
+        secret_hash: &hash,
+        created_by: None,
+        registration: &registration,
+    };
+    let id = applications::insert(&mut tx, &new, now).await?;
+    let detail = json!({"application_id": id, "name": c.name, "client_id": c.client_id});
+    audit::record(&mut tx, now, plan.id(), meta, Event::new("demo.application_created").detail(detail)).await?;
+    gatehouse_store::access_changes::record(&mut tx, plan.id(), None, now).await?;
+    gatehouse_store::commit(tx).await?;
+    svc.access_changed(plan.id(), None).await;
+    Ok(())
 }
 
 /// A signed-in session of the demo user `username`, never stored: the demo acts through the same

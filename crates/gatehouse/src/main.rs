@@ -170,6 +170,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for acc in gatehouse::demo::ACCOUNTS {
                 println!("    {:<10} password \"{}\"  — {} ({})", acc.username, acc.password, acc.name, acc.role);
             }
+            let c = &gatehouse::demo::SAMPLE_CLIENT;
+            println!("  Sample OpenID Connect client \"{}\" (first-party, confidential):", c.name);
+            println!("    client id \"{}\"  client secret \"{}\"", c.client_id, c.secret);
+            println!("    redirect URI {}  post-logout URI {}", c.redirect_uri, c.post_logout_redirect_uri);
             println!(
                 "  ocarter's invitation of Maria Lopez to Lakeside Family Medicine waits in the outbox \
                  (and under ocarter's Manage Pending Users): open it and sign up."

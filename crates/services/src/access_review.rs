@@ -325,19 +325,10 @@ impl Services {
                 Reviewer::Practice(_) => true,
                 Reviewer::Staff(g) => g.may(StaffPermission::ReviewsManage) && g.actor().is_some(),
             };
-        // One more name than shown: the sole administrator's own name may be taken out below.
-        let sheet = store::sheet(
-            &mut conn,
-            review.id,
-            review.practice_id,
-            PAGE_SIZE,
-            (page.max(1) - 1).saturating_mul(PAGE_SIZE),
-            6,
-        )
-        .await?;
-        let store::Sheet { total, undecided, start, rows, undecided_names } = sheet;
+        let (total, undecided) = store::subject_counts(&mut conn, review.id, review.practice_id).await?;
         let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-        let page = (start / PAGE_SIZE + 1).clamp(1, pages);
+        let page = page.clamp(1, pages);
+        let rows = store::subjects(&mut conn, review.practice_id, PAGE_SIZE, (page - 1) * PAGE_SIZE, total).await?;
         // Only the page's decisions: a large practice's review holds thousands.
         let ids: Vec<UserId> = rows.iter().map(|r| r.user_id).collect();
         let decisions = store::decisions_of(&mut conn, review.id, &ids).await?;
@@ -375,7 +366,12 @@ impl Services {
             });
         }
         let mut undecided = undecided;
-        let mut undecided_names = undecided_names;
+        // One more name than shown: the sole administrator's own name may be taken out below.
+        let mut undecided_names = if undecided > 0 {
+            store::undecided_names(&mut conn, review.id, review.practice_id, 6).await?
+        } else {
+            Vec::new()
+        };
         let admins = store::active_admins(&mut conn, review.practice_id).await?;
         let sole_admin = matches!(reviewer, Reviewer::Practice(g) if admins == [g.actor()]);
         // The only administrator's own row is recorded by their signature: nobody is asked for it.

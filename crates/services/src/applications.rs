@@ -1,21 +1,30 @@
-//! Portal applications: the clients of the permission check API. Plan administrators register
-//! one (its secret is shown once and stored as a SHA-256) and revoke it; both audited. An
-//! application authenticates with its client id and secret against an in-memory copy, refreshed
-//! through the access change log, so no request reads the database to authenticate.
+//! Portal applications: the clients of the permission check API and of OpenID Connect sign-in.
+//! Plan administrators register one (see [`registration`]: a confidential one's secret is shown
+//! once and stored as a SHA-256), edit its registration, replace its secret and revoke it; all
+//! audited. An application authenticates with its client id and secret against an in-memory
+//! copy, refreshed through the access change log, so no request reads the database to
+//! authenticate (see [`clients`] for the OpenID Connect flows' look-up).
 
 use crate::plans::Plan;
 use crate::staff::{Denied, StaffGrant};
-use crate::tokens::{hash_token, new_token, random_u64, same};
+use crate::tokens::{hash_token, same};
 use crate::{Internal, RequestMeta, Services, audit};
+use gatehouse_domain::client_registration::{Registration, RegistrationErrors};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_domain::{ApplicationId, PlanId, UserId};
 use gatehouse_store::access_changes;
-use gatehouse_store::applications::{self, ApplicationRow, NewApplication};
+use gatehouse_store::applications;
 use serde_json::json;
 use thiserror::Error;
 
 /// Longest application name.
 pub const MAX_NAME: usize = 80;
+
+pub mod clients;
+pub mod registration;
+
+pub use gatehouse_store::applications::ApplicationRow;
+pub use registration::{ApplicationForm, RegisteredApplication};
 
 /// Why an application change was refused.
 #[derive(Debug, Error)]
@@ -24,8 +33,13 @@ pub enum ApplicationError {
     Denied(#[from] Denied),
     #[error("Enter a name of 1 to 80 characters.")]
     BadName,
+    /// Mistakes in the form, field by field (the name's too).
+    #[error(transparent)]
+    Invalid(#[from] RegistrationErrors),
     #[error("This plan has no such application, or it is already revoked.")]
     NotFound,
+    #[error("A public client has no secret: it signs people in with PKCE alone.")]
+    PublicClient,
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -62,8 +76,15 @@ pub enum AppAuthError {
     OtherPlan,
 }
 
+/// The name as kept: runs of white space made one space; 1 to [`MAX_NAME`] characters.
+pub(crate) fn clean_name(name: &str) -> Option<String> {
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!name.is_empty() && name.chars().count() <= MAX_NAME).then_some(name)
+}
+
 impl Services {
-    /// Registers an application; the secret in the answer is shown once. Plan administrators.
+    /// Registers a confidential application that only asks the permission check API (no
+    /// redirect URI yet); the secret in the answer is shown once. Plan administrators.
     pub async fn create_application(
         &self,
         grant: &StaffGrant,
@@ -71,39 +92,10 @@ impl Services {
         name: &str,
         meta: &RequestMeta,
     ) -> Result<CreatedApplication, ApplicationError> {
-        grant.require(plan.id(), StaffPermission::Applications)?;
-        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
-        if name.is_empty() || name.chars().count() > MAX_NAME {
-            return Err(ApplicationError::BadName);
-        }
-        let client_id = format!("gh_{:016x}{:016x}", random_u64(), random_u64());
-        let secret = new_token();
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let new = NewApplication {
-            plan_id: plan.id(),
-            name: &name,
-            client_id: &client_id,
-            secret_hash: &hash_token(&secret),
-            created_by: grant.actor(),
-        };
-        let id = applications::insert(&mut tx, &new, now).await?;
-        let detail = json!({"application_id": id, "name": name, "client_id": client_id});
-        audit::record(&mut tx, now, plan.id(), meta, grant.event("application.created").detail(detail)).await?;
-        access_changes::record(&mut tx, plan.id(), None, now).await?;
-        gatehouse_store::commit(tx).await?;
-        self.access_changed(plan.id(), None).await;
-        let row = ApplicationRow {
-            id,
-            plan_id: plan.id(),
-            name,
-            client_id,
-            secret_hash: hash_token(&secret),
-            created_at: now,
-            created_by: grant.actor(),
-            revoked_at: None,
-        };
-        Ok(CreatedApplication { row, secret })
+        let name = clean_name(name).ok_or(ApplicationError::BadName)?;
+        let r = self.register_checked(grant, plan, &name, &Registration::api_only(), meta).await?;
+        let secret = r.secret.ok_or_else(|| Internal::Other("confidential application without a secret".into()))?;
+        Ok(CreatedApplication { row: r.row, secret })
     }
 
     /// The plan's applications, newest first, revoked ones included. Plan administrators.

@@ -46,7 +46,10 @@ pub(crate) struct CachedApp {
     pub id: i64,
     pub plan_id: PlanId,
     pub name: String,
+    /// Empty for a public client.
     pub secret_hash: String,
+    /// The OpenID Connect registration.
+    pub registration: gatehouse_domain::client_registration::Registration,
 }
 
 /// The instance's permission index, application cache and change-log cursor.
@@ -96,7 +99,7 @@ impl AccessState {
 }
 
 fn cached(a: applications::ApplicationRow) -> CachedApp {
-    CachedApp { id: a.id, plan_id: a.plan_id, name: a.name, secret_hash: a.secret_hash }
+    CachedApp { id: a.id, plan_id: a.plan_id, name: a.name, secret_hash: a.secret_hash, registration: a.registration }
 }
 
 fn poisoned() -> Internal {

@@ -287,6 +287,43 @@ const SUBJECT_COLUMNS: &str = "u.id AS user_id, a.id AS affiliation_id, u.first_
 const SUBJECTS: &str = "FROM affiliations a JOIN users u ON u.id = a.user_id \
      WHERE a.practice_id = $1 AND u.status <> 'deactivated'";
 
+/// The practice's users a review covers, in name order: an index range of the affiliations'
+/// copies of their users' names and status (migration 0034), never a join of every one.
+const IN_NAME_ORDER: &str = "FROM affiliations a WHERE a.practice_id = $1 AND a.user_status <> 'deactivated'";
+
+/// A page of the users the practice's review covers, by last and first name, of `total` (their
+/// count): the page's 25 affiliations from the name-ordered index, then their accounts. A page
+/// in the back half is read from the end (descending, then turned round), so no page skips more
+/// than half the practice.
+pub async fn subjects(
+    conn: &mut Conn,
+    practice: PracticeId,
+    limit: i64,
+    offset: i64,
+    total: i64,
+) -> Result<Vec<SubjectRow>, StoreError> {
+    let from_end = total - offset - limit;
+    let backwards = offset > 0 && from_end < offset;
+    let (order, skip, take) = if backwards {
+        // The page's rows counted from the end; a short last page starts at the end.
+        ("DESC", from_end.max(0), limit + from_end.min(0))
+    } else {
+        ("ASC", offset, limit)
+    };
+    let sql = format!(
+        "SELECT {SUBJECT_COLUMNS} FROM (SELECT a.id {IN_NAME_ORDER} \
+         ORDER BY a.user_last_name {order}, a.user_first_name {order}, a.user_id {order} LIMIT $2 OFFSET $3) p \
+         JOIN affiliations a ON a.id = p.id JOIN users u ON u.id = a.user_id \
+         ORDER BY a.user_last_name {order}, a.user_first_name {order}, a.user_id {order}"
+    );
+    let rows = sqlx::query(&sql).bind(practice.0).bind(take.max(0)).bind(skip).fetch_all(&mut *conn).await?;
+    let mut out: Vec<SubjectRow> = rows.iter().map(subject_row).collect::<Result<_, _>>()?;
+    if backwards {
+        out.reverse();
+    }
+    Ok(out)
+}
+
 fn subject_row(r: &AnyRow) -> Result<SubjectRow, StoreError> {
     let status: String = r.try_get("status")?;
     Ok(SubjectRow {
@@ -328,7 +365,7 @@ pub async fn undecided_ids(
 
 /// How many users the practice's review covers.
 pub async fn subject_count(conn: &mut Conn, practice: PracticeId) -> Result<i64, StoreError> {
-    let sql = format!("SELECT COUNT(*) AS n {SUBJECTS}");
+    let sql = format!("SELECT COUNT(*) AS n {IN_NAME_ORDER}");
     Ok(sqlx::query(&sql).bind(practice.0).fetch_one(&mut *conn).await?.try_get("n")?)
 }
 
@@ -354,18 +391,18 @@ pub async fn decisions_of(
     rows.iter().map(decision).collect()
 }
 
-/// How many users the review covers, and how many of them have no decision yet, in one pass.
+/// How many users the review covers, and how many of them have no decision yet, in one pass
+/// over the practice's name-ordered affiliations.
 pub async fn subject_counts(
     conn: &mut Conn,
     review: AccessReviewId,
     practice: PracticeId,
 ) -> Result<(i64, i64), StoreError> {
-    let r = sqlx::query(
+    let r = sqlx::query(&format!(
         "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN d.user_id IS NULL THEN 1 ELSE 0 END), 0) AS undecided \
-         FROM affiliations a JOIN users u ON u.id = a.user_id \
-         LEFT JOIN access_review_decisions d ON d.review_id = $2 AND d.user_id = u.id \
-         WHERE a.practice_id = $1 AND u.status <> 'deactivated'",
-    )
+         {IN_NAME_ORDER_DECIDED} \
+         WHERE a.practice_id = $1 AND a.user_status <> 'deactivated'"
+    ))
     .bind(practice.0)
     .bind(review.0)
     .fetch_one(&mut *conn)
@@ -373,72 +410,9 @@ pub async fn subject_counts(
     Ok((r.try_get("n")?, r.try_get("undecided")?))
 }
 
-/// What one page of a review shows of its users, read in one statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sheet {
-    /// How many users the review covers.
-    pub total: i64,
-    /// How many of them have no decision yet.
-    pub undecided: i64,
-    /// How many users come before the page (a page past the end is the last page).
-    pub start: i64,
-    /// The page's users, by last and first name.
-    pub rows: Vec<SubjectRow>,
-    /// The first users by name who have no decision yet, as "First Last".
-    pub undecided_names: Vec<String>,
-}
-
-/// One page of `size` users of the review from `offset` (the last page when `offset` is past
-/// the end), the counts, and the first `names` undecided users' names. The practice's users are
-/// joined to their accounts and decisions once: on a 20,000-user practice that join is most of
-/// the cost, and separate statements for the counts, the page and the names each paid it.
-pub async fn sheet(
-    conn: &mut Conn,
-    review: AccessReviewId,
-    practice: PracticeId,
-    size: i64,
-    offset: i64,
-    names: i64,
-) -> Result<Sheet, StoreError> {
-    let sql = format!(
-        "SELECT * FROM ( \
-           SELECT r.*, CASE WHEN $3 >= r.total THEN ((r.total - 1) / $4) * $4 ELSE $3 END AS start FROM ( \
-             SELECT s.*, ROW_NUMBER() OVER w AS rn, SUM(s.undecided) OVER w AS undecided_rank, \
-                    COUNT(*) OVER () AS total, SUM(s.undecided) OVER () AS undecided_total \
-             FROM (SELECT {SUBJECT_COLUMNS}, CASE WHEN d.user_id IS NULL THEN 1 ELSE 0 END AS undecided \
-                   FROM affiliations a JOIN users u ON u.id = a.user_id \
-                   LEFT JOIN access_review_decisions d ON d.review_id = $2 AND d.user_id = u.id \
-                   WHERE a.practice_id = $1 AND u.status <> 'deactivated') s \
-             WINDOW w AS (ORDER BY s.last_name, s.first_name, s.user_id) \
-           ) r \
-         ) q WHERE (q.rn > q.start AND q.rn <= q.start + $4) OR (q.undecided = 1 AND q.undecided_rank <= $5) \
-         ORDER BY q.rn"
-    );
-    let found = sqlx::query(&sql)
-        .bind(practice.0)
-        .bind(review.0)
-        .bind(offset.max(0))
-        .bind(size.max(1))
-        .bind(names)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut sheet = Sheet { total: 0, undecided: 0, start: 0, rows: Vec::new(), undecided_names: Vec::new() };
-    for r in &found {
-        sheet.total = r.try_get("total")?;
-        sheet.undecided = r.try_get("undecided_total")?;
-        sheet.start = r.try_get("start")?;
-        let rank: i64 = r.try_get("rn")?;
-        if r.try_get::<i64, _>("undecided")? == 1 && r.try_get::<i64, _>("undecided_rank")? <= names {
-            let first: String = r.try_get("first_name")?;
-            let last: String = r.try_get("last_name")?;
-            sheet.undecided_names.push(format!("{first} {last}"));
-        }
-        if rank > sheet.start && rank <= sheet.start + size {
-            sheet.rows.push(subject_row(r)?);
-        }
-    }
-    Ok(sheet)
-}
+/// The practice's affiliations with the review's decision on each user, if any.
+const IN_NAME_ORDER_DECIDED: &str =
+    "FROM affiliations a LEFT JOIN access_review_decisions d ON d.review_id = $2 AND d.user_id = a.user_id";
 
 /// The users the review covers who have no decision yet, first `limit` by name.
 pub async fn undecided(
@@ -451,7 +425,8 @@ pub async fn undecided(
     Ok((count, undecided_names(conn, review, practice, limit).await?))
 }
 
-/// The first `limit` users by name the review covers who have no decision yet.
+/// The first `limit` users by name the review covers who have no decision yet, from the
+/// affiliations' copies of their names.
 pub async fn undecided_names(
     conn: &mut Conn,
     review: AccessReviewId,
@@ -459,9 +434,10 @@ pub async fn undecided_names(
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
     let missing =
-        "AND NOT EXISTS (SELECT 1 FROM access_review_decisions d WHERE d.review_id = $2 AND d.user_id = u.id)";
+        "AND NOT EXISTS (SELECT 1 FROM access_review_decisions d WHERE d.review_id = $2 AND d.user_id = a.user_id)";
     let rows = sqlx::query(&format!(
-        "SELECT u.first_name, u.last_name {SUBJECTS} {missing} ORDER BY u.last_name, u.first_name, u.id LIMIT $3"
+        "SELECT a.user_first_name, a.user_last_name {IN_NAME_ORDER} {missing} \
+         ORDER BY a.user_last_name, a.user_first_name, a.user_id LIMIT $3"
     ))
     .bind(practice.0)
     .bind(review.0)
@@ -470,7 +446,11 @@ pub async fn undecided_names(
     .await?;
     let names = rows
         .iter()
-        .map(|r| Ok(format!("{} {}", r.try_get::<String, _>("first_name")?, r.try_get::<String, _>("last_name")?)))
+        .map(|r| {
+            let first: String = r.try_get("user_first_name")?;
+            let last: String = r.try_get("user_last_name")?;
+            Ok(format!("{first} {last}"))
+        })
         .collect::<Result<_, StoreError>>()?;
     Ok(names)
 }

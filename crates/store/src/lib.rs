@@ -12,6 +12,7 @@ pub mod applications;
 pub mod association;
 pub mod audit;
 pub mod codes;
+pub mod consents;
 pub mod db;
 pub mod directory;
 pub mod email_proofs;

@@ -20,6 +20,17 @@ async fn demo_data_is_complete_and_usable(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM affiliations WHERE is_admin = 1").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE status = 'invited'").await, 1);
     assert!(app.last_message_to("maria.lopez@lakeside-family.example.org").await.is_some());
+    // The sample OpenID Connect client authenticates with the printed id and secret.
+    let sample = &gatehouse::demo::SAMPLE_CLIENT;
+    let svc = &app.running.services;
+    let client = svc
+        .authenticate_oidc_client(app.plan.id(), sample.client_id, Some(sample.secret))
+        .await
+        .expect("sample client");
+    assert_eq!(client.name, "Eligibility & Claims (sample)");
+    assert!(client.registration.first_party);
+    assert!(client.registration.matches_redirect("http://127.0.0.1:8000/callback"));
+    assert!(client.registration.matches_post_logout("http://127.0.0.1:8000/"));
     // Loading twice keeps the data as it is.
     let (_, fresh) = gatehouse::demo::load(&app.running.services).await.expect("reload");
     assert!(!fresh);

@@ -35,6 +35,7 @@ mod legacy_email_proof;
 mod message_pages;
 mod message_topics;
 mod offers;
+mod oidc_clients;
 mod oidc_flow;
 mod outbox_security;
 mod page_flows;
