@@ -17,6 +17,7 @@ pub mod message_topics;
 pub mod names;
 pub mod npi;
 pub mod oauth;
+pub mod oidc_keys;
 pub mod password;
 pub mod permissions;
 pub mod phone;

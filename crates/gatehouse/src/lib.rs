@@ -9,6 +9,7 @@ pub mod bench_search;
 pub mod config;
 pub mod demo;
 pub mod import_cli;
+pub mod oidc_cli;
 pub mod plan_cli;
 pub mod roster_cli;
 

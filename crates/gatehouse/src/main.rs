@@ -58,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: gatehouse::roster_cli::RosterCommand,
     },
+    /// OpenID Connect provider tools.
+    Oidc {
+        #[command(subcommand)]
+        command: OidcCommand,
+    },
     /// Scheduled jobs, for operators and cron.
     Jobs {
         #[command(subcommand)]
@@ -73,6 +78,20 @@ enum JobsCommand {
         /// Run every plan, even those that already ran today (every step is idempotent).
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum OidcCommand {
+    /// Publish a new signing key for a plan (it signs a day later; the old one stays published
+    /// until its tokens have expired) and delete keys no token needs. Does nothing while a new
+    /// key already waits. The daily job does this every 90 days.
+    RotateKeys {
+        /// The plan's slug (default: the first plan).
+        #[arg(long)]
+        plan: Option<String>,
         #[command(flatten)]
         server: ServeArgs,
     },
@@ -227,19 +246,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let r = svc.run_daily_job_for(svc.clock.now(), which).await?;
             if r.ran {
                 println!(
-                    "daily job: {} plan(s) run, {} already run today; idle accounts: {} warned, {} deactivated, {} administrator(s) kept (last of a practice); access reviews: {} opened, {} reminder email(s)",
+                    "daily job: {} plan(s) run, {} already run today; idle accounts: {} warned, {} deactivated, {} administrator(s) kept (last of a practice); access reviews: {} opened, {} reminder email(s); OIDC signing keys: {} rotated, {} deleted",
                     r.plans_run,
                     r.plans_already_run,
                     r.idle.warned,
                     r.idle.deactivated,
                     r.idle.kept_last_admin,
                     r.reviews.opened,
-                    r.reviews.emails
+                    r.reviews.emails,
+                    r.oidc_keys_rotated,
+                    r.oidc_keys_deleted
                 );
             } else {
                 println!("daily job: another instance is running it; nothing done");
             }
             // The warnings wait in the outbox: a running server's worker delivers them.
+            svc.db.close().await;
+        }
+        Command::Oidc { command: OidcCommand::RotateKeys { plan, server } } => {
+            let cfg = ServerConfig::from_args(&server, DEFAULT_DB)?;
+            let svc = gatehouse::services(&cfg, Arc::new(SystemClock), base_url(&cfg)).await?;
+            gatehouse::oidc_cli::rotate_keys(&svc, plan.as_deref()).await?;
             svc.db.close().await;
         }
         Command::Bench(b) => gatehouse::bench::run(b).await?,

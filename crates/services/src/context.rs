@@ -57,6 +57,10 @@ pub struct Services {
     pub(crate) access: Arc<crate::authz::AccessState>,
     /// The user searches' in-memory indexes (see [`crate::search_index`]).
     pub(crate) search_indexes: Arc<crate::search_index::SearchIndexes>,
+    /// Seals secrets kept in the database, under keys derived from the server key.
+    pub(crate) sealer: crate::sealing::Sealer,
+    /// The plans' OIDC signing keys as this instance last read them (see [`crate::oidc::keys`]).
+    pub(crate) oidc_keys: Arc<crate::oidc::keys::KeyCache>,
 }
 
 impl std::fmt::Debug for Services {
@@ -96,10 +100,12 @@ impl Services {
             clock,
             hasher,
             config: Arc::new(config),
+            sealer: crate::sealing::Sealer::new(&key),
             code_key: Arc::new(key),
             plans_cache: Arc::default(),
             access,
             search_indexes: Arc::default(),
+            oidc_keys: Arc::default(),
         })
     }
 

@@ -34,10 +34,13 @@ pub enum DailyStep {
     /// Open the access reviews that are due and send their reminders (see
     /// [`crate::access_review`]).
     ReviewReminders,
+    /// Rotate OpenID Connect signing keys that have signed for 90 days and delete those whose
+    /// tokens have all expired (see [`crate::oidc`]).
+    OidcKeys,
 }
 
 /// The steps, in the order they run for each plan.
-pub const STEPS: &[DailyStep] = &[DailyStep::IdleAccounts, DailyStep::ReviewReminders];
+pub const STEPS: &[DailyStep] = &[DailyStep::IdleAccounts, DailyStep::ReviewReminders, DailyStep::OidcKeys];
 
 /// Which plans a run covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +65,10 @@ pub struct DailyReport {
     pub idle: IdleReport,
     /// [`DailyStep::ReviewReminders`], over the plans run.
     pub reviews: ReminderReport,
+    /// [`DailyStep::OidcKeys`]: new signing keys published, over the plans run.
+    pub oidc_keys_rotated: u64,
+    /// [`DailyStep::OidcKeys`]: retired signing keys deleted, over the plans run.
+    pub oidc_keys_deleted: u64,
 }
 
 impl Services {
@@ -128,6 +135,11 @@ impl Services {
         match step {
             DailyStep::IdleAccounts => report.idle += self.idle_accounts_step(plan, now).await?,
             DailyStep::ReviewReminders => report.reviews += self.review_reminders(plan, now.0).await?,
+            DailyStep::OidcKeys => {
+                let r = self.oidc_keys_step(plan, now).await?;
+                report.oidc_keys_rotated += r.published();
+                report.oidc_keys_deleted += r.deleted.len() as u64;
+            }
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod csrf;
 pub mod extract;
+pub mod oidc;
 pub mod pages;
 pub mod routing;
 
@@ -37,11 +38,13 @@ pub struct AppState {
 const HEALTHZ: &str = "/healthz";
 
 /// Every route a plan's requests reach: pages (with `/dev/outbox` when enabled), the control
-/// panel, and the API under `/api/v1`. [`router`] serves exactly these.
+/// panel, the OpenID Connect provider, and the API under `/api/v1`. [`router`] serves exactly
+/// these.
 fn plan_routes(state: &AppState) -> Routes {
     Routes::new()
         .merge(pages::routes(state.clone()))
         .merge(admin::routes(state.clone()))
+        .merge(oidc::routes(state.clone()))
         .nest("/api/v1", api::routes(state.clone()))
 }
 

@@ -37,6 +37,7 @@ mod message_topics;
 mod offers;
 mod oidc_clients;
 mod oidc_flow;
+mod oidc_keys;
 mod outbox_security;
 mod page_flows;
 mod permission_matrix;

@@ -282,6 +282,8 @@ pub fn rows() -> Vec<Row> {
         [("remove", AdminOfAffiliation), ("make-admin", AdminOfAffiliation), ("hand-over", AdminOfAffiliation)];
     vec![
         r("GET", "/healthz", Anyone),
+        r("GET", "/.well-known/openid-configuration", Anyone),
+        r("GET", "/oauth2/jwks", Anyone),
         r("GET", "/dev/outbox", Anyone),
         // Signing in and the self-service tools: public.
         r("GET", "/signin", Anyone),
@@ -432,6 +434,10 @@ pub fn rows() -> Vec<Row> {
         r("GET", "/admin/migration", Staff(Some(P::UserSearch))),
         r("GET", "/admin/applications", Staff(Some(P::Applications))),
         r("POST", "/admin/applications", Staff(Some(P::Applications))),
+        r("GET", "/admin/applications/{id}", StaffOn(P::Applications)).on(I::Application),
+        r("POST", "/admin/applications/{id}", StaffOn(P::Applications)).on(I::Application).body("name=Matrix+app"),
+        r("GET", "/admin/applications/{id}/secret", StaffOn(P::Applications)).on(I::Application),
+        r("POST", "/admin/applications/{id}/secret", StaffOn(P::Applications)).on(I::Application).phase(1),
         r("GET", "/admin/applications/{id}/revoke", StaffOn(P::Applications)).on(I::Application),
         r("POST", "/admin/applications/{id}/revoke", StaffOn(P::Applications)).on(I::Application).phase(1),
         r("GET", "/admin/messages", Staff(Some(P::Messages))),
