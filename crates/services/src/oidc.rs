@@ -7,8 +7,14 @@
 //! published keys, unexpired, of this issuer), [`Services::oidc_jwks`] and
 //! [`Services::oidc_rotate_keys`]. The keys' life is in [`gatehouse_domain::oidc_keys`].
 
+pub mod authorize;
 pub mod discovery;
+pub mod flow;
 pub mod keys;
+pub mod logout;
+pub mod revocation;
+pub mod token;
+pub mod userinfo;
 
 use crate::audit::{self, Event};
 use crate::plans::Plan;
