@@ -16,6 +16,7 @@ pub mod lockout;
 pub mod message_topics;
 pub mod names;
 pub mod npi;
+pub mod oauth;
 pub mod oidc_keys;
 pub mod password;
 pub mod permissions;

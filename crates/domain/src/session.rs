@@ -1,5 +1,6 @@
 //! Session lifetime rules (HIPAA 164.312(a)(2)(iii) automatic logoff).
 
+use crate::phone::TwoStepMethod;
 use crate::time::{Duration, Timestamp};
 
 /// The plan's session timeouts.
@@ -70,9 +71,67 @@ impl SessionStage {
     }
 }
 
+/// How a session was authenticated: the RFC 8176 `amr` values of the factors it completed, in
+/// order (`pwd` then `sms` for a texted code, `tel` for a code read by a voice call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthMethods(Vec<&'static str>);
+
+/// Every method name a session may record.
+const KNOWN_METHODS: [&str; 3] = ["pwd", "sms", "tel"];
+
+impl AuthMethods {
+    /// The password, then a two-step code delivered by `method`.
+    pub fn password_and_code(method: TwoStepMethod) -> Self {
+        Self(vec![
+            "pwd",
+            match method {
+                TwoStepMethod::Text => "sms",
+                TwoStepMethod::Voice => "tel",
+            },
+        ])
+    }
+
+    /// The stored text (`pwd sms`).
+    pub fn as_stored(&self) -> String {
+        self.0.join(" ")
+    }
+
+    /// Parses the stored text; `None` when it holds a name this version does not record.
+    pub fn parse(stored: &str) -> Option<Self> {
+        stored
+            .split_ascii_whitespace()
+            .map(|m| KNOWN_METHODS.iter().find(|k| **k == m).copied())
+            .collect::<Option<Vec<_>>>()
+            .filter(|v| !v.is_empty())
+            .map(Self)
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> &[&'static str] {
+        &self.0
+    }
+
+    /// Whether more than one factor was used (RFC 8176 `mfa`).
+    pub fn is_multi_factor(&self) -> bool {
+        self.0.len() > 1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn methods_of_a_password_and_code_sign_in() {
+        let text = AuthMethods::password_and_code(TwoStepMethod::Text);
+        assert_eq!(text.as_stored(), "pwd sms");
+        assert_eq!(AuthMethods::password_and_code(TwoStepMethod::Voice).as_stored(), "pwd tel");
+        assert_eq!(AuthMethods::parse("pwd sms"), Some(text.clone()));
+        assert!(text.is_multi_factor());
+        assert_eq!(AuthMethods::parse(""), None);
+        assert_eq!(AuthMethods::parse("pwd face"), None);
+        assert_eq!(AuthMethods::parse("pwd").map(|m| m.is_multi_factor()), Some(false));
+    }
 
     #[test]
     fn idle_and_absolute_limits() {

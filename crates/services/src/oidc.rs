@@ -7,8 +7,14 @@
 //! published keys, unexpired, of this issuer), [`Services::oidc_jwks`] and
 //! [`Services::oidc_rotate_keys`]. The keys' life is in [`gatehouse_domain::oidc_keys`].
 
+pub mod authorize;
 pub mod discovery;
+pub mod flow;
 pub mod keys;
+pub mod logout;
+pub mod revocation;
+pub mod token;
+pub mod userinfo;
 
 use crate::audit::{self, Event};
 use crate::plans::Plan;
@@ -185,7 +191,18 @@ impl Services {
     /// sign, and retired ones whose tokens may still be alive), newest first per algorithm.
     pub async fn oidc_jwks(&self, plan: &Plan) -> Result<JwkSet, Internal> {
         let now = Timestamp(self.now());
-        let plan_keys = self.plan_keys(plan.id(), Freshness::Cached).await?;
+        let mut plan_keys = self.plan_keys(plan.id(), Freshness::Cached).await?;
+        // A relying party reads the set before any token is signed (at discovery) and may not read
+        // it again: the default algorithm's first key is made here as when signing.
+        if plan_keys.current(SigningAlg::Es256, now).is_none() {
+            plan_keys = self.plan_keys(plan.id(), Freshness::Reload).await?;
+        }
+        if plan_keys.current(SigningAlg::Es256, now).is_none() {
+            let meta = RequestMeta { ip: "system".into(), user_agent: "gatehouse-oidc-signing".into() };
+            self.change_line(plan, SigningAlg::Es256, now, &meta, LineChange::FirstOnly).await?;
+            self.forget_plan_keys(plan.id());
+            plan_keys = self.plan_keys(plan.id(), Freshness::Cached).await?;
+        }
         let mut published: Vec<_> = plan_keys.keys.iter().filter(|k| k.life.published(now)).collect();
         published.sort_by_key(|k| (k.alg, std::cmp::Reverse(k.life.generation)));
         Ok(JwkSet { keys: published.into_iter().map(|k| k.jwk.clone()).collect() })

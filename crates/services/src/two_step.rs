@@ -12,7 +12,7 @@ use crate::tokens::{hash_code, random_u64, same};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::phone::PhoneError;
-use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::session::{AuthMethods, SessionStage};
 use gatehouse_domain::two_step::{CodeCheck, check_code};
 use gatehouse_domain::{Duration, PhoneNumber, TwoStepMethod, UserId, terms};
 use gatehouse_store::{Conn, codes, plans, users};
@@ -392,6 +392,9 @@ impl Services {
             SessionStage::Complete
         };
         let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(TwoStepError::Used)?;
+        // The last factor is done: when and how, for the ID tokens of this session (`auth_time`, `amr`).
+        let amr = AuthMethods::password_and_code(TwoStepMethod::parse(&code.method).unwrap_or(TwoStepMethod::Text));
+        gatehouse_store::sessions::record_authentication(&mut tx, session.id, now, &amr.as_stored()).await?;
         if next == SessionStage::Complete {
             users::record_signin(&mut tx, session.user_id, now).await?;
         }

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod legacy;
 pub mod message_topics;
 pub mod offers;
+pub mod oidc_grants;
 pub mod oidc_keys;
 pub mod outbox;
 pub mod plans;

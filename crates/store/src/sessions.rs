@@ -19,10 +19,13 @@ pub struct SessionRow {
     pub ended_at: Option<i64>,
     /// The affiliation the session acts for.
     pub active_affiliation_id: Option<i64>,
+    /// When the last sign-in factor completed (none before two-step is done).
+    pub authenticated_at: Option<i64>,
+    /// The RFC 8176 methods of that sign-in, space-separated (`pwd sms`).
+    pub amr: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, plan_id, user_id, stage, created_at, last_seen_at, ip, user_agent, ended_at, active_affiliation_id";
+const COLUMNS: &str = "id, plan_id, user_id, stage, created_at, last_seen_at, ip, user_agent, ended_at, active_affiliation_id, authenticated_at, amr";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
     let stage: String = r.try_get("stage")?;
@@ -37,6 +40,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
         user_agent: r.try_get("user_agent")?,
         ended_at: r.try_get("ended_at")?,
         active_affiliation_id: r.try_get("active_affiliation_id")?,
+        authenticated_at: r.try_get("authenticated_at")?,
+        amr: r.try_get("amr")?,
     })
 }
 
@@ -156,4 +161,25 @@ pub async fn set_active_affiliation(conn: &mut Conn, id: i64, affiliation: Optio
         .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Records that a live session's sign-in factors completed at `at`, by `amr` (`pwd sms`).
+pub async fn record_authentication(conn: &mut Conn, id: i64, at: i64, amr: &str) -> Result<bool, StoreError> {
+    let r = sqlx::query("UPDATE sessions SET authenticated_at = $2, amr = $3 WHERE id = $1 AND ended_at IS NULL")
+        .bind(id)
+        .bind(at)
+        .bind(amr)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A session by id in a plan, ended or not.
+pub async fn get(conn: &mut Conn, plan: PlanId, id: i64) -> Result<Option<SessionRow>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM sessions WHERE plan_id = $1 AND id = $2"))
+        .bind(plan.0)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
 }

@@ -36,6 +36,7 @@ mod message_pages;
 mod message_topics;
 mod offers;
 mod oidc_clients;
+mod oidc_flow;
 mod oidc_keys;
 mod outbox_security;
 mod page_flows;

@@ -121,7 +121,11 @@ async fn discovery_document_per_plan(backend: Backend) {
     assert_eq!(headers["content-type"], "application/jwk-set+json");
     assert!(headers["cache-control"].to_str().unwrap().starts_with("public, max-age="));
     assert_eq!(headers["access-control-allow-origin"], "*");
-    assert_eq!(jwks, json!({"keys": []}), "no key before the first token");
+    // The default key exists from the first read: a relying party reads the set once, at
+    // discovery, before any token is signed.
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1, "{jwks}");
+    assert_eq!(keys[0]["alg"], "ES256");
 
     // A plan with its own host: its issuer is the host, by host and by prefix alike.
     let (status, _, doc) = get_json(&app, "/.well-known/openid-configuration", Some("portal.northwind.example")).await;
@@ -354,8 +358,9 @@ async fn another_instances_new_key_is_picked_up(backend: Backend) {
     let s = svc(&app);
     let b = second_instance(&app).await;
     let plan = app.plan.clone();
-    // B has read the plan's (empty) keys; A makes the first key at once and signs.
-    assert_eq!(b.oidc_jwks(&plan).await.expect("jwks").keys.len(), 0);
+    // B has read the plan's keys (its first ES256 key, made by that read); A makes the first
+    // RS256 key at once and signs.
+    assert_eq!(b.oidc_jwks(&plan).await.expect("jwks").keys.len(), 1);
     let t = s.oidc_sign(&plan, SigningAlg::Rs256, &claims(&app, 60)).await.expect("sign");
     // B knows no such kid, reads the keys again, and accepts it.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

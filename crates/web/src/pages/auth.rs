@@ -47,6 +47,13 @@ struct NoticeQuery {
     signed_out: Option<String>,
     #[serde(default)]
     password_changed: Option<String>,
+    /// An application asked that the person sign in again (OpenID Connect `prompt=login`,
+    /// `max_age`): the form is shown even to a signed-in browser.
+    #[serde(default)]
+    reauth: Option<String>,
+    /// The username an application suggests (OpenID Connect `login_hint`).
+    #[serde(default)]
+    login_hint: Option<String>,
 }
 
 async fn signin_page(
@@ -56,17 +63,24 @@ async fn signin_page(
     sess: CookieSession,
     q: Query<NoticeQuery>,
 ) -> Response {
-    if let Some(s) = sess.0 {
+    if let Some(s) = sess.0.filter(|_| q.reauth.is_none()) {
         return Redirect::to(next_url(s.stage)).into_response();
     }
-    let notice = if q.password_changed.is_some() {
+    let notice = if q.reauth.is_some() {
+        Some("The application asks you to sign in again.".to_owned())
+    } else if q.password_changed.is_some() {
         Some("Your password was changed. Sign in with your new password.".to_owned())
     } else {
         q.signed_out.as_ref().map(|_| "You have signed out.".to_owned())
     };
     render(
         StatusCode::OK,
-        &SignInPage { chrome: Chrome::new(&st, &plan, &csrf, false), username: String::new(), error: None, notice },
+        &SignInPage {
+            chrome: Chrome::new(&st, &plan, &csrf, false),
+            username: q.login_hint.as_deref().unwrap_or_default().chars().take(64).collect(),
+            error: None,
+            notice,
+        },
     )
 }
 

@@ -62,6 +62,7 @@ async fn home(
     csrf: axum::Extension<CsrfToken>,
     sess: CookieSession,
     Query(q): Query<HomeQuery>,
+    jar: axum_extra::extract::CookieJar,
 ) -> Response {
     let s = match signed_in(sess) {
         Ok(s) => s,
@@ -79,6 +80,10 @@ async fn home(
     };
     if linked.is_empty() && !is_staff {
         return Redirect::to(if waiting_offers > 0 { "/offers" } else { "/associate" }).into_response();
+    }
+    // An application's sign-in request waits for this browser: its person is now signed in.
+    if jar.get(crate::oidc::PENDING_COOKIE).is_some() {
+        return Redirect::to("/oauth2/authorize/resume").into_response();
     }
     let waiting_requests = match crate::pages::practice_grant(&st, &plan, &s).await {
         Ok(Some(grant)) => match st.svc.pending_access_requests(&grant, &plan.0).await {

@@ -1,0 +1,553 @@
+//! The OpenID Connect authorization code flow (issue 18), over HTTP against the real server.
+
+use crate::both;
+use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf};
+use reqwest::StatusCode;
+
+/// The `(authenticated_at, amr)` of the user's sessions, oldest first.
+async fn authentications(app: &TestApp, user: gatehouse_domain::UserId) -> Vec<(Option<i64>, Option<String>)> {
+    sqlx::query_as::<_, (Option<i64>, Option<String>)>(
+        "SELECT authenticated_at, amr FROM sessions WHERE user_id = $1 ORDER BY id",
+    )
+    .bind(user.0)
+    .fetch_all(app.running.services.db.pool())
+    .await
+    .expect("sessions")
+}
+
+async fn sessions_remember_how_they_were_authenticated(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let _texted = app.signed_in_browser("ana", 1).await;
+    let at = app.running.services.now();
+    assert_eq!(authentications(&app, ana).await, vec![(Some(at), Some("pwd sms".to_owned()))]);
+
+    // A code asked for by voice call: `tel`. Until the code is entered, nothing is recorded.
+    app.advance(gatehouse_domain::Duration::minutes(2));
+    let c = app.browser();
+    let page = c.get(app.url("/signin")).send().await.unwrap().text().await.unwrap();
+    let r = c
+        .post(app.url("/signin"))
+        .form(&[("csrf_token", csrf(&page).as_str()), ("username", "ana"), ("password", TEST_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (s, _) = app.submit(&c, "/two-step/code", "/two-step/code", &[("action", "resend"), ("method", "voice")]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(authentications(&app, ana).await[1], (None, None));
+    let code = app.last_code("+12065550001").await;
+    let (s, _) = app.submit(&c, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let voice_at = app.running.services.now();
+    assert_eq!(authentications(&app, ana).await[1], (Some(voice_at), Some("pwd tel".to_owned())));
+    app.stop().await;
+}
+both!(sessions_remember_how_they_were_authenticated);
+
+// ---- The flow (steps 3 to 6) ----
+
+/// The redirect URI every test client registers.
+const CALLBACK: &str = "http://127.0.0.1:9/cb";
+/// PKCE of RFC 7636's example.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A registered client.
+struct Rp {
+    client_id: String,
+    secret: Option<String>,
+}
+
+async fn register(app: &TestApp, public: bool, first_party: bool) -> Rp {
+    use gatehouse_domain::client_registration::RegistrationInput;
+    use gatehouse_services::applications::ApplicationForm;
+    let svc = &app.running.services;
+    let form = ApplicationForm {
+        name: if first_party { "Eligibility" } else { "Claims Helper" },
+        registration: RegistrationInput {
+            client_type: if public { "public" } else { "confidential" },
+            redirect_uris: CALLBACK,
+            post_logout_redirect_uris: "http://127.0.0.1:9/",
+            scopes: "openid profile email phone gatehouse:affiliations",
+            first_party,
+            id_token_alg: "ES256",
+            backchannel_logout_uri: "",
+        },
+    };
+    let r = svc
+        .register_application(&svc.operator_grant(&app.plan), &app.plan, &form, &gatehouse_services::RequestMeta::cli())
+        .await
+        .expect("register");
+    Rp { client_id: r.row.client_id, secret: r.secret }
+}
+
+fn authorize_url(rp: &Rp, extra: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("response_type", "code");
+    q.append_pair("client_id", &rp.client_id);
+    q.append_pair("redirect_uri", CALLBACK);
+    q.append_pair("scope", "openid profile email phone gatehouse:affiliations");
+    q.append_pair("state", "st-1");
+    q.append_pair("nonce", "n-1");
+    q.append_pair("code_challenge", CHALLENGE);
+    q.append_pair("code_challenge_method", "S256");
+    for (k, v) in extra {
+        q.append_pair(k, v);
+    }
+    format!("/oauth2/authorize?{}", q.finish())
+}
+
+/// The query parameters of a redirect to the client.
+fn query_of(location: &str) -> std::collections::HashMap<String, String> {
+    assert!(location.starts_with(CALLBACK), "{location}");
+    let u = url::Url::parse(location).unwrap();
+    u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// Follows same-site redirects from `path` until one leaves for the client (returned) or a page
+/// answers (panics).
+async fn follow(app: &TestApp, c: &reqwest::Client, path: &str) -> String {
+    let mut next = path.to_owned();
+    for _ in 0..10 {
+        let (s, body, loc) = app.visit(c, &next).await;
+        let loc = loc.unwrap_or_else(|| panic!("{next}: {s} without a redirect: {body}"));
+        if loc.starts_with(CALLBACK) {
+            return loc;
+        }
+        next = loc;
+    }
+    panic!("too many redirects from {path}");
+}
+
+/// Signs in through the pages after an authorization request sent the browser to sign-in.
+async fn sign_in_pages(app: &TestApp, c: &reqwest::Client, username: &str, phone_tail: u16) {
+    sign_in_at(app, c, "/signin", username, phone_tail).await;
+}
+
+/// [`sign_in_pages`] from the sign-in form at `form_page` (`/signin?reauth=1` when signed in).
+async fn sign_in_at(app: &TestApp, c: &reqwest::Client, form_page: &str, username: &str, phone_tail: u16) {
+    let (s, _, loc) =
+        app.post_form(c, form_page, "/signin", &[("username", username), ("password", TEST_PASSWORD)]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/two-step/code")));
+    let code = app.last_code(&format!("+1206555{phone_tail:04}")).await;
+    let (s, _, loc) =
+        app.post_form(c, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
+}
+
+/// Authorizes `rp` for a new browser signing in as `username`; returns the browser and the code.
+async fn code_for(app: &TestApp, rp: &Rp, username: &str, phone_tail: u16) -> (reqwest::Client, String) {
+    let c = app.browser();
+    let (s, _, loc) = app.visit(&c, &authorize_url(rp, &[])).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin")));
+    sign_in_pages(app, &c, username, phone_tail).await;
+    let q = query_of(&follow(app, &c, "/").await);
+    assert_eq!(q["state"], "st-1");
+    assert_eq!(q["iss"], app.running.services.plan_url(&app.plan));
+    (c, q["code"].clone())
+}
+
+/// Posts to the token endpoint as `rp` (HTTP Basic when it has a secret).
+async fn token(app: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+    let mut r = app.api().post(app.url("/oauth2/token")).form(form);
+    match &rp.secret {
+        Some(s) => r = r.basic_auth(&rp.client_id, Some(s)),
+        None => {
+            let mut with_id = form.to_vec();
+            with_id.push(("client_id", &rp.client_id));
+            r = app.api().post(app.url("/oauth2/token")).form(&with_id);
+        }
+    }
+    let resp = r.send().await.unwrap();
+    let status = resp.status();
+    if status == StatusCode::OK {
+        assert_eq!(resp.headers()["cache-control"], "no-store");
+    }
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+async fn redeem(app: &TestApp, rp: &Rp, code: &str) -> (StatusCode, serde_json::Value) {
+    token(
+        app,
+        rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
+async fn userinfo(app: &TestApp, access: &str) -> (StatusCode, serde_json::Value) {
+    let r = app.api().get(app.url("/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+async fn audited(app: &TestApp, action: &str) -> i64 {
+    app.count(&format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'")).await
+}
+
+async fn code_token_userinfo_refresh_and_reuse(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, false, true).await;
+    let (_browser, code) = code_for(&app, &rp, "ana", 1).await;
+    let signed_in_at = app.running.services.now();
+    app.advance(gatehouse_domain::Duration::seconds(5));
+
+    let (s, t) = redeem(&app, &rp, &code).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["expires_in"], 600);
+    let claims =
+        app.running.services.oidc_verify(&app.plan, t["id_token"].as_str().unwrap()).await.expect("ID token verifies");
+    assert_eq!(claims["aud"], rp.client_id.as_str());
+    assert_eq!(claims["azp"], rp.client_id.as_str());
+    assert_eq!(claims["nonce"], "n-1");
+    assert_eq!(claims["auth_time"], signed_in_at);
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
+    assert_eq!(claims["acr"], "urn:gatehouse:acr:aal2");
+    assert_eq!(claims["iss"], app.running.services.plan_url(&app.plan));
+    let sub = claims["sub"].as_str().unwrap().to_owned();
+    assert!(!sub.contains(&ana.0.to_string()) || sub.len() > 20, "sub is opaque");
+
+    let (s, info) = userinfo(&app, t["access_token"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["sub"], sub.as_str());
+    assert_eq!(info["preferred_username"], "ana");
+    assert_eq!(info["given_name"], "Ana");
+    assert_eq!(info["email"], "ana@example.org");
+    assert_eq!(info["phone_number"], "+12065550001");
+    assert_eq!(info["phone_number_verified"], true);
+    let affs = info["affiliations"].as_array().unwrap();
+    assert_eq!(affs.len(), 1);
+    assert_eq!(affs[0]["tax_id"], "825671892");
+    assert_eq!(affs[0]["practice"], "Lakeside Family Medicine");
+    assert_eq!(affs[0]["providers"], "all");
+    assert!(affs[0]["permissions"].as_array().unwrap().iter().any(|p| p == "claims.view"), "{info}");
+    assert_eq!(info["active_affiliation"], "825671892");
+    // By the form body too; no token, or a bad one: 401 with the Bearer challenge.
+    let r = app
+        .api()
+        .post(app.url("/oauth2/userinfo"))
+        .form(&[("access_token", t["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.api().get(app.url("/oauth2/userinfo")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    // An ID token is not an access token.
+    assert_eq!(userinfo(&app, t["id_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
+
+    // Refresh: a new pair each time, the same sub.
+    let first_refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    let (s, t2) = token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", &first_refresh)]).await;
+    assert_eq!(s, StatusCode::OK, "{t2}");
+    assert_ne!(t2["refresh_token"], first_refresh.as_str());
+    let c2 = app.running.services.oidc_verify(&app.plan, t2["id_token"].as_str().unwrap()).await.unwrap();
+    assert_eq!(c2["sub"], sub.as_str());
+    assert_eq!(c2["auth_time"], signed_in_at);
+    assert_eq!(audited(&app, "oidc.token_issued").await, 2);
+
+    // The first refresh token again: reuse. The family and the session end.
+    let (s, e) = token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", &first_refresh)]).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(audited(&app, "oidc.refresh_reuse_detected").await, 1);
+    let newest = t2["refresh_token"].as_str().unwrap();
+    let (s, e) = token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", newest)]).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(userinfo(&app, t2["access_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
+    let live = format!("SELECT COUNT(*) FROM sessions WHERE user_id = {} AND ended_at IS NULL", ana.0);
+    assert_eq!(app.count(&live).await, 0);
+    app.stop().await;
+}
+both!(code_token_userinfo_refresh_and_reuse);
+
+async fn redirect_uris_that_differ_are_refused_without_redirecting(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let rp = register(&app, false, true).await;
+    let c = app.browser();
+    for bad in [
+        "http://127.0.0.1:9/cb/x",
+        "http://127.0.0.1:9/cb/",
+        "http://127.0.0.1:9/CB",
+        "HTTP://127.0.0.1:9/cb",
+        "http://user@127.0.0.1:9/cb",
+        "http://127.0.0.1:9/c%62",
+        "http://127.0.0.1:9/cb?x=1",
+        "http://127.0.0.1:9/cb#f",
+    ] {
+        let url = authorize_url(&rp, &[]).replace(
+            &url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>(),
+            &url::form_urlencoded::byte_serialize(bad.as_bytes()).collect::<String>(),
+        );
+        let (s, body, loc) = app.visit(&c, &url).await;
+        assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None), "{bad}");
+        assert!(body.contains("not one it registered"), "{bad}: {body}");
+    }
+    // An unknown client: the same page, no redirect.
+    let stranger = Rp { client_id: "gh_nobody".into(), secret: None };
+    let (s, body, loc) = app.visit(&c, &authorize_url(&stranger, &[])).await;
+    assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None));
+    assert!(body.contains("not known"), "{body}");
+    assert_eq!(audited(&app, "oidc.authorize_refused").await, 9);
+    app.stop().await;
+}
+both!(redirect_uris_that_differ_are_refused_without_redirecting);
+
+async fn pkce_is_required_and_bound(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, false, true).await;
+    let browser = app.signed_in_browser("ana", 1).await;
+    // `plain`, or no method: refused by redirect, with state and iss.
+    for extra in [[("code_challenge_method", "plain")]] {
+        let url = authorize_url(&rp, &[])
+            .replace("code_challenge_method=S256", &format!("code_challenge_method={}", extra[0].1));
+        let (s, _, loc) = app.visit(&browser, &url).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let q = query_of(&loc.unwrap());
+        assert_eq!((q["error"].as_str(), q["state"].as_str()), ("invalid_request", "st-1"));
+        assert_eq!(q["iss"], app.running.services.plan_url(&app.plan));
+    }
+    let (_, _, loc) = app.visit(&browser, &authorize_url(&rp, &[])).await;
+    let code = query_of(&loc.unwrap())["code"].clone();
+    // No verifier, a wrong one, a wrong redirect URI, another client: refused, code still good.
+    let no_verifier = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK)];
+    let (s, e) = token(&app, &rp, &no_verifier).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let wrong = "a".repeat(43);
+    let (s, e) = token(
+        &app,
+        &rp,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK), ("code_verifier", &wrong)],
+    )
+    .await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let other = register(&app, false, true).await;
+    let (s, e) = redeem(&app, &other, &code).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    // A wrong secret: invalid_client, 401 with a Basic challenge.
+    let impostor = Rp { client_id: rp.client_id.clone(), secret: Some("wrong".into()) };
+    let r = app
+        .api()
+        .post(app.url("/oauth2/token"))
+        .basic_auth(&impostor.client_id, Some("wrong"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    // The right client, verifier and URI still redeem it.
+    let (s, t) = redeem(&app, &rp, &code).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    // Used twice: refused, and what it gave is revoked.
+    let (s, e) = redeem(&app, &rp, &code).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(audited(&app, "oidc.code_reuse_detected").await, 1);
+    assert_eq!(userinfo(&app, t["access_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
+    let (s, _) =
+        token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
+            .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // A code past its 60 seconds.
+    let (_, _, loc) = app.visit(&browser, &authorize_url(&rp, &[])).await;
+    let late = query_of(&loc.unwrap())["code"].clone();
+    app.advance(gatehouse_domain::Duration::seconds(61));
+    let (s, e) = redeem(&app, &rp, &late).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    app.stop().await;
+}
+both!(pkce_is_required_and_bound);
+
+async fn twenty_concurrent_redemptions_give_one_success(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, true, true).await;
+    let browser = app.signed_in_browser("ana", 1).await;
+    let (_, _, loc) = app.visit(&browser, &authorize_url(&rp, &[])).await;
+    let code = query_of(&loc.unwrap())["code"].clone();
+    let attempts = (0..20).map(|_| redeem(&app, &rp, &code));
+    let results = futures::future::join_all(attempts).await;
+    let ok = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{results:?}");
+    assert!(results.iter().all(|(s, v)| *s == StatusCode::OK || v["error"] == "invalid_grant"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM oidc_refresh_tokens").await, 1);
+    app.stop().await;
+}
+both!(twenty_concurrent_redemptions_give_one_success);
+
+async fn prompt_none_login_and_consent(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, false, false).await;
+    // No session and prompt=none: login_required, by redirect.
+    let c = app.browser();
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "none")])).await;
+    let q = query_of(&loc.unwrap());
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("login_required", "st-1"));
+    // Sign in; a third-party client asks for consent once.
+    let (s, _, loc) = app.visit(&c, &authorize_url(&rp, &[])).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin")));
+    sign_in_pages(&app, &c, "ana", 1).await;
+    let (_, _, loc) = app.visit(&c, "/").await;
+    assert_eq!(loc.as_deref(), Some("/oauth2/authorize/resume"));
+    let (_, _, loc) = app.visit(&c, "/oauth2/authorize/resume").await;
+    assert_eq!(loc.as_deref(), Some("/oauth2/consent"));
+    let (s, page) = app.page(&c, "/oauth2/consent").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Claims Helper") && page.contains("Your email address"), "{page}");
+    // With a session but no consent, prompt=none: consent_required.
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "none")])).await;
+    assert_eq!(query_of(&loc.unwrap())["error"], "consent_required");
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[])).await;
+    assert_eq!(loc.as_deref(), Some("/oauth2/consent"));
+    let (s, _, loc) = app.post_form(&c, "/oauth2/consent", "/oauth2/consent", &[("decision", "allow")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(query_of(&loc.unwrap()).contains_key("code"));
+    assert_eq!(audited(&app, "oidc.consent_given").await, 1);
+    // Consented: prompt=none now answers with a code; scopes in another order are the same set.
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "none")])).await;
+    assert!(query_of(&loc.unwrap()).contains_key("code"));
+    // prompt=login: the sign-in form again, even signed in; then a code with a newer auth_time.
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "login")])).await;
+    assert_eq!(loc.as_deref(), Some("/signin?reauth=1"));
+    let (s, page) = app.page(&c, "/signin?reauth=1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("sign in again"), "{page}");
+    app.advance(gatehouse_domain::Duration::minutes(1));
+    sign_in_at(&app, &c, "/signin?reauth=1", "ana", 1).await;
+    let q = query_of(&follow(&app, &c, "/").await);
+    let (s, t) = redeem(&app, &rp, &q["code"]).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let claims = app.running.services.oidc_verify(&app.plan, t["id_token"].as_str().unwrap()).await.unwrap();
+    assert_eq!(claims["auth_time"], app.running.services.now());
+    // max_age=1 two seconds later: sign in again.
+    app.advance(gatehouse_domain::Duration::seconds(2));
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("max_age", "1")])).await;
+    assert_eq!(loc.as_deref(), Some("/signin?reauth=1"));
+    app.stop().await;
+}
+both!(prompt_none_login_and_consent);
+
+async fn refresh_fails_once_the_user_is_deactivated(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, false, true).await;
+    let (_b, code) = code_for(&app, &rp, "ana", 1).await;
+    let (_, t) = redeem(&app, &rp, &code).await;
+    app.sql(&format!("UPDATE users SET status = 'deactivated' WHERE id = {}", ana.0)).await;
+    let (s, e) =
+        token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
+            .await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(userinfo(&app, t["access_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+both!(refresh_fails_once_the_user_is_deactivated);
+
+async fn signing_out_ends_the_refresh_tokens(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, false, true).await;
+    let (browser, code) = code_for(&app, &rp, "ana", 1).await;
+    let (_, t) = redeem(&app, &rp, &code).await;
+    let (s, _, _) = app.post_form(&browser, "/sessions", "/signout", &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, e) =
+        token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
+            .await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    app.stop().await;
+}
+both!(signing_out_ends_the_refresh_tokens);
+
+async fn introspection_and_revocation(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, false, true).await;
+    let other = register(&app, false, true).await;
+    let (_b, code) = code_for(&app, &rp, "ana", 1).await;
+    let (_, t) = redeem(&app, &rp, &code).await;
+    let post = |path: &'static str, who: &Rp, token: String| {
+        let r =
+            app.api().post(app.url(path)).basic_auth(&who.client_id, who.secret.as_deref()).form(&[("token", token)]);
+        async move {
+            let r = r.send().await.unwrap();
+            let s = r.status();
+            (s, r.json::<serde_json::Value>().await.unwrap_or(serde_json::Value::Null))
+        }
+    };
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    let (s, v) = post("/oauth2/introspect", &rp, access.clone()).await;
+    assert_eq!((s, &v["active"]), (StatusCode::OK, &serde_json::json!(true)), "{v}");
+    assert_eq!(v["client_id"], rp.client_id.as_str());
+    let (_, v) = post("/oauth2/introspect", &rp, refresh.clone()).await;
+    assert_eq!(v["active"], true);
+    // Another client learns nothing of it, and cannot revoke it.
+    let (_, v) = post("/oauth2/introspect", &other, access.clone()).await;
+    assert_eq!(v, serde_json::json!({"active": false}));
+    let (s, _) = post("/oauth2/revoke", &other, refresh.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(post("/oauth2/introspect", &rp, refresh.clone()).await.1["active"], true);
+    // Revoked by its own client: the whole grant.
+    let (s, _) = post("/oauth2/revoke", &rp, refresh.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(post("/oauth2/introspect", &rp, access.clone()).await.1["active"], false);
+    assert_eq!(userinfo(&app, &access).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(audited(&app, "oidc.token_revoked").await, 1);
+    // Unknown tokens: 200 all the same.
+    assert_eq!(post("/oauth2/revoke", &rp, "nonsense".into()).await.0, StatusCode::OK);
+    app.stop().await;
+}
+both!(introspection_and_revocation);
+
+async fn rp_initiated_logout(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, false, true).await;
+    let (browser, code) = code_for(&app, &rp, "ana", 1).await;
+    let (_, t) = redeem(&app, &rp, &code).await;
+    let hint = t["id_token"].as_str().unwrap();
+    let q = |uri: &str| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("id_token_hint", hint).append_pair("post_logout_redirect_uri", uri).append_pair("state", "bye");
+        format!("/oauth2/logout?{}", s.finish())
+    };
+    // A URI not registered exactly: a page, no redirect, still signed in.
+    let (s, _, loc) = app.visit(&browser, &q("http://127.0.0.1:9/x")).await;
+    assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None));
+    let (s, _, loc) = app.visit(&browser, &q("http://127.0.0.1:9/")).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("http://127.0.0.1:9/?state=bye")));
+    assert_eq!(audited(&app, "oidc.logout").await, 1);
+    let (_, _, loc) = app.visit(&browser, "/").await;
+    assert_eq!(loc.as_deref(), Some("/signin"));
+    let (s, _) =
+        token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
+            .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
+both!(rp_initiated_logout);
