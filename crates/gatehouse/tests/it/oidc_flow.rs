@@ -49,18 +49,18 @@ both!(sessions_remember_how_they_were_authenticated);
 // ---- The flow (steps 3 to 6) ----
 
 /// The redirect URI every test client registers.
-const CALLBACK: &str = "http://127.0.0.1:9/cb";
+pub(crate) const CALLBACK: &str = "http://127.0.0.1:9/cb";
 /// PKCE of RFC 7636's example.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A registered client.
-struct Rp {
-    client_id: String,
-    secret: Option<String>,
+pub(crate) struct Rp {
+    pub(crate) client_id: String,
+    pub(crate) secret: Option<String>,
 }
 
-async fn register(app: &TestApp, public: bool, first_party: bool) -> Rp {
+pub(crate) async fn register(app: &TestApp, public: bool, first_party: bool) -> Rp {
     use gatehouse_domain::client_registration::RegistrationInput;
     use gatehouse_services::applications::ApplicationForm;
     let svc = &app.running.services;
@@ -100,7 +100,7 @@ fn authorize_url(rp: &Rp, extra: &[(&str, &str)]) -> String {
 }
 
 /// The query parameters of a redirect to the client.
-fn query_of(location: &str) -> std::collections::HashMap<String, String> {
+pub(crate) fn query_of(location: &str) -> std::collections::HashMap<String, String> {
     assert!(location.starts_with(CALLBACK), "{location}");
     let u = url::Url::parse(location).unwrap();
     u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
@@ -138,7 +138,7 @@ async fn sign_in_at(app: &TestApp, c: &reqwest::Client, form_page: &str, usernam
 }
 
 /// Authorizes `rp` for a new browser signing in as `username`; returns the browser and the code.
-async fn code_for(app: &TestApp, rp: &Rp, username: &str, phone_tail: u16) -> (reqwest::Client, String) {
+pub(crate) async fn code_for(app: &TestApp, rp: &Rp, username: &str, phone_tail: u16) -> (reqwest::Client, String) {
     let c = app.browser();
     let (s, _, loc) = app.visit(&c, &authorize_url(rp, &[])).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin")));
@@ -150,7 +150,7 @@ async fn code_for(app: &TestApp, rp: &Rp, username: &str, phone_tail: u16) -> (r
 }
 
 /// Posts to the token endpoint as `rp` (HTTP Basic when it has a secret).
-async fn token(app: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+pub(crate) async fn token(app: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
     let mut r = app.api().post(app.url("/oauth2/token")).form(form);
     match &rp.secret {
         Some(s) => r = r.basic_auth(&rp.client_id, Some(s)),
@@ -168,7 +168,7 @@ async fn token(app: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> (StatusCode, se
     (status, resp.json().await.unwrap_or(serde_json::Value::Null))
 }
 
-async fn redeem(app: &TestApp, rp: &Rp, code: &str) -> (StatusCode, serde_json::Value) {
+pub(crate) async fn redeem(app: &TestApp, rp: &Rp, code: &str) -> (StatusCode, serde_json::Value) {
     token(
         app,
         rp,
@@ -182,7 +182,7 @@ async fn redeem(app: &TestApp, rp: &Rp, code: &str) -> (StatusCode, serde_json::
     .await
 }
 
-async fn userinfo(app: &TestApp, access: &str) -> (StatusCode, serde_json::Value) {
+pub(crate) async fn userinfo(app: &TestApp, access: &str) -> (StatusCode, serde_json::Value) {
     let r = app.api().get(app.url("/oauth2/userinfo")).bearer_auth(access).send().await.unwrap();
     let s = r.status();
     (s, r.json().await.unwrap_or(serde_json::Value::Null))

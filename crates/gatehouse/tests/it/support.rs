@@ -108,9 +108,8 @@ impl TestApp {
     /// Starts a server loaded with the demo data whose (still manual) clock starts at the real
     /// time, for clients nobody here wrote that check token times against their own clock.
     pub async fn start_demo_at_real_time(backend: Backend) -> Option<Self> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
-        let now = i64::try_from(now.as_secs()).expect("seconds");
-        Self::launch(backend, |_| {}, true, Timestamp(now)).await
+        use gatehouse_services::Clock;
+        Self::launch(backend, |_| {}, true, gatehouse_services::SystemClock.now()).await
     }
 
     async fn launch(

@@ -284,6 +284,19 @@ pub fn rows() -> Vec<Row> {
         r("GET", "/healthz", Anyone),
         r("GET", "/.well-known/openid-configuration", Anyone),
         r("GET", "/oauth2/jwks", Anyone),
+        // The OpenID Connect flow: the client authenticates itself (or shows an access token);
+        // consent is the signed-in person's own.
+        r("GET", "/oauth2/authorize", Anyone),
+        r("POST", "/oauth2/authorize", Anyone),
+        r("GET", "/oauth2/authorize/resume", Anyone),
+        r("GET", "/oauth2/consent", SignedIn),
+        r("POST", "/oauth2/consent", SignedIn).body("decision=allow"),
+        r("POST", "/oauth2/token", Anyone),
+        r("GET", "/oauth2/userinfo", Anyone),
+        r("POST", "/oauth2/userinfo", Anyone),
+        r("POST", "/oauth2/introspect", Anyone),
+        r("POST", "/oauth2/revoke", Anyone),
+        r("GET", "/oauth2/logout", Anyone),
         r("GET", "/dev/outbox", Anyone),
         // Signing in and the self-service tools: public.
         r("GET", "/signin", Anyone),
