@@ -152,7 +152,8 @@ async fn other_plans_revoked_and_expired_tokens_are_refused(backend: Backend) {
             backchannel_logout_uri: "",
         },
     };
-    let theirs = svc.register_application(&svc.operator_grant(&other), &other, &form, &RequestMeta::cli()).await.unwrap();
+    let theirs =
+        svc.register_application(&svc.operator_grant(&other), &other, &form, &RequestMeta::cli()).await.unwrap();
     let r = app
         .api()
         .post(app.url("/p/northwind/oauth2/token"))

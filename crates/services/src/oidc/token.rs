@@ -97,7 +97,9 @@ impl Services {
             Grant::RefreshToken { refresh_token } => {
                 self.rotate(&mut tx, plan, &client, refresh_token, meta, now).await?
             }
-            Grant::ClientCredentials => return Err(Internal::Other("client credentials reached the code path".into()).into()),
+            Grant::ClientCredentials => {
+                return Err(Internal::Other("client credentials reached the code path".into()).into());
+            }
         };
         let row = match verdict {
             Verdict::Go(row) => row,
