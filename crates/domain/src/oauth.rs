@@ -505,13 +505,21 @@ pub enum Grant {
     AuthorizationCode { code: String, redirect_uri: String, verifier: CodeVerifier },
     /// Exchanges a refresh token for new tokens.
     RefreshToken { refresh_token: String },
+    /// A confidential application asks an access token for itself, to call the permission
+    /// check API (RFC 6749 4.4). The only scope it may name is [`APPLICATION_SCOPE`].
+    ClientCredentials,
 }
+
+/// The one scope of an application's own access token: the permission check API. Asking none
+/// is the same as asking it.
+pub const APPLICATION_SCOPE: &str = "authz";
 
 impl std::fmt::Debug for Grant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::AuthorizationCode { .. } => "Grant::AuthorizationCode(..)",
             Self::RefreshToken { .. } => "Grant::RefreshToken(..)",
+            Self::ClientCredentials => "Grant::ClientCredentials",
         })
     }
 }
@@ -538,10 +546,20 @@ impl Grant {
                 let t = p.get("refresh_token")?.ok_or_else(|| OAuthError::invalid("refresh_token is required"))?;
                 Ok(Self::RefreshToken { refresh_token: t.to_owned() })
             }
+            Some("client_credentials") => {
+                let scope = p.get("scope")?.unwrap_or("");
+                if scope.split_whitespace().any(|s| s != APPLICATION_SCOPE) {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        "an application's token has one scope: authz (or none)",
+                    ));
+                }
+                Ok(Self::ClientCredentials)
+            }
             None => Err(OAuthError::invalid("grant_type is required")),
             Some(_) => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
-                "grant_type must be authorization_code or refresh_token",
+                "grant_type must be authorization_code, refresh_token or client_credentials",
             )),
         }
     }
@@ -577,6 +595,21 @@ mod tests {
 
     fn parse(pairs: &[(&str, &str)]) -> Result<AuthorizationRequest, OAuthError> {
         AuthorizationRequest::parse(&params(pairs), "app", "https://app.example/cb")
+    }
+
+    #[test]
+    fn client_credentials_take_no_scope_or_authz() {
+        for scope in [None, Some(""), Some("authz"), Some(" authz ")] {
+            let mut p = vec![("grant_type", "client_credentials")];
+            if let Some(s) = scope {
+                p.push(("scope", s));
+            }
+            assert_eq!(Grant::parse(&params(&p)).unwrap(), Grant::ClientCredentials, "{scope:?}");
+        }
+        for scope in ["openid", "authz profile"] {
+            let e = Grant::parse(&params(&[("grant_type", "client_credentials"), ("scope", scope)])).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidScope, "{scope}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! [`Services::oidc_rotate_keys`]. The keys' life is in [`gatehouse_domain::oidc_keys`].
 
 pub mod authorize;
+pub mod client_credentials;
 pub mod discovery;
 pub mod flow;
 pub mod keys;

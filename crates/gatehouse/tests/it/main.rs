@@ -36,6 +36,7 @@ mod message_pages;
 mod message_topics;
 mod offers;
 mod oidc_certification;
+mod oidc_client_credentials;
 mod oidc_clients;
 mod oidc_conformance;
 mod oidc_flow;

@@ -36,6 +36,10 @@ impl Services {
             crate::oidc::OidcError::Internal(i) => UserinfoError::Internal(i),
             _ => UserinfoError::InvalidToken,
         })?;
+        // An application's own token speaks for no person.
+        if claims.get(super::client_credentials::KIND_CLAIM).is_some() {
+            return Err(UserinfoError::InvalidToken);
+        }
         // An ID token is no access token: only these carry the grant and the client.
         let (Some(grant_id), Some(_), Some(sub)) = (
             claims.get("gh_grant").and_then(Value::as_i64),

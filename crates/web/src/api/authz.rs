@@ -1,6 +1,7 @@
 //! The permission check API, for the plan's portal applications: one check, a batch of checks,
-//! and a user's access. Callers authenticate with HTTP Basic (`client_id:secret`) as an
-//! application registered with this plan on the control panel.
+//! and a user's access. Callers authenticate as an application registered with this plan on the
+//! control panel: HTTP Basic (`client_id:secret`), or `Bearer` with the application's own access
+//! token from `POST /oauth2/token` (`grant_type=client_credentials`).
 
 use super::ApiError;
 use super::body::ApiPath;
@@ -19,6 +20,7 @@ use gatehouse_domain::roster::ProviderId;
 use gatehouse_domain::{Npi, TaxId, UserId, UserStatus, username};
 use gatehouse_services::applications::{AppAuthError, AppCaller};
 use gatehouse_services::authz::index::{Check, Decision, DenyReason, Target, Who};
+use gatehouse_services::oidc::client_credentials::AppTokenError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
@@ -32,7 +34,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(check)).routes(routes!(check_batch)).routes(routes!(access))
 }
 
-/// An application of the request's plan, authenticated by HTTP Basic.
+/// An application of the request's plan, authenticated by HTTP Basic or by its own access token
+/// (`Authorization: Bearer`, from the client credentials grant).
 pub struct App(pub AppCaller);
 
 impl FromRequestParts<AppState> for App {
@@ -42,16 +45,22 @@ impl FromRequestParts<AppState> for App {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "Authenticate as an application of this plan: HTTP Basic with its client id and secret.",
+                "Authenticate as an application of this plan: HTTP Basic with its client id and secret, or \
+                 Bearer with an access token of the client credentials grant.",
             )
         };
         let plan = CurrentPlan::from_request_parts(parts, st)
             .await
             .map_err(|s| ApiError::new(s, "not_found", "No provider portal is served at this address."))?;
-        let (id, secret) = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        if let Some(token) = authorization.and_then(|v| v.strip_prefix("Bearer ")) {
+            return match st.svc.authenticate_application_token(&plan.0, token.trim()).await {
+                Ok(app) => Ok(App(app)),
+                Err(AppTokenError::InvalidToken) => Err(unauthenticated()),
+                Err(AppTokenError::Internal(e)) => Err(ApiError::internal(e)),
+            };
+        }
+        let (id, secret) = authorization
             .and_then(|v| v.strip_prefix("Basic "))
             .and_then(|b| STANDARD.decode(b.trim()).ok())
             .and_then(|b| String::from_utf8(b).ok())
@@ -274,7 +283,7 @@ const CHECK_REFUSALS: &str = "`invalid_input`: a check is not one the server can
 /// May the user do this for this provider, NPI or Tax ID?
 ///
 /// Answered from memory. A refusal (`allowed: false`) carries a reason code.
-#[utoipa::path(post, path = "/authz/check", security(("basic" = [])), request_body = CheckBody,
+#[utoipa::path(post, path = "/authz/check", security(("basic" = []), ("application_bearer" = [])), request_body = CheckBody,
     responses((status = 200, body = CheckResult, description = "The answer."),
         (status = 403, description = "`wrong_plan`: the application is another plan's."),
         (status = 422, description = CHECK_REFUSALS)))]
@@ -293,7 +302,7 @@ pub async fn check(State(st): State<AppState>, App(app): App, ObjectBody(b): Obj
 ///
 /// One check the server cannot answer refuses the batch (422, the field named within it, e.g.
 /// `checks[3].npi`).
-#[utoipa::path(post, path = "/authz/check-batch", security(("basic" = [])), request_body = CheckBatchBody,
+#[utoipa::path(post, path = "/authz/check-batch", security(("basic" = []), ("application_bearer" = [])), request_body = CheckBatchBody,
     responses((status = 200, body = CheckBatchResult, description = "The answers, in the order of the checks."),
         (status = 403, description = "`wrong_plan`: the application is another plan's."),
         (status = 422, description = CHECK_REFUSALS)))]
@@ -375,7 +384,7 @@ pub struct UserAccessView {
 /// A user's access: each affiliation's Tax ID, practice, user type, permissions and providers.
 ///
 /// The administrator flag is shown, and grants `users.manage`.
-#[utoipa::path(get, path = "/users/{id}/access", security(("basic" = [])),
+#[utoipa::path(get, path = "/users/{id}/access", security(("basic" = []), ("application_bearer" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The user's id (as in a check's `user_id`).")),
     responses((status = 200, body = UserAccessView, description = "The user's access."),
         (status = 400, description = "`invalid_path`: the id is not a positive integer."),

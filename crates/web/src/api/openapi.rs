@@ -102,6 +102,12 @@ pub fn finish(doc: &utoipa::openapi::OpenApi) -> Value {
             "type": "http",
             "scheme": "basic",
             "description": "An application of the plan: its client id and secret."
+        },
+        "application_bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An application of the plan: its own access token from `POST /oauth2/token` with `grant_type=client_credentials` (10 minutes)."
         }
     });
     doc

@@ -38,18 +38,21 @@ async fn token(
         Err(e) => return oauth_error(&e),
     };
     match st.svc.oidc_token(&plan.0, &creds, &grant, &meta).await {
-        Ok(t) => (
-            [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")],
-            Json(json!({
+        Ok(t) => {
+            let mut body = json!({
                 "access_token": t.access_token,
                 "token_type": "Bearer",
                 "expires_in": t.expires_in,
-                "refresh_token": t.refresh_token,
-                "id_token": t.id_token,
                 "scope": t.scope,
-            })),
-        )
-            .into_response(),
+            });
+            if let Some(r) = t.refresh_token {
+                body["refresh_token"] = json!(r);
+            }
+            if let Some(i) = t.id_token {
+                body["id_token"] = json!(i);
+            }
+            ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
+        }
         Err(TokenError::OAuth(e)) => oauth_error(&e),
         Err(TokenError::Internal(e)) => internal_error(e),
     }
