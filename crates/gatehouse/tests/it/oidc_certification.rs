@@ -9,7 +9,7 @@
 //! and_reuse`).
 
 use crate::both;
-use crate::oidc_flow::{CALLBACK, Rp, VERIFIER, code_for, query_of, redeem, register, token, userinfo};
+use crate::oidc_flow::{CALLBACK, Rp, VERIFIER, code_for, query_of, redeem, token, userinfo, with_ana};
 use crate::support::{Backend, TestApp};
 use gatehouse_domain::Duration;
 use reqwest::StatusCode;
@@ -32,10 +32,7 @@ fn request(rp: &Rp, pairs: &[(&str, &str)]) -> String {
 /// A plan with Ana (affiliated) and a first-party confidential client, Ana signed in through it
 /// once: the browser, the client and the first tokens.
 async fn signed_in(backend: Backend) -> Option<(TestApp, reqwest::Client, Rp, Value)> {
-    let app = TestApp::start(backend).await?;
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let (app, _, rp) = with_ana(backend, false, true).await?;
     let (browser, code) = code_for(&app, &rp, "ana", 1).await;
     let (s, tokens) = redeem(&app, &rp, &code).await;
     assert_eq!(s, StatusCode::OK, "{tokens}");
@@ -139,10 +136,7 @@ async fn oidcc_ensure_other_scope_order_succeeds(backend: Backend) {
 both!(oidcc_ensure_other_scope_order_succeeds);
 
 async fn oidcc_codereuse_30seconds(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
     let (_, code) = code_for(&app, &rp, "ana", 1).await;
     let (s, first) = redeem(&app, &rp, &code).await;
     assert_eq!(s, StatusCode::OK, "{first}");
@@ -194,10 +188,7 @@ both!(oidcc_userinfo_post_body);
 
 /// The plan's `client_auth_type=client_secret_post` variant: the secret in the form body.
 async fn oidcc_server_client_secret_post(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
     let (_, code) = code_for(&app, &rp, "ana", 1).await;
     let secret = rp.secret.clone().expect("a confidential client's secret");
     let form = [

@@ -83,6 +83,19 @@ pub(crate) async fn register(app: &TestApp, public: bool, first_party: bool) -> 
     Rp { client_id: r.row.client_id, secret: r.secret }
 }
 
+/// A server with Ana (signed up, affiliated, texted at tail 1) and a registered client.
+pub(crate) async fn with_ana(
+    backend: Backend,
+    public: bool,
+    first_party: bool,
+) -> Option<(TestApp, gatehouse_domain::UserId, Rp)> {
+    let app = TestApp::start(backend).await?;
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let rp = register(&app, public, first_party).await;
+    Some((app, ana, rp))
+}
+
 fn authorize_url(rp: &Rp, extra: &[(&str, &str)]) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("response_type", "code");
@@ -193,10 +206,7 @@ async fn audited(app: &TestApp, action: &str) -> i64 {
 }
 
 async fn code_token_userinfo_refresh_and_reuse(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let Some((app, ana, rp)) = with_ana(backend, false, true).await else { return };
     let (_browser, code) = code_for(&app, &rp, "ana", 1).await;
     let signed_in_at = app.running.services.now();
     app.advance(gatehouse_domain::Duration::seconds(5));
@@ -304,10 +314,7 @@ async fn redirect_uris_that_differ_are_refused_without_redirecting(backend: Back
 both!(redirect_uris_that_differ_are_refused_without_redirecting);
 
 async fn pkce_is_required_and_bound(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
     let browser = app.signed_in_browser("ana", 1).await;
     // `plain`, or no method: refused by redirect, with state and iss.
     for extra in [[("code_challenge_method", "plain")]] {
@@ -376,10 +383,7 @@ async fn pkce_is_required_and_bound(backend: Backend) {
 both!(pkce_is_required_and_bound);
 
 async fn twenty_concurrent_redemptions_give_one_success(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, true, true).await;
+    let Some((app, _, rp)) = with_ana(backend, true, true).await else { return };
     let browser = app.signed_in_browser("ana", 1).await;
     let (_, _, loc) = app.visit(&browser, &authorize_url(&rp, &[])).await;
     let code = query_of(&loc.unwrap())["code"].clone();
@@ -394,10 +398,7 @@ async fn twenty_concurrent_redemptions_give_one_success(backend: Backend) {
 both!(twenty_concurrent_redemptions_give_one_success);
 
 async fn prompt_none_login_and_consent(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, false).await;
+    let Some((app, _, rp)) = with_ana(backend, false, false).await else { return };
     // No session and prompt=none: login_required, by redirect.
     let c = app.browser();
     let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "none")])).await;
@@ -448,10 +449,7 @@ async fn prompt_none_login_and_consent(backend: Backend) {
 both!(prompt_none_login_and_consent);
 
 async fn refresh_fails_once_the_user_is_deactivated(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let Some((app, ana, rp)) = with_ana(backend, false, true).await else { return };
     let (_b, code) = code_for(&app, &rp, "ana", 1).await;
     let (_, t) = redeem(&app, &rp, &code).await;
     app.sql(&format!("UPDATE users SET status = 'deactivated' WHERE id = {}", ana.0)).await;
@@ -465,10 +463,7 @@ async fn refresh_fails_once_the_user_is_deactivated(backend: Backend) {
 both!(refresh_fails_once_the_user_is_deactivated);
 
 async fn signing_out_ends_the_refresh_tokens(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
     let (browser, code) = code_for(&app, &rp, "ana", 1).await;
     let (_, t) = redeem(&app, &rp, &code).await;
     let (s, _, _) = app.post_form(&browser, "/sessions", "/signout", &[]).await;
@@ -482,10 +477,7 @@ async fn signing_out_ends_the_refresh_tokens(backend: Backend) {
 both!(signing_out_ends_the_refresh_tokens);
 
 async fn introspection_and_revocation(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
     let other = register(&app, false, true).await;
     let (_b, code) = code_for(&app, &rp, "ana", 1).await;
     let (_, t) = redeem(&app, &rp, &code).await;
@@ -524,10 +516,7 @@ async fn introspection_and_revocation(backend: Backend) {
 both!(introspection_and_revocation);
 
 async fn rp_initiated_logout(backend: Backend) {
-    let Some(app) = TestApp::start(backend).await else { return };
-    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
-    app.affiliate(ana).await;
-    let rp = register(&app, false, true).await;
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
     let (browser, code) = code_for(&app, &rp, "ana", 1).await;
     let (_, t) = redeem(&app, &rp, &code).await;
     let hint = t["id_token"].as_str().unwrap();
