@@ -7,7 +7,6 @@ use crate::both;
 use crate::support::{Backend, TestApp};
 use gatehouse_domain::UserId;
 use gatehouse_services::RequestMeta;
-use gatehouse_services::plans::NewPlan;
 use gatehouse_services::roster::ImportOptions;
 use gatehouse_store::affiliations::{self, NewAffiliation};
 use reqwest::StatusCode;
@@ -307,17 +306,7 @@ async fn only_live_applications_of_the_plan_may_ask(backend: Backend) {
 
     // Another plan's application is refused here.
     let svc = &app.running.services;
-    let other = svc
-        .create_plan(NewPlan {
-            slug: "northwind".into(),
-            name: "Northwind Health".into(),
-            host: None,
-            support_phone: "1-800-555-0111".into(),
-            support_hours: "9-5".into(),
-            terms_text: "Other terms.".into(),
-        })
-        .await
-        .unwrap();
+    let other = app.other_plan("northwind", None).await;
     let theirs = svc
         .create_application(&svc.operator_grant(&other), &other, "Northwind claims", &RequestMeta::cli())
         .await

@@ -8,7 +8,6 @@ use gatehouse_domain::ApplicationId;
 use gatehouse_domain::client_registration::RegistrationInput;
 use gatehouse_services::RequestMeta;
 use gatehouse_services::applications::ApplicationForm;
-use gatehouse_services::plans::{NewPlan, Plan};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -129,17 +128,7 @@ async fn other_plans_revoked_and_expired_tokens_are_refused(backend: Backend) {
     let svc = &app.running.services;
 
     // Another plan's application and token: good there, 401 here.
-    let other: Plan = svc
-        .create_plan(NewPlan {
-            slug: "northwind".into(),
-            name: "Northwind Health".into(),
-            host: None,
-            support_phone: "1-800-555-0111".into(),
-            support_hours: "9-5".into(),
-            terms_text: "Other terms.".into(),
-        })
-        .await
-        .unwrap();
+    let other = app.other_plan("northwind", None).await;
     let form = ApplicationForm {
         name: "Northwind claims",
         registration: RegistrationInput {

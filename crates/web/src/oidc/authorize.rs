@@ -86,29 +86,25 @@ fn respond(
             (jar.add(pending_cookie(st, plan, pending.0)), Redirect::to("/oauth2/consent")).into_response()
         }
         Err(AuthorizeError::Internal(e)) => internal_error(e),
-        Err(e @ AuthorizeError::NoRedirect(_)) => message_page(
-            st,
-            parts,
-            StatusCode::BAD_REQUEST,
-            "This sign-in cannot go on",
-            &e.to_string(),
-            "/",
-            "Go to the portal",
-        ),
-        Err(e @ AuthorizeError::NoPending) => (
-            jar.add(forget_pending(plan)),
-            message_page(
-                st,
-                parts,
-                StatusCode::BAD_REQUEST,
-                "This sign-in cannot go on",
-                &e.to_string(),
-                "/",
-                "Go to the portal",
-            ),
-        )
-            .into_response(),
+        Err(e @ AuthorizeError::NoRedirect(_)) => cannot_go_on(st, parts, &e),
+        Err(e @ AuthorizeError::NoPending) => {
+            (jar.add(forget_pending(plan)), cannot_go_on(st, parts, &e)).into_response()
+        }
     }
+}
+
+/// The page of a request that cannot be answered by redirect (no usable client or redirect URI,
+/// or no pending request): what went wrong, and the way back to the portal.
+fn cannot_go_on(st: &AppState, parts: &Parts, e: &AuthorizeError) -> Response {
+    message_page(
+        st,
+        parts,
+        StatusCode::BAD_REQUEST,
+        "This sign-in cannot go on",
+        &e.to_string(),
+        "/",
+        "Go to the portal",
+    )
 }
 
 async fn authorize_get(
