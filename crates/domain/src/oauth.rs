@@ -22,6 +22,29 @@ pub const ID_TOKEN_LIFETIME: Duration = Duration::minutes(10);
 /// A refresh token is good this long unused; its session's limits end it sooner.
 pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::hours(12);
 
+/// A logout token is good this long: long enough to cross the network, too short to replay later.
+pub const LOGOUT_TOKEN_LIFETIME: Duration = Duration::minutes(2);
+/// The event a logout token carries (OpenID Connect Back-Channel Logout 1.0, 2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// A back-channel logout notice is given up after this many failed attempts (about two hours of
+/// retries with the outbox's backoff).
+pub const LOGOUT_NOTICE_ATTEMPTS: i64 = 10;
+
+/// The claims of a logout token for `client_id` (Back-Channel Logout 1.0, 2.4): whose session
+/// (`sub`, `sid`), a unique `jti`, the logout event, and never a `nonce`; `iss` is set by the
+/// signer.
+pub fn logout_token_claims(client_id: &str, sub: &str, sid: &str, jti: &str, now: Timestamp) -> serde_json::Value {
+    serde_json::json!({
+        "aud": client_id,
+        "sub": sub,
+        "sid": sid,
+        "jti": jti,
+        "iat": now.0,
+        "exp": now.plus(LOGOUT_TOKEN_LIFETIME).0,
+        "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
+    })
+}
+
 /// Longest `state`, `nonce`, `login_hint` and other free text a request may carry.
 pub const MAX_PARAM_LEN: usize = 2_000;
 
@@ -785,5 +808,18 @@ mod tests {
         let expires = issued.plus(CODE_LIFETIME);
         assert!(still_good(expires, issued.plus(Duration::seconds(59))));
         assert!(!still_good(expires, issued.plus(Duration::seconds(60))));
+    }
+
+    #[test]
+    fn a_logout_token_names_the_session_and_carries_the_event_but_no_nonce() {
+        let c = logout_token_claims("app", "sub-1", "sid-1", "jti-1", Timestamp(1_000));
+        assert_eq!(c["aud"], "app");
+        assert_eq!(c["sub"], "sub-1");
+        assert_eq!(c["sid"], "sid-1");
+        assert_eq!(c["jti"], "jti-1");
+        assert_eq!(c["iat"], 1_000);
+        assert_eq!(c["exp"], 1_120);
+        assert_eq!(c["events"][BACKCHANNEL_LOGOUT_EVENT], serde_json::json!({}));
+        assert!(c.get("nonce").is_none());
     }
 }

@@ -132,6 +132,8 @@ pub struct Deliverer {
     config: Arc<DeliveryConfig>,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     http: reqwest::Client,
+    /// For back-channel logout: never follows a redirect (the registered URI or nothing).
+    logout_http: reqwest::Client,
     wake: Arc<Notify>,
 }
 
@@ -156,7 +158,12 @@ impl Deliverer {
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| Internal::Other(format!("HTTP client: {e}")))?;
-        Ok(Self { services, config: Arc::new(config), smtp, http, wake: Arc::new(Notify::new()) })
+        let logout_http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Internal::Other(format!("HTTP client: {e}")))?;
+        Ok(Self { services, config: Arc::new(config), smtp, http, logout_http, wake: Arc::new(Notify::new()) })
     }
 
     /// A handle that wakes the worker when a message was just committed.
@@ -164,19 +171,32 @@ impl Deliverer {
         self.wake.clone()
     }
 
-    /// Runs forever: a pass whenever woken, and at least every second.
+    /// Runs forever: a pass whenever woken, and at least every second. Each pass delivers the
+    /// outbox's messages and the back-channel logout notices.
     pub async fn run(self) {
         loop {
-            match self.deliver_due().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "outbox delivery pass failed"),
+            let messages = self.deliver_due().await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "outbox delivery pass failed");
+                0
+            });
+            let notices = self.deliver_logout_notices().await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "back-channel logout pass failed");
+                0
+            });
+            if messages + notices > 0 {
+                continue;
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+
+    /// One pass of back-channel logout notices (see `oidc::backchannel`). Returns how many
+    /// were attempted.
+    pub async fn deliver_logout_notices(&self) -> Result<usize, Internal> {
+        self.services.deliver_logout_notices(&self.logout_http).await
     }
 
     /// One pass: claims due messages and delivers them. Returns how many were attempted.

@@ -8,6 +8,7 @@
 //! [`Services::oidc_rotate_keys`]. The keys' life is in [`gatehouse_domain::oidc_keys`].
 
 pub mod authorize;
+pub mod backchannel;
 pub mod client_credentials;
 pub mod discovery;
 pub mod flow;
@@ -91,6 +92,17 @@ impl Services {
     /// [`rules::MAX_TOKEN_LIFETIME`] away; `iss` is set to the plan's issuer (a different one is
     /// refused) and `iat` to now unless given.
     pub async fn oidc_sign(&self, plan: &Plan, alg: SigningAlg, claims: &Value) -> Result<String, OidcError> {
+        self.oidc_sign_typed(plan, alg, claims, "JWT").await
+    }
+
+    /// [`Services::oidc_sign`] with another header `typ` (a logout token is `logout+jwt`).
+    pub(crate) async fn oidc_sign_typed(
+        &self,
+        plan: &Plan,
+        alg: SigningAlg,
+        claims: &Value,
+        typ: &str,
+    ) -> Result<String, OidcError> {
         let now = Timestamp(self.now());
         let Value::Object(map) = claims else { return Err(OidcError::Claims("the claims are not a JSON object")) };
         let mut map = map.clone();
@@ -127,7 +139,7 @@ impl Services {
             .as_ref()
             .ok_or_else(|| Internal::Other(format!("the {alg} signing key {} does not open", key.kid)))?;
         let mut header = Header::new(keys::jws_alg(alg));
-        header.typ = Some("JWT".into());
+        header.typ = Some(typ.into());
         header.kid = Some(key.kid.as_str().to_owned());
         jsonwebtoken::encode(&header, &Value::Object(map), encoding)
             .map_err(|e| Internal::Other(format!("signing with {}: {e}", key.kid)).into())

@@ -20,6 +20,7 @@ pub mod idle;
 pub mod invitations;
 pub mod jobs;
 pub mod legacy;
+pub mod logout_notices;
 pub mod message_topics;
 pub mod offers;
 pub mod oidc_grants;

@@ -35,6 +35,7 @@ mod legacy_email_proof;
 mod message_pages;
 mod message_topics;
 mod offers;
+mod oidc_backchannel;
 mod oidc_certification;
 mod oidc_client_credentials;
 mod oidc_clients;

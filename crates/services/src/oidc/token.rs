@@ -131,8 +131,10 @@ impl Services {
         gatehouse_store::commit(tx).await?;
         // Signed after the commit: signing may make the plan's first key in its own transaction.
         let id_alg = SigningAlg::parse(client.registration.id_token_alg.as_str()).unwrap_or(SigningAlg::Es256);
-        let id_token =
-            self.oidc_sign(plan, id_alg, &id_token_claims(&client, &sub, &row, now)).await.map_err(sign_failed)?;
+        let id_token = self
+            .oidc_sign(plan, id_alg, &id_token_claims(&client, &sub, &self.session_sid(row.session_id), &row, now))
+            .await
+            .map_err(sign_failed)?;
         let access_token = self
             .oidc_sign(plan, SigningAlg::Es256, &access_token_claims(&client, &sub, &row, now))
             .await
@@ -286,7 +288,7 @@ fn amr_claim(stored: &str) -> Value {
 }
 
 /// The ID token's claims (OIDC Core 2); `iss` is set by the signer.
-fn id_token_claims(client: &OidcClient, sub: &str, row: &CodeRow, now: i64) -> Value {
+fn id_token_claims(client: &OidcClient, sub: &str, sid: &str, row: &CodeRow, now: i64) -> Value {
     let mut c = json!({
         "sub": sub,
         "aud": client.client_id,
@@ -296,6 +298,7 @@ fn id_token_claims(client: &OidcClient, sub: &str, row: &CodeRow, now: i64) -> V
         "auth_time": row.auth_time,
         "amr": amr_claim(&row.amr),
         "acr": ACR,
+        "sid": sid,
     });
     if let Some(n) = &row.nonce {
         c["nonce"] = json!(n);

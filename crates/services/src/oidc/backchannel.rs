@@ -1,0 +1,121 @@
+//! Back-channel logout (OpenID Connect Back-Channel Logout 1.0). A session's `sid` is an opaque
+//! keyed hash of its id, put in every ID token of the session; when the session ends, by any
+//! path, a trigger queues a notice for every application with a back-channel logout URI that was
+//! given a code in it (migration 0035). [`Services::deliver_logout_notices`] runs in the delivery
+//! worker after commit: it signs a logout token per notice and posts it, retrying with the
+//! outbox's backoff and giving up after [`LOGOUT_NOTICE_ATTEMPTS`].
+
+use crate::delivery::backoff_secs;
+use crate::tokens::{hash_code, new_token};
+use crate::{Internal, Services};
+use gatehouse_domain::Timestamp;
+use gatehouse_domain::oauth::{LOGOUT_NOTICE_ATTEMPTS, logout_token_claims};
+use gatehouse_domain::oidc_keys::SigningAlg;
+use gatehouse_store::logout_notices::{self as store, NoticeRow};
+use gatehouse_store::oidc_grants;
+use std::time::Duration;
+
+/// How long a claimed notice is held before another worker may try it.
+const LEASE_SECS: i64 = 60;
+/// Notices claimed in one pass.
+const BATCH: i64 = 20;
+
+/// What became of one notice's attempt.
+enum Attempt {
+    Delivered,
+    Failed(String),
+    /// Nothing to send any more (the URI removed, the application revoked, no `sub`).
+    Pointless(&'static str),
+}
+
+impl Services {
+    /// The `sid` claim of a session: stable for the session, meaningless outside Gatehouse.
+    pub(crate) fn session_sid(&self, session_id: i64) -> String {
+        let mac = hash_code(&self.code_key, "oidc:sid", &session_id.to_string());
+        mac.get(..32).unwrap_or(&mac).to_owned()
+    }
+
+    /// One pass of back-channel logout: claims due notices, posts their logout tokens with
+    /// `http`, records the outcomes. Returns how many were attempted.
+    pub(crate) async fn deliver_logout_notices(&self, http: &reqwest::Client) -> Result<usize, Internal> {
+        let now = self.now();
+        let batch = {
+            let mut tx = self.db.begin().await?;
+            let b = store::claim_due(&mut tx, now, LEASE_SECS, BATCH).await?;
+            gatehouse_store::commit(tx).await?;
+            b
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for n in &batch {
+            outcomes.push(self.attempt_logout_notice(http, n).await);
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        for (n, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Ok(Attempt::Delivered) => store::mark_delivered(&mut tx, n.id, now).await?,
+                Ok(Attempt::Pointless(why)) => store::abandon(&mut tx, n.id, why, now).await?,
+                Ok(Attempt::Failed(e)) if n.attempts >= LOGOUT_NOTICE_ATTEMPTS => {
+                    tracing::warn!(notice = n.id, client_id = %n.client_id, error = %e, "back-channel logout given up");
+                    store::abandon(&mut tx, n.id, &e, now).await?
+                }
+                Ok(Attempt::Failed(e)) => {
+                    tracing::warn!(notice = n.id, client_id = %n.client_id, attempts = n.attempts, error = %e, "back-channel logout failed; will retry");
+                    store::mark_failed(&mut tx, n.id, &e, now + backoff_secs(n.attempts - 1)).await?
+                }
+                Err(e) => {
+                    tracing::warn!(notice = n.id, error = %e, "back-channel logout could not be prepared; will retry");
+                    store::mark_failed(&mut tx, n.id, &e.to_string(), now + backoff_secs(n.attempts - 1)).await?
+                }
+            }
+        }
+        gatehouse_store::commit(tx).await?;
+        Ok(batch.len())
+    }
+
+    async fn attempt_logout_notice(&self, http: &reqwest::Client, n: &NoticeRow) -> Result<Attempt, Internal> {
+        let Some(uri) = &n.backchannel_logout_uri else {
+            return Ok(Attempt::Pointless("the application no longer takes back-channel logout"));
+        };
+        let Some(plan) = self.plan(n.plan_id).await? else {
+            return Ok(Attempt::Pointless("the plan is gone"));
+        };
+        let sub = {
+            let mut conn = self.db.acquire().await?;
+            oidc_grants::subject_of(&mut conn, n.plan_id, n.user_id).await?
+        };
+        let Some(sub) = sub else { return Ok(Attempt::Pointless("the user has no subject")) };
+        let alg = SigningAlg::parse(&n.id_token_alg).unwrap_or(SigningAlg::Es256);
+        let claims = logout_token_claims(
+            &n.client_id,
+            &sub,
+            &self.session_sid(n.session_id),
+            &new_token(),
+            Timestamp(self.now()),
+        );
+        let token = self
+            .oidc_sign_typed(&plan, alg, &claims, "logout+jwt")
+            .await
+            .map_err(|e| Internal::Other(format!("signing a logout token: {e}")))?;
+        let sent =
+            http.post(uri).form(&[("logout_token", token.as_str())]).timeout(Duration::from_secs(10)).send().await;
+        Ok(match sent {
+            // 200 and 204 are the spec's answers; any success will do.
+            Ok(r) if r.status().is_success() => Attempt::Delivered,
+            Ok(r) => Attempt::Failed(format!("the application answered {}", r.status())),
+            Err(e) => Attempt::Failed(format!("posting the logout token: {e}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_notice_is_retried_for_two_hours_before_it_is_given_up() {
+        let total: i64 = (0..super::LOGOUT_NOTICE_ATTEMPTS - 1).map(crate::delivery::backoff_secs).sum();
+        assert!(total >= 2 * 3600, "{total}");
+    }
+}
