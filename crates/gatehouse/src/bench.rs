@@ -11,6 +11,8 @@
 //! - `search`, `messages` and `reviews`: pages (and, for `reviews`, the daily job) over a large
 //!   synthetic plan, on SQLite and PostgreSQL (see [`crate::bench_search`],
 //!   [`crate::bench_messages`] and [`crate::bench_reviews`]).
+//! - `oidc`: the token endpoint (code exchange, refresh) against `/healthz`, and ID-token
+//!   signings per second (see [`crate::bench_oidc`]).
 //!
 //! Every figure that is compared with another is measured in the same run, because the machine
 //! may be shared and noisy. All traffic goes to 127.0.0.1 and every loop is bounded in time and
@@ -78,6 +80,10 @@ pub enum Which {
     /// 20,000-user review paged, and the daily job (SQLite, and PostgreSQL with `--pg`); not
     /// part of `all`.
     Reviews,
+    /// The OpenID Connect token endpoint (code exchange and refresh) against `/healthz` in the
+    /// same run, and ID tokens signed per second (SQLite, and PostgreSQL with `--pg`); not part
+    /// of `all`.
+    Oidc,
 }
 
 /// Benchmark options.
@@ -227,6 +233,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             },
         };
         return crate::bench_reviews::run(&reviews).await.context("reviews benchmark");
+    }
+    if args.which == Which::Oidc {
+        let oidc = crate::bench_oidc::OidcArgs {
+            seconds: args.seconds,
+            clients: args.clients.unwrap_or(8),
+            databases: crate::bench_databases::Databases {
+                name: "oidc",
+                pg: args.pg.clone(),
+                sqlite_file: None,
+                pg_database: None,
+                skip_sqlite: false,
+            },
+        };
+        return crate::bench_oidc::run(&oidc).await.context("oidc benchmark");
     }
     let mut tables = Vec::new();
     if matches!(args.which, Which::Signin | Which::All) {

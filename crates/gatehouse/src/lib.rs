@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod bench_databases;
 pub mod bench_messages;
+pub mod bench_oidc;
 pub mod bench_reviews;
 pub mod bench_search;
 pub mod config;

@@ -540,3 +540,81 @@ async fn rp_initiated_logout(backend: Backend) {
     app.stop().await;
 }
 both!(rp_initiated_logout);
+
+async fn post_authorize_hint_of_someone_else_and_acr_values(backend: Backend) {
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
+    let bo = app.user("bo", "Bo", "Diaz", 2, None).await;
+    app.affiliate(bo).await;
+    let (_, code) = code_for(&app, &rp, "bo", 2).await;
+    let (_, bos) = redeem(&app, &rp, &code).await;
+    let bos_hint = bos["id_token"].as_str().unwrap().to_owned();
+    let (c, code) = code_for(&app, &rp, "ana", 1).await;
+    redeem(&app, &rp, &code).await;
+
+    // The authorization request by POST (a form) answers as by GET.
+    let query = authorize_url(&rp, &[("prompt", "none"), ("acr_values", "urn:example:unknown-level")]);
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(query.split_once('?').unwrap().1).unwrap();
+    let r = c.post(app.url("/oauth2/authorize")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/oauth2/authorize?") && to.contains("acr_values="), "sent on as GET: {to}");
+    let q = query_of(&follow(&app, &c, &to).await);
+    assert_eq!(q["state"], "st-1");
+    // An acr the provider does not know is a voluntary request: the sign-in says what it was.
+    let (s, t) = redeem(&app, &rp, &q["code"]).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let claims = app.running.services.oidc_verify(&app.plan, t["id_token"].as_str().unwrap()).await.unwrap();
+    assert_eq!(claims["acr"], "urn:gatehouse:acr:aal2");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
+
+    // A hint naming Bo while Ana is signed in: never a code for Ana.
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "none"), ("id_token_hint", &bos_hint)])).await;
+    assert_eq!(query_of(&loc.unwrap())["error"], "login_required");
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("id_token_hint", &bos_hint)])).await;
+    assert_eq!(loc.as_deref(), Some("/signin?reauth=1"));
+    // A hint that is not this provider's ID token: refused, by redirect with the error.
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("id_token_hint", "not.a.token")])).await;
+    assert_eq!(query_of(&loc.unwrap())["error"], "invalid_request");
+    app.stop().await;
+}
+both!(post_authorize_hint_of_someone_else_and_acr_values);
+
+async fn a_person_without_a_practice_associates_first(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let cy = app.user("cy", "Cy", "Ng", 3, None).await;
+    let rp = register(&app, false, true).await;
+    let c = app.browser();
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[])).await;
+    assert_eq!(loc.as_deref(), Some("/signin"));
+    sign_in_pages(&app, &c, "cy", 3).await;
+    // Signed in but linked to no practice: no code yet; the home page leads to association.
+    let mut next = "/oauth2/authorize/resume".to_owned();
+    let mut hops = Vec::new();
+    let page = loop {
+        let (s, body, loc) = app.visit(&c, &next).await;
+        match loc {
+            Some(l) => {
+                assert!(!l.starts_with(CALLBACK) && hops.len() < 5, "no code before association: {hops:?} {l}");
+                hops.push(l.clone());
+                next = l;
+            }
+            None => {
+                assert_eq!(s, StatusCode::OK, "{hops:?}");
+                break body;
+            }
+        }
+    };
+    assert!(next.starts_with("/associate"), "{hops:?}");
+    assert!(page.contains("<h1>Associate Your Account</h1>"), "{page}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM oidc_codes").await, 0);
+    // prompt=none cannot show that page: interaction_required.
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "none")])).await;
+    assert_eq!(query_of(&loc.unwrap())["error"], "interaction_required");
+    // Once linked to a practice, the waiting request goes on from the home page to a code.
+    app.affiliate(cy).await;
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[])).await;
+    let q = query_of(&loc.unwrap());
+    assert_eq!(redeem(&app, &rp, &q["code"]).await.0, StatusCode::OK);
+    app.stop().await;
+}
+both!(a_person_without_a_practice_associates_first);
