@@ -56,6 +56,18 @@ fn escapes_well_formed(s: &str) -> bool {
     })
 }
 
+/// The origin (`scheme://host[:port]`) of an absolute http or https URI, as a browser's
+/// Content-Security-Policy source: where a form's navigation may end when it is sent back to an
+/// application. None for anything else.
+pub fn csp_origin(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return None;
+    }
+    let origin = u.origin().ascii_serialization();
+    origin.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'\'' | b'"')).then_some(origin)
+}
+
 impl RedirectUri {
     /// Checks a URI as entered; surrounding white space is ignored, nothing else is changed.
     pub fn parse(raw: &str) -> Result<Self, RedirectUriError> {
@@ -214,5 +226,16 @@ mod tests {
         ] {
             assert!(!u.is_exactly(other), "{other}");
         }
+    }
+
+    #[test]
+    fn a_csp_origin_is_the_scheme_host_and_port_only() {
+        assert_eq!(csp_origin("https://claims.example.org/cb?x=1").as_deref(), Some("https://claims.example.org"));
+        assert_eq!(csp_origin("http://127.0.0.1:8000/callback").as_deref(), Some("http://127.0.0.1:8000"));
+        assert_eq!(csp_origin("https://EXAMPLE.org:443/").as_deref(), Some("https://example.org"));
+        assert_eq!(csp_origin("com.example.app:/cb"), None);
+        assert_eq!(csp_origin("javascript:alert(1)"), None);
+        assert_eq!(csp_origin("not a uri"), None);
+        assert_eq!(csp_origin("https://a.example; script-src *"), None);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod csp;
 pub mod csrf;
 pub mod extract;
 pub mod oidc;
@@ -74,10 +75,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-        ))
+        .layer(axum::middleware::from_fn(csp::content_security_policy))
         // The largest body of all: a roster file, or a secure message with its files in base64.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(admin::MAX_UPLOAD.max(api::MAX_MESSAGE_BODY)))
         .layer(axum::middleware::from_fn(api_body_limit))

@@ -114,7 +114,12 @@ fn authorize_url(rp: &Rp, extra: &[(&str, &str)]) -> String {
 
 /// The query parameters of a redirect to the client.
 pub(crate) fn query_of(location: &str) -> std::collections::HashMap<String, String> {
-    assert!(location.starts_with(CALLBACK), "{location}");
+    query_of_at(CALLBACK, location)
+}
+
+/// The query parameters of a redirect to the client's `callback`.
+pub(crate) fn query_of_at(callback: &str, location: &str) -> std::collections::HashMap<String, String> {
+    assert!(location.starts_with(callback), "{location}");
     let u = url::Url::parse(location).unwrap();
     u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }

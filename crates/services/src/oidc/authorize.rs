@@ -15,6 +15,7 @@ use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::oauth::{
     self, AuthorizationRequest, CODE_LIFETIME, ErrorCode, NoRedirect, OAuthError, PENDING_LIFETIME, Params,
 };
+use gatehouse_domain::redirect_uri;
 use gatehouse_domain::scopes::{Scope, ScopeSet};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{PlanId, Timestamp, UserId};
@@ -26,7 +27,19 @@ use thiserror::Error;
 
 /// The secret naming a waiting request, held by the browser in a short-lived cookie.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PendingToken(pub String);
+pub struct PendingToken {
+    /// The browser's cookie value (only its SHA-256 is stored).
+    pub token: String,
+    /// The origin of the redirect URI the request will be answered at, for the pages' Content
+    /// Security Policy: a form whose answer ends there must be allowed to go there.
+    pub return_origin: Option<String>,
+}
+
+impl PendingToken {
+    fn new(token: &str, req: &AuthorizationRequest) -> Self {
+        Self { token: token.to_owned(), return_origin: redirect_uri::csp_origin(&req.redirect_uri) }
+    }
+}
 
 impl std::fmt::Debug for PendingToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,7 +157,7 @@ impl Services {
             other => {
                 let fresh = matches!(other, Next::SignIn { fresh: true });
                 let stale = session.map(|s| s.id).filter(|_| fresh);
-                let pending = self.keep_pending(plan, &client, params, fresh, stale).await?;
+                let pending = self.keep_pending(plan, &client, params, &req, fresh, stale).await?;
                 Ok(self.detour(other, pending, &req))
             }
         }
@@ -170,7 +183,7 @@ impl Services {
         };
         match next {
             Next::Issue(s) => self.issue_code(plan, &client, &req, &s, Some(row.id), meta).await,
-            other => Ok(self.detour(other, PendingToken(pending.to_owned()), &req)),
+            other => Ok(self.detour(other, PendingToken::new(pending, &req), &req)),
         }
     }
 
@@ -202,10 +215,10 @@ impl Services {
     ) -> Result<Authorize, AuthorizeError> {
         let (row, stored, client, req) = self.load_pending(plan, pending, meta).await?;
         let Some(signed) = self.signed(plan, session).await? else {
-            return Ok(Authorize::SignIn { pending: PendingToken(pending.to_owned()), login_hint: None, fresh: false });
+            return Ok(Authorize::SignIn { pending: PendingToken::new(pending, &req), login_hint: None, fresh: false });
         };
         if stored.fresh && !(Fresh { since: row.created_at, stale: stored.stale_session }).met_by(&signed) {
-            return Ok(Authorize::SignIn { pending: PendingToken(pending.to_owned()), login_hint: None, fresh: true });
+            return Ok(Authorize::SignIn { pending: PendingToken::new(pending, &req), login_hint: None, fresh: true });
         }
         let scopes = granted_scopes(&req, &client);
         let user = signed.info.user_id;
@@ -381,6 +394,7 @@ impl Services {
         plan: &Plan,
         client: &OidcClient,
         params: &Params,
+        req: &AuthorizationRequest,
         fresh: bool,
         stale_session: Option<i64>,
     ) -> Result<PendingToken, AuthorizeError> {
@@ -400,7 +414,7 @@ impl Services {
         )
         .await?;
         gatehouse_store::commit(tx).await?;
-        Ok(PendingToken(token))
+        Ok(PendingToken::new(&token, req))
     }
 
     async fn load_pending(

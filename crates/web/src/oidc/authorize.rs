@@ -18,7 +18,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use gatehouse_domain::oauth::PENDING_LIFETIME;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_services::oidc::authorize::{Authorize, AuthorizeError};
+use gatehouse_services::oidc::authorize::{Authorize, AuthorizeError, PendingToken};
 use serde::Deserialize;
 
 /// The cookie naming the authorization request waiting for this browser.
@@ -42,8 +42,8 @@ fn cookie_path(plan: &CurrentPlan) -> String {
     if plan.1.is_empty() { "/".to_owned() } else { plan.1.clone() }
 }
 
-fn pending_cookie(st: &AppState, plan: &CurrentPlan, value: String) -> Cookie<'static> {
-    Cookie::build((PENDING_COOKIE, value))
+fn cookie(st: &AppState, plan: &CurrentPlan, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build((name, value))
         .path(cookie_path(plan))
         .http_only(true)
         .secure(st.secure_cookies)
@@ -52,8 +52,20 @@ fn pending_cookie(st: &AppState, plan: &CurrentPlan, value: String) -> Cookie<'s
         .build()
 }
 
-fn forget_pending(plan: &CurrentPlan) -> Cookie<'static> {
-    Cookie::build((PENDING_COOKIE, "")).path(cookie_path(plan)).max_age(time::Duration::ZERO).build()
+/// Names the waiting request, and tells the pages' Content Security Policy where its answer
+/// will go (see [`crate::csp`]).
+fn keep_pending(jar: CookieJar, st: &AppState, plan: &CurrentPlan, pending: PendingToken) -> CookieJar {
+    let jar = jar.add(cookie(st, plan, PENDING_COOKIE, pending.token));
+    match pending.return_origin {
+        Some(origin) => jar.add(cookie(st, plan, crate::csp::RETURN_ORIGIN_COOKIE, origin)),
+        None => jar,
+    }
+}
+
+fn forget_pending(jar: CookieJar, plan: &CurrentPlan) -> CookieJar {
+    let gone =
+        |name: &'static str| Cookie::build((name, "")).path(cookie_path(plan)).max_age(time::Duration::ZERO).build();
+    jar.add(gone(PENDING_COOKIE)).add(gone(crate::csp::RETURN_ORIGIN_COOKIE))
 }
 
 /// Turns the service's answer into the browser's next hop.
@@ -66,7 +78,7 @@ fn respond(
 ) -> Response {
     match r {
         // An absolute URL of the application, exactly as registered.
-        Ok(Authorize::Redirect(url)) => (jar.add(forget_pending(plan)), Redirect::to(&url)).into_response(),
+        Ok(Authorize::Redirect(url)) => (forget_pending(jar, plan), Redirect::to(&url)).into_response(),
         Ok(Authorize::SignIn { pending, login_hint, fresh }) => {
             let mut q = form_urlencoded::Serializer::new(String::new());
             if fresh {
@@ -77,19 +89,17 @@ fn respond(
             }
             let q = q.finish();
             let to = if q.is_empty() { "/signin".to_owned() } else { format!("/signin?{q}") };
-            (jar.add(pending_cookie(st, plan, pending.0)), Redirect::to(&to)).into_response()
+            (keep_pending(jar, st, plan, pending), Redirect::to(&to)).into_response()
         }
         Ok(Authorize::Associate { pending }) => {
-            (jar.add(pending_cookie(st, plan, pending.0)), Redirect::to("/")).into_response()
+            (keep_pending(jar, st, plan, pending), Redirect::to("/")).into_response()
         }
         Ok(Authorize::Consent { pending }) => {
-            (jar.add(pending_cookie(st, plan, pending.0)), Redirect::to("/oauth2/consent")).into_response()
+            (keep_pending(jar, st, plan, pending), Redirect::to("/oauth2/consent")).into_response()
         }
         Err(AuthorizeError::Internal(e)) => internal_error(e),
         Err(e @ AuthorizeError::NoRedirect(_)) => cannot_go_on(st, parts, &e),
-        Err(e @ AuthorizeError::NoPending) => {
-            (jar.add(forget_pending(plan)), cannot_go_on(st, parts, &e)).into_response()
-        }
+        Err(e @ AuthorizeError::NoPending) => (forget_pending(jar, plan), cannot_go_on(st, parts, &e)).into_response(),
     }
 }
 
