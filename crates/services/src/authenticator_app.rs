@@ -119,8 +119,11 @@ pub(crate) async fn has_app(conn: &mut Conn, plan: PlanId, user: UserId) -> Resu
     Ok(authenticator_apps::get(conn, plan, user).await?.is_some_and(|a| a.confirmed_at.is_some()))
 }
 
-/// Stores a challenge to be answered with the app, in the caller's transaction; it counts toward
-/// the hour's codes like a texted one (nothing is sent).
+/// Stores a challenge to be answered with the app, in the caller's transaction (nothing is
+/// sent, so it does not count toward the hour's texts). The guesses it allows are bounded like
+/// texted codes': each challenge has the plan's tries, and once the app challenges of the last
+/// hour have taken as many tries as the hour's texted codes could (tries × codes per hour), no
+/// new one is made until the hour moves on.
 pub(crate) async fn start_challenge(
     conn: &mut Conn,
     plan: &Plan,
@@ -130,12 +133,12 @@ pub(crate) async fn start_challenge(
     now: i64,
 ) -> Result<(), TwoStepError> {
     let policy = plan.code_policy();
-    let sent = codes::count_since(conn, user, now - Duration::hours(1).as_secs(), purpose.budget()).await?;
-    if !policy.may_send(sent) {
+    let tried = codes::app_tries_since(conn, user, now - Duration::hours(1).as_secs()).await?;
+    if tried >= policy.max_tries.saturating_mul(policy.max_sends_per_hour) {
         let e = Event::new("two_step.code_sent")
             .by_self(user)
             .outcome(Outcome::Denied)
-            .detail(json!({"reason": "send_limit", "purpose": purpose.as_str(), "method": APP_METHOD}));
+            .detail(json!({"reason": "try_limit", "purpose": purpose.as_str(), "method": APP_METHOD}));
         audit::record(conn, now, plan.id(), meta, e).await?;
         return Err(TwoStepError::TooManySends);
     }

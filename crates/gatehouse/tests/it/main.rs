@@ -8,6 +8,7 @@ mod tenancy;
 mod trust_boundary;
 
 mod access_reviews;
+mod authenticator_app;
 mod api_errors;
 mod api_flows;
 mod api_messages;
