@@ -144,11 +144,7 @@ impl Authenticator {
     /// step it matched. Refusing a step already used is the caller's part.
     pub fn verify(&self, typed: &str, now: Timestamp) -> Result<TotpStep, TotpError> {
         let code = normalise(typed).ok_or(TotpError::Malformed)?;
-        self.totp
-            .check(&code, seconds(now))
-            .and_then(|s| i64::try_from(s).ok())
-            .map(TotpStep)
-            .ok_or(TotpError::Wrong)
+        self.totp.check(&code, seconds(now)).and_then(|s| i64::try_from(s).ok()).map(TotpStep).ok_or(TotpError::Wrong)
     }
 }
 

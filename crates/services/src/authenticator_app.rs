@@ -269,7 +269,8 @@ impl Services {
         let now = self.now();
         let mut conn = self.db.acquire().await?;
         let user = self.unlocked_user(&mut conn, plan, session, now).await?;
-        let Some(row) = authenticator_apps::get(&mut conn, plan.id(), user.id).await?.filter(|a| a.confirmed_at.is_none())
+        let Some(row) =
+            authenticator_apps::get(&mut conn, plan.id(), user.id).await?.filter(|a| a.confirmed_at.is_none())
         else {
             return Ok(None);
         };
@@ -350,8 +351,7 @@ impl Services {
             return Err(AuthenticatorError::NotEnrolled);
         }
         let codes = new_recovery_codes(self, &mut tx, plan.id(), user.id, now).await?;
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("recovery_codes.regenerated").by_self(user.id))
-            .await?;
+        audit::record(&mut tx, now, plan.id(), meta, Event::new("recovery_codes.regenerated").by_self(user.id)).await?;
         gatehouse_store::commit(tx).await?;
         Ok(codes)
     }

@@ -475,8 +475,7 @@ impl Services {
     ) -> Result<Verified, TwoStepError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let code = match check_answer(self, &mut tx, plan, session.user_id, purpose, answer, 0, meta, now).await
-        {
+        let code = match check_answer(self, &mut tx, plan, session.user_id, purpose, answer, 0, meta, now).await {
             Ok(c) => c,
             Err(e) => {
                 // A wrong try and its audit event are kept.
@@ -515,12 +514,22 @@ impl Services {
             Answer::Code(_) if code.method == APP_METHOD => {
                 json!({"answer": APP_METHOD, "amr": amr.as_stored(), "next": next.as_str()})
             }
-            Answer::Code(_) => json!({"phone": gatehouse_domain::phone::mask_digits(&code.phone), "method": code.method, "amr": amr.as_stored(), "next": next.as_str()}),
+            Answer::Code(_) => {
+                json!({"phone": gatehouse_domain::phone::mask_digits(&code.phone), "method": code.method, "amr": amr.as_stored(), "next": next.as_str()})
+            }
         };
-        audit::record(&mut tx, now, plan.id(), meta, Event::new(action).by_self(session.user_id).detail(detail)).await?;
+        audit::record(&mut tx, now, plan.id(), meta, Event::new(action).by_self(session.user_id).detail(detail))
+            .await?;
         if matches!(answer, Answer::Recovery(_)) {
             let left = recovery_codes::count_unused(&mut tx, plan.id(), user.id).await?;
-            audit::record(&mut tx, now, plan.id(), meta, Event::new("recovery_codes.used").by_self(user.id).detail(json!({"left": left}))).await?;
+            audit::record(
+                &mut tx,
+                now,
+                plan.id(),
+                meta,
+                Event::new("recovery_codes.used").by_self(user.id).detail(json!({"left": left})),
+            )
+            .await?;
             let when = plan.when(gatehouse_domain::Timestamp(now));
             let msg = messages::factors::FactorNoticeV1 {
                 first_name: &user.first_name,

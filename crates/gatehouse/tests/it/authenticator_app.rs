@@ -96,7 +96,10 @@ async fn api_enrol_sign_in_replay_and_tries(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM authenticator_apps WHERE secret_sealed LIKE 'v1.%'").await, 1);
     for c in &codes {
         let plain = c.replace('-', "");
-        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM recovery_codes WHERE code_hash LIKE '%{plain}%'")).await, 0);
+        assert_eq!(
+            app.count(&format!("SELECT COUNT(*) FROM recovery_codes WHERE code_hash LIKE '%{plain}%'")).await,
+            0
+        );
     }
     // A second app needs the first removed.
     let (s, v) = app.call("POST", "/api/v1/me/authenticator/enrol", Some(&token), None).await;
@@ -124,7 +127,10 @@ async fn api_enrol_sign_in_replay_and_tries(backend: Backend) {
     let (t2, _) = password_step(&app).await;
     let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t2), Some(json!({"code": right}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("code_replayed")), "{v}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'authenticator_app.replay_refused'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'authenticator_app.replay_refused'").await,
+        1
+    );
 
     // Five wrong codes spend the sign-in's tries: then even the next right code is refused.
     for _ in 0..4 {
@@ -174,13 +180,14 @@ async fn one_step_signs_in_once_under_20_concurrent_submits(backend: Backend) {
         tokens.push(password_step(&app).await.0);
     }
     let rc = codes[0].to_uppercase().replace('-', " ");
-    let results = futures::future::join_all(tokens.iter().map(|t| {
-        let rc = rc.clone();
-        async move {
-            app_ref.call("POST", "/api/v1/two-step/recovery", Some(t), Some(json!({"recovery_code": rc}))).await.0
-        }
-    }))
-    .await;
+    let results =
+        futures::future::join_all(tokens.iter().map(|t| {
+            let rc = rc.clone();
+            async move {
+                app_ref.call("POST", "/api/v1/two-step/recovery", Some(t), Some(json!({"recovery_code": rc}))).await.0
+            }
+        }))
+        .await;
     assert_eq!(results.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{results:?}");
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE amr = 'pwd rec'").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NOT NULL").await, 1);
@@ -291,8 +298,9 @@ async fn pages_enrol_then_sign_in_with_the_app(backend: Backend) {
     assert!(page.contains("<svg") && page.contains("QR code for your authenticator app"));
     let secret = page.split("id=\"totp-secret\">").nth(1).and_then(|r| r.split('<').next()).expect("secret");
     let auth = app_from(secret);
-    let (s, page) =
-        app.submit(&c, "/profile/authenticator", "/profile/authenticator", &[("action", "confirm"), ("code", "12")]).await;
+    let (s, page) = app
+        .submit(&c, "/profile/authenticator", "/profile/authenticator", &[("action", "confirm"), ("code", "12")])
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("aria-invalid=\"true\" aria-describedby=\"code-error\""), "{page}");
     let code = code_now(&app, &auth);
@@ -320,7 +328,8 @@ async fn pages_enrol_then_sign_in_with_the_app(backend: Backend) {
     assert!(page.contains("code your authenticator app shows") && page.contains("Use another way"), "{page}");
     assert!(page.contains("recovery codes"), "{page}");
     let code = code_now(&app, &auth);
-    let (s, _, loc) = app.post_form(&b, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+    let (s, _, loc) =
+        app.post_form(&b, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
     app.stop().await;
 }

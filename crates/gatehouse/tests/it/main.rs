@@ -8,7 +8,6 @@ mod tenancy;
 mod trust_boundary;
 
 mod access_reviews;
-mod authenticator_app;
 mod api_errors;
 mod api_flows;
 mod api_messages;
@@ -16,6 +15,7 @@ mod api_practice;
 mod api_reviews;
 mod association;
 mod audit_and_outbox;
+mod authenticator_app;
 mod authz;
 mod browser;
 mod browser_association;

@@ -45,12 +45,14 @@ impl FactorNoticeV1<'_> {
     /// Renders the notice to `to`.
     pub fn render_to(&self, to: &str) -> Result<Rendered, Internal> {
         let (kind, subject) = match self.event {
-            FactorEvent::RecoveryCodeUsed { .. } => {
-                ("recovery_code_used.v1", format!("A recovery code was used to sign in to your {} provider portal account", self.plan_name))
-            }
-            FactorEvent::TwoStepReset => {
-                ("two_step_reset.v1", format!("Two-step verification was reset on your {} provider portal account", self.plan_name))
-            }
+            FactorEvent::RecoveryCodeUsed { .. } => (
+                "recovery_code_used.v1",
+                format!("A recovery code was used to sign in to your {} provider portal account", self.plan_name),
+            ),
+            FactorEvent::TwoStepReset => (
+                "two_step_reset.v1",
+                format!("Two-step verification was reset on your {} provider portal account", self.plan_name),
+            ),
         };
         Ok(Rendered {
             channel: Channel::Email,
@@ -86,7 +88,10 @@ mod tests {
         assert_eq!(r.kind, "recovery_code_used.v1");
         for t in [&r.text, &r.html] {
             assert!(t.contains("recovery code") && t.contains("9 recovery codes left"), "{t}");
-            assert!(t.contains("Jan 15, 2027 3:05 AM EST") && t.contains("1-800-555-0100") && t.contains("jpatel"), "{t}");
+            assert!(
+                t.contains("Jan 15, 2027 3:05 AM EST") && t.contains("1-800-555-0100") && t.contains("jpatel"),
+                "{t}"
+            );
         }
         let r = m(FactorEvent::TwoStepReset).render_to("jay@x.example").unwrap();
         assert_eq!(r.kind, "two_step_reset.v1");

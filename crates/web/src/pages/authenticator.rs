@@ -105,7 +105,10 @@ async fn act(
     };
     let result: Result<(Option<Vec<String>>, String), AuthenticatorError> = match f.action.as_str() {
         "start" => st.svc.app_enrol_start(&plan.0, &s, &meta).await.map(|_| {
-            (None, "Scan the QR code with your authenticator app, or type the key, then enter the code it shows.".into())
+            (
+                None,
+                "Scan the QR code with your authenticator app, or type the key, then enter the code it shows.".into(),
+            )
         }),
         "confirm" => st
             .svc
