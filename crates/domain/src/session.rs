@@ -72,12 +72,14 @@ impl SessionStage {
 }
 
 /// How a session was authenticated: the RFC 8176 `amr` values of the factors it completed, in
-/// order (`pwd` then `sms` for a texted code, `tel` for a code read by a voice call).
+/// order (`pwd` then `sms` for a texted code, `tel` for a code read by a voice call, `otp` for a
+/// code from an authenticator app, `rec` for a recovery code: Gatehouse's own value, as RFC 8176
+/// registers none for a printed list of one-time codes and `otp` would claim an app).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthMethods(Vec<&'static str>);
 
 /// Every method name a session may record.
-const KNOWN_METHODS: [&str; 3] = ["pwd", "sms", "tel"];
+const KNOWN_METHODS: [&str; 5] = ["pwd", "sms", "tel", "otp", "rec"];
 
 impl AuthMethods {
     /// The password, then a two-step code delivered by `method`.
@@ -89,6 +91,16 @@ impl AuthMethods {
                 TwoStepMethod::Voice => "tel",
             },
         ])
+    }
+
+    /// The password, then a code from an authenticator app.
+    pub fn password_and_app() -> Self {
+        Self(vec!["pwd", "otp"])
+    }
+
+    /// The password, then one of the recovery codes.
+    pub fn password_and_recovery_code() -> Self {
+        Self(vec!["pwd", "rec"])
     }
 
     /// The stored text (`pwd sms`).
@@ -131,6 +143,9 @@ mod tests {
         assert_eq!(AuthMethods::parse(""), None);
         assert_eq!(AuthMethods::parse("pwd face"), None);
         assert_eq!(AuthMethods::parse("pwd").map(|m| m.is_multi_factor()), Some(false));
+        assert_eq!(AuthMethods::password_and_app().as_stored(), "pwd otp");
+        assert_eq!(AuthMethods::parse("pwd otp"), Some(AuthMethods::password_and_app()));
+        assert_eq!(AuthMethods::parse("pwd rec"), Some(AuthMethods::password_and_recovery_code()));
     }
 
     #[test]

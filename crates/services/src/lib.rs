@@ -10,6 +10,7 @@ pub mod affiliations;
 pub mod applications;
 pub mod association;
 pub mod audit;
+pub mod authenticator_app;
 pub mod authz;
 pub mod clock;
 pub mod context;

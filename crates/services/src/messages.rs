@@ -10,6 +10,7 @@ use gatehouse_store::outbox::{self, NewMessage};
 
 pub mod access;
 pub mod access_review;
+pub mod factors;
 pub mod first_signin;
 pub mod idle_warning;
 pub mod offers;

@@ -122,6 +122,8 @@ pub struct MyProfile {
     pub pending_email: Option<String>,
     /// A new phone (masked) waiting for its code, and the method it is for.
     pub pending_phone: Option<(String, TwoStepMethod)>,
+    /// At [`Unlock::Code`]: the code asked for is the authenticator app's (none was texted).
+    pub code_from_app: bool,
 }
 
 /// An email change link, as its confirmation page shows it.
@@ -176,7 +178,12 @@ fn unlock_at(row: Option<&UnlockRow>, user: &UserRow, now: i64) -> Unlock {
 
 impl Services {
     /// The session's user, if the session is fully signed in and the account active.
-    async fn profile_user(&self, conn: &mut Conn, plan: &Plan, session: &SessionInfo) -> Result<UserRow, ProfileError> {
+    pub(crate) async fn profile_user(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        session: &SessionInfo,
+    ) -> Result<UserRow, ProfileError> {
         if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
             return Err(ProfileError::NotUnlocked);
         }
@@ -187,7 +194,7 @@ impl Services {
     }
 
     /// The session's user and the time the profile was opened, or `NotUnlocked`.
-    async fn open_profile(
+    pub(crate) async fn open_profile(
         &self,
         conn: &mut Conn,
         plan: &Plan,
@@ -218,7 +225,12 @@ impl Services {
                 .map(|c| (mask_digits(&c.phone), TwoStepMethod::parse(&c.method).unwrap_or(TwoStepMethod::Text))),
             _ => None,
         };
+        let code_from_app = matches!(unlock, Unlock::Code { .. })
+            && codes::latest(&mut conn, user.id, Purpose::Reauth.as_str())
+                .await?
+                .is_some_and(|c| c.method == crate::authenticator_app::APP_METHOD);
         Ok(MyProfile {
+            code_from_app,
             username: user.username.clone().unwrap_or_default(),
             first_name: user.first_name.clone(),
             middle_name: user.middle_name.clone(),
@@ -234,7 +246,8 @@ impl Services {
     }
 
     /// First step of unlocking: the user's username and password. On success a code goes to
-    /// the current phone by the method on record; returns the masked number. If no code could
+    /// the current phone by the method on record (or, for a user with an authenticator app, the
+    /// app's code is asked for and nothing is sent); returns the masked number. If no code could
     /// be sent (too many this hour) the step still passes and the error says so.
     pub async fn profile_confirm_password(
         &self,
@@ -256,9 +269,12 @@ impl Services {
         let mut tx = self.db.begin().await?;
         store::set_unlock(&mut tx, session.id, user.id, "code", now).await?;
         audit::record(&mut tx, now, plan.id(), meta, Event::new("profile.password_confirmed").by_self(user.id)).await?;
-        let sent =
+        let sent = if crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await? {
+            crate::authenticator_app::start_challenge(&mut tx, plan, user.id, Purpose::Reauth, meta, now).await
+        } else {
             two_step::send_code(self, &mut tx, plan, user.id, Purpose::Reauth, &phone, method_of(&user), meta, now)
-                .await;
+                .await
+        };
         gatehouse_store::commit(tx).await?;
         sent?;
         Ok(mask_digits(&phone))
@@ -286,8 +302,8 @@ impl Services {
         Ok(mask_digits(&phone))
     }
 
-    /// Second step of unlocking: the code sent to the current phone. The profile is then open
-    /// for [`UNLOCK_WINDOW`].
+    /// Second step of unlocking: the code sent to the current phone (or the authenticator
+    /// app's). The profile is then open for [`UNLOCK_WINDOW`].
     pub async fn profile_verify_code(
         &self,
         plan: &Plan,
@@ -297,7 +313,7 @@ impl Services {
     ) -> Result<(), ProfileError> {
         let policy = plan.code_policy();
         let typed = typed.trim();
-        if !policy.well_formed(typed) {
+        if !policy.well_formed(typed) && !crate::authenticator_app::looks_like_app_code(typed) {
             return Err(ProfileError::Code(TwoStepError::Malformed(policy.length)));
         }
         let now = self.now();

@@ -1,5 +1,5 @@
 //! Secrets at rest: what the database must keep but never hold in the clear (the OIDC signing
-//! keys; the TOTP secrets next). A value is sealed with AES-256-GCM under a key derived by
+//! keys, the authenticator apps' secrets). A value is sealed with AES-256-GCM under a key derived by
 //! HKDF-SHA256 from the server key, one derived key per [`Purpose`], with a random 96-bit nonce
 //! per value, and bound to the row it belongs to by the associated data (`context`): a sealed
 //! value copied to another row, plan or purpose does not open.
@@ -26,6 +26,8 @@ const NONCE_BYTES: usize = 12;
 pub enum Purpose {
     /// A plan's OIDC signing key (context: plan id and kid).
     OidcSigningKey,
+    /// A user's authenticator app secret (context: plan id and user id).
+    TotpSecret,
 }
 
 impl Purpose {
@@ -33,6 +35,7 @@ impl Purpose {
     fn info(self) -> &'static [u8] {
         match self {
             Self::OidcSigningKey => b"gatehouse oidc signing key",
+            Self::TotpSecret => b"gatehouse totp secret",
         }
     }
 }

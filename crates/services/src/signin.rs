@@ -67,6 +67,9 @@ pub struct SignedIn {
     pub next_code_at: Option<i64>,
     /// The address on record the link was sent to, masked, when the next stage is the email proof.
     pub masked_email: Option<String>,
+    /// The code asked for is the authenticator app's (nothing was texted; the phone remains
+    /// "another way").
+    pub app: bool,
 }
 
 fn user_key(name: &str) -> String {
@@ -259,10 +262,17 @@ impl Services {
             }
             masked_email = Some(gatehouse_domain::email::mask(&user.email));
         }
+        // The strongest factor first: a user with an authenticator app is asked for its code.
+        let app = phone.is_some() && crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await?;
         if let Some((phone, method)) = phone {
             let method =
                 gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
-            match two_step::send_code(self, &mut tx, plan, user.id, Purpose::SignIn, &phone, method, meta, now).await {
+            let asked = if app {
+                crate::authenticator_app::start_challenge(&mut tx, plan, user.id, Purpose::SignIn, meta, now).await
+            } else {
+                two_step::send_code(self, &mut tx, plan, user.id, Purpose::SignIn, &phone, method, meta, now).await
+            };
+            match asked {
                 Ok(()) => code_sent = true,
                 Err(two_step::TwoStepError::TooManySends) => {
                     next_code_at = two_step::next_send_at(&mut tx, plan, user.id, Purpose::SignIn, now).await?;
@@ -272,7 +282,7 @@ impl Services {
             masked_phone = Some(gatehouse_domain::phone::mask_digits(&phone));
         }
         gatehouse_store::commit(tx).await?;
-        Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email })
+        Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email, app })
     }
 
     async fn record_failure(

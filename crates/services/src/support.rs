@@ -108,7 +108,7 @@ impl SupportAction {
     pub fn explanation(self) -> &'static str {
         match self {
             Self::ResetTwoStep => {
-                "The user's two-step phone is removed and all their sessions end. At their next sign-in, after their password, they set up a new phone."
+                "The user's two-step phone, authenticator app and recovery codes are removed, all their sessions end, and they are told by email. At their next sign-in, after their password, they set up a new phone."
             }
             Self::Unlock => "Failed sign-in attempts are forgotten and any lock on this username ends now.",
             Self::Deactivate => "The user is signed out everywhere at once and cannot sign in until reactivated.",
@@ -307,8 +307,23 @@ impl Services {
                     return Err(SupportError::NotApplicable("This user has no two-step phone to reset."));
                 }
                 users::clear_two_step(&mut tx, plan.id(), user, now).await?;
+                let (app, codes) = crate::authenticator_app::remove_all(&mut tx, plan.id(), user).await?;
                 let ended = sessions::end_all_except(&mut tx, user, None, now).await?;
                 detail["sessions_ended"] = json!(ended);
+                detail["authenticator_app_removed"] = json!(app);
+                detail["recovery_codes_removed"] = json!(codes);
+                let when = plan.when(gatehouse_domain::Timestamp(now));
+                let msg = crate::messages::factors::FactorNoticeV1 {
+                    first_name: &row.first_name,
+                    username: row.username.as_deref().unwrap_or_default(),
+                    plan_name: &plan.row.name,
+                    when: &when,
+                    event: crate::messages::factors::FactorEvent::TwoStepReset,
+                    support_phone: &plan.row.support_phone,
+                    support_hours: &plan.row.support_hours,
+                }
+                .render_to(&row.email)?;
+                crate::messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
             }
             SupportAction::Unlock => {
                 let name =

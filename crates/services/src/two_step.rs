@@ -5,6 +5,7 @@
 //! conditional statement, so concurrent wrong codes cannot get more tries judged than allowed.
 
 use crate::audit::{self, Event};
+use crate::authenticator_app::{self, APP_METHOD};
 use crate::messages;
 use crate::plans::Plan;
 use crate::sessions::{self, SessionInfo, SessionToken};
@@ -12,10 +13,11 @@ use crate::tokens::{hash_code, random_u64, same};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::phone::PhoneError;
+use gatehouse_domain::recovery_codes::RecoveryCode;
 use gatehouse_domain::session::{AuthMethods, SessionStage};
 use gatehouse_domain::two_step::{CodeCheck, check_code};
 use gatehouse_domain::{Duration, PhoneNumber, TwoStepMethod, UserId, terms};
-use gatehouse_store::{Conn, codes, plans, users};
+use gatehouse_store::{Conn, authenticator_apps, codes, plans, recovery_codes, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -84,6 +86,12 @@ pub enum TwoStepError {
     Used,
     #[error("No code has been sent yet. Ask for a code first.")]
     NoCode,
+    #[error("That code was already used. Wait for your authenticator app to show a new code, then enter it.")]
+    Replayed,
+    #[error("Enter one of your recovery codes, like abcde-12345.")]
+    MalformedRecovery,
+    #[error("That recovery code is not correct, or was already used. You have {0} more tries.")]
+    WrongRecovery(i64),
     #[error("This step is not available now. Start again from sign in.")]
     WrongStage,
     #[error(transparent)]
@@ -94,6 +102,16 @@ impl From<gatehouse_store::StoreError> for TwoStepError {
     fn from(e: gatehouse_store::StoreError) -> Self {
         Self::Internal(e.into())
     }
+}
+
+/// What the person answered a challenge with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Answer<'a> {
+    /// A code: texted or called (compared with the stored HMAC), or from the authenticator app
+    /// when the challenge is the app's.
+    Code(&'a str),
+    /// One of the user's recovery codes, whatever the challenge.
+    Recovery(&'a RecoveryCode),
 }
 
 /// Where the session went after a correct code.
@@ -185,6 +203,10 @@ pub(crate) async fn next_send_at(
 pub struct SignInCodeStatus {
     /// A sign-in code was sent since the session started (at sign-in, or asked for since).
     pub sent: bool,
+    /// The code asked for now is the authenticator app's (not a texted one).
+    pub app: bool,
+    /// The user has an authenticator app (so "Use another way" can offer it).
+    pub has_app: bool,
     /// When the next code may be sent, if none may be now (the hour's codes are used up).
     pub next_at: Option<i64>,
 }
@@ -204,17 +226,50 @@ pub(crate) async fn check_and_consume(
     meta: &RequestMeta,
     now: i64,
 ) -> Result<codes::CodeRow, TwoStepError> {
+    check_answer(svc, tx, plan, user, purpose, Answer::Code(typed), not_before, meta, now).await
+}
+
+/// Checks an answer to the user's newest challenge for `purpose` (sent at or after
+/// `not_before`) and consumes the challenge, in the caller's transaction. Every answer (a texted
+/// code, an app code, a recovery code) first takes one of the challenge's tries, so all count
+/// toward the same limit. An app code is then accepted only for a step newer than the last one
+/// accepted; a recovery code is used by the same conditional update that checks it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn check_answer(
+    svc: &Services,
+    tx: &mut Conn,
+    plan: &Plan,
+    user: UserId,
+    purpose: Purpose,
+    answer: Answer<'_>,
+    not_before: i64,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<codes::CodeRow, TwoStepError> {
     let policy = plan.code_policy();
     let code = codes::latest(tx, user, purpose.as_str())
         .await?
         .filter(|c| c.created_at >= not_before)
         .ok_or(TwoStepError::NoCode)?;
     let expires_at = gatehouse_domain::Timestamp(code.expires_at);
+    let mut app_step = None;
     // The try is counted before the code is compared, in one conditional statement: concurrent
     // tries each get their own count, and a code whose tries are spent is dead even typed right.
     let verdict = match codes::claim_try(tx, code.id, policy.max_tries, now).await? {
         Some(tries) => {
-            let matches = same(&hash_code(&svc.code_key, &code_context(user, purpose), typed), &code.code_hash);
+            let matches = match answer {
+                Answer::Code(typed) if code.method == APP_METHOD => {
+                    app_step = authenticator_app::matching_step(svc, tx, plan.id(), user, typed, now).await?;
+                    app_step.is_some()
+                }
+                Answer::Code(typed) => {
+                    same(&hash_code(&svc.code_key, &code_context(user, purpose), typed), &code.code_hash)
+                }
+                Answer::Recovery(rc) => {
+                    let hash = authenticator_app::recovery_hash(svc, user, rc);
+                    recovery_codes::use_code(tx, plan.id(), user, &hash, now).await?
+                }
+            };
             check_code(&policy, matches, tries - 1, expires_at, false, gatehouse_domain::Timestamp(now))
         }
         None => {
@@ -227,20 +282,37 @@ pub(crate) async fn check_and_consume(
             check_code(&policy, false, policy.max_tries, expires_at, consumed, gatehouse_domain::Timestamp(now))
         }
     };
+    let recovery = matches!(answer, Answer::Recovery(_));
     let err = match verdict {
         CodeCheck::Accepted => None,
+        CodeCheck::Wrong { tries_left } if recovery => Some((TwoStepError::WrongRecovery(tries_left), "wrong")),
         CodeCheck::Wrong { tries_left } => Some((TwoStepError::Wrong(tries_left), "wrong")),
         CodeCheck::TooManyTries => Some((TwoStepError::TooManyTries, "too_many_tries")),
         CodeCheck::Expired => Some((TwoStepError::Expired, "expired")),
         CodeCheck::AlreadyUsed => Some((TwoStepError::Used, "used")),
     };
+    let answered_with = match answer {
+        Answer::Recovery(_) => "recovery_code",
+        Answer::Code(_) if code.method == APP_METHOD => APP_METHOD,
+        Answer::Code(_) => "code",
+    };
     if let Some((e, reason)) = err {
         let event = Event::new("two_step.verify")
             .by_self(user)
             .outcome(Outcome::Failure)
-            .detail(json!({"purpose": purpose.as_str(), "reason": reason}));
+            .detail(json!({"purpose": purpose.as_str(), "reason": reason, "answer": answered_with}));
         audit::record(tx, now, plan.id(), meta, event).await?;
         return Err(e);
+    }
+    if let Some(step) = app_step
+        && !authenticator_apps::accept_step(tx, user, step.0, now).await?
+    {
+        let event = Event::new("authenticator_app.replay_refused")
+            .by_self(user)
+            .outcome(Outcome::Denied)
+            .detail(json!({"purpose": purpose.as_str(), "step": step.0}));
+        audit::record(tx, now, plan.id(), meta, event).await?;
+        return Err(TwoStepError::Replayed);
     }
     if !codes::consume(tx, code.id, now).await? {
         return Err(TwoStepError::Used);
@@ -332,11 +404,13 @@ impl Services {
     pub async fn signin_code_status(&self, plan: &Plan, session: &SessionInfo) -> Result<SignInCodeStatus, Internal> {
         let now = self.now();
         let mut conn = self.db.acquire().await?;
-        let sent = codes::latest(&mut conn, session.user_id, Purpose::SignIn.as_str())
+        let latest = codes::latest(&mut conn, session.user_id, Purpose::SignIn.as_str())
             .await?
-            .is_some_and(|c| c.created_at >= session.created_at);
+            .filter(|c| c.created_at >= session.created_at);
         let next_at = next_send_at(&mut conn, plan, session.user_id, Purpose::SignIn, now).await?;
-        Ok(SignInCodeStatus { sent, next_at })
+        let has_app = authenticator_app::has_app(&mut conn, plan.id(), session.user_id).await?;
+        let app = latest.as_ref().is_some_and(|c| c.method == APP_METHOD);
+        Ok(SignInCodeStatus { sent: latest.is_some(), app, has_app, next_at })
     }
 
     /// The masked number codes go to at this stage: the phone on record, or the one being set up.
@@ -355,7 +429,8 @@ impl Services {
     }
 
     /// Checks a typed code. On success the session moves on (terms, or fully signed in) under a
-    /// new token; a set-up code also makes its phone the one on record.
+    /// new token; a set-up code also makes its phone the one on record. At sign-in the code
+    /// answers the newest challenge: a texted (or called) code, or the authenticator app's.
     pub async fn verify_code(
         &self,
         plan: &Plan,
@@ -366,12 +441,41 @@ impl Services {
         let purpose = Purpose::for_stage(session.stage).ok_or(TwoStepError::WrongStage)?;
         let policy = plan.code_policy();
         let typed = typed.trim();
-        if !policy.well_formed(typed) {
+        let app_shaped = purpose == Purpose::SignIn && authenticator_app::looks_like_app_code(typed);
+        if !policy.well_formed(typed) && !app_shaped {
             return Err(TwoStepError::Malformed(policy.length));
         }
+        self.finish_two_step(plan, session, purpose, Answer::Code(typed), meta).await
+    }
+
+    /// Signs in with one of the user's recovery codes instead of the code asked for. It takes a
+    /// try of this sign-in's challenge like any code, works once, and the user is emailed.
+    pub async fn verify_recovery_code(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        typed: &str,
+        meta: &RequestMeta,
+    ) -> Result<Verified, TwoStepError> {
+        if session.stage != SessionStage::TwoStepCode {
+            return Err(TwoStepError::WrongStage);
+        }
+        let code = RecoveryCode::parse(typed).ok_or(TwoStepError::MalformedRecovery)?;
+        self.finish_two_step(plan, session, Purpose::SignIn, Answer::Recovery(&code), meta).await
+    }
+
+    /// Checks an answer to the session's challenge and, when right, moves the session on.
+    async fn finish_two_step(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        purpose: Purpose,
+        answer: Answer<'_>,
+        meta: &RequestMeta,
+    ) -> Result<Verified, TwoStepError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let code = match check_and_consume(self, &mut tx, plan, session.user_id, purpose, typed, 0, meta, now).await {
+        let code = match check_answer(self, &mut tx, plan, session.user_id, purpose, answer, 0, meta, now).await {
             Ok(c) => c,
             Err(e) => {
                 // A wrong try and its audit event are kept.
@@ -393,15 +497,75 @@ impl Services {
         };
         let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(TwoStepError::Used)?;
         // The last factor is done: when and how, for the ID tokens of this session (`auth_time`, `amr`).
-        let amr = AuthMethods::password_and_code(TwoStepMethod::parse(&code.method).unwrap_or(TwoStepMethod::Text));
+        let amr = match answer {
+            Answer::Recovery(_) => AuthMethods::password_and_recovery_code(),
+            Answer::Code(_) if code.method == APP_METHOD => AuthMethods::password_and_app(),
+            Answer::Code(_) => {
+                AuthMethods::password_and_code(TwoStepMethod::parse(&code.method).unwrap_or(TwoStepMethod::Text))
+            }
+        };
         gatehouse_store::sessions::record_authentication(&mut tx, session.id, now, &amr.as_stored()).await?;
         if next == SessionStage::Complete {
             users::record_signin(&mut tx, session.user_id, now).await?;
         }
         let action = if purpose == Purpose::Setup { "two_step.phone_set" } else { "two_step.verify" };
-        audit::record(&mut tx, now, plan.id(), meta, Event::new(action).by_self(session.user_id).detail(json!({"phone": gatehouse_domain::phone::mask_digits(&code.phone), "method": code.method, "next": next.as_str()}))).await?;
+        let detail = match answer {
+            Answer::Recovery(_) => json!({"answer": "recovery_code", "amr": amr.as_stored(), "next": next.as_str()}),
+            Answer::Code(_) if code.method == APP_METHOD => {
+                json!({"answer": APP_METHOD, "amr": amr.as_stored(), "next": next.as_str()})
+            }
+            Answer::Code(_) => {
+                json!({"phone": gatehouse_domain::phone::mask_digits(&code.phone), "method": code.method, "amr": amr.as_stored(), "next": next.as_str()})
+            }
+        };
+        audit::record(&mut tx, now, plan.id(), meta, Event::new(action).by_self(session.user_id).detail(detail))
+            .await?;
+        if matches!(answer, Answer::Recovery(_)) {
+            let left = recovery_codes::count_unused(&mut tx, plan.id(), user.id).await?;
+            audit::record(
+                &mut tx,
+                now,
+                plan.id(),
+                meta,
+                Event::new("recovery_codes.used").by_self(user.id).detail(json!({"left": left})),
+            )
+            .await?;
+            let when = plan.when(gatehouse_domain::Timestamp(now));
+            let msg = messages::factors::FactorNoticeV1 {
+                first_name: &user.first_name,
+                username: user.username.as_deref().unwrap_or_default(),
+                plan_name: &plan.row.name,
+                when: &when,
+                event: messages::factors::FactorEvent::RecoveryCodeUsed { left },
+                support_phone: &plan.row.support_phone,
+                support_hours: &plan.row.support_hours,
+            }
+            .render_to(&user.email)?;
+            messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+        }
         gatehouse_store::commit(tx).await?;
         Ok(Verified { session: token, stage: next })
+    }
+
+    /// Asks for the authenticator app's code at this sign-in (after "Use another way" sent a
+    /// text): a new challenge, counted like a sent code.
+    pub async fn use_app_for_signin(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        meta: &RequestMeta,
+    ) -> Result<(), TwoStepError> {
+        if session.stage != SessionStage::TwoStepCode {
+            return Err(TwoStepError::WrongStage);
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if !authenticator_app::has_app(&mut tx, plan.id(), session.user_id).await? {
+            return Err(TwoStepError::WrongStage);
+        }
+        let r = authenticator_app::start_challenge(&mut tx, plan, session.user_id, Purpose::SignIn, meta, now).await;
+        gatehouse_store::commit(tx).await?;
+        r
     }
 }
 

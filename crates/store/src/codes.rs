@@ -66,11 +66,24 @@ pub async fn count_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<
         Sent::AllBut(p) => ("<>", p),
     };
     Ok(sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND purpose {op} $3"
+        "SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND purpose {op} $3 \
+         AND method <> 'app'"
     ))
     .bind(user.0)
     .bind(since)
     .bind(purpose)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The tries taken since `since` by the user's challenges answered with the authenticator app
+/// (method `app`, nothing sent), every purpose together.
+pub async fn app_tries_since(conn: &mut Conn, user: UserId, since: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(tries), 0) AS BIGINT) FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND method = 'app'",
+    )
+    .bind(user.0)
+    .bind(since)
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -84,7 +97,7 @@ pub async fn sent_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<'
     };
     Ok(sqlx::query_scalar(&format!(
         "SELECT created_at FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND purpose {op} $3 \
-         ORDER BY created_at, id"
+         AND method <> 'app' ORDER BY created_at, id"
     ))
     .bind(user.0)
     .bind(since)

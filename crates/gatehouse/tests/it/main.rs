@@ -15,6 +15,7 @@ mod api_practice;
 mod api_reviews;
 mod association;
 mod audit_and_outbox;
+mod authenticator_app;
 mod authz;
 mod browser;
 mod browser_association;

@@ -32,6 +32,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(setup_phone))
         .routes(routes!(resend_code))
         .routes(routes!(verify_code))
+        .routes(routes!(verify_recovery_code))
+        .routes(routes!(use_app))
         .routes(routes!(get_terms))
         .routes(routes!(sign_terms))
         .routes(routes!(me))
@@ -177,6 +179,11 @@ pub struct SessionStep {
     /// seconds, UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_code_at: Option<i64>,
+    /// When `next` is `two_step_code`: `true` when the code asked for is the authenticator app's
+    /// (nothing was texted; `POST /api/v1/two-step/resend` texts one instead, and
+    /// `POST /api/v1/two-step/recovery` takes a recovery code). Absent at other steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_code: Option<bool>,
 }
 
 impl SessionStep {
@@ -189,6 +196,7 @@ impl SessionStep {
             masked_email: None,
             code_sent: None,
             next_code_at: None,
+            app_code: None,
         }
     }
 }
@@ -330,6 +338,7 @@ pub async fn sign_in(
                 masked_email: s.masked_email,
                 code_sent: sends.then_some(s.code_sent),
                 next_code_at: s.next_code_at,
+                app_code: (s.stage == SessionStage::TwoStepCode).then_some(s.app),
             }))
         }
         Err(SignInError::Busy) => Err(ApiError::busy()),
@@ -354,6 +363,12 @@ fn two_step_error(e: TwoStepError) -> ApiError {
         TwoStepError::WrongStage => ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string()),
         TwoStepError::Malformed(_) | TwoStepError::Wrong(_) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code", e.to_string()).field(Some("code"))
+        }
+        TwoStepError::Replayed => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "code_replayed", e.to_string()).field(Some("code"))
+        }
+        TwoStepError::MalformedRecovery | TwoStepError::WrongRecovery(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code", e.to_string()).field(Some("recovery_code"))
         }
         TwoStepError::TooManyTries | TwoStepError::Expired | TwoStepError::Used | TwoStepError::NoCode => {
             ApiError::new(StatusCode::GONE, "code_unusable", e.to_string()).field(Some("code"))
@@ -483,6 +498,56 @@ pub async fn verify_code(
 ) -> ApiResult<SessionStep> {
     let v = st.svc.verify_code(&plan.0, &s, &b.code, &meta).await.map_err(two_step_error)?;
     Ok(Json(SessionStep::plain(v.session.0, v.stage)))
+}
+
+/// One of the account's recovery codes.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"recovery_code": "abcde-12345"}))]
+pub struct RecoveryCodeBody {
+    /// Ten letters and digits; case, spaces and dashes do not matter.
+    #[schema(min_length = 10, max_length = 64)]
+    pub recovery_code: String,
+}
+
+/// Signs in with a recovery code instead of the code asked for (session at `two_step_code`).
+///
+/// A wrong one takes one of the sign-in code's tries. Each code works once; the user is emailed.
+/// The session's `amr` is `pwd rec`.
+#[utoipa::path(post, tag = "auth", path = "/two-step/recovery", request_body = RecoveryCodeBody, security(("bearer" = [])),
+    responses(
+        (status = 200, body = SessionStep),
+        (status = 409, description = WRONG_STAGE),
+        (status = 410, description = "`code_unusable`: this sign-in's tries are used up or it expired; sign in again."),
+        (status = 422, description = "`wrong_code`: not a recovery code of this account, or already used (field `recovery_code`).")))]
+pub async fn verify_recovery_code(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    AnySession(s): AnySession,
+    Meta(meta): Meta,
+    JsonBody(b): JsonBody<RecoveryCodeBody>,
+) -> ApiResult<SessionStep> {
+    let v = st.svc.verify_recovery_code(&plan.0, &s, &b.recovery_code, &meta).await.map_err(two_step_error)?;
+    Ok(Json(SessionStep::plain(v.session.0, v.stage)))
+}
+
+/// Asks for the authenticator app's code again at this sign-in (after a text was asked for).
+///
+/// Then `POST /api/v1/two-step/verify` with the app's code.
+#[utoipa::path(post, tag = "auth", path = "/two-step/app", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The app's code is asked for now."),
+        (status = 409, description = "`wrong_stage`: not at `two_step_code`, or the account has no app."),
+        (status = 429, description = "`too_many_sends`: the hour's limit of codes was reached.")))]
+pub async fn use_app(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: AnySession,
+    Meta(meta): Meta,
+) -> Result<StatusCode, ApiError> {
+    let s = sess.at(SessionStage::TwoStepCode)?;
+    st.svc.use_app_for_signin(&plan.0, &s, &meta).await.map_err(two_step_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The terms and conditions.

@@ -5,6 +5,7 @@
 
 mod associations;
 mod auth;
+mod authenticator;
 mod authz;
 pub mod body;
 mod caller;
@@ -71,6 +72,7 @@ fn sections() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
         ("first_signin", first_signin::routes()),
         ("self_service", self_service::routes()),
         ("profile", profile::routes()),
+        ("authenticator", authenticator::routes()),
         ("messages", messages::routes()),
         ("reviews", reviews::routes()),
     ]

@@ -22,6 +22,7 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("first_signin", "Sign-up and sign-in", ""),
     ("self_service", "Forgotten username or password", "Recover a username or reset a password."),
     ("profile", "My profile", "A signed-in person's own contact details, two-step phone and email."),
+    ("authenticator", "My profile", ""),
     ("associations", "Association", "Link an account to a practice (Tax ID) and ask for access."),
     ("offers", "Offers", "Affiliations a practice offered to an existing account."),
     ("practice", "Practice administration", "A practice administrator's users, affiliations and invitations."),

@@ -404,6 +404,11 @@ struct CodePage {
     notice: Option<String>,
     send_error: Option<String>,
     code_error: Option<String>,
+    /// The code asked for is the authenticator app's.
+    app: bool,
+    /// The user has an app (offered under "Use another way" when a text was asked for).
+    has_app: bool,
+    recovery_error: Option<String>,
 }
 
 /// The code page for this sign-in, saying so plainly when no code was sent for it.
@@ -432,6 +437,9 @@ async fn code_page_for(
         notice: None,
         send_error: None,
         code_error: None,
+        app: status.app,
+        has_app: status.has_app,
+        recovery_error: None,
     })
 }
 
@@ -459,6 +467,8 @@ struct CodeForm {
     code: String,
     #[serde(default)]
     method: String,
+    #[serde(default)]
+    recovery_code: String,
 }
 
 async fn code_submit(
@@ -474,6 +484,35 @@ async fn code_submit(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    if f.action == "app" {
+        return match st.svc.use_app_for_signin(&plan.0, &s, &meta).await {
+            Ok(()) => Redirect::to("/two-step/code").into_response(),
+            Err(TwoStepError::Internal(e)) => internal_error(e),
+            Err(e) => {
+                let mut page = match code_page_for(&st, &plan, &csrf, &s).await {
+                    Ok(p) => p,
+                    Err(r) => return r,
+                };
+                page.send_error = Some(e.to_string());
+                render(StatusCode::TOO_MANY_REQUESTS, &page)
+            }
+        };
+    }
+    if f.action == "recovery" {
+        return match st.svc.verify_recovery_code(&plan.0, &s, &f.recovery_code, &meta).await {
+            Ok(v) => to_stage(&st, jar, v.session, v.stage),
+            Err(TwoStepError::Internal(e)) => internal_error(e),
+            Err(TwoStepError::WrongStage) => Redirect::to("/signin").into_response(),
+            Err(e) => {
+                let mut page = match code_page_for(&st, &plan, &csrf, &s).await {
+                    Ok(p) => p,
+                    Err(r) => return r,
+                };
+                page.recovery_error = Some(e.to_string());
+                render(StatusCode::BAD_REQUEST, &page)
+            }
+        };
+    }
     if f.action == "resend" {
         let method = if f.method == "voice" { TwoStepMethod::Voice } else { TwoStepMethod::Text };
         let sent = st.svc.resend_signin_code(&plan.0, &s, Some(method), &meta).await;

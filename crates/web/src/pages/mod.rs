@@ -5,6 +5,7 @@ mod accounts;
 mod add_facility;
 mod association;
 mod auth;
+mod authenticator;
 mod first_signin;
 mod home;
 pub(crate) mod messages;
@@ -150,6 +151,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(accounts::routes())
         .merge(association::routes())
         .merge(auth::routes())
+        .merge(authenticator::routes())
         .merge(first_signin::routes())
         .merge(home::routes())
         .merge(messages::routes())

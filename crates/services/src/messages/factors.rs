@@ -1,0 +1,100 @@
+//! Notices about an account's sign-in factors: a recovery code was used, or the help desk reset
+//! two-step verification. They say what and when, and whom to call if it was not the owner.
+
+use super::{Channel, Rendered, render};
+use crate::Internal;
+use askama::Template;
+
+/// What happened to the account's factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorEvent {
+    /// A recovery code was used to sign in; `left` remain.
+    RecoveryCodeUsed { left: i64 },
+    /// The help desk removed the two-step phone, the authenticator app and the recovery codes.
+    TwoStepReset,
+}
+
+/// The notice, to the address on record.
+#[derive(Debug, Clone, Template)]
+#[template(path = "messages/factor_notice_v1.txt")]
+pub struct FactorNoticeV1<'a> {
+    pub first_name: &'a str,
+    pub username: &'a str,
+    pub plan_name: &'a str,
+    /// When, as people read it.
+    pub when: &'a str,
+    pub event: FactorEvent,
+    pub support_phone: &'a str,
+    pub support_hours: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "messages/factor_notice_v1.html")]
+struct Html<'a> {
+    m: &'a FactorNoticeV1<'a>,
+}
+
+impl FactorNoticeV1<'_> {
+    fn recovery_left(&self) -> Option<i64> {
+        match self.event {
+            FactorEvent::RecoveryCodeUsed { left } => Some(left),
+            FactorEvent::TwoStepReset => None,
+        }
+    }
+
+    /// Renders the notice to `to`.
+    pub fn render_to(&self, to: &str) -> Result<Rendered, Internal> {
+        let (kind, subject) = match self.event {
+            FactorEvent::RecoveryCodeUsed { .. } => (
+                "recovery_code_used.v1",
+                format!("A recovery code was used to sign in to your {} provider portal account", self.plan_name),
+            ),
+            FactorEvent::TwoStepReset => (
+                "two_step_reset.v1",
+                format!("Two-step verification was reset on your {} provider portal account", self.plan_name),
+            ),
+        };
+        Ok(Rendered {
+            channel: Channel::Email,
+            kind,
+            recipient: to.to_owned(),
+            subject,
+            text: render(self)?,
+            html: render(&Html { m: self })?,
+            secrets: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(event: FactorEvent) -> FactorNoticeV1<'static> {
+        FactorNoticeV1 {
+            first_name: "Jay",
+            username: "jpatel",
+            plan_name: "Chorus",
+            when: "Jan 15, 2027 3:05 AM EST",
+            event,
+            support_phone: "1-800-555-0100",
+            support_hours: "8-5",
+        }
+    }
+
+    #[test]
+    fn says_what_when_and_whom_to_call() {
+        let r = m(FactorEvent::RecoveryCodeUsed { left: 9 }).render_to("jay@x.example").unwrap();
+        assert_eq!(r.kind, "recovery_code_used.v1");
+        for t in [&r.text, &r.html] {
+            assert!(t.contains("recovery code") && t.contains("9 recovery codes left"), "{t}");
+            assert!(
+                t.contains("Jan 15, 2027 3:05 AM EST") && t.contains("1-800-555-0100") && t.contains("jpatel"),
+                "{t}"
+            );
+        }
+        let r = m(FactorEvent::TwoStepReset).render_to("jay@x.example").unwrap();
+        assert_eq!(r.kind, "two_step_reset.v1");
+        assert!(r.text.contains("reset") && r.text.contains("authenticator app"), "{}", r.text);
+    }
+}
