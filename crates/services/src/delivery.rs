@@ -14,6 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Messages claimed by one delivery pass at most.
+const BATCH: usize = 20;
+/// How long the worker waits after being woken before its pass, to take a burst's messages in one.
+pub const GATHER: Duration = Duration::from_millis(20);
+
 pub use gatehouse_store::outbox::Channels;
 
 /// What replaces a secret in a message handed to a real provider.
@@ -164,16 +169,19 @@ impl Deliverer {
         self.wake.clone()
     }
 
-    /// Runs forever: a pass whenever woken, and at least every second.
+    /// Runs forever: a pass whenever woken, and at least every second. After a wake it waits
+    /// [`GATHER`] so that messages committed meanwhile (a burst of sign-ins) go in the same pass:
+    /// a pass is two write transactions whatever its size.
     pub async fn run(self) {
         loop {
             match self.deliver_due().await {
-                Ok(n) if n > 0 => continue,
+                // A full batch: more may be due at once.
+                Ok(n) if n >= BATCH => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox delivery pass failed"),
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.wake.notified() => tokio::time::sleep(GATHER).await,
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
@@ -188,7 +196,7 @@ impl Deliverer {
         let now = self.services.now();
         let batch = {
             let mut tx = self.services.db.begin().await?;
-            let b = outbox::claim_due(&mut tx, channels, now, 120, 20).await?;
+            let b = outbox::claim_due(&mut tx, channels, now, 120, BATCH as i64).await?;
             gatehouse_store::commit(tx).await?;
             b
         };
