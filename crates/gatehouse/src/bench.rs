@@ -1275,7 +1275,9 @@ async fn storm(fx: &Fixture, args: &BenchArgs, hash: &HashTimes, t: &mut Table) 
     let others = machine.others_since();
     let rate = ok as f64 / secs as f64;
     t.figure(
-        &format!("storm ({how}, {STORM_CONNECTIONS} connections retrying at once, {secs} s): answers 200 / 503 / other"),
+        &format!(
+            "storm ({how}, {STORM_CONNECTIONS} connections retrying at once, {secs} s): answers 200 / 503 / other"
+        ),
         format!("{ok} / {refused} / {other}"),
     );
     t.figure("storm: refusals per second", per_sec(refused as f64 / secs as f64));

@@ -153,7 +153,11 @@ pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) 
         let hash = chain_hash(&prev, &fields);
         links.push((seq, std::mem::replace(&mut prev, hash.clone()), hash));
     }
-    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE plan_id = $1").bind(plan.0).bind(&prev).execute(&mut *conn).await?;
+    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE plan_id = $1")
+        .bind(plan.0)
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
     let values: Vec<String> = (0..events.len())
         .map(|i| {
             let b = i * 12;

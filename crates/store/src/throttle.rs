@@ -29,11 +29,7 @@ pub async fn get(conn: &mut Conn, plan: PlanId, key: &str) -> Result<Option<Coun
 
 /// The counters for two keys, read in one statement (a sign-in reads its username's and its
 /// username-and-address's before checking the password).
-pub async fn get_two(
-    conn: &mut Conn,
-    plan: PlanId,
-    keys: [&str; 2],
-) -> Result<[Option<Counter>; 2], StoreError> {
+pub async fn get_two(conn: &mut Conn, plan: PlanId, keys: [&str; 2]) -> Result<[Option<Counter>; 2], StoreError> {
     let rows = sqlx::query(
         "SELECT throttle_key, failures, locked_until FROM signin_throttle \
          WHERE plan_id = $1 AND throttle_key IN ($2, $3)",

@@ -198,7 +198,7 @@ fn wake_outbox_layer(
 
 #[cfg(test)]
 mod tests {
-    use super::is_api_path;
+    use super::{SignInPost, is_api_path, signin_post};
 
     #[test]
     fn api_paths_with_and_without_a_plan_prefix() {
