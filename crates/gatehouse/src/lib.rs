@@ -12,6 +12,7 @@ pub mod demo;
 pub mod import_cli;
 pub mod oidc_cli;
 pub mod plan_cli;
+pub mod priority;
 pub mod roster_cli;
 
 use anyhow::Context;

@@ -150,11 +150,30 @@ fn init_tracing() {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The allocator: jemalloc purges freed pages in background threads, so memory used by a burst
+/// of sign-ins goes back to the system seconds after it (docs/decisions.md, "Sign-in cost").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    match run(cli).await {
+    // The runtime's threads run below the password hashing threads, which are started from this
+    // (main) thread and keep its priority.
+    let nice = gatehouse::priority::runtime_nice();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(move || gatehouse::priority::lower_this_thread(nice))
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("gatehouse: {e:#}");

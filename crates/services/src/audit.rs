@@ -71,6 +71,35 @@ pub async fn record(conn: &mut Conn, now: i64, plan: PlanId, meta: &RequestMeta,
     .await?)
 }
 
+/// Appends several events to the plan's chain in order, inside the caller's transaction, with as
+/// few statements as one (a sign-in records its password step and the code it sent together).
+pub async fn record_all(
+    conn: &mut Conn,
+    now: i64,
+    plan: PlanId,
+    meta: &RequestMeta,
+    events: Vec<Event>,
+) -> Result<Option<i64>, Internal> {
+    let details: Vec<String> =
+        events.iter().map(|e| if e.detail.is_null() { "{}".to_owned() } else { e.detail.to_string() }).collect();
+    let rows: Vec<NewEvent<'_>> = events
+        .iter()
+        .zip(&details)
+        .map(|(e, detail)| NewEvent {
+            plan_id: plan,
+            at: now,
+            actor: e.actor,
+            subject: e.subject,
+            action: e.action,
+            outcome: e.outcome.as_str(),
+            ip: &meta.ip,
+            user_agent: &meta.user_agent,
+            detail,
+        })
+        .collect();
+    Ok(store::append_all(conn, plan, &rows).await?)
+}
+
 /// Why the audit log could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditReadError {

@@ -14,6 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Messages claimed by one delivery pass at most.
+const BATCH: usize = 20;
+/// How long the worker waits after being woken before its pass, to take a burst's messages in one.
+pub const GATHER: Duration = Duration::from_millis(20);
+
 pub use gatehouse_store::outbox::Channels;
 
 /// What replaces a secret in a message handed to a real provider.
@@ -172,7 +177,9 @@ impl Deliverer {
     }
 
     /// Runs forever: a pass whenever woken, and at least every second. Each pass delivers the
-    /// outbox's messages and the back-channel logout notices.
+    /// outbox's messages and the back-channel logout notices. After a wake it waits [`GATHER`]
+    /// so that messages committed meanwhile (a burst of sign-ins) go in the same pass: a pass is
+    /// two write transactions whatever its size.
     pub async fn run(self) {
         loop {
             let messages = self.deliver_due().await.unwrap_or_else(|e| {
@@ -183,11 +190,12 @@ impl Deliverer {
                 tracing::warn!(error = %e, "back-channel logout pass failed");
                 0
             });
-            if messages + notices > 0 {
+            // A full batch: more may be due at once.
+            if messages >= BATCH || notices > 0 {
                 continue;
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.wake.notified() => tokio::time::sleep(GATHER).await,
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
@@ -208,7 +216,7 @@ impl Deliverer {
         let now = self.services.now();
         let batch = {
             let mut tx = self.services.db.begin().await?;
-            let b = outbox::claim_due(&mut tx, channels, now, 120, 20).await?;
+            let b = outbox::claim_due(&mut tx, channels, now, 120, BATCH as i64).await?;
             gatehouse_store::commit(tx).await?;
             b
         };

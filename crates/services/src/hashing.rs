@@ -9,14 +9,19 @@
 //! check, microseconds for salted SHA, is followed by a verification of the dummy hash), so the
 //! time taken does not tell them apart. [`PasswordHasher::argon2_verifications`] counts them.
 
-use argon2::password_hash::{PasswordHash, SaltString, rand_core::OsRng};
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
-use crossbeam_channel::{Sender, unbounded};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use gatehouse_domain::legacy::LegacyHash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+
+/// How long a hashing thread keeps its Argon2 memory after its last job. Under load every job
+/// reuses it; once sign-ins stop, it is given back, so the process returns to its idle size.
+pub const KEEP_MEMORY_FOR: Duration = Duration::from_secs(5);
 
 /// Argon2id cost and pool size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +54,10 @@ pub enum HashError {
     Failed(String),
 }
 
+fn failed(e: impl std::fmt::Display) -> HashError {
+    HashError::Failed(e.to_string())
+}
+
 enum Work {
     Hash { password: String, reply: oneshot::Sender<Result<String, HashError>> },
     Verify { password: String, phc: Option<String>, reply: oneshot::Sender<Result<bool, HashError>> },
@@ -70,6 +79,8 @@ pub struct PasswordHasher {
     config: HashConfig,
     /// Argon2id verifications done since the pool started.
     verifications: Arc<AtomicU64>,
+    /// Hashing threads holding their Argon2 memory now.
+    memory_held: Arc<AtomicU64>,
 }
 
 /// A reserved place in the hashing pool: take it before doing anything else costly, so that a
@@ -85,8 +96,46 @@ impl std::fmt::Debug for PasswordHasher {
     }
 }
 
+/// A hashing thread's Argon2 working memory (19 MiB at the default cost): allocated by the first
+/// job after an idle spell, reused by every job after it, and freed when the thread has been idle
+/// for [`KEEP_MEMORY_FOR`]. Without it every hash allocated and freed its own blocks, which the
+/// allocator kept, so the process grew under load and stayed grown.
+struct Scratch {
+    blocks: Vec<Block>,
+    /// Blocks of the configured cost: what is kept between jobs.
+    size: usize,
+    held: Arc<AtomicU64>,
+}
+
+impl Scratch {
+    /// Runs `f` with at least `count` blocks: the kept ones, or (for a stored hash of a higher
+    /// cost than the configured one, which is never kept) blocks of its own.
+    fn with<R>(&mut self, count: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+        if count > self.size {
+            return f(&mut vec![Block::default(); count]);
+        }
+        if self.blocks.is_empty() {
+            self.blocks = vec![Block::default(); self.size];
+            self.held.fetch_add(1, Ordering::Relaxed);
+        }
+        f(&mut self.blocks)
+    }
+
+    fn is_held(&self) -> bool {
+        !self.blocks.is_empty()
+    }
+
+    fn release(&mut self) {
+        if self.is_held() {
+            self.blocks = Vec::new();
+            self.held.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 struct Engine {
     argon: Argon2<'static>,
+    params: Params,
     /// A hash of a random password, verified when the account does not exist so that an
     /// unknown username costs the same time as a wrong password.
     dummy: OnceLock<String>,
@@ -94,83 +143,164 @@ struct Engine {
 }
 
 impl Engine {
-    fn hash(&self, password: &str) -> Result<String, HashError> {
+    /// A new Argon2id PHC string of the configured cost, computed in the thread's memory.
+    fn hash(&self, scratch: &mut Scratch, password: &str) -> Result<String, HashError> {
         let salt = SaltString::generate(&mut OsRng);
-        self.argon
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| HashError::Failed(e.to_string()))
+        let mut raw = [0u8; 64];
+        let salt_bytes = salt.as_salt().decode_b64(&mut raw).map_err(failed)?;
+        let len = self.params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let output = Output::init_with(len, |out| {
+            scratch
+                .with(self.params.block_count(), |blocks| {
+                    self.argon.hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, blocks)
+                })
+                .map_err(Into::into)
+        })
+        .map_err(failed)?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(failed)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(phc.to_string())
     }
 
-    fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, HashError> {
+    fn verify(&self, scratch: &mut Scratch, password: &str, phc: Option<&str>) -> Result<bool, HashError> {
         let phc = match phc {
             Some(p) => p.to_owned(),
             None => match self.dummy.get() {
                 Some(d) => d.clone(),
                 None => {
-                    let d = self.hash(&crate::tokens::new_token())?;
+                    let d = self.hash(scratch, &crate::tokens::new_token())?;
                     self.dummy.get_or_init(|| d).clone()
                 }
             },
         };
-        let parsed = PasswordHash::new(&phc).map_err(|e| HashError::Failed(e.to_string()))?;
+        let parsed = PasswordHash::new(&phc).map_err(failed)?;
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        Ok(self.argon.verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(check(scratch, password, &parsed).is_ok())
     }
 
     /// Checks a legacy hash, then verifies the dummy Argon2id hash too, so that a legacy
     /// account costs the same Argon2id work as any other sign-in.
-    fn verify_legacy(&self, password: &str, legacy: &LegacyHash) -> Result<bool, HashError> {
+    fn verify_legacy(&self, scratch: &mut Scratch, password: &str, legacy: &LegacyHash) -> Result<bool, HashError> {
         let ok = legacy.verify(password);
-        self.verify(password, None)?;
+        self.verify(scratch, password, None)?;
         Ok(ok)
     }
 }
 
+/// Recomputes a stored hash with its own algorithm, version and cost in the thread's memory and
+/// compares the outputs in constant time (as `argon2`'s own `verify_password` does).
+fn check(scratch: &mut Scratch, password: &str, stored: &PasswordHash<'_>) -> Result<(), argon2::password_hash::Error> {
+    use argon2::password_hash::Error;
+    let algorithm = Algorithm::try_from(stored.algorithm)?;
+    let version = stored.version.map(Version::try_from).transpose()?.unwrap_or_default();
+    let params = Params::try_from(stored)?;
+    let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else { return Err(Error::Password) };
+    let mut raw = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut raw)?;
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let computed = Output::init_with(expected.len(), |out| {
+        scratch
+            .with(params.block_count(), |blocks| {
+                argon.hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, blocks)
+            })
+            .map_err(Into::into)
+    })?;
+    // `Output`'s equality is constant-time.
+    if computed == expected { Ok(()) } else { Err(Error::Password) }
+}
+
+/// A hashing thread: takes jobs until the pool is dropped, keeping its memory while busy.
+fn work(rx: Receiver<Job>, engine: Arc<Engine>, mut scratch: Scratch, keep: Duration) {
+    loop {
+        let job = if scratch.is_held() {
+            match rx.recv_timeout(keep) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    scratch.release();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
+        let Job { work, _slot: slot } = job;
+        // The place in the pool is given back before the answer is sent, so a client that sends
+        // its next request at once finds it free.
+        match work {
+            Work::Hash { password, reply } => {
+                let r = engine.hash(&mut scratch, &password);
+                drop(slot);
+                let _ = reply.send(r);
+            }
+            Work::Verify { password, phc, reply } => {
+                let r = engine.verify(&mut scratch, &password, phc.as_deref());
+                drop(slot);
+                let _ = reply.send(r);
+            }
+            Work::VerifyLegacy { password, legacy, reply } => {
+                let r = engine.verify_legacy(&mut scratch, &password, &legacy);
+                drop(slot);
+                let _ = reply.send(r);
+            }
+        }
+    }
+    scratch.release();
+}
+
 impl PasswordHasher {
-    /// Starts the pool's threads.
+    /// Starts the pool's threads. They take the scheduling priority of the calling thread, so
+    /// call this from a thread of normal priority (the binary lowers only its async runtime's
+    /// threads; see `docs/decisions.md`, "Sign-in cost").
     pub fn start(config: HashConfig) -> Result<Self, HashError> {
+        Self::start_keeping(config, KEEP_MEMORY_FOR)
+    }
+
+    /// Starts the pool with threads that keep their memory for `keep` after their last job.
+    fn start_keeping(config: HashConfig, keep: Duration) -> Result<Self, HashError> {
         let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
             .map_err(|e| HashError::Failed(format!("invalid Argon2 parameters: {e}")))?;
         let verifications = Arc::new(AtomicU64::new(0));
+        let memory_held = Arc::new(AtomicU64::new(0));
+        let block_count = params.block_count();
         let engine = Arc::new(Engine {
-            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
+            params,
             dummy: OnceLock::new(),
             verifications: verifications.clone(),
         });
         let (tx, rx) = unbounded::<Job>();
         let capacity = Arc::new(Semaphore::new(config.workers.max(1) + config.queue.max(1)));
         for i in 0..config.workers.max(1) {
-            let rx = rx.clone();
-            let engine = engine.clone();
+            let (rx, engine) = (rx.clone(), engine.clone());
+            let scratch = Scratch { blocks: Vec::new(), size: block_count, held: memory_held.clone() };
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    while let Ok(Job { work, _slot: slot }) = rx.recv() {
-                        // The place in the pool is given back before the answer is sent, so a
-                        // client that sends its next request at once finds it free.
-                        match work {
-                            Work::Hash { password, reply } => {
-                                let r = engine.hash(&password);
-                                drop(slot);
-                                let _ = reply.send(r);
-                            }
-                            Work::Verify { password, phc, reply } => {
-                                let r = engine.verify(&password, phc.as_deref());
-                                drop(slot);
-                                let _ = reply.send(r);
-                            }
-                            Work::VerifyLegacy { password, legacy, reply } => {
-                                let r = engine.verify_legacy(&password, &legacy);
-                                drop(slot);
-                                let _ = reply.send(r);
-                            }
-                        }
-                    }
-                })
+                .spawn(move || work(rx, engine, scratch, keep))
                 .map_err(|e| HashError::Failed(format!("cannot start hashing thread: {e}")))?;
         }
-        Ok(Self { jobs: tx, capacity, config, verifications })
+        Ok(Self { jobs: tx, capacity, config, verifications, memory_held })
+    }
+
+    /// Whether every place in the pool is taken right now, so that a sign-in would be refused.
+    /// A cheap look (no reservation) for turning requests away before any other work; the
+    /// answer may be stale by the time the request would reserve, which then decides.
+    pub fn is_full(&self) -> bool {
+        self.capacity.available_permits() == 0
+    }
+
+    /// How many hashing threads hold their Argon2 memory now (each holds it while busy and
+    /// for [`KEEP_MEMORY_FOR`] after).
+    pub fn threads_holding_memory(&self) -> u64 {
+        self.memory_held.load(Ordering::Relaxed)
     }
 
     /// How many Argon2id verifications the pool has done since it started (one per password
@@ -281,6 +411,79 @@ mod tests {
         assert_eq!(h.argon2_verifications(), 4, "a right legacy password verifies the dummy hash too");
         assert!(!h.reserve().unwrap().verify_legacy("copper kettle meadows", legacy).await.unwrap());
         assert_eq!(h.argon2_verifications(), 5, "so does a wrong one");
+    }
+
+    #[tokio::test]
+    async fn hashes_are_those_of_the_argon2_crate_both_ways() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let cfg = small();
+        let h = PasswordHasher::start(cfg).unwrap();
+        let stock = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None).unwrap(),
+        );
+        // Ours, checked by the crate's own verifier.
+        let ours = h.hash("purple tiger lamp").await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(stock.verify_password(b"purple tiger lamp", &parsed).is_ok());
+        assert!(stock.verify_password(b"purple tiger lamb", &parsed).is_err());
+        // The crate's, checked by ours, including a stored hash of a higher cost than configured
+        // (which does not fit the kept memory) and one of Argon2i.
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = stock.hash_password(b"copper kettle", &salt).unwrap().to_string();
+        assert!(h.verify("copper kettle", Some(&theirs)).await.unwrap());
+        assert!(!h.verify("copper kettles", Some(&theirs)).await.unwrap());
+        let bigger = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(512, 1, 1, None).unwrap());
+        let big = bigger.hash_password(b"copper kettle", &salt).unwrap().to_string();
+        assert!(h.verify("copper kettle", Some(&big)).await.unwrap());
+        assert!(h.needs_rehash(&big));
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(256, 1, 1, None).unwrap());
+        let old = argon2i.hash_password(b"copper kettle", &salt).unwrap().to_string();
+        assert!(h.verify("copper kettle", Some(&old)).await.unwrap());
+        assert!(!h.verify("copper kettle!", Some(&old)).await.unwrap());
+        assert!(h.needs_rehash(&old));
+        // A stored value that is not a PHC string is an error, not a wrong password.
+        assert!(matches!(h.verify("x", Some("not a hash")).await, Err(HashError::Failed(_))));
+        // A PHC string whose output was cut short (43 Base64 characters to 32: 24 bytes, always a
+        // valid encoding) does not match.
+        let cut = &theirs[..theirs.len() - 11];
+        assert!(!h.verify("copper kettle", Some(cut)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn memory_is_kept_while_busy_and_given_back_when_idle() {
+        let keep = Duration::from_millis(300);
+        let h = PasswordHasher::start_keeping(HashConfig { workers: 2, ..small() }, keep).unwrap();
+        assert_eq!(h.threads_holding_memory(), 0, "nothing is allocated before the first job");
+        let phc = h.hash("purple tiger lamp").await.unwrap();
+        assert_eq!(h.threads_holding_memory(), 1);
+        for _ in 0..20 {
+            assert!(h.verify("purple tiger lamp", Some(&phc)).await.unwrap());
+            assert!(h.threads_holding_memory() <= 2, "at most one block set per thread");
+        }
+        let deadline = std::time::Instant::now() + keep * 10;
+        while h.threads_holding_memory() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(h.threads_holding_memory(), 0, "idle threads free their memory");
+        // And take it again for the next job.
+        assert!(h.verify("purple tiger lamp", Some(&phc)).await.unwrap());
+        assert_eq!(h.threads_holding_memory(), 1);
+    }
+
+    #[tokio::test]
+    async fn is_full_when_every_place_is_taken() {
+        let h = PasswordHasher::start(small()).unwrap();
+        assert!(!h.is_full());
+        let a = h.reserve().unwrap();
+        assert!(!h.is_full());
+        let b = h.reserve().unwrap();
+        assert!(h.is_full(), "one worker and one queue place are both taken");
+        assert!(matches!(h.reserve(), Err(HashError::Overloaded)));
+        drop(a);
+        assert!(!h.is_full());
+        drop(b);
     }
 
     #[tokio::test]

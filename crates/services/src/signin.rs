@@ -90,12 +90,11 @@ async fn lock_state(
 ) -> Result<(Option<i64>, bool), gatehouse_store::StoreError> {
     let mut until = None;
     let mut had_failures = false;
-    for key in [user_key(name), ip_key(name, ip)] {
-        if let Some(c) = throttle::get(conn, plan.id(), &key).await? {
-            had_failures = true;
-            if let Some(t) = c.locked_until.filter(|t| *t > now) {
-                until = Some(until.map_or(t, |u: i64| u.max(t)));
-            }
+    let (user_key, ip_key) = (user_key(name), ip_key(name, ip));
+    for c in throttle::get_two(conn, plan.id(), [&user_key, &ip_key]).await?.into_iter().flatten() {
+        had_failures = true;
+        if let Some(t) = c.locked_until.filter(|t| *t > now) {
+            until = Some(until.map_or(t, |u: i64| u.max(t)));
         }
     }
     Ok((until, had_failures))
@@ -239,16 +238,14 @@ impl Services {
             _ => (SessionStage::TwoStepSetup, None),
         };
         let session = sessions::start(&mut tx, plan.id(), user.id, stage, meta, now).await?;
-        audit::record(
-            &mut tx,
-            now,
-            plan.id(),
-            meta,
-            Event::new("signin.password")
-                .by_self(user.id)
-                .detail(json!({"next": stage.as_str(), "legacy_password": first_signin})),
-        )
-        .await?;
+        let password_step = Event::new("signin.password")
+            .by_self(user.id)
+            .detail(json!({"next": stage.as_str(), "legacy_password": first_signin}));
+        // With a code to send, the password step's event and the code's are appended together.
+        let mut events = vec![password_step];
+        if phone.is_none() {
+            audit::record_all(&mut tx, now, plan.id(), meta, std::mem::take(&mut events)).await?;
+        }
         let mut masked_phone = None;
         let mut code_sent = false;
         let mut next_code_at = None;
@@ -267,20 +264,35 @@ impl Services {
         if let Some((phone, method)) = phone {
             let method =
                 gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
-            let asked = if app {
-                crate::authenticator_app::start_challenge(&mut tx, plan, user.id, Purpose::SignIn, meta, now).await
-            } else {
-                two_step::send_code(self, &mut tx, plan, user.id, Purpose::SignIn, &phone, method, meta, now).await
-            };
-            match asked {
-                Ok(()) => code_sent = true,
-                Err(two_step::TwoStepError::TooManySends) => {
-                    next_code_at = two_step::next_send_at(&mut tx, plan, user.id, Purpose::SignIn, now).await?;
+            if app {
+                match crate::authenticator_app::start_challenge(&mut tx, plan, user.id, Purpose::SignIn, meta, now)
+                    .await
+                {
+                    Ok(()) => code_sent = true,
+                    Err(two_step::TwoStepError::TooManySends) => {
+                        next_code_at = two_step::next_send_at(&mut tx, plan, user.id, Purpose::SignIn, now).await?;
+                    }
+                    Err(e) => return Err(Internal::Other(e.to_string()).into()),
                 }
-                Err(e) => return Err(Internal::Other(e.to_string()).into()),
+            } else {
+                let sent =
+                    two_step::send_code_unaudited(self, &mut tx, plan, user.id, Purpose::SignIn, &phone, method, now)
+                        .await;
+                match sent {
+                    Ok(two_step::CodeSend::Sent(event)) => {
+                        events.push(event);
+                        code_sent = true;
+                    }
+                    Ok(two_step::CodeSend::Refused(event)) => {
+                        events.push(event);
+                        next_code_at = two_step::next_send_at(&mut tx, plan, user.id, Purpose::SignIn, now).await?;
+                    }
+                    Err(e) => return Err(Internal::Other(e.to_string()).into()),
+                }
             }
             masked_phone = Some(gatehouse_domain::phone::mask_digits(&phone));
         }
+        audit::record_all(&mut tx, now, plan.id(), meta, events).await?;
         gatehouse_store::commit(tx).await?;
         Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email, app })
     }

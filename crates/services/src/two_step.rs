@@ -138,21 +138,48 @@ pub(crate) async fn send_code(
     meta: &RequestMeta,
     now: i64,
 ) -> Result<(), TwoStepError> {
+    match send_code_unaudited(svc, conn, plan, user, purpose, phone, method, now).await? {
+        CodeSend::Sent(e) => {
+            audit::record(conn, now, plan.id(), meta, e).await?;
+            Ok(())
+        }
+        CodeSend::Refused(e) => {
+            audit::record(conn, now, plan.id(), meta, e).await?;
+            Err(TwoStepError::TooManySends)
+        }
+    }
+}
+
+/// What [`send_code_unaudited`] did, with the event to record for it.
+pub(crate) enum CodeSend {
+    /// The code was stored and queued.
+    Sent(Event),
+    /// The hour's limit was reached: nothing was sent.
+    Refused(Event),
+}
+
+/// [`send_code`] without recording its event: the caller records it in the same transaction
+/// (a sign-in appends it with its own, in one append).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn send_code_unaudited(
+    svc: &Services,
+    conn: &mut Conn,
+    plan: &Plan,
+    user: UserId,
+    purpose: Purpose,
+    phone: &str,
+    method: TwoStepMethod,
+    now: i64,
+) -> Result<CodeSend, TwoStepError> {
     let policy = plan.code_policy();
     let sent = codes::count_since(conn, user, now - Duration::hours(1).as_secs(), purpose.budget()).await?;
     if !policy.may_send(sent) {
-        audit::record(
-            conn,
-            now,
-            plan.id(),
-            meta,
+        return Ok(CodeSend::Refused(
             Event::new("two_step.code_sent")
                 .by_self(user)
                 .outcome(Outcome::Denied)
                 .detail(json!({"reason": "send_limit", "purpose": purpose.as_str()})),
-        )
-        .await?;
-        return Err(TwoStepError::TooManySends);
+        ));
     }
     let code = policy.code_from(random_u64());
     let hash = hash_code(&svc.code_key, &code_context(user, purpose), &code);
@@ -173,8 +200,7 @@ pub(crate) async fn send_code(
     let minutes = policy.lifetime.as_secs() / 60;
     let msg = messages::two_step_code(&plan.row.name, &code, minutes, method == TwoStepMethod::Voice, phone)?;
     messages::enqueue(conn, plan.id(), &msg, now).await?;
-    audit::record(conn, now, plan.id(), meta, Event::new("two_step.code_sent").by_self(user).detail(json!({"purpose": purpose.as_str(), "method": method.as_str(), "phone": gatehouse_domain::phone::mask_digits(phone)}))).await?;
-    Ok(())
+    Ok(CodeSend::Sent(Event::new("two_step.code_sent").by_self(user).detail(json!({"purpose": purpose.as_str(), "method": method.as_str(), "phone": gatehouse_domain::phone::mask_digits(phone)}))))
 }
 
 /// When the next code of `purpose` may be sent to `user`, or `None` when one may be sent now.

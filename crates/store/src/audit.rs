@@ -115,6 +115,81 @@ pub async fn append(conn: &mut Conn, e: &NewEvent<'_>) -> Result<i64, StoreError
     Ok(seq)
 }
 
+/// Appends several events of one plan to its chain in order, inside the caller's transaction, in
+/// three statements whatever their number (the head moved once, one multi-row insert). Returns
+/// the sequence number of the last, or `None` when there were none.
+pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) -> Result<Option<i64>, StoreError> {
+    if let Some(other) = events.iter().find(|e| e.plan_id != plan) {
+        return Err(StoreError::Corrupt(format!("event of plan {} appended to plan {plan}", other.plan_id)));
+    }
+    let Ok(n) = i64::try_from(events.len()) else {
+        return Err(StoreError::Corrupt("too many events in one append".into()));
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    let head = sqlx::query("UPDATE audit_heads SET seq = seq + $2 WHERE plan_id = $1 RETURNING seq, hash")
+        .bind(plan.0)
+        .bind(n)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("plan {plan} has no audit chain head")))?;
+    let last: i64 = head.try_get("seq")?;
+    let mut prev: String = head.try_get("hash")?;
+    let mut links = Vec::with_capacity(events.len());
+    for (seq, e) in (last - n + 1..).zip(events) {
+        let fields = ChainFields {
+            plan_id: e.plan_id.0,
+            seq,
+            at: e.at,
+            actor_user_id: e.actor.map(|u| u.0),
+            subject_user_id: e.subject.map(|u| u.0),
+            action: e.action,
+            outcome: e.outcome,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            detail: e.detail,
+        };
+        let hash = chain_hash(&prev, &fields);
+        links.push((seq, std::mem::replace(&mut prev, hash.clone()), hash));
+    }
+    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE plan_id = $1")
+        .bind(plan.0)
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
+    let values: Vec<String> = (0..events.len())
+        .map(|i| {
+            let b = i * 12;
+            let cols: Vec<String> = (1..=12).map(|c| format!("${}", b + c)).collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO audit_events (plan_id, seq, at, actor_user_id, subject_user_id, action, outcome, ip, \
+         user_agent, detail, prev_hash, hash) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (e, (seq, prev_hash, hash)) in events.iter().zip(&links) {
+        q = q
+            .bind(e.plan_id.0)
+            .bind(*seq)
+            .bind(e.at)
+            .bind(e.actor.map(|u| u.0))
+            .bind(e.subject.map(|u| u.0))
+            .bind(e.action)
+            .bind(e.outcome)
+            .bind(e.ip)
+            .bind(e.user_agent)
+            .bind(e.detail)
+            .bind(prev_hash.as_str())
+            .bind(hash.as_str());
+    }
+    q.execute(&mut *conn).await?;
+    Ok(Some(last))
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
     Ok(EventRow {
         id: r.try_get("id")?,

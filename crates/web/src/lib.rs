@@ -17,7 +17,6 @@ use gatehouse_services::Services;
 use routing::{RouteEntry, Routes};
 use std::sync::Arc;
 use tokio::sync::Notify;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -71,10 +70,11 @@ pub fn router(state: AppState) -> Router {
         .route(HEALTHZ, axum::routing::get(|| async { "ok" }))
         .fallback_service(planned)
         .layer(axum::middleware::from_fn(wake_outbox_layer(state.outbox_waker.clone())))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(axum::middleware::map_response(|mut resp: axum::response::Response| async move {
+            security_headers(resp.headers_mut());
+            resp
+        }))
+        // Outside the fixed headers: the policy may allow a waiting application's origin.
         .layer(axum::middleware::from_fn(csp::content_security_policy))
         // The largest body of all: a roster file, or a secure message with its files in base64.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(admin::MAX_UPLOAD.max(api::MAX_MESSAGE_BODY)))
@@ -88,6 +88,67 @@ pub fn router(state: AppState) -> Router {
                 // 503s under overload are deliberate; handlers log real failures themselves.
                 .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
+        // Outermost: a sign-in the hashing pool cannot take is refused before anything else.
+        .layer(axum::middleware::from_fn_with_state(state, refuse_signin_when_full))
+}
+
+/// The headers every answer carries.
+fn security_headers(h: &mut axum::http::HeaderMap) {
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&csp::policy(None)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
+/// Which sign-in form a request posts to, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignInPost {
+    /// `POST /api/v1/signin`.
+    Api,
+    /// The sign-in page's form, `POST /signin`.
+    Page,
+}
+
+/// The sign-in a path is, at the plan's own host or under a plan's prefix (`/p/{slug}/…`).
+fn signin_post(path: &str) -> Option<SignInPost> {
+    let rest = match path.strip_prefix("/p/") {
+        Some(r) => r.split_once('/').map_or("", |(_, r)| r),
+        None => path.strip_prefix('/').unwrap_or(path),
+    };
+    match rest {
+        "api/v1/signin" => Some(SignInPost::Api),
+        "signin" => Some(SignInPost::Page),
+        _ => None,
+    }
+}
+
+/// While every place in the password hashing pool is taken, a sign-in is answered 503 with
+/// `Retry-After` before its body is read, its plan resolved or the database touched: a client
+/// that ignores `Retry-After` and retries at once must not take the CPU the hashing threads need.
+/// (A sign-in let through here still reserves its place in the pool, which decides.)
+async fn refuse_signin_when_full(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.method() == axum::http::Method::POST && st.svc.hasher.is_full() {
+        let refused = match signin_post(req.uri().path()) {
+            Some(SignInPost::Api) => Some(api::ApiError::busy().into_response()),
+            Some(SignInPost::Page) => Some(pages::busy()),
+            None => None,
+        };
+        if let Some(mut resp) = refused {
+            security_headers(resp.headers_mut());
+            return resp;
+        }
+    }
+    next.run(req).await
 }
 
 type Next = axum::middleware::Next;
@@ -139,7 +200,7 @@ fn wake_outbox_layer(
 
 #[cfg(test)]
 mod tests {
-    use super::is_api_path;
+    use super::{SignInPost, is_api_path, signin_post};
 
     #[test]
     fn api_paths_with_and_without_a_plan_prefix() {
@@ -147,6 +208,14 @@ mod tests {
         assert!(is_api_path("/p/acme/api/v1/signin"));
         assert!(is_api_path("/api/v1"));
         assert!(!is_api_path("/signin"));
+        assert_eq!(signin_post("/api/v1/signin"), Some(SignInPost::Api));
+        assert_eq!(signin_post("/p/acme/api/v1/signin"), Some(SignInPost::Api));
+        assert_eq!(signin_post("/signin"), Some(SignInPost::Page));
+        assert_eq!(signin_post("/p/acme/signin"), Some(SignInPost::Page));
+        assert_eq!(signin_post("/api/v1/signup"), None);
+        assert_eq!(signin_post("/p/acme"), None);
+        assert_eq!(signin_post("/p/signin"), None);
+        assert_eq!(signin_post("/signin/extra"), None);
         assert!(!is_api_path("/p/acme/signin"));
         assert!(!is_api_path("/api/v10/x"));
         assert!(!is_api_path("/p/api/v1"));
