@@ -24,6 +24,7 @@ pub mod message_topics;
 pub mod offers;
 pub mod oidc_grants;
 pub mod oidc_keys;
+pub mod passkeys;
 pub mod outbox;
 pub mod plans;
 pub mod profile;
