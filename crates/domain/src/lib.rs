@@ -41,8 +41,8 @@ pub mod username;
 
 pub use email::Email;
 pub use ids::{
-    AccessRequestId, AccessReviewId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId, PasskeyId,
-    PlanId, PracticeId, ProviderRowId, RegistrationId, SessionId, ThreadId, TopicId, UserId,
+    AccessRequestId, AccessReviewId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId,
+    PasskeyId, PlanId, PracticeId, ProviderRowId, RegistrationId, SessionId, ThreadId, TopicId, UserId,
 };
 pub use names::PersonName;
 pub use npi::Npi;

@@ -215,9 +215,18 @@ impl Services {
     }
 
     /// Where a session goes once its user has proven both factors: the terms, or home.
-    async fn stage_after_factors(&self, conn: &mut Conn, plan: &Plan, user: &users::UserRow) -> Result<SessionStage, PasskeyError> {
+    async fn stage_after_factors(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        user: &users::UserRow,
+    ) -> Result<SessionStage, PasskeyError> {
         let current = plans::get(conn, plan.id()).await?.map_or(plan.row.terms_version, |p| p.terms_version);
-        Ok(if terms::must_sign(user.terms_version_signed, current) { SessionStage::Terms } else { SessionStage::Complete })
+        Ok(if terms::must_sign(user.terms_version_signed, current) {
+            SessionStage::Terms
+        } else {
+            SessionStage::Complete
+        })
     }
 
     /// Audits a refused passkey and commits the transaction (the ceremony stays used).
@@ -308,20 +317,28 @@ impl Services {
                 Ok(k) => k,
                 Err(PasskeyError::CeremonyUnusable) => {
                     let err = PasskeyError::CeremonyUnusable;
-                    return Err(self.refuse(tx, plan, meta, "passkey.register", Some(user.id), "ceremony", now, err).await?);
+                    return Err(self
+                        .refuse(tx, plan, meta, "passkey.register", Some(user.id), "ceremony", now, err)
+                        .await?);
                 }
                 Err(e) => return Err(e),
             };
         let reg: RegisterPublicKeyCredential = match answer(credential) {
             Ok(r) => r,
-            Err(e) => return Err(self.refuse(tx, plan, meta, "passkey.register", Some(user.id), "unreadable", now, e).await?),
+            Err(e) => {
+                return Err(self
+                    .refuse(tx, plan, meta, "passkey.register", Some(user.id), "unreadable", now, e)
+                    .await?);
+            }
         };
         let passkey = match self.relying_party(plan)?.finish_passkey_registration(&reg, &kept.state) {
             Ok(p) => p,
             Err(e) => {
                 tracing::info!(error = %e, "passkey registration refused");
                 let err = PasskeyError::Refused;
-                return Err(self.refuse(tx, plan, meta, "passkey.register", Some(user.id), "verification", now, err).await?);
+                return Err(self
+                    .refuse(tx, plan, meta, "passkey.register", Some(user.id), "verification", now, err)
+                    .await?);
             }
         };
         let json = serde_json::to_value(&passkey).map_err(|e| internal("a new passkey", e))?;
@@ -338,7 +355,9 @@ impl Services {
         };
         let Some(id) = store::insert(&mut tx, &new, now).await? else {
             let err = PasskeyError::AlreadyRegistered;
-            return Err(self.refuse(tx, plan, meta, "passkey.register", Some(user.id), "already_registered", now, err).await?);
+            return Err(self
+                .refuse(tx, plan, meta, "passkey.register", Some(user.id), "already_registered", now, err)
+                .await?);
         };
         audit::record(
             &mut tx,
@@ -351,7 +370,13 @@ impl Services {
         )
         .await?;
         gatehouse_store::commit(tx).await?;
-        Ok(PasskeyView { id: PasskeyId(id), name: kept.name, synced: backup_eligible, created_at: now, last_used_at: None })
+        Ok(PasskeyView {
+            id: PasskeyId(id),
+            name: kept.name,
+            synced: backup_eligible,
+            created_at: now,
+            last_used_at: None,
+        })
     }
 
     /// Removes one of the user's passkeys, once the profile is open. Another user's passkey is
@@ -383,8 +408,10 @@ impl Services {
 
     /// Starts a sign-in by passkey alone: the authenticator chooses the key, which names its user.
     pub async fn start_passkey_signin(&self, plan: &Plan) -> Result<CeremonyOptions, PasskeyError> {
-        let (rcr, state) =
-            self.relying_party(plan)?.start_discoverable_authentication().map_err(|e| internal("starting a sign-in", e))?;
+        let (rcr, state) = self
+            .relying_party(plan)?
+            .start_discoverable_authentication()
+            .map_err(|e| internal("starting a sign-in", e))?;
         let mut options = serde_json::to_value(&rcr).map_err(|e| internal("sign-in options", e))?;
         // A button starts this ceremony: the browser asks at once, rather than in the username's
         // autofill (webauthn-rs's conditional mediation).
@@ -426,11 +453,18 @@ impl Services {
         let rp = self.relying_party(plan)?;
         let (handle, cred_id) = match rp.identify_discoverable_authentication(&cred) {
             Ok((h, c)) => (h, credential_id_text(c)),
-            Err(_) => return Err(self.refuse(tx, plan, meta, ACTION, None, "no_user_handle", now, PasskeyError::Refused).await?),
+            Err(_) => {
+                return Err(self
+                    .refuse(tx, plan, meta, ACTION, None, "no_user_handle", now, PasskeyError::Refused)
+                    .await?);
+            }
         };
-        let row = store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_handle == handle.to_string());
+        let row =
+            store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_handle == handle.to_string());
         let Some(row) = row else {
-            return Err(self.refuse(tx, plan, meta, ACTION, None, "unknown_passkey", now, PasskeyError::Refused).await?);
+            return Err(self
+                .refuse(tx, plan, meta, ACTION, None, "unknown_passkey", now, PasskeyError::Refused)
+                .await?);
         };
         let mut passkey = stored_passkey(&row)?;
         let result = match rp.finish_discoverable_authentication(&cred, state, &[DiscoverableKey::from(&passkey)]) {
@@ -443,7 +477,8 @@ impl Services {
         };
         let user = users::get(&mut tx, plan.id(), row.user_id).await?.ok_or(PasskeyError::Refused)?;
         if user.status != UserStatus::Active {
-            let err = if user.status == UserStatus::Deactivated { PasskeyError::Deactivated } else { PasskeyError::Refused };
+            let err =
+                if user.status == UserStatus::Deactivated { PasskeyError::Deactivated } else { PasskeyError::Refused };
             return Err(self.refuse(tx, plan, meta, ACTION, Some(user.id), "not_active", now, err).await?);
         }
         self.record_passkey_use(&mut tx, &row, &mut passkey, &result, now).await?;
@@ -494,8 +529,10 @@ impl Services {
             return Err(PasskeyError::NoPasskey);
         }
         let keys = rows.iter().map(stored_passkey).collect::<Result<Vec<_>, _>>()?;
-        let (rcr, state) =
-            self.relying_party(plan)?.start_passkey_authentication(&keys).map_err(|e| internal("starting a second step", e))?;
+        let (rcr, state) = self
+            .relying_party(plan)?
+            .start_passkey_authentication(&keys)
+            .map_err(|e| internal("starting a second step", e))?;
         let ceremony = self.keep_ceremony(&mut tx, plan, CeremonyKind::SecondStep, Some(session), &state, now).await?;
         gatehouse_store::commit(tx).await?;
         let options = serde_json::to_value(&rcr).map_err(|e| internal("second-step options", e))?;
@@ -543,7 +580,9 @@ impl Services {
         let cred_id = credential_id_text(result.cred_id().as_ref());
         let row = store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_id == session.user_id);
         let Some(row) = row else {
-            return Err(self.refuse(tx, plan, meta, ACTION, user_id, "unknown_passkey", now, PasskeyError::Refused).await?);
+            return Err(self
+                .refuse(tx, plan, meta, ACTION, user_id, "unknown_passkey", now, PasskeyError::Refused)
+                .await?);
         };
         let mut passkey = stored_passkey(&row)?;
         self.record_passkey_use(&mut tx, &row, &mut passkey, &result, now).await?;

@@ -176,7 +176,12 @@ fn unlock_at(row: Option<&UnlockRow>, user: &UserRow, now: i64) -> Unlock {
 
 impl Services {
     /// The session's user, if the session is fully signed in and the account active.
-    pub(crate) async fn profile_user(&self, conn: &mut Conn, plan: &Plan, session: &SessionInfo) -> Result<UserRow, ProfileError> {
+    pub(crate) async fn profile_user(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        session: &SessionInfo,
+    ) -> Result<UserRow, ProfileError> {
         if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
             return Err(ProfileError::NotUnlocked);
         }

@@ -79,7 +79,11 @@ pub async fn of_user(conn: &mut Conn, plan: PlanId, user: UserId) -> Result<Vec<
 }
 
 /// The plan's passkey with this credential id.
-pub async fn by_credential(conn: &mut Conn, plan: PlanId, credential_id: &str) -> Result<Option<PasskeyRow>, StoreError> {
+pub async fn by_credential(
+    conn: &mut Conn,
+    plan: PlanId,
+    credential_id: &str,
+) -> Result<Option<PasskeyRow>, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM passkeys WHERE plan_id = $1 AND credential_id = $2"))
         .bind(plan.0)
         .bind(credential_id)

@@ -43,6 +43,7 @@ mod oidc_flow;
 mod oidc_keys;
 mod outbox_security;
 mod page_flows;
+mod passkeys;
 mod permission_matrix;
 mod practice_admins;
 mod practice_pages;

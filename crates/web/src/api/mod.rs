@@ -13,6 +13,7 @@ mod legacy;
 mod messages;
 mod offers;
 pub mod openapi;
+mod passkeys;
 mod practice;
 mod profile;
 mod registrations;
@@ -71,6 +72,8 @@ fn sections() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
         ("first_signin", first_signin::routes()),
         ("self_service", self_service::routes()),
         ("profile", profile::routes()),
+        ("auth", passkeys::auth_routes()),
+        ("profile", passkeys::profile_routes()),
         ("messages", messages::routes()),
         ("reviews", reviews::routes()),
     ]

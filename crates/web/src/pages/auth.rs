@@ -44,7 +44,12 @@ struct SignInPage {
 }
 
 /// The sign-in page saying why a passkey did not sign in.
-pub(super) fn signin_with_passkey_error(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, error: String) -> Response {
+pub(super) fn signin_with_passkey_error(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    error: String,
+) -> Response {
     render(
         StatusCode::UNAUTHORIZED,
         &SignInPage {
