@@ -19,6 +19,7 @@ mod authz;
 mod browser;
 mod browser_association;
 mod browser_messages;
+mod browser_passkeys;
 mod browser_practice;
 mod browser_registration;
 mod browser_reviews;
