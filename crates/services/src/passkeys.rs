@@ -161,7 +161,6 @@ impl Services {
     }
 
     /// Stores a ceremony's state and returns its handle, in the caller's transaction.
-    #[allow(clippy::too_many_arguments)]
     async fn keep_ceremony(
         &self,
         conn: &mut Conn,
@@ -230,6 +229,7 @@ impl Services {
     }
 
     /// Audits a refused passkey and commits the transaction (the ceremony stays used).
+    #[allow(clippy::too_many_arguments)]
     async fn refuse(
         &self,
         mut tx: gatehouse_store::Tx,

@@ -64,8 +64,8 @@ fn options_answer(r: Result<CeremonyOptions, PasskeyError>) -> Response {
     }
 }
 
-fn signed_in(sess: &CookieSession) -> Result<SessionInfo, Response> {
-    require_stage(&sess.0, SessionStage::Complete).map_err(IntoResponse::into_response)
+fn signed_in(sess: &CookieSession) -> Result<SessionInfo, Redirect> {
+    require_stage(&sess.0, SessionStage::Complete)
 }
 
 /// One passkey as the page lists it.
@@ -142,7 +142,7 @@ async fn list(
 ) -> Response {
     let s = match signed_in(&sess) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let notice = if q.added.is_some() {
         Some("Your passkey was added. You can now use it to sign in.".to_owned())
@@ -189,7 +189,7 @@ async fn register(
 ) -> Response {
     let s = match signed_in(&sess) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match st.svc.finish_passkey_registration(&plan.0, &s, &f.ceremony, &f.credential, &meta).await {
         Ok(_) => Redirect::to("/profile/passkeys?added=1").into_response(),
@@ -207,7 +207,7 @@ async fn remove_page(
 ) -> Response {
     let s = match signed_in(&sess) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     // Only one's own passkey: another's reads as not found.
     let key = match st.svc.my_passkeys(&plan.0, &s).await {
@@ -246,7 +246,7 @@ async fn remove(
 ) -> Response {
     let s = match signed_in(&sess) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match st.svc.remove_passkey(&plan.0, &s, id, &meta).await {
         Ok(()) => Redirect::to("/profile/passkeys?removed=1").into_response(),
