@@ -151,7 +151,21 @@ pub struct PasskeyAnswerBody {
     #[schema(schema_with = handle)]
     pub ceremony: String,
     #[schema(schema_with = public_key_credential)]
-    pub credential: Value,
+    pub credential: serde_json::Map<String, Value>,
+}
+
+impl PasskeyAnswerBody {
+    /// The handle and the answer as text, or 422 `invalid_body` for a handle outside its schema
+    /// (as the body's own checks answer).
+    fn parts(&self) -> Result<(&str, String), ApiError> {
+        if self.ceremony.is_empty() || self.ceremony.len() > 100 {
+            let message = "`ceremony` must be the handle from the ceremony's options (1 to 100 characters).";
+            return Err(
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message).field(Some("ceremony"))
+            );
+        }
+        Ok((&self.ceremony, Value::Object(self.credential.clone()).to_string()))
+    }
 }
 
 fn session_step(s: PasskeySignedIn) -> Json<SessionStep> {
@@ -199,8 +213,8 @@ pub async fn register_passkey(
     Meta(meta): Meta,
     JsonBody(b): JsonBody<PasskeyAnswerBody>,
 ) -> Result<(StatusCode, Json<PasskeyBody>), ApiError> {
-    let credential = b.credential.to_string();
-    let v = st.svc.finish_passkey_registration(&plan.0, &s, &b.ceremony, &credential, &meta).await.map_err(error)?;
+    let (ceremony, credential) = b.parts()?;
+    let v = st.svc.finish_passkey_registration(&plan.0, &s, ceremony, &credential, &meta).await.map_err(error)?;
     Ok((StatusCode::CREATED, Json(v.into())))
 }
 
@@ -244,8 +258,8 @@ pub async fn passkey_signin(
     Meta(meta): Meta,
     JsonBody(b): JsonBody<PasskeyAnswerBody>,
 ) -> Result<Json<SessionStep>, ApiError> {
-    let credential = b.credential.to_string();
-    Ok(session_step(st.svc.finish_passkey_signin(&plan.0, &b.ceremony, &credential, &meta).await.map_err(error)?))
+    let (ceremony, credential) = b.parts()?;
+    Ok(session_step(st.svc.finish_passkey_signin(&plan.0, ceremony, &credential, &meta).await.map_err(error)?))
 }
 
 /// Starts a passkey as the second step, instead of the code (session at `two_step_code`).
@@ -275,8 +289,6 @@ pub async fn passkey_second_step(
     JsonBody(b): JsonBody<PasskeyAnswerBody>,
 ) -> Result<Json<SessionStep>, ApiError> {
     let s = s.at(SessionStage::TwoStepCode)?;
-    let credential = b.credential.to_string();
-    Ok(session_step(
-        st.svc.finish_passkey_second_step(&plan.0, &s, &b.ceremony, &credential, &meta).await.map_err(error)?,
-    ))
+    let (ceremony, credential) = b.parts()?;
+    Ok(session_step(st.svc.finish_passkey_second_step(&plan.0, &s, ceremony, &credential, &meta).await.map_err(error)?))
 }
