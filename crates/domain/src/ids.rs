@@ -95,6 +95,10 @@ id_type!(
     /// One topic of the plan's list of secure-message topics.
     TopicId
 );
+id_type!(
+    /// One of a user's registered passkeys.
+    PasskeyId
+);
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@ pub mod names;
 pub mod npi;
 pub mod oauth;
 pub mod oidc_keys;
+pub mod passkey;
 pub mod password;
 pub mod permissions;
 pub mod phone;
@@ -42,8 +43,8 @@ pub mod username;
 
 pub use email::Email;
 pub use ids::{
-    AccessRequestId, AccessReviewId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId, PlanId,
-    PracticeId, ProviderRowId, RegistrationId, SessionId, ThreadId, TopicId, UserId,
+    AccessRequestId, AccessReviewId, AffiliationId, ApplicationId, AttachmentId, ImportId, MatchId, MessageId,
+    PasskeyId, PlanId, PracticeId, ProviderRowId, RegistrationId, SessionId, ThreadId, TopicId, UserId,
 };
 pub use names::PersonName;
 pub use npi::Npi;

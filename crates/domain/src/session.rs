@@ -79,7 +79,22 @@ impl SessionStage {
 pub struct AuthMethods(Vec<&'static str>);
 
 /// Every method name a session may record.
-const KNOWN_METHODS: [&str; 5] = ["pwd", "sms", "tel", "otp", "rec"];
+const KNOWN_METHODS: [&str; 8] = ["pwd", "sms", "tel", "otp", "rec", "hwk", "swk", "user"];
+
+/// How a passkey proved its holder: the key's kind and the authenticator's own check of the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasskeyProof {
+    /// The authenticator said the key may be copied off it (synced passkey): RFC 8176 `swk`;
+    /// otherwise the key is bound to its device: `hwk`. Unattested: what the authenticator says.
+    pub backup_eligible: bool,
+}
+
+impl PasskeyProof {
+    /// The RFC 8176 name of the key: `swk` or `hwk`.
+    pub fn key_method(self) -> &'static str {
+        if self.backup_eligible { "swk" } else { "hwk" }
+    }
+}
 
 impl AuthMethods {
     /// The password, then a two-step code delivered by `method`.
@@ -101,6 +116,19 @@ impl AuthMethods {
     /// The password, then one of the recovery codes.
     pub fn password_and_recovery_code() -> Self {
         Self(vec!["pwd", "rec"])
+    }
+
+    /// A user-verifying passkey, alone (`hwk user`) or after the password (`pwd hwk user`).
+    /// `user` records the authenticator's user verification (a PIN or a biometric, which of them
+    /// it does not reliably tell), so a passkey alone is two factors.
+    pub fn passkey(proof: PasskeyProof, after_password: bool) -> Self {
+        let mut v = Vec::with_capacity(3);
+        if after_password {
+            v.push("pwd");
+        }
+        v.push(proof.key_method());
+        v.push("user");
+        Self(v)
     }
 
     /// The stored text (`pwd sms`).
@@ -146,6 +174,17 @@ mod tests {
         assert_eq!(AuthMethods::password_and_app().as_stored(), "pwd otp");
         assert_eq!(AuthMethods::parse("pwd otp"), Some(AuthMethods::password_and_app()));
         assert_eq!(AuthMethods::parse("pwd rec"), Some(AuthMethods::password_and_recovery_code()));
+    }
+
+    #[test]
+    fn methods_of_a_passkey_sign_in() {
+        let synced = PasskeyProof { backup_eligible: true };
+        let device = PasskeyProof { backup_eligible: false };
+        assert_eq!(AuthMethods::passkey(synced, false).as_stored(), "swk user");
+        assert_eq!(AuthMethods::passkey(device, false).as_stored(), "hwk user");
+        assert_eq!(AuthMethods::passkey(device, true).as_stored(), "pwd hwk user");
+        assert!(AuthMethods::passkey(device, false).is_multi_factor());
+        assert_eq!(AuthMethods::parse("swk user"), Some(AuthMethods::passkey(synced, false)));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod message_topics;
 pub mod messages;
 pub mod offers;
 pub mod oidc;
+pub mod passkeys;
 pub mod plans;
 pub mod practice;
 pub mod profile;

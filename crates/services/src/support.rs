@@ -108,7 +108,7 @@ impl SupportAction {
     pub fn explanation(self) -> &'static str {
         match self {
             Self::ResetTwoStep => {
-                "The user's two-step phone, authenticator app and recovery codes are removed, all their sessions end, and they are told by email. At their next sign-in, after their password, they set up a new phone."
+                "The user's two-step phone, authenticator app, recovery codes and passkeys are removed, all their sessions end, and they are told by email. At their next sign-in, after their password, they set up a new phone."
             }
             Self::Unlock => "Failed sign-in attempts are forgotten and any lock on this username ends now.",
             Self::Deactivate => "The user is signed out everywhere at once and cannot sign in until reactivated.",
@@ -307,7 +307,10 @@ impl Services {
                     return Err(SupportError::NotApplicable("This user has no two-step phone to reset."));
                 }
                 users::clear_two_step(&mut tx, plan.id(), user, now).await?;
+                // Every second factor goes: the phone, the app, the recovery codes and the passkeys.
                 let (app, codes) = crate::authenticator_app::remove_all(&mut tx, plan.id(), user).await?;
+                let passkeys = gatehouse_store::passkeys::delete_all(&mut tx, plan.id(), user).await?;
+                detail["passkeys_removed"] = json!(passkeys);
                 let ended = sessions::end_all_except(&mut tx, user, None, now).await?;
                 detail["sessions_ended"] = json!(ended);
                 detail["authenticator_app_removed"] = json!(app);

@@ -27,6 +27,7 @@ pub mod offers;
 pub mod oidc_grants;
 pub mod oidc_keys;
 pub mod outbox;
+pub mod passkeys;
 pub mod plans;
 pub mod profile;
 pub mod profile_updates;

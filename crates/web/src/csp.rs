@@ -23,7 +23,8 @@ pub fn policy(return_origin: Option<&str>) -> String {
         None => "'self'".to_owned(),
     };
     format!(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action {forms}; \
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; \
+         form-action {forms}; \
          frame-ancestors 'none'; base-uri 'none'"
     )
 }

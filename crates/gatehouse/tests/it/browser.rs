@@ -115,6 +115,37 @@ impl Browser {
         Some(Self { client, driver, session, _profile: profile })
     }
 
+    /// Adds a W3C WebAuthn virtual authenticator to the session (WebDriver extension): CTAP2,
+    /// built in, holding discoverable keys and verifying its user (as a fingerprint would).
+    /// Returns its id.
+    pub(crate) async fn add_virtual_authenticator(&self) -> String {
+        let id = self.session.as_deref().expect("an open session");
+        let url = format!("http://127.0.0.1:{}/session/{id}/webauthn/authenticator", self.driver.port);
+        let body = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        });
+        let r = reqwest::Client::new().post(url).json(&body).send().await.expect("add a virtual authenticator");
+        let status = r.status();
+        let v: Value = r.json().await.expect("its answer");
+        assert!(status.is_success(), "virtual authenticator refused: {v}");
+        v["value"].as_str().expect("the authenticator's id").to_owned()
+    }
+
+    /// The keys a virtual authenticator holds (WebDriver "Get Credentials").
+    pub(crate) async fn virtual_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let id = self.session.as_deref().expect("an open session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{id}/webauthn/authenticator/{authenticator}/credentials",
+            self.driver.port
+        );
+        let v: Value = reqwest::Client::new().get(url).send().await.expect("credentials").json().await.expect("json");
+        v["value"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Ends the Chromium session; ChromeDriver goes when `self` drops.
     pub(crate) async fn close(mut self) {
         if self.client.clone().close().await.is_ok() {

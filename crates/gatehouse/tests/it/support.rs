@@ -4,6 +4,7 @@
 //! The request methods of [`TestApp`] all answer in one order: the status, then the body (page
 //! HTML or the API's JSON), then, for those that return it, the `Location` header.
 
+pub mod authenticator;
 pub mod fixtures;
 
 use gatehouse::Running;

@@ -14,6 +14,7 @@ mod legacy;
 mod messages;
 mod offers;
 pub mod openapi;
+mod passkeys;
 mod practice;
 mod profile;
 mod registrations;
@@ -73,6 +74,8 @@ fn sections() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
         ("self_service", self_service::routes()),
         ("profile", profile::routes()),
         ("authenticator", authenticator::routes()),
+        ("auth", passkeys::auth_routes()),
+        ("profile", passkeys::profile_routes()),
         ("messages", messages::routes()),
         ("reviews", reviews::routes()),
     ]

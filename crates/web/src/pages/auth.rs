@@ -39,6 +39,27 @@ struct SignInPage {
     username: String,
     error: Option<String>,
     notice: Option<String>,
+    /// Why the last "Sign in with a passkey" did not sign in.
+    passkey_error: Option<String>,
+}
+
+/// The sign-in page saying why a passkey did not sign in.
+pub(super) fn signin_with_passkey_error(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    error: String,
+) -> Response {
+    render(
+        StatusCode::UNAUTHORIZED,
+        &SignInPage {
+            chrome: Chrome::new(st, plan, csrf, false),
+            username: String::new(),
+            error: None,
+            notice: None,
+            passkey_error: Some(error),
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -80,6 +101,7 @@ async fn signin_page(
             username: q.login_hint.as_deref().unwrap_or_default().chars().take(64).collect(),
             error: None,
             notice,
+            passkey_error: None,
         },
     )
 }
@@ -122,6 +144,7 @@ async fn signin_submit(
                     username: f.username.chars().take(64).collect(),
                     error: Some(e.to_string()),
                     notice: None,
+                    passkey_error: None,
                 },
             )
         }
@@ -409,6 +432,27 @@ struct CodePage {
     /// The user has an app (offered under "Use another way" when a text was asked for).
     has_app: bool,
     recovery_error: Option<String>,
+    /// The user has a passkey: offer it instead of the code.
+    has_passkey: bool,
+    /// Why the last passkey did not do.
+    passkey_error: Option<String>,
+}
+
+/// The code page saying why a passkey did not do as the second step.
+pub(super) async fn code_page_with_passkey_error(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    s: &gatehouse_services::SessionInfo,
+    error: String,
+) -> Response {
+    match code_page_for(st, plan, csrf, s).await {
+        Ok(mut page) => {
+            page.passkey_error = Some(error);
+            render(StatusCode::BAD_REQUEST, &page)
+        }
+        Err(r) => r,
+    }
 }
 
 /// The code page for this sign-in, saying so plainly when no code was sent for it.
@@ -420,6 +464,7 @@ async fn code_page_for(
 ) -> Result<CodePage, Response> {
     let masked = st.svc.pending_phone(&plan.0, s).await.map_err(internal_error)?.unwrap_or_default();
     let status = st.svc.signin_code_status(&plan.0, s).await.map_err(internal_error)?;
+    let has_passkey = st.svc.has_passkey(&plan.0, s).await.map_err(internal_error)?;
     let policy = plan.0.code_policy();
     let not_sent = (!status.sent).then(|| match status.next_at {
         Some(t) => format!(
@@ -440,6 +485,8 @@ async fn code_page_for(
         app: status.app,
         has_app: status.has_app,
         recovery_error: None,
+        has_passkey,
+        passkey_error: None,
     })
 }
 

@@ -11,6 +11,7 @@ mod home;
 pub(crate) mod messages;
 mod offers;
 mod outbox;
+mod passkeys;
 mod practice;
 mod profile;
 mod registration;
@@ -157,6 +158,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(messages::routes())
         .merge(offers::routes())
         .merge(outbox::routes(state.dev_outbox.any()))
+        .merge(passkeys::routes())
         .merge(registration::routes())
         .merge(practice::routes())
         .merge(reviews::routes())

@@ -1,0 +1,88 @@
+//! Passkeys: the rules that need no WebAuthn library (the name a person gives a key, the life of
+//! a ceremony). The ceremonies themselves are `webauthn-rs`'s, in the services.
+
+use crate::time::Duration;
+use thiserror::Error;
+
+/// The longest name of a passkey, in characters.
+pub const MAX_NAME_LEN: usize = 60;
+
+/// How long the options of a ceremony can be answered: the browser's own time limit given to the
+/// authenticator (webauthn-rs's default, 5 minutes) and a minute of margin.
+pub const CEREMONY_LIFETIME: Duration = Duration::minutes(6);
+
+/// Why a passkey name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PasskeyNameError {
+    #[error("Enter a name for this passkey, like \"Office laptop\" or \"My phone\".")]
+    Empty,
+    #[error("Use at most {MAX_NAME_LEN} characters for the passkey's name.")]
+    TooLong,
+    #[error("The passkey's name cannot contain special control characters.")]
+    Control,
+}
+
+/// A person's name for one of their passkeys: trimmed, inner white space collapsed, 1 to
+/// [`MAX_NAME_LEN`] characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyName(String);
+
+impl PasskeyName {
+    /// Checks a typed name.
+    pub fn parse(typed: &str) -> Result<Self, PasskeyNameError> {
+        if typed.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+            return Err(PasskeyNameError::Control);
+        }
+        let name = typed.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.is_empty() {
+            return Err(PasskeyNameError::Empty);
+        }
+        if name.chars().count() > MAX_NAME_LEN {
+            return Err(PasskeyNameError::TooLong);
+        }
+        Ok(Self(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a ceremony is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyKind {
+    /// Registering a new passkey from the profile.
+    Register,
+    /// Signing in with a passkey alone (discoverable credential).
+    SignIn,
+    /// A passkey as the second step after the password.
+    SecondStep,
+}
+
+impl CeremonyKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::SignIn => "signin",
+            Self::SecondStep => "second_step",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(PasskeyName::parse("  Office   laptop ").map(|n| n.as_str().to_owned()), Ok("Office laptop".into()));
+        assert_eq!(PasskeyName::parse("   "), Err(PasskeyNameError::Empty));
+        assert_eq!(PasskeyName::parse(""), Err(PasskeyNameError::Empty));
+        assert_eq!(PasskeyName::parse(&"a".repeat(MAX_NAME_LEN)).map(|n| n.as_str().len()), Ok(MAX_NAME_LEN));
+        assert_eq!(PasskeyName::parse(&"a".repeat(MAX_NAME_LEN + 1)), Err(PasskeyNameError::TooLong));
+        assert_eq!(PasskeyName::parse("bad\u{0}name"), Err(PasskeyNameError::Control));
+        assert_eq!(PasskeyName::parse("Téléphone 📱").map(|n| n.as_str().to_owned()), Ok("Téléphone 📱".into()));
+    }
+}
