@@ -25,6 +25,9 @@ pub enum Rule {
     Session,
     /// Fully signed-in people (portal users and staff).
     SignedIn,
+    /// Only a session still signing in (at the two-step code step); fully signed-in people are
+    /// refused too.
+    SigningIn,
     /// Signed-in people with a linked account (affiliation) of their own to act for; others
     /// have none to name: 404.
     Member,
@@ -72,6 +75,7 @@ impl Rule {
             Self::Anyone => "Anyone",
             Self::Session => "Session",
             Self::SignedIn => "SignedIn",
+            Self::SigningIn => "SigningIn",
             Self::Member => "Member",
             Self::PracticeAdmin => "PracticeAdmin",
             Self::Staff(_) => "Staff",
@@ -102,6 +106,7 @@ impl Rule {
                 Self::Anyone => Expect::Public,
                 Self::Session => allow(actor.has_session()),
                 Self::SignedIn => allow(signed),
+                Self::SigningIn => allow(actor.has_session() && !signed),
                 Self::Member if !signed => Expect::Deny,
                 Self::Member => found(actor.affiliated()),
                 Self::PracticeAdmin => allow(admin),
@@ -118,6 +123,7 @@ impl Rule {
             Self::Anyone => Expect::Public,
             Self::Session => allow(actor.has_session()),
             Self::SignedIn => allow(signed),
+            Self::SigningIn => allow(actor.has_session() && !signed),
             Self::Member if !signed => Expect::Deny,
             Self::Member => found(actor.affiliated()),
             Self::PracticeAdmin => allow(admin),
@@ -340,6 +346,18 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/profile/office", StepUp),
         r("POST", "/profile/done", SignedIn),
         r("GET", "/profile/authenticator", SignedIn),
+        r("GET", "/assets/passkeys.js", Anyone),
+        r("GET", "/profile/passkeys", SignedIn),
+        r("POST", "/profile/passkeys/options", StepUp).body("name=Laptop"),
+        // Finishing a registration needs its ceremony, which only a confirmed profile can start
+        // (the options above); a made-up one is a bad answer.
+        r("POST", "/profile/passkeys", SignedIn).body("ceremony=x&credential=%7B%7D"),
+        r("GET", "/profile/passkeys/{id}/remove", NoneOwned).on(I::User),
+        r("POST", "/profile/passkeys/{id}/remove", NoneOwned).on(I::User),
+        r("POST", "/signin/passkey/options", Anyone),
+        r("POST", "/signin/passkey", Anyone).body("ceremony=x&credential=%7B%7D"),
+        r("POST", "/two-step/passkey/options", SigningIn),
+        r("POST", "/two-step/passkey", Session).body("ceremony=x&credential=%7B%7D"),
         r("POST", "/profile/authenticator", StepUp).body("action=start"),
         r("GET", "/associate", SignedIn),
         r("POST", "/associate", SignedIn),
@@ -506,6 +524,14 @@ pub fn rows() -> Vec<Row> {
         r("DELETE", "/api/v1/sessions/{id}", Own).on(I::ApiSession).phase(1),
         r("GET", "/api/v1/me/profile", SignedIn),
         r("GET", "/api/v1/me/authenticator", SignedIn),
+        r("GET", "/api/v1/me/passkeys", SignedIn),
+        r("POST", "/api/v1/me/passkeys/options", StepUp).body(r#"{"name": "Office laptop"}"#),
+        r("POST", "/api/v1/me/passkeys", StepUp).body(r#"{"ceremony": "x", "credential": {}}"#),
+        r("DELETE", "/api/v1/me/passkeys/{id}", NoneOwned).on(I::User),
+        r("POST", "/api/v1/signin/passkey/options", Anyone),
+        r("POST", "/api/v1/signin/passkey", Anyone).body(r#"{"ceremony": "x", "credential": {}}"#),
+        r("POST", "/api/v1/two-step/passkey/options", Session),
+        r("POST", "/api/v1/two-step/passkey", Session).body(r#"{"ceremony": "x", "credential": {}}"#),
         r("POST", "/api/v1/me/authenticator/enrol", StepUp),
         r("POST", "/api/v1/me/authenticator/confirm", StepUp).body(r#"{"code": "123456"}"#),
         r("DELETE", "/api/v1/me/authenticator", StepUp),
