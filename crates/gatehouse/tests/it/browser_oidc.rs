@@ -54,15 +54,19 @@ async fn an_application_signs_a_person_in(backend: Backend) {
     let base = app.base.clone();
     let mut j = Journey { c, name: "oidc", backend: backend_name(backend), step: 0 };
 
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("response_type", "code")
-        .append_pair("client_id", &reg.row.client_id)
-        .append_pair("redirect_uri", &callback)
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", "xyz")
-        .append_pair("code_challenge", CHALLENGE)
-        .append_pair("code_challenge_method", "S256");
-    c.goto(&format!("{base}/oauth2/authorize?{}", q.finish())).await.expect("open the application's link");
+    // The application's link: the scopes in any order name the same set.
+    let link = |state: &str, scope: &str| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &reg.row.client_id)
+            .append_pair("redirect_uri", &callback)
+            .append_pair("scope", scope)
+            .append_pair("state", state)
+            .append_pair("code_challenge", CHALLENGE)
+            .append_pair("code_challenge_method", "S256");
+        format!("{base}/oauth2/authorize?{}", q.finish())
+    };
+    c.goto(&link("xyz", "openid email profile")).await.expect("open the application's link");
     wait_h1(c, "Sign in").await;
     j.page("signin").await;
     type_into(c, "#username", "ana").await;
@@ -99,19 +103,7 @@ async fn an_application_signs_a_person_in(backend: Backend) {
     assert_eq!(r.status(), reqwest::StatusCode::OK);
 
     // Asked again: consent is remembered, so the browser goes straight back with a code.
-    c.goto(&format!("{base}/oauth2/authorize?{}", {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &reg.row.client_id)
-            .append_pair("redirect_uri", &callback)
-            .append_pair("scope", "profile openid email")
-            .append_pair("state", "again")
-            .append_pair("code_challenge", CHALLENGE)
-            .append_pair("code_challenge_method", "S256");
-        q.finish()
-    }))
-    .await
-    .expect("open the link again");
+    c.goto(&link("again", "profile openid email")).await.expect("open the link again");
     wait_h1(c, "Back at the application").await;
     assert_eq!(seen.lock().unwrap().len(), 2);
     browser.close().await;
