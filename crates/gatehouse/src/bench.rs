@@ -24,8 +24,8 @@ mod authz_cedar;
 
 use crate::config::ServerConfig;
 use anyhow::{Context, anyhow, bail};
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHash;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use clap::{Args, ValueEnum};
 use gatehouse_services::hashing::HashConfig;
 use gatehouse_services::plans::{NewPlan, Plan};
@@ -84,6 +84,11 @@ pub enum Which {
     /// same run, and ID tokens signed per second (SQLite, and PostgreSQL with `--pg`); not part
     /// of `all`.
     Oidc,
+    /// Internal: the load process of `overload`. Offers sign-ins of the benchmark users at
+    /// `--rate` per second to `--url` for `--seconds`, whatever the answers, and prints one line
+    /// per answer for the parent to read.
+    #[value(hide = true)]
+    OpenLoop,
 }
 
 /// Benchmark options.
@@ -168,6 +173,15 @@ pub struct BenchArgs {
     /// `reviews`: measure PostgreSQL only (with `--pg`).
     #[arg(long)]
     pub reviews_skip_sqlite: bool,
+    /// `open-loop` (internal): the sign-in endpoint to load.
+    #[arg(long, hide = true)]
+    pub url: Option<String>,
+    /// `open-loop` (internal): sign-ins offered per second.
+    #[arg(long, hide = true, default_value_t = 0.0)]
+    pub rate: f64,
+    /// `open-loop` (internal): the first benchmark user to sign in.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub first_user: usize,
 }
 
 impl BenchArgs {
@@ -201,6 +215,9 @@ impl BenchArgs {
 /// Runs the chosen benchmark(s) and prints one table per benchmark.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     args.validate()?;
+    if args.which == Which::OpenLoop {
+        return open_loop_process(&args).await;
+    }
     if args.which == Which::Search {
         let search = crate::bench_search::SearchArgs {
             users: args.search_users,
@@ -510,7 +527,7 @@ async fn insert_users(svc: &Services, plan: &Plan, phc: &str, count: usize) -> a
     let mut names = Vec::with_capacity(count);
     let mut tx = svc.db.begin().await?;
     for i in 0..count {
-        let username = format!("bench{i:05}");
+        let username = bench_username(i);
         let email = format!("{username}@bench.example.org");
         let phone = format!("+1206555{:04}", i % 10_000);
         let user =
@@ -632,8 +649,8 @@ async fn drive_signins(fx: &Fixture, clients: usize, window: Duration, reject_pa
 
 /// Offers sign-ins at a fixed `rate` per second for `window`, each on its own task, whatever the
 /// answers (an open-loop load: arrivals do not wait for the server, as independent users don't).
-async fn drive_open_loop(fx: &Fixture, rate: f64, window: Duration) -> anyhow::Result<Load> {
-    if fx.usernames.is_empty() || !(1.0..=20_000.0).contains(&rate) {
+async fn drive_open_loop(target: &Target, rate: f64, window: Duration) -> anyhow::Result<Load> {
+    if target.usernames.is_empty() || !(1.0..=20_000.0).contains(&rate) {
         bail!("open-loop rate {rate:.1}/s is out of range (1 to 20,000)");
     }
     let start = Instant::now();
@@ -645,9 +662,9 @@ async fn drive_open_loop(fx: &Fixture, rate: f64, window: Duration) -> anyhow::R
     let mut tasks = JoinSet::new();
     for _ in 0..total {
         ticker.tick().await;
-        let (client, url) = (fx.client.clone(), fx.signin_url());
-        let i = fx.next_user.fetch_add(1, Ordering::Relaxed) % fx.usernames.len();
-        let body = serde_json::json!({ "username": fx.usernames[i], "password": PASSWORD });
+        let (client, url) = (target.client.clone(), target.url.clone());
+        let i = target.next_user.fetch_add(1, Ordering::Relaxed) % target.usernames.len();
+        let body = serde_json::json!({ "username": target.usernames[i], "password": PASSWORD });
         tasks.spawn(async move {
             let sent = Instant::now();
             let answer = match client.post(&url).json(&body).send().await {
@@ -676,6 +693,93 @@ async fn drive_open_loop(fx: &Fixture, rate: f64, window: Duration) -> anyhow::R
     }
     load.cpu = cpu_by_group(&cpu_before, &thread_cpu());
     load.cpu_window = start.elapsed();
+    Ok(load)
+}
+
+/// Where an open loop sends its sign-ins, and as whom.
+struct Target {
+    client: reqwest::Client,
+    url: String,
+    usernames: Arc<Vec<String>>,
+    next_user: Arc<AtomicUsize>,
+}
+
+/// The name of the benchmark user `i`.
+fn bench_username(i: usize) -> String {
+    format!("bench{i:05}")
+}
+
+/// The `open-loop` child: runs the open loop in its own process and prints `SAMPLE <status>
+/// <latency µs> <retry-after 0/1> <in window 0/1>` per answer and `ERRORS <n>` at the end.
+async fn open_loop_process(args: &BenchArgs) -> anyhow::Result<()> {
+    let url = args.url.clone().context("open-loop needs --url")?;
+    let target = Target {
+        client: http_client()?,
+        url,
+        usernames: Arc::new((0..args.users).map(bench_username).collect()),
+        next_user: Arc::new(AtomicUsize::new(args.first_user)),
+    };
+    let load = drive_open_loop(&target, args.rate, args.duration()).await?;
+    let mut out = String::with_capacity(load.samples.len() * 24);
+    for s in &load.samples {
+        out.push_str(&format!(
+            "SAMPLE {} {} {} {}\n",
+            s.status,
+            s.latency.as_micros(),
+            u8::from(s.retry_after),
+            u8::from(s.in_window)
+        ));
+    }
+    out.push_str(&format!("ERRORS {}\n", load.errors));
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+/// Runs the open loop as a separate process (this binary's hidden `bench open-loop`) at the
+/// normal scheduling priority, as outside clients are: in this process its tasks would run on
+/// the server's runtime threads, which sit below the hashing threads, and time their own wait
+/// for a CPU as the server's latency.
+async fn drive_open_loop_process(fx: &Fixture, rate: f64, window: Duration) -> anyhow::Result<Load> {
+    let exe = std::env::current_exe().context("cannot find this program to start the load process")?;
+    let first = fx.next_user.load(Ordering::Relaxed);
+    let start = Instant::now();
+    let cpu_before = thread_cpu();
+    let out = tokio::process::Command::new(exe)
+        .args(["bench", "open-loop", "--url", &fx.signin_url(), "--rate", &format!("{rate:.3}")])
+        .args(["--seconds", &window.as_secs().max(1).to_string(), "--users", &fx.usernames.len().to_string()])
+        .args(["--first-user", &first.to_string()])
+        .env(crate::priority::RUNTIME_NICE_VAR, "0")
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .context("cannot run the load process")?;
+    if !out.status.success() {
+        bail!("the load process failed ({})", out.status);
+    }
+    let mut load = Load { window, ..Load::empty() };
+    load.cpu = cpu_by_group(&cpu_before, &thread_cpu());
+    load.cpu_window = start.elapsed();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut f = line.split_whitespace();
+        match f.next() {
+            Some("SAMPLE") => {
+                let mut n =
+                    || f.next().and_then(|v| v.parse::<u64>().ok()).with_context(|| format!("bad line {line:?}"));
+                let (status, micros, retry, inside) = (n()?, n()?, n()?, n()?);
+                load.samples.push(Sample {
+                    latency: Duration::from_micros(micros),
+                    status: u16::try_from(status).context("status out of range")?,
+                    retry_after: retry == 1,
+                    in_window: inside == 1,
+                });
+            }
+            Some("ERRORS") => load.errors = f.next().and_then(|v| v.parse().ok()).context("bad ERRORS line")?,
+            _ => {}
+        }
+    }
+    fx.next_user.fetch_add(load.samples.len() + load.errors as usize, Ordering::Relaxed);
     Ok(load)
 }
 
@@ -822,6 +926,8 @@ struct Wrk {
     busy: u64,
     other: u64,
     errors: u64,
+    /// The status of one of the `other` answers (0 when there were none), to tell what they were.
+    other_status: u64,
 }
 
 impl Wrk {
@@ -830,6 +936,9 @@ impl Wrk {
         self.busy += o.busy;
         self.other += o.other;
         self.errors += o.errors;
+        if o.other_status != 0 {
+            self.other_status = o.other_status;
+        }
     }
 
     /// Reads the line the script's `done` prints, and wrk's socket errors.
@@ -849,18 +958,19 @@ impl Wrk {
                 rest.split(',').filter_map(|p| p.split_whitespace().last().and_then(|n| n.parse::<u64>().ok())).sum()
             })
             .unwrap_or(0);
-        Ok(Self { ok: field("ok")?, busy: field("busy")?, other: field("other")?, errors })
+        let other_status = field("other_status")?;
+        Ok(Self { ok: field("ok")?, busy: field("busy")?, other: field("other")?, errors, other_status })
     }
 }
 
 /// The Lua script: each request signs in the next benchmark user (each thread starts at its own
 /// place), and answers are counted by status.
-fn wrk_script(users: usize) -> String {
+fn wrk_script(users: usize, start: u64) -> String {
     format!(
         r#"local threads = {{}}
 local next_id = 0
 function setup(thread)
-  thread:set("first", next_id * 997)
+  thread:set("first", {start} + next_id * 997)
   next_id = next_id + 1
   table.insert(threads, thread)
 end
@@ -869,6 +979,7 @@ function init(args)
   ok = 0
   busy = 0
   other = 0
+  other_status = 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
@@ -878,17 +989,17 @@ function request()
   return wrk.format(nil, nil, nil, body)
 end
 function response(status, headers, body)
-  if status == 200 then ok = ok + 1 elseif status == 503 then busy = busy + 1 else other = other + 1 end
+  if status == 200 then ok = ok + 1 elseif status == 503 then busy = busy + 1 else other = other + 1; other_status = status end
 end
 function done(summary, latency, requests)
-  local o, b, x = 0, 0, 0
+  local o, b, x, xs = 0, 0, 0, 0
   for _, t in ipairs(threads) do
     o = o + t:get("ok")
     b = b + t:get("busy")
     x = x + t:get("other")
+    if t:get("other_status") ~= 0 then xs = t:get("other_status") end
   end
-  io.write(string.format("GATEHOUSE ok=%d busy=%d other=%d
-", o, b, x))
+  io.write(string.format("GATEHOUSE ok=%d busy=%d other=%d other_status=%d\n", o, b, x, xs))
 end
 "#
     )
@@ -903,10 +1014,13 @@ fn wrk_available() -> bool {
 /// endpoint for `secs` seconds.
 async fn run_wrk(fx: &Fixture, connections: usize, secs: u64) -> anyhow::Result<Wrk> {
     let script = fx._dir.path().join("signin.lua");
-    std::fs::write(&script, wrk_script(fx.usernames.len()))?;
+    // Each run goes on from the last user signed in, so that no user reaches the limit of codes
+    // sent an hour (a sign-in past it is answered 429).
+    let start = fx.next_user.load(Ordering::Relaxed) as u64;
+    std::fs::write(&script, wrk_script(fx.usernames.len(), start))?;
     let url = fx.signin_url();
     let threads = connections.clamp(1, 2);
-    blocking(move || {
+    let w = blocking(move || {
         let out = Command::new("wrk")
             .args(["-t", &threads.to_string(), "-c", &connections.to_string(), "-d", &format!("{secs}s")])
             .args(["--timeout", "10s", "-s"])
@@ -921,8 +1035,17 @@ async fn run_wrk(fx: &Fixture, connections: usize, secs: u64) -> anyhow::Result<
         }
         Wrk::parse(&text)
     })
-    .await
+    .await?;
+    fx.next_user.fetch_add((w.ok + w.busy + w.other) as usize, Ordering::Relaxed);
+    // wrk stops with a request in flight on every connection; the server finishes them. Let it,
+    // so that they neither take the next slice's CPU nor hold its places in the hashing pool.
+    tokio::time::sleep(WRK_DRAIN).await;
+    Ok(w)
 }
+
+/// How long to wait after `wrk` stops for the server to finish the requests it left in flight
+/// (each at most a hash in the queue and one hashing: well under 100 ms).
+const WRK_DRAIN: Duration = Duration::from_millis(250);
 
 // ---------------------------------------------------------------------------------------------
 // Raw Argon2id
@@ -933,12 +1056,26 @@ fn argon2id(cfg: &HashConfig) -> anyhow::Result<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// One verify as the server's pool does it: parse the stored PHC string, then verify.
-fn verify_once(argon: &Argon2<'_>, phc: &str) -> anyhow::Result<()> {
+/// One verify as the server's pool does it: parse the stored PHC string, recompute the hash in
+/// the thread's kept Argon2 memory (`memory`, allocated on first use) and compare. Reusing the
+/// memory is what the server does too, so the baseline is the best a bare thread can do: without
+/// it every verify maps and faults in 19 MiB afresh, and the server would look faster than raw.
+fn verify_once(argon: &Argon2<'_>, phc: &str, memory: &mut Vec<Block>) -> anyhow::Result<()> {
     let parsed = PasswordHash::new(phc).map_err(|e| anyhow!("stored hash does not parse: {e}"))?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { bail!("stored hash has no salt or output") };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(|e| anyhow!("stored salt does not decode: {e}"))?;
+    if memory.is_empty() {
+        memory.resize(argon.params().block_count(), Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
     argon
-        .verify_password(PASSWORD.as_bytes(), &parsed)
-        .map_err(|e| anyhow!("the benchmark password does not verify: {e}"))
+        .hash_password_into_with_memory(PASSWORD.as_bytes(), salt, &mut out, memory.as_mut_slice())
+        .map_err(|e| anyhow!("Argon2 failed: {e}"))?;
+    if out.as_slice() != expected.as_bytes() {
+        bail!("the benchmark password does not verify");
+    }
+    Ok(())
 }
 
 /// Verifies completed on `threads` threads in `window`.
@@ -951,8 +1088,9 @@ fn raw_verifies(cfg: HashConfig, phc: &str, threads: usize, window: Duration) ->
             let worker = std::thread::Builder::new().name(format!("raw-argon2-{i}")).spawn_scoped(scope, || {
                 let (start, start_wait) = own_thread_sched();
                 let mut done = 0u64;
+                let mut memory = Vec::new();
                 while Instant::now() < deadline {
-                    verify_once(&argon, phc)?;
+                    verify_once(&argon, phc, &mut memory)?;
                     if Instant::now() <= deadline {
                         done += 1;
                     }
@@ -997,9 +1135,11 @@ fn own_thread_sched() -> (Duration, Duration) {
 fn single_verify_times(cfg: HashConfig, phc: &str) -> anyhow::Result<Vec<Duration>> {
     let argon = argon2id(&cfg)?;
     let mut times = Vec::with_capacity(ONE_HASH_SAMPLES);
+    let mut memory = Vec::new();
+    verify_once(&argon, phc, &mut memory)?;
     for _ in 0..ONE_HASH_SAMPLES {
         let t = Instant::now();
-        verify_once(&argon, phc)?;
+        verify_once(&argon, phc, &mut memory)?;
         times.push(t.elapsed());
     }
     Ok(times)
@@ -1110,7 +1250,10 @@ async fn measure_signin(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Table>
     t.figure("HTTP sign-ins per second", per_sec(http_rate));
     t.figure("  per round min / median / max", spread(&mut http_rates));
     if args.wrk {
-        t.figure("other answers", format!("503×{}, other×{}", wrk_total.busy, wrk_total.other));
+        t.figure(
+            "other answers",
+            format!("503×{}, other×{} (last: {})", wrk_total.busy, wrk_total.other, wrk_total.other_status),
+        );
         t.figure("transport errors", wrk_total.errors.to_string());
         t.figure("CPU of the server during HTTP, cores", load.cpu_cores());
     } else {
@@ -1212,7 +1355,7 @@ async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Tabl
     let capacity = cfg.workers.max(1) as f64 / median(before.clone())?.as_secs_f64().max(1e-6);
     let offered = 4.0 * capacity;
     let machine = MachineCpu::now();
-    let load = drive_open_loop(fx, offered, args.duration()).await?;
+    let load = drive_open_loop_process(fx, offered, args.duration()).await?;
     let others = machine.others_since();
     let hash = HashTimes::finish(fx, before).await?;
 
@@ -1530,6 +1673,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn wrk_script_strings_end_on_their_line() {
+        // Lua strings in double quotes cannot span lines: wrk would load no script and print no counts.
+        for line in wrk_script(1000, 0).lines() {
+            assert_eq!(line.matches('"').count() % 2, 0, "unbalanced quotes in {line:?}");
+        }
+    }
+
+    #[test]
+    fn wrk_counts_are_read_from_the_done_line() {
+        let out = "Running 1s test\nGATEHOUSE ok=7 busy=3 other=1 other_status=429\n  Socket errors: connect 0, read 2, write 0, timeout 1\n";
+        let w = Wrk::parse(out).expect("parsed");
+        assert_eq!((w.ok, w.busy, w.other, w.errors, w.other_status), (7, 3, 1, 3, 429));
+    }
+
+    #[test]
     fn percentile_is_nearest_rank() {
         let v: Vec<u32> = (1..=100).collect();
         assert_eq!(percentile(&v, 50.0), Some(50));
@@ -1606,6 +1764,9 @@ mod tests {
             reviews_sqlite_file: None,
             reviews_pg_database: None,
             reviews_skip_sqlite: false,
+            url: None,
+            rate: 0.0,
+            first_user: 0,
         };
         assert!(ok.validate().is_ok());
         assert!(BenchArgs { seconds: 0, ..ok.clone() }.validate().is_err());

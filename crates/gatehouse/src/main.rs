@@ -159,8 +159,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    // The runtime's threads run below the password hashing threads, which are started from this
-    // (main) thread and keep its priority.
+    // The runtime's threads may be set to run below the password hashing threads (which are
+    // started from this main thread and keep its priority) with GATEHOUSE_RUNTIME_NICE; by
+    // default they run at the same priority.
     let nice = gatehouse::priority::runtime_nice();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

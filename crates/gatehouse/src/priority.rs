@@ -8,9 +8,11 @@
 //! process's. On Linux the nice value is per thread; elsewhere this does nothing.
 
 /// How much the runtime's threads lower their priority unless `GATEHOUSE_RUNTIME_NICE` says
-/// otherwise: nice +10 weighs about a tenth of nice 0 when both want a core, and nothing when the
-/// hashing threads are idle.
-pub const DEFAULT_RUNTIME_NICE: i32 = 10;
+/// otherwise: not at all. Lowering them (nice +10 weighs about a tenth of nice 0 when both want
+/// a core) kept a storm of refusals from taking the hashing threads' CPU, but it also delayed
+/// every admitted sign-in's answer behind the hashing; refusals are now held for a moment
+/// instead, which slows such a storm without using a CPU (docs/benchmarks.md, 2026-12-06).
+pub const DEFAULT_RUNTIME_NICE: i32 = 0;
 
 /// The environment variable that sets the runtime's nice increment (0 to 19; 0 turns it off).
 pub const RUNTIME_NICE_VAR: &str = "GATEHOUSE_RUNTIME_NICE";

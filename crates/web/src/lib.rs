@@ -131,6 +131,11 @@ fn signin_post(path: &str) -> Option<SignInPost> {
 /// `Retry-After` before its body is read, its plan resolved or the database touched: a client
 /// that ignores `Retry-After` and retries at once must not take the CPU the hashing threads need.
 /// (A sign-in let through here still reserves its place in the pool, which decides.)
+///
+/// The refusal is held for [`REFUSAL_PAUSE`] before it is sent, without using a CPU meanwhile,
+/// so that a client retrying in a closed loop is slowed to a few refusals a second per
+/// connection instead of thousands: otherwise answering them takes the CPU that hashing needs,
+/// or (with the runtime below the hashing threads) delays the admitted sign-ins' answers.
 async fn refuse_signin_when_full(
     axum::extract::State(st): axum::extract::State<AppState>,
     req: axum::extract::Request,
@@ -145,11 +150,15 @@ async fn refuse_signin_when_full(
         };
         if let Some(mut resp) = refused {
             security_headers(resp.headers_mut());
+            tokio::time::sleep(REFUSAL_PAUSE).await;
             return resp;
         }
     }
     next.run(req).await
 }
+
+/// How long a sign-in refused because the hashing pool is full waits before its 503 is sent.
+pub const REFUSAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 type Next = axum::middleware::Next;
 
