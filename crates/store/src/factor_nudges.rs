@@ -19,7 +19,12 @@ pub struct NudgeFacts {
 }
 
 /// The facts for `session` of `user` in `plan`; `None` when the session is not the user's.
-pub async fn facts(conn: &mut Conn, plan: PlanId, user: UserId, session: i64) -> Result<Option<NudgeFacts>, StoreError> {
+pub async fn facts(
+    conn: &mut Conn,
+    plan: PlanId,
+    user: UserId,
+    session: i64,
+) -> Result<Option<NudgeFacts>, StoreError> {
     let row = sqlx::query(
         "SELECT u.factor_nudge_at, u.factor_nudge_session_id, s.amr, \
          (SELECT COUNT(*) FROM authenticator_apps a WHERE a.user_id = u.id AND a.confirmed_at IS NOT NULL) \

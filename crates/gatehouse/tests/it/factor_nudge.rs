@@ -47,9 +47,14 @@ async fn register(app: &TestApp, key: &mut TestPasskey, token: &str, name: &str)
     let (s, o) = app.call("POST", "/api/v1/me/passkeys/options", Some(token), Some(json!({"name": name}))).await;
     assert_eq!(s, StatusCode::OK, "{o}");
     let answer = key.register(&o["options"], &app.base);
-    let (s, v) =
-        app.call("POST", "/api/v1/me/passkeys", Some(token), Some(json!({"ceremony": o["ceremony"], "credential": answer})))
-            .await;
+    let (s, v) = app
+        .call(
+            "POST",
+            "/api/v1/me/passkeys",
+            Some(token),
+            Some(json!({"ceremony": o["ceremony"], "credential": answer})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v
 }
@@ -213,8 +218,12 @@ async fn first_passkey_brings_recovery_codes_and_emails(backend: Backend) {
 
     // The first strong factor: ten codes, in this answer only, stored hashed.
     let first = register(&app, &mut key, &token, "Office <laptop>").await;
-    let codes: Vec<String> =
-        first["recovery_codes"].as_array().expect("codes").iter().map(|c| c.as_str().expect("code").to_owned()).collect();
+    let codes: Vec<String> = first["recovery_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| c.as_str().expect("code").to_owned())
+        .collect();
     assert_eq!(codes.len(), 10, "{first}");
     assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
     assert_eq!(first["name"], "Office <laptop>");
@@ -238,7 +247,11 @@ async fn first_passkey_brings_recovery_codes_and_emails(backend: Backend) {
     let mail = added.iter().find(|m| m.body_text.contains("Office <laptop>")).expect("the first passkey's email");
     assert_eq!(mail.recipient, "ann@example.org");
     assert!(mail.subject.contains("A passkey was added"), "{}", mail.subject);
-    assert!(mail.body_text.contains("was added to your") && mail.body_text.contains("If it was not you"), "{}", mail.body_text);
+    assert!(
+        mail.body_text.contains("was added to your") && mail.body_text.contains("If it was not you"),
+        "{}",
+        mail.body_text
+    );
     assert!(!mail.body_html.contains("<laptop>"), "escaped in HTML: {}", mail.body_html);
     let when = app.plan.when(gatehouse_domain::Timestamp(app.running.services.now()));
     assert!(mail.body_text.contains(&format!("on {when}")), "{when}: {}", mail.body_text);
@@ -249,8 +262,9 @@ async fn first_passkey_brings_recovery_codes_and_emails(backend: Backend) {
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, page) = app.page(&c, "/two-step/code").await;
     assert!(page.contains("Or enter one of your recovery codes"), "{page}");
-    let (s, _, loc) =
-        app.post_form(&c, "/two-step/code", "/two-step/code", &[("action", "recovery"), ("recovery_code", &codes[0])]).await;
+    let (s, _, loc) = app
+        .post_form(&c, "/two-step/code", "/two-step/code", &[("action", "recovery"), ("recovery_code", &codes[0])])
+        .await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
     assert_eq!(app.count(&unused).await, 9);
 

@@ -69,10 +69,9 @@ impl FactorNoticeV1<'_> {
                 "two_step_reset.v1",
                 format!("Two-step verification was reset on your {} provider portal account", self.plan_name),
             ),
-            FactorEvent::PasskeyAdded { .. } => (
-                "passkey_added.v1",
-                format!("A passkey was added to your {} provider portal account", self.plan_name),
-            ),
+            FactorEvent::PasskeyAdded { .. } => {
+                ("passkey_added.v1", format!("A passkey was added to your {} provider portal account", self.plan_name))
+            }
             FactorEvent::PasskeyRemoved { .. } => (
                 "passkey_removed.v1",
                 format!("A passkey was removed from your {} provider portal account", self.plan_name),

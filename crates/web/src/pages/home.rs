@@ -126,7 +126,12 @@ async fn home(
 }
 
 /// "Not now" on the suggestion to add an app or a passkey: hidden, back to the home page.
-async fn dismiss_nudge(State(st): State<AppState>, plan: CurrentPlan, sess: CookieSession, Meta(meta): Meta) -> Response {
+async fn dismiss_nudge(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: CookieSession,
+    Meta(meta): Meta,
+) -> Response {
     let s = match signed_in(sess) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
