@@ -151,6 +151,11 @@ impl AuthMethods {
         &self.0
     }
 
+    /// Whether a code sent to the phone (by text, `sms`, or voice, `tel`) was one of the factors.
+    pub fn used_phone_code(&self) -> bool {
+        self.0.iter().any(|m| *m == "sms" || *m == "tel")
+    }
+
     /// Whether more than one factor was used (RFC 8176 `mfa`).
     pub fn is_multi_factor(&self) -> bool {
         self.0.len() > 1

@@ -173,7 +173,7 @@ pub(crate) async fn matching_step(
 
 /// Makes a new set of recovery codes in the caller's transaction (the old set stops working);
 /// returns them as shown to people.
-async fn new_recovery_codes(
+pub(crate) async fn new_recovery_codes(
     svc: &Services,
     conn: &mut Conn,
     plan: PlanId,
@@ -314,7 +314,8 @@ impl Services {
     }
 
     /// Removes the user's authenticator app (or a waiting enrolment). With it go the recovery
-    /// codes: they belong to the strong factor, and the phone remains.
+    /// codes when it was the last strong factor: they belong to the strong factors, and the phone
+    /// remains. A user who keeps a passkey keeps the codes.
     pub async fn app_remove(
         &self,
         plan: &Plan,
@@ -327,7 +328,11 @@ impl Services {
         if authenticator_apps::get(&mut tx, plan.id(), user.id).await?.is_none() {
             return Err(AuthenticatorError::NotEnrolled);
         }
-        let (was_confirmed, codes) = remove_all(&mut tx, plan.id(), user.id).await?;
+        let (was_confirmed, codes) = if gatehouse_store::passkeys::any(&mut tx, plan.id(), user.id).await? {
+            (authenticator_apps::remove(&mut tx, plan.id(), user.id).await?, 0)
+        } else {
+            remove_all(&mut tx, plan.id(), user.id).await?
+        };
         let e = Event::new("authenticator_app.removed")
             .by_self(user.id)
             .detail(json!({"was_confirmed": was_confirmed, "recovery_codes_removed": codes}));
@@ -337,7 +342,7 @@ impl Services {
     }
 
     /// Makes a new set of ten recovery codes (the old ones stop working) and returns them, to be
-    /// shown once. Only for a user with an authenticator app.
+    /// shown once. Only for a user with a strong factor (an authenticator app or a passkey).
     pub async fn recovery_codes_regenerate(
         &self,
         plan: &Plan,
@@ -347,7 +352,9 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let user = self.unlocked_user(&mut tx, plan, session, now).await?;
-        if !has_app(&mut tx, plan.id(), user.id).await? {
+        if !has_app(&mut tx, plan.id(), user.id).await?
+            && !gatehouse_store::passkeys::any(&mut tx, plan.id(), user.id).await?
+        {
             return Err(AuthenticatorError::NotEnrolled);
         }
         let codes = new_recovery_codes(self, &mut tx, plan.id(), user.id, now).await?;

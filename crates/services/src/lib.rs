@@ -16,6 +16,7 @@ pub mod clock;
 pub mod context;
 pub mod delivery;
 pub mod evidence;
+pub mod factor_nudge;
 pub mod first_signin;
 pub mod hashing;
 pub mod idle;

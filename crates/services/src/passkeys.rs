@@ -12,6 +12,8 @@
 //! a conditional update and lives [`CEREMONY_LIFETIME`].
 
 use crate::audit::{self, Event};
+use crate::authenticator_app;
+use crate::messages::{self, factors::FactorEvent, factors::FactorNoticeV1};
 use crate::plans::Plan;
 use crate::sessions::{self, SessionInfo, SessionToken};
 use crate::tokens::{hash_token, new_token};
@@ -23,7 +25,7 @@ use gatehouse_domain::passkey::{CEREMONY_LIFETIME, CeremonyKind, PasskeyName, Pa
 use gatehouse_domain::session::{AuthMethods, PasskeyProof, SessionStage};
 use gatehouse_domain::{PasskeyId, UserId, UserStatus, terms};
 use gatehouse_store::passkeys::{self as store, NewCeremony, NewPasskey, PasskeyRow};
-use gatehouse_store::{Conn, plans, users};
+use gatehouse_store::{Conn, plans, recovery_codes, users};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use thiserror::Error;
@@ -116,6 +118,14 @@ impl From<PasskeyRow> for PasskeyView {
             last_used_at: r.last_used_at,
         }
     }
+}
+
+/// A passkey just registered, and the recovery codes made with it: the ten codes, shown this once,
+/// when it is the user's first strong factor (no authenticator app, no unused recovery codes).
+#[derive(Debug, Clone)]
+pub struct PasskeyRegistered {
+    pub passkey: PasskeyView,
+    pub recovery_codes: Option<Vec<String>>,
 }
 
 /// A session after a passkey, and where it goes next.
@@ -300,7 +310,9 @@ impl Services {
     }
 
     /// Finishes a registration with the authenticator's answer (the JSON of the browser's
-    /// `PublicKeyCredential`). The profile must still be open.
+    /// `PublicKeyCredential`). The profile must still be open. When the passkey is the user's first
+    /// strong factor (no authenticator app and no unused recovery codes), ten recovery codes are
+    /// made with it and returned, the only time they are shown. The user is told by email.
     pub async fn finish_passkey_registration(
         &self,
         plan: &Plan,
@@ -308,7 +320,7 @@ impl Services {
         ceremony: &str,
         credential: &str,
         meta: &RequestMeta,
-    ) -> Result<PasskeyView, PasskeyError> {
+    ) -> Result<PasskeyRegistered, PasskeyError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (user, _) = self.open_profile(&mut tx, plan, session, now).await?;
@@ -359,28 +371,66 @@ impl Services {
                 .refuse(tx, plan, meta, "passkey.register", Some(user.id), "already_registered", now, err)
                 .await?);
         };
+        let recovery_codes = if authenticator_app::has_app(&mut tx, plan.id(), user.id).await?
+            || recovery_codes::count_unused(&mut tx, plan.id(), user.id).await? > 0
+        {
+            None
+        } else {
+            Some(authenticator_app::new_recovery_codes(self, &mut tx, plan.id(), user.id, now).await?)
+        };
         audit::record(
             &mut tx,
             now,
             plan.id(),
             meta,
-            Event::new("passkey.registered")
-                .by_self(user.id)
-                .detail(json!({"passkey": id, "name": kept.name, "synced": backup_eligible})),
+            Event::new("passkey.registered").by_self(user.id).detail(json!({
+                "passkey": id,
+                "name": kept.name,
+                "synced": backup_eligible,
+                "recovery_codes_made": recovery_codes.is_some(),
+            })),
         )
         .await?;
+        self.tell_of_passkey(&mut tx, plan, &user, FactorEvent::PasskeyAdded { name: &kept.name }, now).await?;
         gatehouse_store::commit(tx).await?;
-        Ok(PasskeyView {
+        let passkey = PasskeyView {
             id: PasskeyId(id),
             name: kept.name,
             synced: backup_eligible,
             created_at: now,
             last_used_at: None,
-        })
+        };
+        Ok(PasskeyRegistered { passkey, recovery_codes })
+    }
+
+    /// Queues the email that tells the user a passkey was added or removed, in the caller's
+    /// transaction (sent after commit).
+    async fn tell_of_passkey(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        user: &users::UserRow,
+        event: FactorEvent<'_>,
+        now: i64,
+    ) -> Result<(), Internal> {
+        let when = plan.when(gatehouse_domain::Timestamp(now));
+        let msg = FactorNoticeV1 {
+            first_name: &user.first_name,
+            username: user.username.as_deref().unwrap_or_default(),
+            plan_name: &plan.row.name,
+            when: &when,
+            event,
+            support_phone: &plan.row.support_phone,
+            support_hours: &plan.row.support_hours,
+        }
+        .render_to(&user.email)?;
+        messages::enqueue(conn, plan.id(), &msg, now).await?;
+        Ok(())
     }
 
     /// Removes one of the user's passkeys, once the profile is open. Another user's passkey is
-    /// not found.
+    /// not found. When it was the user's last strong factor (no other passkey, no authenticator
+    /// app), the recovery codes go with it, as when the app is removed. The user is told by email.
     pub async fn remove_passkey(
         &self,
         plan: &Plan,
@@ -394,14 +444,21 @@ impl Services {
         let Some(name) = store::delete(&mut tx, plan.id(), user.id, id.0).await? else {
             return Err(PasskeyError::NotFound);
         };
+        let last_strong = !store::any(&mut tx, plan.id(), user.id).await?
+            && !authenticator_app::has_app(&mut tx, plan.id(), user.id).await?;
+        let codes_removed =
+            if last_strong { recovery_codes::remove_all(&mut tx, plan.id(), user.id).await? } else { 0 };
         audit::record(
             &mut tx,
             now,
             plan.id(),
             meta,
-            Event::new("passkey.removed").by_self(user.id).detail(json!({"passkey": id.0, "name": name})),
+            Event::new("passkey.removed")
+                .by_self(user.id)
+                .detail(json!({"passkey": id.0, "name": name, "recovery_codes_removed": codes_removed})),
         )
         .await?;
+        self.tell_of_passkey(&mut tx, plan, &user, FactorEvent::PasskeyRemoved { name: &name }, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
     }

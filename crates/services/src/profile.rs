@@ -126,6 +126,17 @@ pub struct MyProfile {
     pub code_from_app: bool,
 }
 
+/// What the password step of confirming it is you asked for next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeAsked {
+    /// The current two-step phone, masked (`XXX-XXX-9975`).
+    pub masked_phone: String,
+    /// How the code went to the phone (when it was sent there).
+    pub method: TwoStepMethod,
+    /// The code asked for is the authenticator app's: nothing was sent.
+    pub from_app: bool,
+}
+
 /// An email change link, as its confirmation page shows it.
 #[derive(Debug, Clone)]
 pub struct EmailChangeView {
@@ -248,7 +259,8 @@ impl Services {
     /// First step of unlocking: the user's username and password. On success a code goes to
     /// the current phone by the method on record (or, for a user with an authenticator app, the
     /// app's code is asked for and nothing is sent); returns the masked number. If no code could
-    /// be sent (too many this hour) the step still passes and the error says so.
+    /// be sent (too many this hour) the step still passes and the error says so. Returns what was
+    /// asked for: the app's code, or the code sent to the (masked) phone.
     pub async fn profile_confirm_password(
         &self,
         plan: &Plan,
@@ -256,7 +268,7 @@ impl Services {
         username: &str,
         password: &str,
         meta: &RequestMeta,
-    ) -> Result<String, ProfileError> {
+    ) -> Result<CodeAsked, ProfileError> {
         let user = {
             let mut conn = self.db.acquire().await?;
             self.profile_user(&mut conn, plan, session).await?
@@ -269,7 +281,8 @@ impl Services {
         let mut tx = self.db.begin().await?;
         store::set_unlock(&mut tx, session.id, user.id, "code", now).await?;
         audit::record(&mut tx, now, plan.id(), meta, Event::new("profile.password_confirmed").by_self(user.id)).await?;
-        let sent = if crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await? {
+        let from_app = crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await?;
+        let sent = if from_app {
             crate::authenticator_app::start_challenge(&mut tx, plan, user.id, Purpose::Reauth, meta, now).await
         } else {
             two_step::send_code(self, &mut tx, plan, user.id, Purpose::Reauth, &phone, method_of(&user), meta, now)
@@ -277,7 +290,7 @@ impl Services {
         };
         gatehouse_store::commit(tx).await?;
         sent?;
-        Ok(mask_digits(&phone))
+        Ok(CodeAsked { masked_phone: mask_digits(&phone), method: method_of(&user), from_app })
     }
 
     /// Sends another code to the current phone, by `method`. Returns the masked number.

@@ -17,6 +17,7 @@ pub mod consents;
 pub mod db;
 pub mod directory;
 pub mod email_proofs;
+pub mod factor_nudges;
 pub mod idle;
 pub mod invitations;
 pub mod jobs;

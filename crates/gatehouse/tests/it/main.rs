@@ -30,6 +30,7 @@ mod cli;
 mod contract;
 mod control_panel;
 mod demo_data;
+mod factor_nudge;
 mod generated_client;
 mod help_desk;
 mod idle_accounts;

@@ -1,5 +1,6 @@
-//! Notices about an account's sign-in factors: a recovery code was used, or the help desk reset
-//! two-step verification. They say what and when, and whom to call if it was not the owner.
+//! Notices about an account's sign-in factors: a recovery code was used, a passkey was added or
+//! removed, or the help desk reset two-step verification. They say what and when, and whom to
+//! call if it was not the owner.
 
 use super::{Channel, Rendered, render};
 use crate::Internal;
@@ -7,11 +8,16 @@ use askama::Template;
 
 /// What happened to the account's factors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FactorEvent {
+pub enum FactorEvent<'a> {
     /// A recovery code was used to sign in; `left` remain.
     RecoveryCodeUsed { left: i64 },
-    /// The help desk removed the two-step phone, the authenticator app and the recovery codes.
+    /// The help desk removed the two-step phone, the authenticator app, the passkeys and the
+    /// recovery codes.
     TwoStepReset,
+    /// A passkey of this name was registered.
+    PasskeyAdded { name: &'a str },
+    /// The passkey of this name was removed.
+    PasskeyRemoved { name: &'a str },
 }
 
 /// The notice, to the address on record.
@@ -23,7 +29,7 @@ pub struct FactorNoticeV1<'a> {
     pub plan_name: &'a str,
     /// When, as people read it.
     pub when: &'a str,
-    pub event: FactorEvent,
+    pub event: FactorEvent<'a>,
     pub support_phone: &'a str,
     pub support_hours: &'a str,
 }
@@ -34,11 +40,21 @@ struct Html<'a> {
     m: &'a FactorNoticeV1<'a>,
 }
 
+/// The event as the templates match it.
+enum What<'a> {
+    RecoveryCodeUsed(i64),
+    TwoStepReset,
+    PasskeyAdded(&'a str),
+    PasskeyRemoved(&'a str),
+}
+
 impl FactorNoticeV1<'_> {
-    fn recovery_left(&self) -> Option<i64> {
+    fn what(&self) -> What<'_> {
         match self.event {
-            FactorEvent::RecoveryCodeUsed { left } => Some(left),
-            FactorEvent::TwoStepReset => None,
+            FactorEvent::RecoveryCodeUsed { left } => What::RecoveryCodeUsed(left),
+            FactorEvent::TwoStepReset => What::TwoStepReset,
+            FactorEvent::PasskeyAdded { name } => What::PasskeyAdded(name),
+            FactorEvent::PasskeyRemoved { name } => What::PasskeyRemoved(name),
         }
     }
 
@@ -52,6 +68,13 @@ impl FactorNoticeV1<'_> {
             FactorEvent::TwoStepReset => (
                 "two_step_reset.v1",
                 format!("Two-step verification was reset on your {} provider portal account", self.plan_name),
+            ),
+            FactorEvent::PasskeyAdded { .. } => {
+                ("passkey_added.v1", format!("A passkey was added to your {} provider portal account", self.plan_name))
+            }
+            FactorEvent::PasskeyRemoved { .. } => (
+                "passkey_removed.v1",
+                format!("A passkey was removed from your {} provider portal account", self.plan_name),
             ),
         };
         Ok(Rendered {
@@ -70,7 +93,7 @@ impl FactorNoticeV1<'_> {
 mod tests {
     use super::*;
 
-    fn m(event: FactorEvent) -> FactorNoticeV1<'static> {
+    fn m(event: FactorEvent<'static>) -> FactorNoticeV1<'static> {
         FactorNoticeV1 {
             first_name: "Jay",
             username: "jpatel",
@@ -96,5 +119,20 @@ mod tests {
         let r = m(FactorEvent::TwoStepReset).render_to("jay@x.example").unwrap();
         assert_eq!(r.kind, "two_step_reset.v1");
         assert!(r.text.contains("reset") && r.text.contains("authenticator app"), "{}", r.text);
+    }
+
+    #[test]
+    fn passkey_added_and_removed() {
+        let r = m(FactorEvent::PasskeyAdded { name: "Office <laptop>" }).render_to("jay@x.example").unwrap();
+        assert_eq!(r.kind, "passkey_added.v1");
+        assert!(r.subject.contains("passkey was added"), "{}", r.subject);
+        assert!(r.text.contains("Office <laptop>") && !r.html.contains("<laptop>"), "{}", r.html);
+        for t in [&r.text, &r.html] {
+            assert!(t.contains("was added") && t.contains("Jan 15, 2027 3:05 AM EST"), "{t}");
+            assert!(t.contains("If it was not you") && t.contains("1-800-555-0100"), "{t}");
+        }
+        let r = m(FactorEvent::PasskeyRemoved { name: "Phone" }).render_to("jay@x.example").unwrap();
+        assert_eq!(r.kind, "passkey_removed.v1");
+        assert!(r.text.contains("\u{201c}Phone\u{201d} was removed") && r.html.contains("was removed"), "{}", r.text);
     }
 }

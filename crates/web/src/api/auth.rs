@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{SessionId, TwoStepMethod, Username, password, phone, settings};
-use gatehouse_services::account::Me;
+use gatehouse_services::factor_nudge::Welcome;
 use gatehouse_services::sessions::{SessionError, SessionView};
 use gatehouse_services::signin::SignInError;
 use gatehouse_services::signup::SignUpError;
@@ -37,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_terms))
         .routes(routes!(sign_terms))
         .routes(routes!(me))
+        .routes(routes!(dismiss_factor_nudge))
         .routes(routes!(list_sessions))
         .routes(routes!(end_session))
         .routes(routes!(sign_out))
@@ -622,10 +623,14 @@ pub struct MeBody {
     pub two_step_phone: Option<String>,
     /// The sign-in before this one (Unix seconds, UTC).
     pub last_signin_at: Option<i64>,
+    /// Suggest adding an authenticator app or a passkey: this session signed in with a code sent
+    /// by text or voice and the person has neither. True in at most one session a week, until
+    /// `POST /api/v1/me/factor-nudge/dismiss` ("Not now").
+    pub suggest_strong_factor: bool,
 }
 
-impl From<Me> for MeBody {
-    fn from(m: Me) -> Self {
+impl From<Welcome> for MeBody {
+    fn from(Welcome { me: m, suggest_strong_factor }: Welcome) -> Self {
         Self {
             user_id: m.user_id,
             username: m.username,
@@ -634,6 +639,7 @@ impl From<Me> for MeBody {
             email: m.email,
             two_step_phone: m.two_step_phone,
             last_signin_at: m.last_signin_at,
+            suggest_strong_factor,
         }
     }
 }
@@ -641,7 +647,21 @@ impl From<Me> for MeBody {
 /// The signed-in user.
 #[utoipa::path(get, tag = "auth", path = "/me", security(("bearer" = [])), responses((status = 200, body = MeBody)))]
 pub async fn me(State(st): State<AppState>, plan: CurrentPlan, SignedIn(s): SignedIn) -> ApiResult<MeBody> {
-    Ok(Json(st.svc.me(&plan.0, &s).await.map_err(ApiError::internal)?.into()))
+    Ok(Json(st.svc.welcome(&plan.0, &s).await.map_err(ApiError::internal)?.into()))
+}
+
+/// "Not now" to the suggestion to add an authenticator app or a passkey: hidden at once, and
+/// from every session for a week.
+#[utoipa::path(post, tag = "auth", path = "/me/factor-nudge/dismiss", security(("bearer" = [])),
+    responses((status = 204, description = "Hidden.")))]
+pub async fn dismiss_factor_nudge(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    SignedIn(s): SignedIn,
+    Meta(meta): Meta,
+) -> Result<StatusCode, ApiError> {
+    st.svc.dismiss_factor_nudge(&plan.0, &s, &meta).await.map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A live session of the user.

@@ -133,7 +133,8 @@ pub async fn confirm(
     Ok(Json(RecoveryCodesBody { recovery_codes: codes }))
 }
 
-/// Removes the authenticator app (and its recovery codes); sign-in codes go to the phone again.
+/// Removes the authenticator app (and the recovery codes, unless the account keeps a passkey);
+/// sign-in codes go to the phone again.
 #[utoipa::path(delete, path = "/me/authenticator", security(("bearer" = [])),
     responses((status = 204, description = "Removed."),
         (status = 403, description = NOT_OPEN),
@@ -152,7 +153,7 @@ pub async fn remove(
 #[utoipa::path(post, path = "/me/recovery-codes", security(("bearer" = [])),
     responses((status = 200, body = RecoveryCodesBody),
         (status = 403, description = NOT_OPEN),
-        (status = 409, description = "`wrong_state`: the account has no authenticator app.")))]
+        (status = 409, description = "`wrong_state`: the account has neither an authenticator app nor a passkey.")))]
 pub async fn regenerate(
     State(st): State<AppState>,
     plan: CurrentPlan,

@@ -129,6 +129,17 @@ pub struct PasskeyBody {
     pub last_used_at: Option<i64>,
 }
 
+/// A passkey just registered.
+#[derive(Serialize, ToSchema)]
+pub struct RegisteredPasskeyBody {
+    #[serde(flatten)]
+    pub passkey: PasskeyBody,
+    /// Ten single-use codes like `abcde-12345`, returned only here, when this passkey is the
+    /// account's first strong factor (no authenticator app and no unused recovery codes);
+    /// otherwise absent (`null`).
+    pub recovery_codes: Option<Vec<String>>,
+}
+
 impl From<PasskeyView> for PasskeyBody {
     fn from(v: PasskeyView) -> Self {
         Self { id: v.id.0, name: v.name, synced: v.synced, created_at: v.created_at, last_used_at: v.last_used_at }
@@ -201,7 +212,7 @@ pub async fn passkey_registration_options(
 
 /// Registers the passkey with the authenticator's answer.
 #[utoipa::path(post, path = "/me/passkeys", request_body = PasskeyAnswerBody, security(("bearer" = [])),
-    responses((status = 201, body = PasskeyBody, description = "The passkey was registered."),
+    responses((status = 201, body = RegisteredPasskeyBody, description = "The passkey was registered; the first strong factor comes with its recovery codes."),
         (status = 401, description = "`passkey_refused`: the answer does not verify (another origin, a wrong challenge, no user verification)."),
         (status = 403, description = "`confirm_identity`: confirm it is you first (the profile is not open)."),
         (status = 409, description = "`already_registered`: this key is registered already."),
@@ -212,10 +223,11 @@ pub async fn register_passkey(
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
     JsonBody(b): JsonBody<PasskeyAnswerBody>,
-) -> Result<(StatusCode, Json<PasskeyBody>), ApiError> {
+) -> Result<(StatusCode, Json<RegisteredPasskeyBody>), ApiError> {
     let (ceremony, credential) = b.parts()?;
-    let v = st.svc.finish_passkey_registration(&plan.0, &s, ceremony, &credential, &meta).await.map_err(error)?;
-    Ok((StatusCode::CREATED, Json(v.into())))
+    let r = st.svc.finish_passkey_registration(&plan.0, &s, ceremony, &credential, &meta).await.map_err(error)?;
+    let body = RegisteredPasskeyBody { passkey: r.passkey.into(), recovery_codes: r.recovery_codes };
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// Removes one of the user's passkeys (after confirming it is you).

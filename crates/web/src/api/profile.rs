@@ -268,6 +268,8 @@ pub struct ProfilePasswordBody {
 pub struct ProfileCodeSent {
     /// Like `XXX-XXX-9975`.
     pub masked_phone: String,
+    /// The code asked for is the authenticator app's: nothing was sent to the phone.
+    pub code_from_app: bool,
 }
 
 /// Confirms it is you, first step: username and password.
@@ -275,7 +277,7 @@ pub struct ProfileCodeSent {
 /// A wrong one counts toward the lock like a failed sign-in. A code goes to the current two-step
 /// phone (if none could be sent, the step still passes and 429 `too_many_codes` says so).
 #[utoipa::path(post, path = "/me/profile/confirm-password", request_body = ProfilePasswordBody, security(("bearer" = [])),
-    responses((status = 200, body = ProfileCodeSent, description = "A code went to the current phone; enter it next."),
+    responses((status = 200, body = ProfileCodeSent, description = "A code went to the current phone, or (`code_from_app`) the authenticator app's code is asked for; enter it next."),
         (status = 401, description = "`invalid_credentials`: the username or password is not this account's (field `password`)."),
         (status = 403, description = "`confirm_identity`: the account has no two-step phone or is not active."),
         (status = 429, description = "`locked`: too many wrong passwords, wait; \
@@ -288,8 +290,8 @@ pub async fn confirm_password(
     Meta(meta): Meta,
     ObjectBody(b): ObjectBody<ProfilePasswordBody>,
 ) -> Result<Json<ProfileCodeSent>, ApiError> {
-    let m = st.svc.profile_confirm_password(&plan.0, &s, &b.username, &b.password, &meta).await.map_err(error)?;
-    Ok(Json(ProfileCodeSent { masked_phone: m }))
+    let asked = st.svc.profile_confirm_password(&plan.0, &s, &b.username, &b.password, &meta).await.map_err(error)?;
+    Ok(Json(ProfileCodeSent { masked_phone: asked.masked_phone, code_from_app: asked.from_app }))
 }
 
 /// How to send the code.
@@ -316,7 +318,7 @@ pub async fn send_code(
 ) -> Result<Json<ProfileCodeSent>, ApiError> {
     let method = b.method.unwrap_or_default().into();
     let m = st.svc.profile_send_code(&plan.0, &s, method, &meta).await.map_err(error)?;
-    Ok(Json(ProfileCodeSent { masked_phone: m }))
+    Ok(Json(ProfileCodeSent { masked_phone: m, code_from_app: false }))
 }
 
 /// A code from a text message or call.
@@ -433,7 +435,7 @@ pub async fn phone(
         .profile_start_phone_change(&plan.0, &s, &b.country_code, &b.phone, method, &meta)
         .await
         .map_err(error)?;
-    Ok(Json(ProfileCodeSent { masked_phone: m }))
+    Ok(Json(ProfileCodeSent { masked_phone: m, code_from_app: false }))
 }
 
 /// Confirms the new phone with the code sent to it; it becomes the two-step phone.

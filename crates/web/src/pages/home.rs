@@ -1,6 +1,8 @@
 //! The home page and the "Your sessions" page. A signed-in user with no linked account (and not
 //! plan staff) is taken from the home page to their offers of a practice when they have some,
-//! else to associate their account first.
+//! else to associate their account first. After a sign-in with a code sent by text or voice,
+//! the home page may suggest adding an authenticator app or a passkey ("Not now" is a plain form
+//! post to `/factor-nudge/dismiss`).
 
 use super::ConfirmPage;
 use super::{Chrome, internal_error, message_page, render, require_stage, when};
@@ -8,7 +10,7 @@ use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::extract::{CookieSession, CurrentPlan, Meta};
 use crate::routing::Routes;
-use crate::routing::get;
+use crate::routing::{get, post};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -18,12 +20,14 @@ use gatehouse_domain::SessionId;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::account::Me;
+use gatehouse_services::factor_nudge::Welcome;
 use gatehouse_services::sessions::SessionError;
 use serde::Deserialize;
 
 pub fn routes() -> Routes {
     Routes::new()
         .route("/", get(home))
+        .route("/factor-nudge/dismiss", post(dismiss_nudge))
         .route("/sessions", get(sessions_page))
         .route("/sessions/{id}/end", get(end_confirm).post(end_submit))
 }
@@ -48,6 +52,8 @@ struct HomePage {
     waiting_offers: usize,
     /// The account just linked: (practice, Tax ID, whether the user administers it).
     linked: Option<(String, String, bool)>,
+    /// Suggest adding an authenticator app or a passkey.
+    nudge: bool,
 }
 
 #[derive(Deserialize)]
@@ -98,8 +104,8 @@ async fn home(
         .and_then(|id| linked.iter().find(|a| a.id == id))
         .map(|a| (a.practice_name.clone(), a.tax_id_display(), a.is_admin));
     let acting_for = linked.iter().find(|a| a.active).map(|a| (a.practice_name.clone(), a.tax_id_display()));
-    match st.svc.me(&plan.0, &s).await {
-        Ok(me) => {
+    match st.svc.welcome(&plan.0, &s).await {
+        Ok(Welcome { me, suggest_strong_factor }) => {
             let last_signin =
                 me.previous_signin_at.map(|t| when(&plan.0, t)).unwrap_or_else(|| "This is your first sign-in".into());
             let page = HomePage {
@@ -111,9 +117,27 @@ async fn home(
                 waiting_requests,
                 waiting_offers,
                 linked: just_linked,
+                nudge: suggest_strong_factor,
             };
             render(StatusCode::OK, &page)
         }
+        Err(e) => internal_error(e),
+    }
+}
+
+/// "Not now" on the suggestion to add an app or a passkey: hidden, back to the home page.
+async fn dismiss_nudge(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: CookieSession,
+    Meta(meta): Meta,
+) -> Response {
+    let s = match signed_in(sess) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match st.svc.dismiss_factor_nudge(&plan.0, &s, &meta).await {
+        Ok(()) => Redirect::to("/").into_response(),
         Err(e) => internal_error(e),
     }
 }

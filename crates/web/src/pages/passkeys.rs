@@ -20,7 +20,7 @@ use gatehouse_domain::PasskeyId;
 use gatehouse_domain::passkey::MAX_NAME_LEN;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
-use gatehouse_services::passkeys::{CeremonyOptions, PasskeyError};
+use gatehouse_services::passkeys::{CeremonyOptions, PasskeyError, PasskeyRegistered};
 use gatehouse_services::profile::Unlock;
 use serde::Deserialize;
 use serde_json::json;
@@ -85,6 +85,8 @@ struct ListPage {
     open: bool,
     max_len: usize,
     name: String,
+    /// Recovery codes made with the first passkey, shown this once.
+    codes: Option<Vec<String>>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -97,12 +99,14 @@ struct ListQuery {
     removed: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn list_page(
     st: &AppState,
     plan: &CurrentPlan,
     csrf: &CsrfToken,
     s: &SessionInfo,
     status: StatusCode,
+    codes: Option<Vec<String>>,
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
@@ -130,7 +134,7 @@ async fn list_page(
             last_used: k.last_used_at.map_or_else(|| "Not used yet".to_owned(), |t| when(&plan.0, t)),
         })
         .collect();
-    render(status, &ListPage { chrome, rows, open, max_len: MAX_NAME_LEN, name: String::new(), notice, error })
+    render(status, &ListPage { chrome, rows, open, max_len: MAX_NAME_LEN, name: String::new(), codes, notice, error })
 }
 
 async fn list(
@@ -149,7 +153,7 @@ async fn list(
     } else {
         q.removed.as_ref().map(|_| "The passkey was removed. It can no longer be used to sign in.".to_owned())
     };
-    list_page(&st, &plan, &csrf, &s, StatusCode::OK, notice, None).await
+    list_page(&st, &plan, &csrf, &s, StatusCode::OK, None, notice, None).await
 }
 
 #[derive(Deserialize)]
@@ -192,9 +196,14 @@ async fn register(
         Err(r) => return r.into_response(),
     };
     match st.svc.finish_passkey_registration(&plan.0, &s, &f.ceremony, &f.credential, &meta).await {
+        // The first strong factor's recovery codes are shown on this answer, never again.
+        Ok(PasskeyRegistered { recovery_codes: Some(codes), .. }) => {
+            let notice = "Your passkey was added. You can now use it to sign in. Save your recovery codes below.";
+            list_page(&st, &plan, &csrf, &s, StatusCode::OK, Some(codes), Some(notice.to_owned()), None).await
+        }
         Ok(_) => Redirect::to("/profile/passkeys?added=1").into_response(),
         Err(PasskeyError::Internal(e)) => internal_error(e),
-        Err(e) => list_page(&st, &plan, &csrf, &s, StatusCode::BAD_REQUEST, None, Some(e.to_string())).await,
+        Err(e) => list_page(&st, &plan, &csrf, &s, StatusCode::BAD_REQUEST, None, None, Some(e.to_string())).await,
     }
 }
 
@@ -254,7 +263,7 @@ async fn remove(
         Err(PasskeyError::NotFound) => {
             (StatusCode::NOT_FOUND, "That passkey was not found among yours.").into_response()
         }
-        Err(e) => list_page(&st, &plan, &csrf, &s, StatusCode::FORBIDDEN, None, Some(e.to_string())).await,
+        Err(e) => list_page(&st, &plan, &csrf, &s, StatusCode::FORBIDDEN, None, None, Some(e.to_string())).await,
     }
 }
 

@@ -18,7 +18,7 @@ use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::profile::OfficeForm;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
-use gatehouse_services::profile::{MyProfile, ProfileError, Unlock};
+use gatehouse_services::profile::{CodeAsked, MyProfile, ProfileError, Unlock};
 use gatehouse_services::profile_update::{ActingFor, ProfileUpdateError};
 use gatehouse_services::signin::SignInError;
 use serde::Deserialize;
@@ -256,7 +256,7 @@ async fn confirm_password(
         .svc
         .profile_confirm_password(&plan.0, &s, &form.username, &form.password, &meta)
         .await
-        .map(|m| Some(format!("We sent a code to {m}. It may take a minute to arrive.")));
+        .map(|asked| Some(asked_notice(&asked)));
     let f = Feedback { typed_username: form.username.chars().take(64).collect(), ..Feedback::default() };
     after(&st, &plan, &csrf, &s, result, f).await
 }
@@ -273,6 +273,15 @@ struct CodeForm {
 
 fn method_of(raw: &str) -> TwoStepMethod {
     if raw == "voice" { TwoStepMethod::Voice } else { TwoStepMethod::Text }
+}
+
+/// What the password step asked for: the app's code (nothing was sent), or the code on its way.
+fn asked_notice(asked: &CodeAsked) -> String {
+    if asked.from_app {
+        "Enter the code from your authenticator app.".to_owned()
+    } else {
+        sent_notice(&asked.masked_phone, asked.method)
+    }
 }
 
 fn sent_notice(masked: &str, method: TwoStepMethod) -> String {
