@@ -65,6 +65,10 @@ impl Plan {
     pub fn legacy_email_proof(&self) -> bool {
         self.row.legacy_email_proof
     }
+    /// Which second factors are offered and who must use a strong one.
+    pub fn factor_policy(&self) -> gatehouse_domain::factor_policy::FactorPolicy {
+        self.row.factors
+    }
     /// The zone the plan's dates and times are shown in.
     pub fn time_zone(&self) -> &gatehouse_domain::PlanTimeZone {
         &self.row.time_zone
@@ -120,6 +124,7 @@ impl Services {
                 as i64,
             mailbox_email: String::new(),
             time_zone: gatehouse_domain::PlanTimeZone::default(),
+            factors: gatehouse_domain::factor_policy::FactorPolicy::default(),
             has_logo: false,
         };
         let mut tx = self.db.begin().await?;
