@@ -187,8 +187,8 @@ impl Services {
         Ok(list)
     }
 
-    /// Drops the cached plans after a change.
-    pub(crate) fn forget_plans(&self) {
+    /// Drops the cached plans after a change (the settings commands; tests that change a plan row).
+    pub fn forget_plans(&self) {
         if let Ok(mut g) = self.plans_cache.write() {
             *g = None;
         }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 const ANN_PHONE: &str = "+12065550143";
 
 /// The app a person would have after typing the secret shown to them.
-fn app_from(secret_text: &str) -> Authenticator {
+pub(crate) fn app_from(secret_text: &str) -> Authenticator {
     let clean: String = secret_text.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = base32_decode(&clean);
     Authenticator::new(&TotpSecret::from_bytes(&bytes).expect("160 bits"), "t", "a")
@@ -37,7 +37,7 @@ fn base32_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn code_now(app: &TestApp, auth: &Authenticator) -> String {
+pub(crate) fn code_now(app: &TestApp, auth: &Authenticator) -> String {
     auth.code_at(gatehouse_domain::Timestamp(app.running.services.now()))
 }
 

@@ -30,6 +30,7 @@ mod cli;
 mod contract;
 mod control_panel;
 mod demo_data;
+mod factor_policy;
 mod generated_client;
 mod help_desk;
 mod idle_accounts;
