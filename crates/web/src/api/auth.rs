@@ -774,6 +774,7 @@ mod tests {
             SessionStage::NewPassword,
             SessionStage::TwoStepSetup,
             SessionStage::TwoStepCode,
+            SessionStage::StrongFactorSetup,
             SessionStage::Terms,
             SessionStage::Complete,
         ] {
