@@ -266,17 +266,13 @@ impl Services {
         let app = phone.is_some() && crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await?;
         // Someone the plan requires to use an app or passkey who holds only passkeys: nothing is
         // texted either (asked only of people the policy can reach, so most sign-ins read nothing).
-        let strong_only =
-            phone.is_some() && (app || crate::strong_factor::strong_only(&mut tx, plan, &user).await?);
+        let strong_only = phone.is_some() && (app || crate::strong_factor::strong_only(&mut tx, plan, &user).await?);
         if let Some((phone, method)) = phone {
             let method =
                 gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
             if app || strong_only {
-                let challenge = if app {
-                    crate::authenticator_app::APP_METHOD
-                } else {
-                    crate::strong_factor::PASSKEY_METHOD
-                };
+                let challenge =
+                    if app { crate::authenticator_app::APP_METHOD } else { crate::strong_factor::PASSKEY_METHOD };
                 let started = crate::authenticator_app::start_challenge_as(
                     &mut tx,
                     plan,

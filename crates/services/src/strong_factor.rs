@@ -212,8 +212,14 @@ impl Services {
             "recovery_codes_made": recovery_codes.is_some(),
             "next": next.as_str(),
         });
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("two_step.strong_factor_set").by_self(user.id).detail(detail))
-            .await?;
+        audit::record(
+            &mut tx,
+            now,
+            plan.id(),
+            meta,
+            Event::new("two_step.strong_factor_set").by_self(user.id).detail(detail),
+        )
+        .await?;
         gatehouse_store::commit(tx).await?;
         Ok(StrongSetupDone { session: token, stage: next, recovery_codes })
     }

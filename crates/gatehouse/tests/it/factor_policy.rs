@@ -106,19 +106,20 @@ async fn staff_without_a_strong_factor_add_one_before_anything_else(backend: Bac
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("no_strong_factor")), "{v}");
     let (s, v) = app.call("GET", "/api/v1/two-step/strong", Some(&t), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["app_allowed"].as_bool(), v["passkeys_allowed"].as_bool(), v["done"].as_bool()), (Some(true), Some(true), Some(false)));
+    assert_eq!(
+        (v["app_allowed"].as_bool(), v["passkeys_allowed"].as_bool(), v["done"].as_bool()),
+        (Some(true), Some(true), Some(false))
+    );
 
     // An app, with no profile confirmation (both factors were just proven).
     let (s, v) = app.call("POST", "/api/v1/two-step/strong/app", Some(&t), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let auth = app_from(v["secret"].as_str().expect("secret"));
-    let (s, v) = app
-        .call("POST", "/api/v1/two-step/strong/app/confirm", Some(&t), Some(json!({"code": "000000"})))
-        .await;
+    let (s, v) =
+        app.call("POST", "/api/v1/two-step/strong/app/confirm", Some(&t), Some(json!({"code": "000000"}))).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let code = code_now(&app, &auth);
-    let (s, v) =
-        app.call("POST", "/api/v1/two-step/strong/app/confirm", Some(&t), Some(json!({"code": code}))).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/strong/app/confirm", Some(&t), Some(json!({"code": code}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["recovery_codes"].as_array().map(Vec::len), Some(10), "{v}");
     let (s, v) = app.call("POST", "/api/v1/two-step/strong/complete", Some(&t), None).await;
@@ -187,7 +188,8 @@ async fn staff_enrol_through_the_pages_and_reach_nothing_before(backend: Backend
         .expect("signin");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let code = app.last_code(STAFF_PHONE).await;
-    let (s, _, loc) = app.post_form(&c, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
+    let (s, _, loc) =
+        app.post_form(&c, "/two-step/code", "/two-step/code", &[("action", "verify"), ("code", &code)]).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/two-step/strong")));
     for path in ["/", "/admin", "/admin/settings", "/profile", "/profile/authenticator", "/terms"] {
         let (s, _, loc) = app.visit(&c, path).await;

@@ -560,11 +560,7 @@ impl TestApp {
 }
 
 /// `plan` after changing its second-factor switches through the settings, as the operator.
-pub async fn change_factor_policy(
-    svc: &gatehouse_services::Services,
-    plan: &Plan,
-    switches: &[(&str, &str)],
-) -> Plan {
+pub async fn change_factor_policy(svc: &gatehouse_services::Services, plan: &Plan, switches: &[(&str, &str)]) -> Plan {
     let current = svc.plan(plan.id()).await.expect("plan").expect("plan exists");
     let mut raw = gatehouse_services::settings::raw_from(&current.row);
     for (k, v) in switches {

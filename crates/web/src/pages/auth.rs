@@ -336,7 +336,8 @@ async fn setup_page(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow(), plan.0.factor_policy().voice_allowed);
+    let mut page =
+        SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow(), plan.0.factor_policy().voice_allowed);
     match st.svc.pending_phone(&plan.0, &s).await {
         Ok(Some(m)) => {
             page.code_sent = true;
@@ -375,7 +376,8 @@ async fn setup_submit(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow(), plan.0.factor_policy().voice_allowed);
+    let mut page =
+        SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow(), plan.0.factor_policy().voice_allowed);
     page.country_code = f.country_code.clone();
     page.phone = f.phone.chars().take(32).collect();
     page.method = if f.method == "voice" { "voice".into() } else { "text".into() };

@@ -70,7 +70,10 @@ async fn page(
     };
     let since = factors.app_since.map(|t| super::when(&plan.0, t)).unwrap_or_default();
     let offered = plan.0.factor_policy().app_allowed;
-    render(status, &AuthenticatorPage { chrome, factors, open, offered, enrolment, codes, notice, error, code_error, since })
+    render(
+        status,
+        &AuthenticatorPage { chrome, factors, open, offered, enrolment, codes, notice, error, code_error, since },
+    )
 }
 
 async fn show(

@@ -56,7 +56,9 @@ fn options_answer(r: Result<CeremonyOptions, PasskeyError>) -> Response {
         }
         Err(e) => {
             let status = match e {
-                PasskeyError::NotUnlocked | PasskeyError::WrongStage | PasskeyError::NotOffered => StatusCode::FORBIDDEN,
+                PasskeyError::NotUnlocked | PasskeyError::WrongStage | PasskeyError::NotOffered => {
+                    StatusCode::FORBIDDEN
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
             (status, Json(json!({"message": e.to_string(), "field": e.field()}))).into_response()

@@ -61,7 +61,14 @@ impl Shown {
     }
 }
 
-async fn page(st: &AppState, plan: &CurrentPlan, csrf: &CsrfToken, s: &SessionInfo, status: StatusCode, shown: Shown) -> Response {
+async fn page(
+    st: &AppState,
+    plan: &CurrentPlan,
+    csrf: &CsrfToken,
+    s: &SessionInfo,
+    status: StatusCode,
+    shown: Shown,
+) -> Response {
     let setup = match st.svc.strong_setup(&plan.0, s).await {
         Ok(v) => v,
         Err(StrongFactorError::Internal(e)) => return internal_error(e),
@@ -209,7 +216,12 @@ struct NameForm {
     name: String,
 }
 
-async fn passkey_options(State(st): State<AppState>, plan: CurrentPlan, sess: CookieSession, Form(f): Form<NameForm>) -> Response {
+async fn passkey_options(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: CookieSession,
+    Form(f): Form<NameForm>,
+) -> Response {
     let r = match require_stage(&sess.0, SessionStage::StrongFactorSetup) {
         Ok(s) => st.svc.start_passkey_registration(&plan.0, &s, &f.name).await,
         Err(_) => Err(PasskeyError::WrongStage),
@@ -223,7 +235,9 @@ async fn passkey_options(State(st): State<AppState>, plan: CurrentPlan, sess: Co
         }
         Err(e) => {
             let status = match e {
-                PasskeyError::NotUnlocked | PasskeyError::WrongStage | PasskeyError::NotOffered => StatusCode::FORBIDDEN,
+                PasskeyError::NotUnlocked | PasskeyError::WrongStage | PasskeyError::NotOffered => {
+                    StatusCode::FORBIDDEN
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
             (status, Json(json!({"message": e.to_string(), "field": e.field()}))).into_response()
