@@ -10,6 +10,7 @@ pub mod client_registration;
 pub mod email;
 pub mod email_proof;
 pub mod factor_nudge;
+pub mod factor_policy;
 pub mod idle;
 pub mod ids;
 pub mod legacy;

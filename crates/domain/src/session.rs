@@ -38,6 +38,10 @@ pub enum SessionStage {
     TwoStepCode,
     /// Password accepted; the user has no two-step phone yet and must set one up.
     TwoStepSetup,
+    /// The phone's code was accepted, but the plan requires this user to sign in with an
+    /// authenticator app or a passkey and they have neither: one must be added before anything
+    /// else (issue 19's factor policy).
+    StrongFactorSetup,
     /// Two-step done; the current terms must be signed.
     Terms,
     /// Fully signed in.
@@ -52,6 +56,7 @@ impl SessionStage {
             Self::NewPassword => "new_password",
             Self::TwoStepCode => "two_step_code",
             Self::TwoStepSetup => "two_step_setup",
+            Self::StrongFactorSetup => "strong_factor_setup",
             Self::Terms => "terms",
             Self::Complete => "complete",
         }
@@ -64,6 +69,7 @@ impl SessionStage {
             "new_password" => Some(Self::NewPassword),
             "two_step_code" => Some(Self::TwoStepCode),
             "two_step_setup" => Some(Self::TwoStepSetup),
+            "strong_factor_setup" => Some(Self::StrongFactorSetup),
             "terms" => Some(Self::Terms),
             "complete" => Some(Self::Complete),
             _ => None,
@@ -210,6 +216,7 @@ mod tests {
             SessionStage::NewPassword,
             SessionStage::TwoStepCode,
             SessionStage::TwoStepSetup,
+            SessionStage::StrongFactorSetup,
             SessionStage::Terms,
             SessionStage::Complete,
         ] {

@@ -53,6 +53,45 @@ pub struct PlanSettings {
     pub message_max_file_mb: i64,
     /// The team address told of new secure messages; none: each agent is told.
     pub mailbox_email: Option<crate::Email>,
+    /// Which second factors are offered and who must use a strong one.
+    pub factors: crate::factor_policy::FactorPolicy,
+}
+
+/// The factor policy's switches as the form names them, each with what a missing or unknown
+/// value is told.
+const FACTOR_SWITCHES: [(&str, &str); 5] = [
+    ("voice_allowed", "Choose whether codes may be read by a voice call."),
+    ("app_allowed", "Choose whether people may add an authenticator app."),
+    ("passkeys_allowed", "Choose whether people may add a passkey."),
+    ("staff_strong_factor", "Choose whether plan staff must use an app or passkey."),
+    ("admin_strong_factor", "Choose whether practice administrators must use an app or passkey."),
+];
+
+fn factor_policy(raw: &RawSettings, errs: &mut FieldErrors) -> crate::factor_policy::FactorPolicy {
+    let d = crate::factor_policy::FactorPolicy::default();
+    let defaults = [d.voice_allowed, d.app_allowed, d.passkeys_allowed, d.staff_strong_factor, d.admin_strong_factor];
+    let mut v = defaults;
+    for (i, (field, message)) in FACTOR_SWITCHES.iter().enumerate() {
+        match parse_switch(raw.get(*field).map(String::as_str)) {
+            Some(on) => v[i] = on,
+            None => {
+                errs.insert(*field, (*message).to_owned());
+            }
+        }
+    }
+    let p = crate::factor_policy::FactorPolicy {
+        voice_allowed: v[0],
+        app_allowed: v[1],
+        passkeys_allowed: v[2],
+        staff_strong_factor: v[3],
+        admin_strong_factor: v[4],
+    };
+    if let Err(faults) = p.check() {
+        for f in faults {
+            errs.entry(f.field).or_insert(f.message);
+        }
+    }
+    p
 }
 
 /// Parses the email-proof switch as the form sends it: `on` or `off`.
@@ -295,6 +334,7 @@ impl PlanSettings {
                 }
             },
         };
+        let factors = factor_policy(raw, &mut e);
         if e.is_empty() && session_idle_minutes > session_absolute_hours * 60 {
             e.insert("session_idle_minutes", "The idle timeout cannot be longer than the whole session.".into());
         }
@@ -325,6 +365,7 @@ impl PlanSettings {
             message_max_files,
             message_max_file_mb,
             mailbox_email,
+            factors,
         })
     }
 }
@@ -359,6 +400,11 @@ mod tests {
             ("message_max_files", "5"),
             ("message_max_file_mb", "10"),
             ("mailbox_email", ""),
+            ("voice_allowed", "on"),
+            ("app_allowed", "on"),
+            ("passkeys_allowed", "on"),
+            ("staff_strong_factor", "on"),
+            ("admin_strong_factor", "off"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -444,6 +490,28 @@ mod tests {
         r.remove("legacy_email_proof");
         assert!(PlanSettings::parse(&r).unwrap_err().contains_key("legacy_email_proof"));
         assert_eq!((switch_text(true), switch_text(false)), ("on", "off"));
+    }
+
+    #[test]
+    fn factor_switches_and_their_rule() {
+        let f = PlanSettings::parse(&good()).unwrap().factors;
+        assert_eq!(f, crate::factor_policy::FactorPolicy::default());
+        let mut r = good();
+        r.insert("app_allowed".into(), "off".into());
+        r.insert("passkeys_allowed".into(), "off".into());
+        let e = PlanSettings::parse(&r).unwrap_err();
+        assert!(e["staff_strong_factor"].contains("neither is allowed"), "{e:?}");
+        assert_eq!(e.len(), 1, "{e:?}");
+        r.insert("staff_strong_factor".into(), "off".into());
+        let s = PlanSettings::parse(&r).unwrap();
+        assert!(!s.factors.app_allowed && !s.factors.passkeys_allowed && !s.factors.staff_strong_factor);
+        r.insert("admin_strong_factor".into(), "on".into());
+        assert!(PlanSettings::parse(&r).unwrap_err().contains_key("admin_strong_factor"));
+        let mut r = good();
+        r.insert("voice_allowed".into(), "maybe".into());
+        r.remove("passkeys_allowed");
+        let e = PlanSettings::parse(&r).unwrap_err();
+        assert!(e.contains_key("voice_allowed") && e.contains_key("passkeys_allowed"), "{e:?}");
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum AuthenticatorError {
     NoEnrolment,
     #[error("You have no authenticator app.")]
     NotEnrolled,
+    #[error("Your plan does not offer authenticator apps.")]
+    NotOffered,
+    #[error("Your plan requires an app or passkey: add another before removing this one.")]
+    StrongFactorRequired,
     #[error(transparent)]
     Code(#[from] TotpError),
     #[error(transparent)]
@@ -132,13 +136,29 @@ pub(crate) async fn start_challenge(
     meta: &RequestMeta,
     now: i64,
 ) -> Result<(), TwoStepError> {
+    start_challenge_as(conn, plan, user, purpose, APP_METHOD, meta, now).await
+}
+
+/// [`start_challenge`] of `method`: [`APP_METHOD`], or [`crate::strong_factor::PASSKEY_METHOD`]
+/// for someone who must use a strong factor and holds only passkeys (the challenge then carries
+/// the tries of recovery codes; the passkey itself needs none).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn start_challenge_as(
+    conn: &mut Conn,
+    plan: &Plan,
+    user: UserId,
+    purpose: Purpose,
+    method: &'static str,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<(), TwoStepError> {
     let policy = plan.code_policy();
     let tried = codes::app_tries_since(conn, user, now - Duration::hours(1).as_secs()).await?;
     if tried >= policy.max_tries.saturating_mul(policy.max_sends_per_hour) {
         let e = Event::new("two_step.code_sent")
             .by_self(user)
             .outcome(Outcome::Denied)
-            .detail(json!({"reason": "try_limit", "purpose": purpose.as_str(), "method": APP_METHOD}));
+            .detail(json!({"reason": "try_limit", "purpose": purpose.as_str(), "method": method}));
         audit::record(conn, now, plan.id(), meta, e).await?;
         return Err(TwoStepError::TooManySends);
     }
@@ -147,7 +167,7 @@ pub(crate) async fn start_challenge(
         user_id: user,
         purpose: purpose.as_str(),
         phone: "",
-        method: APP_METHOD,
+        method,
         code_hash: "",
         expires_at: policy.expires_at(Timestamp(now)).as_secs(),
     };
@@ -192,6 +212,17 @@ pub(crate) async fn new_recovery_codes(
     Ok(codes.iter().map(RecoveryCode::display).collect())
 }
 
+/// What to copy into the app for a waiting enrolment.
+pub(crate) fn enrolment_for(
+    svc: &Services,
+    plan: &Plan,
+    user: &gatehouse_store::users::UserRow,
+    row: &authenticator_apps::AppRow,
+) -> Result<AppEnrolment, Internal> {
+    let secret = open_secret(svc, row)?;
+    svc.enrolment_of(plan, user.username.as_deref().unwrap_or_default(), &secret)
+}
+
 /// Removes the app and the recovery codes, in the caller's transaction (help desk's reset).
 /// Returns whether there was a confirmed app.
 pub(crate) async fn remove_all(conn: &mut Conn, plan: PlanId, user: UserId) -> Result<(bool, u64), Internal> {
@@ -228,6 +259,21 @@ impl Services {
         })
     }
 
+    /// The user adding an app: with the profile open, or at the sign-in's strong-factor step
+    /// ([`Services::factor_owner`]).
+    async fn enrolling_user(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        session: &SessionInfo,
+        now: i64,
+    ) -> Result<gatehouse_store::users::UserRow, AuthenticatorError> {
+        self.factor_owner(conn, plan, session, now).await.map_err(|e| match e {
+            crate::profile::ProfileError::Internal(i) => AuthenticatorError::Internal(i),
+            _ => AuthenticatorError::NotUnlocked,
+        })
+    }
+
     fn enrolment_of(&self, plan: &Plan, username: &str, secret: &TotpSecret) -> Result<AppEnrolment, Internal> {
         let uri = Authenticator::new(secret, &plan.row.name, username).uri();
         Ok(AppEnrolment { secret: secret.base32_grouped(), qr_svg: qr_svg(&uri)?, uri })
@@ -245,8 +291,11 @@ impl Services {
         let mut bytes = [0u8; SECRET_BYTES];
         OsRng.fill_bytes(&mut bytes);
         let secret = TotpSecret::from_random(bytes);
+        if !plan.factor_policy().app_allowed {
+            return Err(AuthenticatorError::NotOffered);
+        }
         let mut tx = self.db.begin().await?;
-        let user = self.unlocked_user(&mut tx, plan, session, now).await?;
+        let user = self.enrolling_user(&mut tx, plan, session, now).await?;
         let sealed = self
             .sealer
             .seal(SealPurpose::TotpSecret, &seal_context(plan.id(), user.id), secret.as_bytes())
@@ -268,7 +317,7 @@ impl Services {
     ) -> Result<Option<AppEnrolment>, AuthenticatorError> {
         let now = self.now();
         let mut conn = self.db.acquire().await?;
-        let user = self.unlocked_user(&mut conn, plan, session, now).await?;
+        let user = self.enrolling_user(&mut conn, plan, session, now).await?;
         let Some(row) =
             authenticator_apps::get(&mut conn, plan.id(), user.id).await?.filter(|a| a.confirmed_at.is_none())
         else {
@@ -290,7 +339,7 @@ impl Services {
     ) -> Result<Option<Vec<String>>, AuthenticatorError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let user = self.unlocked_user(&mut tx, plan, session, now).await?;
+        let user = self.enrolling_user(&mut tx, plan, session, now).await?;
         let row = authenticator_apps::get(&mut tx, plan.id(), user.id)
             .await?
             .filter(|a| a.confirmed_at.is_none())
@@ -325,8 +374,21 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let user = self.unlocked_user(&mut tx, plan, session, now).await?;
-        if authenticator_apps::get(&mut tx, plan.id(), user.id).await?.is_none() {
+        let Some(app) = authenticator_apps::get(&mut tx, plan.id(), user.id).await? else {
             return Err(AuthenticatorError::NotEnrolled);
+        };
+        // A required user keeps a strong factor: the app goes only when a passkey remains.
+        if app.confirmed_at.is_some()
+            && crate::strong_factor::required(&mut tx, plan, &user).await?
+            && !gatehouse_store::passkeys::any(&mut tx, plan.id(), user.id).await?
+        {
+            let e = Event::new("authenticator_app.removed")
+                .by_self(user.id)
+                .outcome(Outcome::Denied)
+                .detail(json!({"reason": "strong_factor_required"}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(AuthenticatorError::StrongFactorRequired);
         }
         let (was_confirmed, codes) = if gatehouse_store::passkeys::any(&mut tx, plan.id(), user.id).await? {
             (authenticator_apps::remove(&mut tx, plan.id(), user.id).await?, 0)

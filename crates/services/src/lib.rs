@@ -44,6 +44,7 @@ pub mod settings;
 pub mod signin;
 pub mod signup;
 pub mod staff;
+pub mod strong_factor;
 pub mod support;
 pub mod terms;
 pub mod tokens;

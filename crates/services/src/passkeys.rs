@@ -23,9 +23,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::passkey::{CEREMONY_LIFETIME, CeremonyKind, PasskeyName, PasskeyNameError};
 use gatehouse_domain::session::{AuthMethods, PasskeyProof, SessionStage};
-use gatehouse_domain::{PasskeyId, UserId, UserStatus, terms};
+use gatehouse_domain::{PasskeyId, UserId, UserStatus};
 use gatehouse_store::passkeys::{self as store, NewCeremony, NewPasskey, PasskeyRow};
-use gatehouse_store::{Conn, plans, recovery_codes, users};
+use gatehouse_store::{Conn, recovery_codes, users};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use thiserror::Error;
@@ -53,6 +53,10 @@ pub enum PasskeyError {
     NoPasskey,
     #[error("This account is deactivated. Contact your practice administrator.")]
     Deactivated,
+    #[error("Your plan does not offer passkeys.")]
+    NotOffered,
+    #[error("Your plan requires an app or passkey: add another before removing this one.")]
+    StrongFactorRequired,
     #[error("This step is not available now. Start again from sign in.")]
     WrongStage,
     #[error(transparent)]
@@ -223,21 +227,6 @@ impl Services {
         serde_json::from_str(&row.state).map_err(|e| internal("a ceremony's state", e).into())
     }
 
-    /// Where a session goes once its user has proven both factors: the terms, or home.
-    async fn stage_after_factors(
-        &self,
-        conn: &mut Conn,
-        plan: &Plan,
-        user: &users::UserRow,
-    ) -> Result<SessionStage, PasskeyError> {
-        let current = plans::get(conn, plan.id()).await?.map_or(plan.row.terms_version, |p| p.terms_version);
-        Ok(if terms::must_sign(user.terms_version_signed, current) {
-            SessionStage::Terms
-        } else {
-            SessionStage::Complete
-        })
-    }
-
     /// Audits a refused passkey and commits the transaction (the ceremony stays used).
     #[allow(clippy::too_many_arguments)]
     async fn refuse(
@@ -278,9 +267,12 @@ impl Services {
         name: &str,
     ) -> Result<CeremonyOptions, PasskeyError> {
         let name = PasskeyName::parse(name)?;
+        if !plan.factor_policy().passkeys_allowed {
+            return Err(PasskeyError::NotOffered);
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let (user, _) = self.open_profile(&mut tx, plan, session, now).await?;
+        let user = self.factor_owner(&mut tx, plan, session, now).await?;
         let existing = store::of_user(&mut tx, plan.id(), user.id).await?;
         let handle = match existing.first() {
             Some(p) => Uuid::parse_str(&p.user_handle).map_err(|e| internal("a stored user handle", e))?,
@@ -323,7 +315,7 @@ impl Services {
     ) -> Result<PasskeyRegistered, PasskeyError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let (user, _) = self.open_profile(&mut tx, plan, session, now).await?;
+        let user = self.factor_owner(&mut tx, plan, session, now).await?;
         let kept: RegistrationState =
             match self.take_ceremony(&mut tx, plan, CeremonyKind::Register, ceremony, Some(session), now).await {
                 Ok(k) => k,
@@ -441,6 +433,23 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (user, _) = self.open_profile(&mut tx, plan, session, now).await?;
+        let keys = store::of_user(&mut tx, plan.id(), user.id).await?;
+        if !keys.iter().any(|k| k.id == id.0) {
+            return Err(PasskeyError::NotFound);
+        }
+        // A required user keeps a strong factor: the last passkey goes only when an app remains.
+        if keys.len() == 1
+            && crate::strong_factor::required(&mut tx, plan, &user).await?
+            && !crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await?
+        {
+            let e = Event::new("passkey.removed")
+                .by_self(user.id)
+                .outcome(Outcome::Denied)
+                .detail(json!({"passkey": id.0, "reason": "strong_factor_required"}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(PasskeyError::StrongFactorRequired);
+        }
         let Some(name) = store::delete(&mut tx, plan.id(), user.id, id.0).await? else {
             return Err(PasskeyError::NotFound);
         };
@@ -539,7 +548,7 @@ impl Services {
             return Err(self.refuse(tx, plan, meta, ACTION, Some(user.id), "not_active", now, err).await?);
         }
         self.record_passkey_use(&mut tx, &row, &mut passkey, &result, now).await?;
-        let stage = self.stage_after_factors(&mut tx, plan, &user).await?;
+        let stage = crate::strong_factor::stage_after_factors(&mut tx, plan, &user).await?;
         let session = sessions::start(&mut tx, plan.id(), user.id, stage, meta, now).await?;
         let amr = AuthMethods::passkey(PasskeyProof { backup_eligible: result.backup_eligible() }, false);
         // The new session's id: the row just inserted for this token.
@@ -644,7 +653,7 @@ impl Services {
         let mut passkey = stored_passkey(&row)?;
         self.record_passkey_use(&mut tx, &row, &mut passkey, &result, now).await?;
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(PasskeyError::WrongStage)?;
-        let next = self.stage_after_factors(&mut tx, plan, &user).await?;
+        let next = crate::strong_factor::stage_after_factors(&mut tx, plan, &user).await?;
         let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(PasskeyError::CeremonyUnusable)?;
         let amr = AuthMethods::passkey(PasskeyProof { backup_eligible: result.backup_eligible() }, true);
         gatehouse_store::sessions::record_authentication(&mut tx, session.id, now, &amr.as_stored()).await?;

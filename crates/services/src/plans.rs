@@ -65,6 +65,10 @@ impl Plan {
     pub fn legacy_email_proof(&self) -> bool {
         self.row.legacy_email_proof
     }
+    /// Which second factors are offered and who must use a strong one.
+    pub fn factor_policy(&self) -> gatehouse_domain::factor_policy::FactorPolicy {
+        self.row.factors
+    }
     /// The zone the plan's dates and times are shown in.
     pub fn time_zone(&self) -> &gatehouse_domain::PlanTimeZone {
         &self.row.time_zone
@@ -120,6 +124,7 @@ impl Services {
                 as i64,
             mailbox_email: String::new(),
             time_zone: gatehouse_domain::PlanTimeZone::default(),
+            factors: gatehouse_domain::factor_policy::FactorPolicy::default(),
             has_logo: false,
         };
         let mut tx = self.db.begin().await?;
@@ -182,8 +187,8 @@ impl Services {
         Ok(list)
     }
 
-    /// Drops the cached plans after a change.
-    pub(crate) fn forget_plans(&self) {
+    /// Drops the cached plans after a change (the settings commands; tests that change a plan row).
+    pub fn forget_plans(&self) {
         if let Ok(mut g) = self.plans_cache.write() {
             *g = None;
         }

@@ -4,7 +4,7 @@
 use crate::plans::Plan;
 use crate::staff::{Denied, StaffGrant};
 use crate::{Internal, RequestMeta, Services, audit};
-use gatehouse_domain::settings::{FieldErrors, PlanSettings, RawSettings};
+use gatehouse_domain::settings::{FieldErrors, PlanSettings, RawSettings, switch_text};
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_store::plans::{self, PlanRow};
 use serde_json::{Map, Value, json};
@@ -52,12 +52,17 @@ pub fn raw_from(row: &PlanRow) -> RawSettings {
         ("username_format", row.username_format.clone()),
         ("reactivation_days", row.reactivation_days.to_string()),
         ("legacy_deadline", row.legacy_deadline.clone()),
-        ("legacy_email_proof", gatehouse_domain::settings::switch_text(row.legacy_email_proof).to_owned()),
+        ("legacy_email_proof", switch_text(row.legacy_email_proof).to_owned()),
         ("time_zone", row.time_zone.name().to_owned()),
         ("message_response_days", row.message_response_days.to_string()),
         ("message_max_files", row.message_max_files.to_string()),
         ("message_max_file_mb", row.message_max_file_mb.to_string()),
         ("mailbox_email", row.mailbox_email.clone()),
+        ("voice_allowed", switch_text(row.factors.voice_allowed).to_owned()),
+        ("app_allowed", switch_text(row.factors.app_allowed).to_owned()),
+        ("passkeys_allowed", switch_text(row.factors.passkeys_allowed).to_owned()),
+        ("staff_strong_factor", switch_text(row.factors.staff_strong_factor).to_owned()),
+        ("admin_strong_factor", switch_text(row.factors.admin_strong_factor).to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -117,6 +122,7 @@ impl Services {
         new.message_max_files = s.message_max_files;
         new.message_max_file_mb = s.message_max_file_mb;
         new.mailbox_email = s.mailbox_email.map(|e| e.as_str().to_owned()).unwrap_or_default();
+        new.factors = s.factors;
         let (before, after) = (raw_from(&old), raw_from(&new));
         let changes: Vec<(String, String, String)> = after
             .iter()

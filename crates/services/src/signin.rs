@@ -70,6 +70,9 @@ pub struct SignedIn {
     /// The code asked for is the authenticator app's (nothing was texted; the phone remains
     /// "another way").
     pub app: bool,
+    /// The plan requires an app or passkey of this user, who holds one: nothing was texted, and
+    /// only the app, a passkey or a recovery code will do.
+    pub strong_only: bool,
 }
 
 fn user_key(name: &str) -> String {
@@ -261,13 +264,26 @@ impl Services {
         }
         // The strongest factor first: a user with an authenticator app is asked for its code.
         let app = phone.is_some() && crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await?;
+        // Someone the plan requires to use an app or passkey who holds only passkeys: nothing is
+        // texted either (asked only of people the policy can reach, so most sign-ins read nothing).
+        let strong_only = phone.is_some() && (app || crate::strong_factor::strong_only(&mut tx, plan, &user).await?);
         if let Some((phone, method)) = phone {
             let method =
                 gatehouse_domain::TwoStepMethod::parse(&method).unwrap_or(gatehouse_domain::TwoStepMethod::Text);
-            if app {
-                match crate::authenticator_app::start_challenge(&mut tx, plan, user.id, Purpose::SignIn, meta, now)
-                    .await
-                {
+            if app || strong_only {
+                let challenge =
+                    if app { crate::authenticator_app::APP_METHOD } else { crate::strong_factor::PASSKEY_METHOD };
+                let started = crate::authenticator_app::start_challenge_as(
+                    &mut tx,
+                    plan,
+                    user.id,
+                    Purpose::SignIn,
+                    challenge,
+                    meta,
+                    now,
+                )
+                .await;
+                match started {
                     Ok(()) => code_sent = true,
                     Err(two_step::TwoStepError::TooManySends) => {
                         next_code_at = two_step::next_send_at(&mut tx, plan, user.id, Purpose::SignIn, now).await?;
@@ -294,7 +310,7 @@ impl Services {
         }
         audit::record_all(&mut tx, now, plan.id(), meta, events).await?;
         gatehouse_store::commit(tx).await?;
-        Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email, app })
+        Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email, app, strong_only })
     }
 
     async fn record_failure(

@@ -79,7 +79,16 @@ impl Services {
         let current = plans::get(&mut tx, plan.id()).await?.map_or(version, |p| p.terms_version);
         users::sign_terms(&mut tx, user.id, current, now).await?;
         // An imported account signs the terms before it has a two-step phone: set-up comes next.
-        let next = if user.two_step_phone.is_none() { SessionStage::TwoStepSetup } else { SessionStage::Complete };
+        // Someone the plan requires to use an app or passkey, holding neither, adds one next.
+        let next = if user.two_step_phone.is_none() {
+            SessionStage::TwoStepSetup
+        } else if crate::strong_factor::required(&mut tx, plan, &user).await?
+            && !crate::strong_factor::has_strong(&mut tx, plan, &user).await?
+        {
+            SessionStage::StrongFactorSetup
+        } else {
+            SessionStage::Complete
+        };
         let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(TermsError::WrongStage)?;
         if next == SessionStage::Complete {
             users::record_signin(&mut tx, user.id, now).await?;

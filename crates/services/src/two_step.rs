@@ -9,6 +9,7 @@ use crate::authenticator_app::{self, APP_METHOD};
 use crate::messages;
 use crate::plans::Plan;
 use crate::sessions::{self, SessionInfo, SessionToken};
+use crate::strong_factor;
 use crate::tokens::{hash_code, random_u64, same};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
@@ -16,8 +17,8 @@ use gatehouse_domain::phone::PhoneError;
 use gatehouse_domain::recovery_codes::RecoveryCode;
 use gatehouse_domain::session::{AuthMethods, SessionStage};
 use gatehouse_domain::two_step::{CodeCheck, check_code};
-use gatehouse_domain::{Duration, PhoneNumber, TwoStepMethod, UserId, terms};
-use gatehouse_store::{Conn, authenticator_apps, codes, plans, recovery_codes, users};
+use gatehouse_domain::{Duration, PhoneNumber, TwoStepMethod, UserId};
+use gatehouse_store::{Conn, authenticator_apps, codes, recovery_codes, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -94,6 +95,12 @@ pub enum TwoStepError {
     WrongRecovery(i64),
     #[error("This step is not available now. Start again from sign in.")]
     WrongStage,
+    #[error(
+        "Your plan requires an authenticator app or a passkey for your account: text and voice codes cannot be used. Use your app, a passkey or a recovery code."
+    )]
+    StrongFactorRequired,
+    #[error("Your plan does not offer codes by voice call. Choose a text message.")]
+    VoiceNotOffered,
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -235,6 +242,13 @@ pub struct SignInCodeStatus {
     pub has_app: bool,
     /// When the next code may be sent, if none may be now (the hour's codes are used up).
     pub next_at: Option<i64>,
+    /// The plan requires an app or passkey of this user, who has one: no text or voice code is
+    /// sent or accepted.
+    pub strong_only: bool,
+    /// Unused recovery codes are held (one may be entered instead).
+    pub has_recovery: bool,
+    /// Voice calls may be asked for.
+    pub voice: bool,
 }
 
 /// Checks `typed` against the user's newest code for `purpose` (sent at or after `not_before`)
@@ -395,6 +409,9 @@ impl Services {
             return Err(TwoStepError::WrongStage);
         }
         let phone = PhoneNumber::parse(country_code, number)?;
+        if method == TwoStepMethod::Voice && !plan.factor_policy().voice_allowed {
+            return Err(TwoStepError::VoiceNotOffered);
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let r = send_code(self, &mut tx, plan, session.user_id, Purpose::Setup, phone.e164(), method, meta, now).await;
@@ -417,10 +434,25 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TwoStepError::WrongStage)?;
-        let phone = user.two_step_phone.ok_or(TwoStepError::WrongStage)?;
-        let method = method
-            .or_else(|| user.two_step_method.as_deref().and_then(TwoStepMethod::parse))
-            .unwrap_or(TwoStepMethod::Text);
+        if strong_factor::strong_only(&mut tx, plan, &user).await? {
+            let e = Event::new("two_step.code_sent")
+                .by_self(user.id)
+                .outcome(Outcome::Denied)
+                .detail(json!({"reason": "strong_factor_required", "purpose": Purpose::SignIn.as_str()}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(TwoStepError::StrongFactorRequired);
+        }
+        let on_record = user.two_step_method.as_deref().and_then(TwoStepMethod::parse);
+        let method = method.or(on_record).unwrap_or(TwoStepMethod::Text);
+        // A phone set up for voice calls keeps them; nobody else may start them once disallowed.
+        if method == TwoStepMethod::Voice
+            && !plan.factor_policy().voice_allowed
+            && on_record != Some(TwoStepMethod::Voice)
+        {
+            return Err(TwoStepError::VoiceNotOffered);
+        }
+        let phone = user.two_step_phone.clone().ok_or(TwoStepError::WrongStage)?;
         let r = send_code(self, &mut tx, plan, session.user_id, Purpose::SignIn, &phone, method, meta, now).await;
         gatehouse_store::commit(tx).await?;
         r.map(|()| gatehouse_domain::phone::mask_digits(&phone))
@@ -436,7 +468,15 @@ impl Services {
         let next_at = next_send_at(&mut conn, plan, session.user_id, Purpose::SignIn, now).await?;
         let has_app = authenticator_app::has_app(&mut conn, plan.id(), session.user_id).await?;
         let app = latest.as_ref().is_some_and(|c| c.method == APP_METHOD);
-        Ok(SignInCodeStatus { sent: latest.is_some(), app, has_app, next_at })
+        let user = users::get(&mut conn, plan.id(), session.user_id).await?;
+        let strong_only = match &user {
+            Some(u) => strong_factor::strong_only(&mut conn, plan, u).await?,
+            None => false,
+        };
+        let has_recovery = recovery_codes::count_unused(&mut conn, plan.id(), session.user_id).await? > 0;
+        let voice = plan.factor_policy().voice_allowed
+            || user.as_ref().and_then(|u| u.two_step_method.as_deref()) == Some(TwoStepMethod::Voice.as_str());
+        Ok(SignInCodeStatus { sent: latest.is_some(), app, has_app, next_at, strong_only, has_recovery, voice })
     }
 
     /// The masked number codes go to at this stage: the phone on record, or the one being set up.
@@ -501,6 +541,22 @@ impl Services {
     ) -> Result<Verified, TwoStepError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
+        if purpose == Purpose::SignIn
+            && matches!(answer, Answer::Code(_))
+            && let Some(user) = users::get(&mut tx, plan.id(), session.user_id).await?
+            && strong_factor::strong_only(&mut tx, plan, &user).await?
+            && codes::latest(&mut tx, user.id, purpose.as_str()).await?.is_none_or(|c| c.method != APP_METHOD)
+        {
+            // Someone the plan requires to use an app or passkey, who has one: no texted or
+            // called code signs them in, even one sent before the policy applied.
+            let e = Event::new("two_step.verify")
+                .by_self(user.id)
+                .outcome(Outcome::Denied)
+                .detail(json!({"purpose": purpose.as_str(), "reason": "strong_factor_required"}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(TwoStepError::StrongFactorRequired);
+        }
         let code = match check_answer(self, &mut tx, plan, session.user_id, purpose, answer, 0, meta, now).await {
             Ok(c) => c,
             Err(e) => {
@@ -515,12 +571,9 @@ impl Services {
             let old = user.two_step_phone.as_deref();
             tell_phone_set(&mut tx, plan, &user, old, &code.phone, &code.method, now).await?;
         }
-        let current_terms = plans::get(&mut tx, plan.id()).await?.map_or(plan.row.terms_version, |p| p.terms_version);
-        let next = if terms::must_sign(user.terms_version_signed, current_terms) {
-            SessionStage::Terms
-        } else {
-            SessionStage::Complete
-        };
+        // Someone the plan requires to use an app or passkey, who has neither, adds one next: the
+        // phone's code was the bridge.
+        let next = strong_factor::stage_after_factors(&mut tx, plan, &user).await?;
         let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(TwoStepError::Used)?;
         // The last factor is done: when and how, for the ID tokens of this session (`auth_time`, `amr`).
         let amr = match answer {

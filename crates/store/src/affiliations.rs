@@ -251,3 +251,14 @@ pub async fn set_user_type(conn: &mut Conn, id: i64, user_type: &str) -> Result<
         .await?;
     Ok(())
 }
+
+/// Whether the user administers at least one practice.
+pub async fn administers_any(conn: &mut Conn, plan: PlanId, user: UserId) -> Result<bool, StoreError> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM affiliations WHERE plan_id = $1 AND user_id = $2 AND is_admin = 1")
+            .bind(plan.0)
+            .bind(user.0)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(n > 0)
+}

@@ -76,11 +76,12 @@ pub async fn count_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<
     .await?)
 }
 
-/// The tries taken since `since` by the user's challenges answered with the authenticator app
-/// (method `app`, nothing sent), every purpose together.
+/// The tries taken since `since` by the user's challenges for which nothing was sent: answered
+/// with the authenticator app (method `app`) or, for someone who must use a strong factor and
+/// holds only passkeys, with a recovery code (method `passkey`), every purpose together.
 pub async fn app_tries_since(conn: &mut Conn, user: UserId, since: i64) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(tries), 0) AS BIGINT) FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND method = 'app'",
+        "SELECT CAST(COALESCE(SUM(tries), 0) AS BIGINT) FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND method IN ('app', 'passkey')",
     )
     .bind(user.0)
     .bind(since)

@@ -1,6 +1,7 @@
 //! Plans (tenants) and their settings.
 
 use crate::{Conn, StoreError};
+use gatehouse_domain::factor_policy::FactorPolicy;
 use gatehouse_domain::{PlanId, PlanTimeZone};
 use sqlx::Row;
 
@@ -47,6 +48,8 @@ pub struct PlanRow {
     pub message_max_file_mb: i64,
     /// Where notices of new secure messages go (the team's address); "" for each agent.
     pub mailbox_email: String,
+    /// Which second factors are offered and who must use a strong one (migration 0038).
+    pub factors: FactorPolicy,
     /// Whether a logo was uploaded (read-only; set with [`set_logo`]).
     pub has_logo: bool,
 }
@@ -56,6 +59,7 @@ const COLUMNS: &str = "id, slug, name, host, support_phone, support_hours, terms
     code_max_sends_per_hour, session_idle_secs, session_absolute_secs, brand_color, access_review_days, \
     username_format, reactivation_days, legacy_deadline, legacy_email_proof, time_zone, \
     message_response_days, message_max_files, message_max_file_mb, mailbox_email, idle_flag_days, idle_deactivate_days, \
+    voice_allowed, app_allowed, passkeys_allowed, staff_strong_factor, admin_strong_factor, \
     (SELECT COUNT(*) FROM plan_logos l WHERE l.plan_id = plans.id) AS logo_count";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
@@ -89,6 +93,13 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<PlanRow, sqlx::Error> {
         message_max_files: r.try_get("message_max_files")?,
         message_max_file_mb: r.try_get("message_max_file_mb")?,
         mailbox_email: r.try_get("mailbox_email")?,
+        factors: FactorPolicy {
+            voice_allowed: r.try_get::<i64, _>("voice_allowed")? != 0,
+            app_allowed: r.try_get::<i64, _>("app_allowed")? != 0,
+            passkeys_allowed: r.try_get::<i64, _>("passkeys_allowed")? != 0,
+            staff_strong_factor: r.try_get::<i64, _>("staff_strong_factor")? != 0,
+            admin_strong_factor: r.try_get::<i64, _>("admin_strong_factor")? != 0,
+        },
         has_logo: r.try_get::<i64, _>("logo_count")? > 0,
     })
 }
@@ -175,8 +186,9 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
          session_idle_secs = $11, session_absolute_secs = $12, brand_color = $13, access_review_days = $14, \
          username_format = $15, reactivation_days = $16, legacy_deadline = $17, \
          legacy_email_proof = $18, time_zone = $19, message_response_days = $20, message_max_files = $21, \
-         message_max_file_mb = $22, mailbox_email = $23, idle_flag_days = $24, idle_deactivate_days = $25 \
-         WHERE id = $1",
+         message_max_file_mb = $22, mailbox_email = $23, idle_flag_days = $24, idle_deactivate_days = $25, \
+         voice_allowed = $26, app_allowed = $27, passkeys_allowed = $28, staff_strong_factor = $29, \
+         admin_strong_factor = $30 WHERE id = $1",
     )
     .bind(p.id.0)
     .bind(&p.name)
@@ -203,6 +215,11 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
     .bind(&p.mailbox_email)
     .bind(p.idle_flag_days)
     .bind(p.idle_deactivate_days)
+    .bind(i64::from(p.factors.voice_allowed))
+    .bind(i64::from(p.factors.app_allowed))
+    .bind(i64::from(p.factors.passkeys_allowed))
+    .bind(i64::from(p.factors.staff_strong_factor))
+    .bind(i64::from(p.factors.admin_strong_factor))
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -81,6 +81,12 @@ async fn settings_are_validated_applied_and_audited(backend: Backend) {
             ("message_max_files", "5"),
             ("message_max_file_mb", "10"),
             ("mailbox_email", ""),
+            ("voice_allowed", "on"),
+            ("app_allowed", "on"),
+            ("passkeys_allowed", "on"),
+            // The suite's plan starts with the staff rule off (see `TestApp::launch`).
+            ("staff_strong_factor", "off"),
+            ("admin_strong_factor", "off"),
         ];
         for (k, val) in &mut f {
             if *k == name {

@@ -31,6 +31,7 @@ mod contract;
 mod control_panel;
 mod demo_data;
 mod factor_nudge;
+mod factor_policy;
 mod generated_client;
 mod help_desk;
 mod idle_accounts;

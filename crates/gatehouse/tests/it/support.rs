@@ -150,13 +150,25 @@ impl TestApp {
                 .await
                 .expect("plan")
         };
+        // Plan staff must use an app or passkey by default; the suite's tests are about other
+        // things and sign staff in with texted codes, so its plans start with that rule off
+        // (`factor_policy.rs` turns it on to test it).
+        let plan = without_staff_rule(&running.services, &plan).await;
         let pg_database = (backend == Backend::Postgres).then_some(db_name);
         Some(Self { base: running.base_url.clone(), clock, running, plan, backend, pg_database, _dir: dir })
     }
 
+    /// Changes the test plan's second-factor switches (`voice_allowed`, `app_allowed`,
+    /// `passkeys_allowed`, `staff_strong_factor`, `admin_strong_factor`: `on` / `off`) through the
+    /// settings, as the operator.
+    pub async fn set_factor_policy(&mut self, switches: &[(&str, &str)]) {
+        self.plan = change_factor_policy(&self.running.services, &self.plan, switches).await;
+    }
+
     /// Another plan served by the same server: `/p/{slug}`, or its own `host`.
     pub async fn other_plan(&self, slug: &str, host: Option<&str>) -> Plan {
-        self.running
+        let plan = self
+            .running
             .services
             .create_plan(gatehouse_services::plans::NewPlan {
                 slug: slug.into(),
@@ -167,7 +179,8 @@ impl TestApp {
                 terms_text: "Other terms.".into(),
             })
             .await
-            .expect("plan")
+            .expect("plan");
+        without_staff_rule(&self.running.services, &plan).await
     }
 
     /// A client that keeps cookies and does not follow redirects (tests look at each hop).
@@ -544,6 +557,29 @@ impl TestApp {
         assert_eq!(v["next"], "complete", "{v}");
         v["session_token"].as_str().expect("token").to_owned()
     }
+}
+
+/// `plan` after changing its second-factor switches through the settings, as the operator.
+pub async fn change_factor_policy(svc: &gatehouse_services::Services, plan: &Plan, switches: &[(&str, &str)]) -> Plan {
+    let current = svc.plan(plan.id()).await.expect("plan").expect("plan exists");
+    let mut raw = gatehouse_services::settings::raw_from(&current.row);
+    for (k, v) in switches {
+        raw.insert((*k).to_owned(), (*v).to_owned());
+    }
+    svc.update_settings(&svc.operator_grant(plan), plan, &raw, &RequestMeta::cli()).await.expect("factor policy");
+    svc.plan(plan.id()).await.expect("plan").expect("plan exists")
+}
+
+/// `plan` with the rule "plan staff must use an app or passkey" off, set in its row (no audit
+/// event, so the suite's counts of events stay as they were).
+pub async fn without_staff_rule(svc: &gatehouse_services::Services, plan: &Plan) -> Plan {
+    sqlx::query("UPDATE plans SET staff_strong_factor = 0 WHERE id = $1")
+        .bind(plan.id().0)
+        .execute(svc.db.pool())
+        .await
+        .expect("factor policy");
+    svc.forget_plans();
+    svc.plan(plan.id()).await.expect("plan").expect("plan exists")
 }
 
 /// A response's `Location` header.

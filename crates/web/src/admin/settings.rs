@@ -24,6 +24,8 @@ pub fn routes() -> Routes {
 }
 
 struct Field {
+    /// An on/off switch (a second-factor setting).
+    switch: bool,
     name: &'static str,
     label: &'static str,
     hint: &'static str,
@@ -62,6 +64,10 @@ const US_TIME_ZONES: &[&str] = &[
 
 type Spec = (&'static str, &'static str, &'static str, bool);
 
+/// The fields shown as on/off choices.
+const SWITCHES: [&str; 5] =
+    ["voice_allowed", "app_allowed", "passkeys_allowed", "staff_strong_factor", "admin_strong_factor"];
+
 const GROUPS: &[(&str, &[Spec])] = &[
     (
         "Plan and branding",
@@ -92,6 +98,41 @@ const GROUPS: &[(&str, &[Spec])] = &[
             ("code_lifetime_minutes", "Code lifetime (minutes)", "1 to 30.", true),
             ("code_max_tries", "Tries per code", "3 to 10.", true),
             ("code_max_sends_per_hour", "Codes per user per hour", "1 to 20.", true),
+        ],
+    ),
+    (
+        "Second factors",
+        &[
+            (
+                "voice_allowed",
+                "Codes by voice call",
+                "Text codes are always allowed: every account's phone is its first second factor. When off, nobody can newly choose voice calls; phones already set up for voice calls keep them.",
+                false,
+            ),
+            (
+                "app_allowed",
+                "Authenticator apps",
+                "When off, authenticator apps are not offered to anyone; apps already added keep working.",
+                false,
+            ),
+            (
+                "passkeys_allowed",
+                "Passkeys",
+                "When off, passkeys are not offered to anyone; passkeys already added keep working.",
+                false,
+            ),
+            (
+                "staff_strong_factor",
+                "Plan staff must use an app or passkey",
+                "Recommended. Staff then never sign in with a text or voice code: one who has neither adds one at their next sign-in, after a last texted code. Needs apps or passkeys allowed.",
+                false,
+            ),
+            (
+                "admin_strong_factor",
+                "Practice administrators must use an app or passkey",
+                "The same rule for every active practice administrator. Needs apps or passkeys allowed.",
+                false,
+            ),
         ],
     ),
     (
@@ -184,6 +225,7 @@ async fn render_page(
             let fields = fields
                 .iter()
                 .map(|(name, label, hint, numeric)| Field {
+                    switch: SWITCHES.contains(name),
                     name,
                     label,
                     hint,

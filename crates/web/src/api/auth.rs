@@ -137,6 +137,11 @@ pub enum Step {
     TwoStepSetup,
     /// Enter the code sent to the two-step phone: `POST /api/v1/two-step/verify`.
     TwoStepCode,
+    /// The plan requires an authenticator app or a passkey for this account and it has none:
+    /// add one (`POST /api/v1/two-step/strong/app` then `/two-step/strong/app/confirm`, or
+    /// `POST /api/v1/two-step/strong/passkey/options` then `/two-step/strong/passkey`), then
+    /// `POST /api/v1/two-step/strong/complete`.
+    StrongFactorSetup,
     /// Sign the terms: `GET /api/v1/terms`, then `POST /api/v1/terms/sign`.
     Terms,
     /// Signed in.
@@ -150,6 +155,7 @@ impl From<SessionStage> for Step {
             SessionStage::NewPassword => Self::NewPassword,
             SessionStage::TwoStepSetup => Self::TwoStepSetup,
             SessionStage::TwoStepCode => Self::TwoStepCode,
+            SessionStage::StrongFactorSetup => Self::StrongFactorSetup,
             SessionStage::Terms => Self::Terms,
             SessionStage::Complete => Self::Complete,
         }
@@ -185,6 +191,12 @@ pub struct SessionStep {
     /// `POST /api/v1/two-step/recovery` takes a recovery code). Absent at other steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_code: Option<bool>,
+    /// When `next` is `two_step_code`: `true` when the plan requires an authenticator app or a
+    /// passkey of this account, which holds one: no code was texted, and texted or called codes
+    /// are refused (403 `strong_factor_required`); answer with the app's code, a passkey
+    /// (`POST /api/v1/two-step/passkey/options`) or a recovery code. Absent at other steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strong_factor_only: Option<bool>,
 }
 
 impl SessionStep {
@@ -198,6 +210,7 @@ impl SessionStep {
             code_sent: None,
             next_code_at: None,
             app_code: None,
+            strong_factor_only: None,
         }
     }
 }
@@ -340,6 +353,7 @@ pub async fn sign_in(
                 code_sent: sends.then_some(s.code_sent),
                 next_code_at: s.next_code_at,
                 app_code: (s.stage == SessionStage::TwoStepCode).then_some(s.app),
+                strong_factor_only: (s.stage == SessionStage::TwoStepCode).then_some(s.strong_only),
             }))
         }
         Err(SignInError::Busy) => Err(ApiError::busy()),
@@ -362,6 +376,12 @@ fn two_step_error(e: TwoStepError) -> ApiError {
         }
         TwoStepError::TooManySends => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sends", e.to_string()),
         TwoStepError::WrongStage => ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string()),
+        TwoStepError::StrongFactorRequired => {
+            ApiError::new(StatusCode::FORBIDDEN, "strong_factor_required", e.to_string())
+        }
+        TwoStepError::VoiceNotOffered => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_offered", e.to_string()).field(Some("method"))
+        }
         TwoStepError::Malformed(_) | TwoStepError::Wrong(_) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code", e.to_string()).field(Some("code"))
         }
@@ -426,7 +446,7 @@ const WRONG_STAGE: &str = "`wrong_stage`: the session is at another step (the me
     responses(
         (status = 200, body = CodeSent),
         (status = 409, description = WRONG_STAGE),
-        (status = 422, description = "`invalid_phone`: the calling code or the number is not a valid phone number (the error names `phone`)."),
+        (status = 422, description = "`invalid_phone`: the calling code or the number is not a valid phone number (the error names `phone`); `not_offered`: the plan does not offer voice calls (field `method`)."),
         (status = 429, description = "`too_many_sends`: the hour's limit of codes was reached.")))]
 pub async fn setup_phone(
     State(st): State<AppState>,
@@ -455,7 +475,9 @@ pub struct ResendBody {
 #[utoipa::path(post, tag = "auth", path = "/two-step/resend", request_body = ResendBody, security(("bearer" = [])),
     responses(
         (status = 200, body = CodeSent),
+        (status = 403, description = "`strong_factor_required`: the plan requires an authenticator app or a passkey of this account, which holds one; no code is texted or called."),
         (status = 409, description = WRONG_STAGE),
+        (status = 422, description = "`not_offered`: the plan does not offer voice calls (field `method`)."),
         (status = 429, description = "`too_many_sends`: the hour's limit of codes was reached.")))]
 pub async fn resend_code(
     State(st): State<AppState>,
@@ -487,6 +509,7 @@ pub struct CodeBody {
 #[utoipa::path(post, tag = "auth", path = "/two-step/verify", request_body = CodeBody, security(("bearer" = [])),
     responses(
         (status = 200, body = SessionStep),
+        (status = 403, description = "`strong_factor_required`: the plan requires an authenticator app or a passkey of this account, which holds one; a texted or called code is refused."),
         (status = 409, description = WRONG_STAGE),
         (status = 410, description = "`code_unusable`: no code was sent, or the code expired, was used or had too many wrong tries; ask for a new one."),
         (status = 422, description = "`wrong_code`: the code is not correct or not of the plan's length (the message says how many tries are left).")))]
@@ -771,6 +794,7 @@ mod tests {
             SessionStage::NewPassword,
             SessionStage::TwoStepSetup,
             SessionStage::TwoStepCode,
+            SessionStage::StrongFactorSetup,
             SessionStage::Terms,
             SessionStage::Complete,
         ] {

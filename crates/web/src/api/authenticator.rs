@@ -25,7 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(regenerate))
 }
 
-fn error(e: AuthenticatorError) -> ApiError {
+pub(super) fn error(e: AuthenticatorError) -> ApiError {
     match e {
         AuthenticatorError::Internal(e) => ApiError::internal(e),
         AuthenticatorError::NotUnlocked => ApiError::new(StatusCode::FORBIDDEN, "confirm_identity", e.to_string()),
@@ -36,6 +36,10 @@ fn error(e: AuthenticatorError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code", e.to_string()).field(Some("code"))
         }
         AuthenticatorError::Code(TotpError::BadSecret) => ApiError::internal(e),
+        AuthenticatorError::NotOffered => ApiError::new(StatusCode::FORBIDDEN, "not_offered", e.to_string()),
+        AuthenticatorError::StrongFactorRequired => {
+            ApiError::new(StatusCode::CONFLICT, "strong_factor_required", e.to_string())
+        }
     }
 }
 
@@ -86,7 +90,7 @@ pub struct EnrolmentBody {
 /// Starting again replaces a waiting secret. Then `POST /me/authenticator/confirm`.
 #[utoipa::path(post, path = "/me/authenticator/enrol", security(("bearer" = [])),
     responses((status = 200, body = EnrolmentBody),
-        (status = 403, description = NOT_OPEN),
+        (status = 403, description = "`confirm_identity`: confirm it is you first (password, then code), or the 15 minutes are over; `not_offered`: the plan does not offer authenticator apps."),
         (status = 409, description = "`wrong_state`: the account already has an app (remove it first).")))]
 pub async fn enrol(
     State(st): State<AppState>,
@@ -138,7 +142,7 @@ pub async fn confirm(
 #[utoipa::path(delete, path = "/me/authenticator", security(("bearer" = [])),
     responses((status = 204, description = "Removed."),
         (status = 403, description = NOT_OPEN),
-        (status = 409, description = "`wrong_state`: the account has no app.")))]
+        (status = 409, description = "`wrong_state`: the account has no app; `strong_factor_required`: the plan requires an app or passkey of this account and it has no passkey (add one first).")))]
 pub async fn remove(
     State(st): State<AppState>,
     plan: CurrentPlan,

@@ -22,6 +22,7 @@ mod reviews;
 mod roster;
 pub mod schema;
 mod self_service;
+mod strong_factor;
 
 pub use messages::MAX_MESSAGE_BODY;
 
@@ -75,6 +76,7 @@ fn sections() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
         ("profile", profile::routes()),
         ("authenticator", authenticator::routes()),
         ("auth", passkeys::auth_routes()),
+        ("auth", strong_factor::routes()),
         ("profile", passkeys::profile_routes()),
         ("messages", messages::routes()),
         ("reviews", reviews::routes()),

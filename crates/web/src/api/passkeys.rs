@@ -42,7 +42,7 @@ pub fn profile_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_passkey))
 }
 
-fn error(e: PasskeyError) -> ApiError {
+pub(super) fn error(e: PasskeyError) -> ApiError {
     let message = e.to_string();
     match e {
         PasskeyError::Internal(e) => ApiError::internal(e),
@@ -57,6 +57,8 @@ fn error(e: PasskeyError) -> ApiError {
         PasskeyError::NoPasskey => ApiError::new(StatusCode::CONFLICT, "no_passkey", message),
         PasskeyError::Deactivated => ApiError::new(StatusCode::FORBIDDEN, "deactivated", message),
         PasskeyError::WrongStage => ApiError::new(StatusCode::CONFLICT, "wrong_stage", message),
+        PasskeyError::NotOffered => ApiError::new(StatusCode::FORBIDDEN, "not_offered", message),
+        PasskeyError::StrongFactorRequired => ApiError::new(StatusCode::CONFLICT, "strong_factor_required", message),
     }
 }
 
@@ -168,7 +170,7 @@ pub struct PasskeyAnswerBody {
 impl PasskeyAnswerBody {
     /// The handle and the answer as text, or 422 `invalid_body` for a handle outside its schema
     /// (as the body's own checks answer).
-    fn parts(&self) -> Result<(&str, String), ApiError> {
+    pub(super) fn parts(&self) -> Result<(&str, String), ApiError> {
         if self.ceremony.is_empty() || self.ceremony.len() > 100 {
             let message = "`ceremony` must be the handle from the ceremony's options (1 to 100 characters).";
             return Err(
@@ -199,7 +201,7 @@ pub async fn my_passkeys(
 /// then `verify-code`). The key is asked to be discoverable and to verify its user.
 #[utoipa::path(post, path = "/me/passkeys/options", request_body = PasskeyNameBody, security(("bearer" = [])),
     responses((status = 200, body = CeremonyBody, description = "Hand `options` to `navigator.credentials.create`."),
-        (status = 403, description = "`confirm_identity`: confirm it is you first (the profile is not open)."),
+        (status = 403, description = "`confirm_identity`: confirm it is you first (the profile is not open); `not_offered`: the plan does not offer passkeys."),
         (status = 422, description = "`invalid_input`: the name is empty, too long or holds control characters (field `name`).")))]
 pub async fn passkey_registration_options(
     State(st): State<AppState>,
@@ -235,7 +237,8 @@ pub async fn register_passkey(
     params(("id" = i64, Path, description = "The passkey's id, from `GET /api/v1/me/passkeys`.")),
     responses((status = 204),
         (status = 403, description = "`confirm_identity`: confirm it is you first (the profile is not open)."),
-        (status = 404, description = "`not_found`: the user has no passkey with this id.")))]
+        (status = 404, description = "`not_found`: the user has no passkey with this id."),
+        (status = 409, description = "`strong_factor_required`: the plan requires an app or passkey of this account and this is its last one; add another first.")))]
 pub async fn remove_passkey(
     State(st): State<AppState>,
     plan: CurrentPlan,

@@ -303,11 +303,14 @@ struct SetupPage {
     send_error: Option<String>,
     phone_error: Option<String>,
     code_error: Option<String>,
+    /// The plan offers voice calls.
+    voice: bool,
 }
 
 impl SetupPage {
-    fn new(chrome: Chrome) -> Self {
+    fn new(chrome: Chrome, voice: bool) -> Self {
         Self {
+            voice,
             chrome,
             countries: COUNTRIES,
             country_code: "1".into(),
@@ -333,7 +336,8 @@ async fn setup_page(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow());
+    let mut page =
+        SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow(), plan.0.factor_policy().voice_allowed);
     match st.svc.pending_phone(&plan.0, &s).await {
         Ok(Some(m)) => {
             page.code_sent = true;
@@ -372,7 +376,8 @@ async fn setup_submit(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let mut page = SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow());
+    let mut page =
+        SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow(), plan.0.factor_policy().voice_allowed);
     page.country_code = f.country_code.clone();
     page.phone = f.phone.chars().take(32).collect();
     page.method = if f.method == "voice" { "voice".into() } else { "text".into() };
@@ -403,6 +408,10 @@ async fn setup_submit(
         }
         Err(TwoStepError::Phone(e)) => {
             page.phone_error = Some(e.to_string());
+            render(StatusCode::BAD_REQUEST, &page)
+        }
+        Err(e @ TwoStepError::VoiceNotOffered) => {
+            page.send_error = Some(e.to_string());
             render(StatusCode::BAD_REQUEST, &page)
         }
         Err(TwoStepError::Internal(e)) => internal_error(e),
@@ -436,6 +445,12 @@ struct CodePage {
     has_passkey: bool,
     /// Why the last passkey did not do.
     passkey_error: Option<String>,
+    /// The plan requires an app or passkey of this user, who has one: no text or voice code.
+    strong_only: bool,
+    /// Unused recovery codes are held.
+    has_recovery: bool,
+    /// Voice calls may be asked for.
+    voice: bool,
 }
 
 /// The code page saying why a passkey did not do as the second step.
@@ -466,7 +481,7 @@ async fn code_page_for(
     let status = st.svc.signin_code_status(&plan.0, s).await.map_err(internal_error)?;
     let has_passkey = st.svc.has_passkey(&plan.0, s).await.map_err(internal_error)?;
     let policy = plan.0.code_policy();
-    let not_sent = (!status.sent).then(|| match status.next_at {
+    let not_sent = (!status.sent && !status.strong_only).then(|| match status.next_at {
         Some(t) => format!(
             "We did not send you a code this time: we send at most {} codes an hour, and they were already sent. You can ask for a new code after {}.",
             policy.max_sends_per_hour,
@@ -487,6 +502,9 @@ async fn code_page_for(
         recovery_error: None,
         has_passkey,
         passkey_error: None,
+        strong_only: status.strong_only,
+        has_recovery: status.has_recovery || status.has_app,
+        voice: status.voice,
     })
 }
 

@@ -27,6 +27,8 @@ struct AuthenticatorPage {
     factors: Factors,
     /// The profile is open (changes allowed).
     open: bool,
+    /// The plan offers authenticator apps (new ones may be added).
+    offered: bool,
     enrolment: Option<AppEnrolment>,
     /// Recovery codes to show this once.
     codes: Option<Vec<String>>,
@@ -67,7 +69,11 @@ async fn page(
         None => (None, None),
     };
     let since = factors.app_since.map(|t| super::when(&plan.0, t)).unwrap_or_default();
-    render(status, &AuthenticatorPage { chrome, factors, open, enrolment, codes, notice, error, code_error, since })
+    let offered = plan.0.factor_policy().app_allowed;
+    render(
+        status,
+        &AuthenticatorPage { chrome, factors, open, offered, enrolment, codes, notice, error, code_error, since },
+    )
 }
 
 async fn show(

@@ -17,6 +17,7 @@ mod profile;
 mod registration;
 pub(crate) mod reviews;
 mod self_service;
+mod strong_factor;
 
 use crate::AppState;
 use crate::csrf::CsrfToken;
@@ -164,6 +165,7 @@ pub fn routes(state: AppState) -> Routes {
         .merge(reviews::routes())
         .merge(profile::routes())
         .merge(self_service::routes())
+        .merge(strong_factor::routes())
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
 }
 
@@ -288,6 +290,7 @@ pub fn next_url(stage: SessionStage) -> &'static str {
         SessionStage::NewPassword => "/first-password",
         SessionStage::TwoStepCode => "/two-step/code",
         SessionStage::TwoStepSetup => "/two-step/setup",
+        SessionStage::StrongFactorSetup => "/two-step/strong",
         SessionStage::Terms => "/terms",
         SessionStage::Complete => "/",
     }

@@ -56,7 +56,9 @@ fn options_answer(r: Result<CeremonyOptions, PasskeyError>) -> Response {
         }
         Err(e) => {
             let status = match e {
-                PasskeyError::NotUnlocked | PasskeyError::WrongStage => StatusCode::FORBIDDEN,
+                PasskeyError::NotUnlocked | PasskeyError::WrongStage | PasskeyError::NotOffered => {
+                    StatusCode::FORBIDDEN
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
             (status, Json(json!({"message": e.to_string(), "field": e.field()}))).into_response()
@@ -83,6 +85,8 @@ struct ListPage {
     chrome: Chrome,
     rows: Vec<Row>,
     open: bool,
+    /// The plan offers passkeys (new ones may be added).
+    offered: bool,
     max_len: usize,
     name: String,
     /// Recovery codes made with the first passkey, shown this once.
@@ -134,7 +138,8 @@ async fn list_page(
             last_used: k.last_used_at.map_or_else(|| "Not used yet".to_owned(), |t| when(&plan.0, t)),
         })
         .collect();
-    render(status, &ListPage { chrome, rows, open, max_len: MAX_NAME_LEN, name: String::new(), codes, notice, error })
+    let offered = plan.0.factor_policy().passkeys_allowed;
+    render(status, &ListPage { chrome, rows, open, offered, max_len: MAX_NAME_LEN, name: String::new(), codes, notice, error })
 }
 
 async fn list(

@@ -71,7 +71,8 @@ const ROSTER_HEADER: &str = "provider_id,npi,type,first_name,last_name,organizat
 impl TestApp {
     /// Another plan on the same server, served under `/p/{slug}`.
     pub async fn plan(&self, slug: &str, name: &str) -> Plan {
-        self.running
+        let plan = self
+            .running
             .services
             .create_plan(NewPlan {
                 slug: slug.into(),
@@ -82,7 +83,9 @@ impl TestApp {
                 terms_text: "Other terms.".into(),
             })
             .await
-            .expect("plan")
+            .expect("plan");
+        // As the suite's own plan: staff sign in with texted codes (see `TestApp::launch`).
+        super::without_staff_rule(&self.running.services, &plan).await
     }
 
     /// Imports `plan`'s roster (through the roster import, as the operator): per practice
