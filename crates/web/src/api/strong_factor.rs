@@ -151,7 +151,10 @@ pub async fn passkey_register(
         .finish_passkey_registration(&plan.0, &s, ceremony, &credential, &meta)
         .await
         .map_err(super::passkeys::error)?;
-    Ok((StatusCode::CREATED, Json(RegisteredPasskeyBody { passkey: v.passkey.into(), recovery_codes: v.recovery_codes })))
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisteredPasskeyBody { passkey: v.passkey.into(), recovery_codes: v.recovery_codes }),
+    ))
 }
 
 /// The session after the step, and recovery codes when they were made now.

@@ -139,7 +139,10 @@ async fn list_page(
         })
         .collect();
     let offered = plan.0.factor_policy().passkeys_allowed;
-    render(status, &ListPage { chrome, rows, open, offered, max_len: MAX_NAME_LEN, name: String::new(), codes, notice, error })
+    render(
+        status,
+        &ListPage { chrome, rows, open, offered, max_len: MAX_NAME_LEN, name: String::new(), codes, notice, error },
+    )
 }
 
 async fn list(

@@ -59,6 +59,10 @@ pub enum Rule {
     /// Signed-in people who confirmed their password moments ago (edit profile): none of the
     /// matrix's actors has, so everyone is refused.
     StepUp,
+    /// Only a session at the strong-factor step (`strong_factor_setup`: someone the plan holds to
+    /// an app or passkey, adding one after the phone's code): none of the matrix's actors is
+    /// there, so everyone is refused.
+    StrongStep,
     /// Only the owner of an object of a kind the world holds none of (affiliation offers): the
     /// ids named are nobody's offer, so everyone is refused.
     NoneOwned,
@@ -91,6 +95,7 @@ impl Rule {
             Self::AppOn => "AppOn",
             Self::NoneOwned => "NoneOwned",
             Self::StepUp => "StepUp",
+            Self::StrongStep => "StrongStep",
             Self::ThreadReader => "ThreadReader",
         }
     }
@@ -112,7 +117,7 @@ impl Rule {
                 Self::PracticeAdmin => allow(admin),
                 Self::Staff(p) => allow(staff_may(p)),
                 Self::Application => allow(actor.application),
-                Self::StepUp => Expect::Deny,
+                Self::StepUp | Self::StrongStep => Expect::Deny,
                 // A rule that needs a target, on a route without one, refuses everyone.
                 _ => Expect::Deny,
             };
@@ -129,7 +134,7 @@ impl Rule {
             Self::PracticeAdmin => allow(admin),
             Self::Staff(p) => allow(staff_may(p)),
             Self::Application => allow(actor.application),
-            Self::StepUp | Self::NoneOwned => Expect::Deny,
+            Self::StepUp | Self::StrongStep | Self::NoneOwned => Expect::Deny,
             Self::ThreadReader if !signed => Expect::Deny,
             Self::ThreadReader => {
                 let mailbox = staff_may(Some(P::Messages));
@@ -358,6 +363,13 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/signin/passkey", Anyone).body("ceremony=x&credential=%7B%7D"),
         r("POST", "/two-step/passkey/options", SigningIn),
         r("POST", "/two-step/passkey", Session).body("ceremony=x&credential=%7B%7D"),
+        // The strong-factor step answers only a session at `strong_factor_setup` (none in the
+        // world): any other session is sent on to its own step, like the other sign-in steps.
+        r("GET", "/two-step/strong", Session),
+        r("POST", "/two-step/strong", Session).body("action=continue"),
+        r("POST", "/two-step/strong/passkey/options", StrongStep).body("name=Laptop"),
+        r("POST", "/two-step/strong/passkey", Session).body("ceremony=x&credential=%7B%7D"),
+        r("POST", "/factor-nudge/dismiss", SignedIn),
         r("POST", "/profile/authenticator", StepUp).body("action=start"),
         r("GET", "/associate", SignedIn),
         r("POST", "/associate", SignedIn),
@@ -532,6 +544,13 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/api/v1/signin/passkey", Anyone).body(r#"{"ceremony": "x", "credential": {}}"#),
         r("POST", "/api/v1/two-step/passkey/options", Session),
         r("POST", "/api/v1/two-step/passkey", Session).body(r#"{"ceremony": "x", "credential": {}}"#),
+        r("GET", "/api/v1/two-step/strong", Session),
+        r("POST", "/api/v1/two-step/strong/app", Session),
+        r("POST", "/api/v1/two-step/strong/app/confirm", Session).body(r#"{"code": "123456"}"#),
+        r("POST", "/api/v1/two-step/strong/passkey/options", Session).body(r#"{"name": "Laptop"}"#),
+        r("POST", "/api/v1/two-step/strong/passkey", Session).body(r#"{"ceremony": "x", "credential": {}}"#),
+        r("POST", "/api/v1/two-step/strong/complete", Session),
+        r("POST", "/api/v1/me/factor-nudge/dismiss", SignedIn),
         r("POST", "/api/v1/me/authenticator/enrol", StepUp),
         r("POST", "/api/v1/me/authenticator/confirm", StepUp).body(r#"{"code": "123456"}"#),
         r("DELETE", "/api/v1/me/authenticator", StepUp),
