@@ -1,7 +1,7 @@
 //! Passkeys: the rules that need no WebAuthn library (the name a person gives a key, the life of
 //! a ceremony). The ceremonies themselves are `webauthn-rs`'s, in the services.
 
-use crate::time::Duration;
+use crate::time::{Duration, Timestamp};
 use thiserror::Error;
 
 /// The longest name of a passkey, in characters.
@@ -10,6 +10,21 @@ pub const MAX_NAME_LEN: usize = 60;
 /// How long the options of a ceremony can be answered: the browser's own time limit given to the
 /// authenticator (webauthn-rs's default, 5 minutes) and a minute of margin.
 pub const CEREMONY_LIFETIME: Duration = Duration::minutes(6);
+
+/// Sign-in options (ceremonies started without a session, so bound to nobody) one client address
+/// may ask for within [`SIGNIN_OPTIONS_WINDOW`]. Each is a stored ceremony: like the other
+/// anonymous requests (the self-service lookups), their number per address is bounded. An
+/// office behind one address signs in many people in a morning, hence a generous count.
+pub const SIGNIN_OPTIONS_PER_ADDRESS: i64 = 60;
+
+/// The sliding window in which [`SIGNIN_OPTIONS_PER_ADDRESS`] counts.
+pub const SIGNIN_OPTIONS_WINDOW: Duration = Duration::minutes(10);
+
+/// How long a refused address waits: until its oldest request in the window (at `oldest`) leaves
+/// it (the window holds the requests at or after `now` minus its length), and at least a second.
+pub fn signin_options_retry_after(oldest: Timestamp, now: Timestamp) -> Duration {
+    Duration::seconds((oldest.0 + SIGNIN_OPTIONS_WINDOW.as_secs() + 1 - now.0).max(1))
+}
 
 /// Why a passkey name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -74,6 +89,15 @@ impl CeremonyKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_address_waits_for_its_oldest_request_to_leave_the_window() {
+        let now = Timestamp(10_000);
+        assert_eq!(signin_options_retry_after(now, now), Duration::seconds(601));
+        assert_eq!(signin_options_retry_after(Timestamp(now.0 - 60), now), Duration::seconds(541));
+        assert_eq!(signin_options_retry_after(Timestamp(now.0 - 600), now), Duration::seconds(1));
+        assert_eq!(signin_options_retry_after(Timestamp(now.0 - 900), now), Duration::seconds(1));
+    }
 
     #[test]
     fn names() {

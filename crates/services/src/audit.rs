@@ -51,24 +51,12 @@ impl Event {
     }
 }
 
-/// Appends one event to the plan's chain, inside the caller's transaction.
+/// Appends one event to the plan's chain, inside the caller's transaction ([`record_all`] with
+/// one event).
 pub async fn record(conn: &mut Conn, now: i64, plan: PlanId, meta: &RequestMeta, e: Event) -> Result<i64, Internal> {
-    let detail = if e.detail.is_null() { "{}".to_owned() } else { e.detail.to_string() };
-    Ok(store::append(
-        conn,
-        &NewEvent {
-            plan_id: plan,
-            at: now,
-            actor: e.actor,
-            subject: e.subject,
-            action: e.action,
-            outcome: e.outcome.as_str(),
-            ip: &meta.ip,
-            user_agent: &meta.user_agent,
-            detail: &detail,
-        },
-    )
-    .await?)
+    record_all(conn, now, plan, meta, vec![e])
+        .await?
+        .ok_or_else(|| Internal::Other(format!("an audit event of plan {plan} was not appended")))
 }
 
 /// Appends several events to the plan's chain in order, inside the caller's transaction, with as

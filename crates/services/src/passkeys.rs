@@ -21,11 +21,14 @@ use crate::{Internal, RequestMeta, Services};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_domain::audit::Outcome;
-use gatehouse_domain::passkey::{CEREMONY_LIFETIME, CeremonyKind, PasskeyName, PasskeyNameError};
+use gatehouse_domain::passkey::{
+    CEREMONY_LIFETIME, CeremonyKind, PasskeyName, PasskeyNameError, SIGNIN_OPTIONS_PER_ADDRESS, SIGNIN_OPTIONS_WINDOW,
+    signin_options_retry_after,
+};
 use gatehouse_domain::session::{AuthMethods, PasskeyProof, SessionStage};
-use gatehouse_domain::{PasskeyId, UserId, UserStatus};
+use gatehouse_domain::{PasskeyId, Timestamp, UserId, UserStatus};
 use gatehouse_store::passkeys::{self as store, NewCeremony, NewPasskey, PasskeyRow};
-use gatehouse_store::{Conn, recovery_codes, users};
+use gatehouse_store::{Conn, plans, recovery_codes, users};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use thiserror::Error;
@@ -59,8 +62,26 @@ pub enum PasskeyError {
     StrongFactorRequired,
     #[error("This step is not available now. Start again from sign in.")]
     WrongStage,
+    /// The passkey's user is locked by failures (wrong passwords or failed passkeys): the
+    /// password's lock and message.
+    #[error("{}", locked_text(.minutes))]
+    Locked { minutes: i64 },
+    /// This address asked for too many sign-in options within the window.
+    #[error(
+        "Too many passkey sign-ins were started from your network. Wait {} minute(s) and try again, or sign in with your username and password.",
+        (.retry_after + 59) / 60
+    )]
+    Throttled {
+        /// Seconds until the address may ask again.
+        retry_after: i64,
+    },
     #[error(transparent)]
     Internal(#[from] Internal),
+}
+
+/// The password's lock message, word for word.
+fn locked_text(minutes: &i64) -> String {
+    crate::signin::SignInError::Locked { minutes: *minutes }.to_string()
 }
 
 impl From<gatehouse_store::StoreError> for PasskeyError {
@@ -148,6 +169,11 @@ struct RegistrationState {
     state: PasskeyRegistration,
 }
 
+/// A refusal's audit detail.
+fn reason(why: &str) -> Value {
+    json!({ "reason": why })
+}
+
 fn credential_id_text(id: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(id)
 }
@@ -227,7 +253,8 @@ impl Services {
         serde_json::from_str(&row.state).map_err(|e| internal("a ceremony's state", e).into())
     }
 
-    /// Audits a refused passkey and commits the transaction (the ceremony stays used).
+    /// Audits a refused passkey (`detail` says why) and commits the transaction (the ceremony
+    /// stays used).
     #[allow(clippy::too_many_arguments)]
     async fn refuse(
         &self,
@@ -236,11 +263,11 @@ impl Services {
         meta: &RequestMeta,
         action: &'static str,
         user: Option<UserId>,
-        reason: &str,
+        detail: Value,
         now: i64,
         err: PasskeyError,
     ) -> Result<PasskeyError, PasskeyError> {
-        let mut e = Event::new(action).outcome(Outcome::Failure).detail(json!({"reason": reason}));
+        let mut e = Event::new(action).outcome(Outcome::Failure).detail(detail);
         if let Some(u) = user {
             e = e.by_self(u);
         }
@@ -322,7 +349,7 @@ impl Services {
                 Err(PasskeyError::CeremonyUnusable) => {
                     let err = PasskeyError::CeremonyUnusable;
                     return Err(self
-                        .refuse(tx, plan, meta, "passkey.register", Some(user.id), "ceremony", now, err)
+                        .refuse(tx, plan, meta, "passkey.register", Some(user.id), reason("ceremony"), now, err)
                         .await?);
                 }
                 Err(e) => return Err(e),
@@ -331,7 +358,7 @@ impl Services {
             Ok(r) => r,
             Err(e) => {
                 return Err(self
-                    .refuse(tx, plan, meta, "passkey.register", Some(user.id), "unreadable", now, e)
+                    .refuse(tx, plan, meta, "passkey.register", Some(user.id), reason("unreadable"), now, e)
                     .await?);
             }
         };
@@ -341,7 +368,7 @@ impl Services {
                 tracing::info!(error = %e, "passkey registration refused");
                 let err = PasskeyError::Refused;
                 return Err(self
-                    .refuse(tx, plan, meta, "passkey.register", Some(user.id), "verification", now, err)
+                    .refuse(tx, plan, meta, "passkey.register", Some(user.id), reason("verification"), now, err)
                     .await?);
             }
         };
@@ -360,7 +387,7 @@ impl Services {
         let Some(id) = store::insert(&mut tx, &new, now).await? else {
             let err = PasskeyError::AlreadyRegistered;
             return Err(self
-                .refuse(tx, plan, meta, "passkey.register", Some(user.id), "already_registered", now, err)
+                .refuse(tx, plan, meta, "passkey.register", Some(user.id), reason("already_registered"), now, err)
                 .await?);
         };
         let recovery_codes = if authenticator_app::has_app(&mut tx, plan.id(), user.id).await?
@@ -473,7 +500,13 @@ impl Services {
     }
 
     /// Starts a sign-in by passkey alone: the authenticator chooses the key, which names its user.
-    pub async fn start_passkey_signin(&self, plan: &Plan) -> Result<CeremonyOptions, PasskeyError> {
+    /// Anyone may ask (there is no one to bind the ceremony to yet), so each client address may
+    /// ask [`SIGNIN_OPTIONS_PER_ADDRESS`] times within a sliding [`SIGNIN_OPTIONS_WINDOW`]; past
+    /// that it is refused (`Throttled`, saying when it may ask again) and nothing is stored.
+    pub async fn start_passkey_signin(&self, plan: &Plan, meta: &RequestMeta) -> Result<CeremonyOptions, PasskeyError> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        self.count_signin_options(&mut tx, plan, &meta.ip, now).await?;
         let (rcr, state) = self
             .relying_party(plan)?
             .start_discoverable_authentication()
@@ -484,15 +517,34 @@ impl Services {
         if let Some(o) = options.as_object_mut() {
             o.remove("mediation");
         }
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
         let ceremony = self.keep_ceremony(&mut tx, plan, CeremonyKind::SignIn, None, &state, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(CeremonyOptions { ceremony, options })
     }
 
+    /// Counts a request for sign-in options from `ip`, or refuses it when the address is at its
+    /// limit. Counted with the self-service lookups (`self_service_attempts`, under a key of its
+    /// own), with the plan locked as they do, so concurrent requests cannot pass the limit together.
+    async fn count_signin_options(&self, tx: &mut Conn, plan: &Plan, ip: &str, now: i64) -> Result<(), PasskeyError> {
+        use gatehouse_store::resets;
+        plans::lock(tx, plan.id()).await?;
+        let key = format!("passkey_signin|ip:{ip}");
+        let since = now - SIGNIN_OPTIONS_WINDOW.as_secs();
+        if resets::attempts_since(tx, plan.id(), &key, since).await? >= SIGNIN_OPTIONS_PER_ADDRESS {
+            let oldest = resets::oldest_attempt_since(tx, plan.id(), &key, since).await?.unwrap_or(now);
+            let wait = signin_options_retry_after(Timestamp(oldest), Timestamp(now));
+            return Err(PasskeyError::Throttled { retry_after: wait.as_secs() });
+        }
+        // The lookups' own window is the longer: what it forgets, neither counts any more.
+        let forget = now - SIGNIN_OPTIONS_WINDOW.as_secs().max(crate::self_service::LOOKUP_WINDOW.as_secs());
+        resets::record_attempts(tx, plan.id(), &[&key], now, forget).await?;
+        Ok(())
+    }
+
     /// Finishes a sign-in by passkey alone. A user-verifying passkey is both factors: the
-    /// session goes on to the terms when they must be signed, else is complete.
+    /// session goes on to the terms when they must be signed, else is complete. A known key whose
+    /// answer does not verify counts toward its user's lock as a wrong password does, and a locked
+    /// user is refused.
     pub async fn finish_passkey_signin(
         &self,
         plan: &Plan,
@@ -508,20 +560,20 @@ impl Services {
                 Ok(s) => s,
                 Err(PasskeyError::CeremonyUnusable) => {
                     let err = PasskeyError::CeremonyUnusable;
-                    return Err(self.refuse(tx, plan, meta, ACTION, None, "ceremony", now, err).await?);
+                    return Err(self.refuse(tx, plan, meta, ACTION, None, reason("ceremony"), now, err).await?);
                 }
                 Err(e) => return Err(e),
             };
         let cred: PublicKeyCredential = match answer(credential) {
             Ok(c) => c,
-            Err(e) => return Err(self.refuse(tx, plan, meta, ACTION, None, "unreadable", now, e).await?),
+            Err(e) => return Err(self.refuse(tx, plan, meta, ACTION, None, reason("unreadable"), now, e).await?),
         };
         let rp = self.relying_party(plan)?;
         let (handle, cred_id) = match rp.identify_discoverable_authentication(&cred) {
             Ok((h, c)) => (h, credential_id_text(c)),
             Err(_) => {
                 return Err(self
-                    .refuse(tx, plan, meta, ACTION, None, "no_user_handle", now, PasskeyError::Refused)
+                    .refuse(tx, plan, meta, ACTION, None, reason("no_user_handle"), now, PasskeyError::Refused)
                     .await?);
             }
         };
@@ -529,46 +581,36 @@ impl Services {
             store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_handle == handle.to_string());
         let Some(row) = row else {
             return Err(self
-                .refuse(tx, plan, meta, ACTION, None, "unknown_passkey", now, PasskeyError::Refused)
+                .refuse(tx, plan, meta, ACTION, None, reason("unknown_passkey"), now, PasskeyError::Refused)
                 .await?);
         };
+        let user = users::get(&mut tx, plan.id(), row.user_id).await?.ok_or(PasskeyError::Refused)?;
+        let lock = UserLock::read(&mut tx, plan, &user, &meta.ip, now).await?;
+        if let Some(err) = lock.refusal(now) {
+            return Err(self.refuse(tx, plan, meta, ACTION, Some(user.id), reason("locked"), now, err).await?);
+        }
         let mut passkey = stored_passkey(&row)?;
         let result = match rp.finish_discoverable_authentication(&cred, state, &[DiscoverableKey::from(&passkey)]) {
             Ok(r) => r,
             Err(e) => {
                 tracing::info!(error = %e, "passkey sign-in refused");
-                let err = PasskeyError::Refused;
-                return Err(self.refuse(tx, plan, meta, ACTION, Some(row.user_id), "verification", now, err).await?);
+                let (err, detail) = lock.count_failure(&mut tx, plan, &meta.ip, now).await?;
+                return Err(self.refuse(tx, plan, meta, ACTION, Some(user.id), detail, now, err).await?);
             }
         };
-        let user = users::get(&mut tx, plan.id(), row.user_id).await?.ok_or(PasskeyError::Refused)?;
         if user.status != UserStatus::Active {
             let err =
                 if user.status == UserStatus::Deactivated { PasskeyError::Deactivated } else { PasskeyError::Refused };
-            return Err(self.refuse(tx, plan, meta, ACTION, Some(user.id), "not_active", now, err).await?);
+            return Err(self.refuse(tx, plan, meta, ACTION, Some(user.id), reason("not_active"), now, err).await?);
         }
-        self.record_passkey_use(&mut tx, &row, &mut passkey, &result, now).await?;
         let stage = crate::strong_factor::stage_after_factors(&mut tx, plan, &user).await?;
         let session = sessions::start(&mut tx, plan.id(), user.id, stage, meta, now).await?;
-        let amr = AuthMethods::passkey(PasskeyProof { backup_eligible: result.backup_eligible() }, false);
         // The new session's id: the row just inserted for this token.
         let started = gatehouse_store::sessions::by_token_hash(&mut tx, plan.id(), &hash_token(&session.0))
             .await?
             .ok_or_else(|| internal("a new session", "not found"))?;
-        gatehouse_store::sessions::record_authentication(&mut tx, started.id, now, &amr.as_stored()).await?;
-        if stage == SessionStage::Complete {
-            users::record_signin(&mut tx, user.id, now).await?;
-        }
-        audit::record(
-            &mut tx,
-            now,
-            plan.id(),
-            meta,
-            Event::new(ACTION)
-                .by_self(user.id)
-                .detail(json!({"passkey": row.id, "amr": amr.as_stored(), "next": stage.as_str()})),
-        )
-        .await?;
+        let used = UsedPasskey { row: &row, passkey: &mut passkey, result: &result, after_password: false };
+        self.passkey_signed_in(&mut tx, plan, meta, ACTION, &lock, started.id, used, stage, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(PasskeySignedIn { session, stage })
     }
@@ -606,7 +648,8 @@ impl Services {
     }
 
     /// Finishes a passkey as the second step: the session moves on (terms, or complete) under a
-    /// new token.
+    /// new token. An answer that does not verify counts toward the user's lock as a wrong
+    /// password does, and a locked user is refused.
     pub async fn finish_passkey_second_step(
         &self,
         plan: &Plan,
@@ -627,51 +670,70 @@ impl Services {
                 Ok(s) => s,
                 Err(PasskeyError::CeremonyUnusable) => {
                     let err = PasskeyError::CeremonyUnusable;
-                    return Err(self.refuse(tx, plan, meta, ACTION, user_id, "ceremony", now, err).await?);
+                    return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("ceremony"), now, err).await?);
                 }
                 Err(e) => return Err(e),
             };
         let cred: PublicKeyCredential = match answer(credential) {
             Ok(c) => c,
-            Err(e) => return Err(self.refuse(tx, plan, meta, ACTION, user_id, "unreadable", now, e).await?),
+            Err(e) => return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("unreadable"), now, e).await?),
         };
+        let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(PasskeyError::WrongStage)?;
+        let lock = UserLock::read(&mut tx, plan, &user, &meta.ip, now).await?;
+        if let Some(err) = lock.refusal(now) {
+            return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("locked"), now, err).await?);
+        }
         let result = match self.relying_party(plan)?.finish_passkey_authentication(&cred, &state) {
             Ok(r) => r,
             Err(e) => {
                 tracing::info!(error = %e, "passkey second step refused");
-                let err = PasskeyError::Refused;
-                return Err(self.refuse(tx, plan, meta, ACTION, user_id, "verification", now, err).await?);
+                let (err, detail) = lock.count_failure(&mut tx, plan, &meta.ip, now).await?;
+                return Err(self.refuse(tx, plan, meta, ACTION, user_id, detail, now, err).await?);
             }
         };
         let cred_id = credential_id_text(result.cred_id().as_ref());
         let row = store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_id == session.user_id);
         let Some(row) = row else {
             return Err(self
-                .refuse(tx, plan, meta, ACTION, user_id, "unknown_passkey", now, PasskeyError::Refused)
+                .refuse(tx, plan, meta, ACTION, user_id, reason("unknown_passkey"), now, PasskeyError::Refused)
                 .await?);
         };
         let mut passkey = stored_passkey(&row)?;
-        self.record_passkey_use(&mut tx, &row, &mut passkey, &result, now).await?;
-        let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(PasskeyError::WrongStage)?;
         let next = crate::strong_factor::stage_after_factors(&mut tx, plan, &user).await?;
         let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(PasskeyError::CeremonyUnusable)?;
-        let amr = AuthMethods::passkey(PasskeyProof { backup_eligible: result.backup_eligible() }, true);
-        gatehouse_store::sessions::record_authentication(&mut tx, session.id, now, &amr.as_stored()).await?;
-        if next == SessionStage::Complete {
-            users::record_signin(&mut tx, session.user_id, now).await?;
-        }
-        audit::record(
-            &mut tx,
-            now,
-            plan.id(),
-            meta,
-            Event::new(ACTION)
-                .by_self(session.user_id)
-                .detail(json!({"passkey": row.id, "amr": amr.as_stored(), "next": next.as_str()})),
-        )
-        .await?;
+        let used = UsedPasskey { row: &row, passkey: &mut passkey, result: &result, after_password: true };
+        self.passkey_signed_in(&mut tx, plan, meta, ACTION, &lock, session.id, used, next, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(PasskeySignedIn { session: token, stage: next })
+    }
+
+    /// The end both passkey sign-ins share, once the session (`session_id`) is at `stage`: the
+    /// key's use, the user's failures forgotten, the session's factors (`amr`), the user's
+    /// sign-in time when the session is complete, and the audit event `action`.
+    #[allow(clippy::too_many_arguments)]
+    async fn passkey_signed_in(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        meta: &RequestMeta,
+        action: &'static str,
+        lock: &UserLock,
+        session_id: i64,
+        used: UsedPasskey<'_>,
+        stage: SessionStage,
+        now: i64,
+    ) -> Result<(), PasskeyError> {
+        let UsedPasskey { row, passkey, result, after_password } = used;
+        self.record_passkey_use(tx, row, passkey, result, now).await?;
+        lock.clear(tx, plan).await?;
+        let amr = AuthMethods::passkey(PasskeyProof { backup_eligible: result.backup_eligible() }, after_password);
+        gatehouse_store::sessions::record_authentication(tx, session_id, now, &amr.as_stored()).await?;
+        if stage == SessionStage::Complete {
+            users::record_signin(tx, row.user_id, now).await?;
+        }
+        let detail = json!({"passkey": row.id, "amr": amr.as_stored(), "next": stage.as_str()});
+        audit::record(tx, now, plan.id(), meta, Event::new(action).by_self(row.user_id).detail(detail)).await?;
+        Ok(())
     }
 
     /// Records a passkey's use, and its new counter and backup flags when they changed.
@@ -691,5 +753,73 @@ impl Services {
         };
         store::record_use(conn, row.id, json.as_deref(), now).await?;
         Ok(())
+    }
+}
+
+/// A passkey that just verified, and whether the password came before it.
+struct UsedPasskey<'a> {
+    row: &'a PasskeyRow,
+    passkey: &'a mut Passkey,
+    result: &'a AuthenticationResult,
+    after_password: bool,
+}
+
+/// The lock of a passkey's user, read before its answer is verified. A failed passkey of a known
+/// user counts toward their username's lock exactly as a wrong password does
+/// (`signin::count_failure`), and a locked username signs in with a passkey no more than with a
+/// password (the same lock, the same message).
+struct UserLock {
+    /// The username the failures count under (lower case), when the account has one.
+    name: Option<String>,
+    until: Option<i64>,
+    had_failures: bool,
+}
+
+impl UserLock {
+    async fn read(
+        conn: &mut Conn,
+        plan: &Plan,
+        user: &users::UserRow,
+        ip: &str,
+        now: i64,
+    ) -> Result<Self, gatehouse_store::StoreError> {
+        let Some(name) = user.username.as_deref().map(str::to_lowercase) else {
+            return Ok(Self { name: None, until: None, had_failures: false });
+        };
+        let (until, had_failures) = crate::signin::lock_state(conn, plan, &name, ip, now).await?;
+        Ok(Self { name: Some(name), until, had_failures })
+    }
+
+    /// The refusal while the username is locked.
+    fn refusal(&self, now: i64) -> Option<PasskeyError> {
+        self.until.map(|until| PasskeyError::Locked { minutes: ((until - now) + 59) / 60 })
+    }
+
+    /// Counts a failed answer; returns the refusal (locked when this failure locked the name) and
+    /// the audit detail.
+    async fn count_failure(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        ip: &str,
+        now: i64,
+    ) -> Result<(PasskeyError, Value), gatehouse_store::StoreError> {
+        let Some(name) = &self.name else {
+            return Ok((PasskeyError::Refused, reason("verification")));
+        };
+        let f = crate::signin::count_failure(tx, plan, name, ip, now).await?;
+        let err = match f.locked_for {
+            Some(d) => PasskeyError::Locked { minutes: (d.as_secs() + 59) / 60 },
+            None => PasskeyError::Refused,
+        };
+        Ok((err, json!({"reason": "verification", "failures": f.per_ip})))
+    }
+
+    /// Forgets the username's failures once the user proved themselves.
+    async fn clear(&self, tx: &mut Conn, plan: &Plan) -> Result<(), gatehouse_store::StoreError> {
+        match &self.name {
+            Some(name) if self.had_failures => crate::signin::clear_failures(tx, plan, name).await,
+            _ => Ok(()),
+        }
     }
 }

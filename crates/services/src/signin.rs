@@ -84,7 +84,9 @@ fn ip_key(name: &str, ip: &str) -> String {
 }
 
 /// When the username (from this address) is locked until, and whether it has failures counted.
-async fn lock_state(
+/// A passkey of a known user is held to the same lock as the user's username
+/// ([`crate::passkeys`]).
+pub(crate) async fn lock_state(
     conn: &mut gatehouse_store::Conn,
     plan: &Plan,
     name: &str,
@@ -101,6 +103,50 @@ async fn lock_state(
         }
     }
     Ok((until, had_failures))
+}
+
+/// A failure just counted against a username.
+pub(crate) struct Failure {
+    /// Consecutive failures from this address.
+    pub per_ip: i64,
+    /// How long the username is locked now (from this address, or everywhere), if it is.
+    pub locked_for: Option<Duration>,
+}
+
+/// Counts a failure against `name` from `ip` in the caller's transaction and locks the name as
+/// the plan's lockout policy says: the wrong password's rule, which a failed passkey of a known
+/// user keeps too.
+pub(crate) async fn count_failure(
+    tx: &mut gatehouse_store::Conn,
+    plan: &Plan,
+    name: &str,
+    ip: &str,
+    now: i64,
+) -> Result<Failure, gatehouse_store::StoreError> {
+    let policy = plan.lockout_policy();
+    let per_ip = throttle::add_failure(tx, plan.id(), &ip_key(name, ip), now).await?;
+    // Across addresses only the window's failures count: a trickle never locks the name.
+    let since = policy.account_window_start(gatehouse_domain::Timestamp(now)).0;
+    let overall = throttle::add_failure_in_window(tx, plan.id(), &user_key(name), now, since).await?;
+    let mut locked_for = None;
+    if let Some(d) = policy.lock_for(per_ip) {
+        throttle::lock(tx, plan.id(), &ip_key(name, ip), now + d.as_secs()).await?;
+        locked_for = Some(d);
+    }
+    if let Some(d) = policy.account_lock_for(overall) {
+        throttle::lock(tx, plan.id(), &user_key(name), now + d.as_secs()).await?;
+        locked_for = Some(locked_for.map_or(d, |x: Duration| x.max(d)));
+    }
+    Ok(Failure { per_ip, locked_for })
+}
+
+/// Forgets the failures counted against `name` (after it proved itself).
+pub(crate) async fn clear_failures(
+    tx: &mut gatehouse_store::Conn,
+    plan: &Plan,
+    name: &str,
+) -> Result<(), gatehouse_store::StoreError> {
+    throttle::clear_prefix(tx, plan.id(), &user_key(name)).await
 }
 
 impl Services {
@@ -142,7 +188,7 @@ impl Services {
         }
         if had_failures {
             let mut tx = self.db.begin().await?;
-            throttle::clear_prefix(&mut tx, plan.id(), &user_key(&name)).await?;
+            clear_failures(&mut tx, plan, &name).await?;
             gatehouse_store::commit(tx).await?;
         }
         Ok(())
@@ -228,7 +274,7 @@ impl Services {
         let mut tx = self.db.begin().await?;
         // Every failure counts on the username's own key too, so without it there is nothing to clear.
         if had_failures {
-            throttle::clear_prefix(&mut tx, plan.id(), &user_key(&name)).await?;
+            clear_failures(&mut tx, plan, &name).await?;
         }
         if let Some(h) = rehash {
             users::set_password_hash(&mut tx, user.id, &h, now).await?;
@@ -320,21 +366,8 @@ impl Services {
         meta: &RequestMeta,
         now: i64,
     ) -> Result<SignInError, SignInError> {
-        let policy = plan.lockout_policy();
         let mut tx = self.db.begin().await?;
-        let per_ip = throttle::add_failure(&mut tx, plan.id(), &ip_key(name, &meta.ip), now).await?;
-        // Across addresses only the window's failures count: a trickle never locks the name.
-        let since = policy.account_window_start(gatehouse_domain::Timestamp(now)).0;
-        let overall = throttle::add_failure_in_window(&mut tx, plan.id(), &user_key(name), now, since).await?;
-        let mut locked_for = None;
-        if let Some(d) = policy.lock_for(per_ip) {
-            throttle::lock(&mut tx, plan.id(), &ip_key(name, &meta.ip), now + d.as_secs()).await?;
-            locked_for = Some(d);
-        }
-        if let Some(d) = policy.account_lock_for(overall) {
-            throttle::lock(&mut tx, plan.id(), &user_key(name), now + d.as_secs()).await?;
-            locked_for = Some(locked_for.map_or(d, |x: Duration| x.max(d)));
-        }
+        let Failure { per_ip, locked_for } = count_failure(&mut tx, plan, name, &meta.ip, now).await?;
         let subject = users::by_username(&mut tx, plan.id(), name).await?.map(|u| u.id);
         let mut e = Event::new("signin.password")
             .outcome(Outcome::Failure)

@@ -67,57 +67,10 @@ pub async fn init_chain(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Appends an event to its plan's chain and returns its sequence number.
-pub async fn append(conn: &mut Conn, e: &NewEvent<'_>) -> Result<i64, StoreError> {
-    let head = sqlx::query("UPDATE audit_heads SET seq = seq + 1 WHERE plan_id = $1 RETURNING seq, hash")
-        .bind(e.plan_id.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("plan {} has no audit chain head", e.plan_id)))?;
-    let seq: i64 = head.try_get("seq")?;
-    let prev: String = head.try_get("hash")?;
-    let fields = ChainFields {
-        plan_id: e.plan_id.0,
-        seq,
-        at: e.at,
-        actor_user_id: e.actor.map(|u| u.0),
-        subject_user_id: e.subject.map(|u| u.0),
-        action: e.action,
-        outcome: e.outcome,
-        ip: e.ip,
-        user_agent: e.user_agent,
-        detail: e.detail,
-    };
-    let hash = chain_hash(&prev, &fields);
-    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE plan_id = $1")
-        .bind(e.plan_id.0)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO audit_events (plan_id, seq, at, actor_user_id, subject_user_id, action, outcome, ip, \
-         user_agent, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(e.plan_id.0)
-    .bind(seq)
-    .bind(e.at)
-    .bind(e.actor.map(|u| u.0))
-    .bind(e.subject.map(|u| u.0))
-    .bind(e.action)
-    .bind(e.outcome)
-    .bind(e.ip)
-    .bind(e.user_agent)
-    .bind(e.detail)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
-    Ok(seq)
-}
-
-/// Appends several events of one plan to its chain in order, inside the caller's transaction, in
-/// three statements whatever their number (the head moved once, one multi-row insert). Returns
-/// the sequence number of the last, or `None` when there were none.
+/// Appends events of one plan to its chain in order, inside the caller's transaction, in three
+/// statements whatever their number (the head moved once, one multi-row insert): the one way
+/// events are appended, one or several. Returns the sequence number of the last, or `None` when
+/// there were none.
 pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) -> Result<Option<i64>, StoreError> {
     if let Some(other) = events.iter().find(|e| e.plan_id != plan) {
         return Err(StoreError::Corrupt(format!("event of plan {} appended to plan {plan}", other.plan_id)));

@@ -68,7 +68,7 @@ impl Db {
         let (pool, writer) = match kind {
             DbKind::Sqlite => {
                 let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
-                let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+                let opts = quiet(AnyConnectOptions::from_str(&url)?);
                 let pool = sqlite_pool(8).connect_with(opts.clone()).await?;
                 // SQLite has one writer at a time: queueing write transactions on one connection
                 // in-process is fair and quick, where several would sleep in SQLite's busy handler.
@@ -76,7 +76,7 @@ impl Db {
                 (pool, writer)
             }
             DbKind::Postgres => {
-                let opts = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+                let opts = quiet(AnyConnectOptions::from_str(url)?);
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
@@ -144,6 +144,13 @@ pub async fn end_read(tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreE
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     tx.commit().await?;
     Ok(())
+}
+
+/// Statements are reported (sqlx's event at target `sqlx::query`) at TRACE only, and never as
+/// slow: nothing is formatted unless a subscriber asks for that target at that level (a test
+/// counts a sign-in's statements this way; `RUST_LOG=sqlx::query=trace` shows them).
+fn quiet(opts: AnyConnectOptions) -> AnyConnectOptions {
+    opts.log_statements(log::LevelFilter::Trace).log_slow_statements(log::LevelFilter::Off, Duration::MAX)
 }
 
 /// Pool options for SQLite connections: WAL, a busy timeout, foreign keys, and the file mapped

@@ -1,4 +1,5 @@
-//! Password resets in progress and the self-service lookup counters.
+//! Password resets in progress and the counters of anonymous requests (`self_service_attempts`):
+//! the self-service lookups and the passkey sign-in options, each under its own key.
 
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
@@ -121,6 +122,23 @@ pub async fn end_open(conn: &mut Conn, user: UserId, origin: Option<&str>, now: 
 pub async fn attempts_since(conn: &mut Conn, plan: PlanId, key: &str, since: i64) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM self_service_attempts WHERE plan_id = $1 AND throttle_key = $2 AND at >= $3",
+    )
+    .bind(plan.0)
+    .bind(key)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// When the oldest of `key`'s attempts after `since` was made, if any.
+pub async fn oldest_attempt_since(
+    conn: &mut Conn,
+    plan: PlanId,
+    key: &str,
+    since: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(at) FROM self_service_attempts WHERE plan_id = $1 AND throttle_key = $2 AND at >= $3",
     )
     .bind(plan.0)
     .bind(key)

@@ -122,6 +122,44 @@ impl FromRequestParts<AppState> for CookieSession {
     }
 }
 
+/// The sign-in stages a page may ask for by type ([`AtStage`]).
+pub mod stage {
+    use gatehouse_domain::session::SessionStage;
+
+    /// A sign-in stage named by a type.
+    pub trait Stage: Send + Sync + 'static {
+        /// The stage.
+        const STAGE: SessionStage;
+    }
+
+    macro_rules! stages {
+        ($($name:ident),*) => {$(
+            #[doc = concat!("The session stage `", stringify!($name), "`.")]
+            pub struct $name;
+            impl Stage for $name {
+                const STAGE: SessionStage = SessionStage::$name;
+            }
+        )*};
+    }
+    stages!(TwoStepSetup, TwoStepCode, Terms, Complete);
+}
+
+/// The browser's session, at the stage `S`. Any other visitor is sent where they belong before
+/// the handler runs or the body is read: to sign in without a session, else to the page of their
+/// session's own stage (`pages::require_stage`, the one rule).
+pub struct AtStage<S>(pub SessionInfo, pub std::marker::PhantomData<S>);
+
+impl<S: stage::Stage> FromRequestParts<AppState> for AtStage<S> {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let CookieSession(s) = CookieSession::from_request_parts(parts, st).await?;
+        match crate::pages::require_stage(&s, S::STAGE) {
+            Ok(s) => Ok(Self(s, std::marker::PhantomData)),
+            Err(to) => Err(to.into_response()),
+        }
+    }
+}
+
 /// The session presented as `Authorization: Bearer …` to the API, if it is live.
 pub struct BearerSession(pub Option<SessionInfo>);
 

@@ -267,6 +267,34 @@ pub(crate) async fn type_into(c: &Client, selector: &str, text: &str) {
     field.send_keys(text).await.expect("type");
 }
 
+/// Signs in through the sign-in page with `password`, then the code texted to `phone` (read from
+/// the development outbox); the caller waits for the page it expects next.
+pub(crate) async fn sign_in_with_code(c: &Client, base: &str, username: &str, password: &str, phone: &str) {
+    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
+    wait_h1(c, "Sign in").await;
+    type_into(c, "#username", username).await;
+    type_into(c, "#password", password).await;
+    click(c, "//main", "Sign in").await;
+    wait_h1(c, "Two-step verification").await;
+    let code = code_from_outbox(c, base, phone).await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Verify").await;
+}
+
+/// On My profile: confirms it is you (`password`, then the code texted to `phone`) and waits for
+/// the open profile's fields.
+pub(crate) async fn confirm_its_you(c: &Client, base: &str, username: &str, password: &str, phone: &str) {
+    wait_h1(c, "My profile").await;
+    type_into(c, "#username", username).await;
+    type_into(c, "#password", password).await;
+    click(c, "//main", "Next").await;
+    css(c, "#code").await;
+    let code = code_from_outbox(c, base, phone).await;
+    type_into(c, "#code", &code).await;
+    click(c, "//main", "Next").await;
+    css(c, "#city").await;
+}
+
 /// Opens the development outbox in a new tab, as a person would look at their phone, returns
 /// the code in the newest text message to `phone`, and goes back to the original tab.
 pub(crate) async fn code_from_outbox(c: &Client, base: &str, phone: &str) -> String {

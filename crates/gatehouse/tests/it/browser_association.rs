@@ -5,21 +5,9 @@
 //! administrator approves. Every page gets the accessibility checks and a screenshot of
 //! `browser.rs` (`target/screenshots/association-<backend>-<step>.png`).
 
-use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+use crate::browser::{Browser, Journey, backend_name, click, css, sign_in_with_code, type_into, wait_h1};
 use crate::support::{Backend, TEST_PASSWORD, TestApp};
 use fantoccini::{Client, Locator};
-
-async fn sign_in(c: &Client, base: &str, username: &str, phone: &str) {
-    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
-    wait_h1(c, "Sign in").await;
-    type_into(c, "#username", username).await;
-    type_into(c, "#password", TEST_PASSWORD).await;
-    click(c, "//main", "Sign in").await;
-    wait_h1(c, "Two-step verification").await;
-    let code = code_from_outbox(c, base, phone).await;
-    type_into(c, "#code", &code).await;
-    click(c, "//main", "Verify").await;
-}
 
 async fn text(c: &Client, selector: &str) -> String {
     css(c, selector).await.text().await.expect("text")
@@ -39,7 +27,7 @@ async fn associate_link_switch_and_ask(backend: Backend) {
     let mut j = Journey { c, name: "association", backend: backend_name(backend), step: 0 };
 
     // ---- Signed in with no linked account: taken to associate ----
-    sign_in(c, &base, "nwells", "+12065551001").await;
+    sign_in_with_code(c, &base, "nwells", TEST_PASSWORD, "+12065551001").await;
     wait_h1(c, "Associate Your Account").await;
     assert!(text(c, "main [role=status]").await.contains("Before you can use the portal"));
     j.page("first-time").await;
@@ -122,7 +110,7 @@ async fn associate_link_switch_and_ask(backend: Backend) {
     wait_h1(c, "Sign in").await;
 
     // ---- The administrator approves it ----
-    sign_in(c, &base, "ocarter", "+12065550143").await;
+    sign_in_with_code(c, &base, "ocarter", TEST_PASSWORD, "+12065550143").await;
     wait_h1(c, "Welcome, Olivia Carter").await;
     click(c, "//main", "1 access request is waiting for you").await;
     wait_h1(c, "Access requests").await;

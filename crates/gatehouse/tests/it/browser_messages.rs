@@ -4,25 +4,13 @@
 //! header and the reply, never the note. Every page gets the accessibility checks and a
 //! screenshot of `browser.rs` (`target/screenshots/messages-<backend>-<step>.png`).
 
-use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+use crate::browser::{Browser, Journey, backend_name, click, css, sign_in_with_code, type_into, wait_h1};
 use crate::support::{Backend, TestApp};
 use fantoccini::Client;
 
 const SUBJECT: &str = "Referral missing for the Okafor visit";
 const NOTE: &str = "Internal: the referral arrived by fax on Monday.";
 const REPLY: &str = "We found the referral and reprocessed the claim.";
-
-async fn sign_in(c: &Client, base: &str, username: &str, password: &str, phone: &str) {
-    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
-    wait_h1(c, "Sign in").await;
-    type_into(c, "#username", username).await;
-    type_into(c, "#password", password).await;
-    click(c, "//main", "Sign in").await;
-    wait_h1(c, "Two-step verification").await;
-    let code = code_from_outbox(c, base, phone).await;
-    type_into(c, "#code", &code).await;
-    click(c, "//main", "Verify").await;
-}
 
 async fn text(c: &Client, selector: &str) -> String {
     css(c, selector).await.text().await.expect("text")
@@ -46,7 +34,7 @@ async fn write_ask_and_answer(backend: Backend) {
         .expect("write the scan");
 
     // ---- The practice user writes, with a file ----
-    sign_in(c, &base, jay.username, jay.password, jay.phone).await;
+    sign_in_with_code(c, &base, jay.username, jay.password, jay.phone).await;
     c.goto(&format!("{base}/messages")).await.expect("open messages");
     wait_h1(c, "Secure messages").await;
     assert!(text(c, "main table").await.contains("Claim denied as a duplicate"), "the demo's conversation");
@@ -78,7 +66,7 @@ async fn write_ask_and_answer(backend: Backend) {
     app.advance(gatehouse_domain::Duration::minutes(5));
 
     // ---- The agent works it from the mailbox ----
-    sign_in(c, &base, hector.username, hector.password, hector.phone).await;
+    sign_in_with_code(c, &base, hector.username, hector.password, hector.phone).await;
     c.goto(&format!("{base}/admin/messages")).await.expect("open the mailbox");
     wait_h1(c, "Mailbox").await;
     choose(c, "#topic", "referrals").await;
@@ -105,7 +93,7 @@ async fn write_ask_and_answer(backend: Backend) {
     app.advance(gatehouse_domain::Duration::minutes(5));
 
     // ---- The practice user reads the answer ----
-    sign_in(c, &base, jay.username, jay.password, jay.phone).await;
+    sign_in_with_code(c, &base, jay.username, jay.password, jay.phone).await;
     let header = text(c, "header").await;
     assert!(header.contains("Messages (1 unread)"), "{header}");
     c.goto(&format!("{base}/messages?folder=unread")).await.expect("open unread");
@@ -148,7 +136,7 @@ async fn add_facility_approved_and_denied(backend: Backend) {
     let (jay, hector) = (account("jpatel"), account("hdiaz"));
 
     // ---- The request, from My Profile ----
-    sign_in(c, &base, jay.username, jay.password, jay.phone).await;
+    sign_in_with_code(c, &base, jay.username, jay.password, jay.phone).await;
     c.goto(&format!("{base}/profile")).await.expect("open my profile");
     wait_h1(c, "My profile").await;
     let profile = text(c, "main").await;
@@ -167,7 +155,7 @@ async fn add_facility_approved_and_denied(backend: Backend) {
     app.advance(gatehouse_domain::Duration::minutes(5));
 
     // ---- The agent decides each line ----
-    sign_in(c, &base, hector.username, hector.password, hector.phone).await;
+    sign_in_with_code(c, &base, hector.username, hector.password, hector.phone).await;
     c.goto(&format!("{base}/admin/messages?topic=provider_profile_update")).await.expect("open the mailbox");
     wait_h1(c, "Mailbox").await;
     click(c, "//main//table", &heading).await;
@@ -189,7 +177,7 @@ async fn add_facility_approved_and_denied(backend: Backend) {
     app.advance(gatehouse_domain::Duration::minutes(5));
 
     // ---- The user reads the answer and has Dr. Okafor ----
-    sign_in(c, &base, jay.username, jay.password, jay.phone).await;
+    sign_in_with_code(c, &base, jay.username, jay.password, jay.phone).await;
     assert!(text(c, "header").await.contains("Messages (1 unread)"));
     c.goto(&format!("{base}/messages")).await.expect("open messages");
     wait_h1(c, "Secure messages").await;

@@ -5,7 +5,9 @@
 //! (`target/screenshots/passkeys-<backend>-<step>.png`).
 
 use crate::both;
-use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+use crate::browser::{
+    Browser, Journey, backend_name, click, confirm_its_you, css, sign_in_with_code, type_into, wait_h1,
+};
 use crate::support::{Backend, TEST_PASSWORD, TestApp};
 
 async fn add_a_passkey_then_sign_in_with_it(backend: Backend) {
@@ -18,15 +20,7 @@ async fn add_a_passkey_then_sign_in_with_it(backend: Backend) {
     let base = app.base.clone();
     let mut j = Journey { c, name: "passkeys", backend: backend_name(backend), step: 0 };
 
-    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
-    wait_h1(c, "Sign in").await;
-    type_into(c, "#username", "jpatel").await;
-    type_into(c, "#password", TEST_PASSWORD).await;
-    click(c, "//main", "Sign in").await;
-    wait_h1(c, "Two-step verification").await;
-    let code = code_from_outbox(c, &base, "+12065559975").await;
-    type_into(c, "#code", &code).await;
-    click(c, "//main", "Verify").await;
+    sign_in_with_code(c, &base, "jpatel", TEST_PASSWORD, "+12065559975").await;
     wait_h1(c, "Welcome, Jay Patel").await;
 
     // My profile links to the passkeys; adding one needs the usual confirmation first.
@@ -37,15 +31,7 @@ async fn add_a_passkey_then_sign_in_with_it(backend: Backend) {
     j.page("locked").await;
     let xpath = r#"//main//a[normalize-space()="confirm it's you on My profile"]"#;
     c.find(fantoccini::Locator::XPath(xpath)).await.expect("the link to confirm").click().await.expect("click");
-    wait_h1(c, "My profile").await;
-    type_into(c, "#username", "jpatel").await;
-    type_into(c, "#password", TEST_PASSWORD).await;
-    click(c, "//main", "Next").await;
-    css(c, "#code").await;
-    let code = code_from_outbox(c, &base, "+12065559975").await;
-    type_into(c, "#code", &code).await;
-    click(c, "//main", "Next").await;
-    css(c, "#city").await;
+    confirm_its_you(c, &base, "jpatel", TEST_PASSWORD, "+12065559975").await;
     c.goto(&format!("{base}/profile/passkeys")).await.expect("passkeys");
     wait_h1(c, "Passkeys").await;
     // The script found WebAuthn and showed the form.

@@ -5,22 +5,10 @@
 //! to PNG beside the screenshots (`target/screenshots/reviews-<backend>-evidence-1.png`) to be
 //! looked at. Every page gets the accessibility checks and a screenshot.
 
-use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+use crate::browser::{Browser, Journey, backend_name, click, css, sign_in_with_code, type_into, wait_h1};
 use crate::support::{Backend, TestApp};
 use fantoccini::Client;
 use std::path::Path;
-
-async fn sign_in(c: &Client, base: &str, username: &str, password: &str, phone: &str) {
-    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
-    wait_h1(c, "Sign in").await;
-    type_into(c, "#username", username).await;
-    type_into(c, "#password", password).await;
-    click(c, "//main", "Sign in").await;
-    wait_h1(c, "Two-step verification").await;
-    let code = code_from_outbox(c, base, phone).await;
-    type_into(c, "#code", &code).await;
-    click(c, "//main", "Verify").await;
-}
 
 async fn text(c: &Client, selector: &str) -> String {
     css(c, selector).await.text().await.expect("text")
@@ -42,7 +30,7 @@ async fn review_five_users_and_sign(backend: Backend) {
     let (olivia, priya) = (account("ocarter"), account("pshah"));
 
     // ---- Olivia reviews her practice's users ----
-    sign_in(c, &base, olivia.username, olivia.password, olivia.phone).await;
+    sign_in_with_code(c, &base, olivia.username, olivia.password, olivia.phone).await;
     click(c, "//header", "Review users").await;
     wait_h1(c, "Review users: Lakeside Family Medicine").await;
     assert!(text(c, "main").await.contains("only administrator"), "Olivia is the practice's only administrator");
@@ -86,7 +74,7 @@ async fn review_five_users_and_sign(backend: Backend) {
     assert_eq!(ruth_status, 1, "Ruth's account is deactivated with the signature");
 
     // ---- The plan administrator finds it and exports the evidence ----
-    sign_in(c, &base, priya.username, priya.password, priya.phone).await;
+    sign_in_with_code(c, &base, priya.username, priya.password, priya.phone).await;
     c.goto(&format!("{base}/admin/reviews")).await.expect("open reviews");
     wait_h1(c, "Access reviews").await;
     j.page("overview").await;

@@ -5,7 +5,9 @@
 //! (`target/screenshots/<journey>-<backend>-<step>.png`).
 
 use crate::both;
-use crate::browser::{Browser, Journey, backend_name, click, code_from_outbox, css, type_into, wait_h1};
+use crate::browser::{
+    Browser, Journey, backend_name, click, code_from_outbox, css, sign_in_with_code, type_into, wait_h1,
+};
 use crate::support::{Backend, TEST_PASSWORD, TestApp};
 use fantoccini::Locator;
 
@@ -78,15 +80,7 @@ async fn edit_profile(backend: Backend) {
     let c = &browser.client;
     let base = app.base.clone();
     let mut j = Journey { c, name: "profile", backend: backend_name(backend), step: 0 };
-    c.goto(&format!("{base}/signin")).await.expect("open sign-in");
-    wait_h1(c, "Sign in").await;
-    type_into(c, "#username", "jpatel").await;
-    type_into(c, "#password", crate::support::TEST_PASSWORD).await;
-    click(c, "//main", "Sign in").await;
-    wait_h1(c, "Two-step verification").await;
-    let code = code_from_outbox(c, &base, "+12065559975").await;
-    type_into(c, "#code", &code).await;
-    click(c, "//main", "Verify").await;
+    sign_in_with_code(c, &base, "jpatel", crate::support::TEST_PASSWORD, "+12065559975").await;
     wait_h1(c, "Welcome, Jay Patel").await;
 
     click(c, "//header", "My profile").await;

@@ -9,10 +9,10 @@ use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf, location};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ANN_PHONE: &str = "+12065550143";
+pub(crate) const ANN_PHONE: &str = "+12065550143";
 
 /// Calls the API at the plan served at `host` (the default plan when `None`).
-async fn call_at(
+pub(crate) async fn call_at(
     app: &TestApp,
     host: Option<&str>,
     path: &str,
@@ -32,7 +32,7 @@ async fn call_at(
 }
 
 /// Opens the profile of an API session (password, then the code to the current phone).
-async fn unlock(app: &TestApp, token: &str, username: &str, phone: &str) {
+pub(crate) async fn unlock(app: &TestApp, token: &str, username: &str, phone: &str) {
     let body = json!({"username": username, "password": TEST_PASSWORD});
     let (s, v) = app.call("POST", "/api/v1/me/profile/confirm-password", Some(token), Some(body)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -42,7 +42,7 @@ async fn unlock(app: &TestApp, token: &str, username: &str, phone: &str) {
 }
 
 /// Registers a passkey named `name` through the API (the profile must be open).
-async fn register(app: &TestApp, key: &mut TestPasskey, token: &str, name: &str) -> Value {
+pub(crate) async fn register(app: &TestApp, key: &mut TestPasskey, token: &str, name: &str) -> Value {
     let (s, o) = app.call("POST", "/api/v1/me/passkeys/options", Some(token), Some(json!({"name": name}))).await;
     assert_eq!(s, StatusCode::OK, "{o}");
     let answer = key.register(&o["options"], &app.base);
@@ -310,7 +310,7 @@ async fn removing_passkeys_and_the_help_desk_reset(backend: Backend) {
 both!(removing_passkeys_and_the_help_desk_reset);
 
 /// Posts a form to `action` with the CSRF token of `page` and returns the JSON answer.
-async fn options_by_form(
+pub(crate) async fn options_by_form(
     app: &TestApp,
     c: &reqwest::Client,
     page: &str,

@@ -6,6 +6,7 @@
 
 pub mod authenticator;
 pub mod fixtures;
+pub mod statements;
 
 use gatehouse::Running;
 use gatehouse::config::ServerConfig;

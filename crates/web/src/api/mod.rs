@@ -142,12 +142,19 @@ pub struct ApiError {
     pub message: String,
     /// The field at fault: a name, or a JSON path into the body (`rows[0].email`).
     pub field: Option<String>,
+    /// Seconds for `Retry-After`, when the client should wait (a 503 says 2 unless told).
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
     /// A client error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self { status, code, message: message.into(), field: None, retry_after: None }
+    }
+    /// Tells the client how many seconds to wait before trying again (`Retry-After`).
+    pub fn retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
     /// Names the field at fault.
     pub fn field(mut self, field: Option<impl Into<String>>) -> Self {
@@ -177,10 +184,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             Json(ErrorBody { error: ErrorDetail { code: self.code.into(), message: self.message, field: self.field } });
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            (self.status, [(axum::http::header::RETRY_AFTER, "2")], body).into_response()
-        } else {
-            (self.status, body).into_response()
+        let wait = self.retry_after.or((self.status == StatusCode::SERVICE_UNAVAILABLE).then_some(2));
+        match wait {
+            Some(seconds) => {
+                (self.status, [(axum::http::header::RETRY_AFTER, seconds.to_string())], body).into_response()
+            }
+            None => (self.status, body).into_response(),
         }
     }
 }

@@ -194,7 +194,7 @@ fn finish_operation(op: &mut Value) {
                     } } } }
                 ]
             } } });
-            if status == "503" {
+            if status == "503" || description.contains("Retry-After") {
                 response["headers"] = json!({ "Retry-After": {
                     "description": "Seconds to wait before trying again.",
                     "schema": { "type": "integer", "minimum": 0 }

@@ -59,6 +59,10 @@ pub(super) fn error(e: PasskeyError) -> ApiError {
         PasskeyError::WrongStage => ApiError::new(StatusCode::CONFLICT, "wrong_stage", message),
         PasskeyError::NotOffered => ApiError::new(StatusCode::FORBIDDEN, "not_offered", message),
         PasskeyError::StrongFactorRequired => ApiError::new(StatusCode::CONFLICT, "strong_factor_required", message),
+        PasskeyError::Locked { .. } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", message),
+        PasskeyError::Throttled { retry_after } => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", message).retry_after(retry_after)
+        }
     }
 }
 
@@ -251,22 +255,26 @@ pub async fn remove_passkey(
 }
 
 /// Starts a sign-in with a passkey alone: the authenticator chooses the key, which names its user.
+/// Each client address may start 60 within 10 minutes.
 #[utoipa::path(post, path = "/signin/passkey/options",
-    responses((status = 200, body = CeremonyBody, description = "Hand `options` to `navigator.credentials.get`.")))]
+    responses((status = 200, body = CeremonyBody, description = "Hand `options` to `navigator.credentials.get`."),
+        (status = 429, description = "`throttled`: too many sign-in options for this address; retry after Retry-After.")))]
 pub async fn passkey_signin_options(
     State(st): State<AppState>,
     plan: CurrentPlan,
+    Meta(meta): Meta,
 ) -> Result<Json<CeremonyBody>, ApiError> {
-    Ok(Json(st.svc.start_passkey_signin(&plan.0).await.map_err(error)?.into()))
+    Ok(Json(st.svc.start_passkey_signin(&plan.0, &meta).await.map_err(error)?.into()))
 }
 
 /// Signs in with a user-verifying passkey alone (both factors); the session goes on to the
 /// terms when they must be signed, else is complete.
 #[utoipa::path(post, path = "/signin/passkey", request_body = PasskeyAnswerBody,
     responses((status = 200, body = SessionStep),
-        (status = 401, description = "`passkey_refused`: the key is unknown here (another plan's, removed) or its answer does not verify."),
+        (status = 401, description = "`passkey_refused`: the key is unknown here (another plan's, removed) or its answer does not verify (counted toward the user's lock, as a wrong password)."),
         (status = 403, description = "`deactivated`: the account is deactivated."),
-        (status = 410, description = "`ceremony_unusable`: the ceremony is unknown, expired or used.")))]
+        (status = 410, description = "`ceremony_unusable`: the ceremony is unknown, expired or used."),
+        (status = 429, description = "`locked`: too many failed sign-ins (wrong passwords or passkeys); the message says for how many minutes.")))]
 pub async fn passkey_signin(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -293,9 +301,10 @@ pub async fn passkey_second_step_options(
 /// Finishes the second step with a passkey; the session goes on under a new token.
 #[utoipa::path(post, path = "/two-step/passkey", request_body = PasskeyAnswerBody, security(("bearer" = [])),
     responses((status = 200, body = SessionStep),
-        (status = 401, description = "`passkey_refused`: the key is not one of the user's or its answer does not verify."),
+        (status = 401, description = "`passkey_refused`: the key is not one of the user's or its answer does not verify (counted toward the user's lock, as a wrong password)."),
         (status = 409, description = "`wrong_stage`: the session is not at the two-step code."),
-        (status = 410, description = "`ceremony_unusable`: the ceremony is unknown, expired, used, or another session's.")))]
+        (status = 410, description = "`ceremony_unusable`: the ceremony is unknown, expired, used, or another session's."),
+        (status = 429, description = "`locked`: too many failed sign-ins (wrong passwords or passkeys); the message says for how many minutes.")))]
 pub async fn passkey_second_step(
     State(st): State<AppState>,
     plan: CurrentPlan,

@@ -1,9 +1,9 @@
 //! Sign-in, sign-up, two-step verification and terms: the journey from the door to the home page.
 
-use super::{Chrome, busy, internal_error, next_url, render, require_stage, to_stage};
+use super::{Chrome, busy, internal_error, next_url, render, to_stage};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta, SESSION_COOKIE};
+use crate::extract::{AtStage, CookieSession, CurrentPlan, Meta, SESSION_COOKIE, stage};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -48,10 +48,11 @@ pub(super) fn signin_with_passkey_error(
     st: &AppState,
     plan: &CurrentPlan,
     csrf: &CsrfToken,
+    status: StatusCode,
     error: String,
 ) -> Response {
     render(
-        StatusCode::UNAUTHORIZED,
+        status,
         &SignInPage {
             chrome: Chrome::new(st, plan, csrf, false),
             username: String::new(),
@@ -330,12 +331,8 @@ async fn setup_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::TwoStepSetup>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::TwoStepSetup) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let mut page =
         SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow(), plan.0.factor_policy().voice_allowed);
     match st.svc.pending_phone(&plan.0, &s).await {
@@ -367,15 +364,11 @@ async fn setup_submit(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::TwoStepSetup>,
     Meta(meta): Meta,
     jar: CookieJar,
     Form(f): Form<SetupForm>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::TwoStepSetup) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let mut page =
         SetupPage::new(Chrome::new(&st, &plan, &csrf, false).mid_flow(), plan.0.factor_policy().voice_allowed);
     page.country_code = f.country_code.clone();
@@ -459,12 +452,13 @@ pub(super) async fn code_page_with_passkey_error(
     plan: &CurrentPlan,
     csrf: &CsrfToken,
     s: &gatehouse_services::SessionInfo,
+    status: StatusCode,
     error: String,
 ) -> Response {
     match code_page_for(st, plan, csrf, s).await {
         Ok(mut page) => {
             page.passkey_error = Some(error);
-            render(StatusCode::BAD_REQUEST, &page)
+            render(status, &page)
         }
         Err(r) => r,
     }
@@ -512,12 +506,8 @@ async fn code_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::TwoStepCode>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::TwoStepCode) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match code_page_for(&st, &plan, &csrf, &s).await {
         Ok(page) => render(StatusCode::OK, &page),
         Err(r) => r,
@@ -540,15 +530,11 @@ async fn code_submit(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::TwoStepCode>,
     Meta(meta): Meta,
     jar: CookieJar,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::TwoStepCode) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     if f.action == "app" {
         return match st.svc.use_app_for_signin(&plan.0, &s, &meta).await {
             Ok(()) => Redirect::to("/two-step/code").into_response(),
@@ -636,11 +622,8 @@ async fn terms_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    _: AtStage<stage::Terms>,
 ) -> Response {
-    if let Err(r) = require_stage(&sess.0, SessionStage::Terms) {
-        return r.into_response();
-    }
     match st.svc.current_terms(&plan.0).await {
         Ok(t) => render(
             StatusCode::OK,
@@ -671,15 +654,11 @@ async fn terms_submit(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Terms>,
     Meta(meta): Meta,
     jar: CookieJar,
     Form(f): Form<TermsForm>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::Terms) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.sign_terms(&plan.0, &s, f.version, &f.first_name, &f.last_name, &meta).await {
         Ok((token, next)) => to_stage(&st, jar, token, next),
         Err(TermsError::Internal(e)) => internal_error(e),

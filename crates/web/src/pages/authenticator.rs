@@ -2,16 +2,15 @@
 //! SVG, and the secret as text), confirm it with its first code, see the recovery codes once,
 //! make new ones, remove the app. Every change needs the profile opened on `/profile` first.
 
-use super::{Chrome, internal_error, render, require_stage};
+use super::{Chrome, internal_error, render};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, stage};
 use crate::routing::{Routes, get};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::authenticator_app::{AppEnrolment, AuthenticatorError, Factors};
 use serde::Deserialize;
@@ -80,12 +79,8 @@ async fn show(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::Complete) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     page(&st, &plan, &csrf, &s, StatusCode::OK, None, None, None).await
 }
 
@@ -101,14 +96,10 @@ async fn act(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
     Meta(meta): Meta,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::Complete) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let result: Result<(Option<Vec<String>>, String), AuthenticatorError> = match f.action.as_str() {
         "start" => st.svc.app_enrol_start(&plan.0, &s, &meta).await.map(|_| {
             (

@@ -7,7 +7,7 @@
 use super::{Chrome, ConfirmPage, internal_error, render, require_stage, to_stage, when};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CookieSession, CurrentPlan, Meta, stage};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -55,19 +55,19 @@ fn options_answer(r: Result<CeremonyOptions, PasskeyError>) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
         }
         Err(e) => {
-            let status = match e {
-                PasskeyError::NotUnlocked | PasskeyError::WrongStage | PasskeyError::NotOffered => {
-                    StatusCode::FORBIDDEN
+            let body = Json(json!({"message": e.to_string(), "field": e.field()}));
+            match e {
+                PasskeyError::Throttled { retry_after } => {
+                    let wait = [(header::RETRY_AFTER, retry_after.max(1).to_string())];
+                    (StatusCode::TOO_MANY_REQUESTS, wait, body).into_response()
                 }
-                _ => StatusCode::BAD_REQUEST,
-            };
-            (status, Json(json!({"message": e.to_string(), "field": e.field()}))).into_response()
+                PasskeyError::NotUnlocked | PasskeyError::WrongStage | PasskeyError::NotOffered => {
+                    (StatusCode::FORBIDDEN, body).into_response()
+                }
+                _ => (StatusCode::BAD_REQUEST, body).into_response(),
+            }
         }
     }
-}
-
-fn signed_in(sess: &CookieSession) -> Result<SessionInfo, Redirect> {
-    require_stage(&sess.0, SessionStage::Complete)
 }
 
 /// One passkey as the page lists it.
@@ -149,13 +149,9 @@ async fn list(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
     q: Query<ListQuery>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let notice = if q.added.is_some() {
         Some("Your passkey was added. You can now use it to sign in.".to_owned())
     } else {
@@ -176,7 +172,7 @@ async fn register_options(
     sess: CookieSession,
     Form(f): Form<NameForm>,
 ) -> Response {
-    let s = match signed_in(&sess) {
+    let s = match require_stage(&sess.0, SessionStage::Complete) {
         Ok(s) => s,
         Err(_) => return options_answer(Err(PasskeyError::WrongStage)),
     };
@@ -195,14 +191,10 @@ async fn register(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
     Meta(meta): Meta,
     Form(f): Form<AnswerForm>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.finish_passkey_registration(&plan.0, &s, &f.ceremony, &f.credential, &meta).await {
         // The first strong factor's recovery codes are shown on this answer, never again.
         Ok(PasskeyRegistered { recovery_codes: Some(codes), .. }) => {
@@ -219,13 +211,9 @@ async fn remove_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
     Path(id): Path<PasskeyId>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     // Only one's own passkey: another's reads as not found.
     let key = match st.svc.my_passkeys(&plan.0, &s).await {
         Ok(keys) => keys.into_iter().find(|k| k.id == id),
@@ -257,14 +245,10 @@ async fn remove(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
     Meta(meta): Meta,
     Path(id): Path<PasskeyId>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.remove_passkey(&plan.0, &s, id, &meta).await {
         Ok(()) => Redirect::to("/profile/passkeys?removed=1").into_response(),
         Err(PasskeyError::Internal(e)) => internal_error(e),
@@ -275,8 +259,16 @@ async fn remove(
     }
 }
 
-async fn signin_options(State(st): State<AppState>, plan: CurrentPlan) -> Response {
-    options_answer(st.svc.start_passkey_signin(&plan.0).await)
+async fn signin_options(State(st): State<AppState>, plan: CurrentPlan, Meta(meta): Meta) -> Response {
+    options_answer(st.svc.start_passkey_signin(&plan.0, &meta).await)
+}
+
+/// A refused passkey's status on the pages: a lock is "too many", anything else `otherwise`.
+fn refused_status(e: &PasskeyError, otherwise: StatusCode) -> StatusCode {
+    match e {
+        PasskeyError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => otherwise,
+    }
 }
 
 async fn signin(
@@ -290,7 +282,13 @@ async fn signin(
     match st.svc.finish_passkey_signin(&plan.0, &f.ceremony, &f.credential, &meta).await {
         Ok(done) => to_stage(&st, jar, done.session, done.stage),
         Err(PasskeyError::Internal(e)) => internal_error(e),
-        Err(e) => super::auth::signin_with_passkey_error(&st, &plan, &csrf, e.to_string()),
+        Err(e) => super::auth::signin_with_passkey_error(
+            &st,
+            &plan,
+            &csrf,
+            refused_status(&e, StatusCode::UNAUTHORIZED),
+            e.to_string(),
+        ),
     }
 }
 
@@ -306,19 +304,18 @@ async fn second_step(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::TwoStepCode>,
     Meta(meta): Meta,
     jar: CookieJar,
     Form(f): Form<AnswerForm>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::TwoStepCode) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.finish_passkey_second_step(&plan.0, &s, &f.ceremony, &f.credential, &meta).await {
         Ok(done) => to_stage(&st, jar, done.session, done.stage),
         Err(PasskeyError::Internal(e)) => internal_error(e),
         Err(PasskeyError::WrongStage) => Redirect::to("/signin").into_response(),
-        Err(e) => super::auth::code_page_with_passkey_error(&st, &plan, &csrf, &s, e.to_string()).await,
+        Err(e) => {
+            let status = refused_status(&e, StatusCode::BAD_REQUEST);
+            super::auth::code_page_with_passkey_error(&st, &plan, &csrf, &s, status, e.to_string()).await
+        }
     }
 }
