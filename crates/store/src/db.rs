@@ -69,10 +69,16 @@ impl Db {
             DbKind::Sqlite => {
                 let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
                 let opts = quiet(AnyConnectOptions::from_str(&url)?);
-                let pool = sqlite_pool(8).connect_with(opts.clone()).await?;
+                let pool = sqlite_pool(8, "").connect_with(opts.clone()).await?;
                 // SQLite has one writer at a time: queueing write transactions on one connection
                 // in-process is fair and quick, where several would sleep in SQLite's busy handler.
-                let writer = sqlite_pool(1).acquire_timeout(Duration::from_secs(30)).connect_with(opts).await?;
+                // The writer never checkpoints: a checkpoint's copying and its two fsyncs would
+                // hold every queued write behind them; `checkpoints` does it beside the writer.
+                let writer = sqlite_pool(1, "PRAGMA wal_autocheckpoint = 0;")
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await?;
+                tokio::spawn(checkpoints(pool.clone()));
                 (pool, writer)
             }
             DbKind::Postgres => {
@@ -157,16 +163,40 @@ fn quiet(opts: AnyConnectOptions) -> AnyConnectOptions {
 /// into memory (up to 2 GiB), so that every connection reads pages from the operating system's
 /// cache without copying them into its own small page cache (the user searches read tens of
 /// thousands of index entries at a million users).
-fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).after_connect(|conn, _meta| {
+fn sqlite_pool(max: u32, extra: &'static str) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(max).after_connect(move |conn, _meta| {
         Box::pin(async move {
-            sqlx::query(
+            let pragmas = format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                 PRAGMA mmap_size = 2147418112;",
-            )
-            .execute(conn)
-            .await?;
+                 PRAGMA mmap_size = 2147418112; {extra}"
+            );
+            sqlx::query(&pragmas).execute(conn).await?;
             Ok(())
         })
     })
+}
+
+/// How often [`checkpoints`] copies the SQLite write-ahead log into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies what the write-ahead log holds into the database file every [`CHECKPOINT_EVERY`], on a
+/// reading connection, until the pool is closed. A passive checkpoint never waits for the writer
+/// and the writer never waits for it, so no request waits for its fsyncs (with SQLite's own
+/// automatic checkpoints the committing write did the copying, holding the one writer
+/// connection, and every write queued behind it).
+async fn checkpoints(pool: AnyPool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "cannot checkpoint the SQLite write-ahead log");
+        }
+    }
 }

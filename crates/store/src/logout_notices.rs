@@ -22,6 +22,19 @@ pub struct NoticeRow {
     pub id_token_alg: String,
 }
 
+/// Whether any notice is due at `now` and unclaimed: a read, so that the delivery worker's
+/// frequent passes take the write lock only when there is something to claim.
+pub async fn any_due(conn: &mut Conn, now: i64) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT 1 FROM oidc_logout_notices WHERE delivered_at IS NULL AND abandoned_at IS NULL \
+         AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Claims up to `limit` notices due at `now` for `lease_secs`; counts the attempt.
 pub async fn claim_due(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<NoticeRow>, StoreError> {
     let ids: Vec<i64> = sqlx::query(
