@@ -4,6 +4,13 @@
 //! letting every sign-in's latency grow without bound. Capacity (`workers + queue` jobs running
 //! or waiting) is counted by a semaphore whose permit a job holds until its answer is sent.
 //!
+//! The queue absorbs bursts; under sustained overload it would only make every admitted sign-in
+//! wait longer (each place in it is one more hash to wait for, with nothing gained: the workers
+//! are busy either way). So once every place has been taken, and for [`OVERLOAD_WINDOW`] after,
+//! only half the queue's places are offered ([`HashConfig::overload_queue`]): an admitted
+//! sign-in then waits for at most one hash before its own. Refusals made by that shorter limit do
+//! not prolong the window, so a steady load that fits the whole queue gets all of it back.
+//!
 //! Every password check costs exactly one Argon2id verification, whatever the account: a stored
 //! Argon2id hash, the dummy hash for an unknown username, or a legacy system's hash (whose own
 //! check, microseconds for salted SHA, is followed by a verification of the dummy hash), so the
@@ -15,9 +22,12 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use gatehouse_domain::legacy::LegacyHash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+
+/// How long the queue stays short after every place in the pool was last taken.
+pub const OVERLOAD_WINDOW: Duration = Duration::from_secs(1);
 
 /// How long a hashing thread keeps its Argon2 memory after its last job. Under load every job
 /// reuses it; once sign-ins stop, it is given back, so the process returns to its idle size.
@@ -42,6 +52,13 @@ impl Default for HashConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Self { memory_kib: 19_456, iterations: 2, parallelism: 1, workers: cores, queue: cores }
+    }
+}
+
+impl HashConfig {
+    /// Places in the queue offered while the pool is overloaded: half of `queue`, at least one.
+    pub fn overload_queue(&self) -> usize {
+        self.queue.max(1).div_ceil(2)
     }
 }
 
@@ -81,6 +98,31 @@ pub struct PasswordHasher {
     verifications: Arc<AtomicU64>,
     /// Hashing threads holding their Argon2 memory now.
     memory_held: Arc<AtomicU64>,
+    /// When every place was last taken (see [`OVERLOAD_WINDOW`]).
+    overload: Arc<Overload>,
+}
+
+/// When every place in the pool was last taken: milliseconds after `started`, plus one (zero:
+/// never).
+struct Overload {
+    started: Instant,
+    full_at: AtomicU64,
+}
+
+impl Overload {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    fn mark_full(&self) {
+        self.full_at.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Whether every place was taken within the last [`OVERLOAD_WINDOW`].
+    fn recent(&self) -> bool {
+        let at = self.full_at.load(Ordering::Relaxed);
+        at != 0 && self.now_ms().saturating_sub(at) < OVERLOAD_WINDOW.as_millis() as u64
+    }
 }
 
 /// A reserved place in the hashing pool: take it before doing anything else costly, so that a
@@ -287,14 +329,31 @@ impl PasswordHasher {
                 .spawn(move || work(rx, engine, scratch, keep))
                 .map_err(|e| HashError::Failed(format!("cannot start hashing thread: {e}")))?;
         }
-        Ok(Self { jobs: tx, capacity, config, verifications, memory_held })
+        let overload = Arc::new(Overload { started: Instant::now(), full_at: AtomicU64::new(0) });
+        Ok(Self { jobs: tx, capacity, config, verifications, memory_held, overload })
     }
 
-    /// Whether every place in the pool is taken right now, so that a sign-in would be refused.
-    /// A cheap look (no reservation) for turning requests away before any other work; the
-    /// answer may be stale by the time the request would reserve, which then decides.
+    /// Places running or waiting that may be taken now: all of them, or while overloaded (see
+    /// [`OVERLOAD_WINDOW`]) the workers and [`HashConfig::overload_queue`].
+    fn places_now(&self) -> usize {
+        let workers = self.config.workers.max(1);
+        if self.overload.recent() { workers + self.config.overload_queue() } else { workers + self.config.queue.max(1) }
+    }
+
+    fn places_taken(&self) -> usize {
+        (self.config.workers.max(1) + self.config.queue.max(1)).saturating_sub(self.capacity.available_permits())
+    }
+
+    /// Whether a sign-in would be refused right now: every place is taken (or, while overloaded,
+    /// every place then offered). A cheap look (no reservation) for turning requests away before
+    /// any other work; the answer may be stale by the time the request would reserve, which then
+    /// decides.
     pub fn is_full(&self) -> bool {
-        self.capacity.available_permits() == 0
+        if self.capacity.available_permits() == 0 {
+            self.overload.mark_full();
+            return true;
+        }
+        self.places_taken() >= self.places_now()
     }
 
     /// How many hashing threads hold their Argon2 memory now (each holds it while busy and
@@ -314,9 +373,17 @@ impl PasswordHasher {
         self.config
     }
 
-    /// Reserves a place in the pool, or answers [`HashError::Overloaded`] at once.
+    /// Reserves a place in the pool, or answers [`HashError::Overloaded`] at once: when every
+    /// place is taken, or while overloaded every place then offered (see [`OVERLOAD_WINDOW`]).
     pub fn reserve(&self) -> Result<Slot, HashError> {
-        let permit = self.capacity.clone().try_acquire_owned().map_err(|_| HashError::Overloaded)?;
+        let Ok(permit) = self.capacity.clone().try_acquire_owned() else {
+            self.overload.mark_full();
+            return Err(HashError::Overloaded);
+        };
+        // `permit` is counted in the places taken: refused when it went past the shorter limit.
+        if self.places_taken() > self.places_now() {
+            return Err(HashError::Overloaded);
+        }
         Ok(Slot { jobs: self.jobs.clone(), permit })
     }
 
@@ -484,6 +551,30 @@ mod tests {
         drop(a);
         assert!(!h.is_full());
         drop(b);
+    }
+
+    #[tokio::test]
+    async fn once_full_the_queue_is_halved_for_a_while() {
+        let h = PasswordHasher::start(HashConfig { workers: 1, queue: 2, ..small() }).unwrap();
+        assert_eq!(h.config().overload_queue(), 1);
+        // Before any overload every place may be taken.
+        let held: Vec<_> = (0..3).map(|_| h.reserve().unwrap()).collect();
+        assert!(h.is_full());
+        assert!(matches!(h.reserve(), Err(HashError::Overloaded)), "all three places taken");
+        drop(held);
+        // Overloaded: one worker and one queue place.
+        let a = h.reserve().unwrap();
+        let b = h.reserve().unwrap();
+        assert!(h.is_full(), "the shorter limit is reached");
+        assert!(matches!(h.reserve(), Err(HashError::Overloaded)));
+        drop(b);
+        // Refusals at the shorter limit do not prolong the window: once it has passed, the
+        // third place is offered again.
+        tokio::time::sleep(OVERLOAD_WINDOW + Duration::from_millis(50)).await;
+        let b = h.reserve().unwrap();
+        let c = h.reserve().unwrap();
+        assert!(h.is_full());
+        drop((a, b, c));
     }
 
     #[tokio::test]
