@@ -39,6 +39,9 @@ impl Services {
     /// `http`, records the outcomes. Returns how many were attempted.
     pub(crate) async fn deliver_logout_notices(&self, http: &reqwest::Client) -> Result<usize, Internal> {
         let now = self.now();
+        if !store::any_due(&mut *self.db.acquire().await?, now).await? {
+            return Ok(0);
+        }
         let batch = {
             let mut tx = self.db.begin().await?;
             let b = store::claim_due(&mut tx, now, LEASE_SECS, BATCH).await?;
