@@ -7,9 +7,9 @@
 //! The queue absorbs bursts; under sustained overload it would only make every admitted sign-in
 //! wait longer (each place in it is one more hash to wait for, with nothing gained: the workers
 //! are busy either way). So once every place has been taken, and for [`OVERLOAD_WINDOW`] after,
-//! only half the queue's places are offered ([`HashConfig::overload_queue`]): an admitted
-//! sign-in then waits for at most one hash before its own. Refusals made by that shorter limit do
-//! not prolong the window, so a steady load that fits the whole queue gets all of it back.
+//! the queue is closed ([`HashConfig::overload_queue`]): a sign-in is admitted only when a worker
+//! is free, and waits for no other hash. Refusals made by that shorter limit do not prolong the
+//! window, so a steady load that fits the whole queue gets all of it back.
 //!
 //! Every password check costs exactly one Argon2id verification, whatever the account: a stored
 //! Argon2id hash, the dummy hash for an unknown username, or a legacy system's hash (whose own
@@ -56,9 +56,11 @@ impl Default for HashConfig {
 }
 
 impl HashConfig {
-    /// Places in the queue offered while the pool is overloaded: half of `queue`, at least one.
+    /// Places in the queue offered while the pool is overloaded: none. A sign-in is then admitted
+    /// only when a worker is free, so it waits for no other hash; the workers stay busy because
+    /// refused clients keep arriving.
     pub fn overload_queue(&self) -> usize {
-        self.queue.max(1).div_ceil(2)
+        0
     }
 }
 
@@ -554,22 +556,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn once_full_the_queue_is_halved_for_a_while() {
+    async fn once_full_the_queue_is_closed_for_a_while() {
         let h = PasswordHasher::start(HashConfig { workers: 1, queue: 2, ..small() }).unwrap();
-        assert_eq!(h.config().overload_queue(), 1);
+        assert_eq!(h.config().overload_queue(), 0);
         // Before any overload every place may be taken.
         let held: Vec<_> = (0..3).map(|_| h.reserve().unwrap()).collect();
         assert!(h.is_full());
         assert!(matches!(h.reserve(), Err(HashError::Overloaded)), "all three places taken");
         drop(held);
-        // Overloaded: one worker and one queue place.
+        // Overloaded: the worker only.
         let a = h.reserve().unwrap();
-        let b = h.reserve().unwrap();
         assert!(h.is_full(), "the shorter limit is reached");
         assert!(matches!(h.reserve(), Err(HashError::Overloaded)));
-        drop(b);
         // Refusals at the shorter limit do not prolong the window: once it has passed, the
-        // third place is offered again.
+        // queue's places are offered again.
         tokio::time::sleep(OVERLOAD_WINDOW + Duration::from_millis(50)).await;
         let b = h.reserve().unwrap();
         let c = h.reserve().unwrap();

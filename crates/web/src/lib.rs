@@ -158,7 +158,7 @@ async fn refuse_signin_when_full(
 }
 
 /// How long a sign-in refused because the hashing pool is full waits before its 503 is sent.
-pub const REFUSAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+pub const REFUSAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 type Next = axum::middleware::Next;
 
