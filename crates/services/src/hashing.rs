@@ -551,8 +551,9 @@ mod tests {
         assert!(h.is_full(), "one worker and one queue place are both taken");
         assert!(matches!(h.reserve(), Err(HashError::Overloaded)));
         drop(a);
-        assert!(!h.is_full());
+        assert!(h.is_full(), "just overloaded: the queue is closed, and the worker is taken");
         drop(b);
+        assert!(!h.is_full());
     }
 
     #[tokio::test]
