@@ -77,6 +77,10 @@ async fn staff_add_a_passkey_on_the_strong_step_then_sign_in_with_it(backend: Ba
     css(c, "#strong-only").await;
     css(c, "form[data-passkey='second-step']:not([hidden])").await;
     assert!(c.find(Locator::Css("#code")).await.is_err(), "no field for a texted code");
+    // The passkey is the way asked for, first; the recovery codes come after, as another way.
+    let text = css(c, "main").await.text().await.expect("text");
+    let (passkey, other) = (text.find("Use your passkey"), text.find("Use another way"));
+    assert!(passkey.is_some() && other.is_some() && passkey < other, "the passkey first: {text}");
     j.page("second-step").await;
     assert_eq!(texts_to(&app, PAT_PHONE).await, texts, "no text was sent");
     click(c, "//main", "Use a passkey").await;
