@@ -8,7 +8,9 @@
 
 use crate::authenticator_app::{app_from, code_now};
 use crate::both;
-use crate::browser::{Browser, Journey, backend_name, click, css, sign_in_with_code, type_into, wait_h1};
+use crate::browser::{
+    Browser, Journey, backend_name, click, css, sign_in_with_code, turn_on_the_app, type_into, wait_h1,
+};
 use crate::support::{Backend, TEST_PASSWORD, TestApp};
 use fantoccini::Locator;
 
@@ -112,20 +114,8 @@ async fn staff_add_an_authenticator_app_on_the_strong_step(backend: Backend) {
     j.page("enrol").await;
     let phone = app_from(&key);
 
-    // A wrong code first: said beside the field, the app not turned on.
-    type_into(c, "#code", "000000").await;
-    click(c, "//main", "Turn on the app").await;
-    let error = css(c, "#code-error").await.text().await.expect("error");
-    assert!(!error.is_empty(), "the wrong code is explained");
-    j.page("wrong-code").await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM authenticator_apps WHERE confirmed_at IS NOT NULL").await, 0);
-
-    type_into(c, "#code", &code_now(&app, &phone)).await;
-    click(c, "//main", "Turn on the app").await;
-    let notice = css(c, ".notice").await.text().await.expect("notice");
-    assert!(notice.contains("Your authenticator app is set up"), "{notice}");
-    assert_eq!(shown_recovery_codes(c).await, 10, "ten recovery codes, shown once");
-    j.page("recovery-codes").await;
+    // A wrong code first, then the app's: the recovery codes, once.
+    turn_on_the_app(&mut j, &app, &code_now(&app, &phone)).await;
 
     click(c, "//main", "Continue").await;
     wait_h1(c, "Welcome, Hal Desk").await;
