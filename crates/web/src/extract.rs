@@ -141,7 +141,7 @@ pub mod stage {
             }
         )*};
     }
-    stages!(TwoStepSetup, TwoStepCode, Terms, Complete);
+    stages!(EmailProof, NewPassword, TwoStepSetup, TwoStepCode, StrongFactorSetup, Terms, Complete);
 }
 
 /// The browser's session, at the stage `S`. Any other visitor is sent where they belong before

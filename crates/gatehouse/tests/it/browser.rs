@@ -267,6 +267,27 @@ pub(crate) async fn type_into(c: &Client, selector: &str, text: &str) {
     field.send_keys(text).await.expect("type");
 }
 
+/// On the authenticator app's enrolment form (My profile or the strong-factor step): a wrong code
+/// first, explained beside the field and the app not turned on, then `code` (the app's, by the
+/// server's clock, which the tests hold still); waits for the notice and checks the ten recovery
+/// codes shown once. Screenshots `wrong-code` and `recovery-codes`.
+pub(crate) async fn turn_on_the_app(j: &mut Journey<'_>, app: &TestApp, code: &str) {
+    let c = j.c;
+    type_into(c, "#code", "000000").await;
+    click(c, "//main", "Turn on the app").await;
+    let error = css(c, "#code-error").await.text().await.expect("error");
+    assert!(!error.is_empty(), "the wrong code is explained");
+    j.page("wrong-code").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM authenticator_apps WHERE confirmed_at IS NOT NULL").await, 0);
+    type_into(c, "#code", code).await;
+    click(c, "//main", "Turn on the app").await;
+    let notice = css(c, ".notice").await.text().await.expect("notice");
+    assert!(notice.contains("Your authenticator app is set up"), "{notice}");
+    let codes = c.find_all(Locator::Css("#recovery-codes li")).await.expect("recovery codes");
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+    j.page("recovery-codes").await;
+}
+
 /// Signs in through the sign-in page with `password`, then the code texted to `phone` (read from
 /// the development outbox); the caller waits for the page it expects next.
 pub(crate) async fn sign_in_with_code(c: &Client, base: &str, username: &str, password: &str, phone: &str) {

@@ -7,7 +7,7 @@
 
 use crate::both;
 use crate::browser::{
-    Browser, Journey, backend_name, click, confirm_its_you, css, sign_in_with_code, type_into, wait_h1,
+    Browser, Journey, backend_name, click, confirm_its_you, css, sign_in_with_code, turn_on_the_app, type_into, wait_h1,
 };
 use crate::support::{Backend, TEST_PASSWORD, TestApp};
 use gatehouse_domain::Duration;
@@ -66,20 +66,8 @@ async fn add_an_authenticator_app_then_sign_in_with_it(backend: Backend) {
     let shot = format!("target/screenshots/totp-{}-{:02}-enrol.png", backend_name(backend), j.step);
     assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&shot).exists(), "{shot}");
     let phone = phone_app(&key);
-    // A wrong code first: said beside the field, the app not turned on.
-    type_into(c, "#code", "000000").await;
-    click(c, "//main", "Turn on the app").await;
-    let error = css(c, "#code-error").await.text().await.expect("error");
-    assert!(!error.is_empty(), "the wrong code is explained");
-    j.page("wrong-code").await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM authenticator_apps WHERE confirmed_at IS NOT NULL").await, 0);
-    type_into(c, "#code", &code_now(&app, &phone)).await;
-    click(c, "//main", "Turn on the app").await;
-    let notice = css(c, ".notice").await.text().await.expect("notice");
-    assert!(notice.contains("Your authenticator app is set up"), "{notice}");
-    let codes = c.find_all(fantoccini::Locator::Css("#recovery-codes li")).await.expect("recovery codes");
-    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
-    j.page("recovery-codes").await;
+    // A wrong code first, then the app's: the recovery codes, once.
+    turn_on_the_app(&mut j, &app, &code_now(&app, &phone)).await;
 
     // Sign out; sign in with the password, then the app's code (a later step: a code is used
     // once).

@@ -27,6 +27,7 @@ mod browser_practice;
 mod browser_registration;
 mod browser_reviews;
 mod browser_self_service;
+mod browser_strong_factor;
 mod cli;
 mod contract;
 mod control_panel;

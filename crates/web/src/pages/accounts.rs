@@ -1,10 +1,10 @@
 //! "Manage linked accounts" (`/accounts`) and the switch between them (`/accounts/switch`, posted
 //! by this page and by the switcher in every page's header).
 
-use super::{Chrome, internal_error, local_path, render, require_stage};
+use super::{Chrome, internal_error, local_path, render};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, stage};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -12,7 +12,6 @@ use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::AffiliationId;
-use gatehouse_domain::session::SessionStage;
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
 use serde::Deserialize;
 
@@ -32,12 +31,8 @@ async fn list(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::Complete) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match Chrome::for_session(&st, &plan, &csrf, &s, "/accounts").await {
         Ok((chrome, accounts)) => {
             render(StatusCode::OK, &AccountsPage { chrome: chrome.wide(), accounts, error: None })
@@ -58,14 +53,10 @@ async fn switch(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
     Meta(meta): Meta,
     Form(form): Form<SwitchForm>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::Complete) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let result = match form.affiliation.trim().parse::<i64>() {
         Ok(id) => st.svc.switch_affiliation(&plan.0, &s, AffiliationId(id), &meta).await,
         Err(_) => Err(AffiliationError::NotFound),

@@ -2,10 +2,10 @@
 //! add provider IDs or NPIs to their account. The request is sent as a secure message of topic
 //! "provider profile update" and the user lands on its thread.
 
-use super::{Chrome, internal_error, render, require_stage};
+use super::{Chrome, internal_error, render};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, stage};
 use crate::routing::{Routes, get};
 use askama::Template;
 use axum::extract::{Form, State};
@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::PracticeId;
 use gatehouse_domain::profile_update::{MAX_LINES, MAX_NOTE, ProfileUpdateForm};
-use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::profile_update::{ActingFor, ProfileUpdateError};
 use serde::Deserialize;
@@ -76,12 +75,8 @@ async fn show(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::Complete) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     page(&st, &plan, &csrf, &s, StatusCode::OK, Typed::default()).await
 }
 
@@ -107,14 +102,10 @@ async fn send(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::Complete>,
     Meta(meta): Meta,
     Form(body): Form<AddFacilityBody>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::Complete) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let practice = body.practice.trim().parse::<i64>().ok().map(PracticeId);
     let mut t = Typed {
         practice,

@@ -5,7 +5,7 @@
 use super::{Chrome, internal_error, render};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, stage};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -13,7 +13,6 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use gatehouse_domain::session::SessionStage;
 use gatehouse_services::first_signin::EmailProofError;
 use serde::Deserialize;
 
@@ -56,13 +55,9 @@ async fn sent_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::EmailProof>,
     Query(q): Query<SentQuery>,
 ) -> Response {
-    let s = match super::require_stage(&sess.0, SessionStage::EmailProof) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.email_proof_pending(&plan.0, &s).await {
         Ok(p) => {
             let error = q.not_sent.map(|_| EmailProofError::Throttled.to_string());
@@ -77,13 +72,9 @@ async fn resend(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::EmailProof>,
     Meta(meta): Meta,
 ) -> Response {
-    let s = match super::require_stage(&sess.0, SessionStage::EmailProof) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.resend_email_proof(&plan.0, &s, &meta).await {
         Ok(p) => {
             let notice = format!("We sent a new link to {}. Only the newest link works.", p.masked_email);

@@ -7,7 +7,7 @@
 use super::{Chrome, busy, internal_error, render};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, stage};
 use crate::routing::Routes;
 use crate::routing::get;
 use askama::Template;
@@ -443,12 +443,8 @@ async fn first_password_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: crate::extract::CookieSession,
+    AtStage(s, _): AtStage<stage::NewPassword>,
 ) -> Response {
-    let s = match super::require_stage(&sess.0, gatehouse_domain::session::SessionStage::NewPassword) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     first_password_form(&st, &plan, &csrf, &s, StatusCode::OK, None).await
 }
 
@@ -485,15 +481,11 @@ async fn first_password_submit(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: crate::extract::CookieSession,
+    AtStage(s, _): AtStage<stage::NewPassword>,
     Meta(meta): Meta,
     jar: CookieJar,
     Form(f): Form<NewPasswordForm>,
 ) -> Response {
-    let s = match super::require_stage(&sess.0, gatehouse_domain::session::SessionStage::NewPassword) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.set_first_password(&plan.0, &s, &f.password, &f.confirm_password, &meta).await {
         Ok((token, next)) => super::to_stage(&st, jar, token, next),
         Err(SelfServiceError::Internal(e)) => internal_error(e),

@@ -7,7 +7,7 @@
 use super::{Chrome, internal_error, render, require_stage, session_cookie};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CookieSession, CurrentPlan, Meta, stage};
 use crate::routing::{Routes, get, post};
 use askama::Template;
 use axum::Json;
@@ -100,13 +100,9 @@ async fn show(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::StrongFactorSetup>,
     q: Query<ShowQuery>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::StrongFactorSetup) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let mut shown = Shown::none();
     if q.added.is_some() {
         shown.notice = Some("Your passkey was added. Choose Continue.".into());
@@ -126,15 +122,11 @@ async fn act(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::StrongFactorSetup>,
     Meta(meta): Meta,
     jar: CookieJar,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::StrongFactorSetup) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let mut shown = Shown::none();
     let status = match f.action.as_str() {
         "app_start" => match st.svc.app_enrol_start(&plan.0, &s, &meta).await {
@@ -257,14 +249,10 @@ async fn passkey_register(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): AtStage<stage::StrongFactorSetup>,
     Meta(meta): Meta,
     Form(f): Form<AnswerForm>,
 ) -> Response {
-    let s = match require_stage(&sess.0, SessionStage::StrongFactorSetup) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.finish_passkey_registration(&plan.0, &s, &f.ceremony, &f.credential, &meta).await {
         // The first strong factor's recovery codes are made with the passkey: shown on this answer,
         // once (the step's completion then makes none).
