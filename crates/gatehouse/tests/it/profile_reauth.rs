@@ -74,9 +74,13 @@ async fn a_passkey_user_confirms_with_the_passkey_not_a_text(backend: Backend) {
     assert_eq!(s, StatusCode::FORBIDDEN, "no options before the password");
     let v = confirm_password(&app, &ann, "ann").await;
     assert_eq!(v["masked_phone"], "XXX-XXX-0143", "{v}");
-    for (field, want) in
-        [("passkey", true), ("code_sent", false), ("code_from_app", false), ("recovery_code", true), ("send_code_allowed", true)]
-    {
+    for (field, want) in [
+        ("passkey", true),
+        ("code_sent", false),
+        ("code_from_app", false),
+        ("recovery_code", true),
+        ("send_code_allowed", true),
+    ] {
         assert_eq!(v[field].as_bool(), Some(want), "{field}: {v}");
     }
     assert_eq!(texts_to(&app, ANN_PHONE).await, texts, "nothing is texted to a passkey user");
@@ -152,7 +156,10 @@ async fn a_passkey_user_confirms_with_the_passkey_not_a_text(backend: Backend) {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(texts_to(&app, ANN_PHONE).await, texts + 1);
     let (_, p) = app.call("GET", "/api/v1/me/profile", Some(&ann), None).await;
-    assert_eq!((p["second_steps"]["code_sent"].as_bool(), p["second_steps"]["passkey"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (p["second_steps"]["code_sent"].as_bool(), p["second_steps"]["passkey"].as_bool()),
+        (Some(true), Some(true))
+    );
     let code = app.last_code(ANN_PHONE).await;
     let (s, v) = app.call("POST", "/api/v1/me/profile/verify-code", Some(&ann), Some(json!({"code": code}))).await;
     assert_eq!((s, unlock_state(&v)), (StatusCode::OK, Some("open")), "{v}");
@@ -211,9 +218,8 @@ async fn a_required_user_is_never_texted_and_recovery_codes_work_once(backend: B
 
     // A recovery code opens the profile, once; the user is emailed.
     let mails = app.count("SELECT COUNT(*) FROM outbox WHERE recipient = 'pstaff@example.org'").await;
-    let (s, v) = app
-        .call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": codes[0]})))
-        .await;
+    let (s, v) =
+        app.call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": codes[0]}))).await;
     assert_eq!((s, unlock_state(&v)), (StatusCode::OK, Some("open")), "{v}");
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE recipient = 'pstaff@example.org'").await, mails + 1);
     let q = "SELECT COUNT(*) FROM audit_events WHERE action = 'recovery_codes.used' AND detail LIKE '%\"left\":9%'";
@@ -221,22 +227,19 @@ async fn a_required_user_is_never_texted_and_recovery_codes_work_once(backend: B
     assert_eq!(unlocked_with(&app, "recovery_code").await, 1);
     // Again, at a new confirmation: the used code is refused, another one works.
     confirm_password(&app, &t, "pstaff").await;
-    let (s, v) = app
-        .call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": codes[0]})))
-        .await;
+    let (s, v) =
+        app.call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": codes[0]}))).await;
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("recovery_code")), "{v}");
     let (s, v) = app
         .call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": "not a code"})))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app
-        .call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": codes[1]})))
-        .await;
+    let (s, v) =
+        app.call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": codes[1]}))).await;
     assert_eq!((s, unlock_state(&v)), (StatusCode::OK, Some("open")), "{v}");
     // Once open, a recovery code is not taken (nothing to confirm).
-    let (s, v) = app
-        .call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": codes[2]})))
-        .await;
+    let (s, v) =
+        app.call("POST", "/api/v1/me/profile/recovery-code", Some(&t), Some(json!({"recovery_code": codes[2]}))).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("confirm_identity")), "{v}");
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NULL").await, 8);
 
@@ -311,14 +314,19 @@ async fn passkey_confirmation_and_new_recovery_codes_on_the_pages(backend: Backe
         app.submit(&c, "/profile", "/profile/confirm", &[("username", "ann"), ("password", TEST_PASSWORD)]).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(texts_to(&app, ANN_PHONE).await, texts);
-    assert!(page.contains("Now confirm it&#39;s you with your passkey.") || page.contains("Now confirm it's you with your passkey."), "{page}");
+    assert!(
+        page.contains("Now confirm it&#39;s you with your passkey.")
+            || page.contains("Now confirm it's you with your passkey."),
+        "{page}"
+    );
     assert!(page.contains("data-passkey=\"reauth\"") && page.contains("<noscript>"), "{page}");
     assert!(page.contains("Text me a code instead") && page.contains("id=\"recovery_code\""), "{page}");
     assert!(!page.contains("id=\"code\""), "no code to enter: none was sent");
 
     // The old recovery codes no longer work; a new one does.
-    let (s, page) =
-        app.submit(&c, "/profile", "/profile/code", &[("action", "recovery"), ("recovery_code", &first_codes[0])]).await;
+    let (s, page) = app
+        .submit(&c, "/profile", "/profile/code", &[("action", "recovery"), ("recovery_code", &first_codes[0])])
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("id=\"recovery_code-error\""), "{page}");
     let (s, page) =
@@ -355,8 +363,12 @@ async fn passkey_confirmation_and_new_recovery_codes_on_the_pages(backend: Backe
     let b = app.signed_in_browser("bob", 144).await;
     let (_, page) = app.page(&b, "/profile").await;
     assert!(page.contains("We will then send a code to your two-step phone"), "{page}");
-    let (_, page) = app.submit(&b, "/profile", "/profile/confirm", &[("username", "bob"), ("password", TEST_PASSWORD)]).await;
-    assert!(!page.contains("data-passkey") && !page.contains("recovery_code") && page.contains("id=\"code\""), "{page}");
+    let (_, page) =
+        app.submit(&b, "/profile", "/profile/confirm", &[("username", "bob"), ("password", TEST_PASSWORD)]).await;
+    assert!(
+        !page.contains("data-passkey") && !page.contains("recovery_code") && page.contains("id=\"code\""),
+        "{page}"
+    );
     let (s, v) = options_by_form(&app, &b, "/profile", "/profile/passkey/options", &[]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     app.stop().await;

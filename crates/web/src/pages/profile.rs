@@ -198,9 +198,8 @@ fn refused(e: ProfileError, mut f: Feedback) -> (StatusCode, Feedback) {
     let status = match &e {
         ProfileError::Password(SignInError::Locked { .. })
         | ProfileError::Code(gatehouse_services::two_step::TwoStepError::TooManySends) => StatusCode::TOO_MANY_REQUESTS,
-        ProfileError::NotUnlocked | ProfileError::Code(gatehouse_services::two_step::TwoStepError::StrongFactorRequired) => {
-            StatusCode::FORBIDDEN
-        }
+        ProfileError::NotUnlocked
+        | ProfileError::Code(gatehouse_services::two_step::TwoStepError::StrongFactorRequired) => StatusCode::FORBIDDEN,
         ProfileError::Office(errs) => {
             f.errors.extend(errs.0.iter().map(|x| (x.field, x.message.clone())));
             f.error = Some("Please correct the fields marked below.".into());
@@ -331,7 +330,10 @@ async fn code(
         st.svc.profile_send_code(&plan.0, &s, method, &meta).await.map(|m| Some(sent_notice(&m, method)))
     } else if form.action == "recovery" {
         st.svc.profile_verify_recovery_code(&plan.0, &s, &form.recovery_code, &meta).await.map(|()| {
-            Some("Thank you. You can now change your profile. That recovery code is used up; we emailed you a notice.".to_owned())
+            Some(
+                "Thank you. You can now change your profile. That recovery code is used up; we emailed you a notice."
+                    .to_owned(),
+            )
         })
     } else {
         st.svc
