@@ -388,7 +388,9 @@ async fn passkey(
             };
             // Past the password step's ten minutes the page asks for the password again.
             let f = match e {
-                PasskeyError::NotUnlocked => Feedback { error: Some(e.to_string()), ..Feedback::default() },
+                PasskeyError::NotUnlocked => {
+                    Feedback { error: Some(ProfileError::NotUnlocked.to_string()), ..Feedback::default() }
+                }
                 _ => Feedback { passkey_error: Some(e.to_string()), ..Feedback::default() },
             };
             page(&st, &plan, &csrf, &s, status, f).await
