@@ -73,6 +73,8 @@ pub enum CeremonyKind {
     SignIn,
     /// A passkey as the second step after the password.
     SecondStep,
+    /// A passkey as the second step of confirming it is you (My Profile), after the password.
+    Reauth,
 }
 
 impl CeremonyKind {
@@ -82,6 +84,7 @@ impl CeremonyKind {
             Self::Register => "register",
             Self::SignIn => "signin",
             Self::SecondStep => "second_step",
+            Self::Reauth => "reauth",
         }
     }
 }

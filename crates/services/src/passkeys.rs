@@ -707,6 +707,91 @@ impl Services {
         Ok(PasskeySignedIn { session: token, stage: next })
     }
 
+    /// Starts a passkey as the second step of confirming it is you on My Profile, once the
+    /// password step is done (the profile waits for its second step). The ceremony is bound to
+    /// this session and user, and allows only the user's own passkeys.
+    pub async fn start_passkey_reauth(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+    ) -> Result<CeremonyOptions, PasskeyError> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let (user, _) = self.reauth_user(&mut tx, plan, session, now).await?;
+        let rows = store::of_user(&mut tx, plan.id(), user.id).await?;
+        if rows.is_empty() {
+            return Err(PasskeyError::NoPasskey);
+        }
+        let keys = rows.iter().map(stored_passkey).collect::<Result<Vec<_>, _>>()?;
+        let (rcr, state) = self
+            .relying_party(plan)?
+            .start_passkey_authentication(&keys)
+            .map_err(|e| internal("starting a confirmation", e))?;
+        let ceremony = self.keep_ceremony(&mut tx, plan, CeremonyKind::Reauth, Some(session), &state, now).await?;
+        gatehouse_store::commit(tx).await?;
+        let options = serde_json::to_value(&rcr).map_err(|e| internal("confirmation options", e))?;
+        Ok(CeremonyOptions { ceremony, options })
+    }
+
+    /// Finishes a passkey as the second step of confirming it is you: the profile opens, as
+    /// after the code (`profile.unlocked`, with the factor and its `amr`). The ceremony must be
+    /// this session's and the key one of its user's. An answer that does not verify counts toward
+    /// the user's lock as a wrong password does, and a locked user is refused.
+    pub async fn finish_passkey_reauth(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        ceremony: &str,
+        credential: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), PasskeyError> {
+        const ACTION: &str = "profile.passkey";
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let (user, _) = self.reauth_user(&mut tx, plan, session, now).await?;
+        let user_id = Some(user.id);
+        let state: PasskeyAuthentication =
+            match self.take_ceremony(&mut tx, plan, CeremonyKind::Reauth, ceremony, Some(session), now).await {
+                Ok(s) => s,
+                Err(PasskeyError::CeremonyUnusable) => {
+                    let err = PasskeyError::CeremonyUnusable;
+                    return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("ceremony"), now, err).await?);
+                }
+                Err(e) => return Err(e),
+            };
+        let cred: PublicKeyCredential = match answer(credential) {
+            Ok(c) => c,
+            Err(e) => return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("unreadable"), now, e).await?),
+        };
+        let lock = UserLock::read(&mut tx, plan, &user, &meta.ip, now).await?;
+        if let Some(err) = lock.refusal(now) {
+            return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("locked"), now, err).await?);
+        }
+        let result = match self.relying_party(plan)?.finish_passkey_authentication(&cred, &state) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(error = %e, "passkey confirmation refused");
+                let (err, detail) = lock.count_failure(&mut tx, plan, &meta.ip, now).await?;
+                return Err(self.refuse(tx, plan, meta, ACTION, user_id, detail, now, err).await?);
+            }
+        };
+        let cred_id = credential_id_text(result.cred_id().as_ref());
+        let row = store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_id == user.id);
+        let Some(row) = row else {
+            return Err(self
+                .refuse(tx, plan, meta, ACTION, user_id, reason("unknown_passkey"), now, PasskeyError::Refused)
+                .await?);
+        };
+        let mut passkey = stored_passkey(&row)?;
+        self.record_passkey_use(&mut tx, &row, &mut passkey, &result, now).await?;
+        lock.clear(&mut tx, plan).await?;
+        let amr = AuthMethods::passkey(PasskeyProof { backup_eligible: result.backup_eligible() }, true);
+        let detail = json!({"factor": "passkey", "amr": amr.as_stored(), "passkey": row.id});
+        crate::profile::open_after_second_step(&mut tx, plan, session, &user, detail, meta, now).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+
     /// The end both passkey sign-ins share, once the session (`session_id`) is at `stage`: the
     /// key's use, the user's failures forgotten, the session's factors (`amr`), the user's
     /// sign-in time when the session is complete, and the audit event `action`.

@@ -2,8 +2,12 @@
 //! office details (seed 000, Self Service Tools).
 //!
 //! Nothing can be changed until the user confirms it is them again, on this session: username
-//! and password (a wrong password counts toward the lock like a failed sign-in), then a two-step
-//! code to the **current** phone. The profile then stays open for [`UNLOCK_WINDOW`]. A new phone
+//! and password (a wrong password counts toward the lock like a failed sign-in), then a second
+//! step: the authenticator app's code for a user with an app; a passkey (or a recovery code) for a
+//! user with a passkey, offered first, nothing texted; otherwise a two-step code to the
+//! **current** phone. Someone the plan requires to use an app or passkey, who holds one, is never
+//! texted here: no code is sent, none may be asked for, a texted one is refused (as at sign-in).
+//! The profile then stays open for [`UNLOCK_WINDOW`]. A new phone
 //! is proven by a code sent to it; a new email address by a link sent to it, and the old address
 //! is told once the change is made. A user who lost the old phone cannot get past the code and
 //! is told to call the help desk, which can reset two-step.
@@ -14,16 +18,18 @@ use crate::plans::Plan;
 use crate::sessions::SessionInfo;
 use crate::signin::SignInError;
 use crate::tokens::{hash_token, new_token};
-use crate::two_step::{self, Purpose, TwoStepError};
-use crate::{Internal, RequestMeta, Services};
+use crate::two_step::{self, Answer, Purpose, TwoStepError};
+use crate::{Internal, RequestMeta, Services, authenticator_app, strong_factor};
+use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::email::EmailError;
 use gatehouse_domain::phone::{PhoneError, mask_digits};
 use gatehouse_domain::profile::{OfficeDetails, OfficeForm, ProfileErrors};
-use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::recovery_codes::RecoveryCode;
+use gatehouse_domain::session::{AuthMethods, SessionStage};
 use gatehouse_domain::{Duration, Email, PhoneNumber, TwoStepMethod, UserStatus};
 use gatehouse_store::profile::{self as store, UnlockRow};
 use gatehouse_store::users::{self, ContactRow, UserRow};
-use gatehouse_store::{Conn, codes};
+use gatehouse_store::{Conn, codes, recovery_codes};
 use serde_json::json;
 use thiserror::Error;
 
@@ -86,6 +92,7 @@ impl ProfileError {
         match self {
             Self::Password(SignInError::Invalid) => Some("password"),
             Self::Code(TwoStepError::Malformed(_) | TwoStepError::Wrong(_)) => Some("code"),
+            Self::Code(TwoStepError::MalformedRecovery | TwoStepError::WrongRecovery(_)) => Some("recovery_code"),
             Self::Email(EmailError::Mismatch) => Some("email_confirm"),
             Self::Email(_) | Self::SameEmail => Some("email"),
             Self::Phone(_) => Some("phone"),
@@ -122,8 +129,38 @@ pub struct MyProfile {
     pub pending_email: Option<String>,
     /// A new phone (masked) waiting for its code, and the method it is for.
     pub pending_phone: Option<(String, TwoStepMethod)>,
-    /// At [`Unlock::Code`]: the code asked for is the authenticator app's (none was texted).
-    pub code_from_app: bool,
+    /// At [`Unlock::Code`]: the second steps offered (default otherwise).
+    pub steps: SecondSteps,
+    /// The user has a confirmed authenticator app.
+    pub has_app: bool,
+    /// The user has at least one passkey.
+    pub has_passkey: bool,
+    /// Unused recovery codes (they belong to the strong factors).
+    pub recovery_codes_left: i64,
+}
+
+impl MyProfile {
+    /// The user holds a strong factor (an app or a passkey), so has recovery codes to renew.
+    pub fn has_strong_factor(&self) -> bool {
+        self.has_app || self.has_passkey
+    }
+}
+
+/// The second steps of confirming it is you, after the password, as offered to the user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecondSteps {
+    /// The code asked for is the authenticator app's (nothing was sent to the phone).
+    pub app: bool,
+    /// A code went to the phone, by text or voice, for this confirmation.
+    pub code_sent: bool,
+    /// The user holds a passkey, which may answer ([`Services::start_passkey_reauth`]); offered
+    /// first when there is no app, and then nothing is texted unless asked for.
+    pub passkey: bool,
+    /// The user holds unused recovery codes; one may answer (single use, the user is emailed).
+    pub recovery_code: bool,
+    /// A code by text or voice may be asked for ([`Services::profile_send_code`]). False for
+    /// someone the plan requires to use an app or passkey who holds one.
+    pub phone: bool,
 }
 
 /// What the password step of confirming it is you asked for next.
@@ -133,8 +170,8 @@ pub struct CodeAsked {
     pub masked_phone: String,
     /// How the code went to the phone (when it was sent there).
     pub method: TwoStepMethod,
-    /// The code asked for is the authenticator app's: nothing was sent.
-    pub from_app: bool,
+    /// What may answer now.
+    pub steps: SecondSteps,
 }
 
 /// An email change link, as its confirmation page shows it.
@@ -187,7 +224,57 @@ fn unlock_at(row: Option<&UnlockRow>, user: &UserRow, now: i64) -> Unlock {
     }
 }
 
+/// The second steps offered to `user`, whose password step was done at `since`: what the newest
+/// challenge since then asks for, and what else they hold.
+async fn second_steps(conn: &mut Conn, plan: &Plan, user: &UserRow, since: i64) -> Result<SecondSteps, Internal> {
+    let challenge = codes::latest(conn, user.id, Purpose::Reauth.as_str()).await?.filter(|c| c.created_at >= since);
+    let method = challenge.as_ref().map(|c| c.method.as_str());
+    let (app, keys) = strong_factor::held(conn, plan, user).await?;
+    let strong_only = (app || keys > 0) && strong_factor::required(conn, plan, user).await?;
+    Ok(SecondSteps {
+        app: method == Some(authenticator_app::APP_METHOD),
+        code_sent: method.is_some_and(|m| TwoStepMethod::parse(m).is_some()),
+        passkey: keys > 0,
+        recovery_code: recovery_codes::count_unused(conn, plan.id(), user.id).await? > 0,
+        phone: !strong_only,
+    })
+}
+
+/// Opens the profile of `session` after its second step, and records `profile.unlocked` with
+/// the factor used (`detail`: `factor` and the `amr` of the confirmation), in the caller's
+/// transaction. Every second step (code, app, recovery code, passkey) ends here.
+pub(crate) async fn open_after_second_step(
+    conn: &mut Conn,
+    plan: &Plan,
+    session: &SessionInfo,
+    user: &UserRow,
+    detail: serde_json::Value,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<(), Internal> {
+    store::set_unlock(conn, session.id, user.id, "open", now).await?;
+    audit::record(conn, now, plan.id(), meta, Event::new("profile.unlocked").by_self(user.id).detail(detail)).await?;
+    Ok(())
+}
+
 impl Services {
+    /// The session's user and the time of their password step, while the second step of
+    /// confirming it is them is awaited ([`Unlock::Code`]); `NotUnlocked` otherwise.
+    pub(crate) async fn reauth_user(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        session: &SessionInfo,
+        now: i64,
+    ) -> Result<(UserRow, i64), ProfileError> {
+        let user = self.profile_user(conn, plan, session).await?;
+        let row = store::unlock(conn, session.id).await?;
+        match (unlock_at(row.as_ref(), &user, now), row) {
+            (Unlock::Code { .. }, Some(r)) => Ok((user, r.updated_at)),
+            _ => Err(ProfileError::NotUnlocked),
+        }
+    }
+
     /// The session's user, if the session is fully signed in and the account active.
     pub(crate) async fn profile_user(
         &self,
@@ -236,12 +323,17 @@ impl Services {
                 .map(|c| (mask_digits(&c.phone), TwoStepMethod::parse(&c.method).unwrap_or(TwoStepMethod::Text))),
             _ => None,
         };
-        let code_from_app = matches!(unlock, Unlock::Code { .. })
-            && codes::latest(&mut conn, user.id, Purpose::Reauth.as_str())
-                .await?
-                .is_some_and(|c| c.method == crate::authenticator_app::APP_METHOD);
+        let steps = match (&unlock, &row) {
+            (Unlock::Code { .. }, Some(r)) => second_steps(&mut conn, plan, &user, r.updated_at).await?,
+            _ => SecondSteps::default(),
+        };
+        let (has_app, keys) = strong_factor::held(&mut conn, plan, &user).await?;
+        let recovery_codes_left = recovery_codes::count_unused(&mut conn, plan.id(), user.id).await?;
         Ok(MyProfile {
-            code_from_app,
+            steps,
+            has_app,
+            has_passkey: keys > 0,
+            recovery_codes_left,
             username: user.username.clone().unwrap_or_default(),
             first_name: user.first_name.clone(),
             middle_name: user.middle_name.clone(),
@@ -256,11 +348,12 @@ impl Services {
         })
     }
 
-    /// First step of unlocking: the user's username and password. On success a code goes to
-    /// the current phone by the method on record (or, for a user with an authenticator app, the
-    /// app's code is asked for and nothing is sent); returns the masked number. If no code could
-    /// be sent (too many this hour) the step still passes and the error says so. Returns what was
-    /// asked for: the app's code, or the code sent to the (masked) phone.
+    /// First step of unlocking: the user's username and password. On success the second step
+    /// is asked for: for a user with an authenticator app, the app's code (nothing is sent); for
+    /// a user with a passkey, the passkey or a recovery code (nothing is sent: a challenge that
+    /// carries the recovery codes' tries is stored); otherwise a code goes to the current phone
+    /// by the method on record. If no code could be sent (too many this hour) the step still
+    /// passes and the error says so. Returns the masked phone and the second steps offered.
     pub async fn profile_confirm_password(
         &self,
         plan: &Plan,
@@ -281,19 +374,26 @@ impl Services {
         let mut tx = self.db.begin().await?;
         store::set_unlock(&mut tx, session.id, user.id, "code", now).await?;
         audit::record(&mut tx, now, plan.id(), meta, Event::new("profile.password_confirmed").by_self(user.id)).await?;
-        let from_app = crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await?;
-        let sent = if from_app {
-            crate::authenticator_app::start_challenge(&mut tx, plan, user.id, Purpose::Reauth, meta, now).await
+        let (app, keys) = strong_factor::held(&mut tx, plan, &user).await?;
+        let sent = if app {
+            authenticator_app::start_challenge(&mut tx, plan, user.id, Purpose::Reauth, meta, now).await
+        } else if keys > 0 {
+            // The passkey first: nothing is texted (a required user may not ask for a text at all).
+            let method = strong_factor::PASSKEY_METHOD;
+            authenticator_app::start_challenge_as(&mut tx, plan, user.id, Purpose::Reauth, method, meta, now).await
         } else {
             two_step::send_code(self, &mut tx, plan, user.id, Purpose::Reauth, &phone, method_of(&user), meta, now)
                 .await
         };
+        let steps = second_steps(&mut tx, plan, &user, now).await?;
         gatehouse_store::commit(tx).await?;
         sent?;
-        Ok(CodeAsked { masked_phone: mask_digits(&phone), method: method_of(&user), from_app })
+        Ok(CodeAsked { masked_phone: mask_digits(&phone), method: method_of(&user), steps })
     }
 
-    /// Sends another code to the current phone, by `method`. Returns the masked number.
+    /// Sends another code to the current phone, by `method` (for a passkey user: "text me a
+    /// code instead"). Refused (`StrongFactorRequired`, audited) for someone the plan requires to
+    /// use an app or passkey who holds one. Returns the masked number.
     pub async fn profile_send_code(
         &self,
         plan: &Plan,
@@ -308,6 +408,15 @@ impl Services {
         if !matches!(unlock_at(row.as_ref(), &user, now), Unlock::Code { .. }) {
             return Err(ProfileError::NotUnlocked);
         }
+        if strong_factor::strong_only(&mut tx, plan, &user).await? {
+            let e = Event::new("two_step.code_sent")
+                .by_self(user.id)
+                .outcome(Outcome::Denied)
+                .detail(json!({"reason": "strong_factor_required", "purpose": Purpose::Reauth.as_str()}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(ProfileError::Code(TwoStepError::StrongFactorRequired));
+        }
         let phone = user.two_step_phone.clone().unwrap_or_default();
         let sent = two_step::send_code(self, &mut tx, plan, user.id, Purpose::Reauth, &phone, method, meta, now).await;
         gatehouse_store::commit(tx).await?;
@@ -316,7 +425,9 @@ impl Services {
     }
 
     /// Second step of unlocking: the code sent to the current phone (or the authenticator
-    /// app's). The profile is then open for [`UNLOCK_WINDOW`].
+    /// app's). The profile is then open for [`UNLOCK_WINDOW`]. For someone the plan requires to
+    /// use an app or passkey who holds one, only the app's code is accepted: a texted or called
+    /// code is refused (`StrongFactorRequired`, audited), even one sent before the rule applied.
     pub async fn profile_verify_code(
         &self,
         plan: &Plan,
@@ -331,20 +442,66 @@ impl Services {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let user = self.profile_user(&mut tx, plan, session).await?;
-        let row = store::unlock(&mut tx, session.id).await?;
-        let since = match (unlock_at(row.as_ref(), &user, now), row) {
-            (Unlock::Code { .. }, Some(r)) => r.updated_at,
-            _ => return Err(ProfileError::NotUnlocked),
+        let (user, since) = self.reauth_user(&mut tx, plan, session, now).await?;
+        if strong_factor::strong_only(&mut tx, plan, &user).await?
+            && codes::latest(&mut tx, user.id, Purpose::Reauth.as_str())
+                .await?
+                .is_none_or(|c| c.method != authenticator_app::APP_METHOD)
+        {
+            let e = Event::new("two_step.verify")
+                .by_self(user.id)
+                .outcome(Outcome::Denied)
+                .detail(json!({"purpose": Purpose::Reauth.as_str(), "reason": "strong_factor_required"}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(ProfileError::Code(TwoStepError::StrongFactorRequired));
+        }
+        let code =
+            match two_step::check_and_consume(self, &mut tx, plan, user.id, Purpose::Reauth, typed, since, meta, now)
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    gatehouse_store::commit(tx).await?;
+                    return Err(e.into());
+                }
+            };
+        let (factor, amr) = if code.method == authenticator_app::APP_METHOD {
+            ("app", AuthMethods::password_and_app())
+        } else {
+            ("code", AuthMethods::password_and_code(TwoStepMethod::parse(&code.method).unwrap_or(TwoStepMethod::Text)))
         };
+        let detail = json!({"factor": factor, "amr": amr.as_stored()});
+        open_after_second_step(&mut tx, plan, session, &user, detail, meta, now).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Second step of unlocking with one of the user's recovery codes, instead of the code or
+    /// passkey asked for. It takes a try of this confirmation's challenge like any code, works
+    /// once (the same consumption as at sign-in), and the user is emailed.
+    pub async fn profile_verify_recovery_code(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        typed: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), ProfileError> {
+        let rc = RecoveryCode::parse(typed).ok_or(ProfileError::Code(TwoStepError::MalformedRecovery))?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let (user, since) = self.reauth_user(&mut tx, plan, session, now).await?;
+        let answer = Answer::Recovery(&rc);
         if let Err(e) =
-            two_step::check_and_consume(self, &mut tx, plan, user.id, Purpose::Reauth, typed, since, meta, now).await
+            two_step::check_answer(self, &mut tx, plan, user.id, Purpose::Reauth, answer, since, meta, now).await
         {
             gatehouse_store::commit(tx).await?;
             return Err(e.into());
         }
-        store::set_unlock(&mut tx, session.id, user.id, "open", now).await?;
-        audit::record(&mut tx, now, plan.id(), meta, Event::new("profile.unlocked").by_self(user.id)).await?;
+        let amr = AuthMethods::password_and_recovery_code();
+        let detail = json!({"factor": "recovery_code", "amr": amr.as_stored()});
+        open_after_second_step(&mut tx, plan, session, &user, detail, meta, now).await?;
+        two_step::tell_recovery_code_used(&mut tx, plan, &user, meta, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
     }

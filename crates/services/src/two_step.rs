@@ -394,6 +394,40 @@ pub(crate) async fn tell_phone_set(
     Ok(())
 }
 
+/// Records that one of `user`'s recovery codes was just used (`recovery_codes.used`, with how
+/// many are left) and emails them, in the caller's transaction. Every path that accepts a
+/// recovery code (sign-in, confirming it is you on My Profile) calls this once.
+pub(crate) async fn tell_recovery_code_used(
+    conn: &mut Conn,
+    plan: &Plan,
+    user: &users::UserRow,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<(), Internal> {
+    let left = recovery_codes::count_unused(conn, plan.id(), user.id).await?;
+    audit::record(
+        conn,
+        now,
+        plan.id(),
+        meta,
+        Event::new("recovery_codes.used").by_self(user.id).detail(json!({"left": left})),
+    )
+    .await?;
+    let when = plan.when(gatehouse_domain::Timestamp(now));
+    let msg = messages::factors::FactorNoticeV1 {
+        first_name: &user.first_name,
+        username: user.username.as_deref().unwrap_or_default(),
+        plan_name: &plan.row.name,
+        when: &when,
+        event: messages::factors::FactorEvent::RecoveryCodeUsed { left },
+        support_phone: &plan.row.support_phone,
+        support_hours: &plan.row.support_hours,
+    }
+    .render_to(&user.email)?;
+    messages::enqueue(conn, plan.id(), &msg, now).await?;
+    Ok(())
+}
+
 impl Services {
     /// Sends a code to a new phone during set-up. Returns the masked number.
     pub async fn send_setup_code(
@@ -600,27 +634,7 @@ impl Services {
         audit::record(&mut tx, now, plan.id(), meta, Event::new(action).by_self(session.user_id).detail(detail))
             .await?;
         if matches!(answer, Answer::Recovery(_)) {
-            let left = recovery_codes::count_unused(&mut tx, plan.id(), user.id).await?;
-            audit::record(
-                &mut tx,
-                now,
-                plan.id(),
-                meta,
-                Event::new("recovery_codes.used").by_self(user.id).detail(json!({"left": left})),
-            )
-            .await?;
-            let when = plan.when(gatehouse_domain::Timestamp(now));
-            let msg = messages::factors::FactorNoticeV1 {
-                first_name: &user.first_name,
-                username: user.username.as_deref().unwrap_or_default(),
-                plan_name: &plan.row.name,
-                when: &when,
-                event: messages::factors::FactorEvent::RecoveryCodeUsed { left },
-                support_phone: &plan.row.support_phone,
-                support_hours: &plan.row.support_hours,
-            }
-            .render_to(&user.email)?;
-            messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+            tell_recovery_code_used(&mut tx, plan, &user, meta, now).await?;
         }
         gatehouse_store::commit(tx).await?;
         Ok(Verified { session: token, stage: next })

@@ -60,6 +60,8 @@ pub enum Sent<'a> {
 }
 
 /// How many codes (of the purposes `which` takes in) were sent to the user since `since`.
+/// Challenges for which nothing was sent (methods `app` and `passkey`) are not sends: their
+/// tries are bounded by [`app_tries_since`].
 pub async fn count_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<'_>) -> Result<i64, StoreError> {
     let (op, purpose) = match which {
         Sent::Only(p) => ("=", p),
@@ -67,7 +69,7 @@ pub async fn count_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<
     };
     Ok(sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND purpose {op} $3 \
-         AND method <> 'app'"
+         AND method NOT IN ('app', 'passkey')"
     ))
     .bind(user.0)
     .bind(since)
@@ -98,7 +100,7 @@ pub async fn sent_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<'
     };
     Ok(sqlx::query_scalar(&format!(
         "SELECT created_at FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND purpose {op} $3 \
-         AND method <> 'app' ORDER BY created_at, id"
+         AND method NOT IN ('app', 'passkey') ORDER BY created_at, id"
     ))
     .bind(user.0)
     .bind(since)

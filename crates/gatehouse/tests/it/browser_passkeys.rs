@@ -1,7 +1,8 @@
 //! Passkeys in headless Chromium with ChromeDriver's virtual authenticator (the W3C WebAuthn
 //! WebDriver extension): confirm it's you, add a passkey on the Passkeys page, sign out, then
 //! sign in with the passkey alone from the sign-in page; and the passkey offered at two-step
-//! after the password. Every page gets the accessibility checks and a screenshot
+//! after the password; then "confirm it's you" on My profile with the passkey, and new recovery
+//! codes from My profile. Every page gets the accessibility checks and a screenshot
 //! (`target/screenshots/passkeys-<backend>-<step>.png`).
 
 use crate::both;
@@ -71,6 +72,30 @@ async fn add_a_passkey_then_sign_in_with_it(backend: Backend) {
     wait_h1(c, "Welcome, Jay Patel").await;
     let q = "SELECT COUNT(*) FROM sessions WHERE amr = 'pwd hwk user' AND ended_at IS NULL";
     assert_eq!(app.count(q).await, 1);
+
+    // Confirm it's you on My profile: the password, then the passkey; nothing is texted.
+    let texts = app.count("SELECT COUNT(*) FROM outbox WHERE recipient = '+12065559975'").await;
+    click(c, "//header", "My profile").await;
+    wait_h1(c, "My profile").await;
+    type_into(c, "#username", "jpatel").await;
+    type_into(c, "#password", TEST_PASSWORD).await;
+    click(c, "//main", "Next").await;
+    css(c, "form[data-passkey='reauth']:not([hidden])").await;
+    j.page("confirm-with-passkey").await;
+    click(c, "//main", "Use your passkey").await;
+    css(c, "#city").await;
+    j.page("profile-open").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE recipient = '+12065559975'").await, texts);
+    let q = "SELECT COUNT(*) FROM audit_events WHERE action = 'profile.unlocked' AND detail LIKE '%\"factor\":\"passkey\"%'";
+    assert_eq!(app.count(q).await, 1);
+
+    // New recovery codes, shown once on their own page.
+    click(c, "//main", "Make new recovery codes").await;
+    wait_h1(c, "Your new recovery codes").await;
+    let shown = c.find_all(fantoccini::Locator::Css("#recovery-codes li code")).await.expect("codes");
+    assert_eq!(shown.len(), 10);
+    j.page("new-recovery-codes").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'recovery_codes.regenerated'").await, 1);
     browser.close().await;
     app.stop().await;
 }

@@ -58,6 +58,7 @@ mod practice_admins;
 mod practice_pages;
 mod practice_users;
 mod profile;
+mod profile_reauth;
 mod profile_updates;
 mod registration;
 mod roster;

@@ -40,6 +40,8 @@ pub fn profile_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(my_passkeys, register_passkey))
         .routes(routes!(passkey_registration_options))
         .routes(routes!(remove_passkey))
+        .routes(routes!(passkey_reauth_options))
+        .routes(routes!(passkey_reauth))
 }
 
 pub(super) fn error(e: PasskeyError) -> ApiError {
@@ -252,6 +254,39 @@ pub async fn remove_passkey(
 ) -> Result<StatusCode, ApiError> {
     st.svc.remove_passkey(&plan.0, &s, id, &meta).await.map_err(error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confirms it is you with a passkey, second step (after `POST /me/profile/confirm-password`,
+/// instead of the code): the options, allowing only this account's passkeys.
+#[utoipa::path(post, path = "/me/profile/passkey/options", security(("bearer" = [])),
+    responses((status = 200, body = CeremonyBody, description = "Hand `options` to `navigator.credentials.get`."),
+        (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old), or the profile is open already."),
+        (status = 409, description = "`no_passkey`: the account has no passkey.")))]
+pub async fn passkey_reauth_options(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    SignedIn(s): SignedIn,
+) -> Result<Json<CeremonyBody>, ApiError> {
+    Ok(Json(st.svc.start_passkey_reauth(&plan.0, &s).await.map_err(error)?.into()))
+}
+
+/// Confirms it is you with the passkey's answer: the profile is then open for 15 minutes.
+#[utoipa::path(post, path = "/me/profile/passkey", request_body = PasskeyAnswerBody, security(("bearer" = [])),
+    responses((status = 200, body = super::profile::ProfileBody, description = "The profile, open for changes."),
+        (status = 401, description = "`passkey_refused`: the key is not one of this account's or its answer does not verify (counted toward the user's lock, as a wrong password)."),
+        (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old), or the profile is open already."),
+        (status = 410, description = "`ceremony_unusable`: the ceremony is unknown, expired, used, or another session's."),
+        (status = 429, description = "`locked`: too many failed sign-ins (wrong passwords or passkeys); the message says for how many minutes.")))]
+pub async fn passkey_reauth(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    SignedIn(s): SignedIn,
+    Meta(meta): Meta,
+    JsonBody(b): JsonBody<PasskeyAnswerBody>,
+) -> Result<Json<super::profile::ProfileBody>, ApiError> {
+    let (ceremony, credential) = b.parts()?;
+    st.svc.finish_passkey_reauth(&plan.0, &s, ceremony, &credential, &meta).await.map_err(error)?;
+    Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(|e| error(e.into()))?.into()))
 }
 
 /// Starts a sign-in with a passkey alone: the authenticator chooses the key, which names its user.

@@ -1,8 +1,11 @@
 //! The signed-in user's own profile over JSON, the same steps as the `/profile` page: confirm it
-//! is you (password, then a code to the current phone), then change the two-step phone, the
-//! email address (confirmed by a link to it) and the office details.
+//! is you (password, then a second step: the authenticator app's code, a passkey
+//! (`/me/profile/passkey/options` and `/me/profile/passkey`, in `passkeys.rs`), a recovery code,
+//! or a code to the current phone), then change the two-step phone, the email address (confirmed
+//! by a link to it) and the office details.
 
 use super::ApiError;
+use super::auth::RecoveryCodeBody;
 use super::body::JsonBody;
 use super::caller::SignedIn;
 use crate::AppState;
@@ -14,7 +17,7 @@ use axum::http::StatusCode;
 use gatehouse_domain::profile::{MAX_TEXT, OfficeForm};
 use gatehouse_domain::roster::state::CODES as STATE_CODES;
 use gatehouse_domain::{TwoStepMethod, password, phone};
-use gatehouse_services::profile::{MyProfile, ProfileError, Unlock};
+use gatehouse_services::profile::{MyProfile, ProfileError, SecondSteps, Unlock};
 use gatehouse_services::signin::SignInError;
 use gatehouse_services::tokens::TOKEN_LEN;
 use gatehouse_services::two_step::TwoStepError;
@@ -34,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_password))
         .routes(routes!(send_code))
         .routes(routes!(verify_code))
+        .routes(routes!(verify_recovery_code))
         .routes(routes!(office))
         .routes(routes!(phone))
         .routes(routes!(confirm_phone))
@@ -55,6 +59,9 @@ fn error(e: ProfileError) -> ApiError {
         ProfileError::NotUnlocked => ApiError::new(StatusCode::FORBIDDEN, "confirm_identity", e.to_string()),
         ProfileError::Code(TwoStepError::TooManySends) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_codes", e.to_string())
+        }
+        ProfileError::Code(TwoStepError::StrongFactorRequired) => {
+            ApiError::new(StatusCode::FORBIDDEN, "strong_factor_required", e.to_string())
         }
         ProfileError::LinkInvalid | ProfileError::LinkExpired | ProfileError::LinkUsed => {
             ApiError::new(StatusCode::GONE, "link_unusable", e.to_string())
@@ -208,6 +215,39 @@ pub struct ProfileBody {
     pub pending_email: Option<String>,
     /// A new phone (masked) waiting for its code.
     pub pending_phone: Option<String>,
+    /// While `unlock` is `code`: what may answer the second step.
+    pub second_steps: Option<SecondStepsBody>,
+}
+
+/// What may answer the second step of confirming it is you.
+#[derive(Serialize, ToSchema)]
+pub struct SecondStepsBody {
+    /// The code asked for is the authenticator app's (nothing was sent to the phone):
+    /// `POST /me/profile/verify-code`.
+    pub code_from_app: bool,
+    /// A code went to the phone by text or voice: `POST /me/profile/verify-code`.
+    pub code_sent: bool,
+    /// The account has a passkey, which may answer: `POST /me/profile/passkey/options`, then
+    /// `POST /me/profile/passkey`. Offered first when there is no app; nothing is texted then.
+    pub passkey: bool,
+    /// The account has unused recovery codes; one may answer: `POST /me/profile/recovery-code`.
+    pub recovery_code: bool,
+    /// A code by text or voice may be asked for (`POST /me/profile/send-code`). `false` when the
+    /// plan requires an app or passkey of this account, which holds one: no text is sent or
+    /// accepted.
+    pub send_code_allowed: bool,
+}
+
+impl From<SecondSteps> for SecondStepsBody {
+    fn from(s: SecondSteps) -> Self {
+        Self {
+            code_from_app: s.app,
+            code_sent: s.code_sent,
+            passkey: s.passkey,
+            recovery_code: s.recovery_code,
+            send_code_allowed: s.phone,
+        }
+    }
 }
 
 impl From<MyProfile> for ProfileBody {
@@ -217,6 +257,7 @@ impl From<MyProfile> for ProfileBody {
             Unlock::Code { .. } => (UnlockStep::Code, None),
             Unlock::Open { until } => (UnlockStep::Open, Some(until)),
         };
+        let second_steps = (unlock == UnlockStep::Code).then(|| p.steps.into());
         Self {
             username: p.username,
             first_name: p.first_name,
@@ -236,6 +277,7 @@ impl From<MyProfile> for ProfileBody {
             open_until,
             pending_email: p.pending_email,
             pending_phone: p.pending_phone.map(|(m, _)| m),
+            second_steps,
         }
     }
 }
@@ -272,12 +314,24 @@ pub struct ProfileCodeSent {
     pub code_from_app: bool,
 }
 
+/// The password step passed: where the second step stands.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileConfirmed {
+    /// The current two-step phone, like `XXX-XXX-9975`.
+    pub masked_phone: String,
+    #[serde(flatten)]
+    pub steps: SecondStepsBody,
+}
+
 /// Confirms it is you, first step: username and password.
 ///
-/// A wrong one counts toward the lock like a failed sign-in. A code goes to the current two-step
-/// phone (if none could be sent, the step still passes and 429 `too_many_codes` says so).
+/// A wrong one counts toward the lock like a failed sign-in. Then the second step: for an
+/// account with an authenticator app, its code (`code_from_app`); for one with a passkey, the
+/// passkey (`passkey`) or a recovery code, and nothing is texted; otherwise a code goes to the
+/// current two-step phone (`code_sent`; if none could be sent, the step still passes and 429
+/// `too_many_codes` says so).
 #[utoipa::path(post, path = "/me/profile/confirm-password", request_body = ProfilePasswordBody, security(("bearer" = [])),
-    responses((status = 200, body = ProfileCodeSent, description = "A code went to the current phone, or (`code_from_app`) the authenticator app's code is asked for; enter it next."),
+    responses((status = 200, body = ProfileConfirmed, description = "The password is right; the answer says which second steps are offered."),
         (status = 401, description = "`invalid_credentials`: the username or password is not this account's (field `password`)."),
         (status = 403, description = "`confirm_identity`: the account has no two-step phone or is not active."),
         (status = 429, description = "`locked`: too many wrong passwords, wait; \
@@ -289,9 +343,9 @@ pub async fn confirm_password(
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
     ObjectBody(b): ObjectBody<ProfilePasswordBody>,
-) -> Result<Json<ProfileCodeSent>, ApiError> {
+) -> Result<Json<ProfileConfirmed>, ApiError> {
     let asked = st.svc.profile_confirm_password(&plan.0, &s, &b.username, &b.password, &meta).await.map_err(error)?;
-    Ok(Json(ProfileCodeSent { masked_phone: asked.masked_phone, code_from_app: asked.from_app }))
+    Ok(Json(ProfileConfirmed { masked_phone: asked.masked_phone, steps: asked.steps.into() }))
 }
 
 /// How to send the code.
@@ -304,10 +358,12 @@ pub struct ProfileMethodBody {
     pub method: Option<CodeDelivery>,
 }
 
-/// Sends another code to the current phone (after the password step).
+/// Sends another code to the current phone (after the password step); for an account with a
+/// passkey, "text me a code instead".
 #[utoipa::path(post, path = "/me/profile/send-code", request_body = ProfileMethodBody, security(("bearer" = [])),
     responses((status = 200, body = ProfileCodeSent, description = "A new code went to the current phone."),
-        (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old)."),
+        (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old); \
+            `strong_factor_required`: the plan requires an authenticator app or a passkey of this account, which holds one; no code is texted or called."),
         (status = 429, description = "`too_many_codes`: the hour's codes are used up.")))]
 pub async fn send_code(
     State(st): State<AppState>,
@@ -333,7 +389,8 @@ pub struct ProfileCodeBody {
 /// Confirms it is you, second step: the code. The profile is then open for 15 minutes.
 #[utoipa::path(post, path = "/me/profile/verify-code", request_body = ProfileCodeBody, security(("bearer" = [])),
     responses((status = 200, body = ProfileBody, description = "The profile, open for changes."),
-        (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old)."),
+        (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old); \
+            `strong_factor_required`: the plan requires an authenticator app or a passkey of this account, which holds one; a texted or called code is refused."),
         (status = 422, description = "`invalid_input`: the code is malformed, wrong, expired, used or tried too often, \
             or none was sent (field `code` when it is the code's fault).")))]
 pub async fn verify_code(
@@ -344,6 +401,27 @@ pub async fn verify_code(
     ObjectBody(b): ObjectBody<ProfileCodeBody>,
 ) -> Result<Json<ProfileBody>, ApiError> {
     st.svc.profile_verify_code(&plan.0, &s, &b.code, &meta).await.map_err(error)?;
+    Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
+}
+
+/// Confirms it is you, second step, with one of the account's recovery codes instead of the code
+/// or passkey asked for. The profile is then open for 15 minutes.
+///
+/// A wrong one takes one of this confirmation's tries, like a wrong code. Each recovery code
+/// works once (at sign-in or here); the user is emailed.
+#[utoipa::path(post, path = "/me/profile/recovery-code", request_body = RecoveryCodeBody, security(("bearer" = [])),
+    responses((status = 200, body = ProfileBody, description = "The profile, open for changes."),
+        (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old)."),
+        (status = 422, description = "`invalid_input`: not a recovery code of this account, already used, or the \
+            confirmation's tries are spent or expired (field `recovery_code` when it is the code's fault).")))]
+pub async fn verify_recovery_code(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    SignedIn(s): SignedIn,
+    Meta(meta): Meta,
+    ObjectBody(b): ObjectBody<RecoveryCodeBody>,
+) -> Result<Json<ProfileBody>, ApiError> {
+    st.svc.profile_verify_recovery_code(&plan.0, &s, &b.recovery_code, &meta).await.map_err(error)?;
     Ok(Json(st.svc.my_profile(&plan.0, &s).await.map_err(error)?.into()))
 }
 

@@ -1,5 +1,6 @@
 //! Passkeys on the pages: "Passkeys" under My profile (list, add, remove), "Sign in with a
-//! passkey" on the sign-in page, and a passkey instead of the code at two-step. The ceremony
+//! passkey" on the sign-in page, and a passkey instead of the code at two-step (and, in
+//! `profile.rs`, as the second step of confirming it's you on My profile). The ceremony
 //! needs JavaScript (`/assets/passkeys.js`, the only script): a form marked `data-passkey` posts
 //! its fields to an `…/options` route for the ceremony's options (JSON), the browser asks the
 //! authenticator, and the form then posts the answer. Everything else is plain forms.
@@ -46,7 +47,7 @@ async fn script() -> Response {
 }
 
 /// An options route's answer: the options, or the refusal as `{message, field}` for the script.
-fn options_answer(r: Result<CeremonyOptions, PasskeyError>) -> Response {
+pub(super) fn options_answer(r: Result<CeremonyOptions, PasskeyError>) -> Response {
     match r {
         Ok(o) => Json(json!({"ceremony": o.ceremony, "options": o.options})).into_response(),
         Err(PasskeyError::Internal(e)) => {

@@ -1,7 +1,15 @@
-//! "My profile" (`/profile`): confirm it is you (username and password, then a code to the
-//! current phone), then change the two-step phone and method, the email address and the office
-//! details. The link sent to a new email address lands on `/profile/email`, which works without
-//! being signed in (the link proves the address) and changes nothing until its button is pressed.
+//! "My profile" (`/profile`): confirm it is you (username and password, then a second step: the
+//! authenticator app's code, a passkey, a recovery code, or a code to the current phone), then
+//! change the two-step phone and method, the email address and the office details, and make new
+//! recovery codes. The link sent to a new email address lands on `/profile/email`, which works
+//! without being signed in (the link proves the address) and changes nothing until its button is
+//! pressed.
+//!
+//! A user with a passkey is offered it first after the password, and nothing is texted: the
+//! passkey ceremony is the one script's (`/assets/passkeys.js`, a form marked
+//! `data-passkey="reauth"`); without JavaScript or WebAuthn the page says so and the other ways
+//! stay plain forms: a recovery code, and (unless the plan requires an app or passkey of the
+//! user) "text me a code instead".
 
 use super::auth::COUNTRIES;
 use super::{Chrome, EditField, busy, internal_error, phone_for_form, render, require_stage};
@@ -18,6 +26,8 @@ use gatehouse_domain::TwoStepMethod;
 use gatehouse_domain::profile::OfficeForm;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
+use gatehouse_services::authenticator_app::AuthenticatorError;
+use gatehouse_services::passkeys::PasskeyError;
 use gatehouse_services::profile::{CodeAsked, MyProfile, ProfileError, Unlock};
 use gatehouse_services::profile_update::{ActingFor, ProfileUpdateError};
 use gatehouse_services::signin::SignInError;
@@ -28,6 +38,9 @@ pub fn routes() -> Routes {
         .route("/profile", get(show))
         .route("/profile/confirm", post(confirm_password))
         .route("/profile/code", post(code))
+        .route("/profile/passkey", post(passkey))
+        .route("/profile/passkey/options", post(passkey_options))
+        .route("/profile/recovery-codes", post(recovery_codes))
         .route("/profile/phone", post(phone))
         .route("/profile/email", get(email_link).post(email))
         .route("/profile/email/confirm", post(email_confirm))
@@ -41,6 +54,8 @@ struct Feedback {
     notice: Option<String>,
     error: Option<String>,
     errors: Vec<(&'static str, String)>,
+    /// Why the last passkey did not confirm it is you.
+    passkey_error: Option<String>,
     typed_username: String,
     phone: String,
     country_code: String,
@@ -183,7 +198,8 @@ fn refused(e: ProfileError, mut f: Feedback) -> (StatusCode, Feedback) {
     let status = match &e {
         ProfileError::Password(SignInError::Locked { .. })
         | ProfileError::Code(gatehouse_services::two_step::TwoStepError::TooManySends) => StatusCode::TOO_MANY_REQUESTS,
-        ProfileError::NotUnlocked => StatusCode::FORBIDDEN,
+        ProfileError::NotUnlocked
+        | ProfileError::Code(gatehouse_services::two_step::TwoStepError::StrongFactorRequired) => StatusCode::FORBIDDEN,
         ProfileError::Office(errs) => {
             f.errors.extend(errs.0.iter().map(|x| (x.field, x.message.clone())));
             f.error = Some("Please correct the fields marked below.".into());
@@ -269,16 +285,21 @@ struct CodeForm {
     method: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    recovery_code: String,
 }
 
 fn method_of(raw: &str) -> TwoStepMethod {
     if raw == "voice" { TwoStepMethod::Voice } else { TwoStepMethod::Text }
 }
 
-/// What the password step asked for: the app's code (nothing was sent), or the code on its way.
+/// What the password step asked for: the app's code or the passkey (nothing was sent), or the
+/// code on its way.
 fn asked_notice(asked: &CodeAsked) -> String {
-    if asked.from_app {
+    if asked.steps.app {
         "Enter the code from your authenticator app.".to_owned()
+    } else if asked.steps.passkey && !asked.steps.code_sent {
+        "Now confirm it's you with your passkey.".to_owned()
     } else {
         sent_notice(&asked.masked_phone, asked.method)
     }
@@ -307,6 +328,13 @@ async fn code(
     let result = if form.action == "send" {
         let method = method_of(&form.method);
         st.svc.profile_send_code(&plan.0, &s, method, &meta).await.map(|m| Some(sent_notice(&m, method)))
+    } else if form.action == "recovery" {
+        st.svc.profile_verify_recovery_code(&plan.0, &s, &form.recovery_code, &meta).await.map(|()| {
+            Some(
+                "Thank you. You can now change your profile. That recovery code is used up; we emailed you a notice."
+                    .to_owned(),
+            )
+        })
     } else {
         st.svc
             .profile_verify_code(&plan.0, &s, &form.code, &meta)
@@ -314,6 +342,97 @@ async fn code(
             .map(|()| Some("Thank you. You can now change your profile.".to_owned()))
     };
     after(&st, &plan, &csrf, &s, result, Feedback::default()).await
+}
+
+/// The passkey's options for confirming it is you (JSON, for the ceremony script).
+async fn passkey_options(State(st): State<AppState>, plan: CurrentPlan, sess: CookieSession) -> Response {
+    let s = match signed_in(&sess) {
+        Ok(s) => s,
+        Err(_) => return super::passkeys::options_answer(Err(PasskeyError::WrongStage)),
+    };
+    super::passkeys::options_answer(st.svc.start_passkey_reauth(&plan.0, &s).await)
+}
+
+#[derive(Deserialize)]
+struct PasskeyAnswerForm {
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+}
+
+/// The passkey's answer: the profile opens, or the page says why not beside the passkey.
+async fn passkey(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Meta(meta): Meta,
+    Form(form): Form<PasskeyAnswerForm>,
+) -> Response {
+    let s = match signed_in(&sess) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match st.svc.finish_passkey_reauth(&plan.0, &s, &form.ceremony, &form.credential, &meta).await {
+        Ok(()) => {
+            let notice = Some("Thank you. You can now change your profile.".to_owned());
+            page(&st, &plan, &csrf, &s, StatusCode::OK, Feedback { notice, ..Feedback::default() }).await
+        }
+        Err(PasskeyError::Internal(e)) => internal_error(e),
+        Err(e) => {
+            let status = match e {
+                PasskeyError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                PasskeyError::NotUnlocked => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            // Past the password step's ten minutes the page asks for the password again.
+            let f = match e {
+                PasskeyError::NotUnlocked => {
+                    Feedback { error: Some(ProfileError::NotUnlocked.to_string()), ..Feedback::default() }
+                }
+                _ => Feedback { passkey_error: Some(e.to_string()), ..Feedback::default() },
+            };
+            page(&st, &plan, &csrf, &s, status, f).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+struct RecoveryCodesPage {
+    chrome: Chrome,
+    codes: Vec<String>,
+}
+
+/// "Make new recovery codes": the old set stops working and the new one is shown on this answer
+/// only (the page is not kept: every page is `no-store`).
+async fn recovery_codes(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    csrf: axum::Extension<CsrfToken>,
+    sess: CookieSession,
+    Meta(meta): Meta,
+) -> Response {
+    let s = match signed_in(&sess) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match st.svc.recovery_codes_regenerate(&plan.0, &s, &meta).await {
+        Ok(codes) => {
+            let chrome = match Chrome::for_session(&st, &plan, &csrf, &s, "/profile").await {
+                Ok((chrome, _)) => chrome,
+                Err(r) => return r.into_response(),
+            };
+            render(StatusCode::OK, &RecoveryCodesPage { chrome, codes })
+        }
+        Err(AuthenticatorError::Internal(e)) => internal_error(e),
+        Err(e) => {
+            let status =
+                if matches!(e, AuthenticatorError::NotUnlocked) { StatusCode::FORBIDDEN } else { StatusCode::CONFLICT };
+            page(&st, &plan, &csrf, &s, status, Feedback { error: Some(e.to_string()), ..Feedback::default() }).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
