@@ -63,6 +63,9 @@ pub enum Rule {
     /// an app or passkey, adding one after the phone's code): none of the matrix's actors is
     /// there, so everyone is refused.
     StrongStep,
+    /// Signed-in people whose profile waits for the second step of confirming it is them (the
+    /// password was just confirmed): none of the matrix's actors is, so everyone is refused.
+    ProfileSecondStep,
     /// Only the owner of an object of a kind the world holds none of (affiliation offers): the
     /// ids named are nobody's offer, so everyone is refused.
     NoneOwned,
@@ -96,6 +99,7 @@ impl Rule {
             Self::NoneOwned => "NoneOwned",
             Self::StepUp => "StepUp",
             Self::StrongStep => "StrongStep",
+            Self::ProfileSecondStep => "ProfileSecondStep",
             Self::ThreadReader => "ThreadReader",
         }
     }
@@ -117,7 +121,7 @@ impl Rule {
                 Self::PracticeAdmin => allow(admin),
                 Self::Staff(p) => allow(staff_may(p)),
                 Self::Application => allow(actor.application),
-                Self::StepUp | Self::StrongStep => Expect::Deny,
+                Self::StepUp | Self::StrongStep | Self::ProfileSecondStep => Expect::Deny,
                 // A rule that needs a target, on a route without one, refuses everyone.
                 _ => Expect::Deny,
             };
@@ -134,7 +138,7 @@ impl Rule {
             Self::PracticeAdmin => allow(admin),
             Self::Staff(p) => allow(staff_may(p)),
             Self::Application => allow(actor.application),
-            Self::StepUp | Self::StrongStep | Self::NoneOwned => Expect::Deny,
+            Self::StepUp | Self::StrongStep | Self::ProfileSecondStep | Self::NoneOwned => Expect::Deny,
             Self::ThreadReader if !signed => Expect::Deny,
             Self::ThreadReader => {
                 let mailbox = staff_may(Some(P::Messages));
@@ -350,6 +354,10 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/profile/email/confirm", Anyone),
         r("POST", "/profile/office", StepUp),
         r("POST", "/profile/done", SignedIn),
+        // The passkey as the second step of "confirm it's you".
+        r("POST", "/profile/passkey/options", ProfileSecondStep),
+        r("POST", "/profile/passkey", ProfileSecondStep).body("ceremony=x&credential=%7B%7D"),
+        r("POST", "/profile/recovery-codes", StepUp),
         r("GET", "/profile/authenticator", SignedIn),
         r("GET", "/assets/passkeys.js", Anyone),
         r("GET", "/profile/passkeys", SignedIn),
@@ -558,6 +566,9 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/api/v1/me/profile/confirm-password", SignedIn),
         r("POST", "/api/v1/me/profile/send-code", StepUp),
         r("POST", "/api/v1/me/profile/verify-code", SignedIn),
+        r("POST", "/api/v1/me/profile/passkey/options", ProfileSecondStep),
+        r("POST", "/api/v1/me/profile/passkey", ProfileSecondStep).body(r#"{"ceremony": "x", "credential": {}}"#),
+        r("POST", "/api/v1/me/profile/recovery-code", ProfileSecondStep).body(r#"{"recovery_code": "abcde-12345"}"#),
         r("PUT", "/api/v1/me/profile/office", StepUp),
         r("POST", "/api/v1/me/profile/phone", SignedIn),
         r("POST", "/api/v1/me/profile/phone/confirm", SignedIn),
