@@ -632,7 +632,24 @@ impl Services {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let rows = store::of_user(&mut tx, plan.id(), session.user_id).await?;
+        let options =
+            self.own_keys_ceremony(&mut tx, plan, session, session.user_id, CeremonyKind::SecondStep, now).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(options)
+    }
+
+    /// Starts an assertion that only `user`'s own passkeys can answer, kept for `session` as a
+    /// ceremony of `kind` (the second step of a sign-in, or of confirming it is you).
+    async fn own_keys_ceremony(
+        &self,
+        tx: &mut Conn,
+        plan: &Plan,
+        session: &SessionInfo,
+        user: UserId,
+        kind: CeremonyKind,
+        now: i64,
+    ) -> Result<CeremonyOptions, PasskeyError> {
+        let rows = store::of_user(tx, plan.id(), user).await?;
         if rows.is_empty() {
             return Err(PasskeyError::NoPasskey);
         }
@@ -640,10 +657,9 @@ impl Services {
         let (rcr, state) = self
             .relying_party(plan)?
             .start_passkey_authentication(&keys)
-            .map_err(|e| internal("starting a second step", e))?;
-        let ceremony = self.keep_ceremony(&mut tx, plan, CeremonyKind::SecondStep, Some(session), &state, now).await?;
-        gatehouse_store::commit(tx).await?;
-        let options = serde_json::to_value(&rcr).map_err(|e| internal("second-step options", e))?;
+            .map_err(|e| internal("starting a passkey assertion", e))?;
+        let ceremony = self.keep_ceremony(tx, plan, kind, Some(session), &state, now).await?;
+        let options = serde_json::to_value(&rcr).map_err(|e| internal("passkey assertion options", e))?;
         Ok(CeremonyOptions { ceremony, options })
     }
 
@@ -718,19 +734,9 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (user, _) = self.reauth_user(&mut tx, plan, session, now).await?;
-        let rows = store::of_user(&mut tx, plan.id(), user.id).await?;
-        if rows.is_empty() {
-            return Err(PasskeyError::NoPasskey);
-        }
-        let keys = rows.iter().map(stored_passkey).collect::<Result<Vec<_>, _>>()?;
-        let (rcr, state) = self
-            .relying_party(plan)?
-            .start_passkey_authentication(&keys)
-            .map_err(|e| internal("starting a confirmation", e))?;
-        let ceremony = self.keep_ceremony(&mut tx, plan, CeremonyKind::Reauth, Some(session), &state, now).await?;
+        let options = self.own_keys_ceremony(&mut tx, plan, session, user.id, CeremonyKind::Reauth, now).await?;
         gatehouse_store::commit(tx).await?;
-        let options = serde_json::to_value(&rcr).map_err(|e| internal("confirmation options", e))?;
-        Ok(CeremonyOptions { ceremony, options })
+        Ok(options)
     }
 
     /// Finishes a passkey as the second step of confirming it is you: the profile opens, as
