@@ -638,6 +638,59 @@ impl Services {
         Ok(options)
     }
 
+    /// Checks the answer to a ceremony of [`Self::own_keys_ceremony`]: the ceremony must be
+    /// `session`'s (and is used up), the user not locked, the answer verified and made with one
+    /// of `user`'s own keys. An answer that does not verify counts toward the user's lock as a
+    /// wrong password does. Every refusal is recorded as `asked.action` (in `tx`, committed);
+    /// on success `tx` is handed back for the caller's change.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_own_key_answer(
+        &self,
+        mut tx: gatehouse_store::Tx,
+        plan: &Plan,
+        session: &SessionInfo,
+        user: &users::UserRow,
+        asked: OwnKeyAsked<'_>,
+        meta: &RequestMeta,
+        now: i64,
+    ) -> Result<(gatehouse_store::Tx, OwnKeyAnswer), PasskeyError> {
+        let OwnKeyAsked { kind, action, ceremony, credential } = asked;
+        let user_id = Some(user.id);
+        let state: PasskeyAuthentication =
+            match self.take_ceremony(&mut tx, plan, kind, ceremony, Some(session), now).await {
+                Ok(s) => s,
+                Err(PasskeyError::CeremonyUnusable) => {
+                    let err = PasskeyError::CeremonyUnusable;
+                    return Err(self.refuse(tx, plan, meta, action, user_id, reason("ceremony"), now, err).await?);
+                }
+                Err(e) => return Err(e),
+            };
+        let cred: PublicKeyCredential = match answer(credential) {
+            Ok(c) => c,
+            Err(e) => return Err(self.refuse(tx, plan, meta, action, user_id, reason("unreadable"), now, e).await?),
+        };
+        let lock = UserLock::read(&mut tx, plan, user, &meta.ip, now).await?;
+        if let Some(err) = lock.refusal(now) {
+            return Err(self.refuse(tx, plan, meta, action, user_id, reason("locked"), now, err).await?);
+        }
+        let result = match self.relying_party(plan)?.finish_passkey_authentication(&cred, &state) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(error = %e, action, "passkey answer refused");
+                let (err, detail) = lock.count_failure(&mut tx, plan, &meta.ip, now).await?;
+                return Err(self.refuse(tx, plan, meta, action, user_id, detail, now, err).await?);
+            }
+        };
+        let cred_id = credential_id_text(result.cred_id().as_ref());
+        let row = store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_id == user.id);
+        let Some(row) = row else {
+            return Err(self
+                .refuse(tx, plan, meta, action, user_id, reason("unknown_passkey"), now, PasskeyError::Refused)
+                .await?);
+        };
+        Ok((tx, OwnKeyAnswer { lock, row, result }))
+    }
+
     /// Starts an assertion that only `user`'s own passkeys can answer, kept for `session` as a
     /// ceremony of `kind` (the second step of a sign-in, or of confirming it is you).
     async fn own_keys_ceremony(
@@ -678,42 +731,12 @@ impl Services {
         if session.plan_id != plan.id() || session.stage != SessionStage::TwoStepCode {
             return Err(PasskeyError::WrongStage);
         }
-        let user_id = Some(session.user_id);
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let state: PasskeyAuthentication =
-            match self.take_ceremony(&mut tx, plan, CeremonyKind::SecondStep, ceremony, Some(session), now).await {
-                Ok(s) => s,
-                Err(PasskeyError::CeremonyUnusable) => {
-                    let err = PasskeyError::CeremonyUnusable;
-                    return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("ceremony"), now, err).await?);
-                }
-                Err(e) => return Err(e),
-            };
-        let cred: PublicKeyCredential = match answer(credential) {
-            Ok(c) => c,
-            Err(e) => return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("unreadable"), now, e).await?),
-        };
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(PasskeyError::WrongStage)?;
-        let lock = UserLock::read(&mut tx, plan, &user, &meta.ip, now).await?;
-        if let Some(err) = lock.refusal(now) {
-            return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("locked"), now, err).await?);
-        }
-        let result = match self.relying_party(plan)?.finish_passkey_authentication(&cred, &state) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(error = %e, "passkey second step refused");
-                let (err, detail) = lock.count_failure(&mut tx, plan, &meta.ip, now).await?;
-                return Err(self.refuse(tx, plan, meta, ACTION, user_id, detail, now, err).await?);
-            }
-        };
-        let cred_id = credential_id_text(result.cred_id().as_ref());
-        let row = store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_id == session.user_id);
-        let Some(row) = row else {
-            return Err(self
-                .refuse(tx, plan, meta, ACTION, user_id, reason("unknown_passkey"), now, PasskeyError::Refused)
-                .await?);
-        };
+        let asked = OwnKeyAsked { kind: CeremonyKind::SecondStep, action: ACTION, ceremony, credential };
+        let (mut tx, OwnKeyAnswer { lock, row, result }) =
+            self.check_own_key_answer(tx, plan, session, &user, asked, meta, now).await?;
         let mut passkey = stored_passkey(&row)?;
         let next = crate::strong_factor::stage_after_factors(&mut tx, plan, &user).await?;
         let token = sessions::advance(&mut tx, session, next, now).await?.ok_or(PasskeyError::CeremonyUnusable)?;
@@ -755,39 +778,9 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (user, _) = self.reauth_user(&mut tx, plan, session, now).await?;
-        let user_id = Some(user.id);
-        let state: PasskeyAuthentication =
-            match self.take_ceremony(&mut tx, plan, CeremonyKind::Reauth, ceremony, Some(session), now).await {
-                Ok(s) => s,
-                Err(PasskeyError::CeremonyUnusable) => {
-                    let err = PasskeyError::CeremonyUnusable;
-                    return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("ceremony"), now, err).await?);
-                }
-                Err(e) => return Err(e),
-            };
-        let cred: PublicKeyCredential = match answer(credential) {
-            Ok(c) => c,
-            Err(e) => return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("unreadable"), now, e).await?),
-        };
-        let lock = UserLock::read(&mut tx, plan, &user, &meta.ip, now).await?;
-        if let Some(err) = lock.refusal(now) {
-            return Err(self.refuse(tx, plan, meta, ACTION, user_id, reason("locked"), now, err).await?);
-        }
-        let result = match self.relying_party(plan)?.finish_passkey_authentication(&cred, &state) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(error = %e, "passkey confirmation refused");
-                let (err, detail) = lock.count_failure(&mut tx, plan, &meta.ip, now).await?;
-                return Err(self.refuse(tx, plan, meta, ACTION, user_id, detail, now, err).await?);
-            }
-        };
-        let cred_id = credential_id_text(result.cred_id().as_ref());
-        let row = store::by_credential(&mut tx, plan.id(), &cred_id).await?.filter(|r| r.user_id == user.id);
-        let Some(row) = row else {
-            return Err(self
-                .refuse(tx, plan, meta, ACTION, user_id, reason("unknown_passkey"), now, PasskeyError::Refused)
-                .await?);
-        };
+        let asked = OwnKeyAsked { kind: CeremonyKind::Reauth, action: ACTION, ceremony, credential };
+        let (mut tx, OwnKeyAnswer { lock, row, result }) =
+            self.check_own_key_answer(tx, plan, session, &user, asked, meta, now).await?;
         let mut passkey = stored_passkey(&row)?;
         self.record_passkey_use(&mut tx, &row, &mut passkey, &result, now).await?;
         lock.clear(&mut tx, plan).await?;
@@ -853,6 +846,22 @@ struct UsedPasskey<'a> {
     passkey: &'a mut Passkey,
     result: &'a AuthenticationResult,
     after_password: bool,
+}
+
+/// A ceremony's answer to check with [`Services::check_own_key_answer`]: which kind of ceremony,
+/// the audit action its refusals are recorded as, and the ceremony id and answer sent.
+struct OwnKeyAsked<'a> {
+    kind: CeremonyKind,
+    action: &'static str,
+    ceremony: &'a str,
+    credential: &'a str,
+}
+
+/// A verified answer made with one of the user's own passkeys.
+struct OwnKeyAnswer {
+    lock: UserLock,
+    row: PasskeyRow,
+    result: AuthenticationResult,
 }
 
 /// The lock of a passkey's user, read before its answer is verified. A failed passkey of a known
