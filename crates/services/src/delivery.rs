@@ -233,9 +233,11 @@ impl Deliverer {
         // The outcomes are recorded together, in one write transaction.
         let now = self.services.now();
         let mut tx = self.services.db.begin().await?;
+        // Rows of the development outbox are their own delivery: all marked in one statement.
+        let mut kept = Vec::new();
         for (m, result) in batch.iter().zip(results) {
             match result {
-                Ok(Sent::DevOutbox) => outbox::mark_delivered(&mut tx, m.id, now).await?,
+                Ok(Sent::DevOutbox) => kept.push(m.id),
                 Ok(Sent::Provider) => {
                     let (subject, text, html) = redact(m);
                     outbox::mark_delivered_redacted(&mut tx, m.id, now, &subject, &text, &html).await?
@@ -246,6 +248,7 @@ impl Deliverer {
                 }
             }
         }
+        outbox::mark_all_delivered(&mut tx, &kept, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(batch.len())
     }

@@ -184,7 +184,14 @@ impl Services {
         let ok = slot.verify(password, stored).await? && stored.is_some();
         let now = self.now();
         if !ok {
-            return Err(self.record_failure(plan, &name, meta, now).await?);
+            // The failure is recorded on whoever holds the typed username, as at sign-in.
+            let subject = if own {
+                Some(user.id)
+            } else {
+                let mut conn = self.db.acquire().await?;
+                users::by_username(&mut conn, plan.id(), &name).await?.map(|u| u.id)
+            };
+            return Err(self.record_failure(plan, &name, subject, meta, now).await?);
         }
         if had_failures {
             let mut tx = self.db.begin().await?;
@@ -213,10 +220,14 @@ impl Services {
         // Take a place in the hashing pool first: a sign-in the pool cannot serve costs nothing more.
         let slot = self.hasher.reserve()?;
         let now = self.now();
-        let (user, (locked_until, had_failures)) = {
+        // Whether the user has an authenticator app is read with the user, before the hash: an
+        // app added or removed in the meantime only changes which code is asked for first.
+        let (user, has_app, (locked_until, had_failures)) = {
             let mut conn = self.db.acquire().await?;
             let lock = lock_state(&mut conn, plan, &name, &meta.ip, now).await?;
-            (users::by_username(&mut conn, plan.id(), &name).await?, lock)
+            let found = users::by_username_with_app(&mut conn, plan.id(), &name).await?;
+            let has_app = found.as_ref().is_some_and(|(_, app)| *app);
+            (found.map(|(u, _)| u), has_app, lock)
         };
         if let Some(until) = locked_until {
             let mut tx = self.db.begin().await?;
@@ -248,8 +259,9 @@ impl Services {
             None => slot.verify(password, stored.as_deref()).await? && stored.is_some(),
         };
         let now = self.now();
+        let subject = user.as_ref().map(|u| u.id);
         let Some(user) = user.filter(|_| ok) else {
-            return Err(self.record_failure(plan, &name, meta, now).await?);
+            return Err(self.record_failure(plan, &name, subject, meta, now).await?);
         };
         if user.status == UserStatus::Deactivated {
             let mut tx = self.db.begin().await?;
@@ -309,7 +321,7 @@ impl Services {
             masked_email = Some(gatehouse_domain::email::mask(&user.email));
         }
         // The strongest factor first: a user with an authenticator app is asked for its code.
-        let app = phone.is_some() && crate::authenticator_app::has_app(&mut tx, plan.id(), user.id).await?;
+        let app = phone.is_some() && has_app;
         // Someone the plan requires to use an app or passkey who holds only passkeys: nothing is
         // texted either (asked only of people the policy can reach, so most sign-ins read nothing).
         let strong_only = phone.is_some() && (app || crate::strong_factor::strong_only(&mut tx, plan, &user).await?);
@@ -359,16 +371,18 @@ impl Services {
         Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email, app, strong_only })
     }
 
+    /// Counts a wrong password for `name` and audits it on `subject`, the user who holds that
+    /// username (already read by the caller), if anyone does.
     async fn record_failure(
         &self,
         plan: &Plan,
         name: &str,
+        subject: Option<gatehouse_domain::UserId>,
         meta: &RequestMeta,
         now: i64,
     ) -> Result<SignInError, SignInError> {
         let mut tx = self.db.begin().await?;
         let Failure { per_ip, locked_for } = count_failure(&mut tx, plan, name, &meta.ip, now).await?;
-        let subject = users::by_username(&mut tx, plan.id(), name).await?.map(|u| u.id);
         let mut e = Event::new("signin.password")
             .outcome(Outcome::Failure)
             .detail(json!({"username": name, "failures": per_ip}));

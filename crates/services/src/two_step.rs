@@ -179,8 +179,23 @@ pub(crate) async fn send_code_unaudited(
     now: i64,
 ) -> Result<CodeSend, TwoStepError> {
     let policy = plan.code_policy();
-    let sent = codes::count_since(conn, user, now - Duration::hours(1).as_secs(), purpose.budget()).await?;
-    if !policy.may_send(sent) {
+    let code = policy.code_from(random_u64());
+    let hash = hash_code(&svc.code_key, &code_context(user, purpose), &code);
+    let new = codes::NewCode {
+        plan_id: plan.id(),
+        user_id: user,
+        purpose: purpose.as_str(),
+        phone,
+        method: method.as_str(),
+        code_hash: &hash,
+        expires_at: policy.expires_at(gatehouse_domain::Timestamp(now)).as_secs(),
+    };
+    // The hour's limit ([`gatehouse_domain::two_step::CodePolicy::may_send`]) is checked by the
+    // insert itself, in the same statement.
+    let since = now - Duration::hours(1).as_secs();
+    let stored =
+        codes::insert_within_limit(conn, &new, now, since, purpose.budget(), policy.max_sends_per_hour).await?;
+    if stored.is_none() {
         return Ok(CodeSend::Refused(
             Event::new("two_step.code_sent")
                 .by_self(user)
@@ -188,22 +203,6 @@ pub(crate) async fn send_code_unaudited(
                 .detail(json!({"reason": "send_limit", "purpose": purpose.as_str()})),
         ));
     }
-    let code = policy.code_from(random_u64());
-    let hash = hash_code(&svc.code_key, &code_context(user, purpose), &code);
-    codes::insert(
-        conn,
-        &codes::NewCode {
-            plan_id: plan.id(),
-            user_id: user,
-            purpose: purpose.as_str(),
-            phone,
-            method: method.as_str(),
-            code_hash: &hash,
-            expires_at: policy.expires_at(gatehouse_domain::Timestamp(now)).as_secs(),
-        },
-        now,
-    )
-    .await?;
     let minutes = policy.lifetime.as_secs() / 60;
     let msg = messages::two_step_code(&plan.row.name, &code, minutes, method == TwoStepMethod::Voice, phone)?;
     messages::enqueue(conn, plan.id(), &msg, now).await?;

@@ -50,6 +50,40 @@ pub async fn insert(conn: &mut Conn, c: &NewCode<'_>, now: i64) -> Result<i64, S
     Ok(id)
 }
 
+/// Stores a code only if fewer than `limit` codes (of the purposes `which` takes in, counted as
+/// [`count_since`] does) were sent to its user since `since`: the hour's limit checked and the
+/// code stored in one statement. Returns the new code's id, or `None` when the limit was reached.
+pub async fn insert_within_limit(
+    conn: &mut Conn,
+    c: &NewCode<'_>,
+    now: i64,
+    since: i64,
+    which: Sent<'_>,
+    limit: i64,
+) -> Result<Option<i64>, StoreError> {
+    let (op, purpose) = which.filter();
+    Ok(sqlx::query_scalar(&format!(
+        "INSERT INTO verification_codes (plan_id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, 0 \
+         WHERE (SELECT COUNT(*) FROM verification_codes WHERE user_id = $2 AND created_at > $9 AND purpose {op} $10 \
+                AND method NOT IN ('app', 'passkey')) < $11 \
+         RETURNING id"
+    ))
+    .bind(c.plan_id.0)
+    .bind(c.user_id.0)
+    .bind(c.purpose)
+    .bind(c.phone)
+    .bind(c.method)
+    .bind(c.code_hash)
+    .bind(now)
+    .bind(c.expires_at)
+    .bind(since)
+    .bind(purpose)
+    .bind(limit)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// Which codes a count of sends takes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sent<'a> {
@@ -59,14 +93,21 @@ pub enum Sent<'a> {
     AllBut(&'a str),
 }
 
+impl<'a> Sent<'a> {
+    /// The comparison on `purpose` and the purpose compared with.
+    fn filter(self) -> (&'static str, &'a str) {
+        match self {
+            Sent::Only(p) => ("=", p),
+            Sent::AllBut(p) => ("<>", p),
+        }
+    }
+}
+
 /// How many codes (of the purposes `which` takes in) were sent to the user since `since`.
 /// Challenges for which nothing was sent (methods `app` and `passkey`) are not sends: their
 /// tries are bounded by [`app_tries_since`].
 pub async fn count_since(conn: &mut Conn, user: UserId, since: i64, which: Sent<'_>) -> Result<i64, StoreError> {
-    let (op, purpose) = match which {
-        Sent::Only(p) => ("=", p),
-        Sent::AllBut(p) => ("<>", p),
-    };
+    let (op, purpose) = which.filter();
     Ok(sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND created_at > $2 AND purpose {op} $3 \
          AND method NOT IN ('app', 'passkey')"

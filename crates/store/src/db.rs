@@ -162,9 +162,11 @@ fn quiet(opts: AnyConnectOptions) -> AnyConnectOptions {
 /// Pool options for SQLite connections: WAL, a busy timeout, foreign keys, and the file mapped
 /// into memory (up to 2 GiB), so that every connection reads pages from the operating system's
 /// cache without copying them into its own small page cache (the user searches read tens of
-/// thousands of index entries at a million users).
+/// thousands of index entries at a million users). A connection is not pinged when it is taken
+/// from the pool: an open file cannot drop like a network connection, and the ping was a round
+/// trip to the connection's thread on every acquire (two per sign-in).
 fn sqlite_pool(max: u32, extra: &'static str) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).after_connect(move |conn, _meta| {
+    AnyPoolOptions::new().max_connections(max).test_before_acquire(false).after_connect(move |conn, _meta| {
         Box::pin(async move {
             let pragmas = format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \

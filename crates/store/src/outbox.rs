@@ -135,13 +135,22 @@ pub async fn claim_due(
     rows.iter().map(from_row).collect()
 }
 
-/// Records a delivery.
-pub async fn mark_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET delivered_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+/// Marks messages delivered (their rows kept as they are: the development outbox), in one
+/// statement.
+pub async fn mark_all_delivered(conn: &mut Conn, ids: &[i64], now: i64) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let places: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "UPDATE outbox SET delivered_at = $1, claimed_until = NULL, last_error = NULL WHERE id IN ({})",
+        places.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(now);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -121,6 +121,26 @@ pub async fn by_username(conn: &mut Conn, plan: PlanId, username_lower: &str) ->
     row.as_ref().map(from_row).transpose()
 }
 
+/// The user with this username (lower case) in the plan, and whether they have a confirmed
+/// authenticator app: the sign-in's one read of its user.
+pub async fn by_username_with_app(
+    conn: &mut Conn,
+    plan: PlanId,
+    username_lower: &str,
+) -> Result<Option<(UserRow, bool)>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, CAST(CASE WHEN EXISTS (SELECT 1 FROM authenticator_apps a \
+           WHERE a.plan_id = users.plan_id AND a.user_id = users.id AND a.confirmed_at IS NOT NULL) \
+           THEN 1 ELSE 0 END AS BIGINT) AS has_app \
+         FROM users WHERE plan_id = $1 AND username_lower = $2"
+    ))
+    .bind(plan.0)
+    .bind(username_lower)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(|r| Ok((from_row(r)?, r.try_get::<i64, _>("has_app")? != 0))).transpose()
+}
+
 /// Whether `value` (lower case) is used as a username or an email by anyone in the plan other
 /// than `except`.
 pub async fn name_taken(conn: &mut Conn, plan: PlanId, value_lower: &str, except: UserId) -> Result<bool, StoreError> {
