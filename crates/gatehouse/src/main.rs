@@ -164,6 +164,7 @@ fn main() -> ExitCode {
     // default they run at the same priority.
     let nice = gatehouse::priority::runtime_nice();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(gatehouse::priority::runtime_threads())
         .enable_all()
         .on_thread_start(move || gatehouse::priority::lower_this_thread(nice))
         .build()

@@ -1,4 +1,5 @@
-//! Scheduling priority: the password hashing threads are favoured over the async runtime.
+//! Scheduling priority and threads: the password hashing threads are favoured over the async
+//! runtime, and the runtime keeps to half the cores.
 //!
 //! A sign-in is about 20 ms of Argon2id and well under 1 ms of everything else; on a busy machine
 //! the hashing threads must keep their cores, or a flood of cheap requests (a client that retries
@@ -13,6 +14,24 @@
 /// every admitted sign-in's answer behind the hashing; refusals are now held for a moment
 /// instead, which slows such a storm without using a CPU (docs/benchmarks.md, 2026-12-06).
 pub const DEFAULT_RUNTIME_NICE: i32 = 0;
+
+/// The environment variable that sets how many threads the async runtime runs (1 to 256).
+pub const RUNTIME_THREADS_VAR: &str = "GATEHOUSE_RUNTIME_THREADS";
+
+/// Threads for the async runtime: `GATEHOUSE_RUNTIME_THREADS` if it is a number from 1 to 256,
+/// else half the cores, at least one. The runtime's work is input, output and hand-offs (the
+/// database's and the hashing pool's own threads do theirs); every runtime thread more is more
+/// waking and parking between them, which on a machine whose cores the hashing threads keep busy
+/// costs the sign-ins CPU (a quarter of their CPU besides hashing on 2 cores: docs/benchmarks.md,
+/// 2026-12-06).
+pub fn runtime_threads() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    parse_threads(std::env::var(RUNTIME_THREADS_VAR).ok().as_deref(), cores)
+}
+
+fn parse_threads(value: Option<&str>, cores: usize) -> usize {
+    value.and_then(|v| v.trim().parse::<usize>().ok()).filter(|n| (1..=256).contains(n)).unwrap_or((cores / 2).max(1))
+}
 
 /// The environment variable that sets the runtime's nice increment (0 to 19; 0 turns it off).
 pub const RUNTIME_NICE_VAR: &str = "GATEHOUSE_RUNTIME_NICE";
@@ -59,6 +78,18 @@ pub fn this_thread_nice() -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_takes_half_the_cores_unless_told() {
+        assert_eq!(parse_threads(None, 1), 1);
+        assert_eq!(parse_threads(None, 2), 1);
+        assert_eq!(parse_threads(None, 3), 1);
+        assert_eq!(parse_threads(None, 8), 4);
+        assert_eq!(parse_threads(Some(" 3 "), 2), 3);
+        assert_eq!(parse_threads(Some("0"), 8), 4);
+        assert_eq!(parse_threads(Some("257"), 8), 4);
+        assert_eq!(parse_threads(Some("many"), 2), 1);
+    }
 
     #[test]
     fn the_increment_is_read_within_bounds() {
