@@ -33,21 +33,26 @@ pub struct NewCode<'a> {
 
 /// Stores a code.
 pub async fn insert(conn: &mut Conn, c: &NewCode<'_>, now: i64) -> Result<i64, StoreError> {
-    let id: i64 = sqlx::query_scalar(
+    let q = sqlx::query_scalar(
         "INSERT INTO verification_codes (plan_id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING id",
-    )
-    .bind(c.plan_id.0)
-    .bind(c.user_id.0)
-    .bind(c.purpose)
-    .bind(c.phone)
-    .bind(c.method)
-    .bind(c.code_hash)
-    .bind(now)
-    .bind(c.expires_at)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
+    );
+    Ok(bind_new(q, c, now).fetch_one(&mut *conn).await?)
+}
+
+/// A statement that stores a code and returns its id.
+type CodeIdQuery<'q> = sqlx::query::QueryScalar<'q, sqlx::Any, i64, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a new code's columns as `$1` to `$8`.
+fn bind_new<'q>(q: CodeIdQuery<'q>, c: &NewCode<'q>, now: i64) -> CodeIdQuery<'q> {
+    q.bind(c.plan_id.0)
+        .bind(c.user_id.0)
+        .bind(c.purpose)
+        .bind(c.phone)
+        .bind(c.method)
+        .bind(c.code_hash)
+        .bind(now)
+        .bind(c.expires_at)
 }
 
 /// Stores a code only if fewer than `limit` codes (of the purposes `which` takes in, counted as
@@ -62,26 +67,15 @@ pub async fn insert_within_limit(
     limit: i64,
 ) -> Result<Option<i64>, StoreError> {
     let (op, purpose) = which.filter();
-    Ok(sqlx::query_scalar(&format!(
+    let sql = format!(
         "INSERT INTO verification_codes (plan_id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, 0 \
          WHERE (SELECT COUNT(*) FROM verification_codes WHERE user_id = $2 AND created_at > $9 AND purpose {op} $10 \
                 AND method NOT IN ('app', 'passkey')) < $11 \
          RETURNING id"
-    ))
-    .bind(c.plan_id.0)
-    .bind(c.user_id.0)
-    .bind(c.purpose)
-    .bind(c.phone)
-    .bind(c.method)
-    .bind(c.code_hash)
-    .bind(now)
-    .bind(c.expires_at)
-    .bind(since)
-    .bind(purpose)
-    .bind(limit)
-    .fetch_optional(&mut *conn)
-    .await?)
+    );
+    let q = bind_new(sqlx::query_scalar(&sql), c, now).bind(since).bind(purpose).bind(limit);
+    Ok(q.fetch_optional(&mut *conn).await?)
 }
 
 /// Which codes a count of sends takes in.
