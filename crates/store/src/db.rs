@@ -32,6 +32,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    #[error("a database task stopped: {0}")]
+    Task(tokio::task::JoinError),
 }
 
 impl StoreError {
@@ -120,11 +122,23 @@ impl Db {
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails to upgrade.
+    ///
+    /// The begin runs to its end in a task of its own, even when the caller is dropped halfway
+    /// (a client that hangs up cancels its request wherever it waits). sqlx's `begin_with` on
+    /// SQLite has a moment, after the BEGIN has run and before the transaction exists to roll
+    /// itself back when dropped, where a cancelled caller left the one writing connection inside
+    /// a transaction that nothing would end: every later write was then refused as nested, until
+    /// a restart. A begin that finishes after its caller is gone is dropped in the task, and so
+    /// rolled back.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(match self.kind {
-            DbKind::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            DbKind::Postgres => self.pool.begin().await?,
-        })
+        let (kind, writer) = (self.kind, self.writer.clone());
+        let begun = tokio::spawn(async move {
+            match kind {
+                DbKind::Sqlite => writer.begin_with("BEGIN IMMEDIATE").await,
+                DbKind::Postgres => writer.begin().await,
+            }
+        });
+        Ok(begun.await.map_err(StoreError::Task)??)
     }
 
     /// Closes every connection.

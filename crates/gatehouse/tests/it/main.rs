@@ -28,6 +28,7 @@ mod browser_registration;
 mod browser_reviews;
 mod browser_self_service;
 mod browser_strong_factor;
+mod cancelled_requests;
 mod cli;
 mod contract;
 mod control_panel;
