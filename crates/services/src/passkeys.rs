@@ -276,6 +276,35 @@ impl Services {
         Ok(err)
     }
 
+    /// Takes the ceremony `asked` answers (which must be `session`'s, when given) and reads the
+    /// answer. Either failing is refused and recorded as `asked.action` by `user` (in `tx`,
+    /// committed); otherwise `tx` is handed back with the ceremony's state and the answer.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_answered_ceremony<T: serde::de::DeserializeOwned>(
+        &self,
+        mut tx: gatehouse_store::Tx,
+        plan: &Plan,
+        asked: &Answered<'_>,
+        session: Option<&SessionInfo>,
+        user: Option<UserId>,
+        meta: &RequestMeta,
+        now: i64,
+    ) -> Result<(gatehouse_store::Tx, T, PublicKeyCredential), PasskeyError> {
+        let action = asked.action;
+        let state = match self.take_ceremony(&mut tx, plan, asked.kind, asked.ceremony, session, now).await {
+            Ok(s) => s,
+            Err(PasskeyError::CeremonyUnusable) => {
+                let err = PasskeyError::CeremonyUnusable;
+                return Err(self.refuse(tx, plan, meta, action, user, reason("ceremony"), now, err).await?);
+            }
+            Err(e) => return Err(e),
+        };
+        match answer(asked.credential) {
+            Ok(cred) => Ok((tx, state, cred)),
+            Err(e) => Err(self.refuse(tx, plan, meta, action, user, reason("unreadable"), now, e).await?),
+        }
+    }
+
     /// The signed-in user's passkeys, oldest first.
     pub async fn my_passkeys(&self, plan: &Plan, session: &SessionInfo) -> Result<Vec<PasskeyView>, PasskeyError> {
         if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
@@ -554,20 +583,10 @@ impl Services {
     ) -> Result<PasskeySignedIn, PasskeyError> {
         const ACTION: &str = "signin.passkey";
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let state: DiscoverableAuthentication =
-            match self.take_ceremony(&mut tx, plan, CeremonyKind::SignIn, ceremony, None, now).await {
-                Ok(s) => s,
-                Err(PasskeyError::CeremonyUnusable) => {
-                    let err = PasskeyError::CeremonyUnusable;
-                    return Err(self.refuse(tx, plan, meta, ACTION, None, reason("ceremony"), now, err).await?);
-                }
-                Err(e) => return Err(e),
-            };
-        let cred: PublicKeyCredential = match answer(credential) {
-            Ok(c) => c,
-            Err(e) => return Err(self.refuse(tx, plan, meta, ACTION, None, reason("unreadable"), now, e).await?),
-        };
+        let asked = Answered { kind: CeremonyKind::SignIn, action: ACTION, ceremony, credential };
+        let tx = self.db.begin().await?;
+        let (mut tx, state, cred): (_, DiscoverableAuthentication, _) =
+            self.take_answered_ceremony(tx, plan, &asked, None, None, meta, now).await?;
         let rp = self.relying_party(plan)?;
         let (handle, cred_id) = match rp.identify_discoverable_authentication(&cred) {
             Ok((h, c)) => (h, credential_id_text(c)),
@@ -646,29 +665,17 @@ impl Services {
     #[allow(clippy::too_many_arguments)]
     async fn check_own_key_answer(
         &self,
-        mut tx: gatehouse_store::Tx,
+        tx: gatehouse_store::Tx,
         plan: &Plan,
         session: &SessionInfo,
         user: &users::UserRow,
-        asked: OwnKeyAsked<'_>,
+        asked: Answered<'_>,
         meta: &RequestMeta,
         now: i64,
     ) -> Result<(gatehouse_store::Tx, OwnKeyAnswer), PasskeyError> {
-        let OwnKeyAsked { kind, action, ceremony, credential } = asked;
-        let user_id = Some(user.id);
-        let state: PasskeyAuthentication =
-            match self.take_ceremony(&mut tx, plan, kind, ceremony, Some(session), now).await {
-                Ok(s) => s,
-                Err(PasskeyError::CeremonyUnusable) => {
-                    let err = PasskeyError::CeremonyUnusable;
-                    return Err(self.refuse(tx, plan, meta, action, user_id, reason("ceremony"), now, err).await?);
-                }
-                Err(e) => return Err(e),
-            };
-        let cred: PublicKeyCredential = match answer(credential) {
-            Ok(c) => c,
-            Err(e) => return Err(self.refuse(tx, plan, meta, action, user_id, reason("unreadable"), now, e).await?),
-        };
+        let (action, user_id) = (asked.action, Some(user.id));
+        let (mut tx, state, cred): (_, PasskeyAuthentication, _) =
+            self.take_answered_ceremony(tx, plan, &asked, Some(session), user_id, meta, now).await?;
         let lock = UserLock::read(&mut tx, plan, user, &meta.ip, now).await?;
         if let Some(err) = lock.refusal(now) {
             return Err(self.refuse(tx, plan, meta, action, user_id, reason("locked"), now, err).await?);
@@ -734,7 +741,7 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(PasskeyError::WrongStage)?;
-        let asked = OwnKeyAsked { kind: CeremonyKind::SecondStep, action: ACTION, ceremony, credential };
+        let asked = Answered { kind: CeremonyKind::SecondStep, action: ACTION, ceremony, credential };
         let (mut tx, OwnKeyAnswer { lock, row, result }) =
             self.check_own_key_answer(tx, plan, session, &user, asked, meta, now).await?;
         let mut passkey = stored_passkey(&row)?;
@@ -778,7 +785,7 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (user, _) = self.reauth_user(&mut tx, plan, session, now).await?;
-        let asked = OwnKeyAsked { kind: CeremonyKind::Reauth, action: ACTION, ceremony, credential };
+        let asked = Answered { kind: CeremonyKind::Reauth, action: ACTION, ceremony, credential };
         let (mut tx, OwnKeyAnswer { lock, row, result }) =
             self.check_own_key_answer(tx, plan, session, &user, asked, meta, now).await?;
         let mut passkey = stored_passkey(&row)?;
@@ -848,9 +855,9 @@ struct UsedPasskey<'a> {
     after_password: bool,
 }
 
-/// A ceremony's answer to check with [`Services::check_own_key_answer`]: which kind of ceremony,
-/// the audit action its refusals are recorded as, and the ceremony id and answer sent.
-struct OwnKeyAsked<'a> {
+/// A ceremony's answer as sent: which kind of ceremony, the audit action its refusals are
+/// recorded as, and the ceremony id and answer.
+struct Answered<'a> {
     kind: CeremonyKind,
     action: &'static str,
     ceremony: &'a str,
