@@ -27,7 +27,7 @@ use anyhow::{Context, anyhow, bail};
 use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use clap::{Args, ValueEnum};
-use gatehouse_services::hashing::HashConfig;
+use gatehouse_services::hashing::{HashConfig, OVERLOAD_WINDOW};
 use gatehouse_services::plans::{NewPlan, Plan};
 use gatehouse_services::{Services, SystemClock};
 use gatehouse_store::users::{self, NewUser};
@@ -1460,41 +1460,95 @@ async fn measure_overload(fx: &Fixture, args: &BenchArgs) -> anyhow::Result<Tabl
 /// Connections of a client that ignores `Retry-After`.
 const STORM_CONNECTIONS: usize = 32;
 
+/// Connections of well-behaved clients, whose sign-ins per second are the storm's yardstick.
+const CALM_CONNECTIONS: usize = 4;
+
+/// Rounds of the storm with `wrk`: each a calm slice, then a storm slice.
+const STORM_ROUNDS: u64 = 5;
+
 /// A client that ignores `Retry-After`: [`STORM_CONNECTIONS`] connections in a closed loop, each
 /// sending its next sign-in as soon as the last is answered, refused or not. Driven by `wrk` (a
 /// separate process) when it is on PATH, else by in-process clients.
+///
+/// With `wrk`, storm slices alternate with calm ones ([`CALM_CONNECTIONS`] clients, the `signin`
+/// bench's load), and the check is the median over rounds of storm ÷ calm sign-ins per second:
+/// what the storm leaves of what this machine gave well-behaved clients moments before. A hash
+/// on this virtual machine takes from 15 to 35 ms from one minute to the next, so a yardstick
+/// timed in another minute (workers ÷ one hash alone) is reported beside it, not judged.
 async fn storm(fx: &Fixture, args: &BenchArgs, hash: &HashTimes, t: &mut Table) -> anyhow::Result<()> {
     let capacity = fx.hash.workers.max(1) as f64 / hash.alone.as_secs_f64().max(1e-6);
+    let busy_capacity = fx.hash.workers.max(1) as f64 / hash.busy.as_secs_f64().max(1e-6);
     let secs = args.seconds;
     let machine = MachineCpu::now();
     let cpu_before = thread_cpu();
     let started = Instant::now();
-    let (how, ok, refused, other) = if wrk_available() {
-        let w = run_wrk(fx, STORM_CONNECTIONS, secs).await?;
-        ("wrk", w.ok, w.busy, w.other + w.errors)
+    let mut ratios = Vec::new();
+    let (how, ok, refused, other, storm_secs) = if wrk_available() {
+        let slice = (secs / STORM_ROUNDS).max(2);
+        let (mut storm, mut calm) = (Wrk::default(), Wrk::default());
+        for _ in 0..STORM_ROUNDS {
+            let c = run_wrk(fx, CALM_CONNECTIONS, slice).await?;
+            let s = run_wrk(fx, STORM_CONNECTIONS, slice).await?;
+            if c.ok > 0 {
+                ratios.push(s.ok as f64 / c.ok as f64);
+            }
+            calm.add(&c);
+            storm.add(&s);
+            // The pool keeps its queue closed for a moment after it was full; the next calm
+            // slice starts once it is open again.
+            tokio::time::sleep(OVERLOAD_WINDOW + WRK_DRAIN).await;
+        }
+        t.figure(
+            &format!("calm slices ({CALM_CONNECTIONS} connections, {STORM_ROUNDS} × {slice} s): sign-ins per second"),
+            per_sec(calm.ok as f64 / (STORM_ROUNDS * slice) as f64),
+        );
+        ("wrk", storm.ok, storm.busy, storm.other + storm.errors, STORM_ROUNDS * slice)
     } else {
         let l = drive_signins(fx, STORM_CONNECTIONS, Duration::from_secs(secs), Duration::ZERO).await?;
         let (ok, busy) = (l.with_status(200).count() as u64, l.with_status(503).count() as u64);
         let other = l.samples.iter().filter(|x| x.in_window && x.status != 200 && x.status != 503).count() as u64;
-        ("in-process clients", ok, busy, other + l.errors)
+        ("in-process clients", ok, busy, other + l.errors, secs)
     };
     let cpu = cpu_by_group(&cpu_before, &thread_cpu());
     let window = started.elapsed();
     let others = machine.others_since();
-    let rate = ok as f64 / secs as f64;
+    let rate = ok as f64 / storm_secs as f64;
     t.figure(
         &format!(
-            "storm ({how}, {STORM_CONNECTIONS} connections retrying at once, {secs} s): answers 200 / 503 / other"
+            "storm ({how}, {STORM_CONNECTIONS} connections retrying at once, {storm_secs} s): answers 200 / 503 / other"
         ),
         format!("{ok} / {refused} / {other}"),
     );
-    t.figure("storm: refusals per second", per_sec(refused as f64 / secs as f64));
-    t.check(
+    t.figure("storm: refusals per second", per_sec(refused as f64 / storm_secs as f64));
+    t.figure(
         "storm: sign-ins per second",
-        format!("{} = {:.2} × capacity", per_sec(rate), rate / capacity),
-        format!(">= 0.8 × capacity ({})", per_sec(capacity)),
-        rate >= 0.8 * capacity,
+        format!(
+            "{} = {:.2} × workers ÷ one hash alone ({}), {:.2} × workers ÷ one hash with every worker hashing ({})",
+            per_sec(rate),
+            rate / capacity,
+            per_sec(capacity),
+            rate / busy_capacity,
+            per_sec(busy_capacity)
+        ),
     );
+    if ratios.is_empty() {
+        t.check(
+            "storm: sign-ins per second ÷ capacity",
+            format!("{:.2}", rate / capacity),
+            ">= 0.8",
+            rate >= 0.8 * capacity,
+        );
+    } else {
+        let each = ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ");
+        ratios.sort_by(f64::total_cmp);
+        let mid = percentile(&ratios, 50.0).unwrap_or(0.0);
+        t.check(
+            "storm ÷ calm sign-ins per second, median of rounds",
+            format!("{mid:.2} (rounds {each})"),
+            ">= 0.8",
+            mid >= 0.8,
+        );
+    }
     t.figure("storm: CPU of the server, cores", cores(&cpu, window));
     t.figure(
         "storm: CPU of other processes (the load generator too), cores",
