@@ -267,10 +267,8 @@ impl Services {
         session: &SessionInfo,
         now: i64,
     ) -> Result<(UserRow, i64), ProfileError> {
-        let user = self.profile_user(conn, plan, session).await?;
-        let row = store::unlock(conn, session.id).await?;
-        match (unlock_at(row.as_ref(), &user, now), row) {
-            (Unlock::Code { .. }, Some(r)) => Ok((user, r.updated_at)),
+        match self.unlock_state(conn, plan, session, now).await? {
+            (user, Unlock::Code { .. }, Some(moved_at)) => Ok((user, moved_at)),
             _ => Err(ProfileError::NotUnlocked),
         }
     }
@@ -299,32 +297,43 @@ impl Services {
         session: &SessionInfo,
         now: i64,
     ) -> Result<(UserRow, i64), ProfileError> {
-        let user = self.profile_user(conn, plan, session).await?;
-        let row = store::unlock(conn, session.id).await?;
-        match unlock_at(row.as_ref(), &user, now) {
-            Unlock::Open { .. } => Ok((user, row.map_or(now, |r| r.updated_at))),
+        match self.unlock_state(conn, plan, session, now).await? {
+            (user, Unlock::Open { .. }, moved_at) => Ok((user, moved_at.unwrap_or(now))),
             _ => Err(ProfileError::NotUnlocked),
         }
+    }
+
+    /// The session's user, how far they got in unlocking their profile, and when that last
+    /// moved (none before they started).
+    async fn unlock_state(
+        &self,
+        conn: &mut Conn,
+        plan: &Plan,
+        session: &SessionInfo,
+        now: i64,
+    ) -> Result<(UserRow, Unlock, Option<i64>), ProfileError> {
+        let user = self.profile_user(conn, plan, session).await?;
+        let row = store::unlock(conn, session.id).await?;
+        let unlock = unlock_at(row.as_ref(), &user, now);
+        Ok((user, unlock, row.map(|r| r.updated_at)))
     }
 
     /// The signed-in user's profile and how far they got in unlocking it.
     pub async fn my_profile(&self, plan: &Plan, session: &SessionInfo) -> Result<MyProfile, ProfileError> {
         let now = self.now();
         let mut conn = self.db.acquire().await?;
-        let user = self.profile_user(&mut conn, plan, session).await?;
-        let row = store::unlock(&mut conn, session.id).await?;
-        let unlock = unlock_at(row.as_ref(), &user, now);
+        let (user, unlock, moved_at) = self.unlock_state(&mut conn, plan, session, now).await?;
         let contact = users::contact(&mut conn, plan.id(), user.id).await?.unwrap_or_default();
         let pending_email = store::pending_email_change(&mut conn, user.id, now).await?.map(|c| c.new_email);
-        let pending_phone = match (&unlock, &row) {
-            (Unlock::Open { .. }, Some(r)) => codes::latest(&mut conn, user.id, Purpose::NewPhone.as_str())
+        let pending_phone = match (&unlock, moved_at) {
+            (Unlock::Open { .. }, Some(opened)) => codes::latest(&mut conn, user.id, Purpose::NewPhone.as_str())
                 .await?
-                .filter(|c| c.created_at >= r.updated_at && c.consumed_at.is_none() && c.expires_at > now)
+                .filter(|c| c.created_at >= opened && c.consumed_at.is_none() && c.expires_at > now)
                 .map(|c| (mask_digits(&c.phone), TwoStepMethod::parse(&c.method).unwrap_or(TwoStepMethod::Text))),
             _ => None,
         };
-        let steps = match (&unlock, &row) {
-            (Unlock::Code { .. }, Some(r)) => second_steps(&mut conn, plan, &user, r.updated_at).await?,
+        let steps = match (&unlock, moved_at) {
+            (Unlock::Code { .. }, Some(asked)) => second_steps(&mut conn, plan, &user, asked).await?,
             _ => SecondSteps::default(),
         };
         let (has_app, keys) = strong_factor::held(&mut conn, plan, &user).await?;
