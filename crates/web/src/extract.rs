@@ -149,6 +149,10 @@ pub mod stage {
 /// session's own stage (`pages::require_stage`, the one rule).
 pub struct AtStage<S>(pub SessionInfo, pub std::marker::PhantomData<S>);
 
+/// The browser's session, fully signed in (past two-step and the terms): what every page of a
+/// signed-in person asks for.
+pub type SignedIn = AtStage<stage::Complete>;
+
 impl<S: stage::Stage> FromRequestParts<AppState> for AtStage<S> {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {

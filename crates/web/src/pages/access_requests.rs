@@ -4,17 +4,16 @@
 
 use super::ConfirmPage;
 use super::home::RequestParts;
-use super::{Chrome, internal_error, message_page, render, require_stage, tax_id_display, when};
+use super::{Chrome, internal_error, message_page, render, tax_id_display, when};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, SignedIn};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{AccessRequestId, ProviderRowId};
 use gatehouse_services::SessionInfo;
 use gatehouse_services::access_requests::{AccessRequestError, Approval, PendingRequest, Scope};
@@ -106,10 +105,6 @@ struct Done {
     done: Option<String>,
 }
 
-fn signed_in(s: CookieSession) -> Result<SessionInfo, Redirect> {
-    require_stage(&s.0, SessionStage::Complete)
-}
-
 /// The page, with `error` shown on request `id`.
 async fn page(
     st: &AppState,
@@ -158,14 +153,10 @@ async fn list(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Query(q): Query<Done>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match crate::pages::practice_grant(&st, &plan, &s).await {
         Ok(Some(_)) => {}
         Ok(None) => {
@@ -217,16 +208,12 @@ async fn refused(
 async fn approve(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Path(id): Path<i64>,
     parts: RequestParts,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let csrf = parts.csrf();
     let value = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
     let scope = if value("scope") == "all" {
@@ -267,14 +254,10 @@ async fn decline_confirm(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Path(id): Path<i64>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let grant = match crate::pages::practice_grant(&st, &plan, &s).await {
         Ok(Some(g)) => g,
         Ok(None) => return not_found(&st, &parts),
@@ -312,15 +295,11 @@ async fn decline(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Path(id): Path<i64>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let grant = match crate::pages::practice_grant(&st, &plan, &s).await {
         Ok(Some(g)) => g,
         Ok(None) => return not_found(&st, &parts),

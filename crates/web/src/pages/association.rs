@@ -4,10 +4,10 @@
 //! sends them an access request. The rules are in `gatehouse_services::association`.
 
 use super::home::RequestParts;
-use super::{Chrome, internal_error, message_page, render, require_stage, tax_id_display};
+use super::{Chrome, internal_error, message_page, render, tax_id_display};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, SignedIn};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -16,8 +16,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::MatchId;
 use gatehouse_domain::association::{AssociationErrors, AssociationForm};
-use gatehouse_domain::session::SessionStage;
-use gatehouse_services::SessionInfo;
 use gatehouse_services::association::{AssociationError, Matched};
 use serde::Deserialize;
 
@@ -151,21 +149,12 @@ fn form_view(
     }
 }
 
-/// The signed-in session, or where its visitor belongs.
-fn signed_in(s: CookieSession) -> Result<SessionInfo, Redirect> {
-    require_stage(&s.0, SessionStage::Complete)
-}
-
 async fn form_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let (chrome, linked) = match Chrome::for_session(&st, &plan, &csrf, &s, "/associate").await {
         Ok(c) => c,
         Err(r) => return r,
@@ -178,14 +167,10 @@ async fn check(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Form(form): Form<AssociationForm>,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let result = st.svc.check_association(&plan.0, &s, &form, &meta).await;
     let (chrome, linked) = match Chrome::for_session(&st, &plan, &csrf, &s, "/associate").await {
         Ok(c) => c,
@@ -270,14 +255,10 @@ async fn step_two(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Path(attempt): Path<MatchId>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let here = format!("/associate/{attempt}");
     let (chrome, _) = match Chrome::for_session(&st, &plan, &csrf, &s, &here).await {
         Ok(c) => c,
@@ -304,16 +285,12 @@ struct AcceptForm {
 async fn accept(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Path(attempt): Path<MatchId>,
     parts: RequestParts,
     Form(form): Form<AcceptForm>,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let csrf = parts.csrf();
     let agreed = form.agree.as_deref() == Some("yes");
     match st.svc.accept_association(&plan.0, &s, attempt, agreed, &meta).await {
@@ -360,15 +337,11 @@ async fn send_request(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Path(attempt): Path<MatchId>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     // Read the match before the request uses it up, to say whom it went to.
     let m = match st.svc.association_match(&plan.0, &s, attempt).await {
         Ok(m) => m,

@@ -5,10 +5,10 @@
 //! post to `/factor-nudge/dismiss`).
 
 use super::ConfirmPage;
-use super::{Chrome, internal_error, message_page, render, require_stage, when};
+use super::{Chrome, internal_error, message_page, render, when};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, SignedIn};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -17,7 +17,6 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::SessionId;
-use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::account::Me;
 use gatehouse_services::factor_nudge::Welcome;
@@ -30,11 +29,6 @@ pub fn routes() -> Routes {
         .route("/factor-nudge/dismiss", post(dismiss_nudge))
         .route("/sessions", get(sessions_page))
         .route("/sessions/{id}/end", get(end_confirm).post(end_submit))
-}
-
-/// The session of a fully signed-in visitor, or where to send them.
-fn signed_in(s: CookieSession) -> Result<SessionInfo, Redirect> {
-    require_stage(&s.0, SessionStage::Complete)
 }
 
 #[derive(Template)]
@@ -66,14 +60,10 @@ async fn home(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Query(q): Query<HomeQuery>,
     jar: axum_extra::extract::CookieJar,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let is_staff = st.svc.staff_grant(&plan.0, Some(&s)).await.is_ok();
     let (chrome, linked) = match Chrome::for_session(&st, &plan, &csrf, &s, "/").await {
         Ok(c) => c,
@@ -129,13 +119,9 @@ async fn home(
 async fn dismiss_nudge(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.dismiss_factor_nudge(&plan.0, &s, &meta).await {
         Ok(()) => Redirect::to("/").into_response(),
         Err(e) => internal_error(e),
@@ -212,25 +198,18 @@ async fn sessions_page(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
 ) -> Response {
-    match signed_in(sess) {
-        Ok(s) => list(&st, &plan, &csrf, &s, None).await,
-        Err(r) => r.into_response(),
-    }
+    list(&st, &plan, &csrf, &s, None).await
 }
 
 async fn end_confirm(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Path(id): Path<SessionId>,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     // Only one's own session: another's reads as not found.
     match st.svc.list_sessions(&s).await {
         Ok(list) if list.iter().any(|v| v.id == id.0) => {}
@@ -260,15 +239,11 @@ async fn end_submit(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Path(id): Path<SessionId>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     if id.0 == s.id {
         return message_page(
             &st,

@@ -3,10 +3,10 @@
 //! rules are in `gatehouse_services::offers`.
 
 use super::home::RequestParts;
-use super::{Chrome, ConfirmPage, internal_error, message_page, render, require_stage, tax_id_display, when};
+use super::{Chrome, ConfirmPage, internal_error, message_page, render, tax_id_display, when};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CurrentPlan, Meta, SignedIn};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -14,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::ids::OfferId;
-use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionInfo;
 use gatehouse_services::offers::{Offer, OfferError};
 use gatehouse_services::plans::Plan;
@@ -71,10 +70,6 @@ struct Done {
     done: Option<String>,
 }
 
-fn signed_in(s: CookieSession) -> Result<SessionInfo, Redirect> {
-    require_stage(&s.0, SessionStage::Complete)
-}
-
 async fn page(
     st: &AppState,
     plan: &CurrentPlan,
@@ -101,13 +96,9 @@ async fn list(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Query(q): Query<Done>,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let notice = (q.done.as_deref() == Some("declined"))
         .then(|| "You declined the offer. Nothing was added to your account.".to_owned());
     page(&st, &plan, &csrf, &s, StatusCode::OK, notice, None).await
@@ -140,15 +131,11 @@ async fn refused(st: &AppState, plan: &CurrentPlan, s: &SessionInfo, parts: &Req
 async fn accept(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Path(id): Path<i64>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.accept_offer(&plan.0, &s, OfferId(id), &meta).await {
         Ok(a) => Redirect::to(&format!("/?linked={}", a.affiliation_id)).into_response(),
         Err(e) => refused(&st, &plan, &s, &parts, e).await,
@@ -159,14 +146,10 @@ async fn decline_confirm(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Path(id): Path<i64>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let offers = match st.svc.my_offers(&plan.0, &s).await {
         Ok(o) => o,
         Err(e) => return internal_error(e),
@@ -198,15 +181,11 @@ async fn decline_confirm(
 async fn decline(
     State(st): State<AppState>,
     plan: CurrentPlan,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Path(id): Path<i64>,
     parts: RequestParts,
 ) -> Response {
-    let s = match signed_in(sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.decline_offer(&plan.0, &s, OfferId(id), &meta).await {
         Ok(_) => Redirect::to("/offers?done=declined").into_response(),
         Err(e) => refused(&st, &plan, &s, &parts, e).await,

@@ -15,7 +15,7 @@ use super::auth::COUNTRIES;
 use super::{Chrome, EditField, busy, internal_error, phone_for_form, render, require_stage};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CookieSession, CurrentPlan, Meta};
+use crate::extract::{AtStage, CookieSession, CurrentPlan, Meta, SignedIn};
 use crate::routing::Routes;
 use crate::routing::{get, post};
 use askama::Template;
@@ -188,11 +188,6 @@ async fn page(
     render(status, &ProfilePage { chrome, p, f, open_minutes, countries: COUNTRIES, office_fields, address, acting })
 }
 
-/// The session, fully signed in, or the redirect to sign in.
-fn signed_in(sess: &CookieSession) -> Result<SessionInfo, Redirect> {
-    require_stage(&sess.0, SessionStage::Complete)
-}
-
 /// The status and feedback for a refused action (not a failure of ours).
 fn refused(e: ProfileError, mut f: Feedback) -> (StatusCode, Feedback) {
     let status = match &e {
@@ -239,12 +234,8 @@ async fn show(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     page(&st, &plan, &csrf, &s, StatusCode::OK, Feedback::default()).await
 }
 
@@ -260,14 +251,10 @@ async fn confirm_password(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let result = st
         .svc
         .profile_confirm_password(&plan.0, &s, &form.username, &form.password, &meta)
@@ -317,14 +304,10 @@ async fn code(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let result = if form.action == "send" {
         let method = method_of(&form.method);
         st.svc.profile_send_code(&plan.0, &s, method, &meta).await.map(|m| Some(sent_notice(&m, method)))
@@ -346,7 +329,7 @@ async fn code(
 
 /// The passkey's options for confirming it is you (JSON, for the ceremony script).
 async fn passkey_options(State(st): State<AppState>, plan: CurrentPlan, sess: CookieSession) -> Response {
-    let s = match signed_in(&sess) {
+    let s = match require_stage(&sess.0, SessionStage::Complete) {
         Ok(s) => s,
         Err(_) => return super::passkeys::options_answer(Err(PasskeyError::WrongStage)),
     };
@@ -366,14 +349,10 @@ async fn passkey(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Form(form): Form<PasskeyAnswerForm>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.finish_passkey_reauth(&plan.0, &s, &form.ceremony, &form.credential, &meta).await {
         Ok(()) => {
             let notice = Some("Thank you. You can now change your profile.".to_owned());
@@ -411,13 +390,9 @@ async fn recovery_codes(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     match st.svc.recovery_codes_regenerate(&plan.0, &s, &meta).await {
         Ok(codes) => {
             let chrome = match Chrome::for_session(&st, &plan, &csrf, &s, "/profile").await {
@@ -453,14 +428,10 @@ async fn phone(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Form(form): Form<PhoneForm>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let result = if form.action == "confirm" {
         st.svc
             .profile_confirm_phone(&plan.0, &s, &form.code, &meta)
@@ -494,14 +465,10 @@ async fn email(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Form(form): Form<EmailForm>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let result = st
         .svc
         .profile_start_email_change(&plan.0, &s, &form.email, &form.email_confirm, &meta)
@@ -524,14 +491,10 @@ async fn office(
     State(st): State<AppState>,
     plan: CurrentPlan,
     csrf: axum::Extension<CsrfToken>,
-    sess: CookieSession,
+    AtStage(s, _): SignedIn,
     Meta(meta): Meta,
     Form(form): Form<OfficeForm>,
 ) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
     let result = st
         .svc
         .profile_update_office(&plan.0, &s, &form, &meta)
@@ -540,11 +503,7 @@ async fn office(
     after(&st, &plan, &csrf, &s, result, Feedback { office: Some(form), ..Feedback::default() }).await
 }
 
-async fn done(State(st): State<AppState>, plan: CurrentPlan, sess: CookieSession) -> Response {
-    let s = match signed_in(&sess) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
+async fn done(State(st): State<AppState>, plan: CurrentPlan, AtStage(s, _): SignedIn) -> Response {
     match st.svc.profile_lock(&plan.0, &s).await {
         Ok(()) | Err(ProfileError::NotUnlocked) => Redirect::to("/").into_response(),
         Err(e) => internal_error(e),
