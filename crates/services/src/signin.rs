@@ -93,16 +93,22 @@ pub(crate) async fn lock_state(
     ip: &str,
     now: i64,
 ) -> Result<(Option<i64>, bool), gatehouse_store::StoreError> {
+    let counters = throttle::get_two(conn, plan.id(), [&user_key(name), &ip_key(name, ip)]).await?;
+    Ok(lock_of(counters, now))
+}
+
+/// When the counters (the username's, and the username's from one address) lock it until, and
+/// whether either has failures counted.
+fn lock_of(counters: [Option<throttle::Counter>; 2], now: i64) -> (Option<i64>, bool) {
     let mut until = None;
     let mut had_failures = false;
-    let (user_key, ip_key) = (user_key(name), ip_key(name, ip));
-    for c in throttle::get_two(conn, plan.id(), [&user_key, &ip_key]).await?.into_iter().flatten() {
+    for c in counters.into_iter().flatten() {
         had_failures = true;
         if let Some(t) = c.locked_until.filter(|t| *t > now) {
             until = Some(until.map_or(t, |u: i64| u.max(t)));
         }
     }
-    Ok((until, had_failures))
+    (until, had_failures)
 }
 
 /// A failure just counted against a username.
@@ -222,13 +228,13 @@ impl Services {
         let now = self.now();
         // Whether the user has an authenticator app is read with the user, before the hash: an
         // app added or removed in the meantime only changes which code is asked for first.
-        let (user, has_app, (locked_until, had_failures)) = {
+        let read = {
             let mut conn = self.db.acquire().await?;
-            let lock = lock_state(&mut conn, plan, &name, &meta.ip, now).await?;
-            let found = users::by_username_with_app(&mut conn, plan.id(), &name).await?;
-            let has_app = found.as_ref().is_some_and(|(_, app)| *app);
-            (found.map(|(u, _)| u), has_app, lock)
+            users::for_password_step(&mut conn, plan.id(), &name, [&user_key(&name), &ip_key(&name, &meta.ip)]).await?
         };
+        let (locked_until, had_failures) = lock_of(read.counters, now);
+        let has_app = read.user.as_ref().is_some_and(|(_, app)| *app);
+        let user = read.user.map(|(u, _)| u);
         if let Some(until) = locked_until {
             let mut tx = self.db.begin().await?;
             let mut e = Event::new("signin.password")
@@ -395,5 +401,31 @@ impl Services {
             Some(d) => SignInError::Locked { minutes: (d.as_secs() + 59) / 60 },
             None => SignInError::Invalid,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(failures: i64, locked_until: Option<i64>) -> Option<throttle::Counter> {
+        Some(throttle::Counter { failures, locked_until })
+    }
+
+    #[test]
+    fn no_counters_mean_no_lock_and_nothing_to_clear() {
+        assert_eq!(lock_of([None, None], 100), (None, false));
+    }
+
+    #[test]
+    fn a_past_lock_still_leaves_failures_to_clear() {
+        assert_eq!(lock_of([counter(3, Some(99)), None], 100), (None, true));
+        assert_eq!(lock_of([None, counter(1, None)], 100), (None, true));
+    }
+
+    #[test]
+    fn the_later_of_two_locks_holds() {
+        assert_eq!(lock_of([counter(10, Some(500)), counter(5, Some(300))], 100), (Some(500), true));
+        assert_eq!(lock_of([counter(10, Some(50)), counter(5, Some(300))], 100), (Some(300), true));
     }
 }

@@ -121,24 +121,58 @@ pub async fn by_username(conn: &mut Conn, plan: PlanId, username_lower: &str) ->
     row.as_ref().map(from_row).transpose()
 }
 
-/// The user with this username (lower case) in the plan, and whether they have a confirmed
-/// authenticator app: the sign-in's one read of its user.
-pub async fn by_username_with_app(
+/// What the password step of a sign-in reads before its hash, in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordStepRead {
+    /// The user with the username, and whether they have a confirmed authenticator app.
+    pub user: Option<(UserRow, bool)>,
+    /// The failure counters under the two keys asked for, in that order.
+    pub counters: [Option<crate::throttle::Counter>; 2],
+}
+
+/// The user with this username (lower case) in the plan, whether they have a confirmed
+/// authenticator app, and the sign-in failure counters under `throttle_keys`: the password
+/// step's one read before its hash. The counters are read whether or not the user exists.
+pub async fn for_password_step(
     conn: &mut Conn,
     plan: PlanId,
     username_lower: &str,
-) -> Result<Option<(UserRow, bool)>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS}, CAST(CASE WHEN EXISTS (SELECT 1 FROM authenticator_apps a \
-           WHERE a.plan_id = users.plan_id AND a.user_id = users.id AND a.confirmed_at IS NOT NULL) \
-           THEN 1 ELSE 0 END AS BIGINT) AS has_app \
-         FROM users WHERE plan_id = $1 AND username_lower = $2"
-    ))
-    .bind(plan.0)
-    .bind(username_lower)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(|r| Ok((from_row(r)?, r.try_get::<i64, _>("has_app")? != 0))).transpose()
+    throttle_keys: [&str; 2],
+) -> Result<PasswordStepRead, StoreError> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let counter = |col: &str, key: &str| {
+            format!("(SELECT t.{col} FROM signin_throttle t WHERE t.plan_id = $1 AND t.throttle_key = {key})")
+        };
+        format!(
+            "SELECT {COLUMNS}, CAST(CASE WHEN EXISTS (SELECT 1 FROM authenticator_apps a \
+               WHERE a.plan_id = users.plan_id AND a.user_id = users.id AND a.confirmed_at IS NOT NULL) \
+               THEN 1 ELSE 0 END AS BIGINT) AS has_app, \
+             {} AS failures_0, {} AS locked_until_0, {} AS failures_1, {} AS locked_until_1 \
+             FROM (SELECT 1 AS probe) AS probe \
+             LEFT JOIN users ON users.plan_id = $1 AND users.username_lower = $2",
+            counter("failures", "$3"),
+            counter("locked_until", "$3"),
+            counter("failures", "$4"),
+            counter("locked_until", "$4"),
+        )
+    });
+    let r = sqlx::query(SQL.as_str())
+        .bind(plan.0)
+        .bind(username_lower)
+        .bind(throttle_keys[0])
+        .bind(throttle_keys[1])
+        .fetch_one(&mut *conn)
+        .await?;
+    let counter = |failures: &str, locked_until: &str| -> Result<Option<crate::throttle::Counter>, StoreError> {
+        let locked_until: Option<i64> = r.try_get(locked_until)?;
+        Ok(r.try_get::<Option<i64>, _>(failures)?.map(|failures| crate::throttle::Counter { failures, locked_until }))
+    };
+    let counters = [counter("failures_0", "locked_until_0")?, counter("failures_1", "locked_until_1")?];
+    let user = match r.try_get::<Option<i64>, _>("id")? {
+        Some(_) => Some((from_row(&r)?, r.try_get::<i64, _>("has_app")? != 0)),
+        None => None,
+    };
+    Ok(PasswordStepRead { user, counters })
 }
 
 /// Whether `value` (lower case) is used as a username or an email by anyone in the plan other
