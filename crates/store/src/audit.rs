@@ -67,9 +67,10 @@ pub async fn init_chain(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Appends events of one plan to its chain in order, inside the caller's transaction, in three
-/// statements whatever their number (the head moved once, one multi-row insert): the one way
-/// events are appended, one or several. Returns the sequence number of the last, or `None` when
+/// Appends events of one plan to its chain in order, inside the caller's transaction, in two
+/// statements whatever their number (the head's numbers reserved, one multi-row insert; the
+/// head takes the last event's hash by trigger, migration 0040): the one way events are
+/// appended, one or several. Returns the sequence number of the last, or `None` when
 /// there were none.
 pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) -> Result<Option<i64>, StoreError> {
     if let Some(other) = events.iter().find(|e| e.plan_id != plan) {
@@ -106,11 +107,6 @@ pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) 
         let hash = chain_hash(&prev, &fields);
         links.push((seq, std::mem::replace(&mut prev, hash.clone()), hash));
     }
-    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE plan_id = $1")
-        .bind(plan.0)
-        .bind(&prev)
-        .execute(&mut *conn)
-        .await?;
     let values: Vec<String> = (0..events.len())
         .map(|i| {
             let b = i * 12;

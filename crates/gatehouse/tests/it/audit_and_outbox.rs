@@ -39,6 +39,48 @@ async fn audit_chain_detects_deleted_tail(backend: Backend) {
 }
 both!(audit_chain_detects_deleted_tail);
 
+/// The head takes the hash of the last event of every append, of one event or several (by the
+/// trigger of migration 0040), and an append rolled back leaves it where it was.
+async fn audit_head_follows_every_append(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let plan = app.plan.id();
+    let head_is_last = format!(
+        "SELECT COUNT(*) FROM audit_heads h JOIN audit_events e ON e.plan_id = h.plan_id AND e.seq = h.seq \
+         AND e.hash = h.hash WHERE h.plan_id = {plan} AND h.seq = (SELECT MAX(seq) FROM audit_events WHERE plan_id = {plan})"
+    );
+    let event = |action: &'static str| gatehouse_store::audit::NewEvent {
+        plan_id: plan,
+        at: 1_700_000_000,
+        actor: None,
+        subject: None,
+        action,
+        outcome: "success",
+        ip: "192.0.2.1",
+        user_agent: "test",
+        detail: "{}",
+    };
+    let db = &app.running.services.db;
+    for n in [1usize, 3, 1, 5] {
+        let before = app.count(&format!("SELECT COUNT(*) FROM audit_events WHERE plan_id = {plan}")).await;
+        let events: Vec<_> = (0..n).map(|_| event("test.append")).collect();
+        let mut tx = db.begin().await.expect("begin");
+        let last = gatehouse_store::audit::append_all(&mut tx, plan, &events).await.expect("append");
+        gatehouse_store::commit(tx).await.expect("commit");
+        assert_eq!(last, Some(before + i64::try_from(n).expect("small")));
+        assert_eq!(app.count(&head_is_last).await, 1, "the head is the last event after an append of {n}");
+    }
+    let head = app.count(&format!("SELECT seq FROM audit_heads WHERE plan_id = {plan}")).await;
+    let mut tx = db.begin().await.expect("begin");
+    gatehouse_store::audit::append_all(&mut tx, plan, &[event("test.rolled_back")]).await.expect("append");
+    drop(tx);
+    assert_eq!(app.count(&format!("SELECT seq FROM audit_heads WHERE plan_id = {plan}")).await, head);
+    assert_eq!(app.count(&head_is_last).await, 1);
+    let n = app.count("SELECT COUNT(*) FROM audit_events").await;
+    assert_eq!(app.running.services.verify_audit_chain(plan).await.expect("verify"), ChainReport::Intact { events: n });
+    app.stop().await;
+}
+both!(audit_head_follows_every_append);
+
 /// A fake SMS provider on localhost: records requests, fails the first `fail_first` of them.
 async fn fake_sms_provider(fail_first: usize) -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
