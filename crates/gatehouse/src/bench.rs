@@ -840,19 +840,37 @@ async fn client_loop(
 /// CPU time so far of each thread of this process, by thread id, with the thread's name
 /// (from `/proc/self/task/*/schedstat`; empty where that is not available).
 fn thread_cpu() -> BTreeMap<u64, (String, Duration)> {
+    thread_schedstat().into_iter().map(|(tid, (name, cpu, _))| (tid, (name, cpu))).collect()
+}
+
+/// Each thread's name, CPU time so far and how many times it was put on a CPU (the first and
+/// third fields of `/proc/self/task/*/schedstat`), by thread id.
+fn thread_schedstat() -> BTreeMap<u64, (String, Duration, u64)> {
     let mut out = BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
     for task in tasks.flatten() {
         let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u64>().ok()) else { continue };
         let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_owned();
-        let ns = std::fs::read_to_string(task.path().join("schedstat"))
-            .ok()
-            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()));
-        if let Some(ns) = ns {
-            out.insert(tid, (name, Duration::from_nanos(ns)));
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else { continue };
+        let fields: Vec<u64> = stat.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+        if let [ns, _, slices] = fields[..] {
+            out.insert(tid, (name, Duration::from_nanos(ns), slices));
         }
     }
     out
+}
+
+/// Times the threads other than hashing were put on a CPU between two snapshots: about one for
+/// each wake-up of a waiting thread, so a count of the hand-offs between threads.
+fn wakeups_besides_hashing(
+    before: &BTreeMap<u64, (String, Duration, u64)>,
+    after: &BTreeMap<u64, (String, Duration, u64)>,
+) -> u64 {
+    after
+        .iter()
+        .filter(|(_, (name, _, _))| thread_group(name) != "hashing")
+        .map(|(tid, (_, _, n))| n.saturating_sub(before.get(tid).map_or(0, |b| b.2)))
+        .sum()
 }
 
 /// What kind of work a thread does, from its name.
@@ -1196,7 +1214,9 @@ const REFERENCE_HASH_CPU: Duration = Duration::from_micros(22_700);
 async fn cost_apart(args: &BenchArgs, hash_cpu: Option<Duration>, t: &mut Table) -> anyhow::Result<()> {
     let cheap = HashConfig { memory_kib: 8, iterations: 1, parallelism: 1, ..HashConfig::default() };
     let fx = Fixture::start_hashing(args.users, cheap).await?;
+    let sched_before = thread_schedstat();
     let load = drive_open_loop_process(&fx, APART_RATE, Duration::from_secs(APART_SECS)).await;
+    let wakeups = wakeups_besides_hashing(&sched_before, &thread_schedstat());
     fx.stop().await;
     let load = load?;
     let ok = load.with_status(200).count();
@@ -1211,6 +1231,12 @@ async fn cost_apart(args: &BenchArgs, hash_cpu: Option<Duration>, t: &mut Table)
     );
     t.figure("apart: CPU of the server, cores", load.cpu_cores());
     t.check("apart: CPU per sign-in besides hashing", format!("{per:.2} ms"), "< 1 ms", per < 1.0);
+    if wakeups > 0 {
+        t.figure(
+            "apart: times a thread besides hashing was put on a CPU, per sign-in",
+            format!("{:.1} (each hand-off between threads is one)", wakeups as f64 / ok as f64),
+        );
+    }
     if let Some(hash) = hash_cpu.filter(|h| !h.is_zero()) {
         let share = per / (hash.as_secs_f64() * 1000.0);
         let reference = 1.0 / (REFERENCE_HASH_CPU.as_secs_f64() * 1000.0);
