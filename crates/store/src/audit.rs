@@ -2,6 +2,7 @@
 //! transaction, which serializes a plan's appends (a row lock on PostgreSQL, the write lock on
 //! SQLite), so the chain never forks.
 
+use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::audit::{ChainFields, GENESIS, chain_hash};
 use gatehouse_domain::{PlanId, UserId};
@@ -62,7 +63,7 @@ pub async fn init_chain(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError>
     sqlx::query("INSERT INTO audit_heads (plan_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (plan_id) DO NOTHING")
         .bind(plan.0)
         .bind(GENESIS)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(())
 }
@@ -135,7 +136,7 @@ pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) 
             .bind(prev_hash.as_str())
             .bind(hash.as_str());
     }
-    q.execute(&mut *conn).await?;
+    q.run(&mut *conn).await?;
     Ok(Some(last))
 }
 

@@ -1,5 +1,6 @@
 //! One-time verification codes (two-step). Only an HMAC of the code is stored.
 
+use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -192,7 +193,7 @@ pub async fn consume(conn: &mut Conn, id: i64, now: i64) -> Result<bool, StoreEr
     let r = sqlx::query("UPDATE verification_codes SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL")
         .bind(id)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,6 +1,7 @@
 //! What people allowed an application to read: one row per (user, application, scope set), the
 //! set in its canonical text, so the consent page is shown once per set.
 
+use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::scopes::ScopeSet;
 use gatehouse_domain::{PlanId, UserId};
@@ -71,7 +72,7 @@ pub async fn record(
     .bind(application)
     .bind(scopes.canonical())
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }

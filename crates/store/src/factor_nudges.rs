@@ -1,6 +1,7 @@
 //! The suggestion to add a stronger factor: what is stored on the user (`users.factor_nudge_at`,
 //! `users.factor_nudge_session_id`, migration 0039) and what the decision reads.
 
+use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -59,7 +60,7 @@ pub async fn claim(conn: &mut Conn, user: UserId, session: i64, due_by: i64, now
     .bind(session)
     .bind(now)
     .bind(due_by)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -77,7 +78,7 @@ pub async fn dismiss(conn: &mut Conn, plan: PlanId, user: UserId, session: i64, 
         .bind(plan.0)
         .bind(user.0)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(was.flatten() == Some(session))
 }

@@ -5,6 +5,7 @@
 //! by (still active, no staff role, the same idle period), so a sign-in or another instance that
 //! got there first makes it change nothing.
 
+use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -119,7 +120,7 @@ pub async fn mark_warned(
     .bind(user.0)
     .bind(idle_since)
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -144,7 +145,7 @@ pub async fn deactivate(
     .bind(idle_since)
     .bind(now)
     .bind(BY_INACTIVITY)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -3,6 +3,7 @@
 //! transaction as the session's end; the delivery worker claims due ones under a lease, posts
 //! the token and records the outcome, as it does for the outbox.
 
+use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -82,7 +83,7 @@ pub async fn mark_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), St
     )
     .bind(id)
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }
@@ -95,7 +96,7 @@ pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str, retry_at: i64) -
     .bind(id)
     .bind(error)
     .bind(retry_at)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }
@@ -108,7 +109,7 @@ pub async fn abandon(conn: &mut Conn, id: i64, error: &str, now: i64) -> Result<
     .bind(id)
     .bind(error)
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }

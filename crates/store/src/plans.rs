@@ -1,5 +1,6 @@
 //! Plans (tenants) and their settings.
 
+use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::factor_policy::FactorPolicy;
 use gatehouse_domain::{PlanId, PlanTimeZone};
@@ -173,7 +174,7 @@ pub async fn set_terms(conn: &mut Conn, id: PlanId, version: i64, text: &str) ->
         .bind(version)
         .bind(text)
         .bind(id.0)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(())
 }
@@ -220,7 +221,7 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
     .bind(i64::from(p.factors.passkeys_allowed))
     .bind(i64::from(p.factors.staff_strong_factor))
     .bind(i64::from(p.factors.admin_strong_factor))
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }
@@ -241,7 +242,7 @@ pub async fn set_logo(
     .bind(content_type)
     .bind(bytes)
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }
@@ -269,6 +270,6 @@ pub async fn has_logo(conn: &mut Conn, plan: PlanId) -> Result<bool, StoreError>
 /// PostgreSQL (held until commit); on SQLite the write transaction already excludes all others.
 /// Used by checks such as "the plan keeps at least one administrator" that read then write.
 pub async fn lock(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE plans SET id = id WHERE id = $1").bind(plan.0).execute(&mut *conn).await?;
+    sqlx::query("UPDATE plans SET id = id WHERE id = $1").bind(plan.0).run(&mut *conn).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Editing one's own profile: the per-session unlock (password, then a two-step code) and new
 //! email addresses waiting for confirmation.
 
+use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -31,14 +32,14 @@ pub async fn set_unlock(conn: &mut Conn, session: i64, user: UserId, stage: &str
     .bind(user.0)
     .bind(stage)
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Locks the profile of the session again.
 pub async fn clear_unlock(conn: &mut Conn, session: i64) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM profile_unlocks WHERE session_id = $1").bind(session).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM profile_unlocks WHERE session_id = $1").bind(session).run(&mut *conn).await?;
     Ok(())
 }
 
@@ -74,7 +75,7 @@ pub async fn insert_email_change(
     .bind(token_hash)
     .bind(now)
     .bind(expires_at)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }
@@ -84,7 +85,7 @@ pub async fn end_email_changes(conn: &mut Conn, user: UserId, now: i64) -> Resul
     sqlx::query("UPDATE email_changes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
         .bind(user.0)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(())
 }
@@ -139,7 +140,7 @@ pub async fn use_email_change(conn: &mut Conn, id: i64, now: i64) -> Result<bool
     let r = sqlx::query("UPDATE email_changes SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
         .bind(id)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,5 +1,6 @@
 //! User accounts.
 
+use crate::Run;
 use crate::{Conn, DbKind, StoreError, search};
 use gatehouse_domain::{PlanId, UserId, UserStatus};
 use sqlx::Row;
@@ -207,7 +208,7 @@ pub async fn complete_signup(
     .bind(password_hash)
     .bind(now)
     .bind(id.0)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -220,7 +221,7 @@ pub async fn record_signin(conn: &mut Conn, id: UserId, now: i64) -> Result<(), 
     )
     .bind(id.0)
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(())
 }
@@ -231,7 +232,7 @@ pub async fn set_password_hash(conn: &mut Conn, id: UserId, hash: &str, now: i64
         .bind(id.0)
         .bind(hash)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(())
 }
@@ -243,7 +244,7 @@ pub async fn set_two_step(conn: &mut Conn, id: UserId, phone: &str, method: &str
         .bind(phone)
         .bind(method)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(())
 }
@@ -254,7 +255,7 @@ pub async fn sign_terms(conn: &mut Conn, id: UserId, version: i64, now: i64) -> 
         .bind(id.0)
         .bind(version)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(())
 }
@@ -306,7 +307,7 @@ pub async fn set_staff_role(
         .bind(id.0)
         .bind(role)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -593,7 +594,7 @@ pub async fn set_status(
     .bind(id.0)
     .bind(status.as_str())
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -604,7 +605,7 @@ pub async fn clear_two_step(conn: &mut Conn, plan: PlanId, id: UserId, now: i64)
         .bind(plan.0)
         .bind(id.0)
         .bind(now)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -695,7 +696,7 @@ pub async fn update_profile(
     .bind(n.email)
     .bind(n.email.to_lowercase())
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1 && update_contact(conn, plan, id, c, now).await?)
 }
@@ -722,7 +723,7 @@ pub async fn update_contact(
     .bind(&c.state)
     .bind(&c.zip)
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -744,7 +745,7 @@ pub async fn set_username(
     .bind(username)
     .bind(username.to_lowercase())
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -758,7 +759,7 @@ pub async fn set_email(conn: &mut Conn, plan: PlanId, id: UserId, email: &str, n
             .bind(email)
             .bind(email.to_lowercase())
             .bind(now)
-            .execute(&mut *conn)
+            .run(&mut *conn)
             .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -791,7 +792,7 @@ pub async fn set_deactivated_by(conn: &mut Conn, plan: PlanId, id: UserId, by: &
         .bind(plan.0)
         .bind(id.0)
         .bind(by)
-        .execute(&mut *conn)
+        .run(&mut *conn)
         .await?;
     Ok(())
 }
@@ -806,7 +807,7 @@ pub async fn replace_legacy_hash(conn: &mut Conn, id: UserId, hash: &str, now: i
     .bind(id.0)
     .bind(hash)
     .bind(now)
-    .execute(&mut *conn)
+    .run(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
