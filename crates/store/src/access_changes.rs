@@ -1,7 +1,6 @@
 //! The change log of who may do what: one row per committed change, read by every instance to
 //! keep its permission index in step with the database.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 
@@ -12,7 +11,7 @@ pub async fn record(conn: &mut Conn, plan: PlanId, user: Option<UserId>, now: i6
         .bind(plan.0)
         .bind(user.map(|u| u.0))
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

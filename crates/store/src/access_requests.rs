@@ -2,7 +2,6 @@
 //! administrator asks that administrator for access; the administrator approves (choosing the
 //! user type and providers) or declines.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -165,7 +164,7 @@ pub async fn decide(
     .bind(now)
     .bind(user_type)
     .bind(id)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }

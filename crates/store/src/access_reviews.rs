@@ -1,7 +1,6 @@
 //! Access reviews (issue 17): one open review per practice, each user's decision, the reminders
 //! recorded, the frozen copy of a signed review; and the users a review covers, paged.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::access_review::{Decision, Reminder};
 use gatehouse_domain::{AccessReviewId, PlanId, PracticeId, UserId, UserStatus};
@@ -110,7 +109,7 @@ pub async fn schedule_missing(conn: &mut Conn, plan: PlanId, days: i64, now: i64
     .bind(plan.0)
     .bind(span)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())
 }
@@ -148,14 +147,14 @@ pub async fn open(
     .bind(due_at)
     .bind(started_by)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Locks the review's row for the rest of the transaction.
 pub async fn lock(conn: &mut Conn, id: AccessReviewId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE access_reviews SET decided = decided WHERE id = $1").bind(id.0).run(&mut *conn).await?;
+    sqlx::query("UPDATE access_reviews SET decided = decided WHERE id = $1").bind(id.0).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -205,7 +204,7 @@ pub async fn decide(conn: &mut Conn, review: AccessReviewId, d: &NewDecision<'_>
     .bind(d.reason)
     .bind(d.decided_by.0)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     recount(conn, review).await
 }
@@ -215,7 +214,7 @@ pub async fn undecide(conn: &mut Conn, review: AccessReviewId, user: UserId) -> 
     let done = sqlx::query("DELETE FROM access_review_decisions WHERE review_id = $1 AND user_id = $2")
         .bind(review.0)
         .bind(user.0)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     recount(conn, review).await?;
     Ok(done.rows_affected() == 1)
@@ -226,7 +225,7 @@ async fn recount(conn: &mut Conn, review: AccessReviewId) -> Result<(), StoreErr
         "UPDATE access_reviews SET decided = (SELECT COUNT(*) FROM access_review_decisions d WHERE d.review_id = $1) WHERE id = $1",
     )
     .bind(review.0)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -506,7 +505,7 @@ pub async fn sign(conn: &mut Conn, review: AccessReviewId, s: &Signature<'_>, no
     .bind(i64::from(s.sole_admin))
     .bind(s.digest)
     .bind(s.frozen)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -570,7 +569,7 @@ pub async fn record_reminder(
     .bind(reminder.as_str())
     .bind(now)
     .bind(i64::from(emailed))
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -1,7 +1,6 @@
 //! Affiliations: which practices (Tax IDs) a user acts for, in what user type, whether as the
 //! practice's administrator, and whether for all of its providers.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId, UserStatus};
 use sqlx::Row;
@@ -32,7 +31,7 @@ pub async fn insert(conn: &mut Conn, a: &NewAffiliation<'_>, now: i64) -> Result
     .bind(i64::from(a.is_admin))
     .bind(i64::from(a.all_providers))
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -45,7 +44,7 @@ pub async fn make_admin(conn: &mut Conn, plan: PlanId, user: UserId, practice_id
     .bind(plan.0)
     .bind(user.0)
     .bind(practice_id)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -161,7 +160,7 @@ pub async fn set_admin(conn: &mut Conn, id: i64, admin: bool) -> Result<bool, St
     let r = sqlx::query("UPDATE affiliations SET is_admin = $1 WHERE id = $2")
         .bind(i64::from(admin))
         .bind(id)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -171,9 +170,9 @@ pub async fn set_scope(conn: &mut Conn, id: i64, all: bool, providers: &[i64]) -
     sqlx::query("UPDATE affiliations SET all_providers = $1 WHERE id = $2")
         .bind(i64::from(all))
         .bind(id)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM affiliation_providers WHERE affiliation_id = $1").bind(id).run(&mut *conn).await?;
+    sqlx::query("DELETE FROM affiliation_providers WHERE affiliation_id = $1").bind(id).execute(&mut *conn).await?;
     if !all {
         for p in providers {
             add_provider(conn, id, *p).await?;
@@ -189,19 +188,19 @@ pub async fn add_provider(conn: &mut Conn, id: i64, provider_row: i64) -> Result
     )
     .bind(id)
     .bind(provider_row)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Removes an affiliation and its provider list.
 pub async fn delete(conn: &mut Conn, id: i64) -> Result<bool, StoreError> {
-    sqlx::query("DELETE FROM affiliation_providers WHERE affiliation_id = $1").bind(id).run(&mut *conn).await?;
+    sqlx::query("DELETE FROM affiliation_providers WHERE affiliation_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("UPDATE sessions SET active_affiliation_id = NULL WHERE active_affiliation_id = $1")
         .bind(id)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
-    let r = sqlx::query("DELETE FROM affiliations WHERE id = $1").bind(id).run(&mut *conn).await?;
+    let r = sqlx::query("DELETE FROM affiliations WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -248,7 +247,7 @@ pub async fn set_user_type(conn: &mut Conn, id: i64, user_type: &str) -> Result<
     sqlx::query("UPDATE affiliations SET user_type = $1 WHERE id = $2")
         .bind(user_type)
         .bind(id)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

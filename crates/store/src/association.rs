@@ -1,7 +1,6 @@
 //! Association attempts (step 1 of self-service association): every attempt is kept, to throttle
 //! per user and per Tax ID; a matched attempt is what step 2 or an access request uses, once.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -136,7 +135,7 @@ pub async fn mark_used(conn: &mut Conn, id: i64, now: i64) -> Result<bool, Store
     let r = sqlx::query("UPDATE association_attempts SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
         .bind(now)
         .bind(id)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -2,7 +2,6 @@
 //! transaction, which serializes a plan's appends (a row lock on PostgreSQL, the write lock on
 //! SQLite), so the chain never forks.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::audit::{ChainFields, GENESIS, chain_hash};
 use gatehouse_domain::{PlanId, UserId};
@@ -63,7 +62,7 @@ pub async fn init_chain(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError>
     sqlx::query("INSERT INTO audit_heads (plan_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (plan_id) DO NOTHING")
         .bind(plan.0)
         .bind(GENESIS)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -136,7 +135,7 @@ pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) 
             .bind(prev_hash.as_str())
             .bind(hash.as_str());
     }
-    q.run(&mut *conn).await?;
+    q.execute(&mut *conn).await?;
     Ok(Some(last))
 }
 

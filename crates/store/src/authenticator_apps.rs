@@ -1,7 +1,6 @@
 //! A user's authenticator app (TOTP): its sealed secret, whether it is confirmed, and the newest
 //! time step accepted (each step is accepted once: see [`accept_step`]).
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -64,7 +63,7 @@ pub async fn start(
     .bind(plan.0)
     .bind(secret_sealed)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -86,7 +85,7 @@ pub async fn confirm(
     .bind(secret_sealed)
     .bind(now)
     .bind(step)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -102,7 +101,7 @@ pub async fn accept_step(conn: &mut Conn, user: UserId, step: i64, now: i64) -> 
     .bind(user.0)
     .bind(step)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }

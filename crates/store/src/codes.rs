@@ -1,6 +1,5 @@
 //! One-time verification codes (two-step). Only an HMAC of the code is stored.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -193,7 +192,7 @@ pub async fn consume(conn: &mut Conn, id: i64, now: i64) -> Result<bool, StoreEr
     let r = sqlx::query("UPDATE verification_codes SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL")
         .bind(id)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }

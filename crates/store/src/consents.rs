@@ -1,7 +1,6 @@
 //! What people allowed an application to read: one row per (user, application, scope set), the
 //! set in its canonical text, so the consent page is shown once per set.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::scopes::ScopeSet;
 use gatehouse_domain::{PlanId, UserId};
@@ -72,7 +71,7 @@ pub async fn record(
     .bind(application)
     .bind(scopes.canonical())
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

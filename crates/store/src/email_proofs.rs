@@ -1,6 +1,5 @@
 //! Links emailed to the address on record to prove it (an imported account's first sign-in).
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -33,7 +32,7 @@ pub async fn replace(
         .bind(user.0)
         .bind(purpose)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(sqlx::query_scalar(
         "INSERT INTO email_proofs (plan_id, user_id, purpose, token_hash, created_at, expires_at) \
@@ -84,7 +83,7 @@ pub async fn use_once(conn: &mut Conn, id: i64, now: i64) -> Result<bool, StoreE
     let r = sqlx::query("UPDATE email_proofs SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
         .bind(id)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,7 +1,6 @@
 //! The suggestion to add a stronger factor: what is stored on the user (`users.factor_nudge_at`,
 //! `users.factor_nudge_session_id`, migration 0039) and what the decision reads.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -60,7 +59,7 @@ pub async fn claim(conn: &mut Conn, user: UserId, session: i64, due_by: i64, now
     .bind(session)
     .bind(now)
     .bind(due_by)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -78,7 +77,7 @@ pub async fn dismiss(conn: &mut Conn, plan: PlanId, user: UserId, session: i64, 
         .bind(plan.0)
         .bind(user.0)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(was.flatten() == Some(session))
 }

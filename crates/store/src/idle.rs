@@ -5,7 +5,6 @@
 //! by (still active, no staff role, the same idle period), so a sign-in or another instance that
 //! got there first makes it change nothing.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -120,7 +119,7 @@ pub async fn mark_warned(
     .bind(user.0)
     .bind(idle_since)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -145,7 +144,7 @@ pub async fn deactivate(
     .bind(idle_since)
     .bind(now)
     .bind(BY_INACTIVITY)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,6 +1,5 @@
 //! Invitation links. Only the SHA-256 of a link's token is stored.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::ids::InvitationId;
 use gatehouse_domain::{PlanId, UserId};
@@ -82,7 +81,7 @@ pub async fn consume(conn: &mut Conn, id: InvitationId, now: i64) -> Result<bool
     )
     .bind(id.0)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -94,7 +93,7 @@ pub async fn cancel_open(conn: &mut Conn, user: UserId, now: i64) -> Result<u64,
     )
     .bind(user.0)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected())
 }

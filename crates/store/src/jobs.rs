@@ -6,7 +6,6 @@
 //! instance's `UPDATE` waits for the first to commit, then re-reads the row and finds the lease
 //! taken; SQLite runs writers one at a time.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use sqlx::Row;
 
@@ -15,7 +14,7 @@ async fn ensure_row(conn: &mut Conn, name: &str) -> Result<(), StoreError> {
         "INSERT INTO job_leases (name, holder, lease_until) VALUES ($1, NULL, 0) ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -31,7 +30,7 @@ pub async fn acquire(conn: &mut Conn, name: &str, holder: &str, now: i64, until:
     .bind(holder)
     .bind(now)
     .bind(until)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -41,7 +40,7 @@ pub async fn release(conn: &mut Conn, name: &str, holder: &str) -> Result<(), St
     sqlx::query("UPDATE job_leases SET holder = NULL, lease_until = 0 WHERE name = $1 AND holder = $2")
         .bind(name)
         .bind(holder)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -59,6 +58,10 @@ pub async fn last_run_on(conn: &mut Conn, name: &str) -> Result<Option<String>, 
 /// Records the day the job `name` ran.
 pub async fn set_last_run_on(conn: &mut Conn, name: &str, day: &str) -> Result<(), StoreError> {
     ensure_row(conn, name).await?;
-    sqlx::query("UPDATE job_leases SET last_run_on = $2 WHERE name = $1").bind(name).bind(day).run(&mut *conn).await?;
+    sqlx::query("UPDATE job_leases SET last_run_on = $2 WHERE name = $1")
+        .bind(name)
+        .bind(day)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

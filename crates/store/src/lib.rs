@@ -36,7 +36,6 @@ pub mod recovery_codes;
 pub mod registrations;
 pub mod resets;
 pub mod roster;
-mod run;
 pub mod search;
 pub mod secrets;
 pub mod secure_messages;
@@ -46,4 +45,3 @@ pub mod user_types;
 pub mod users;
 
 pub use db::{Conn, Db, DbKind, StoreError, Tx, begin_read, commit, end_read};
-pub(crate) use run::Run;

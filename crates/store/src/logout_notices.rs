@@ -3,7 +3,6 @@
 //! transaction as the session's end; the delivery worker claims due ones under a lease, posts
 //! the token and records the outcome, as it does for the outbox.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -83,7 +82,7 @@ pub async fn mark_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), St
     )
     .bind(id)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -96,7 +95,7 @@ pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str, retry_at: i64) -
     .bind(id)
     .bind(error)
     .bind(retry_at)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -109,7 +108,7 @@ pub async fn abandon(conn: &mut Conn, id: i64, error: &str, now: i64) -> Result<
     .bind(id)
     .bind(error)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! The plan's list of secure-message topics (`message_topics`, migration 0027). Every query is
 //! bounded by the plan; the services decide who may change the list and check its rules.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::message_topics::{TopicCode, TopicLabel};
 use gatehouse_domain::{PlanId, TopicId};
@@ -79,7 +78,7 @@ pub async fn insert_all(
         .bind(code.as_str())
         .bind(*label)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
         added += r.rows_affected();
     }
@@ -114,7 +113,7 @@ pub async fn set_label(conn: &mut Conn, plan: PlanId, id: TopicId, label: &Topic
         .bind(plan.0)
         .bind(id.0)
         .bind(label.as_str())
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -130,7 +129,7 @@ pub async fn set_retired(
         .bind(plan.0)
         .bind(id.0)
         .bind(retired_at)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -141,7 +140,7 @@ pub async fn set_position(conn: &mut Conn, plan: PlanId, id: TopicId, position: 
         .bind(plan.0)
         .bind(id.0)
         .bind(position)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Affiliation offers: a practice offered to an existing account by one of its administrators,
 //! waiting for the person to accept or decline. Nothing is attached before acceptance.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::ids::OfferId;
 use gatehouse_domain::{PlanId, UserId};
@@ -114,7 +113,7 @@ pub async fn expire_stale(conn: &mut Conn, user: UserId, practice_id: i64, now: 
     .bind(user.0)
     .bind(practice_id)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected())
 }
@@ -151,7 +150,7 @@ pub async fn insert(
             )
             .bind(id)
             .bind(*p)
-            .run(&mut *conn)
+            .execute(&mut *conn)
             .await?;
         }
     }
@@ -251,7 +250,7 @@ pub async fn decide(
     .bind(now)
     .bind(affiliation)
     .bind(id.0)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -2,7 +2,6 @@
 //! (each also the grant its tokens descend from), refresh tokens and each user's `sub`. Secrets
 //! are stored as SHA-256 only; every "use once" is a conditional UPDATE whose row count decides.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -78,14 +77,15 @@ pub async fn use_pending(conn: &mut Conn, id: i64, session: i64, now: i64) -> Re
             .bind(id)
             .bind(now)
             .bind(session)
-            .run(&mut *conn)
+            .execute(&mut *conn)
             .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Deletes requests that expired before `before` (housekeeping).
 pub async fn delete_expired_pending(conn: &mut Conn, before: i64) -> Result<u64, StoreError> {
-    let r = sqlx::query("DELETE FROM oidc_pending_requests WHERE expires_at < $1").bind(before).run(&mut *conn).await?;
+    let r =
+        sqlx::query("DELETE FROM oidc_pending_requests WHERE expires_at < $1").bind(before).execute(&mut *conn).await?;
     Ok(r.rows_affected())
 }
 
@@ -195,7 +195,7 @@ pub async fn redeem_code(conn: &mut Conn, id: i64, now: i64) -> Result<bool, Sto
     let r = sqlx::query("UPDATE oidc_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL")
         .bind(id)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -206,12 +206,12 @@ pub async fn revoke_grant(conn: &mut Conn, id: i64, now: i64) -> Result<u64, Sto
     sqlx::query("UPDATE oidc_codes SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     let r = sqlx::query("UPDATE oidc_refresh_tokens SET revoked_at = $2 WHERE code_id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected())
 }
@@ -281,7 +281,7 @@ pub async fn rotate_refresh(conn: &mut Conn, id: i64, now: i64) -> Result<bool, 
     )
     .bind(id)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -291,7 +291,7 @@ pub async fn revoke_refresh(conn: &mut Conn, id: i64, now: i64) -> Result<bool, 
     let r = sqlx::query("UPDATE oidc_refresh_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -313,7 +313,7 @@ pub async fn subject(
     .bind(plan.0)
     .bind(candidate)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(sqlx::query_scalar("SELECT subject FROM oidc_subjects WHERE user_id = $1 AND plan_id = $2")
         .bind(user.0)

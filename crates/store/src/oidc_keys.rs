@@ -1,7 +1,6 @@
 //! The plans' OpenID Connect signing keys (`oidc_signing_keys`). The private key is stored sealed
 //! (the services seal and open it); this module never sees it in the clear.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::PlanId;
 use gatehouse_domain::oidc_keys::{Kid, SigningAlg};
@@ -107,7 +106,7 @@ pub async fn retire(
     .bind(generation)
     .bind(now)
     .bind(retire_after)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

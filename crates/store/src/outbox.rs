@@ -1,7 +1,6 @@
 //! The outbox: messages written in the same transaction as the change that caused them, and
 //! delivered after commit by a worker, at least once.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::PlanId;
 use sqlx::Row;
@@ -151,7 +150,7 @@ pub async fn mark_all_delivered(conn: &mut Conn, ids: &[i64], now: i64) -> Resul
     for id in ids {
         q = q.bind(*id);
     }
-    q.run(&mut *conn).await?;
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -174,7 +173,7 @@ pub async fn mark_delivered_redacted(
     .bind(subject)
     .bind(body_text)
     .bind(body_html)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -185,7 +184,7 @@ pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str, retry_at: i64) -
         .bind(id)
         .bind(error)
         .bind(retry_at)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Passkeys and the state of WebAuthn ceremonies between their two requests (migration 0037).
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -99,7 +98,7 @@ pub async fn record_use(conn: &mut Conn, id: i64, credential: Option<&str>, now:
         .bind(id)
         .bind(now)
         .bind(credential)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -120,12 +119,12 @@ pub async fn delete_all(conn: &mut Conn, plan: PlanId, user: UserId) -> Result<u
     let r = sqlx::query("DELETE FROM passkeys WHERE plan_id = $1 AND user_id = $2")
         .bind(plan.0)
         .bind(user.0)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     sqlx::query("DELETE FROM passkey_ceremonies WHERE plan_id = $1 AND user_id = $2")
         .bind(plan.0)
         .bind(user.0)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected())
 }
@@ -154,7 +153,7 @@ pub struct NewCeremony<'a> {
 
 /// Stores a ceremony, first deleting every ceremony that can no longer be answered.
 pub async fn insert_ceremony(conn: &mut Conn, c: &NewCeremony<'_>, now: i64) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM passkey_ceremonies WHERE expires_at <= $1").bind(now).run(&mut *conn).await?;
+    sqlx::query("DELETE FROM passkey_ceremonies WHERE expires_at <= $1").bind(now).execute(&mut *conn).await?;
     sqlx::query(
         "INSERT INTO passkey_ceremonies (plan_id, kind, token_hash, session_id, user_id, state, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -167,7 +166,7 @@ pub async fn insert_ceremony(conn: &mut Conn, c: &NewCeremony<'_>, now: i64) -> 
     .bind(c.state)
     .bind(now)
     .bind(c.expires_at)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

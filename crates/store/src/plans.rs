@@ -1,6 +1,5 @@
 //! Plans (tenants) and their settings.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::factor_policy::FactorPolicy;
 use gatehouse_domain::{PlanId, PlanTimeZone};
@@ -174,7 +173,7 @@ pub async fn set_terms(conn: &mut Conn, id: PlanId, version: i64, text: &str) ->
         .bind(version)
         .bind(text)
         .bind(id.0)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -221,7 +220,7 @@ pub async fn update_settings(conn: &mut Conn, p: &PlanRow) -> Result<(), StoreEr
     .bind(i64::from(p.factors.passkeys_allowed))
     .bind(i64::from(p.factors.staff_strong_factor))
     .bind(i64::from(p.factors.admin_strong_factor))
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -242,7 +241,7 @@ pub async fn set_logo(
     .bind(content_type)
     .bind(bytes)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -270,6 +269,6 @@ pub async fn has_logo(conn: &mut Conn, plan: PlanId) -> Result<bool, StoreError>
 /// PostgreSQL (held until commit); on SQLite the write transaction already excludes all others.
 /// Used by checks such as "the plan keeps at least one administrator" that read then write.
 pub async fn lock(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE plans SET id = id WHERE id = $1").bind(plan.0).run(&mut *conn).await?;
+    sqlx::query("UPDATE plans SET id = id WHERE id = $1").bind(plan.0).execute(&mut *conn).await?;
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Editing one's own profile: the per-session unlock (password, then a two-step code) and new
 //! email addresses waiting for confirmation.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -32,14 +31,14 @@ pub async fn set_unlock(conn: &mut Conn, session: i64, user: UserId, stage: &str
     .bind(user.0)
     .bind(stage)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// Locks the profile of the session again.
 pub async fn clear_unlock(conn: &mut Conn, session: i64) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM profile_unlocks WHERE session_id = $1").bind(session).run(&mut *conn).await?;
+    sqlx::query("DELETE FROM profile_unlocks WHERE session_id = $1").bind(session).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -75,7 +74,7 @@ pub async fn insert_email_change(
     .bind(token_hash)
     .bind(now)
     .bind(expires_at)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -85,7 +84,7 @@ pub async fn end_email_changes(conn: &mut Conn, user: UserId, now: i64) -> Resul
     sqlx::query("UPDATE email_changes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
         .bind(user.0)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -140,7 +139,7 @@ pub async fn use_email_change(conn: &mut Conn, id: i64, now: i64) -> Result<bool
     let r = sqlx::query("UPDATE email_changes SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
         .bind(id)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,7 +1,6 @@
 //! The lines of provider profile update requests (a thread of topic `provider_profile_update`)
 //! and the plan's decision on each; the roster lookups that match a line to providers.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::profile_update::{LineState, RequestedProvider};
 use gatehouse_domain::{PlanId, PracticeId, ProviderRowId, ThreadId, UserId};
@@ -40,7 +39,7 @@ pub async fn insert_lines(
         .bind(line_no)
         .bind(l.kind())
         .bind(l.as_str())
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())
@@ -103,7 +102,7 @@ pub async fn decide(conn: &mut Conn, d: &Decided<'_>, now: i64) -> Result<bool, 
     .bind(d.by.0)
     .bind(now)
     .bind(d.granted_provider.map(|p| p.0))
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }

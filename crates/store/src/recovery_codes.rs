@@ -1,6 +1,5 @@
 //! Recovery codes: only their HMAC is stored; each is used once, by a conditional update.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 
@@ -19,7 +18,7 @@ pub async fn replace(
             .bind(user.0)
             .bind(h)
             .bind(now)
-            .run(&mut *conn)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())
@@ -30,7 +29,7 @@ pub async fn remove_all(conn: &mut Conn, plan: PlanId, user: UserId) -> Result<u
     let r = sqlx::query("DELETE FROM recovery_codes WHERE plan_id = $1 AND user_id = $2")
         .bind(plan.0)
         .bind(user.0)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected())
 }
@@ -56,7 +55,7 @@ pub async fn use_code(conn: &mut Conn, plan: PlanId, user: UserId, hash: &str, n
     .bind(user.0)
     .bind(hash)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,7 +1,6 @@
 //! Administrator registration requests and the attempts counted to throttle the public form.
 //! A request is decided once: [`decide`] changes it only while it is still pending.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -243,7 +242,7 @@ pub async fn decide(
     .bind(by.map(|u| u.0))
     .bind(reason)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -253,7 +252,7 @@ pub async fn set_practice(conn: &mut Conn, id: i64, practice_id: i64) -> Result<
     sqlx::query("UPDATE registrations SET practice_id = $2 WHERE id = $1")
         .bind(id)
         .bind(practice_id)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -279,13 +278,13 @@ pub async fn record_attempt(
     sqlx::query("DELETE FROM registration_attempts WHERE plan_id = $1 AND at < $2")
         .bind(plan.0)
         .bind(forget_before)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     sqlx::query("INSERT INTO registration_attempts (plan_id, ip, at) VALUES ($1, $2, $3)")
         .bind(plan.0)
         .bind(ip)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Password resets in progress and the counters of anonymous requests (`self_service_attempts`):
 //! the self-service lookups and the passkey sign-in options, each under its own key.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -89,7 +88,7 @@ pub async fn advance(conn: &mut Conn, id: i64, from: &str, to: &str, new_token_h
     .bind(from)
     .bind(to)
     .bind(new_token_hash)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -100,7 +99,7 @@ pub async fn finish(conn: &mut Conn, id: i64, now: i64) -> Result<bool, StoreErr
         sqlx::query("UPDATE password_resets SET used_at = $2 WHERE id = $1 AND stage = 'password' AND used_at IS NULL")
             .bind(id)
             .bind(now)
-            .run(&mut *conn)
+            .execute(&mut *conn)
             .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -114,7 +113,7 @@ pub async fn end_open(conn: &mut Conn, user: UserId, origin: Option<&str>, now: 
     .bind(user.0)
     .bind(now)
     .bind(origin.unwrap_or(""))
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected())
 }
@@ -159,14 +158,14 @@ pub async fn record_attempts(
     sqlx::query("DELETE FROM self_service_attempts WHERE plan_id = $1 AND at < $2")
         .bind(plan.0)
         .bind(forget_before)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     for key in keys {
         sqlx::query("INSERT INTO self_service_attempts (plan_id, throttle_key, at) VALUES ($1, $2, $3)")
             .bind(plan.0)
             .bind(*key)
             .bind(now)
-            .run(&mut *conn)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())

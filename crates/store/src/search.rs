@@ -12,7 +12,6 @@
 //! then reads every candidate row, which is correct but slower. docs/decisions.md ("User search
 //! at a million users") says which path answers when.
 
-use crate::Run;
 use crate::{Conn, DbKind, StoreError};
 use gatehouse_domain::PlanId;
 use sqlx::Row;
@@ -102,14 +101,14 @@ pub async fn after_bulk_load(conn: &mut Conn) -> Result<(), StoreError> {
     match kind_of(conn) {
         DbKind::Sqlite => {
             for index in ["users_search", "affiliations_search"] {
-                sqlx::query(&format!("INSERT INTO {index} ({index}) VALUES ('optimize')")).run(&mut *conn).await?;
+                sqlx::query(&format!("INSERT INTO {index} ({index}) VALUES ('optimize')")).execute(&mut *conn).await?;
             }
             // Best effort: a reader holding an old snapshot keeps part of the log.
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").run(&mut *conn).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await?;
         }
         DbKind::Postgres => {
-            sqlx::query("ANALYZE users").run(&mut *conn).await?;
-            sqlx::query("ANALYZE affiliations").run(&mut *conn).await?;
+            sqlx::query("ANALYZE users").execute(&mut *conn).await?;
+            sqlx::query("ANALYZE affiliations").execute(&mut *conn).await?;
         }
     }
     Ok(())
@@ -267,7 +266,7 @@ pub async fn has_users(conn: &mut Conn, plan: PlanId, n: i64) -> Result<bool, St
 
 /// Forgets the changes logged before `before` (every plan's).
 pub async fn prune_changes(conn: &mut Conn, before: i64) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM user_search_changes WHERE changed_at < $1").bind(before).run(&mut *conn).await?;
+    sqlx::query("DELETE FROM user_search_changes WHERE changed_at < $1").bind(before).execute(&mut *conn).await?;
     Ok(())
 }
 

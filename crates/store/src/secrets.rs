@@ -1,7 +1,6 @@
 //! Server-wide secrets, kept in the database so every instance shares them (unless the
 //! configuration gives them: see `gatehouse_services::server_key`).
 
-use crate::Run;
 use crate::{Conn, StoreError};
 
 /// Returns the secret `name`, storing `candidate` first if there is none yet. Concurrent first
@@ -10,7 +9,7 @@ pub async fn get_or_insert(conn: &mut Conn, name: &str, candidate: &str) -> Resu
     sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
         .bind(name)
         .bind(candidate)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     let v: String =
         sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&mut *conn).await?;

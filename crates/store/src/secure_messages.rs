@@ -2,7 +2,6 @@
 //! (read, archived, last notice). Who may read what is decided by the services: every query here
 //! is bounded by the plan, and the listings by the reader's own threads and practices.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::message_topics::TopicCode;
 use gatehouse_domain::secure_messages::ThreadStatus;
@@ -131,7 +130,7 @@ pub async fn lock(conn: &mut Conn, plan: PlanId, id: ThreadId) -> Result<bool, S
     let r = sqlx::query("UPDATE message_threads SET id = id WHERE plan_id = $1 AND id = $2")
         .bind(plan.0)
         .bind(id.0)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -169,7 +168,7 @@ pub async fn insert_message(conn: &mut Conn, m: &NewMessageRow<'_>, now: i64) ->
     } else {
         "UPDATE message_threads SET last_activity_at = $2, last_public_at = $2 WHERE id = $1"
     };
-    sqlx::query(sql).bind(m.thread.0).bind(now).run(&mut *conn).await?;
+    sqlx::query(sql).bind(m.thread.0).bind(now).execute(&mut *conn).await?;
     Ok(MessageId(id))
 }
 
@@ -209,7 +208,7 @@ pub async fn set_status(
         .bind(id.0)
         .bind(status.as_str())
         .bind(waiting_since)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -219,7 +218,7 @@ pub async fn assign(conn: &mut Conn, id: ThreadId, to: Option<UserId>) -> Result
     sqlx::query("UPDATE message_threads SET assigned_to = $2 WHERE id = $1")
         .bind(id.0)
         .bind(to.map(|u| u.0))
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -335,7 +334,7 @@ pub async fn mark_read(conn: &mut Conn, thread: ThreadId, user: UserId, now: i64
     .bind(thread.0)
     .bind(user.0)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -349,7 +348,7 @@ pub async fn set_archived(conn: &mut Conn, thread: ThreadId, user: UserId, archi
     .bind(thread.0)
     .bind(user.0)
     .bind(i64::from(archived))
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -366,7 +365,7 @@ pub async fn claim_notice(conn: &mut Conn, thread: ThreadId, user: UserId, now: 
     .bind(thread.0)
     .bind(user.0)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -377,7 +376,7 @@ pub async fn claim_team_notice(conn: &mut Conn, thread: ThreadId, now: i64) -> R
     let r = sqlx::query("UPDATE message_threads SET team_notified_at = $2 WHERE id = $1 AND team_notified_at IS NULL")
         .bind(thread.0)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -386,7 +385,7 @@ pub async fn claim_team_notice(conn: &mut Conn, thread: ThreadId, now: i64) -> R
 pub async fn clear_team_notice(conn: &mut Conn, thread: ThreadId) -> Result<(), StoreError> {
     sqlx::query("UPDATE message_threads SET team_notified_at = NULL WHERE id = $1")
         .bind(thread.0)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Server-side sessions. Only the SHA-256 of a session's token is stored.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{PlanId, UserId};
@@ -92,7 +91,7 @@ pub async fn touch(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreError>
     sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL")
         .bind(id)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -116,7 +115,7 @@ pub async fn advance(
     .bind(to.as_str())
     .bind(new_token_hash)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -127,7 +126,7 @@ pub async fn end(conn: &mut Conn, user: UserId, id: i64, now: i64) -> Result<boo
         .bind(id)
         .bind(user.0)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -138,7 +137,7 @@ pub async fn end_all_except(conn: &mut Conn, user: UserId, keep: Option<i64>, no
         .bind(user.0)
         .bind(keep.unwrap_or(-1))
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected())
 }
@@ -159,7 +158,7 @@ pub async fn set_active_affiliation(conn: &mut Conn, id: i64, affiliation: Optio
     let r = sqlx::query("UPDATE sessions SET active_affiliation_id = $1 WHERE id = $2 AND ended_at IS NULL")
         .bind(affiliation)
         .bind(id)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -170,7 +169,7 @@ pub async fn record_authentication(conn: &mut Conn, id: i64, at: i64, amr: &str)
         .bind(id)
         .bind(at)
         .bind(amr)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -2,7 +2,6 @@
 //! per key (`signin_throttle`) and, for the count across addresses, one row per failure
 //! (`signin_failures`) so that only a sliding window of failures counts.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::PlanId;
 use sqlx::Row;
@@ -83,13 +82,13 @@ pub async fn add_failure_in_window(
         .bind(plan.0)
         .bind(key)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     sqlx::query("DELETE FROM signin_failures WHERE plan_id = $1 AND throttle_key = $2 AND failed_at <= $3")
         .bind(plan.0)
         .bind(key)
         .bind(since)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM signin_failures WHERE plan_id = $1 AND throttle_key = $2 AND failed_at > $3",
@@ -107,7 +106,7 @@ pub async fn lock(conn: &mut Conn, plan: PlanId, key: &str, until: i64) -> Resul
         .bind(plan.0)
         .bind(key)
         .bind(until)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -122,7 +121,7 @@ pub async fn clear_prefix(conn: &mut Conn, plan: PlanId, prefix: &str) -> Result
         .bind(plan.0)
         .bind(prefix)
         .bind(&pattern)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())

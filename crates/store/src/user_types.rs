@@ -1,7 +1,6 @@
 //! User types: per plan, each a named set of portal permissions. Permissions are stored as their
 //! stable names separated by commas; `affiliations.user_type` holds the key.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::PlanId;
 use gatehouse_domain::permissions::{DefaultUserType, PermissionSet, UserTypeKey};
@@ -73,7 +72,7 @@ pub async fn upsert(
     .bind(name)
     .bind(permissions.to_names())
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -97,7 +96,7 @@ pub async fn insert_defaults(
         .bind(d.name)
         .bind(d.permissions.to_names())
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
         added += r.rows_affected();
     }

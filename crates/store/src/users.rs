@@ -1,6 +1,5 @@
 //! User accounts.
 
-use crate::Run;
 use crate::{Conn, DbKind, StoreError, search};
 use gatehouse_domain::{PlanId, UserId, UserStatus};
 use sqlx::Row;
@@ -208,7 +207,7 @@ pub async fn complete_signup(
     .bind(password_hash)
     .bind(now)
     .bind(id.0)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -221,7 +220,7 @@ pub async fn record_signin(conn: &mut Conn, id: UserId, now: i64) -> Result<(), 
     )
     .bind(id.0)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -232,7 +231,7 @@ pub async fn set_password_hash(conn: &mut Conn, id: UserId, hash: &str, now: i64
         .bind(id.0)
         .bind(hash)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -244,7 +243,7 @@ pub async fn set_two_step(conn: &mut Conn, id: UserId, phone: &str, method: &str
         .bind(phone)
         .bind(method)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -255,7 +254,7 @@ pub async fn sign_terms(conn: &mut Conn, id: UserId, version: i64, now: i64) -> 
         .bind(id.0)
         .bind(version)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -307,7 +306,7 @@ pub async fn set_staff_role(
         .bind(id.0)
         .bind(role)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -594,7 +593,7 @@ pub async fn set_status(
     .bind(id.0)
     .bind(status.as_str())
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -605,7 +604,7 @@ pub async fn clear_two_step(conn: &mut Conn, plan: PlanId, id: UserId, now: i64)
         .bind(plan.0)
         .bind(id.0)
         .bind(now)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -696,7 +695,7 @@ pub async fn update_profile(
     .bind(n.email)
     .bind(n.email.to_lowercase())
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1 && update_contact(conn, plan, id, c, now).await?)
 }
@@ -723,7 +722,7 @@ pub async fn update_contact(
     .bind(&c.state)
     .bind(&c.zip)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -745,7 +744,7 @@ pub async fn set_username(
     .bind(username)
     .bind(username.to_lowercase())
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -759,7 +758,7 @@ pub async fn set_email(conn: &mut Conn, plan: PlanId, id: UserId, email: &str, n
             .bind(email)
             .bind(email.to_lowercase())
             .bind(now)
-            .run(&mut *conn)
+            .execute(&mut *conn)
             .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -792,7 +791,7 @@ pub async fn set_deactivated_by(conn: &mut Conn, plan: PlanId, id: UserId, by: &
         .bind(plan.0)
         .bind(id.0)
         .bind(by)
-        .run(&mut *conn)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -807,7 +806,7 @@ pub async fn replace_legacy_hash(conn: &mut Conn, id: UserId, hash: &str, now: i
     .bind(id.0)
     .bind(hash)
     .bind(now)
-    .run(&mut *conn)
+    .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
 }

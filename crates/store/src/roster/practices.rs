@@ -1,6 +1,5 @@
 //! Looking up one practice of the roster by Tax ID, with its providers.
 
-use crate::Run;
 use crate::{Conn, StoreError};
 use gatehouse_domain::PlanId;
 use sqlx::Row;
@@ -158,7 +157,7 @@ pub async fn current_providers_among(conn: &mut Conn, practice_id: i64, ids: &[i
 /// PostgreSQL, held until commit; SQLite's write transaction already excludes all others). Used
 /// by "the practice keeps an active administrator", which reads then writes.
 pub async fn lock(conn: &mut Conn, practice_id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE practices SET id = id WHERE id = $1").bind(practice_id).run(&mut *conn).await?;
+    sqlx::query("UPDATE practices SET id = id WHERE id = $1").bind(practice_id).execute(&mut *conn).await?;
     Ok(())
 }
 
