@@ -1,16 +1,19 @@
 //! Connecting, migrating and opening transactions.
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, ConnectOptions, Database, TransactionManager};
 
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
 
+use crate::sqlite_conns;
+
 /// A connection, inside or outside a transaction.
 pub type Conn = sqlx::AnyConnection;
-/// A transaction; commit it or it rolls back when dropped.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Which database a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +35,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    #[error("connection pool: {0}")]
+    Pool(String),
     #[error("a database task stopped: {0}")]
     Task(tokio::task::JoinError),
 }
@@ -46,13 +51,30 @@ impl StoreError {
     }
 }
 
-/// The database pool and its kind.
-#[derive(Debug, Clone)]
+/// The database's connections and its kind.
+#[derive(Clone)]
 pub struct Db {
+    /// sqlx's pool: every connection on PostgreSQL; on SQLite the one for migrations, checkpoints
+    /// and [`Db::pool`]'s callers (benchmarks, tests).
     pool: AnyPool,
-    /// Where write transactions run (on SQLite a one-connection pool; on PostgreSQL `pool`).
-    writer: AnyPool,
+    /// On SQLite, the connections lent to requests (see [`sqlite_conns`]).
+    sqlite: Option<SqliteConns>,
     kind: DbKind,
+}
+
+/// SQLite's connections for requests.
+#[derive(Clone)]
+struct SqliteConns {
+    /// For reads outside a transaction.
+    readers: sqlite_conns::Pool,
+    /// Where write transactions run: one connection.
+    writer: sqlite_conns::Pool,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("kind", &self.kind).finish_non_exhaustive()
+    }
 }
 
 impl Db {
@@ -67,21 +89,19 @@ impl Db {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let (pool, writer) = match kind {
+        let (pool, sqlite) = match kind {
             DbKind::Sqlite => {
                 let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
                 let opts = quiet(AnyConnectOptions::from_str(&url)?);
-                let pool = sqlite_pool(8, "").connect_with(opts.clone()).await?;
+                let pool = sqlite_pool(4).connect_with(opts.clone()).await?;
+                let readers = sqlite_conns::pool(opts.clone(), 8, "", Duration::from_secs(30))?;
                 // SQLite has one writer at a time: queueing write transactions on one connection
                 // in-process is fair and quick, where several would sleep in SQLite's busy handler.
                 // The writer never checkpoints: a checkpoint's copying and its two fsyncs would
                 // hold every queued write behind them; `checkpoints` does it beside the writer.
-                let writer = sqlite_pool(1, "PRAGMA wal_autocheckpoint = 0;")
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(opts)
-                    .await?;
+                let writer = sqlite_conns::pool(opts, 1, "PRAGMA wal_autocheckpoint = 0;", Duration::from_secs(30))?;
                 tokio::spawn(checkpoints(pool.clone()));
-                (pool, writer)
+                (pool, Some(SqliteConns { readers, writer }))
             }
             DbKind::Postgres => {
                 let opts = quiet(AnyConnectOptions::from_str(url)?);
@@ -90,10 +110,10 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
                     .await?;
-                (pool.clone(), pool)
+                (pool, None)
             }
         };
-        Ok(Self { pool, writer, kind })
+        Ok(Self { pool, sqlite, kind })
     }
 
     /// Applies the migrations of this database kind that have not run yet.
@@ -110,14 +130,17 @@ impl Db {
         self.kind
     }
 
-    /// The pool, for reads outside a transaction.
+    /// sqlx's pool, for statements outside the services (benchmarks, tests).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// A connection from the pool, for reads outside a transaction.
-    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
-        Ok(self.pool.acquire().await?)
+    /// A connection for reads outside a transaction.
+    pub async fn acquire(&self) -> Result<Lease, StoreError> {
+        Ok(Lease(match &self.sqlite {
+            Some(s) => LeaseKind::Sqlite(sqlite_conns::lend(&s.readers).await?),
+            None => LeaseKind::Pooled(self.pool.acquire().await?),
+        }))
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
@@ -131,20 +154,102 @@ impl Db {
     /// a restart. A begin that finishes after its caller is gone is dropped in the task, and so
     /// rolled back.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let (kind, writer) = (self.kind, self.writer.clone());
+        let (pool, writer) = (self.pool.clone(), self.sqlite.as_ref().map(|s| s.writer.clone()));
         let begun = tokio::spawn(async move {
-            match kind {
-                DbKind::Sqlite => writer.begin_with("BEGIN IMMEDIATE").await,
-                DbKind::Postgres => writer.begin().await,
-            }
+            Ok::<_, StoreError>(Tx(match writer {
+                Some(writer) => {
+                    let mut conn = sqlite_conns::lend(&writer).await?;
+                    Manager::begin(&mut conn, Some("BEGIN IMMEDIATE".into())).await?;
+                    TxKind::Sqlite(SqliteTx { conn, open: true })
+                }
+                None => TxKind::Pooled(pool.begin().await?),
+            }))
         });
-        Ok(begun.await.map_err(StoreError::Task)??)
+        begun.await.map_err(StoreError::Task)?
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
-        self.writer.close().await;
+        if let Some(s) = &self.sqlite {
+            s.writer.close();
+            s.readers.close();
+        }
         self.pool.close().await;
+    }
+}
+
+/// sqlx's transaction commands for [`Conn`].
+type Manager = <Any as Database>::TransactionManager;
+
+/// A connection for reads outside a transaction, from [`Db::acquire`]; it goes back when dropped.
+pub struct Lease(LeaseKind);
+
+enum LeaseKind {
+    Pooled(PoolConnection<Any>),
+    Sqlite(sqlite_conns::Lent),
+}
+
+impl Deref for Lease {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        match &self.0 {
+            LeaseKind::Pooled(c) => c,
+            LeaseKind::Sqlite(c) => c,
+        }
+    }
+}
+
+impl DerefMut for Lease {
+    fn deref_mut(&mut self) -> &mut Conn {
+        match &mut self.0 {
+            LeaseKind::Pooled(c) => c,
+            LeaseKind::Sqlite(c) => c,
+        }
+    }
+}
+
+/// A transaction that will write, from [`Db::begin`]: [`commit`] it, or it rolls back when dropped.
+pub struct Tx(TxKind);
+
+enum TxKind {
+    Pooled(sqlx::Transaction<'static, Any>),
+    Sqlite(SqliteTx),
+}
+
+/// A transaction on SQLite's writing connection. Dropped open, it leaves a rollback queued on the
+/// connection's thread, which runs it before anything the next borrower sends (as sqlx's own
+/// transactions do).
+struct SqliteTx {
+    conn: sqlite_conns::Lent,
+    open: bool,
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open {
+            Manager::start_rollback(&mut self.conn);
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        match &self.0 {
+            TxKind::Pooled(t) => t,
+            TxKind::Sqlite(t) => &t.conn,
+        }
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        match &mut self.0 {
+            TxKind::Pooled(t) => t,
+            TxKind::Sqlite(t) => &mut t.conn,
+        }
     }
 }
 
@@ -162,7 +267,13 @@ pub async fn end_read(tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreE
 
 /// Commits a transaction.
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
-    tx.commit().await?;
+    match tx.0 {
+        TxKind::Pooled(t) => t.commit().await?,
+        TxKind::Sqlite(mut t) => {
+            Manager::commit(&mut t.conn).await?;
+            t.open = false;
+        }
+    }
     Ok(())
 }
 
@@ -173,20 +284,12 @@ fn quiet(opts: AnyConnectOptions) -> AnyConnectOptions {
     opts.log_statements(log::LevelFilter::Trace).log_slow_statements(log::LevelFilter::Off, Duration::MAX)
 }
 
-/// Pool options for SQLite connections: WAL, a busy timeout, foreign keys, and the file mapped
-/// into memory (up to 2 GiB), so that every connection reads pages from the operating system's
-/// cache without copying them into its own small page cache (the user searches read tens of
-/// thousands of index entries at a million users). A connection is not pinged when it is taken
-/// from the pool: an open file cannot drop like a network connection, and the ping was a round
-/// trip to the connection's thread on every acquire (two per sign-in).
-fn sqlite_pool(max: u32, extra: &'static str) -> AnyPoolOptions {
+/// sqlx's pool options for SQLite connections, with [`sqlite_conns::pragmas`]. A connection is
+/// not pinged when it is taken from the pool: an open file cannot drop like a network connection.
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new().max_connections(max).test_before_acquire(false).after_connect(move |conn, _meta| {
         Box::pin(async move {
-            let pragmas = format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                 PRAGMA mmap_size = 2147418112; {extra}"
-            );
-            sqlx::query(&pragmas).execute(conn).await?;
+            sqlx::query(&sqlite_conns::pragmas("")).execute(conn).await?;
             Ok(())
         })
     })

@@ -40,8 +40,9 @@ pub mod search;
 pub mod secrets;
 pub mod secure_messages;
 pub mod sessions;
+mod sqlite_conns;
 pub mod throttle;
 pub mod user_types;
 pub mod users;
 
-pub use db::{Conn, Db, DbKind, StoreError, Tx, begin_read, commit, end_read};
+pub use db::{Conn, Db, DbKind, Lease, StoreError, Tx, begin_read, commit, end_read};

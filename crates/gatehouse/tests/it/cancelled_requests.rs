@@ -105,3 +105,45 @@ async fn a_commit_dropped_at_any_point_leaves_writes_working(backend: Backend) {
     }
 }
 both!(a_commit_dropped_at_any_point_leaves_writes_working);
+
+/// A read transaction dropped at any point (its request cancelled between or during its
+/// statements) leaves no snapshot behind: the connection is lent again at once (on SQLite the
+/// one used last is lent first, without a round trip on its return), and what it reads next
+/// includes a write committed after the drop.
+async fn a_read_dropped_halfway_leaves_no_old_snapshot(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let db = &app.running.services.db;
+    for polls in 0..4 {
+        for pause_us in [0u64, 300] {
+            {
+                let mut conn = db.acquire().await.expect("a connection");
+                let mut read = gatehouse_store::begin_read(&mut conn).await.expect("a read transaction");
+                let _: String = sqlx::query_scalar("SELECT name FROM plans ORDER BY id LIMIT 1")
+                    .fetch_one(&mut *read)
+                    .await
+                    .expect("a first read in the snapshot");
+                let mut second =
+                    std::pin::pin!(sqlx::query_scalar::<_, String>("SELECT name FROM plans").fetch_all(&mut *read));
+                for _ in 0..polls {
+                    if futures::poll!(second.as_mut()).is_ready() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_micros(pause_us)).await;
+                }
+            }
+            let name = format!("Renamed after a read dropped at poll {polls}, {pause_us} µs");
+            let mut tx = tokio::time::timeout(Duration::from_secs(20), db.begin())
+                .await
+                .expect("a write transaction begins beside the dropped read")
+                .expect("a write transaction");
+            sqlx::query("UPDATE plans SET name = $1 WHERE id = (SELECT MIN(id) FROM plans)")
+                .bind(&name)
+                .execute(&mut *tx)
+                .await
+                .expect("the write");
+            gatehouse_store::commit(tx).await.expect("the commit");
+            assert_eq!(first_plan_name(&app).await, name, "poll {polls}: the next read sees the committed write");
+        }
+    }
+}
+both!(a_read_dropped_halfway_leaves_no_old_snapshot);

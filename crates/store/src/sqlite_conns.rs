@@ -1,0 +1,86 @@
+//! SQLite's connections for requests, lent without a round trip on their return.
+//!
+//! sqlx's pool pings every connection it takes back (`PoolConnection`'s release in `sqlx-core`
+//! 0.8), in a task it spawns: on SQLite a round trip to the connection's thread each time a
+//! request lets go of a connection, two per sign-in. Nothing here needs it. An open file cannot
+//! drop like a network connection, and a SQLite connection's thread runs its commands in the
+//! order they were sent, so a rollback that a dropped transaction left queued runs before the
+//! next borrower's first statement. These connections come from a `deadpool` pool whose
+//! recycling does nothing.
+
+use std::fmt;
+use std::time::Duration;
+
+use deadpool::managed::{self, Metrics, RecycleResult};
+use sqlx::any::AnyConnectOptions;
+use sqlx::{AnyConnection, ConnectOptions};
+
+use crate::StoreError;
+
+/// Opens SQLite connections with the pragmas every one of ours needs.
+pub(crate) struct Opener {
+    opts: AnyConnectOptions,
+    /// `PRAGMA`s run on each new connection.
+    pragmas: String,
+}
+
+impl fmt::Debug for Opener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opener").field("pragmas", &self.pragmas).finish_non_exhaustive()
+    }
+}
+
+/// A pool of SQLite connections.
+pub(crate) type Pool = managed::Pool<Opener>;
+
+/// A connection lent by a [`Pool`]; it goes back when dropped.
+pub(crate) type Lent = managed::Object<Opener>;
+
+/// The pragmas of every SQLite connection: WAL, a busy timeout, foreign keys, and the file mapped
+/// into memory (up to 2 GiB), so that every connection reads pages from the operating system's
+/// cache without copying them into its own small page cache (the user searches read tens of
+/// thousands of index entries at a million users). `extra` is appended.
+pub(crate) fn pragmas(extra: &str) -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+         PRAGMA mmap_size = 2147418112; {extra}"
+    )
+}
+
+impl managed::Manager for Opener {
+    type Type = AnyConnection;
+    type Error = sqlx::Error;
+
+    async fn create(&self) -> Result<AnyConnection, sqlx::Error> {
+        let mut conn = self.opts.connect().await?;
+        sqlx::query(&self.pragmas).execute(&mut conn).await?;
+        Ok(conn)
+    }
+
+    async fn recycle(&self, _conn: &mut AnyConnection, _: &Metrics) -> RecycleResult<sqlx::Error> {
+        Ok(())
+    }
+}
+
+/// A pool of at most `max` connections opened with `opts` and [`pragmas`]`(extra)`; a borrower
+/// waits at most `wait` for one.
+pub(crate) fn pool(opts: AnyConnectOptions, max: usize, extra: &str, wait: Duration) -> Result<Pool, StoreError> {
+    Pool::builder(Opener { opts, pragmas: pragmas(extra) })
+        .max_size(max)
+        // The connection used last is lent first: its thread is the likeliest to be warm.
+        .queue_mode(managed::QueueMode::Lifo)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(wait))
+        .build()
+        .map_err(|e| StoreError::Pool(e.to_string()))
+}
+
+/// Borrows a connection from `pool`.
+pub(crate) async fn lend(pool: &Pool) -> Result<Lent, StoreError> {
+    pool.get().await.map_err(|e| match e {
+        managed::PoolError::Backend(e) => StoreError::Sqlx(e),
+        managed::PoolError::Timeout(_) => StoreError::Sqlx(sqlx::Error::PoolTimedOut),
+        managed::PoolError::Closed => StoreError::Sqlx(sqlx::Error::PoolClosed),
+        e => StoreError::Pool(e.to_string()),
+    })
+}
