@@ -108,6 +108,15 @@ impl Db {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_IDLE_FOR {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(opts)
                     .await?;
                 (pool, None)
@@ -177,6 +186,14 @@ impl Db {
         self.pool.close().await;
     }
 }
+
+/// How long a PostgreSQL connection may have waited in the pool before it is pinged when taken.
+/// sqlx pings every connection taken from its pool unless told otherwise: a round trip to the
+/// server for each statement's or transaction's connection, two per sign-in. One used within the
+/// last second (every one, under load) is taken as it is, as connection pools commonly do; one
+/// that waited longer may have been cut by a restart of the server or by the network, and is
+/// pinged, and replaced if the ping fails. sqlx still pings each connection it takes back.
+const PING_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// sqlx's transaction commands for [`Conn`].
 type Manager = <Any as Database>::TransactionManager;

@@ -30,6 +30,7 @@ mod browser_self_service;
 mod browser_strong_factor;
 mod cancelled_requests;
 mod cli;
+mod connections;
 mod contract;
 mod control_panel;
 mod demo_data;
