@@ -5,8 +5,8 @@
 //! request lets go of a connection, two per sign-in. Nothing here needs it. An open file cannot
 //! drop like a network connection, and a SQLite connection's thread runs its commands in the
 //! order they were sent, so a rollback that a dropped transaction left queued runs before the
-//! next borrower's first statement. These connections come from a `deadpool` pool whose
-//! recycling does nothing.
+//! next borrower's first statement. These connections come from a `deadpool` pool that checks a
+//! connection only now and then (`needs_check`).
 
 use std::fmt;
 use std::time::Duration;
@@ -57,10 +57,28 @@ impl managed::Manager for Opener {
         Ok(conn)
     }
 
-    async fn recycle(&self, _conn: &mut AnyConnection, _: &Metrics) -> RecycleResult<sqlx::Error> {
+    /// Pings the connection only now and then (see [`needs_check`]), and drops it if the ping fails.
+    async fn recycle(&self, conn: &mut AnyConnection, metrics: &Metrics) -> RecycleResult<sqlx::Error> {
+        if needs_check(metrics.recycle_count, metrics.last_used()) {
+            sqlx::Connection::ping(conn).await?;
+        }
         Ok(())
     }
 }
+
+/// A connection is checked before every [`CHECK_EVERY`]th loan and before a loan after
+/// [`CHECK_AFTER`] unused. A SQLite connection fails only if its thread in sqlx has stopped (a
+/// rollback it could not run stops it); such a connection is then found and replaced within a
+/// few requests, where unchecked it would be lent, and fail, for ever (the one used last is lent
+/// first). The checks cost one round trip in sixteen loans.
+fn needs_check(loans: usize, since_last_loan: Duration) -> bool {
+    loans.is_multiple_of(CHECK_EVERY) || since_last_loan >= CHECK_AFTER
+}
+
+/// See [`needs_check`].
+const CHECK_EVERY: usize = 16;
+/// See [`needs_check`].
+const CHECK_AFTER: Duration = Duration::from_secs(1);
 
 /// A pool of at most `max` connections opened with `opts` and [`pragmas`]`(extra)`; a borrower
 /// waits at most `wait` for one.
@@ -83,4 +101,23 @@ pub(crate) async fn lend(pool: &Pool) -> Result<Lent, StoreError> {
         managed::PoolError::Closed => StoreError::Sqlx(sqlx::Error::PoolClosed),
         e => StoreError::Pool(e.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_connection_is_checked_one_loan_in_sixteen() {
+        let checked = (1..=64).filter(|&n| needs_check(n, Duration::from_millis(2))).count();
+        assert_eq!(checked, 4);
+        assert!(needs_check(16, Duration::ZERO));
+        assert!(!needs_check(17, Duration::from_millis(999)));
+    }
+
+    #[test]
+    fn a_connection_unused_for_a_second_is_checked() {
+        assert!(needs_check(5, Duration::from_secs(1)));
+        assert!(needs_check(7, Duration::from_secs(600)));
+    }
 }
