@@ -111,7 +111,7 @@ impl Db {
                     .test_before_acquire(false)
                     .before_acquire(|conn, meta| {
                         Box::pin(async move {
-                            if meta.idle_for >= PING_IDLE_FOR {
+                            if meta.idle_for >= CHECK_IDLE_FOR {
                                 sqlx::Connection::ping(conn).await?;
                             }
                             Ok(true)
@@ -187,13 +187,14 @@ impl Db {
     }
 }
 
-/// How long a PostgreSQL connection may have waited in the pool before it is pinged when taken.
-/// sqlx pings every connection taken from its pool unless told otherwise: a round trip to the
-/// server for each statement's or transaction's connection, two per sign-in. One used within the
-/// last second (every one, under load) is taken as it is, as connection pools commonly do; one
-/// that waited longer may have been cut by a restart of the server or by the network, and is
-/// pinged, and replaced if the ping fails. sqlx still pings each connection it takes back.
-const PING_IDLE_FOR: Duration = Duration::from_secs(1);
+/// How long a connection may have gone unused before it is checked (pinged) when taken: on
+/// PostgreSQL, where sqlx would ping every connection taken from its pool (a round trip to the
+/// server for each statement's or transaction's connection, two per sign-in), and on SQLite
+/// (`sqlite_conns`). One used within the last second (every one, under load) is taken as it is,
+/// as connection pools commonly do; one unused for longer may have been cut by a restart of the
+/// server or by the network, and is pinged, and replaced if the ping fails. sqlx still pings each
+/// PostgreSQL connection it takes back.
+pub(crate) const CHECK_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// sqlx's transaction commands for [`Conn`].
 type Manager = <Any as Database>::TransactionManager;

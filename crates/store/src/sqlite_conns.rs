@@ -8,7 +8,6 @@
 //! next borrower's first statement. These connections come from a `deadpool` pool that checks a
 //! connection only now and then (`needs_check`).
 
-use std::fmt;
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleResult};
@@ -16,18 +15,13 @@ use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, ConnectOptions};
 
 use crate::StoreError;
+use crate::db::CHECK_IDLE_FOR;
 
 /// Opens SQLite connections with the pragmas every one of ours needs.
 pub(crate) struct Opener {
     opts: AnyConnectOptions,
     /// `PRAGMA`s run on each new connection.
     pragmas: String,
-}
-
-impl fmt::Debug for Opener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Opener").field("pragmas", &self.pragmas).finish_non_exhaustive()
-    }
 }
 
 /// A pool of SQLite connections.
@@ -67,18 +61,16 @@ impl managed::Manager for Opener {
 }
 
 /// A connection is checked before every [`CHECK_EVERY`]th loan and before a loan after
-/// [`CHECK_AFTER`] unused. A SQLite connection fails only if its thread in sqlx has stopped (a
+/// [`CHECK_IDLE_FOR`] unused. A SQLite connection fails only if its thread in sqlx has stopped (a
 /// rollback it could not run stops it); such a connection is then found and replaced within a
 /// few requests, where unchecked it would be lent, and fail, for ever (the one used last is lent
 /// first). The checks cost one round trip in sixteen loans.
 fn needs_check(loans: usize, since_last_loan: Duration) -> bool {
-    loans.is_multiple_of(CHECK_EVERY) || since_last_loan >= CHECK_AFTER
+    loans.is_multiple_of(CHECK_EVERY) || since_last_loan >= CHECK_IDLE_FOR
 }
 
 /// See [`needs_check`].
 const CHECK_EVERY: usize = 16;
-/// See [`needs_check`].
-const CHECK_AFTER: Duration = Duration::from_secs(1);
 
 /// A pool of at most `max` connections opened with `opts` and [`pragmas`]`(extra)`; a borrower
 /// waits at most `wait` for one.

@@ -2,7 +2,7 @@
 //! a network failure) are never handed to a request: a connection that waited a second or more is
 //! pinged when taken, and replaced if the ping fails.
 
-use crate::support::{fresh_pg_database, pg_base};
+use crate::support::{drop_pg_database, fresh_pg_database};
 use gatehouse_store::Db;
 use std::time::Duration;
 
@@ -53,12 +53,5 @@ async fn connections_cut_while_idle_are_replaced_before_use() {
     let tx = db.begin().await.expect("a write transaction on a live connection");
     gatehouse_store::commit(tx).await.expect("it commits");
     db.close().await;
-    drop_database(&url).await;
-}
-
-async fn drop_database(url: &str) {
-    use sqlx::Connection;
-    let name = url.rsplit('/').next().unwrap_or_default();
-    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base())).await.expect("admin connection");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.expect("dropped");
+    drop_pg_database(url.rsplit('/').next().unwrap_or_default()).await;
 }
