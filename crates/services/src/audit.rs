@@ -68,11 +68,26 @@ pub async fn record_all(
     meta: &RequestMeta,
     events: Vec<Event>,
 ) -> Result<Option<i64>, Internal> {
-    let details: Vec<String> =
-        events.iter().map(|e| if e.detail.is_null() { "{}".to_owned() } else { e.detail.to_string() }).collect();
-    let rows: Vec<NewEvent<'_>> = events
+    let details = details_of(&events);
+    Ok(store::append_all(conn, plan, &rows_of(now, plan, meta, &events, &details)).await?)
+}
+
+/// Each event's detail as stored (an empty object for none), for [`append_stmt`].
+pub(crate) fn details_of(events: &[Event]) -> Vec<String> {
+    events.iter().map(|e| if e.detail.is_null() { "{}".to_owned() } else { e.detail.to_string() }).collect()
+}
+
+/// `events` as the store appends them.
+fn rows_of<'a>(
+    now: i64,
+    plan: PlanId,
+    meta: &'a RequestMeta,
+    events: &'a [Event],
+    details: &'a [String],
+) -> Vec<NewEvent<'a>> {
+    events
         .iter()
-        .zip(&details)
+        .zip(details)
         .map(|(e, detail)| NewEvent {
             plan_id: plan,
             at: now,
@@ -84,8 +99,23 @@ pub async fn record_all(
             user_agent: &meta.user_agent,
             detail,
         })
-        .collect();
-    Ok(store::append_all(conn, plan, &rows).await?)
+        .collect()
+}
+
+/// The statement that appends `events` (with their [`details_of`]) after `head`, which reserved
+/// exactly as many numbers (`gatehouse_store::audit::reserve_stmt`), for a batch: how a sign-in
+/// appends its events in the command that commits it.
+pub(crate) fn append_stmt<'q>(
+    head: store::Head,
+    now: i64,
+    plan: PlanId,
+    meta: &'q RequestMeta,
+    events: &'q [Event],
+    details: &'q [String],
+) -> Result<gatehouse_store::Stmt<'q>, Internal> {
+    let rows = rows_of(now, plan, meta, events, details);
+    let n = store::count_of(plan, &rows)?;
+    Ok(store::append_stmt(head, n, &rows)?)
 }
 
 /// Why the audit log could not be read.

@@ -164,21 +164,25 @@ fn render(t: &impl Template) -> Result<String, Internal> {
 
 /// Writes a rendered message to the outbox, in the caller's transaction.
 pub async fn enqueue(conn: &mut Conn, plan: PlanId, m: &Rendered, now: i64) -> Result<i64, Internal> {
-    Ok(outbox::enqueue(
-        conn,
-        &NewMessage {
-            plan_id: plan,
-            channel: m.channel.as_str(),
-            kind: m.kind,
-            recipient: &m.recipient,
-            subject: &m.subject,
-            body_text: &m.text,
-            body_html: &m.html,
-            secrets: &m.secrets,
-        },
-        now,
-    )
-    .await?)
+    Ok(outbox::enqueue(conn, &new_message(plan, m), now).await?)
+}
+
+/// The statement of [`enqueue`], for a batch.
+pub(crate) fn enqueue_stmt<'q>(plan: PlanId, m: &'q Rendered, now: i64) -> gatehouse_store::Stmt<'q> {
+    outbox::enqueue_stmt(&new_message(plan, m), now)
+}
+
+fn new_message(plan: PlanId, m: &Rendered) -> NewMessage<'_> {
+    NewMessage {
+        plan_id: plan,
+        channel: m.channel.as_str(),
+        kind: m.kind,
+        recipient: &m.recipient,
+        subject: &m.subject,
+        body_text: &m.text,
+        body_html: &m.html,
+        secrets: &m.secrets,
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{PlanId, SessionId, Timestamp, UserId};
-use gatehouse_store::{Conn, sessions as store};
+use gatehouse_store::{Batch, Conn, sessions as store};
 use serde::Serialize;
 use serde_json::json;
 use thiserror::Error;
@@ -72,18 +72,32 @@ pub(crate) async fn start(
     meta: &RequestMeta,
     now: i64,
 ) -> Result<SessionToken, Internal> {
+    let mut batch = Batch::new();
+    let token = start_in(&mut batch, plan, user, stage, meta, now);
+    batch.run_each(conn).await?;
+    Ok(token)
+}
+
+/// Adds the start of a session to `batch`; the session exists once the batch has run.
+pub(crate) fn start_in<'q>(
+    batch: &mut Batch<'q>,
+    plan: PlanId,
+    user: UserId,
+    stage: SessionStage,
+    meta: &RequestMeta,
+    now: i64,
+) -> SessionToken {
     let token = new_token();
-    let hash = hash_token(&token);
     let new = store::NewSession {
         plan_id: plan,
         user_id: user,
-        token_hash: &hash,
+        token_hash: &hash_token(&token),
         stage,
         ip: &meta.ip,
         user_agent: &meta.user_agent,
     };
-    store::insert(conn, &new, now).await?;
-    Ok(SessionToken(token))
+    batch.push(store::insert_stmt(&new, now));
+    SessionToken(token)
 }
 
 /// Moves a session to its next stage under a new token. `None` if it was no longer at `from`

@@ -14,8 +14,10 @@ use crate::{HashError, Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::legacy::LegacyHash;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::{Duration, UserStatus, password, username};
-use gatehouse_store::{throttle, users};
+use gatehouse_domain::{Duration, TwoStepMethod, UserStatus, password, username};
+use gatehouse_store::audit as audit_store;
+use gatehouse_store::users::UserRow;
+use gatehouse_store::{Batch, throttle, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -289,6 +291,20 @@ impl Services {
             Some(h) if self.hasher.needs_rehash(h) => self.hasher.hash(password).await.ok(),
             _ => None,
         };
+        let (stage, phone) = match (&user.two_step_phone, &user.two_step_method) {
+            _ if first_signin => {
+                (gatehouse_domain::email_proof::stage_after_old_password(plan.legacy_email_proof()), None)
+            }
+            (Some(p), Some(m)) => (SessionStage::TwoStepCode, Some((p.clone(), m.clone()))),
+            _ => (SessionStage::TwoStepSetup, None),
+        };
+        if let Some((phone, method)) = &phone {
+            // Most sign-ins: nothing to clear or rehash, and a code to text or call.
+            let plain = !had_failures && rehash.is_none() && !has_app;
+            if plain && !crate::strong_factor::may_be_required(plan, &user) {
+                return self.password_step_with_code(plan, &user, phone, method, meta, now).await;
+            }
+        }
         let mut tx = self.db.begin().await?;
         // Every failure counts on the username's own key too, so without it there is nothing to clear.
         if had_failures {
@@ -297,17 +313,8 @@ impl Services {
         if let Some(h) = rehash {
             users::set_password_hash(&mut tx, user.id, &h, now).await?;
         }
-        let (stage, phone) = match (&user.two_step_phone, &user.two_step_method) {
-            _ if first_signin => {
-                (gatehouse_domain::email_proof::stage_after_old_password(plan.legacy_email_proof()), None)
-            }
-            (Some(p), Some(m)) => (SessionStage::TwoStepCode, Some((p.clone(), m.clone()))),
-            _ => (SessionStage::TwoStepSetup, None),
-        };
         let session = sessions::start(&mut tx, plan.id(), user.id, stage, meta, now).await?;
-        let password_step = Event::new("signin.password")
-            .by_self(user.id)
-            .detail(json!({"next": stage.as_str(), "legacy_password": first_signin}));
+        let password_step = password_event(user.id, stage, first_signin);
         // With a code to send, the password step's event and the code's are appended together.
         let mut events = vec![password_step];
         if phone.is_none() {
@@ -377,6 +384,54 @@ impl Services {
         Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email, app, strong_only })
     }
 
+    /// The end of the password step for a user who is texted (or called with) a code: the common
+    /// case, in two commands to the database. The first begins the transaction, starts the
+    /// session, stores the code if the hour's limit allows and reserves the two events' places in
+    /// the audit chain; the second queues the message, appends the events and commits. On SQLite
+    /// each is one round trip to the connection's thread (see `gatehouse_store::batch`).
+    async fn password_step_with_code(
+        &self,
+        plan: &Plan,
+        user: &UserRow,
+        phone: &str,
+        method: &str,
+        meta: &RequestMeta,
+        now: i64,
+    ) -> Result<SignedIn, SignInError> {
+        let stage = SessionStage::TwoStepCode;
+        let method = TwoStepMethod::parse(method).unwrap_or(TwoStepMethod::Text);
+        let code = two_step::CodeToSend::new(self, plan, user.id, Purpose::SignIn, phone, method, now);
+        let mut first = Batch::new();
+        let session = sessions::start_in(&mut first, plan.id(), user.id, stage, meta, now);
+        let stored_at = first.push(code.insert_stmt());
+        let head_at = first.push(audit_store::reserve_stmt(plan.id(), 2));
+        let (mut tx, answers) = self.db.begin_with(first).await?;
+        let code_sent = answers.first(stored_at).is_some();
+        let head = audit_store::Head::of(plan.id(), answers.first(head_at))?;
+        let (message, send) = code.outcome(plan, code_sent)?;
+        let next_code_at =
+            if code_sent { None } else { two_step::next_send_at(&mut tx, plan, user.id, Purpose::SignIn, now).await? };
+        let (two_step::CodeSend::Sent(code_event) | two_step::CodeSend::Refused(code_event)) = send;
+        let events = [password_event(user.id, stage, false), code_event];
+        let details = audit::details_of(&events);
+        let mut last = Batch::new();
+        if let Some(m) = &message {
+            last.push(crate::messages::enqueue_stmt(plan.id(), m, now));
+        }
+        last.push(audit::append_stmt(head, now, plan.id(), meta, &events, &details)?);
+        gatehouse_store::commit_with(tx, last).await?;
+        Ok(SignedIn {
+            session,
+            stage,
+            masked_phone: Some(gatehouse_domain::phone::mask_digits(phone)),
+            code_sent,
+            next_code_at,
+            masked_email: None,
+            app: false,
+            strong_only: false,
+        })
+    }
+
     /// Counts a wrong password for `name` and audits it on `subject`, the user who holds that
     /// username (already read by the caller), if anyone does.
     async fn record_failure(
@@ -402,6 +457,13 @@ impl Services {
             None => SignInError::Invalid,
         })
     }
+}
+
+/// The password step's event: the stage it led to, and whether an old system's password passed.
+fn password_event(user: gatehouse_domain::UserId, next: SessionStage, legacy_password: bool) -> Event {
+    Event::new("signin.password")
+        .by_self(user)
+        .detail(json!({"next": next.as_str(), "legacy_password": legacy_password}))
 }
 
 #[cfg(test)]

@@ -51,6 +51,14 @@ pub(crate) async fn holder(conn: &mut Conn, plan: &Plan, user: &UserRow) -> Resu
     Ok(FactorHolder { staff, active_practice_admin })
 }
 
+/// Whether the plan could require `user` to sign in with an app or a passkey, read from the
+/// plan's policy and the user alone: when not, [`required`] is false without reading anything.
+pub(crate) fn may_be_required(plan: &Plan, user: &UserRow) -> bool {
+    let holder =
+        FactorHolder { staff: user.staff_role.is_some(), active_practice_admin: user.status == UserStatus::Active };
+    plan.factor_policy().requires_strong(holder)
+}
+
 /// Whether the plan requires `user` to sign in with an app or a passkey.
 pub(crate) async fn required(conn: &mut Conn, plan: &Plan, user: &UserRow) -> Result<bool, Internal> {
     let policy = plan.factor_policy();

@@ -178,35 +178,99 @@ pub(crate) async fn send_code_unaudited(
     method: TwoStepMethod,
     now: i64,
 ) -> Result<CodeSend, TwoStepError> {
-    let policy = plan.code_policy();
-    let code = policy.code_from(random_u64());
-    let hash = hash_code(&svc.code_key, &code_context(user, purpose), &code);
-    let new = codes::NewCode {
-        plan_id: plan.id(),
-        user_id: user,
-        purpose: purpose.as_str(),
-        phone,
-        method: method.as_str(),
-        code_hash: &hash,
-        expires_at: policy.expires_at(gatehouse_domain::Timestamp(now)).as_secs(),
-    };
-    // The hour's limit ([`gatehouse_domain::two_step::CodePolicy::may_send`]) is checked by the
-    // insert itself, in the same statement.
-    let since = now - Duration::hours(1).as_secs();
-    let stored =
-        codes::insert_within_limit(conn, &new, now, since, purpose.budget(), policy.max_sends_per_hour).await?;
-    if stored.is_none() {
-        return Ok(CodeSend::Refused(
-            Event::new("two_step.code_sent")
-                .by_self(user)
-                .outcome(Outcome::Denied)
-                .detail(json!({"reason": "send_limit", "purpose": purpose.as_str()})),
-        ));
+    let code = CodeToSend::new(svc, plan, user, purpose, phone, method, now);
+    let stored = !code.insert_stmt().fetch_all(conn).await?.is_empty();
+    let (message, send) = code.outcome(plan, stored)?;
+    if let Some(m) = message {
+        messages::enqueue(conn, plan.id(), &m, now).await?;
     }
-    let minutes = policy.lifetime.as_secs() / 60;
-    let msg = messages::two_step_code(&plan.row.name, &code, minutes, method == TwoStepMethod::Voice, phone)?;
-    messages::enqueue(conn, plan.id(), &msg, now).await?;
-    Ok(CodeSend::Sent(Event::new("two_step.code_sent").by_self(user).detail(json!({"purpose": purpose.as_str(), "method": method.as_str(), "phone": gatehouse_domain::phone::mask_digits(phone)}))))
+    Ok(send)
+}
+
+/// A code made for `user` and about to be stored and sent: [`CodeToSend::insert_stmt`] stores it
+/// if the hour's limit allows, and [`CodeToSend::outcome`] says what follows.
+pub(crate) struct CodeToSend<'a> {
+    code: String,
+    hash: String,
+    plan: gatehouse_domain::PlanId,
+    user: UserId,
+    purpose: Purpose,
+    phone: &'a str,
+    method: TwoStepMethod,
+    now: i64,
+    expires_at: i64,
+    max_per_hour: i64,
+}
+
+impl<'a> CodeToSend<'a> {
+    /// A new code of `purpose` for `user`'s `phone`.
+    pub(crate) fn new(
+        svc: &Services,
+        plan: &Plan,
+        user: UserId,
+        purpose: Purpose,
+        phone: &'a str,
+        method: TwoStepMethod,
+        now: i64,
+    ) -> Self {
+        let policy = plan.code_policy();
+        let code = policy.code_from(random_u64());
+        let hash = hash_code(&svc.code_key, &code_context(user, purpose), &code);
+        Self {
+            code,
+            hash,
+            plan: plan.id(),
+            user,
+            purpose,
+            phone,
+            method,
+            now,
+            expires_at: policy.expires_at(gatehouse_domain::Timestamp(now)).as_secs(),
+            max_per_hour: policy.max_sends_per_hour,
+        }
+    }
+
+    /// The statement that stores the code, only while fewer than the hour's limit were sent
+    /// ([`gatehouse_domain::two_step::CodePolicy::may_send`], checked by the insert itself): it
+    /// returns a row when the code was stored.
+    pub(crate) fn insert_stmt(&self) -> gatehouse_store::Stmt<'_> {
+        let new = codes::NewCode {
+            plan_id: self.plan,
+            user_id: self.user,
+            purpose: self.purpose.as_str(),
+            phone: self.phone,
+            method: self.method.as_str(),
+            code_hash: &self.hash,
+            expires_at: self.expires_at,
+        };
+        let since = self.now - Duration::hours(1).as_secs();
+        codes::insert_within_limit_stmt(&new, self.now, since, self.purpose.budget(), self.max_per_hour)
+    }
+
+    /// The message to queue (when the code was `stored`) and the event to record.
+    pub(crate) fn outcome(self, plan: &Plan, stored: bool) -> Result<(Option<messages::Rendered>, CodeSend), Internal> {
+        let (user, purpose, method) = (self.user, self.purpose.as_str(), self.method);
+        if !stored {
+            return Ok((
+                None,
+                CodeSend::Refused(
+                    Event::new("two_step.code_sent")
+                        .by_self(user)
+                        .outcome(Outcome::Denied)
+                        .detail(json!({"reason": "send_limit", "purpose": purpose})),
+                ),
+            ));
+        }
+        let minutes = plan.code_policy().lifetime.as_secs() / 60;
+        let voice = method == TwoStepMethod::Voice;
+        let msg = messages::two_step_code(&plan.row.name, &self.code, minutes, voice, self.phone)?;
+        let event = Event::new("two_step.code_sent").by_self(user).detail(json!({
+            "purpose": purpose,
+            "method": method.as_str(),
+            "phone": gatehouse_domain::phone::mask_digits(self.phone),
+        }));
+        Ok((Some(msg), CodeSend::Sent(event)))
+    }
 }
 
 /// When the next code of `purpose` may be sent to `user`, or `None` when one may be sent now.

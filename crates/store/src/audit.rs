@@ -2,7 +2,7 @@
 //! transaction, which serializes a plan's appends (a row lock on PostgreSQL, the write lock on
 //! SQLite), so the chain never forks.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, Stmt, StoreError};
 use gatehouse_domain::audit::{ChainFields, GENESIS, chain_hash};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -73,23 +73,54 @@ pub async fn init_chain(conn: &mut Conn, plan: PlanId) -> Result<(), StoreError>
 /// appended, one or several. Returns the sequence number of the last, or `None` when
 /// there were none.
 pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) -> Result<Option<i64>, StoreError> {
-    if let Some(other) = events.iter().find(|e| e.plan_id != plan) {
-        return Err(StoreError::Corrupt(format!("event of plan {} appended to plan {plan}", other.plan_id)));
-    }
-    let Ok(n) = i64::try_from(events.len()) else {
-        return Err(StoreError::Corrupt("too many events in one append".into()));
-    };
+    let n = count_of(plan, events)?;
     if n == 0 {
         return Ok(None);
     }
-    let head = sqlx::query("UPDATE audit_heads SET seq = seq + $2 WHERE plan_id = $1 RETURNING seq, hash")
-        .bind(plan.0)
-        .bind(n)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("plan {plan} has no audit chain head")))?;
-    let last: i64 = head.try_get("seq")?;
-    let mut prev: String = head.try_get("hash")?;
+    let rows = reserve_stmt(plan, n).fetch_all(conn).await?;
+    let head = Head::of(plan, rows.first())?;
+    let last = head.seq;
+    append_stmt(head, n, events)?.fetch_all(conn).await?;
+    Ok(Some(last))
+}
+
+/// How many events are appended, once they are checked to be of `plan`.
+pub fn count_of(plan: PlanId, events: &[NewEvent<'_>]) -> Result<i64, StoreError> {
+    if let Some(other) = events.iter().find(|e| e.plan_id != plan) {
+        return Err(StoreError::Corrupt(format!("event of plan {} appended to plan {plan}", other.plan_id)));
+    }
+    i64::try_from(events.len()).map_err(|_| StoreError::Corrupt("too many events in one append".into()))
+}
+
+/// The statement that reserves `n` sequence numbers of `plan`'s chain, for a [`crate::Batch`]:
+/// its row is read with [`Head::of`]. The caller appends exactly `n` events after it
+/// ([`append_stmt`]) in the same transaction, before any other append.
+pub fn reserve_stmt<'q>(plan: PlanId, n: i64) -> Stmt<'q> {
+    Stmt::new("UPDATE audit_heads SET seq = seq + $2 WHERE plan_id = $1 RETURNING seq, hash").bind(plan.0).bind(n)
+}
+
+/// A chain's head after a reservation: the last reserved number, and the hash of the event
+/// before the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    seq: i64,
+    hash: String,
+}
+
+impl Head {
+    /// The head [`reserve_stmt`] returned for `plan`.
+    pub fn of(plan: PlanId, row: Option<&sqlx::any::AnyRow>) -> Result<Self, StoreError> {
+        let row = row.ok_or_else(|| StoreError::Corrupt(format!("plan {plan} has no audit chain head")))?;
+        Ok(Self { seq: row.try_get("seq")?, hash: row.try_get("hash")? })
+    }
+}
+
+/// The statement that inserts `events`, chained from `head`, which reserved `n` numbers for them.
+pub fn append_stmt<'q>(head: Head, n: i64, events: &[NewEvent<'q>]) -> Result<Stmt<'q>, StoreError> {
+    if i64::try_from(events.len()).ok() != Some(n) {
+        return Err(StoreError::Corrupt(format!("{} events appended where {n} were reserved", events.len())));
+    }
+    let Head { seq: last, hash: mut prev } = head;
     let mut links = Vec::with_capacity(events.len());
     for (seq, e) in (last - n + 1..).zip(events) {
         let fields = ChainFields {
@@ -114,16 +145,15 @@ pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) 
             format!("({})", cols.join(", "))
         })
         .collect();
-    let sql = format!(
+    let mut q = Stmt::new(format!(
         "INSERT INTO audit_events (plan_id, seq, at, actor_user_id, subject_user_id, action, outcome, ip, \
          user_agent, detail, prev_hash, hash) VALUES {}",
         values.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for (e, (seq, prev_hash, hash)) in events.iter().zip(&links) {
+    ));
+    for (e, (seq, prev_hash, hash)) in events.iter().zip(links) {
         q = q
             .bind(e.plan_id.0)
-            .bind(*seq)
+            .bind(seq)
             .bind(e.at)
             .bind(e.actor.map(|u| u.0))
             .bind(e.subject.map(|u| u.0))
@@ -132,11 +162,10 @@ pub async fn append_all(conn: &mut Conn, plan: PlanId, events: &[NewEvent<'_>]) 
             .bind(e.ip)
             .bind(e.user_agent)
             .bind(e.detail)
-            .bind(prev_hash.as_str())
-            .bind(hash.as_str());
+            .bind(prev_hash)
+            .bind(hash);
     }
-    q.execute(&mut *conn).await?;
-    Ok(Some(last))
+    Ok(q)
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {

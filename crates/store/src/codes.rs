@@ -1,6 +1,6 @@
 //! One-time verification codes (two-step). Only an HMAC of the code is stored.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, Stmt, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
 
@@ -66,16 +66,32 @@ pub async fn insert_within_limit(
     which: Sent<'_>,
     limit: i64,
 ) -> Result<Option<i64>, StoreError> {
+    let rows = insert_within_limit_stmt(c, now, since, which, limit).fetch_all(conn).await?;
+    rows.first().map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
+}
+
+/// The statement of [`insert_within_limit`], for a [`crate::Batch`]: it returns the new code's
+/// id, or no row when the limit was reached.
+pub fn insert_within_limit_stmt<'q>(c: &NewCode<'q>, now: i64, since: i64, which: Sent<'q>, limit: i64) -> Stmt<'q> {
     let (op, purpose) = which.filter();
-    let sql = format!(
+    Stmt::new(format!(
         "INSERT INTO verification_codes (plan_id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, 0 \
          WHERE (SELECT COUNT(*) FROM verification_codes WHERE user_id = $2 AND created_at > $9 AND purpose {op} $10 \
                 AND method NOT IN ('app', 'passkey')) < $11 \
          RETURNING id"
-    );
-    let q = bind_new(sqlx::query_scalar(&sql), c, now).bind(since).bind(purpose).bind(limit);
-    Ok(q.fetch_optional(&mut *conn).await?)
+    ))
+    .bind(c.plan_id.0)
+    .bind(c.user_id.0)
+    .bind(c.purpose)
+    .bind(c.phone)
+    .bind(c.method)
+    .bind(c.code_hash)
+    .bind(now)
+    .bind(c.expires_at)
+    .bind(since)
+    .bind(purpose)
+    .bind(limit)
 }
 
 /// Which codes a count of sends takes in.

@@ -2,7 +2,7 @@
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, ConnectOptions, Database, TransactionManager};
+use sqlx::{Any, AnyPool, ConnectOptions};
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -10,6 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
 
+use crate::batch::{self, Answers, Batch};
 use crate::sqlite_conns;
 
 /// A connection, inside or outside a transaction.
@@ -154,27 +155,38 @@ impl Db {
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails to upgrade.
-    ///
-    /// The begin runs to its end in a task of its own, even when the caller is dropped halfway
-    /// (a client that hangs up cancels its request wherever it waits). sqlx's `begin_with` on
-    /// SQLite has a moment, after the BEGIN has run and before the transaction exists to roll
-    /// itself back when dropped, where a cancelled caller left the one writing connection inside
-    /// a transaction that nothing would end: every later write was then refused as nested, until
-    /// a restart. A begin that finishes after its caller is gone is dropped in the task, and so
-    /// rolled back.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let (pool, writer) = (self.pool.clone(), self.sqlite.as_ref().map(|s| s.writer.clone()));
-        let begun = tokio::spawn(async move {
-            Ok::<_, StoreError>(Tx(match writer {
-                Some(writer) => {
-                    let mut conn = sqlite_conns::lend(&writer).await?;
-                    Manager::begin(&mut conn, Some("BEGIN IMMEDIATE".into())).await?;
-                    TxKind::Sqlite(SqliteTx { conn, open: true })
-                }
-                None => TxKind::Pooled(pool.begin().await?),
-            }))
-        });
-        begun.await.map_err(StoreError::Task)?
+        Ok(self.begin_with(Batch::new()).await?.0)
+    }
+
+    /// Begins a transaction that will write, as [`Db::begin`], and runs `batch` in it. On SQLite
+    /// the `BEGIN IMMEDIATE` and the batch are one command to the connection's thread.
+    ///
+    /// A caller dropped halfway (a client that hangs up cancels its request wherever it waits)
+    /// leaves no transaction open. On SQLite the transaction counts as open from before its
+    /// `BEGIN` is sent, and one dropped open is rolled back ([`SqliteTx`]'s drop). On PostgreSQL
+    /// the begin runs to its end in a task of its own, and a transaction that began after its
+    /// caller was gone is dropped there, and so rolled back.
+    pub async fn begin_with(&self, batch: Batch<'_>) -> Result<(Tx, Answers), StoreError> {
+        let Some(s) = &self.sqlite else {
+            let pool = self.pool.clone();
+            let begun = tokio::spawn(async move { pool.begin().await });
+            let mut t = begun.await.map_err(StoreError::Task)??;
+            let answers = batch::run(&mut t, self.kind, None, batch, None).await?;
+            return Ok((Tx(TxKind::Pooled(t)), answers));
+        };
+        let mut tx = SqliteTx { conn: Some(sqlite_conns::lend(&s.writer).await?), open: true };
+        let conn = tx.conn()?;
+        match batch::run(conn, DbKind::Sqlite, Some("BEGIN IMMEDIATE"), batch, None).await {
+            Ok(answers) => Ok((Tx(TxKind::Sqlite(tx)), answers)),
+            Err(e) => {
+                // A statement failed after the `BEGIN`, or the `BEGIN` did (the write lock not had
+                // in time): either way nothing stays open. (Outside a transaction `ROLLBACK` fails.)
+                let _ = sqlx::query("ROLLBACK").execute(tx.conn()?).await;
+                tx.open = false;
+                Err(e)
+            }
+        }
     }
 
     /// Closes every connection.
@@ -195,9 +207,6 @@ impl Db {
 /// server or by the network, and is pinged, and replaced if the ping fails. sqlx still pings each
 /// PostgreSQL connection it takes back.
 pub(crate) const CHECK_IDLE_FOR: Duration = Duration::from_secs(1);
-
-/// sqlx's transaction commands for [`Conn`].
-type Manager = <Any as Database>::TransactionManager;
 
 /// A connection for reads outside a transaction, from [`Db::acquire`]; it goes back when dropped.
 pub struct Lease(LeaseKind);
@@ -235,19 +244,45 @@ enum TxKind {
     Sqlite(SqliteTx),
 }
 
-/// A transaction on SQLite's writing connection. Dropped open, it leaves a rollback queued on the
-/// connection's thread, which runs it before anything the next borrower sends (as sqlx's own
-/// transactions do).
+/// A transaction on SQLite's writing connection, begun and ended with plain statements (sqlx's
+/// own begin asks the connection's thread a second time whether the transaction began). Dropped
+/// open, it is rolled back in a task that holds the connection until the `ROLLBACK` has run, so
+/// the next borrower finds none open.
 struct SqliteTx {
-    conn: sqlite_conns::Lent,
+    /// Always there until dropped.
+    conn: Option<sqlite_conns::Lent>,
+    /// Whether a transaction may be open: from before `BEGIN` is sent to when `COMMIT` answers.
     open: bool,
+}
+
+impl SqliteTx {
+    fn conn(&mut self) -> Result<&mut Conn, StoreError> {
+        self.conn.as_deref_mut().ok_or_else(|| StoreError::Pool("the transaction's connection is gone".into()))
+    }
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if self.open {
-            Manager::start_rollback(&mut self.conn);
+        let Some(conn) = self.conn.take() else { return };
+        if !self.open {
+            return;
         }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(roll_back(conn));
+            }
+            // No runtime left (shutting down): the connection is closed, and SQLite rolls back.
+            Err(_) => drop(deadpool::managed::Object::take(conn)),
+        }
+    }
+}
+
+/// Rolls back what a dropped [`SqliteTx`] left open. A connection that cannot (its `COMMIT` ran
+/// after all, or its thread is gone) is closed rather than lent again.
+async fn roll_back(mut conn: sqlite_conns::Lent) {
+    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+        tracing::debug!(error = %e, "closing a writing connection whose transaction could not be rolled back");
+        drop(deadpool::managed::Object::take(conn));
     }
 }
 
@@ -257,7 +292,10 @@ impl Deref for Tx {
     fn deref(&self) -> &Conn {
         match &self.0 {
             TxKind::Pooled(t) => t,
-            TxKind::Sqlite(t) => &t.conn,
+            // The connection leaves only in the drop.
+            TxKind::Sqlite(t) => {
+                t.conn.as_deref().unwrap_or_else(|| unreachable!("a live transaction has its connection"))
+            }
         }
     }
 }
@@ -266,7 +304,9 @@ impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Conn {
         match &mut self.0 {
             TxKind::Pooled(t) => t,
-            TxKind::Sqlite(t) => &mut t.conn,
+            TxKind::Sqlite(t) => {
+                t.conn.as_deref_mut().unwrap_or_else(|| unreachable!("a live transaction has its connection"))
+            }
         }
     }
 }
@@ -285,14 +325,24 @@ pub async fn end_read(tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreE
 
 /// Commits a transaction.
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    commit_with(tx, Batch::new()).await.map(|_| ())
+}
+
+/// Runs `batch` in the transaction and commits it: on SQLite one command to the connection's
+/// thread. Nothing of the transaction stays if any statement fails.
+pub async fn commit_with(tx: Tx, batch: Batch<'_>) -> Result<Answers, StoreError> {
     match tx.0 {
-        TxKind::Pooled(t) => t.commit().await?,
+        TxKind::Pooled(mut t) => {
+            let answers = batch::run(&mut t, DbKind::Postgres, None, batch, None).await?;
+            t.commit().await?;
+            Ok(answers)
+        }
         TxKind::Sqlite(mut t) => {
-            Manager::commit(&mut t.conn).await?;
+            let answers = batch::run(t.conn()?, DbKind::Sqlite, None, batch, Some("COMMIT")).await?;
             t.open = false;
+            Ok(answers)
         }
     }
-    Ok(())
 }
 
 /// Statements are reported (sqlx's event at target `sqlx::query`) at TRACE only, and never as

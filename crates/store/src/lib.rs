@@ -12,6 +12,7 @@ pub mod applications;
 pub mod association;
 pub mod audit;
 pub mod authenticator_apps;
+pub mod batch;
 pub mod codes;
 pub mod consents;
 pub mod db;
@@ -45,4 +46,5 @@ pub mod throttle;
 pub mod user_types;
 pub mod users;
 
-pub use db::{Conn, Db, DbKind, Lease, StoreError, Tx, begin_read, commit, end_read};
+pub use batch::{Answers, Batch, Param, Slot, Stmt};
+pub use db::{Conn, Db, DbKind, Lease, StoreError, Tx, begin_read, commit, commit_with, end_read};

@@ -1,7 +1,7 @@
 //! The outbox: messages written in the same transaction as the change that caused them, and
 //! delivered after commit by a worker, at least once.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, Stmt, StoreError};
 use gatehouse_domain::PlanId;
 use sqlx::Row;
 
@@ -89,7 +89,14 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
 
 /// Queues a message.
 pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>, now: i64) -> Result<i64, StoreError> {
-    let id: i64 = sqlx::query_scalar(
+    let rows = enqueue_stmt(m, now).fetch_all(conn).await?;
+    let row = rows.first().ok_or_else(|| StoreError::Corrupt("an outbox insert returned no id".into()))?;
+    Ok(row.try_get(0)?)
+}
+
+/// The statement of [`enqueue`], for a [`crate::Batch`]; it returns the message's id.
+pub fn enqueue_stmt<'q>(m: &NewMessage<'q>, now: i64) -> Stmt<'q> {
+    Stmt::new(
         "INSERT INTO outbox (plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, \
          attempts, next_attempt_at, secrets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8, $9) RETURNING id",
     )
@@ -102,9 +109,6 @@ pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>, now: i64) -> Result<i6
     .bind(m.body_html)
     .bind(now)
     .bind(join_secrets(m.secrets))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
 }
 
 /// Claims up to `limit` due messages of `channels` for `lease_secs`, so that other instances

@@ -1,6 +1,6 @@
 //! Server-side sessions. Only the SHA-256 of a session's token is stored.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, Stmt, StoreError};
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
@@ -58,20 +58,25 @@ pub struct NewSession<'a> {
 
 /// Starts a session.
 pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> Result<i64, StoreError> {
-    let id: i64 = sqlx::query_scalar(
+    let rows = insert_stmt(s, now).fetch_all(conn).await?;
+    let row = rows.first().ok_or_else(|| StoreError::Corrupt("a session insert returned no id".into()))?;
+    Ok(row.try_get(0)?)
+}
+
+/// The statement of [`insert`], for a [`crate::Batch`]; it returns the session's id. It holds
+/// its own copies of the values.
+pub fn insert_stmt<'q>(s: &NewSession<'_>, now: i64) -> Stmt<'q> {
+    Stmt::new(
         "INSERT INTO sessions (plan_id, user_id, token_hash, stage, created_at, last_seen_at, ip, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
     )
     .bind(s.plan_id.0)
     .bind(s.user_id.0)
-    .bind(s.token_hash)
+    .bind(s.token_hash.to_owned())
     .bind(s.stage.as_str())
     .bind(now)
-    .bind(s.ip)
-    .bind(s.user_agent)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
+    .bind(s.ip.to_owned())
+    .bind(s.user_agent.to_owned())
 }
 
 /// The live (not ended) session with this token hash in this plan.

@@ -110,20 +110,53 @@ fn install() {
     });
 }
 
-/// Whether a statement only opens or ends a transaction (PostgreSQL's `COMMIT` is reported,
-/// SQLite's and both `BEGIN`s are not, so these are left out of every count).
+/// Whether a statement only opens or ends a transaction (left out of the statement counts).
 pub fn is_transaction_control(sql: &str) -> bool {
     let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
     matches!(first.as_str(), "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "END")
 }
 
-/// Runs `work` and returns its output and the SQL statements it ran, in order (transaction
-/// control left out), each as its text with white space collapsed.
-pub async fn statements_of<F: Future>(work: F) -> (F::Output, Vec<String>) {
+/// What a piece of work asked of the database.
+#[derive(Debug)]
+pub struct Sent {
+    /// Each command sent, in order, as its text with white space collapsed: one statement, or
+    /// several sent together (a batch, on SQLite). sqlx reports SQLite's `BEGIN IMMEDIATE` and
+    /// `COMMIT` (plain statements) and PostgreSQL's `COMMIT`, but not PostgreSQL's `BEGIN`.
+    pub commands: Vec<String>,
+}
+
+impl Sent {
+    /// The SQL statements, transaction control left out: the commands split at `;` (the store's
+    /// SQL holds no `;` in its text).
+    pub fn statements(&self) -> Vec<String> {
+        self.commands
+            .iter()
+            .flat_map(|c| c.split(';'))
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && !is_transaction_control(s))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Runs `work` and returns its output and what it sent to the database.
+pub async fn statements_of<F: Future>(work: F) -> (F::Output, Sent) {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     install();
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
     let out = work.instrument(tracing::info_span!("counted_sql_statements", collector = id)).await;
-    let all = seen().lock().expect("statements").remove(&id).unwrap_or_default();
-    (out, all.into_iter().filter(|s| !is_transaction_control(s)).collect())
+    let commands = seen().lock().expect("statements").remove(&id).unwrap_or_default();
+    (out, Sent { commands })
+}
+
+#[test]
+fn batches_count_as_their_statements() {
+    let sent = Sent {
+        commands: vec![
+            "SELECT a FROM t".into(),
+            "BEGIN IMMEDIATE; INSERT INTO s VALUES ($1); UPDATE h SET n = n + $2".into(),
+            "INSERT INTO e VALUES ($1); COMMIT".into(),
+        ],
+    };
+    assert_eq!(sent.statements().len(), 4);
 }
