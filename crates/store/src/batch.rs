@@ -60,6 +60,12 @@ impl From<String> for Param<'_> {
     }
 }
 
+impl From<Option<String>> for Param<'_> {
+    fn from(v: Option<String>) -> Self {
+        Self::Text(v.map(Cow::Owned))
+    }
+}
+
 impl<'q> Param<'q> {
     fn add_to(self, args: &mut AnyArguments<'q>) -> Result<(), StoreError> {
         let added = match self {

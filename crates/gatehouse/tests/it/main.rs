@@ -17,6 +17,7 @@ mod association;
 mod audit_and_outbox;
 mod authenticator_app;
 mod authz;
+mod batches;
 mod browser;
 mod browser_association;
 mod browser_authenticator;
