@@ -33,19 +33,18 @@ pub struct NewCode<'a> {
 
 /// Stores a code.
 pub async fn insert(conn: &mut Conn, c: &NewCode<'_>, now: i64) -> Result<i64, StoreError> {
-    let q = sqlx::query_scalar(
+    let stmt = Stmt::new(
         "INSERT INTO verification_codes (plan_id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING id",
     );
-    Ok(bind_new(q, c, now).fetch_one(&mut *conn).await?)
+    let rows = bind_new(stmt, c, now).fetch_all(conn).await?;
+    let row = rows.first().ok_or_else(|| StoreError::Corrupt("a code insert returned no id".into()))?;
+    Ok(row.try_get(0)?)
 }
 
-/// A statement that stores a code and returns its id.
-type CodeIdQuery<'q> = sqlx::query::QueryScalar<'q, sqlx::Any, i64, sqlx::any::AnyArguments<'q>>;
-
 /// Binds a new code's columns as `$1` to `$8`.
-fn bind_new<'q>(q: CodeIdQuery<'q>, c: &NewCode<'q>, now: i64) -> CodeIdQuery<'q> {
-    q.bind(c.plan_id.0)
+fn bind_new<'q>(stmt: Stmt<'q>, c: &NewCode<'q>, now: i64) -> Stmt<'q> {
+    stmt.bind(c.plan_id.0)
         .bind(c.user_id.0)
         .bind(c.purpose)
         .bind(c.phone)
@@ -74,24 +73,14 @@ pub async fn insert_within_limit(
 /// id, or no row when the limit was reached.
 pub fn insert_within_limit_stmt<'q>(c: &NewCode<'q>, now: i64, since: i64, which: Sent<'q>, limit: i64) -> Stmt<'q> {
     let (op, purpose) = which.filter();
-    Stmt::new(format!(
+    let stmt = Stmt::new(format!(
         "INSERT INTO verification_codes (plan_id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, 0 \
          WHERE (SELECT COUNT(*) FROM verification_codes WHERE user_id = $2 AND created_at > $9 AND purpose {op} $10 \
                 AND method NOT IN ('app', 'passkey')) < $11 \
          RETURNING id"
-    ))
-    .bind(c.plan_id.0)
-    .bind(c.user_id.0)
-    .bind(c.purpose)
-    .bind(c.phone)
-    .bind(c.method)
-    .bind(c.code_hash)
-    .bind(now)
-    .bind(c.expires_at)
-    .bind(since)
-    .bind(purpose)
-    .bind(limit)
+    ));
+    bind_new(stmt, c, now).bind(since).bind(purpose).bind(limit)
 }
 
 /// Which codes a count of sends takes in.
