@@ -10,7 +10,7 @@
 //!
 //! The SQL is the store's one set for both databases, numbered `$1`, `$2`… per statement; on
 //! SQLite the numbers of each statement after the first are shifted past the values of those
-//! before it ([`shift_params`]), because SQLite reads `$n` as the n-th value of the whole command.
+//! before it (`shift_params`), because SQLite reads `$n` as the n-th value of the whole command.
 
 use std::borrow::Cow;
 

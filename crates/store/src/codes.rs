@@ -54,23 +54,10 @@ fn bind_new<'q>(stmt: Stmt<'q>, c: &NewCode<'q>, now: i64) -> Stmt<'q> {
         .bind(c.expires_at)
 }
 
-/// Stores a code only if fewer than `limit` codes (of the purposes `which` takes in, counted as
-/// [`count_since`] does) were sent to its user since `since`: the hour's limit checked and the
-/// code stored in one statement. Returns the new code's id, or `None` when the limit was reached.
-pub async fn insert_within_limit(
-    conn: &mut Conn,
-    c: &NewCode<'_>,
-    now: i64,
-    since: i64,
-    which: Sent<'_>,
-    limit: i64,
-) -> Result<Option<i64>, StoreError> {
-    let rows = insert_within_limit_stmt(c, now, since, which, limit).fetch_all(conn).await?;
-    rows.first().map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
-}
-
-/// The statement of [`insert_within_limit`], for a [`crate::Batch`]: it returns the new code's
-/// id, or no row when the limit was reached.
+/// The statement that stores a code only if fewer than `limit` codes (of the purposes `which`
+/// takes in, counted as [`count_since`] does) were sent to its user since `since`: the hour's
+/// limit checked and the code stored in one statement, run alone or in a [`crate::Batch`]. It
+/// returns the new code's id, or no row when the limit was reached.
 pub fn insert_within_limit_stmt<'q>(c: &NewCode<'q>, now: i64, since: i64, which: Sent<'q>, limit: i64) -> Stmt<'q> {
     let (op, purpose) = which.filter();
     let stmt = Stmt::new(format!(

@@ -164,7 +164,7 @@ impl Db {
     ///
     /// A caller dropped halfway (a client that hangs up cancels its request wherever it waits)
     /// leaves no transaction open. On SQLite the transaction counts as open from before its
-    /// `BEGIN` is sent, and one dropped open is rolled back ([`SqliteTx`]'s drop). On PostgreSQL
+    /// `BEGIN` is sent, and one dropped open is rolled back (`SqliteTx`'s drop). On PostgreSQL
     /// the begin runs to its end in a task of its own, and a transaction that began after its
     /// caller was gone is dropped there, and so rolled back.
     pub async fn begin_with(&self, batch: Batch<'_>) -> Result<(Tx, Answers), StoreError> {
