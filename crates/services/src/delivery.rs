@@ -6,6 +6,7 @@
 //! code is redacted from the stored copy in the same write that marks it delivered.
 
 use crate::{Internal, Services};
+use gatehouse_store::Batch;
 use gatehouse_store::outbox::{self, MessageRow};
 use lettre::message::{MultiPart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -217,12 +218,10 @@ impl Deliverer {
             return Ok(0);
         }
         let now = self.services.now();
-        let batch = {
-            let mut tx = self.services.db.begin().await?;
-            let b = outbox::claim_due(&mut tx, channels, now, 120, BATCH as i64).await?;
-            gatehouse_store::commit(tx).await?;
-            b
-        };
+        // Each write below is a transaction of its own, one command to SQLite.
+        let mut claim = Batch::new();
+        let claimed = claim.push(outbox::claim_due_stmt(channels, now, 120, BATCH as i64));
+        let batch = outbox::claimed(self.services.db.write(claim).await?.rows(claimed))?;
         if batch.is_empty() {
             return Ok(0);
         }
@@ -232,7 +231,7 @@ impl Deliverer {
         }
         // The outcomes are recorded together, in one write transaction.
         let now = self.services.now();
-        let mut tx = self.services.db.begin().await?;
+        let mut outcomes = Batch::new();
         // Rows of the development outbox are their own delivery: all marked in one statement.
         let mut kept = Vec::new();
         for (m, result) in batch.iter().zip(results) {
@@ -240,16 +239,18 @@ impl Deliverer {
                 Ok(Sent::DevOutbox) => kept.push(m.id),
                 Ok(Sent::Provider) => {
                     let (subject, text, html) = redact(m);
-                    outbox::mark_delivered_redacted(&mut tx, m.id, now, &subject, &text, &html).await?
+                    outcomes.push(outbox::mark_delivered_redacted_stmt(m.id, now, subject, text, html));
                 }
                 Err(e) => {
                     tracing::warn!(message_id = m.id, kind = %m.kind, attempts = m.attempts, error = %e, "delivery failed; will retry");
-                    outbox::mark_failed(&mut tx, m.id, &e, now + backoff_secs(m.attempts - 1)).await?;
+                    outcomes.push(outbox::mark_failed_stmt(m.id, e, now + backoff_secs(m.attempts - 1)));
                 }
             }
         }
-        outbox::mark_all_delivered(&mut tx, &kept, now).await?;
-        gatehouse_store::commit(tx).await?;
+        if let Some(s) = outbox::mark_all_delivered_stmt(&kept, now) {
+            outcomes.push(s);
+        }
+        self.services.db.write(outcomes).await?;
         Ok(batch.len())
     }
 

@@ -189,6 +189,27 @@ impl Db {
         }
     }
 
+    /// Runs `batch` as a transaction of its own and commits it: on SQLite one command to the
+    /// writer connection's thread (`BEGIN IMMEDIATE`, the statements, `COMMIT`), on PostgreSQL a
+    /// transaction. Nothing of it stays if any statement fails; dropped before its end, it is
+    /// rolled back as [`Db::begin_with`]'s transaction is.
+    pub async fn write(&self, batch: Batch<'_>) -> Result<Answers, StoreError> {
+        let Some(s) = &self.sqlite else {
+            let (tx, answers) = self.begin_with(batch).await?;
+            commit_with(tx, Batch::new()).await?;
+            return Ok(answers);
+        };
+        let mut tx = SqliteTx { conn: Some(sqlite_conns::lend(&s.writer).await?), open: true };
+        let conn = tx.conn()?;
+        let ran = batch::run(conn, DbKind::Sqlite, Some("BEGIN IMMEDIATE"), batch, Some("COMMIT")).await;
+        if ran.is_err() {
+            // As in `begin_with`: whatever failed, nothing stays open.
+            let _ = sqlx::query("ROLLBACK").execute(tx.conn()?).await;
+        }
+        tx.open = false;
+        ran
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         if let Some(s) = &self.sqlite {

@@ -87,41 +87,40 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
     })
 }
 
-/// Queues a message.
+/// Queues a message; returns its id.
 pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>, now: i64) -> Result<i64, StoreError> {
-    let rows = enqueue_stmt(m, now).fetch_all(conn).await?;
+    let rows = bind_message(Stmt::new(format!("{INSERT_MESSAGE} RETURNING id")), m, now).fetch_all(conn).await?;
     let row = rows.first().ok_or_else(|| StoreError::Corrupt("an outbox insert returned no id".into()))?;
     Ok(row.try_get(0)?)
 }
 
-/// The statement of [`enqueue`], for a [`crate::Batch`]; it returns the message's id.
+/// The statement of [`enqueue`] for a [`crate::Batch`], returning nothing (on SQLite a returned
+/// row is one more message from the connection's thread).
 pub fn enqueue_stmt<'q>(m: &NewMessage<'q>, now: i64) -> Stmt<'q> {
-    Stmt::new(
-        "INSERT INTO outbox (plan_id, channel, kind, recipient, subject, body_text, body_html, created_at, \
-         attempts, next_attempt_at, secrets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8, $9) RETURNING id",
-    )
-    .bind(m.plan_id.0)
-    .bind(m.channel)
-    .bind(m.kind)
-    .bind(m.recipient)
-    .bind(m.subject)
-    .bind(m.body_text)
-    .bind(m.body_html)
-    .bind(now)
-    .bind(join_secrets(m.secrets))
+    bind_message(Stmt::new(INSERT_MESSAGE), m, now)
 }
 
-/// Claims up to `limit` due messages of `channels` for `lease_secs`, so that other instances
-/// leave them alone while this one delivers them. A claim that lapses (the instance died) is
-/// taken up again. Messages of other channels stay queued.
-pub async fn claim_due(
-    conn: &mut Conn,
-    channels: Channels,
-    now: i64,
-    lease_secs: i64,
-    limit: i64,
-) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = sqlx::query(&format!(
+const INSERT_MESSAGE: &str = "INSERT INTO outbox (plan_id, channel, kind, recipient, subject, body_text, body_html, \
+                              created_at, attempts, next_attempt_at, secrets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $8, $9)";
+
+fn bind_message<'q>(stmt: Stmt<'q>, m: &NewMessage<'q>, now: i64) -> Stmt<'q> {
+    stmt.bind(m.plan_id.0)
+        .bind(m.channel)
+        .bind(m.kind)
+        .bind(m.recipient)
+        .bind(m.subject)
+        .bind(m.body_text)
+        .bind(m.body_html)
+        .bind(now)
+        .bind(join_secrets(m.secrets))
+}
+
+/// The statement that claims up to `limit` due messages of `channels` for `lease_secs`, so that
+/// other instances leave them alone while this one delivers them; [`claimed`] reads its rows. A
+/// claim that lapses (the instance died) is taken up again. Messages of other channels stay
+/// queued.
+pub fn claim_due_stmt<'q>(channels: Channels, now: i64, lease_secs: i64, limit: i64) -> Stmt<'q> {
+    Stmt::new(format!(
         "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 \
          WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
          AND id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
@@ -134,41 +133,40 @@ pub async fn claim_due(
     .bind(limit)
     .bind(i64::from(channels.email))
     .bind(i64::from(channels.texts))
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(from_row).collect()
 }
 
-/// Marks messages delivered (their rows kept as they are: the development outbox), in one
-/// statement.
-pub async fn mark_all_delivered(conn: &mut Conn, ids: &[i64], now: i64) -> Result<(), StoreError> {
+/// The messages [`claim_due_stmt`] claimed, in the order of their ids.
+pub fn claimed(rows: &[sqlx::any::AnyRow]) -> Result<Vec<MessageRow>, StoreError> {
+    let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    // `RETURNING` promises no order.
+    messages.sort_by_key(|m| m.id);
+    Ok(messages)
+}
+
+/// The statement that marks messages delivered (their rows kept as they are: the development
+/// outbox), all at once; `None` for no messages.
+pub fn mark_all_delivered_stmt<'q>(ids: &[i64], now: i64) -> Option<Stmt<'q>> {
     if ids.is_empty() {
-        return Ok(());
+        return None;
     }
     let places: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
     let sql = format!(
         "UPDATE outbox SET delivered_at = $1, claimed_until = NULL, last_error = NULL WHERE id IN ({})",
         places.join(", ")
     );
-    let mut q = sqlx::query(&sql).bind(now);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    Some(ids.iter().fold(Stmt::new(sql).bind(now), |q, id| q.bind(*id)))
 }
 
-/// Records a delivery to a real provider, replacing the message's stored subject and bodies
-/// with their redacted forms and forgetting its secrets.
-pub async fn mark_delivered_redacted(
-    conn: &mut Conn,
+/// The statement that records a delivery to a real provider, replacing the message's stored
+/// subject and bodies with their redacted forms and forgetting its secrets.
+pub fn mark_delivered_redacted_stmt<'q>(
     id: i64,
     now: i64,
-    subject: &str,
-    body_text: &str,
-    body_html: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
+    subject: String,
+    body_text: String,
+    body_html: String,
+) -> Stmt<'q> {
+    Stmt::new(
         "UPDATE outbox SET delivered_at = $2, claimed_until = NULL, last_error = NULL, subject = $3, body_text = $4, \
          body_html = $5, secrets = '' WHERE id = $1",
     )
@@ -177,20 +175,14 @@ pub async fn mark_delivered_redacted(
     .bind(subject)
     .bind(body_text)
     .bind(body_html)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
-/// Records a failed attempt and when to try again.
-pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str, retry_at: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET claimed_until = NULL, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+/// The statement that records a failed attempt and when to try again.
+pub fn mark_failed_stmt<'q>(id: i64, error: String, retry_at: i64) -> Stmt<'q> {
+    Stmt::new("UPDATE outbox SET claimed_until = NULL, last_error = $2, next_attempt_at = $3 WHERE id = $1")
         .bind(id)
         .bind(error)
         .bind(retry_at)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// A plan's newest messages, newest first.

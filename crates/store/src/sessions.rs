@@ -56,27 +56,31 @@ pub struct NewSession<'a> {
     pub user_agent: &'a str,
 }
 
-/// Starts a session.
+/// Starts a session; returns its id.
 pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> Result<i64, StoreError> {
-    let rows = insert_stmt(s, now).fetch_all(conn).await?;
+    let rows = bind_session(Stmt::new(format!("{INSERT_SESSION} RETURNING id")), s, now).fetch_all(conn).await?;
     let row = rows.first().ok_or_else(|| StoreError::Corrupt("a session insert returned no id".into()))?;
     Ok(row.try_get(0)?)
 }
 
-/// The statement of [`insert`], for a [`crate::Batch`]; it returns the session's id. It holds
-/// its own copies of the values.
+/// The statement of [`insert`] for a [`crate::Batch`], returning nothing: on SQLite every row a
+/// statement returns is one more message from the connection's thread, and the batch's caller
+/// knows the session by its token. It holds its own copies of the values.
 pub fn insert_stmt<'q>(s: &NewSession<'_>, now: i64) -> Stmt<'q> {
-    Stmt::new(
-        "INSERT INTO sessions (plan_id, user_id, token_hash, stage, created_at, last_seen_at, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
-    )
-    .bind(s.plan_id.0)
-    .bind(s.user_id.0)
-    .bind(s.token_hash.to_owned())
-    .bind(s.stage.as_str())
-    .bind(now)
-    .bind(s.ip.to_owned())
-    .bind(s.user_agent.to_owned())
+    bind_session(Stmt::new(INSERT_SESSION), s, now)
+}
+
+const INSERT_SESSION: &str = "INSERT INTO sessions (plan_id, user_id, token_hash, stage, created_at, last_seen_at, \
+                              ip, user_agent) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)";
+
+fn bind_session<'q>(stmt: Stmt<'q>, s: &NewSession<'_>, now: i64) -> Stmt<'q> {
+    stmt.bind(s.plan_id.0)
+        .bind(s.user_id.0)
+        .bind(s.token_hash.to_owned())
+        .bind(s.stage.as_str())
+        .bind(now)
+        .bind(s.ip.to_owned())
+        .bind(s.user_agent.to_owned())
 }
 
 /// The live (not ended) session with this token hash in this plan.

@@ -98,3 +98,37 @@ async fn a_failed_statement_in_a_batch_leaves_nothing(backend: Backend) {
     app.stop().await;
 }
 both!(a_failed_statement_in_a_batch_leaves_nothing);
+
+/// `Db::write`: a batch that is a transaction of its own (one command on SQLite) answers each
+/// statement in its slot and commits; one whose statement fails leaves nothing, and the writing
+/// connection is free at once for the next.
+async fn a_batch_written_alone_commits_or_leaves_nothing(backend: Backend) {
+    let Some(app) = with_probe_table(backend).await else { return };
+    let db = &app.running.services.db;
+
+    let mut ok = Batch::new();
+    let a = ok.push(insert(1, "ann", Some("$1 is text")));
+    ok.push(Stmt::new("UPDATE batch_probe SET note = $1 WHERE id = $2").bind("seen").bind(1));
+    let read = ok.push(Stmt::new("SELECT note FROM batch_probe WHERE id = $1").bind(1));
+    let answers = db.write(ok).await.expect("a batch written alone");
+    assert_eq!(answers.first(a).map(|r| r.get::<String, _>("note")), Some("$1 is text".to_owned()));
+    assert_eq!(answers.first(read).map(|r| r.get::<String, _>("note")), Some("seen".to_owned()));
+    assert_eq!(names(&app).await, ["ann"], "committed");
+
+    let mut failing = Batch::new();
+    failing.push(insert(2, "bob", None));
+    failing.push(insert(3, "ann", None));
+    let failed = db.write(failing).await;
+    assert!(failed.is_err_and(|e| e.is_unique_violation()), "the second insert broke the name's uniqueness");
+    assert_eq!(names(&app).await, ["ann"], "nothing of the failed batch stays");
+
+    let mut next = Batch::new();
+    next.push(insert(4, "cy", None));
+    tokio::time::timeout(Duration::from_secs(20), db.write(next))
+        .await
+        .expect("the writing connection is free again")
+        .expect("the next batch commits");
+    assert_eq!(names(&app).await, ["ann", "cy"]);
+    app.stop().await;
+}
+both!(a_batch_written_alone_commits_or_leaves_nothing);
