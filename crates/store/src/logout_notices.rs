@@ -3,7 +3,7 @@
 //! transaction as the session's end; the delivery worker claims due ones under a lease, posts
 //! the token and records the outcome, as it does for the outbox.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, Stmt, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
 
@@ -75,40 +75,27 @@ pub async fn claim_due(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -
     Ok(notices)
 }
 
-/// Records a delivery.
-pub async fn mark_delivered(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE oidc_logout_notices SET delivered_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// The statement that records a notice delivered.
+pub fn mark_delivered_stmt<'q>(id: i64, now: i64) -> Stmt<'q> {
+    Stmt::new("UPDATE oidc_logout_notices SET delivered_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1")
+        .bind(id)
+        .bind(now)
 }
 
-/// Records a failed attempt, to be tried again at `retry_at`.
-pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str, retry_at: i64) -> Result<(), StoreError> {
-    sqlx::query(
+/// The statement that records a failed attempt, to be tried again at `retry_at`.
+pub fn mark_failed_stmt<'q>(id: i64, error: String, retry_at: i64) -> Stmt<'q> {
+    Stmt::new(
         "UPDATE oidc_logout_notices SET claimed_until = NULL, last_error = $2, next_attempt_at = $3 WHERE id = $1",
     )
     .bind(id)
     .bind(error)
     .bind(retry_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
-/// Gives a notice up: it will not be tried again.
-pub async fn abandon(conn: &mut Conn, id: i64, error: &str, now: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE oidc_logout_notices SET claimed_until = NULL, last_error = $2, abandoned_at = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(error)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// The statement that gives a notice up: it will not be tried again.
+pub fn abandon_stmt<'q>(id: i64, error: String, now: i64) -> Stmt<'q> {
+    Stmt::new("UPDATE oidc_logout_notices SET claimed_until = NULL, last_error = $2, abandoned_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(error)
+        .bind(now)
 }

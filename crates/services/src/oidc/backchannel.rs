@@ -12,7 +12,7 @@ use gatehouse_domain::Timestamp;
 use gatehouse_domain::oauth::{LOGOUT_NOTICE_ATTEMPTS, logout_token_claims};
 use gatehouse_domain::oidc_keys::SigningAlg;
 use gatehouse_store::logout_notices::{self as store, NoticeRow};
-use gatehouse_store::oidc_grants;
+use gatehouse_store::{Batch, oidc_grants};
 use std::time::Duration;
 
 /// How long a claimed notice is held before another worker may try it.
@@ -55,27 +55,28 @@ impl Services {
         for n in &batch {
             outcomes.push(self.attempt_logout_notice(http, n).await);
         }
+        // The outcomes are recorded together, in one write transaction (one command to SQLite).
         let now = self.now();
-        let mut tx = self.db.begin().await?;
+        let mut record = Batch::new();
         for (n, outcome) in batch.iter().zip(outcomes) {
-            match outcome {
-                Ok(Attempt::Delivered) => store::mark_delivered(&mut tx, n.id, now).await?,
-                Ok(Attempt::Pointless(why)) => store::abandon(&mut tx, n.id, why, now).await?,
+            record.push(match outcome {
+                Ok(Attempt::Delivered) => store::mark_delivered_stmt(n.id, now),
+                Ok(Attempt::Pointless(why)) => store::abandon_stmt(n.id, why.to_owned(), now),
                 Ok(Attempt::Failed(e)) if n.attempts >= LOGOUT_NOTICE_ATTEMPTS => {
                     tracing::warn!(notice = n.id, client_id = %n.client_id, error = %e, "back-channel logout given up");
-                    store::abandon(&mut tx, n.id, &e, now).await?
+                    store::abandon_stmt(n.id, e, now)
                 }
                 Ok(Attempt::Failed(e)) => {
                     tracing::warn!(notice = n.id, client_id = %n.client_id, attempts = n.attempts, error = %e, "back-channel logout failed; will retry");
-                    store::mark_failed(&mut tx, n.id, &e, now + backoff_secs(n.attempts - 1)).await?
+                    store::mark_failed_stmt(n.id, e, now + backoff_secs(n.attempts - 1))
                 }
                 Err(e) => {
                     tracing::warn!(notice = n.id, error = %e, "back-channel logout could not be prepared; will retry");
-                    store::mark_failed(&mut tx, n.id, &e.to_string(), now + backoff_secs(n.attempts - 1)).await?
+                    store::mark_failed_stmt(n.id, e.to_string(), now + backoff_secs(n.attempts - 1))
                 }
-            }
+            });
         }
-        gatehouse_store::commit(tx).await?;
+        self.db.write(record).await?;
         Ok(batch.len())
     }
 
