@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use futures::TryStreamExt;
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Arguments, Either, Executor};
+use sqlx::{Arguments, Either, Executor, Row};
 
 use crate::db::DbKind;
 use crate::{Conn, StoreError};
@@ -104,6 +104,14 @@ impl<'q> Stmt<'q> {
             p.add_to(&mut args)?;
         }
         Ok(sqlx::query_with(&self.sql, args).fetch_all(conn).await?)
+    }
+
+    /// Runs an insert that returns the new row's id on its own and returns that id; `what` names
+    /// the row in the error if none came back.
+    pub async fn fetch_id(self, conn: &mut Conn, what: &str) -> Result<i64, StoreError> {
+        let rows = self.fetch_all(conn).await?;
+        let row = rows.first().ok_or_else(|| StoreError::Corrupt(format!("{what} insert returned no id")))?;
+        Ok(row.try_get(0)?)
     }
 }
 

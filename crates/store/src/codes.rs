@@ -37,9 +37,7 @@ pub async fn insert(conn: &mut Conn, c: &NewCode<'_>, now: i64) -> Result<i64, S
         "INSERT INTO verification_codes (plan_id, user_id, purpose, phone, method, code_hash, created_at, expires_at, tries) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING id",
     );
-    let rows = bind_new(stmt, c, now).fetch_all(conn).await?;
-    let row = rows.first().ok_or_else(|| StoreError::Corrupt("a code insert returned no id".into()))?;
-    Ok(row.try_get(0)?)
+    bind_new(stmt, c, now).fetch_id(conn, "a code").await
 }
 
 /// Binds a new code's columns as `$1` to `$8`.

@@ -89,9 +89,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
 
 /// Queues a message; returns its id.
 pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>, now: i64) -> Result<i64, StoreError> {
-    let rows = bind_message(Stmt::new(format!("{INSERT_MESSAGE} RETURNING id")), m, now).fetch_all(conn).await?;
-    let row = rows.first().ok_or_else(|| StoreError::Corrupt("an outbox insert returned no id".into()))?;
-    Ok(row.try_get(0)?)
+    bind_message(Stmt::new(format!("{INSERT_MESSAGE} RETURNING id")), m, now).fetch_id(conn, "an outbox").await
 }
 
 /// The statement of [`enqueue`] for a [`crate::Batch`], returning nothing (on SQLite a returned

@@ -58,9 +58,7 @@ pub struct NewSession<'a> {
 
 /// Starts a session; returns its id.
 pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> Result<i64, StoreError> {
-    let rows = bind_session(Stmt::new(format!("{INSERT_SESSION} RETURNING id")), s, now).fetch_all(conn).await?;
-    let row = rows.first().ok_or_else(|| StoreError::Corrupt("a session insert returned no id".into()))?;
-    Ok(row.try_get(0)?)
+    bind_session(Stmt::new(format!("{INSERT_SESSION} RETURNING id")), s, now).fetch_id(conn, "a session").await
 }
 
 /// The statement of [`insert`] for a [`crate::Batch`], returning nothing: on SQLite every row a
