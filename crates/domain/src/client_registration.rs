@@ -2,12 +2,17 @@
 //! send people back to, what it may ask for, and how its ID tokens are signed. Parsed from what
 //! plan staff enter; redirects are matched exactly (see [`crate::redirect_uri`]).
 
+use crate::public_address::is_private_url;
 use crate::redirect_uri::{RedirectUri, RedirectUriError};
 use crate::scopes::{Scope, ScopeError, ScopeSet};
 use thiserror::Error;
 
 /// Most redirect URIs (and, apart, post-logout URIs) an application may register.
 pub const MAX_URIS: usize = 20;
+
+/// Why a back-channel logout URI on a private network is refused.
+pub const PRIVATE_LOGOUT_URI: &str = "This address is on a private network or is this server itself. Logout notices \
+     go only to public addresses, unless whoever runs Gatehouse allows private ones.";
 
 /// How an application authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,6 +122,17 @@ impl RegistrationErrors {
     }
 }
 
+/// Where the server may post an application's back-channel logout notices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogoutDestinations {
+    /// Public addresses only (the default): not the server itself, nor the network it runs in.
+    #[default]
+    Public,
+    /// Any address, private networks and loopback included (an operator's choice, for
+    /// applications on the plan's own network, and for tests).
+    Any,
+}
+
 /// A registration as entered: URIs one per line, scopes space-separated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RegistrationInput<'a> {
@@ -155,8 +171,9 @@ fn line_error(line: usize, text: &str, e: &RedirectUriError) -> String {
 }
 
 impl RegistrationInput<'_> {
-    /// Checks every field; all mistakes are reported together.
-    pub fn parse(&self) -> Result<Registration, RegistrationErrors> {
+    /// Checks every field, the back-channel logout URI against where notices may go; all
+    /// mistakes are reported together.
+    pub fn parse(&self, logout_to: LogoutDestinations) -> Result<Registration, RegistrationErrors> {
         use RegistrationField as F;
         let mut errors = RegistrationErrors::default();
         let client_type = ClientType::parse(self.client_type.trim());
@@ -187,10 +204,17 @@ impl RegistrationInput<'_> {
         }
         let backchannel_logout_uri = match self.backchannel_logout_uri.trim() {
             "" => None,
-            raw => RedirectUri::parse(raw).map(Some).unwrap_or_else(|e| {
-                errors.add(F::BackchannelLogoutUri, e.to_string());
-                None
-            }),
+            raw => match RedirectUri::parse(raw) {
+                Ok(uri) if logout_to == LogoutDestinations::Public && is_private_url(uri.as_str()) => {
+                    errors.add(F::BackchannelLogoutUri, PRIVATE_LOGOUT_URI);
+                    None
+                }
+                Ok(uri) => Some(uri),
+                Err(e) => {
+                    errors.add(F::BackchannelLogoutUri, e.to_string());
+                    None
+                }
+            },
         };
         match (client_type, id_token_alg) {
             (Some(client_type), Some(id_token_alg)) if errors.is_empty() => Ok(Registration {
@@ -229,7 +253,7 @@ mod tests {
         let r = input(
             "https://claims.example.org/cb\r\n\r\nhttp://127.0.0.1:8000/callback\n https://claims.example.org/cb ",
         )
-        .parse()
+        .parse(LogoutDestinations::Public)
         .unwrap();
         assert_eq!(r.client_type, ClientType::Confidential);
         let uris: Vec<&str> = r.redirect_uris.iter().map(RedirectUri::as_str).collect();
@@ -238,6 +262,26 @@ mod tests {
         assert_eq!(r.id_token_alg, IdTokenAlg::Es256);
         assert!(r.first_party);
         assert!(r.backchannel_logout_uri.is_none());
+    }
+
+    #[test]
+    fn logout_notices_go_to_public_addresses_unless_any_are_allowed() {
+        for private in
+            ["http://127.0.0.1:9000/logout", "https://localhost/logout", "https://10.1.2.3/logout", "https://[::1]/x"]
+        {
+            let reg = RegistrationInput { backchannel_logout_uri: private, ..input("") };
+            let e = reg.parse(LogoutDestinations::Public).unwrap_err();
+            assert_eq!(e.get(F::BackchannelLogoutUri), Some(PRIVATE_LOGOUT_URI), "{private}");
+            let r = reg.parse(LogoutDestinations::Any).unwrap();
+            assert_eq!(r.backchannel_logout_uri.unwrap().as_str(), private);
+        }
+        let public = RegistrationInput { backchannel_logout_uri: "https://claims.example.org/bc", ..input("") };
+        assert!(public.parse(LogoutDestinations::Public).unwrap().backchannel_logout_uri.is_some());
+        // A malformed address is told what is wrong with it, not that it is private.
+        let bad = RegistrationInput { backchannel_logout_uri: "/logout", ..input("") };
+        assert!(
+            bad.parse(LogoutDestinations::Public).unwrap_err().get(F::BackchannelLogoutUri).unwrap().contains("full")
+        );
     }
 
     #[test]
@@ -251,7 +295,7 @@ mod tests {
             id_token_alg: "HS256",
             backchannel_logout_uri: "https://*.example/logout",
         };
-        let e = bad.parse().unwrap_err();
+        let e = bad.parse(LogoutDestinations::Public).unwrap_err();
         assert_eq!(e.get(F::ClientType), Some("Choose confidential or public."));
         assert_eq!(
             e.get(F::RedirectUris),
@@ -266,22 +310,32 @@ mod tests {
 
     #[test]
     fn a_public_client_needs_a_redirect_uri() {
-        let r = RegistrationInput { client_type: "public", ..input("") }.parse().unwrap_err();
+        let r = RegistrationInput { client_type: "public", ..input("") }.parse(LogoutDestinations::Public).unwrap_err();
         assert!(r.get(F::RedirectUris).unwrap().contains("at least one"));
-        assert!(input("").parse().is_ok(), "a confidential API-only application may have none");
+        assert!(
+            input("").parse(LogoutDestinations::Public).is_ok(),
+            "a confidential API-only application may have none"
+        );
     }
 
     #[test]
     fn at_most_twenty_uris() {
         let many: String = (0..21).map(|i| format!("https://claims.example.org/cb{i}\n")).collect();
-        assert!(input(&many).parse().unwrap_err().get(F::RedirectUris).unwrap().contains("at most 20"));
+        assert!(
+            input(&many)
+                .parse(LogoutDestinations::Public)
+                .unwrap_err()
+                .get(F::RedirectUris)
+                .unwrap()
+                .contains("at most 20")
+        );
         let twenty: String = (0..20).map(|i| format!("https://claims.example.org/cb{i}\n")).collect();
-        assert_eq!(input(&twenty).parse().unwrap().redirect_uris.len(), 20);
+        assert_eq!(input(&twenty).parse(LogoutDestinations::Public).unwrap().redirect_uris.len(), 20);
     }
 
     #[test]
     fn redirects_match_exactly() {
-        let r = input("https://claims.example.org/callback").parse().unwrap();
+        let r = input("https://claims.example.org/callback").parse(LogoutDestinations::Public).unwrap();
         assert!(r.matches_redirect("https://claims.example.org/callback"));
         for attack in [
             "https://claims.example.org/callback/evil",

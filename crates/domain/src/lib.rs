@@ -26,6 +26,7 @@ pub mod permissions;
 pub mod phone;
 pub mod profile;
 pub mod profile_update;
+pub mod public_address;
 pub mod recovery_codes;
 pub mod redirect_uri;
 pub mod registration;

@@ -4,6 +4,7 @@
 use anyhow::{Context, bail};
 use clap::Args;
 use gatehouse_domain::client_address::TrustedProxies;
+use gatehouse_domain::client_registration::LogoutDestinations;
 use gatehouse_services::hashing::HashConfig;
 use gatehouse_services::server_key::ServerKey;
 use serde::Deserialize;
@@ -42,6 +43,11 @@ pub struct ServeArgs {
     /// `/dev/outbox` (development on this machine only: needs a loopback base URL and address).
     #[arg(long, env = "GATEHOUSE_DEV_OUTBOX")]
     pub dev_outbox: bool,
+    /// Post back-channel logout notices to private, loopback and link-local addresses too (an
+    /// application on the plan's own network). Off: only public addresses, so that a registered
+    /// URI cannot make this server reach its own network.
+    #[arg(long, env = "GATEHOUSE_BACKCHANNEL_PRIVATE_ADDRESSES")]
+    pub backchannel_private_addresses: bool,
     /// File holding the server key for two-step code HMACs (base64, 32+ bytes); the database's
     /// copy is then neither used nor created.
     #[arg(long, env = "GATEHOUSE_SECRET_KEY_FILE", conflicts_with = "secret_key")]
@@ -83,6 +89,7 @@ struct FileConfig {
     hash_workers: Option<usize>,
     hash_queue: Option<usize>,
     dev_outbox: Option<bool>,
+    backchannel_private_addresses: Option<bool>,
     secret_key_file: Option<PathBuf>,
     secret_key: Option<String>,
     daily_job_interval: Option<u64>,
@@ -107,6 +114,8 @@ pub struct ServerConfig {
     pub run_outbox_worker: bool,
     /// Serve the development outbox (`serve`: only with `--dev-outbox`; `demo`: always).
     pub dev_outbox: bool,
+    /// Where back-channel logout notices may be posted.
+    pub logout_destinations: LogoutDestinations,
     /// The server key for code HMACs, when given by configuration.
     pub secret_key: Option<ServerKey>,
     /// How often the server tries the daily job; `None`: never (tests, benchmarks, or cron).
@@ -131,6 +140,7 @@ impl ServerConfig {
             hash: HashConfig::default(),
             run_outbox_worker: true,
             dev_outbox: true,
+            logout_destinations: LogoutDestinations::Public,
             secret_key: None,
             daily_job_every: None,
         }
@@ -160,6 +170,9 @@ impl ServerConfig {
         c.sms_token = a.sms_token.clone().or(file.sms_token);
         c.trust_proxy = a.trust_proxy || file.trust_proxy.unwrap_or(false);
         c.dev_outbox = a.dev_outbox || file.dev_outbox.unwrap_or(false);
+        if a.backchannel_private_addresses || file.backchannel_private_addresses.unwrap_or(false) {
+            c.logout_destinations = LogoutDestinations::Any;
+        }
         c.secret_key =
             secret_key(a.secret_key_file.clone().or(file.secret_key_file), a.secret_key.clone().or(file.secret_key))?;
         // A typo must not silently change whose word is taken for the client address: refused.

@@ -210,7 +210,7 @@ async fn register_sample_client(svc: &Services, plan: &Plan, meta: &RequestMeta)
         id_token_alg: "ES256",
         backchannel_logout_uri: "",
     }
-    .parse()
+    .parse(svc.config.logout_destinations)
     .map_err(|e| anyhow::anyhow!("sample client registration: {:?}", e.0))?;
     let hash = gatehouse_services::tokens::hash_token(c.secret);
     let now = svc.now();

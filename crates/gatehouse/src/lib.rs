@@ -87,9 +87,14 @@ pub fn redact(url: &str) -> String {
 pub async fn services(cfg: &ServerConfig, clock: Arc<dyn Clock>, base_url: String) -> anyhow::Result<Services> {
     let db = open_db(&cfg.database_url).await?;
     let hasher = PasswordHasher::start(cfg.hash).context("cannot start the password hashing pool")?;
-    Services::new(db, clock, hasher, ServicesConfig { base_url, code_key: cfg.secret_key.clone() })
-        .await
-        .context("cannot initialise services")
+    Services::new(
+        db,
+        clock,
+        hasher,
+        ServicesConfig { base_url, code_key: cfg.secret_key.clone(), logout_destinations: cfg.logout_destinations },
+    )
+    .await
+    .context("cannot initialise services")
 }
 
 /// Where the configuration sends messages.

@@ -17,6 +17,9 @@ pub struct ServicesConfig {
     /// The key for code HMACs from the configuration; without it the database's copy is used
     /// (created on first start).
     pub code_key: Option<crate::server_key::ServerKey>,
+    /// Where back-channel logout notices may be posted: public addresses unless the operator
+    /// allows any.
+    pub logout_destinations: gatehouse_domain::client_registration::LogoutDestinations,
 }
 
 /// Who is asking, as far as the network says: written into every audit event.

@@ -167,10 +167,7 @@ impl Deliverer {
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| Internal::Other(format!("HTTP client: {e}")))?;
-        let logout_http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let logout_http = crate::oidc::backchannel::logout_client(services.config.logout_destinations)
             .map_err(|e| Internal::Other(format!("HTTP client: {e}")))?;
         Ok(Self { services, config: Arc::new(config), smtp, http, logout_http, wake: Arc::new(Notify::new()) })
     }

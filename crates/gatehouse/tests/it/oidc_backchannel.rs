@@ -211,3 +211,56 @@ async fn deactivation_by_the_help_desk_and_a_removed_uri(backend: Backend) {
     app.stop().await;
 }
 both!(deactivation_by_the_help_desk_and_a_removed_uri);
+
+/// Unless the operator allows any address, a back-channel logout URI on this machine or a
+/// private network is refused at registration, and one stored before the rule is never posted
+/// to: a plan administrator cannot make the server reach its own network.
+async fn logout_notices_go_only_to_public_addresses_by_default(backend: Backend) {
+    use gatehouse_domain::client_registration::{LogoutDestinations, PRIVATE_LOGOUT_URI, RegistrationField};
+    use gatehouse_services::applications::{ApplicationError, ApplicationForm};
+    let Some(app) = TestApp::start_with(backend, |c| c.logout_destinations = LogoutDestinations::Public).await else {
+        return;
+    };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let (rx, uri) = Receiver::start(vec![]).await;
+    let svc = &app.running.services;
+    let grant = svc.operator_grant(&app.plan);
+    let meta = gatehouse_services::RequestMeta::cli();
+    for private in [uri.as_str(), "https://localhost/bc", "https://169.254.169.254/latest", "https://[fd00::1]/bc"] {
+        let mut form = ApplicationForm { name: "Claims", ..Default::default() };
+        form.registration.client_type = "confidential";
+        form.registration.redirect_uris = CALLBACK;
+        form.registration.id_token_alg = "ES256";
+        form.registration.first_party = true;
+        form.registration.backchannel_logout_uri = private;
+        match svc.register_application(&grant, &app.plan, &form, &meta).await {
+            Err(ApplicationError::Invalid(e)) => {
+                assert_eq!(e.get(RegistrationField::BackchannelLogoutUri), Some(PRIVATE_LOGOUT_URI), "{private}")
+            }
+            other => panic!("{private} registered: {:?}", other.map(|r| r.row.client_id)),
+        }
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM applications").await, 0, "nothing registered");
+
+    // One registered with a public address, then pointed here behind the form's back.
+    let rp = register_with_backchannel(&app, "https://claims.example.org/backchannel").await;
+    app.sql(&format!("UPDATE applications SET backchannel_logout_uri = '{uri}'")).await;
+    let (browser, code) = code_for(&app, &rp, "ana", 1).await;
+    redeem(&app, &rp, &code).await;
+    let (s, _, _) = app.post_form(&browser, "/sessions", "/signout", &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(deliver(&app).await, 1);
+    assert!(rx.tokens().is_empty(), "nothing was posted to this machine");
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM oidc_logout_notices WHERE abandoned_at IS NOT NULL \
+             AND last_error = 'the address is on a private network'"
+        )
+        .await,
+        1,
+        "given up at once, not retried"
+    );
+    app.stop().await;
+}
+both!(logout_notices_go_only_to_public_addresses_by_default);

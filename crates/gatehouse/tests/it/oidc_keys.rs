@@ -74,7 +74,11 @@ async fn second_instance(app: &TestApp) -> Services {
         s.db.clone(),
         Arc::new(app.clock.clone()),
         s.hasher.clone(),
-        ServicesConfig { base_url: s.config.base_url.clone(), code_key: s.config.code_key.clone() },
+        ServicesConfig {
+            base_url: s.config.base_url.clone(),
+            code_key: s.config.code_key.clone(),
+            logout_destinations: s.config.logout_destinations,
+        },
     )
     .await
     .expect("second instance")

@@ -132,6 +132,8 @@ impl TestApp {
         cfg.listen = "127.0.0.1:0".parse().expect("addr");
         cfg.hash = test_hash();
         cfg.run_outbox_worker = false;
+        // The tests' applications listen on this machine.
+        cfg.logout_destinations = gatehouse_domain::client_registration::LogoutDestinations::Any;
         adjust(&mut cfg);
         let clock = ManualClock::new(start);
         let running = gatehouse::start(cfg, Arc::new(clock.clone())).await.expect("server starts");

@@ -10,7 +10,7 @@ use crate::tokens::{hash_token, new_token, random_u64};
 use crate::{RequestMeta, Services, audit};
 use gatehouse_domain::ApplicationId;
 use gatehouse_domain::client_registration::{
-    ClientType, Registration, RegistrationErrors, RegistrationField, RegistrationInput,
+    ClientType, LogoutDestinations, Registration, RegistrationErrors, RegistrationField, RegistrationInput,
 };
 use gatehouse_domain::redirect_uri::RedirectUri;
 use gatehouse_domain::staff::StaffPermission;
@@ -28,9 +28,9 @@ pub struct ApplicationForm<'a> {
 
 impl ApplicationForm<'_> {
     /// The cleaned name and the checked registration, or every mistake.
-    fn parse(&self) -> Result<(String, Registration), RegistrationErrors> {
+    fn parse(&self, logout_to: LogoutDestinations) -> Result<(String, Registration), RegistrationErrors> {
         let name = clean_name(self.name);
-        let reg = self.registration.parse();
+        let reg = self.registration.parse(logout_to);
         match (name, reg) {
             (Some(n), Ok(r)) => Ok((n, r)),
             (name, reg) => {
@@ -77,7 +77,7 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<RegisteredApplication, ApplicationError> {
         grant.require(plan.id(), StaffPermission::Applications)?;
-        let (name, registration) = form.parse()?;
+        let (name, registration) = form.parse(self.config.logout_destinations)?;
         self.register_checked(grant, plan, &name, &registration, meta).await
     }
 
@@ -161,7 +161,8 @@ impl Services {
             .filter(|a| a.revoked_at.is_none())
             .ok_or(ApplicationError::NotFound)?;
         let fixed = RegistrationInput { client_type: before.registration.client_type.as_str(), ..form.registration };
-        let (name, registration) = ApplicationForm { name: form.name, registration: fixed }.parse()?;
+        let (name, registration) =
+            ApplicationForm { name: form.name, registration: fixed }.parse(self.config.logout_destinations)?;
         let after = applications::update_registration(&mut tx, plan.id(), id.0, &name, &registration, now)
             .await?
             .ok_or(ApplicationError::NotFound)?;

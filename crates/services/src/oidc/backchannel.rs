@@ -9,10 +9,14 @@ use crate::delivery::backoff_secs;
 use crate::tokens::{hash_code, new_token};
 use crate::{Internal, Services};
 use gatehouse_domain::Timestamp;
+use gatehouse_domain::client_registration::LogoutDestinations;
 use gatehouse_domain::oauth::{LOGOUT_NOTICE_ATTEMPTS, logout_token_claims};
 use gatehouse_domain::oidc_keys::SigningAlg;
+use gatehouse_domain::public_address::{is_private_url, is_public_ip};
 use gatehouse_store::logout_notices::{self as store, NoticeRow};
 use gatehouse_store::{Batch, oidc_grants};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a claimed notice is held before another worker may try it.
@@ -26,6 +30,37 @@ enum Attempt {
     Failed(String),
     /// Nothing to send any more (the URI removed, the application revoked, no `sub`).
     Pointless(&'static str),
+}
+
+/// Resolves names to their public addresses only: a name that resolves to this server or its
+/// network (an application's DNS changed after it registered, or a name made to point there)
+/// is not connected to. Used for back-channel logout when only public destinations are allowed.
+#[derive(Debug, Default)]
+pub struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = found.into_iter().filter(|a| is_public_ip(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The HTTP client that posts logout tokens: no redirects followed, and, unless any destination
+/// is allowed, names resolved to public addresses only.
+pub(crate) fn logout_client(to: LogoutDestinations) -> reqwest::Result<reqwest::Client> {
+    let b = reqwest::Client::builder().timeout(Duration::from_secs(10)).redirect(reqwest::redirect::Policy::none());
+    match to {
+        LogoutDestinations::Public => b.dns_resolver(Arc::new(PublicOnlyResolver)).build(),
+        LogoutDestinations::Any => b.build(),
+    }
 }
 
 impl Services {
@@ -84,6 +119,11 @@ impl Services {
         let Some(uri) = &n.backchannel_logout_uri else {
             return Ok(Attempt::Pointless("the application no longer takes back-channel logout"));
         };
+        // Registered before the rule, or allowed then: an address literal is never resolved,
+        // so it is checked here.
+        if self.config.logout_destinations == LogoutDestinations::Public && is_private_url(uri) {
+            return Ok(Attempt::Pointless("the address is on a private network"));
+        }
         let Some(plan) = self.plan(n.plan_id).await? else {
             return Ok(Attempt::Pointless("the plan is gone"));
         };
@@ -117,6 +157,14 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
+    use reqwest::dns::Resolve;
+
+    #[tokio::test]
+    async fn a_name_that_resolves_only_to_this_machine_is_not_connected_to() {
+        let resolver = super::PublicOnlyResolver;
+        let e = resolver.resolve("localhost".parse().unwrap()).await.err().expect("refused");
+        assert!(e.to_string().contains("no public address"), "{e}");
+    }
     #[test]
     fn a_notice_is_retried_for_two_hours_before_it_is_given_up() {
         let total: i64 = (0..super::LOGOUT_NOTICE_ATTEMPTS - 1).map(crate::delivery::backoff_secs).sum();
