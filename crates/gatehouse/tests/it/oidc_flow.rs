@@ -612,6 +612,11 @@ async fn a_person_without_a_practice_associates_first(backend: Backend) {
     assert!(next.starts_with("/associate"), "{hops:?}");
     assert!(page.contains("<h1>Associate Your Account</h1>"), "{page}");
     assert_eq!(app.count("SELECT COUNT(*) FROM oidc_codes").await, 0);
+    // The consent form posted anyway issues nothing: the authorization endpoint's checks come first.
+    let (s, _, loc) = app.post_form(&c, "/oauth2/consent", "/oauth2/consent", &[("decision", "allow")]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
+    assert_eq!(app.count("SELECT COUNT(*) FROM oidc_codes").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM consents").await, 0);
     // prompt=none cannot show that page: interaction_required.
     let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "none")])).await;
     assert_eq!(query_of(&loc.unwrap())["error"], "interaction_required");

@@ -112,6 +112,7 @@ impl Fresh {
 }
 
 /// The session's state for a decision, when it is a complete sign-in to this plan.
+#[derive(Clone)]
 struct Signed {
     info: SessionInfo,
     authenticated_at: i64,
@@ -236,6 +237,18 @@ impl Services {
             gatehouse_store::commit(tx).await?;
             let e = OAuthError::new(ErrorCode::AccessDenied, "the person did not allow this application");
             return Ok(Authorize::Redirect(self.error_redirect(plan, &req, &e)));
+        }
+        // The form can be posted at any time: the authorization endpoint's checks come first
+        // (the person linked to a practice, or staff; the sign-in recent enough; the hint's
+        // subject), and whatever they still ask for is where the person goes instead.
+        let fresh = stored.fresh.then_some(Fresh { since: row.created_at, stale: stored.stale_session });
+        match self.next_step(plan, &client, &req, Some(signed.clone()), fresh).await? {
+            Ok(Next::Issue(_) | Next::Consent) => {}
+            Ok(other) => return Ok(self.detour(other, PendingToken::new(pending, &req), &req)),
+            Err(e) => {
+                self.spend_pending(row.id, signed.info.id).await?;
+                return Ok(Authorize::Redirect(self.error_redirect(plan, &req, &e)));
+            }
         }
         let mut tx = self.db.begin().await?;
         consents::record(&mut tx, plan.id(), user, client.id.0, &scopes, now).await?;
