@@ -12,6 +12,7 @@
 //! update), so a step signs in once.
 
 use crate::audit::{self, Event};
+use crate::messages::factors::FactorEvent;
 use crate::plans::Plan;
 use crate::sealing::Purpose as SealPurpose;
 use crate::sessions::SessionInfo;
@@ -358,6 +359,7 @@ impl Services {
             .by_self(user.id)
             .detail(json!({"recovery_codes_made": codes.is_some()}));
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        crate::two_step::tell_factor_change(&mut tx, plan, &user, FactorEvent::AppAdded, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(codes)
     }
@@ -399,6 +401,10 @@ impl Services {
             .by_self(user.id)
             .detail(json!({"was_confirmed": was_confirmed, "recovery_codes_removed": codes}));
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        // A waiting enrolment never signed anyone in: only a working app's removal is news.
+        if was_confirmed {
+            crate::two_step::tell_factor_change(&mut tx, plan, &user, FactorEvent::AppRemoved, now).await?;
+        }
         gatehouse_store::commit(tx).await?;
         Ok(())
     }
@@ -421,6 +427,7 @@ impl Services {
         }
         let codes = new_recovery_codes(self, &mut tx, plan.id(), user.id, now).await?;
         audit::record(&mut tx, now, plan.id(), meta, Event::new("recovery_codes.regenerated").by_self(user.id)).await?;
+        crate::two_step::tell_factor_change(&mut tx, plan, &user, FactorEvent::RecoveryCodesRenewed, now).await?;
         gatehouse_store::commit(tx).await?;
         Ok(codes)
     }

@@ -13,7 +13,7 @@
 
 use crate::audit::{self, Event};
 use crate::authenticator_app;
-use crate::messages::{self, factors::FactorEvent, factors::FactorNoticeV1};
+use crate::messages::factors::FactorEvent;
 use crate::plans::Plan;
 use crate::sessions::{self, SessionInfo, SessionToken};
 use crate::tokens::{hash_token, new_token};
@@ -439,7 +439,8 @@ impl Services {
             })),
         )
         .await?;
-        self.tell_of_passkey(&mut tx, plan, &user, FactorEvent::PasskeyAdded { name: &kept.name }, now).await?;
+        crate::two_step::tell_factor_change(&mut tx, plan, &user, FactorEvent::PasskeyAdded { name: &kept.name }, now)
+            .await?;
         gatehouse_store::commit(tx).await?;
         let passkey = PasskeyView {
             id: PasskeyId(id),
@@ -449,31 +450,6 @@ impl Services {
             last_used_at: None,
         };
         Ok(PasskeyRegistered { passkey, recovery_codes })
-    }
-
-    /// Queues the email that tells the user a passkey was added or removed, in the caller's
-    /// transaction (sent after commit).
-    async fn tell_of_passkey(
-        &self,
-        conn: &mut Conn,
-        plan: &Plan,
-        user: &users::UserRow,
-        event: FactorEvent<'_>,
-        now: i64,
-    ) -> Result<(), Internal> {
-        let when = plan.when(gatehouse_domain::Timestamp(now));
-        let msg = FactorNoticeV1 {
-            first_name: &user.first_name,
-            username: user.username.as_deref().unwrap_or_default(),
-            plan_name: &plan.row.name,
-            when: &when,
-            event,
-            support_phone: &plan.row.support_phone,
-            support_hours: &plan.row.support_hours,
-        }
-        .render_to(&user.email)?;
-        messages::enqueue(conn, plan.id(), &msg, now).await?;
-        Ok(())
     }
 
     /// Removes one of the user's passkeys, once the profile is open. Another user's passkey is
@@ -523,7 +499,8 @@ impl Services {
                 .detail(json!({"passkey": id.0, "name": name, "recovery_codes_removed": codes_removed})),
         )
         .await?;
-        self.tell_of_passkey(&mut tx, plan, &user, FactorEvent::PasskeyRemoved { name: &name }, now).await?;
+        crate::two_step::tell_factor_change(&mut tx, plan, &user, FactorEvent::PasskeyRemoved { name: &name }, now)
+            .await?;
         gatehouse_store::commit(tx).await?;
         Ok(())
     }

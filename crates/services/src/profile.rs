@@ -426,6 +426,10 @@ impl Services {
             gatehouse_store::commit(tx).await?;
             return Err(ProfileError::Code(TwoStepError::StrongFactorRequired));
         }
+        // A phone set up for voice calls keeps them; nobody else may start them once disallowed.
+        if method == TwoStepMethod::Voice && !plan.factor_policy().voice_allowed && method_of(&user) != method {
+            return Err(ProfileError::Code(TwoStepError::VoiceNotOffered));
+        }
         let phone = user.two_step_phone.clone().unwrap_or_default();
         let sent = two_step::send_code(self, &mut tx, plan, user.id, Purpose::Reauth, &phone, method, meta, now).await;
         gatehouse_store::commit(tx).await?;
@@ -565,6 +569,9 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (user, _) = self.open_profile(&mut tx, plan, session, now).await?;
+        if method == TwoStepMethod::Voice && !plan.factor_policy().voice_allowed {
+            return Err(ProfileError::Code(TwoStepError::VoiceNotOffered));
+        }
         let sent =
             two_step::send_code(self, &mut tx, plan, user.id, Purpose::NewPhone, phone.e164(), method, meta, now).await;
         gatehouse_store::commit(tx).await?;
@@ -608,15 +615,15 @@ impl Services {
                 return Err(e.into());
             }
         };
-        users::set_two_step(&mut tx, user.id, &code.phone, &code.method, now).await?;
+        // The phone on record, the user's other sessions ended, and the one email of this change
+        // (the same as every other path that sets the phone).
+        let ended = two_step::set_phone(&mut tx, plan, &user, session.id, &code.phone, &code.method, now).await?;
         let masked = mask_digits(&code.phone);
-        // The one email of this change (the same notice as every other path that sets the phone).
-        let old_phone = user.two_step_phone.as_deref();
-        two_step::tell_phone_set(&mut tx, plan, &user, old_phone, &code.phone, &code.method, now).await?;
         let old = mask_digits(user.two_step_phone.as_deref().unwrap_or_default());
         let e = Event::new("profile.phone_changed").by_self(user.id).detail(json!({
             "old": {"phone": old, "method": method_of(&user).as_str()},
             "new": {"phone": masked, "method": code.method},
+            "other_sessions_ended": ended,
         }));
         audit::record(&mut tx, now, plan.id(), meta, e).await?;
         gatehouse_store::commit(tx).await?;

@@ -423,16 +423,36 @@ pub(crate) async fn check_answer(
     Ok(code)
 }
 
+/// Makes `phone` (by `method`) the two-step phone of `user`, ends the user's sessions other than
+/// `keep` (a changed phone signs them out everywhere else) and emails them that it is now
+/// `phone` (set up when they had none, changed otherwise), in the caller's transaction. Every
+/// path that sets the phone calls this once. Returns how many other sessions ended.
+pub(crate) async fn set_phone(
+    conn: &mut Conn,
+    plan: &Plan,
+    user: &users::UserRow,
+    keep: i64,
+    phone: &str,
+    method: &str,
+    now: i64,
+) -> Result<u64, Internal> {
+    users::set_two_step(conn, user.id, phone, method, now).await?;
+    let ended = gatehouse_store::sessions::end_all_except(conn, user.id, Some(keep), now).await?;
+    tell_phone_set(conn, plan, user, user.two_step_phone.as_deref(), phone, method, ended > 0, now).await?;
+    Ok(ended)
+}
+
 /// Emails the owner that their two-step phone is now `phone` (set up when `old_phone` is
-/// `None`, changed otherwise), in the caller's transaction. Every path that sets the phone
-/// calls this once.
-pub(crate) async fn tell_phone_set(
+/// `None`, changed otherwise), and whether their other sessions were ended.
+#[allow(clippy::too_many_arguments)]
+async fn tell_phone_set(
     conn: &mut Conn,
     plan: &Plan,
     user: &users::UserRow,
     old_phone: Option<&str>,
     phone: &str,
     method: &str,
+    signed_out_elsewhere: bool,
     now: i64,
 ) -> Result<(), Internal> {
     let masked = gatehouse_domain::phone::mask_digits(phone);
@@ -449,6 +469,7 @@ pub(crate) async fn tell_phone_set(
         method,
         when: &when,
         replaced: old_phone.is_some(),
+        signed_out_elsewhere,
         support_phone: &plan.row.support_phone,
         support_hours: &plan.row.support_hours,
     }
@@ -476,13 +497,25 @@ pub(crate) async fn tell_recovery_code_used(
         Event::new("recovery_codes.used").by_self(user.id).detail(json!({"left": left})),
     )
     .await?;
+    tell_factor_change(conn, plan, user, messages::factors::FactorEvent::RecoveryCodeUsed { left }, now).await
+}
+
+/// Queues the email that tells `user` their sign-in factors changed, in the caller's
+/// transaction (sent after commit). Every change of a factor by its owner sends one.
+pub(crate) async fn tell_factor_change(
+    conn: &mut Conn,
+    plan: &Plan,
+    user: &users::UserRow,
+    event: messages::factors::FactorEvent<'_>,
+    now: i64,
+) -> Result<(), Internal> {
     let when = plan.when(gatehouse_domain::Timestamp(now));
     let msg = messages::factors::FactorNoticeV1 {
         first_name: &user.first_name,
         username: user.username.as_deref().unwrap_or_default(),
         plan_name: &plan.row.name,
         when: &when,
-        event: messages::factors::FactorEvent::RecoveryCodeUsed { left },
+        event,
         support_phone: &plan.row.support_phone,
         support_hours: &plan.row.support_hours,
     }
@@ -664,9 +697,7 @@ impl Services {
         };
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TwoStepError::WrongStage)?;
         if purpose == Purpose::Setup {
-            users::set_two_step(&mut tx, session.user_id, &code.phone, &code.method, now).await?;
-            let old = user.two_step_phone.as_deref();
-            tell_phone_set(&mut tx, plan, &user, old, &code.phone, &code.method, now).await?;
+            set_phone(&mut tx, plan, &user, session.id, &code.phone, &code.method, now).await?;
         }
         // Someone the plan requires to use an app or passkey, who has neither, adds one next: the
         // phone's code was the bridge.

@@ -55,6 +55,20 @@ async fn unlocked_api(app: &TestApp, token: &str, auth: Option<&Authenticator>) 
 }
 
 /// Enrols Ann's app through the API; returns the app and the recovery codes.
+/// The kinds of the factor notices emailed to Ann, oldest first.
+async fn factor_mail(app: &TestApp) -> Vec<String> {
+    app.outbox()
+        .await
+        .into_iter()
+        .filter(|m| {
+            m.recipient == "ann@example.org"
+                && (m.kind.contains("authenticator_app") || m.kind.contains("recovery_codes"))
+        })
+        .map(|m| m.kind)
+        .rev()
+        .collect()
+}
+
 async fn enrol_api(app: &TestApp, token: &str) -> (Authenticator, Vec<String>) {
     unlocked_api(app, token, None).await;
     let (s, v) = app.call("POST", "/api/v1/me/authenticator/enrol", Some(token), None).await;
@@ -218,10 +232,14 @@ async fn regenerate_remove_reset_and_other_users(backend: Backend) {
     app.user("hdesk", "Hal", "Desk", 1002, Some("help_desk")).await;
     let token = app.api_session("ann", TEST_PASSWORD, ANN_PHONE).await;
     let (auth, old) = enrol_api(&app, &token).await;
+    // Every change of a factor is told to the owner by email: a lasting second factor added in
+    // a borrowed session does not go unnoticed.
+    assert_eq!(factor_mail(&app).await, ["authenticator_app_added.v1"]);
 
     // New recovery codes: the old ones stop working.
     let (s, v) = app.call("POST", "/api/v1/me/recovery-codes", Some(&token), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(factor_mail(&app).await, ["authenticator_app_added.v1", "recovery_codes_renewed.v1"]);
     let new: Vec<String> = v["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
     assert!(new.iter().all(|c| !old.contains(c)));
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 10);
@@ -256,6 +274,9 @@ async fn regenerate_remove_reset_and_other_users(backend: Backend) {
     unlocked_api(&app, &token, Some(&auth)).await;
     let (s, _) = app.call("DELETE", "/api/v1/me/authenticator", Some(&token), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(factor_mail(&app).await.last().map(String::as_str), Some("authenticator_app_removed.v1"));
+    let removed = app.last_message_to("ann@example.org").await.expect("email");
+    assert!(removed.body_text.contains("authenticator app was removed"), "{}", removed.body_text);
     assert_eq!(app.count("SELECT COUNT(*) FROM authenticator_apps").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 0);
     let (_, v) = password_step(&app).await;

@@ -30,6 +30,8 @@ async fn profile_pages_confirm_identity_then_change_phone_email_and_office(backe
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("ann", "Ann", "Lee", 143, None).await;
     app.user("bob", "Bob", "Ray", 144, None).await;
+    // Ann signed in on another computer too: the phone change below signs that one out.
+    let elsewhere = app.signed_in_browser("ann", 143).await;
     let c = app.signed_in_browser("ann", 143).await;
     let (s, page) = app.page(&c, "/profile").await;
     assert_eq!(s, StatusCode::OK);
@@ -125,6 +127,15 @@ async fn profile_pages_confirm_identity_then_change_phone_email_and_office(backe
         notice.body_text
     );
     assert!(notice.body_text.contains(&app.plan.row.support_phone), "{}", notice.body_text);
+    // A changed phone ends the user's other sessions, and the notice says so; this one goes on.
+    assert!(notice.body_text.contains("signed you out of the portal everywhere else"), "{}", notice.body_text);
+    let (s, _, loc) = app.visit(&elsewhere, "/profile").await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin")), "the other computer is signed out");
+    assert_eq!(app.page(&c, "/profile").await.0, StatusCode::OK);
+    let ended = app
+        .count("SELECT COUNT(*) FROM audit_events WHERE action = 'profile.phone_changed' AND detail LIKE '%\"other_sessions_ended\":1%'")
+        .await;
+    assert_eq!(ended, 1);
     let notices = app.outbox().await.into_iter().filter(|m| m.recipient == "ann@example.org" && m.channel == "email");
     assert_eq!(notices.filter(|m| m.kind.contains("phone")).count(), 1);
     // The same code again does nothing more.
@@ -286,3 +297,47 @@ async fn profile_api_follows_the_same_rules(backend: Backend) {
     app.stop().await;
 }
 both!(profile_api_follows_the_same_rules);
+
+async fn voice_calls_on_my_profile_follow_the_plan(backend: Backend) {
+    let Some(mut app) = TestApp::start(backend).await else { return };
+    app.set_factor_policy(&[("voice_allowed", "off")]).await;
+    app.user("ann", "Ann", "Lee", 143, None).await;
+    let c = app.signed_in_browser("ann", 143).await;
+    // Asking for the confirmation code by voice call is refused; by text it is sent.
+    let (s, page) =
+        app.submit(&c, "/profile", "/profile/confirm", &[("username", "ann"), ("password", TEST_PASSWORD)]).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(!page.contains("value=\"voice\""), "no voice call offered: {page}");
+    let before = app.count("SELECT COUNT(*) FROM outbox").await;
+    let (s, page) = app.submit(&c, "/profile", "/profile/code", &[("action", "send"), ("method", "voice")]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("does not offer codes by voice call"), "{page}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, before, "nothing sent");
+    unlock(&app, &c, ANN_PHONE).await;
+    // A new phone cannot be set up for voice calls either.
+    let (_, page) = app.page(&c, "/profile").await;
+    assert!(!page.contains("id=\"method-voice\""), "{page}");
+    let (s, page) = app
+        .submit(
+            &c,
+            "/profile",
+            "/profile/phone",
+            &[("action", "send"), ("country_code", "1"), ("phone", "253-555-0199"), ("method", "voice")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("does not offer codes by voice call"), "{page}");
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM outbox WHERE recipient = '{NEW_PHONE}'")).await, 0);
+    let (s, _) = app
+        .submit(
+            &c,
+            "/profile",
+            "/profile/phone",
+            &[("action", "send"), ("country_code", "1"), ("phone", "253-555-0199"), ("method", "text")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM outbox WHERE recipient = '{NEW_PHONE}'")).await, 1);
+    app.stop().await;
+}
+both!(voice_calls_on_my_profile_follow_the_plan);

@@ -1,5 +1,6 @@
-//! Notices about an account's sign-in factors: a recovery code was used, a passkey was added or
-//! removed, or the help desk reset two-step verification. They say what and when, and whom to
+//! Notices about an account's sign-in factors: a recovery code was used, a passkey or an
+//! authenticator app was added or removed, new recovery codes were made, or the help desk reset
+//! two-step verification. They say what and when, and whom to
 //! call if it was not the owner.
 
 use super::{Channel, Rendered, render};
@@ -18,6 +19,12 @@ pub enum FactorEvent<'a> {
     PasskeyAdded { name: &'a str },
     /// The passkey of this name was removed.
     PasskeyRemoved { name: &'a str },
+    /// An authenticator app was set up.
+    AppAdded,
+    /// The authenticator app was removed.
+    AppRemoved,
+    /// A new set of recovery codes was made; the old ones stopped working.
+    RecoveryCodesRenewed,
 }
 
 /// The notice, to the address on record.
@@ -46,6 +53,9 @@ enum What<'a> {
     TwoStepReset,
     PasskeyAdded(&'a str),
     PasskeyRemoved(&'a str),
+    AppAdded,
+    AppRemoved,
+    RecoveryCodesRenewed,
 }
 
 impl FactorNoticeV1<'_> {
@@ -55,6 +65,9 @@ impl FactorNoticeV1<'_> {
             FactorEvent::TwoStepReset => What::TwoStepReset,
             FactorEvent::PasskeyAdded { name } => What::PasskeyAdded(name),
             FactorEvent::PasskeyRemoved { name } => What::PasskeyRemoved(name),
+            FactorEvent::AppAdded => What::AppAdded,
+            FactorEvent::AppRemoved => What::AppRemoved,
+            FactorEvent::RecoveryCodesRenewed => What::RecoveryCodesRenewed,
         }
     }
 
@@ -75,6 +88,18 @@ impl FactorNoticeV1<'_> {
             FactorEvent::PasskeyRemoved { .. } => (
                 "passkey_removed.v1",
                 format!("A passkey was removed from your {} provider portal account", self.plan_name),
+            ),
+            FactorEvent::AppAdded => (
+                "authenticator_app_added.v1",
+                format!("An authenticator app was set up for your {} provider portal account", self.plan_name),
+            ),
+            FactorEvent::AppRemoved => (
+                "authenticator_app_removed.v1",
+                format!("The authenticator app was removed from your {} provider portal account", self.plan_name),
+            ),
+            FactorEvent::RecoveryCodesRenewed => (
+                "recovery_codes_renewed.v1",
+                format!("New recovery codes were made for your {} provider portal account", self.plan_name),
             ),
         };
         Ok(Rendered {
@@ -134,5 +159,22 @@ mod tests {
         let r = m(FactorEvent::PasskeyRemoved { name: "Phone" }).render_to("jay@x.example").unwrap();
         assert_eq!(r.kind, "passkey_removed.v1");
         assert!(r.text.contains("\u{201c}Phone\u{201d} was removed") && r.html.contains("was removed"), "{}", r.text);
+    }
+
+    #[test]
+    fn authenticator_app_and_new_recovery_codes() {
+        let cases = [
+            (FactorEvent::AppAdded, "authenticator_app_added.v1", "authenticator app was set up"),
+            (FactorEvent::AppRemoved, "authenticator_app_removed.v1", "authenticator app was removed"),
+            (FactorEvent::RecoveryCodesRenewed, "recovery_codes_renewed.v1", "new set of recovery codes was made"),
+        ];
+        for (event, kind, says) in cases {
+            let r = m(event).render_to("jay@x.example").unwrap();
+            assert_eq!(r.kind, kind);
+            for t in [&r.text, &r.html] {
+                assert!(t.contains(says) && t.contains("Jan 15, 2027 3:05 AM EST"), "{t}");
+                assert!(t.contains("If it was not you") && t.contains("1-800-555-0100"), "{t}");
+            }
+        }
     }
 }

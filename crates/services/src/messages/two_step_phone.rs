@@ -21,6 +21,8 @@ pub struct TwoStepPhoneSetV1<'a> {
     pub when: &'a str,
     /// True when it replaced a phone on record; false when the account had none.
     pub replaced: bool,
+    /// True when the account's other sessions were ended by the change.
+    pub signed_out_elsewhere: bool,
     pub support_phone: &'a str,
     pub support_hours: &'a str,
 }
@@ -61,6 +63,7 @@ mod tests {
             method: "text message",
             when: "Jan 15, 2027 3:05 AM EST",
             replaced,
+            signed_out_elsewhere: replaced,
             support_phone: "1-800-555-0100",
             support_hours: "8-5",
         }
@@ -77,5 +80,9 @@ mod tests {
         }
         let c = m(true).render_to("jay@x.example").unwrap();
         assert!(c.subject.ends_with("was changed") && c.text.contains("changed to XXX-XXX-0199"), "{}", c.text);
+        for t in [&c.text, &c.html] {
+            assert!(t.contains("signed you out of the portal everywhere else"), "{t}");
+        }
+        assert!(!r.text.contains("everywhere else"), "{}", r.text);
     }
 }

@@ -63,6 +63,9 @@ fn error(e: ProfileError) -> ApiError {
         ProfileError::Code(TwoStepError::StrongFactorRequired) => {
             ApiError::new(StatusCode::FORBIDDEN, "strong_factor_required", e.to_string())
         }
+        ProfileError::Code(TwoStepError::VoiceNotOffered) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_offered", e.to_string()).field(Some("method"))
+        }
         ProfileError::LinkInvalid | ProfileError::LinkExpired | ProfileError::LinkUsed => {
             ApiError::new(StatusCode::GONE, "link_unusable", e.to_string())
         }

@@ -84,6 +84,8 @@ struct ProfilePage {
     address: String,
     /// The providers the user may act for, by Tax ID.
     acting: Vec<ActingFor>,
+    /// Whether the plan offers codes by voice call to new phones.
+    voice_allowed: bool,
 }
 
 impl ProfilePage {
@@ -101,6 +103,11 @@ impl ProfilePage {
     }
     fn is_open(&self) -> bool {
         matches!(self.p.unlock, Unlock::Open { .. })
+    }
+    /// Whether a code may be asked for by voice call now: the plan offers it, or the phone on
+    /// record was set up for voice calls before it stopped.
+    fn voice_offered(&self) -> bool {
+        self.voice_allowed || self.p.method == TwoStepMethod::Voice
     }
     fn method_label(&self) -> &'static str {
         if self.p.method == TwoStepMethod::Voice { "voice call" } else { "text message" }
@@ -185,7 +192,10 @@ async fn page(
         Unlock::Open { until } => ((until - st.svc.now()) + 59) / 60,
         _ => 0,
     };
-    render(status, &ProfilePage { chrome, p, f, open_minutes, countries: COUNTRIES, office_fields, address, acting })
+    let voice_allowed = plan.0.factor_policy().voice_allowed;
+    let page =
+        ProfilePage { chrome, p, f, open_minutes, countries: COUNTRIES, office_fields, address, acting, voice_allowed };
+    render(status, &page)
 }
 
 /// The status and feedback for a refused action (not a failure of ours).
