@@ -1,6 +1,8 @@
 //! Affiliation offers, the person's side. An account belongs to its person: when a practice
 //! administrator invites an email that already has an account, the practice is only *offered*
-//! (`practice::offers`), and the person decides after signing in. Accepting creates the
+//! (`practice::offers`), and when an approved registration names someone who already has an
+//! account, the practice's administration is offered (`registrations::approve`); the person
+//! decides after signing in. Accepting creates the
 //! affiliation in one transaction with the practice locked, after checking again that the offer
 //! still stands (see [`void_reason`]); an offer is used once, even when accepted twice at once.
 
@@ -63,8 +65,12 @@ pub struct Offer {
     pub id: OfferId,
     pub practice_name: String,
     pub tax_id: String,
-    /// "First Last" of the administrator who made it.
+    /// "First Last" of the administrator who made it (of the staff member who approved the
+    /// registration, for an offer of the practice's administration).
     pub offered_by: String,
+    /// Accepting makes the person an administrator of the practice (an approved registration
+    /// named them); otherwise a user of it.
+    pub administrator: bool,
     /// The user type's name, e.g. "Billing Staff".
     pub user_type: String,
     /// `None`: all providers of the Tax ID; otherwise "Name (provider ID)" of each.
@@ -157,6 +163,7 @@ impl Services {
                 practice_name: r.practice_name,
                 tax_id: r.tax_id,
                 offered_by: r.offered_by_name,
+                administrator: r.registration_id.is_some(),
                 user_type,
                 providers,
                 offered_at: r.created_at,
@@ -178,7 +185,9 @@ impl Services {
     }
 
     /// Accepts one of the person's open offers: the practice is added to their linked accounts
-    /// with the offered user type and providers (never as administrator).
+    /// with the offered user type and providers; as administrator only for the offer of an
+    /// approved registration that named them (which also makes an existing link to the practice
+    /// an administrator's).
     pub async fn accept_offer(
         &self,
         plan: &Plan,
@@ -214,15 +223,19 @@ impl Services {
             let ids = store::providers_of(&mut tx, id).await?;
             practices::current_providers_among(&mut tx, o.practice_id, &ids).await?
         };
+        // The plan's approval of a registration stands; an administrator's offer only while they
+        // still administer the practice.
+        let as_admin = o.registration_id.is_some();
         let offerer = aff_store::of_user_at(&mut tx, o.offered_by, o.practice_id).await?;
         let offerer_active = users::get(&mut tx, plan.id(), o.offered_by)
             .await?
             .is_some_and(|u| u.status == UserStatus::Active && u.staff_role.is_none());
         let holder = users::get(&mut tx, plan.id(), user).await?;
+        let held = aff_store::of_user_at(&mut tx, user, o.practice_id).await?;
         let check = StillValid {
-            offerer_admin: offerer.is_some_and(|a| a.is_admin) && offerer_active,
+            offerer_admin: as_admin || (offerer.is_some_and(|a| a.is_admin) && offerer_active),
             holder_staff: holder.as_ref().is_none_or(|u| u.staff_role.is_some()),
-            already_affiliated: aff_store::of_user_at(&mut tx, user, o.practice_id).await?.is_some(),
+            already_affiliated: held.is_some() && !as_admin,
             user_type_exists,
             providers_left: o.all_providers || !listed.is_empty(),
         };
@@ -237,21 +250,32 @@ impl Services {
             return Err(OfferError::Void(reason));
         }
         let key = key.ok_or_else(|| Internal::Other("offer user type vanished".into()))?;
-        let new = NewAffiliation {
-            plan_id: plan.id(),
-            user_id: user,
-            practice_id: o.practice_id,
-            user_type: key.as_str(),
-            is_admin: false,
-            all_providers: o.all_providers,
+        let a = match held {
+            // Only a registration's offer reaches here with a link already held: it becomes an
+            // administrator's.
+            Some(a) => {
+                aff_store::make_admin(&mut tx, plan.id(), user, o.practice_id).await?;
+                a
+            }
+            None => {
+                let new = NewAffiliation {
+                    plan_id: plan.id(),
+                    user_id: user,
+                    practice_id: o.practice_id,
+                    user_type: key.as_str(),
+                    is_admin: as_admin,
+                    all_providers: o.all_providers,
+                };
+                if !aff_store::insert(&mut tx, &new, now).await? {
+                    return Err(OfferError::AlreadyDecided("accepted"));
+                }
+                let a = aff_store::of_user_at(&mut tx, user, o.practice_id)
+                    .await?
+                    .ok_or_else(|| Internal::Other("affiliation vanished".into()))?;
+                aff_store::set_scope(&mut tx, a.id, o.all_providers, &listed).await?;
+                a
+            }
         };
-        if !aff_store::insert(&mut tx, &new, now).await? {
-            return Err(OfferError::AlreadyDecided("accepted"));
-        }
-        let a = aff_store::of_user_at(&mut tx, user, o.practice_id)
-            .await?
-            .ok_or_else(|| Internal::Other("affiliation vanished".into()))?;
-        aff_store::set_scope(&mut tx, a.id, o.all_providers, &listed).await?;
         if !store::decide(&mut tx, id, OfferStatus::Accepted, Some(user), Some(a.id), now).await? {
             return Err(OfferError::AlreadyDecided("accepted"));
         }
@@ -264,6 +288,8 @@ impl Services {
             "all_providers": o.all_providers,
             "provider_rows": listed,
             "offered_by": o.offered_by.0,
+            "administrator": as_admin,
+            "registration_id": o.registration_id,
         }));
         audit::record(&mut tx, now, plan.id(), meta, event).await?;
         affiliations::changed(&mut tx, plan.id(), user, now).await?;

@@ -1,5 +1,6 @@
 //! Affiliation offers: a practice offered to an existing account by one of its administrators,
-//! waiting for the person to accept or decline. Nothing is attached before acceptance.
+//! or its administration offered by an approved registration that named the account, waiting
+//! for the person to accept or decline. Nothing is attached before acceptance.
 
 use crate::{Conn, StoreError};
 use gatehouse_domain::ids::OfferId;
@@ -48,6 +49,9 @@ pub struct NewOffer<'a> {
     pub user_type: &'a str,
     pub all_providers: bool,
     pub offered_by: UserId,
+    /// The approved registration that named the person an administrator, for an offer of the
+    /// practice's administration; `None` for an administrator's offer.
+    pub registration_id: Option<i64>,
 }
 
 /// An offer with the names people see.
@@ -65,8 +69,11 @@ pub struct OfferRow {
     pub user_type: String,
     pub all_providers: bool,
     pub offered_by: UserId,
-    /// "First Last" of the administrator who made the offer.
+    /// "First Last" of the administrator who made the offer (of the staff member who approved
+    /// the registration, for a registration's offer).
     pub offered_by_name: String,
+    /// The approved registration behind an offer of the practice's administration.
+    pub registration_id: Option<i64>,
     pub status: OfferStatus,
     pub created_at: i64,
     pub expires_at: i64,
@@ -75,7 +82,7 @@ pub struct OfferRow {
 
 const SELECT: &str = "SELECT o.id, o.user_id, u.first_name, u.last_name, u.email, o.practice_id, p.tax_id, \
      p.name AS practice_name, o.user_type, o.all_providers, o.offered_by, b.first_name AS by_first, \
-     b.last_name AS by_last, o.status, o.created_at, o.expires_at, o.decided_at \
+     b.last_name AS by_last, o.status, o.created_at, o.expires_at, o.decided_at, o.registration_id \
      FROM affiliation_offers o JOIN users u ON u.id = o.user_id JOIN practices p ON p.id = o.practice_id \
      JOIN users b ON b.id = o.offered_by";
 
@@ -96,6 +103,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<OfferRow, StoreError> {
         all_providers: r.try_get::<i64, _>("all_providers")? != 0,
         offered_by: UserId(r.try_get("offered_by")?),
         offered_by_name: format!("{by_first} {by_last}").trim().to_owned(),
+        registration_id: r.try_get("registration_id")?,
         status: OfferStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("offer status {status:?}")))?,
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
@@ -118,6 +126,21 @@ pub async fn expire_stale(conn: &mut Conn, user: UserId, practice_id: i64, now: 
     Ok(r.rows_affected())
 }
 
+/// Withdraws the user's pending offer of the practice, if any (a newer offer replaces it).
+/// Returns how many.
+pub async fn cancel_pending(conn: &mut Conn, user: UserId, practice_id: i64, now: i64) -> Result<u64, StoreError> {
+    let r = sqlx::query(
+        "UPDATE affiliation_offers SET status = 'cancelled', decided_at = $3 \
+         WHERE user_id = $1 AND practice_id = $2 AND status = 'pending'",
+    )
+    .bind(user.0)
+    .bind(practice_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Stores a pending offer with its providers (when not all); `None` if the user already has a
 /// pending offer of the practice.
 pub async fn insert(
@@ -129,7 +152,7 @@ pub async fn insert(
 ) -> Result<Option<OfferId>, StoreError> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO affiliation_offers (plan_id, user_id, practice_id, user_type, all_providers, offered_by, \
-         status, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) \
+         status, created_at, expires_at, registration_id) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(o.plan_id.0)
@@ -140,6 +163,7 @@ pub async fn insert(
     .bind(o.offered_by.0)
     .bind(now)
     .bind(expires_at)
+    .bind(o.registration_id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(id) = id else { return Ok(None) };

@@ -331,25 +331,59 @@ async fn deny_with_a_reason(backend: Backend) {
 }
 both!(deny_with_a_reason);
 
-async fn an_existing_account_gets_the_practice_not_a_second_account(backend: Backend) {
+/// A request that names someone who already has an account attaches nothing to it: the
+/// approval offers them the practice's administration, and only their acceptance makes them an
+/// administrator. Otherwise anyone could register a practice naming another person's email and
+/// become a co-administrator of that person's only practice, able to change their account.
+async fn an_existing_account_is_offered_the_practice_not_given_it(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
-    app.user("olga", "Olga", "Office", 1004, None).await;
+    let olga = app.user("olga", "Olga", "Office", 1004, None).await;
     submit(&app, &fields(ON_ROSTER, "Olga@Example.org", SECONDARY)).await;
     let desk = agent(&app).await;
-    let (s, _) = approve(&app, &desk, request_id(&app, ON_ROSTER).await).await;
+    let (s, page) = approve(&app, &desk, request_id(&app, ON_ROSTER).await).await;
     assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Olga@Example.org already has an account: nothing was added"), "{page}");
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email_lower = 'olga@example.org'").await, 1);
+    let admin_of = "SELECT COUNT(*) FROM affiliations a JOIN users u ON u.id = a.user_id WHERE u.username = 'olga' AND a.is_admin = 1";
+    assert_eq!(app.count(admin_of).await, 0, "nothing attached before she accepts");
     let m = email(&app, "registration_approved.v1", "Olga@Example.org").await.expect("approval email");
-    assert!(m.body_text.contains("You already have an account") && m.body_text.contains("/signin"), "{}", m.body_text);
-    let q = "SELECT COUNT(*) FROM affiliations a JOIN users u ON u.id = a.user_id WHERE u.username = 'olga' AND a.is_admin = 1";
-    assert_eq!(app.count(q).await, 1);
+    assert!(m.body_text.contains("nothing was added to it yet") && m.body_text.contains("/offers"), "{}", m.body_text);
     // The secondary, unknown before, is invited with the approval email.
     assert!(
         email(&app, "registration_approved.v1", SECONDARY).await.expect("email").body_text.contains("Sign Up: http")
     );
+    // Olga signs in, sees the offer of the practice's administration, and accepts it.
+    let c = app.signed_in_browser("olga", 1004).await;
+    let (s, offers) = app.page(&c, "/offers").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(offers.contains("Administrator of this practice") && offers.contains("Hal Desk"), "{offers}");
+    let id = app
+        .count(&format!("SELECT id FROM affiliation_offers WHERE user_id = {} AND registration_id IS NOT NULL", olga.0))
+        .await;
+    let (s, _, loc) = app.post_form(&c, "/offers", &format!("/offers/{id}/accept"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc:?}");
+    assert_eq!(app.count(admin_of).await, 1, "an administrator once she accepted");
     app.stop().await;
 }
-both!(an_existing_account_gets_the_practice_not_a_second_account);
+both!(an_existing_account_is_offered_the_practice_not_given_it);
+
+/// A request that names a plan staff member's email cannot be approved: staff are never given a
+/// practice. Nothing changes; the request stays pending for a denial.
+async fn a_request_naming_plan_staff_is_not_approved(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("pat", "Pat", "Admin", 1001, Some("plan_admin")).await;
+    submit(&app, &fields(ON_ROSTER, PRIMARY, "pat@example.org")).await;
+    let desk = agent(&app).await;
+    let (s, page) = approve(&app, &desk, request_id(&app, ON_ROSTER).await).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("belongs to a plan staff account"), "{page}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM registrations WHERE status = 'pending'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliations").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers").await, 0);
+    assert!(email(&app, "registration_approved.v1", PRIMARY).await.is_none(), "nobody was emailed");
+    app.stop().await;
+}
+both!(a_request_naming_plan_staff_is_not_approved);
 
 async fn the_api_takes_requests_too(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };

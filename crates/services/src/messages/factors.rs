@@ -1,7 +1,6 @@
 //! Notices about an account's sign-in factors: a recovery code was used, a passkey or an
 //! authenticator app was added or removed, new recovery codes were made, or the help desk reset
-//! two-step verification. They say what and when, and whom to
-//! call if it was not the owner.
+//! two-step verification. They say what and when, and whom to call if it was not the owner.
 
 use super::{Channel, Rendered, render};
 use crate::Internal;

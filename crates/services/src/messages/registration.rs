@@ -140,8 +140,9 @@ mod tests {
         }
         assert!(r.html.contains("token=a&amp;b") || r.html.contains("token=a&#38;b"), "{}", r.html);
         assert!(r.html.contains("Lakeside &#60;Family&#62;") || r.html.contains("Lakeside &lt;Family&gt;"));
-        let existing = sample().approved("maria@clinic.example.org", "https://x.example/signin", false, 72).unwrap();
+        let existing = sample().approved("maria@clinic.example.org", "https://x.example/offers", false, 72).unwrap();
         assert!(existing.text.contains("You already have an account") && !existing.text.contains("Sign Up"));
+        assert!(existing.text.contains("nothing was added to it yet") && existing.text.contains("accept the offer"));
         assert!(existing.secrets.is_empty());
         let link = "https://x.example/signup?token=c2lnbnVwdG9rZW4tc2VjcmV0";
         let new = sample().approved("maria@clinic.example.org", link, true, 72).unwrap();

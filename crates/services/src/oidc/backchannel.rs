@@ -165,6 +165,7 @@ mod tests {
         let e = resolver.resolve("localhost".parse().unwrap()).await.err().expect("refused");
         assert!(e.to_string().contains("no public address"), "{e}");
     }
+
     #[test]
     fn a_notice_is_retried_for_two_hours_before_it_is_given_up() {
         let total: i64 = (0..super::LOGOUT_NOTICE_ATTEMPTS - 1).map(crate::delivery::backoff_secs).sum();

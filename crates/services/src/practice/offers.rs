@@ -70,6 +70,7 @@ impl Services {
                 user_type: req.user_type.as_str(),
                 all_providers: *all,
                 offered_by: grant.actor(),
+                registration_id: None,
             };
             match store::insert(tx, &new, listed, now, expires_at).await? {
                 Some(id) => ids.push(id),

@@ -5,15 +5,21 @@
 //!
 //! An email that belongs to no account of the plan gets a new invited account, and the approval
 //! email is its invitation: it carries the single-use sign-up link, valid 72 hours. An email that
-//! belongs to an active account gets no second account: the affiliation is added to it and the
-//! approval email says to sign in. An invited account (not signed up yet) gets the affiliation
-//! and a fresh sign-up link in the approval email. Deactivated accounts are left alone.
+//! belongs to an active account gets no second account and nothing attached: an account gains a
+//! practice only when its person accepts, so it is *offered* the practice's administration
+//! (an offer with the registration's id, `crate::offers`), and the approval email says to sign in
+//! and accept. (Otherwise anyone could register a practice naming someone else's email and
+//! become a co-administrator of that person's only practice, with the power to change their
+//! account.) An invited account (not signed up yet) gets the affiliation and a fresh sign-up link
+//! in the approval email: signing up through it is the person's acceptance. An email held by a
+//! plan staff account stops the approval (`StaffNamed`). Deactivated accounts are left alone.
 
 use super::review::{ReviewError, not_pending};
 use super::{message_for, names};
 use crate::audit::{self, Event};
 use crate::invitations::{InviteRequest, LINK_LIFETIME};
 use crate::messages;
+use crate::offers::OFFER_LIFETIME;
 use crate::plans::Plan;
 use crate::staff::StaffGrant;
 use crate::tokens::{hash_token, new_token};
@@ -22,6 +28,7 @@ use gatehouse_domain::roster::Zip;
 use gatehouse_domain::staff::StaffPermission;
 use gatehouse_domain::{Email, PersonName, RegistrationId, TaxId, UserId, UserStatus};
 use gatehouse_store::affiliations::{self, NewAffiliation};
+use gatehouse_store::offers::{self as offer_store, NewOffer};
 use gatehouse_store::registrations::{self as store, AdminRow, RegistrationRow, Status};
 use gatehouse_store::roster::{self, practices};
 use gatehouse_store::{Conn, invitations, users};
@@ -37,6 +44,8 @@ pub struct ApprovedAdmin {
     pub email: String,
     /// Whether they must still sign up (the email carries a sign-up link).
     pub new_account: bool,
+    /// An existing account, offered the practice's administration (nothing attached yet).
+    pub offered: bool,
     /// The link in their email (sign-up, or sign-in for an existing account).
     pub link: String,
 }
@@ -111,7 +120,7 @@ impl Services {
             "practice_id": practice_id,
             "practice_created": practice_created,
             "administrators": admins.iter().map(|a| json!({
-                "user_id": a.user_id.0, "email": a.email, "new_account": a.new_account,
+                "user_id": a.user_id.0, "email": a.email, "new_account": a.new_account, "offered": a.offered,
             })).collect::<Vec<_>>(),
         }));
         if let Some(first) = admins.first() {
@@ -134,6 +143,9 @@ impl Services {
         let hours = LINK_LIFETIME.as_secs() / 3600;
         let message = message_for(plan, c.request, c.names, to);
         let same_email = users::by_email(tx, plan.id(), &to.email.to_lowercase()).await?;
+        if same_email.iter().any(|u| u.status != UserStatus::Deactivated && u.staff_role.is_some()) {
+            return Err(ReviewError::StaffNamed(to.email.clone()));
+        }
         let existing = same_email
             .iter()
             .find(|u| u.status == UserStatus::Active)
@@ -151,9 +163,13 @@ impl Services {
                 user_id: invited.user_id,
                 email: to.email.clone(),
                 new_account: true,
+                offered: false,
                 link: invited.link,
             });
         };
+        if user.status == UserStatus::Active {
+            return self.offer_administration(tx, c, to, user.id).await;
+        }
         affiliate(tx, plan, user.id, c.practice_id, c.now).await?;
         let new_account = user.status == UserStatus::Invited;
         let link = if new_account {
@@ -172,7 +188,50 @@ impl Services {
         };
         let msg = message.approved(&to.email, &link, new_account, hours)?;
         messages::enqueue(tx, plan.id(), &msg, c.now).await?;
-        Ok(ApprovedAdmin { user_id: user.id, email: to.email.clone(), new_account, link })
+        Ok(ApprovedAdmin { user_id: user.id, email: to.email.clone(), new_account, offered: false, link })
+    }
+
+    /// Offers the practice's administration to an existing active account named in the request
+    /// (replacing any offer of the practice still waiting for them), emails them to sign in and
+    /// accept, and audits the offer.
+    async fn offer_administration(
+        &self,
+        tx: &mut Conn,
+        c: &Ctx<'_>,
+        to: &AdminRow,
+        user: UserId,
+    ) -> Result<ApprovedAdmin, ReviewError> {
+        let (by, _) = c.by.ok_or(ReviewError::NoApprover)?;
+        let expires_at = c.now + OFFER_LIFETIME.as_secs();
+        offer_store::expire_stale(tx, user, c.practice_id, c.now).await?;
+        offer_store::cancel_pending(tx, user, c.practice_id, c.now).await?;
+        let new = NewOffer {
+            plan_id: c.plan.id(),
+            user_id: user,
+            practice_id: c.practice_id,
+            user_type: ADMIN_USER_TYPE,
+            all_providers: true,
+            offered_by: by,
+            registration_id: Some(c.request.id),
+        };
+        let id = offer_store::insert(tx, &new, &[], c.now, expires_at)
+            .await?
+            .ok_or_else(|| Internal::Other("an offer of this practice is still pending".into()))?;
+        let link = format!("{}/offers", self.plan_url(c.plan));
+        let hours = LINK_LIFETIME.as_secs() / 3600;
+        let msg = message_for(c.plan, c.request, c.names, to).approved(&to.email, &link, false, hours)?;
+        messages::enqueue(tx, c.plan.id(), &msg, c.now).await?;
+        let e = Event::new("offer.made").by(by).on(user).detail(json!({
+            "offers": [id.0],
+            "email": to.email,
+            "tax_ids": [c.request.tax_id],
+            "user_type": ADMIN_USER_TYPE,
+            "administrator": true,
+            "registration_id": c.request.id,
+            "expires_at": expires_at,
+        }));
+        audit::record(tx, c.now, c.plan.id(), c.meta, e).await?;
+        Ok(ApprovedAdmin { user_id: user, email: to.email.clone(), new_account: false, offered: true, link })
     }
 }
 

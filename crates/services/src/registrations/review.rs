@@ -37,6 +37,15 @@ pub enum ReviewError {
     ReasonRequired,
     #[error("The reason can be at most {MAX_REASON} characters.")]
     ReasonTooLong,
+    /// An administrator named in the request holds a plan staff role: staff are never given a
+    /// practice, so the request cannot be approved as it stands.
+    #[error(
+        "This request names {0}, which belongs to a plan staff account. Staff accounts are never given a practice: deny the request and ask the practice to name someone else."
+    )]
+    StaffNamed(String),
+    /// Approving with offers to existing accounts needs a staff member to name as the offerer.
+    #[error("Approve this request from the control panel, signed in as a staff member.")]
+    NoApprover,
     #[error(transparent)]
     Internal(#[from] Internal),
 }

@@ -289,12 +289,23 @@ async fn approve(staff: Staff, Path(id): Path<RegistrationId>) -> Response {
         Ok(a) => {
             let emails = a.admins.iter().map(|a| a.email.as_str()).collect::<Vec<_>>().join(" and ");
             let practice = if a.practice_created { " The practice was added to the roster." } else { "" };
-            let notice =
-                format!("Approved. The approval emails, with their sign-up links, were sent to {emails}.{practice}");
+            let offered: Vec<&str> = a.admins.iter().filter(|a| a.offered).map(|a| a.email.as_str()).collect();
+            let offered = if offered.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " {} already has an account: nothing was added to it until they accept the practice's administration.",
+                    offered.join(" and ")
+                )
+            };
+            let notice = format!("Approved. The approval emails were sent to {emails}.{offered}{practice}");
             show(&staff, id, StatusCode::OK, Some(notice), None).await
         }
         Err(e @ ReviewError::AlreadyDecided { .. }) => {
             show(&staff, id, StatusCode::CONFLICT, None, Some(e.to_string())).await
+        }
+        Err(e @ ReviewError::StaffNamed(_)) => {
+            show(&staff, id, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.to_string())).await
         }
         Err(e) => review_error(&staff, e).await,
     }

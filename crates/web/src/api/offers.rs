@@ -48,8 +48,12 @@ pub struct OfferBody {
     pub id: i64,
     pub practice_name: String,
     pub tax_id: String,
-    /// The administrator who made it.
+    /// The administrator who made it (the staff member who approved the registration, for an
+    /// offer of the practice's administration).
     pub offered_by: String,
+    /// Accepting makes the caller an administrator of the practice (an approved registration
+    /// named them); otherwise a user of it.
+    pub administrator: bool,
     /// The user type's name.
     pub user_type: String,
     pub all_providers: bool,
@@ -78,6 +82,7 @@ pub async fn my_offers(
                 practice_name: o.practice_name,
                 tax_id: o.tax_id,
                 offered_by: o.offered_by,
+                administrator: o.administrator,
                 user_type: o.user_type,
                 all_providers: o.providers.is_none(),
                 providers: o.providers.unwrap_or_default(),

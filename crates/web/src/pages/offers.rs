@@ -32,6 +32,8 @@ struct OfferView {
     practice: String,
     tax_id: String,
     offered_by: String,
+    /// Accepting makes the person the practice's administrator.
+    administrator: bool,
     user_type: String,
     /// "All providers of this Tax ID", or each provider.
     providers: Vec<String>,
@@ -46,6 +48,7 @@ impl OfferView {
             practice: o.practice_name,
             tax_id: tax_id_display(&o.tax_id),
             offered_by: o.offered_by,
+            administrator: o.administrator,
             user_type: o.user_type,
             providers: o.providers.unwrap_or_else(|| vec!["All providers of this Tax ID".into()]),
             offered_at: when(plan, o.offered_at),
