@@ -214,6 +214,17 @@ async fn narrow_access_and_confirmations(backend: Backend) {
         .expect("check");
     click(c, "//main", "Add Tax ID").await;
     wait_h1(c, "Portal User Information").await;
+    // Ann has an account of her own: Cedar is offered, and added only once she accepts.
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("We asked the user to accept this Tax ID"), "{text}");
+    j.page("offered").await;
+    assert_eq!(app.count(&held).await, 1, "nothing attached before she accepts");
+    let ann_browser = app.signed_in_browser("ann", 1002).await;
+    let offer = app.count(&format!("SELECT id FROM affiliation_offers WHERE user_id = {}", ann.0)).await;
+    let (s, _, _) = app.post_form(&ann_browser, "/offers", &format!("/offers/{offer}/accept"), &[]).await;
+    assert_eq!(s, reqwest::StatusCode::SEE_OTHER);
+    c.goto(&format!("{base}/practice/users/{}", ann.0)).await.expect("open Ann again");
+    wait_h1(c, "Portal User Information").await;
     let text = css(c, "main").await.text().await.expect("text");
     assert!(
         text.contains("Cedar Valley Pediatrics") && text.contains("Pat Quinn") && !text.contains("Pat Quade"),

@@ -392,7 +392,15 @@ async fn changes_ask_first_and_start_narrow(backend: Backend) {
         )
         .await;
     let loc = loc.unwrap_or_default();
-    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, format!("{me}?done=added").as_str()), "{_html}");
+    // Lee has an account of his own: Cedar is offered, and added only when he accepts.
+    assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, format!("{me}?done=offered").as_str()), "{_html}");
+    let (_, html) = app.page(&c, &loc).await;
+    assert!(html.contains("We asked the user to accept this Tax ID"), "{html}");
+    assert_eq!(held().await, 1, "nothing attached before he accepts");
+    let lee_browser = app.signed_in_browser("lee", 1002).await;
+    let offer = app.count(&format!("SELECT id FROM affiliation_offers WHERE user_id = {}", lee.0)).await;
+    let (s, _, _) = app.post_form(&lee_browser, "/offers", &format!("/offers/{offer}/accept"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(held().await, 2);
     let narrow = format!(
         "SELECT COUNT(*) FROM affiliation_providers ap JOIN affiliations a ON a.id = ap.affiliation_id \

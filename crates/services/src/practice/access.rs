@@ -29,6 +29,17 @@ pub struct NewMemberAffiliation {
     pub scope: Scope,
 }
 
+/// What adding a Tax ID to a user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberAdded {
+    /// The affiliation exists now: the user has not signed up yet, and signing up through their
+    /// invitation is their acceptance.
+    Linked(AffiliationId),
+    /// The user has an account of their own: the practice is offered, and attached only when
+    /// they accept (an account gains a practice only when its person accepts).
+    Offered(gatehouse_domain::ids::OfferId),
+}
+
 /// Changes to one affiliation; `None` leaves that part as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AffiliationChange {
@@ -183,8 +194,10 @@ impl Services {
         self.finish(tx, plan, meta, last.by(grant.actor()).on(a.user_id), now, a.user_id).await
     }
 
-    /// Adds an affiliation with another of the administrator's practices to a user they can
-    /// reach, with its user type and providers chosen (nothing is granted before this step).
+    /// Adds another of the administrator's practices to a user they can reach, with its user
+    /// type and providers chosen (nothing is granted before this step). A user with an account
+    /// of their own is *offered* the practice, as an invitation of their email would; one who
+    /// has not signed up yet gets the affiliation.
     pub async fn add_member_affiliation(
         &self,
         grant: &PracticeGrant,
@@ -192,7 +205,7 @@ impl Services {
         user: UserId,
         new: &NewMemberAffiliation,
         meta: &RequestMeta,
-    ) -> Result<AffiliationId, PracticeError> {
+    ) -> Result<MemberAdded, PracticeError> {
         let (practice_id, scope) = (new.practice_id, &new.scope);
         let key = user_type_key(&new.user_type)?;
         if !grant.administers(practice_id) {
@@ -200,14 +213,37 @@ impl Services {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        if reachable(&mut tx, grant, plan, user).await?.is_none() {
+        let Some(target) = reachable(&mut tx, grant, plan, user).await? else {
             drop(tx);
             return Err(self.practice_denied(grant, meta, json!({"user": user.0})).await);
-        }
+        };
         practices::lock(&mut tx, practice_id.0).await?;
         require_admin(&mut tx, grant.actor(), practice_id.0).await?;
         user_types::get(&mut tx, plan.id(), &key).await?.ok_or_else(|| invalid("Choose one of the user types."))?;
         let (all, listed) = checked_scope(&mut tx, practice_id.0, scope).await?;
+        if store::of_user_at(&mut tx, user, practice_id.0).await?.is_some() {
+            return Err(invalid("This user already has this Tax ID."));
+        }
+        if target.row.status == UserStatus::Active {
+            let inviter = users::get(&mut tx, plan.id(), grant.actor())
+                .await?
+                .map(|u| format!("{} {}", u.first_name, u.last_name))
+                .unwrap_or_default();
+            let email = gatehouse_domain::Email::parse(&target.row.email)
+                .map_err(|_| Internal::Other("stored email is invalid".into()))?;
+            let req = super::offers::OfferRequest {
+                user: &target.row,
+                email: &email,
+                chosen: &[practice_id.0],
+                scopes: &[(all, listed)],
+                user_type: &key,
+                inviter: &inviter,
+            };
+            let ids = self.offer_in(&mut tx, grant, plan, &req, meta, now).await?;
+            gatehouse_store::commit(tx).await?;
+            let id = ids.first().copied().ok_or_else(|| Internal::Other("no offer was made".into()))?;
+            return Ok(MemberAdded::Offered(id));
+        }
         let new = NewAffiliation {
             plan_id: plan.id(),
             user_id: user,
@@ -229,7 +265,7 @@ impl Services {
         });
         let event = Event::new("affiliation.added").by(grant.actor()).on(user).detail(detail);
         self.finish(tx, plan, meta, event, now, user).await?;
-        Ok(AffiliationId(row.id))
+        Ok(MemberAdded::Linked(AffiliationId(row.id)))
     }
 
     /// Removes one Tax ID affiliation (refused if it would leave the practice without an active

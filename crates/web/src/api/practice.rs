@@ -17,12 +17,13 @@ use crate::extract::{BearerSession, CurrentPlan, Meta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use gatehouse_domain::permissions::UserTypeKey;
 use gatehouse_domain::profile::ProfileForm;
 use gatehouse_domain::{AffiliationId, Email, PracticeId, ProviderRowId, UserId, UserStatus, Username};
 use gatehouse_services::RequestMeta;
 use gatehouse_services::access_requests::Scope;
-use gatehouse_services::practice::access::{AffiliationChange, NewMemberAffiliation};
+use gatehouse_services::practice::access::{AffiliationChange, MemberAdded, NewMemberAffiliation};
 use gatehouse_services::practice::directory::{DirectoryRequest, MAX_SEARCH};
 use gatehouse_services::practice::invites::{InviteRow, MAX_BATCH, OFFERED_NOTE};
 use gatehouse_services::practice::members::MemberDetail;
@@ -751,13 +752,24 @@ pub struct AffiliationCreated {
     pub id: i64,
 }
 
-/// Adds a Tax ID affiliation (one of the caller's practices) to a user of the caller's practices.
+/// The offer made instead: the user has an account of their own and must accept.
+#[derive(Serialize, ToSchema)]
+pub struct AffiliationOffered {
+    /// The offer's id (see `GET /practice/offers`; `DELETE /practice/offers/{id}` withdraws it).
+    pub offer_id: i64,
+}
+
+/// Adds a Tax ID (one of the caller's practices) to a user of the caller's practices.
+///
+/// A user with an account of their own is offered the Tax ID (202): an account gains a practice
+/// only when its person accepts. A user who has not signed up yet gets it at once (201).
 #[utoipa::path(post, path = "/practice/users/{id}/affiliations", operation_id = "add_practice_affiliation", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id")),
     request_body(content = AddAffiliationBody,
         example = json!({"practice_id": 1, "user_type": "billing_staff", "all_providers": true})),
     responses(
-        (status = 201, body = AffiliationCreated),
+        (status = 201, body = AffiliationCreated, description = "Added: the user has not signed up yet"),
+        (status = 202, body = AffiliationOffered, description = "Offered: the user accepts or declines after signing in"),
         (status = 403, description = NOT_ADMIN),
         (status = 404, description = "`not_found`: the user, the practice or a provider is not among the caller's practices (another practice's reads the same)"),
         (status = 422, description = "`invalid`: the plan has no such user type, the user already has this Tax ID, or no provider is chosen"),
@@ -767,15 +779,19 @@ pub async fn add_affiliation(
     c: Caller,
     ApiPath(id): ApiPath<UserId>,
     JsonBody(Obj(b)): JsonBody<Obj<AddAffiliationBody>>,
-) -> Result<(StatusCode, Json<AffiliationCreated>), ApiError> {
+) -> Result<Response, ApiError> {
     require(is_user_type_key(&b.user_type), "user_type", A_USER_TYPE)?;
     let new = NewMemberAffiliation {
         practice_id: b.practice_id,
         user_type: b.user_type,
         scope: scope(b.all_providers, &b.providers),
     };
-    let aid = st.svc.add_member_affiliation(&c.grant, &c.plan.0, id, &new, &c.meta).await.map_err(error)?;
-    Ok((StatusCode::CREATED, Json(AffiliationCreated { id: aid.0 })))
+    Ok(match st.svc.add_member_affiliation(&c.grant, &c.plan.0, id, &new, &c.meta).await.map_err(error)? {
+        MemberAdded::Linked(aid) => (StatusCode::CREATED, Json(AffiliationCreated { id: aid.0 })).into_response(),
+        MemberAdded::Offered(offer) => {
+            (StatusCode::ACCEPTED, Json(AffiliationOffered { offer_id: offer.0 })).into_response()
+        }
+    })
 }
 
 /// Changes to one affiliation: a field left out (or `null`) stays as it is; at least one is

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use gatehouse_domain::{AffiliationId, PracticeId, ProviderRowId, UserId};
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::practice::PracticeError;
-use gatehouse_services::practice::access::NewMemberAffiliation;
+use gatehouse_services::practice::access::{MemberAdded, NewMemberAffiliation};
 use gatehouse_services::practice::members::MemberDetail;
 use serde::Deserialize;
 
@@ -40,6 +40,9 @@ fn notice(done: &str) -> Option<&'static str> {
         "providers" => "The provider association was saved. This change is effective immediately.",
         "added" => {
             "The user's Tax ID and Provider Associations have been successfully added. This change is effective immediately."
+        }
+        "offered" => {
+            "We asked the user to accept this Tax ID: it is added to their account when they accept it, after they sign in. You can see or withdraw the offer under Manage Pending Users."
         }
         "removed" => "The Tax ID affiliation was removed. This change is effective immediately.",
         "admin" => "The user is now an administrator of this Tax ID.",
@@ -321,7 +324,8 @@ async fn add(admin: PracticeAdmin, Path(id): Path<UserId>, Form(form): Form<Vec<
     let new =
         NewMemberAffiliation { practice_id: PracticeId(choice.practice), user_type: choice.user_type.clone(), scope };
     match admin.state().svc.add_member_affiliation(&admin.grant, &admin.plan.0, id, &new, &admin.meta).await {
-        Ok(_) => back(id, "added"),
+        Ok(MemberAdded::Linked(_)) => back(id, "added"),
+        Ok(MemberAdded::Offered(_)) => back(id, "offered"),
         Err(PracticeError::Invalid(m)) => add_page(&admin, id, choice, all, &chosen, Some(m)).await,
         Err(e) => admin.refused(e),
     }
