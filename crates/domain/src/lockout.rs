@@ -8,6 +8,24 @@
 //! failures (one every quarter of an hour, for ever) never keeps the owner out.
 
 use crate::time::{Duration, Timestamp};
+use std::net::{IpAddr, Ipv6Addr};
+
+/// The client address as the per-address count knows it: an IPv4 address as it is, an IPv6
+/// address by its /64 network. One subscriber or host is usually given a whole /64, so counting
+/// its addresses one by one would let a single machine fail a username from as many "addresses"
+/// as it likes, and keep renewing the lock across addresses (the per-address lock stops each of
+/// them after a few failures; a /64 is stopped as one). Anything that is not an IP address
+/// (`cli`, `system`) is kept as it is.
+pub fn address_key(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{}/64", Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or_else(|| ip.to_owned(), |v4| v4.to_string()),
+        _ => ip.to_owned(),
+    }
+}
 
 /// Failures from all addresses together, within the window, that lock a username everywhere
 /// (NIST SP 800-63B 5.2.2: at most 100 consecutive failed attempts).
@@ -64,6 +82,16 @@ impl LockoutPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_network() {
+        assert_eq!(address_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
+        assert_ne!(address_key("2001:db8:1:3::1"), address_key("2001:db8:1:2::1"));
+        assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7", "an IPv4 address seen through IPv6");
+        assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_key("cli"), "cli");
+    }
 
     #[test]
     fn grows_then_caps() {

@@ -81,8 +81,10 @@ fn user_key(name: &str) -> String {
     format!("u:{name}")
 }
 
+/// The per-address count's key: the username and the address as the lockout counts it (an
+/// IPv6 address by its /64, see [`gatehouse_domain::lockout::address_key`]).
 fn ip_key(name: &str, ip: &str) -> String {
-    format!("u:{name}|ip:{ip}")
+    format!("u:{name}|ip:{}", gatehouse_domain::lockout::address_key(ip))
 }
 
 /// When the username (from this address) is locked until, and whether it has failures counted.

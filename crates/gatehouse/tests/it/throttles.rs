@@ -161,6 +161,32 @@ async fn the_vouched_address_is_throttled_and_audited(backend: Backend) {
 }
 both!(the_vouched_address_is_throttled_and_audited);
 
+/// Every address of one IPv6 /64 counts as one: a machine cannot fail a username from a fresh
+/// address each time to escape the per-address lock (and, with enough of them, keep the name
+/// locked everywhere). Another /64 is not locked; the audit log keeps the full addresses.
+async fn an_ipv6_network_counts_as_one_address(backend: Backend) {
+    let proxies = gatehouse_domain::client_address::TrustedProxies::parse(["127.0.0.1"]).unwrap();
+    let Some(app) = TestApp::start_with(backend, |c| c.trusted_proxies = proxies).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    for i in 0..5 {
+        let (s, _) = sign_in(&app, "jpatel", "wrong guess", &format!("2001:db8:7:7::{:x}", i + 1)).await;
+        let want = if i < 4 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(s, want, "failure {}", i + 1);
+    }
+    let (s, _) = sign_in(&app, "jpatel", TEST_PASSWORD, "2001:db8:7:7:ffff::99").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "a new address of the same /64 is locked too");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key = 'u:jpatel|ip:2001:db8:7:7::/64'").await,
+        1
+    );
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "2001:db8:7:8::1").await;
+    assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("two_step_code")), "another /64 is not");
+    let at = "SELECT COUNT(*) FROM audit_events WHERE action = 'signin.password' AND ip = '2001:db8:7:7::3'";
+    assert_eq!(app.count(at).await, 1, "the audit log keeps the whole address");
+    app.stop().await;
+}
+both!(an_ipv6_network_counts_as_one_address);
+
 async fn every_sign_in_path_costs_one_argon2id_verification(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     app.user("jpatel", "Jay", "Patel", 9975, None).await;
