@@ -23,6 +23,11 @@ pub enum EmailError {
     Invalid,
     #[error("The two email addresses do not match.")]
     Mismatch,
+    /// The address is another account's username: a username never equals another user's email.
+    #[error(
+        "This address is another account's username, so it cannot be used as an email here. Use a different address."
+    )]
+    SomeonesUsername,
 }
 
 impl Email {

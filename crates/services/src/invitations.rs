@@ -111,6 +111,9 @@ impl Services {
         meta: &RequestMeta,
         message: impl FnOnce(&str) -> Result<messages::Rendered, Internal>,
     ) -> Result<Invited, InviteError> {
+        if users::is_someones_username(tx, plan.id(), &req.email.as_str().to_lowercase(), None).await? {
+            return Err(InviteError::Email(EmailError::SomeonesUsername));
+        }
         let now = self.now();
         let token = new_token();
         let link = self.signup_link(plan, &token);

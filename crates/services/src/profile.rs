@@ -647,6 +647,9 @@ impl Services {
         if email.as_str().eq_ignore_ascii_case(&user.email) {
             return Err(ProfileError::SameEmail);
         }
+        if users::is_someones_username(&mut tx, plan.id(), &email.as_str().to_lowercase(), Some(user.id)).await? {
+            return Err(ProfileError::Email(EmailError::SomeonesUsername));
+        }
         let token = new_token();
         let expires = now + EMAIL_LINK_LIFETIME.as_secs();
         store::insert_email_change(&mut tx, plan.id(), user.id, email.as_str(), &hash_token(&token), now, expires)
@@ -708,6 +711,10 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (row, user) = self.live_email_change(&mut tx, plan, token, now).await?;
+        // Someone may have chosen the address as their username since the link was sent.
+        if users::is_someones_username(&mut tx, plan.id(), &row.new_email.to_lowercase(), Some(user.id)).await? {
+            return Err(ProfileError::Email(EmailError::SomeonesUsername));
+        }
         if !store::use_email_change(&mut tx, row.id, now).await? {
             return Err(ProfileError::LinkUsed);
         }

@@ -189,6 +189,24 @@ pub async fn name_taken(conn: &mut Conn, plan: PlanId, value_lower: &str, except
     Ok(n > 0)
 }
 
+/// Whether `value` (lower case) is the username of anyone in the plan other than `except`: an
+/// email may never be another user's username.
+pub async fn is_someones_username(
+    conn: &mut Conn,
+    plan: PlanId,
+    value_lower: &str,
+    except: Option<UserId>,
+) -> Result<bool, StoreError> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE plan_id = $1 AND username_lower = $2 AND id <> $3")
+            .bind(plan.0)
+            .bind(value_lower)
+            .bind(except.map_or(-1, |u| u.0))
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(n > 0)
+}
+
 /// Completes sign-up: sets username and password and makes the account active. Returns false
 /// if the user was no longer `invited`.
 pub async fn complete_signup(

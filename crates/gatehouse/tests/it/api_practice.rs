@@ -132,6 +132,42 @@ async fn lists_and_invitations_refuse_values_outside_their_schema(backend: Backe
 }
 both!(lists_and_invitations_refuse_values_outside_their_schema);
 
+/// A username can never be another user's email: an email that is someone's username is refused
+/// when a practice administrator changes a user's email or invites it, and on My Profile.
+async fn an_email_that_is_someones_username_is_refused(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (ann, lee) = practice(&app).await;
+    let t = Some(ann.as_str());
+    // Someone (of another practice, or none) chose an email-shaped username.
+    app.user("pat@clinic.example", "Pat", "Shaped", 1009, None).await;
+    let taken = "Pat@Clinic.example";
+    let path = format!("/api/v1/practice/users/{lee}");
+    let a = app.call("PATCH", &path, t, Some(json!({"email": taken, "email_confirm": taken}))).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "email");
+    assert!(a.1["error"]["message"].as_str().unwrap_or("").contains("another account's username"), "{}", a.1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email_lower = 'pat@clinic.example'").await, 0);
+    let row = json!({"first_name": "Cy", "last_name": "Doe", "email": taken, "email_confirm": taken, "user_type": "billing_staff"});
+    let (s, v) = app.call("POST", "/api/v1/practice/invitations", t, Some(json!({"rows": [row]}))).await;
+    assert_eq!((s, v[0]["ok"].as_bool()), (StatusCode::OK, Some(false)), "{v}");
+    assert!(v[0]["error"].as_str().unwrap_or("").contains("another account's username"), "{v}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email_lower = 'pat@clinic.example'").await, 0);
+    // Lee on his own profile, once it is open.
+    let browser = app.signed_in_browser("lee", 1002).await;
+    let (s, _) =
+        app.submit(&browser, "/profile", "/profile/confirm", &[("username", "lee"), ("password", TEST_PASSWORD)]).await;
+    assert_eq!(s, StatusCode::OK);
+    let code = app.last_code("+12065551002").await;
+    let (s, _) = app.submit(&browser, "/profile", "/profile/code", &[("action", "verify"), ("code", &code)]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, page) =
+        app.submit(&browser, "/profile", "/profile/email", &[("email", taken), ("email_confirm", taken)]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("another account&#39;s username") || page.contains("another account's username"), "{page}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM email_changes").await, 0, "no link was sent");
+    app.stop().await;
+}
+both!(an_email_that_is_someones_username_is_refused);
+
 /// A search with a NUL character finds nothing instead of failing (PostgreSQL refuses a NUL in a
 /// parameter; schemathesis found it as a 500).
 async fn a_search_with_a_nul_character_answers(backend: Backend) {

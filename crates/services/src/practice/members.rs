@@ -196,6 +196,12 @@ impl Services {
         };
         t.require_whole_account("change their information")?;
         let row = t.row;
+        if !row.email.eq_ignore_ascii_case(p.email.as_str())
+            && users::is_someones_username(&mut tx, plan.id(), &p.email.as_str().to_lowercase(), Some(user)).await?
+        {
+            let e = gatehouse_domain::email::EmailError::SomeonesUsername;
+            return Err(ProfileErrors(vec![FieldError { field: "email", message: e.to_string() }]).into());
+        }
         let old = users::contact(&mut tx, plan.id(), user).await?.unwrap_or_default();
         let new = crate::profile::contact_row(&p.office);
         let names = users::NamesAndEmail {
