@@ -1,8 +1,8 @@
 //! Affiliation offers, the person's side. An account belongs to its person: when a practice
-//! administrator invites an email that already has an account, the practice is only *offered*
-//! (`practice::offers`), and when an approved registration names someone who already has an
-//! account, the practice's administration is offered (`registrations::approve`); the person
-//! decides after signing in. Accepting creates the
+//! administrator invites an email that already has an account (or adds a Tax ID to its user),
+//! the practice is only *offered* (`practice::offers`), and when an approved registration names
+//! someone who already has an account, the practice's administration is offered
+//! (`registrations::approve`); the person decides after signing in. Accepting creates the
 //! affiliation in one transaction with the practice locked, after checking again that the offer
 //! still stands (see [`void_reason`]); an offer is used once, even when accepted twice at once.
 
