@@ -438,23 +438,6 @@ pub(crate) async fn set_phone(
 ) -> Result<u64, Internal> {
     users::set_two_step(conn, user.id, phone, method, now).await?;
     let ended = gatehouse_store::sessions::end_all_except(conn, user.id, Some(keep), now).await?;
-    tell_phone_set(conn, plan, user, user.two_step_phone.as_deref(), phone, method, ended > 0, now).await?;
-    Ok(ended)
-}
-
-/// Emails the owner that their two-step phone is now `phone` (set up when `old_phone` is
-/// `None`, changed otherwise), and whether their other sessions were ended.
-#[allow(clippy::too_many_arguments)]
-async fn tell_phone_set(
-    conn: &mut Conn,
-    plan: &Plan,
-    user: &users::UserRow,
-    old_phone: Option<&str>,
-    phone: &str,
-    method: &str,
-    signed_out_elsewhere: bool,
-    now: i64,
-) -> Result<(), Internal> {
     let masked = gatehouse_domain::phone::mask_digits(phone);
     let when = plan.when(gatehouse_domain::Timestamp(now));
     let method = match TwoStepMethod::parse(method) {
@@ -468,14 +451,14 @@ async fn tell_phone_set(
         masked_phone: &masked,
         method,
         when: &when,
-        replaced: old_phone.is_some(),
-        signed_out_elsewhere,
+        replaced: user.two_step_phone.is_some(),
+        signed_out_elsewhere: ended > 0,
         support_phone: &plan.row.support_phone,
         support_hours: &plan.row.support_hours,
     }
     .render_to(&user.email)?;
     messages::enqueue(conn, plan.id(), &msg, now).await?;
-    Ok(())
+    Ok(ended)
 }
 
 /// Records that one of `user`'s recovery codes was just used (`recovery_codes.used`, with how

@@ -225,10 +225,7 @@ impl Services {
             return Err(invalid("This user already has this Tax ID."));
         }
         if target.row.status == UserStatus::Active {
-            let inviter = users::get(&mut tx, plan.id(), grant.actor())
-                .await?
-                .map(|u| format!("{} {}", u.first_name, u.last_name))
-                .unwrap_or_default();
+            let inviter = super::offers::admin_name(&mut tx, grant, plan).await?;
             let email = gatehouse_domain::Email::parse(&target.row.email)
                 .map_err(|_| Internal::Other("stored email is invalid".into()))?;
             let req = super::offers::OfferRequest {

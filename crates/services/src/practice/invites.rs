@@ -137,10 +137,7 @@ impl Services {
         if rows.len() > MAX_BATCH {
             return Err(PracticeError::Invalid(format!("Send at most {MAX_BATCH} invitations at once.")));
         }
-        let inviter = users::get(&mut *self.db.acquire().await?, plan.id(), grant.actor())
-            .await?
-            .map(|u| format!("{} {}", u.first_name, u.last_name))
-            .unwrap_or_default();
+        let inviter = super::offers::admin_name(&mut *self.db.acquire().await?, grant, plan).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             out.push(match self.invite_one(grant, plan, row, &inviter, meta).await {

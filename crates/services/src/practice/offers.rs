@@ -47,6 +47,14 @@ pub(super) struct OfferRequest<'a> {
     pub inviter: &'a str,
 }
 
+/// "First Last" of the administrator acting, as invitations and offers name them.
+pub(super) async fn admin_name(conn: &mut Conn, grant: &PracticeGrant, plan: &Plan) -> Result<String, Internal> {
+    Ok(gatehouse_store::users::get(conn, plan.id(), grant.actor())
+        .await?
+        .map(|u| format!("{} {}", u.first_name, u.last_name))
+        .unwrap_or_default())
+}
+
 impl Services {
     /// Makes one pending offer per chosen Tax ID to an existing account, emails the person and
     /// audits it, in the caller's transaction. Attaches nothing.
