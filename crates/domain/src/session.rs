@@ -75,6 +75,14 @@ impl SessionStage {
             _ => None,
         }
     }
+
+    /// Whether a session may stand at this stage only after its sign-in factors were recorded:
+    /// full access, and the strong-factor step (reached only after the phone's code). The stages
+    /// before them may be reached on a password alone (an imported account's first sign-in signs
+    /// the terms before it has a phone to send a code to).
+    pub fn needs_factors_proven(self) -> bool {
+        matches!(self, Self::Complete | Self::StrongFactorSetup)
+    }
 }
 
 /// How a session was authenticated: the RFC 8176 `amr` values of the factors it completed, in
@@ -185,6 +193,17 @@ mod tests {
         assert_eq!(AuthMethods::password_and_app().as_stored(), "pwd otp");
         assert_eq!(AuthMethods::parse("pwd otp"), Some(AuthMethods::password_and_app()));
         assert_eq!(AuthMethods::parse("pwd rec"), Some(AuthMethods::password_and_recovery_code()));
+    }
+
+    #[test]
+    fn full_access_and_the_strong_factor_step_need_the_factors_proven() {
+        use SessionStage::*;
+        for stage in [Complete, StrongFactorSetup] {
+            assert!(stage.needs_factors_proven(), "{stage:?}");
+        }
+        for stage in [EmailProof, NewPassword, TwoStepCode, TwoStepSetup, Terms] {
+            assert!(!stage.needs_factors_proven(), "{stage:?}");
+        }
     }
 
     #[test]

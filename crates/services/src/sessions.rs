@@ -5,7 +5,7 @@ use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
-use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::session::{AuthMethods, SessionStage};
 use gatehouse_domain::{PlanId, SessionId, Timestamp, UserId};
 use gatehouse_store::{Batch, Conn, sessions as store};
 use serde::Serialize;
@@ -100,6 +100,13 @@ pub(crate) fn start_in<'q>(
     SessionToken(token)
 }
 
+/// Whether a session's sign-in recorded two factors (its `amr`): a password and a code, or a
+/// user-verifying passkey.
+pub(crate) fn factors_proven(row: &store::SessionRow) -> bool {
+    row.authenticated_at.is_some()
+        && row.amr.as_deref().and_then(AuthMethods::parse).is_some_and(|m| m.is_multi_factor())
+}
+
 /// Moves a session to its next stage under a new token. `None` if it was no longer at `from`
 /// (a concurrent request moved it first).
 pub(crate) async fn advance(
@@ -143,6 +150,12 @@ impl Services {
                 .await?;
             }
             gatehouse_store::commit(tx).await?;
+            return Ok(None);
+        }
+        if row.stage.needs_factors_proven() && !factors_proven(&row) {
+            // No path leads here: every step that grants full access records the factors first.
+            // Should one ever forget, the session is not honoured rather than trusted.
+            tracing::warn!(session = row.id, stage = row.stage.as_str(), "session past sign-in without its factors");
             return Ok(None);
         }
         if now - row.last_seen_at >= TOUCH_EVERY_SECS {

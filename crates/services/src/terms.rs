@@ -8,7 +8,7 @@ use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{PersonName, terms};
-use gatehouse_store::{plans, users};
+use gatehouse_store::{Conn, plans, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -60,6 +60,15 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TermsError::WrongStage)?;
+        // The terms come after the second step, or before it only for an account with no second
+        // factor yet (an imported account's first sign-in): its set-up comes next then.
+        // A session that reached them any other way does not complete here.
+        let has_second_factor =
+            user.two_step_phone.is_some() || crate::strong_factor::has_strong(&mut tx, plan, &user).await?;
+        if has_second_factor && !second_step_passed(&mut tx, plan, session).await? {
+            tracing::warn!(session = session.id, "terms reached without the second step");
+            return Err(TermsError::WrongStage);
+        }
         let name = PersonName::parse(&user.first_name, &user.last_name).map_err(|e| Internal::Other(e.to_string()))?;
         if !terms::signature_matches(&name, first, last) {
             audit::record(
@@ -104,4 +113,10 @@ impl Services {
         gatehouse_store::commit(tx).await?;
         Ok((token, next))
     }
+}
+
+/// Whether the session's sign-in recorded its two factors.
+async fn second_step_passed(conn: &mut Conn, plan: &Plan, session: &SessionInfo) -> Result<bool, TermsError> {
+    let row = gatehouse_store::sessions::get(conn, plan.id(), session.id).await?;
+    Ok(row.is_some_and(|r| sessions::factors_proven(&r)))
 }

@@ -327,6 +327,53 @@ async fn terms_signed_with_the_wrong_name_are_refused(backend: Backend) {
 }
 both!(terms_signed_with_the_wrong_name_are_refused);
 
+/// No path moves a session past the second step without it, but should one ever (a bug in a
+/// later step), the session is not honoured: the terms do not complete it, and a session marked
+/// "complete" with no factors on record is not signed in. Simulated by moving a session that has
+/// passed only the password with SQL.
+async fn a_session_past_the_password_without_its_second_step_is_not_honoured(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("rkim", "Rachel", "Kim", 143, None).await;
+    let signin = json!({"username": "rkim", "password": PASSWORD});
+    let (s, v) = app.call("POST", "/api/v1/signin", None, Some(signin.clone())).await;
+    assert_eq!((s, &v["next"]), (StatusCode::OK, &json!("two_step_code")), "{v}");
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let half = "SELECT id FROM sessions WHERE stage = 'two_step_code' AND ended_at IS NULL";
+    let id = app.count(half).await;
+    app.sql("UPDATE users SET terms_version_signed = NULL WHERE username = 'rkim'").await;
+    app.sql(&format!("UPDATE sessions SET stage = 'terms' WHERE id = {id}")).await;
+    let sign = json!({"version": 1, "first_name": "Rachel", "last_name": "Kim"});
+    let (s, v) = app.call("POST", "/api/v1/terms/sign", Some(&t), Some(sign)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE terms_version_signed IS NOT NULL").await, 0);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM sessions WHERE id = {id} AND stage = 'terms'")).await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions WHERE stage = 'complete'").await, 0);
+
+    for stage in ["complete", "strong_factor_setup"] {
+        app.sql(&format!("UPDATE sessions SET stage = '{stage}' WHERE id = {id}")).await;
+        assert_eq!(app.call("GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED, "{stage}");
+        // A password alone on record is not two factors either.
+        app.sql(&format!("UPDATE sessions SET authenticated_at = 1, amr = 'pwd' WHERE id = {id}")).await;
+        assert_eq!(app.call("GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::UNAUTHORIZED, "{stage}");
+        app.sql(&format!("UPDATE sessions SET authenticated_at = NULL, amr = NULL WHERE id = {id}")).await;
+    }
+
+    // The same account through its real second step: signed in, and its terms signed.
+    let (_, v) = app.call("POST", "/api/v1/signin", None, Some(signin)).await;
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let code = app.last_code(PHONE).await;
+    let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": code}))).await;
+    assert_eq!((s, &v["next"]), (StatusCode::OK, &json!("terms")), "{v}");
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let sign = json!({"version": 1, "first_name": "Rachel", "last_name": "Kim"});
+    let (s, v) = app.call("POST", "/api/v1/terms/sign", Some(&t), Some(sign)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    assert_eq!(app.call("GET", "/api/v1/me", Some(&t), None).await.0, StatusCode::OK);
+    app.stop().await;
+}
+both!(a_session_past_the_password_without_its_second_step_is_not_honoured);
+
 async fn full_hashing_queue_answers_503_with_retry_after(backend: Backend) {
     let Some(app) = TestApp::start_with(backend, |cfg| {
         cfg.hash = gatehouse_services::hashing::HashConfig {
