@@ -13,6 +13,7 @@ pub mod factor_nudge;
 pub mod factor_policy;
 pub mod idle;
 pub mod ids;
+pub mod known_device;
 pub mod legacy;
 pub mod lockout;
 pub mod message_topics;

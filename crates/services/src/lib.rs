@@ -22,6 +22,7 @@ pub mod hashing;
 pub mod idle;
 pub mod invitations;
 pub mod jobs;
+mod known_devices;
 pub mod legacy_import;
 pub mod message_topics;
 pub mod messages;

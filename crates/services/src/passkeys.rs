@@ -850,11 +850,15 @@ struct OwnKeyAnswer {
 
 /// The lock of a passkey's user, read before its answer is verified. A failed passkey of a known
 /// user counts toward their username's lock exactly as a wrong password does
-/// (`signin::count_failure`), and a locked username signs in with a passkey no more than with a
-/// password (the same lock, the same message).
+/// (`signin::count_failure`), and a username locked from this address signs in with a passkey
+/// no more than with a password (the same lock, the same message). The lock others put on the
+/// name from many addresses does not hold a passkey, which cannot be guessed: it would only let
+/// them keep the holder out.
 struct UserLock {
     /// The username the failures count under (lower case), when the account has one.
     name: Option<String>,
+    /// The address the answer came from.
+    ip: String,
     until: Option<i64>,
     had_failures: bool,
 }
@@ -868,10 +872,10 @@ impl UserLock {
         now: i64,
     ) -> Result<Self, gatehouse_store::StoreError> {
         let Some(name) = user.username.as_deref().map(str::to_lowercase) else {
-            return Ok(Self { name: None, until: None, had_failures: false });
+            return Ok(Self { name: None, ip: ip.to_owned(), until: None, had_failures: false });
         };
-        let (until, had_failures) = crate::signin::lock_state(conn, plan, &name, ip, now).await?;
-        Ok(Self { name: Some(name), until, had_failures })
+        let (until, had_failures) = crate::signin::address_lock_state(conn, plan, &name, ip, now).await?;
+        Ok(Self { name: Some(name), ip: ip.to_owned(), until, had_failures })
     }
 
     /// The refusal while the username is locked.
@@ -899,10 +903,10 @@ impl UserLock {
         Ok((err, json!({"reason": "verification", "failures": f.per_ip})))
     }
 
-    /// Forgets the username's failures once the user proved themselves.
+    /// Forgets the username's failures from this address once the user proved themselves.
     async fn clear(&self, tx: &mut Conn, plan: &Plan) -> Result<(), gatehouse_store::StoreError> {
         match &self.name {
-            Some(name) if self.had_failures => crate::signin::clear_failures(tx, plan, name).await,
+            Some(name) if self.had_failures => crate::signin::clear_address_failures(tx, plan, name, &self.ip).await,
             _ => Ok(()),
         }
     }

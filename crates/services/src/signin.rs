@@ -7,14 +7,16 @@
 //! out for long.
 
 use crate::audit::{self, Event};
+use crate::known_devices::{self, KnownDevice};
 use crate::plans::Plan;
 use crate::sessions::{self, SessionToken};
 use crate::two_step::{self, Purpose};
 use crate::{HashError, Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
+use gatehouse_domain::known_device::DeviceTokens;
 use gatehouse_domain::legacy::LegacyHash;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::{Duration, TwoStepMethod, UserStatus, password, username};
+use gatehouse_domain::{Duration, Timestamp, TwoStepMethod, UserStatus, password, username};
 use gatehouse_store::audit as audit_store;
 use gatehouse_store::users::UserRow;
 use gatehouse_store::{Batch, throttle, users};
@@ -75,6 +77,10 @@ pub struct SignedIn {
     /// The plan requires an app or passkey of this user, who holds one: nothing was texted, and
     /// only the app, a passkey or a recovery code will do.
     pub strong_only: bool,
+    /// The browser's tokens for the usernames whose password it has passed, this one's renewed:
+    /// to keep (the pages' `gh_device` cookie) and present at the next sign-in
+    /// ([`gatehouse_domain::known_device`]).
+    pub devices: DeviceTokens,
 }
 
 fn user_key(name: &str) -> String {
@@ -87,18 +93,25 @@ fn ip_key(name: &str, ip: &str) -> String {
     format!("u:{name}|ip:{}", gatehouse_domain::lockout::address_key(ip))
 }
 
-/// When the username (from this address) is locked until, and whether it has failures counted.
-/// A passkey of a known user is held to the same lock as the user's username
-/// ([`crate::passkeys`]).
-pub(crate) async fn lock_state(
+/// A known browser's own failure count for the username: [`gatehouse_domain::known_device`].
+fn device_key(name: &str, device: &KnownDevice) -> String {
+    format!("u:{name}|dev:{}", device.nonce_hex())
+}
+
+/// When the username is locked until from this address, and whether it has failures counted
+/// from there, for someone who has already shown they hold the account in a way no one can
+/// guess (a passkey, [`crate::passkeys`]; a signed-in session confirming it is them). The lock
+/// across addresses stops a password being guessed from many networks; it does not hold them,
+/// or whoever has those networks could keep them out.
+pub(crate) async fn address_lock_state(
     conn: &mut gatehouse_store::Conn,
     plan: &Plan,
     name: &str,
     ip: &str,
     now: i64,
 ) -> Result<(Option<i64>, bool), gatehouse_store::StoreError> {
-    let counters = throttle::get_two(conn, plan.id(), [&user_key(name), &ip_key(name, ip)]).await?;
-    Ok(lock_of(counters, now))
+    let counter = throttle::get(conn, plan.id(), &ip_key(name, ip)).await?;
+    Ok(lock_of([None, counter], now))
 }
 
 /// When the counters (the username's, and the username's from one address) lock it until, and
@@ -113,6 +126,17 @@ fn lock_of(counters: [Option<throttle::Counter>; 2], now: i64) -> (Option<i64>, 
         }
     }
     (until, had_failures)
+}
+
+/// When the counters lock the username until for this attempt, and whether there are failures
+/// to forget if it succeeds. A known browser is held to its own count alone (the second): neither
+/// the lock across addresses nor its address's apply to it, and it forgets only its own.
+fn lock_for(counters: [Option<throttle::Counter>; 2], known_browser: bool, now: i64) -> (Option<i64>, bool) {
+    if !known_browser {
+        return lock_of(counters, now);
+    }
+    let [_, own] = counters;
+    lock_of([None, own], now)
 }
 
 /// A failure just counted against a username.
@@ -150,6 +174,35 @@ pub(crate) async fn count_failure(
     Ok(Failure { per_ip, locked_for })
 }
 
+/// Counts a failure against `name` from a browser that has passed its password before: on the
+/// browser's own count only, with the same growing lock.
+async fn count_device_failure(
+    tx: &mut gatehouse_store::Conn,
+    plan: &Plan,
+    name: &str,
+    device: &KnownDevice,
+    now: i64,
+) -> Result<Failure, gatehouse_store::StoreError> {
+    let key = device_key(name, device);
+    let per_ip = throttle::add_failure(tx, plan.id(), &key, now).await?;
+    let locked_for = plan.lockout_policy().lock_for(per_ip);
+    if let Some(d) = locked_for {
+        throttle::lock(tx, plan.id(), &key, now + d.as_secs()).await?;
+    }
+    Ok(Failure { per_ip, locked_for })
+}
+
+/// Forgets the failures counted against `name` from one address (after someone there proved
+/// they hold it, while the lock others put on the name stays for them).
+pub(crate) async fn clear_address_failures(
+    tx: &mut gatehouse_store::Conn,
+    plan: &Plan,
+    name: &str,
+    ip: &str,
+) -> Result<(), gatehouse_store::StoreError> {
+    throttle::clear_prefix(tx, plan.id(), &ip_key(name, ip)).await
+}
+
 /// Forgets the failures counted against `name` (after it proved itself).
 pub(crate) async fn clear_failures(
     tx: &mut gatehouse_store::Conn,
@@ -162,7 +215,8 @@ pub(crate) async fn clear_failures(
 impl Services {
     /// Checks, for a signed-in user confirming it is them, that `username` is theirs and
     /// `password` is their password. A wrong answer counts toward the username's lock exactly
-    /// like a failed sign-in, and a locked username is refused.
+    /// like a failed sign-in; the lock from their own address refuses them, the lock others put
+    /// on the name from elsewhere does not.
     pub(crate) async fn confirm_password(
         &self,
         plan: &Plan,
@@ -183,7 +237,7 @@ impl Services {
         let now = self.now();
         let (locked_until, had_failures) = {
             let mut conn = self.db.acquire().await?;
-            lock_state(&mut conn, plan, &name, &meta.ip, now).await?
+            address_lock_state(&mut conn, plan, &name, &meta.ip, now).await?
         };
         if let Some(until) = locked_until {
             return Err(SignInError::Locked { minutes: ((until - now) + 59) / 60 });
@@ -201,22 +255,38 @@ impl Services {
                 let mut conn = self.db.acquire().await?;
                 users::by_username(&mut conn, plan.id(), &name).await?.map(|u| u.id)
             };
-            return Err(self.record_failure(plan, &name, subject, meta, now).await?);
+            return Err(self.record_failure(plan, &name, subject, None, meta, now).await?);
         }
         if had_failures {
             let mut tx = self.db.begin().await?;
-            clear_failures(&mut tx, plan, &name).await?;
+            clear_address_failures(&mut tx, plan, &name, &meta.ip).await?;
             gatehouse_store::commit(tx).await?;
         }
         Ok(())
     }
 
-    /// Checks a username and password and starts a session at the two-step stage.
+    /// Checks a username and password and starts a session at the two-step stage, from a
+    /// browser that presents no tokens of known usernames.
     pub async fn sign_in(
         &self,
         plan: &Plan,
         username: &str,
         password: &str,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, SignInError> {
+        self.sign_in_from(plan, username, password, &DeviceTokens::default(), meta).await
+    }
+
+    /// Checks a username and password and starts a session at the two-step stage. `devices` are
+    /// the tokens the browser holds: with one for this username, the username's lock across
+    /// addresses and its address's lock do not apply, and a wrong password counts against that
+    /// browser alone.
+    pub async fn sign_in_from(
+        &self,
+        plan: &Plan,
+        username: &str,
+        password: &str,
+        devices: &DeviceTokens,
         meta: &RequestMeta,
     ) -> Result<SignedIn, SignInError> {
         let name = username.trim().to_lowercase();
@@ -232,18 +302,23 @@ impl Services {
         let now = self.now();
         // Whether the user has an authenticator app is read with the user, before the hash: an
         // app added or removed in the meantime only changes which code is asked for first.
+        let known = known_devices::recognise(&self.code_key, plan.id(), &name, devices, Timestamp(now));
+        let own_key = match &known {
+            Some(d) => device_key(&name, d),
+            None => ip_key(&name, &meta.ip),
+        };
         let read = {
             let mut conn = self.db.acquire().await?;
-            users::for_password_step(&mut conn, plan.id(), &name, [&user_key(&name), &ip_key(&name, &meta.ip)]).await?
+            users::for_password_step(&mut conn, plan.id(), &name, [&user_key(&name), &own_key]).await?
         };
-        let (locked_until, had_failures) = lock_of(read.counters, now);
+        let (locked_until, had_failures) = lock_for(read.counters, known.is_some(), now);
         let has_app = read.user.as_ref().is_some_and(|(_, app)| *app);
         let user = read.user.map(|(u, _)| u);
         if let Some(until) = locked_until {
             let mut tx = self.db.begin().await?;
             let mut e = Event::new("signin.password")
                 .outcome(Outcome::Denied)
-                .detail(json!({"reason": "locked", "username": name}));
+                .detail(json!({"reason": "locked", "username": name, "known_browser": known.is_some()}));
             if let Some(u) = &user {
                 e = e.on(u.id);
             }
@@ -271,7 +346,7 @@ impl Services {
         let now = self.now();
         let subject = user.as_ref().map(|u| u.id);
         let Some(user) = user.filter(|_| ok) else {
-            return Err(self.record_failure(plan, &name, subject, meta, now).await?);
+            return Err(self.record_failure(plan, &name, subject, known.as_ref(), meta, now).await?);
         };
         if user.status == UserStatus::Deactivated {
             let mut tx = self.db.begin().await?;
@@ -300,17 +375,24 @@ impl Services {
             (Some(p), Some(m)) => (SessionStage::TwoStepCode, Some((p.clone(), m.clone()))),
             _ => (SessionStage::TwoStepSetup, None),
         };
+        let devices = known_devices::renew(&self.code_key, plan.id(), &name, devices, known.as_ref(), Timestamp(now));
         if let Some((phone, method)) = &phone {
             // Most sign-ins: nothing to clear or rehash, and a code to text or call.
             let plain = !had_failures && rehash.is_none() && !has_app;
             if plain && !crate::strong_factor::may_be_required(plan, &user) {
-                return self.password_step_with_code(plan, &user, phone, method, meta, now).await;
+                let signed_in = self.password_step_with_code(plan, &user, phone, method, meta, now).await?;
+                return Ok(SignedIn { devices, ..signed_in });
             }
         }
         let mut tx = self.db.begin().await?;
-        // Every failure counts on the username's own key too, so without it there is nothing to clear.
+        // Every failure counts on the username's own key too, so without it there is nothing to
+        // clear. A known browser forgets only its own: the lock others' failures put on the name
+        // stays for them.
         if had_failures {
-            clear_failures(&mut tx, plan, &name).await?;
+            match &known {
+                Some(d) => throttle::clear_prefix(&mut tx, plan.id(), &device_key(&name, d)).await?,
+                None => clear_failures(&mut tx, plan, &name).await?,
+            }
         }
         if let Some(h) = rehash {
             users::set_password_hash(&mut tx, user.id, &h, now).await?;
@@ -383,7 +465,7 @@ impl Services {
         }
         audit::record_all(&mut tx, now, plan.id(), meta, events).await?;
         gatehouse_store::commit(tx).await?;
-        Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email, app, strong_only })
+        Ok(SignedIn { session, stage, masked_phone, code_sent, next_code_at, masked_email, app, strong_only, devices })
     }
 
     /// The end of the password step for a user who is texted (or called with) a code: the common
@@ -431,6 +513,7 @@ impl Services {
             masked_email: None,
             app: false,
             strong_only: false,
+            devices: DeviceTokens::default(),
         })
     }
 
@@ -441,14 +524,18 @@ impl Services {
         plan: &Plan,
         name: &str,
         subject: Option<gatehouse_domain::UserId>,
+        known: Option<&KnownDevice>,
         meta: &RequestMeta,
         now: i64,
     ) -> Result<SignInError, SignInError> {
         let mut tx = self.db.begin().await?;
-        let Failure { per_ip, locked_for } = count_failure(&mut tx, plan, name, &meta.ip, now).await?;
+        let Failure { per_ip, locked_for } = match known {
+            Some(d) => count_device_failure(&mut tx, plan, name, d, now).await?,
+            None => count_failure(&mut tx, plan, name, &meta.ip, now).await?,
+        };
         let mut e = Event::new("signin.password")
             .outcome(Outcome::Failure)
-            .detail(json!({"username": name, "failures": per_ip}));
+            .detail(json!({"username": name, "failures": per_ip, "known_browser": known.is_some()}));
         if let Some(s) = subject {
             e = e.on(s);
         }
@@ -491,5 +578,17 @@ mod tests {
     fn the_later_of_two_locks_holds() {
         assert_eq!(lock_of([counter(10, Some(500)), counter(5, Some(300))], 100), (Some(500), true));
         assert_eq!(lock_of([counter(10, Some(50)), counter(5, Some(300))], 100), (Some(300), true));
+    }
+
+    #[test]
+    fn a_known_browser_answers_to_its_own_count_alone() {
+        let name_locked = counter(100, Some(900));
+        // Anyone else: the lock across addresses holds.
+        assert_eq!(lock_for([name_locked, None], false, 100), (Some(900), true));
+        // The known browser: it does not, and there is nothing of its own to forget.
+        assert_eq!(lock_for([name_locked, None], true, 100), (None, false));
+        // Its own failures lock it, and are what it forgets.
+        assert_eq!(lock_for([name_locked, counter(5, Some(160))], true, 100), (Some(160), true));
+        assert_eq!(lock_for([None, counter(2, None)], true, 100), (None, true));
     }
 }

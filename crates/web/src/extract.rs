@@ -15,6 +15,10 @@ use std::sync::Arc;
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "gh_session";
 
+/// The name of the cookie holding the browser's tokens of the usernames whose password it has
+/// passed ([`gatehouse_domain::known_device`]).
+pub const DEVICE_COOKIE: &str = "gh_device";
+
 /// The plan this request is for, and its path prefix (`/p/{slug}`, or "" at its own host).
 #[derive(Clone)]
 pub struct CurrentPlan(pub Arc<Plan>, pub String);

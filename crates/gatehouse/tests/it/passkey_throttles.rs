@@ -146,7 +146,8 @@ async fn failed_passkeys_count_toward_the_password_lock(backend: Backend) {
     app.advance(Duration::seconds(121));
     let (s, v) = passkey_alone(&app, &mut key, &app.base.clone()).await;
     assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("complete")), "{v}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key LIKE 'u:ann%'").await, 0);
+    // Its address's count, that is: the failures within the window across addresses decay alone.
+    assert_eq!(app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key LIKE 'u:ann|ip:%'").await, 0);
     let (s, v) = password(&app, "a wrong guess").await;
     assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")), "counting from zero: {v}");
 
@@ -175,3 +176,33 @@ async fn failed_passkeys_count_toward_the_password_lock(backend: Backend) {
     app.stop().await;
 }
 both!(failed_passkeys_count_toward_the_password_lock);
+
+/// Whoever fails a username from a hundred networks locks it everywhere for passwords, but a
+/// passkey cannot be guessed: its holder still signs in with it, alone or as the second step
+/// (the lock from the holder's own address would still hold it, as above).
+async fn a_lock_set_from_many_networks_does_not_hold_a_passkey(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.trust_proxy = true).await else { return };
+    app.user("ann", "Ann", "Lee", 143, None).await;
+    let token = app.api_session("ann", TEST_PASSWORD, ANN_PHONE).await;
+    unlock(&app, &token, "ann", ANN_PHONE).await;
+    let mut key = TestPasskey::new();
+    register(&app, &mut key, &token, "Laptop").await;
+    for i in 0..100 {
+        let body = json!({"username": "ann", "password": "a wrong guess"});
+        app.call_from(&format!("198.51.100.{}", i + 1), "POST", "/api/v1/signin", None, Some(body)).await;
+    }
+    let (s, v) = password(&app, TEST_PASSWORD).await;
+    assert_eq!((s, code(&v)), (StatusCode::TOO_MANY_REQUESTS, Some("locked")), "{v}");
+    let (s, v) = passkey_alone(&app, &mut key, &app.base.clone()).await;
+    assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("complete")), "{v}");
+    // Confirming it is them from the signed-in session is not held either.
+    let t = v["session_token"].as_str().expect("token").to_owned();
+    let confirm = json!({"username": "ann", "password": TEST_PASSWORD});
+    let (s, v) = app.call("POST", "/api/v1/me/profile/confirm-password", Some(&t), Some(confirm)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The lock still holds a password from anywhere else.
+    let (s, v) = password(&app, TEST_PASSWORD).await;
+    assert_eq!((s, code(&v)), (StatusCode::TOO_MANY_REQUESTS, Some("locked")), "{v}");
+    app.stop().await;
+}
+both!(a_lock_set_from_many_networks_does_not_hold_a_passkey);

@@ -3,7 +3,7 @@
 //! budget, wrong codes are counted atomically, and every sign-in path costs one Argon2id verify.
 
 use crate::both;
-use crate::support::{Backend, TEST_PASSWORD, TestApp};
+use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf};
 use gatehouse_domain::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -44,6 +44,125 @@ async fn spread_out_failures_do_not_keep_an_account_locked(backend: Backend) {
     app.stop().await;
 }
 both!(spread_out_failures_do_not_keep_an_account_locked);
+
+async fn sign_in_on(app: &TestApp, username: &str, password: &str, xff: &str, device: &str) -> (StatusCode, Value) {
+    let body = json!({"username": username, "password": password, "device_token": device});
+    app.call_from(xff, "POST", "/api/v1/signin", None, Some(body)).await
+}
+
+/// Whoever has a hundred networks can keep a username locked everywhere (the lock above), and
+/// so keep the plan administrator out. A browser that has passed that username's password before
+/// holds a token for it (OWASP's device cookies): with it, the lock others put on the name does
+/// not apply, and its own wrong passwords lock it alone. The token is the username's and the
+/// plan's: it opens no other name's lock, and a token altered or from elsewhere is ignored.
+async fn a_known_browser_signs_in_through_a_lock_set_from_many_networks(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.trust_proxy = true).await else { return };
+    app.user("padmin", "Pat", "Adams", 9975, Some("plan_admin")).await;
+    app.user("jpatel", "Jay", "Patel", 9976, None).await;
+    let (s, v) = sign_in(&app, "padmin", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let token = v["device_token"].as_str().expect("a device token").to_owned();
+    assert_eq!(token.len(), 54, "one username's token");
+    // A wrong password earns no token.
+    let (s, v) = sign_in(&app, "jpatel", "wrong guess", "203.0.113.5").await;
+    assert_eq!((s, v.get("device_token")), (StatusCode::UNAUTHORIZED, None));
+
+    for name in ["padmin", "jpatel"] {
+        for i in 0..100 {
+            sign_in(&app, name, "wrong guess", &format!("198.51.100.{}", i + 1)).await;
+        }
+    }
+    // Locked everywhere for a browser without the token, the administrator's address too.
+    let (s, _) = sign_in(&app, "padmin", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    // The administrator's own browser signs in, from anywhere, and its token is renewed.
+    let (s, v) = sign_in_on(&app, "padmin", TEST_PASSWORD, "192.0.2.77", &token).await;
+    assert_eq!((s, v["next"].as_str()), (StatusCode::OK, Some("two_step_code")), "{v}");
+    let renewed = v["device_token"].as_str().expect("renewed").to_owned();
+    assert_ne!(renewed, token);
+    // That did not lift the lock for anyone else.
+    let (s, _) = sign_in(&app, "padmin", TEST_PASSWORD, "203.0.113.5").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "still locked for browsers without the token");
+    // The token opens no other username's lock: Jay's stays, and the browser now holds both
+    // names' tokens only once Jay's own password passes.
+    let (s, _) = sign_in_on(&app, "jpatel", TEST_PASSWORD, "192.0.2.77", &renewed).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "another username's lock");
+    // An altered token, or one from another plan's host, is ignored.
+    let mut altered = renewed.clone().into_bytes();
+    altered[30] = if altered[30] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).expect("text");
+    let (s, _) = sign_in_on(&app, "padmin", TEST_PASSWORD, "192.0.2.77", &altered).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "an altered token");
+
+    // Wrong passwords typed in the known browser lock that browser alone, as an address would be.
+    for i in 0..5 {
+        let (s, v) = sign_in_on(&app, "padmin", "wrong guess", "192.0.2.77", &renewed).await;
+        let want = if i < 4 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(s, want, "failure {}: {v}", i + 1);
+    }
+    let (s, _) = sign_in_on(&app, "padmin", TEST_PASSWORD, "192.0.2.77", &renewed).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the browser's own lock");
+    let known = "SELECT COUNT(*) FROM audit_events WHERE action = 'signin.password' AND outcome = 'failure' \
+                 AND ip = '192.0.2.77' AND detail LIKE '%\"known_browser\":true%'";
+    assert_eq!(app.count(known).await, 5, "its failures are audited as the known browser's");
+    // The lock ends like any other, and a later success forgets the browser's failures.
+    app.advance(Duration::minutes(2));
+    let (s, v) = sign_in_on(&app, "padmin", TEST_PASSWORD, "192.0.2.77", &renewed).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let own = "SELECT COUNT(*) FROM signin_throttle WHERE throttle_key LIKE 'u:padmin|dev:%'";
+    assert_eq!(app.count(own).await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM signin_throttle WHERE throttle_key = 'u:padmin'").await, 1);
+
+    // Too long a token is refused as such; junk of a permitted length is ignored.
+    let (s, v) = sign_in_on(&app, "padmin", TEST_PASSWORD, "192.0.2.77", &"A".repeat(400)).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_device_token")));
+    let (s, _) = sign_in_on(&app, "padmin", TEST_PASSWORD, "192.0.2.77", "not.a.token").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+both!(a_known_browser_signs_in_through_a_lock_set_from_many_networks);
+
+/// The same through the pages: the sign-in sets the `gh_device` cookie (HttpOnly, sent to this
+/// site only, kept for 180 days), and the browser that holds it signs in through the lock.
+async fn the_sign_in_page_remembers_the_browser(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |c| c.trust_proxy = true).await else { return };
+    app.user("padmin", "Pat", "Adams", 9975, Some("plan_admin")).await;
+    let post = |c: reqwest::Client, password: &'static str| {
+        let app = &app;
+        async move {
+            let (_, page) = app.page(&c, "/signin").await;
+            let form = [("csrf_token", csrf(&page)), ("username", "padmin".into()), ("password", password.into())];
+            c.post(app.url("/signin")).form(&form).send().await.expect("post")
+        }
+    };
+    let known = app.browser();
+    let r = post(known.clone(), TEST_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("gh_device="))
+        .expect("the device cookie")
+        .to_owned();
+    for part in ["HttpOnly", "SameSite=Strict", "Max-Age=15552000", "Path=/"] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    // Signing out ends the session and keeps the browser's token.
+    let (s, _, _) = app.post_form(&known, "/two-step/code", "/signout", &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    for i in 0..100 {
+        sign_in(&app, "padmin", "wrong guess", &format!("198.51.100.{}", i + 1)).await;
+    }
+    let r = post(app.browser(), TEST_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "a new browser is held by the lock");
+    let r = post(known.clone(), TEST_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the known browser is not");
+    assert_eq!(crate::support::location(&r).as_deref(), Some("/two-step/code"));
+    app.stop().await;
+}
+both!(the_sign_in_page_remembers_the_browser);
 
 async fn reset_codes_have_their_own_send_budget(backend: Backend) {
     let Some(running) = TestApp::start(backend).await else { return };

@@ -9,6 +9,7 @@ use crate::extract::{CurrentPlan, Meta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use gatehouse_domain::known_device::DeviceTokens;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{SessionId, TwoStepMethod, Username, password, phone, settings};
 use gatehouse_services::factor_nudge::Welcome;
@@ -197,6 +198,11 @@ pub struct SessionStep {
     /// (`POST /api/v1/two-step/passkey/options`) or a recovery code. Absent at other steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strong_factor_only: Option<bool>,
+    /// After a right password (`POST /api/v1/signin` only): the device's tokens of known
+    /// usernames (the schema says how to use them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = device_token_answered)]
+    pub device_token: Option<String>,
 }
 
 impl SessionStep {
@@ -211,6 +217,7 @@ impl SessionStep {
             next_code_at: None,
             app_code: None,
             strong_factor_only: None,
+            device_token: None,
         }
     }
 }
@@ -322,7 +329,40 @@ pub struct SignInBody {
     pub username: String,
     #[schema(schema_with = signin_password)]
     pub password: String,
+    /// The device's tokens of known usernames (the schema says more).
+    #[serde(default)]
+    #[schema(schema_with = device_token_sent)]
+    pub device_token: Option<String>,
 }
+
+/// A device's tokens of known usernames, as a sign-in answers them.
+fn device_token_answered() -> Object {
+    device_token(
+        "After a right password (`POST /api/v1/signin` only): this device's tokens of the usernames whose \
+         password it has passed, this one's renewed. Keep it and send it back as `device_token` at this \
+         device's next sign-in: with it, wrong passwords typed elsewhere do not lock this username for this \
+         device (they still lock it for others), and wrong passwords typed here lock it on this device alone. \
+         Honoured for 180 days; it holds up to five usernames.",
+    )
+}
+
+/// A device's tokens of known usernames, as a sign-in takes them back.
+fn device_token_sent() -> Object {
+    device_token(
+        "The `device_token` an earlier sign-in on this device answered, if it kept one. Tokens that are \
+         malformed, stale or of other usernames are ignored.",
+    )
+}
+
+fn device_token(description: &str) -> Object {
+    text(0, DEVICE_TOKEN_MAX_LEN)
+        .description(Some(description))
+        .examples([serde_json::json!("AAAAAGsMyQAQERITFBUWFxgZGhscHR4fZGVmZ2hpamtsbW5vcHFycw")])
+        .build()
+}
+
+/// The longest `device_token` read: five tokens and their separators.
+const DEVICE_TOKEN_MAX_LEN: usize = 5 * 55;
 
 /// Checks username and password; the session goes on to two-step.
 ///
@@ -333,6 +373,7 @@ pub struct SignInBody {
     responses(
         (status = 200, body = SessionStep),
         (status = 401, description = "`invalid_credentials`: the username or password is not correct."),
+        (status = 422, description = "`invalid_device_token`: `device_token` is longer than any this server answers."),
         (status = 403, description = "`deactivated`: the account is deactivated."),
         (status = 429, description = "`locked`: too many wrong passwords; the message says for how many minutes."),
         (status = 503, description = "`busy`: password hashing is at capacity; retry after Retry-After.")))]
@@ -342,7 +383,17 @@ pub async fn sign_in(
     Meta(meta): Meta,
     JsonBody(b): JsonBody<SignInBody>,
 ) -> ApiResult<SessionStep> {
-    match st.svc.sign_in(&plan.0, &b.username, &b.password, &meta).await {
+    let device_token = b.device_token.as_deref().unwrap_or_default();
+    if device_token.chars().count() > DEVICE_TOKEN_MAX_LEN {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_device_token",
+            "The device token is longer than any this server answers. Send the one a sign-in answered, or none.",
+        )
+        .field(Some("device_token")));
+    }
+    let devices = DeviceTokens::parse(device_token);
+    match st.svc.sign_in_from(&plan.0, &b.username, &b.password, &devices, &meta).await {
         Ok(s) => {
             let sends = matches!(s.stage, SessionStage::TwoStepCode | SessionStage::EmailProof);
             Ok(Json(SessionStep {
@@ -354,6 +405,7 @@ pub async fn sign_in(
                 next_code_at: s.next_code_at,
                 app_code: (s.stage == SessionStage::TwoStepCode).then_some(s.app),
                 strong_factor_only: (s.stage == SessionStage::TwoStepCode).then_some(s.strong_only),
+                device_token: Some(s.devices.to_cookie_value()),
             }))
         }
         Err(SignInError::Busy) => Err(ApiError::busy()),

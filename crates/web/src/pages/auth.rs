@@ -123,13 +123,14 @@ async fn signin_submit(
     jar: CookieJar,
     Form(f): Form<SignInForm>,
 ) -> Response {
-    match st.svc.sign_in(&plan.0, &f.username, &f.password, &meta).await {
+    let devices = super::device_tokens(&jar);
+    match st.svc.sign_in_from(&plan.0, &f.username, &f.password, &devices, &meta).await {
         // Past the link limit nothing was sent: the email-proof page says so.
         Ok(s) if s.stage == SessionStage::EmailProof && !s.code_sent => {
-            (jar.add(super::session_cookie(&st, s.session)), Redirect::to("/first-signin/email?not_sent=1"))
-                .into_response()
+            let jar = jar.add(super::device_cookie(&st, &s.devices)).add(super::session_cookie(&st, s.session));
+            (jar, Redirect::to("/first-signin/email?not_sent=1")).into_response()
         }
-        Ok(s) => to_stage(&st, jar, s.session, s.stage),
+        Ok(s) => to_stage(&st, jar.add(super::device_cookie(&st, &s.devices)), s.session, s.stage),
         Err(SignInError::Busy) => busy(),
         Err(SignInError::Internal(e)) => internal_error(e),
         Err(e) => {

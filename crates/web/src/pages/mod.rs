@@ -21,7 +21,7 @@ mod strong_factor;
 
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CurrentPlan, SESSION_COOKIE};
+use crate::extract::{CurrentPlan, DEVICE_COOKIE, SESSION_COOKIE};
 use crate::routing::Routes;
 use askama::Template;
 use axum::http::StatusCode;
@@ -29,6 +29,7 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use gatehouse_domain::known_device::DeviceTokens;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_services::SessionToken;
 use gatehouse_services::affiliations::{AffiliationError, LinkedAccount};
@@ -304,6 +305,24 @@ pub fn session_cookie(st: &AppState, token: SessionToken) -> Cookie<'static> {
         .secure(st.secure_cookies)
         .same_site(SameSite::Lax)
         .build()
+}
+
+/// The cookie that keeps the browser's tokens of known usernames, for as long as they are
+/// honoured. Sent only to this site's own requests: the sign-in form is posted from its page.
+pub fn device_cookie(st: &AppState, devices: &DeviceTokens) -> Cookie<'static> {
+    let max_age = time::Duration::seconds(gatehouse_domain::known_device::LIFETIME.as_secs());
+    Cookie::build((DEVICE_COOKIE, devices.to_cookie_value()))
+        .path("/")
+        .http_only(true)
+        .secure(st.secure_cookies)
+        .same_site(SameSite::Strict)
+        .max_age(max_age)
+        .build()
+}
+
+/// The browser's tokens of known usernames, from its cookie.
+pub fn device_tokens(jar: &CookieJar) -> DeviceTokens {
+    jar.get(DEVICE_COOKIE).map(|c| DeviceTokens::parse(c.value())).unwrap_or_default()
 }
 
 /// Sets the new session cookie and goes to the stage's page.
