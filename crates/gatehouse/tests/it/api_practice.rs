@@ -29,6 +29,54 @@ fn assert_refused(answer: &(StatusCode, Value), status: StatusCode, code: &str, 
     );
 }
 
+/// A practice administrator's own account is not changed through User Management: My Profile
+/// changes one's own email, username and password after "Confirm it's you", and someone who
+/// borrowed an administrator's open session must not get past that here (a new email, then a
+/// reset link to it, would have made the account theirs). Another user's stays editable.
+async fn an_administrator_cannot_change_their_own_account_through_user_management(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (ann, lee) = practice(&app).await;
+    let t = Some(ann.as_str());
+    let me = app.count("SELECT id FROM users WHERE username = 'ann'").await;
+    let messages = app.outbox().await.len();
+    let body = json!({"email": "evil@example.net", "email_confirm": "evil@example.net", "username": "evil"});
+    let (s, v) = app.call("PATCH", &format!("/api/v1/practice/users/{me}"), t, Some(body)).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("My Profile"), "{v}");
+    let (s, v) = app.call("POST", &format!("/api/v1/practice/users/{me}/password-reset"), t, None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")), "{v}");
+    let unchanged = "SELECT COUNT(*) FROM users WHERE username = 'ann' AND email = 'ann@example.org'";
+    assert_eq!(app.count(unchanged).await, 1);
+    assert_eq!(app.outbox().await.len(), messages, "nothing emailed");
+
+    // The pages: no edit link on one's own page, and the form and the actions refuse.
+    let b = app.signed_in_browser("ann", 1001).await;
+    let messages = app.outbox().await.len();
+    let (s, page) = app.page(&b, &format!("/practice/users/{me}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!page.contains(&format!("/practice/users/{me}/edit")) && page.contains("My Profile"), "{page}");
+    let (s, page) = app.page(&b, &format!("/practice/users/{me}/edit")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let fields = [
+        ("first_name", "Ann"),
+        ("last_name", "Carter"),
+        ("email", "evil@example.net"),
+        ("email_confirm", "evil@example.net"),
+    ];
+    let form = format!("/practice/users/{lee}/edit");
+    let (s, _) = app.submit(&b, &form, &format!("/practice/users/{me}/edit"), &fields).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app.submit(&b, &form, &format!("/practice/users/{me}/reset-password"), &[]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count(unchanged).await, 1);
+    assert_eq!(app.outbox().await.len(), messages, "nothing emailed");
+
+    let (s, v) = app.call("POST", &format!("/api/v1/practice/users/{lee}/password-reset"), t, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "another user's: {v}");
+    app.stop().await;
+}
+both!(an_administrator_cannot_change_their_own_account_through_user_management);
+
 async fn a_change_of_a_user_reads_only_the_fields_sent(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let (ann, lee) = practice(&app).await;

@@ -194,6 +194,7 @@ impl Services {
             drop(tx);
             return Err(self.practice_denied(grant, meta, json!({"user": user.0})).await.into());
         };
+        require_not_own(grant, user)?;
         t.require_whole_account("change their information")?;
         let row = t.row;
         if !row.email.eq_ignore_ascii_case(p.email.as_str())
@@ -277,6 +278,7 @@ impl Services {
             drop(tx);
             return Err(self.practice_denied(grant, meta, json!({"user": user.0})).await);
         };
+        require_not_own(grant, user)?;
         t.require_whole_account("reset their password")?;
         crate::self_service::check_link_applies(&t.row).map_err(|e| PracticeError::Invalid(e.to_string()))?;
         self.issue_reset_link(&mut tx, plan, &t.row, Some(grant.actor()), now).await?;
@@ -287,6 +289,16 @@ impl Services {
         gatehouse_store::commit(tx).await?;
         Ok(())
     }
+}
+
+/// Refuses an administrator's own account where a user's information or password is changed:
+/// one's own email, username and password change on My Profile, after "Confirm it's you", and a
+/// borrowed session must not get past that here.
+pub fn require_not_own(grant: &PracticeGrant, user: UserId) -> Result<(), PracticeError> {
+    if user == grant.actor() {
+        return Err(PracticeError::Invalid("Change your own information and password on My Profile.".into()));
+    }
+    Ok(())
 }
 
 /// The user if the administrator may reach them: in the plan, holding no staff role, with at

@@ -683,7 +683,7 @@ impl EditMemberBody {
         (status = 204),
         (status = 403, description = NOT_YOURS_OR_ADMIN),
         (status = 404, description = NOT_FOUND_USER),
-        (status = 422, description = "`invalid_input`: a value breaks a rule no schema states (a phone number that does not exist, `email_confirm` not equal to `email`, a username taken or not in the plan's format, a username for a user who has not signed up); `field` names it"),
+        (status = 422, description = "`invalid_input`: a value breaks a rule no schema states (a phone number that does not exist, `email_confirm` not equal to `email`, a username taken or not in the plan's format, a username for a user who has not signed up); `field` names it. `invalid`: the user is the caller (My Profile changes one's own information, after confirming it is them)"),
     ))]
 pub async fn edit_member(
     State(st): State<AppState>,
@@ -923,7 +923,7 @@ pub async fn reactivate(
         (status = 204),
         (status = 403, description = NOT_YOURS_OR_ADMIN),
         (status = 404, description = NOT_FOUND_USER),
-        (status = 422, description = "`invalid`: the user has not signed up yet (resend the invitation instead) or is deactivated"),
+        (status = 422, description = "`invalid`: the user has not signed up yet (resend the invitation instead), is deactivated, or is the caller (My Profile changes one's own password)"),
     ))]
 pub async fn reset_password(
     State(st): State<AppState>,

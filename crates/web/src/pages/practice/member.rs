@@ -673,7 +673,9 @@ async fn edit_form(admin: PracticeAdmin, Path(id): Path<UserId>) -> Response {
         Ok(m) => m,
         Err(e) => return admin.refused(e),
     };
-    if let Err(e) = m.require_whole_account("change their account") {
+    let allowed = gatehouse_services::practice::members::require_not_own(&admin.grant, id)
+        .and_then(|()| m.require_whole_account("change their account"));
+    if let Err(e) = allowed {
         return admin.refused(e);
     }
     let c = m.contact;
