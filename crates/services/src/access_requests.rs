@@ -115,6 +115,13 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let r = self.decidable(&mut tx, grant, plan, id).await?;
+        // Plan staff are never linked to a practice; to a practice administrator their accounts
+        // read as not found, as everywhere in User Management (a request sent before they held a
+        // staff role may still be declined).
+        let requester = users::get(&mut tx, plan.id(), r.user_id).await?;
+        if requester.is_none_or(|u| u.staff_role.is_some()) {
+            return Err(AccessRequestError::NotFound);
+        }
         user_types::get(&mut tx, plan.id(), &key).await?.ok_or(AccessRequestError::UserType)?;
         let (all, listed) = match &approval.scope {
             Scope::All => (true, Vec::new()),

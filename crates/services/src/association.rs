@@ -77,6 +77,12 @@ pub enum AssociationError {
     AlreadyRequested,
     #[error("This practice has no administrator to ask. Go back and accept the provider agreement instead.")]
     NoAdminToAsk,
+    /// Plan staff work for the plan, not for a practice: their accounts are never linked to one
+    /// (as no invitation or offer links them).
+    #[error(
+        "Plan staff accounts are not linked to practices. Practice work is done with a practice's own portal account."
+    )]
+    StaffAccount,
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -130,6 +136,15 @@ async fn admin_names(conn: &mut Conn, practice_id: i64, user: UserId) -> Result<
 }
 
 /// The user's usable match `id` (matched, unused, not expired).
+/// Refuses a plan staff account: an association would make it a practice's administrator.
+async fn require_portal_user(conn: &mut Conn, plan: &Plan, user: UserId) -> Result<(), AssociationError> {
+    let row = users::get(conn, plan.id(), user).await?.ok_or(AssociationError::NotSignedIn)?;
+    if row.staff_role.is_some() {
+        return Err(AssociationError::StaffAccount);
+    }
+    Ok(())
+}
+
 async fn usable(conn: &mut Conn, plan: &Plan, user: UserId, id: i64, now: i64) -> Result<AttemptRow, AssociationError> {
     let a = store::get(conn, plan.id(), user, id).await?.ok_or(AssociationError::MatchNotFound)?;
     let fresh = a.used_at.is_none() && a.at + MATCH_LIFETIME.as_secs() >= now;
@@ -172,6 +187,7 @@ impl Services {
         let since = now - THROTTLE_WINDOW.as_secs();
         let tax_id = claim.tax_id.as_str();
         let mut tx = self.db.begin().await?;
+        require_portal_user(&mut tx, plan, user).await?;
         // Attempts of a plan one at a time, so concurrent submits cannot pass the throttle together.
         gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
         if store::count_failed_by_user(&mut tx, plan.id(), user, since).await? >= MAX_FAILED_PER_USER
@@ -302,6 +318,7 @@ impl Services {
         let user = signed_in(plan, s)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
+        require_portal_user(&mut tx, plan, user).await?;
         let a = usable(&mut tx, plan, user, id, now).await?;
         if !agreed {
             return Err(AssociationError::AgreementRequired);
@@ -379,6 +396,7 @@ impl Services {
         let user = signed_in(plan, s)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
+        require_portal_user(&mut tx, plan, user).await?;
         let a = usable(&mut tx, plan, user, id, now).await?;
         let practice_id = a.practice_id.ok_or(AssociationError::MatchExpired)?;
         let (practice, _) = describe(&mut tx, plan, &a).await?;

@@ -538,3 +538,49 @@ async fn the_last_administrator_stays(backend: Backend) {
     app.stop().await;
 }
 both!(the_last_administrator_stays);
+
+/// Plan staff work for the plan, not a practice: an auditor or help desk agent (who can read the
+/// roster the association form asks about) cannot make themselves a practice's administrator,
+/// nor be given access through an access request. A match or request made before the account
+/// held a staff role is refused when it is used; the request can still be declined.
+async fn plan_staff_are_not_linked_to_practices(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let auditor = app.user("audrey", "Audrey", "Ames", 1004, Some("auditor")).await.0;
+    let nina = newcomer(&app).await;
+    known_password(&app, "ocarter").await;
+    let t = api_token(&app, "audrey", 1004).await;
+    let (s, v) = app.call("POST", "/api/v1/associations", Some(&t), Some(body(&brigid()))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("staff_account")), "{v}");
+    let c = app.signed_in_browser("audrey", 1004).await;
+    let (s, html, _) = app.post_form(&c, "/associate", "/associate", &brigid()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(html.contains("Plan staff accounts are not linked to practices"), "{html}");
+    assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM association_attempts WHERE user_id = {auditor}")).await, 0);
+
+    // Nina matches two practices as a portal user, then is made plan staff.
+    let n = api_token(&app, "nwells", 1001).await;
+    let (_, v) = app.call("POST", "/api/v1/associations", Some(&n), Some(body(&brigid()))).await;
+    let free = v["attempt_id"].as_i64().expect("attempt");
+    let lakeside = practitioner("Richard", "Kim", "825671892", "P200451", "98101");
+    let (_, v) = app.call("POST", "/api/v1/associations", Some(&n), Some(body(&lakeside))).await;
+    let held = v["attempt_id"].as_i64().expect("attempt");
+    let (_, v) = app.call("POST", &format!("/api/v1/associations/{held}/access-request"), Some(&n), None).await;
+    let request = v["request_id"].as_i64().expect("request");
+    let (_, v) = app.call("POST", "/api/v1/associations", Some(&n), Some(body(&lakeside))).await;
+    let again = v["attempt_id"].as_i64().expect("attempt");
+    app.sql(&format!("UPDATE users SET staff_role = 'help_desk' WHERE id = {nina}")).await;
+    let accept = format!("/api/v1/associations/{free}/accept");
+    let (s, v) = app.call("POST", &accept, Some(&n), Some(json!({"agreed": true}))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("staff_account")), "{v}");
+    let (s, v) = app.call("POST", &format!("/api/v1/associations/{again}/access-request"), Some(&n), None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("staff_account")), "{v}");
+    let admin = api_token(&app, "ocarter", 143).await;
+    let approve = format!("/api/v1/access-requests/{request}/approve");
+    let (s, v) = app.call("POST", &approve, Some(&admin), Some(json!({"user_type": "billing_staff"}))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{v}");
+    assert_eq!(affiliations_of(&app, nina).await, 0);
+    let (s, v) = app.call("POST", &format!("/api/v1/access-requests/{request}/decline"), Some(&admin), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    app.stop().await;
+}
+both!(plan_staff_are_not_linked_to_practices);

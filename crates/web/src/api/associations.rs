@@ -56,6 +56,7 @@ fn association_error(e: AssociationError) -> ApiError {
         AssociationError::HasAdmin { .. } => (StatusCode::CONFLICT, "has_administrator"),
         AssociationError::AlreadyRequested => (StatusCode::CONFLICT, "already_requested"),
         AssociationError::NoAdminToAsk => (StatusCode::CONFLICT, "no_administrator"),
+        AssociationError::StaffAccount => (StatusCode::FORBIDDEN, "staff_account"),
     };
     ApiError::new(status, code, e.to_string())
 }
@@ -197,6 +198,7 @@ impl From<Matched> for AssociationMatchBody {
 /// are throttled per user and per Tax ID.
 #[utoipa::path(post, path = "/associations", request_body = AssociationBody, security(("bearer" = [])),
     responses((status = 200, body = AssociationMatchBody, description = "A provider of the roster matched."),
+        (status = 403, description = "`staff_account`: plan staff accounts are not linked to practices."),
         (status = 409, description = "`already_linked`: the account already covers this provider."),
         (status = 422, description = "`invalid_input`: a field is missing or malformed (named in `field`); \
             `no_match`: the details do not match a current provider of the roster."),
@@ -258,6 +260,7 @@ pub struct AssociatedBody {
 #[utoipa::path(post, path = "/associations/{attempt}/accept", request_body = AgreementBody, security(("bearer" = [])),
     params(("attempt" = i64, Path, minimum = 1, description = "The `attempt_id` of step 1.")),
     responses((status = 200, body = AssociatedBody, description = "The user administers the practice."),
+        (status = 403, description = "`staff_account`: plan staff accounts are not linked to practices."),
         (status = 404, description = "`not_found`: the user has no step 1 with this id."),
         (status = 409, description = "`has_administrator`: the practice has an administrator; ask them with an access request."),
         (status = 410, description = "`match_unusable`: the match expired (30 minutes), was used, or did not match."),
@@ -300,6 +303,7 @@ pub struct AccessRequestSentBody {
 #[utoipa::path(post, path = "/associations/{attempt}/access-request", security(("bearer" = [])),
     params(("attempt" = i64, Path, minimum = 1, description = "The `attempt_id` of step 1.")),
     responses((status = 201, body = AccessRequestSentBody, description = "The administrators were emailed."),
+        (status = 403, description = "`staff_account`: plan staff accounts are not linked to practices."),
         (status = 404, description = "`not_found`: the user has no step 1 with this id."),
         (status = 409, description = "`already_requested`: a request for this practice is pending; \
             `no_administrator`: the practice has no administrator to ask (accept the agreement instead)."),
@@ -496,7 +500,7 @@ pub struct ApprovalBody {
     responses((status = 204, description = "Approved."),
         (status = 403, description = "`not_practice_admin`: the user administers no practice."),
         (status = 404, description = "`not_found`: no request of a practice the user administers has this id \
-            (a user's own request included)."),
+            (a user's own request, or a plan staff member's, included)."),
         (status = 409, description = "`already_decided`: the request was approved or declined already."),
         (status = 422, description = "`invalid_user_type`: not a user type of the plan (field `user_type`); \
             `no_providers`: no provider chosen (field `provider_ids`); \

@@ -188,6 +188,7 @@ async fn check(
         }
         Err(AssociationError::NotSignedIn) => return Redirect::to("/signin").into_response(),
         Err(AssociationError::Internal(e)) => return internal_error(e),
+        Err(e @ AssociationError::StaffAccount) => (StatusCode::FORBIDDEN, None, Some(e.to_string())),
         Err(e) => (StatusCode::CONFLICT, None, Some(e.to_string())),
     };
     render(status, &form_view(chrome, linked.is_empty(), &form, errors.as_ref(), message))
@@ -247,8 +248,12 @@ fn has_admin_page(chrome: Chrome, m: &Matched) -> Response {
 
 /// The page for a step that can no longer be used.
 fn expired(st: &AppState, parts: &RequestParts, e: &AssociationError) -> Response {
-    let status = if matches!(e, AssociationError::MatchNotFound) { StatusCode::NOT_FOUND } else { StatusCode::GONE };
-    message_page(st, &parts.0, status, "Please start again", &e.to_string(), "/associate", "Associate your account")
+    let (status, heading) = match e {
+        AssociationError::MatchNotFound => (StatusCode::NOT_FOUND, "Please start again"),
+        AssociationError::StaffAccount => (StatusCode::FORBIDDEN, "Not for plan staff"),
+        _ => (StatusCode::GONE, "Please start again"),
+    };
+    message_page(st, &parts.0, status, heading, &e.to_string(), "/associate", "Associate your account")
 }
 
 async fn step_two(
