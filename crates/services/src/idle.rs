@@ -15,7 +15,6 @@ use gatehouse_domain::idle::{IdlePolicy, days_between};
 use gatehouse_domain::{Timestamp, UserId};
 use gatehouse_store::idle::{self as store, IdleCandidate};
 use gatehouse_store::roster::practices;
-use gatehouse_store::sessions;
 use serde_json::json;
 
 /// Accounts read, and changed in one transaction, at a time.
@@ -199,7 +198,7 @@ impl Services {
         if !store::deactivate(tx, plan.id(), c.id, c.idle_since, now.as_secs()).await? {
             return Ok(false);
         }
-        let ended = sessions::end_all_except(tx, c.id, None, now.as_secs()).await?;
+        let ended = crate::sessions::end_everything(tx, c.id, now.as_secs()).await?;
         changed(tx, plan.id(), c.id, now.as_secs()).await?;
         let detail = json!({"reason": "inactivity", "idle_since": c.idle_since, "sessions_ended": ended});
         let event = by_system("user.deactivated", c.id).detail(detail);

@@ -30,7 +30,7 @@ use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{Duration, Email, TwoStepMethod, UserId, UserStatus};
 use gatehouse_store::resets::{self as store, NewReset, ResetRow};
 use gatehouse_store::users::UserRow;
-use gatehouse_store::{Conn, codes, plans, sessions, throttle, users};
+use gatehouse_store::{Conn, codes, plans, throttle, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -535,7 +535,7 @@ impl Services {
         // An imported account's old hash goes too.
         users::replace_legacy_hash(tx, user.id, hash, now).await?;
         store::end_open(tx, user.id, None, now).await?;
-        let ended = sessions::end_all_except(tx, user.id, None, now).await?;
+        let ended = crate::sessions::end_everything(tx, user.id, now).await?;
         let username = user.username.clone().unwrap_or_default();
         throttle::clear_prefix(tx, plan.id(), &format!("u:{}", username.to_lowercase())).await?;
         let link = format!("{}/signin", self.plan_url(plan));

@@ -100,6 +100,19 @@ pub(crate) fn start_in<'q>(
     SessionToken(token)
 }
 
+/// Ends every session of the user and every email change they have in flight: what a password
+/// change, a two-step reset and a deactivation do, so that nothing begun before them (a session,
+/// or a link that would move the account to a new address, perhaps someone else's) outlives
+/// them. Returns how many sessions ended.
+pub(crate) async fn end_everything(
+    conn: &mut Conn,
+    user: UserId,
+    now: i64,
+) -> Result<u64, gatehouse_store::StoreError> {
+    gatehouse_store::profile::end_email_changes(conn, user, now).await?;
+    store::end_all_except(conn, user, None, now).await
+}
+
 /// Whether a session's sign-in recorded two factors (its `amr`): a password and a code, or a
 /// user-verifying passkey.
 pub(crate) fn factors_proven(row: &store::SessionRow) -> bool {

@@ -14,7 +14,7 @@ use gatehouse_domain::{UserId, UserStatus};
 use gatehouse_store::roster::practices;
 pub use gatehouse_store::search::{COUNT_CAP, Total};
 use gatehouse_store::users::UserRow;
-use gatehouse_store::{affiliations, invitations, sessions, throttle, users};
+use gatehouse_store::{affiliations, invitations, throttle, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -311,7 +311,7 @@ impl Services {
                 let (app, codes) = crate::authenticator_app::remove_all(&mut tx, plan.id(), user).await?;
                 let passkeys = gatehouse_store::passkeys::delete_all(&mut tx, plan.id(), user).await?;
                 detail["passkeys_removed"] = json!(passkeys);
-                let ended = sessions::end_all_except(&mut tx, user, None, now).await?;
+                let ended = crate::sessions::end_everything(&mut tx, user, now).await?;
                 detail["sessions_ended"] = json!(ended);
                 detail["authenticator_app_removed"] = json!(app);
                 detail["recovery_codes_removed"] = json!(codes);
@@ -363,7 +363,7 @@ impl Services {
                         return Err(SupportError::LastPracticeAdmin(a.practice_name.clone()));
                     }
                 }
-                let ended = sessions::end_all_except(&mut tx, user, None, now).await?;
+                let ended = crate::sessions::end_everything(&mut tx, user, now).await?;
                 detail["sessions_ended"] = json!(ended);
             }
             SupportAction::Reactivate => {

@@ -52,9 +52,23 @@ async fn reset_two_step_ends_sessions_and_asks_for_a_new_phone(backend: Backend)
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("Give a reason"));
     assert!(app.count("SELECT COUNT(*) FROM users WHERE two_step_phone IS NULL").await == 0);
+    // A change of email someone asked for from Jay's open session, its link not yet used.
+    let pending = "P".repeat(gatehouse_services::tokens::TOKEN_LEN);
+    app.sql(&format!(
+        "INSERT INTO email_changes (plan_id, user_id, new_email, token_hash, created_at, expires_at) \
+         VALUES ({}, {}, 'intruder@evil.example', '{}', 0, 4102444800)",
+        app.plan.id().0,
+        jay.0,
+        gatehouse_services::tokens::hash_token(&pending)
+    ))
+    .await;
     let (s, page) = app.submit(&c, &action, &action, &[("reason", "Caller verified; lost phone")]).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Done: reset two-step verification."));
+    // The reset ends it with the sessions: its link no longer moves the account.
+    let (s, v) = app.call("POST", "/api/v1/email-change/confirm", None, Some(json!({"token": pending}))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::GONE, Some("link_unusable")), "{v}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'jpatel@example.org'").await, 1);
     // Jay's session ended at once; his next sign-in asks for a new phone after the password.
     let r = jays_browser.get(app.url("/")).send().await.expect("get");
     assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/signin"));

@@ -10,7 +10,7 @@ use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::access_review::{self as rules, Decision, FrozenDecision, FrozenReview};
 use gatehouse_domain::{AccessReviewId, PersonName, UserId, UserStatus};
 use gatehouse_store::access_reviews::{self as store, DecisionRow, NewDecision, ReviewRow, Signature, SubjectRow};
-use gatehouse_store::{Conn, affiliations, sessions, user_types, users};
+use gatehouse_store::{Conn, affiliations, user_types, users};
 use serde_json::json;
 
 /// Reason recorded on the sole administrator's own row.
@@ -253,7 +253,7 @@ async fn deactivate(
         users::set_status(tx, plan.id(), s.user_id, UserStatus::Deactivated, now).await?;
         users::set_deactivated_by(tx, plan.id(), s.user_id, if reviewer.on_behalf() { "staff" } else { "practice" })
             .await?;
-        let ended = sessions::end_all_except(tx, s.user_id, None, now).await?;
+        let ended = crate::sessions::end_everything(tx, s.user_id, now).await?;
         let detail = json!({"sessions_ended": ended, "review": review.id, "reason": "access review"});
         audit::record(tx, now, plan.id(), meta, Event::new("user.deactivated").by(actor).on(s.user_id).detail(detail))
             .await?;

@@ -10,7 +10,7 @@ use crate::plans::Plan;
 use crate::{RequestMeta, Services};
 use gatehouse_domain::{UserId, UserStatus};
 use gatehouse_store::roster::practices;
-use gatehouse_store::{sessions, users};
+use gatehouse_store::users;
 use serde_json::json;
 
 /// Who made a deactivation, as stored in `users.deactivated_by`.
@@ -96,7 +96,7 @@ impl Services {
             for a in &mine {
                 ensure_admin_remains(&mut tx, a.practice_id).await?;
             }
-            ("user.deactivated", sessions::end_all_except(&mut tx, user, None, now).await?)
+            ("user.deactivated", crate::sessions::end_everything(&mut tx, user, now).await?)
         };
         let detail = json!({"sessions_ended": ended});
         self.finish(tx, plan, meta, Event::new(action).by(grant.actor()).on(user).detail(detail), now, user).await
