@@ -182,12 +182,16 @@ impl Services {
         meta: &RequestMeta,
     ) -> Result<Matched, AssociationError> {
         let user = signed_in(plan, s)?;
+        // Staff first: whatever they type, this is not for them.
+        {
+            let mut conn = self.db.acquire().await?;
+            require_portal_user(&mut conn, plan, user).await?;
+        }
         let claim = form.parse()?;
         let now = self.now();
         let since = now - THROTTLE_WINDOW.as_secs();
         let tax_id = claim.tax_id.as_str();
         let mut tx = self.db.begin().await?;
-        require_portal_user(&mut tx, plan, user).await?;
         // Attempts of a plan one at a time, so concurrent submits cannot pass the throttle together.
         gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
         if store::count_failed_by_user(&mut tx, plan.id(), user, since).await? >= MAX_FAILED_PER_USER
@@ -318,8 +322,8 @@ impl Services {
         let user = signed_in(plan, s)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        require_portal_user(&mut tx, plan, user).await?;
         let a = usable(&mut tx, plan, user, id, now).await?;
+        require_portal_user(&mut tx, plan, user).await?;
         if !agreed {
             return Err(AssociationError::AgreementRequired);
         }
@@ -396,8 +400,8 @@ impl Services {
         let user = signed_in(plan, s)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        require_portal_user(&mut tx, plan, user).await?;
         let a = usable(&mut tx, plan, user, id, now).await?;
+        require_portal_user(&mut tx, plan, user).await?;
         let practice_id = a.practice_id.ok_or(AssociationError::MatchExpired)?;
         let (practice, _) = describe(&mut tx, plan, &a).await?;
         let admins = aff_store::admins_of(&mut tx, practice_id).await?;

@@ -86,6 +86,10 @@ pub enum PracticeError {
         "{practice} must keep at least one active administrator while it has active users. Make someone else an administrator first."
     )]
     LastAdmin { practice: String },
+    /// One's own account's information and password change on My Profile, after confirming it
+    /// is them, not through User Management.
+    #[error("Change your own information and password on My Profile.")]
+    OwnAccount,
     #[error(transparent)]
     Internal(#[from] Internal),
 }

@@ -41,10 +41,10 @@ async fn an_administrator_cannot_change_their_own_account_through_user_managemen
     let messages = app.outbox().await.len();
     let body = json!({"email": "evil@example.net", "email_confirm": "evil@example.net", "username": "evil"});
     let (s, v) = app.call("PATCH", &format!("/api/v1/practice/users/{me}"), t, Some(body)).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")), "{v}");
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("own_account")), "{v}");
     assert!(v["error"]["message"].as_str().unwrap_or_default().contains("My Profile"), "{v}");
     let (s, v) = app.call("POST", &format!("/api/v1/practice/users/{me}/password-reset"), t, None).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid")), "{v}");
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("own_account")), "{v}");
     let unchanged = "SELECT COUNT(*) FROM users WHERE username = 'ann' AND email = 'ann@example.org'";
     assert_eq!(app.count(unchanged).await, 1);
     assert_eq!(app.outbox().await.len(), messages, "nothing emailed");
@@ -56,7 +56,7 @@ async fn an_administrator_cannot_change_their_own_account_through_user_managemen
     assert_eq!(s, StatusCode::OK);
     assert!(!page.contains(&format!("/practice/users/{me}/edit")) && page.contains("My Profile"), "{page}");
     let (s, page) = app.page(&b, &format!("/practice/users/{me}/edit")).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert_eq!(s, StatusCode::FORBIDDEN, "{page}");
     let fields = [
         ("first_name", "Ann"),
         ("last_name", "Carter"),
@@ -65,9 +65,9 @@ async fn an_administrator_cannot_change_their_own_account_through_user_managemen
     ];
     let form = format!("/practice/users/{lee}/edit");
     let (s, _) = app.submit(&b, &form, &format!("/practice/users/{me}/edit"), &fields).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app.submit(&b, &form, &format!("/practice/users/{me}/reset-password"), &[]).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(app.count(unchanged).await, 1);
     assert_eq!(app.outbox().await.len(), messages, "nothing emailed");
 

@@ -296,7 +296,7 @@ impl Services {
 /// borrowed session must not get past that here.
 pub fn require_not_own(grant: &PracticeGrant, user: UserId) -> Result<(), PracticeError> {
     if user == grant.actor() {
-        return Err(PracticeError::Invalid("Change your own information and password on My Profile.".into()));
+        return Err(PracticeError::OwnAccount);
     }
     Ok(())
 }

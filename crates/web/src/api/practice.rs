@@ -86,12 +86,15 @@ pub(super) fn error(e: PracticeError) -> ApiError {
         PracticeError::LastAdmin { .. } => ApiError::new(StatusCode::CONFLICT, "last_admin", e.to_string()),
         PracticeError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
         PracticeError::NotYours(m) => ApiError::new(StatusCode::FORBIDDEN, "not_all_practices_yours", m),
+        PracticeError::OwnAccount => ApiError::new(StatusCode::FORBIDDEN, "own_account", e.to_string()),
     }
 }
 
 // The sentences of the statuses most operations share, as the document shows them.
 const NOT_ADMIN: &str = "`not_practice_admin`: the caller administers no practice";
 const NOT_YOURS_OR_ADMIN: &str = "`not_practice_admin`: the caller administers no practice; `not_all_practices_yours`: the user also works for a practice the caller does not administer, so their account is not the caller's to change";
+/// [`NOT_YOURS_OR_ADMIN`], and the caller's own account, which changes on My Profile.
+const NOT_YOURS_ADMIN_OR_OWN: &str = "`not_practice_admin`: the caller administers no practice; `not_all_practices_yours`: the user also works for a practice the caller does not administer, so their account is not the caller's to change; `own_account`: the user is the caller, whose own information and password change on My Profile after confirming it is them";
 const NOT_FOUND_USER: &str =
     "`not_found`: no such user among the caller's practices (another practice's user reads the same)";
 const NOT_FOUND_AFFILIATION: &str =
@@ -681,9 +684,9 @@ impl EditMemberBody {
         example = json!({"email": "maria.lopez@clinic.example", "email_confirm": "maria.lopez@clinic.example", "office_phone": "206-555-0143"})),
     responses(
         (status = 204),
-        (status = 403, description = NOT_YOURS_OR_ADMIN),
+        (status = 403, description = NOT_YOURS_ADMIN_OR_OWN),
         (status = 404, description = NOT_FOUND_USER),
-        (status = 422, description = "`invalid_input`: a value breaks a rule no schema states (a phone number that does not exist, `email_confirm` not equal to `email`, a username taken or not in the plan's format, a username for a user who has not signed up); `field` names it. `invalid`: the user is the caller (My Profile changes one's own information, after confirming it is them)"),
+        (status = 422, description = "`invalid_input`: a value breaks a rule no schema states (a phone number that does not exist, `email_confirm` not equal to `email`, a username taken or not in the plan's format, a username for a user who has not signed up); `field` names it"),
     ))]
 pub async fn edit_member(
     State(st): State<AppState>,
@@ -921,9 +924,9 @@ pub async fn reactivate(
     params(("id" = i64, Path, description = "The user's id")),
     responses(
         (status = 204),
-        (status = 403, description = NOT_YOURS_OR_ADMIN),
+        (status = 403, description = NOT_YOURS_ADMIN_OR_OWN),
         (status = 404, description = NOT_FOUND_USER),
-        (status = 422, description = "`invalid`: the user has not signed up yet (resend the invitation instead), is deactivated, or is the caller (My Profile changes one's own password)"),
+        (status = 422, description = "`invalid`: the user has not signed up yet (resend the invitation instead) or is deactivated"),
     ))]
 pub async fn reset_password(
     State(st): State<AppState>,

@@ -25,6 +25,9 @@ pub enum Rule {
     Session,
     /// Fully signed-in people (portal users and staff).
     SignedIn,
+    /// Fully signed-in people without a staff role: plan staff are never linked to a practice
+    /// (association), so they are refused.
+    PortalUser,
     /// Only a session still signing in (at the two-step code step); fully signed-in people are
     /// refused too.
     SigningIn,
@@ -44,6 +47,9 @@ pub enum Rule {
     /// A practice administrator of every practice the target user works for (account changes);
     /// staff accounts and users of none of the actor's practices: 404.
     AdminOfAll,
+    /// [`Rule::AdminOfAll`], but never on one's own account: one's own information and password
+    /// change on My Profile, after confirming it is them.
+    AdminOfOthers,
     /// A practice administrator of the target affiliation's practice; staff accounts: 404.
     AdminOfAffiliation,
     /// A practice administrator of the practice the access request asks for.
@@ -82,6 +88,7 @@ impl Rule {
             Self::Anyone => "Anyone",
             Self::Session => "Session",
             Self::SignedIn => "SignedIn",
+            Self::PortalUser => "PortalUser",
             Self::SigningIn => "SigningIn",
             Self::Member => "Member",
             Self::PracticeAdmin => "PracticeAdmin",
@@ -90,6 +97,7 @@ impl Rule {
             Self::Own => "Own",
             Self::AdminOfAny => "AdminOfAny",
             Self::AdminOfAll => "AdminOfAll",
+            Self::AdminOfOthers => "AdminOfOthers",
             Self::AdminOfAffiliation => "AdminOfAffiliation",
             Self::AdminOfRequest => "AdminOfRequest",
             Self::Sender => "Sender",
@@ -115,6 +123,7 @@ impl Rule {
                 Self::Anyone => Expect::Public,
                 Self::Session => allow(actor.has_session()),
                 Self::SignedIn => allow(signed),
+                Self::PortalUser => allow(signed && actor.staff.is_none()),
                 Self::SigningIn => allow(actor.has_session() && !signed),
                 Self::Member if !signed => Expect::Deny,
                 Self::Member => found(actor.affiliated()),
@@ -132,6 +141,7 @@ impl Rule {
             Self::Anyone => Expect::Public,
             Self::Session => allow(actor.has_session()),
             Self::SignedIn => allow(signed),
+            Self::PortalUser => allow(signed && actor.staff.is_none()),
             Self::SigningIn => allow(actor.has_session() && !signed),
             Self::Member if !signed => Expect::Deny,
             Self::Member => found(actor.affiliated()),
@@ -147,7 +157,12 @@ impl Rule {
             }
             Self::Own if !signed => Expect::Deny,
             Self::Own => found(mine && t.owner.is_some() && t.owner == actor.user),
-            Self::AdminOfAny | Self::AdminOfAll | Self::AdminOfAffiliation | Self::AdminOfRequest | Self::Sender
+            Self::AdminOfAny
+            | Self::AdminOfAll
+            | Self::AdminOfOthers
+            | Self::AdminOfAffiliation
+            | Self::AdminOfRequest
+            | Self::Sender
                 if !admin =>
             {
                 Expect::Deny
@@ -158,8 +173,9 @@ impl Rule {
             Self::AppOn if !actor.application => Expect::Deny,
             _ if !mine => Expect::NotFound,
             Self::AdminOfAny => found(t.staff.is_none() && in_mine(&t.practices)),
-            Self::AdminOfAll if t.staff.is_some() || !in_mine(&t.practices) => Expect::NotFound,
-            Self::AdminOfAll => allow(t.practices.iter().all(|p| actor.admin_of.contains(p))),
+            Self::AdminOfAll | Self::AdminOfOthers if t.staff.is_some() || !in_mine(&t.practices) => Expect::NotFound,
+            Self::AdminOfOthers if t.is_actor(actor) => Expect::Deny,
+            Self::AdminOfAll | Self::AdminOfOthers => allow(t.practices.iter().all(|p| actor.admin_of.contains(p))),
             Self::AdminOfAffiliation | Self::AdminOfRequest => found(t.staff.is_none() && in_mine(&t.practices)),
             Self::Sender => found(t.sender.is_some() && t.sender == actor.user),
             Self::StaffOn(_) | Self::AppOn => Expect::Allow,
@@ -290,7 +306,7 @@ pub fn rows() -> Vec<Row> {
     let member_pages = [
         ("deactivate", AdminOfAll),
         ("reactivate", AdminOfAll),
-        ("reset-password", AdminOfAll),
+        ("reset-password", AdminOfOthers),
         ("revoke", AdminOfAny),
     ];
     let affiliation_pages =
@@ -380,7 +396,9 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/factor-nudge/dismiss", SignedIn),
         r("POST", "/profile/authenticator", StepUp).body("action=start"),
         r("GET", "/associate", SignedIn),
-        r("POST", "/associate", SignedIn),
+        // A well-formed claim that matches nobody: portal users get "no match", staff a refusal.
+        r("POST", "/associate", PortalUser)
+            .body("provider_type=group&group_name=Nowhere&tax_id=123456789&provider_id=G900009&zip=98101"),
         r("GET", "/associate/{attempt}", Own).on(I::Attempt),
         r("POST", "/associate/{attempt}", Own).on(I::Attempt).phase(1),
         r("POST", "/associate/{attempt}/request", Own).on(I::Attempt).phase(1),
@@ -403,8 +421,8 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/practice/reviews/{id}/keep-remaining", AdminOfAffiliation).on(I::Review),
         r("POST", "/practice/reviews/{id}/sign", AdminOfAffiliation).on(I::Review).body("first_name=No&last_name=Body"),
         r("GET", "/practice/users/{id}", AdminOfAny).on(I::User),
-        r("GET", "/practice/users/{id}/edit", AdminOfAll).on(I::User),
-        r("POST", "/practice/users/{id}/edit", AdminOfAll).on(I::User).phase(1).body(EDIT_FORM),
+        r("GET", "/practice/users/{id}/edit", AdminOfOthers).on(I::User),
+        r("POST", "/practice/users/{id}/edit", AdminOfOthers).on(I::User).phase(1).body(EDIT_FORM),
         r("GET", "/practice/users/{id}/affiliations/new", AdminOfAny).on(I::User),
         r("POST", "/practice/users/{id}/affiliations", AdminOfAny)
             .on(I::User)
@@ -573,7 +591,9 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/api/v1/me/profile/phone", SignedIn),
         r("POST", "/api/v1/me/profile/phone/confirm", SignedIn),
         r("POST", "/api/v1/me/profile/email", SignedIn),
-        r("POST", "/api/v1/associations", SignedIn),
+        r("POST", "/api/v1/associations", PortalUser).body(
+            r#"{"provider_type":"group","group_name":"Nowhere","tax_id":"123456789","provider_id":"G900009","zip":"98101"}"#,
+        ),
         r("POST", "/api/v1/associations/{attempt}/accept", Own).on(I::Attempt).phase(1),
         r("POST", "/api/v1/associations/{attempt}/access-request", Own).on(I::Attempt).phase(1),
         r("GET", "/api/v1/me/affiliations", SignedIn),
@@ -587,14 +607,14 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/api/v1/access-requests/{id}/decline", AdminOfRequest).on(I::Request).phase(1),
         r("GET", "/api/v1/practice/users", PracticeAdmin),
         r("GET", "/api/v1/practice/users/{id}", AdminOfAny).on(I::User),
-        r("PATCH", "/api/v1/practice/users/{id}", AdminOfAll).on(I::User).phase(1).body(EDIT_JSON),
+        r("PATCH", "/api/v1/practice/users/{id}", AdminOfOthers).on(I::User).phase(1).body(EDIT_JSON),
         r("POST", "/api/v1/practice/users/{id}/affiliations", AdminOfAny).on(I::User).body(
             r#"{"practice_id": {my_practice}, "user_type": "billing_staff", "all_providers": true, "providers": []}"#,
         ),
         r("POST", "/api/v1/practice/users/{id}/revoke", AdminOfAny).on(I::User).phase(2),
         r("POST", "/api/v1/practice/users/{id}/deactivate", AdminOfAll).on(I::User).phase(1),
         r("POST", "/api/v1/practice/users/{id}/reactivate", AdminOfAll).on(I::User).phase(1),
-        r("POST", "/api/v1/practice/users/{id}/password-reset", AdminOfAll).on(I::User).phase(1),
+        r("POST", "/api/v1/practice/users/{id}/password-reset", AdminOfOthers).on(I::User).phase(1),
         r("GET", "/api/v1/practice/offers", PracticeAdmin),
         r("DELETE", "/api/v1/practice/offers/{id}", NoneOwned).on(I::User).phase(1),
         r("GET", "/api/v1/me/offers", SignedIn),

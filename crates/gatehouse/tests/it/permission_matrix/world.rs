@@ -197,7 +197,9 @@ impl World {
         let staff_hd = app.staff(&p1, "staff_hd", 1011, StaffRole::HelpDesk).await;
         // The attack's shape: a staff account that also works for practice A.
         let staff_in_a = app.staff(&p1, "staff_in_a", 1012, StaffRole::PlanAdmin).await;
-        app.member_of(&staff_in_a, &a, &admin_a).await;
+        // An account that worked for A before it was given a staff role: no path links a staff
+        // account to a practice any more, but one may still hold an old affiliation.
+        app.seed_affiliation(staff_in_a.id, &a.tax_id, "billing_staff", false).await;
         let req_a = app.person(&p1, "req_a", 1013).await;
         let request_a = app.ask_access(&req_a, &a).await;
         let req_b = app.person(&p1, "req_b", 1014).await;
@@ -384,7 +386,8 @@ impl World {
                 let practice = practices.iter().find(|p| p.0 == *tag).map(|p| p.1).expect("practice");
                 s.affiliation = Some((aff(s.person, practice).await, tag));
             }
-            if s.plan == 1 {
+            // Plan staff are never linked to a practice: they cannot make a match.
+            if s.plan == 1 && s.staff.is_none() {
                 s.attempt = Some(app.match_practice(s.person, &z).await);
             }
             let mut actor = Actor::signed_in_as(app, &s).await;

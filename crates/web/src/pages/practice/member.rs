@@ -548,6 +548,11 @@ async fn confirm_user(admin: PracticeAdmin, Path((id, action)): Path<(UserId, St
     {
         return admin.refused(e);
     }
+    if action == "reset-password"
+        && let Err(e) = gatehouse_services::practice::members::require_not_own(&admin.grant, id)
+    {
+        return admin.refused(e);
+    }
     let name = format!("{} {}", m.user.first_name, m.user.last_name);
     let Some((heading, question, confirm_label)) = user_question(&action, &name) else {
         return admin.refused(PracticeError::NotFound);

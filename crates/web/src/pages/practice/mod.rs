@@ -72,6 +72,13 @@ impl PracticeAdmin {
                 "/practice/users",
                 "Back to User Management",
             ),
+            PracticeError::OwnAccount => self.message(
+                StatusCode::FORBIDDEN,
+                "Change it on My Profile",
+                &e.to_string(),
+                "/profile",
+                "Go to My Profile",
+            ),
             PracticeError::NotYours(m) => self.message(
                 StatusCode::FORBIDDEN,
                 "Not yours to change",
