@@ -71,9 +71,17 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Whether this reader may read `t`.
+    /// Whether this reader may read `t`: plan staff; its author while they still work for its
+    /// practice; that practice's administrators.
     pub fn may_read(&self, t: &ThreadRow) -> bool {
-        self.staff || t.author == self.user || self.admin_of.contains(&t.practice)
+        self.staff
+            || (t.author == self.user && self.member_of.contains(&t.practice))
+            || self.admin_of.contains(&t.practice)
+    }
+
+    /// The practices whose threads the reader's inbox lists.
+    fn practices(&self) -> store::ReaderPractices<'_> {
+        store::ReaderPractices { member_of: &self.member_of, admin_of: &self.admin_of }
     }
 }
 
@@ -344,7 +352,7 @@ impl Services {
     ) -> Result<ThreadPage, MessageError> {
         let r = self.message_reader(plan, s).await?;
         let mut conn = self.db.acquire().await?;
-        Ok(store::inbox(&mut conn, plan.id(), r.user, &r.admin_of, folder, subject, page).await?)
+        Ok(store::inbox(&mut conn, plan.id(), r.user, r.practices(), folder, subject, page).await?)
     }
 
     /// How many of the user's threads have a message they have not read, up to
@@ -356,7 +364,7 @@ impl Services {
             return Ok(0);
         }
         let mut conn = self.db.acquire().await?;
-        Ok(store::unread_count(&mut conn, plan.id(), r.user, &r.admin_of, UNREAD_CAP).await?)
+        Ok(store::unread_count(&mut conn, plan.id(), r.user, r.practices(), UNREAD_CAP).await?)
     }
 
     /// Archives a thread out of the reader's inbox, or brings it back. Nothing is deleted.
@@ -479,7 +487,9 @@ impl Services {
         if !r.may_read(&t) || (f.internal && !r.staff) {
             return Err(MessageError::NotFound);
         }
-        Ok(Download { file_name: f.file_name, content_type: f.content_type, bytes: f.bytes })
+        // The content only once the reader is known to be allowed it.
+        let bytes = store::attachment_bytes(&mut conn, plan.id(), id).await?.ok_or(MessageError::NotFound)?;
+        Ok(Download { file_name: f.file_name, content_type: f.content_type, bytes })
     }
 
     /// Queues the content-free notice to the thread's agent, or else the plan's team address, or
@@ -525,6 +535,11 @@ impl Services {
         now: i64,
     ) -> Result<(), MessageError> {
         let Some(u) = users::get(tx, plan.id(), user).await? else { return Ok(()) };
+        // Someone no longer working for the thread's practice cannot read it: nothing to tell.
+        let Some(t) = store::thread(tx, plan.id(), thread).await? else { return Ok(()) };
+        if aff_store::of_user_at(tx, user, t.practice.0).await?.is_none() {
+            return Ok(());
+        }
         if u.status != UserStatus::Active || !store::claim_notice(tx, thread, user, now).await? {
             return Ok(());
         }

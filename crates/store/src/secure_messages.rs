@@ -299,13 +299,13 @@ pub struct AttachmentFile {
     pub internal: bool,
     pub file_name: String,
     pub content_type: String,
-    pub bytes: Vec<u8>,
 }
 
-/// The attachment `id` of the plan.
+/// The attachment `id` of the plan, without its content: whose it is is checked first
+/// ([`attachment_bytes`]).
 pub async fn attachment(conn: &mut Conn, plan: PlanId, id: AttachmentId) -> Result<Option<AttachmentFile>, StoreError> {
     let row = sqlx::query(
-        "SELECT m.thread_id, m.internal, f.file_name, f.content_type, f.bytes FROM message_attachments f \
+        "SELECT m.thread_id, m.internal, f.file_name, f.content_type FROM message_attachments f \
          JOIN messages m ON m.id = f.message_id WHERE f.plan_id = $1 AND f.id = $2",
     )
     .bind(plan.0)
@@ -318,10 +318,19 @@ pub async fn attachment(conn: &mut Conn, plan: PlanId, id: AttachmentId) -> Resu
             internal: r.try_get::<i64, _>("internal")? != 0,
             file_name: r.try_get("file_name")?,
             content_type: r.try_get("content_type")?,
-            bytes: r.try_get("bytes")?,
         })
     })
     .transpose()
+}
+
+/// The content of the attachment `id` of the plan.
+pub async fn attachment_bytes(conn: &mut Conn, plan: PlanId, id: AttachmentId) -> Result<Option<Vec<u8>>, StoreError> {
+    let row = sqlx::query("SELECT bytes FROM message_attachments WHERE plan_id = $1 AND id = $2")
+        .bind(plan.0)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get("bytes")).transpose().map_err(Into::into)
 }
 
 /// Records that `user` has read the thread up to `now`; the notice they had for it is spent, so
@@ -466,10 +475,22 @@ const UNREAD: &str = "(r.read_at IS NULL OR r.read_at < t.last_public_at)";
 /// is written into the statement (a number): PostgreSQL then plans for that practice, where a
 /// generic plan guesses an average practice of a hundred threads and sorts a hospital system's
 /// forty thousand.
-fn reader_branches(admin_of: &[PracticeId]) -> Vec<String> {
-    std::iter::once("t.author_id = $2".to_owned())
-        .chain(admin_of.iter().map(|p| format!("t.practice_id = {}", p.0)))
-        .collect()
+/// The practices a practice user reads threads of: those they work for (their own threads) and
+/// those they administer (every thread).
+#[derive(Debug, Clone, Copy)]
+pub struct ReaderPractices<'a> {
+    pub member_of: &'a [PracticeId],
+    pub admin_of: &'a [PracticeId],
+}
+
+fn reader_branches(member_of: &[PracticeId], admin_of: &[PracticeId]) -> Vec<String> {
+    // Their own threads only of practices they still work for: someone removed from a practice
+    // no longer reads its conversations.
+    let own = (!member_of.is_empty()).then(|| {
+        let ids: Vec<String> = member_of.iter().map(|p| p.0.to_string()).collect();
+        format!("t.author_id = $2 AND t.practice_id IN ({})", ids.join(", "))
+    });
+    own.into_iter().chain(admin_of.iter().map(|p| format!("t.practice_id = {}", p.0))).collect()
 }
 
 /// The threads a practice user reads: those they started and those sent for the practices they
@@ -482,7 +503,7 @@ pub async fn inbox(
     conn: &mut Conn,
     plan: PlanId,
     user: UserId,
-    admin_of: &[PracticeId],
+    practices: ReaderPractices<'_>,
     folder: Folder,
     subject: &str,
     page: i64,
@@ -495,7 +516,7 @@ pub async fn inbox(
         Folder::Archived => "r.archived = 1".to_owned(),
     };
     // Sent holds only the reader's own threads: the practices' add nothing.
-    let sources: &[PracticeId] = if folder == Folder::Sent { &[] } else { admin_of };
+    let sources: &[PracticeId] = if folder == Folder::Sent { &[] } else { practices.admin_of };
     let needle = subject.trim().to_lowercase();
     // The subject's condition only when searched: a switched-off condition still weighs in a plan.
     let by_subject = if needle.is_empty() { "" } else { " AND lower(t.subject) LIKE $3 ESCAPE '\\'" };
@@ -503,7 +524,11 @@ pub async fn inbox(
     // Every source gives the rows up to the end of this page; the outer query cuts the page. The
     // numbers are written in, so PostgreSQL plans for them (see [`reader_branches`]).
     let upto = offset.saturating_add(PAGE + 1);
-    let branches = reader_branches(sources)
+    let branches = reader_branches(practices.member_of, sources);
+    if branches.is_empty() {
+        return Ok(ThreadPage { lines: Vec::new(), has_next: false });
+    }
+    let branches = branches
         .iter()
         .enumerate()
         .map(|(i, cond)| {
@@ -545,11 +570,15 @@ pub async fn unread_count(
     conn: &mut Conn,
     plan: PlanId,
     user: UserId,
-    admin_of: &[PracticeId],
+    practices: ReaderPractices<'_>,
     cap: i64,
 ) -> Result<i64, StoreError> {
     let cap = cap.max(0);
-    let branches = reader_branches(admin_of)
+    let branches = reader_branches(practices.member_of, practices.admin_of);
+    if branches.is_empty() {
+        return Ok(0);
+    }
+    let branches = branches
         .iter()
         .enumerate()
         .map(|(i, cond)| {

@@ -315,6 +315,35 @@ async fn everyone_else_reads_not_found(backend: Backend) {
 }
 both!(everyone_else_reads_not_found);
 
+/// Someone removed from a practice no longer reads its conversations, theirs included: the
+/// plan's later answers hold member IDs and claim numbers. Their inbox no longer lists the
+/// thread, and the thread, its files and a reply read "not found"; the plan's next answer sends
+/// them no notice. The practice's administrator still reads it.
+async fn an_author_removed_from_the_practice_no_longer_reads_its_threads(backend: Backend) {
+    let Some(w) = World::build(backend).await else { return };
+    let svc = w.svc();
+    let plan = w.plan();
+    let id = w.thread().await;
+    let file = w.first_attachment(&w.author, id).await;
+    // The practice's administrator revokes the author ("Revoke User"): the account stays active.
+    let grant = svc.practice_grant(plan, &w.admin_a.session).await.expect("administrator");
+    svc.revoke_member(&grant, plan, w.author.id, &RequestMeta::cli()).await.expect("revoked");
+    for folder in [Folder::All, Folder::Sent] {
+        let page = svc.inbox(plan, &w.author.session, folder, "", 1).await.expect("inbox");
+        assert!(page.lines.is_empty(), "{folder:?}");
+    }
+    not_found(w.view(&w.author, id).await, "the thread");
+    not_found(svc.attachment(plan, &w.author.session, file).await, "its file");
+    not_found(w.reply(&w.author, id, "Any news?", &[], false).await, "a reply");
+    let notices = w.notices_to(&email(&w.author)).await;
+    w.reply(&w.agent, id, REPLY, &[], false).await.expect("the plan answers");
+    assert_eq!(w.notices_to(&email(&w.author)).await, notices, "no notice to someone who cannot read it");
+    assert_eq!(svc.unread_messages(plan, &w.author.session).await.expect("count"), 0);
+    assert!(w.view(&w.admin_a, id).await.is_ok(), "the practice's administrator still reads it");
+    w.app.stop().await;
+}
+both!(an_author_removed_from_the_practice_no_longer_reads_its_threads);
+
 async fn internal_notes_stay_with_staff(backend: Backend) {
     let Some(w) = World::build(backend).await else { return };
     let svc = w.svc();
