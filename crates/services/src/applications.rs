@@ -110,7 +110,8 @@ impl Services {
     }
 
     /// Revokes an application: its secret stops working at once here, within a second on other
-    /// instances. Plan administrators.
+    /// instances, and every grant people gave it ends (its access and refresh tokens with them).
+    /// Plan administrators.
     pub async fn revoke_application(
         &self,
         grant: &StaffGrant,
@@ -123,7 +124,10 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let row = applications::revoke(&mut tx, plan.id(), id, now).await?.ok_or(ApplicationError::NotFound)?;
-        let detail = json!({"application_id": id, "name": row.name, "client_id": row.client_id});
+        // What it was given ends with it: its access tokens read nothing more at userinfo.
+        let grants = gatehouse_store::oidc_grants::revoke_grants_of(&mut tx, plan.id(), id, now).await?;
+        let detail =
+            json!({"application_id": id, "name": row.name, "client_id": row.client_id, "grants_revoked": grants});
         audit::record(&mut tx, now, plan.id(), meta, grant.event("application.revoked").detail(detail)).await?;
         access_changes::record(&mut tx, plan.id(), None, now).await?;
         gatehouse_store::commit(tx).await?;

@@ -216,6 +216,29 @@ pub async fn revoke_grant(conn: &mut Conn, id: i64, now: i64) -> Result<u64, Sto
     Ok(r.rows_affected())
 }
 
+/// Revokes every grant of an application, and their refresh tokens (the application was
+/// revoked: its access tokens no longer read anything either). Returns the grants revoked.
+pub async fn revoke_grants_of(conn: &mut Conn, plan: PlanId, application: i64, now: i64) -> Result<u64, StoreError> {
+    sqlx::query(
+        "UPDATE oidc_refresh_tokens SET revoked_at = $3 WHERE revoked_at IS NULL AND code_id IN \
+         (SELECT id FROM oidc_codes WHERE plan_id = $1 AND application_id = $2)",
+    )
+    .bind(plan.0)
+    .bind(application)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let r = sqlx::query(
+        "UPDATE oidc_codes SET revoked_at = $3 WHERE plan_id = $1 AND application_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(plan.0)
+    .bind(application)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Stores a refresh token of the family of grant `code_id`.
 pub async fn insert_refresh(
     conn: &mut Conn,

@@ -49,7 +49,11 @@ def person_signs_in(browser: requests.Session, url: str, redirect_uri: str, user
             print("code?", flush=True)
             form.update(action="verify", code=sys.stdin.readline().strip())
         elif path.endswith("/oauth2/consent"):
-            form.update(decision="allow")
+            # The form names the request it shows; a person's browser posts it back.
+            shown = re.search(r'name="request" value="([^"]+)"', r.text)
+            if not shown:
+                sys.exit(f"the consent form names no request: {r.text[:400]}")
+            form.update(decision="allow", request=shown.group(1))
         else:
             sys.exit(f"a page this person did not expect: {r.url}")
         r = browser.post(r.url, data=form, allow_redirects=False)

@@ -62,7 +62,11 @@ async function personSignsIn(start) {
       form.set('action', 'verify');
       form.set('code', (await nextLine()).trim());
     } else if (path.endsWith('/oauth2/consent')) {
+      // The form names the request it shows; a person's browser posts it back.
+      const shown = page.match(/name="request" value="([^"]+)"/);
+      if (!shown) fail(`the consent form names no request: ${page.slice(0, 400)}`);
       form.set('decision', 'allow');
+      form.set('request', shown[1]);
     } else {
       fail(`a page this person did not expect: ${url}`);
     }

@@ -206,6 +206,21 @@ pub(crate) async fn userinfo(app: &TestApp, access: &str) -> (StatusCode, serde_
     (s, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// Answers the consent page the browser is shown, as the person would: the form's CSRF token
+/// and the request it names. Returns status and `Location`.
+pub(crate) async fn consent(app: &TestApp, c: &reqwest::Client, decision: &str) -> (StatusCode, Option<String>) {
+    let (_, page) = app.page(c, "/oauth2/consent").await;
+    let request = page
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let form = [("csrf_token", csrf(&page)), ("decision", decision.to_owned()), ("request", request)];
+    let r = c.post(app.url("/oauth2/consent")).form(&form).send().await.unwrap();
+    (r.status(), crate::support::location(&r))
+}
+
 async fn audited(app: &TestApp, action: &str) -> i64 {
     app.count(&format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'")).await
 }
@@ -285,6 +300,95 @@ async fn code_token_userinfo_refresh_and_reuse(backend: Backend) {
     app.stop().await;
 }
 both!(code_token_userinfo_refresh_and_reuse);
+
+/// An expired refresh token is refused as expired however often it comes (a client's retry):
+/// not taken for a stolen copy, which would end the person's sign-in.
+async fn an_expired_refresh_token_is_not_taken_for_reuse(backend: Backend) {
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
+    let (_browser, code) = code_for(&app, &rp, "ana", 1).await;
+    let (s, t) = redeem(&app, &rp, &code).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    app.advance(gatehouse_domain::oauth::REFRESH_TOKEN_LIFETIME);
+    app.advance(gatehouse_domain::Duration::seconds(1));
+    for _ in 0..2 {
+        let (s, e) = token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+        assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{e}");
+        assert!(e["error_description"].as_str().unwrap_or_default().contains("expired"), "{e}");
+    }
+    assert_eq!(audited(&app, "oidc.refresh_reuse_detected").await, 0);
+    app.stop().await;
+}
+both!(an_expired_refresh_token_is_not_taken_for_reuse);
+
+/// Revoking an application ends what people gave it: its access tokens read nothing more at
+/// userinfo (they did until they expired), and its grants and refresh tokens are revoked.
+async fn a_revoked_applications_tokens_read_nothing(backend: Backend) {
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
+    let (_browser, code) = code_for(&app, &rp, "ana", 1).await;
+    let (s, t) = redeem(&app, &rp, &code).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo(&app, &access).await.0, StatusCode::OK);
+    let svc = &app.running.services;
+    let id = app.count(&format!("SELECT id FROM applications WHERE client_id = '{}'", rp.client_id)).await;
+    svc.revoke_application(
+        &svc.operator_grant(&app.plan),
+        &app.plan,
+        gatehouse_domain::ApplicationId(id),
+        &gatehouse_services::RequestMeta::cli(),
+    )
+    .await
+    .expect("revoke");
+    assert_eq!(userinfo(&app, &access).await.0, StatusCode::UNAUTHORIZED);
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let (s, e) = token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "{e}");
+    let revoked = "SELECT COUNT(*) FROM oidc_codes WHERE revoked_at IS NULL";
+    assert_eq!(app.count(revoked).await, 0);
+    app.stop().await;
+}
+both!(a_revoked_applications_tokens_read_nothing);
+
+/// `email_verified` says whether the address was proven by a link sent to it. Ana's was (the
+/// fixture's account stands for a sign-up); once her practice's administrator sets another
+/// address for her, nobody has proven that one, and an application that trusts verified
+/// addresses to link accounts must not take it as hers.
+async fn an_address_an_administrator_set_is_not_verified(backend: Backend) {
+    let Some((app, ana, rp)) = with_ana(backend, false, true).await else { return };
+    let boss = app.user("boss", "Bo", "Sterling", 2, None).await;
+    app.seed_affiliation(boss, "825671892", "office_manager", true).await;
+    let (_browser, code) = code_for(&app, &rp, "ana", 1).await;
+    let (s, t) = redeem(&app, &rp, &code).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let (s, v) = userinfo(&app, &access).await;
+    assert_eq!(
+        (s, &v["email"], &v["email_verified"]),
+        (StatusCode::OK, &serde_json::json!("ana@example.org"), &serde_json::json!(true)),
+        "{v}"
+    );
+
+    let admin = app.api_session("boss", TEST_PASSWORD, "+12065550002").await;
+    let body = serde_json::json!({"email": "victim@example.net", "email_confirm": "victim@example.net"});
+    let (s, v) = app.call("PATCH", &format!("/api/v1/practice/users/{}", ana.0), Some(&admin), Some(body)).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, v) = userinfo(&app, &access).await;
+    assert_eq!(
+        (&v["email"], &v["email_verified"]),
+        (&serde_json::json!("victim@example.net"), &serde_json::json!(false)),
+        "{v}"
+    );
+    // Names changed with the address kept leave it as proven as it was.
+    let body = serde_json::json!({"email": "ana@example.org", "email_confirm": "ana@example.org"});
+    app.call("PATCH", &format!("/api/v1/practice/users/{}", ana.0), Some(&admin), Some(body)).await;
+    let body = serde_json::json!({"first_name": "Anna"});
+    app.call("PATCH", &format!("/api/v1/practice/users/{}", ana.0), Some(&admin), Some(body)).await;
+    let (_, v) = userinfo(&app, &access).await;
+    assert_eq!(v["email_verified"], false, "set back by the administrator: still not proven by its owner: {v}");
+    app.stop().await;
+}
+both!(an_address_an_administrator_set_is_not_verified);
 
 async fn redirect_uris_that_differ_are_refused_without_redirecting(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
@@ -425,7 +529,7 @@ async fn prompt_none_login_and_consent(backend: Backend) {
     assert_eq!(query_of(&loc.unwrap())["error"], "consent_required");
     let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[])).await;
     assert_eq!(loc.as_deref(), Some("/oauth2/consent"));
-    let (s, _, loc) = app.post_form(&c, "/oauth2/consent", "/oauth2/consent", &[("decision", "allow")]).await;
+    let (s, loc) = consent(&app, &c, "allow").await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(query_of(&loc.unwrap()).contains_key("code"));
     assert_eq!(audited(&app, "oidc.consent_given").await, 1);
@@ -452,6 +556,53 @@ async fn prompt_none_login_and_consent(backend: Backend) {
     app.stop().await;
 }
 both!(prompt_none_login_and_consent);
+
+/// `prompt=login` from a browser with no session: the sign-in that follows is the fresh one
+/// asked for, and the request comes back with a code (it once sent the person to sign in again,
+/// for ever).
+async fn prompt_login_without_a_session_signs_in_once(backend: Backend) {
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
+    let c = app.browser();
+    let (s, _, loc) = app.visit(&c, &authorize_url(&rp, &[("prompt", "login")])).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin")));
+    sign_in_pages(&app, &c, "ana", 1).await;
+    let q = query_of(&follow(&app, &c, "/").await);
+    assert_eq!(q["state"], "st-1");
+    let (s, t) = redeem(&app, &rp, &q["code"]).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    app.stop().await;
+}
+both!(prompt_login_without_a_session_signs_in_once);
+
+/// The consent form answers the request it showed. Another authorization started in the same
+/// browser meanwhile (another tab, or a page of another application opening one) replaces the
+/// waiting request; the form shown before then gives no consent to it, and the page shows the
+/// request now waiting.
+async fn a_consent_form_answers_only_the_request_it_showed(backend: Backend) {
+    let Some((app, _, rp)) = with_ana(backend, false, false).await else { return };
+    let other = register(&app, false, false).await;
+    let c = app.browser();
+    app.visit(&c, &authorize_url(&rp, &[])).await;
+    sign_in_pages(&app, &c, "ana", 1).await;
+    let (_, _, loc) = app.visit(&c, "/oauth2/authorize/resume").await;
+    assert_eq!(loc.as_deref(), Some("/oauth2/consent"));
+    let (_, shown) = app.page(&c, "/oauth2/consent").await;
+    let (_, _, loc) = app.visit(&c, &authorize_url(&other, &[])).await;
+    assert_eq!(loc.as_deref(), Some("/oauth2/consent"));
+    let request = shown.split("name=\"request\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
+    let form = [("csrf_token", csrf(&shown)), ("decision", "allow".to_owned()), ("request", request.to_owned())];
+    let r = c.post(app.url("/oauth2/consent")).form(&form).send().await.unwrap();
+    assert_eq!(crate::support::location(&r).as_deref(), Some("/oauth2/consent"), "shown the request now waiting");
+    assert_eq!(app.count("SELECT COUNT(*) FROM consents").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM oidc_codes").await, 0);
+    // The page now shown answers the request now waiting.
+    let (s, loc) = consent(&app, &c, "allow").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(query_of(&loc.unwrap()).contains_key("code"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM consents").await, 1);
+    app.stop().await;
+}
+both!(a_consent_form_answers_only_the_request_it_showed);
 
 async fn refresh_fails_once_the_user_is_deactivated(backend: Backend) {
     let Some((app, ana, rp)) = with_ana(backend, false, true).await else { return };
@@ -613,7 +764,7 @@ async fn a_person_without_a_practice_associates_first(backend: Backend) {
     assert!(page.contains("<h1>Associate Your Account</h1>"), "{page}");
     assert_eq!(app.count("SELECT COUNT(*) FROM oidc_codes").await, 0);
     // The consent form posted anyway issues nothing: the authorization endpoint's checks come first.
-    let (s, _, loc) = app.post_form(&c, "/oauth2/consent", "/oauth2/consent", &[("decision", "allow")]).await;
+    let (s, loc) = consent(&app, &c, "allow").await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
     assert_eq!(app.count("SELECT COUNT(*) FROM oidc_codes").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM consents").await, 0);

@@ -149,6 +149,7 @@ impl Services {
             Err(redirect) => return Ok(Authorize::Redirect(redirect)),
         };
         let signed = self.signed(plan, session).await?;
+        let had_session = signed.is_some();
         let next = match self.next_step(plan, &client, &req, signed, None).await? {
             Ok(n) => n,
             Err(e) => return Ok(Authorize::Redirect(self.error_redirect(plan, &req, &e))),
@@ -159,7 +160,13 @@ impl Services {
                 let fresh = matches!(other, Next::SignIn { fresh: true });
                 let stale = session.map(|s| s.id).filter(|_| fresh);
                 let pending = self.keep_pending(plan, &client, params, &req, fresh, stale).await?;
-                Ok(self.detour(other, pending, &req))
+                // Without a session the fresh sign-in is just the sign-in: the page need not say
+                // "sign in again".
+                let shown = match other {
+                    Next::SignIn { fresh } => Next::SignIn { fresh: fresh && had_session },
+                    other => other,
+                };
+                Ok(self.detour(shown, pending, &req))
             }
         }
     }
@@ -342,7 +349,9 @@ impl Services {
             _ => false,
         };
         let login = match &signed {
-            None => Some(false),
+            // With `prompt=login` the sign-in that follows is the fresh one asked for: kept as
+            // such, so that it satisfies the request when it comes back.
+            None => Some(req.prompt.login),
             // A new sign-in was asked for when the request was made: the session must be newer.
             Some(s) if fresh.is_some_and(|f| !f.met_by(s)) => Some(true),
             Some(_) if fresh.is_none() && req.prompt.login => Some(true),

@@ -225,6 +225,11 @@ impl Services {
         if rt.revoked_at.is_some() || row.revoked_at.is_some() {
             return Ok(Verdict::Refuse("the refresh token was revoked"));
         }
+        // An expired token is refused before it is used up: presented again (a client's retry),
+        // it is still only expired, not a copy in other hands.
+        if !oauth::still_good(Timestamp(rt.expires_at), Timestamp(now)) {
+            return Ok(Verdict::Refuse("the refresh token has expired"));
+        }
         // Rotated already (or a moment ago by a concurrent request): a copy is in other hands.
         if rt.rotated_at.is_some() || !store::rotate_refresh(tx, rt.id, now).await? {
             let revoked = store::revoke_grant(tx, row.id, now).await?;
@@ -235,9 +240,6 @@ impl Services {
             }));
             audit::record(tx, now, plan.id(), meta, e).await?;
             return Ok(Verdict::Refuse("the refresh token was already used; its sign-in has ended"));
-        }
-        if !oauth::still_good(Timestamp(rt.expires_at), Timestamp(now)) {
-            return Ok(Verdict::Refuse("the refresh token has expired"));
         }
         if !self.session_and_account_live(tx, plan, &row, now, true).await? {
             store::revoke_grant(tx, row.id, now).await?;

@@ -161,6 +161,16 @@ struct ConsentPage {
     chrome: Chrome,
     client_name: String,
     scopes: Vec<&'static str>,
+    /// Names the waiting request this page shows ([`request_tag`]).
+    request: String,
+}
+
+/// Names a waiting request in the consent form, so that the answer applies to the request the
+/// person saw: another authorization started meanwhile (by another tab, or a page of another
+/// application opening one) replaces the cookie, and the form then no longer matches it. The
+/// SHA-256 of the cookie's token, which only this browser holds.
+fn request_tag(pending: &str) -> String {
+    gatehouse_services::tokens::hash_token(pending)
 }
 
 async fn consent_page(
@@ -182,7 +192,8 @@ async fn consent_page(
     match st.svc.oidc_consent_view(&plan.0, &pending, sess.0.as_ref(), &meta).await {
         Ok(Some(v)) => {
             let chrome = Chrome::new(&st, &plan, &csrf, true);
-            render(StatusCode::OK, &ConsentPage { chrome, client_name: v.client_name, scopes: v.scopes })
+            let request = request_tag(&pending);
+            render(StatusCode::OK, &ConsentPage { chrome, client_name: v.client_name, scopes: v.scopes, request })
         }
         Ok(None) => Redirect::to("/signin").into_response(),
         Err(e) => respond(&st, &plan, &parts, jar, Err(e)),
@@ -193,6 +204,8 @@ async fn consent_page(
 struct ConsentForm {
     #[serde(default)]
     decision: String,
+    #[serde(default)]
+    request: String,
 }
 
 async fn consent_submit(
@@ -210,6 +223,10 @@ async fn consent_submit(
     let Some(pending) = jar.get(PENDING_COOKIE).map(|c| c.value().to_owned()) else {
         return respond(&st, &plan, &parts, jar, Err(AuthorizeError::NoPending));
     };
+    // Not the request the page showed: show the one now waiting instead.
+    if !gatehouse_services::tokens::same(&f.request, &request_tag(&pending)) {
+        return Redirect::to("/oauth2/consent").into_response();
+    }
     let allow = match f.decision.as_str() {
         "allow" => true,
         "deny" => false,
