@@ -178,6 +178,8 @@ impl Services {
             drop(tx);
             return Err(self.audit_refusal(plan, token, &EmailProofError::Used, meta, now).await?);
         }
+        // The link went to the address on record: it is proven.
+        users::mark_email_verified(&mut tx, plan.id(), user.id, now).await?;
         let waiting = session_store::list_live(&mut tx, user.id).await?;
         for s in waiting.iter().filter(|s| s.stage == SessionStage::EmailProof) {
             session_store::end(&mut tx, user.id, s.id, now).await?;

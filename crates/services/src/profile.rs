@@ -759,6 +759,7 @@ mod tests {
             created_at: 0,
             legacy_hash: None,
             idle_since: None,
+            email_verified_at: None,
         }
     }
 

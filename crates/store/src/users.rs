@@ -28,10 +28,13 @@ pub struct UserRow {
     /// Start of the current idle period of an active account: the last sign-in, or when it
     /// became active (sign-up, import, reactivation) if later.
     pub idle_since: Option<i64>,
+    /// When the email address was last proven by a link sent to it; `None` while it is not
+    /// (an imported account before its proof, an address an administrator set).
+    pub email_verified_at: Option<i64>,
 }
 
 const COLUMNS: &str = "id, plan_id, username, first_name, middle_name, last_name, email, status, \
-    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at, legacy_hash, idle_since";
+    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at, legacy_hash, idle_since, email_verified_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -54,6 +57,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         created_at: r.try_get("created_at")?,
         legacy_hash: r.try_get("legacy_hash")?,
         idle_since: r.try_get("idle_since")?,
+        email_verified_at: r.try_get("email_verified_at")?,
     })
 }
 
@@ -207,8 +211,8 @@ pub async fn is_someones_username(
     Ok(n > 0)
 }
 
-/// Completes sign-up: sets username and password and makes the account active. Returns false
-/// if the user was no longer `invited`.
+/// Completes sign-up: sets username and password and makes the account active; the address the
+/// invitation's link went to is proven. Returns false if the user was no longer `invited`.
 pub async fn complete_signup(
     conn: &mut Conn,
     id: UserId,
@@ -218,7 +222,7 @@ pub async fn complete_signup(
 ) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "UPDATE users SET username = $1, username_lower = $2, password_hash = $3, status = 'active', \
-         updated_at = $4, idle_since = $4 WHERE id = $5 AND status = 'invited'",
+         updated_at = $4, idle_since = $4, email_verified_at = $4 WHERE id = $5 AND status = 'invited'",
     )
     .bind(username)
     .bind(username.to_lowercase())
@@ -290,8 +294,8 @@ pub async fn insert_active(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
          email_lower, status, password_hash, two_step_phone, two_step_method, terms_version_signed, \
-         terms_signed_at, created_at, updated_at, idle_since) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $13, $13, $13, $13) RETURNING id",
+         terms_signed_at, created_at, updated_at, idle_since, email_verified_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $13, $13, $13, $13, $13) RETURNING id",
     )
     .bind(u.plan_id.0)
     .bind(username)
@@ -692,7 +696,8 @@ pub struct NamesAndEmail<'a> {
     pub email: &'a str,
 }
 
-/// Saves a user's names, email and contact details.
+/// Saves a user's names, email and contact details. A new address is not proven (the one who
+/// set it is not its owner): `email_verified_at` is cleared when the address changes.
 pub async fn update_profile(
     conn: &mut Conn,
     plan: PlanId,
@@ -702,7 +707,8 @@ pub async fn update_profile(
     now: i64,
 ) -> Result<bool, StoreError> {
     let r = sqlx::query(
-        "UPDATE users SET first_name = $3, middle_name = $4, last_name = $5, email = $6, email_lower = $7, \
+        "UPDATE users SET first_name = $3, middle_name = $4, last_name = $5, email = $6, \
+         email_verified_at = CASE WHEN email_lower = $7 THEN email_verified_at ELSE NULL END, email_lower = $7, \
          updated_at = $8 WHERE plan_id = $1 AND id = $2",
     )
     .bind(plan.0)
@@ -767,18 +773,31 @@ pub async fn set_username(
     Ok(r.rows_affected() == 1)
 }
 
-/// Sets a user's email address.
+/// Sets a user's email address, proven by the link sent to it.
 pub async fn set_email(conn: &mut Conn, plan: PlanId, id: UserId, email: &str, now: i64) -> Result<bool, StoreError> {
-    let r =
-        sqlx::query("UPDATE users SET email = $3, email_lower = $4, updated_at = $5 WHERE plan_id = $1 AND id = $2")
-            .bind(plan.0)
-            .bind(id.0)
-            .bind(email)
-            .bind(email.to_lowercase())
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+    let r = sqlx::query(
+        "UPDATE users SET email = $3, email_lower = $4, updated_at = $5, email_verified_at = $5 \
+         WHERE plan_id = $1 AND id = $2",
+    )
+    .bind(plan.0)
+    .bind(id.0)
+    .bind(email)
+    .bind(email.to_lowercase())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Records that the user's current address was proven by a link sent to it.
+pub async fn mark_email_verified(conn: &mut Conn, plan: PlanId, id: UserId, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET email_verified_at = $3 WHERE plan_id = $1 AND id = $2")
+        .bind(plan.0)
+        .bind(id.0)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// When the user was last deactivated, if ever recorded.

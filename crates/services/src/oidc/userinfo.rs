@@ -80,10 +80,9 @@ impl Services {
         }
         if scopes.contains(Scope::Email) {
             out["email"] = json!(user.email);
-            // Every active account proved its address by a link sent to it (sign-up, or an
-            // imported account's first sign-in) — except an imported account of a plan that
-            // does not ask for that proof: said false there.
-            out["email_verified"] = json!(user.legacy_hash.is_none() && user.password_hash.is_some());
+            // Proven by a link sent to it (sign-up, a confirmed change, an imported account's
+            // first-sign-in proof); not an address someone else set, nor an imported one unproven.
+            out["email_verified"] = json!(user.email_verified_at.is_some());
         }
         if scopes.contains(Scope::Phone)
             && let Some(p) = &user.two_step_phone
