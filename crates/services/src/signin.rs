@@ -300,13 +300,15 @@ impl Services {
         // Take a place in the hashing pool first: a sign-in the pool cannot serve costs nothing more.
         let slot = self.hasher.reserve()?;
         let now = self.now();
-        // Whether the user has an authenticator app is read with the user, before the hash: an
-        // app added or removed in the meantime only changes which code is asked for first.
+        // A browser that passed this username's password before answers to its own count; any
+        // other, to its address's.
         let known = known_devices::recognise(&self.code_key, plan.id(), &name, devices, Timestamp(now));
         let own_key = match &known {
             Some(d) => device_key(&name, d),
             None => ip_key(&name, &meta.ip),
         };
+        // Whether the user has an authenticator app is read with the user, before the hash: an
+        // app added or removed in the meantime only changes which code is asked for first.
         let read = {
             let mut conn = self.db.acquire().await?;
             users::for_password_step(&mut conn, plan.id(), &name, [&user_key(&name), &own_key]).await?
