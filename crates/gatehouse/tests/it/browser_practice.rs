@@ -163,6 +163,13 @@ async fn invite_manage_and_deactivate(backend: Backend) {
     j.page("deactivated").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE username = 'anewhire' AND status = 'deactivated'").await, 1);
 
+    // Dana's own page: her information changes on My Profile, not here.
+    c.goto(&format!("{base}/practice/users/{}", dana.0)).await.expect("open own page");
+    wait_h1(c, "Portal User Information").await;
+    let text = css(c, "main").await.text().await.expect("text");
+    assert!(text.contains("Change your own information on My Profile") && !text.contains("Edit user information"), "{text}");
+    j.page("own-page").await;
+
     browser.close().await;
     app.stop().await;
 }
