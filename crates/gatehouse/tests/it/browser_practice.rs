@@ -167,7 +167,10 @@ async fn invite_manage_and_deactivate(backend: Backend) {
     c.goto(&format!("{base}/practice/users/{}", dana.0)).await.expect("open own page");
     wait_h1(c, "Portal User Information").await;
     let text = css(c, "main").await.text().await.expect("text");
-    assert!(text.contains("Change your own information on My Profile") && !text.contains("Edit user information"), "{text}");
+    assert!(
+        text.contains("Change your own information on My Profile") && !text.contains("Edit user information"),
+        "{text}"
+    );
     j.page("own-page").await;
 
     browser.close().await;
