@@ -1,7 +1,7 @@
 //! The OpenID Connect authorization code flow (issue 18), over HTTP against the real server.
 
 use crate::both;
-use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf};
+use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf, field_value};
 use reqwest::StatusCode;
 
 /// The `(authenticated_at, amr)` of the user's sessions, oldest first.
@@ -210,12 +210,7 @@ pub(crate) async fn userinfo(app: &TestApp, access: &str) -> (StatusCode, serde_
 /// and the request it names. Returns status and `Location`.
 pub(crate) async fn consent(app: &TestApp, c: &reqwest::Client, decision: &str) -> (StatusCode, Option<String>) {
     let (_, page) = app.page(c, "/oauth2/consent").await;
-    let request = page
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .map(str::to_owned)
-        .unwrap_or_default();
+    let request = field_value(&page, "request").unwrap_or_default();
     let form = [("csrf_token", csrf(&page)), ("decision", decision.to_owned()), ("request", request)];
     let r = c.post(app.url("/oauth2/consent")).form(&form).send().await.unwrap();
     (r.status(), crate::support::location(&r))
@@ -589,8 +584,8 @@ async fn a_consent_form_answers_only_the_request_it_showed(backend: Backend) {
     let (_, shown) = app.page(&c, "/oauth2/consent").await;
     let (_, _, loc) = app.visit(&c, &authorize_url(&other, &[])).await;
     assert_eq!(loc.as_deref(), Some("/oauth2/consent"));
-    let request = shown.split("name=\"request\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
-    let form = [("csrf_token", csrf(&shown)), ("decision", "allow".to_owned()), ("request", request.to_owned())];
+    let request = field_value(&shown, "request").expect("the form names its request");
+    let form = [("csrf_token", csrf(&shown)), ("decision", "allow".to_owned()), ("request", request)];
     let r = c.post(app.url("/oauth2/consent")).form(&form).send().await.unwrap();
     assert_eq!(crate::support::location(&r).as_deref(), Some("/oauth2/consent"), "shown the request now waiting");
     assert_eq!(app.count("SELECT COUNT(*) FROM consents").await, 0);

@@ -285,9 +285,14 @@ pub fn code_in(text: &str) -> Option<String> {
 
 /// The value of the hidden CSRF field in a page.
 pub fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
-    html[start..].split('"').next().expect("csrf value").to_owned()
+    field_value(html, "csrf_token").expect("page has a CSRF field")
+}
+
+/// The value of a page's form field `name` (written `name="…" value="…"`), if it has one.
+pub fn field_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    html[start..].split('"').next().map(str::to_owned)
 }
 
 /// The path of a sign-up link, for the test's own base URL.

@@ -9,7 +9,7 @@ use crate::applications::clients::OidcClient;
 use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::sessions::SessionInfo;
-use crate::tokens::{hash_token, new_token};
+use crate::tokens::{hash_token, new_token, same};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::oauth::{
@@ -68,6 +68,25 @@ pub struct ConsentView {
     pub client_name: String,
     /// What the application will be able to read, in plain words.
     pub scopes: Vec<&'static str>,
+    /// Names the request shown, for the form to post back ([`ConsentAnswer::request`]).
+    pub request: String,
+}
+
+/// The person's answer on the consent page, as the form posted it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsentAnswer<'a> {
+    /// The [`ConsentView::request`] of the page answered.
+    pub request: &'a str,
+    /// Allowed (`Some(true)`), refused (`Some(false)`), or neither (a form without a decision).
+    pub allow: Option<bool>,
+}
+
+/// Names a waiting request in the consent form, so that an answer applies to the request the
+/// person saw: another authorization started meanwhile (by another tab, or a page of another
+/// application opening one) replaces the browser's cookie, and the form then no longer matches
+/// it. The SHA-256 of the cookie's token, which only that browser holds.
+fn request_tag(pending: &str) -> String {
+    hash_token(pending)
 }
 
 /// Why the request cannot go on (and cannot be answered by redirect).
@@ -208,20 +227,25 @@ impl Services {
             return Ok(None);
         }
         let scopes = granted_scopes(&req, &client).iter().map(Scope::description).collect();
-        Ok(Some(ConsentView { client_name: client.name.clone(), scopes }))
+        Ok(Some(ConsentView { client_name: client.name.clone(), scopes, request: request_tag(pending) }))
     }
 
     /// The person's answer on the consent page: allowed (recorded once per scope set, then the
-    /// code) or refused (`access_denied` to the application). Audited either way.
+    /// code) or refused (`access_denied` to the application). Audited either way. An answer to
+    /// another request than the one now waiting, or without a decision, shows the page again.
     pub async fn oidc_consent(
         &self,
         plan: &Plan,
         pending: &str,
         session: Option<&SessionInfo>,
-        allow: bool,
+        answer: ConsentAnswer<'_>,
         meta: &RequestMeta,
     ) -> Result<Authorize, AuthorizeError> {
         let (row, stored, client, req) = self.load_pending(plan, pending, meta).await?;
+        let allow = match answer.allow {
+            Some(allow) if same(answer.request, &request_tag(pending)) => allow,
+            _ => return Ok(Authorize::Consent { pending: PendingToken::new(pending, &req) }),
+        };
         let Some(signed) = self.signed(plan, session).await? else {
             return Ok(Authorize::SignIn { pending: PendingToken::new(pending, &req), login_hint: None, fresh: false });
         };

@@ -18,7 +18,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use gatehouse_domain::oauth::PENDING_LIFETIME;
 use gatehouse_domain::session::SessionStage;
-use gatehouse_services::oidc::authorize::{Authorize, AuthorizeError, PendingToken};
+use gatehouse_services::oidc::authorize::{Authorize, AuthorizeError, ConsentAnswer, PendingToken};
 use serde::Deserialize;
 
 /// The cookie naming the authorization request waiting for this browser.
@@ -161,16 +161,8 @@ struct ConsentPage {
     chrome: Chrome,
     client_name: String,
     scopes: Vec<&'static str>,
-    /// Names the waiting request this page shows ([`request_tag`]).
+    /// Names the waiting request this page shows, posted back with the answer.
     request: String,
-}
-
-/// Names a waiting request in the consent form, so that the answer applies to the request the
-/// person saw: another authorization started meanwhile (by another tab, or a page of another
-/// application opening one) replaces the cookie, and the form then no longer matches it. The
-/// SHA-256 of the cookie's token, which only this browser holds.
-fn request_tag(pending: &str) -> String {
-    gatehouse_services::tokens::hash_token(pending)
 }
 
 async fn consent_page(
@@ -192,8 +184,10 @@ async fn consent_page(
     match st.svc.oidc_consent_view(&plan.0, &pending, sess.0.as_ref(), &meta).await {
         Ok(Some(v)) => {
             let chrome = Chrome::new(&st, &plan, &csrf, true);
-            let request = request_tag(&pending);
-            render(StatusCode::OK, &ConsentPage { chrome, client_name: v.client_name, scopes: v.scopes, request })
+            render(
+                StatusCode::OK,
+                &ConsentPage { chrome, client_name: v.client_name, scopes: v.scopes, request: v.request },
+            )
         }
         Ok(None) => Redirect::to("/signin").into_response(),
         Err(e) => respond(&st, &plan, &parts, jar, Err(e)),
@@ -223,15 +217,12 @@ async fn consent_submit(
     let Some(pending) = jar.get(PENDING_COOKIE).map(|c| c.value().to_owned()) else {
         return respond(&st, &plan, &parts, jar, Err(AuthorizeError::NoPending));
     };
-    // Not the request the page showed: show the one now waiting instead.
-    if !gatehouse_services::tokens::same(&f.request, &request_tag(&pending)) {
-        return Redirect::to("/oauth2/consent").into_response();
-    }
     let allow = match f.decision.as_str() {
-        "allow" => true,
-        "deny" => false,
-        _ => return Redirect::to("/oauth2/consent").into_response(),
+        "allow" => Some(true),
+        "deny" => Some(false),
+        _ => None,
     };
-    let r = st.svc.oidc_consent(&plan.0, &pending, sess.0.as_ref(), allow, &meta).await;
+    let answer = ConsentAnswer { request: &f.request, allow };
+    let r = st.svc.oidc_consent(&plan.0, &pending, sess.0.as_ref(), answer, &meta).await;
     respond(&st, &plan, &parts, jar, r)
 }
