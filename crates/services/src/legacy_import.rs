@@ -278,6 +278,14 @@ impl Services {
         let mut new_accounts = Vec::new();
         let mut old_accounts = Vec::new();
         let mut seen = HashSet::new();
+        // An email is never another person's username: checked against the plan's accounts and
+        // the file's other lines, both ways.
+        let mut file_emails: HashMap<String, usize> = HashMap::new();
+        let mut file_names: HashMap<String, usize> = HashMap::new();
+        for (line, a) in &accounts {
+            file_emails.entry(a.email.trim().to_lowercase()).or_insert(*line);
+            file_names.entry(a.username.trim().to_lowercase()).or_insert(*line);
+        }
         for (line, a) in accounts {
             let mut reasons = Vec::new();
             let username = match Username::parse(&a.username) {
@@ -303,6 +311,17 @@ impl Services {
             };
             if emails.contains(lower.as_str()) {
                 reasons.push("username: equals another account's email address".into());
+            }
+            if let Some(other) = file_emails.get(&lower).filter(|l| **l != line) {
+                reasons.push(format!("username: equals the email address on line {other}"));
+            }
+            let email_lower = email.to_lowercase();
+            let own = by_name.get(lower.as_str()).map(|acc| acc.id);
+            if by_name.get(email_lower.as_str()).is_some_and(|acc| Some(acc.id) != own) {
+                reasons.push("email: is another account's username".into());
+            }
+            if let Some(other) = file_names.get(&email_lower).filter(|l| **l != line) {
+                reasons.push(format!("email: is the username on line {other}"));
             }
             let phone = if a.phone.trim().is_empty() {
                 String::new()
@@ -366,9 +385,19 @@ impl Services {
                 };
                 affs.push((practice, kind, af.administrator, scope));
             }
+            // A line joins only the account an earlier import made of it, as that import left it:
+            // an account renamed since (to this name, by its practice administrator, say) or given
+            // another email is not taken to be this line's person.
             match by_name.get(lower.as_str()) {
-                Some(acc) if !acc.imported => {
+                Some(acc) if acc.imported_as.is_none() => {
                     reasons.push("username: already used by an account of this portal".into());
+                }
+                Some(acc) if acc.imported_as.as_deref() != Some(lower.as_str()) || acc.email_lower != email_lower => {
+                    reasons.push(
+                        "username: its account's username or email was changed after it was imported; \
+                         add its practices in the control panel instead"
+                            .into(),
+                    );
                 }
                 _ => {}
             }

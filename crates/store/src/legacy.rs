@@ -10,23 +10,25 @@ pub struct ExistingAccount {
     pub id: UserId,
     pub username_lower: Option<String>,
     pub email_lower: String,
-    /// Set when the account came from an earlier import.
-    pub imported: bool,
+    /// The username (lower case) an earlier import gave the account; `None` for an account that
+    /// did not come from an import.
+    pub imported_as: Option<String>,
 }
 
 /// Every account of the plan.
 pub async fn accounts(conn: &mut Conn, plan: PlanId) -> Result<Vec<ExistingAccount>, StoreError> {
-    let rows = sqlx::query("SELECT id, username_lower, email_lower, legacy_imported_at FROM users WHERE plan_id = $1")
-        .bind(plan.0)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, username_lower, email_lower, legacy_username_lower FROM users WHERE plan_id = $1")
+            .bind(plan.0)
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter()
         .map(|r| -> Result<_, StoreError> {
             Ok(ExistingAccount {
                 id: UserId(r.try_get("id")?),
                 username_lower: r.try_get("username_lower")?,
                 email_lower: r.try_get("email_lower")?,
-                imported: r.try_get::<Option<i64>, _>("legacy_imported_at")?.is_some(),
+                imported_as: r.try_get("legacy_username_lower")?,
             })
         })
         .collect()
@@ -94,7 +96,8 @@ pub async fn insert_users(
     for chunk in users.chunks(per) {
         let mut sql = String::from(
             "INSERT INTO users (plan_id, username, username_lower, first_name, middle_name, last_name, email, \
-             email_lower, mobile_phone, status, legacy_hash, legacy_imported_at, created_at, updated_at, idle_since) VALUES ",
+             email_lower, mobile_phone, status, legacy_hash, legacy_imported_at, created_at, updated_at, idle_since, \
+             legacy_username_lower) VALUES ",
         );
         for i in 0..chunk.len() {
             let b = i * COLS;
@@ -102,7 +105,7 @@ pub async fn insert_users(
                 sql.push(',');
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -117,7 +120,8 @@ pub async fn insert_users(
                 b + 12,
                 b + 13,
                 b + 13,
-                b + 13
+                b + 13,
+                b + 3
             ));
         }
         sql.push_str(" RETURNING id, username_lower");

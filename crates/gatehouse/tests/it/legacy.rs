@@ -304,3 +304,78 @@ async fn legacy_deadline_phones_and_practices_without_an_administrator(backend: 
     app.stop().await;
 }
 both!(legacy_deadline_phones_and_practices_without_an_administrator);
+
+/// A JSON line of an imported account of Tax ID `tin` with a salted SHA-256 hash.
+fn line(username: &str, email: &str, tin: &str, admin: bool) -> String {
+    json!({"username": username, "first_name": "Mo", "last_name": "Jones", "email": email,
+           "hash_format": "sha256", "hash": "ceb70765ed214a7eb05c1a96ca0982de9174cfd1673b2f9be1ffce522978c8b0",
+           "salt": "NaCl", "salt_position": "prefix",
+           "affiliations": [{"tax_id": tin, "user_type": "billing_staff", "providers": "all", "administrator": admin}]})
+    .to_string()
+}
+
+/// A line joins only the account an earlier import made of it, as the import left it. A
+/// practice administrator who renames one of their imported users to a name on a line still to
+/// be imported (one rejected the first time, say) must not have that line's practices, and its
+/// "administrator", added to their user when the corrected file is run again; nor an imported
+/// account whose email someone changed. And an email is never another person's username, across
+/// the plan's accounts and the file's lines.
+async fn a_later_import_joins_only_the_account_it_made(backend: Backend) {
+    const OTHER: &str = "912345678";
+    let Some(app) = TestApp::start(backend).await else { return };
+    let svc = &app.running.services;
+    let grant = svc.operator_grant(&app.plan);
+    let ann = app.user("ann", "Ann", "Carter", 1001, None).await;
+    app.seed_practice(TIN, "Lakeside Family Medicine").await;
+    app.seed_practice(OTHER, "Harbor Clinic").await;
+    app.seed_affiliation(ann, TIN, "office_manager", true).await;
+    app.user("lee@clinic.example.org", "Lee", "Park", 1002, None).await;
+    let first = [line("mjones", "mo@old.example.org", TIN, false), line("carol", "carol@old.example.org", TIN, false)];
+    let r = svc.import_legacy_users(&grant, &app.plan, &first.join("\n"), &RequestMeta::cli()).await.expect("import");
+    assert_eq!((r.imported, r.rejected_count), (2, 0), "{r:?}");
+
+    // Ann, who administers only Lakeside, renames her imported user to the name the next file
+    // gives Harbor Clinic's administrator.
+    let ann_token = app.api_session("ann", crate::support::TEST_PASSWORD, "+12065551001").await;
+    let mo = app.count("SELECT id FROM users WHERE username_lower = 'mjones'").await;
+    let body = json!({"username": "drjones"});
+    let (s, v) = app.call("PATCH", &format!("/api/v1/practice/users/{mo}"), Some(&ann_token), Some(body)).await;
+    assert!(s.is_success(), "{s} {v}");
+    // Someone changes carol's email too.
+    app.sql("UPDATE users SET email = 'c@else.example.org', email_lower = 'c@else.example.org' WHERE username_lower = 'carol'")
+        .await;
+    let second = [
+        line("drjones", "mo@old.example.org", OTHER, true),
+        line("carol", "carol@old.example.org", OTHER, false),
+        line("mjones", "mo@old.example.org", TIN, false),
+    ];
+    let r = svc.import_legacy_users(&grant, &app.plan, &second.join("\n"), &RequestMeta::cli()).await.expect("import");
+    assert_eq!((r.rejected_count, r.affiliations_added), (2, 1), "{r:?}");
+    for name in ["drjones", "carol"] {
+        let why = r.rejected.iter().find(|x| x.username == name).map(|x| x.reasons.join("; ")).unwrap_or_default();
+        assert!(why.contains("changed after it was imported"), "{name}: {why}");
+    }
+    let other = format!(
+        "SELECT COUNT(*) FROM affiliations a JOIN practices p ON p.id = a.practice_id WHERE p.tax_id = '{OTHER}'"
+    );
+    assert_eq!(app.count(&other).await, 0, "nobody was linked to Harbor Clinic");
+    // "mjones" is free again, so its line makes a new account rather than joining Mo's.
+    assert_eq!(r.imported, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email_lower = 'mo@old.example.org'").await, 2);
+
+    // An email is never another person's username: not an account's, not another line's.
+    let third = [
+        line("pat@old.example.org", "pat@old.example.org", TIN, false),
+        line("quinn", "LEE@clinic.example.org", TIN, false),
+        line("rae", "sky@old.example.org", TIN, false),
+        line("sky@old.example.org", "sky2@old.example.org", TIN, false),
+    ];
+    let r = svc.import_legacy_users(&grant, &app.plan, &third.join("\n"), &RequestMeta::cli()).await.expect("import");
+    let why = |name: &str| r.rejected.iter().find(|x| x.username == name).map(|x| x.reasons.join("; "));
+    assert_eq!(why("pat@old.example.org"), None, "one's own email as one's username is fine");
+    assert!(why("quinn").is_some_and(|w| w.contains("email: is another account's username")), "{r:?}");
+    assert!(why("rae").is_some_and(|w| w.contains("email: is the username on line 4")), "{r:?}");
+    assert!(why("sky@old.example.org").is_some_and(|w| w.contains("equals the email address on line 3")), "{r:?}");
+    app.stop().await;
+}
+both!(a_later_import_joins_only_the_account_it_made);
