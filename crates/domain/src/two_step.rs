@@ -85,9 +85,70 @@ pub fn check_code(
     if left <= 0 { CodeCheck::TooManyTries } else { CodeCheck::Wrong { tries_left: left } }
 }
 
+/// Wrong answers in a row to one account's second step (its texted or called codes, app codes
+/// and recovery codes, across codes, sessions and addresses) taken before answers pause. A
+/// code's own limit ends that code; this bounds guessing across new codes, which someone who
+/// has the password can ask for a few times an hour.
+pub const FREE_WRONG_ANSWERS: i64 = 10;
+
+/// Wrong answers in a row after which no answer is taken until the owner resets the password
+/// or the help desk resets two-step (NIST SP 800-63B 5.2.2: at most 100 consecutive failures).
+pub const WRONG_ANSWER_LIMIT: i64 = 100;
+
+/// The longest pause between answers.
+pub const LONGEST_PAUSE: Duration = Duration::hours(24);
+
+/// Whether an account's second step takes answers, after `wrong` wrong answers in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerGate {
+    /// Answers are taken.
+    Open,
+    /// The next answer is taken only after this long from the last wrong one: a minute at
+    /// [`FREE_WRONG_ANSWERS`], doubling with each further one, at most [`LONGEST_PAUSE`].
+    PausedFor(Duration),
+    /// No answer is taken ([`WRONG_ANSWER_LIMIT`]).
+    Closed,
+}
+
+/// The gate after `wrong` wrong answers in a row.
+pub fn answer_gate(wrong: i64) -> AnswerGate {
+    if wrong >= WRONG_ANSWER_LIMIT {
+        return AnswerGate::Closed;
+    }
+    if wrong < FREE_WRONG_ANSWERS {
+        return AnswerGate::Open;
+    }
+    let doublings = u32::try_from(wrong - FREE_WRONG_ANSWERS).unwrap_or(u32::MAX).min(20);
+    let minutes = 1i64 << doublings;
+    AnswerGate::PausedFor(Duration::minutes(minutes).min(LONGEST_PAUSE))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrong_answers_pause_then_close_the_second_step() {
+        assert_eq!(answer_gate(0), AnswerGate::Open);
+        assert_eq!(answer_gate(FREE_WRONG_ANSWERS - 1), AnswerGate::Open);
+        assert_eq!(answer_gate(FREE_WRONG_ANSWERS), AnswerGate::PausedFor(Duration::minutes(1)));
+        assert_eq!(answer_gate(FREE_WRONG_ANSWERS + 1), AnswerGate::PausedFor(Duration::minutes(2)));
+        assert_eq!(answer_gate(FREE_WRONG_ANSWERS + 10), AnswerGate::PausedFor(Duration::minutes(1024)));
+        assert_eq!(answer_gate(FREE_WRONG_ANSWERS + 11), AnswerGate::PausedFor(LONGEST_PAUSE));
+        assert_eq!(answer_gate(WRONG_ANSWER_LIMIT - 1), AnswerGate::PausedFor(LONGEST_PAUSE));
+        assert_eq!(answer_gate(WRONG_ANSWER_LIMIT), AnswerGate::Closed);
+        assert_eq!(answer_gate(i64::MAX), AnswerGate::Closed);
+        // Fewer than 100 guesses in the first 90 days: 10 free, 11 growing pauses, then one a day.
+        let mut at = 0;
+        let mut guesses = 0;
+        while at < Duration::days(90).as_secs() {
+            guesses += 1;
+            if let AnswerGate::PausedFor(d) = answer_gate(guesses) {
+                at += d.as_secs();
+            }
+        }
+        assert!(guesses < WRONG_ANSWER_LIMIT, "{guesses}");
+    }
 
     #[test]
     fn codes_keep_leading_zeros() {

@@ -154,6 +154,7 @@ pub(crate) async fn start_challenge_as(
     now: i64,
 ) -> Result<(), TwoStepError> {
     let policy = plan.code_policy();
+    gatehouse_store::users::lock(conn, user).await?;
     let tried = codes::app_tries_since(conn, user, now - Duration::hours(1).as_secs()).await?;
     if tried >= policy.max_tries.saturating_mul(policy.max_sends_per_hour) {
         let e = Event::new("two_step.code_sent")

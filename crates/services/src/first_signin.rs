@@ -81,6 +81,7 @@ pub(crate) async fn send_link(
     now: i64,
 ) -> Result<(), EmailProofError> {
     let since = Timestamp(now).minus(rules::SEND_WINDOW).as_secs();
+    gatehouse_store::users::lock(conn, user.id).await?;
     if !rules::may_send(email_proofs::sent_since(conn, user.id, PURPOSE, since).await?) {
         let e = Event::new("signin.email_proof_sent")
             .by_self(user.id)

@@ -21,6 +21,7 @@ use crate::{Internal, RequestMeta, Services};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_domain::audit::Outcome;
+use gatehouse_domain::lockout::address_key;
 use gatehouse_domain::passkey::{
     CEREMONY_LIFETIME, CeremonyKind, PasskeyName, PasskeyNameError, SIGNIN_OPTIONS_PER_ADDRESS, SIGNIN_OPTIONS_WINDOW,
     signin_options_retry_after,
@@ -534,7 +535,7 @@ impl Services {
     async fn count_signin_options(&self, tx: &mut Conn, plan: &Plan, ip: &str, now: i64) -> Result<(), PasskeyError> {
         use gatehouse_store::resets;
         plans::lock(tx, plan.id()).await?;
-        let key = format!("passkey_signin|ip:{ip}");
+        let key = format!("passkey_signin|ip:{}", address_key(ip));
         let since = now - SIGNIN_OPTIONS_WINDOW.as_secs();
         if resets::attempts_since(tx, plan.id(), &key, since).await? >= SIGNIN_OPTIONS_PER_ADDRESS {
             let oldest = resets::oldest_attempt_since(tx, plan.id(), &key, since).await?.unwrap_or(now);

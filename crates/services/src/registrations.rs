@@ -17,6 +17,7 @@ use crate::audit::{self, Event};
 use crate::messages::{self, registration::RegistrationV1};
 use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services};
+use gatehouse_domain::lockout::address_key;
 use gatehouse_domain::registration::{RegistrationErrors, RegistrationForm, RegistrationRequest};
 use gatehouse_domain::{Duration, PlanId};
 use gatehouse_store::registrations::{self as store, AdminValues, NewRegistration};
@@ -130,10 +131,12 @@ impl Services {
         // One request of a plan at a time: the throttle count and the pending check hold.
         gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
         let since = now - THROTTLE_WINDOW.as_secs();
-        if store::attempts_since(&mut tx, plan.id(), &meta.ip, since).await? >= MAX_REQUESTS_PER_WINDOW {
+        // An IPv6 /64 counts as one address, as for the sign-in lockout.
+        let address = address_key(&meta.ip);
+        if store::attempts_since(&mut tx, plan.id(), &address, since).await? >= MAX_REQUESTS_PER_WINDOW {
             return Err(RegistrationError::Throttled);
         }
-        store::record_attempt(&mut tx, plan.id(), &meta.ip, now, since).await?;
+        store::record_attempt(&mut tx, plan.id(), &address, now, since).await?;
         let tax_id = req.practice.tax_id.as_str();
         if store::pending_exists(&mut tx, plan.id(), tax_id).await? {
             // The attempt counts, so the form cannot be used to probe Tax IDs without limit.

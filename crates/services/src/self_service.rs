@@ -25,6 +25,7 @@ use crate::two_step::{self, Purpose, TwoStepError};
 use crate::{HashError, Internal, RequestMeta, Services};
 use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::email::EmailError;
+use gatehouse_domain::lockout::address_key;
 use gatehouse_domain::password::PasswordProblem;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{Duration, Email, TwoStepMethod, UserId, UserStatus};
@@ -169,7 +170,7 @@ pub enum ResetStep {
 }
 
 fn lookup_keys(kind: &str, name: &str, ip: &str) -> (String, String) {
-    (format!("ip:{ip}"), format!("{kind}:{name}"))
+    (format!("ip:{}", address_key(ip)), format!("{kind}:{name}"))
 }
 
 /// An active account imported from the old portal that has not signed in here yet.
@@ -538,6 +539,8 @@ impl Services {
         let ended = crate::sessions::end_everything(tx, user.id, now).await?;
         let username = user.username.clone().unwrap_or_default();
         throttle::clear_prefix(tx, plan.id(), &format!("u:{}", username.to_lowercase())).await?;
+        // Whoever guessed at the codes with the old password has no password now.
+        crate::two_step::forget_wrong_answers(tx, plan, user.id).await?;
         let link = format!("{}/signin", self.plan_url(plan));
         let msg = self.self_service_email(plan, &user.first_name, &username, &link).password_changed(&user.email)?;
         messages::enqueue(tx, plan.id(), &msg, now).await?;

@@ -489,6 +489,9 @@ impl Services {
         let code = two_step::CodeToSend::new(self, plan, user.id, Purpose::SignIn, phone, method, now);
         let mut first = Batch::new();
         let session = sessions::start_in(&mut first, plan.id(), user.id, stage, meta, now);
+        if let Some(lock) = gatehouse_store::users::lock_stmt(self.db.kind(), user.id) {
+            first.push(lock);
+        }
         let stored_at = first.push(code.insert_stmt());
         let head_at = first.push(audit_store::reserve_stmt(plan.id(), 2));
         let (mut tx, answers) = self.db.begin_with(first).await?;

@@ -227,7 +227,8 @@ impl Services {
         gatehouse_store::plans::lock(&mut tx, plan.id()).await?;
         let u = users::get(&mut tx, plan.id(), user).await?.ok_or(StaffError::NotFound)?;
         let role = u.staff_role.as_deref().and_then(StaffRole::parse).ok_or(StaffError::NotFound)?;
-        if role == StaffRole::PlanAdmin && users::count_staff_role(&mut tx, plan.id(), role.as_str(), user).await? == 0
+        if role == StaffRole::PlanAdmin
+            && users::count_active_staff_role(&mut tx, plan.id(), role.as_str(), user).await? == 0
         {
             return Err(StaffError::LastPlanAdmin);
         }

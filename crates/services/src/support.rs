@@ -312,6 +312,7 @@ impl Services {
                 let passkeys = gatehouse_store::passkeys::delete_all(&mut tx, plan.id(), user).await?;
                 detail["passkeys_removed"] = json!(passkeys);
                 let ended = crate::sessions::end_everything(&mut tx, user, now).await?;
+                crate::two_step::forget_wrong_answers(&mut tx, plan, user).await?;
                 detail["sessions_ended"] = json!(ended);
                 detail["authenticator_app_removed"] = json!(app);
                 detail["recovery_codes_removed"] = json!(codes);
@@ -341,7 +342,8 @@ impl Services {
                     return Err(SupportError::NotApplicable("You cannot deactivate your own account."));
                 }
                 if row.staff_role.as_deref() == Some(StaffRole::PlanAdmin.as_str())
-                    && users::count_staff_role(&mut tx, plan.id(), StaffRole::PlanAdmin.as_str(), user).await? == 0
+                    && users::count_active_staff_role(&mut tx, plan.id(), StaffRole::PlanAdmin.as_str(), user).await?
+                        == 0
                 {
                     return Err(SupportError::NotApplicable(
                         "The plan must keep at least one active plan administrator.",

@@ -16,9 +16,9 @@ use gatehouse_domain::audit::Outcome;
 use gatehouse_domain::phone::PhoneError;
 use gatehouse_domain::recovery_codes::RecoveryCode;
 use gatehouse_domain::session::{AuthMethods, SessionStage};
-use gatehouse_domain::two_step::{CodeCheck, check_code};
+use gatehouse_domain::two_step::{AnswerGate, CodeCheck, FREE_WRONG_ANSWERS, answer_gate, check_code};
 use gatehouse_domain::{Duration, PhoneNumber, TwoStepMethod, UserId};
-use gatehouse_store::{Conn, authenticator_apps, codes, recovery_codes, users};
+use gatehouse_store::{Conn, authenticator_apps, codes, recovery_codes, throttle, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -56,6 +56,20 @@ impl Purpose {
         match self {
             Self::Reset => codes::Sent::Only(Self::Reset.as_str()),
             Self::SignIn | Self::Setup | Self::Reauth | Self::NewPhone => codes::Sent::AllBut(Self::Reset.as_str()),
+        }
+    }
+
+    /// The counter of wrong answers in a row ([`gatehouse_domain::two_step::answer_gate`]) this
+    /// purpose's answers feed: signing in and "Confirm it's you" share one (both give the account
+    /// to whoever answers, and only someone with the password reaches them). None for a password
+    /// reset's code: anyone who knows a username and email can answer those, so a pause would let
+    /// them keep the owner from resetting, while a guessed reset code still leaves the sign-in's
+    /// second step to pass (each reset has its own tries, and the send budget bounds them). None
+    /// for a new phone's code either: it goes to the phone just typed.
+    pub(crate) fn wrong_answers_key(self, user: UserId) -> Option<String> {
+        match self {
+            Self::SignIn | Self::Reauth => Some(format!("second_step|u:{}", user.0)),
+            Self::Reset | Self::Setup | Self::NewPhone => None,
         }
     }
 
@@ -101,8 +115,22 @@ pub enum TwoStepError {
     StrongFactorRequired,
     #[error("Your plan does not offer codes by voice call. Choose a text message.")]
     VoiceNotOffered,
+    #[error(
+        "Too many wrong codes were entered for this account. Wait {}, then try again. If you did not enter them, change your password.",
+        minutes(*.0)
+    )]
+    AnswersPaused(i64),
+    #[error(
+        "Too many wrong codes were entered for this account, so codes are no longer taken. Reset your password with \"Forgot password\", or call the help desk."
+    )]
+    AnswersClosed,
     #[error(transparent)]
     Internal(#[from] Internal),
+}
+
+/// "1 minute", "5 minutes".
+fn minutes(n: i64) -> String {
+    if n == 1 { "1 minute".to_owned() } else { format!("{n} minutes") }
 }
 
 impl From<gatehouse_store::StoreError> for TwoStepError {
@@ -179,6 +207,7 @@ pub(crate) async fn send_code_unaudited(
     now: i64,
 ) -> Result<CodeSend, TwoStepError> {
     let code = CodeToSend::new(svc, plan, user, purpose, phone, method, now);
+    gatehouse_store::users::lock(conn, user).await?;
     let stored = !code.insert_stmt().fetch_all(conn).await?.is_empty();
     let (message, send) = code.outcome(plan, stored)?;
     if let Some(m) = message {
@@ -354,8 +383,19 @@ pub(crate) async fn check_answer(
         .await?
         .filter(|c| c.created_at >= not_before)
         .ok_or(TwoStepError::NoCode)?;
+    let guard = WrongAnswers::read(tx, plan, user, purpose).await?;
+    if let Err(e) = guard.open(now) {
+        let reason = if matches!(e, TwoStepError::AnswersClosed) { "answers_closed" } else { "answers_paused" };
+        let event = Event::new("two_step.verify")
+            .by_self(user)
+            .outcome(Outcome::Denied)
+            .detail(json!({"purpose": purpose.as_str(), "reason": reason}));
+        audit::record(tx, now, plan.id(), meta, event).await?;
+        return Err(e);
+    }
     let expires_at = gatehouse_domain::Timestamp(code.expires_at);
     let mut app_step = None;
+    let mut wrong = false;
     // The try is counted before the code is compared, in one conditional statement: concurrent
     // tries each get their own count, and a code whose tries are spent is dead even typed right.
     let verdict = match codes::claim_try(tx, code.id, policy.max_tries, now).await? {
@@ -373,7 +413,10 @@ pub(crate) async fn check_answer(
                     recovery_codes::use_code(tx, plan.id(), user, &hash, now).await?
                 }
             };
-            check_code(&policy, matches, tries - 1, expires_at, false, gatehouse_domain::Timestamp(now))
+            let verdict = check_code(&policy, matches, tries - 1, expires_at, false, gatehouse_domain::Timestamp(now));
+            // Compared and wrong (on the code's last try too): one more in a row for the account.
+            wrong = !matches && matches!(verdict, CodeCheck::Wrong { .. } | CodeCheck::TooManyTries);
+            verdict
         }
         None => {
             // Used, expired or spent, perhaps by a concurrent try: the row as it is now says which.
@@ -405,6 +448,9 @@ pub(crate) async fn check_answer(
             .outcome(Outcome::Failure)
             .detail(json!({"purpose": purpose.as_str(), "reason": reason, "answer": answered_with}));
         audit::record(tx, now, plan.id(), meta, event).await?;
+        if wrong {
+            guard.count_wrong(tx, plan, meta, now).await?;
+        }
         return Err(e);
     }
     if let Some(step) = app_step
@@ -420,7 +466,81 @@ pub(crate) async fn check_answer(
     if !codes::consume(tx, code.id, now).await? {
         return Err(TwoStepError::Used);
     }
+    guard.clear(tx, plan).await?;
     Ok(code)
+}
+
+/// An account's wrong answers in a row to the second step, for one purpose's counter
+/// ([`Purpose::wrong_answers_key`]), kept in the sign-in throttle's table.
+struct WrongAnswers {
+    user: UserId,
+    key: Option<String>,
+    counter: Option<throttle::Counter>,
+}
+
+impl WrongAnswers {
+    async fn read(conn: &mut Conn, plan: &Plan, user: UserId, purpose: Purpose) -> Result<Self, Internal> {
+        let key = purpose.wrong_answers_key(user);
+        let counter = match &key {
+            Some(k) => throttle::get(conn, plan.id(), k).await?,
+            None => None,
+        };
+        Ok(Self { user, key, counter })
+    }
+
+    /// Whether an answer may be taken now.
+    fn open(&self, now: i64) -> Result<(), TwoStepError> {
+        let Some(c) = self.counter else { return Ok(()) };
+        if answer_gate(c.failures) == AnswerGate::Closed {
+            return Err(TwoStepError::AnswersClosed);
+        }
+        match c.locked_until {
+            Some(until) if until > now => Err(TwoStepError::AnswersPaused((until - now + 59) / 60)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one more wrong answer, pauses answers when the count calls for it, and emails
+    /// the owner the first time it does: someone may have their password.
+    async fn count_wrong(&self, conn: &mut Conn, plan: &Plan, meta: &RequestMeta, now: i64) -> Result<(), Internal> {
+        let Some(key) = &self.key else { return Ok(()) };
+        let wrong = throttle::add_failure(conn, plan.id(), key, now).await?;
+        let pause = match answer_gate(wrong) {
+            AnswerGate::Open => return Ok(()),
+            AnswerGate::PausedFor(d) => d.as_secs(),
+            AnswerGate::Closed => 0,
+        };
+        throttle::lock(conn, plan.id(), key, now + pause).await?;
+        let e = Event::new("two_step.answers_paused")
+            .by_self(self.user)
+            .outcome(Outcome::Denied)
+            .detail(json!({"wrong_answers": wrong, "pause_seconds": pause, "counter": key}));
+        audit::record(conn, now, plan.id(), meta, e).await?;
+        if wrong == FREE_WRONG_ANSWERS
+            && let Some(user) = users::get(conn, plan.id(), self.user).await?
+        {
+            let event = messages::factors::FactorEvent::WrongCodes { count: wrong };
+            tell_factor_change(conn, plan, &user, event, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the wrong answers after a right one.
+    async fn clear(&self, conn: &mut Conn, plan: &Plan) -> Result<(), Internal> {
+        if let (Some(key), Some(_)) = (&self.key, self.counter) {
+            throttle::clear_prefix(conn, plan.id(), key).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Forgets `user`'s wrong answers to the second step of signing in (after a new password: the
+/// guesser's password no longer works; or the help desk's reset of two-step).
+pub(crate) async fn forget_wrong_answers(conn: &mut Conn, plan: &Plan, user: UserId) -> Result<(), Internal> {
+    if let Some(key) = Purpose::SignIn.wrong_answers_key(user) {
+        throttle::clear_prefix(conn, plan.id(), &key).await?;
+    }
+    Ok(())
 }
 
 /// Makes `phone` (by `method`) the two-step phone of `user`, ends the user's sessions other than

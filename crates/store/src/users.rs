@@ -1,6 +1,6 @@
 //! User accounts.
 
-use crate::{Conn, DbKind, StoreError, search};
+use crate::{Conn, DbKind, Stmt, StoreError, search};
 use gatehouse_domain::{PlanId, UserId, UserStatus};
 use sqlx::Row;
 
@@ -344,10 +344,34 @@ pub async fn list_staff(conn: &mut Conn, plan: PlanId) -> Result<Vec<UserRow>, S
     rows.iter().map(from_row).collect()
 }
 
-/// How many users hold `role` and are not deactivated, other than `except`.
-pub async fn count_staff_role(conn: &mut Conn, plan: PlanId, role: &str, except: UserId) -> Result<i64, StoreError> {
+/// The statement that makes this transaction wait for every other that locks `user`, on
+/// PostgreSQL: a lock on the user's row, held until commit. Taken before a per-user limit is
+/// counted and written (the hour's codes, the hour's links): without it, transactions at the same
+/// moment each count without seeing the others' rows (READ COMMITTED), and all pass the limit.
+/// `None` on SQLite, whose write transaction already excludes every other.
+pub fn lock_stmt(kind: DbKind, user: UserId) -> Option<Stmt<'static>> {
+    (kind == DbKind::Postgres).then(|| Stmt::new("UPDATE users SET id = id WHERE id = $1").bind(user.0))
+}
+
+/// Runs [`lock_stmt`] on `conn`, if its database needs it.
+pub async fn lock(conn: &mut Conn, user: UserId) -> Result<(), StoreError> {
+    let kind = if conn.backend_name().eq_ignore_ascii_case("sqlite") { DbKind::Sqlite } else { DbKind::Postgres };
+    if let Some(stmt) = lock_stmt(kind, user) {
+        stmt.fetch_all(conn).await?;
+    }
+    Ok(())
+}
+
+/// How many active users hold `role`, other than `except` (an invitation nobody has taken up yet
+/// does not count: it may never be).
+pub async fn count_active_staff_role(
+    conn: &mut Conn,
+    plan: PlanId,
+    role: &str,
+    except: UserId,
+) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE plan_id = $1 AND staff_role = $2 AND status <> 'deactivated' AND id <> $3",
+        "SELECT COUNT(*) FROM users WHERE plan_id = $1 AND staff_role = $2 AND status = 'active' AND id <> $3",
     )
     .bind(plan.0)
     .bind(role)

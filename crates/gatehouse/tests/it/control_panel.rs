@@ -221,17 +221,35 @@ async fn staff_are_invited_and_removed(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "one staff account per person");
-    // The last plan administrator cannot be removed (even by a second request for themselves).
+    // The last plan administrator cannot be removed (even by a second request for themselves),
+    // and a plan administrator only invited does not count: the invitation may never be taken up.
+    let (s, page) = app
+        .submit(
+            &c,
+            "/admin/staff",
+            "/admin/staff/invite",
+            &[("first_name", "Pam"), ("last_name", "Next"), ("email", "pam@plan.example.org"), ("role", "plan_admin")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
     let (s, page) = app.submit(&c, "/admin/staff", &format!("/admin/staff/{}/remove", admin_id.0), &[]).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert!(page.contains("at least one active plan administrator"));
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {} AND staff_role = 'plan_admin'", admin_id.0)).await,
+        1
+    );
     let hal: i64 = app.count("SELECT id FROM users WHERE email = 'hal@plan.example.org'").await;
     let (s, _) = app.page(&c, &format!("/admin/staff/{hal}/remove")).await;
     assert_eq!(s, StatusCode::OK);
     let (s, page) = app.submit(&c, "/admin/staff", &format!("/admin/staff/{hal}/remove"), &[]).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Removed from staff."));
-    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE staff_role IS NOT NULL").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE staff_role IS NOT NULL").await,
+        2,
+        "the administrator and Pam"
+    );
     app.stop().await;
 }
 both!(staff_are_invited_and_removed);

@@ -382,3 +382,139 @@ async fn the_sixth_sign_in_of_the_hour_says_no_code_was_sent_and_when_one_can_be
     app.stop().await;
 }
 both!(the_sixth_sign_in_of_the_hour_says_no_code_was_sent_and_when_one_can_be);
+
+/// The public forms' limits per address count an IPv6 /64 as one address, as the sign-in lock
+/// does: a machine given a /64 cannot send a registration (two emails of its choosing) or a
+/// username look-up from a fresh address each time. Another /64 is counted apart.
+async fn public_forms_count_an_ipv6_network_as_one_address(backend: Backend) {
+    use crate::registration::{NOT_ON_ROSTER, PRIMARY, SECONDARY, fields};
+    let Some(app) = TestApp::start_with(backend, |c| c.trust_proxy = true).await else { return };
+    let registration: Value = fields(NOT_ON_ROSTER, PRIMARY, SECONDARY)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    for i in 1..=5 {
+        let (s, v) = app
+            .call_from(&format!("2001:db8:5:5::{i}"), "POST", "/api/v1/registrations", None, Some(registration.clone()))
+            .await;
+        assert_ne!(s, StatusCode::TOO_MANY_REQUESTS, "request {i}: {v}");
+    }
+    let (s, v) =
+        app.call_from("2001:db8:5:5:abcd::1", "POST", "/api/v1/registrations", None, Some(registration.clone())).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("throttled")), "{v}");
+    let (s, v) = app.call_from("2001:db8:5:6::1", "POST", "/api/v1/registrations", None, Some(registration)).await;
+    assert_ne!(s, StatusCode::TOO_MANY_REQUESTS, "another /64: {v}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM registrations").await, 1, "one pending request per Tax ID");
+
+    for i in 1..=20 {
+        let body = json!({"email": format!("person{i}@example.org")});
+        let (s, v) =
+            app.call_from(&format!("2001:db8:9:9::{i:x}"), "POST", "/api/v1/forgot-username", None, Some(body)).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "look-up {i}: {v}");
+    }
+    let body = json!({"email": "another@example.org"});
+    let (s, _) = app.call_from("2001:db8:9:9:1::1", "POST", "/api/v1/forgot-username", None, Some(body.clone())).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, _) = app.call_from("2001:db8:9:a::1", "POST", "/api/v1/forgot-username", None, Some(body)).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "another /64");
+    app.stop().await;
+}
+both!(public_forms_count_an_ipv6_network_as_one_address);
+
+/// Someone who has the password but not the phone can ask for new codes a few times an hour and
+/// guess each five times. Wrong answers in a row are counted for the account across codes and
+/// sessions: after ten, answers pause (a minute, doubling with each further one), the owner is
+/// emailed once, and a right answer after the pause forgets them; after a hundred no answer is
+/// taken until the password is reset or the help desk resets two-step.
+async fn wrong_codes_in_a_row_pause_the_second_step(backend: Backend) {
+    use gatehouse_services::support::SupportAction;
+    let Some(running) = TestApp::start(backend).await else { return };
+    let app = &running;
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let key = format!("second_step|u:{}", jay.0);
+    let counter = format!("SELECT COALESCE(MAX(failures), 0) FROM signin_throttle WHERE throttle_key = '{key}'");
+    let verify = |token: String, code: String| async move {
+        app.call("POST", "/api/v1/two-step/verify", Some(&token), Some(json!({"code": code}))).await
+    };
+    let wrong_for = |right: &str| if right == "000000" { "111111".to_owned() } else { "000000".to_owned() };
+    for round in 0..2 {
+        let (s, v) = sign_in(app, "jpatel", TEST_PASSWORD, "192.0.2.10").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let token = v["session_token"].as_str().expect("token").to_owned();
+        let wrong = wrong_for(&app.last_code(PHONE).await);
+        for i in 0..5 {
+            let (s, v) = verify(token.clone(), wrong.clone()).await;
+            let n = round * 5 + i + 1;
+            assert!(matches!(s, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::GONE), "wrong answer {n}: {s} {v}");
+        }
+    }
+    assert_eq!(app.count(&counter).await, 10);
+    let told = "SELECT COUNT(*) FROM outbox WHERE kind = 'wrong_codes.v1' AND recipient = 'jpatel@example.org'";
+    assert_eq!(app.count(told).await, 1, "the owner is told once");
+    // Paused: even the right code is not taken for a minute, and takes none of the code's tries.
+    let (_, v) = sign_in(app, "jpatel", TEST_PASSWORD, "192.0.2.10").await;
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let right = app.last_code(PHONE).await;
+    let (s, v) = verify(token.clone(), right.clone()).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_wrong_codes")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("Wait 1 minute,"), "{v}");
+    app.advance(Duration::seconds(61));
+    let (s, v) = verify(token, right).await;
+    assert_eq!(s, StatusCode::OK, "after the pause the right code signs in: {v}");
+    assert_eq!(app.count(&counter).await, 0, "a right answer forgets the wrong ones");
+
+    // At a hundred in a row nothing is taken, until the help desk resets two-step.
+    app.sql(&format!(
+        "INSERT INTO signin_throttle (plan_id, throttle_key, failures, updated_at) VALUES ({}, '{key}', 99, 0)",
+        app.plan.id().0
+    ))
+    .await;
+    app.advance(Duration::hours(1));
+    let (_, v) = sign_in(app, "jpatel", TEST_PASSWORD, "192.0.2.10").await;
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let right = app.last_code(PHONE).await;
+    let (s, _) = verify(token.clone(), wrong_for(&right)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = verify(token, right).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("no longer taken"), "{v}");
+    let svc = &app.running.services;
+    let meta = gatehouse_services::RequestMeta::cli();
+    svc.support_action(
+        &svc.operator_grant(&app.plan),
+        &app.plan,
+        jay,
+        SupportAction::ResetTwoStep,
+        "Lost phone",
+        &meta,
+    )
+    .await
+    .expect("reset two-step");
+    assert_eq!(app.count(&counter).await, 0);
+    running.stop().await;
+}
+both!(wrong_codes_in_a_row_pause_the_second_step);
+
+/// The hour's limit of codes holds when the asks come at once: twenty resends and twenty
+/// sign-ins sent together send no more than the limit (on PostgreSQL each transaction would
+/// otherwise count the hour's codes without seeing the others').
+async fn concurrent_asks_send_no_more_codes_than_the_limit(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let (s, v) = sign_in(&app, "jpatel", TEST_PASSWORD, "192.0.2.10").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let token = v["session_token"].as_str().expect("token").to_owned();
+    let resends =
+        (0..20).map(|_| app.call("POST", "/api/v1/two-step/resend", Some(&token), Some(json!({"method": "text"}))));
+    let signins = (0..20).map(|_| sign_in(&app, "jpatel", TEST_PASSWORD, "192.0.2.10"));
+    let (resent, signed) =
+        futures::future::join(futures::future::join_all(resends), futures::future::join_all(signins)).await;
+    assert!(resent.iter().any(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS), "{resent:?}");
+    assert!(signed.iter().all(|(s, _)| *s == StatusCode::OK), "{signed:?}");
+    let codes = format!("SELECT COUNT(*) FROM verification_codes WHERE user_id = {} AND method = 'text'", jay.0);
+    assert_eq!(app.count(&codes).await, 5);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE recipient = '+12065559975'").await, 5);
+    app.stop().await;
+}
+both!(concurrent_asks_send_no_more_codes_than_the_limit);

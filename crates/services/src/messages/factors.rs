@@ -24,6 +24,9 @@ pub enum FactorEvent<'a> {
     AppRemoved,
     /// A new set of recovery codes was made; the old ones stopped working.
     RecoveryCodesRenewed,
+    /// `count` wrong two-step codes in a row were entered after the right password (or at
+    /// "Confirm it's you"): codes are paused for a while.
+    WrongCodes { count: i64 },
 }
 
 /// The notice, to the address on record.
@@ -55,6 +58,7 @@ enum What<'a> {
     AppAdded,
     AppRemoved,
     RecoveryCodesRenewed,
+    WrongCodes(i64),
 }
 
 impl FactorNoticeV1<'_> {
@@ -67,6 +71,7 @@ impl FactorNoticeV1<'_> {
             FactorEvent::AppAdded => What::AppAdded,
             FactorEvent::AppRemoved => What::AppRemoved,
             FactorEvent::RecoveryCodesRenewed => What::RecoveryCodesRenewed,
+            FactorEvent::WrongCodes { count } => What::WrongCodes(count),
         }
     }
 
@@ -99,6 +104,10 @@ impl FactorNoticeV1<'_> {
             FactorEvent::RecoveryCodesRenewed => (
                 "recovery_codes_renewed.v1",
                 format!("New recovery codes were made for your {} provider portal account", self.plan_name),
+            ),
+            FactorEvent::WrongCodes { .. } => (
+                "wrong_codes.v1",
+                format!("Wrong sign-in codes were entered on your {} provider portal account", self.plan_name),
             ),
         };
         Ok(Rendered {
@@ -166,6 +175,7 @@ mod tests {
             (FactorEvent::AppAdded, "authenticator_app_added.v1", "authenticator app was set up"),
             (FactorEvent::AppRemoved, "authenticator_app_removed.v1", "authenticator app was removed"),
             (FactorEvent::RecoveryCodesRenewed, "recovery_codes_renewed.v1", "new set of recovery codes was made"),
+            (FactorEvent::WrongCodes { count: 10 }, "wrong_codes.v1", "10 wrong two-step codes in a row"),
         ];
         for (event, kind, says) in cases {
             let r = m(event).render_to("jay@x.example").unwrap();

@@ -427,6 +427,9 @@ fn two_step_error(e: TwoStepError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", p.to_string()).field(Some("phone"))
         }
         TwoStepError::TooManySends => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sends", e.to_string()),
+        TwoStepError::AnswersPaused(_) | TwoStepError::AnswersClosed => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_wrong_codes", e.to_string())
+        }
         TwoStepError::WrongStage => ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string()),
         TwoStepError::StrongFactorRequired => {
             ApiError::new(StatusCode::FORBIDDEN, "strong_factor_required", e.to_string())
@@ -564,7 +567,8 @@ pub struct CodeBody {
         (status = 403, description = "`strong_factor_required`: the plan requires an authenticator app or a passkey of this account, which holds one; a texted or called code is refused."),
         (status = 409, description = WRONG_STAGE),
         (status = 410, description = "`code_unusable`: no code was sent, or the code expired, was used or had too many wrong tries; ask for a new one."),
-        (status = 422, description = "`wrong_code`: the code is not correct or not of the plan's length (the message says how many tries are left).")))]
+        (status = 422, description = "`wrong_code`: the code is not correct or not of the plan's length (the message says how many tries are left)."),
+        (status = 429, description = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message says how long), and stop after 100 until the password is reset.")))]
 pub async fn verify_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -595,7 +599,8 @@ pub struct RecoveryCodeBody {
         (status = 200, body = SessionStep),
         (status = 409, description = WRONG_STAGE),
         (status = 410, description = "`code_unusable`: this sign-in's tries are used up or it expired; sign in again."),
-        (status = 422, description = "`wrong_code`: not a recovery code of this account, or already used (field `recovery_code`).")))]
+        (status = 422, description = "`wrong_code`: not a recovery code of this account, or already used (field `recovery_code`)."),
+        (status = 429, description = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message says how long), and stop after 100 until the password is reset.")))]
 pub async fn verify_recovery_code(
     State(st): State<AppState>,
     plan: CurrentPlan,

@@ -60,6 +60,9 @@ fn error(e: ProfileError) -> ApiError {
         ProfileError::Code(TwoStepError::TooManySends) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_codes", e.to_string())
         }
+        ProfileError::Code(TwoStepError::AnswersPaused(_) | TwoStepError::AnswersClosed) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_wrong_codes", e.to_string())
+        }
         ProfileError::Code(TwoStepError::StrongFactorRequired) => {
             ApiError::new(StatusCode::FORBIDDEN, "strong_factor_required", e.to_string())
         }
@@ -395,7 +398,8 @@ pub struct ProfileCodeBody {
         (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old); \
             `strong_factor_required`: the plan requires an authenticator app or a passkey of this account, which holds one; a texted or called code is refused."),
         (status = 422, description = "`invalid_input`: the code is malformed, wrong, expired, used or tried too often, \
-            or none was sent (field `code` when it is the code's fault).")))]
+            or none was sent (field `code` when it is the code's fault)."),
+        (status = 429, description = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message says how long), and stop after 100 until the password is reset.")))]
 pub async fn verify_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -416,7 +420,8 @@ pub async fn verify_code(
     responses((status = 200, body = ProfileBody, description = "The profile, open for changes."),
         (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old)."),
         (status = 422, description = "`invalid_input`: not a recovery code of this account, already used, or the \
-            confirmation's tries are spent or expired (field `recovery_code` when it is the code's fault).")))]
+            confirmation's tries are spent or expired (field `recovery_code` when it is the code's fault)."),
+        (status = 429, description = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message says how long), and stop after 100 until the password is reset.")))]
 pub async fn verify_recovery_code(
     State(st): State<AppState>,
     plan: CurrentPlan,

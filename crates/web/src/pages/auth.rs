@@ -560,8 +560,9 @@ async fn code_submit(
                     Ok(p) => p,
                     Err(r) => return r,
                 };
+                let status = answer_refused_status(&e);
                 page.recovery_error = Some(e.to_string());
-                render(StatusCode::BAD_REQUEST, &page)
+                render(status, &page)
             }
         };
     }
@@ -600,9 +601,19 @@ async fn code_submit(
                 Ok(p) => p,
                 Err(r) => return r,
             };
+            let status = answer_refused_status(&e);
             page.code_error = Some(e.to_string());
-            render(StatusCode::BAD_REQUEST, &page)
+            render(status, &page)
         }
+    }
+}
+
+/// The status of a page whose second-step answer was refused: 429 while the account takes no
+/// answers (too many wrong ones in a row), 400 otherwise.
+fn answer_refused_status(e: &TwoStepError) -> StatusCode {
+    match e {
+        TwoStepError::AnswersPaused(_) | TwoStepError::AnswersClosed => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 

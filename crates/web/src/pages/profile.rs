@@ -202,7 +202,11 @@ async fn page(
 fn refused(e: ProfileError, mut f: Feedback) -> (StatusCode, Feedback) {
     let status = match &e {
         ProfileError::Password(SignInError::Locked { .. })
-        | ProfileError::Code(gatehouse_services::two_step::TwoStepError::TooManySends) => StatusCode::TOO_MANY_REQUESTS,
+        | ProfileError::Code(
+            gatehouse_services::two_step::TwoStepError::TooManySends
+            | gatehouse_services::two_step::TwoStepError::AnswersPaused(_)
+            | gatehouse_services::two_step::TwoStepError::AnswersClosed,
+        ) => StatusCode::TOO_MANY_REQUESTS,
         ProfileError::NotUnlocked
         | ProfileError::Code(gatehouse_services::two_step::TwoStepError::StrongFactorRequired) => StatusCode::FORBIDDEN,
         ProfileError::Office(errs) => {
