@@ -40,6 +40,10 @@ pub const CODE_WINDOW: Duration = Duration::minutes(10);
 /// How long the link confirming a new email address works.
 pub const EMAIL_LINK_LIFETIME: Duration = Duration::hours(24);
 
+/// Email changes one user may ask for in an hour: each emails a link to an address they typed,
+/// so without a limit the plan's mail server would write to any address as often as asked.
+pub const EMAIL_CHANGES_PER_HOUR: i64 = 5;
+
 /// Why a profile action was refused. Field errors name their field.
 #[derive(Debug, Error)]
 pub enum ProfileError {
@@ -56,6 +60,8 @@ pub enum ProfileError {
     Email(#[from] EmailError),
     #[error("That is already your email address.")]
     SameEmail,
+    #[error("You asked to change your email address too often in the last hour. Wait an hour, then try again.")]
+    TooManyEmailChanges,
     #[error(transparent)]
     Phone(#[from] PhoneError),
     #[error(
@@ -649,6 +655,17 @@ impl Services {
         }
         if users::is_someones_username(&mut tx, plan.id(), &email.as_str().to_lowercase(), Some(user.id)).await? {
             return Err(ProfileError::Email(EmailError::SomeonesUsername));
+        }
+        users::lock(&mut tx, user.id).await?;
+        let since = now - Duration::hours(1).as_secs();
+        if store::email_changes_since(&mut tx, user.id, since).await? >= EMAIL_CHANGES_PER_HOUR {
+            let e = Event::new("profile.email_change_requested")
+                .by_self(user.id)
+                .outcome(Outcome::Denied)
+                .detail(json!({"reason": "send_limit"}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(ProfileError::TooManyEmailChanges);
         }
         let token = new_token();
         let expires = now + EMAIL_LINK_LIFETIME.as_secs();

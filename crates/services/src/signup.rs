@@ -11,7 +11,7 @@ use gatehouse_domain::password::PasswordProblem;
 use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::username::UsernameError;
 use gatehouse_store::invitations::{self as store, InvitationRow};
-use gatehouse_store::users;
+use gatehouse_store::{throttle, users};
 use serde_json::json;
 use thiserror::Error;
 
@@ -35,6 +35,11 @@ pub enum LinkProblem {
 }
 
 /// Why sign-up was refused. Field errors name the field at fault.
+/// "This username is taken" answers one sign-up link gives; after them the link answers nothing
+/// more about names (a new link starts again). Without a limit, anyone holding an unused link
+/// could ask whether any username, or email, is in the plan.
+pub const TAKEN_NAME_ANSWERS_PER_LINK: i64 = 10;
+
 #[derive(Debug, Error)]
 pub enum SignUpError {
     #[error(transparent)]
@@ -43,6 +48,10 @@ pub enum SignUpError {
     Username(#[from] UsernameError),
     #[error("This username is taken. Choose another.")]
     UsernameTaken,
+    #[error(
+        "Too many usernames that are already taken were tried with this link. Ask whoever invited you to send a new link."
+    )]
+    TooManyTakenNames,
     #[error(transparent)]
     Password(#[from] PasswordProblem),
     #[error("The server is busy. Try again in a moment.")]
@@ -127,6 +136,30 @@ impl Services {
         Ok(Invitee { first_name: u.first_name, last_name: u.last_name, email: u.email })
     }
 
+    /// Whether `username` is free, counting each "taken" answer against the link (at most
+    /// [`TAKEN_NAME_ANSWERS_PER_LINK`]; one link's tries one at a time).
+    async fn check_name_free(
+        &self,
+        plan: &Plan,
+        inv: &InvitationRow,
+        username: &Username,
+        now: i64,
+    ) -> Result<(), SignUpError> {
+        let key = format!("signup|invitation:{}", inv.id.0);
+        let mut tx = self.db.begin().await?;
+        users::lock(&mut tx, inv.user_id).await?;
+        let answered = throttle::get(&mut tx, plan.id(), &key).await?.map_or(0, |c| c.failures);
+        if answered >= TAKEN_NAME_ANSWERS_PER_LINK {
+            return Err(SignUpError::TooManyTakenNames);
+        }
+        if users::name_taken(&mut tx, plan.id(), &username.normalized(), inv.user_id).await? {
+            throttle::add_failure(&mut tx, plan.id(), &key, now).await?;
+            gatehouse_store::commit(tx).await?;
+            return Err(SignUpError::UsernameTaken);
+        }
+        Ok(())
+    }
+
     /// Completes sign-up and starts a session at the two-step set-up stage.
     pub async fn sign_up(
         &self,
@@ -140,14 +173,9 @@ impl Services {
         let inv = self.find_invitation(plan, token).await?;
         let username = Username::parse_as(username, plan.username_format())?;
         plan.password_policy().check(password, confirm, Some(username.as_str()))?;
-        {
-            let mut conn = self.db.acquire().await?;
-            if users::name_taken(&mut conn, plan.id(), &username.normalized(), inv.user_id).await? {
-                return Err(SignUpError::UsernameTaken);
-            }
-        }
-        let hash = self.hasher.hash(password).await?;
         let now = self.now();
+        self.check_name_free(plan, &inv, &username, now).await?;
+        let hash = self.hasher.hash(password).await?;
         let mut tx = self.db.begin().await?;
         if !store::consume(&mut tx, inv.id, now).await? {
             // Another submit of the same link won, or it expired meanwhile.

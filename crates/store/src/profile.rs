@@ -80,6 +80,15 @@ pub async fn insert_email_change(
 }
 
 /// Ends every unused email change of the user.
+/// How many email changes `user` asked for since `since` (each emailed a link).
+pub async fn email_changes_since(conn: &mut Conn, user: UserId, since: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM email_changes WHERE user_id = $1 AND created_at > $2")
+        .bind(user.0)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
 pub async fn end_email_changes(conn: &mut Conn, user: UserId, now: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE email_changes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
         .bind(user.0)

@@ -164,6 +164,29 @@ async fn usernames_are_unique_without_case_and_never_an_email(backend: Backend) 
     // Refusals changed nothing and sent nothing.
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, before);
     assert_eq!(app.count("SELECT COUNT(*) FROM invitations WHERE used_at IS NULL").await, 1);
+    // A link answers "taken" ten times; after that it answers nothing about names, taken or
+    // free (it would otherwise tell its holder which usernames and emails the plan has).
+    let try_name = |name: &str| {
+        let body =
+            json!({"token": token_of(&link), "username": name, "password": PASSWORD, "confirm_password": PASSWORD});
+        app.call("POST", "/api/v1/signup", None, Some(body))
+    };
+    for _ in 2..10 {
+        assert_eq!(try_name("mlopez").await.0, StatusCode::CONFLICT);
+    }
+    for name in ["mlopez", "a.free.name"] {
+        let (s, v) = try_name(name).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("too_many_taken_names")),
+            "{v}"
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM invitations WHERE used_at IS NULL").await, 1);
+    // A new link starts again.
+    let link = app.invite("Ana", "Ruiz", "ana@clinic.example.org").await;
+    let body = json!({"token": token_of(&link), "username": "a.free.name", "password": PASSWORD, "confirm_password": PASSWORD});
+    assert_eq!(app.call("POST", "/api/v1/signup", None, Some(body)).await.0, StatusCode::CREATED);
     app.stop().await;
 }
 both!(usernames_are_unique_without_case_and_never_an_email);

@@ -342,3 +342,46 @@ async fn voice_calls_on_my_profile_follow_the_plan(backend: Backend) {
     app.stop().await;
 }
 both!(voice_calls_on_my_profile_follow_the_plan);
+
+/// Each email change emails a link to an address the person typed: five an hour, then a clear
+/// refusal that sends nothing; an hour later they may ask again.
+async fn email_changes_are_limited_per_hour(backend: Backend) {
+    let Some(running) = TestApp::start(backend).await else { return };
+    let app = &running;
+    app.user("ann", "Ann", "Lee", 143, None).await;
+    let unlock = |t: String| async move {
+        let body = json!({"username": "ann", "password": TEST_PASSWORD});
+        let (s, v) = app.call("POST", "/api/v1/me/profile/confirm-password", Some(&t), Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let code = app.last_code(ANN_PHONE).await;
+        let (s, v) = app.call("POST", "/api/v1/me/profile/verify-code", Some(&t), Some(json!({"code": code}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    };
+    let change = |t: String, n: usize| async move {
+        let email = format!("ann{n}@clinic.example");
+        let body = json!({"email": email, "email_confirm": email});
+        app.call("POST", "/api/v1/me/profile/email", Some(&t), Some(body)).await
+    };
+    let t = app.api_session("ann", TEST_PASSWORD, ANN_PHONE).await;
+    unlock(t.clone()).await;
+    for n in 1..=5 {
+        let (s, v) = change(t.clone(), n).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "change {n}: {v}");
+    }
+    let links = "SELECT COUNT(*) FROM outbox WHERE recipient LIKE 'ann%@clinic.example'";
+    assert_eq!(app.count(links).await, 5);
+    let (s, v) = change(t.clone(), 6).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_email_changes")),
+        "{v}"
+    );
+    assert_eq!(app.count(links).await, 5, "nothing sent");
+    app.advance(Duration::minutes(61));
+    let t = app.api_session("ann", TEST_PASSWORD, ANN_PHONE).await;
+    unlock(t.clone()).await;
+    let (s, v) = change(t, 7).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "an hour later: {v}");
+    running.stop().await;
+}
+both!(email_changes_are_limited_per_hour);

@@ -246,6 +246,9 @@ fn signup_error(e: SignUpError) -> ApiError {
         SignUpError::UsernameTaken => {
             ApiError::new(StatusCode::CONFLICT, "username_taken", e.to_string()).field(Some("username"))
         }
+        SignUpError::TooManyTakenNames => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_taken_names", e.to_string())
+        }
         other => {
             let field = other.field();
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", other.to_string()).field(field)
@@ -297,6 +300,7 @@ pub struct SignUpBody {
         (status = 409, description = "`username_taken`: another account has this username (case does not matter)."),
         (status = 410, description = "`link_unusable`: no invitation has this token, or it was used, cancelled, replaced by a newer one or has expired."),
         (status = 422, description = "`invalid_input`: the username or password breaks the plan's rules, or the two passwords differ (the error names the field); `invalid_body`: a field is missing, unknown or of the wrong type, or `token` is not a link's token."),
+        (status = 429, description = "`too_many_taken_names`: this link already answered ten times that a username was taken; a new link (resent invitation) starts again."),
         (status = 503, description = "`busy`: password hashing is at capacity; retry after Retry-After.")))]
 pub async fn sign_up(
     State(st): State<AppState>,

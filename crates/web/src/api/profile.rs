@@ -60,6 +60,9 @@ fn error(e: ProfileError) -> ApiError {
         ProfileError::Code(TwoStepError::TooManySends) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_codes", e.to_string())
         }
+        ProfileError::TooManyEmailChanges => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_email_changes", e.to_string())
+        }
         ProfileError::Code(TwoStepError::AnswersPaused(_) | TwoStepError::AnswersClosed) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_wrong_codes", e.to_string())
         }
@@ -561,7 +564,8 @@ pub struct ProfileEmailBody {
     responses((status = 202, body = ProfileBody, description = "The link was sent; `pending_email` shows the address."),
         (status = 403, description = "`confirm_identity`: confirm it is you first (password, then code)."),
         (status = 422, description = "`invalid_input`: not an email address (field `email`), the two differ \
-            (field `email_confirm`), or it is already the account's (field `email`).")))]
+            (field `email_confirm`), or it is already the account's (field `email`)."),
+        (status = 429, description = "`too_many_email_changes`: five changes were asked for in the last hour.")))]
 pub async fn email(
     State(st): State<AppState>,
     plan: CurrentPlan,

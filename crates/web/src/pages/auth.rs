@@ -263,8 +263,13 @@ async fn signup_submit(
     };
     let msg = Some(err.to_string());
     let field = err.field();
+    let status = if matches!(err, SignUpError::TooManyTakenNames) {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     render(
-        StatusCode::BAD_REQUEST,
+        status,
         &SignUpPage {
             chrome: Chrome::new(&st, &plan, &csrf, false),
             token: f.token,

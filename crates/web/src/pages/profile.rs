@@ -202,6 +202,7 @@ async fn page(
 fn refused(e: ProfileError, mut f: Feedback) -> (StatusCode, Feedback) {
     let status = match &e {
         ProfileError::Password(SignInError::Locked { .. })
+        | ProfileError::TooManyEmailChanges
         | ProfileError::Code(
             gatehouse_services::two_step::TwoStepError::TooManySends
             | gatehouse_services::two_step::TwoStepError::AnswersPaused(_)
