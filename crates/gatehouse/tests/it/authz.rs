@@ -304,7 +304,7 @@ async fn only_live_applications_of_the_plan_may_ask(backend: Backend) {
     let access = app.url(&format!("/api/v1/users/{}/access", bill.0));
     assert_eq!(c.get(&access).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
-    // Another plan's application is refused here.
+    // Another plan's application is unknown here, like a wrong secret.
     let svc = &app.running.services;
     let other = app.other_plan("northwind", None).await;
     let theirs = svc
@@ -312,9 +312,9 @@ async fn only_live_applications_of_the_plan_may_ask(backend: Backend) {
         .await
         .unwrap();
     let r = c.post(&url).basic_auth(&theirs.row.client_id, Some(&theirs.secret)).json(&body).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"]["code"], "wrong_plan");
+    assert_eq!(v["error"]["code"], "unauthenticated");
     // ...and answers for its own plan, where Bill does not exist.
     let r = c
         .post(app.url("/p/northwind/api/v1/authz/check"))

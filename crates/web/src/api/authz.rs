@@ -69,7 +69,6 @@ impl FromRequestParts<AppState> for App {
         match st.svc.authenticate_application(plan.0.id(), &id, &secret) {
             Ok(app) => Ok(App(app)),
             Err(AppAuthError::BadCredentials) => Err(unauthenticated()),
-            Err(e @ AppAuthError::OtherPlan) => Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_plan", e.to_string())),
         }
     }
 }
@@ -285,7 +284,6 @@ const CHECK_REFUSALS: &str = "`invalid_input`: a check is not one the server can
 /// Answered from memory. A refusal (`allowed: false`) carries a reason code.
 #[utoipa::path(post, path = "/authz/check", security(("basic" = []), ("application_bearer" = [])), request_body = CheckBody,
     responses((status = 200, body = CheckResult, description = "The answer."),
-        (status = 403, description = "`wrong_plan`: the application is another plan's."),
         (status = 422, description = CHECK_REFUSALS)))]
 pub async fn check(State(st): State<AppState>, App(app): App, ObjectBody(b): ObjectBody<CheckBody>) -> Response {
     let c = match b.check("") {
@@ -304,7 +302,6 @@ pub async fn check(State(st): State<AppState>, App(app): App, ObjectBody(b): Obj
 /// `checks[3].npi`).
 #[utoipa::path(post, path = "/authz/check-batch", security(("basic" = []), ("application_bearer" = [])), request_body = CheckBatchBody,
     responses((status = 200, body = CheckBatchResult, description = "The answers, in the order of the checks."),
-        (status = 403, description = "`wrong_plan`: the application is another plan's."),
         (status = 422, description = CHECK_REFUSALS)))]
 pub async fn check_batch(
     State(st): State<AppState>,
@@ -388,7 +385,6 @@ pub struct UserAccessView {
     params(("id" = i64, Path, minimum = 1, description = "The user's id (as in a check's `user_id`).")),
     responses((status = 200, body = UserAccessView, description = "The user's access."),
         (status = 400, description = "`invalid_path`: the id is not a positive integer."),
-        (status = 403, description = "`wrong_plan`: the application is another plan's."),
         (status = 404, description = "`not_found`: the plan has no user with this id.")))]
 pub async fn access(State(st): State<AppState>, App(app): App, ApiPath(id): ApiPath<i64>) -> Response {
     if id <= 0 {
