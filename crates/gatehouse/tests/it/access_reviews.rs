@@ -594,3 +594,29 @@ async fn a_large_review_pages_in_name_order_from_either_end(backend: Backend) {
     assert_eq!(page.subjects[0].row.user_id.0, expected[10]);
 }
 both!(a_large_review_pages_in_name_order_from_either_end);
+
+/// A practice's review cannot take a plan staff member's access away (an account that worked
+/// for the practice before it was given a staff role): only "keep" is taken, and the account and
+/// its role stay as they were. Otherwise a practice administrator could deactivate the plan's
+/// own administrator through a review.
+async fn a_review_only_keeps_plan_staff(backend: Backend) {
+    let Some(w) = World::build(backend).await else { return };
+    w.app.sql(&format!("UPDATE users SET staff_role = 'plan_admin' WHERE id = {}", w.m1.id.0)).await;
+    let id = w.review_of(&w.admin_a).await;
+    for decision in ["deactivate", "change"] {
+        let r = w.decide(&w.admin_a, id, &w.m1, decision).await;
+        assert!(matches!(&r, Err(e) if e.to_string().contains("plan staff")), "{decision}: {r:?}");
+    }
+    w.decide(&w.admin_a, id, &w.m1, "keep").await.expect("keep");
+    w.decide(&w.admin_a, id, &w.m2, "deactivate").await.expect("a member can be deactivated");
+    w.decide(&w.admin_a, id, &w.m3, "keep").await.expect("keep");
+    w.sign(&w.admin_a, id, "Pat", "Admina").await.expect("sign");
+    let m1 = format!(
+        "SELECT COUNT(*) FROM users WHERE id = {} AND status = 'active' AND staff_role = 'plan_admin'",
+        w.m1.id.0
+    );
+    assert_eq!(w.app.count(&m1).await, 1);
+    let m2 = format!("SELECT COUNT(*) FROM users WHERE id = {} AND status = 'deactivated'", w.m2.id.0);
+    assert_eq!(w.app.count(&m2).await, 1);
+}
+both!(a_review_only_keeps_plan_staff);

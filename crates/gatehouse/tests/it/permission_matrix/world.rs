@@ -194,6 +194,12 @@ impl World {
         let help_desk = app.staff(&p1, "help_desk", 1008, StaffRole::HelpDesk).await;
         let auditor = app.staff(&p1, "auditor", 1009, StaffRole::Auditor).await;
         let plan_admin = app.staff(&p1, "plan_admin", 1010, StaffRole::PlanAdmin).await;
+        // Targets of the ranks between: a second administrator of A and a second auditor (the
+        // actors' own accounts must stay usable: acting on an account ends its sessions).
+        let admin_a2 = app.person(&p1, "admin_a2", 1016).await;
+        app.member_of(&admin_a2, &a, &admin_a).await;
+        app.make_admin(&admin_a2, &a, &admin_a).await;
+        let auditor2 = app.staff(&p1, "auditor2", 1017, StaffRole::Auditor).await;
         let staff_hd = app.staff(&p1, "staff_hd", 1011, StaffRole::HelpDesk).await;
         // The attack's shape: a staff account that also works for practice A.
         let staff_in_a = app.staff(&p1, "staff_in_a", 1012, StaffRole::PlanAdmin).await;
@@ -232,11 +238,14 @@ impl World {
             (IdKind::User, Target::user("user of A and B", &user_ab, 1, &["A", "B"], None, 1)),
             (IdKind::User, Target::user("plan 2 user", &p2_user, 2, &["C"], None, 2)),
             (IdKind::User, Target::user("help desk account", &staff_hd, 1, &[], Some(StaffRole::HelpDesk), 4)),
+            (IdKind::User, Target::user("another admin of A", &admin_a2, 1, &["A"], None, 2)),
+            (IdKind::User, Target::user("auditor account", &auditor2, 1, &[], Some(StaffRole::Auditor), 3)),
             (
                 IdKind::User,
                 Target::user("plan admin working for A", &staff_in_a, 1, &["A"], Some(StaffRole::PlanAdmin), 5),
             ),
             (IdKind::StaffUser, Target::user("help desk account", &staff_hd, 1, &[], Some(StaffRole::HelpDesk), 4)),
+            (IdKind::StaffUser, Target::user("auditor account", &auditor2, 1, &[], Some(StaffRole::Auditor), 3)),
             (
                 IdKind::StaffUser,
                 Target::user("plan admin working for A", &staff_in_a, 1, &["A"], Some(StaffRole::PlanAdmin), 5),
