@@ -56,14 +56,12 @@ pub async fn resolve_plan(State(st): State<AppState>, mut req: Request, next: Ne
             }
             req.extensions_mut().insert(CurrentPlan(Arc::new(plan), base.clone()));
             let mut resp = next.run(req).await;
-            if !base.is_empty() {
-                if let Some(loc) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok())
-                    && loc.starts_with('/')
-                    && let Ok(v) = axum::http::HeaderValue::from_str(&format!("{base}{loc}"))
-                {
-                    resp.headers_mut().insert(header::LOCATION, v);
-                }
-                keep_cookies_under(&mut resp, &base);
+            if !base.is_empty()
+                && let Some(loc) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok())
+                && loc.starts_with('/')
+                && let Ok(v) = axum::http::HeaderValue::from_str(&format!("{base}{loc}"))
+            {
+                resp.headers_mut().insert(header::LOCATION, v);
             }
             resp
         }
@@ -72,30 +70,6 @@ pub async fn resolve_plan(State(st): State<AppState>, mut req: Request, next: Ne
             tracing::error!(error = %e, "plan lookup failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()
         }
-    }
-}
-
-/// Gives every cookie the response sets for the whole site (`Path=/`) the plan's prefix as its
-/// path instead: plans served under `/p/{slug}` of one host then keep their own session and
-/// known-browser cookies, and signing in to one does not replace another's.
-fn keep_cookies_under(resp: &mut Response, base: &str) {
-    let set: Vec<_> = resp.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
-    if set.is_empty() {
-        return;
-    }
-    let headers = resp.headers_mut();
-    headers.remove(header::SET_COOKIE);
-    for value in set {
-        let moved = value
-            .to_str()
-            .ok()
-            .and_then(|v| axum_extra::extract::cookie::Cookie::parse(v.to_owned()).ok())
-            .filter(|c| c.path() == Some("/"))
-            .and_then(|mut c| {
-                c.set_path(base.to_owned());
-                axum::http::HeaderValue::from_str(&c.to_string()).ok()
-            });
-        headers.append(header::SET_COOKIE, moved.unwrap_or(value));
     }
 }
 

@@ -75,29 +75,3 @@ async fn redirects_keep_the_plan_prefix(backend: Backend) {
     app.stop().await;
 }
 both!(redirects_keep_the_plan_prefix);
-
-/// Plans served under `/p/{slug}` of one host keep their own cookies: every cookie set for the
-/// whole site is set for the plan's prefix instead, so signing in to one plan does not replace
-/// another's session or known-browser cookie, and the browser goes on under the prefix.
-async fn cookies_stay_under_the_plan_prefix(backend: Backend) {
-    use crate::support::{TEST_PASSWORD, csrf};
-    let Some(app) = TestApp::start(backend).await else { return };
-    app.user("ann", "Ann", "Lee", 143, None).await;
-    let c = app.browser();
-    let page = c.get(app.url("/p/test/signin")).send().await.expect("get").text().await.expect("text");
-    let form = [("csrf_token", csrf(&page)), ("username", "ann".into()), ("password", TEST_PASSWORD.into())];
-    let r = c.post(app.url("/p/test/signin")).form(&form).send().await.expect("post");
-    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/p/test/two-step/code"));
-    let set: Vec<String> =
-        r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
-    for name in ["gh_session=", "gh_device="] {
-        let cookie = set.iter().find(|c| c.starts_with(name)).unwrap_or_else(|| panic!("{name} set: {set:?}"));
-        assert!(cookie.contains("Path=/p/test"), "{cookie}");
-    }
-    assert!(set.iter().all(|c| !c.split(';').any(|a| a.trim() == "Path=/")), "{set:?}");
-    let (s, page) = app.page(&c, "/p/test/two-step/code").await;
-    assert_eq!(s, StatusCode::OK, "the cookie reaches the plan's pages: {page}");
-    assert!(page.contains("XXX-XXX-0143"), "{page}");
-    app.stop().await;
-}
-both!(cookies_stay_under_the_plan_prefix);
