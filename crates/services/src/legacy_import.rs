@@ -11,7 +11,7 @@ use crate::staff::{Denied, StaffGrant};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::legacy::{LegacyHash, SaltPosition};
 use gatehouse_domain::staff::StaffPermission;
-use gatehouse_domain::{Email, PersonName, Username};
+use gatehouse_domain::{Email, PersonName, UserId, Username};
 /// One practice's line of the migration report.
 pub use gatehouse_store::legacy::PracticeMigration;
 use gatehouse_store::legacy::{self as store, NewLegacyUser};
@@ -265,7 +265,10 @@ impl Services {
         let existing = store::accounts(&mut tx, plan.id()).await?;
         let by_name: HashMap<&str, &store::ExistingAccount> =
             existing.iter().filter_map(|a| a.username_lower.as_deref().map(|n| (n, a))).collect();
-        let emails: HashSet<&str> = existing.iter().map(|a| a.email_lower.as_str()).collect();
+        let mut email_owners: HashMap<&str, Vec<UserId>> = HashMap::new();
+        for a in &existing {
+            email_owners.entry(a.email_lower.as_str()).or_default().push(a.id);
+        }
         let (practices, providers) = store::roster_keys(&mut tx, plan.id()).await?;
         let practice_of: HashMap<&str, i64> = practices.iter().map(|(id, t)| (t.as_str(), *id)).collect();
         let mut provider_of: HashMap<(i64, String), i64> = HashMap::new();
@@ -309,14 +312,14 @@ impl Services {
                     String::new()
                 }
             };
-            if emails.contains(lower.as_str()) {
+            let own = by_name.get(lower.as_str()).map(|acc| acc.id);
+            if email_owners.get(lower.as_str()).is_some_and(|ids| ids.iter().any(|id| Some(*id) != own)) {
                 reasons.push("username: equals another account's email address".into());
             }
             if let Some(other) = file_emails.get(&lower).filter(|l| **l != line) {
                 reasons.push(format!("username: equals the email address on line {other}"));
             }
             let email_lower = email.to_lowercase();
-            let own = by_name.get(lower.as_str()).map(|acc| acc.id);
             if by_name.get(email_lower.as_str()).is_some_and(|acc| Some(acc.id) != own) {
                 reasons.push("email: is another account's username".into());
             }

@@ -387,6 +387,9 @@ impl Services {
         let now = self.now();
         let phone = user.two_step_phone.clone().unwrap_or_default();
         let mut tx = self.db.begin().await?;
+        // The user's row before the plan's audit chain, as every path that counts a per-user
+        // limit takes them (one order everywhere: no deadlock on PostgreSQL).
+        users::lock(&mut tx, user.id).await?;
         store::set_unlock(&mut tx, session.id, user.id, "code", now).await?;
         audit::record(&mut tx, now, plan.id(), meta, Event::new("profile.password_confirmed").by_self(user.id)).await?;
         let (app, keys) = strong_factor::held(&mut tx, plan, &user).await?;

@@ -404,6 +404,9 @@ impl Services {
         // With a code to send, the password step's event and the code's are appended together.
         let mut events = vec![password_step];
         if phone.is_none() {
+            // The user's row before the plan's audit chain: the email-proof link below counts
+            // the hour's links under it (one order everywhere: no deadlock on PostgreSQL).
+            users::lock(&mut tx, user.id).await?;
             audit::record_all(&mut tx, now, plan.id(), meta, std::mem::take(&mut events)).await?;
         }
         let mut masked_phone = None;

@@ -110,7 +110,9 @@ impl SupportAction {
             Self::ResetTwoStep => {
                 "The user's two-step phone, authenticator app, recovery codes and passkeys are removed, all their sessions end, and they are told by email. At their next sign-in, after their password, they set up a new phone."
             }
-            Self::Unlock => "Failed sign-in attempts are forgotten and any lock on this username ends now.",
+            Self::Unlock => {
+                "Failed sign-in attempts and wrong codes are forgotten, and any lock on this account ends now."
+            }
             Self::Deactivate => "The user is signed out everywhere at once and cannot sign in until reactivated.",
             Self::Reactivate => "The user can sign in again with their username, password and two-step phone.",
             Self::ResendInvitation => "A new sign-up link (valid 72 hours) is emailed; the old link stops working.",
@@ -182,12 +184,18 @@ impl Services {
         row: UserRow,
     ) -> Result<UserSummary, SupportError> {
         let now = self.now();
-        let locked_until = match &row.username {
+        let by_name = match &row.username {
             Some(u) => {
                 throttle::locked_until(conn, plan.id(), &format!("u:{}", u.to_lowercase())).await?.filter(|t| *t > now)
             }
             None => None,
         };
+        // Codes paused or closed after wrong answers in a row lock the account too.
+        let codes = match crate::two_step::Purpose::SignIn.wrong_answers_key(row.id) {
+            Some(key) => throttle::get(conn, plan.id(), &key).await?.and_then(|c| c.locked_until).filter(|t| *t > now),
+            None => None,
+        };
+        let locked_until = by_name.max(codes);
         let affiliations = gatehouse_store::users::affiliations_of(conn, row.id).await?;
         Ok(UserSummary {
             phone: row.two_step_phone.as_deref().map(gatehouse_domain::phone::mask_digits),
@@ -236,11 +244,16 @@ impl Services {
             .0
             .into_iter()
             .map(|row| {
-                let locked_until = row.username.as_deref().and_then(|u| {
+                let by_name = row.username.as_deref().and_then(|u| {
                     let key = format!("u:{}", u.to_lowercase());
                     let prefix = format!("{key}|");
                     locked.iter().filter(|(k, _)| *k == key || k.starts_with(&prefix)).map(|(_, t)| *t).max()
                 });
+                // Codes paused or closed after wrong answers in a row lock the account too.
+                let codes = crate::two_step::Purpose::SignIn
+                    .wrong_answers_key(row.id)
+                    .and_then(|key| locked.iter().filter(|(k, _)| *k == key).map(|(_, t)| *t).max());
+                let locked_until = by_name.max(codes);
                 let (mine, rest): (Vec<_>, Vec<_>) = practices.drain(..).partition(|(u, _)| *u == row.id);
                 practices = rest;
                 UserSummary {
@@ -333,6 +346,7 @@ impl Services {
                 let name =
                     row.username.as_deref().ok_or(SupportError::NotApplicable("This user has not signed up yet."))?;
                 throttle::clear_prefix(&mut tx, plan.id(), &format!("u:{}", name.to_lowercase())).await?;
+                crate::two_step::forget_wrong_answers(&mut tx, plan, user).await?;
             }
             SupportAction::Deactivate => {
                 if row.status != UserStatus::Active {

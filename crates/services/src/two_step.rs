@@ -116,7 +116,7 @@ pub enum TwoStepError {
     #[error("Your plan does not offer codes by voice call. Choose a text message.")]
     VoiceNotOffered,
     #[error(
-        "Too many wrong codes were entered for this account. Wait {}, then try again. If you did not enter them, change your password.",
+        "Too many wrong codes were entered for this account. Wait {}, then try again. If you did not enter them, choose a new password with \"Forgot password\".",
         minutes(*.0)
     )]
     AnswersPaused(i64),
@@ -383,6 +383,10 @@ pub(crate) async fn check_answer(
         .await?
         .filter(|c| c.created_at >= not_before)
         .ok_or(TwoStepError::NoCode)?;
+    // Answers for one user one at a time (PostgreSQL; SQLite's writer already is): the count of
+    // wrong answers read here is then the latest, and a pause cannot be passed by answering
+    // several at once.
+    users::lock(tx, user).await?;
     let guard = WrongAnswers::read(tx, plan, user, purpose).await?;
     if let Err(e) = guard.open(now) {
         let reason = if matches!(e, TwoStepError::AnswersClosed) { "answers_closed" } else { "answers_paused" };
@@ -505,16 +509,16 @@ impl WrongAnswers {
     async fn count_wrong(&self, conn: &mut Conn, plan: &Plan, meta: &RequestMeta, now: i64) -> Result<(), Internal> {
         let Some(key) = &self.key else { return Ok(()) };
         let wrong = throttle::add_failure(conn, plan.id(), key, now).await?;
-        let pause = match answer_gate(wrong) {
+        let (pause, detail) = match answer_gate(wrong) {
             AnswerGate::Open => return Ok(()),
-            AnswerGate::PausedFor(d) => d.as_secs(),
-            AnswerGate::Closed => 0,
+            AnswerGate::PausedFor(d) => (d.as_secs(), json!({"wrong_answers": wrong, "pause_seconds": d.as_secs()})),
+            // Shown as a lock to the help desk until cleared; answers are refused by the count.
+            AnswerGate::Closed => {
+                (Duration::days(365 * 100).as_secs(), json!({"wrong_answers": wrong, "closed": true}))
+            }
         };
         throttle::lock(conn, plan.id(), key, now + pause).await?;
-        let e = Event::new("two_step.answers_paused")
-            .by_self(self.user)
-            .outcome(Outcome::Denied)
-            .detail(json!({"wrong_answers": wrong, "pause_seconds": pause, "counter": key}));
+        let e = Event::new("two_step.answers_paused").by_self(self.user).outcome(Outcome::Denied).detail(detail);
         audit::record(conn, now, plan.id(), meta, e).await?;
         if wrong == FREE_WRONG_ANSWERS
             && let Some(user) = users::get(conn, plan.id(), self.user).await?

@@ -376,6 +376,10 @@ async fn a_later_import_joins_only_the_account_it_made(backend: Backend) {
     assert!(why("quinn").is_some_and(|w| w.contains("email: is another account's username")), "{r:?}");
     assert!(why("rae").is_some_and(|w| w.contains("email: is the username on line 4")), "{r:?}");
     assert!(why("sky@old.example.org").is_some_and(|w| w.contains("equals the email address on line 3")), "{r:?}");
+    // Run again, the account whose username is its own email joins itself, unchanged.
+    let again = [line("pat@old.example.org", "pat@old.example.org", TIN, false)];
+    let r = svc.import_legacy_users(&grant, &app.plan, &again.join("\n"), &RequestMeta::cli()).await.expect("import");
+    assert_eq!((r.rejected_count, r.unchanged), (0, 1), "{r:?}");
     app.stop().await;
 }
 both!(a_later_import_joins_only_the_account_it_made);

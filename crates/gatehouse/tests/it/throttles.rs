@@ -479,18 +479,21 @@ async fn wrong_codes_in_a_row_pause_the_second_step(backend: Backend) {
     let (s, v) = verify(token, right).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
     assert!(v["error"]["message"].as_str().unwrap_or_default().contains("no longer taken"), "{v}");
+    // The help desk sees the account locked, and "Unlock" (or "Reset two-step") ends it.
     let svc = &app.running.services;
-    let meta = gatehouse_services::RequestMeta::cli();
-    svc.support_action(
-        &svc.operator_grant(&app.plan),
-        &app.plan,
-        jay,
-        SupportAction::ResetTwoStep,
-        "Lost phone",
-        &meta,
-    )
-    .await
-    .expect("reset two-step");
+    let (operator, meta) = (svc.operator_grant(&app.plan), gatehouse_services::RequestMeta::cli());
+    let summary = svc.user_summary(&operator, &app.plan, jay).await.expect("summary");
+    assert!(summary.locked_until.is_some() && summary.actions().contains(&SupportAction::Unlock), "{summary:?}");
+    svc.support_action(&operator, &app.plan, jay, SupportAction::Unlock, "Called in", &meta).await.expect("unlock");
+    assert_eq!(app.count(&counter).await, 0);
+    app.sql(&format!(
+        "INSERT INTO signin_throttle (plan_id, throttle_key, failures, updated_at) VALUES ({}, '{key}', 100, 0)",
+        app.plan.id().0
+    ))
+    .await;
+    svc.support_action(&operator, &app.plan, jay, SupportAction::ResetTwoStep, "Lost phone", &meta)
+        .await
+        .expect("reset two-step");
     assert_eq!(app.count(&counter).await, 0);
     running.stop().await;
 }
