@@ -91,7 +91,7 @@ pub enum TwoStepError {
     TooManySends,
     #[error("Enter the {0}-digit code.")]
     Malformed(u32),
-    #[error("That code is not correct. You have {0} more tries.")]
+    #[error("That code is not correct. You have {}.", more_tries(*.0))]
     Wrong(i64),
     #[error("Too many wrong codes. Ask for a new code.")]
     TooManyTries,
@@ -105,7 +105,7 @@ pub enum TwoStepError {
     Replayed,
     #[error("Enter one of your recovery codes, like abcde-12345.")]
     MalformedRecovery,
-    #[error("That recovery code is not correct, or was already used. You have {0} more tries.")]
+    #[error("That recovery code is not correct, or was already used. You have {}.", more_tries(*.0))]
     WrongRecovery(i64),
     #[error("This step is not available now. Start again from sign in.")]
     WrongStage,
@@ -126,6 +126,11 @@ pub enum TwoStepError {
     AnswersClosed,
     #[error(transparent)]
     Internal(#[from] Internal),
+}
+
+/// "1 more try", "4 more tries".
+fn more_tries(n: i64) -> String {
+    if n == 1 { "1 more try".to_owned() } else { format!("{n} more tries") }
 }
 
 /// "1 minute", "5 minutes".

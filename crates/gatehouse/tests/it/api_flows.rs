@@ -259,7 +259,13 @@ async fn two_step_codes_tries_sends_and_expiry(backend: Backend) {
     for left in (1..=4).rev() {
         let (s, v) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(v["error"]["message"].as_str().expect("m").contains(&format!("{left} more tries")), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .expect("m")
+                .contains(&format!("{left} more {}", if left == 1 { "try." } else { "tries." })),
+            "{v}"
+        );
     }
     let (s, _) = app.call("POST", "/api/v1/two-step/verify", Some(&t), Some(json!({"code": wrong}))).await;
     assert_eq!(s, StatusCode::GONE, "fifth wrong try uses the code up");

@@ -245,7 +245,8 @@ async fn reset_answers_a_mismatch_exactly_like_a_match_and_sends_nothing(backend
             answers.push((s, without_csrf(&page), loc));
         }
         assert_eq!(answers[0].0, StatusCode::BAD_REQUEST);
-        assert!(answers[0].1.contains(&format!("You have {left} more tries")), "{}", answers[0].1);
+        let more = if left == 1 { "1 more try.".to_owned() } else { format!("{left} more tries.") };
+        assert!(answers[0].1.contains(&format!("You have {more}")), "{}", answers[0].1);
         assert_eq!(answers[0], answers[1]);
         assert_eq!(answers[0], answers[2]);
     }
