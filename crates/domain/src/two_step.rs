@@ -138,16 +138,19 @@ mod tests {
         assert_eq!(answer_gate(WRONG_ANSWER_LIMIT - 1), AnswerGate::PausedFor(LONGEST_PAUSE));
         assert_eq!(answer_gate(WRONG_ANSWER_LIMIT), AnswerGate::Closed);
         assert_eq!(answer_gate(i64::MAX), AnswerGate::Closed);
-        // Fewer than 100 guesses in the first 90 days: 10 free, 11 growing pauses, then one a day.
-        let mut at = 0;
-        let mut guesses = 0;
-        while at < Duration::days(90).as_secs() {
+        // 10 free, 11 growing pauses (about a day and a half), then one a day: the 100th wrong
+        // answer, after which none is taken, comes no sooner than 80 days after the first.
+        let (mut at, mut guesses) = (0, 0);
+        loop {
             guesses += 1;
-            if let AnswerGate::PausedFor(d) = answer_gate(guesses) {
-                at += d.as_secs();
+            match answer_gate(guesses) {
+                AnswerGate::Open => {}
+                AnswerGate::PausedFor(d) => at += d.as_secs(),
+                AnswerGate::Closed => break,
             }
         }
-        assert!(guesses < WRONG_ANSWER_LIMIT, "{guesses}");
+        assert_eq!(guesses, WRONG_ANSWER_LIMIT);
+        assert!(at >= Duration::days(80).as_secs(), "{at}");
     }
 
     #[test]
