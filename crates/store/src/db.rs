@@ -25,6 +25,13 @@ pub enum DbKind {
     Postgres,
 }
 
+impl DbKind {
+    /// Which database `conn` talks to.
+    pub fn of(conn: &Conn) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") { DbKind::Sqlite } else { DbKind::Postgres }
+    }
+}
+
 /// Storage failures. Their text is for logs, never for the client.
 #[derive(Debug, Error)]
 pub enum StoreError {

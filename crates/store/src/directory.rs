@@ -97,7 +97,7 @@ pub async fn page(
            AND ($7 = 0 OR a.all_providers = 1 OR EXISTS (SELECT 1 FROM affiliation_providers s \
                 WHERE s.affiliation_id = a.id AND s.provider_id = $7))"
     );
-    let fts = match search::kind_of(conn) {
+    let fts = match DbKind::of(conn) {
         DbKind::Sqlite if q.among.is_none() => search::fts_practices_query(q.practices, q.needle, q.digits),
         _ => None,
     };
@@ -208,7 +208,7 @@ pub async fn candidates(conn: &mut Conn, plan: PlanId, q: &DirectoryQuery<'_>) -
     let mut args: Vec<Arg<'_>> = q.practices.iter().map(|p| Arg::Int(*p)).collect();
     let list = (1..=args.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     // Not `DISTINCT`: sorting 20,000 ids as text cost PostgreSQL 20 ms; they are deduped below.
-    let ids = match search::kind_of(conn) {
+    let ids = match DbKind::of(conn) {
         DbKind::Sqlite => "group_concat(a.user_id)",
         DbKind::Postgres => "string_agg(a.user_id::text, ',')",
     };

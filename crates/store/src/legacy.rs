@@ -1,6 +1,6 @@
 //! Accounts imported from a legacy system: bulk inserts and the migration report's counts.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, DbKind, StoreError};
 use gatehouse_domain::{PlanId, UserId};
 use sqlx::Row;
 
@@ -80,7 +80,10 @@ pub struct NewLegacyUser<'a> {
 /// Parameters a statement may carry: SQLite's `$n` lookup grows with the count, PostgreSQL's
 /// limit is 65,535.
 fn params_per_statement(conn: &Conn) -> usize {
-    if conn.backend_name().eq_ignore_ascii_case("sqlite") { 256 } else { 8_000 }
+    match DbKind::of(conn) {
+        DbKind::Sqlite => 256,
+        DbKind::Postgres => 8_000,
+    }
 }
 
 /// Inserts imported accounts, many per statement. Returns (username lower case, id) pairs.

@@ -98,7 +98,7 @@ pub fn count_stop(cap: i64, offset: i64, limit: i64) -> i64 {
 /// and checkpoints the write-ahead log; on PostgreSQL refreshes the planner's statistics of the
 /// searched tables. Call it outside a transaction.
 pub async fn after_bulk_load(conn: &mut Conn) -> Result<(), StoreError> {
-    match kind_of(conn) {
+    match DbKind::of(conn) {
         DbKind::Sqlite => {
             for index in ["users_search", "affiliations_search"] {
                 sqlx::query(&format!("INSERT INTO {index} ({index}) VALUES ('optimize')")).execute(&mut *conn).await?;
@@ -112,11 +112,6 @@ pub async fn after_bulk_load(conn: &mut Conn) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-/// Which database `conn` talks to.
-pub fn kind_of(conn: &Conn) -> DbKind {
-    if conn.backend_name().eq_ignore_ascii_case("sqlite") { DbKind::Sqlite } else { DbKind::Postgres }
 }
 
 /// `%needle%` with `\`, `%` and `_` escaped (for `LIKE … ESCAPE '\'`). A NUL character is left
@@ -184,7 +179,7 @@ pub async fn plan_holds_everyone(conn: &mut Conn, plan: PlanId) -> Result<bool, 
 /// search index and the change log (migration 0016) are both timed by it, never by a server's
 /// clock.
 pub async fn db_clock(conn: &mut Conn) -> Result<i64, StoreError> {
-    let sql = match kind_of(conn) {
+    let sql = match DbKind::of(conn) {
         DbKind::Sqlite => "SELECT CAST(strftime('%s', 'now') AS INTEGER)",
         DbKind::Postgres => "SELECT extract(epoch FROM now())::bigint",
     };

@@ -355,8 +355,7 @@ pub fn lock_stmt(kind: DbKind, user: UserId) -> Option<Stmt<'static>> {
 
 /// Runs [`lock_stmt`] on `conn`, if its database needs it.
 pub async fn lock(conn: &mut Conn, user: UserId) -> Result<(), StoreError> {
-    let kind = if conn.backend_name().eq_ignore_ascii_case("sqlite") { DbKind::Sqlite } else { DbKind::Postgres };
-    if let Some(stmt) = lock_stmt(kind, user) {
+    if let Some(stmt) = lock_stmt(DbKind::of(conn), user) {
         stmt.fetch_all(conn).await?;
     }
     Ok(())
@@ -425,7 +424,7 @@ pub async fn search(
     let digits_like = search::phone_pattern(digits);
     let filter = SEARCH_FILTER;
     let stop = search::count_stop(cap, offset, limit);
-    let fts = match search::kind_of(conn) {
+    let fts = match DbKind::of(conn) {
         DbKind::Sqlite if search::fts_query_all_plans(needle, digits).is_some() => {
             if search::plan_holds_everyone(conn, plan).await? {
                 search::fts_query_all_plans(needle, digits)
@@ -502,7 +501,7 @@ pub async fn walk_page(
     rows: i64,
 ) -> Result<Option<Vec<UserRow>>, StoreError> {
     // SQLite has no statistics to prefer the name index over sorting the plan, so it is named.
-    let hint = if search::kind_of(conn) == DbKind::Sqlite { "INDEXED BY users_plan_name" } else { "" };
+    let hint = if DbKind::of(conn) == DbKind::Sqlite { "INDEXED BY users_plan_name" } else { "" };
     let walked = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM (SELECT * FROM users {hint} WHERE plan_id = $1 \
          ORDER BY last_name, first_name, id LIMIT $6) AS w WHERE {SEARCH_FILTER} \

@@ -7,7 +7,7 @@
 //! O(n²): measured on 100,000 providers, 1,000-row batches (16,000 parameters) took 18 s where
 //! 16-row batches took 2 s. PostgreSQL has no such cost and gains from fewer round trips.
 
-use crate::{Conn, StoreError};
+use crate::{Conn, DbKind, StoreError};
 use gatehouse_domain::PlanId;
 use sqlx::Row;
 
@@ -93,7 +93,10 @@ fn values_rows(rows: usize, per_row: usize, now_columns: usize) -> String {
 
 /// Rows per statement for `per_row` parameters each, on this connection's database.
 fn batch_rows(conn: &Conn, per_row: usize) -> usize {
-    let params = if conn.backend_name().eq_ignore_ascii_case("sqlite") { SQLITE_PARAMS } else { POSTGRES_PARAMS };
+    let params = match DbKind::of(conn) {
+        DbKind::Sqlite => SQLITE_PARAMS,
+        DbKind::Postgres => POSTGRES_PARAMS,
+    };
     ((params.min(MAX_PARAMS) - 2) / per_row.max(1)).max(1)
 }
 
