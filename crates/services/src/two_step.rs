@@ -128,6 +128,22 @@ pub enum TwoStepError {
     Internal(#[from] Internal),
 }
 
+impl TwoStepError {
+    /// Whether the account takes no second-step answers now, whatever the answer (too many wrong
+    /// ones in a row): a refusal to meet with 429, not a wrong answer.
+    pub fn is_answer_refusal(&self) -> bool {
+        matches!(self, Self::AnswersPaused(_) | Self::AnswersClosed)
+    }
+
+    /// Seconds until answers are taken again, when that is known (`Retry-After`).
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            Self::AnswersPaused(minutes) => Some(minutes * 60),
+            _ => None,
+        }
+    }
+}
+
 /// "1 more try", "4 more tries".
 fn more_tries(n: i64) -> String {
     if n == 1 { "1 more try".to_owned() } else { format!("{n} more tries") }

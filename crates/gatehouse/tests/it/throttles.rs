@@ -459,6 +459,16 @@ async fn wrong_codes_in_a_row_pause_the_second_step(backend: Backend) {
     let (s, v) = verify(token.clone(), right.clone()).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_wrong_codes")), "{v}");
     assert!(v["error"]["message"].as_str().unwrap_or_default().contains("Wait 1 minute,"), "{v}");
+    let r = app
+        .api()
+        .post(app.url("/api/v1/two-step/verify"))
+        .bearer_auth(&token)
+        .json(&json!({"code": right}))
+        .send()
+        .await
+        .expect("post");
+    let wait = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!((r.status(), wait.as_deref()), (StatusCode::TOO_MANY_REQUESTS, Some("60")), "the API says how long");
     app.advance(Duration::seconds(61));
     let (s, v) = verify(token, right).await;
     assert_eq!(s, StatusCode::OK, "after the pause the right code signs in: {v}");

@@ -424,6 +424,15 @@ pub async fn sign_in(
     }
 }
 
+/// 429 for a second step that takes no answers now, with `Retry-After` while the wait is known.
+pub(crate) fn answers_refused(e: &TwoStepError) -> ApiError {
+    let refusal = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_wrong_codes", e.to_string());
+    match e.retry_after() {
+        Some(seconds) => refusal.retry_after(seconds),
+        None => refusal,
+    }
+}
+
 fn two_step_error(e: TwoStepError) -> ApiError {
     match e {
         TwoStepError::Internal(e) => ApiError::internal(e),
@@ -431,9 +440,7 @@ fn two_step_error(e: TwoStepError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", p.to_string()).field(Some("phone"))
         }
         TwoStepError::TooManySends => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sends", e.to_string()),
-        TwoStepError::AnswersPaused(_) | TwoStepError::AnswersClosed => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_wrong_codes", e.to_string())
-        }
+        TwoStepError::AnswersPaused(_) | TwoStepError::AnswersClosed => answers_refused(&e),
         TwoStepError::WrongStage => ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string()),
         TwoStepError::StrongFactorRequired => {
             ApiError::new(StatusCode::FORBIDDEN, "strong_factor_required", e.to_string())

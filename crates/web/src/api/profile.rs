@@ -63,9 +63,7 @@ fn error(e: ProfileError) -> ApiError {
         ProfileError::TooManyEmailChanges => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_email_changes", e.to_string())
         }
-        ProfileError::Code(TwoStepError::AnswersPaused(_) | TwoStepError::AnswersClosed) => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_wrong_codes", e.to_string())
-        }
+        ProfileError::Code(code) if code.is_answer_refusal() => super::auth::answers_refused(&code),
         ProfileError::Code(TwoStepError::StrongFactorRequired) => {
             ApiError::new(StatusCode::FORBIDDEN, "strong_factor_required", e.to_string())
         }
