@@ -65,13 +65,14 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(inner)
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::resolve_plan))
         .with_state(state.clone());
+    let secure = state.secure_cookies;
     // The health check answers before any plan or database is consulted.
     Router::new()
         .route(HEALTHZ, axum::routing::get(|| async { "ok" }))
         .fallback_service(planned)
         .layer(axum::middleware::from_fn(wake_outbox_layer(state.outbox_waker.clone())))
-        .layer(axum::middleware::map_response(|mut resp: axum::response::Response| async move {
-            security_headers(resp.headers_mut());
+        .layer(axum::middleware::map_response(move |mut resp: axum::response::Response| async move {
+            security_headers(resp.headers_mut(), secure);
             resp
         }))
         // Outside the fixed headers: the policy may allow a waiting application's origin.
@@ -92,8 +93,13 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state, refuse_signin_when_full))
 }
 
-/// The headers every answer carries.
-fn security_headers(h: &mut axum::http::HeaderMap) {
+/// The headers every answer carries; `https` (the server is reached over HTTPS, so its cookies
+/// are `Secure`) adds HSTS, so that a browser never again asks for the plan's host over plain
+/// HTTP, where a network attacker could answer.
+fn security_headers(h: &mut axum::http::HeaderMap, https: bool) {
+    if https {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -149,7 +155,7 @@ async fn refuse_signin_when_full(
             None => None,
         };
         if let Some(mut resp) = refused {
-            security_headers(resp.headers_mut());
+            security_headers(resp.headers_mut(), st.secure_cookies);
             tokio::time::sleep(REFUSAL_PAUSE).await;
             return resp;
         }
@@ -209,7 +215,37 @@ fn wake_outbox_layer(
 
 #[cfg(test)]
 mod tests {
-    use super::{SignInPost, is_api_path, signin_post};
+    use super::{SignInPost, is_api_path, security_headers, signin_post};
+
+    /// Every request acts as a signed-in person, an application or nobody; the operator's grant
+    /// (whoever runs the binary is the plan's administrator) is for the command line alone.
+    #[test]
+    fn no_request_acts_as_the_operator() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("source directory").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && std::fs::read_to_string(&path).expect("source").contains(concat!("operator", "_grant"))
+                {
+                    found.push(path.display().to_string());
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+        assert!(found.is_empty(), "the web layer uses the operator's grant: {found:?}");
+    }
+
+    #[test]
+    fn hsts_only_over_https() {
+        let mut h = axum::http::HeaderMap::new();
+        security_headers(&mut h, false);
+        assert!(h.get("strict-transport-security").is_none() && h.get("x-frame-options").is_some());
+        security_headers(&mut h, true);
+        assert_eq!(h["strict-transport-security"], "max-age=31536000");
+    }
 
     #[test]
     fn api_paths_with_and_without_a_plan_prefix() {

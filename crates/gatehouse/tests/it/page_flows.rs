@@ -1,7 +1,7 @@
 //! The pages over HTTP, as a browser without JavaScript would use them: forms, cookies, CSRF.
 
 use crate::both;
-use crate::support::{Backend, TestApp, path_of};
+use crate::support::{Backend, TestApp, csrf, path_of};
 use gatehouse_domain::Duration;
 use reqwest::{Client, StatusCode};
 
@@ -109,6 +109,34 @@ async fn forms_without_csrf_are_refused(backend: Backend) {
     app.stop().await;
 }
 both!(forms_without_csrf_are_refused);
+
+/// A page on a sibling subdomain can set a `gh_csrf` cookie it knows for the whole site, and the
+/// session cookie goes along with a same-site post; the browser's `Sec-Fetch-Site` and `Origin`
+/// still say where the form came from.
+async fn forms_from_another_origin_are_refused(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let c = app.browser();
+    let (_, page) = app.page(&c, "/signin").await;
+    let token = csrf(&page);
+    let host = app.url("/").trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let form = [("csrf_token", token.as_str()), ("username", "x"), ("password", "wrong password here")];
+    let own_origin = format!("http://{host}");
+    for (name, value) in
+        [("sec-fetch-site", "same-site"), ("sec-fetch-site", "cross-site"), ("origin", "https://www.plan.example")]
+    {
+        let r = c.post(app.url("/signin")).header(name, value).form(&form).send().await.expect("post");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+        assert!(r.text().await.expect("body").contains("This form has expired"));
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'signin.password'").await, 0);
+    // The same form from our own page is taken (and refused for its wrong password).
+    for (name, value) in [("sec-fetch-site", "same-origin"), ("origin", own_origin.as_str()), ("origin", "null")] {
+        let r = c.post(app.url("/signin")).header(name, value).form(&form).send().await.expect("post");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{name}: {value}");
+    }
+    app.stop().await;
+}
+both!(forms_from_another_origin_are_refused);
 
 async fn signup_form_shows_errors_beside_fields(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
