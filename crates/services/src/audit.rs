@@ -49,6 +49,18 @@ impl Event {
         }
         self
     }
+    /// With the username a person typed: as typed when it names an account (`matched`);
+    /// otherwise as a keyed digest under `unknown_username`, so that a password typed into the
+    /// username box never lands in the permanent log, while repeated tries of one name still read
+    /// as one.
+    pub fn typed_username(self, key: &[u8], name: &str, matched: bool) -> Self {
+        if matched {
+            self.detail(serde_json::json!({ "username": name }))
+        } else {
+            let digest = crate::tokens::hash_code(key, "audit:typed-username", name);
+            self.detail(serde_json::json!({ "unknown_username": digest.get(..16).unwrap_or(&digest) }))
+        }
+    }
 }
 
 /// Appends one event to the plan's chain, inside the caller's transaction ([`record_all`] with

@@ -239,11 +239,8 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         if !self.count_lookup(&mut tx, plan, "email", &address, LOOKUPS_PER_NAME, &meta.ip, now).await? {
-            let e = Event::new("self_service.username_reminder")
-                .outcome(Outcome::Denied)
-                .detail(json!({"email": address, "reason": "throttled"}));
-            audit::record(&mut tx, now, plan.id(), meta, e).await?;
-            gatehouse_store::commit(tx).await?;
+            // Nothing changed, and a flood must not cost a write each: not audited.
+            drop(tx);
             return Err(SelfServiceError::Throttled);
         }
         let accounts: Vec<UserRow> = users::by_email(&mut tx, plan.id(), &address)
@@ -297,11 +294,8 @@ impl Services {
         let mut tx = self.db.begin().await?;
         let per_name = LOOKUPS_PER_NAME.min(plan.code_policy().max_sends_per_hour);
         if !self.count_lookup(&mut tx, plan, "username", &name, per_name, &meta.ip, now).await? {
-            let e = Event::new("self_service.password_reset_started")
-                .outcome(Outcome::Denied)
-                .detail(json!({"username": name, "reason": "throttled"}));
-            audit::record(&mut tx, now, plan.id(), meta, e).await?;
-            gatehouse_store::commit(tx).await?;
+            // Nothing changed, and a flood must not cost a write each: not audited.
+            drop(tx);
             return Err(SelfServiceError::Throttled);
         }
         let user = users::by_username(&mut tx, plan.id(), &name).await?.filter(|u| u.email.to_lowercase() == address);
@@ -340,7 +334,8 @@ impl Services {
             None => self.rehearse_reset_code(&mut tx, plan, now).await?,
         }
         let mut e = Event::new("self_service.password_reset_started")
-            .detail(json!({"username": name, "matched": user.is_some(), "code_sent": code_sent}));
+            .detail(json!({"matched": user.is_some(), "code_sent": code_sent}))
+            .typed_username(&self.code_key, &name, user.is_some());
         if let Some(u) = &user {
             e = e.on(u.id);
         }

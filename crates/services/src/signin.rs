@@ -317,15 +317,9 @@ impl Services {
         let has_app = read.user.as_ref().is_some_and(|(_, app)| *app);
         let user = read.user.map(|(u, _)| u);
         if let Some(until) = locked_until {
-            let mut tx = self.db.begin().await?;
-            let mut e = Event::new("signin.password")
-                .outcome(Outcome::Denied)
-                .detail(json!({"reason": "locked", "username": name, "known_browser": known.is_some()}));
-            if let Some(u) = &user {
-                e = e.on(u.id);
-            }
-            audit::record(&mut tx, now, plan.id(), meta, e).await?;
-            gatehouse_store::commit(tx).await?;
+            // Refused before any hashing, and not written down: nothing changed (the failures
+            // that locked the name were audited), and a flood of tries at a locked name must not
+            // cost a write each.
             return Err(SignInError::Locked { minutes: ((until - now) + 59) / 60 });
         }
         let stored = user.as_ref().filter(|u| u.status != UserStatus::Invited).and_then(|u| u.password_hash.clone());
@@ -543,7 +537,8 @@ impl Services {
         };
         let mut e = Event::new("signin.password")
             .outcome(Outcome::Failure)
-            .detail(json!({"username": name, "failures": per_ip, "known_browser": known.is_some()}));
+            .detail(json!({"failures": per_ip, "known_browser": known.is_some()}))
+            .typed_username(&self.code_key, name, subject.is_some());
         if let Some(s) = subject {
             e = e.on(s);
         }

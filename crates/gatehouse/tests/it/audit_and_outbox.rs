@@ -81,6 +81,45 @@ async fn audit_head_follows_every_append(backend: Backend) {
 }
 both!(audit_head_follows_every_append);
 
+/// People type passwords into the username box. A sign-in or reset refused for a name that is
+/// nobody's keeps a keyed digest of it in the (permanent, exportable) log, never the text; a name
+/// that is an account's is kept as typed, with the account as subject.
+async fn typed_names_are_logged_only_when_they_name_an_account(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    let slip = "Orchard-Lantern-Harbor-77";
+    for (username, password) in
+        [(slip, "whatever it was here"), (slip, "whatever it was here"), ("JPatel", "not the password")]
+    {
+        let body = serde_json::json!({"username": username, "password": password});
+        let (s, _) = app.call("POST", "/api/v1/signin", None, Some(body)).await;
+        assert_eq!(s, reqwest::StatusCode::UNAUTHORIZED);
+    }
+    let body = serde_json::json!({"username": slip, "email": "jay@clinic.example.org"});
+    let (s, v) = app.call("POST", "/api/v1/password-reset", None, Some(body)).await;
+    assert!(s.is_success(), "{s} {v}");
+    let details: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, detail FROM audit_events WHERE action IN ('signin.password', 'self_service.password_reset_started') ORDER BY seq",
+    )
+    .fetch_all(app.running.services.db.pool())
+    .await
+    .expect("details");
+    assert_eq!(details.len(), 4, "{details:?}");
+    assert!(details.iter().all(|(_, d)| !d.to_lowercase().contains(&slip.to_lowercase())), "{details:?}");
+    let digest = |d: &str| serde_json::from_str::<serde_json::Value>(d).expect("json")["unknown_username"].clone();
+    assert!(digest(&details[0].1).as_str().is_some_and(|h| h.len() == 16), "{details:?}");
+    assert_eq!(digest(&details[0].1), digest(&details[1].1), "one name reads as one");
+    assert_eq!(digest(&details[0].1), digest(&details[3].1), "across sign-in and reset");
+    assert!(details[2].1.contains("\"username\":\"jpatel\""), "{details:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'signin.password' AND subject_user_id IS NOT NULL")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+both!(typed_names_are_logged_only_when_they_name_an_account);
+
 /// A fake SMS provider on localhost: records requests, fails the first `fail_first` of them.
 async fn fake_sms_provider(fail_first: usize) -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
