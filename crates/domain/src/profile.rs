@@ -34,6 +34,76 @@ pub struct ProfileForm {
     pub zip: String,
 }
 
+/// Some of a profile's fields, each `None` to keep what is stored (the API's partial edit).
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    /// A new username (only for a user who has signed up).
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    /// A new email, which needs `email_confirm` equal to it.
+    pub email: Option<String>,
+    pub email_confirm: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub office_phone: Option<String>,
+    pub fax: Option<String>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zip: Option<String>,
+}
+
+/// A profile as stored: names and email, phones in E.164 (or empty), the office address.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredProfile<'a> {
+    pub first_name: &'a str,
+    pub middle_name: &'a str,
+    pub last_name: &'a str,
+    pub email: &'a str,
+    pub mobile_phone: &'a str,
+    pub office_phone: &'a str,
+    pub fax: &'a str,
+    pub street: &'a str,
+    pub city: &'a str,
+    pub state: &'a str,
+    pub zip: &'a str,
+}
+
+impl ProfileChanges {
+    /// Whether a new username was asked for.
+    pub fn renames(&self) -> bool {
+        self.username.is_some()
+    }
+
+    /// The whole form: these changes over what is stored. A stored phone reads back as itself
+    /// (E.164 parses), and an email sent without its confirmation does not match.
+    pub fn over(self, stored: StoredProfile<'_>) -> ProfileForm {
+        let keep = |given: Option<String>, now: &str| given.unwrap_or_else(|| now.to_owned());
+        let email_confirm = match (&self.email, self.email_confirm) {
+            (_, Some(confirm)) => confirm,
+            (Some(_), None) => String::new(),
+            (None, None) => stored.email.to_owned(),
+        };
+        ProfileForm {
+            // Empty keeps the username.
+            username: self.username.unwrap_or_default(),
+            first_name: keep(self.first_name, stored.first_name),
+            middle_name: keep(self.middle_name, stored.middle_name),
+            last_name: keep(self.last_name, stored.last_name),
+            email: keep(self.email, stored.email),
+            email_confirm,
+            mobile_phone: keep(self.mobile_phone, stored.mobile_phone),
+            office_phone: keep(self.office_phone, stored.office_phone),
+            fax: keep(self.fax, stored.fax),
+            street: keep(self.street, stored.street),
+            city: keep(self.city, stored.city),
+            state: keep(self.state, stored.state),
+            zip: keep(self.zip, stored.zip),
+        }
+    }
+}
+
 /// A profile whose every field passed its checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
@@ -252,5 +322,43 @@ mod tests {
         let bad = OfficeForm { zip: "1".into(), office_phone: "55".into(), ..f };
         let fields: Vec<_> = bad.parse().unwrap_err().0.iter().map(|x| x.field).collect();
         assert_eq!(fields, ["office_phone", "zip"]);
+    }
+
+    fn stored() -> StoredProfile<'static> {
+        StoredProfile {
+            first_name: "Ann",
+            middle_name: "",
+            last_name: "Newhire",
+            email: "ann@clinic.example",
+            mobile_phone: "+12065550143",
+            office_phone: "",
+            fax: "",
+            street: "1 Main St",
+            city: "Tacoma",
+            state: "WA",
+            zip: "98402",
+        }
+    }
+
+    #[test]
+    fn changes_keep_what_they_do_not_name() {
+        let kept = ProfileChanges { city: Some("Seattle".into()), ..Default::default() }.over(stored());
+        let p = kept.parse().expect("the stored profile, with one change, parses");
+        assert_eq!((p.email.as_str(), p.office.city.as_str()), ("ann@clinic.example", "Seattle"));
+        assert_eq!(p.office.mobile_phone.as_ref().map(|m| m.e164()), Some("+12065550143"));
+        assert!(kept.username.is_empty(), "no username asked for keeps the username");
+    }
+
+    #[test]
+    fn a_new_email_needs_its_confirmation() {
+        let unconfirmed = ProfileChanges { email: Some("ann@new.example".into()), ..Default::default() };
+        let errs = unconfirmed.over(stored()).parse().expect_err("no confirmation");
+        assert!(errs.0.iter().any(|e| e.field == "email_confirm"), "{errs:?}");
+        let confirmed = ProfileChanges {
+            email: Some("ann@new.example".into()),
+            email_confirm: Some("ANN@new.example".into()),
+            ..Default::default()
+        };
+        assert_eq!(confirmed.over(stored()).parse().expect("confirmed").email.as_str(), "ann@new.example");
     }
 }

@@ -14,7 +14,7 @@ use crate::affiliations::changed;
 use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::{RequestMeta, Services};
-use gatehouse_domain::profile::ProfileErrors;
+use gatehouse_domain::profile::{Profile, ProfileChanges, ProfileErrors, ProfileForm, StoredProfile};
 use gatehouse_domain::registration::FieldError;
 use gatehouse_domain::username::Username;
 use gatehouse_domain::{AffiliationId, PracticeId, ProviderRowId, UserId};
@@ -72,6 +72,46 @@ pub enum EditMemberError {
     Invalid(#[from] gatehouse_domain::profile::ProfileErrors),
     #[error(transparent)]
     Practice(#[from] PracticeError),
+}
+
+/// What an administrator sent: the page's whole form, or the API's changed fields.
+enum MemberEdit<'a> {
+    Form(&'a ProfileForm),
+    Changes(Box<ProfileChanges>),
+}
+
+/// Every field of `form` checked, the username in the plan's format (`None`: keep it).
+fn checked(form: &ProfileForm, plan: &Plan) -> Result<(Profile, Option<Username>), EditMemberError> {
+    let typed = form.username.trim();
+    let username = (!typed.is_empty()).then(|| Username::parse_as(typed, plan.username_format()));
+    match (form.parse(), username.transpose()) {
+        (Ok(p), Ok(u)) => Ok((p, u)),
+        (parsed, u) => {
+            let mut errs = match u {
+                Err(e) => vec![FieldError { field: "username", message: e.to_string() }],
+                Ok(_) => Vec::new(),
+            };
+            errs.extend(parsed.err().map(|e| e.0).unwrap_or_default());
+            Err(ProfileErrors(errs).into())
+        }
+    }
+}
+
+/// A user's profile as stored, for changes over it.
+fn stored<'a>(row: &'a UserRow, contact: &'a ContactRow) -> StoredProfile<'a> {
+    StoredProfile {
+        first_name: &row.first_name,
+        middle_name: &row.middle_name,
+        last_name: &row.last_name,
+        email: &row.email,
+        mobile_phone: &contact.mobile_phone,
+        office_phone: &contact.office_phone,
+        fax: &contact.fax,
+        street: &contact.street,
+        city: &contact.city,
+        state: &contact.state,
+        zip: &contact.zip,
+    }
 }
 
 impl From<crate::Internal> for EditMemberError {
@@ -171,23 +211,39 @@ impl Services {
         grant: &PracticeGrant,
         plan: &Plan,
         user: UserId,
-        form: &gatehouse_domain::profile::ProfileForm,
+        form: &ProfileForm,
         meta: &RequestMeta,
     ) -> Result<(), EditMemberError> {
-        let typed = form.username.trim();
-        let username = (!typed.is_empty()).then(|| Username::parse_as(typed, plan.username_format()));
-        let p = match (form.parse(), username.clone().transpose()) {
-            (Ok(p), Ok(_)) => p,
-            (parsed, u) => {
-                let mut errs = match u {
-                    Err(e) => vec![FieldError { field: "username", message: e.to_string() }],
-                    Ok(_) => Vec::new(),
-                };
-                errs.extend(parsed.err().map(|e| e.0).unwrap_or_default());
-                return Err(ProfileErrors(errs).into());
-            }
-        };
-        let username = username.and_then(Result::ok);
+        self.edit_member_as(grant, plan, user, MemberEdit::Form(form), meta).await
+    }
+
+    /// [`Self::edit_member`] for only the fields `changes` names, applied over what is stored when
+    /// the change is made (in the same transaction), so that a change made meanwhile (an email
+    /// the user just proved, say) is not written back. A new username for a user who has not
+    /// signed up is refused: they choose theirs when they do.
+    pub async fn edit_member_fields(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        user: UserId,
+        changes: ProfileChanges,
+        meta: &RequestMeta,
+    ) -> Result<(), EditMemberError> {
+        self.edit_member_as(grant, plan, user, MemberEdit::Changes(Box::new(changes)), meta).await
+    }
+
+    async fn edit_member_as(
+        &self,
+        grant: &PracticeGrant,
+        plan: &Plan,
+        user: UserId,
+        edit: MemberEdit<'_>,
+        meta: &RequestMeta,
+    ) -> Result<(), EditMemberError> {
+        if let MemberEdit::Form(form) = &edit {
+            // A whole form is checked before anything is read.
+            checked(form, plan)?;
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let Some(t) = reachable(&mut tx, grant, plan, user).await? else {
@@ -197,13 +253,23 @@ impl Services {
         require_not_own(grant, user)?;
         t.require_whole_account("change their information")?;
         let row = t.row;
+        let old = users::contact(&mut tx, plan.id(), user).await?.unwrap_or_default();
+        let (p, username) = match edit {
+            MemberEdit::Form(form) => checked(form, plan)?,
+            MemberEdit::Changes(changes) => {
+                if changes.renames() && row.username.is_none() {
+                    let message = "This user has not signed up yet: they choose their username when they do.";
+                    return Err(ProfileErrors(vec![FieldError { field: "username", message: message.into() }]).into());
+                }
+                checked(&changes.over(stored(&row, &old)), plan)?
+            }
+        };
         if !row.email.eq_ignore_ascii_case(p.email.as_str())
             && users::is_someones_username(&mut tx, plan.id(), &p.email.as_str().to_lowercase(), Some(user)).await?
         {
             let e = gatehouse_domain::email::EmailError::SomeonesUsername;
             return Err(ProfileErrors(vec![FieldError { field: "email", message: e.to_string() }]).into());
         }
-        let old = users::contact(&mut tx, plan.id(), user).await?.unwrap_or_default();
         let new = crate::profile::contact_row(&p.office);
         let names = users::NamesAndEmail {
             first_name: p.name.first(),

@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_domain::permissions::UserTypeKey;
-use gatehouse_domain::profile::ProfileForm;
+use gatehouse_domain::profile::ProfileChanges;
 use gatehouse_domain::{AffiliationId, Email, PracticeId, ProviderRowId, UserId, UserStatus, Username};
 use gatehouse_services::RequestMeta;
 use gatehouse_services::access_requests::Scope;
@@ -644,32 +644,22 @@ impl EditMemberBody {
         require_given(&self.zip, is_zip, "zip", "a ZIP code is five digits or ZIP+4, like 98402-1234, or \"\"")
     }
 
-    /// The page's whole form: these changes over what `m` holds now.
-    fn over(self, m: &MemberDetail) -> ProfileForm {
-        let keep = |given: Option<String>, now: &str| given.unwrap_or_else(|| now.to_owned());
-        let phone = |given: Option<String>, now: &str| given.unwrap_or_else(|| crate::pages::phone_for_form(now));
-        let c = &m.contact;
-        let email_confirm = match (&self.email, self.email_confirm) {
-            (_, Some(confirm)) => confirm,
-            // A new email needs its confirmation: the form's empty one does not match.
-            (Some(_), None) => String::new(),
-            (None, None) => m.user.email.clone(),
-        };
-        ProfileForm {
-            // Empty keeps the username.
-            username: self.username.unwrap_or_default(),
-            first_name: keep(self.first_name, &m.user.first_name),
-            middle_name: keep(self.middle_name, &m.user.middle_name),
-            last_name: keep(self.last_name, &m.user.last_name),
-            email: keep(self.email, &m.user.email),
-            email_confirm,
-            mobile_phone: phone(self.mobile_phone, &c.mobile_phone),
-            office_phone: phone(self.office_phone, &c.office_phone),
-            fax: phone(self.fax, &c.fax),
-            street: keep(self.street, &c.street),
-            city: keep(self.city, &c.city),
-            state: keep(self.state, &c.state),
-            zip: keep(self.zip, &c.zip),
+    /// The fields sent, for the service to lay over what is stored.
+    fn changes(self) -> ProfileChanges {
+        ProfileChanges {
+            username: self.username,
+            first_name: self.first_name,
+            middle_name: self.middle_name,
+            last_name: self.last_name,
+            email: self.email,
+            email_confirm: self.email_confirm,
+            mobile_phone: self.mobile_phone,
+            office_phone: self.office_phone,
+            fax: self.fax,
+            street: self.street,
+            city: self.city,
+            state: self.state,
+            zip: self.zip,
         }
     }
 }
@@ -696,18 +686,7 @@ pub async fn edit_member(
 ) -> Result<StatusCode, ApiError> {
     use gatehouse_services::practice::members::EditMemberError;
     b.check()?;
-    let m = st.svc.member(&c.grant, &c.plan.0, id, &c.meta).await.map_err(error)?;
-    m.require_whole_account("change their information").map_err(error)?;
-    if b.username.is_some() && m.user.username.is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            "This user has not signed up yet: they choose their username when they do.",
-        )
-        .field(Some("username")));
-    }
-    let form = b.over(&m);
-    match st.svc.edit_member(&c.grant, &c.plan.0, id, &form, &c.meta).await {
+    match st.svc.edit_member_fields(&c.grant, &c.plan.0, id, b.changes(), &c.meta).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(EditMemberError::Invalid(e)) => {
             let first = e.0.first();
