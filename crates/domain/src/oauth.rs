@@ -267,6 +267,27 @@ impl RequestedScopes {
     }
 }
 
+/// The parameters [`AuthorizationRequest::parse`] reads (and refuses, for `request` and
+/// `request_uri`).
+pub const AUTHORIZATION_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
+    "acr_values",
+    "response_mode",
+    "request",
+    "request_uri",
+];
+
 /// The query or form parameters of a request, each name once (RFC 6749 3.1: a parameter sent
 /// twice is an invalid request). Parameters with empty values count as absent (RFC 6749 3.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -303,6 +324,14 @@ impl Params {
     /// Every pair as sent, in order (read back with [`Params::from_pairs`]).
     pub fn pairs(&self) -> Vec<(String, String)> {
         self.pairs.clone()
+    }
+
+    /// The pairs an authorization request is read from ([`AUTHORIZATION_PARAMS`]), in order: what
+    /// is kept while the person signs in. Others are ignored (OpenID Connect Core 3.1.2.1), so a
+    /// stranger's request stores at most those parameters, each read no longer than
+    /// [`MAX_PARAM_LEN`].
+    pub fn authorization_pairs(&self) -> Vec<(String, String)> {
+        self.pairs.iter().filter(|(k, _)| AUTHORIZATION_PARAMS.contains(&k.as_str())).cloned().collect()
     }
 
     /// The value of `name`, unless it was repeated (then an error naming it).
@@ -595,6 +624,16 @@ pub fn still_good(expires_at: Timestamp, now: Timestamp) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_kept_request_holds_only_what_is_read() {
+        let p = params(&[("client_id", "app"), ("junk", "x"), ("state", "s1"), ("scope", "openid"), ("padding", "y")]);
+        let kept = p.authorization_pairs();
+        assert_eq!(
+            kept,
+            [("client_id", "app"), ("state", "s1"), ("scope", "openid")].map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+    }
+
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> Params {

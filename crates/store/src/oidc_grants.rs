@@ -82,10 +82,16 @@ pub async fn use_pending(conn: &mut Conn, id: i64, session: i64, now: i64) -> Re
     Ok(r.rows_affected() == 1)
 }
 
-/// Deletes requests that expired before `before` (housekeeping).
-pub async fn delete_expired_pending(conn: &mut Conn, before: i64) -> Result<u64, StoreError> {
-    let r =
-        sqlx::query("DELETE FROM oidc_pending_requests WHERE expires_at < $1").bind(before).execute(&mut *conn).await?;
+/// Deletes up to `limit` requests (of any plan) that expired before `before`, oldest first.
+pub async fn sweep_expired_pending(conn: &mut Conn, before: i64, limit: i64) -> Result<u64, StoreError> {
+    let r = sqlx::query(
+        "DELETE FROM oidc_pending_requests WHERE id IN \
+         (SELECT id FROM oidc_pending_requests WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?;
     Ok(r.rows_affected())
 }
 

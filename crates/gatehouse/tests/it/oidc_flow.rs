@@ -711,6 +711,20 @@ async fn post_authorize_hint_of_someone_else_and_acr_values(backend: Backend) {
     assert!(to.starts_with("/oauth2/authorize?") && to.contains("acr_values="), "sent on as GET: {to}");
     let q = query_of(&follow(&app, &c, &to).await);
     assert_eq!(q["state"], "st-1");
+    // A body with bytes a header cannot carry is sent on encoded, never echoed raw.
+    for raw in ["state=a%0D%0ASet-Cookie:%20x=1&prompt=none", "state=caf\u{e9}\r\nx&prompt=none"] {
+        let r = c
+            .post(app.url("/oauth2/authorize"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{raw}");
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(to.starts_with("/oauth2/authorize?state=") && to.is_ascii() && !to.contains('\n'), "{to}");
+        assert!(r.headers().get("set-cookie").is_none_or(|c| !c.to_str().unwrap_or_default().starts_with("x=")));
+    }
     // An acr the provider does not know is a voluntary request: the sign-in says what it was.
     let (s, t) = redeem(&app, &rp, &q["code"]).await;
     assert_eq!(s, StatusCode::OK, "{t}");

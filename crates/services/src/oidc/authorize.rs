@@ -445,10 +445,12 @@ impl Services {
         stale_session: Option<i64>,
     ) -> Result<PendingToken, AuthorizeError> {
         let token = new_token();
-        let stored = Stored { params: params.pairs(), fresh, stale_session };
+        let stored = Stored { params: params.authorization_pairs(), fresh, stale_session };
         let text = serde_json::to_string(&stored).map_err(|e| Internal::Other(e.to_string()))?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
+        // Requests nobody came back for are swept as new ones come, a few at a time.
+        store::sweep_expired_pending(&mut tx, now, 20).await?;
         store::insert_pending(
             &mut tx,
             plan.id(),

@@ -135,23 +135,31 @@ pub async fn provider_in(
     .transpose()
 }
 
-/// Which of `ids` are current (not end-dated) providers of the practice.
+/// Which of `ids` are current (not end-dated) providers of the practice, each once, in
+/// ascending order: one statement per [`AMONG_PER_STATEMENT`] distinct ids, so a long list sent
+/// by a client costs a few statements, not one each.
 pub async fn current_providers_among(conn: &mut Conn, practice_id: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM providers WHERE id = $1 AND practice_id = $2 AND end_dated_at IS NULL",
-        )
-        .bind(*id)
-        .bind(practice_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        if n > 0 {
-            found.push(*id);
+    let mut distinct = ids.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut found = Vec::with_capacity(distinct.len());
+    for chunk in distinct.chunks(AMONG_PER_STATEMENT) {
+        let marks = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT id FROM providers WHERE practice_id = $1 AND end_dated_at IS NULL AND id IN ({marks}) ORDER BY id"
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(practice_id);
+        for id in chunk {
+            q = q.bind(*id);
         }
+        found.extend(q.fetch_all(&mut *conn).await?);
     }
     Ok(found)
 }
+
+/// Ids per statement in [`current_providers_among`] (SQLite's parameter lookup grows with the
+/// count; see `legacy::params_per_statement`).
+const AMONG_PER_STATEMENT: usize = 200;
 
 /// Serializes this transaction with every other that locks the same practice (a row lock on
 /// PostgreSQL, held until commit; SQLite's write transaction already excludes all others). Used

@@ -62,7 +62,8 @@ fn keep_pending(jar: CookieJar, st: &AppState, plan: &CurrentPlan, pending: Pend
     }
 }
 
-fn forget_pending(jar: CookieJar, plan: &CurrentPlan) -> CookieJar {
+/// Removes the cookies of a waiting request.
+pub(crate) fn forget_pending(jar: CookieJar, plan: &CurrentPlan) -> CookieJar {
     let gone =
         |name: &'static str| Cookie::build((name, "")).path(cookie_path(plan)).max_age(time::Duration::ZERO).build();
     jar.add(gone(PENDING_COOKIE)).add(gone(crate::csp::RETURN_ORIGIN_COOKIE))
@@ -137,7 +138,15 @@ async fn authorize_post(body: String) -> Response {
     if body.len() > 16 * 1024 {
         return (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response();
     }
-    Redirect::to(&format!("/oauth2/authorize?{body}")).into_response()
+    // Sent on re-encoded from its pairs: a body that is not a form is refused, never echoed into
+    // the `Location` header.
+    let query = serde_urlencoded::from_str::<Vec<(String, String)>>(&body)
+        .ok()
+        .and_then(|pairs| serde_urlencoded::to_string(pairs).ok());
+    match query {
+        Some(q) => Redirect::to(&format!("/oauth2/authorize?{q}")).into_response(),
+        None => (StatusCode::BAD_REQUEST, "The request is not a form.").into_response(),
+    }
 }
 
 async fn resume(

@@ -12,6 +12,7 @@ mod token;
 mod userinfo;
 
 pub use authorize::PENDING_COOKIE;
+pub(crate) use authorize::forget_pending;
 
 use crate::AppState;
 use crate::routing::Routes;

@@ -616,10 +616,7 @@ async fn code_submit(
 /// The status of a page whose second-step answer was refused: 429 while the account takes no
 /// answers (too many wrong ones in a row), 400 otherwise.
 fn answer_refused_status(e: &TwoStepError) -> StatusCode {
-    match e {
-        TwoStepError::AnswersPaused(_) | TwoStepError::AnswersClosed => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::BAD_REQUEST,
-    }
+    if e.is_answer_refusal() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::BAD_REQUEST }
 }
 
 // ---- Terms ----
@@ -699,11 +696,22 @@ async fn terms_submit(
 
 // ---- Sign out ----
 
-async fn signout(State(st): State<AppState>, sess: CookieSession, Meta(meta): Meta, jar: CookieJar) -> Response {
+/// Ends the session, and forgets what this browser was in the middle of (an application's
+/// waiting request, a password reset), so that the next person at a shared computer starts clean.
+async fn signout(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    sess: CookieSession,
+    Meta(meta): Meta,
+    jar: CookieJar,
+) -> Response {
     if let Some(s) = sess.0
         && let Err(e) = st.svc.sign_out(&s, &meta).await
     {
         return internal_error(e);
     }
-    (jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/signin?signed_out=1")).into_response()
+    let jar = crate::oidc::forget_pending(jar, &plan)
+        .remove(Cookie::build(SESSION_COOKIE).path("/"))
+        .remove(Cookie::build(super::self_service::RESET_COOKIE).path("/"));
+    (jar, Redirect::to("/signin?signed_out=1")).into_response()
 }
