@@ -528,13 +528,24 @@ impl Services {
         Ok(())
     }
 
-    /// Locks the profile again ("Done").
-    pub async fn profile_lock(&self, plan: &Plan, session: &SessionInfo) -> Result<(), ProfileError> {
+    /// Locks the profile again ("Done"), recorded as `profile.locked` when it was open, so the
+    /// log shows when the person closed it and not only when it opened.
+    pub async fn profile_lock(
+        &self,
+        plan: &Plan,
+        session: &SessionInfo,
+        meta: &RequestMeta,
+    ) -> Result<(), ProfileError> {
         if session.plan_id != plan.id() {
             return Err(ProfileError::NotUnlocked);
         }
-        let mut conn = self.db.acquire().await?;
-        store::clear_unlock(&mut conn, session.id).await?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if store::clear_unlock(&mut tx, session.id).await? {
+            let e = Event::new("profile.locked").by_self(session.user_id);
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        }
+        gatehouse_store::commit(tx).await?;
         Ok(())
     }
 

@@ -37,9 +37,9 @@ pub async fn set_unlock(conn: &mut Conn, session: i64, user: UserId, stage: &str
 }
 
 /// Locks the profile of the session again.
-pub async fn clear_unlock(conn: &mut Conn, session: i64) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM profile_unlocks WHERE session_id = $1").bind(session).execute(&mut *conn).await?;
-    Ok(())
+pub async fn clear_unlock(conn: &mut Conn, session: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query("DELETE FROM profile_unlocks WHERE session_id = $1").bind(session).execute(&mut *conn).await?;
+    Ok(r.rows_affected() > 0)
 }
 
 /// A new email address waiting for confirmation.

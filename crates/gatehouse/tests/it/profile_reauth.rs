@@ -306,6 +306,9 @@ async fn passkey_confirmation_and_new_recovery_codes_on_the_pages(backend: Backe
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (s, _) = app.submit(&c, "/profile", "/profile/recovery-codes", &[]).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // The log shows when it was closed; "Done" on a closed profile records nothing more.
+    app.post_form(&c, "/profile", "/profile/done", &[]).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'profile.locked'").await, 1);
 
     // The password step now offers the passkey and texts nothing.
     let (_, page) = app.page(&c, "/profile").await;

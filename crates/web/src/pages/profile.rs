@@ -203,11 +203,8 @@ fn refused(e: ProfileError, mut f: Feedback) -> (StatusCode, Feedback) {
     let status = match &e {
         ProfileError::Password(SignInError::Locked { .. })
         | ProfileError::TooManyEmailChanges
-        | ProfileError::Code(
-            gatehouse_services::two_step::TwoStepError::TooManySends
-            | gatehouse_services::two_step::TwoStepError::AnswersPaused(_)
-            | gatehouse_services::two_step::TwoStepError::AnswersClosed,
-        ) => StatusCode::TOO_MANY_REQUESTS,
+        | ProfileError::Code(gatehouse_services::two_step::TwoStepError::TooManySends) => StatusCode::TOO_MANY_REQUESTS,
+        ProfileError::Code(code) if code.is_answer_refusal() => StatusCode::TOO_MANY_REQUESTS,
         ProfileError::NotUnlocked
         | ProfileError::Code(gatehouse_services::two_step::TwoStepError::StrongFactorRequired) => StatusCode::FORBIDDEN,
         ProfileError::Office(errs) => {
@@ -518,8 +515,8 @@ async fn office(
     after(&st, &plan, &csrf, &s, result, Feedback { office: Some(form), ..Feedback::default() }).await
 }
 
-async fn done(State(st): State<AppState>, plan: CurrentPlan, AtStage(s, _): SignedIn) -> Response {
-    match st.svc.profile_lock(&plan.0, &s).await {
+async fn done(State(st): State<AppState>, plan: CurrentPlan, AtStage(s, _): SignedIn, Meta(meta): Meta) -> Response {
+    match st.svc.profile_lock(&plan.0, &s, &meta).await {
         Ok(()) | Err(ProfileError::NotUnlocked) => Redirect::to("/").into_response(),
         Err(e) => internal_error(e),
     }
