@@ -326,12 +326,17 @@ impl Params {
         self.pairs.clone()
     }
 
-    /// The pairs an authorization request is read from ([`AUTHORIZATION_PARAMS`]), in order: what
-    /// is kept while the person signs in. Others are ignored (OpenID Connect Core 3.1.2.1), so a
-    /// stranger's request stores at most those parameters, each read no longer than
-    /// [`MAX_PARAM_LEN`].
+    /// The pairs an authorization request is read from ([`AUTHORIZATION_PARAMS`]), in order, with
+    /// a value: what is kept while the person signs in. Others are ignored (OpenID Connect Core
+    /// 3.1.2.1), and a request that parsed has each of these once, at most [`MAX_PARAM_LEN`]
+    /// characters long.
     pub fn authorization_pairs(&self) -> Vec<(String, String)> {
-        self.pairs.iter().filter(|(k, _)| AUTHORIZATION_PARAMS.contains(&k.as_str())).cloned().collect()
+        // An empty value counts as absent: not kept either.
+        self.pairs
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && AUTHORIZATION_PARAMS.contains(&k.as_str()))
+            .cloned()
+            .collect()
     }
 
     /// The value of `name`, unless it was repeated (then an error naming it).
@@ -402,6 +407,11 @@ impl AuthorizationRequest {
         }
         if p.get("request_uri")?.is_some() {
             return Err(OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+        }
+        // Every parameter read, not only the free-text ones: a request is kept while the person
+        // signs in, so none may be longer than this.
+        for name in AUTHORIZATION_PARAMS {
+            p.text(name)?;
         }
         match p.get("response_type")? {
             Some("code") => {}
@@ -626,7 +636,15 @@ pub fn still_good(expires_at: Timestamp, now: Timestamp) -> bool {
 mod tests {
     #[test]
     fn a_kept_request_holds_only_what_is_read() {
-        let p = params(&[("client_id", "app"), ("junk", "x"), ("state", "s1"), ("scope", "openid"), ("padding", "y")]);
+        let p = params(&[
+            ("client_id", "app"),
+            ("junk", "x"),
+            ("nonce", ""),
+            ("nonce", ""),
+            ("state", "s1"),
+            ("scope", "openid"),
+            ("padding", "y"),
+        ]);
         let kept = p.authorization_pairs();
         assert_eq!(
             kept,
@@ -788,6 +806,15 @@ mod tests {
         pairs[4] = ("state", long.as_str());
         assert_eq!(parse(&pairs).unwrap_err().code, ErrorCode::InvalidRequest);
         assert_eq!(readable_state(&params(&pairs)), None);
+        // Every parameter kept for later, not only free text.
+        let zeros = format!("{}1", "0".repeat(MAX_PARAM_LEN));
+        let spaces = format!("openid{}", " ".repeat(MAX_PARAM_LEN));
+        for (name, value) in [("max_age", zeros.as_str()), ("scope", spaces.as_str()), ("prompt", spaces.as_str())] {
+            let mut pairs = good();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            assert_eq!(parse(&pairs).unwrap_err().code, ErrorCode::InvalidRequest, "{name}");
+        }
     }
 
     #[test]

@@ -49,10 +49,10 @@ impl Event {
         }
         self
     }
-    /// With the username a person typed: as typed when it names an account (`matched`);
-    /// otherwise as a keyed digest under `unknown_username`, so that a password typed into the
-    /// username box never lands in the permanent log, while repeated tries of one name still read
-    /// as one.
+    /// With the username a person typed: as typed when the request found its account by it
+    /// (`matched`; a reset also needs the account's email); otherwise as a keyed digest under
+    /// `unknown_username`, so that a password typed into the username box never lands in the
+    /// permanent log, while repeated tries of one name still read as one.
     pub fn typed_username(self, key: &[u8], name: &str, matched: bool) -> Self {
         if matched {
             self.detail(serde_json::json!({ "username": name }))

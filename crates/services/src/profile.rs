@@ -528,8 +528,9 @@ impl Services {
         Ok(())
     }
 
-    /// Locks the profile again ("Done"), recorded as `profile.locked` when it was open, so the
-    /// log shows when the person closed it and not only when it opened.
+    /// Locks the profile again ("Done"), recorded as `profile.locked` when it was open (not
+    /// half-way, nor past its window), so the log shows when the person closed it and not only
+    /// when it opened.
     pub async fn profile_lock(
         &self,
         plan: &Plan,
@@ -541,7 +542,9 @@ impl Services {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        if store::clear_unlock(&mut tx, session.id).await? {
+        let was = store::unlock(&mut tx, session.id).await?;
+        let open = matches!(&was, Some(r) if r.stage == "open" && now < r.updated_at + UNLOCK_WINDOW.as_secs());
+        if store::clear_unlock(&mut tx, session.id).await? && open {
             let e = Event::new("profile.locked").by_self(session.user_id);
             audit::record(&mut tx, now, plan.id(), meta, e).await?;
         }

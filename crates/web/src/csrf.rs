@@ -109,13 +109,15 @@ fn from_own_origin(headers: &HeaderMap, authority: Option<&str>) -> bool {
         return matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let Some(origin) = headers.get(header::ORIGIN).filter(|o| o.as_bytes() != b"null") else { return true };
-    let from = origin
-        .to_str()
-        .ok()
-        .and_then(|o| o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")))
-        .filter(|a| !a.contains('/'));
+    let Some((default_port, from)) = origin.to_str().ok().and_then(|o| {
+        o.strip_prefix("https://").map(|a| (":443", a)).or_else(|| o.strip_prefix("http://").map(|a| (":80", a)))
+    }) else {
+        return false;
+    };
     let to = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or(authority);
-    matches!((from, to), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+    // A `Host` may name the scheme's default port, which an `Origin` never does.
+    let to = to.map(|h| h.strip_suffix(default_port).unwrap_or(h));
+    !from.contains('/') && to.is_some_and(|h| from.eq_ignore_ascii_case(h))
 }
 
 #[cfg(test)]
@@ -155,6 +157,8 @@ mod tests {
         for h in &other {
             assert!(!from_own_origin(h, None), "{h:?}");
         }
+        let port = headers(&[("origin", "https://portal.plan.example"), ("host", "portal.plan.example:443")]);
+        assert!(from_own_origin(&port, None), "the default port");
         let h2 = headers(&[("origin", "https://portal.plan.example")]);
         assert!(from_own_origin(&h2, Some("portal.plan.example")), "HTTP/2 names the host in its authority");
     }

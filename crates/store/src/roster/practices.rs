@@ -144,13 +144,18 @@ pub async fn current_providers_among(conn: &mut Conn, practice_id: i64, ids: &[i
     distinct.dedup();
     let mut found = Vec::with_capacity(distinct.len());
     for chunk in distinct.chunks(AMONG_PER_STATEMENT) {
-        let marks = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        // A few statement shapes, not one per length: the list is padded to the next size by
+        // repeating its last id, which `IN` does not mind.
+        let size = AMONG_SIZES.iter().copied().find(|n| *n >= chunk.len()).unwrap_or(AMONG_PER_STATEMENT);
+        let last = chunk.last().copied().unwrap_or_default();
+        let padded = chunk.iter().copied().chain(std::iter::repeat(last)).take(size);
+        let marks = (0..size).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT id FROM providers WHERE practice_id = $1 AND end_dated_at IS NULL AND id IN ({marks}) ORDER BY id"
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(practice_id);
-        for id in chunk {
-            q = q.bind(*id);
+        for id in padded {
+            q = q.bind(id);
         }
         found.extend(q.fetch_all(&mut *conn).await?);
     }
@@ -160,6 +165,9 @@ pub async fn current_providers_among(conn: &mut Conn, practice_id: i64, ids: &[i
 /// Ids per statement in [`current_providers_among`] (SQLite's parameter lookup grows with the
 /// count; see `legacy::params_per_statement`).
 const AMONG_PER_STATEMENT: usize = 200;
+
+/// The list sizes [`current_providers_among`] sends, the last being [`AMONG_PER_STATEMENT`].
+const AMONG_SIZES: [usize; 6] = [1, 4, 16, 50, 100, AMONG_PER_STATEMENT];
 
 /// Serializes this transaction with every other that locks the same practice (a row lock on
 /// PostgreSQL, held until commit; SQLite's write transaction already excludes all others). Used

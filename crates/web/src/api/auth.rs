@@ -424,6 +424,9 @@ pub async fn sign_in(
     }
 }
 
+/// The 429 of an answer to the second step while it takes none.
+pub(crate) const TOO_MANY_WRONG_CODES: &str = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message and, while paused, `Retry-After` say how long), and stop after 100 until the password is reset.";
+
 /// 429 for a second step that takes no answers now, with `Retry-After` while the wait is known.
 pub(crate) fn answers_refused(e: &TwoStepError) -> ApiError {
     let refusal = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_wrong_codes", e.to_string());
@@ -579,7 +582,7 @@ pub struct CodeBody {
         (status = 409, description = WRONG_STAGE),
         (status = 410, description = "`code_unusable`: no code was sent, or the code expired, was used or had too many wrong tries; ask for a new one."),
         (status = 422, description = "`wrong_code`: the code is not correct or not of the plan's length (the message says how many tries are left)."),
-        (status = 429, description = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message says how long), and stop after 100 until the password is reset.")))]
+        (status = 429, description = TOO_MANY_WRONG_CODES)))]
 pub async fn verify_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -611,7 +614,7 @@ pub struct RecoveryCodeBody {
         (status = 409, description = WRONG_STAGE),
         (status = 410, description = "`code_unusable`: this sign-in's tries are used up or it expired; sign in again."),
         (status = 422, description = "`wrong_code`: not a recovery code of this account, or already used (field `recovery_code`)."),
-        (status = 429, description = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message says how long), and stop after 100 until the password is reset.")))]
+        (status = 429, description = TOO_MANY_WRONG_CODES)))]
 pub async fn verify_recovery_code(
     State(st): State<AppState>,
     plan: CurrentPlan,

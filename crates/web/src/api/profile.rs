@@ -400,7 +400,7 @@ pub struct ProfileCodeBody {
             `strong_factor_required`: the plan requires an authenticator app or a passkey of this account, which holds one; a texted or called code is refused."),
         (status = 422, description = "`invalid_input`: the code is malformed, wrong, expired, used or tried too often, \
             or none was sent (field `code` when it is the code's fault)."),
-        (status = 429, description = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message says how long), and stop after 100 until the password is reset.")))]
+        (status = 429, description = super::auth::TOO_MANY_WRONG_CODES)))]
 pub async fn verify_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
@@ -422,7 +422,7 @@ pub async fn verify_code(
         (status = 403, description = "`confirm_identity`: the password step is not done (or is over 10 minutes old)."),
         (status = 422, description = "`invalid_input`: not a recovery code of this account, already used, or the \
             confirmation's tries are spent or expired (field `recovery_code` when it is the code's fault)."),
-        (status = 429, description = "`too_many_wrong_codes`: too many wrong answers in a row to this account's second step (codes, app codes and recovery codes together); answers pause for a time that grows with each (the message says how long), and stop after 100 until the password is reset.")))]
+        (status = 429, description = super::auth::TOO_MANY_WRONG_CODES)))]
 pub async fn verify_recovery_code(
     State(st): State<AppState>,
     plan: CurrentPlan,
