@@ -74,9 +74,10 @@ pub enum EditMemberError {
     Practice(#[from] PracticeError),
 }
 
-/// What an administrator sent: the page's whole form, or the API's changed fields.
-enum MemberEdit<'a> {
-    Form(&'a ProfileForm),
+/// What an administrator sent: the page's whole form, already checked, or the API's changed
+/// fields, checked once laid over what is stored.
+enum MemberEdit {
+    Checked(Box<(Profile, Option<Username>)>),
     Changes(Box<ProfileChanges>),
 }
 
@@ -214,7 +215,9 @@ impl Services {
         form: &ProfileForm,
         meta: &RequestMeta,
     ) -> Result<(), EditMemberError> {
-        self.edit_member_as(grant, plan, user, MemberEdit::Form(form), meta).await
+        // A whole form is checked before anything is read.
+        let checked = checked(form, plan)?;
+        self.edit_member_as(grant, plan, user, MemberEdit::Checked(Box::new(checked)), meta).await
     }
 
     /// [`Self::edit_member`] for only the fields `changes` names, applied over what is stored when
@@ -237,13 +240,9 @@ impl Services {
         grant: &PracticeGrant,
         plan: &Plan,
         user: UserId,
-        edit: MemberEdit<'_>,
+        edit: MemberEdit,
         meta: &RequestMeta,
     ) -> Result<(), EditMemberError> {
-        if let MemberEdit::Form(form) = &edit {
-            // A whole form is checked before anything is read.
-            checked(form, plan)?;
-        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let Some(t) = reachable(&mut tx, grant, plan, user).await? else {
@@ -255,7 +254,7 @@ impl Services {
         let row = t.row;
         let old = users::contact(&mut tx, plan.id(), user).await?.unwrap_or_default();
         let (p, username) = match edit {
-            MemberEdit::Form(form) => checked(form, plan)?,
+            MemberEdit::Checked(checked) => *checked,
             MemberEdit::Changes(changes) => {
                 if changes.renames() && row.username.is_none() {
                     let message = "This user has not signed up yet: they choose their username when they do.";
