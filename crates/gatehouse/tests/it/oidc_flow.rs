@@ -1,7 +1,7 @@
 //! The OpenID Connect authorization code flow (issue 18), over HTTP against the real server.
 
 use crate::both;
-use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf, field_value};
+use crate::support::{Backend, TEST_PASSWORD, TestApp, csrf, field_value, location};
 use reqwest::StatusCode;
 
 /// The `(authenticated_at, amr)` of the user's sessions, oldest first.
@@ -679,8 +679,30 @@ async fn rp_initiated_logout(backend: Backend) {
     // A URI not registered exactly: a page, no redirect, still signed in.
     let (s, _, loc) = app.visit(&browser, &q("http://127.0.0.1:9/x")).await;
     assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None));
-    let (s, _, loc) = app.visit(&browser, &q("http://127.0.0.1:9/")).await;
-    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("http://127.0.0.1:9/?state=bye")));
+    // No ID token: nothing ends from a bare link, and the page asks rather than claiming the
+    // person signed out; its button is the portal's own sign-out form.
+    let (s, html, loc) = app.visit(&browser, "/oauth2/logout").await;
+    assert_eq!((s, loc), (StatusCode::OK, None));
+    assert!(html.contains("Sign out of the portal?") && html.contains("still signed in"), "{html}");
+    assert!(!html.contains("You have signed out"), "{html}");
+    assert_eq!(app.visit(&browser, "/").await.0, StatusCode::OK, "still signed in");
+    assert_eq!(audited(&app, "oidc.logout").await, 0);
+    let (s, _, loc) = app.post_form(&browser, "/oauth2/logout", "/signout", &[]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin?signed_out=1")));
+    assert_eq!(app.visit(&browser, "/").await.2.as_deref(), Some("/signin"));
+    let (browser, code) = code_for(&app, &rp, "ana", 1).await;
+    let (_, t) = redeem(&app, &rp, &code).await;
+    let hint = t["id_token"].as_str().unwrap();
+    let q = |uri: &str| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("id_token_hint", hint).append_pair("post_logout_redirect_uri", uri).append_pair("state", "bye");
+        format!("/oauth2/logout?{}", s.finish())
+    };
+    // With the person's ID token: signed out, the browser's session cookie forgotten, and back.
+    let r = browser.get(app.url(&q("http://127.0.0.1:9/"))).send().await.unwrap();
+    assert_eq!((r.status(), location(&r).as_deref()), (StatusCode::SEE_OTHER, Some("http://127.0.0.1:9/?state=bye")));
+    let cleared: Vec<_> = r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(cleared.iter().any(|c| c.starts_with("gh_session=;") || c.starts_with("gh_session=\"\";")), "{cleared:?}");
     assert_eq!(audited(&app, "oidc.logout").await, 1);
     let (_, _, loc) = app.visit(&browser, "/").await;
     assert_eq!(loc.as_deref(), Some("/signin"));

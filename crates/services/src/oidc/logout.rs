@@ -30,11 +30,17 @@ impl From<gatehouse_store::StoreError> for LogoutError {
     }
 }
 
-/// Where the person goes after signing out: back to the application, or Gatehouse's own page.
+/// Where the person goes after an application's logout request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoggedOut {
+    /// Signed out (or never signed in): back to the application, at this URI.
     Redirect(String),
+    /// Signed out (or never signed in): Gatehouse's own page says so.
     Here,
+    /// The browser is still signed in, because the request named nobody (no ID token) or someone
+    /// else: the person is asked whether to sign out (the specification's "MUST ask"), so that
+    /// nobody leaves a shared computer believing they signed out when they did not.
+    Ask,
 }
 
 impl Services {
@@ -78,10 +84,10 @@ impl Services {
             let mut tx = self.db.begin().await?;
             let sub = store::subject_of(&mut tx, plan.id(), s.user_id).await?;
             // Without a hint the session is not ended from a link: the person signs out themselves.
-            if hint_sub.is_some()
-                && sub.as_deref() == hint_sub
-                && session_store::end(&mut tx, s.user_id, s.id, now).await?
-            {
+            if hint_sub.is_none() || sub.as_deref() != hint_sub {
+                return Ok(LoggedOut::Ask);
+            }
+            if session_store::end(&mut tx, s.user_id, s.id, now).await? {
                 let e = Event::new("oidc.logout")
                     .by_self(s.user_id)
                     .detail(json!({"client_id": client.as_ref().map(|c| c.client_id.clone()), "session": s.id}));

@@ -26,11 +26,11 @@ use serde_json::json;
 pub fn routes(state: AppState) -> Routes {
     Routes::new()
         .merge(discovery::routes())
-        .merge(authorize::routes(state))
+        .merge(authorize::routes(state.clone()))
         .merge(token::routes())
         .merge(userinfo::routes())
         .merge(revocation::routes())
-        .merge(logout::routes())
+        .merge(logout::routes(state))
 }
 
 /// The parameters of a query string or form body.

@@ -710,8 +710,13 @@ async fn signout(
     {
         return internal_error(e);
     }
-    let jar = crate::oidc::forget_pending(jar, &plan)
+    (forget_session(jar, &plan), Redirect::to("/signin?signed_out=1")).into_response()
+}
+
+/// The browser's jar once it has signed out (from the portal or from an application's
+/// `/oauth2/logout`): no session, no waiting application request, no reset in progress.
+pub(crate) fn forget_session(jar: CookieJar, plan: &CurrentPlan) -> CookieJar {
+    crate::oidc::forget_pending(jar, plan)
         .remove(Cookie::build(SESSION_COOKIE).path("/"))
-        .remove(Cookie::build(super::self_service::RESET_COOKIE).path("/"));
-    (jar, Redirect::to("/signin?signed_out=1")).into_response()
+        .remove(Cookie::build(super::self_service::RESET_COOKIE).path("/"))
 }

@@ -4,7 +4,7 @@ mod access_requests;
 mod accounts;
 mod add_facility;
 mod association;
-mod auth;
+pub(crate) mod auth;
 mod authenticator;
 mod first_signin;
 mod home;
