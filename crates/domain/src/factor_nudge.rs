@@ -5,6 +5,7 @@
 //! (on every visit to the home page) until the person chooses "Not now", which hides it at once
 //! and starts the interval again.
 
+use crate::SessionId;
 use crate::session::AuthMethods;
 use crate::time::{Duration, Timestamp};
 
@@ -18,7 +19,7 @@ pub struct NudgeRecord {
     /// When it was last shown (first shown in `session`) or dismissed.
     pub at: Option<Timestamp>,
     /// The session that shows it now, until dismissed.
-    pub session: Option<i64>,
+    pub session: Option<SessionId>,
 }
 
 /// What to do for one visit of a signed-in session.
@@ -46,7 +47,7 @@ pub fn decide(
     amr: Option<&AuthMethods>,
     has_strong_factor: bool,
     record: NudgeRecord,
-    session: i64,
+    session: SessionId,
     now: Timestamp,
 ) -> Nudge {
     if has_strong_factor || !amr.is_some_and(AuthMethods::used_phone_code) {
@@ -81,30 +82,30 @@ mod tests {
     #[test]
     fn only_after_a_text_or_voice_code_and_without_a_strong_factor() {
         let none = NudgeRecord::default();
-        assert_eq!(decide(Some(&text()), false, none, 1, NOW), Nudge::ShowFirst);
+        assert_eq!(decide(Some(&text()), false, none, SessionId(1), NOW), Nudge::ShowFirst);
         let voice = AuthMethods::password_and_code(TwoStepMethod::Voice);
-        assert_eq!(decide(Some(&voice), false, none, 1, NOW), Nudge::ShowFirst);
-        assert_eq!(decide(Some(&text()), true, none, 1, NOW), Nudge::Hide);
+        assert_eq!(decide(Some(&voice), false, none, SessionId(1), NOW), Nudge::ShowFirst);
+        assert_eq!(decide(Some(&text()), true, none, SessionId(1), NOW), Nudge::Hide);
         for other in [
             AuthMethods::password_and_app(),
             AuthMethods::password_and_recovery_code(),
             AuthMethods::passkey(PasskeyProof { backup_eligible: true }, false),
         ] {
-            assert_eq!(decide(Some(&other), false, none, 1, NOW), Nudge::Hide, "{}", other.as_stored());
+            assert_eq!(decide(Some(&other), false, none, SessionId(1), NOW), Nudge::Hide, "{}", other.as_stored());
         }
-        assert_eq!(decide(None, false, none, 1, NOW), Nudge::Hide);
+        assert_eq!(decide(None, false, none, SessionId(1), NOW), Nudge::Hide);
     }
 
     #[test]
     fn one_session_a_week() {
-        let shown = NudgeRecord { at: Some(NOW), session: Some(1) };
-        assert_eq!(decide(Some(&text()), false, shown, 1, NOW.plus(Duration::hours(2))), Nudge::ShowAgain);
-        assert_eq!(decide(Some(&text()), false, shown, 2, NOW.plus(Duration::days(6))), Nudge::Hide);
-        assert_eq!(decide(Some(&text()), false, shown, 2, NOW.plus(NUDGE_INTERVAL)), Nudge::ShowFirst);
+        let shown = NudgeRecord { at: Some(NOW), session: Some(SessionId(1)) };
+        assert_eq!(decide(Some(&text()), false, shown, SessionId(1), NOW.plus(Duration::hours(2))), Nudge::ShowAgain);
+        assert_eq!(decide(Some(&text()), false, shown, SessionId(2), NOW.plus(Duration::days(6))), Nudge::Hide);
+        assert_eq!(decide(Some(&text()), false, shown, SessionId(2), NOW.plus(NUDGE_INTERVAL)), Nudge::ShowFirst);
         // Dismissed: hidden at once, in that session too, for the interval.
         let dismissed = NudgeRecord { at: Some(NOW), session: None };
-        assert_eq!(decide(Some(&text()), false, dismissed, 1, NOW), Nudge::Hide);
-        assert_eq!(decide(Some(&text()), false, dismissed, 3, NOW.plus(NUDGE_INTERVAL)), Nudge::ShowFirst);
+        assert_eq!(decide(Some(&text()), false, dismissed, SessionId(1), NOW), Nudge::Hide);
+        assert_eq!(decide(Some(&text()), false, dismissed, SessionId(3), NOW.plus(NUDGE_INTERVAL)), Nudge::ShowFirst);
         assert_eq!(due_if_recorded_by(NOW.plus(NUDGE_INTERVAL)), NOW);
         assert!(Nudge::ShowAgain.shown() && !Nudge::Hide.shown());
     }

@@ -821,7 +821,7 @@ async fn measure(running: &crate::Running, db: &str, args: &MessagesArgs) -> any
     // The count of unread threads some pages show (through the service: no page of those
     // measured here asks for it).
     let session = SessionInfo {
-        id: 0,
+        id: gatehouse_domain::SessionId(0),
         plan_id: plan.id(),
         user_id: f.admin,
         stage: SessionStage::Complete,

@@ -10,10 +10,10 @@
 
 use crate::bench_databases::Databases;
 use anyhow::{Context, bail};
-use gatehouse_domain::UserId;
 use gatehouse_domain::client_registration::RegistrationInput;
 use gatehouse_domain::oidc_keys::SigningAlg;
 use gatehouse_domain::session::SessionStage;
+use gatehouse_domain::{SessionId, UserId};
 use gatehouse_services::applications::ApplicationForm;
 use gatehouse_services::plans::{NewPlan, Plan};
 use gatehouse_services::tokens::{hash_token, new_token};
@@ -211,7 +211,7 @@ async fn register_client(svc: &Services, plan: &Plan) -> anyhow::Result<(String,
 }
 
 /// People with a completed sign-in each: (user, session).
-async fn sign_in_people(svc: &Services, plan: &Plan) -> anyhow::Result<Vec<(UserId, i64)>> {
+async fn sign_in_people(svc: &Services, plan: &Plan) -> anyhow::Result<Vec<(UserId, SessionId)>> {
     let phc = svc.hasher.hash("bench orchard lantern harbor 42").await.context("hashing")?;
     let now = svc.now();
     let mut tx = svc.db.begin().await?;
@@ -253,7 +253,7 @@ async fn make_codes(
     svc: &Services,
     plan: &Plan,
     app: &ClientAuth,
-    people: &[(UserId, i64)],
+    people: &[(UserId, SessionId)],
     n: usize,
 ) -> anyhow::Result<Vec<String>> {
     let client = svc.oidc_client(plan.id(), &app.client_id).await?.context("the client is registered")?;

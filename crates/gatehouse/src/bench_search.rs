@@ -470,7 +470,7 @@ async fn measure(running: &crate::Running, db: &str, args: &SearchArgs) -> anyho
     let answered_before = svc.searches_answered_by_index();
     let staff = svc.operator_grant(plan);
     let session = SessionInfo {
-        id: 0,
+        id: gatehouse_domain::SessionId(0),
         plan_id: plan.id(),
         user_id: f.admin,
         stage: SessionStage::Complete,

@@ -238,7 +238,7 @@ async fn act_as(svc: &Services, plan: &Plan, username: &str) -> anyhow::Result<g
     let mut conn = svc.db.acquire().await?;
     let user = users::by_username(&mut conn, plan.id(), username).await?.context("demo user missing")?;
     Ok(gatehouse_services::SessionInfo {
-        id: 0,
+        id: gatehouse_domain::SessionId(0),
         plan_id: plan.id(),
         user_id: user.id,
         stage: gatehouse_domain::session::SessionStage::Complete,

@@ -7,7 +7,6 @@ use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::{Internal, RequestMeta, Services, SessionInfo};
 use gatehouse_domain::permissions::UserTypeKey;
-use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::{AffiliationId, PlanId, PracticeId, UserId};
 use gatehouse_store::affiliations::{self as store, AffiliationRow};
 use gatehouse_store::roster::practices;
@@ -75,7 +74,7 @@ impl LinkedAccount {
 
 /// The session's user, if it is fully signed in to this plan.
 pub(crate) fn signed_in(plan: &Plan, s: &SessionInfo) -> Result<UserId, AffiliationError> {
-    if s.stage != SessionStage::Complete || s.plan_id != plan.id() {
+    if !s.is_signed_in_to(plan.id()) {
         return Err(AffiliationError::NotSignedIn);
     }
     Ok(s.user_id)
@@ -129,7 +128,7 @@ impl Services {
             out.push(LinkedAccount {
                 id: r.id,
                 practice_id: PracticeId(r.practice_id),
-                active: Some(r.id) == active,
+                active: Some(AffiliationId(r.id)) == active,
                 practice_name: r.practice_name,
                 tax_id: r.tax_id,
                 user_type,
@@ -163,7 +162,7 @@ impl Services {
         let row = row.ok_or(AffiliationError::NotFound)?;
         let rows = store::of_user(&mut tx, user).await?;
         let from = active_id(&rows, s.active_affiliation);
-        if !sessions::set_active_affiliation(&mut tx, s.id, Some(row.id)).await? {
+        if !sessions::set_active_affiliation(&mut tx, s.id, Some(AffiliationId(row.id))).await? {
             return Err(AffiliationError::NotSignedIn);
         }
         let event = Event::new("session.affiliation_switched").by_self(user).detail(json!({
@@ -175,7 +174,7 @@ impl Services {
         audit::record(&mut tx, now, plan.id(), meta, event).await?;
         gatehouse_store::commit(tx).await?;
         // Described as the list describes it (the user type's name, the providers covered).
-        let switched = SessionInfo { active_affiliation: Some(row.id), ..s.clone() };
+        let switched = SessionInfo { active_affiliation: Some(AffiliationId(row.id)), ..s.clone() };
         self.linked_accounts(plan, &switched)
             .await?
             .into_iter()
@@ -185,8 +184,9 @@ impl Services {
 }
 
 /// The active affiliation: the session's choice if it is still the user's, else the first.
-pub(crate) fn active_id(rows: &[AffiliationRow], chosen: Option<i64>) -> Option<i64> {
-    chosen.filter(|c| rows.iter().any(|r| r.id == *c)).or_else(|| rows.first().map(|r| r.id))
+pub(crate) fn active_id(rows: &[AffiliationRow], chosen: Option<AffiliationId>) -> Option<AffiliationId> {
+    let chosen = chosen.filter(|c| rows.iter().any(|r| r.id == c.0));
+    chosen.or_else(|| rows.first().map(|r| AffiliationId(r.id)))
 }
 
 /// Refuses unless `user` administers the practice.

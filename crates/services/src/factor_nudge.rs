@@ -12,7 +12,7 @@ use crate::sessions::SessionInfo;
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::Timestamp;
 use gatehouse_domain::factor_nudge::{Nudge, NudgeRecord, decide, due_if_recorded_by};
-use gatehouse_domain::session::{AuthMethods, SessionStage};
+use gatehouse_domain::session::AuthMethods;
 use gatehouse_store::factor_nudges;
 use serde_json::json;
 
@@ -35,7 +35,7 @@ impl Services {
 
     /// Whether this session shows the suggestion (recording it when it is the first to).
     async fn factor_nudge(&self, plan: &Plan, session: &SessionInfo) -> Result<bool, Internal> {
-        if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
+        if !session.is_signed_in_to(plan.id()) {
             return Ok(false);
         }
         let now = Timestamp(self.now());
@@ -67,7 +67,7 @@ impl Services {
         session: &SessionInfo,
         meta: &RequestMeta,
     ) -> Result<(), Internal> {
-        if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
+        if !session.is_signed_in_to(plan.id()) {
             return Ok(());
         }
         let now = self.now();

@@ -27,7 +27,7 @@ use gatehouse_domain::passkey::{
     signin_options_retry_after,
 };
 use gatehouse_domain::session::{AuthMethods, PasskeyProof, SessionStage};
-use gatehouse_domain::{PasskeyId, Timestamp, UserId, UserStatus};
+use gatehouse_domain::{PasskeyId, SessionId, Timestamp, UserId, UserStatus};
 use gatehouse_store::passkeys::{self as store, NewCeremony, NewPasskey, PasskeyRow};
 use gatehouse_store::{Conn, plans, recovery_codes, users};
 use serde::{Deserialize, Serialize};
@@ -308,7 +308,7 @@ impl Services {
 
     /// The signed-in user's passkeys, oldest first.
     pub async fn my_passkeys(&self, plan: &Plan, session: &SessionInfo) -> Result<Vec<PasskeyView>, PasskeyError> {
-        if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
+        if !session.is_signed_in_to(plan.id()) {
             return Err(PasskeyError::WrongStage);
         }
         let mut conn = self.db.acquire().await?;
@@ -787,7 +787,7 @@ impl Services {
         meta: &RequestMeta,
         action: &'static str,
         lock: &UserLock,
-        session_id: i64,
+        session_id: SessionId,
         used: UsedPasskey<'_>,
         stage: SessionStage,
         now: i64,

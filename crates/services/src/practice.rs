@@ -120,7 +120,10 @@ impl Services {
         let mut conn = self.db.acquire().await?;
         let rows = affiliations::of_user(&mut conn, actor).await?;
         let active_row = active_id(&rows, s.active_affiliation);
-        let active = rows.iter().find(|a| Some(a.id) == active_row && a.is_admin).map(|a| PracticeId(a.practice_id));
+        let active = rows
+            .iter()
+            .find(|a| Some(gatehouse_domain::AffiliationId(a.id)) == active_row && a.is_admin)
+            .map(|a| PracticeId(a.practice_id));
         let practices: Vec<_> = rows
             .into_iter()
             .filter(|a| a.is_admin)

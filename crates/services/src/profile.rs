@@ -25,7 +25,7 @@ use gatehouse_domain::email::EmailError;
 use gatehouse_domain::phone::{PhoneError, mask_digits};
 use gatehouse_domain::profile::{OfficeDetails, OfficeForm, ProfileErrors};
 use gatehouse_domain::recovery_codes::RecoveryCode;
-use gatehouse_domain::session::{AuthMethods, SessionStage};
+use gatehouse_domain::session::AuthMethods;
 use gatehouse_domain::{Duration, Email, PhoneNumber, TwoStepMethod, UserStatus};
 use gatehouse_store::profile::{self as store, UnlockRow};
 use gatehouse_store::users::{self, ContactRow, UserRow};
@@ -286,7 +286,7 @@ impl Services {
         plan: &Plan,
         session: &SessionInfo,
     ) -> Result<UserRow, ProfileError> {
-        if session.plan_id != plan.id() || session.stage != SessionStage::Complete {
+        if !session.is_signed_in_to(plan.id()) {
             return Err(ProfileError::NotUnlocked);
         }
         users::get(conn, plan.id(), session.user_id)

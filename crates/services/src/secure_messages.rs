@@ -17,7 +17,6 @@ use gatehouse_domain::secure_messages::{
     AttachmentLimits, AttachmentProblem, IncomingFile, MessageErrors, NewThread, NewThreadForm, ThreadStatus,
     answer_due, check_attachments, overdue, parse_body,
 };
-use gatehouse_domain::session::SessionStage;
 use gatehouse_domain::staff::{StaffPermission, StaffRole};
 use gatehouse_domain::{AttachmentId, PracticeId, ThreadId, UserId, UserStatus};
 use gatehouse_store::Conn;
@@ -132,7 +131,7 @@ fn limits(s: &MessageSettings) -> AttachmentLimits {
 impl Services {
     /// The reader behind a session: a fully signed-in, active user of this plan.
     pub async fn message_reader(&self, plan: &Plan, s: &SessionInfo) -> Result<Reader, MessageError> {
-        if s.stage != SessionStage::Complete || s.plan_id != plan.id() {
+        if !s.is_signed_in_to(plan.id()) {
             return Err(MessageError::NotSignedIn);
         }
         let mut conn = self.db.acquire().await?;

@@ -6,7 +6,7 @@ use crate::plans::Plan;
 use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::session::{AuthMethods, SessionStage};
-use gatehouse_domain::{PlanId, SessionId, Timestamp, UserId};
+use gatehouse_domain::{AffiliationId, PlanId, SessionId, Timestamp, UserId};
 use gatehouse_store::{Batch, Conn, sessions as store};
 use serde::Serialize;
 use serde_json::json;
@@ -25,19 +25,27 @@ impl std::fmt::Debug for SessionToken {
 /// A live session, as the pages and the API see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
-    pub id: i64,
+    pub id: SessionId,
     pub plan_id: PlanId,
     pub user_id: UserId,
     pub stage: SessionStage,
     pub created_at: i64,
     /// The affiliation the session acts for, if chosen (see [`crate::affiliations`]).
-    pub active_affiliation: Option<i64>,
+    pub active_affiliation: Option<AffiliationId>,
+}
+
+impl SessionInfo {
+    /// Whether the session is fully signed in (past two-step and the terms) to `plan`: what
+    /// every command of a signed-in person asks before anything else.
+    pub fn is_signed_in_to(&self, plan: PlanId) -> bool {
+        self.stage == SessionStage::Complete && self.plan_id == plan
+    }
 }
 
 /// One of a user's sessions, for the "Your sessions" page.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionView {
-    pub id: i64,
+    pub id: SessionId,
     pub current: bool,
     pub ip: String,
     pub user_agent: String,
@@ -50,6 +58,8 @@ pub struct SessionView {
 pub enum SessionError {
     #[error("That session was not found or has already ended.")]
     NotFound,
+    #[error("Sign in first.")]
+    NotSignedIn,
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -168,7 +178,7 @@ impl Services {
         if row.stage.needs_factors_proven() && !factors_proven(&row) {
             // No path leads here: every step that grants full access records the factors first.
             // Should one ever forget, the session is not honoured rather than trusted.
-            tracing::warn!(session = row.id, stage = row.stage.as_str(), "session past sign-in without its factors");
+            tracing::warn!(session = %row.id, stage = row.stage.as_str(), "session past sign-in without its factors");
             return Ok(None);
         }
         if now - row.last_seen_at >= TOUCH_EVERY_SECS {
@@ -203,7 +213,10 @@ impl Services {
     }
 
     /// The user's live sessions, the current one marked.
-    pub async fn list_sessions(&self, info: &SessionInfo) -> Result<Vec<SessionView>, Internal> {
+    pub async fn list_sessions(&self, plan: &Plan, info: &SessionInfo) -> Result<Vec<SessionView>, SessionError> {
+        if !info.is_signed_in_to(plan.id()) {
+            return Err(SessionError::NotSignedIn);
+        }
         let mut conn = self.db.acquire().await?;
         Ok(store::list_live(&mut conn, info.user_id)
             .await?
@@ -222,11 +235,14 @@ impl Services {
     /// Ends another of the user's own sessions.
     pub async fn end_session(
         &self,
+        plan: &Plan,
         info: &SessionInfo,
         session_id: SessionId,
         meta: &RequestMeta,
     ) -> Result<(), SessionError> {
-        let session_id = session_id.0;
+        if !info.is_signed_in_to(plan.id()) {
+            return Err(SessionError::NotSignedIn);
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         if !store::end(&mut tx, info.user_id, session_id, now).await? {

@@ -66,7 +66,7 @@ impl Services {
         let has_second_factor =
             user.two_step_phone.is_some() || crate::strong_factor::has_strong(&mut tx, plan, &user).await?;
         if has_second_factor && !second_step_passed(&mut tx, plan, session).await? {
-            tracing::warn!(session = session.id, "terms reached without the second step");
+            tracing::warn!(session = %session.id, "terms reached without the second step");
             return Err(TermsError::WrongStage);
         }
         let name = PersonName::parse(&user.first_name, &user.last_name).map_err(|e| Internal::Other(e.to_string()))?;

@@ -17,7 +17,7 @@ use gatehouse_domain::phone::PhoneError;
 use gatehouse_domain::recovery_codes::RecoveryCode;
 use gatehouse_domain::session::{AuthMethods, SessionStage};
 use gatehouse_domain::two_step::{AnswerGate, CodeCheck, FREE_WRONG_ANSWERS, answer_gate, check_code};
-use gatehouse_domain::{Duration, PhoneNumber, TwoStepMethod, UserId};
+use gatehouse_domain::{Duration, PhoneNumber, SessionId, TwoStepMethod, UserId};
 use gatehouse_store::{Conn, authenticator_apps, codes, recovery_codes, throttle, users};
 use serde_json::json;
 use thiserror::Error;
@@ -576,7 +576,7 @@ pub(crate) async fn set_phone(
     conn: &mut Conn,
     plan: &Plan,
     user: &users::UserRow,
-    keep: i64,
+    keep: SessionId,
     phone: &str,
     method: &str,
     now: i64,

@@ -2,7 +2,7 @@
 //! `users.factor_nudge_session_id`, migration 0039) and what the decision reads.
 
 use crate::{Conn, StoreError};
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{PlanId, SessionId, UserId};
 use sqlx::Row;
 
 /// What one visit's decision needs, read in one statement.
@@ -11,7 +11,7 @@ pub struct NudgeFacts {
     /// When the suggestion was last shown or dismissed.
     pub at: Option<i64>,
     /// The session that shows it now.
-    pub session: Option<i64>,
+    pub session: Option<SessionId>,
     /// The stored `amr` of the session asking.
     pub amr: Option<String>,
     /// The user has a confirmed authenticator app or a passkey.
@@ -23,7 +23,7 @@ pub async fn facts(
     conn: &mut Conn,
     plan: PlanId,
     user: UserId,
-    session: i64,
+    session: SessionId,
 ) -> Result<Option<NudgeFacts>, StoreError> {
     let row = sqlx::query(
         "SELECT u.factor_nudge_at, u.factor_nudge_session_id, s.amr, \
@@ -34,13 +34,13 @@ pub async fn facts(
     )
     .bind(plan.0)
     .bind(user.0)
-    .bind(session)
+    .bind(session.0)
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| -> Result<NudgeFacts, StoreError> {
         Ok(NudgeFacts {
             at: r.try_get("factor_nudge_at")?,
-            session: r.try_get("factor_nudge_session_id")?,
+            session: r.try_get::<Option<i64>, _>("factor_nudge_session_id")?.map(SessionId),
             amr: r.try_get("amr")?,
             has_strong_factor: r.try_get::<i64, _>("strong")? > 0,
         })
@@ -50,13 +50,19 @@ pub async fn facts(
 
 /// Records that `session` shows the suggestion from `now`, unless another session took it since
 /// `due_by` (its last showing or dismissal is later). Returns whether this session has it.
-pub async fn claim(conn: &mut Conn, user: UserId, session: i64, due_by: i64, now: i64) -> Result<bool, StoreError> {
+pub async fn claim(
+    conn: &mut Conn,
+    user: UserId,
+    session: SessionId,
+    due_by: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "UPDATE users SET factor_nudge_at = $3, factor_nudge_session_id = $2 \
          WHERE id = $1 AND (factor_nudge_session_id = $2 OR factor_nudge_at IS NULL OR factor_nudge_at <= $4)",
     )
     .bind(user.0)
-    .bind(session)
+    .bind(session.0)
     .bind(now)
     .bind(due_by)
     .execute(&mut *conn)
@@ -66,7 +72,13 @@ pub async fn claim(conn: &mut Conn, user: UserId, session: i64, due_by: i64, now
 
 /// Records a dismissal at `now`: no session shows the suggestion any more. Returns whether the
 /// suggestion was shown in `session` until now.
-pub async fn dismiss(conn: &mut Conn, plan: PlanId, user: UserId, session: i64, now: i64) -> Result<bool, StoreError> {
+pub async fn dismiss(
+    conn: &mut Conn,
+    plan: PlanId,
+    user: UserId,
+    session: SessionId,
+    now: i64,
+) -> Result<bool, StoreError> {
     let was: Option<Option<i64>> =
         sqlx::query_scalar("SELECT factor_nudge_session_id FROM users WHERE plan_id = $1 AND id = $2")
             .bind(plan.0)
@@ -79,5 +91,5 @@ pub async fn dismiss(conn: &mut Conn, plan: PlanId, user: UserId, session: i64, 
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    Ok(was.flatten() == Some(session))
+    Ok(was.flatten() == Some(session.0))
 }

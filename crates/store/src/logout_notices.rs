@@ -4,7 +4,7 @@
 //! the token and records the outcome, as it does for the outbox.
 
 use crate::{Conn, Stmt, StoreError};
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{PlanId, SessionId, UserId};
 use sqlx::Row;
 
 /// A notice claimed for delivery, with what its logout token is made of.
@@ -12,7 +12,7 @@ use sqlx::Row;
 pub struct NoticeRow {
     pub id: i64,
     pub plan_id: PlanId,
-    pub session_id: i64,
+    pub session_id: SessionId,
     pub user_id: UserId,
     /// Attempts so far, this one included.
     pub attempts: i64,
@@ -64,7 +64,7 @@ pub async fn claim_due(conn: &mut Conn, now: i64, lease_secs: i64, limit: i64) -
         notices.push(NoticeRow {
             id: row.try_get(0)?,
             plan_id: PlanId(row.try_get(1)?),
-            session_id: row.try_get(2)?,
+            session_id: SessionId(row.try_get(2)?),
             user_id: UserId(row.try_get(3)?),
             attempts: row.try_get(4)?,
             client_id: row.try_get(5)?,

@@ -3,7 +3,7 @@
 //! are stored as SHA-256 only; every "use once" is a conditional UPDATE whose row count decides.
 
 use crate::{Conn, StoreError};
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{PlanId, SessionId, UserId};
 use sqlx::Row;
 
 /// An authorization request waiting for its person.
@@ -69,14 +69,14 @@ pub async fn pending(
     .transpose()
 }
 
-/// Uses a pending request once, binding it to the session that completed it; false when it was
-/// used already (a concurrent resume won).
-pub async fn use_pending(conn: &mut Conn, id: i64, session: i64, now: i64) -> Result<bool, StoreError> {
+/// Uses a pending request once, binding it to the session that completed it (none when it ended
+/// in an error without one); false when it was used already (a concurrent resume won).
+pub async fn use_pending(conn: &mut Conn, id: i64, session: Option<SessionId>, now: i64) -> Result<bool, StoreError> {
     let r =
         sqlx::query("UPDATE oidc_pending_requests SET used_at = $2, session_id = $3 WHERE id = $1 AND used_at IS NULL")
             .bind(id)
             .bind(now)
-            .bind(session)
+            .bind(session.map(|s| s.0))
             .execute(&mut *conn)
             .await?;
     Ok(r.rows_affected() == 1)
@@ -100,7 +100,7 @@ pub async fn sweep_expired_pending(conn: &mut Conn, before: i64, limit: i64) -> 
 pub struct NewCode<'a> {
     pub plan_id: PlanId,
     pub application_id: i64,
-    pub session_id: i64,
+    pub session_id: SessionId,
     pub user_id: UserId,
     pub code_hash: &'a str,
     pub redirect_uri: &'a str,
@@ -121,7 +121,7 @@ pub async fn insert_code(conn: &mut Conn, c: &NewCode<'_>, now: i64) -> Result<i
     )
     .bind(c.plan_id.0)
     .bind(c.application_id)
-    .bind(c.session_id)
+    .bind(c.session_id.0)
     .bind(c.user_id.0)
     .bind(c.code_hash)
     .bind(c.redirect_uri)
@@ -141,7 +141,7 @@ pub async fn insert_code(conn: &mut Conn, c: &NewCode<'_>, now: i64) -> Result<i
 pub struct CodeRow {
     pub id: i64,
     pub application_id: i64,
-    pub session_id: i64,
+    pub session_id: SessionId,
     pub user_id: UserId,
     pub redirect_uri: String,
     pub code_challenge: String,
@@ -161,7 +161,7 @@ fn code_from(r: &sqlx::any::AnyRow) -> Result<CodeRow, StoreError> {
     Ok(CodeRow {
         id: r.try_get("id")?,
         application_id: r.try_get("application_id")?,
-        session_id: r.try_get("session_id")?,
+        session_id: SessionId(r.try_get("session_id")?),
         user_id: UserId(r.try_get("user_id")?),
         redirect_uri: r.try_get("redirect_uri")?,
         code_challenge: r.try_get("code_challenge")?,

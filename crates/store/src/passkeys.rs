@@ -1,7 +1,7 @@
 //! Passkeys and the state of WebAuthn ceremonies between their two requests (migration 0037).
 
 use crate::{Conn, StoreError};
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{PlanId, SessionId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -145,7 +145,7 @@ pub struct NewCeremony<'a> {
     pub plan_id: PlanId,
     pub kind: &'a str,
     pub token_hash: &'a str,
-    pub session_id: Option<i64>,
+    pub session_id: Option<SessionId>,
     pub user_id: Option<UserId>,
     pub state: &'a str,
     pub expires_at: i64,
@@ -161,7 +161,7 @@ pub async fn insert_ceremony(conn: &mut Conn, c: &NewCeremony<'_>, now: i64) -> 
     .bind(c.plan_id.0)
     .bind(c.kind)
     .bind(c.token_hash)
-    .bind(c.session_id)
+    .bind(c.session_id.map(|s| s.0))
     .bind(c.user_id.map(|u| u.0))
     .bind(c.state)
     .bind(now)
@@ -174,7 +174,7 @@ pub async fn insert_ceremony(conn: &mut Conn, c: &NewCeremony<'_>, now: i64) -> 
 /// A ceremony taken for its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CeremonyRow {
-    pub session_id: Option<i64>,
+    pub session_id: Option<SessionId>,
     pub user_id: Option<UserId>,
     pub state: String,
 }
@@ -202,7 +202,7 @@ pub async fn take_ceremony(
     .await?;
     row.map(|r| {
         Ok(CeremonyRow {
-            session_id: r.try_get("session_id")?,
+            session_id: r.try_get::<Option<i64>, _>("session_id")?.map(SessionId),
             user_id: r.try_get::<Option<i64>, _>("user_id")?.map(UserId),
             state: r.try_get("state")?,
         })

@@ -2,7 +2,7 @@
 //! email addresses waiting for confirmation.
 
 use crate::{Conn, StoreError};
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{PlanId, SessionId, UserId};
 use sqlx::Row;
 
 /// A session's unlock: `code` once the password was re-entered, `open` once the code was too.
@@ -13,21 +13,27 @@ pub struct UnlockRow {
 }
 
 /// The session's unlock, if any.
-pub async fn unlock(conn: &mut Conn, session: i64) -> Result<Option<UnlockRow>, StoreError> {
+pub async fn unlock(conn: &mut Conn, session: SessionId) -> Result<Option<UnlockRow>, StoreError> {
     let row = sqlx::query("SELECT stage, updated_at FROM profile_unlocks WHERE session_id = $1")
-        .bind(session)
+        .bind(session.0)
         .fetch_optional(&mut *conn)
         .await?;
     row.map(|r| Ok(UnlockRow { stage: r.try_get("stage")?, updated_at: r.try_get("updated_at")? })).transpose()
 }
 
 /// Sets the session's unlock stage.
-pub async fn set_unlock(conn: &mut Conn, session: i64, user: UserId, stage: &str, now: i64) -> Result<(), StoreError> {
+pub async fn set_unlock(
+    conn: &mut Conn,
+    session: SessionId,
+    user: UserId,
+    stage: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO profile_unlocks (session_id, user_id, stage, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (session_id) DO UPDATE SET stage = excluded.stage, updated_at = excluded.updated_at",
     )
-    .bind(session)
+    .bind(session.0)
     .bind(user.0)
     .bind(stage)
     .bind(now)
@@ -37,8 +43,9 @@ pub async fn set_unlock(conn: &mut Conn, session: i64, user: UserId, stage: &str
 }
 
 /// Locks the profile of the session again.
-pub async fn clear_unlock(conn: &mut Conn, session: i64) -> Result<bool, StoreError> {
-    let r = sqlx::query("DELETE FROM profile_unlocks WHERE session_id = $1").bind(session).execute(&mut *conn).await?;
+pub async fn clear_unlock(conn: &mut Conn, session: SessionId) -> Result<bool, StoreError> {
+    let r =
+        sqlx::query("DELETE FROM profile_unlocks WHERE session_id = $1").bind(session.0).execute(&mut *conn).await?;
     Ok(r.rows_affected() > 0)
 }
 

@@ -2,13 +2,13 @@
 
 use crate::{Conn, Stmt, StoreError};
 use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::{PlanId, UserId};
+use gatehouse_domain::{AffiliationId, PlanId, SessionId, UserId};
 use sqlx::Row;
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
-    pub id: i64,
+    pub id: SessionId,
     pub plan_id: PlanId,
     pub user_id: UserId,
     pub stage: SessionStage,
@@ -18,7 +18,7 @@ pub struct SessionRow {
     pub user_agent: String,
     pub ended_at: Option<i64>,
     /// The affiliation the session acts for.
-    pub active_affiliation_id: Option<i64>,
+    pub active_affiliation_id: Option<AffiliationId>,
     /// When the last sign-in factor completed (none before two-step is done).
     pub authenticated_at: Option<i64>,
     /// The RFC 8176 methods of that sign-in, space-separated (`pwd sms`).
@@ -30,7 +30,7 @@ const COLUMNS: &str = "id, plan_id, user_id, stage, created_at, last_seen_at, ip
 fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
     let stage: String = r.try_get("stage")?;
     Ok(SessionRow {
-        id: r.try_get("id")?,
+        id: SessionId(r.try_get("id")?),
         plan_id: PlanId(r.try_get("plan_id")?),
         user_id: UserId(r.try_get("user_id")?),
         stage: SessionStage::parse(&stage).ok_or_else(|| StoreError::Corrupt(format!("session stage {stage:?}")))?,
@@ -39,7 +39,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
         ended_at: r.try_get("ended_at")?,
-        active_affiliation_id: r.try_get("active_affiliation_id")?,
+        active_affiliation_id: r.try_get::<Option<i64>, _>("active_affiliation_id")?.map(AffiliationId),
         authenticated_at: r.try_get("authenticated_at")?,
         amr: r.try_get("amr")?,
     })
@@ -57,8 +57,11 @@ pub struct NewSession<'a> {
 }
 
 /// Starts a session; returns its id.
-pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> Result<i64, StoreError> {
-    bind_session(Stmt::new(format!("{INSERT_SESSION} RETURNING id")), s, now).fetch_id(conn, "a session").await
+pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> Result<SessionId, StoreError> {
+    bind_session(Stmt::new(format!("{INSERT_SESSION} RETURNING id")), s, now)
+        .fetch_id(conn, "a session")
+        .await
+        .map(SessionId)
 }
 
 /// The statement of [`insert`] for a [`crate::Batch`], returning nothing: on SQLite every row a
@@ -94,9 +97,9 @@ pub async fn by_token_hash(conn: &mut Conn, plan: PlanId, token_hash: &str) -> R
 }
 
 /// Records activity.
-pub async fn touch(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreError> {
+pub async fn touch(conn: &mut Conn, id: SessionId, now: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL")
-        .bind(id)
+        .bind(id.0)
         .bind(now)
         .execute(&mut *conn)
         .await?;
@@ -107,7 +110,7 @@ pub async fn touch(conn: &mut Conn, id: i64, now: i64) -> Result<(), StoreError>
 /// Returns false if the session had ended or was not at `from`.
 pub async fn advance(
     conn: &mut Conn,
-    id: i64,
+    id: SessionId,
     from: SessionStage,
     to: SessionStage,
     new_token_hash: &str,
@@ -117,7 +120,7 @@ pub async fn advance(
         "UPDATE sessions SET stage = $3, token_hash = $4, last_seen_at = $5 \
          WHERE id = $1 AND stage = $2 AND ended_at IS NULL",
     )
-    .bind(id)
+    .bind(id.0)
     .bind(from.as_str())
     .bind(to.as_str())
     .bind(new_token_hash)
@@ -128,9 +131,9 @@ pub async fn advance(
 }
 
 /// Ends one session of a user. Returns false if it was not theirs or already ended.
-pub async fn end(conn: &mut Conn, user: UserId, id: i64, now: i64) -> Result<bool, StoreError> {
+pub async fn end(conn: &mut Conn, user: UserId, id: SessionId, now: i64) -> Result<bool, StoreError> {
     let r = sqlx::query("UPDATE sessions SET ended_at = $3 WHERE id = $1 AND user_id = $2 AND ended_at IS NULL")
-        .bind(id)
+        .bind(id.0)
         .bind(user.0)
         .bind(now)
         .execute(&mut *conn)
@@ -139,10 +142,15 @@ pub async fn end(conn: &mut Conn, user: UserId, id: i64, now: i64) -> Result<boo
 }
 
 /// Ends every session of a user except `keep`. Returns how many ended.
-pub async fn end_all_except(conn: &mut Conn, user: UserId, keep: Option<i64>, now: i64) -> Result<u64, StoreError> {
+pub async fn end_all_except(
+    conn: &mut Conn,
+    user: UserId,
+    keep: Option<SessionId>,
+    now: i64,
+) -> Result<u64, StoreError> {
     let r = sqlx::query("UPDATE sessions SET ended_at = $3 WHERE user_id = $1 AND id <> $2 AND ended_at IS NULL")
         .bind(user.0)
-        .bind(keep.unwrap_or(-1))
+        .bind(keep.map_or(-1, |k| k.0))
         .bind(now)
         .execute(&mut *conn)
         .await?;
@@ -161,19 +169,23 @@ pub async fn list_live(conn: &mut Conn, user: UserId) -> Result<Vec<SessionRow>,
 }
 
 /// Sets the affiliation a live session acts for; false if the session has ended.
-pub async fn set_active_affiliation(conn: &mut Conn, id: i64, affiliation: Option<i64>) -> Result<bool, StoreError> {
+pub async fn set_active_affiliation(
+    conn: &mut Conn,
+    id: SessionId,
+    affiliation: Option<AffiliationId>,
+) -> Result<bool, StoreError> {
     let r = sqlx::query("UPDATE sessions SET active_affiliation_id = $1 WHERE id = $2 AND ended_at IS NULL")
-        .bind(affiliation)
-        .bind(id)
+        .bind(affiliation.map(|a| a.0))
+        .bind(id.0)
         .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Records that a live session's sign-in factors completed at `at`, by `amr` (`pwd sms`).
-pub async fn record_authentication(conn: &mut Conn, id: i64, at: i64, amr: &str) -> Result<bool, StoreError> {
+pub async fn record_authentication(conn: &mut Conn, id: SessionId, at: i64, amr: &str) -> Result<bool, StoreError> {
     let r = sqlx::query("UPDATE sessions SET authenticated_at = $2, amr = $3 WHERE id = $1 AND ended_at IS NULL")
-        .bind(id)
+        .bind(id.0)
         .bind(at)
         .bind(amr)
         .execute(&mut *conn)
@@ -182,10 +194,10 @@ pub async fn record_authentication(conn: &mut Conn, id: i64, at: i64, amr: &str)
 }
 
 /// A session by id in a plan, ended or not.
-pub async fn get(conn: &mut Conn, plan: PlanId, id: i64) -> Result<Option<SessionRow>, StoreError> {
+pub async fn get(conn: &mut Conn, plan: PlanId, id: SessionId) -> Result<Option<SessionRow>, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM sessions WHERE plan_id = $1 AND id = $2"))
         .bind(plan.0)
-        .bind(id)
+        .bind(id.0)
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()

@@ -46,7 +46,7 @@ async fn practice_with(app: &TestApp, members: &[(UserId, bool)]) -> Vec<i64> {
 /// A fully signed-in session of `user` (the services only read these fields).
 fn session(app: &TestApp, user: UserId, id: i64) -> SessionInfo {
     SessionInfo {
-        id,
+        id: gatehouse_domain::SessionId(id),
         plan_id: app.plan.id(),
         user_id: user,
         stage: SessionStage::Complete,

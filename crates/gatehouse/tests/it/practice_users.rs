@@ -99,7 +99,7 @@ async fn world(backend: Backend) -> Option<World> {
 
 fn session(w: &World, user: UserId) -> SessionInfo {
     SessionInfo {
-        id: 1,
+        id: gatehouse_domain::SessionId(1),
         plan_id: w.app.plan.id(),
         user_id: user,
         stage: SessionStage::Complete,

@@ -21,7 +21,7 @@ async fn user_id(app: &TestApp, username: &str) -> UserId {
 /// A signed-in session of a demo account, as the services see it.
 async fn session(app: &TestApp, username: &str) -> SessionInfo {
     SessionInfo {
-        id: 0,
+        id: gatehouse_domain::SessionId(0),
         plan_id: app.plan.id(),
         user_id: user_id(app, username).await,
         stage: SessionStage::Complete,
@@ -195,3 +195,39 @@ async fn a_renamed_username_does_not_pass_its_rights_on(backend: Backend) {
     app.stop().await;
 }
 both!(a_renamed_username_does_not_pass_its_rights_on);
+
+/// Sessions are listed and ended only by their own user, fully signed in to this plan: the
+/// service asks that itself, whatever the page or API in front of it checked.
+async fn sessions_are_only_their_own_users(backend: Backend) {
+    use gatehouse_services::sessions::SessionError;
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let svc = &app.running.services;
+    let plan = &app.plan;
+    let ocarter = api_token(&app, "ocarter").await;
+    let jpatel = api_token(&app, "jpatel").await;
+    let (s, mine) = app.call("GET", "/api/v1/sessions", Some(&jpatel), None).await;
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    let theirs = mine[0]["id"].as_i64().expect("a session id");
+    // Another person's session reads as not found, and stays.
+    let path = format!("/api/v1/sessions/{theirs}");
+    let (s, body) = app.call("DELETE", &path, Some(&ocarter), None).await;
+    assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{body}");
+    assert_eq!(api(&app, "GET", "/api/v1/sessions", &jpatel, None).await, StatusCode::OK);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'session.ended_by_user'").await, 0);
+    // A session still signing in, or of another plan, is not signed in, at the service itself.
+    let full = session(&app, "jpatel").await;
+    let halfway = SessionInfo { stage: SessionStage::TwoStepCode, ..full.clone() };
+    let elsewhere = SessionInfo { plan_id: gatehouse_domain::PlanId(plan.id().0 + 1), ..full.clone() };
+    for s in [&halfway, &elsewhere] {
+        assert!(matches!(svc.list_sessions(plan, s).await, Err(SessionError::NotSignedIn)), "{s:?}");
+        let r = svc.end_session(plan, s, gatehouse_domain::SessionId(theirs), &RequestMeta::cli()).await;
+        assert!(matches!(r, Err(SessionError::NotSignedIn)), "{s:?}: {r:?}");
+    }
+    assert_eq!(api(&app, "GET", "/api/v1/sessions", &jpatel, None).await, StatusCode::OK, "still live");
+    // Their own: listed, and ended.
+    assert_eq!(svc.list_sessions(plan, &full).await.expect("listed").len(), 1);
+    assert_eq!(api(&app, "DELETE", &path, &jpatel, None).await, StatusCode::NO_CONTENT);
+    assert_eq!(api(&app, "GET", "/api/v1/sessions", &jpatel, None).await, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+both!(sessions_are_only_their_own_users);

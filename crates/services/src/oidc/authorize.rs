@@ -17,8 +17,7 @@ use gatehouse_domain::oauth::{
 };
 use gatehouse_domain::redirect_uri;
 use gatehouse_domain::scopes::{Scope, ScopeSet};
-use gatehouse_domain::session::SessionStage;
-use gatehouse_domain::{PlanId, Timestamp, UserId};
+use gatehouse_domain::{PlanId, SessionId, Timestamp, UserId};
 use gatehouse_store::oidc_grants::{self as store, NewCode, PendingRow};
 use gatehouse_store::{Conn, consents, sessions as session_store};
 use serde::{Deserialize, Serialize};
@@ -114,14 +113,14 @@ struct Stored {
     fresh: bool,
     /// The session the browser had when a fresh sign-in was asked for: not good enough.
     #[serde(default)]
-    stale_session: Option<i64>,
+    stale_session: Option<SessionId>,
 }
 
 /// A fresh sign-in asked for by a waiting request: after `since`, in another session than `stale`.
 #[derive(Debug, Clone, Copy)]
 struct Fresh {
     since: i64,
-    stale: Option<i64>,
+    stale: Option<SessionId>,
 }
 
 impl Fresh {
@@ -204,7 +203,7 @@ impl Services {
         let next = match self.next_step(plan, &client, &req, signed, fresh).await? {
             Ok(n) => n,
             Err(e) => {
-                self.spend_pending(row.id, session.map_or(0, |s| s.id)).await?;
+                self.spend_pending(row.id, session.map(|s| s.id)).await?;
                 return Ok(Authorize::Redirect(self.error_redirect(plan, &req, &e)));
             }
         };
@@ -257,7 +256,7 @@ impl Services {
         let now = self.now();
         if !allow {
             let mut tx = self.db.begin().await?;
-            if !store::use_pending(&mut tx, row.id, signed.info.id, now).await? {
+            if !store::use_pending(&mut tx, row.id, Some(signed.info.id), now).await? {
                 return Err(AuthorizeError::NoPending);
             }
             let e = Event::new("oidc.consent_refused")
@@ -277,7 +276,7 @@ impl Services {
             Ok(Next::Issue(_) | Next::Consent) => {}
             Ok(other) => return Ok(self.detour(other, PendingToken::new(pending, &req), &req)),
             Err(e) => {
-                self.spend_pending(row.id, signed.info.id).await?;
+                self.spend_pending(row.id, Some(signed.info.id)).await?;
                 return Ok(Authorize::Redirect(self.error_redirect(plan, &req, &e)));
             }
         }
@@ -333,7 +332,7 @@ impl Services {
 
     /// The session, when it is a complete sign-in to this plan with its factors recorded.
     async fn signed(&self, plan: &Plan, session: Option<&SessionInfo>) -> Result<Option<Signed>, Internal> {
-        let Some(s) = session.filter(|s| s.stage == SessionStage::Complete && s.plan_id == plan.id()) else {
+        let Some(s) = session.filter(|s| s.is_signed_in_to(plan.id())) else {
             return Ok(None);
         };
         let mut conn = self.db.acquire().await?;
@@ -442,7 +441,7 @@ impl Services {
         params: &Params,
         req: &AuthorizationRequest,
         fresh: bool,
-        stale_session: Option<i64>,
+        stale_session: Option<SessionId>,
     ) -> Result<PendingToken, AuthorizeError> {
         let token = new_token();
         let stored = Stored { params: params.authorization_pairs(), fresh, stale_session };
@@ -489,7 +488,7 @@ impl Services {
         }
     }
 
-    async fn spend_pending(&self, id: i64, session: i64) -> Result<(), Internal> {
+    async fn spend_pending(&self, id: i64, session: Option<SessionId>) -> Result<(), Internal> {
         let mut tx = self.db.begin().await?;
         store::use_pending(&mut tx, id, session, self.now()).await?;
         gatehouse_store::commit(tx).await?;
@@ -527,7 +526,7 @@ impl Services {
         now: i64,
     ) -> Result<String, AuthorizeError> {
         if let Some(id) = pending
-            && !store::use_pending(tx, id, signed.info.id, now).await?
+            && !store::use_pending(tx, id, Some(signed.info.id), now).await?
         {
             return Err(AuthorizeError::NoPending);
         }

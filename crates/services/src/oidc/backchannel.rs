@@ -8,11 +8,11 @@
 use crate::delivery::backoff_secs;
 use crate::tokens::{hash_code, new_token};
 use crate::{Internal, Services};
-use gatehouse_domain::Timestamp;
 use gatehouse_domain::client_registration::LogoutDestinations;
 use gatehouse_domain::oauth::{LOGOUT_NOTICE_ATTEMPTS, logout_token_claims};
 use gatehouse_domain::oidc_keys::SigningAlg;
 use gatehouse_domain::public_address::{is_private_url, is_public_ip};
+use gatehouse_domain::{SessionId, Timestamp};
 use gatehouse_store::logout_notices::{self as store, NoticeRow};
 use gatehouse_store::{Batch, oidc_grants};
 use std::net::SocketAddr;
@@ -65,7 +65,7 @@ pub(crate) fn logout_client(to: LogoutDestinations) -> reqwest::Result<reqwest::
 
 impl Services {
     /// The `sid` claim of a session: stable for the session, meaningless outside Gatehouse.
-    pub(crate) fn session_sid(&self, session_id: i64) -> String {
+    pub(crate) fn session_sid(&self, session_id: SessionId) -> String {
         let mac = hash_code(&self.code_key, "oidc:sid", &session_id.to_string());
         mac.get(..32).unwrap_or(&mac).to_owned()
     }

@@ -762,7 +762,8 @@ pub async fn dismiss_factor_nudge(
 #[derive(Serialize, ToSchema)]
 pub struct SessionBody {
     /// Its id, for `DELETE /api/v1/sessions/{id}`.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: SessionId,
     /// Whether it is the session making this call.
     pub current: bool,
     /// The address it signed in from.
@@ -790,8 +791,24 @@ impl From<SessionView> for SessionBody {
 
 /// The signed-in user's live sessions.
 #[utoipa::path(get, tag = "auth", path = "/sessions", security(("bearer" = [])), responses((status = 200, body = [SessionBody])))]
-pub async fn list_sessions(State(st): State<AppState>, SignedIn(s): SignedIn) -> ApiResult<Vec<SessionBody>> {
-    Ok(Json(st.svc.list_sessions(&s).await.map_err(ApiError::internal)?.into_iter().map(Into::into).collect()))
+pub async fn list_sessions(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    SignedIn(s): SignedIn,
+) -> ApiResult<Vec<SessionBody>> {
+    match st.svc.list_sessions(&plan.0, &s).await {
+        Ok(list) => Ok(Json(list.into_iter().map(Into::into).collect())),
+        Err(e) => Err(session_error(e)),
+    }
+}
+
+/// A refused session command, as the API answers it.
+fn session_error(e: SessionError) -> ApiError {
+    match e {
+        SessionError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        SessionError::NotSignedIn => ApiError::unauthenticated(),
+        SessionError::Internal(e) => ApiError::internal(e),
+    }
 }
 
 /// Ends one of the user's sessions (the current one too, which then signs the caller out).
@@ -802,15 +819,13 @@ pub async fn list_sessions(State(st): State<AppState>, SignedIn(s): SignedIn) ->
         (status = 404, description = "`not_found`: the user has no live session with this id.")))]
 pub async fn end_session(
     State(st): State<AppState>,
+    plan: CurrentPlan,
     SignedIn(s): SignedIn,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<SessionId>,
 ) -> Result<StatusCode, ApiError> {
-    match st.svc.end_session(&s, id, &meta).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(e @ SessionError::NotFound) => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())),
-        Err(SessionError::Internal(e)) => Err(ApiError::internal(e)),
-    }
+    st.svc.end_session(&plan.0, &s, id, &meta).await.map_err(session_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Ends the current session, at whatever step of signing in it is.

@@ -129,7 +129,7 @@ async fn dismiss_nudge(
 }
 
 struct SessionRow {
-    id: i64,
+    id: SessionId,
     current: bool,
     device: String,
     ip: String,
@@ -175,7 +175,7 @@ async fn list(
         Ok((c, _)) => c,
         Err(r) => return r,
     };
-    match st.svc.list_sessions(s).await {
+    match st.svc.list_sessions(&plan.0, s).await {
         Ok(list) => {
             let sessions = list
                 .into_iter()
@@ -190,7 +190,9 @@ async fn list(
                 .collect();
             render(StatusCode::OK, &SessionsPage { chrome: chrome.wide(), sessions, notice })
         }
-        Err(e) => internal_error(e),
+        Err(SessionError::NotSignedIn) => Redirect::to("/signin").into_response(),
+        Err(SessionError::NotFound) => (StatusCode::NOT_FOUND, "That session was not found.").into_response(),
+        Err(SessionError::Internal(e)) => internal_error(e),
     }
 }
 
@@ -211,10 +213,13 @@ async fn end_confirm(
     Path(id): Path<SessionId>,
 ) -> Response {
     // Only one's own session: another's reads as not found.
-    match st.svc.list_sessions(&s).await {
-        Ok(list) if list.iter().any(|v| v.id == id.0) => {}
-        Ok(_) => return (StatusCode::NOT_FOUND, "That session was not found among yours.").into_response(),
-        Err(e) => return internal_error(e),
+    match st.svc.list_sessions(&plan.0, &s).await {
+        Ok(list) if list.iter().any(|v| v.id == id) => {}
+        Ok(_) | Err(SessionError::NotFound) => {
+            return (StatusCode::NOT_FOUND, "That session was not found among yours.").into_response();
+        }
+        Err(SessionError::NotSignedIn) => return Redirect::to("/signin").into_response(),
+        Err(SessionError::Internal(e)) => return internal_error(e),
     }
     let chrome = match Chrome::for_session(&st, &plan, &csrf, &s, "/sessions").await {
         Ok((c, _)) => c,
@@ -244,7 +249,7 @@ async fn end_submit(
     Path(id): Path<SessionId>,
     parts: RequestParts,
 ) -> Response {
-    if id.0 == s.id {
+    if id == s.id {
         return message_page(
             &st,
             &parts.0,
@@ -255,7 +260,7 @@ async fn end_submit(
             "Back to your sessions",
         );
     }
-    match st.svc.end_session(&s, id, &meta).await {
+    match st.svc.end_session(&plan.0, &s, id, &meta).await {
         Ok(()) => list(&st, &plan, &csrf, &s, Some("That session was signed out.".into())).await,
         Err(SessionError::NotFound) => message_page(
             &st,
@@ -266,6 +271,7 @@ async fn end_submit(
             "/sessions",
             "Back to your sessions",
         ),
+        Err(SessionError::NotSignedIn) => Redirect::to("/signin").into_response(),
         Err(SessionError::Internal(e)) => internal_error(e),
     }
 }
