@@ -78,6 +78,25 @@ impl Services {
         Ok(StaffGrant { plan_id: plan.id(), actor: Some(user.id), role })
     }
 
+    /// The staff grant for a request to the control panel or a staff API. A signed-in person who
+    /// is not the plan's staff is refused, and the refusal is audited (`admin.access_denied`), by
+    /// page and API alike.
+    pub async fn staff_access(
+        &self,
+        plan: &Plan,
+        session: Option<&SessionInfo>,
+        meta: &RequestMeta,
+    ) -> Result<StaffGrant, Denied> {
+        let refused = match self.staff_grant(plan, session).await {
+            Err(Denied::NotPermitted) => Denied::NotPermitted,
+            other => return other,
+        };
+        if let Err(e) = self.audit_denied(plan, session, "admin.access_denied", meta).await {
+            tracing::warn!(error = %e, "a refused staff request could not be audited");
+        }
+        Err(refused)
+    }
+
     /// The operator's grant for command-line tools (`gatehouse roster import`, `staff invite`):
     /// whoever can run the binary against the database is the plan's administrator.
     pub fn operator_grant(&self, plan: &Plan) -> StaffGrant {

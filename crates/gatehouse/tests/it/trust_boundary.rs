@@ -231,3 +231,25 @@ async fn sessions_are_only_their_own_users(backend: Backend) {
     app.stop().await;
 }
 both!(sessions_are_only_their_own_users);
+
+/// A signed-in person who is not the plan's staff is refused a staff API and the refusal is
+/// recorded, as the control panel's pages record it.
+async fn a_refused_staff_api_call_is_audited(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    let ocarter = api_token(&app, "ocarter").await;
+    let denied = format!(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'admin.access_denied' AND outcome = 'denied' \
+         AND actor_user_id = {}",
+        user_id(&app, "ocarter").await.0
+    );
+    for path in ["/api/v1/legacy-users/report", "/api/v1/roster/imports/1", "/api/v1/reviews"] {
+        let (s, body) = app.call("GET", path, Some(&ocarter), None).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{path}: {body}");
+    }
+    assert_eq!(app.count(&denied).await, 3);
+    // Without a session: 401, and nothing to record.
+    assert_eq!(app.call("GET", "/api/v1/legacy-users/report", None, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'admin.access_denied'").await, 3);
+    app.stop().await;
+}
+both!(a_refused_staff_api_call_is_audited);

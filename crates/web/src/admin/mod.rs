@@ -147,7 +147,7 @@ impl FromRequestParts<AppState> for Staff {
         let session = CookieSession::from_request_parts(parts, st).await?.0;
         let Meta(meta) = Meta::from_request_parts(parts, st).await.map_err(|e| match e {})?;
         let csrf = parts.extensions.get::<CsrfToken>().cloned().unwrap_or(CsrfToken(String::new()));
-        match st.svc.staff_grant(&plan.0, session.as_ref()).await {
+        match st.svc.staff_access(&plan.0, session.as_ref(), &meta).await {
             Ok(grant) => {
                 let session = session.ok_or_else(|| Redirect::to("/signin").into_response())?;
                 let name = match st.svc.me(&plan.0, &session).await {
@@ -160,18 +160,15 @@ impl FromRequestParts<AppState> for Staff {
                 Some(s) => Redirect::to(crate::pages::next_url(s.stage)).into_response(),
                 None => Redirect::to("/signin").into_response(),
             }),
-            Err(Denied::NotPermitted) => {
-                let _ = st.svc.audit_denied(&plan.0, session.as_ref(), "admin.access_denied", &meta).await;
-                Err(crate::pages::message_page(
-                    st,
-                    parts,
-                    StatusCode::FORBIDDEN,
-                    "No access",
-                    "The control panel is for the plan's staff. If you need access, ask a plan administrator.",
-                    "/",
-                    "Go to your home page",
-                ))
-            }
+            Err(Denied::NotPermitted) => Err(crate::pages::message_page(
+                st,
+                parts,
+                StatusCode::FORBIDDEN,
+                "No access",
+                "The control panel is for the plan's staff. If you need access, ask a plan administrator.",
+                "/",
+                "Go to your home page",
+            )),
         }
     }
 }

@@ -117,7 +117,7 @@ pub async fn import(
     Meta(meta): Meta,
     RawBody(body): RawBody,
 ) -> Result<Json<LegacyImportReportBody>, ApiError> {
-    let g = grant(&st, &plan, sess).await?;
+    let g = grant(&st, &plan, sess, &meta).await?;
     let text = std::str::from_utf8(&body).map_err(|_| error(LegacyImportError::Unreadable))?;
     Ok(Json(st.svc.import_legacy_users(&g, &plan.0, text, &meta).await.map_err(error)?.into()))
 }
@@ -149,8 +149,9 @@ pub async fn report(
     State(st): State<AppState>,
     plan: CurrentPlan,
     sess: BearerSession,
+    Meta(meta): Meta,
 ) -> Result<Json<MigrationReport>, ApiError> {
-    let g = grant(&st, &plan, sess).await?;
+    let g = grant(&st, &plan, sess, &meta).await?;
     let (imported, migrated, per) = st.svc.legacy_migration_report(&g, &plan.0).await.map_err(error)?;
     Ok(Json(MigrationReport {
         imported,

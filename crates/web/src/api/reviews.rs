@@ -71,7 +71,7 @@ impl axum::extract::FromRequestParts<AppState> for StaffCaller {
         let plan = CurrentPlan::from_request_parts(parts, st).await.map_err(IntoResponse::into_response)?;
         let sess = BearerSession::from_request_parts(parts, st).await?;
         let Ok(Meta(meta)) = Meta::from_request_parts(parts, st).await;
-        let grant = super::roster::grant(st, &plan, sess).await.map_err(IntoResponse::into_response)?;
+        let grant = super::roster::grant(st, &plan, sess, &meta).await.map_err(IntoResponse::into_response)?;
         Ok(Self { grant, plan, meta })
     }
 }

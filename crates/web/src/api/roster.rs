@@ -29,8 +29,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The grant of a plan staff session: 401 without a session, 403 `forbidden` for anyone else.
-pub(super) async fn grant(st: &AppState, plan: &CurrentPlan, sess: BearerSession) -> Result<StaffGrant, ApiError> {
-    match st.svc.staff_grant(&plan.0, sess.0.as_ref()).await {
+pub(super) async fn grant(
+    st: &AppState,
+    plan: &CurrentPlan,
+    sess: BearerSession,
+    meta: &gatehouse_services::RequestMeta,
+) -> Result<StaffGrant, ApiError> {
+    match st.svc.staff_access(&plan.0, sess.0.as_ref(), meta).await {
         Ok(g) => Ok(g),
         Err(Denied::NotSignedIn) => Err(ApiError::unauthenticated()),
         Err(Denied::NotPermitted) => {
@@ -284,7 +289,7 @@ pub async fn import(
     ApiQuery(q): ApiQuery<ImportQuery>,
     RawBody(body): RawBody,
 ) -> Result<Json<RosterImportReport>, ApiError> {
-    let g = grant(&st, &plan, sess).await?;
+    let g = grant(&st, &plan, sess, &meta).await?;
     let name = q.file_name.unwrap_or_else(|| "roster.csv".into());
     if name.is_empty() || name.chars().count() > MAX_FILE_NAME {
         let message = format!("file_name is 1 to {MAX_FILE_NAME} characters.");
@@ -305,9 +310,10 @@ pub async fn report(
     State(st): State<AppState>,
     plan: CurrentPlan,
     sess: BearerSession,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<ImportId>,
 ) -> Result<Json<RosterImportReport>, ApiError> {
-    let g = grant(&st, &plan, sess).await?;
+    let g = grant(&st, &plan, sess, &meta).await?;
     match st.svc.roster_import(&g, &plan.0, id).await.map_err(roster_error)? {
         Some(r) => Ok(Json(r.into())),
         None => {
