@@ -51,7 +51,7 @@ pub struct ScopedProvider {
 /// One of the user's linked accounts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkedAccount {
-    pub id: i64,
+    pub id: AffiliationId,
     pub practice_id: PracticeId,
     pub practice_name: String,
     pub tax_id: String,
@@ -126,7 +126,7 @@ impl Services {
                 .and_then(|k| types.iter().find(|t| t.key == k))
                 .map_or_else(|| r.user_type.clone(), |t| t.name.clone());
             out.push(LinkedAccount {
-                id: r.id,
+                id: AffiliationId(r.id),
                 practice_id: PracticeId(r.practice_id),
                 active: Some(AffiliationId(r.id)) == active,
                 practice_name: r.practice_name,
@@ -178,7 +178,7 @@ impl Services {
         self.linked_accounts(plan, &switched)
             .await?
             .into_iter()
-            .find(|a| a.id == row.id)
+            .find(|a| a.id.0 == row.id)
             .ok_or(AffiliationError::NotFound)
     }
 }

@@ -13,7 +13,7 @@ use gatehouse_domain::permissions::{Permission, UserTypeKey};
 use gatehouse_domain::profile_update::{LineDecision, LineState, ProfileUpdateForm};
 use gatehouse_domain::secure_messages::ThreadStatus;
 use gatehouse_domain::staff::StaffRole;
-use gatehouse_domain::{AffiliationId, Npi, PracticeId, ProviderRowId, ThreadId};
+use gatehouse_domain::{Npi, PracticeId, ProviderRowId, ThreadId};
 use gatehouse_services::RequestMeta;
 use gatehouse_services::access_requests::Scope;
 use gatehouse_services::authz::index::{Check, Target, Who};
@@ -92,7 +92,7 @@ impl World {
         // The requester's administrator narrows them to G1 of Lakeside.
         let svc = w.svc();
         let grant = svc.practice_grant(&w.admin_a.plan, &w.admin_a.session).await.expect("grant");
-        let affiliation = AffiliationId(w.app.affiliation(&w.requester, &practices[0]).await);
+        let affiliation = w.app.affiliation(&w.requester, &practices[0]).await;
         let scope = Scope::Providers(vec![w.provider_row("G1").await]);
         svc.set_member_providers(&grant, &w.app.plan, affiliation, &scope, &RequestMeta::cli()).await.expect("scope");
         Some(w)

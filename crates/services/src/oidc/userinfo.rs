@@ -5,6 +5,7 @@ use crate::affiliations::LinkedAccount;
 use crate::plans::Plan;
 use crate::sessions::SessionInfo;
 use crate::{Internal, Services};
+use gatehouse_domain::AffiliationId;
 use gatehouse_domain::permissions::{Permission, PermissionSet, UserTypeKey};
 use gatehouse_domain::scopes::{Scope, ScopeSet};
 use gatehouse_domain::session::SessionStage;
@@ -117,7 +118,7 @@ impl Services {
         &self,
         plan: &Plan,
         user: gatehouse_domain::UserId,
-    ) -> Result<Vec<(i64, PermissionSet)>, Internal> {
+    ) -> Result<Vec<(AffiliationId, PermissionSet)>, Internal> {
         let mut conn = self.db.acquire().await?;
         let types = user_types::list(&mut conn, plan.id()).await?;
         let rows = affiliations::of_user(&mut conn, user).await?;
@@ -131,14 +132,14 @@ impl Services {
                 if r.is_admin {
                     set.insert(Permission::UsersManage);
                 }
-                (r.id, set)
+                (AffiliationId(r.id), set)
             })
             .collect())
     }
 }
 
 /// One affiliation as the `gatehouse:affiliations` claim shows it.
-fn affiliation(a: &LinkedAccount, permissions: &[(i64, PermissionSet)]) -> Value {
+fn affiliation(a: &LinkedAccount, permissions: &[(AffiliationId, PermissionSet)]) -> Value {
     let perms = permissions.iter().find(|(id, _)| *id == a.id).map(|(_, p)| p.names()).unwrap_or_default();
     let providers = if a.all_providers {
         json!("all")

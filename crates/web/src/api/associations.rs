@@ -322,7 +322,8 @@ pub async fn request_access(
 /// One of the user's linked accounts.
 #[derive(Serialize, ToSchema)]
 pub struct LinkedAccountBody {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: AffiliationId,
     pub practice_name: String,
     pub tax_id: String,
     /// The user type's name.

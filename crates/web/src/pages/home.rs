@@ -53,7 +53,7 @@ struct HomePage {
 #[derive(Deserialize)]
 struct HomeQuery {
     /// The affiliation just linked in step 2 of association.
-    linked: Option<i64>,
+    linked: Option<gatehouse_domain::AffiliationId>,
 }
 
 async fn home(

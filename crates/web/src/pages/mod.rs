@@ -66,7 +66,7 @@ pub struct Chrome {
 
 /// One linked account in the header's switcher.
 pub struct AccountChoice {
-    pub id: i64,
+    pub id: gatehouse_domain::AffiliationId,
     /// "Practice name (123456789)".
     pub label: String,
     pub active: bool,

@@ -153,7 +153,7 @@ struct Spec<'a> {
     staff: Option<StaffRole>,
     admin_of: Vec<&'static str>,
     member_of: Vec<&'static str>,
-    affiliation: Option<(i64, &'static str)>,
+    affiliation: Option<(gatehouse_domain::AffiliationId, &'static str)>,
     attempt: Option<i64>,
 }
 

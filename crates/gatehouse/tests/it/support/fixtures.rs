@@ -211,7 +211,6 @@ impl TestApp {
         let svc = &self.running.services;
         let affiliation = self.affiliation(p, practice).await;
         let grant = svc.practice_grant(&admin.plan, &admin.session).await.expect("practice grant");
-        let affiliation = gatehouse_domain::AffiliationId(affiliation);
         svc.set_member_admin(&grant, &p.plan, affiliation, true, &RequestMeta::cli()).await.expect("make admin");
     }
 
@@ -237,7 +236,7 @@ impl TestApp {
     }
 
     /// The id of `p`'s affiliation with `practice` (from their linked accounts).
-    pub async fn affiliation(&self, p: &Person, practice: &Practice) -> i64 {
+    pub async fn affiliation(&self, p: &Person, practice: &Practice) -> gatehouse_domain::AffiliationId {
         let linked = self.running.services.linked_accounts(&p.plan, &p.session).await.expect("linked accounts");
         linked.into_iter().find(|l| l.tax_id == practice.tax_id).expect("an affiliation with the practice").id
     }
