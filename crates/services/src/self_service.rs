@@ -530,7 +530,7 @@ impl Services {
         users::set_password_hash(tx, user.id, hash, now).await?;
         // An imported account's old hash goes too.
         users::replace_legacy_hash(tx, user.id, hash, now).await?;
-        store::end_open(tx, user.id, None, now).await?;
+        // Other resets, sessions and links end with the old password.
         let ended = crate::sessions::end_everything(tx, user.id, now).await?;
         let username = user.username.clone().unwrap_or_default();
         throttle::clear_prefix(tx, plan.id(), &format!("u:{}", username.to_lowercase())).await?;

@@ -110,16 +110,19 @@ pub(crate) fn start_in<'q>(
     SessionToken(token)
 }
 
-/// Ends every session of the user and every email change they have in flight: what a password
-/// change, a two-step reset and a deactivation do, so that nothing begun before them (a session,
-/// or a link that would move the account to a new address, perhaps someone else's) outlives
-/// them. Returns how many sessions ended.
+/// Ends every session of the user and everything they have in flight: email changes, password
+/// resets and first sign-in links. What a password change, a two-step reset and a deactivation
+/// do, so that nothing begun before them outlives them: not a session, not a link that would move
+/// the account to a new address (perhaps someone else's), and not a reset that already passed a
+/// code texted to the phone the help desk just removed. Returns how many sessions ended.
 pub(crate) async fn end_everything(
     conn: &mut Conn,
     user: UserId,
     now: i64,
 ) -> Result<u64, gatehouse_store::StoreError> {
     gatehouse_store::profile::end_email_changes(conn, user, now).await?;
+    gatehouse_store::resets::end_open(conn, user, None, now).await?;
+    gatehouse_store::email_proofs::end_open(conn, user, now).await?;
     store::end_all_except(conn, user, None, now).await
 }
 

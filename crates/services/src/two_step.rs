@@ -569,7 +569,8 @@ pub(crate) async fn forget_wrong_answers(conn: &mut Conn, plan: &Plan, user: Use
 }
 
 /// Makes `phone` (by `method`) the two-step phone of `user`, ends the user's sessions other than
-/// `keep` (a changed phone signs them out everywhere else) and emails them that it is now
+/// `keep` (a changed phone signs them out everywhere else) and password resets in progress (one
+/// may have passed a code texted to the old phone), and emails them that it is now
 /// `phone` (set up when they had none, changed otherwise), in the caller's transaction. Every
 /// path that sets the phone calls this once. Returns how many other sessions ended.
 pub(crate) async fn set_phone(
@@ -582,6 +583,7 @@ pub(crate) async fn set_phone(
     now: i64,
 ) -> Result<u64, Internal> {
     users::set_two_step(conn, user.id, phone, method, now).await?;
+    gatehouse_store::resets::end_open(conn, user.id, None, now).await?;
     let ended = gatehouse_store::sessions::end_all_except(conn, user.id, Some(keep), now).await?;
     let masked = gatehouse_domain::phone::mask_digits(phone);
     let when = plan.when(gatehouse_domain::Timestamp(now));

@@ -88,6 +88,16 @@ pub async fn use_once(conn: &mut Conn, id: i64, now: i64) -> Result<bool, StoreE
     Ok(r.rows_affected() == 1)
 }
 
+/// Ends every unused link of the user. Returns how many ended.
+pub async fn end_open(conn: &mut Conn, user: UserId, now: i64) -> Result<u64, StoreError> {
+    let r = sqlx::query("UPDATE email_proofs SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user.0)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
 /// How many links of `purpose` were sent to the user at or after `since`.
 pub async fn sent_since(conn: &mut Conn, user: UserId, purpose: &str, since: i64) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM email_proofs WHERE user_id = $1 AND purpose = $2 AND created_at >= $3")

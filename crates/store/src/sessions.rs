@@ -84,10 +84,13 @@ fn bind_session<'q>(stmt: Stmt<'q>, s: &NewSession<'_>, now: i64) -> Stmt<'q> {
         .bind(s.user_agent.to_owned())
 }
 
-/// The live (not ended) session with this token hash in this plan.
+/// The live (not ended) session with this token hash in this plan, unless its user has been
+/// deactivated: a session that began while a deactivation was committing (a sign-in whose
+/// password was checked just before) is never honoured.
 pub async fn by_token_hash(conn: &mut Conn, plan: PlanId, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE plan_id = $1 AND token_hash = $2 AND ended_at IS NULL"
+        "SELECT {COLUMNS} FROM sessions WHERE plan_id = $1 AND token_hash = $2 AND ended_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.status = 'deactivated')"
     ))
     .bind(plan.0)
     .bind(token_hash)

@@ -209,6 +209,39 @@ async fn reset_password_through_two_step(backend: Backend) {
 }
 both!(reset_password_through_two_step);
 
+/// A reset that already passed the code texted to the old phone ends when the help desk resets
+/// two-step (the phone may be lost or stolen) or the user changes password: whoever holds the
+/// old phone cannot finish it afterwards.
+async fn a_reset_in_progress_ends_with_a_two_step_reset(backend: Backend) {
+    use gatehouse_services::RequestMeta;
+    use gatehouse_services::support::SupportAction;
+    let Some(app) = TestApp::start(backend).await else { return };
+    let jay = app.user("jpatel", "Jay", "Patel", 9975, None).await;
+    app.affiliate(jay).await;
+    let c = app.browser();
+    let (s, _, _) = forgot_password(&app, &c, "jpatel", "jpatel@example.org").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let code = app.last_code("+12065559975").await;
+    let (s, _, loc) = app
+        .post_form(&c, "/forgot-password/verify", "/forgot-password/verify", &[("action", "verify"), ("code", &code)])
+        .await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/forgot-password/new")));
+    let svc = &app.running.services;
+    let desk = svc.operator_grant(&app.plan);
+    svc.support_action(&desk, &app.plan, jay, SupportAction::ResetTwoStep, "Phone stolen", &RequestMeta::cli())
+        .await
+        .expect("two-step reset");
+    let (s, page) = app.page(&c, "/forgot-password/new").await;
+    assert!(!page.contains("Create a new password"), "{s}: {page}");
+    let fields = [("password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)];
+    let (s, page, _) = app.post_form(&c, "/forgot-password", "/forgot-password/new", &fields).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    assert_eq!(sign_in_status(&app, "jpatel", NEW_PASSWORD).await["error"]["code"], "invalid_credentials");
+    assert_eq!(app.count("SELECT COUNT(*) FROM password_resets WHERE used_at IS NULL").await, 0);
+    app.stop().await;
+}
+both!(a_reset_in_progress_ends_with_a_two_step_reset);
+
 /// A page with its CSRF token taken out, to compare two browsers' pages.
 fn without_csrf(page: &str) -> String {
     page.replace(&csrf(page), "")

@@ -253,3 +253,21 @@ async fn a_refused_staff_api_call_is_audited(backend: Backend) {
     app.stop().await;
 }
 both!(a_refused_staff_api_call_is_audited);
+
+/// A session whose user is deactivated is never honoured, even one the deactivation did not end
+/// (a sign-in that checked the password just before the deactivation committed).
+async fn a_deactivated_users_session_is_not_honoured(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let kim = app.user("kwong", "Kim", "Wong", 2001, None).await;
+    app.affiliate(kim).await;
+    let browser = app.signed_in_browser("kwong", 2001).await;
+    let token = app.api_session("kwong", crate::support::TEST_PASSWORD, "+12065552001").await;
+    assert_eq!(app.page(&browser, "/").await.0, StatusCode::OK);
+    assert_eq!(api(&app, "GET", "/api/v1/me", &token, None).await, StatusCode::OK);
+    // As the race leaves it: the account deactivated, its sessions not ended.
+    app.sql(&format!("UPDATE users SET status = 'deactivated' WHERE id = {}", kim.0)).await;
+    assert_eq!(app.visit(&browser, "/").await.2.as_deref(), Some("/signin"));
+    assert_eq!(api(&app, "GET", "/api/v1/me", &token, None).await, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+both!(a_deactivated_users_session_is_not_honoured);
