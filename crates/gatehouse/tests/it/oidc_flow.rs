@@ -676,20 +676,41 @@ async fn rp_initiated_logout(backend: Backend) {
         s.append_pair("id_token_hint", hint).append_pair("post_logout_redirect_uri", uri).append_pair("state", "bye");
         format!("/oauth2/logout?{}", s.finish())
     };
-    // A URI not registered exactly: a page, no redirect, still signed in.
-    let (s, _, loc) = app.visit(&browser, &q("http://127.0.0.1:9/x")).await;
+    // A URI not registered exactly: no redirect, and the page says the person is still signed in.
+    let (s, html, loc) = app.visit(&browser, &q("http://127.0.0.1:9/x")).await;
     assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None));
+    assert!(html.contains("not one it registered") && html.contains("still signed in"), "{html}");
     // No ID token: nothing ends from a bare link, and the page asks rather than claiming the
-    // person signed out; its button is the portal's own sign-out form.
-    let (s, html, loc) = app.visit(&browser, "/oauth2/logout").await;
+    // person signed out. Its form carries the application's way back, checked again on return.
+    let ask = format!(
+        "/oauth2/logout?client_id={}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2F&state=bye",
+        rp.client_id
+    );
+    let (s, html, loc) = app.visit(&browser, &ask).await;
     assert_eq!((s, loc), (StatusCode::OK, None));
     assert!(html.contains("Sign out of the portal?") && html.contains("still signed in"), "{html}");
     assert!(!html.contains("You have signed out"), "{html}");
+    assert!(html.contains(r#"action="/oauth2/logout/confirm""#), "{html}");
+    assert!(html.contains(r#"name="post_logout_redirect_uri" value="http://127.0.0.1:9/""#), "{html}");
+    assert!(html.contains(r#"name="state" value="bye""#), "{html}");
+    assert!(html.contains(r#"href="http://127.0.0.1:9/?state=bye">Stay signed in"#), "{html}");
     assert_eq!(app.visit(&browser, "/").await.0, StatusCode::OK, "still signed in");
     assert_eq!(audited(&app, "oidc.logout").await, 0);
-    let (s, _, loc) = app.post_form(&browser, "/oauth2/logout", "/signout", &[]).await;
-    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/signin?signed_out=1")));
+    // A forged answer with a way back the application never registered: refused, still signed in.
+    let forged = [("client_id", rp.client_id.as_str()), ("post_logout_redirect_uri", "https://evil.example/")];
+    let (s, _, loc) = app.post_form(&browser, &ask, "/oauth2/logout/confirm", &forged).await;
+    assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None));
+    assert_eq!(app.visit(&browser, "/").await.0, StatusCode::OK, "still signed in");
+    // "Sign out": signed out, audited as confirmed, and back to the application.
+    let fields =
+        [("client_id", rp.client_id.as_str()), ("post_logout_redirect_uri", "http://127.0.0.1:9/"), ("state", "bye")];
+    let (s, _, loc) = app.post_form(&browser, &ask, "/oauth2/logout/confirm", &fields).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("http://127.0.0.1:9/?state=bye")));
     assert_eq!(app.visit(&browser, "/").await.2.as_deref(), Some("/signin"));
+    assert_eq!(audited(&app, "oidc.logout").await, 1);
+    let confirmed =
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'oidc.logout' AND detail LIKE '%\"confirmed\":true%'";
+    assert_eq!(app.count(confirmed).await, 1);
     let (browser, code) = code_for(&app, &rp, "ana", 1).await;
     let (_, t) = redeem(&app, &rp, &code).await;
     let hint = t["id_token"].as_str().unwrap();
@@ -703,7 +724,7 @@ async fn rp_initiated_logout(backend: Backend) {
     assert_eq!((r.status(), location(&r).as_deref()), (StatusCode::SEE_OTHER, Some("http://127.0.0.1:9/?state=bye")));
     let cleared: Vec<_> = r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
     assert!(cleared.iter().any(|c| c.starts_with("gh_session=;") || c.starts_with("gh_session=\"\";")), "{cleared:?}");
-    assert_eq!(audited(&app, "oidc.logout").await, 1);
+    assert_eq!(audited(&app, "oidc.logout").await, 2);
     let (_, _, loc) = app.visit(&browser, "/").await;
     assert_eq!(loc.as_deref(), Some("/signin"));
     let (s, _) =
