@@ -23,6 +23,10 @@ const BATCH: usize = 20;
 /// transactions stop competing with the sign-ins' own for the one SQLite writer.
 pub const GATHER: Duration = Duration::from_millis(100);
 
+/// How often the worker ends the sessions past their limits
+/// ([`Services::end_timed_out_sessions`]).
+pub const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60);
+
 pub use gatehouse_store::outbox::Channels;
 
 /// What replaces a secret in a message handed to a real provider.
@@ -178,11 +182,19 @@ impl Deliverer {
     }
 
     /// Runs forever: a pass whenever woken, and at least every second. Each pass delivers the
-    /// outbox's messages and the back-channel logout notices. After a wake it waits [`GATHER`]
+    /// outbox's messages and the back-channel logout notices; every minute, sessions past their
+    /// limits are ended first (their applications' notices then go in the same pass). After a wake it waits [`GATHER`]
     /// so that messages committed meanwhile (a burst of sign-ins) go in the same pass: a pass is
     /// two write transactions whatever its size.
     pub async fn run(self) {
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
+            if last_sweep.is_none_or(|at| at.elapsed() >= SESSION_SWEEP_EVERY) {
+                last_sweep = Some(std::time::Instant::now());
+                if let Err(e) = self.services.end_timed_out_sessions().await {
+                    tracing::warn!(error = %e, "ending timed-out sessions failed");
+                }
+            }
             let messages = self.deliver_due().await.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "outbox delivery pass failed");
                 0

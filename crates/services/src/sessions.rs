@@ -73,6 +73,9 @@ impl From<gatehouse_store::StoreError> for SessionError {
 /// Activity is written at most this often per session, to spare the database.
 const TOUCH_EVERY_SECS: i64 = 15;
 
+/// At most this many timed-out sessions of a plan are ended by one sweep.
+const SWEEP_BATCH: i64 = 200;
+
 /// Starts a session in the caller's transaction.
 pub(crate) async fn start(
     conn: &mut Conn,
@@ -197,6 +200,43 @@ impl Services {
         }))
     }
 
+    /// Ends, and audits (`session.timed_out`), the sessions past their plan's idle or absolute
+    /// limit, a batch per plan. The delivery worker runs it every minute, so that a session left
+    /// open ends on time even if nobody presents it again: the applications it signed in to are
+    /// told (back-channel logout) and "Your sessions" lists only live ones. Several instances may
+    /// sweep at once: a session is ended, and audited, by one. Returns how many ended.
+    pub async fn end_timed_out_sessions(&self) -> Result<u64, Internal> {
+        let plans = {
+            let mut conn = self.db.acquire().await?;
+            gatehouse_store::plans::list(&mut conn).await?
+        };
+        let mut ended = 0;
+        for row in plans {
+            let plan = Plan { row };
+            let policy = plan.session_policy();
+            let now = self.now();
+            let rows = {
+                let mut conn = self.db.acquire().await?;
+                let (idle_before, started_before) = (now - policy.idle.as_secs(), now - policy.absolute.as_secs());
+                store::timed_out(&mut conn, plan.id(), idle_before, started_before, SWEEP_BATCH).await?
+            };
+            if rows.is_empty() {
+                continue;
+            }
+            let mut tx = self.db.begin().await?;
+            for r in rows {
+                if store::end(&mut tx, r.user_id, r.id, now).await? {
+                    let meta = RequestMeta { ip: r.ip, user_agent: r.user_agent };
+                    let e = Event::new("session.timed_out").by_self(r.user_id).detail(json!({"session": r.id}));
+                    audit::record(&mut tx, now, plan.id(), &meta, e).await?;
+                    ended += 1;
+                }
+            }
+            gatehouse_store::commit(tx).await?;
+        }
+        Ok(ended)
+    }
+
     /// Ends the current session.
     pub async fn sign_out(&self, info: &SessionInfo, meta: &RequestMeta) -> Result<(), Internal> {
         let now = self.now();
@@ -220,10 +260,14 @@ impl Services {
         if !info.is_signed_in_to(plan.id()) {
             return Err(SessionError::NotSignedIn);
         }
+        let now = Timestamp(self.now());
+        let policy = plan.session_policy();
         let mut conn = self.db.acquire().await?;
         Ok(store::list_live(&mut conn, info.user_id)
             .await?
             .into_iter()
+            // Past its limit, a session is over even before a sweep or its browser ends it.
+            .filter(|s| policy.is_alive(Timestamp(s.created_at), Timestamp(s.last_seen_at), now))
             .map(|s| SessionView {
                 id: s.id,
                 current: s.id == info.id,

@@ -171,6 +171,32 @@ pub async fn list_live(conn: &mut Conn, user: UserId) -> Result<Vec<SessionRow>,
     rows.iter().map(from_row).collect()
 }
 
+/// Up to `limit` live sessions of the plan past their idle limit (last seen at or before
+/// `idle_before`) or their absolute one (started at or before `started_before`), oldest first.
+pub async fn timed_out(
+    conn: &mut Conn,
+    plan: PlanId,
+    idle_before: i64,
+    started_before: i64,
+    limit: i64,
+) -> Result<Vec<SessionRow>, StoreError> {
+    // Two indexed ranges (migration 0044) rather than one OR, which neither database answers
+    // from an index.
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE id IN (\
+           SELECT id FROM sessions WHERE plan_id = $1 AND ended_at IS NULL AND last_seen_at <= $2 \
+           UNION SELECT id FROM sessions WHERE plan_id = $1 AND ended_at IS NULL AND created_at <= $3) \
+         ORDER BY last_seen_at, id LIMIT $4"
+    ))
+    .bind(plan.0)
+    .bind(idle_before)
+    .bind(started_before)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Sets the affiliation a live session acts for; false if the session has ended.
 pub async fn set_active_affiliation(
     conn: &mut Conn,

@@ -264,3 +264,35 @@ async fn logout_notices_go_only_to_public_addresses_by_default(backend: Backend)
     app.stop().await;
 }
 both!(logout_notices_go_only_to_public_addresses_by_default);
+
+/// A session left open ends at its idle limit even if nobody presents it again: the sweep ends
+/// and audits it, the application it signed in to is told, and "Your sessions" lists only live
+/// ones (even before the sweep).
+async fn a_session_left_open_ends_on_time_and_the_application_is_told(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    app.affiliate(ana).await;
+    let (rx, uri) = Receiver::start(vec![]).await;
+    let rp = register_with_backchannel(&app, &uri).await;
+    let (_left_open, code) = code_for(&app, &rp, "ana", 1).await;
+    let (_, t) = redeem(&app, &rp, &code).await;
+    let svc = &app.running.services;
+    assert_eq!(svc.end_timed_out_sessions().await.expect("sweep"), 0, "nothing is past its limit yet");
+    app.advance(gatehouse_domain::Duration::seconds(app.plan.session_policy().idle.as_secs() + 60));
+    let now = app.api_session("ana", crate::support::TEST_PASSWORD, "+12065550001").await;
+    let (s, listed) = app.call("GET", "/api/v1/sessions", Some(&now), None).await;
+    assert_eq!((s, listed.as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{listed}");
+    assert_eq!(svc.end_timed_out_sessions().await.expect("sweep"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'session.timed_out'").await, 1);
+    assert_eq!(deliver(&app).await, 1);
+    assert_eq!(rx.tokens().len(), 1, "the application was told");
+    let (s, _) =
+        token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
+            .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "its refresh token ended with it");
+    // The live session is untouched, and a second sweep finds nothing.
+    assert_eq!(app.call("GET", "/api/v1/sessions", Some(&now), None).await.0, StatusCode::OK);
+    assert_eq!(svc.end_timed_out_sessions().await.expect("sweep"), 0);
+    app.stop().await;
+}
+both!(a_session_left_open_ends_on_time_and_the_application_is_told);
