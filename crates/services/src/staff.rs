@@ -80,7 +80,8 @@ impl Services {
 
     /// The staff grant for a request to the control panel or a staff API. A signed-in person who
     /// is not the plan's staff is refused, and the refusal is audited (`admin.access_denied`), by
-    /// page and API alike.
+    /// page and API alike. (Staff refused one section by their role are audited by the control
+    /// panel's `Staff::require`; over the API, the command's own refusal is not yet recorded.)
     pub async fn staff_access(
         &self,
         plan: &Plan,

@@ -28,7 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(report))
 }
 
-/// The grant of a plan staff session: 401 without a session, 403 `forbidden` for anyone else.
+/// The grant of a plan staff session: 401 without a session, 403 `forbidden` for anyone else
+/// (audited by the service, as the control panel's refusals are).
 pub(super) async fn grant(
     st: &AppState,
     plan: &CurrentPlan,
