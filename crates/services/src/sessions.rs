@@ -237,6 +237,43 @@ impl Services {
         Ok(ended)
     }
 
+    /// Ends the session a browser held (`replaced`, the token it sent) when it has just signed in
+    /// as someone else (`by`, the token it was given), audited (`session.replaced`): at a shared
+    /// computer, the previous person's session and their applications end with it rather than at
+    /// the idle limit. Signing in again as the same person (an application asking for a fresh
+    /// sign-in) keeps both, so that the person's other applications are not signed out. Does
+    /// nothing unless both are live sessions of this plan.
+    pub async fn end_replaced_session(
+        &self,
+        plan: &Plan,
+        replaced: &str,
+        by: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), Internal> {
+        let bounded = |t: &str| !t.is_empty() && t.len() <= 100;
+        if !bounded(replaced) || !bounded(by) || replaced == by {
+            return Ok(());
+        }
+        let (old, new) = {
+            let mut conn = self.db.acquire().await?;
+            let old = store::by_token_hash(&mut conn, plan.id(), &hash_token(replaced)).await?;
+            let Some(old) = old else { return Ok(()) };
+            (old, store::by_token_hash(&mut conn, plan.id(), &hash_token(by)).await?)
+        };
+        let Some(new) = new.filter(|n| n.user_id != old.user_id) else { return Ok(()) };
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if store::end(&mut tx, old.user_id, old.id, now).await? {
+            let e = Event::new("session.replaced")
+                .by(new.user_id)
+                .on(old.user_id)
+                .detail(json!({"session": old.id, "by_session": new.id}));
+            audit::record(&mut tx, now, plan.id(), meta, e).await?;
+        }
+        gatehouse_store::commit(tx).await?;
+        Ok(())
+    }
+
     /// Ends the current session.
     pub async fn sign_out(&self, info: &SessionInfo, meta: &RequestMeta) -> Result<(), Internal> {
         let now = self.now();

@@ -145,7 +145,7 @@ async fn sign_in_pages(app: &TestApp, c: &reqwest::Client, username: &str, phone
 }
 
 /// [`sign_in_pages`] from the sign-in form at `form_page` (`/signin?reauth=1` when signed in).
-async fn sign_in_at(app: &TestApp, c: &reqwest::Client, form_page: &str, username: &str, phone_tail: u16) {
+pub(crate) async fn sign_in_at(app: &TestApp, c: &reqwest::Client, form_page: &str, username: &str, phone_tail: u16) {
     let (s, _, loc) =
         app.post_form(c, form_page, "/signin", &[("username", username), ("password", TEST_PASSWORD)]).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/two-step/code")));

@@ -271,3 +271,33 @@ async fn a_deactivated_users_session_is_not_honoured(backend: Backend) {
     app.stop().await;
 }
 both!(a_deactivated_users_session_is_not_honoured);
+
+/// At a shared computer, the next person who signs in ends the session the browser still held
+/// (and its applications with it); the same person signing in again keeps theirs, so that an
+/// application asking for a fresh sign-in does not sign them out of the others.
+async fn signing_in_as_someone_else_ends_the_session_the_browser_held(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let ana = app.user("ana", "Ana", "Lopez", 1, None).await;
+    let bo = app.user("bo", "Bo", "Diaz", 2, None).await;
+    app.affiliate(ana).await;
+    app.affiliate(bo).await;
+    let live = |u: UserId| format!("SELECT COUNT(*) FROM sessions WHERE user_id = {} AND ended_at IS NULL", u.0);
+    let c = app.browser();
+    crate::oidc_flow::sign_in_at(&app, &c, "/signin", "ana", 1).await;
+    // The same person again: both sessions stay.
+    crate::oidc_flow::sign_in_at(&app, &c, "/signin?reauth=1", "ana", 1).await;
+    assert_eq!(app.count(&live(ana)).await, 2);
+    // Someone else: the session this browser held ends, recorded as the newcomer's doing.
+    crate::oidc_flow::sign_in_at(&app, &c, "/signin?reauth=1", "bo", 2).await;
+    assert_eq!(app.count(&live(ana)).await, 1, "the one this browser held, not ana's other one");
+    assert_eq!(app.count(&live(bo)).await, 1);
+    let replaced = format!(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'session.replaced' AND actor_user_id = {} \
+         AND subject_user_id = {}",
+        bo.0, ana.0
+    );
+    assert_eq!(app.count(&replaced).await, 1);
+    assert_eq!(app.page(&c, "/").await.0, StatusCode::OK, "bo is signed in");
+    app.stop().await;
+}
+both!(signing_in_as_someone_else_ends_the_session_the_browser_held);

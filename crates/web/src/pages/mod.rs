@@ -21,9 +21,10 @@ mod strong_factor;
 
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::extract::{CurrentPlan, DEVICE_COOKIE, SESSION_COOKIE};
+use crate::extract::{CurrentPlan, DEVICE_COOKIE, Meta, SESSION_COOKIE};
 use crate::routing::Routes;
 use askama::Template;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -167,7 +168,39 @@ pub fn routes(state: AppState) -> Routes {
         .merge(profile::routes())
         .merge(self_service::routes())
         .merge(strong_factor::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), end_replaced_session))
         .layer(axum::middleware::from_fn_with_state(state, crate::csrf::protect))
+}
+
+/// When a page gives the browser a new session while it still held another (someone else signed
+/// in, or signed up, at the same computer), the one it held is ended
+/// ([`gatehouse_services::Services::end_replaced_session`]). A stage change under a new token
+/// finds the old token gone and does nothing.
+async fn end_replaced_session(
+    State(st): State<AppState>,
+    plan: CurrentPlan,
+    Meta(meta): Meta,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let held = CookieJar::from_headers(req.headers()).get(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let resp = next.run(req).await;
+    let Some(held) = held.filter(|h| !h.is_empty()) else { return resp };
+    let given = resp
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| Cookie::parse(v).ok())
+        .find(|c| c.name() == SESSION_COOKIE && !c.value().is_empty())
+        .map(|c| c.value().to_owned());
+    if let Some(given) = given.filter(|g| *g != held)
+        && let Err(e) = st.svc.end_replaced_session(&plan.0, &held, &given, &meta).await
+    {
+        // The new session stands; the old one still ends at its limits.
+        tracing::warn!(error = %e, "the session a browser replaced could not be ended");
+    }
+    resp
 }
 
 /// One field of an edit form (label, input, hint and error), as `practice/edit.html` and the
