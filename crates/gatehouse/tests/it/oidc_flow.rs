@@ -666,16 +666,19 @@ async fn introspection_and_revocation(backend: Backend) {
 }
 both!(introspection_and_revocation);
 
+/// An application's logout request with the ID token `hint`, back to `uri` with state `bye`.
+fn logout_url(hint: &str, uri: &str) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    s.append_pair("id_token_hint", hint).append_pair("post_logout_redirect_uri", uri).append_pair("state", "bye");
+    format!("/oauth2/logout?{}", s.finish())
+}
+
 async fn rp_initiated_logout(backend: Backend) {
     let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
     let (browser, code) = code_for(&app, &rp, "ana", 1).await;
     let (_, t) = redeem(&app, &rp, &code).await;
     let hint = t["id_token"].as_str().unwrap();
-    let q = |uri: &str| {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        s.append_pair("id_token_hint", hint).append_pair("post_logout_redirect_uri", uri).append_pair("state", "bye");
-        format!("/oauth2/logout?{}", s.finish())
-    };
+    let q = |uri: &str| logout_url(hint, uri);
     // A URI not registered exactly: no redirect, and the page says the person is still signed in.
     let (s, html, loc) = app.visit(&browser, &q("http://127.0.0.1:9/x")).await;
     assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None));
@@ -714,11 +717,7 @@ async fn rp_initiated_logout(backend: Backend) {
     let (browser, code) = code_for(&app, &rp, "ana", 1).await;
     let (_, t) = redeem(&app, &rp, &code).await;
     let hint = t["id_token"].as_str().unwrap();
-    let q = |uri: &str| {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        s.append_pair("id_token_hint", hint).append_pair("post_logout_redirect_uri", uri).append_pair("state", "bye");
-        format!("/oauth2/logout?{}", s.finish())
-    };
+    let q = |uri: &str| logout_url(hint, uri);
     // With the person's ID token: signed out, the browser's session cookie forgotten, and back.
     let r = browser.get(app.url(&q("http://127.0.0.1:9/"))).send().await.unwrap();
     assert_eq!((r.status(), location(&r).as_deref()), (StatusCode::SEE_OTHER, Some("http://127.0.0.1:9/?state=bye")));
