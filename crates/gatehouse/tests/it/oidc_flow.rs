@@ -718,6 +718,11 @@ async fn rp_initiated_logout(backend: Backend) {
     let (_, t) = redeem(&app, &rp, &code).await;
     let hint = t["id_token"].as_str().unwrap();
     let q = |uri: &str| logout_url(hint, uri);
+    // Posted (as an application may): sent on as the same request by GET, deciding nothing.
+    let form = [("id_token_hint", hint), ("post_logout_redirect_uri", "http://127.0.0.1:9/"), ("state", "bye")];
+    let r = app.api().post(app.url("/oauth2/logout")).form(&form).send().await.unwrap();
+    assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, Some(q("http://127.0.0.1:9/"))));
+    assert_eq!(audited(&app, "oidc.logout").await, 1);
     // With the person's ID token: signed out, the browser's session cookie forgotten, and back.
     let r = browser.get(app.url(&q("http://127.0.0.1:9/"))).send().await.unwrap();
     assert_eq!((r.status(), location(&r).as_deref()), (StatusCode::SEE_OTHER, Some("http://127.0.0.1:9/?state=bye")));

@@ -25,6 +25,20 @@ pub fn routes(state: AppState) -> Routes {
         .route("/oauth2/logout", get(logout))
         .route("/oauth2/logout/confirm", post(confirm))
         .layer(axum::middleware::from_fn_with_state(state, csrf::protect))
+        .merge(Routes::new().route("/oauth2/logout", post(logout_posted)))
+}
+
+/// An application may post its logout request too (the specification asks for GET and POST).
+/// It is sent on, unchanged, as the same request by GET: a top-level navigation, so that the
+/// browser's session cookie (`SameSite=Lax`, never sent with another site's post) comes along.
+/// Nothing is decided here, so no form token is asked for.
+async fn logout_posted(RawForm(body): RawForm) -> Response {
+    // The parameters of RP-Initiated Logout 1.0 (repeats kept: the GET refuses them).
+    const NAMES: [&str; 6] =
+        ["id_token_hint", "logout_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"];
+    let pairs = form_urlencoded::parse(&body).filter(|(k, _)| NAMES.contains(&k.as_ref()));
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    Redirect::to(&format!("/oauth2/logout?{query}")).into_response()
 }
 
 async fn logout(

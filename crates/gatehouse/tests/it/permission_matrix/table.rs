@@ -328,6 +328,7 @@ pub fn rows() -> Vec<Row> {
         r("POST", "/oauth2/introspect", Anyone),
         r("POST", "/oauth2/revoke", Anyone),
         r("GET", "/oauth2/logout", Anyone),
+        r("POST", "/oauth2/logout", Anyone),
         // The answer to "Sign out?": ends the caller's own session (last, with sign-out).
         r("POST", "/oauth2/logout/confirm", Anyone).phase(4),
         r("GET", "/dev/outbox", Anyone),
