@@ -826,9 +826,11 @@ impl Services {
             }
         };
         let user = users::get(&mut tx, plan.id(), session.user_id).await?.ok_or(TwoStepError::WrongStage)?;
-        if purpose == Purpose::Setup {
-            set_phone(&mut tx, plan, &user, session.id, &code.phone, &code.method, now).await?;
-        }
+        let other_sessions_ended = if purpose == Purpose::Setup {
+            Some(set_phone(&mut tx, plan, &user, session.id, &code.phone, &code.method, now).await?)
+        } else {
+            None
+        };
         // Someone the plan requires to use an app or passkey, who has neither, adds one next: the
         // phone's code was the bridge.
         let next = strong_factor::stage_after_factors(&mut tx, plan, &user).await?;
@@ -846,7 +848,7 @@ impl Services {
             users::record_signin(&mut tx, session.user_id, now).await?;
         }
         let action = if purpose == Purpose::Setup { "two_step.phone_set" } else { "two_step.verify" };
-        let detail = match answer {
+        let mut detail = match answer {
             Answer::Recovery(_) => json!({"answer": "recovery_code", "amr": amr.as_stored(), "next": next.as_str()}),
             Answer::Code(_) if code.method == APP_METHOD => {
                 json!({"answer": APP_METHOD, "amr": amr.as_stored(), "next": next.as_str()})
@@ -855,6 +857,9 @@ impl Services {
                 json!({"phone": gatehouse_domain::phone::mask_digits(&code.phone), "method": code.method, "amr": amr.as_stored(), "next": next.as_str()})
             }
         };
+        if let (Some(n), Some(d)) = (other_sessions_ended, detail.as_object_mut()) {
+            d.insert("other_sessions_ended".into(), json!(n));
+        }
         audit::record(&mut tx, now, plan.id(), meta, Event::new(action).by_self(session.user_id).detail(detail))
             .await?;
         if matches!(answer, Answer::Recovery(_)) {

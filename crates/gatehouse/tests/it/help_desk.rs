@@ -104,6 +104,9 @@ async fn reset_two_step_ends_sessions_and_asks_for_a_new_phone(backend: Backend)
     assert_eq!(r.status(), StatusCode::OK);
     let notice = app.last_message_to("jpatel@example.org").await.expect("phone-set email");
     assert_eq!(notice.kind, "two_step_phone_set.v1");
+    let set = "SELECT COUNT(*) FROM audit_events WHERE action = 'two_step.phone_set' \
+               AND detail LIKE '%\"other_sessions_ended\":0%'";
+    assert_eq!(app.count(set).await, 1, "the phone's event says how many other sessions ended");
     assert!(
         notice.subject.ends_with("was set up") && notice.body_text.contains("XXX-XXX-0101"),
         "{}",
