@@ -4,7 +4,8 @@
 //! (the two-step code, the terms, the consent page) ends in a redirect to the application's
 //! registered redirect URI; so for that browser the policy also allows that URI's origin, read from
 //! a cookie set with the waiting request. The cookie only widens the policy of the browser that
-//! holds it, and only to an origin that parses as one.
+//! holds it, and only to an origin that parses as one. A page whose own form ends at an
+//! application (the "Sign out?" page) names that origin on its answer ([`FormReturnOrigin`]).
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -15,6 +16,11 @@ use gatehouse_domain::redirect_uri::csp_origin;
 
 /// The cookie holding the origin a waiting OpenID Connect request will be answered at.
 pub const RETURN_ORIGIN_COOKIE: &str = "gh_oidc_return";
+
+/// Set by a handler on its answer: the one origin besides Gatehouse that the page's form may end
+/// at (the "Sign out?" page, whose answer returns the person to the application that asked).
+#[derive(Debug, Clone)]
+pub struct FormReturnOrigin(pub String);
 
 /// The policy, with forms allowed to end at `return_origin` too.
 pub fn policy(return_origin: Option<&str>) -> String {
@@ -36,6 +42,7 @@ pub async fn content_security_policy(req: Request, next: Next) -> Response {
         .and_then(|c| csp_origin(c.value()))
         .filter(|o| o.len() <= 300);
     let mut resp = next.run(req).await;
+    let origin = resp.extensions().get::<FormReturnOrigin>().map(|o| o.0.clone()).or(origin);
     if let Ok(v) = HeaderValue::from_str(&policy(origin.as_deref())) {
         resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }

@@ -39,7 +39,7 @@ async fn an_application_signs_a_person_in(backend: Backend) {
         registration: gatehouse_domain::client_registration::RegistrationInput {
             client_type: "confidential",
             redirect_uris: &callback,
-            post_logout_redirect_uris: "",
+            post_logout_redirect_uris: &callback,
             scopes: "openid profile email",
             first_party: false,
             id_token_alg: "ES256",
@@ -106,6 +106,19 @@ async fn an_application_signs_a_person_in(backend: Backend) {
     c.goto(&link("again", "profile openid email")).await.expect("open the link again");
     wait_h1(c, "Back at the application").await;
     assert_eq!(seen.lock().unwrap().len(), 2);
+
+    // The application sends the person to sign out without an ID token: Gatehouse asks first,
+    // and the answer (a form whose redirect ends at the application) signs out and goes back.
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &reg.row.client_id).append_pair("post_logout_redirect_uri", &callback);
+    c.goto(&format!("{base}/oauth2/logout?{}&state=bye", q.finish())).await.expect("open the logout link");
+    wait_h1(c, "Sign out of the portal?").await;
+    j.page("logout-ask").await;
+    click(c, "//main", "Sign out").await;
+    wait_h1(c, "Back at the application").await;
+    assert_eq!(seen.lock().unwrap().last().map(String::as_str), Some("state=bye"));
+    c.goto(&format!("{base}/")).await.expect("back to the portal");
+    wait_h1(c, "Sign in").await;
     browser.close().await;
     app.stop().await;
 }

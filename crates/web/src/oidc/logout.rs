@@ -92,7 +92,13 @@ fn ask(
     let chrome = Chrome::new(st, plan, &csrf, s.stage == gatehouse_domain::session::SessionStage::Complete);
     let stay_href = request.back.clone().unwrap_or_else(|| format!("{}/", plan.1));
     let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    render(status, &AskPage { chrome, problem, request, stay_href })
+    // The answer returns to the application: the browser must let the form's redirect end there.
+    let origin = request.back.as_deref().and_then(gatehouse_domain::redirect_uri::csp_origin);
+    let mut resp = render(status, &AskPage { chrome, problem, request, stay_href });
+    if let Some(o) = origin {
+        resp.extensions_mut().insert(crate::csp::FormReturnOrigin(o));
+    }
+    resp
 }
 
 /// Turns the service's answer into the page or the way back. The browser's cookies are forgotten
