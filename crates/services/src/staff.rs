@@ -64,38 +64,59 @@ impl StaffGrant {
 
 impl Services {
     /// The staff grant of a fully signed-in session, if its user holds a staff role in this plan.
+    /// A failure to read the account is logged and refuses (nobody is let in on an error).
     pub async fn staff_grant(&self, plan: &Plan, session: Option<&SessionInfo>) -> Result<StaffGrant, Denied> {
-        let s = session.filter(|s| s.stage == SessionStage::Complete).ok_or(Denied::NotSignedIn)?;
-        if s.plan_id != plan.id() {
-            return Err(Denied::NotPermitted);
-        }
-        let mut conn = self.db.acquire().await.map_err(|_| Denied::NotPermitted)?;
-        let user = users::get(&mut conn, plan.id(), s.user_id).await.ok().flatten().ok_or(Denied::NotPermitted)?;
-        let role = user.staff_role.as_deref().and_then(StaffRole::parse).ok_or(Denied::NotPermitted)?;
-        if user.status != gatehouse_domain::UserStatus::Active {
-            return Err(Denied::NotPermitted);
-        }
-        Ok(StaffGrant { plan_id: plan.id(), actor: Some(user.id), role })
+        self.read_staff_grant(plan, session).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a staff grant could not be read");
+            Err(Denied::NotPermitted)
+        })
     }
 
     /// The staff grant for a request to the control panel or a staff API. A signed-in person who
     /// is not the plan's staff is refused, and the refusal is audited (`admin.access_denied`), by
-    /// page and API alike. (Staff refused one section by their role are audited by the control
-    /// panel's `Staff::require`; over the API, the command's own refusal is not yet recorded.)
+    /// page and API alike; a failure to read the account refuses without a record, since nobody
+    /// was judged. (Staff refused one section by their role are audited by the control panel's
+    /// `Staff::require`; over the API, the command's own refusal is not yet recorded.)
     pub async fn staff_access(
         &self,
         plan: &Plan,
         session: Option<&SessionInfo>,
         meta: &RequestMeta,
     ) -> Result<StaffGrant, Denied> {
-        let refused = match self.staff_grant(plan, session).await {
-            Err(Denied::NotPermitted) => Denied::NotPermitted,
-            other => return other,
-        };
-        if let Err(e) = self.audit_denied(plan, session, "admin.access_denied", meta).await {
-            tracing::warn!(error = %e, "a refused staff request could not be audited");
+        match self.read_staff_grant(plan, session).await {
+            Ok(Err(Denied::NotPermitted)) => {
+                if let Err(e) = self.audit_denied(plan, session, "admin.access_denied", meta).await {
+                    tracing::warn!(error = %e, "a refused staff request could not be audited");
+                }
+                Err(Denied::NotPermitted)
+            }
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::error!(error = %e, "a staff grant could not be read");
+                Err(Denied::NotPermitted)
+            }
         }
-        Err(refused)
+    }
+
+    /// The grant, the refusal, or the failure to read the account.
+    async fn read_staff_grant(
+        &self,
+        plan: &Plan,
+        session: Option<&SessionInfo>,
+    ) -> Result<Result<StaffGrant, Denied>, Internal> {
+        let Some(s) = session.filter(|s| s.stage == SessionStage::Complete) else {
+            return Ok(Err(Denied::NotSignedIn));
+        };
+        if s.plan_id != plan.id() {
+            return Ok(Err(Denied::NotPermitted));
+        }
+        let mut conn = self.db.acquire().await?;
+        let user = users::get(&mut conn, plan.id(), s.user_id).await?;
+        let staff = user.filter(|u| u.status == gatehouse_domain::UserStatus::Active).and_then(|u| {
+            let role = u.staff_role.as_deref().and_then(StaffRole::parse)?;
+            Some(StaffGrant { plan_id: plan.id(), actor: Some(u.id), role })
+        });
+        Ok(staff.ok_or(Denied::NotPermitted))
     }
 
     /// The operator's grant for command-line tools (`gatehouse roster import`, `staff invite`):
