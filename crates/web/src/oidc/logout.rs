@@ -102,7 +102,7 @@ fn ask(
 }
 
 /// Turns the service's answer into the page or the way back. The browser's cookies are forgotten
-/// only when its session ended here.
+/// only when its session ended here. `session` is the cookie's, read for this plan.
 fn respond(
     st: &AppState,
     plan: &CurrentPlan,
@@ -111,7 +111,6 @@ fn respond(
     jar: CookieJar,
     answer: Result<LoggedOut, LogoutError>,
 ) -> Response {
-    let session = session.filter(|s| s.plan_id == plan.0.id());
     match answer {
         Ok(LoggedOut::Done { ended, back }) => {
             let jar = if ended { forget_session(jar, plan) } else { jar };
