@@ -8,10 +8,22 @@ use crate::tokens::{hash_token, new_token};
 use crate::{Internal, RequestMeta, Services};
 use gatehouse_domain::email::EmailError;
 use gatehouse_domain::names::NameError;
-use gatehouse_domain::{Duration, Email, PersonName, UserId};
+use gatehouse_domain::{Duration, Email, PersonName, UserId, UserStatus};
+use gatehouse_store::users::UserRow;
 use gatehouse_store::{Conn, invitations as store, users};
 use serde_json::json;
 use thiserror::Error;
+
+/// The account an invitation or a registration's approval naming an address reaches, among
+/// the plan's accounts with that address (`same`, oldest first): the oldest active one whose
+/// address its owner gave or proved, else the oldest invited one (whose open links all went to
+/// that address). An address a practice administrator set and nobody proved says nothing about
+/// who reads that mailbox, so it reaches no one: the person then gets an invitation of their own.
+pub fn account_for_address(same: &[UserRow]) -> Option<&UserRow> {
+    same.iter()
+        .find(|u| u.status == UserStatus::Active && u.email_set_by_other_at.is_none())
+        .or_else(|| same.iter().find(|u| u.status == UserStatus::Invited))
+}
 
 /// How long an invitation link works.
 pub const LINK_LIFETIME: Duration = Duration::hours(72);
@@ -139,5 +151,49 @@ impl Services {
         }
         audit::record(tx, now, plan.id(), meta, event).await?;
         Ok(Invited { user_id, link })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: i64, status: UserStatus, set_by_other: Option<i64>) -> UserRow {
+        UserRow {
+            id: UserId(id),
+            plan_id: gatehouse_domain::PlanId(1),
+            username: None,
+            first_name: "Dana".into(),
+            middle_name: String::new(),
+            last_name: "Ng".into(),
+            email: "dana@cedar.example".into(),
+            status,
+            password_hash: None,
+            two_step_phone: None,
+            two_step_method: None,
+            terms_version_signed: None,
+            last_signin_at: None,
+            previous_signin_at: None,
+            staff_role: None,
+            created_at: 0,
+            legacy_hash: None,
+            idle_since: None,
+            email_verified_at: None,
+            email_set_by_other_at: set_by_other,
+        }
+    }
+
+    #[test]
+    fn an_address_reaches_its_owners_account_not_one_an_administrator_pointed_at_it() {
+        use UserStatus::{Active, Deactivated, Invited};
+        let pick = |same: &[UserRow]| account_for_address(same).map(|u| u.id.0);
+        assert_eq!(pick(&[]), None);
+        assert_eq!(pick(&[account(1, Active, None), account(2, Active, None)]), Some(1), "the oldest");
+        assert_eq!(pick(&[account(1, Invited, None), account(2, Active, None)]), Some(2), "active first");
+        // An address an administrator set, unproven: never the way to an account.
+        assert_eq!(pick(&[account(1, Active, Some(5)), account(2, Active, None)]), Some(2));
+        assert_eq!(pick(&[account(1, Active, Some(5))]), None);
+        assert_eq!(pick(&[account(1, Active, Some(5)), account(3, Invited, Some(5))]), Some(3));
+        assert_eq!(pick(&[account(1, Deactivated, None)]), None);
     }
 }

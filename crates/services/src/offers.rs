@@ -102,6 +102,9 @@ pub struct StillValid {
     pub holder_staff: bool,
     /// The person already works for the practice (e.g. an access request was approved since).
     pub already_affiliated: bool,
+    /// The account's email address is no longer the one the offer was sent to (someone changed
+    /// it since): the offer was made to whoever reads that mailbox.
+    pub address_changed: bool,
     /// The offered user type still exists.
     pub user_type_exists: bool,
     /// For a "chosen providers" offer: at least one of them is still a current provider of the
@@ -117,6 +120,8 @@ pub fn void_reason(c: StillValid) -> Option<&'static str> {
         Some("plan staff accounts are not given a practice.")
     } else if c.already_affiliated {
         Some("your account already works for this practice.")
+    } else if c.address_changed {
+        Some("it was sent to an email address your account no longer has. Ask the practice to invite you again.")
     } else if !c.user_type_exists {
         Some("the user type it offered no longer exists.")
     } else if !c.providers_left {
@@ -134,6 +139,8 @@ fn void_code(c: StillValid) -> &'static str {
         "staff_account"
     } else if c.already_affiliated {
         "already_affiliated"
+    } else if c.address_changed {
+        "address_changed"
     } else if !c.user_type_exists {
         "user_type_gone"
     } else {
@@ -236,6 +243,10 @@ impl Services {
             offerer_admin: as_admin || (offerer.is_some_and(|a| a.is_admin) && offerer_active),
             holder_staff: holder.as_ref().is_none_or(|u| u.staff_role.is_some()),
             already_affiliated: held.is_some() && !as_admin,
+            address_changed: o
+                .sent_to
+                .as_deref()
+                .is_some_and(|to| holder.as_ref().is_none_or(|u| !u.email.eq_ignore_ascii_case(to))),
             user_type_exists,
             providers_left: o.all_providers || !listed.is_empty(),
         };
@@ -346,6 +357,7 @@ mod tests {
         offerer_admin: true,
         holder_staff: false,
         already_affiliated: false,
+        address_changed: false,
         user_type_exists: true,
         providers_left: true,
     };
@@ -357,6 +369,7 @@ mod tests {
             (StillValid { offerer_admin: false, ..OK }, "no longer an administrator", "offerer_not_admin"),
             (StillValid { holder_staff: true, ..OK }, "plan staff", "staff_account"),
             (StillValid { already_affiliated: true, ..OK }, "already works", "already_affiliated"),
+            (StillValid { address_changed: true, ..OK }, "no longer has", "address_changed"),
             (StillValid { user_type_exists: false, ..OK }, "user type", "user_type_gone"),
             (StillValid { providers_left: false, ..OK }, "providers", "providers_gone"),
         ];

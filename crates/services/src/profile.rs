@@ -794,6 +794,7 @@ mod tests {
             legacy_hash: None,
             idle_since: None,
             email_verified_at: None,
+            email_set_by_other_at: None,
         }
     }
 

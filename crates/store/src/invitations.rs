@@ -98,6 +98,21 @@ pub async fn cancel_open(conn: &mut Conn, user: UserId, now: i64) -> Result<u64,
     Ok(r.rows_affected())
 }
 
+/// Cancels the open invitations of a user that `by` sent, leaving others' links working.
+/// Returns how many.
+pub async fn cancel_open_sent_by(conn: &mut Conn, user: UserId, by: UserId, now: i64) -> Result<u64, StoreError> {
+    let r = sqlx::query(
+        "UPDATE invitations SET cancelled_at = $3 \
+         WHERE user_id = $1 AND invited_by = $2 AND used_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(user.0)
+    .bind(by.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// The newest invitation of a user.
 pub async fn latest_for_user(conn: &mut Conn, user: UserId) -> Result<Option<InvitationRow>, StoreError> {
     let row = sqlx::query(
@@ -122,7 +137,8 @@ pub struct PendingInvitation {
 }
 
 /// The invitations `inviter` sent whose invitee has not signed up, last sent at or after
-/// `since` and neither used nor cancelled, newest first.
+/// `since` and neither used nor cancelled, newest first; only those of invitees who still work
+/// for a practice `inviter` administers (a former administrator no longer sees theirs).
 pub async fn pending_sent_by(
     conn: &mut Conn,
     plan: PlanId,
@@ -132,7 +148,10 @@ pub async fn pending_sent_by(
     let rows = sqlx::query(
         "SELECT u.id, u.first_name, u.last_name, u.email, i.sent_at, i.expires_at FROM invitations i \
          JOIN users u ON u.id = i.user_id WHERE i.plan_id = $1 AND i.invited_by = $2 AND i.sent_at >= $3 \
-         AND i.used_at IS NULL AND i.cancelled_at IS NULL AND u.status = 'invited' ORDER BY i.sent_at DESC, i.id DESC",
+         AND i.used_at IS NULL AND i.cancelled_at IS NULL AND u.status = 'invited' \
+         AND EXISTS (SELECT 1 FROM affiliations a JOIN affiliations m ON m.practice_id = a.practice_id \
+                     WHERE a.user_id = u.id AND m.user_id = i.invited_by AND m.is_admin = 1) \
+         ORDER BY i.sent_at DESC, i.id DESC",
     )
     .bind(plan.0)
     .bind(inviter.0)

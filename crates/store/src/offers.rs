@@ -52,6 +52,9 @@ pub struct NewOffer<'a> {
     /// The approved registration that named the person an administrator, for an offer of the
     /// practice's administration; `None` for an administrator's offer.
     pub registration_id: Option<i64>,
+    /// The address the offer is emailed to: the account's address now. The offer is void if
+    /// the account's address changes before the person answers.
+    pub sent_to: &'a str,
 }
 
 /// An offer with the names people see.
@@ -59,10 +62,13 @@ pub struct NewOffer<'a> {
 pub struct OfferRow {
     pub id: OfferId,
     pub user_id: UserId,
-    /// The person offered: names and email.
+    /// The person offered: names, and the address the offer went to (the account's address for
+    /// an offer made before that was kept).
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    /// The address the offer was emailed to; `None` for an offer made before it was kept.
+    pub sent_to: Option<String>,
     pub practice_id: i64,
     pub tax_id: String,
     pub practice_name: String,
@@ -80,7 +86,8 @@ pub struct OfferRow {
     pub decided_at: Option<i64>,
 }
 
-const SELECT: &str = "SELECT o.id, o.user_id, u.first_name, u.last_name, u.email, o.practice_id, p.tax_id, \
+const SELECT: &str = "SELECT o.id, o.user_id, u.first_name, u.last_name, COALESCE(o.sent_to, u.email) AS email, \
+     o.sent_to, o.practice_id, p.tax_id, \
      p.name AS practice_name, o.user_type, o.all_providers, o.offered_by, b.first_name AS by_first, \
      b.last_name AS by_last, o.status, o.created_at, o.expires_at, o.decided_at, o.registration_id \
      FROM affiliation_offers o JOIN users u ON u.id = o.user_id JOIN practices p ON p.id = o.practice_id \
@@ -96,6 +103,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<OfferRow, StoreError> {
         first_name: r.try_get("first_name")?,
         last_name: r.try_get("last_name")?,
         email: r.try_get("email")?,
+        sent_to: r.try_get("sent_to")?,
         practice_id: r.try_get("practice_id")?,
         tax_id: r.try_get("tax_id")?,
         practice_name: r.try_get("practice_name")?,
@@ -152,7 +160,8 @@ pub async fn insert(
 ) -> Result<Option<OfferId>, StoreError> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO affiliation_offers (plan_id, user_id, practice_id, user_type, all_providers, offered_by, \
-         status, created_at, expires_at, registration_id) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9) \
+         status, created_at, expires_at, registration_id, sent_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(o.plan_id.0)
@@ -164,6 +173,7 @@ pub async fn insert(
     .bind(now)
     .bind(expires_at)
     .bind(o.registration_id)
+    .bind(o.sent_to)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(id) = id else { return Ok(None) };

@@ -100,6 +100,18 @@ pub async fn add_failure_in_window(
     .await?)
 }
 
+/// How many failures of `key` fall after `since`, without adding one.
+pub async fn failures_since(conn: &mut Conn, plan: PlanId, key: &str, since: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM signin_failures WHERE plan_id = $1 AND throttle_key = $2 AND failed_at > $3",
+    )
+    .bind(plan.0)
+    .bind(key)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// Locks `key` until `until`.
 pub async fn lock(conn: &mut Conn, plan: PlanId, key: &str, until: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE signin_throttle SET locked_until = $3 WHERE plan_id = $1 AND throttle_key = $2")

@@ -31,10 +31,13 @@ pub struct UserRow {
     /// When the email address was last proven by a link sent to it; `None` while it is not
     /// (an imported account before its proof, an address an administrator set).
     pub email_verified_at: Option<i64>,
+    /// When someone other than the owner (a practice administrator) last set the address, until
+    /// the owner proves one: such an address routes no invitation or approval to the account.
+    pub email_set_by_other_at: Option<i64>,
 }
 
 const COLUMNS: &str = "id, plan_id, username, first_name, middle_name, last_name, email, status, \
-    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at, legacy_hash, idle_since, email_verified_at";
+    password_hash, two_step_phone, two_step_method, terms_version_signed, last_signin_at, previous_signin_at, staff_role, created_at, legacy_hash, idle_since, email_verified_at, email_set_by_other_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     let status: String = r.try_get("status")?;
@@ -58,6 +61,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         legacy_hash: r.try_get("legacy_hash")?,
         idle_since: r.try_get("idle_since")?,
         email_verified_at: r.try_get("email_verified_at")?,
+        email_set_by_other_at: r.try_get("email_set_by_other_at")?,
     })
 }
 
@@ -222,7 +226,8 @@ pub async fn complete_signup(
 ) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "UPDATE users SET username = $1, username_lower = $2, password_hash = $3, status = 'active', \
-         updated_at = $4, idle_since = $4, email_verified_at = $4 WHERE id = $5 AND status = 'invited'",
+         updated_at = $4, idle_since = $4, email_verified_at = $4, email_set_by_other_at = NULL \
+         WHERE id = $5 AND status = 'invited'",
     )
     .bind(username)
     .bind(username.to_lowercase())
@@ -719,8 +724,9 @@ pub struct NamesAndEmail<'a> {
     pub email: &'a str,
 }
 
-/// Saves a user's names, email and contact details. A new address is not proven (the one who
-/// set it is not its owner): `email_verified_at` is cleared when the address changes.
+/// Saves a user's names, email and contact details, as someone other than their owner. A new
+/// address is not proven: `email_verified_at` is cleared and `email_set_by_other_at` set when
+/// the address changes.
 pub async fn update_profile(
     conn: &mut Conn,
     plan: PlanId,
@@ -731,8 +737,9 @@ pub async fn update_profile(
 ) -> Result<bool, StoreError> {
     let r = sqlx::query(
         "UPDATE users SET first_name = $3, middle_name = $4, last_name = $5, email = $6, \
-         email_verified_at = CASE WHEN email_lower = $7 THEN email_verified_at ELSE NULL END, email_lower = $7, \
-         updated_at = $8 WHERE plan_id = $1 AND id = $2",
+         email_verified_at = CASE WHEN email_lower = $7 THEN email_verified_at ELSE NULL END, \
+         email_set_by_other_at = CASE WHEN email_lower = $7 THEN email_set_by_other_at ELSE $8 END, \
+         email_lower = $7, updated_at = $8 WHERE plan_id = $1 AND id = $2",
     )
     .bind(plan.0)
     .bind(id.0)
@@ -799,8 +806,8 @@ pub async fn set_username(
 /// Sets a user's email address, proven by the link sent to it.
 pub async fn set_email(conn: &mut Conn, plan: PlanId, id: UserId, email: &str, now: i64) -> Result<bool, StoreError> {
     let r = sqlx::query(
-        "UPDATE users SET email = $3, email_lower = $4, updated_at = $5, email_verified_at = $5 \
-         WHERE plan_id = $1 AND id = $2",
+        "UPDATE users SET email = $3, email_lower = $4, updated_at = $5, email_verified_at = $5, \
+         email_set_by_other_at = NULL WHERE plan_id = $1 AND id = $2",
     )
     .bind(plan.0)
     .bind(id.0)
@@ -814,7 +821,7 @@ pub async fn set_email(conn: &mut Conn, plan: PlanId, id: UserId, email: &str, n
 
 /// Records that the user's current address was proven by a link sent to it.
 pub async fn mark_email_verified(conn: &mut Conn, plan: PlanId, id: UserId, now: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET email_verified_at = $3 WHERE plan_id = $1 AND id = $2")
+    sqlx::query("UPDATE users SET email_verified_at = $3, email_set_by_other_at = NULL WHERE plan_id = $1 AND id = $2")
         .bind(plan.0)
         .bind(id.0)
         .bind(now)

@@ -497,3 +497,252 @@ async fn offers_in_a_browser(backend: Backend) {
     w.app.stop().await;
 }
 both!(offers_in_a_browser);
+
+/// Adds a practice with `admin` (if any) as its administrator; returns its id.
+async fn add_practice(app: &TestApp, tin: &str, name: &str, admin: Option<UserId>) -> i64 {
+    let plan = app.plan.id().0;
+    app.sql(&format!(
+        "INSERT INTO practices (plan_id, tax_id, name, address1, address2, city, state, zip, phone, created_at) \
+         VALUES ({plan}, '{tin}', '{name}', '2 Main St', '', 'Seattle', 'WA', '98101', '', 0)"
+    ))
+    .await;
+    let id = app.count(&format!("SELECT id FROM practices WHERE tax_id = '{tin}'")).await;
+    if let Some(a) = admin {
+        link(app, a, id, 1).await;
+    }
+    id
+}
+
+/// Gives `user` an affiliation with `practice` as billing staff (administrator if `admin` is 1).
+async fn link(app: &TestApp, user: UserId, practice: i64, admin: i64) {
+    app.sql(&format!(
+        "INSERT INTO affiliations (plan_id, user_id, practice_id, user_type, is_admin, all_providers, created_at) \
+         VALUES ({}, {}, {practice}, 'billing_staff', {admin}, 1, 0)",
+        app.plan.id().0,
+        user.0
+    ))
+    .await;
+}
+
+/// The security review's attack: Ann points an account she controls (Mallory, Lakeside only) at
+/// Dana's address. That address was never proven, so it routes nobody's invitation to Mallory:
+/// Bob's invitation of Dana makes Dana an account of her own, and Mallory is offered nothing.
+async fn an_address_an_administrator_set_routes_no_invitation(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let mallory = app.user("mallory", "Mal", "Lory", 1009, None).await;
+    link(app, mallory, w.lakeside, 0).await;
+    let ann = token(app, "ann", 1001).await;
+    let dana = "dana@cedar.example";
+    let (s, v) = api(
+        app,
+        "PATCH",
+        &format!("/api/v1/practice/users/{}", mallory.0),
+        &ann,
+        Some(json!({"email": dana, "email_confirm": dana, "first_name": "Dana", "last_name": "Ng"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let marked = format!("SELECT COUNT(*) FROM users WHERE id = {} AND email_set_by_other_at IS NOT NULL", mallory.0);
+    assert_eq!(app.count(&marked).await, 1);
+
+    let bob = token(app, "bob", 1002).await;
+    let r = invite(app, &bob, "Dana", dana, w.cedar).await;
+    assert_eq!(
+        (r["ok"].clone(), r["new_account"].clone(), r["offered"].clone()),
+        (json!(true), json!(true), json!(false))
+    );
+    assert_ne!(r["user_id"], json!(mallory.0), "{r}");
+    let m = token(app, "mallory", 1009).await;
+    let (s, offers) = api(app, "GET", "/api/v1/me/offers", &m, None).await;
+    assert_eq!((s, offers.as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{offers}");
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM affiliation_offers WHERE user_id = {}", mallory.0)).await, 0);
+    assert_eq!(affiliations_of(app, mallory).await, 1, "still only Lakeside");
+    // Dana's own invitation reached her address, for a new account of Cedar's.
+    let mail = app.last_message_to(dana).await.expect("Dana's invitation");
+    assert!(mail.body_text.contains("/signup?token="), "{}", mail.body_text);
+
+    // It was the mark that kept her out: an address its owner proved (here, as if Mallory had
+    // opened a link sent to it) routes the next invitation to her active account.
+    app.sql(&format!("UPDATE users SET email_set_by_other_at = NULL, email_verified_at = 1 WHERE id = {}", mallory.0))
+        .await;
+    let r = invite(app, &bob, "Dana", dana, w.cedar).await;
+    assert_eq!(r["offered"], true, "{r}");
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM affiliation_offers WHERE user_id = {}", mallory.0)).await, 1);
+    w.app.stop().await;
+}
+both!(an_address_an_administrator_set_routes_no_invitation);
+
+/// An offer is made to whoever reads the address it was emailed to: if the account's address
+/// changes before the person answers, the offer is void; the administrator's list keeps showing
+/// the address it went to.
+async fn an_offer_dies_with_the_address_it_was_sent_to(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    let r = invite(app, &ann, "Kim", "kim@example.org", w.lakeside).await;
+    assert_eq!(r["offered"], true, "{r}");
+    let id = offer_id(app, w.kim).await;
+    app.sql(&format!(
+        "UPDATE users SET email = 'kim.ito@elsewhere.example', email_lower = 'kim.ito@elsewhere.example' WHERE id = {}",
+        w.kim.0
+    ))
+    .await;
+    let (_, made) = api(app, "GET", "/api/v1/practice/offers", &ann, None).await;
+    assert_eq!(made[0]["email"], "kim@example.org", "{made}");
+    let kim = token(app, "kim", 1004).await;
+    let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{id}/accept"), &kim, None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("no longer has"), "{v}");
+    assert_eq!(affiliations_of(app, w.kim).await, 0);
+    let voided = "SELECT COUNT(*) FROM audit_events WHERE action = 'offer.voided' AND detail LIKE '%address_changed%'";
+    assert_eq!(app.count(voided).await, 1);
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM affiliation_offers WHERE id = {id} AND status = 'cancelled'")).await,
+        1
+    );
+    w.app.stop().await;
+}
+both!(an_offer_dies_with_the_address_it_was_sent_to);
+
+/// An invited account's sign-up links went to its address: when its administrator corrects the
+/// address, those links die and a new one goes to the new address. Whoever read the old mailbox
+/// cannot sign up as this person, and their sign-up would otherwise have "proven" an address
+/// nobody proved.
+async fn an_invitees_old_link_dies_when_the_address_is_corrected(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    let r = invite(app, &ann, "Dana", "dana@typo.example", w.lakeside).await;
+    let user = r["user_id"].as_i64().expect("a new account");
+    let old = crate::support::link_in(&app.last_message_to("dana@typo.example").await.unwrap().body_text).unwrap();
+    let old_token = old.split("token=").nth(1).unwrap().to_owned();
+    let dana = "dana@cedar.example";
+    let (s, v) = api(
+        app,
+        "PATCH",
+        &format!("/api/v1/practice/users/{user}"),
+        &ann,
+        Some(json!({"email": dana, "email_confirm": dana})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let signup = |t: &str| json!({"token": t, "username": "dana.ng", "password": TEST_PASSWORD, "confirm_password": TEST_PASSWORD});
+    let (s, v) = app.call("POST", "/api/v1/signup", None, Some(signup(&old_token))).await;
+    assert!(s.is_client_error(), "the link sent to the old address is dead: {s} {v}");
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {user} AND status = 'invited'")).await, 1);
+    // The new address got a link of its own, which signs up and proves that address.
+    let new = crate::support::link_in(&app.last_message_to(dana).await.expect("a new link").body_text).unwrap();
+    assert!(new.contains("/signup?token="), "{new}");
+    let (s, v) = app.call("POST", "/api/v1/signup", None, Some(signup(new.split("token=").nth(1).unwrap()))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let proven = format!(
+        "SELECT COUNT(*) FROM users WHERE id = {user} AND email_lower = '{dana}' AND email_verified_at IS NOT NULL \
+         AND email_set_by_other_at IS NULL"
+    );
+    assert_eq!(app.count(&proven).await, 1);
+    let edited = "SELECT COUNT(*) FROM audit_events WHERE action = 'user.information_edited' \
+                  AND detail LIKE '%sent again to the new address%'";
+    assert_eq!(app.count(edited).await, 1);
+    w.app.stop().await;
+}
+both!(an_invitees_old_link_dies_when_the_address_is_corrected);
+
+/// An invitation is the administrator's only while they administer a practice the invitee works
+/// for: a former administrator of Lakeside (still administering another practice) no longer sees,
+/// resends or cancels it, and the invitee's link keeps working.
+async fn a_former_administrator_loses_their_invitations(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    add_practice(app, "533201944", "Lakeside North", Some(w.ann)).await;
+    let ann = token(app, "ann", 1001).await;
+    let r = invite(app, &ann, "Zoe", "zoe@clinic.example", w.lakeside).await;
+    let zoe = r["user_id"].as_i64().expect("a new account");
+    let link = crate::support::link_in(&app.last_message_to("zoe@clinic.example").await.unwrap().body_text).unwrap();
+    let (_, listed) = api(app, "GET", "/api/v1/practice/invitations", &ann, None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    // Lakeside takes Ann's administrator role away (she keeps Lakeside North).
+    app.sql(&format!(
+        "UPDATE affiliations SET is_admin = 0 WHERE user_id = {} AND practice_id = {}",
+        w.ann.0, w.lakeside
+    ))
+    .await;
+    let ann = token(app, "ann", 1001).await;
+    let (_, listed) = api(app, "GET", "/api/v1/practice/invitations", &ann, None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+    let sent = app.count("SELECT COUNT(*) FROM outbox").await;
+    let (s, _) = api(app, "POST", &format!("/api/v1/practice/invitations/{zoe}/resend"), &ann, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = api(app, "DELETE", &format!("/api/v1/practice/invitations/{zoe}"), &ann, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, sent, "nothing was sent");
+    assert_eq!(affiliations_of(app, UserId(zoe)).await, 1, "Zoe keeps Lakeside");
+    let token = link.split("token=").nth(1).unwrap();
+    let (s, v) = app.call("POST", "/api/v1/invitations/check", None, Some(json!({"token": token}))).await;
+    assert_eq!(s, StatusCode::OK, "the link still works: {v}");
+    w.app.stop().await;
+}
+both!(a_former_administrator_loses_their_invitations);
+
+/// A deactivated account is a person's account too: its administrator cannot attach another Tax
+/// ID to it (it would hold a practice nobody accepted once reactivated).
+async fn a_deactivated_account_is_given_no_tax_id(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let north = add_practice(app, "533201944", "Lakeside North", Some(w.ann)).await;
+    let sam = app.user("sam", "Sam", "Ruiz", 1010, None).await;
+    link(app, sam, w.lakeside, 0).await;
+    app.sql(&format!("UPDATE users SET status = 'deactivated' WHERE id = {}", sam.0)).await;
+    let ann = token(app, "ann", 1001).await;
+    let (s, v) = api(
+        app,
+        "POST",
+        &format!("/api/v1/practice/users/{}/affiliations", sam.0),
+        &ann,
+        Some(json!({"practice_id": north, "user_type": "billing_staff", "all_providers": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("deactivated"), "{v}");
+    assert_eq!(affiliations_of(app, sam).await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM affiliation_offers").await, 0);
+    w.app.stop().await;
+}
+both!(a_deactivated_account_is_given_no_tax_id);
+
+/// "This username is taken" tells whether a name exists anywhere in the plan: an administrator
+/// renaming their own user gets ten such answers an hour (each audited), then none, and no
+/// rename at all, so that renaming cannot list the plan's usernames.
+async fn renaming_cannot_list_the_plans_usernames(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let sam = app.user("sam", "Sam", "Ruiz", 1010, None).await;
+    link(app, sam, w.lakeside, 0).await;
+    let ann = token(app, "ann", 1001).await;
+    let rename = |name: &'static str| {
+        let path = format!("/api/v1/practice/users/{}", sam.0);
+        let ann = ann.clone();
+        async move { api(app, "PATCH", &path, &ann, Some(json!({"username": name}))).await }
+    };
+    for _ in 0..10 {
+        let (s, v) = rename("priya").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains("taken"), "{v}");
+    }
+    assert_eq!(events(app, "user.rename_refused").await, 10);
+    for name in ["pat", "sam.ruiz"] {
+        let (s, v) = rename(name).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains("too many"), "{name}: {v}");
+    }
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {} AND username = 'sam'", sam.0)).await, 1);
+    // An hour later, renaming works again.
+    app.advance(Duration::hours(1));
+    let ann = token(app, "ann", 1001).await;
+    let (s, v) =
+        api(app, "PATCH", &format!("/api/v1/practice/users/{}", sam.0), &ann, Some(json!({"username": "sam.ruiz"})))
+            .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    w.app.stop().await;
+}
+both!(renaming_cannot_list_the_plans_usernames);

@@ -197,7 +197,7 @@ impl Services {
     /// Adds another of the administrator's practices to a user they can reach, with its user
     /// type and providers chosen (nothing is granted before this step). A user with an account
     /// of their own is *offered* the practice, as an invitation of their email would; one who
-    /// has not signed up yet gets the affiliation.
+    /// has not signed up yet gets the affiliation; a deactivated account gets neither.
     pub async fn add_member_affiliation(
         &self,
         grant: &PracticeGrant,
@@ -223,6 +223,11 @@ impl Services {
         let (all, listed) = checked_scope(&mut tx, practice_id.0, scope).await?;
         if store::of_user_at(&mut tx, user, practice_id.0).await?.is_some() {
             return Err(invalid("This user already has this Tax ID."));
+        }
+        // A deactivated account is a person's too: reactivated later, it must not hold a practice
+        // its person never accepted.
+        if target.row.status == UserStatus::Deactivated {
+            return Err(invalid("This account is deactivated. Reactivate it first, then add the Tax ID."));
         }
         if target.row.status == UserStatus::Active {
             let inviter = super::offers::admin_name(&mut tx, grant, plan).await?;

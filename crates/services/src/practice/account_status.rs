@@ -2,14 +2,13 @@
 //! user all of whose Tax IDs the administrator administers, never one's own account, and a
 //! deactivation made by plan staff is lifted only by plan staff.
 
-use super::members::reachable;
+use super::members::reachable_locked;
 use super::{PracticeError, PracticeGrant};
-use crate::affiliations::{ensure_admin_remains, require_admin};
+use crate::affiliations::ensure_admin_remains;
 use crate::audit::Event;
 use crate::plans::Plan;
 use crate::{RequestMeta, Services};
 use gatehouse_domain::{UserId, UserStatus};
-use gatehouse_store::roster::practices;
 use gatehouse_store::users;
 use serde_json::json;
 
@@ -51,7 +50,7 @@ impl Services {
     ) -> Result<(), PracticeError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let Some(t) = reachable(&mut tx, grant, plan, user).await? else {
+        let Some(t) = reachable_locked(&mut tx, grant, plan, user).await? else {
             drop(tx);
             return Err(self.practice_denied(grant, meta, json!({"user": user.0})).await);
         };
@@ -59,12 +58,7 @@ impl Services {
         if user == grant.actor() {
             return Err(invalid("You cannot deactivate your own account. Hand over the administrator role first."));
         }
-        let mut mine = t.mine;
-        mine.sort_by_key(|a| a.practice_id);
-        for a in &mine {
-            practices::lock(&mut tx, a.practice_id).await?;
-            require_admin(&mut tx, grant.actor(), a.practice_id).await?;
-        }
+        let mine = t.mine;
         let row = t.row;
         let (action, ended) = if active {
             if row.status != UserStatus::Deactivated {

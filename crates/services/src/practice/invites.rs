@@ -100,7 +100,7 @@ impl Services {
         let email_in_use = !same.is_empty();
         let mut invited_by_you = false;
         for u in same.iter().filter(|u| u.status == UserStatus::Invited) {
-            invited_by_you |= self.own_pending(&mut conn, grant, plan, u.id, self.now()).await?.is_some();
+            invited_by_you |= sent_pending(&mut conn, grant, plan, u.id, self.now()).await?.is_some();
         }
         let mut same_name = Vec::new();
         if !first.trim().is_empty() && !last.trim().is_empty() {
@@ -189,15 +189,11 @@ impl Services {
             drop(tx);
             return Err(self.staff_email_refused(grant, plan, &email, meta).await);
         }
-        let existing = same
-            .iter()
-            .find(|u| u.status == UserStatus::Active)
-            .or_else(|| same.iter().find(|u| u.status == UserStatus::Invited));
-        if let Some(u) = existing {
+        if let Some(u) = crate::invitations::account_for_address(&same) {
             let held = aff_store::of_user(&mut tx, u.id).await?;
             if held.iter().any(|a| chosen.contains(&a.practice_id)) {
-                let mine = u.status == UserStatus::Invited
-                    && self.own_pending(&mut tx, grant, plan, u.id, now).await?.is_some();
+                let mine =
+                    u.status == UserStatus::Invited && sent_pending(&mut tx, grant, plan, u.id, now).await?.is_some();
                 return Err(invalid(if mine { ALREADY_INVITED } else { "Already a user of this Tax ID." }));
             }
             let req =
@@ -306,7 +302,6 @@ impl Services {
             drop(tx);
             return Err(self.practice_denied(grant, meta, json!({"invitation_for": user.0})).await);
         };
-        invitations::cancel_open(&mut tx, user, now).await?;
         let held = aff_store::of_user(&mut tx, user).await?;
         let (mine, others): (Vec<_>, Vec<_>) =
             held.into_iter().partition(|a| grant.administers(PracticeId(a.practice_id)));
@@ -314,7 +309,12 @@ impl Services {
             aff_store::delete(&mut tx, a.id).await?;
         }
         if others.is_empty() {
+            invitations::cancel_open(&mut tx, user, now).await?;
             users::set_status(&mut tx, plan.id(), user, UserStatus::Deactivated, now).await?;
+        } else {
+            // Invited by others too (e.g. named administrator of a practice whose registration
+            // the plan approved): only this administrator's links die.
+            invitations::cancel_open_sent_by(&mut tx, user, grant.actor(), now).await?;
         }
         let event = Event::new("practice.invitation_cancelled").by(grant.actor()).on(user).detail(json!({
             "email": p.email, "tax_ids": mine.iter().map(|a| a.tax_id.as_str()).collect::<Vec<_>>(),
@@ -326,7 +326,9 @@ impl Services {
         Ok(())
     }
 
-    /// The administrator's own pending invitation of `user`, if there is one.
+    /// The administrator's own pending invitation of `user`, if there is one and the invitee
+    /// still works for a practice the administrator administers now (locked, and their flag on
+    /// it checked again): having sent a link does not outlast the role it was sent in.
     async fn own_pending(
         &self,
         tx: &mut Conn,
@@ -335,16 +337,13 @@ impl Services {
         user: UserId,
         now: i64,
     ) -> Result<Option<PendingInvitation>, PracticeError> {
-        let since = now - PENDING_SHOWN.as_secs();
-        Ok(invitations::pending_sent_by(tx, plan.id(), grant.actor(), since)
-            .await?
-            .into_iter()
-            .find(|p| p.user_id == user))
+        let Some(p) = sent_pending(tx, grant, plan, user, now).await? else { return Ok(None) };
+        Ok(super::members::reachable_locked(tx, grant, plan, user).await?.map(|_| p))
     }
 
     /// Kills the user's open links and emails a new one; returns it.
     #[allow(clippy::too_many_arguments)]
-    async fn send_link(
+    pub(super) async fn send_link(
         &self,
         tx: &mut Conn,
         plan: &Plan,
@@ -373,6 +372,18 @@ impl Services {
         messages::enqueue(tx, plan.id(), &msg, now).await?;
         Ok(link)
     }
+}
+
+/// The pending invitation of `user` this administrator sent, if any.
+async fn sent_pending(
+    tx: &mut Conn,
+    grant: &PracticeGrant,
+    plan: &Plan,
+    user: UserId,
+    now: i64,
+) -> Result<Option<PendingInvitation>, PracticeError> {
+    let since = now - PENDING_SHOWN.as_secs();
+    Ok(invitations::pending_sent_by(tx, plan.id(), grant.actor(), since).await?.into_iter().find(|p| p.user_id == user))
 }
 
 /// A field of an invitation row, for a problem shown beside it.

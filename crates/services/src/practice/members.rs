@@ -10,17 +10,18 @@
 //! account belongs to the person, and is shared by every practice they work for.
 
 use super::{PracticeError, PracticeGrant};
-use crate::affiliations::changed;
+use crate::affiliations::{changed, require_admin};
 use crate::audit::{self, Event};
 use crate::plans::Plan;
 use crate::{RequestMeta, Services};
 use gatehouse_domain::profile::{Profile, ProfileChanges, ProfileErrors, ProfileForm, StoredProfile};
 use gatehouse_domain::registration::FieldError;
 use gatehouse_domain::username::Username;
-use gatehouse_domain::{AffiliationId, PracticeId, ProviderRowId, UserId};
+use gatehouse_domain::{AffiliationId, PracticeId, ProviderRowId, UserId, UserStatus};
 use gatehouse_store::affiliations::{self as store, AffiliationRow};
+use gatehouse_store::roster::practices;
 use gatehouse_store::users::{ContactRow, UserRow};
-use gatehouse_store::{Conn, user_types, users};
+use gatehouse_store::{Conn, throttle, user_types, users};
 use serde_json::json;
 
 /// A provider an affiliation lists.
@@ -245,7 +246,7 @@ impl Services {
     ) -> Result<(), EditMemberError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let Some(t) = reachable(&mut tx, grant, plan, user).await? else {
+        let Some(t) = reachable_locked(&mut tx, grant, plan, user).await? else {
             drop(tx);
             return Err(self.practice_denied(grant, meta, json!({"user": user.0})).await.into());
         };
@@ -284,7 +285,25 @@ impl Services {
         if let (Some(before), Some(u)) = (&row.username, &username)
             && before != u.as_str()
         {
+            // "Taken" says a username (or email) exists in the plan: an administrator gets a
+            // few such answers an hour, as a sign-up link does, not a way to list the plan's.
+            let key = rename_key(grant.actor());
+            let since = now - RENAME_WINDOW.as_secs();
+            if throttle::failures_since(&mut tx, plan.id(), &key, since).await? >= TAKEN_ANSWERS_PER_HOUR {
+                let message = "You have tried too many usernames that are taken. Try again in an hour.";
+                return Err(ProfileErrors(vec![FieldError { field: "username", message: message.into() }]).into());
+            }
             if users::name_taken(&mut tx, plan.id(), &u.normalized(), user).await? {
+                drop(tx);
+                let mut tx = self.db.begin().await?;
+                throttle::add_failure_in_window(&mut tx, plan.id(), &key, now, since).await?;
+                let e = Event::new("user.rename_refused")
+                    .by(grant.actor())
+                    .on(user)
+                    .outcome(gatehouse_domain::audit::Outcome::Failure)
+                    .detail(json!({"username": u.as_str(), "reason": "taken"}));
+                audit::record(&mut tx, now, plan.id(), meta, e).await?;
+                gatehouse_store::commit(tx).await?;
                 let taken = FieldError { field: "username", message: "This username is taken. Choose another.".into() };
                 return Err(ProfileErrors(vec![taken]).into());
             }
@@ -303,6 +322,15 @@ impl Services {
                 .self_service_email(plan, &row.first_name, &shown, &signin)
                 .email_changed(p.email.as_str(), &row.email)?;
             crate::messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
+            // An invited user's sign-up links went to the old address: they die, and a new one
+            // goes to the new address, so that whoever reads the old mailbox cannot sign up as
+            // this person (and a mistyped invitation reaches its person once corrected).
+            if row.status == UserStatus::Invited {
+                let inviter = super::offers::admin_name(&mut tx, grant, plan).await?;
+                self.send_link(&mut tx, plan, user, names.first_name, p.email.as_str(), grant.actor(), &inviter, now)
+                    .await?;
+                changes.insert("invitation".into(), json!("sent again to the new address"));
+            }
         }
         for (field, before, after) in [
             ("first_name", row.first_name.as_str(), names.first_name),
@@ -339,7 +367,7 @@ impl Services {
     ) -> Result<(), PracticeError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let Some(t) = reachable(&mut tx, grant, plan, user).await? else {
+        let Some(t) = reachable_locked(&mut tx, grant, plan, user).await? else {
             drop(tx);
             return Err(self.practice_denied(grant, meta, json!({"user": user.0})).await);
         };
@@ -356,6 +384,17 @@ impl Services {
     }
 }
 
+/// How many "this username is taken" answers an administrator gets in [`RENAME_WINDOW`].
+pub const TAKEN_ANSWERS_PER_HOUR: i64 = 10;
+
+/// The window of [`TAKEN_ANSWERS_PER_HOUR`].
+const RENAME_WINDOW: gatehouse_domain::Duration = gatehouse_domain::Duration::hours(1);
+
+/// The throttle key counting an administrator's renames refused as taken.
+fn rename_key(admin: UserId) -> String {
+    format!("rename:{}", admin.0)
+}
+
 /// Refuses an administrator's own account where a user's information or password is changed:
 /// one's own email, username and password change on My Profile, after "Confirm it's you", and a
 /// borrowed session must not get past that here.
@@ -364,6 +403,26 @@ pub fn require_not_own(grant: &PracticeGrant, user: UserId) -> Result<(), Practi
         return Err(PracticeError::OwnAccount);
     }
     Ok(())
+}
+
+/// [`reachable`] for a change of the account: the practices through which the administrator
+/// reaches the user are locked (in id order) and the administrator's flag on each checked again,
+/// then the user is read again under those locks, so that neither a grant made when the request
+/// began nor a read made before the locks decides the change.
+pub(crate) async fn reachable_locked(
+    conn: &mut Conn,
+    grant: &PracticeGrant,
+    plan: &Plan,
+    user: UserId,
+) -> Result<Option<Target>, PracticeError> {
+    let Some(t) = reachable(conn, grant, plan, user).await? else { return Ok(None) };
+    let mut ids: Vec<i64> = t.mine.iter().map(|a| a.practice_id).collect();
+    ids.sort_unstable();
+    for p in ids {
+        practices::lock(conn, p).await?;
+        require_admin(conn, grant.actor(), p).await?;
+    }
+    reachable(conn, grant, plan, user).await
 }
 
 /// The user if the administrator may reach them: in the plan, holding no staff role, with at

@@ -79,6 +79,7 @@ impl Services {
                 all_providers: *all,
                 offered_by: grant.actor(),
                 registration_id: None,
+                sent_to: &req.user.email,
             };
             match store::insert(tx, &new, listed, now, expires_at).await? {
                 Some(id) => ids.push(id),
@@ -142,13 +143,15 @@ impl Services {
         }
     }
 
-    /// The offers this administrator made in the last [`OFFERS_SHOWN`], newest first.
+    /// The offers this administrator made in the last [`OFFERS_SHOWN`] for practices they
+    /// still administer, newest first, each with the address it was sent to.
     pub async fn offers_made(&self, grant: &PracticeGrant, plan: &Plan) -> Result<Vec<MadeOffer>, PracticeError> {
         let now = self.now();
         let mut conn = self.db.acquire().await?;
         let rows = store::made_by(&mut conn, plan.id(), grant.actor(), now - OFFERS_SHOWN.as_secs()).await?;
         Ok(rows
             .into_iter()
+            .filter(|row| grant.administers(gatehouse_domain::PracticeId(row.practice_id)))
             .map(|row| MadeOffer { status: effective_status(row.status, row.expires_at, now), row })
             .collect())
     }

@@ -146,11 +146,7 @@ impl Services {
         if same_email.iter().any(|u| u.status != UserStatus::Deactivated && u.staff_role.is_some()) {
             return Err(ReviewError::StaffNamed(to.email.clone()));
         }
-        let existing = same_email
-            .iter()
-            .find(|u| u.status == UserStatus::Active)
-            .or_else(|| same_email.iter().find(|u| u.status == UserStatus::Invited));
-        let Some(user) = existing else {
+        let Some(user) = crate::invitations::account_for_address(&same_email) else {
             let req = InviteRequest {
                 name: PersonName::parse(&to.first_name, &to.last_name).map_err(|_| corrupt("name"))?,
                 email: Email::parse(&to.email).map_err(|_| corrupt("email"))?,
@@ -213,6 +209,7 @@ impl Services {
             all_providers: true,
             offered_by: by,
             registration_id: Some(c.request.id),
+            sent_to: &to.email,
         };
         let id = offer_store::insert(tx, &new, &[], c.now, expires_at)
             .await?

@@ -667,7 +667,10 @@ impl EditMemberBody {
 /// Changes a user's names, email, phones or office address (only the fields sent).
 ///
 /// Only for a user all of whose Tax IDs the caller administers. A changed email is told to the
-/// old address; a changed username is emailed to the user.
+/// old address, and is not proven until its owner proves it (it routes no other practice's
+/// invitation to this account); a user who has not signed up gets a new sign-up link at the new
+/// address, and the old links stop working. A changed username is emailed to the user; a caller
+/// gets ten "taken" answers an hour.
 #[utoipa::path(patch, path = "/practice/users/{id}", operation_id = "edit_practice_user", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id")),
     request_body(content = EditMemberBody,
@@ -676,7 +679,7 @@ impl EditMemberBody {
         (status = 204),
         (status = 403, description = NOT_YOURS_ADMIN_OR_OWN),
         (status = 404, description = NOT_FOUND_USER),
-        (status = 422, description = "`invalid_input`: a value breaks a rule no schema states (a phone number that does not exist, `email_confirm` not equal to `email`, a username taken or not in the plan's format, a username for a user who has not signed up); `field` names it"),
+        (status = 422, description = "`invalid_input`: a value breaks a rule no schema states (a phone number that does not exist, `email_confirm` not equal to `email`, a username taken or not in the plan's format, a username for a user who has not signed up, too many taken usernames tried in an hour); `field` names it"),
     ))]
 pub async fn edit_member(
     State(st): State<AppState>,
@@ -754,7 +757,7 @@ pub struct AffiliationOffered {
         (status = 202, body = AffiliationOffered, description = "Offered: the user accepts or declines after signing in"),
         (status = 403, description = NOT_ADMIN),
         (status = 404, description = "`not_found`: the user, the practice or a provider is not among the caller's practices (another practice's reads the same)"),
-        (status = 422, description = "`invalid`: the plan has no such user type, the user already has this Tax ID, or no provider is chosen"),
+        (status = 422, description = "`invalid`: the plan has no such user type, the user already has this Tax ID, no provider is chosen, or the account is deactivated"),
     ))]
 pub async fn add_affiliation(
     State(st): State<AppState>,
