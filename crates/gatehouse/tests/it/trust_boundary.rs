@@ -301,3 +301,46 @@ async fn signing_in_as_someone_else_ends_the_session_the_browser_held(backend: B
     app.stop().await;
 }
 both!(signing_in_as_someone_else_ends_the_session_the_browser_held);
+
+/// Posts the head of a `bytes`-long upload to `path` and 64 KiB of it, then waits (5 s at most)
+/// for the answer's status line without sending the rest: a server that read the body before
+/// deciding who may send it would never answer.
+async fn status_before_the_body(app: &TestApp, path: &str, bearer: Option<&str>, bytes: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url = url::Url::parse(&app.url(path)).expect("url");
+    let addr = format!("{}:{}", url.host_str().expect("host"), url.port().expect("port"));
+    let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/csv\r\n{auth}Content-Length: {bytes}\r\n\r\n",
+        url.path()
+    );
+    s.write_all(head.as_bytes()).await.expect("head");
+    s.write_all(&vec![b'a'; 64 * 1024]).await.expect("a first part of the body");
+    let mut answer = vec![0u8; 256];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut answer))
+        .await
+        .expect("answered before the body was sent")
+        .expect("read");
+    String::from_utf8_lossy(&answer[..n]).lines().next().unwrap_or_default().to_owned()
+}
+
+/// The file imports (up to 64 MB a body) decide who is calling from the request's head: an
+/// outsider, a signed-in office user and a help-desk agent are answered before the server reads
+/// (and holds) the file.
+async fn imports_refuse_callers_before_reading_the_file(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.user("ann", "Ann", "Lee", 143, None).await;
+    app.user("hal", "Hal", "Diaz", 144, Some("help_desk")).await;
+    let ann = app.api_session("ann", crate::support::TEST_PASSWORD, "+12065550143").await;
+    let hal = app.api_session("hal", crate::support::TEST_PASSWORD, "+12065550144").await;
+    let big = 60 * 1024 * 1024;
+    for path in ["/api/v1/roster/imports", "/api/v1/legacy-users/imports"] {
+        assert_eq!(status_before_the_body(&app, path, None, big).await, "HTTP/1.1 401 Unauthorized", "{path}");
+        assert_eq!(status_before_the_body(&app, path, Some(&ann), big).await, "HTTP/1.1 403 Forbidden", "{path}");
+        assert_eq!(status_before_the_body(&app, path, Some(&hal), big).await, "HTTP/1.1 403 Forbidden", "{path}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM roster_imports").await, 0);
+    app.stop().await;
+}
+both!(imports_refuse_callers_before_reading_the_file);

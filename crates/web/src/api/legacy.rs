@@ -2,6 +2,7 @@
 
 use super::ApiError;
 use super::body::RawBody;
+use super::caller::{Importer, StaffCaller};
 use super::roster::{UploadFile, grant};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
@@ -112,12 +113,9 @@ const EXAMPLE_CSV: &str = "Username,First Name,Last Name,Email,Tax ID,User Type,
         (status = 422, description = "`invalid_file`: the file is empty, or not UTF-8 CSV or JSON lines.")))]
 pub async fn import(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    Importer(StaffCaller { grant: g, plan, meta }): Importer,
     RawBody(body): RawBody,
 ) -> Result<Json<LegacyImportReportBody>, ApiError> {
-    let g = grant(&st, &plan, sess, &meta).await?;
     let text = std::str::from_utf8(&body).map_err(|_| error(LegacyImportError::Unreadable))?;
     Ok(Json(st.svc.import_legacy_users(&g, &plan.0, text, &meta).await.map_err(error)?.into()))
 }

@@ -15,11 +15,11 @@
 
 use super::ApiError;
 use super::body::{ApiPath, ApiQuery};
+use super::caller::StaffCaller;
 use super::practice::{AccountStatus, Caller};
 use super::profile::ObjectBody;
 use super::roster::UploadFile;
 use crate::AppState;
-use crate::extract::{BearerSession, CurrentPlan, Meta};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,12 +27,11 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_domain::access_review::{Decision, MAX_REASON, MAX_SPREAD_WEEKS, ReviewStatus};
 use gatehouse_domain::permissions::UserTypeKey;
 use gatehouse_domain::{AccessReviewId, ProviderRowId, TaxId, UserId};
-use gatehouse_services::RequestMeta;
 use gatehouse_services::access_review::{
     ChangeView, DecisionForm, ExportRequest, OverviewRequest, PracticeReview, ProviderChoice, ReviewError, ReviewPage,
     ReviewRow, ReviewSubject, Reviewer,
 };
-use gatehouse_services::staff::{Denied, StaffGrant};
+use gatehouse_services::staff::Denied;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
@@ -55,25 +54,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(staff_keep_remaining))
         .routes(routes!(staff_sign))
         .routes(routes!(remind))
-}
-
-/// A plan staff caller: the grant of the bearer session's staff account (401 without a session,
-/// 403 `forbidden` for anyone who is not the plan's staff), read before any body.
-pub(super) struct StaffCaller {
-    grant: StaffGrant,
-    plan: CurrentPlan,
-    meta: RequestMeta,
-}
-
-impl axum::extract::FromRequestParts<AppState> for StaffCaller {
-    type Rejection = Response;
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, Response> {
-        let plan = CurrentPlan::from_request_parts(parts, st).await.map_err(IntoResponse::into_response)?;
-        let sess = BearerSession::from_request_parts(parts, st).await?;
-        let Ok(Meta(meta)) = Meta::from_request_parts(parts, st).await;
-        let grant = super::roster::grant(st, &plan, sess, &meta).await.map_err(IntoResponse::into_response)?;
-        Ok(Self { grant, plan, meta })
-    }
 }
 
 fn error(e: ReviewError) -> ApiError {

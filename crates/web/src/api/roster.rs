@@ -2,6 +2,7 @@
 
 use super::ApiError;
 use super::body::{ApiPath, ApiQuery, RawBody};
+use super::caller::{Importer, StaffCaller};
 use crate::AppState;
 use crate::extract::{BearerSession, CurrentPlan, Meta};
 use axum::Json;
@@ -284,13 +285,10 @@ const EXAMPLE_CSV: &str = "provider_id,npi,type,first_name,last_name,organizatio
             not CSV, or a header without the roster's columns).")))]
 pub async fn import(
     State(st): State<AppState>,
-    plan: CurrentPlan,
-    sess: BearerSession,
-    Meta(meta): Meta,
+    Importer(StaffCaller { grant: g, plan, meta }): Importer,
     ApiQuery(q): ApiQuery<ImportQuery>,
     RawBody(body): RawBody,
 ) -> Result<Json<RosterImportReport>, ApiError> {
-    let g = grant(&st, &plan, sess, &meta).await?;
     let name = q.file_name.unwrap_or_else(|| "roster.csv".into());
     if name.is_empty() || name.chars().count() > MAX_FILE_NAME {
         let message = format!("file_name is 1 to {MAX_FILE_NAME} characters.");
