@@ -201,6 +201,30 @@ impl Services {
         Ok(store::recent(&mut conn, plan, limit).await?)
     }
 
+    /// The audit log as a file to take away (up to 10,000 events, newest first): as
+    /// [`Self::search_audit`], and the export itself is audited (`audit.exported`, with the
+    /// filter and how many events left), in the same transaction that reads them.
+    pub async fn export_audit(
+        &self,
+        grant: &crate::staff::StaffGrant,
+        plan: PlanId,
+        action_like: &str,
+        before: Option<i64>,
+        meta: &RequestMeta,
+    ) -> Result<Vec<store::EventRow>, AuditReadError> {
+        grant.require(plan, gatehouse_domain::staff::StaffPermission::AuditRead)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let events =
+            store::search(&mut tx, plan, &action_like.to_lowercase(), before.unwrap_or(i64::MAX), 10_000).await?;
+        let event = grant.event("audit.exported").detail(serde_json::json!({
+            "action_filter": action_like, "before": before, "events": events.len(),
+        }));
+        record(&mut tx, now, plan, meta, event).await?;
+        gatehouse_store::commit(tx).await?;
+        Ok(events)
+    }
+
     /// Audit events for readers of the log (auditors and plan administrators), newest first.
     pub async fn search_audit(
         &self,

@@ -477,8 +477,16 @@ impl Services {
         Ok(())
     }
 
-    /// An attachment, for a reader of its thread (a note's file: staff only).
-    pub async fn attachment(&self, plan: &Plan, s: &SessionInfo, id: AttachmentId) -> Result<Download, MessageError> {
+    /// An attachment, for a reader of its thread (a note's file: staff only). Each download is
+    /// audited (`message.attachment_downloaded`) before the file is handed over: the files are
+    /// the part of a thread most likely to hold health information.
+    pub async fn attachment(
+        &self,
+        plan: &Plan,
+        s: &SessionInfo,
+        id: AttachmentId,
+        meta: &RequestMeta,
+    ) -> Result<Download, MessageError> {
         let r = self.message_reader(plan, s).await?;
         let mut conn = self.db.acquire().await?;
         let f = store::attachment(&mut conn, plan.id(), id).await?.ok_or(MessageError::NotFound)?;
@@ -488,6 +496,14 @@ impl Services {
         }
         // The content only once the reader is known to be allowed it.
         let bytes = store::attachment_bytes(&mut conn, plan.id(), id).await?.ok_or(MessageError::NotFound)?;
+        drop(conn);
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let event = Event::new("message.attachment_downloaded").by(r.user).on(t.author).detail(json!({
+            "thread": f.thread.0, "attachment": id.0, "internal": f.internal, "bytes": bytes.len(),
+        }));
+        audit::record(&mut tx, now, plan.id(), meta, event).await?;
+        gatehouse_store::commit(tx).await?;
         Ok(Download { file_name: f.file_name, content_type: f.content_type, bytes })
     }
 

@@ -295,6 +295,10 @@ async fn auditors_read_and_export_the_audit_log(backend: Backend) {
     let body = r.text().await.expect("body");
     assert!(body.starts_with("seq,at_utc,action"));
     assert_eq!(body.lines().count(), 2, "{body}");
+    // The export itself is audited: who took how many events, with which filter.
+    let exported = "SELECT COUNT(*) FROM audit_events WHERE action = 'audit.exported' \
+                    AND detail LIKE '%\"events\":1%' AND detail LIKE '%invited%'";
+    assert_eq!(app.count(exported).await, 1);
     // Tampering shows on the page.
     app.sql("UPDATE audit_events SET outcome = 'failure' WHERE seq = 1").await;
     assert!(app.page(&c, "/admin/audit").await.1.contains("BROKEN at event 1"));
@@ -302,6 +306,7 @@ async fn auditors_read_and_export_the_audit_log(backend: Backend) {
     let d = app.signed_in_browser("hdesk", 1002).await;
     assert_eq!(app.page(&d, "/admin/audit").await.0, StatusCode::FORBIDDEN);
     assert_eq!(app.page(&d, "/admin/audit.csv").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'audit.exported'").await, 1);
     app.stop().await;
 }
 both!(auditors_read_and_export_the_audit_log);

@@ -239,10 +239,16 @@ async fn author_admin_and_agents_read_a_thread(backend: Backend) {
         assert_eq!(files[0].file_name, "referral.pdf");
         assert_eq!(files[0].content_type, "application/pdf");
         assert_eq!(files[0].size, pdf.len() as i64);
-        let d = svc.attachment(plan, &who.session, files[0].id).await.expect("download");
+        let d = svc.attachment(plan, &who.session, files[0].id, &RequestMeta::cli()).await.expect("download");
         assert_eq!(d.bytes, pdf, "{} downloads the same bytes", who.username);
         assert_eq!(d.content_type, "application/pdf");
         assert_eq!(d.file_name, "referral.pdf");
+        let audited = format!(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'message.attachment_downloaded' \
+             AND actor_user_id = {} AND detail LIKE '%\"attachment\":{}%'",
+            who.id.0, files[0].id.0
+        );
+        assert_eq!(w.app.count(&audited).await, 1, "{}'s download is audited", who.username);
     }
 
     // Read now: the header count and the inbox say so.
@@ -277,7 +283,10 @@ async fn everyone_else_reads_not_found(backend: Backend) {
         not_found(w.view(who, id).await, &format!("{name} reads"));
         not_found(w.reply(who, id, "Let me in.", &[], false).await, &format!("{name} replies"));
         not_found(svc.archive_thread(&who.plan, &who.session, id, true).await, &format!("{name} archives"));
-        not_found(svc.attachment(&who.plan, &who.session, file).await, &format!("{name} downloads"));
+        not_found(
+            svc.attachment(&who.plan, &who.session, file, &RequestMeta::cli()).await,
+            &format!("{name} downloads"),
+        );
         let inbox = svc.inbox(&who.plan, &who.session, Folder::All, "", 1).await;
         assert!(inbox.map(|p| p.lines.is_empty()).unwrap_or(true), "{name}'s inbox lists nothing");
     }
@@ -300,7 +309,10 @@ async fn everyone_else_reads_not_found(backend: Backend) {
 
     // Ids that do not exist read the same as ids one may not read.
     not_found(w.view(&w.author, ThreadId(id.0 + 1000)).await, "unknown thread");
-    not_found(svc.attachment(w.plan(), &w.author.session, AttachmentId(file.0 + 1000)).await, "unknown file");
+    not_found(
+        svc.attachment(w.plan(), &w.author.session, AttachmentId(file.0 + 1000), &RequestMeta::cli()).await,
+        "unknown file",
+    );
     not_found(w.reply(&w.agent, ThreadId(id.0 + 1000), "Hello", &[], false).await, "unknown thread reply");
 
     // A thread for a practice one does not work for.
@@ -333,7 +345,7 @@ async fn an_author_removed_from_the_practice_no_longer_reads_its_threads(backend
         assert!(page.lines.is_empty(), "{folder:?}");
     }
     not_found(w.view(&w.author, id).await, "the thread");
-    not_found(svc.attachment(plan, &w.author.session, file).await, "its file");
+    not_found(svc.attachment(plan, &w.author.session, file, &RequestMeta::cli()).await, "its file");
     not_found(w.reply(&w.author, id, "Any news?", &[], false).await, "a reply");
     let notices = w.notices_to(&email(&w.author)).await;
     w.reply(&w.agent, id, REPLY, &[], false).await.expect("the plan answers");
@@ -360,7 +372,7 @@ async fn internal_notes_stay_with_staff(backend: Backend) {
     assert!(note.internal && note.from_plan);
     assert_eq!(note.body, NOTE);
     let note_file = note.attachments[0].id;
-    let d = svc.attachment(plan, &w.agent2.session, note_file).await.expect("staff download");
+    let d = svc.attachment(plan, &w.agent2.session, note_file, &RequestMeta::cli()).await.expect("staff download");
     assert_eq!(d.content_type, "image/png");
     // The practice sees neither.
     for who in [&w.author, &w.admin_a] {
@@ -368,7 +380,16 @@ async fn internal_notes_stay_with_staff(backend: Backend) {
         assert_eq!(v.messages.len(), 1, "{} sees no note", who.username);
         assert!(v.messages.iter().all(|m| !m.internal && m.body != NOTE));
         assert!(v.messages.iter().flat_map(|m| &m.attachments).all(|f| f.id != note_file));
-        not_found(svc.attachment(plan, &who.session, note_file).await, "note file for the practice");
+        not_found(
+            svc.attachment(plan, &who.session, note_file, &RequestMeta::cli()).await,
+            "note file for the practice",
+        );
+        let audited = format!(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'message.attachment_downloaded' AND actor_user_id = {} \
+             AND detail LIKE '%\"attachment\":{}%'",
+            who.id.0, note_file.0
+        );
+        assert_eq!(w.app.count(&audited).await, 0, "a refused download is not one");
     }
     // A note is no news for the practice: not unread, no notice, status unchanged.
     assert_eq!(svc.unread_messages(plan, &w.author.session).await.expect("count"), 0);

@@ -99,11 +99,11 @@ async fn csv(staff: Staff, Query(f): Query<Filter>) -> Response {
         return r;
     }
     let action: String = f.action.chars().take(60).collect();
-    let events = match staff.state().svc.search_audit(&staff.grant, staff.plan.0.id(), &action, f.before, 10_000).await
-    {
-        Ok(e) => e,
-        Err(e) => return internal_error(e),
-    };
+    let events =
+        match staff.state().svc.export_audit(&staff.grant, staff.plan.0.id(), &action, f.before, &staff.meta).await {
+            Ok(e) => e,
+            Err(e) => return internal_error(e),
+        };
     let mut out = String::from("seq,at_utc,action,outcome,actor_user_id,subject_user_id,ip,user_agent,detail,hash\n");
     for e in events {
         let at = time::OffsetDateTime::from_unix_timestamp(e.at)

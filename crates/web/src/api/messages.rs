@@ -740,9 +740,10 @@ pub async fn attachment(
     State(st): State<AppState>,
     plan: CurrentPlan,
     SignedIn(s): SignedIn,
+    Meta(meta): Meta,
     ApiPath(id): ApiPath<AttachmentId>,
 ) -> Result<Response, ApiError> {
-    let d = st.svc.attachment(&plan.0, &s, id).await.map_err(error)?;
+    let d = st.svc.attachment(&plan.0, &s, id, &meta).await.map_err(error)?;
     let content_type = HeaderValue::from_str(&d.content_type).map_err(ApiError::internal)?;
     let headers =
         [(header::CONTENT_TYPE, content_type), (header::CONTENT_DISPOSITION, content_disposition(&d.file_name))];

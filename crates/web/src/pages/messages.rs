@@ -631,8 +631,8 @@ async fn archive(p: Page, Path(id): Path<ThreadId>, Form(f): Form<ArchiveForm>) 
 }
 
 /// An attachment, as a download (never shown inline), for a reader of its thread.
-async fn download(p: Page, Path(id): Path<AttachmentId>) -> Response {
-    match p.st.svc.attachment(p.plan(), &p.session, id).await {
+async fn download(p: Page, Meta(meta): Meta, Path(id): Path<AttachmentId>) -> Response {
+    match p.st.svc.attachment(p.plan(), &p.session, id, &meta).await {
         Ok(d) => attachment_response(d),
         Err(e) => refusal(&p, e),
     }
