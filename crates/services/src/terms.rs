@@ -19,6 +19,10 @@ pub enum TermsError {
     NameMismatch,
     #[error("This step is not available now. Start again from sign in.")]
     WrongStage,
+    /// The plan published new terms after these were shown: nobody signs a version they did
+    /// not see.
+    #[error("The terms changed while you were reading them. Read the new version below, then sign it.")]
+    Outdated,
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -69,6 +73,10 @@ impl Services {
             tracing::warn!(session = %session.id, "terms reached without the second step");
             return Err(TermsError::WrongStage);
         }
+        let current = plans::get(&mut tx, plan.id()).await?.map_or(plan.row.terms_version, |p| p.terms_version);
+        if version != current {
+            return Err(TermsError::Outdated);
+        }
         let name = PersonName::parse(&user.first_name, &user.last_name).map_err(|e| Internal::Other(e.to_string()))?;
         if !terms::signature_matches(&name, first, last) {
             audit::record(
@@ -85,7 +93,6 @@ impl Services {
             gatehouse_store::commit(tx).await?;
             return Err(TermsError::NameMismatch);
         }
-        let current = plans::get(&mut tx, plan.id()).await?.map_or(version, |p| p.terms_version);
         users::sign_terms(&mut tx, user.id, current, now).await?;
         // An imported account signs the terms before it has a two-step phone: set-up comes next.
         // Someone the plan requires to use an app or passkey, holding neither, adds one next.
@@ -107,7 +114,7 @@ impl Services {
             now,
             plan.id(),
             meta,
-            Event::new("terms.signed").by_self(user.id).detail(json!({"version": current, "shown_version": version})),
+            Event::new("terms.signed").by_self(user.id).detail(json!({"version": current})),
         )
         .await?;
         gatehouse_store::commit(tx).await?;

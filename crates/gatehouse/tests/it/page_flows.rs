@@ -257,6 +257,15 @@ async fn new_terms_version_is_signed_at_next_sign_in(backend: Backend) {
     assert_eq!(loc.as_deref(), Some("/terms"));
     let (_, html, _) = app.visit(&c, "/terms").await;
     assert!(html.contains("New terms: version 2."));
+    // A form showing the old version (new terms published while it was open) signs nothing: the
+    // page shows the new version, and the step stays.
+    let (status, html, _) = app
+        .post_form(&c, "/terms", "/terms", &[("version", "1"), ("first_name", "Maria"), ("last_name", "Lopez")])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("The terms changed while you were reading") && html.contains("New terms: version 2."));
+    assert!(html.contains(r#"name="version" value="2""#), "{html}");
+    assert_eq!(app.count("SELECT terms_version_signed FROM users WHERE username = 'mlopez'").await, 1);
     let (status, html, _) = app
         .post_form(&c, "/terms", "/terms", &[("version", "2"), ("first_name", "Maria"), ("last_name", "Smith")])
         .await;

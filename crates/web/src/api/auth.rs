@@ -684,7 +684,8 @@ pub struct SignTermsBody {
 #[utoipa::path(post, tag = "auth", path = "/terms/sign", request_body = SignTermsBody, security(("bearer" = [])),
     responses(
         (status = 200, body = SessionStep),
-        (status = 409, description = WRONG_STAGE),
+        (status = 409, description = "`wrong_stage`: the session is not at this step; `terms_changed`: `version` is not the plan's current terms \
+            (new terms were published after these were read: read `GET /terms` again)."),
         (status = 422, description = "`name_mismatch`: the names typed are not the account's (the error names `last_name`).")))]
 pub async fn sign_terms(
     State(st): State<AppState>,
@@ -698,6 +699,7 @@ pub async fn sign_terms(
         Ok((t, next)) => Ok(Json(SessionStep::plain(t.0, next))),
         Err(TermsError::Internal(e)) => Err(ApiError::internal(e)),
         Err(e @ TermsError::WrongStage) => Err(ApiError::new(StatusCode::CONFLICT, "wrong_stage", e.to_string())),
+        Err(e @ TermsError::Outdated) => Err(ApiError::new(StatusCode::CONFLICT, "terms_changed", e.to_string())),
         Err(e @ TermsError::NameMismatch) => {
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "name_mismatch", e.to_string())
                 .field(Some("last_name")))

@@ -679,7 +679,7 @@ async fn terms_submit(
         Err(TermsError::WrongStage) => Redirect::to("/signin").into_response(),
         Err(e) => match st.svc.current_terms(&plan.0).await {
             Ok(t) => render(
-                StatusCode::BAD_REQUEST,
+                if matches!(e, TermsError::Outdated) { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST },
                 &TermsPage {
                     chrome: Chrome::new(&st, &plan, &csrf, false).mid_flow(),
                     version: t.version,
