@@ -683,6 +683,14 @@ async fn rp_initiated_logout(backend: Backend) {
     let (s, html, loc) = app.visit(&browser, &q("http://127.0.0.1:9/x")).await;
     assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None));
     assert!(html.contains("not one it registered") && html.contains("still signed in"), "{html}");
+    // The person's access token as the hint (signed by the same key, same subject): not an ID
+    // token, so refused, and nothing ends.
+    let access = t["access_token"].as_str().unwrap();
+    let (s, html, loc) = app.visit(&browser, &logout_url(access, "http://127.0.0.1:9/")).await;
+    assert_eq!((s, loc), (StatusCode::BAD_REQUEST, None), "{html}");
+    assert!(html.contains("could not be checked") && html.contains("still signed in"), "{html}");
+    assert_eq!(app.visit(&browser, "/").await.0, StatusCode::OK, "still signed in");
+    assert_eq!(audited(&app, "oidc.logout").await, 0);
     // No ID token: nothing ends from a bare link, and the page asks rather than claiming the
     // person signed out. Its form carries the application's way back, checked again on return.
     let ask = format!(
@@ -835,3 +843,49 @@ async fn a_person_without_a_practice_associates_first(backend: Backend) {
     app.stop().await;
 }
 both!(a_person_without_a_practice_associates_first);
+
+/// Staff narrowing an application's registration (a scope taken away, or people now asked to
+/// consent) ends what it was granted under the wider one: its refresh tokens and access tokens
+/// stop at once. An edit that narrows nothing (a new name) leaves the grants alone.
+async fn a_narrower_registration_ends_the_grants_made_under_the_wider_one(backend: Backend) {
+    use gatehouse_domain::client_registration::RegistrationInput;
+    use gatehouse_services::applications::ApplicationForm;
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
+    let svc = &app.running.services;
+    let (_, code) = code_for(&app, &rp, "ana", 1).await;
+    let (_, t) = redeem(&app, &rp, &code).await;
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let id = app.count(&format!("SELECT id FROM applications WHERE client_id = '{}'", rp.client_id)).await;
+    let edit = |name: &'static str, scopes: &'static str| ApplicationForm {
+        name,
+        registration: RegistrationInput {
+            client_type: "confidential",
+            redirect_uris: CALLBACK,
+            post_logout_redirect_uris: "http://127.0.0.1:9/",
+            scopes,
+            first_party: true,
+            id_token_alg: "ES256",
+            backchannel_logout_uri: "",
+        },
+    };
+    let grant = svc.operator_grant(&app.plan);
+    let meta = gatehouse_services::RequestMeta::cli();
+    let all = "openid profile email phone gatehouse:affiliations";
+    let app_id = gatehouse_domain::ApplicationId(id);
+    svc.update_application(&grant, &app.plan, app_id, &edit("Eligibility 2", all), &meta).await.expect("rename");
+    let (s, t2) = token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!(s, StatusCode::OK, "a new name narrows nothing: {t2}");
+    let (access, refresh) = (t2["access_token"].as_str().unwrap(), t2["refresh_token"].as_str().unwrap());
+    assert_eq!(userinfo(&app, access).await.0, StatusCode::OK);
+    svc.update_application(&grant, &app.plan, app_id, &edit("Eligibility 2", "openid profile"), &meta)
+        .await
+        .expect("narrow");
+    let (s, v) = token(&app, &rp, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{v}");
+    assert_eq!(userinfo(&app, access).await.0, StatusCode::UNAUTHORIZED);
+    let revoked = "SELECT COUNT(*) FROM audit_events WHERE action = 'application.updated' \
+                   AND detail LIKE '%\"grants_revoked\":1%'";
+    assert_eq!(app.count(revoked).await, 1);
+    app.stop().await;
+}
+both!(a_narrower_registration_ends_the_grants_made_under_the_wider_one);

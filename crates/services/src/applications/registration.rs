@@ -144,7 +144,8 @@ impl Services {
     }
 
     /// Replaces a live application's name and registration; its client type and secret stay.
-    /// Plan administrators.
+    /// A narrower registration (fewer scopes, or consent now asked) revokes the application's
+    /// grants. Plan administrators.
     pub async fn update_application(
         &self,
         grant: &StaffGrant,
@@ -166,11 +167,21 @@ impl Services {
         let after = applications::update_registration(&mut tx, plan.id(), id.0, &name, &registration, now)
             .await?
             .ok_or(ApplicationError::NotFound)?;
+        // Narrowed (a scope taken away, or people now asked to consent): what was granted under
+        // the wider registration ends, so that no refresh goes on reading what it no longer may.
+        let narrowed = !before.registration.scopes.is_subset(&after.registration.scopes)
+            || (before.registration.first_party && !after.registration.first_party);
+        let grants_revoked = if narrowed {
+            gatehouse_store::oidc_grants::revoke_grants_of(&mut tx, plan.id(), id.0, now).await?
+        } else {
+            0
+        };
         let detail = json!({
             "application_id": id.0,
             "client_id": after.client_id,
             "before": audited(&before.name, &before.registration),
             "after": audited(&after.name, &after.registration),
+            "grants_revoked": grants_revoked,
         });
         audit::record(&mut tx, now, plan.id(), meta, grant.event("application.updated").detail(detail)).await?;
         access_changes::record(&mut tx, plan.id(), None, now).await?;
