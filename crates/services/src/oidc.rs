@@ -29,6 +29,10 @@ use jsonwebtoken::{Algorithm, Header, Validation};
 use keys::Freshness;
 use serde_json::{Value, json};
 
+/// The header `typ` of the access tokens this provider signs (RFC 9068), so that no
+/// application's library takes one for an ID token (`JWT`).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
 /// Why a token was not signed or not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
@@ -95,7 +99,8 @@ impl Services {
         self.oidc_sign_typed(plan, alg, claims, "JWT").await
     }
 
-    /// [`Services::oidc_sign`] with another header `typ` (a logout token is `logout+jwt`).
+    /// [`Services::oidc_sign`] with another header `typ` (a logout token is `logout+jwt`, an
+    /// access token [`ACCESS_TOKEN_TYP`]).
     pub(crate) async fn oidc_sign_typed(
         &self,
         plan: &Plan,

@@ -79,7 +79,7 @@ impl Services {
             APP_CLAIM: client.id.0,
         });
         let access_token = self
-            .oidc_sign(plan, SigningAlg::Es256, &claims)
+            .oidc_sign_typed(plan, SigningAlg::Es256, &claims, crate::oidc::ACCESS_TOKEN_TYP)
             .await
             .map_err(|e| TokenError::Internal(Internal::Other(format!("signing a token: {e}"))))?;
         Ok(Tokens {

@@ -5,6 +5,7 @@
 //! the session. Every refresh checks the session and the account, so a session ended in
 //! Gatehouse (sign-out, deactivation, password change, help-desk reset) stops it at once.
 
+use super::ACCESS_TOKEN_TYP;
 use super::flow::{ACR, subject};
 use crate::applications::clients::{ClientAuthError, OidcClient};
 use crate::audit::{self, Event};
@@ -136,7 +137,7 @@ impl Services {
             .await
             .map_err(sign_failed)?;
         let access_token = self
-            .oidc_sign(plan, SigningAlg::Es256, &access_token_claims(&client, &sub, &row, now))
+            .oidc_sign_typed(plan, SigningAlg::Es256, &access_token_claims(&client, &sub, &row, now), ACCESS_TOKEN_TYP)
             .await
             .map_err(sign_failed)?;
         Ok(Tokens {
