@@ -548,6 +548,17 @@ async fn prompt_none_login_and_consent(backend: Backend) {
     app.advance(gatehouse_domain::Duration::seconds(2));
     let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("max_age", "1")])).await;
     assert_eq!(loc.as_deref(), Some("/signin?reauth=1"));
+    // The fresh sign-in answers it, however long it took (it once sent the person back for ever).
+    sign_in_at(&app, &c, "/signin?reauth=1", "ana", 1).await;
+    app.advance(gatehouse_domain::Duration::seconds(5));
+    let q = query_of(&follow(&app, &c, "/").await);
+    assert!(q.contains_key("code"), "{q:?}");
+    // max_age=0 likewise: one sign-in, then a code.
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("max_age", "0")])).await;
+    assert_eq!(loc.as_deref(), Some("/signin?reauth=1"));
+    sign_in_at(&app, &c, "/signin?reauth=1", "ana", 1).await;
+    let q = query_of(&follow(&app, &c, "/").await);
+    assert!(q.contains_key("code"), "{q:?}");
     app.stop().await;
 }
 both!(prompt_none_login_and_consent);
@@ -643,6 +654,10 @@ async fn introspection_and_revocation(backend: Backend) {
     };
     let access = t["access_token"].as_str().unwrap().to_owned();
     let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    // Told apart by their header: an access token is `at+jwt` (RFC 9068), an ID token `JWT`.
+    let typ = |jwt: &str| jsonwebtoken::decode_header(jwt).expect("a JWS").typ;
+    assert_eq!(typ(&access).as_deref(), Some("at+jwt"));
+    assert_eq!(typ(t["id_token"].as_str().unwrap()).as_deref(), Some("JWT"));
     let (s, v) = post("/oauth2/introspect", &rp, access.clone()).await;
     assert_eq!((s, &v["active"]), (StatusCode::OK, &serde_json::json!(true)), "{v}");
     assert_eq!(v["client_id"], rp.client_id.as_str());
@@ -792,6 +807,11 @@ async fn post_authorize_hint_of_someone_else_and_acr_values(backend: Backend) {
     assert_eq!(query_of(&loc.unwrap())["error"], "login_required");
     let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("id_token_hint", &bos_hint)])).await;
     assert_eq!(loc.as_deref(), Some("/signin?reauth=1"));
+    // Ana signs in again, not Bo: the application is told so, rather than her being sent back to
+    // sign in for ever.
+    sign_in_at(&app, &c, "/signin?reauth=1", "ana", 1).await;
+    let q = query_of(&follow(&app, &c, "/").await);
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("login_required", "st-1"), "{q:?}");
     // A hint that is not this provider's ID token: refused, by redirect with the error.
     let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("id_token_hint", "not.a.token")])).await;
     assert_eq!(query_of(&loc.unwrap())["error"], "invalid_request");

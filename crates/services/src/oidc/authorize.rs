@@ -371,6 +371,10 @@ impl Services {
             (Some(h), Some(s)) => self.subject_if_any(plan.id(), s.info.user_id).await?.as_deref() != Some(h.as_str()),
             _ => false,
         };
+        // The fresh sign-in this request asked for has happened: it answers `prompt=login`,
+        // `max_age` (however small: the seconds it took are not the person's fault) and the
+        // hint, and is never asked for again.
+        let fresh_met = |s: &Signed| fresh.is_some_and(|f| f.met_by(s));
         let login = match &signed {
             // With `prompt=login` the sign-in that follows is the fresh one asked for: kept as
             // such, so that it satisfies the request when it comes back.
@@ -378,7 +382,17 @@ impl Services {
             // A new sign-in was asked for when the request was made: the session must be newer.
             Some(s) if fresh.is_some_and(|f| !f.met_by(s)) => Some(true),
             Some(_) if fresh.is_none() && req.prompt.login => Some(true),
-            Some(s) if req.sign_in_too_old(Timestamp(s.authenticated_at), Timestamp(now)) => Some(true),
+            Some(s) if !fresh_met(s) && req.sign_in_too_old(Timestamp(s.authenticated_at), Timestamp(now)) => {
+                Some(true)
+            }
+            // Signed in afresh as someone other than the application named: an answer, not another
+            // round of signing in (OpenID Connect Core 3.1.2.1, `id_token_hint`).
+            Some(s) if hint_differs && fresh_met(s) => {
+                return Ok(Err(OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "the person signed in is not the one hinted",
+                )));
+            }
             Some(_) if hint_differs => Some(true),
             Some(_) => None,
         };
