@@ -269,8 +269,11 @@ impl Services {
         for a in &existing {
             email_owners.entry(a.email_lower.as_str()).or_default().push(a.id);
         }
+        let held_by_migrated: HashSet<(UserId, i64)> =
+            store::migrated_affiliations(&mut tx, plan.id()).await?.into_iter().collect();
         let (practices, providers) = store::roster_keys(&mut tx, plan.id()).await?;
         let practice_of: HashMap<&str, i64> = practices.iter().map(|(id, t)| (t.as_str(), *id)).collect();
+        let tax_by_id: HashMap<i64, &str> = practices.iter().map(|(id, t)| (*id, t.as_str())).collect();
         let mut provider_of: HashMap<(i64, String), i64> = HashMap::new();
         for (id, practice, pid, npi) in &providers {
             provider_of.insert((*practice, pid.to_uppercase()), *id);
@@ -401,6 +404,22 @@ impl Services {
                          add its practices in the control panel instead"
                             .into(),
                     );
+                }
+                // Its person signs in here now: the account is theirs, and a practice is added
+                // by an offer they accept, not by a file.
+                Some(acc) if acc.migrated => {
+                    let missing: Vec<&str> = affs
+                        .iter()
+                        .filter(|(practice, ..)| !held_by_migrated.contains(&(acc.id, *practice)))
+                        .filter_map(|(practice, ..)| tax_by_id.get(practice).copied())
+                        .collect();
+                    if !missing.is_empty() {
+                        reasons.push(format!(
+                            "tax_id: this person has signed in to the new portal since the account was imported; \
+                             add Tax ID {} from the practice's administration instead (they accept the offer)",
+                            missing.join(", ")
+                        ));
+                    }
                 }
                 _ => {}
             }

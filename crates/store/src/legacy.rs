@@ -13,15 +13,21 @@ pub struct ExistingAccount {
     /// The username (lower case) an earlier import gave the account; `None` for an account that
     /// did not come from an import.
     pub imported_as: Option<String>,
+    /// Its person has signed in to this portal (the legacy hash is gone): the account is theirs,
+    /// and gains a practice only by accepting an offer.
+    pub migrated: bool,
 }
 
 /// Every account of the plan.
 pub async fn accounts(conn: &mut Conn, plan: PlanId) -> Result<Vec<ExistingAccount>, StoreError> {
-    let rows =
-        sqlx::query("SELECT id, username_lower, email_lower, legacy_username_lower FROM users WHERE plan_id = $1")
-            .bind(plan.0)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows = sqlx::query(
+        "SELECT id, username_lower, email_lower, legacy_username_lower, \
+             CASE WHEN legacy_hash IS NULL AND password_hash IS NOT NULL THEN 1 ELSE 0 END AS migrated \
+             FROM users WHERE plan_id = $1",
+    )
+    .bind(plan.0)
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
         .map(|r| -> Result<_, StoreError> {
             Ok(ExistingAccount {
@@ -29,9 +35,24 @@ pub async fn accounts(conn: &mut Conn, plan: PlanId) -> Result<Vec<ExistingAccou
                 username_lower: r.try_get("username_lower")?,
                 email_lower: r.try_get("email_lower")?,
                 imported_as: r.try_get("legacy_username_lower")?,
+                migrated: r.try_get::<i64, _>("migrated")? != 0,
             })
         })
         .collect()
+}
+
+/// The practices (user id, practice id) of the plan's imported accounts whose people have
+/// signed in to this portal since.
+pub async fn migrated_affiliations(conn: &mut Conn, plan: PlanId) -> Result<Vec<(UserId, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT a.user_id, a.practice_id FROM affiliations a JOIN users u ON u.id = a.user_id \
+         WHERE u.plan_id = $1 AND u.legacy_username_lower IS NOT NULL AND u.legacy_hash IS NULL \
+         AND u.password_hash IS NOT NULL",
+    )
+    .bind(plan.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok((UserId(r.try_get("user_id")?), r.try_get("practice_id")?))).collect()
 }
 
 /// The plan's practices (id, Tax ID) and current providers (id, practice id, provider ID, NPI).

@@ -383,3 +383,44 @@ async fn a_later_import_joins_only_the_account_it_made(backend: Backend) {
     app.stop().await;
 }
 both!(a_later_import_joins_only_the_account_it_made);
+
+/// An imported account whose person has signed in to this portal since is theirs: a later file
+/// adds no practice to it (it would be a practice nobody accepted, and maybe its administration);
+/// the line says where to add it instead. Its practices already held leave the line unchanged,
+/// and an account not yet signed in still gains what the file adds.
+async fn a_later_import_adds_no_practice_to_an_account_in_use(backend: Backend) {
+    const OTHER: &str = "912345678";
+    let Some(app) = TestApp::start(backend).await else { return };
+    let svc = &app.running.services;
+    let grant = svc.operator_grant(&app.plan);
+    app.seed_practice(TIN, "Lakeside Family Medicine").await;
+    app.seed_practice(OTHER, "Harbor Clinic").await;
+    let first = [line("mjones", "mo@old.example.org", TIN, false), line("carol", "carol@old.example.org", TIN, false)];
+    let r = svc.import_legacy_users(&grant, &app.plan, &first.join("\n"), &RequestMeta::cli()).await.expect("import");
+    assert_eq!((r.imported, r.rejected_count), (2, 0), "{r:?}");
+    // Mo signs in to the new portal (their first sign-in replaces the legacy hash).
+    app.sql("UPDATE users SET legacy_hash = NULL, password_hash = '$argon2id$v=19$m=8,t=1,p=1$x$y' WHERE username_lower = 'mjones'")
+        .await;
+    let r = svc.import_legacy_users(&grant, &app.plan, &first.join("\n"), &RequestMeta::cli()).await.expect("import");
+    assert_eq!(
+        (r.unchanged, r.rejected_count, r.affiliations_added),
+        (2, 0, 0),
+        "the same file changes nothing: {r:?}"
+    );
+    let second =
+        [line("mjones", "mo@old.example.org", OTHER, true), line("carol", "carol@old.example.org", OTHER, true)];
+    let r = svc.import_legacy_users(&grant, &app.plan, &second.join("\n"), &RequestMeta::cli()).await.expect("import");
+    assert_eq!((r.rejected_count, r.affiliations_added), (1, 1), "{r:?}");
+    let why = r.rejected.iter().find(|x| x.username == "mjones").map(|x| x.reasons.join("; ")).unwrap_or_default();
+    assert!(why.contains("signed in to the new portal") && why.contains(OTHER), "{why}");
+    let at_other = |name: &str| {
+        format!(
+            "SELECT COUNT(*) FROM affiliations a JOIN practices p ON p.id = a.practice_id \
+             JOIN users u ON u.id = a.user_id WHERE p.tax_id = '{OTHER}' AND u.username_lower = '{name}'"
+        )
+    };
+    assert_eq!(app.count(&at_other("mjones")).await, 0, "Mo gained nothing");
+    assert_eq!(app.count(&at_other("carol")).await, 1, "Carol, not signed in yet, did");
+    app.stop().await;
+}
+both!(a_later_import_adds_no_practice_to_an_account_in_use);
