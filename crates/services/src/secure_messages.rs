@@ -46,6 +46,11 @@ pub enum MessageError {
     Attachment(AttachmentProblem),
     #[error("Choose an agent who works the mailbox.")]
     NotAnAgent,
+    /// A practice user's messages in the last hour reached [`MESSAGES_PER_HOUR`].
+    #[error(
+        "You have sent many messages in the last hour. Wait a little before sending another, or call provider services."
+    )]
+    TooMany,
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -54,6 +59,25 @@ impl From<gatehouse_store::StoreError> for MessageError {
     fn from(e: gatehouse_store::StoreError) -> Self {
         Self::Internal(e.into())
     }
+}
+
+/// How many messages (new threads and replies, with their files) a practice user sends in an
+/// hour at most: far above an office's day, low enough that nobody fills the plan's database
+/// and its agents' inboxes from one account. Plan staff answering the mailbox are not counted.
+pub const MESSAGES_PER_HOUR: i64 = 30;
+
+/// Counts a message `r` is sending in `tx` (nothing for plan staff); refuses the one over
+/// [`MESSAGES_PER_HOUR`]. A refused message is not counted (its transaction rolls back).
+async fn count_message(tx: &mut Conn, plan: &Plan, r: &Reader, now: i64) -> Result<(), MessageError> {
+    if r.staff {
+        return Ok(());
+    }
+    let key = format!("msg:{}", r.user.0);
+    let since = now - gatehouse_domain::Duration::hours(1).as_secs();
+    if gatehouse_store::throttle::add_failure_in_window(tx, plan.id(), &key, now, since).await? > MESSAGES_PER_HOUR {
+        return Err(MessageError::TooMany);
+    }
+    Ok(())
 }
 
 /// Who is reading: a practice user (with the practices they work for and administer) or plan
@@ -191,6 +215,7 @@ impl Services {
     ) -> Result<ThreadId, MessageError> {
         let settings = store::settings(tx, plan.id()).await?;
         let checked = check_attachments(files, limits(&settings)).map_err(MessageError::Attachment)?;
+        count_message(tx, plan, r, now).await?;
         let row = NewThreadRow {
             plan: plan.id(),
             practice,
@@ -252,6 +277,7 @@ impl Services {
         }
         let settings = store::settings(&mut tx, plan.id()).await?;
         let checked = check_attachments(files, limits(&settings)).map_err(MessageError::Attachment)?;
+        count_message(&mut tx, plan, &r, now).await?;
         // Staff who are also the thread's author cannot exist (staff hold no practice), so a
         // staff reader writes for the plan.
         let from_plan = r.staff;

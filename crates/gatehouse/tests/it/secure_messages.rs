@@ -738,3 +738,27 @@ async fn mailbox_filters_and_inbox_pages(backend: Backend) {
     w.app.stop().await;
 }
 both!(mailbox_filters_and_inbox_pages);
+
+/// A practice user sends at most 30 messages (threads and replies) an hour: the one over is
+/// refused and stores nothing, plan staff answering are not counted, and an hour later the user
+/// writes again. Another user of the same practice is not held back by the first.
+async fn a_practice_user_sends_at_most_thirty_messages_an_hour(backend: Backend) {
+    use gatehouse_services::secure_messages::MESSAGES_PER_HOUR;
+    let Some(w) = World::build(backend).await else { return };
+    let id = w.thread().await;
+    for i in 1..MESSAGES_PER_HOUR {
+        w.reply(&w.author, id, &format!("Follow-up {i}"), &[], false).await.expect("under the limit");
+    }
+    let before = w.rows().await;
+    assert!(matches!(w.reply(&w.author, id, "One more", &[], false).await, Err(MessageError::TooMany)));
+    assert!(matches!(w.start(&w.author, w.a, &form(), &[pdf_file("a.pdf")]).await, Err(MessageError::TooMany)));
+    assert_eq!(w.rows().await, before, "nothing stored");
+    // The plan's agents answer regardless, and a colleague writes.
+    w.reply(&w.agent, id, "We are looking into it.", &[], false).await.expect("staff are not counted");
+    w.start(&w.colleague, w.a, &form(), &[]).await.expect("another user");
+    // An hour on, the user writes again.
+    w.app.advance(gatehouse_domain::Duration::hours(1));
+    w.reply(&w.author, id, "Thanks", &[], false).await.expect("a new hour");
+    w.app.stop().await;
+}
+both!(a_practice_user_sends_at_most_thirty_messages_an_hour);

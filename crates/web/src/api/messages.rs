@@ -87,6 +87,7 @@ fn error(e: MessageError) -> ApiError {
         MessageError::NotAnAgent => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_an_agent", e.to_string()).field(Some("agent_id"))
         }
+        MessageError::TooMany => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_messages", e.to_string()),
     }
 }
 
@@ -112,6 +113,8 @@ fn error_with_files(e: MessageError, files: &[IncomingFile]) -> ApiError {
 const NOT_FOUND_THREAD: &str =
     "`not_found`: no such thread among those the caller reads (another practice's or plan's reads the same)";
 const NOT_STAFF: &str = "`not_staff`: the caller does not work the plan's mailbox (staff with the messages permission)";
+const TOO_MANY_MESSAGES: &str = "`too_many_messages`: the caller, a practice user, sent 30 messages (new threads and replies) in the last hour; nothing was stored. Plan staff are not limited.";
+
 const ATTACHMENT_REFUSALS: &str = "`invalid_input`: a field breaks a rule no schema states, e.g. a blank subject, a control character, or a topic that is not one of the plan's active topics (named in the error's field); `invalid_encoding`: a file's `content_base64` is not standard base64; `too_many_attachments`: more files than the plan allows (5 unless it sets another number); `attachment_too_large`: a file is larger than the plan allows (10 MB unless it sets another size); `attachment_type`: a file is not a PDF, PNG or JPEG by its content; `attachment_empty`: a file has no bytes. The error's field names the file (attachments[0])";
 
 // ---------------------------------------------------------------------------------------------
@@ -600,6 +603,7 @@ pub struct ThreadCreated {
         (status = 201, body = ThreadCreated, description = "The thread was started."),
         (status = 404, description = "`not_found`: the caller does not work for that practice (another practice's reads the same)"),
         (status = 422, description = ATTACHMENT_REFUSALS),
+        (status = 429, description = TOO_MANY_MESSAGES),
     ))]
 pub async fn send(
     State(st): State<AppState>,
@@ -668,6 +672,7 @@ pub struct ReplyBody {
         (status = 403, description = "`not_staff`: only plan staff who work the mailbox write notes (`internal`)"),
         (status = 404, description = NOT_FOUND_THREAD),
         (status = 422, description = ATTACHMENT_REFUSALS),
+        (status = 429, description = TOO_MANY_MESSAGES),
     ))]
 pub async fn reply(
     State(st): State<AppState>,

@@ -107,6 +107,7 @@ pub(crate) fn refusal_page(
         MessageError::NotFound => (StatusCode::NOT_FOUND, "Message not found"),
         MessageError::NotStaff | MessageError::NotAnAgent => (StatusCode::FORBIDDEN, "Not allowed"),
         MessageError::Invalid(_) | MessageError::Attachment(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Please check"),
+        MessageError::TooMany => (StatusCode::TOO_MANY_REQUESTS, "Please wait a little"),
         MessageError::Internal(e) => return internal_error(e),
     };
     let text = e.to_string();
