@@ -630,8 +630,33 @@ async fn an_invitees_old_link_dies_when_the_address_is_corrected(backend: Backen
     let signup = |t: &str| json!({"token": t, "username": "dana.ng", "password": TEST_PASSWORD, "confirm_password": TEST_PASSWORD});
     let (s, v) = app.call("POST", "/api/v1/signup", None, Some(signup(&old_token))).await;
     assert!(s.is_client_error(), "the link sent to the old address is dead: {s} {v}");
+    // The old address is not told the new one (nobody proved it was this person's).
+    let to_old = app.count("SELECT COUNT(*) FROM outbox WHERE recipient = 'dana@typo.example'").await;
+    assert_eq!(to_old, 1, "only the first invitation went there");
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {user} AND status = 'invited'")).await, 1);
-    // The new address got a link of its own, which signs up and proves that address.
+    // Corrected once more on the page: the administrator is told what happened to the link.
+    let c = app.signed_in_browser("ann", 1001).await;
+    let edit = format!("/practice/users/{user}/edit");
+    let dana = "dana.ng@cedar.example";
+    let fields = [
+        ("first_name", "Dana"),
+        ("middle_name", ""),
+        ("last_name", "Person"),
+        ("email", dana),
+        ("email_confirm", dana),
+        ("mobile_phone", ""),
+        ("office_phone", ""),
+        ("fax", ""),
+        ("street", ""),
+        ("city", ""),
+        ("state", ""),
+        ("zip", ""),
+    ];
+    let (s, html, loc) = app.post_form(&c, &edit, &edit, &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{html}");
+    let (_, page) = app.page(&c, &loc.unwrap()).await;
+    assert!(page.contains("a new sign-up link went to their new email address"), "{page}");
+    // The newest address got a link of its own, which signs up and proves that address.
     let new = crate::support::link_in(&app.last_message_to(dana).await.expect("a new link").body_text).unwrap();
     assert!(new.contains("/signup?token="), "{new}");
     let (s, v) = app.call("POST", "/api/v1/signup", None, Some(signup(new.split("token=").nth(1).unwrap()))).await;
@@ -643,7 +668,7 @@ async fn an_invitees_old_link_dies_when_the_address_is_corrected(backend: Backen
     assert_eq!(app.count(&proven).await, 1);
     let edited = "SELECT COUNT(*) FROM audit_events WHERE action = 'user.information_edited' \
                   AND detail LIKE '%sent again to the new address%'";
-    assert_eq!(app.count(edited).await, 1);
+    assert_eq!(app.count(edited).await, 2);
     w.app.stop().await;
 }
 both!(an_invitees_old_link_dies_when_the_address_is_corrected);

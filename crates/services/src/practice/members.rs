@@ -75,6 +75,14 @@ pub enum EditMemberError {
     Practice(#[from] PracticeError),
 }
 
+/// What an edit of a user's information did besides saving it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberEdited {
+    /// The user has not signed up and their address changed: their old sign-up links stopped
+    /// working and a new one went to the new address.
+    pub new_link_sent: bool,
+}
+
 /// What an administrator sent: the page's whole form, already checked, or the API's changed
 /// fields, checked once laid over what is stored.
 enum MemberEdit {
@@ -215,7 +223,7 @@ impl Services {
         user: UserId,
         form: &ProfileForm,
         meta: &RequestMeta,
-    ) -> Result<(), EditMemberError> {
+    ) -> Result<MemberEdited, EditMemberError> {
         // A whole form is checked before anything is read.
         let checked = checked(form, plan)?;
         self.edit_member_as(grant, plan, user, MemberEdit::Checked(Box::new(checked)), meta).await
@@ -232,7 +240,7 @@ impl Services {
         user: UserId,
         changes: ProfileChanges,
         meta: &RequestMeta,
-    ) -> Result<(), EditMemberError> {
+    ) -> Result<MemberEdited, EditMemberError> {
         self.edit_member_as(grant, plan, user, MemberEdit::Changes(Box::new(changes)), meta).await
     }
 
@@ -243,7 +251,7 @@ impl Services {
         user: UserId,
         edit: MemberEdit,
         meta: &RequestMeta,
-    ) -> Result<(), EditMemberError> {
+    ) -> Result<MemberEdited, EditMemberError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let Some(t) = reachable_locked(&mut tx, grant, plan, user).await? else {
@@ -315,21 +323,27 @@ impl Services {
             crate::messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
             renamed = true;
         }
-        // An email changed by someone other than its owner is told to the old address.
+        let mut new_link_sent = false;
         if !row.email.eq_ignore_ascii_case(p.email.as_str()) {
-            let shown = username.as_ref().map_or_else(|| row.username.clone().unwrap_or_default(), |u| u.to_string());
-            let msg = self
-                .self_service_email(plan, &row.first_name, &shown, &signin)
-                .email_changed(p.email.as_str(), &row.email)?;
-            crate::messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
-            // An invited user's sign-up links went to the old address: they die, and a new one
-            // goes to the new address, so that whoever reads the old mailbox cannot sign up as
-            // this person (and a mistyped invitation reaches its person once corrected).
             if row.status == UserStatus::Invited {
+                // An invited user's sign-up links went to the old address: they die, and a new
+                // one goes to the new address, so that whoever reads the old mailbox cannot sign
+                // up as this person (and a mistyped invitation reaches its person once
+                // corrected). The old address is not told: nobody proved it was theirs, and
+                // the notice would name the new one.
                 let inviter = super::offers::admin_name(&mut tx, grant, plan).await?;
                 self.send_link(&mut tx, plan, user, names.first_name, p.email.as_str(), grant.actor(), &inviter, now)
                     .await?;
                 changes.insert("invitation".into(), json!("sent again to the new address"));
+                new_link_sent = true;
+            } else {
+                // An email changed by someone other than its owner is told to the old address.
+                let shown =
+                    username.as_ref().map_or_else(|| row.username.clone().unwrap_or_default(), |u| u.to_string());
+                let msg = self
+                    .self_service_email(plan, &row.first_name, &shown, &signin)
+                    .email_changed(p.email.as_str(), &row.email)?;
+                crate::messages::enqueue(&mut tx, plan.id(), &msg, now).await?;
             }
         }
         for (field, before, after) in [
@@ -353,7 +367,7 @@ impl Services {
         if renamed {
             self.access_changed(plan.id(), Some(user)).await;
         }
-        Ok(())
+        Ok(MemberEdited { new_link_sent })
     }
 
     /// Emails the user a single-use link (72 hours) to choose a new password, as their

@@ -690,7 +690,7 @@ pub async fn edit_member(
     use gatehouse_services::practice::members::EditMemberError;
     b.check()?;
     match st.svc.edit_member_fields(&c.grant, &c.plan.0, id, b.changes(), &c.meta).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
         Err(EditMemberError::Invalid(e)) => {
             let first = e.0.first();
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", e.to_string())

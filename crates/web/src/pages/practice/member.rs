@@ -37,6 +37,9 @@ fn notice(done: &str) -> Option<&'static str> {
     Some(match done {
         "type" => "The user type was saved. This change is effective immediately.",
         "edited" => "The user's information was saved.",
+        "edited-relinked" => {
+            "The user's information was saved. They have not signed up yet, so a new sign-up link went to their new email address; the link sent before no longer works."
+        }
         "providers" => "The provider association was saved. This change is effective immediately.",
         "added" => {
             "The user's Tax ID and Provider Associations have been successfully added. This change is effective immediately."
@@ -710,7 +713,8 @@ async fn edit_save(
 ) -> Response {
     use gatehouse_services::practice::members::EditMemberError;
     match admin.state().svc.edit_member(&admin.grant, &admin.plan.0, id, &f, &admin.meta).await {
-        Ok(()) => back(id, "edited"),
+        Ok(done) if done.new_link_sent => back(id, "edited-relinked"),
+        Ok(_) => back(id, "edited"),
         Err(EditMemberError::Invalid(e)) => {
             let name = format!("{} {}", f.first_name.trim(), f.last_name.trim());
             edit_page(admin.chrome().await, id.0, name, &f, Some(&e))
