@@ -1,6 +1,6 @@
 -- When someone other than the account's owner (a practice administrator's edit) last set the
 -- account's email address without its owner proving it; NULL once the owner proves an address
--- (sign-up through a link, a confirmed change, a first sign-in's proof, a used reset link).
+-- (sign-up through a link, a confirmed change of address, a first sign-in's proof).
 -- Such an address never routes an invitation or a registration's approval to the account: it
 -- says nothing about who reads that mailbox. Accounts whose address an administrator changed
 -- and nobody proved since are marked so. Keep in step with the other database's migration of

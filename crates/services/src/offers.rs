@@ -243,10 +243,12 @@ impl Services {
             offerer_admin: as_admin || (offerer.is_some_and(|a| a.is_admin) && offerer_active),
             holder_staff: holder.as_ref().is_none_or(|u| u.staff_role.is_some()),
             already_affiliated: held.is_some() && !as_admin,
-            address_changed: o
-                .sent_to
-                .as_deref()
-                .is_some_and(|to| holder.as_ref().is_none_or(|u| !u.email.eq_ignore_ascii_case(to))),
+            address_changed: holder.as_ref().is_none_or(|u| match o.sent_to.as_deref() {
+                Some(to) => u.email.to_lowercase() != to.to_lowercase(),
+                // An offer made before addresses were kept: void if someone else set the
+                // account's address since it was made.
+                None => u.email_set_by_other_at.is_some_and(|at| at >= o.created_at),
+            }),
             user_type_exists,
             providers_left: o.all_providers || !listed.is_empty(),
         };

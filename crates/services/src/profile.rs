@@ -667,7 +667,9 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let (user, _) = self.open_profile(&mut tx, plan, session, now).await?;
-        if email.as_str().eq_ignore_ascii_case(&user.email) {
+        // The same address again is refused, unless it is not proven (an administrator set it):
+        // then the link proves it, and invitations to it reach this account again.
+        if email.as_str().eq_ignore_ascii_case(&user.email) && user.email_verified_at.is_some() {
             return Err(ProfileError::SameEmail);
         }
         if users::is_someones_username(&mut tx, plan.id(), &email.as_str().to_lowercase(), Some(user.id)).await? {
@@ -753,6 +755,9 @@ impl Services {
             return Err(ProfileError::LinkUsed);
         }
         users::set_email(&mut tx, plan.id(), user.id, &row.new_email, now).await?;
+        // Offers waiting for this person follow the address they proved.
+        gatehouse_store::offers::follow_new_address(&mut tx, user.id, &user.email.to_lowercase(), &row.new_email)
+            .await?;
         let username = user.username.clone().unwrap_or_default();
         let link = format!("{}/signin", self.plan_url(plan));
         let msg = self

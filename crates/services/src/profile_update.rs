@@ -55,6 +55,9 @@ pub enum ProfileUpdateError {
     AlreadyDecided { line: u32 },
     #[error("Choose approve or deny for at least one line.")]
     NoDecisions,
+    /// The request is a message: the sender's messages in the last hour reached the limit.
+    #[error("{}", MessageError::TooMany)]
+    TooMany,
     #[error(transparent)]
     Internal(#[from] Internal),
 }
@@ -73,6 +76,7 @@ impl From<MessageError> for ProfileUpdateError {
             MessageError::NotStaff => Self::NotStaff,
             MessageError::Invalid(e) => Self::Invalid(e),
             MessageError::Internal(e) => Self::Internal(e),
+            MessageError::TooMany => Self::TooMany,
             other => Self::Internal(Internal::Other(format!("profile update thread: {other}"))),
         }
     }

@@ -149,6 +149,20 @@ pub async fn cancel_pending(conn: &mut Conn, user: UserId, practice_id: i64, now
     Ok(r.rows_affected())
 }
 
+/// The person proved a new address of their own: their pending offers sent to the old one
+/// follow them (an offer is void only when someone else changes the address). Returns how many.
+pub async fn follow_new_address(conn: &mut Conn, user: UserId, old_lower: &str, new: &str) -> Result<u64, StoreError> {
+    let r = sqlx::query(
+        "UPDATE affiliation_offers SET sent_to = $3 WHERE user_id = $1 AND status = 'pending' AND LOWER(sent_to) = $2",
+    )
+    .bind(user.0)
+    .bind(old_lower)
+    .bind(new)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Stores a pending offer with its providers (when not all); `None` if the user already has a
 /// pending offer of the practice.
 pub async fn insert(

@@ -333,3 +333,42 @@ async fn the_plan_setting_turns_the_email_proof_off(backend: Backend) {
     app.stop().await;
 }
 both!(the_plan_setting_turns_the_email_proof_off);
+
+/// A proof link is for the address it went to: when a practice administrator changes the
+/// account's address meanwhile, the link dies, so that opening it cannot "prove" (and unmark) an
+/// address it never went to, which would route other practices' invitations to the account.
+async fn a_proof_link_dies_when_an_administrator_changes_the_address(backend: Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else { return };
+    import(&app).await;
+    let c = app.browser();
+    let (s, _, loc) =
+        app.post_form(&c, TOKEN_PAGE, "/signin", &[("username", "old.timer"), ("password", OLD_PASSWORD)]).await;
+    assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/first-signin/email")));
+    let t = proof_token(&app, OLGA).await;
+    // Olivia Carter administers the only practice Olga works for: she may change the address.
+    app.user("helper", "Hal", "Per", 1001, None).await;
+    app.sql("UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = 'helper') WHERE username = 'ocarter'")
+        .await;
+    let admin = app.api_session("ocarter", crate::support::TEST_PASSWORD, "+12065550143").await;
+    let olga = app.count("SELECT id FROM users WHERE username_lower = 'old.timer'").await;
+    let victim = "dana@cedar.example";
+    let (s, v) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/practice/users/{olga}"),
+            Some(&admin),
+            Some(json!({"email": victim, "email_confirm": victim})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, page) = app.page(&c, &format!("/first-signin/confirm?token={t}")).await;
+    assert!(page.contains("This link was already used"), "{page}");
+    let (_, _, loc) = app.post_form(&c, TOKEN_PAGE, "/first-signin/confirm", &[("token", &t)]).await;
+    assert_ne!(loc.as_deref(), Some("/first-password"));
+    let unproven = format!(
+        "SELECT COUNT(*) FROM users WHERE id = {olga} AND email_verified_at IS NULL AND email_set_by_other_at IS NOT NULL"
+    );
+    assert_eq!(app.count(&unproven).await, 1, "still unproven, still marked");
+    app.stop().await;
+}
+both!(a_proof_link_dies_when_an_administrator_changes_the_address);

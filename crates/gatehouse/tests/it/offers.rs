@@ -771,3 +771,93 @@ async fn renaming_cannot_list_the_plans_usernames(backend: Backend) {
     w.app.stop().await;
 }
 both!(renaming_cannot_list_the_plans_usernames);
+
+/// A person who proves a new address of their own keeps the offers waiting for them: an offer
+/// is void only when someone else changes the address.
+async fn an_offer_follows_its_person_to_an_address_they_proved(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let ann = token(app, "ann", 1001).await;
+    invite(app, &ann, "Kim", "kim@example.org", w.lakeside).await;
+    let id = offer_id(app, w.kim).await;
+    let kim = token(app, "kim", 1004).await;
+    let (s, v) = api(
+        app,
+        "POST",
+        "/api/v1/me/profile/confirm-password",
+        &kim,
+        Some(json!({"username": "kim", "password": TEST_PASSWORD})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let code = app.last_code("+12065551004").await;
+    let (s, v) = api(app, "POST", "/api/v1/me/profile/verify-code", &kim, Some(json!({"code": code}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let new = "kim.ito@clinic.example";
+    let (s, v) =
+        api(app, "POST", "/api/v1/me/profile/email", &kim, Some(json!({"email": new, "email_confirm": new}))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let link = crate::support::link_in(&app.last_message_to(new).await.expect("link").body_text).unwrap();
+    let t = link.split("token=").nth(1).unwrap();
+    let (s, v) = app.call("POST", "/api/v1/email-change/confirm", None, Some(json!({"token": t}))).await;
+    assert!(s.is_success(), "{s} {v}");
+    let (s, v) = api(app, "POST", &format!("/api/v1/me/offers/{id}/accept"), &kim, None).await;
+    assert!(s.is_success(), "{s} {v}");
+    assert_eq!(affiliations_of(app, w.kim).await, 1);
+    w.app.stop().await;
+}
+both!(an_offer_follows_its_person_to_an_address_they_proved);
+
+/// An address an administrator set is the person's to prove: once they confirm it from My
+/// Profile (the same address again), invitations to it reach their account again.
+async fn a_person_proves_an_address_their_administrator_set(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let app = &w.app;
+    let sam = app.user("sam", "Sam", "Ruiz", 1010, None).await;
+    link(app, sam, w.lakeside, 0).await;
+    let ann = token(app, "ann", 1001).await;
+    let new = "sam.ruiz@lakeside.example";
+    let (s, v) = api(
+        app,
+        "PATCH",
+        &format!("/api/v1/practice/users/{}", sam.0),
+        &ann,
+        Some(json!({"email": new, "email_confirm": new})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let t = token(app, "sam", 1010).await;
+    let (s, v) = api(
+        app,
+        "POST",
+        "/api/v1/me/profile/confirm-password",
+        &t,
+        Some(json!({"username": "sam", "password": TEST_PASSWORD})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let code = app.last_code("+12065551010").await;
+    api(app, "POST", "/api/v1/me/profile/verify-code", &t, Some(json!({"code": code}))).await;
+    let (s, v) =
+        api(app, "POST", "/api/v1/me/profile/email", &t, Some(json!({"email": new, "email_confirm": new}))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "the same, unproven address may be proven: {v}");
+    let link = crate::support::link_in(&app.last_message_to(new).await.expect("link").body_text).unwrap();
+    let token_ = link.split("token=").nth(1).unwrap();
+    let (s, v) = app.call("POST", "/api/v1/email-change/confirm", None, Some(json!({"token": token_}))).await;
+    assert!(s.is_success(), "{s} {v}");
+    let proven = format!(
+        "SELECT COUNT(*) FROM users WHERE id = {} AND email_set_by_other_at IS NULL AND email_verified_at IS NOT NULL",
+        sam.0
+    );
+    assert_eq!(app.count(&proven).await, 1);
+    // Proven now, the same address again is refused as before.
+    let (s, _) =
+        api(app, "POST", "/api/v1/me/profile/email", &t, Some(json!({"email": new, "email_confirm": new}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Cedar's invitation of that address is an offer to Sam's account.
+    let bob = token(app, "bob", 1002).await;
+    let r = invite(app, &bob, "Sam", new, w.cedar).await;
+    assert_eq!(r["offered"], true, "{r}");
+    w.app.stop().await;
+}
+both!(a_person_proves_an_address_their_administrator_set);

@@ -580,6 +580,34 @@ async fn prompt_login_without_a_session_signs_in_once(backend: Backend) {
 }
 both!(prompt_login_without_a_session_signs_in_once);
 
+/// From a browser with no session, the sign-in that follows is the fresh one: `max_age=0` is
+/// answered by it however long the steps after it took, and a hint naming someone else is
+/// answered `login_required` once the person has signed in, never by another sign-in.
+async fn without_a_session_max_age_and_the_hint_are_answered_by_one_sign_in(backend: Backend) {
+    let Some((app, _, rp)) = with_ana(backend, false, true).await else { return };
+    let c = app.browser();
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("max_age", "0")])).await;
+    assert_eq!(loc.as_deref(), Some("/signin"));
+    sign_in_pages(&app, &c, "ana", 1).await;
+    app.advance(gatehouse_domain::Duration::seconds(5));
+    let q = query_of(&follow(&app, &c, "/").await);
+    assert!(q.contains_key("code"), "{q:?}");
+    // Bo's ID token as the hint, in a browser with no session; Ana signs in.
+    let bo = app.user("bo", "Bo", "Diaz", 2, None).await;
+    app.affiliate(bo).await;
+    let (_, code) = code_for(&app, &rp, "bo", 2).await;
+    let (_, t) = redeem(&app, &rp, &code).await;
+    let hint = t["id_token"].as_str().unwrap().to_owned();
+    let c = app.browser();
+    let (_, _, loc) = app.visit(&c, &authorize_url(&rp, &[("id_token_hint", &hint)])).await;
+    assert_eq!(loc.as_deref(), Some("/signin"));
+    sign_in_pages(&app, &c, "ana", 1).await;
+    let q = query_of(&follow(&app, &c, "/").await);
+    assert_eq!(q["error"], "login_required", "{q:?}");
+    app.stop().await;
+}
+both!(without_a_session_max_age_and_the_hint_are_answered_by_one_sign_in);
+
 /// The consent form answers the request it showed. Another authorization started in the same
 /// browser meanwhile (another tab, or a page of another application opening one) replaces the
 /// waiting request; the form shown before then gives no consent to it, and the page shows the

@@ -752,6 +752,10 @@ async fn a_practice_user_sends_at_most_thirty_messages_an_hour(backend: Backend)
     let before = w.rows().await;
     assert!(matches!(w.reply(&w.author, id, "One more", &[], false).await, Err(MessageError::TooMany)));
     assert!(matches!(w.start(&w.author, w.a, &form(), &[pdf_file("a.pdf")]).await, Err(MessageError::TooMany)));
+    // An "Add Facility" request is a message too: refused the same way, not as a fault.
+    let request = gatehouse_domain::profile_update::ProfileUpdateForm { lines: "P1".into(), note: String::new() };
+    let r = w.svc().send_profile_update(w.plan(), &w.author.session, w.a, &request, &RequestMeta::cli()).await;
+    assert!(matches!(r, Err(gatehouse_services::profile_update::ProfileUpdateError::TooMany)), "{r:?}");
     assert_eq!(w.rows().await, before, "nothing stored");
     // The plan's agents answer regardless, and a colleague writes.
     w.reply(&w.agent, id, "We are looking into it.", &[], false).await.expect("staff are not counted");

@@ -175,7 +175,12 @@ impl Services {
         match next {
             Next::Issue(s) => self.issue_code(plan, &client, &req, &s, None, meta).await,
             other => {
-                let fresh = matches!(other, Next::SignIn { fresh: true });
+                // Without a session, the sign-in that follows is fresh by definition: kept as
+                // the fresh one, so that it answers `max_age` and the hint when it comes back.
+                let fresh = match other {
+                    Next::SignIn { fresh } => fresh || !had_session,
+                    _ => false,
+                };
                 let stale = session.map(|s| s.id).filter(|_| fresh);
                 let pending = self.keep_pending(plan, &client, params, &req, fresh, stale).await?;
                 // Without a session the fresh sign-in is just the sign-in: the page need not say

@@ -260,8 +260,8 @@ impl Services {
         Ok(invitations::pending_sent_by(&mut conn, plan.id(), grant.actor(), since).await?)
     }
 
-    /// Sends a new link for one of this administrator's pending invitations (the old link stops
-    /// working; both clocks restart). Returns the new link.
+    /// Sends a new link for one of this administrator's pending invitations (their old link
+    /// stops working; both clocks restart). Returns the new link.
     pub async fn resend_invitation(
         &self,
         grant: &PracticeGrant,
@@ -279,6 +279,9 @@ impl Services {
             .await?
             .map(|u| format!("{} {}", u.first_name, u.last_name))
             .unwrap_or_default();
+        // This administrator's own links die; a link others sent (a registration's approval)
+        // keeps working.
+        invitations::cancel_open_sent_by(&mut tx, user, grant.actor(), now).await?;
         let link = self.send_link(&mut tx, plan, user, &p.first_name, &p.email, grant.actor(), &inviter, now).await?;
         let event =
             Event::new("practice.invitation_resent").by(grant.actor()).on(user).detail(json!({"email": p.email}));
@@ -341,7 +344,8 @@ impl Services {
         Ok(super::members::reachable_locked(tx, grant, plan, user).await?.map(|_| p))
     }
 
-    /// Kills the user's open links and emails a new one; returns it.
+    /// Emails the user a new sign-up link from `by`; returns it. The caller ends the links it
+    /// replaces first.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn send_link(
         &self,
@@ -354,7 +358,6 @@ impl Services {
         inviter: &str,
         now: i64,
     ) -> Result<String, PracticeError> {
-        invitations::cancel_open(tx, user, now).await?;
         let token = new_token();
         let link = self.signup_link(plan, &token);
         invitations::insert(tx, plan.id(), user, Some(by), &hash_token(&token), now, now + LINK_LIFETIME.as_secs())

@@ -325,6 +325,13 @@ impl Services {
         }
         let mut new_link_sent = false;
         if !row.email.eq_ignore_ascii_case(p.email.as_str()) {
+            // Links sent to the old address (a first sign-in's proof, a password reset) die with
+            // it: opened later, they would prove, or act for, an address they never went to.
+            let ended = gatehouse_store::email_proofs::end_open(&mut tx, user, now).await?
+                + gatehouse_store::resets::end_open(&mut tx, user, Some("link"), now).await?;
+            if ended > 0 {
+                changes.insert("links_ended".into(), json!(ended));
+            }
             if row.status == UserStatus::Invited {
                 // An invited user's sign-up links went to the old address: they die, and a new
                 // one goes to the new address, so that whoever reads the old mailbox cannot sign
@@ -332,6 +339,7 @@ impl Services {
                 // corrected). The old address is not told: nobody proved it was theirs, and
                 // the notice would name the new one.
                 let inviter = super::offers::admin_name(&mut tx, grant, plan).await?;
+                gatehouse_store::invitations::cancel_open(&mut tx, user, now).await?;
                 self.send_link(&mut tx, plan, user, names.first_name, p.email.as_str(), grant.actor(), &inviter, now)
                     .await?;
                 changes.insert("invitation".into(), json!("sent again to the new address"));

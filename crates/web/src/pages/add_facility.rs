@@ -129,6 +129,14 @@ async fn send(
             page(&st, &plan, &csrf, &s, StatusCode::UNPROCESSABLE_ENTITY, t).await
         }
         Err(ProfileUpdateError::NotSignedIn) => Redirect::to("/signin").into_response(),
+        Err(ProfileUpdateError::TooMany) => super::messages::refusal_page(
+            &st,
+            &plan,
+            &csrf,
+            gatehouse_services::secure_messages::MessageError::TooMany,
+            "/messages",
+            "Back to your messages",
+        ),
         Err(e) => internal_error(e),
     }
 }
