@@ -90,14 +90,7 @@ pub async fn add_failure_in_window(
         .bind(since)
         .execute(&mut *conn)
         .await?;
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM signin_failures WHERE plan_id = $1 AND throttle_key = $2 AND failed_at > $3",
-    )
-    .bind(plan.0)
-    .bind(key)
-    .bind(since)
-    .fetch_one(&mut *conn)
-    .await?)
+    failures_since(conn, plan, key, since).await
 }
 
 /// How many failures of `key` fall after `since`, without adding one.
