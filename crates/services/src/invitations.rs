@@ -159,28 +159,11 @@ mod tests {
     use super::*;
 
     fn account(id: i64, status: UserStatus, set_by_other: Option<i64>) -> UserRow {
-        UserRow {
-            id: UserId(id),
-            plan_id: gatehouse_domain::PlanId(1),
-            username: None,
-            first_name: "Dana".into(),
-            middle_name: String::new(),
-            last_name: "Ng".into(),
-            email: "dana@cedar.example".into(),
-            status,
-            password_hash: None,
-            two_step_phone: None,
-            two_step_method: None,
-            terms_version_signed: None,
-            last_signin_at: None,
-            previous_signin_at: None,
-            staff_role: None,
-            created_at: 0,
-            legacy_hash: None,
-            idle_since: None,
-            email_verified_at: None,
-            email_set_by_other_at: set_by_other,
-        }
+        let mut u = crate::profile::tests::user();
+        u.id = UserId(id);
+        u.status = status;
+        u.email_set_by_other_at = set_by_other;
+        u
     }
 
     #[test]

@@ -486,10 +486,9 @@ impl Services {
         }
         report.rejected = rejected;
         let touched: HashSet<i64> = affs.iter().map(|a| a.1).collect();
-        let tax_of: HashMap<i64, &str> = practices.iter().map(|(id, t)| (*id, t.as_str())).collect();
         for practice in touched {
             if !crate::affiliations::has_active_admin_or_no_users(&mut tx, practice).await? {
-                report.practices_without_admin.extend(tax_of.get(&practice).map(|t| (*t).to_owned()));
+                report.practices_without_admin.extend(tax_by_id.get(&practice).map(|t| (*t).to_owned()));
             }
         }
         report.practices_without_admin.sort();

@@ -774,11 +774,12 @@ impl Services {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use gatehouse_domain::{PlanId, UserId};
 
-    fn user() -> UserRow {
+    /// An active account of plan 1, for unit tests across the services.
+    pub(crate) fn user() -> UserRow {
         UserRow {
             id: UserId(1),
             plan_id: PlanId(1),
